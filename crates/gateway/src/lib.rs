@@ -1,0 +1,2 @@
+//! gateway (being built; see the crate essay once written).
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! sdk (being built; see the crate essay once written).
+#![warn(missing_docs)]

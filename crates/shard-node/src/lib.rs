@@ -1,0 +1,2 @@
+//! shard-node (being built; see the crate essay once written).
+#![warn(missing_docs)]
