@@ -1,0 +1,1 @@
+//! Full-text search over the question bank (tantivy embedded, Elasticsearch in cluster mode).
