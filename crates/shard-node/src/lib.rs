@@ -1,2 +1,12 @@
-//! shard-node (being built; see the crate essay once written).
+//! shard-node (essay to be written).
 #![warn(missing_docs)]
+
+pub mod certs;
+pub mod codec;
+pub mod command;
+pub mod error;
+pub mod protocol;
+pub mod transport;
+pub mod types;
+
+pub use error::{ClientError, Error, Result};

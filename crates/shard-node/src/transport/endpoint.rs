@@ -1,0 +1,320 @@
+//! One QUIC endpoint per process: it accepts connections (nodes) and dials peers (nodes and
+//! clients alike), keeping one cached connection per peer address.
+//!
+//! Each RPC opens a fresh bidirectional stream on the cached connection, writes one request frame,
+//! finishes the send side, and reads one response frame. Streams are cheap in QUIC, so this keeps
+//! request/response matching trivial while still multiplexing everything over one connection.
+//! Limits: at most [`MAX_CONNECTIONS`] inbound connections (further handshakes are refused) and
+//! [`MAX_STREAMS`] concurrent streams per connection (QUIC flow control makes the peer wait).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use quinn::{Connection, Endpoint, TransportConfig, VarInt};
+use tokio::task::JoinHandle;
+use tracing::{debug, warn};
+
+use super::frame::{read_frame, write_frame, MAX_FRAME};
+use super::tls::TlsIdentity;
+use crate::error::{Error, Result};
+use crate::protocol::{RpcRequest, RpcResponse};
+use crate::types::NodeInfo;
+
+/// Inbound connection cap. Generous for a cluster (peers + gateways), small enough to bound memory.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// Concurrent bidirectional streams (= in-flight RPCs) per connection.
+pub const MAX_STREAMS: u32 = 1024;
+
+/// Serves decoded requests. Implemented by the router; tests implement it directly.
+pub trait Handler: Send + Sync + 'static {
+    /// Handles one request. Must not panic on any input.
+    fn handle(&self, req: RpcRequest) -> impl Future<Output = RpcResponse> + Send;
+}
+
+fn transport_config() -> Arc<TransportConfig> {
+    let mut t = TransportConfig::default();
+    t.max_concurrent_bidi_streams(VarInt::from_u32(MAX_STREAMS));
+    t.max_concurrent_uni_streams(VarInt::from_u32(0));
+    // Dead peers are noticed within a few seconds; keep-alives keep idle links open.
+    t.max_idle_timeout(Some(VarInt::from_u32(5_000).into()));
+    t.keep_alive_interval(Some(Duration::from_millis(1_000)));
+    // Loopback and LAN: allow large windows so snapshot chunks and append batches flow.
+    t.stream_receive_window(VarInt::from_u32(32 << 20));
+    t.receive_window(VarInt::from_u32(64 << 20));
+    t.send_window(64 << 20);
+    Arc::new(t)
+}
+
+/// The process's QUIC endpoint.
+pub struct Transport {
+    endpoint: Endpoint,
+    client_config: quinn::ClientConfig,
+    conns: Mutex<HashMap<String, Connection>>,
+    inbound: Arc<AtomicUsize>,
+}
+
+impl Transport {
+    /// Binds a server+client endpoint on `addr` (use port 0 in tests).
+    pub fn bind(addr: SocketAddr, identity: &TlsIdentity) -> Result<Arc<Self>> {
+        let mut server = identity.server_config()?;
+        server.transport_config(transport_config());
+        let endpoint = Endpoint::server(server, addr)
+            .map_err(|e| Error::Config(format!("bind {addr}: {e}")))?;
+        Self::with_endpoint(endpoint, identity)
+    }
+
+    /// A dial-only endpoint (clients such as the gateway).
+    pub fn client(identity: &TlsIdentity) -> Result<Arc<Self>> {
+        let endpoint = Endpoint::client("0.0.0.0:0".parse().expect("literal address"))
+            .map_err(|e| Error::Config(format!("client endpoint: {e}")))?;
+        Self::with_endpoint(endpoint, identity)
+    }
+
+    fn with_endpoint(endpoint: Endpoint, identity: &TlsIdentity) -> Result<Arc<Self>> {
+        let mut client_config = identity.client_config()?;
+        client_config.transport_config(transport_config());
+        Ok(Arc::new(Self {
+            endpoint,
+            client_config,
+            conns: Mutex::new(HashMap::new()),
+            inbound: Arc::new(AtomicUsize::new(0)),
+        }))
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.endpoint.local_addr()?)
+    }
+
+    async fn connection(&self, node: &NodeInfo) -> Result<Connection> {
+        if let Some(c) = self.conns.lock().expect("poisoned").get(&node.addr) {
+            if c.close_reason().is_none() {
+                return Ok(c.clone());
+            }
+        }
+        let addr: SocketAddr = tokio::net::lookup_host(&node.addr)
+            .await
+            .map_err(|e| Error::Unavailable(format!("resolve {}: {e}", node.addr)))?
+            .next()
+            .ok_or_else(|| Error::Unavailable(format!("resolve {}: no address", node.addr)))?;
+        let conn = self
+            .endpoint
+            .connect_with(self.client_config.clone(), addr, &node.name)
+            .map_err(|e| Error::Unavailable(format!("connect {node}: {e}")))?
+            .await
+            .map_err(|e| Error::Unavailable(format!("connect {node}: {e}")))?;
+        self.conns
+            .lock()
+            .expect("poisoned")
+            .insert(node.addr.clone(), conn.clone());
+        Ok(conn)
+    }
+
+    fn forget(&self, node: &NodeInfo) {
+        self.conns.lock().expect("poisoned").remove(&node.addr);
+    }
+
+    /// Sends `req` to `node` and waits for its response, at most `timeout`.
+    pub async fn call(
+        &self,
+        node: &NodeInfo,
+        req: &RpcRequest,
+        timeout: Duration,
+    ) -> Result<RpcResponse> {
+        let fut = async {
+            let conn = self.connection(node).await?;
+            let (mut send, mut recv) = match conn.open_bi().await {
+                Ok(s) => s,
+                Err(e) => {
+                    self.forget(node);
+                    return Err(Error::Unavailable(format!("open stream to {node}: {e}")));
+                }
+            };
+            write_frame(&mut send, req).await?;
+            send.finish()
+                .map_err(|e| Error::Unavailable(format!("finish: {e}")))?;
+            read_frame::<_, RpcResponse>(&mut recv, MAX_FRAME).await
+        };
+        match tokio::time::timeout(timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout(format!("rpc to {node} after {timeout:?}"))),
+        }
+    }
+
+    /// Accepts connections and serves every stream with `handler` until [`Transport::close`].
+    pub fn serve<H: Handler>(self: &Arc<Self>, handler: Arc<H>) -> JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            while let Some(incoming) = this.endpoint.accept().await {
+                if this.inbound.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+                    warn!("refusing connection: {MAX_CONNECTIONS} already open");
+                    incoming.refuse();
+                    continue;
+                }
+                let handler = handler.clone();
+                let inbound = this.inbound.clone();
+                tokio::spawn(async move {
+                    let conn = match incoming.await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            debug!("handshake failed: {e}");
+                            return;
+                        }
+                    };
+                    inbound.fetch_add(1, Ordering::Relaxed);
+                    serve_connection(conn, handler).await;
+                    inbound.fetch_sub(1, Ordering::Relaxed);
+                });
+            }
+        })
+    }
+
+    /// Closes the endpoint: every connection is dropped and `serve` returns.
+    pub fn close(&self) {
+        self.endpoint.close(VarInt::from_u32(0), b"shutdown");
+        self.conns.lock().expect("poisoned").clear();
+    }
+}
+
+async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>) {
+    loop {
+        let (mut send, mut recv) = match conn.accept_bi().await {
+            Ok(s) => s,
+            Err(e) => {
+                debug!("connection from {} ended: {e}", conn.remote_address());
+                return;
+            }
+        };
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let resp = match read_frame::<_, RpcRequest>(&mut recv, MAX_FRAME).await {
+                Ok(req) => handler.handle(req).await,
+                Err(e) => {
+                    debug!("bad request frame: {e}");
+                    RpcResponse::Failed(e)
+                }
+            };
+            let resp = match super::frame::encode_frame(&resp) {
+                Ok(b) => b,
+                Err(e) => match super::frame::encode_frame(&RpcResponse::Failed(e)) {
+                    Ok(b) => b,
+                    Err(_) => return,
+                },
+            };
+            if send.write_all(&resp).await.is_ok() {
+                let _ = send.finish();
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs;
+    use crate::protocol::{ClientRequest, RpcRequest};
+
+    struct Echo;
+    impl Handler for Echo {
+        async fn handle(&self, req: RpcRequest) -> RpcResponse {
+            match req {
+                RpcRequest::Client { group, .. } => RpcResponse::Failed(Error::UnknownGroup(group)),
+                RpcRequest::Raft { .. } => RpcResponse::Failed(Error::Rejected("raft".into())),
+            }
+        }
+    }
+
+    fn identity(c: &certs::DevCerts, name: &str) -> TlsIdentity {
+        let p = c.get(name).unwrap();
+        TlsIdentity::from_pem(&c.ca_pem, &p.cert_pem, &p.key_pem).unwrap()
+    }
+
+    fn status(group: u32) -> RpcRequest {
+        RpcRequest::Client {
+            group,
+            req: ClientRequest::Status,
+        }
+    }
+
+    #[tokio::test]
+    async fn mutual_tls_roundtrip_and_typed_errors() {
+        let c = certs::generate(&["n1".into(), "client".into()]).unwrap();
+        let server = Transport::bind("127.0.0.1:0".parse().unwrap(), &identity(&c, "n1")).unwrap();
+        let _task = server.serve(Arc::new(Echo));
+        let node = NodeInfo::new(server.local_addr().unwrap().to_string(), "n1");
+        let client = Transport::client(&identity(&c, "client")).unwrap();
+        let resp = client
+            .call(&node, &status(7), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(
+            matches!(resp, RpcResponse::Failed(Error::UnknownGroup(7))),
+            "{resp:?}"
+        );
+
+        // A frame with another protocol version gets a typed error reply, not a panic.
+        let conn = client.connection(&node).await.unwrap();
+        let (mut send, mut recv) = conn.open_bi().await.unwrap();
+        let mut bytes = super::super::frame::encode_frame(&status(1)).unwrap();
+        bytes[4..6].copy_from_slice(&42u16.to_be_bytes());
+        send.write_all(&bytes).await.unwrap();
+        send.finish().unwrap();
+        let resp: RpcResponse = read_frame(&mut recv, MAX_FRAME).await.unwrap();
+        assert!(matches!(
+            resp,
+            RpcResponse::Failed(Error::VersionMismatch { theirs: 42, .. })
+        ));
+
+        // An oversized length prefix is refused before anything is allocated.
+        let (mut send, mut recv) = conn.open_bi().await.unwrap();
+        send.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+        send.finish().unwrap();
+        let resp: RpcResponse = read_frame(&mut recv, MAX_FRAME).await.unwrap();
+        assert!(matches!(
+            resp,
+            RpcResponse::Failed(Error::FrameTooLarge { .. })
+        ));
+
+        // The server still works afterwards.
+        let resp = client
+            .call(&node, &status(3), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(matches!(resp, RpcResponse::Failed(Error::UnknownGroup(3))));
+        server.close();
+    }
+
+    #[tokio::test]
+    async fn rejects_certificates_from_another_ca() {
+        let good = certs::generate(&["n1".into()]).unwrap();
+        let rogue = certs::generate(&["client".into()]).unwrap();
+        let server =
+            Transport::bind("127.0.0.1:0".parse().unwrap(), &identity(&good, "n1")).unwrap();
+        let _task = server.serve(Arc::new(Echo));
+        let node = NodeInfo::new(server.local_addr().unwrap().to_string(), "n1");
+        // Client trusts the good CA but presents a rogue certificate: the server refuses it.
+        let p = rogue.get("client").unwrap();
+        let mixed = TlsIdentity::from_pem(&good.ca_pem, &p.cert_pem, &p.key_pem).unwrap();
+        let client = Transport::client(&mixed).unwrap();
+        let err = client
+            .call(&node, &status(1), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            err.is_retryable() || matches!(err, Error::Timeout(_)),
+            "{err:?}"
+        );
+        // Client trusts only the rogue CA: it refuses the server.
+        let client = Transport::client(&identity(&rogue, "client")).unwrap();
+        let err = client
+            .call(&node, &status(1), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+        server.close();
+    }
+}
