@@ -5,6 +5,7 @@ pub mod certs;
 pub mod codec;
 pub mod command;
 pub mod error;
+pub mod log_store;
 pub mod protocol;
 pub mod transport;
 pub mod types;

@@ -1,0 +1,333 @@
+//! Durable Raft log and vote (openraft `RaftLogStorage`, storage-v2).
+//!
+//! Layout of a group's log directory:
+//!
+//! * `log-*.seg` — [segment files](segment) of checksummed entry records;
+//! * `vote` — the last vote, one checksummed record, replaced atomically;
+//! * `purged` — the id of the last purged entry, same format.
+//!
+//! All entries that are not purged are also kept in memory (`BTreeMap`), so reads for replication
+//! never touch the disk; snapshots bound that memory (openraft purges the log behind each
+//! snapshot). Writes go to one writer thread through a bounded channel: it writes every queued
+//! append, syncs once (see [`FsyncPolicy`]), and only then reports the entries flushed to openraft
+//! (`LogFlushed`), which is what lets openraft count this node in the commit quorum. Truncate and
+//! purge travel through the same channel so that they are ordered with appends, and the caller
+//! waits for them.
+
+pub mod record;
+pub mod segment;
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::{AnyError, ErrorSubject, ErrorVerb, OptionalSend, StorageIOError};
+use tokio::sync::{mpsc, oneshot};
+use tracing::error;
+
+pub use segment::FsyncPolicy;
+use segment::Segments;
+
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
+
+/// Tuning of a log.
+#[derive(Debug, Clone, Copy)]
+pub struct LogOptions {
+    /// When to fsync.
+    pub fsync: FsyncPolicy,
+    /// Size after which a new segment file is started.
+    pub segment_bytes: u64,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        Self {
+            fsync: FsyncPolicy::Always,
+            segment_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Depth of the writer queue; appends wait (asynchronously) when it is full.
+const WRITER_QUEUE: usize = 1024;
+
+enum Op {
+    Append(Vec<(u64, Vec<u8>)>, LogFlushed<TypeConfig>),
+    Truncate(u64, oneshot::Sender<std::io::Result<()>>),
+    Purge(u64, oneshot::Sender<std::io::Result<()>>),
+}
+
+#[derive(Default)]
+struct MemLog {
+    entries: BTreeMap<u64, Entry>,
+    last_purged: Option<LogId>,
+}
+
+/// A group's durable log. Cloning is not offered: openraft owns the one instance; readers come
+/// from [`RaftLogStorage::get_log_reader`].
+pub struct LogStore {
+    dir: PathBuf,
+    mem: Arc<Mutex<MemLog>>,
+    vote: Option<Vote>,
+    tx: mpsc::Sender<Op>,
+}
+
+/// Read-only view shared with openraft's replication tasks.
+#[derive(Clone)]
+pub struct LogReader {
+    mem: Arc<Mutex<MemLog>>,
+}
+
+fn io_err(subject: ErrorSubject<u64>, verb: ErrorVerb, e: impl ToString) -> StorageError {
+    StorageIOError::new(subject, verb, AnyError::error(e.to_string())).into()
+}
+
+impl LogStore {
+    /// Opens the log in `dir`, repairing a torn tail, and starts its writer thread.
+    pub fn open(dir: &Path, opts: LogOptions) -> Result<Self> {
+        let (mut segments, payloads) = Segments::open(dir, opts.segment_bytes, opts.fsync)?;
+        let last_purged: Option<LogId> = match record::read_atomic(&dir.join("purged"))? {
+            Some(b) => Some(codec::decode(&b)?),
+            None => None,
+        };
+        let vote: Option<Vote> = match record::read_atomic(&dir.join("vote"))? {
+            Some(b) => Some(codec::decode(&b)?),
+            None => None,
+        };
+        let purged_index = last_purged.map(|l| l.index);
+        let mut entries = BTreeMap::new();
+        let mut expected: Option<u64> = None;
+        for (index, payload) in payloads {
+            let entry: Option<Entry> = codec::decode(&payload)
+                .ok()
+                .filter(|e: &Entry| e.log_id.index == index);
+            let Some(entry) = entry else {
+                tracing::warn!(index, "undecodable log record; truncating the log there");
+                segments.truncate(index)?;
+                break;
+            };
+            if purged_index.is_some_and(|p| index <= p) {
+                continue;
+            }
+            let want = expected.unwrap_or(purged_index.map_or(index, |p| p + 1));
+            if index != want {
+                return Err(Error::Corrupt(format!(
+                    "log in {} has a gap: expected entry {want}, found {index}",
+                    dir.display()
+                )));
+            }
+            expected = Some(index + 1);
+            entries.insert(index, entry);
+        }
+        let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+        let name = format!(
+            "log-writer-{}",
+            dir.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || writer(segments, rx))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            mem: Arc::new(Mutex::new(MemLog {
+                entries,
+                last_purged,
+            })),
+            vote,
+            tx,
+        })
+    }
+
+    fn state(&self) -> LogState<TypeConfig> {
+        let mem = self.mem.lock().expect("poisoned");
+        let last = mem
+            .entries
+            .values()
+            .next_back()
+            .map(|e| e.log_id)
+            .or(mem.last_purged);
+        LogState {
+            last_purged_log_id: mem.last_purged,
+            last_log_id: last,
+        }
+    }
+
+    async fn call(
+        &self,
+        op: impl FnOnce(oneshot::Sender<std::io::Result<()>>) -> Op,
+    ) -> std::io::Result<()> {
+        let (tx, rx) = oneshot::channel();
+        let closed = || std::io::Error::other("log writer stopped");
+        self.tx.send(op(tx)).await.map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
+}
+
+/// The writer thread: group-commits appends, applies truncates and purges in order.
+fn writer(mut segs: Segments, mut rx: mpsc::Receiver<Op>) {
+    let mut pending: Vec<LogFlushed<TypeConfig>> = Vec::new();
+    while let Some(mut op) = rx.blocking_recv() {
+        let mut failed: Option<String> = None;
+        loop {
+            match op {
+                Op::Append(records, cb) => {
+                    if failed.is_none() {
+                        if let Err(e) = segs.append(&records) {
+                            failed = Some(e.to_string());
+                        }
+                    }
+                    pending.push(cb);
+                }
+                Op::Truncate(i, done) => {
+                    let _ = done.send(segs.sync().and_then(|_| segs.truncate(i)));
+                }
+                Op::Purge(i, done) => {
+                    let _ = done.send(segs.sync().and_then(|_| segs.purge(i)));
+                }
+            }
+            match rx.try_recv() {
+                Ok(next) => op = next,
+                Err(_) => break,
+            }
+        }
+        if failed.is_none() && !pending.is_empty() {
+            if let Err(e) = segs.sync() {
+                failed = Some(e.to_string());
+            }
+        }
+        for cb in pending.drain(..) {
+            match &failed {
+                None => cb.log_io_completed(Ok(())),
+                Some(e) => cb.log_io_completed(Err(std::io::Error::other(e.clone()))),
+            }
+        }
+        if let Some(e) = failed {
+            error!("log write failed, writer stops: {e}");
+            return;
+        }
+    }
+}
+
+fn read_range<RB: RangeBounds<u64>>(mem: &Mutex<MemLog>, range: RB) -> Vec<Entry> {
+    mem.lock()
+        .expect("poisoned")
+        .entries
+        .range(range)
+        .map(|(_, e)| e.clone())
+        .collect()
+}
+
+impl RaftLogReader<TypeConfig> for LogReader {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> std::result::Result<Vec<Entry>, StorageError> {
+        Ok(read_range(&self.mem, range))
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> std::result::Result<Vec<Entry>, StorageError> {
+        Ok(read_range(&self.mem, range))
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogReader;
+
+    async fn get_log_state(&mut self) -> std::result::Result<LogState<TypeConfig>, StorageError> {
+        Ok(self.state())
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        LogReader {
+            mem: self.mem.clone(),
+        }
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> std::result::Result<(), StorageError> {
+        let bytes =
+            codec::encode(vote).map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, e))?;
+        let path = self.dir.join("vote");
+        tokio::task::spawn_blocking(move || record::write_atomic(&path, &bytes))
+            .await
+            .map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, e))?
+            .map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, e))?;
+        self.vote = Some(*vote);
+        Ok(())
+    }
+
+    async fn read_vote(&mut self) -> std::result::Result<Option<Vote>, StorageError> {
+        Ok(self.vote)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> std::result::Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut records = Vec::new();
+        {
+            let mut mem = self.mem.lock().expect("poisoned");
+            for entry in entries {
+                let bytes = codec::encode(&entry)
+                    .map_err(|e| io_err(ErrorSubject::Log(entry.log_id), ErrorVerb::Write, e))?;
+                records.push((entry.log_id.index, bytes));
+                mem.entries.insert(entry.log_id.index, entry);
+            }
+        }
+        self.tx
+            .send(Op::Append(records, callback))
+            .await
+            .map_err(|_| io_err(ErrorSubject::Logs, ErrorVerb::Write, "log writer stopped"))
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> std::result::Result<(), StorageError> {
+        self.mem
+            .lock()
+            .expect("poisoned")
+            .entries
+            .split_off(&log_id.index);
+        self.call(|tx| Op::Truncate(log_id.index, tx))
+            .await
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> std::result::Result<(), StorageError> {
+        // Record the purge point first: a crash after it but before the files go away leaves
+        // stale entries that the opener skips, never a hole.
+        let bytes =
+            codec::encode(&log_id).map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?;
+        let path = self.dir.join("purged");
+        tokio::task::spawn_blocking(move || record::write_atomic(&path, &bytes))
+            .await
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?;
+        {
+            let mut mem = self.mem.lock().expect("poisoned");
+            mem.last_purged = Some(log_id);
+            let keep = mem.entries.split_off(&(log_id.index + 1));
+            mem.entries = keep;
+        }
+        self.call(|tx| Op::Purge(log_id.index, tx))
+            .await
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
+    }
+}
+
+#[cfg(test)]
+mod tests;
