@@ -7,6 +7,7 @@ pub mod command;
 pub mod error;
 pub mod log_store;
 pub mod protocol;
+pub mod state_machine;
 pub mod transport;
 pub mod types;
 

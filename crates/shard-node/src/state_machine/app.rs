@@ -1,0 +1,42 @@
+//! Placeholder application state until leaderboard-core lands.
+use serde::{Deserialize, Serialize};
+
+use crate::command::{Batch, BatchReply, Query, QueryReply};
+use crate::error::Result;
+
+/// App state.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct AppState {
+    sum: u64,
+}
+
+impl AppState {
+    /// New.
+    pub fn new(_group: u32, _groups: u32, _partitions: u16) -> Self {
+        Self::default()
+    }
+    /// Apply.
+    pub fn apply(&mut self, batch: &Batch) -> BatchReply {
+        let mut outcomes = Vec::new();
+        for c in &batch.commands {
+            self.sum += c;
+            outcomes.push(self.sum);
+        }
+        BatchReply { outcomes }
+    }
+    /// Query.
+    pub fn query(&self, q: &Query) -> Result<QueryReply> {
+        match q {
+            Query::Sum => Ok(QueryReply::Sum(self.sum)),
+        }
+    }
+    /// Snapshot.
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
+        crate::codec::encode(self)
+    }
+    /// Restore.
+    pub fn restore(&mut self, b: &[u8]) -> Result<()> {
+        *self = crate::codec::decode(b)?;
+        Ok(())
+    }
+}
