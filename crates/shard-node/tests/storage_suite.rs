@@ -11,8 +11,12 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Bui
     async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError> {
         let dir = tempfile::tempdir().unwrap();
         let log = LogStore::open(&dir.path().join("log"), LogOptions::default()).unwrap();
-        let (sm, _) =
-            StateMachine::open(&dir.path().join("sm"), AppState::new(0, 1, 16), None).unwrap();
+        let (sm, _) = StateMachine::open(
+            &dir.path().join("sm"),
+            AppState::new(0, shard_node::layout::Layout::default()),
+            None,
+        )
+        .unwrap();
         Ok((dir, log, sm))
     }
 }

@@ -12,7 +12,7 @@ pub struct AppState {
 
 impl AppState {
     /// New.
-    pub fn new(_group: u32, _groups: u32, _partitions: u16) -> Self {
+    pub fn new(_group: u32, _layout: crate::layout::Layout) -> Self {
         Self::default()
     }
     /// Apply.

@@ -1,0 +1,210 @@
+//! One router per node: every group this node hosts, behind the node's single QUIC endpoint.
+//!
+//! Each request frame names its group; the router looks the group up and hands Raft RPCs to
+//! that group's `Raft`, and client requests to [`Router::client`], which turns openraft's
+//! errors into the crate's [`Error`] (`ForwardToLeader` becomes `NotLeader` with the hint the
+//! client needs to retry at the right node).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
+
+use openraft::error::{CheckIsLeaderError, ClientWriteError, InitializeError, RaftError};
+use openraft::ChangeMembers;
+
+use crate::error::Error;
+use crate::protocol::{
+    ClientReply, ClientRequest, GroupStatus, RaftReply, RaftRequest, ReadConsistency, RpcRequest,
+    RpcResponse,
+};
+use crate::raft::Faults;
+use crate::state_machine::StateMachineHandle;
+use crate::transport::Handler;
+use crate::types::{GroupId, NodeId, NodeInfo, Raft};
+
+/// A group hosted on this node.
+#[derive(Clone)]
+pub struct Group {
+    /// Group id.
+    pub id: GroupId,
+    /// Its Raft instance.
+    pub raft: Raft,
+    /// Read access to its state machine.
+    pub sm: StateMachineHandle,
+}
+
+/// Dispatches frames to groups.
+pub struct Router {
+    node: NodeId,
+    groups: RwLock<BTreeMap<GroupId, Group>>,
+    faults: Arc<Faults>,
+}
+
+fn write_err(group: GroupId, e: RaftError<NodeId, ClientWriteError<NodeId, NodeInfo>>) -> Error {
+    match e {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => Error::NotLeader {
+            group,
+            leader: f.leader_id,
+        },
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(c)) => {
+            Error::Membership(c.to_string())
+        }
+        RaftError::Fatal(f) => Error::Raft(f.to_string()),
+    }
+}
+
+fn read_err(group: GroupId, e: RaftError<NodeId, CheckIsLeaderError<NodeId, NodeInfo>>) -> Error {
+    match e {
+        RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)) => Error::NotLeader {
+            group,
+            leader: f.leader_id,
+        },
+        RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(q)) => {
+            Error::Unavailable(q.to_string())
+        }
+        RaftError::Fatal(f) => Error::Raft(f.to_string()),
+    }
+}
+
+impl Router {
+    /// An empty router for node `node`.
+    pub fn new(node: NodeId, faults: Arc<Faults>) -> Self {
+        Self {
+            node,
+            groups: RwLock::new(BTreeMap::new()),
+            faults,
+        }
+    }
+
+    /// Registers a group.
+    pub fn add(&self, group: Group) {
+        self.groups
+            .write()
+            .expect("poisoned")
+            .insert(group.id, group);
+    }
+
+    /// Looks a group up.
+    pub fn group(&self, id: GroupId) -> Option<Group> {
+        self.groups.read().expect("poisoned").get(&id).cloned()
+    }
+
+    /// Every hosted group, in id order.
+    pub fn groups(&self) -> Vec<Group> {
+        self.groups
+            .read()
+            .expect("poisoned")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    async fn raft(&self, g: &Group, rpc: RaftRequest) -> RpcResponse {
+        let from = match &rpc {
+            RaftRequest::Append(r) => r.vote.leader_id.voted_for(),
+            RaftRequest::Vote(r) => r.vote.leader_id.voted_for(),
+            RaftRequest::Snapshot(r) => r.vote.leader_id.voted_for(),
+        };
+        if from.is_some_and(|n| self.faults.is_blocked(n)) {
+            return RpcResponse::Failed(Error::Unavailable("link cut by fault injection".into()));
+        }
+        RpcResponse::Raft(match rpc {
+            RaftRequest::Append(r) => RaftReply::Append(g.raft.append_entries(r).await),
+            RaftRequest::Vote(r) => RaftReply::Vote(g.raft.vote(r).await),
+            RaftRequest::Snapshot(r) => RaftReply::Snapshot(g.raft.install_snapshot(r).await),
+        })
+    }
+
+    /// Serves one client request for group `g`.
+    pub async fn client(&self, g: &Group, req: ClientRequest) -> Result<ClientReply, Error> {
+        let id = g.id;
+        match req {
+            ClientRequest::Write(batch) => {
+                let resp = g
+                    .raft
+                    .client_write(batch)
+                    .await
+                    .map_err(|e| write_err(id, e))?;
+                Ok(ClientReply::Written(resp.data))
+            }
+            ClientRequest::Read { query, consistency } => {
+                if consistency == ReadConsistency::Linearizable {
+                    g.raft
+                        .ensure_linearizable()
+                        .await
+                        .map_err(|e| read_err(id, e))?;
+                }
+                Ok(ClientReply::Read(g.sm.query(&query)?))
+            }
+            ClientRequest::AddLearner {
+                id: node,
+                node: info,
+            } => {
+                g.raft
+                    .add_learner(node, info, true)
+                    .await
+                    .map_err(|e| write_err(id, e))?;
+                Ok(ClientReply::Done)
+            }
+            ClientRequest::ChangeMembership { voters, retain } => {
+                g.raft
+                    .change_membership(ChangeMembers::ReplaceAllVoters(voters), retain)
+                    .await
+                    .map_err(|e| write_err(id, e))?;
+                Ok(ClientReply::Done)
+            }
+            ClientRequest::Initialize { members } => {
+                let members: BTreeMap<NodeId, NodeInfo> = members.into_iter().collect();
+                match g.raft.initialize(members).await {
+                    Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {
+                        Ok(ClientReply::Done)
+                    }
+                    Err(RaftError::APIError(e)) => Err(Error::Membership(e.to_string())),
+                    Err(RaftError::Fatal(f)) => Err(Error::Raft(f.to_string())),
+                }
+            }
+            ClientRequest::Status => Ok(ClientReply::Status(self.status(g))),
+            ClientRequest::TriggerSnapshot => {
+                g.raft
+                    .trigger()
+                    .snapshot()
+                    .await
+                    .map_err(|e| Error::Raft(e.to_string()))?;
+                Ok(ClientReply::Done)
+            }
+        }
+    }
+
+    /// This replica's view of group `g`.
+    pub fn status(&self, g: &Group) -> GroupStatus {
+        let m = g.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let learners: BTreeSet<NodeId> = membership.learner_ids().collect();
+        GroupStatus {
+            node: self.node,
+            group: g.id,
+            leader: m.current_leader,
+            term: m.current_term,
+            last_log_index: m.last_log_index,
+            last_applied: m.last_applied.map(|l| l.index),
+            snapshot: m.snapshot.map(|l| l.index),
+            voters,
+            learners,
+        }
+    }
+}
+
+impl Handler for Router {
+    async fn handle(&self, req: RpcRequest) -> RpcResponse {
+        let group_id = match &req {
+            RpcRequest::Raft { group, .. } | RpcRequest::Client { group, .. } => *group,
+        };
+        let Some(g) = self.group(group_id) else {
+            return RpcResponse::Failed(Error::UnknownGroup(group_id));
+        };
+        match req {
+            RpcRequest::Raft { rpc, .. } => self.raft(&g, rpc).await,
+            RpcRequest::Client { req, .. } => RpcResponse::Client(self.client(&g, req).await),
+        }
+    }
+}

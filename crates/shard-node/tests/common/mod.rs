@@ -1,0 +1,170 @@
+//! In-process test clusters: real QUIC on 127.0.0.1, real disks (temp dirs), fast Raft timings.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use shard_node::certs::{self, DevCerts};
+use shard_node::layout::Layout;
+use shard_node::log_store::{FsyncPolicy, LogOptions};
+use shard_node::node::{NodeOptions, RaftTuning, ShardNode};
+use shard_node::protocol::{ClientReply, ClientRequest, GroupStatus};
+use shard_node::transport::TlsIdentity;
+use shard_node::types::{GroupId, NodeId, NodeInfo};
+
+pub struct TestCluster {
+    pub certs: DevCerts,
+    pub dir: tempfile::TempDir,
+    pub layout: Layout,
+    pub tuning: RaftTuning,
+    pub nodes: BTreeMap<NodeId, ShardNode>,
+    pub addrs: BTreeMap<NodeId, SocketAddr>,
+}
+
+pub fn identity(certs: &DevCerts, name: &str) -> TlsIdentity {
+    let p = certs.get(name).unwrap();
+    TlsIdentity::from_pem(&certs.ca_pem, &p.cert_pem, &p.key_pem).unwrap()
+}
+
+/// Polls `f` until it returns `Some`, failing the test after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+impl TestCluster {
+    /// Starts `n` nodes (ids 1..=n) hosting every group of `layout`; voters are nodes 1..=voters.
+    pub async fn start(n: u64, voters: u64, layout: Layout, tuning: RaftTuning) -> Self {
+        let names: Vec<String> = (1..=n + 2)
+            .map(|i| format!("n{i}"))
+            .chain(["client".to_string()])
+            .collect();
+        let certs = certs::generate(&names).unwrap();
+        let mut c = TestCluster {
+            certs,
+            dir: tempfile::tempdir().unwrap(),
+            layout,
+            tuning,
+            nodes: BTreeMap::new(),
+            addrs: BTreeMap::new(),
+        };
+        for id in 1..=n {
+            c.start_node(id, "127.0.0.1:0".parse().unwrap()).await;
+        }
+        let members: Vec<(NodeId, NodeInfo)> = (1..=voters).map(|id| (id, c.info(id))).collect();
+        for g in layout.group_ids() {
+            c.nodes[&1].initialize(g, members.clone()).await.unwrap();
+        }
+        for g in layout.group_ids() {
+            c.leader(g).await;
+        }
+        c
+    }
+
+    pub fn data_dir(&self, id: NodeId) -> PathBuf {
+        self.dir.path().join(format!("node-{id}"))
+    }
+
+    pub fn info(&self, id: NodeId) -> NodeInfo {
+        NodeInfo::new(self.addrs[&id].to_string(), format!("n{id}"))
+    }
+
+    pub async fn start_node(&mut self, id: NodeId, listen: SocketAddr) {
+        let opts = NodeOptions {
+            id,
+            listen,
+            data_dir: self.data_dir(id),
+            groups: self.layout.group_ids().collect(),
+            layout: self.layout,
+            raft: self.tuning,
+            log: LogOptions {
+                fsync: FsyncPolicy::Always,
+                segment_bytes: 1 << 20,
+            },
+            tls: identity(&self.certs, &format!("n{id}")),
+            hook: None,
+        };
+        let node = ShardNode::start(opts).await.unwrap();
+        self.addrs.insert(id, node.addr());
+        self.nodes.insert(id, node);
+    }
+
+    /// Stops a node (a crash as far as the others can tell: its endpoint disappears).
+    pub async fn stop(&mut self, id: NodeId) {
+        if let Some(node) = self.nodes.remove(&id) {
+            node.shutdown().await;
+        }
+    }
+
+    /// Restarts a stopped node on its old address from its old data directory.
+    pub async fn restart(&mut self, id: NodeId) {
+        let addr = self.addrs[&id];
+        self.start_node(id, addr).await;
+    }
+
+    pub async fn status(&self, id: NodeId, g: GroupId) -> GroupStatus {
+        let node = &self.nodes[&id];
+        let group = node.router().group(g).unwrap();
+        match node
+            .router()
+            .client(&group, ClientRequest::Status)
+            .await
+            .unwrap()
+        {
+            ClientReply::Status(s) => s,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Waits until the live nodes agree on a leader of `g` and returns it.
+    pub async fn leader(&self, g: GroupId) -> NodeId {
+        eventually("a leader", Duration::from_secs(10), || async {
+            let mut leaders = Vec::new();
+            for id in self.nodes.keys() {
+                let s = self.status(*id, g).await;
+                if s.voters.contains(id) {
+                    leaders.push(s.leader);
+                }
+            }
+            let first = *leaders.first()?;
+            let l = first?;
+            (leaders.iter().all(|x| *x == Some(l)) && self.nodes.contains_key(&l)).then_some(l)
+        })
+        .await
+    }
+
+    /// Waits until every live node of `g` has applied at least `index`.
+    pub async fn applied(&self, g: GroupId, index: u64) {
+        for id in self.nodes.keys() {
+            eventually(
+                &format!("node {id} to apply {index}"),
+                Duration::from_secs(15),
+                || async { (self.status(*id, g).await.last_applied >= Some(index)).then_some(()) },
+            )
+            .await;
+        }
+    }
+
+    pub async fn shutdown(mut self) {
+        let ids: Vec<NodeId> = self.nodes.keys().copied().collect();
+        for id in ids {
+            self.stop(id).await;
+        }
+    }
+}
