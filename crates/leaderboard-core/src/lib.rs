@@ -1,2 +1,149 @@
-//! leaderboard-core (being built; see the crate essay once written).
+//! # leaderboard-core
+//!
+//! An embeddable, sharded, real-time leaderboard. No I/O, no clock, no
+//! async runtime by default: add the crate, create a [`Leaderboards`]
+//! registry, and call [`Board`] methods from any number of threads.
+//!
+//! ```
+//! use leaderboard_core::{BoardConfig, Leaderboards, RankStyle, Write, WriteOp};
+//! let boards = Leaderboards::new();
+//! let quiz = boards.create("quiz-42", BoardConfig { default_op: WriteOp::Incr, ..Default::default() }).unwrap();
+//! quiz.write(Write::new("alice", 800, 1_000)).unwrap();
+//! quiz.write(Write::new("bob", 950, 1_200)).unwrap();
+//! let out = quiz.write(Write::new("alice", 300, 2_000)).unwrap(); // incr
+//! assert_eq!((out.old.unwrap().rank, out.new.rank, out.top_changed), (2, 1, true));
+//! assert_eq!(quiz.rank("bob", RankStyle::Ordinal), Some(2));
+//! ```
+//!
+//! ## Model
+//!
+//! - A [`Leaderboards`] registry holds boards by [`BoardId`]. Each [`Board`]
+//!   has a [`BoardConfig`]: order ([`Order::HighFirst`] or `LowFirst`),
+//!   partition count `P`, default [`WriteOp`], [`RankStyle`], optional
+//!   [`ResetSchedule`], the N of "top N changed", the op-id memory size and
+//!   the metadata cap.
+//! - An [`Entry`] is a member id, an `i64` score (negatives allowed), an
+//!   optional subscore, the time the score was reached (`at`, ms since the
+//!   epoch, from the caller's clock) and optional small metadata.
+//! - **Order** ([`SortKey`]): score (per board direction), then subscore in
+//!   the *same* direction (higher subscore is better on `HighFirst`
+//!   boards), then the earlier `at`, then the member id (bytewise). A
+//!   missing subscore sorts exactly like `Some(0)`; the entry still reports
+//!   `None`. The order is total, so ordinal ranks and cursors are exact.
+//! - **Rank styles**: ordinal (1, 2, 3, 4) and competition (1, 2, 2, 4),
+//!   where entries tie when score *and* subscore are equal (time and id
+//!   then only order them in listings).
+//! - **Writes** ([`Write`]): `Set` replaces; `Best` keeps the better of old
+//!   and new (ties keep the old, reached earlier); `Incr`/`Decr` add or
+//!   subtract (new members start from 0; overflow is
+//!   [`Error::Overflow`] and changes nothing). A write may carry an
+//!   [`OpId`]: a repeat is not applied again and returns the first
+//!   outcome with `applied: false`.
+//! - **Change feed**: every write returns a [`WriteOutcome`] with the old
+//!   and new entry and rank and whether the top `top_n_watch` changed, so a
+//!   server pushes only what changed.
+//! - **Windows**: a board with a [`ResetSchedule`] (hourly, daily, weekly,
+//!   monthly, fixed periods, or one explicit expiry; UTC) keeps the current
+//!   window and the previous one. The window is chosen by each write's
+//!   `at` (a later `at` rolls the board forward; `at` in the previous
+//!   window is a late write into it) and by [`Board::roll`].
+//! - **Snapshots**: [`Board::snapshot`] / [`Board::restore`] (and the same
+//!   on [`Partition`] and [`Leaderboards`]) write serde + bincode behind a
+//!   magic and a format version; unknown versions are rejected with
+//!   [`Error::UnsupportedSnapshotVersion`].
+//!
+//! ## Design
+//!
+//! A board is `P` [`Partition`]s per window. A member lives in partition
+//! [`partition_of`]`(member, P)`: XXH3-64 of its UTF-8 bytes modulo `P`, a
+//! frozen function, because a shard cluster maps partitions to Raft groups
+//! and every process must agree. All operations on one member touch one
+//! partition; each partition has its own `RwLock`, so writers to different
+//! partitions never contend.
+//!
+//! Inside a partition (see `partition/tree.rs`):
+//!
+//! - members are interned into `u32` *slots* of a chunked slab holding the
+//!   member id and its score, subscore and time; a hashbrown
+//!   `HashTable<u32>` maps member -> slot (4 bytes + 1 control byte per
+//!   bucket, hashing through the slab);
+//! - an **order-statistic B+tree** orders the slots. Leaves hold 128
+//!   `(score, slot)` pairs as two parallel arrays (12 bytes per entry,
+//!   scores contiguous for a cache-friendly binary search; only equal
+//!   scores consult the slab). Inner nodes hold, per child, its exact
+//!   minimum key and entry count, so one descent gives the number of
+//!   entries above any key (rank) or the entry at any position (paging).
+//!
+//! That costs ~45 bytes per entry beyond the member id (measured in
+//! `docs/PERFORMANCE.md`), against ~100 for a Redis sorted set. A skip list
+//! (Redis) spends 2-4 pointers per entry and a cache miss per level; a
+//! `BTreeMap` has no subtree counts, so ranks would be O(n); a Fenwick
+//! tree over a score histogram needs a bounded score range and cannot break
+//! ties. The B+tree gets O(log n) everything with ~3 cache misses at 10M.
+//!
+//! Board-wide answers combine partitions with [`merge`]: global rank =
+//! 1 + sum of each partition's count above the key; top N = k-way merge of
+//! each partition's best N (lazily on the calling thread, or extracted on
+//! the rayon pool when `N * P` is large, see [`Fanout`]); page by offset =
+//! a multi-partition selection by bisection; keyset pages = per-partition
+//! seek after the cursor key, then merge. The same pieces are public so a
+//! distributed deployment can hold partitions on different nodes.
+//!
+//! ## Invariants
+//!
+//! - A member is in at most one partition of a window, in exactly one tree
+//!   position, and its slab record equals the key at that position.
+//! - Inner nodes' per-child minimum and count are exact after every
+//!   operation (checked after each step in the tests).
+//! - An operation either succeeds completely or returns an error having
+//!   changed nothing.
+//! - An op id is answered from memory while among the partition's last
+//!   `dedupe_capacity` op ids (FIFO); it is recorded under the same lock
+//!   as the write, so concurrent retries never apply twice.
+//!
+//! ## Deliberately not implemented
+//!
+//! - No I/O, persistence or clock: snapshots are bytes; durability is the
+//!   embedder's (the shard nodes put a Raft log in front).
+//! - Board-wide reads lock every partition of the window for reading;
+//!   there is no MVCC. Write outcomes' global ranks are read just after the
+//!   write, one partition at a time: exact without concurrent writers,
+//!   otherwise reflecting some interleaving. A retry that races the very
+//!   first application of its op id may see partition-local ranks.
+//! - Op ids are scoped to the member's partition: reusing one op id for a
+//!   different member is a caller bug that is not detected across partitions.
+//! - Only two windows are kept; older ones are dropped on roll (snapshot
+//!   before rolling if they must be archived).
+//! - Deep `page(offset)` costs O(P² log n); use keyset cursors to scroll.
+//!
+//! ## Features
+//!
+//! - `redis-cluster`: `RedisBoard`, the same operations (async) with each
+//!   partition kept as sorted sets in Redis Cluster under one hash tag.
 #![warn(missing_docs)]
+
+mod board;
+mod config;
+mod error;
+mod hash;
+mod key;
+pub mod merge;
+mod partition;
+mod registry;
+mod snapshot;
+mod types;
+mod window;
+
+pub use board::{Board, PARALLEL_TOP_THRESHOLD, Standings};
+pub use config::{BoardConfig, DEFAULT_PARTITIONS, ResetSchedule};
+pub use error::{Error, Result};
+pub use hash::{member_hash, partition_of, partition_of_hash};
+pub use key::{Cursor, SortKey};
+pub use partition::{MemoryUsage, Partition};
+pub use registry::Leaderboards;
+pub use snapshot::SNAPSHOT_VERSION;
+pub use types::{
+    BoardId, Entry, Fanout, MAX_MEMBER_BYTES, OpId, Order, Page, RankStyle, RankedEntry,
+    RemoveOutcome, Window, Write, WriteOp, WriteOutcome, validate_member,
+};
+pub use window::WindowSpan;

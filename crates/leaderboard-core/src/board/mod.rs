@@ -1,0 +1,287 @@
+//! A leaderboard: configuration, time windows, and the write path.
+
+mod current;
+mod query;
+mod snapshot;
+mod standings;
+mod view;
+
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+pub use query::PARALLEL_TOP_THRESHOLD;
+pub(crate) use snapshot::BoardStateBytes;
+pub use standings::Standings;
+
+use crate::{
+    BoardConfig, BoardId, Entry, Error, RemoveOutcome, Result, Window, WindowSpan, Write,
+    WriteOutcome,
+};
+
+/// The current window and the one before it.
+struct Windows {
+    current: Arc<Standings>,
+    previous: Option<Arc<Standings>>,
+}
+
+/// One leaderboard: `P` partitions per time window, thread-safe (`&self`
+/// everywhere; share it with `Arc`).
+///
+/// Writes lock one partition; board-wide reads lock all partitions of a
+/// window for reading, so a listing is a consistent cut. Write outcomes'
+/// ranks are read right after the write, one partition at a time: exact
+/// when no other write runs concurrently, otherwise each rank reflects
+/// some interleaving of concurrent writes.
+///
+/// ```
+/// use leaderboard_core::{Board, BoardConfig, Write};
+/// let board = Board::new("quiz", BoardConfig::default()).unwrap();
+/// board.write(Write::new("alice", 300, 1)).unwrap();
+/// board.write(Write::new("bob", 500, 2)).unwrap();
+/// assert_eq!(board.top(1)[0].entry.member, "bob");
+/// assert_eq!(board.entry("alice").unwrap().rank, 2);
+/// ```
+pub struct Board {
+    id: BoardId,
+    config: Arc<BoardConfig>,
+    /// Swapped only when a window rolls over; writes and reads hold the
+    /// read side for the duration of one operation.
+    windows: RwLock<Windows>,
+}
+
+impl Board {
+    /// A new empty board. Its first window is the one containing time 0
+    /// until the first write or [`Board::roll`] moves it forward.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, BoardConfig};
+    /// assert!(Board::new("b", BoardConfig { partitions: 0, ..Default::default() }).is_err());
+    /// ```
+    pub fn new(id: impl Into<BoardId>, config: BoardConfig) -> Result<Board> {
+        config.validate()?;
+        let config = Arc::new(config);
+        let span = Self::span_for(&config, 0);
+        Ok(Board {
+            id: id.into(),
+            windows: RwLock::new(Windows {
+                current: Arc::new(Standings::new(span, config.clone())),
+                previous: None,
+            }),
+            config,
+        })
+    }
+
+    fn span_for(config: &BoardConfig, at: i64) -> WindowSpan {
+        config
+            .reset
+            .map_or(WindowSpan::forever(), |r| r.span_of(at))
+    }
+
+    /// The board's id.
+    ///
+    /// ```
+    /// let b = leaderboard_core::Board::new("b", Default::default()).unwrap();
+    /// assert_eq!(b.id().as_str(), "b");
+    /// ```
+    pub fn id(&self) -> &BoardId {
+        &self.id
+    }
+
+    /// The board's configuration.
+    ///
+    /// ```
+    /// let b = leaderboard_core::Board::new("b", Default::default()).unwrap();
+    /// assert_eq!(b.config().partitions, 8);
+    /// ```
+    pub fn config(&self) -> &BoardConfig {
+        &self.config
+    }
+
+    /// The standings of a window (`None` for `Previous` before the first
+    /// reset). The handle stays readable after the window rolls away.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, Window};
+    /// let b = Board::new("b", Default::default()).unwrap();
+    /// assert!(b.standings(Window::Current).is_some());
+    /// assert!(b.standings(Window::Previous).is_none());
+    /// ```
+    pub fn standings(&self, window: Window) -> Option<Arc<Standings>> {
+        let w = self.windows.read();
+        match window {
+            Window::Current => Some(w.current.clone()),
+            Window::Previous => w.previous.clone(),
+        }
+    }
+
+    /// The standings of the window before the current one, if any.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, BoardConfig, ResetSchedule, Write};
+    /// let cfg = BoardConfig { reset: Some(ResetSchedule::Every { period_ms: 10, origin_ms: 0 }), ..Default::default() };
+    /// let b = Board::new("b", cfg).unwrap();
+    /// b.write(Write::new("a", 1, 5)).unwrap();
+    /// b.write(Write::new("a", 2, 15)).unwrap(); // rolls into [10, 20)
+    /// assert_eq!(b.previous_window().unwrap().entry("a").unwrap().entry.score, 1);
+    /// assert_eq!(b.entry("a").unwrap().entry.score, 2);
+    /// ```
+    pub fn previous_window(&self) -> Option<Arc<Standings>> {
+        self.standings(Window::Previous)
+    }
+
+    /// The span of the current window.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, WindowSpan};
+    /// assert_eq!(Board::new("b", Default::default()).unwrap().current_window(), WindowSpan::forever());
+    /// ```
+    pub fn current_window(&self) -> WindowSpan {
+        self.windows.read().current.span
+    }
+
+    /// Rolls the windows forward if `now` is past the current window:
+    /// the current window becomes the previous one (or, if more than one
+    /// period passed, an empty window just before `now`'s becomes it).
+    /// Returns whether it rolled. Writes roll automatically by their `at`;
+    /// call this from a timer so reads see the reset without a write.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, BoardConfig, ResetSchedule, Write};
+    /// let cfg = BoardConfig { reset: Some(ResetSchedule::Hourly), ..Default::default() };
+    /// let b = Board::new("b", cfg).unwrap();
+    /// b.write(Write::new("a", 1, 0)).unwrap();
+    /// assert!(b.roll(3_600_000));
+    /// assert_eq!(b.count(), 0);
+    /// assert_eq!(b.previous_window().unwrap().count(), 1);
+    /// assert!(!b.roll(3_600_001));
+    /// ```
+    pub fn roll(&self, now: i64) -> bool {
+        let Some(reset) = self.config.reset else {
+            return false;
+        };
+        let mut w = self.windows.write();
+        if w.current.span.contains(now) || now < w.current.span.start {
+            return false;
+        }
+        let span = reset.span_of(now);
+        let old = w.current.clone();
+        let previous = if old.span.end == span.start {
+            old
+        } else {
+            Arc::new(Standings::new(
+                reset.span_of(span.start.saturating_sub(1)),
+                self.config.clone(),
+            ))
+        };
+        w.current = Arc::new(Standings::new(span, self.config.clone()));
+        w.previous = Some(previous);
+        true
+    }
+
+    /// Applies a write and reports what changed (the change-feed record).
+    ///
+    /// The write goes to the window containing `write.at`: the current one;
+    /// a later one (rolling the board forward first); or the previous one
+    /// (late arrivals are accepted while it is kept). Earlier times fail
+    /// with [`Error::WindowExpired`]. A repeated op id returns the first
+    /// outcome with `applied: false`. Errors change nothing.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, OpId, Write, WriteOp};
+    /// let b = Board::new("b", Default::default()).unwrap();
+    /// b.write(Write::new("bob", 50, 0)).unwrap();
+    /// let out = b.write(Write::new("alice", 70, 1).op_id(OpId(1))).unwrap();
+    /// assert_eq!((out.new.rank, out.applied), (1, true));
+    /// let retry = b.write(Write::new("alice", 70, 1).op_id(OpId(1))).unwrap();
+    /// assert!(!retry.applied);
+    /// assert_eq!(retry.new, out.new);
+    /// let up = b.write(Write::new("bob", 30, 2).op(WriteOp::Incr)).unwrap();
+    /// assert_eq!((up.old.unwrap().rank, up.new.rank, up.new.entry.score), (2, 1, 80));
+    /// ```
+    pub fn write(&self, write: Write) -> Result<WriteOutcome> {
+        write.validate(self.config.max_metadata_bytes)?;
+        self.target(write.at)?.write(&write)
+    }
+
+    /// Applies writes in order; one result per write (a failed write does
+    /// not stop the rest).
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, Write};
+    /// let b = Board::new("b", Default::default()).unwrap();
+    /// let out = b.write_batch(vec![Write::new("a", 1, 0), Write::new("", 1, 0)]);
+    /// assert!(out[0].is_ok() && out[1].is_err());
+    /// ```
+    pub fn write_batch(&self, writes: Vec<Write>) -> Vec<Result<WriteOutcome>> {
+        writes.into_iter().map(|w| self.write(w)).collect()
+    }
+
+    /// The window a write at `at` belongs to, rolling forward if needed.
+    fn target(&self, at: i64) -> Result<Arc<Standings>> {
+        loop {
+            {
+                let w = self.windows.read();
+                if w.current.span.contains(at) {
+                    return Ok(w.current.clone());
+                }
+                if at < w.current.span.start {
+                    return match &w.previous {
+                        Some(p) if p.span.contains(at) => Ok(p.clone()),
+                        Some(p) => Err(Error::WindowExpired {
+                            at,
+                            oldest_start: p.span.start,
+                        }),
+                        None => Err(Error::WindowExpired {
+                            at,
+                            oldest_start: w.current.span.start,
+                        }),
+                    };
+                }
+            }
+            self.roll(at);
+        }
+    }
+
+    /// Removes a member from the current window.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, Write};
+    /// let b = Board::new("b", Default::default()).unwrap();
+    /// b.write(Write::new("a", 1, 0)).unwrap();
+    /// assert_eq!(b.remove("a").unwrap().removed.entry.member, "a");
+    /// assert!(b.remove("a").is_none());
+    /// ```
+    pub fn remove(&self, member: &str) -> Option<RemoveOutcome> {
+        self.current().remove(member)
+    }
+
+    /// Replaces the current window's entries with `entries` in one sorted
+    /// bulk build per partition (in parallel): the fast way to load
+    /// millions of entries. Op-id memory is kept.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, Entry};
+    /// let b = Board::new("b", Default::default()).unwrap();
+    /// b.bulk_load((0..1000).map(|i| Entry::new(format!("m{i}"), i, 0)).collect()).unwrap();
+    /// assert_eq!(b.count(), 1000);
+    /// assert_eq!(b.top(1)[0].entry.member, "m999");
+    /// ```
+    pub fn bulk_load(&self, entries: Vec<Entry>) -> Result<()> {
+        self.current().load(entries)
+    }
+
+    pub(crate) fn current(&self) -> Arc<Standings> {
+        self.windows.read().current.clone()
+    }
+}
+
+impl std::fmt::Debug for Board {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Board")
+            .field("id", &self.id)
+            .field("config", &self.config)
+            .field("window", &self.current_window())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,229 @@
+//! The standings of one time window: `P` locked partitions.
+
+use std::sync::Arc;
+
+use parking_lot::{RwLock, RwLockReadGuard};
+
+use crate::partition::{Applied, LocalWrite};
+use crate::{
+    BoardConfig, Entry, Partition, RankStyle, RankedEntry, RemoveOutcome, Result, WindowSpan,
+    Write, WriteOutcome, partition_of,
+};
+
+/// One window's entries, split into partitions, each behind its own
+/// `RwLock` so writers to different partitions never contend and readers
+/// never block each other. Obtained from [`crate::Board::standings`]; the
+/// board's own query methods read the current window's standings.
+///
+/// ```
+/// use leaderboard_core::{BoardConfig, Leaderboards, Window, Write};
+/// let board = Leaderboards::new().create("b", BoardConfig::default()).unwrap();
+/// board.write(Write::new("a", 1, 0)).unwrap();
+/// let now = board.standings(Window::Current).unwrap();
+/// assert_eq!(now.count(), 1);
+/// ```
+pub struct Standings {
+    pub(crate) span: WindowSpan,
+    pub(crate) config: Arc<BoardConfig>,
+    pub(crate) partitions: Box<[RwLock<Partition>]>,
+}
+
+impl Standings {
+    pub(crate) fn new(span: WindowSpan, config: Arc<BoardConfig>) -> Self {
+        let partitions = (0..config.partitions)
+            .map(|_| RwLock::new(Partition::new(config.order, config.dedupe_capacity)))
+            .collect();
+        Standings {
+            span,
+            config,
+            partitions,
+        }
+    }
+
+    /// The time range this window covers.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Leaderboards, Window, WindowSpan};
+    /// let board = Leaderboards::new().create("b", BoardConfig::default()).unwrap();
+    /// assert_eq!(board.standings(Window::Current).unwrap().span(), WindowSpan::forever());
+    /// ```
+    pub fn span(&self) -> WindowSpan {
+        self.span
+    }
+
+    /// Read-locks every partition in index order: a consistent view.
+    pub(crate) fn read_all(&self) -> Vec<RwLockReadGuard<'_, Partition>> {
+        self.partitions.iter().map(|p| p.read()).collect()
+    }
+
+    /// Read access to one partition (e.g. to snapshot it on its own).
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Leaderboards, Window};
+    /// let board = Leaderboards::new().create("b", BoardConfig::default()).unwrap();
+    /// let s = board.standings(Window::Current).unwrap();
+    /// assert_eq!(s.partition(0).unwrap().len(), 0);
+    /// assert!(s.partition(99).is_err());
+    /// ```
+    pub fn partition(&self, index: u16) -> Result<RwLockReadGuard<'_, Partition>> {
+        self.partitions.get(index as usize).map(|p| p.read()).ok_or(
+            crate::Error::PartitionOutOfRange {
+                index,
+                partitions: self.config.partitions,
+            },
+        )
+    }
+
+    fn partition_for(&self, member: &str) -> usize {
+        partition_of(member, self.config.partitions) as usize
+    }
+
+    /// Counts above a key in every partition except `skip`, one lock at a time.
+    fn count_above_others(&self, skip: usize, k: (i64, i64, i64, &str)) -> u64 {
+        let mut n = 0u64;
+        for (i, p) in self.partitions.iter().enumerate() {
+            if i != skip {
+                n += p.read().count_above_parts(k.0, k.1, k.2, k.3) as u64;
+            }
+        }
+        n
+    }
+
+    /// Applies a write to this window (see [`crate::Board::write`]).
+    pub(crate) fn write(&self, w: &Write) -> Result<WriteOutcome> {
+        let p = self.partition_for(&w.member);
+        let local = self.partitions[p].write().write_local(w, &self.config)?;
+        let a = match local {
+            LocalWrite::Duplicate(o) => return Ok(o),
+            LocalWrite::Done(a) => a,
+        };
+        let out = self.globalize(p, &a);
+        if let Some(id) = w.op_id {
+            let mut part = self.partitions[p].write();
+            part.remember(id, out.clone());
+        }
+        Ok(out)
+    }
+
+    /// Turns partition-local positions into board-wide ranks.
+    fn globalize(&self, p: usize, a: &Applied) -> WriteOutcome {
+        let style = self.config.rank_style;
+        let n = self.config.top_n_watch as u64;
+        let key = |e: &Entry| (e.score, e.subscore.unwrap_or(0), e.at, e.member.clone());
+        let (ne, npos) = &a.new;
+        let nk = key(ne);
+        let new_ord = *npos as u64 + self.count_above_others(p, (nk.0, nk.1, nk.2, &nk.3));
+        let old = a.old.as_ref().map(|(oe, opos)| {
+            let ok = key(oe);
+            let ord = if ok == nk {
+                new_ord
+            } else {
+                *opos as u64 + self.count_above_others(p, (ok.0, ok.1, ok.2, &ok.3))
+            };
+            (oe, ord)
+        });
+        let rank_of = |e: &Entry, ord: u64, before: bool| -> u64 {
+            match style {
+                RankStyle::Ordinal => ord + 1,
+                RankStyle::Competition => {
+                    let mut c = 0;
+                    for (i, part) in self.partitions.iter().enumerate() {
+                        let part = part.read();
+                        c += part.count_above_parts(e.score, e.subscore.unwrap_or(0), i64::MIN, "")
+                            as u64;
+                        if i == p && before && a.changed {
+                            // The old rank is "before the write": discount the
+                            // member's new position if it now sits above the
+                            // old tie group.
+                            let (ns, nsub) = (ne.score, ne.subscore.unwrap_or(0));
+                            let above = crate::key::compare_parts(
+                                self.config.order,
+                                (ns, nsub, ne.at, &ne.member),
+                                (e.score, e.subscore.unwrap_or(0), i64::MIN, ""),
+                            )
+                            .is_lt();
+                            if above {
+                                c -= 1;
+                            }
+                        }
+                    }
+                    c + 1
+                }
+            }
+        };
+        let old_ranked = old.map(|(oe, ord)| RankedEntry {
+            rank: rank_of(oe, ord, true),
+            entry: oe.clone(),
+        });
+        WriteOutcome {
+            applied: true,
+            changed: a.changed,
+            top_changed: a.changed && (new_ord < n || old.is_some_and(|(_, o)| o < n)),
+            old: old_ranked,
+            new: RankedEntry {
+                rank: rank_of(ne, new_ord, false),
+                entry: ne.clone(),
+            },
+        }
+    }
+
+    /// Removes a member from this window.
+    pub(crate) fn remove(&self, member: &str) -> Option<RemoveOutcome> {
+        let p = self.partition_for(member);
+        let removed = self.partitions[p].write().remove(member)?;
+        let e = &removed.entry;
+        let (sub, style) = (e.subscore.unwrap_or(0), self.config.rank_style);
+        let ord = removed.rank - 1 + self.count_above_others(p, (e.score, sub, e.at, &e.member));
+        let rank = match style {
+            RankStyle::Ordinal => ord + 1,
+            RankStyle::Competition => {
+                1 + self
+                    .partitions
+                    .iter()
+                    .map(|q| q.read().count_above_parts(e.score, sub, i64::MIN, "") as u64)
+                    .sum::<u64>()
+            }
+        };
+        Some(RemoveOutcome {
+            top_changed: ord < self.config.top_n_watch as u64,
+            removed: RankedEntry {
+                rank,
+                entry: removed.entry,
+            },
+        })
+    }
+
+    /// Replaces the window's entries (bulk load).
+    pub(crate) fn load(&self, entries: Vec<Entry>) -> Result<()> {
+        for e in &entries {
+            crate::validate_member(&e.member)?;
+        }
+        let mut per: Vec<Vec<Entry>> = (0..self.partitions.len()).map(|_| Vec::new()).collect();
+        for e in entries {
+            per[self.partition_for(&e.member)].push(e);
+        }
+        let mut guards: Vec<_> = self.partitions.iter().map(|p| p.write()).collect();
+        let parts: Vec<&mut Partition> = guards.iter_mut().map(|g| &mut **g).collect();
+        use rayon::prelude::*;
+        parts.into_par_iter().zip(per).for_each(|(p, list)| {
+            p.bulk_load(list).expect("members validated above");
+        });
+        Ok(())
+    }
+
+    /// Consistent read view used by the query methods.
+    pub(crate) fn with_view<R>(&self, f: impl FnOnce(&[&Partition]) -> R) -> R {
+        let guards = self.read_all();
+        let parts: Vec<&Partition> = guards.iter().map(|g| &**g).collect();
+        f(&parts)
+    }
+}
+
+impl std::fmt::Debug for Standings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Standings")
+            .field("span", &self.span)
+            .field("count", &self.count())
+            .finish_non_exhaustive()
+    }
+}

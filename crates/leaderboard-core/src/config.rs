@@ -1,0 +1,123 @@
+//! Per-board configuration.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Order, RankStyle, Result, WriteOp};
+
+/// Default partitions per board: enough to spread writers over cores and
+/// over shard groups, few enough that the `P` descents of a global rank
+/// stay cheap (see `docs/PERFORMANCE.md`).
+pub const DEFAULT_PARTITIONS: u16 = 8;
+
+/// When a board's standings start over.
+///
+/// All calendar schedules are in UTC; weeks start on Monday 00:00.
+///
+/// ```
+/// use leaderboard_core::ResetSchedule;
+/// let s = ResetSchedule::Every { period_ms: 60_000, origin_ms: 0 };
+/// assert_eq!(s.window_of(61_000), (60_000, 120_000));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ResetSchedule {
+    /// Every hour on the hour.
+    Hourly,
+    /// Every day at 00:00 UTC.
+    Daily,
+    /// Every Monday at 00:00 UTC.
+    Weekly,
+    /// On the first of every month at 00:00 UTC.
+    Monthly,
+    /// Fixed periods of `period_ms`, aligned to `origin_ms`.
+    Every {
+        /// Window length in ms (> 0).
+        period_ms: i64,
+        /// Any window boundary.
+        origin_ms: i64,
+    },
+    /// One window that ends at `at_ms`; after it, one open-ended window.
+    ExpiresAt {
+        /// The expiry time in ms since the epoch.
+        at_ms: i64,
+    },
+}
+
+/// Configuration of one board; fixed when the board is created.
+///
+/// ```
+/// use leaderboard_core::{BoardConfig, Order, WriteOp};
+/// let cfg = BoardConfig { order: Order::LowFirst, default_op: WriteOp::Best, ..BoardConfig::default() };
+/// assert!(cfg.validate().is_ok());
+/// assert_eq!(cfg.partitions, 8);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardConfig {
+    /// Which end of the score range ranks first.
+    pub order: Order,
+    /// Number of score partitions (1..=4096). Members are spread by
+    /// [`crate::partition_of`]; writes to different partitions never contend.
+    pub partitions: u16,
+    /// Operator for writes that do not name one.
+    pub default_op: WriteOp,
+    /// Rank style of ranks the board reports without being asked for one
+    /// (write outcomes, listings, [`crate::Board::entry`]).
+    pub rank_style: RankStyle,
+    /// Time windows; `None` means one window forever.
+    pub reset: Option<ResetSchedule>,
+    /// N of "did the top N change" in write outcomes.
+    pub top_n_watch: usize,
+    /// How many op ids each partition remembers (FIFO). A retry arriving
+    /// after this many newer op-id writes to the same partition is applied
+    /// again, so size it to cover the retry horizon (writes/s x retry time).
+    /// Costs ~150 bytes per remembered op id.
+    pub dedupe_capacity: usize,
+    /// Largest metadata accepted per entry, in bytes (at most 65,536).
+    pub max_metadata_bytes: usize,
+}
+
+impl Default for BoardConfig {
+    fn default() -> Self {
+        BoardConfig {
+            order: Order::HighFirst,
+            partitions: DEFAULT_PARTITIONS,
+            default_op: WriteOp::Set,
+            rank_style: RankStyle::Ordinal,
+            reset: None,
+            top_n_watch: 10,
+            dedupe_capacity: 16_384,
+            max_metadata_bytes: 256,
+        }
+    }
+}
+
+impl BoardConfig {
+    /// Checks ranges; every constructor calls it.
+    ///
+    /// ```
+    /// use leaderboard_core::BoardConfig;
+    /// let bad = BoardConfig { partitions: 0, ..BoardConfig::default() };
+    /// assert!(bad.validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        if self.partitions == 0 || self.partitions > 4096 {
+            return Err(Error::InvalidConfig(format!(
+                "partitions must be in 1..=4096, got {}",
+                self.partitions
+            )));
+        }
+        if self.max_metadata_bytes > 65_536 {
+            return Err(Error::InvalidConfig(format!(
+                "max_metadata_bytes must be at most 65536, got {}",
+                self.max_metadata_bytes
+            )));
+        }
+        if let Some(ResetSchedule::Every { period_ms, .. }) = self.reset {
+            if period_ms <= 0 {
+                return Err(Error::InvalidConfig(format!(
+                    "reset period must be > 0 ms, got {period_ms}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

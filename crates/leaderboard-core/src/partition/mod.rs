@@ -1,0 +1,560 @@
+//! One score partition: an order-statistic index over its members.
+//!
+//! A [`Partition`] is the unit a distributed deployment places on a node
+//! (one Raft state machine can hold many). It owns everything about its
+//! members: the slab (member -> slot, current values), the B+tree (rank
+//! order), the metadata side table and the op-id memory. A [`crate::Board`]
+//! is `P` partitions plus the merge; a shard cluster can hold partitions on
+//! different nodes and merge with [`crate::merge`] itself.
+
+mod arena;
+mod dedupe;
+mod query;
+mod slab;
+mod state;
+mod tree;
+
+use std::cmp::Ordering;
+
+use hashbrown::HashMap;
+
+use crate::{
+    BoardConfig, Entry, Error, OpId, Order, RankStyle, RankedEntry, Result, SortKey, Write,
+    WriteOp, WriteOutcome, member_hash,
+};
+use dedupe::Dedupe;
+use slab::{Record, Slab};
+pub(crate) use tree::Pos;
+use tree::{Probe, Tree};
+
+pub use query::MemoryUsage;
+pub(crate) use state::PartitionState;
+
+/// One partition's order-statistic index (see the module docs).
+///
+/// Ranks reported by a partition are *local*: 1 + the number of entries of
+/// this partition that rank above. The global rank of a member of a board
+/// is its local rank plus the [`Partition::count_above`] of every other
+/// partition ([`crate::merge::global_rank`]).
+///
+/// ```
+/// use leaderboard_core::{BoardConfig, Order, Partition, Write};
+/// let cfg = BoardConfig::default();
+/// let mut p = Partition::new(Order::HighFirst, 1024);
+/// p.write(&Write::new("alice", 10, 0), &cfg).unwrap();
+/// p.write(&Write::new("bob", 20, 0), &cfg).unwrap();
+/// assert_eq!(p.len(), 2);
+/// assert_eq!(p.top(1)[0].member, "bob");
+/// ```
+pub struct Partition {
+    order: Order,
+    slab: Slab,
+    tree: Tree,
+    /// Metadata only for members that have some (most have none).
+    metadata: HashMap<u32, Box<[u8]>>,
+    dedupe: Dedupe,
+}
+
+/// Maps a score so that ascending tree order is rank order.
+#[inline]
+fn orient(order: Order, x: i64) -> i64 {
+    match order {
+        Order::HighFirst => !x,
+        Order::LowFirst => x,
+    }
+}
+
+/// A full key looked up in the tree; ties on score compare via the slab.
+struct KeyProbe<'a> {
+    s: i64,
+    sub: i64,
+    at: i64,
+    member: &'a str,
+    slab: &'a Slab,
+    order: Order,
+}
+
+impl Probe for KeyProbe<'_> {
+    #[inline]
+    fn score(&self) -> i64 {
+        self.s
+    }
+
+    #[inline]
+    fn tail_cmp(&self, slot: u32) -> Ordering {
+        let r = self.slab.rec(slot);
+        self.sub
+            .cmp(&orient(self.order, r.sub))
+            .then(self.at.cmp(&r.at))
+            .then_with(|| self.member.as_bytes().cmp(r.member.as_bytes()))
+    }
+}
+
+fn probe<'a>(
+    slab: &'a Slab,
+    order: Order,
+    score: i64,
+    sub: i64,
+    at: i64,
+    member: &'a str,
+) -> KeyProbe<'a> {
+    KeyProbe {
+        s: orient(order, score),
+        sub: orient(order, sub),
+        at,
+        member,
+        slab,
+        order,
+    }
+}
+
+/// Result of a write inside one partition, with what the board needs to
+/// turn local positions into global ranks.
+pub(crate) enum LocalWrite {
+    /// The op id was seen before: the remembered outcome.
+    Duplicate(WriteOutcome),
+    /// Applied (or a no-op).
+    Done(Box<Applied>),
+}
+
+pub(crate) struct Applied {
+    pub old: Option<(Entry, usize)>,
+    pub new: (Entry, usize),
+    pub changed: bool,
+}
+
+impl Partition {
+    /// An empty partition remembering up to `dedupe_capacity` op ids.
+    ///
+    /// ```
+    /// let p = leaderboard_core::Partition::new(leaderboard_core::Order::LowFirst, 0);
+    /// assert!(p.is_empty());
+    /// ```
+    pub fn new(order: Order, dedupe_capacity: usize) -> Self {
+        Partition {
+            order,
+            slab: Slab::default(),
+            tree: Tree::default(),
+            metadata: HashMap::new(),
+            dedupe: Dedupe::new(dedupe_capacity),
+        }
+    }
+
+    /// The partition's rank order.
+    ///
+    /// ```
+    /// use leaderboard_core::{Order, Partition};
+    /// assert_eq!(Partition::new(Order::LowFirst, 0).order(), Order::LowFirst);
+    /// ```
+    pub fn order(&self) -> Order {
+        self.order
+    }
+
+    /// Number of entries.
+    ///
+    /// ```
+    /// assert_eq!(leaderboard_core::Partition::new(Default::default(), 0).len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.slab.len()
+    }
+
+    /// Whether the partition has no entries.
+    ///
+    /// ```
+    /// assert!(leaderboard_core::Partition::new(Default::default(), 0).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn slot_of(&self, member: &str) -> Option<u32> {
+        self.slab.find(member, member_hash(member))
+    }
+
+    fn entry_of_slot(&self, slot: u32) -> Entry {
+        let r = self.slab.rec(slot);
+        Entry {
+            member: r.member.to_string(),
+            score: r.score,
+            subscore: self.slab.has_sub(slot).then_some(r.sub),
+            at: r.at,
+            metadata: self.metadata.get(&slot).map(|m| m.to_vec()),
+        }
+    }
+
+    fn key_of_slot(&self, slot: u32) -> SortKey {
+        let r = self.slab.rec(slot);
+        SortKey {
+            score: r.score,
+            subscore: r.sub,
+            at: r.at,
+            member: r.member.to_string(),
+        }
+    }
+
+    /// The member's entry, if present.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Partition, Write};
+    /// let mut p = Partition::new(Default::default(), 0);
+    /// p.write(&Write::new("a", 5, 1).subscore(2), &BoardConfig::default()).unwrap();
+    /// let e = p.get("a").unwrap();
+    /// assert_eq!((e.score, e.subscore, e.at), (5, Some(2), 1));
+    /// assert!(p.get("b").is_none());
+    /// ```
+    pub fn get(&self, member: &str) -> Option<Entry> {
+        self.slot_of(member).map(|s| self.entry_of_slot(s))
+    }
+
+    /// The member's full sort key, if present.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Partition, Write};
+    /// let mut p = Partition::new(Default::default(), 0);
+    /// p.write(&Write::new("a", 5, 1), &BoardConfig::default()).unwrap();
+    /// assert_eq!(p.key_of("a").unwrap().score, 5);
+    /// ```
+    pub fn key_of(&self, member: &str) -> Option<SortKey> {
+        self.slot_of(member).map(|s| self.key_of_slot(s))
+    }
+
+    /// Number of entries of this partition ranking strictly above `key`.
+    /// `key` need not belong to an entry of this partition.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Partition, SortKey, Write};
+    /// let mut p = Partition::new(Default::default(), 0);
+    /// for (m, s) in [("a", 3), ("b", 2), ("c", 1)] {
+    ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
+    /// }
+    /// assert_eq!(p.count_above(&SortKey::new(2, 0, 0, "zz")), 2);
+    /// assert_eq!(p.count_above(&SortKey::new(9, 0, 0, "x")), 0);
+    /// ```
+    pub fn count_above(&self, key: &SortKey) -> u64 {
+        let p = probe(
+            &self.slab,
+            self.order,
+            key.score,
+            key.subscore,
+            key.at,
+            &key.member,
+        );
+        self.tree.count_less(&p) as u64
+    }
+
+    /// Local rank of `key` in `style`: 1 + entries above it (ordinal), or
+    /// 1 + entries above its tie group (competition).
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Partition, RankStyle, Write};
+    /// let mut p = Partition::new(Default::default(), 0);
+    /// for (m, s) in [("a", 3), ("b", 3), ("c", 1)] {
+    ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
+    /// }
+    /// let k = p.key_of("b").unwrap();
+    /// assert_eq!(p.rank_of_key(&k, RankStyle::Ordinal), 2);
+    /// assert_eq!(p.rank_of_key(&k, RankStyle::Competition), 1);
+    /// ```
+    pub fn rank_of_key(&self, key: &SortKey, style: RankStyle) -> u64 {
+        1 + match style {
+            RankStyle::Ordinal => self.count_above(key),
+            RankStyle::Competition => self.count_above(&key.tie_floor()),
+        }
+    }
+
+    /// Applies a write with the board rules in `cfg` (default operator,
+    /// metadata cap, rank style, top-N watch). Ranks in the outcome are
+    /// local to this partition. Errors change nothing.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Error, OpId, Partition, Write, WriteOp};
+    /// let cfg = BoardConfig::default();
+    /// let mut p = Partition::new(Default::default(), 16);
+    /// let w = Write::new("a", 5, 0).op(WriteOp::Incr).op_id(OpId(1));
+    /// assert!(p.write(&w, &cfg).unwrap().applied);
+    /// let again = p.write(&w, &cfg).unwrap();
+    /// assert!(!again.applied);
+    /// assert_eq!(p.get("a").unwrap().score, 5);
+    /// let overflow = Write::new("a", i64::MAX, 0).op(WriteOp::Incr);
+    /// assert!(matches!(p.write(&overflow, &cfg), Err(Error::Overflow { .. })));
+    /// ```
+    pub fn write(&mut self, w: &Write, cfg: &BoardConfig) -> Result<WriteOutcome> {
+        match self.write_local(w, cfg)? {
+            LocalWrite::Duplicate(o) => Ok(o),
+            LocalWrite::Done(a) => Ok(self.local_outcome(&a, cfg)),
+        }
+    }
+
+    /// The outcome of an applied write with partition-local ranks.
+    fn local_outcome(&self, a: &Applied, cfg: &BoardConfig) -> WriteOutcome {
+        let rank = |e: &Entry, pos: usize, before: bool| match cfg.rank_style {
+            RankStyle::Ordinal => pos as u64 + 1,
+            RankStyle::Competition => {
+                let mut above =
+                    self.count_above_parts(e.score, e.subscore.unwrap_or(0), i64::MIN, "") as u64;
+                let ne = &a.new.0;
+                let moved_above = crate::key::compare_parts(
+                    self.order,
+                    (ne.score, ne.subscore.unwrap_or(0), ne.at, &ne.member),
+                    (e.score, e.subscore.unwrap_or(0), i64::MIN, ""),
+                )
+                .is_lt();
+                if before && a.changed && moved_above {
+                    above -= 1;
+                }
+                above + 1
+            }
+        };
+        let old_pos = a.old.as_ref().map(|(_, p)| *p);
+        let n = cfg.top_n_watch;
+        WriteOutcome {
+            applied: true,
+            changed: a.changed,
+            old: a.old.as_ref().map(|(e, p)| RankedEntry {
+                rank: rank(e, *p, true),
+                entry: e.clone(),
+            }),
+            new: RankedEntry {
+                rank: rank(&a.new.0, a.new.1, false),
+                entry: a.new.0.clone(),
+            },
+            top_changed: a.changed && (a.new.1 < n || old_pos.is_some_and(|p| p < n)),
+        }
+    }
+
+    /// The write itself; positions are 0-based indexes in this partition.
+    pub(crate) fn write_local(&mut self, w: &Write, cfg: &BoardConfig) -> Result<LocalWrite> {
+        let out = self.apply(w, cfg)?;
+        if let (LocalWrite::Done(a), Some(id)) = (&out, w.op_id) {
+            // Remembered under the same lock as the write, so a concurrent
+            // retry can never apply it twice. A board replaces these local
+            // ranks with global ones right after (`remember`).
+            let o = self.local_outcome(a, cfg);
+            self.dedupe.insert(id, o);
+        }
+        Ok(out)
+    }
+
+    fn apply(&mut self, w: &Write, cfg: &BoardConfig) -> Result<LocalWrite> {
+        w.validate(cfg.max_metadata_bytes)?;
+        if let Some(id) = w.op_id {
+            if let Some(o) = self.dedupe.get(id) {
+                let mut o = o.clone();
+                o.applied = false;
+                return Ok(LocalWrite::Duplicate(o));
+            }
+        }
+        let hash = member_hash(&w.member);
+        let slot = self.slab.find(&w.member, hash);
+        let old = slot.map(|s| self.entry_of_slot(s));
+        let new = next_entry(old.as_ref(), w, w.op.unwrap_or(cfg.default_op), self.order)?;
+        let order = self.order;
+        let Some(new) = new else {
+            // `Best` that does not improve: nothing changes.
+            let old = old.expect("only an existing entry can be kept");
+            let pos = self.tree.count_less(&probe(
+                &self.slab,
+                order,
+                old.score,
+                old.subscore.unwrap_or(0),
+                old.at,
+                &old.member,
+            ));
+            return Ok(LocalWrite::Done(Box::new(Applied {
+                old: Some((old.clone(), pos)),
+                new: (old, pos),
+                changed: false,
+            })));
+        };
+        if old.as_ref() == Some(&new) {
+            let pos = self.tree.count_less(&probe(
+                &self.slab,
+                order,
+                new.score,
+                new.subscore.unwrap_or(0),
+                new.at,
+                &new.member,
+            ));
+            return Ok(LocalWrite::Done(Box::new(Applied {
+                old: Some((new.clone(), pos)),
+                new: (new, pos),
+                changed: false,
+            })));
+        }
+        let new_sub = new.subscore.unwrap_or(0);
+        let (slot, old_pos) = match (slot, &old) {
+            (Some(slot), Some(o)) => {
+                let same_key =
+                    o.score == new.score && o.subscore.unwrap_or(0) == new_sub && o.at == new.at;
+                let p = probe(
+                    &self.slab,
+                    order,
+                    o.score,
+                    o.subscore.unwrap_or(0),
+                    o.at,
+                    &o.member,
+                );
+                let pos = if same_key {
+                    self.tree.count_less(&p)
+                } else {
+                    self.tree
+                        .remove(&p)
+                        .expect("an existing member is in the tree")
+                };
+                if !same_key {
+                    let r = self.slab.rec_mut(slot);
+                    (r.score, r.sub, r.at) = (new.score, new_sub, new.at);
+                }
+                self.slab.set_has_sub(slot, new.subscore.is_some());
+                if same_key {
+                    self.set_metadata(slot, &new.metadata);
+                    return Ok(LocalWrite::Done(Box::new(Applied {
+                        old: Some((o.clone(), pos)),
+                        new: (new, pos),
+                        changed: true,
+                    })));
+                }
+                (slot, Some(pos))
+            }
+            _ => {
+                let rec = Record {
+                    score: new.score,
+                    sub: new_sub,
+                    at: new.at,
+                    member: Box::from(new.member.as_str()),
+                };
+                (self.slab.insert(rec, new.subscore.is_some(), hash), None)
+            }
+        };
+        self.set_metadata(slot, &new.metadata);
+        let p = probe(&self.slab, order, new.score, new_sub, new.at, &new.member);
+        let new_pos = self.tree.insert(orient(order, new.score), slot, &p);
+        Ok(LocalWrite::Done(Box::new(Applied {
+            old: old.map(|o| (o, old_pos.expect("old position"))),
+            new: (new, new_pos),
+            changed: true,
+        })))
+    }
+
+    fn set_metadata(&mut self, slot: u32, metadata: &Option<Vec<u8>>) {
+        match metadata {
+            Some(m) => {
+                self.metadata.insert(slot, m.clone().into_boxed_slice());
+            }
+            None => {
+                self.metadata.remove(&slot);
+            }
+        }
+    }
+
+    /// Replaces the remembered outcome of `op_id` (a board stores the
+    /// global-rank outcome over the local one). No-op if forgotten.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, OpId, Partition, Write};
+    /// let mut p = Partition::new(Default::default(), 8);
+    /// let mut out = p.write(&Write::new("a", 1, 0).op_id(OpId(9)), &BoardConfig::default()).unwrap();
+    /// out.new.rank = 42;
+    /// p.remember(OpId(9), out);
+    /// let again = p.write(&Write::new("a", 1, 0).op_id(OpId(9)), &BoardConfig::default()).unwrap();
+    /// assert_eq!(again.new.rank, 42);
+    /// ```
+    pub fn remember(&mut self, op_id: OpId, outcome: WriteOutcome) {
+        self.dedupe.update(op_id, outcome);
+    }
+
+    /// Removes a member; returns its entry with its local ordinal rank.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Partition, Write};
+    /// let mut p = Partition::new(Default::default(), 0);
+    /// p.write(&Write::new("a", 1, 0), &BoardConfig::default()).unwrap();
+    /// assert_eq!(p.remove("a").unwrap().rank, 1);
+    /// assert!(p.remove("a").is_none());
+    /// ```
+    pub fn remove(&mut self, member: &str) -> Option<RankedEntry> {
+        let hash = member_hash(member);
+        let slot = self.slab.find(member, hash)?;
+        let entry = self.entry_of_slot(slot);
+        let r = self.slab.rec(slot);
+        let p = probe(&self.slab, self.order, r.score, r.sub, r.at, &r.member);
+        let pos = self
+            .tree
+            .remove(&p)
+            .expect("an existing member is in the tree");
+        self.metadata.remove(&slot);
+        self.slab.remove(slot, hash);
+        Some(RankedEntry {
+            rank: pos as u64 + 1,
+            entry,
+        })
+    }
+}
+
+/// The entry after applying `op`, or `None` when `Best` keeps the old one.
+fn next_entry(old: Option<&Entry>, w: &Write, op: WriteOp, order: Order) -> Result<Option<Entry>> {
+    let metadata = match &w.metadata {
+        None => old.and_then(|o| o.metadata.clone()),
+        Some(m) if m.is_empty() => None,
+        Some(m) => Some(m.clone()),
+    };
+    let base = old.map_or(0, |o| o.score);
+    let (score, subscore) = match op {
+        WriteOp::Set => (w.score, w.subscore),
+        WriteOp::Best => {
+            if let Some(o) = old {
+                let new_key = (w.score, w.subscore.unwrap_or(0));
+                let old_key = (o.score, o.subscore.unwrap_or(0));
+                let better = match order {
+                    Order::HighFirst => new_key > old_key,
+                    Order::LowFirst => new_key < old_key,
+                };
+                if !better {
+                    return Ok(None);
+                }
+            }
+            (w.score, w.subscore)
+        }
+        WriteOp::Incr => (
+            base.checked_add(w.score).ok_or(Error::Overflow {
+                current: base,
+                op: '+',
+                delta: w.score,
+            })?,
+            w.subscore.or_else(|| old.and_then(|o| o.subscore)),
+        ),
+        WriteOp::Decr => (
+            base.checked_sub(w.score).ok_or(Error::Overflow {
+                current: base,
+                op: '-',
+                delta: w.score,
+            })?,
+            w.subscore.or_else(|| old.and_then(|o| o.subscore)),
+        ),
+    };
+    Ok(Some(Entry {
+        member: w.member.clone(),
+        score,
+        subscore,
+        at: w.at,
+        metadata,
+    }))
+}
+
+impl Partition {
+    /// [`Partition::count_above`] on borrowed key parts (no allocation).
+    pub(crate) fn count_above_parts(&self, score: i64, sub: i64, at: i64, member: &str) -> usize {
+        self.tree
+            .count_less(&probe(&self.slab, self.order, score, sub, at, member))
+    }
+}
+
+impl std::fmt::Debug for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Partition")
+            .field("order", &self.order)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}

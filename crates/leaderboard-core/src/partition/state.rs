@@ -1,0 +1,124 @@
+//! Partition snapshots and bulk loading.
+
+use serde::{Deserialize, Serialize};
+
+use super::slab::Record;
+use super::tree::Probe;
+use super::{Dedupe, Partition, orient, probe};
+use crate::snapshot::{PARTITION_MAGIC, decode_versioned, encode_versioned};
+use crate::{Entry, Error, OpId, Order, Result, WriteOutcome, member_hash, validate_member};
+
+/// Serialized form of a partition (inside a versioned envelope).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct PartitionState {
+    pub order: Order,
+    pub dedupe_capacity: u64,
+    /// Entries in rank order.
+    pub entries: Vec<Entry>,
+    /// Remembered op ids, oldest first.
+    pub op_ids: Vec<(OpId, WriteOutcome)>,
+}
+
+impl Partition {
+    /// Replaces the contents with `entries` (any order; a member listed
+    /// twice keeps its last entry). Sorts once and builds the tree bottom
+    /// up, far faster than one write per entry. Op-id memory is kept.
+    ///
+    /// ```
+    /// use leaderboard_core::{Entry, Partition};
+    /// let mut p = Partition::new(Default::default(), 0);
+    /// p.bulk_load(vec![Entry::new("a", 1, 0), Entry::new("b", 2, 0)]).unwrap();
+    /// assert_eq!(p.top(1)[0].member, "b");
+    /// assert!(p.bulk_load(vec![Entry::new("", 1, 0)]).is_err());
+    /// ```
+    pub fn bulk_load(&mut self, entries: Vec<Entry>) -> Result<()> {
+        for e in &entries {
+            validate_member(&e.member)?;
+        }
+        let dedupe = std::mem::replace(&mut self.dedupe, Dedupe::new(0));
+        *self = Partition::new(self.order, 0);
+        self.dedupe = dedupe;
+        let order = self.order;
+        let mut keys: Vec<(i64, u32)> = Vec::with_capacity(entries.len());
+        for e in entries {
+            let hash = member_hash(&e.member);
+            let rec = Record {
+                score: e.score,
+                sub: e.subscore.unwrap_or(0),
+                at: e.at,
+                member: Box::from(e.member.as_str()),
+            };
+            let slot = match self.slab.find(&e.member, hash) {
+                Some(slot) => {
+                    *self.slab.rec_mut(slot) = rec;
+                    self.slab.set_has_sub(slot, e.subscore.is_some());
+                    keys.retain(|&(_, s)| s != slot);
+                    slot
+                }
+                None => self.slab.insert(rec, e.subscore.is_some(), hash),
+            };
+            match e.metadata {
+                Some(m) if !m.is_empty() => {
+                    self.metadata.insert(slot, m.into_boxed_slice());
+                }
+                _ => {
+                    self.metadata.remove(&slot);
+                }
+            }
+            keys.push((orient(order, e.score), slot));
+        }
+        let slab = &self.slab;
+        keys.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                let ra = slab.rec(a.1);
+                probe(slab, order, ra.score, ra.sub, ra.at, &ra.member).tail_cmp(b.1)
+            })
+        });
+        self.tree.build(&keys);
+        Ok(())
+    }
+
+    pub(crate) fn state(&self) -> PartitionState {
+        PartitionState {
+            order: self.order,
+            dedupe_capacity: self.dedupe.capacity() as u64,
+            entries: self.entries(),
+            op_ids: self.dedupe.iter().map(|(id, o)| (id, o.clone())).collect(),
+        }
+    }
+
+    pub(crate) fn from_state(state: PartitionState) -> Result<Partition> {
+        let mut p = Partition::new(state.order, state.dedupe_capacity as usize);
+        p.bulk_load(state.entries)
+            .map_err(|e| Error::CorruptSnapshot(e.to_string()))?;
+        for (id, o) in state.op_ids {
+            p.dedupe.insert(id, o);
+        }
+        Ok(p)
+    }
+
+    /// Serializes the partition (entries, metadata, op-id memory) behind a
+    /// versioned header.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Partition, Write};
+    /// let mut p = Partition::new(Default::default(), 4);
+    /// p.write(&Write::new("a", 1, 0), &BoardConfig::default()).unwrap();
+    /// let q = Partition::restore(&p.snapshot()).unwrap();
+    /// assert_eq!(q.entries(), p.entries());
+    /// ```
+    pub fn snapshot(&self) -> Vec<u8> {
+        encode_versioned(PARTITION_MAGIC, &self.state())
+    }
+
+    /// Rebuilds a partition from [`Partition::snapshot`] bytes; unknown
+    /// versions are rejected with [`Error::UnsupportedSnapshotVersion`].
+    ///
+    /// ```
+    /// use leaderboard_core::{Error, Partition};
+    /// assert!(matches!(Partition::restore(b"nope"), Err(Error::CorruptSnapshot(_))));
+    /// ```
+    pub fn restore(bytes: &[u8]) -> Result<Partition> {
+        Partition::from_state(decode_versioned(PARTITION_MAGIC, bytes)?)
+    }
+}
