@@ -1,18 +1,25 @@
 //! Placeholder until leaderboard-core lands.
 use serde::{Deserialize, Serialize};
 
-/// A batch.
+use crate::error::Error;
+
+/// One write.
+pub type Command = u64;
+/// One write's outcome.
+pub type CommandOutcome = u64;
+
+/// A batch of commands committed as one Raft entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Batch {
     /// Commands.
-    pub commands: Vec<u64>,
+    pub commands: Vec<Command>,
 }
 
-/// Reply.
+/// One result per command of a batch, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BatchReply {
-    /// Outcomes.
-    pub outcomes: Vec<u64>,
+    /// Results.
+    pub results: Vec<Result<CommandOutcome, Error>>,
 }
 
 impl std::fmt::Display for Batch {
@@ -23,12 +30,12 @@ impl std::fmt::Display for Batch {
 /// Query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Query {
-    /// Sum.
-    Sum,
+    /// All.
+    All,
 }
 /// Query reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum QueryReply {
-    /// Sum.
-    Sum(u64),
+    /// All.
+    All(Vec<u64>),
 }

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod certs;
+pub mod client;
 pub mod codec;
 pub mod command;
 pub mod error;

@@ -88,6 +88,7 @@ impl RaftTuning {
 }
 
 /// Everything a node needs to start.
+#[derive(Clone)]
 pub struct NodeOptions {
     /// This node's id (unique in the cluster, stable across restarts).
     pub id: NodeId,
@@ -207,6 +208,7 @@ impl ShardNode {
             let _ = tokio::time::timeout(Duration::from_secs(5), g.raft.shutdown()).await;
         }
         self.transport.close();
+        self.transport.wait_idle(Duration::from_secs(2)).await;
         self.serve.abort();
         let _ = self.serve.await;
         info!(node = self.id, "shard node stopped");

@@ -122,8 +122,10 @@ pub struct GroupStatus {
     pub last_log_index: Option<u64>,
     /// Index of the last applied entry.
     pub last_applied: Option<u64>,
-    /// Index covered by the latest snapshot.
+    /// Index covered by the latest snapshot this replica built or installed.
     pub snapshot: Option<u64>,
+    /// Index of the last entry purged from the log (covered by a snapshot).
+    pub purged: Option<u64>,
     /// Current voters.
     pub voters: BTreeSet<NodeId>,
     /// Current learners.

@@ -187,7 +187,8 @@ impl Router {
             term: m.current_term,
             last_log_index: m.last_log_index,
             last_applied: m.last_applied.map(|l| l.index),
-            snapshot: m.snapshot.map(|l| l.index),
+            snapshot: m.snapshot.map(|l| l.index).max(g.sm.snapshot_index()),
+            purged: m.purged.map(|l| l.index),
             voters,
             learners,
         }

@@ -22,7 +22,7 @@
 //! `tantivy_index.rs` (RAM and on-disk indexes, relevance order, typos, filters, paging, delete,
 //! update, rebuild, reopen, garbage input). No Elasticsearch server is installable on the build
 //! machine, so the Elasticsearch backend is covered only by unit tests of its pure request
-//! builders / response parsers in `elastic.rs` plus a test that connecting to a closed port fails
+//! builders / response parsers in `elastic_json.rs` plus a test that connecting to a closed port fails
 //! promptly; the I/O paths against a live cluster have NOT been exercised.
 //! Run: `cargo test -p gateway --lib search::`.
 
@@ -32,8 +32,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 mod elastic;
+mod elastic_json;
 #[cfg(test)]
 mod elastic_tests;
+#[cfg(test)]
+mod elastic_wire_tests;
 mod tantivy_index;
 #[cfg(test)]
 mod tantivy_tests;

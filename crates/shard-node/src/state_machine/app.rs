@@ -1,4 +1,6 @@
 //! Placeholder application state until leaderboard-core lands.
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::command::{Batch, BatchReply, Query, QueryReply};
@@ -7,7 +9,7 @@ use crate::error::Result;
 /// App state.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct AppState {
-    sum: u64,
+    set: BTreeSet<u64>,
 }
 
 impl AppState {
@@ -17,17 +19,17 @@ impl AppState {
     }
     /// Apply.
     pub fn apply(&mut self, batch: &Batch) -> BatchReply {
-        let mut outcomes = Vec::new();
+        let mut results = Vec::new();
         for c in &batch.commands {
-            self.sum += c;
-            outcomes.push(self.sum);
+            self.set.insert(*c);
+            results.push(Ok(*c));
         }
-        BatchReply { outcomes }
+        BatchReply { results }
     }
     /// Query.
     pub fn query(&self, q: &Query) -> Result<QueryReply> {
         match q {
-            Query::Sum => Ok(QueryReply::Sum(self.sum)),
+            Query::All => Ok(QueryReply::All(self.set.iter().copied().collect())),
         }
     }
     /// Snapshot.

@@ -173,6 +173,11 @@ impl Transport {
         })
     }
 
+    /// Waits (at most `limit`) until closed connections have told their peers.
+    pub async fn wait_idle(&self, limit: Duration) {
+        let _ = tokio::time::timeout(limit, self.endpoint.wait_idle()).await;
+    }
+
     /// Closes the endpoint: every connection is dropped and `serve` returns.
     pub fn close(&self) {
         self.endpoint.close(VarInt::from_u32(0), b"shutdown");

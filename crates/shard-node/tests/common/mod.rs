@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use shard_node::certs::{self, DevCerts};
+use shard_node::client::{ClientConfig, NodeEntry, ShardClient};
 use shard_node::layout::Layout;
 use shard_node::log_store::{FsyncPolicy, LogOptions};
 use shard_node::node::{NodeOptions, RaftTuning, ShardNode};
@@ -100,7 +101,19 @@ impl TestCluster {
             tls: identity(&self.certs, &format!("n{id}")),
             hook: None,
         };
-        let node = ShardNode::start(opts).await.unwrap();
+        // A restarted node rebinds its old port; the previous socket may linger for a moment.
+        let mut tries = 0;
+        let node = loop {
+            match ShardNode::start(opts.clone()).await {
+                Ok(n) => break n,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    eprintln!("start node {id}: {e}, retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("start node {id}: {e}"),
+            }
+        };
         self.addrs.insert(id, node.addr());
         self.nodes.insert(id, node);
     }
@@ -159,6 +172,19 @@ impl TestCluster {
             )
             .await;
         }
+    }
+
+    /// A client that knows every node started so far.
+    pub async fn client(&self) -> ShardClient {
+        let nodes = self
+            .addrs
+            .keys()
+            .map(|id| NodeEntry { id: *id, info: self.info(*id), groups: Vec::new() })
+            .collect();
+        let mut cfg = ClientConfig::new(nodes, self.layout, identity(&self.certs, "client"));
+        cfg.rpc_timeout = Duration::from_secs(2);
+        cfg.retry_for = Duration::from_secs(20);
+        ShardClient::connect(cfg).await.unwrap()
     }
 
     pub async fn shutdown(mut self) {

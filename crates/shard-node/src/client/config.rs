@@ -1,0 +1,116 @@
+//! Client configuration: where the nodes are, the layout, certificates, timeouts, batching.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::transport::TlsIdentity;
+use crate::types::{GroupId, NodeId, NodeInfo};
+
+/// A node as the client sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeEntry {
+    /// Node id.
+    pub id: NodeId,
+    /// Address and certificate name.
+    pub info: NodeInfo,
+    /// Groups the node hosts; empty means every group of the layout.
+    pub groups: Vec<GroupId>,
+}
+
+/// How the client talks to the cluster.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Cluster nodes (any subset that includes at least one replica of each group works: leaders
+    /// found through `NotLeader` hints must be listed here to be reachable).
+    pub nodes: Vec<NodeEntry>,
+    /// Partition layout; must match the nodes'.
+    pub layout: Layout,
+    /// Client certificate signed by the cluster CA.
+    pub tls: TlsIdentity,
+    /// Deadline of one RPC attempt.
+    pub rpc_timeout: Duration,
+    /// Total time an operation keeps retrying across leader changes before giving up.
+    pub retry_for: Duration,
+    /// Most writes put in one Raft entry.
+    pub max_batch: usize,
+    /// Batches in flight per group; more writes queue and form the next batch.
+    pub max_inflight: usize,
+}
+
+impl ClientConfig {
+    /// A configuration with default timeouts and batching.
+    pub fn new(nodes: Vec<NodeEntry>, layout: Layout, tls: TlsIdentity) -> Self {
+        Self {
+            nodes,
+            layout,
+            tls,
+            rpc_timeout: Duration::from_secs(3),
+            retry_for: Duration::from_secs(10),
+            max_batch: 1024,
+            max_inflight: 4,
+        }
+    }
+
+    /// Parses `SHARD_NODES`-style text: `ID=NAME@HOST:PORT` items separated by commas, e.g.
+    /// `1=n1@127.0.0.1:7101,2=n2@127.0.0.1:7102`.
+    pub fn parse_nodes(text: &str) -> Result<Vec<NodeEntry>> {
+        let mut out = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let bad = || Error::Config(format!("bad node {item:?}, expected ID=NAME@HOST:PORT"));
+            let (id, rest) = item.split_once('=').ok_or_else(bad)?;
+            let (name, addr) = rest.split_once('@').ok_or_else(bad)?;
+            let id: NodeId = id.trim().parse().map_err(|_| bad())?;
+            if name.is_empty() || addr.is_empty() {
+                return Err(bad());
+            }
+            out.push(NodeEntry { id, info: NodeInfo::new(addr, name), groups: Vec::new() });
+        }
+        if out.is_empty() {
+            return Err(Error::Config("no shard nodes given".into()));
+        }
+        Ok(out)
+    }
+
+    /// Builds a configuration from the environment, as the gateway does:
+    /// `SHARD_NODES` (see [`Self::parse_nodes`]), `SHARD_CA`, `SHARD_CERT`, `SHARD_KEY` (PEM
+    /// paths), and optionally `SHARD_GROUPS` and `SHARD_PARTITIONS` (layout, default 1 and 16).
+    pub fn from_env() -> Result<Self> {
+        let var = |k: &str| std::env::var(k).map_err(|_| Error::Config(format!("{k} is not set")));
+        let nodes = Self::parse_nodes(&var("SHARD_NODES")?)?;
+        let tls = TlsIdentity::from_files(
+            var("SHARD_CA")?.as_ref(),
+            var("SHARD_CERT")?.as_ref(),
+            var("SHARD_KEY")?.as_ref(),
+        )?;
+        let mut layout = Layout::default();
+        if let Ok(g) = var("SHARD_GROUPS") {
+            layout.groups = g.parse().map_err(|_| Error::Config(format!("SHARD_GROUPS={g:?}")))?;
+        }
+        if let Ok(p) = var("SHARD_PARTITIONS") {
+            layout.partitions = p.parse().map_err(|_| Error::Config(format!("SHARD_PARTITIONS={p:?}")))?;
+        }
+        layout.validate()?;
+        Ok(Self::new(nodes, layout, tls))
+    }
+
+    /// The nodes hosting `group`.
+    pub fn members_of(&self, group: GroupId) -> Vec<NodeEntry> {
+        self.nodes.iter().filter(|n| n.groups.is_empty() || n.groups.contains(&group)).cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_node_lists() {
+        let n = ClientConfig::parse_nodes("1=n1@127.0.0.1:7101, 2=n2@localhost:7102").unwrap();
+        assert_eq!(n.len(), 2);
+        assert_eq!(n[1].info, NodeInfo::new("localhost:7102", "n2"));
+        assert!(ClientConfig::parse_nodes("n1@x:1").is_err());
+        assert!(ClientConfig::parse_nodes("").is_err());
+        assert!(ClientConfig::parse_nodes("x=n1@a:1").is_err());
+    }
+}
