@@ -147,3 +147,7 @@ pub use types::{
     RemoveOutcome, Window, Write, WriteOp, WriteOutcome, validate_member,
 };
 pub use window::WindowSpan;
+#[cfg(feature = "redis-cluster")]
+mod redis_cluster;
+#[cfg(feature = "redis-cluster")]
+pub use redis_cluster::RedisBoard;

@@ -4,12 +4,22 @@
 mod common;
 
 use common::Model;
-use leaderboard_core::{Board, BoardConfig, Cursor, Fanout, OpId, Order, RankStyle, Write, WriteOp};
+use leaderboard_core::{
+    Board, BoardConfig, Cursor, Fanout, OpId, Order, RankStyle, Write, WriteOp,
+};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Write { member: u8, score: i64, sub: Option<i64>, at: i64, op: Option<WriteOp>, op_id: Option<u8>, meta: Option<Vec<u8>> },
+    Write {
+        member: u8,
+        score: i64,
+        sub: Option<i64>,
+        at: i64,
+        op: Option<WriteOp>,
+        op_id: Option<u8>,
+        meta: Option<Vec<u8>>,
+    },
     Remove(u8),
     Top(usize),
     Page(u64, usize),
@@ -32,7 +42,12 @@ fn score() -> impl Strategy<Value = i64> {
 }
 
 fn write_op() -> impl Strategy<Value = Option<WriteOp>> {
-    prop::option::of(prop_oneof![Just(WriteOp::Set), Just(WriteOp::Best), Just(WriteOp::Incr), Just(WriteOp::Decr)])
+    prop::option::of(prop_oneof![
+        Just(WriteOp::Set),
+        Just(WriteOp::Best),
+        Just(WriteOp::Incr),
+        Just(WriteOp::Decr)
+    ])
 }
 
 fn op(members: u8) -> impl Strategy<Value = Op> {
@@ -76,8 +91,14 @@ fn check_all(board: &Board, model: &Model) {
     for r in &expect {
         let m = &r.entry.member;
         assert_eq!(board.entry(m).as_ref(), Some(r));
-        assert_eq!(board.rank(m, RankStyle::Ordinal), model.rank(m, RankStyle::Ordinal));
-        assert_eq!(board.rank(m, RankStyle::Competition), model.rank(m, RankStyle::Competition));
+        assert_eq!(
+            board.rank(m, RankStyle::Ordinal),
+            model.rank(m, RankStyle::Ordinal)
+        );
+        assert_eq!(
+            board.rank(m, RankStyle::Competition),
+            model.rank(m, RankStyle::Competition)
+        );
         let ord = model.rank(m, RankStyle::Ordinal).unwrap();
         let pct = 100.0 * (expect.len() as u64 - ord + 1) as f64 / expect.len() as f64;
         assert_eq!(board.percentile(m), Some(pct));
@@ -89,7 +110,15 @@ fn run(cfg: BoardConfig, ops: Vec<Op>) {
     let mut model = Model::new(cfg.order, cfg.rank_style, cfg.default_op, cfg.top_n_watch);
     for op in ops {
         match op {
-            Op::Write { member: m, score, sub, at, op, op_id, meta } => {
+            Op::Write {
+                member: m,
+                score,
+                sub,
+                at,
+                op,
+                op_id,
+                meta,
+            } => {
                 let w = Write {
                     member: member(m),
                     score,
@@ -119,7 +148,10 @@ fn run(cfg: BoardConfig, ops: Vec<Op>) {
                 assert_eq!(got, want);
             }
             Op::Top(n) => assert_eq!(board.top(n), model.slice(0, n)),
-            Op::Page(offset, limit) => assert_eq!(board.page(offset, limit), model.slice(offset as usize, limit)),
+            Op::Page(offset, limit) => assert_eq!(
+                board.page(offset, limit),
+                model.slice(offset as usize, limit)
+            ),
             Op::PageAfter(i, limit) => {
                 let sorted = model.sorted();
                 let cursor = sorted.get(i).map(|e| Cursor::from_key(e.sort_key()));
@@ -133,10 +165,13 @@ fn run(cfg: BoardConfig, ops: Vec<Op>) {
             Op::Around(m, above, below) => {
                 let got = board.around(&member(m), above, below);
                 let ranked = model.ranked();
-                let want = ranked.iter().position(|r| r.entry.member == member(m)).map(|i| {
-                    let lo = i.saturating_sub(above);
-                    ranked[lo..(i + below + 1).min(ranked.len())].to_vec()
-                });
+                let want = ranked
+                    .iter()
+                    .position(|r| r.entry.member == member(m))
+                    .map(|i| {
+                        let lo = i.saturating_sub(above);
+                        ranked[lo..(i + below + 1).min(ranked.len())].to_vec()
+                    });
                 assert_eq!(got, want);
             }
             Op::Ranks(ms) => {

@@ -12,6 +12,8 @@ mod dedupe;
 mod query;
 mod slab;
 mod state;
+#[cfg(test)]
+mod tests;
 mod tree;
 
 use std::cmp::Ordering;
@@ -493,7 +495,12 @@ impl Partition {
 }
 
 /// The entry after applying `op`, or `None` when `Best` keeps the old one.
-fn next_entry(old: Option<&Entry>, w: &Write, op: WriteOp, order: Order) -> Result<Option<Entry>> {
+pub(crate) fn next_entry(
+    old: Option<&Entry>,
+    w: &Write,
+    op: WriteOp,
+    order: Order,
+) -> Result<Option<Entry>> {
     let metadata = match &w.metadata {
         None => old.and_then(|o| o.metadata.clone()),
         Some(m) if m.is_empty() => None,

@@ -27,7 +27,15 @@ pub struct Model {
 
 impl Model {
     pub fn new(order: Order, style: RankStyle, default_op: WriteOp, top_n: usize) -> Self {
-        Model { order, style, default_op, top_n, max_meta: 16, entries: Vec::new(), seen: HashMap::new() }
+        Model {
+            order,
+            style,
+            default_op,
+            top_n,
+            max_meta: 16,
+            entries: Vec::new(),
+            seen: HashMap::new(),
+        }
     }
 
     pub fn sorted(&self) -> Vec<Entry> {
@@ -50,10 +58,16 @@ impl Model {
             let rank = match self.style {
                 RankStyle::Ordinal => i as u64 + 1,
                 RankStyle::Competition => {
-                    1 + sorted.iter().filter(|o| self.better(tie(o), tie(e))).count() as u64
+                    1 + sorted
+                        .iter()
+                        .filter(|o| self.better(tie(o), tie(e)))
+                        .count() as u64
                 }
             };
-            out.push(RankedEntry { rank, entry: e.clone() });
+            out.push(RankedEntry {
+                rank,
+                entry: e.clone(),
+            });
         }
         out
     }
@@ -63,7 +77,12 @@ impl Model {
         let i = sorted.iter().position(|e| e.member == member)?;
         Some(match style {
             RankStyle::Ordinal => i as u64 + 1,
-            RankStyle::Competition => 1 + sorted.iter().filter(|o| self.better(tie(o), tie(&sorted[i]))).count() as u64,
+            RankStyle::Competition => {
+                1 + sorted
+                    .iter()
+                    .filter(|o| self.better(tie(o), tie(&sorted[i])))
+                    .count() as u64
+            }
         })
     }
 
@@ -82,7 +101,10 @@ impl Model {
         }
         let idx = self.entries.iter().position(|e| e.member == w.member);
         let old = idx.map(|i| self.entries[i].clone());
-        let old_ranked = old.as_ref().map(|e| RankedEntry { rank: self.rank(&e.member, self.style).unwrap(), entry: e.clone() });
+        let old_ranked = old.as_ref().map(|e| RankedEntry {
+            rank: self.rank(&e.member, self.style).unwrap(),
+            entry: e.clone(),
+        });
         let old_ord = old.as_ref().map(|e| self.ordinal(&e.member).unwrap());
         let op = w.op.unwrap_or(self.default_op);
         let metadata = match &w.metadata {
@@ -99,17 +121,31 @@ impl Model {
                 _ => Some((w.score, w.subscore)),
             },
             WriteOp::Incr => Some((
-                base.checked_add(w.score).ok_or(Error::Overflow { current: base, op: '+', delta: w.score })?,
+                base.checked_add(w.score).ok_or(Error::Overflow {
+                    current: base,
+                    op: '+',
+                    delta: w.score,
+                })?,
                 keep_sub(),
             )),
             WriteOp::Decr => Some((
-                base.checked_sub(w.score).ok_or(Error::Overflow { current: base, op: '-', delta: w.score })?,
+                base.checked_sub(w.score).ok_or(Error::Overflow {
+                    current: base,
+                    op: '-',
+                    delta: w.score,
+                })?,
                 keep_sub(),
             )),
         };
         let new = match candidate {
             None => old.clone().unwrap(),
-            Some((score, subscore)) => Entry { member: w.member.clone(), score, subscore, at: w.at, metadata },
+            Some((score, subscore)) => Entry {
+                member: w.member.clone(),
+                score,
+                subscore,
+                at: w.at,
+                metadata,
+            },
         };
         let changed = old.as_ref() != Some(&new);
         match idx {
@@ -122,7 +158,10 @@ impl Model {
             applied: true,
             changed,
             old: old_ranked,
-            new: RankedEntry { rank: self.rank(&new.member, self.style).unwrap(), entry: new },
+            new: RankedEntry {
+                rank: self.rank(&new.member, self.style).unwrap(),
+                entry: new,
+            },
             top_changed: changed && (new_ord <= n || old_ord.is_some_and(|o| o <= n)),
         };
         if let Some(id) = w.op_id {

@@ -1,0 +1,112 @@
+//! White-box tests: the B+tree and slab invariants after every step.
+
+use proptest::prelude::*;
+
+use super::tree::Probe;
+use super::{Partition, probe};
+use crate::{BoardConfig, Entry, Order, Write, WriteOp};
+
+impl Partition {
+    /// Panics unless the tree invariants hold and every slab record sits
+    /// at exactly one tree position matching its key.
+    fn check_invariants(&self) {
+        let (slab, order) = (&self.slab, self.order);
+        self.tree.check(&|a: (i64, u32), b: (i64, u32)| {
+            a.0.cmp(&b.0).then_with(|| {
+                let r = slab.rec(a.1);
+                probe(slab, order, r.score, r.sub, r.at, &r.member).tail_cmp(b.1)
+            })
+        });
+        let mut in_tree = 0;
+        let mut pos = self.tree.first();
+        while let Some(p) = pos {
+            let (s, slot) = self.tree.at(p);
+            let r = slab.rec(slot);
+            assert_eq!(s, super::orient(order, r.score), "tree score != slab score");
+            assert_eq!(
+                slab.find(&r.member, crate::member_hash(&r.member)),
+                Some(slot)
+            );
+            in_tree += 1;
+            pos = self.tree.next(p);
+        }
+        assert_eq!(in_tree, self.len(), "tree and slab disagree on the count");
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Write(u16, i64, Option<i64>, i64, WriteOp),
+    Remove(u16),
+    Bulk(Vec<(u16, i64)>),
+}
+
+fn step(members: u16) -> impl Strategy<Value = Step> {
+    let op = prop_oneof![
+        Just(WriteOp::Set),
+        Just(WriteOp::Best),
+        Just(WriteOp::Incr),
+        Just(WriteOp::Decr)
+    ];
+    prop_oneof![
+        12 => (0..members, -50i64..50, prop::option::of(-2i64..2), 0i64..3, op)
+            .prop_map(|(m, s, sub, at, op)| Step::Write(m, s, sub, at, op)),
+        6 => (0..members).prop_map(Step::Remove),
+        1 => prop::collection::vec((0..members, -50i64..50), 0..400).prop_map(Step::Bulk),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Enough members (up to 600 per partition, leaves hold 128) to split,
+    /// merge and collapse nodes; invariants checked after every step.
+    #[test]
+    fn tree_invariants_hold(
+        low_first in any::<bool>(),
+        steps in prop::collection::vec(step(600), 200..1500),
+    ) {
+        let order = if low_first { Order::LowFirst } else { Order::HighFirst };
+        let cfg = BoardConfig { order, ..BoardConfig::default() };
+        let mut p = Partition::new(order, 0);
+        for s in steps {
+            match s {
+                Step::Write(m, score, sub, at, op) => {
+                    let mut w = Write::new(format!("m{m}"), score, at).op(op);
+                    w.subscore = sub;
+                    p.write(&w, &cfg).unwrap();
+                }
+                Step::Remove(m) => {
+                    p.remove(&format!("m{m}"));
+                }
+                Step::Bulk(list) => {
+                    let entries = list.into_iter().map(|(m, s)| Entry::new(format!("m{m}"), s, 0));
+                    p.bulk_load(entries.collect()).unwrap();
+                }
+            }
+            p.check_invariants();
+        }
+    }
+}
+
+#[test]
+fn grows_to_three_levels_and_shrinks_back() {
+    let cfg = BoardConfig::default();
+    let mut p = Partition::new(Order::HighFirst, 0);
+    // 128 * 64 = 8192 entries fill two levels; 20k needs a third.
+    for i in 0..20_000i64 {
+        p.write(&Write::new(format!("m{i}"), (i * 7919) % 1000, i), &cfg)
+            .unwrap();
+    }
+    p.check_invariants();
+    for i in (0..20_000i64).filter(|i| i % 3 != 0) {
+        assert!(p.remove(&format!("m{i}")).is_some());
+    }
+    p.check_invariants();
+    for i in (0..20_000i64).filter(|i| i % 3 == 0) {
+        assert!(p.remove(&format!("m{i}")).is_some());
+    }
+    p.check_invariants();
+    assert!(p.is_empty());
+    assert_eq!(p.tree.count_less(&probe(&p.slab, p.order, 0, 0, 0, "x")), 0);
+}
