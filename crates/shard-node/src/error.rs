@@ -74,6 +74,22 @@ pub enum Error {
     /// retryable: the same input will be refused again.
     #[error("rejected: {0}")]
     Rejected(String),
+    /// leaderboard-core refused the operation (board not found or exists, empty member id,
+    /// overflow, expired window...). Not retryable except for its backend errors; use the inner
+    /// error's classifiers (`is_not_found`, `is_conflict`, `is_invalid_input`) to map it.
+    #[error("leaderboard: {0}")]
+    Leaderboard(#[from] leaderboard_core::Error),
+    /// A write reached a group that does not own the member's partition: the client's layout
+    /// (number of groups) differs from the nodes'. Not retryable: fix the configuration.
+    #[error("group {group} does not own member {member:?} (owner: group {owner}); layouts differ")]
+    WrongGroup {
+        /// The group that received the write.
+        group: GroupId,
+        /// The member.
+        member: String,
+        /// The group that owns it under this node's layout.
+        owner: GroupId,
+    },
     /// A membership change was refused (e.g. another change is in progress).
     #[error("membership change refused: {0}")]
     Membership(String),
@@ -88,7 +104,7 @@ impl Error {
         matches!(
             self,
             Error::NotLeader { .. } | Error::Unavailable(_) | Error::Timeout(_) | Error::Raft(_)
-        )
+        ) || matches!(self, Error::Leaderboard(e) if e.is_retryable())
     }
 
     /// The leader to try next, when the error carries a hint.

@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,11 +18,32 @@ use tracing::info;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::log_store::{LogOptions, LogStore};
+use crate::publish::{PublishConfig, PublishStats, Publisher};
 use crate::raft::{Faults, NetworkFactory};
 use crate::router::{Group, Router};
 use crate::state_machine::{AppState, ApplyHook, StateMachine};
 use crate::transport::{TlsIdentity, Transport};
 use crate::types::{GroupId, NodeId, NodeInfo, Raft};
+
+/// Keeps `flag` equal to "this node is the group's leader" (read by the publisher's hook on the
+/// apply path, where awaiting openraft's metrics is not possible).
+async fn watch_leadership(
+    mut rx: tokio::sync::watch::Receiver<openraft::RaftMetrics<NodeId, NodeInfo>>,
+    me: NodeId,
+    flag: Arc<AtomicBool>,
+) {
+    loop {
+        let leader = {
+            let m = rx.borrow_and_update();
+            m.current_leader == Some(me) && m.state == openraft::ServerState::Leader
+        };
+        flag.store(leader, Ordering::Relaxed);
+        if rx.changed().await.is_err() {
+            flag.store(false, Ordering::Relaxed);
+            return;
+        }
+    }
+}
 
 /// Raft timing and snapshot policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,8 +128,40 @@ pub struct NodeOptions {
     pub log: LogOptions,
     /// Certificates.
     pub tls: TlsIdentity,
-    /// Called with each applied batch (change publishing); `None` to publish nothing.
+    /// Extra apply hook per group (tests observe applied batches with it); `None` for none.
     pub hook: Option<Arc<dyn Fn(GroupId) -> ApplyHook + Send + Sync>>,
+    /// Publish applied changes to Redis Cluster (sharded pub/sub) from each group's leader;
+    /// `None` publishes nothing.
+    pub publish: Option<PublishConfig>,
+}
+
+impl NodeOptions {
+    /// Options with default tuning, durable log, no hook and no publishing.
+    pub fn new(id: NodeId, listen: SocketAddr, data_dir: PathBuf, tls: TlsIdentity) -> Self {
+        Self {
+            id,
+            listen,
+            data_dir,
+            groups: vec![0],
+            layout: Layout::default(),
+            raft: RaftTuning::default(),
+            log: LogOptions::default(),
+            tls,
+            hook: None,
+            publish: None,
+        }
+    }
+}
+
+/// Composes two optional apply hooks.
+fn both(a: Option<ApplyHook>, b: Option<ApplyHook>) -> Option<ApplyHook> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(Arc::new(move |i, batch, reply| {
+            a(i, batch, reply);
+            b(i, batch, reply);
+        })),
+        (a, b) => a.or(b),
+    }
 }
 
 /// A running shard node.
@@ -117,7 +171,9 @@ pub struct ShardNode {
     transport: Arc<Transport>,
     router: Arc<Router>,
     faults: Arc<Faults>,
+    publisher: Option<Publisher>,
     serve: JoinHandle<()>,
+    watchers: Vec<JoinHandle<()>>,
 }
 
 impl ShardNode {
@@ -129,6 +185,8 @@ impl ShardNode {
         let addr = transport.local_addr()?;
         let faults = Arc::new(Faults::default());
         let router = Arc::new(Router::new(opts.id, faults.clone()));
+        let publisher = opts.publish.clone().map(Publisher::start).transpose()?;
+        let mut watchers = Vec::new();
         for &g in &opts.groups {
             if g >= opts.layout.groups {
                 return Err(Error::Config(format!(
@@ -139,7 +197,11 @@ impl ShardNode {
             let dir = opts.data_dir.join(format!("group-{g}"));
             let log = LogStore::open(&dir.join("log"), opts.log)?;
             let app = AppState::new(g, opts.layout);
-            let hook = opts.hook.as_ref().map(|h| h(g));
+            let is_leader = Arc::new(AtomicBool::new(false));
+            let hook = both(
+                opts.hook.as_ref().map(|h| h(g)),
+                publisher.as_ref().map(|p| p.hook(g, is_leader.clone())),
+            );
             let (sm, handle) = StateMachine::open(&dir.join("sm"), app, hook)?;
             let network = NetworkFactory {
                 transport: transport.clone(),
@@ -149,6 +211,11 @@ impl ShardNode {
             let raft = Raft::new(opts.id, config.clone(), network, log, sm)
                 .await
                 .map_err(|e| Error::Raft(e.to_string()))?;
+            watchers.push(tokio::spawn(watch_leadership(
+                raft.metrics(),
+                opts.id,
+                is_leader,
+            )));
             router.add(Group {
                 id: g,
                 raft,
@@ -163,8 +230,15 @@ impl ShardNode {
             transport,
             router,
             faults,
+            publisher,
             serve,
+            watchers,
         })
+    }
+
+    /// The change publisher's counters, when publishing is configured.
+    pub fn publish_stats(&self) -> Option<&Arc<PublishStats>> {
+        self.publisher.as_ref().map(|p| p.stats())
     }
 
     /// Node id.
@@ -211,6 +285,9 @@ impl ShardNode {
         self.transport.wait_idle(Duration::from_secs(2)).await;
         self.serve.abort();
         let _ = self.serve.await;
+        for w in self.watchers {
+            w.abort();
+        }
         info!(node = self.id, "shard node stopped");
     }
 }

@@ -6,12 +6,14 @@
 //! client needs to retry at the right node).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
 use openraft::error::{CheckIsLeaderError, ClientWriteError, InitializeError, RaftError};
 use openraft::ChangeMembers;
 
 use crate::error::Error;
+use crate::metrics::NodeMetrics;
 use crate::protocol::{
     ClientReply, ClientRequest, GroupStatus, RaftReply, RaftRequest, ReadConsistency, RpcRequest,
     RpcResponse,
@@ -35,6 +37,7 @@ pub struct Group {
 /// Dispatches frames to groups.
 pub struct Router {
     node: NodeId,
+    metrics: NodeMetrics,
     groups: RwLock<BTreeMap<GroupId, Group>>,
     faults: Arc<Faults>,
 }
@@ -70,6 +73,7 @@ impl Router {
     pub fn new(node: NodeId, faults: Arc<Faults>) -> Self {
         Self {
             node,
+            metrics: NodeMetrics::default(),
             groups: RwLock::new(BTreeMap::new()),
             faults,
         }
@@ -81,6 +85,16 @@ impl Router {
             .write()
             .expect("poisoned")
             .insert(group.id, group);
+    }
+
+    /// Request counters.
+    pub fn metrics(&self) -> &NodeMetrics {
+        &self.metrics
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> NodeId {
+        self.node
     }
 
     /// Looks a group up.
@@ -116,6 +130,26 @@ impl Router {
 
     /// Serves one client request for group `g`.
     pub async fn client(&self, g: &Group, req: ClientRequest) -> Result<ClientReply, Error> {
+        let r = self.client_inner(g, req).await;
+        let m = &self.metrics;
+        match &r {
+            Ok(ClientReply::Written(b)) => {
+                m.write_batches.fetch_add(1, Ordering::Relaxed);
+                m.write_commands
+                    .fetch_add(b.results.len() as u64, Ordering::Relaxed);
+            }
+            Ok(ClientReply::Read(_)) => {
+                m.reads.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(_) => {}
+            Err(_) => {
+                m.client_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        r
+    }
+
+    async fn client_inner(&self, g: &Group, req: ClientRequest) -> Result<ClientReply, Error> {
         let id = g.id;
         match req {
             ClientRequest::Write(batch) => {
@@ -196,6 +230,10 @@ impl Router {
 }
 
 impl Handler for Router {
+    fn bad_frame(&self, _error: &Error) {
+        self.metrics.bad_frames.fetch_add(1, Ordering::Relaxed);
+    }
+
     async fn handle(&self, req: RpcRequest) -> RpcResponse {
         let group_id = match &req {
             RpcRequest::Raft { group, .. } | RpcRequest::Client { group, .. } => *group,

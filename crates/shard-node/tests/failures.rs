@@ -8,32 +8,26 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{eventually, TestCluster};
-use shard_node::command::{Batch, Query, QueryReply};
+use common::{create_board, eventually, names, put, TestCluster, BOARD};
+use leaderboard_core::{BoardId, Write};
+use shard_node::command::{Batch, Command};
 use shard_node::layout::Layout;
 use shard_node::node::RaftTuning;
-use shard_node::protocol::{ClientReply, ClientRequest, ReadConsistency};
 use shard_node::types::NodeId;
 
-const L: Layout = Layout { groups: 1, partitions: 4 };
+const L: Layout = Layout { groups: 1 };
 
-async fn values(c: &TestCluster, id: NodeId) -> BTreeSet<u64> {
-    let node = &c.nodes[&id];
-    let g = node.router().group(0).unwrap();
-    let req = ClientRequest::Read { query: Query::All, consistency: ReadConsistency::Local };
-    match node.router().client(&g, req).await.unwrap() {
-        ClientReply::Read(QueryReply::All(v)) => v.into_iter().collect(),
-        other => panic!("{other:?}"),
-    }
+async fn values(c: &TestCluster, id: NodeId) -> BTreeSet<String> {
+    c.members(id, 0).await
 }
 
 /// Waits until every live node holds exactly `want`.
-async fn converged(c: &TestCluster, want: &BTreeSet<u64>) {
+async fn converged(c: &TestCluster, want: &BTreeSet<String>) {
     converged_on(c, &c.nodes.keys().copied().collect::<Vec<_>>(), want).await
 }
 
 /// Waits until nodes `ids` hold exactly `want`.
-async fn converged_on(c: &TestCluster, ids: &[NodeId], want: &BTreeSet<u64>) {
+async fn converged_on(c: &TestCluster, ids: &[NodeId], want: &BTreeSet<String>) {
     for id in ids {
         let ok = tokio::time::timeout(Duration::from_secs(20), async {
             while values(c, *id).await != *want {
@@ -58,6 +52,7 @@ async fn converged_on(c: &TestCluster, ids: &[NodeId], want: &BTreeSet<u64>) {
 async fn leader_crash_under_writes_loses_no_acknowledged_write() {
     let mut c = TestCluster::start(3, 3, L, RaftTuning::fast()).await;
     let client = c.client().await;
+    create_board(&client).await;
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut writers = Vec::new();
@@ -67,15 +62,17 @@ async fn leader_crash_under_writes_loses_no_acknowledged_write() {
             let mut i = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let v = w * 1_000_000 + i;
-                if client.submit(0, v).await.is_ok() {
-                    acked.lock().unwrap().insert(v);
+                if put(&client, v).await.is_ok() {
+                    acked.lock().unwrap().insert(format!("m{v}"));
                 }
                 i += 1;
             }
         }));
     }
-    eventually("some writes", Duration::from_secs(10), || async { (acked.lock().unwrap().len() > 200).then_some(()) })
-        .await;
+    eventually("some writes", Duration::from_secs(10), || async {
+        (acked.lock().unwrap().len() > 200).then_some(())
+    })
+    .await;
     let old = c.leader(0).await;
     c.stop(old).await;
     let before = acked.lock().unwrap().len();
@@ -95,7 +92,10 @@ async fn leader_crash_under_writes_loses_no_acknowledged_write() {
     for id in c.nodes.keys() {
         let have = values(&c, *id).await;
         let lost: Vec<_> = acked.difference(&have).take(5).collect();
-        assert!(lost.is_empty(), "node {id} lost acknowledged writes, e.g. {lost:?}");
+        assert!(
+            lost.is_empty(),
+            "node {id} lost acknowledged writes, e.g. {lost:?}"
+        );
     }
     // The crashed node comes back and catches up.
     c.restart(old).await;
@@ -106,13 +106,18 @@ async fn leader_crash_under_writes_loses_no_acknowledged_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_cluster_restarts_from_disk() {
-    let tuning = RaftTuning { snapshot_logs: 30, keep_logs: 5, ..RaftTuning::fast() };
+    let tuning = RaftTuning {
+        snapshot_logs: 30,
+        keep_logs: 5,
+        ..RaftTuning::fast()
+    };
     let mut c = TestCluster::start(3, 3, L, tuning).await;
     let client = c.client().await;
+    create_board(&client).await;
     for i in 0..100u64 {
-        client.submit(0, i).await.unwrap();
+        put(&client, i).await.unwrap();
     }
-    let want: BTreeSet<u64> = (0..100).collect();
+    let want = names(0..100);
     converged(&c, &want).await;
     for id in [1, 2, 3] {
         c.stop(id).await;
@@ -123,30 +128,39 @@ async fn whole_cluster_restarts_from_disk() {
     // State is back before any new write (from snapshot + log replay).
     converged(&c, &want).await;
     let client = c.client().await;
-    client.submit(0, 1000).await.unwrap();
+    create_board(&client).await;
+    put(&client, 1000).await.unwrap();
     let mut want = want;
-    want.insert(1000);
+    want.insert("m1000".to_string());
     converged(&c, &want).await;
     c.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lagging_and_new_nodes_catch_up_by_snapshot_and_membership_changes() {
-    let tuning = RaftTuning { snapshot_logs: 50, keep_logs: 0, ..RaftTuning::fast() };
+    let tuning = RaftTuning {
+        snapshot_logs: 50,
+        keep_logs: 0,
+        ..RaftTuning::fast()
+    };
     // Nodes 1-3 vote; node 4 runs but is not a member yet.
     let mut c = TestCluster::start(4, 3, L, tuning).await;
     let client = c.client().await;
+    create_board(&client).await;
     c.stop(3).await;
     for i in 0..300u64 {
-        client.submit(0, i).await.unwrap();
+        put(&client, i).await.unwrap();
     }
     let leader = c.leader(0).await;
     let st = c.status(leader, 0).await;
-    assert!(st.snapshot.is_some_and(|s| s >= 50), "leader built a snapshot: {st:?}");
+    assert!(
+        st.snapshot.is_some_and(|s| s >= 50),
+        "leader built a snapshot: {st:?}"
+    );
 
     // Lagging node 3: its missing entries are purged on the leader, so it needs the snapshot.
     c.restart(3).await;
-    let want: BTreeSet<u64> = (0..300).collect();
+    let want = names(0..300);
     eventually("node 3 snapshot", Duration::from_secs(20), || async {
         c.status(3, 0).await.snapshot.is_some().then_some(())
     })
@@ -162,18 +176,23 @@ async fn lagging_and_new_nodes_catch_up_by_snapshot_and_membership_changes() {
     })
     .await;
     client.add_learner(0, 4, c.info(4)).await.unwrap();
-    client.change_membership(0, [1, 2, 4].into(), false).await.unwrap();
+    client
+        .change_membership(0, [1, 2, 4].into(), false)
+        .await
+        .unwrap();
     let st = c.status(c.leader(0).await, 0).await;
     assert_eq!(st.voters, [1, 2, 4].into());
     assert!(st.learners.is_empty());
-    eventually("node 4 installs a snapshot", Duration::from_secs(20), || async {
-        c.status(4, 0).await.snapshot.is_some().then_some(())
-    })
+    eventually(
+        "node 4 installs a snapshot",
+        Duration::from_secs(20),
+        || async { c.status(4, 0).await.snapshot.is_some().then_some(()) },
+    )
     .await;
     c.stop(3).await;
-    client.submit(0, 5000).await.unwrap();
+    put(&client, 5000).await.unwrap();
     let mut want = want;
-    want.insert(5000);
+    want.insert("m5000".to_string());
     converged(&c, &want).await;
     c.shutdown().await;
 }
@@ -182,8 +201,9 @@ async fn lagging_and_new_nodes_catch_up_by_snapshot_and_membership_changes() {
 async fn partitioned_minority_cannot_commit_and_converges_after_healing() {
     let c = TestCluster::start(3, 3, L, RaftTuning::fast()).await;
     let client = c.client().await;
+    create_board(&client).await;
     for i in 0..10u64 {
-        client.submit(0, i).await.unwrap();
+        put(&client, i).await.unwrap();
     }
     let old = c.leader(0).await;
     // Cut the old leader off from both peers, in both directions.
@@ -193,8 +213,20 @@ async fn partitioned_minority_cannot_commit_and_converges_after_healing() {
     }
     // The isolated leader accepts the write into its log but can never commit it.
     let raft = c.nodes[&old].raft(0).unwrap();
-    let stuck = tokio::time::timeout(Duration::from_secs(2), raft.client_write(Batch { commands: vec![666] })).await;
-    assert!(stuck.is_err() || stuck.unwrap().is_err(), "a minority must not commit");
+    let stuck = tokio::time::timeout(
+        Duration::from_secs(2),
+        raft.client_write(Batch {
+            commands: vec![Command::Write {
+                board: BoardId::new(BOARD),
+                write: Write::new("m666", 666, 0),
+            }],
+        }),
+    )
+    .await;
+    assert!(
+        stuck.is_err() || stuck.unwrap().is_err(),
+        "a minority must not commit"
+    );
 
     // The majority elects a new leader and keeps committing.
     let majority: Vec<NodeId> = c.nodes.keys().copied().filter(|id| *id != old).collect();
@@ -206,15 +238,21 @@ async fn partitioned_minority_cannot_commit_and_converges_after_healing() {
     .await;
     assert_ne!(new, old);
     for i in 10..20u64 {
-        client.submit(0, i).await.unwrap();
+        put(&client, i).await.unwrap();
     }
-    assert!(!values(&c, old).await.contains(&15), "minority has not seen majority writes yet");
+    assert!(
+        !values(&c, old).await.contains("m15"),
+        "minority has not seen majority writes yet"
+    );
 
     for node in c.nodes.values() {
         node.faults().heal();
     }
-    let want: BTreeSet<u64> = (0..20).collect();
+    let want = names(0..20);
     converged(&c, &want).await;
-    assert!(!values(&c, old).await.contains(&666), "the uncommitted write was discarded");
+    assert!(
+        !values(&c, old).await.contains("m666"),
+        "the uncommitted write was discarded"
+    );
     c.shutdown().await;
 }

@@ -52,19 +52,56 @@ impl ClientConfig {
         }
     }
 
-    /// Parses `SHARD_NODES`-style text: `ID=NAME@HOST:PORT` items separated by commas, e.g.
-    /// `1=n1@127.0.0.1:7101,2=n2@127.0.0.1:7102`.
+    /// A configuration whose certificates come from a directory written by
+    /// `shard-node certs --out DIR --nodes ...,client`: `DIR/ca.pem`, `DIR/NAME.pem`,
+    /// `DIR/NAME.key`.
+    pub fn from_certs_dir(
+        nodes: Vec<NodeEntry>,
+        layout: Layout,
+        dir: &std::path::Path,
+        name: &str,
+    ) -> Result<Self> {
+        let tls = TlsIdentity::from_files(
+            &dir.join("ca.pem"),
+            &dir.join(format!("{name}.pem")),
+            &dir.join(format!("{name}.key")),
+        )?;
+        Ok(Self::new(nodes, layout, tls))
+    }
+
+    /// Parses `SHARD_NODES`-style text: comma-separated `ID=NAME@HOST:PORT` items, each
+    /// optionally followed by `/G+G+...` to list the groups the node hosts (default: all), e.g.
+    /// `1=n1@127.0.0.1:7101,2=n2@127.0.0.1:7102,3=n3@127.0.0.1:7103` or
+    /// `1=n1@10.0.0.1:7101/0+1,4=n4@10.0.0.4:7101/1`. `NAME` is the node's certificate name.
     pub fn parse_nodes(text: &str) -> Result<Vec<NodeEntry>> {
         let mut out = Vec::new();
         for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let bad = || Error::Config(format!("bad node {item:?}, expected ID=NAME@HOST:PORT"));
+            let bad = || {
+                Error::Config(format!(
+                    "bad node {item:?}, expected ID=NAME@HOST:PORT[/GROUP+GROUP...]"
+                ))
+            };
             let (id, rest) = item.split_once('=').ok_or_else(bad)?;
-            let (name, addr) = rest.split_once('@').ok_or_else(bad)?;
+            let (name, rest) = rest.split_once('@').ok_or_else(bad)?;
+            let (addr, groups) = match rest.split_once('/') {
+                Some((a, g)) => {
+                    let groups = g
+                        .split('+')
+                        .map(|x| x.trim().parse::<GroupId>().map_err(|_| bad()))
+                        .collect::<Result<Vec<_>>>()?;
+                    (a, groups)
+                }
+                None => (rest, Vec::new()),
+            };
             let id: NodeId = id.trim().parse().map_err(|_| bad())?;
-            if name.is_empty() || addr.is_empty() {
+            if name.is_empty() || addr.is_empty() || !addr.contains(':') {
                 return Err(bad());
             }
-            out.push(NodeEntry { id, info: NodeInfo::new(addr, name), groups: Vec::new() });
+            out.push(NodeEntry {
+                id,
+                info: NodeInfo::new(addr, name),
+                groups,
+            });
         }
         if out.is_empty() {
             return Err(Error::Config("no shard nodes given".into()));
@@ -73,30 +110,41 @@ impl ClientConfig {
     }
 
     /// Builds a configuration from the environment, as the gateway does:
-    /// `SHARD_NODES` (see [`Self::parse_nodes`]), `SHARD_CA`, `SHARD_CERT`, `SHARD_KEY` (PEM
-    /// paths), and optionally `SHARD_GROUPS` and `SHARD_PARTITIONS` (layout, default 1 and 16).
+    ///
+    /// * `SHARD_NODES` (required, see [`Self::parse_nodes`]);
+    /// * certificates: either `SHARD_CERTS_DIR` (a `shard-node certs` output directory) with
+    ///   `SHARD_CLIENT_NAME` (default `client`), or `SHARD_CA`, `SHARD_CERT`, `SHARD_KEY` (PEM
+    ///   paths);
+    /// * `SHARD_GROUPS`: number of groups of the layout (default 1; must match the nodes').
     pub fn from_env() -> Result<Self> {
         let var = |k: &str| std::env::var(k).map_err(|_| Error::Config(format!("{k} is not set")));
         let nodes = Self::parse_nodes(&var("SHARD_NODES")?)?;
+        let mut layout = Layout::default();
+        if let Ok(g) = var("SHARD_GROUPS") {
+            layout.groups = g
+                .parse()
+                .map_err(|_| Error::Config(format!("SHARD_GROUPS={g:?} is not a number")))?;
+        }
+        layout.validate()?;
+        if let Ok(dir) = var("SHARD_CERTS_DIR") {
+            let name = var("SHARD_CLIENT_NAME").unwrap_or_else(|_| "client".into());
+            return Self::from_certs_dir(nodes, layout, dir.as_ref(), &name);
+        }
         let tls = TlsIdentity::from_files(
             var("SHARD_CA")?.as_ref(),
             var("SHARD_CERT")?.as_ref(),
             var("SHARD_KEY")?.as_ref(),
         )?;
-        let mut layout = Layout::default();
-        if let Ok(g) = var("SHARD_GROUPS") {
-            layout.groups = g.parse().map_err(|_| Error::Config(format!("SHARD_GROUPS={g:?}")))?;
-        }
-        if let Ok(p) = var("SHARD_PARTITIONS") {
-            layout.partitions = p.parse().map_err(|_| Error::Config(format!("SHARD_PARTITIONS={p:?}")))?;
-        }
-        layout.validate()?;
         Ok(Self::new(nodes, layout, tls))
     }
 
     /// The nodes hosting `group`.
     pub fn members_of(&self, group: GroupId) -> Vec<NodeEntry> {
-        self.nodes.iter().filter(|n| n.groups.is_empty() || n.groups.contains(&group)).cloned().collect()
+        self.nodes
+            .iter()
+            .filter(|n| n.groups.is_empty() || n.groups.contains(&group))
+            .cloned()
+            .collect()
     }
 }
 
@@ -112,5 +160,9 @@ mod tests {
         assert!(ClientConfig::parse_nodes("n1@x:1").is_err());
         assert!(ClientConfig::parse_nodes("").is_err());
         assert!(ClientConfig::parse_nodes("x=n1@a:1").is_err());
+        let n = ClientConfig::parse_nodes("1=n1@h:1/0+2,2=n2@h:2").unwrap();
+        assert_eq!(n[0].groups, vec![0, 2]);
+        assert!(n[1].groups.is_empty());
+        assert!(ClientConfig::parse_nodes("1=n1@h:1/x").is_err());
     }
 }

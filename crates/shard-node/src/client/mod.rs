@@ -23,9 +23,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use config::{ClientConfig, NodeEntry};
+pub use ops::ReadOptions;
 
 use crate::error::{Error, Result};
-use crate::protocol::{ClientReply, ClientRequest, GroupStatus, ReadConsistency, RpcRequest, RpcResponse};
+use crate::protocol::{
+    ClientReply, ClientRequest, GroupStatus, ReadConsistency, RpcRequest, RpcResponse,
+};
 use crate::transport::Transport;
 use crate::types::{GroupId, NodeId, NodeInfo};
 
@@ -52,7 +55,11 @@ impl From<ReadConsistency> for Target {
 pub(crate) struct Inner {
     pub(crate) cfg: ClientConfig,
     transport: Arc<Transport>,
+    /// Last known leader per group. A std mutex: held for a map access, never across an await.
     leaders: Mutex<HashMap<GroupId, NodeId>>,
+    /// Board configurations (immutable for a board's life), so a write is routed without a
+    /// round trip. Filled by `create_board` and on first use; cleared when a board is dropped.
+    pub(crate) boards: Mutex<HashMap<leaderboard_core::BoardId, leaderboard_core::BoardConfig>>,
     next: AtomicUsize,
 }
 
@@ -71,9 +78,23 @@ impl ShardClient {
             return Err(Error::Config("no shard nodes configured".into()));
         }
         let transport = Transport::client(&cfg.tls)?;
-        let inner = Arc::new(Inner { cfg, transport, leaders: Mutex::new(HashMap::new()), next: AtomicUsize::new(0) });
-        let batchers = inner.cfg.layout.group_ids().map(|g| batcher::Batcher::spawn(inner.clone(), g)).collect();
-        Ok(Self { inner, batchers: Arc::new(batchers) })
+        let inner = Arc::new(Inner {
+            cfg,
+            transport,
+            leaders: Mutex::new(HashMap::new()),
+            boards: Mutex::new(HashMap::new()),
+            next: AtomicUsize::new(0),
+        });
+        let batchers = inner
+            .cfg
+            .layout
+            .group_ids()
+            .map(|g| batcher::Batcher::spawn(inner.clone(), g))
+            .collect();
+        Ok(Self {
+            inner,
+            batchers: Arc::new(batchers),
+        })
     }
 
     /// The configuration in use.
@@ -82,26 +103,51 @@ impl ShardClient {
     }
 
     /// Sends `req` to `group`, following leader hints and retrying retryable errors.
-    pub async fn call(&self, group: GroupId, req: ClientRequest, target: Target) -> Result<ClientReply> {
+    pub async fn call(
+        &self,
+        group: GroupId,
+        req: ClientRequest,
+        target: Target,
+    ) -> Result<ClientReply> {
         self.inner.call(group, req, target).await
     }
 
     /// One replica's status of `group`.
     pub async fn status(&self, group: GroupId, node: NodeId) -> Result<GroupStatus> {
-        match self.call(group, ClientRequest::Status, Target::Node(node)).await? {
+        match self
+            .call(group, ClientRequest::Status, Target::Node(node))
+            .await?
+        {
             ClientReply::Status(s) => Ok(s),
             other => Err(unexpected(&other)),
         }
     }
 
     /// Initializes `group` on `via` with `members` as its voters.
-    pub async fn initialize(&self, group: GroupId, via: NodeId, members: Vec<(NodeId, NodeInfo)>) -> Result<()> {
-        self.call(group, ClientRequest::Initialize { members }, Target::Node(via)).await.map(|_| ())
+    pub async fn initialize(
+        &self,
+        group: GroupId,
+        via: NodeId,
+        members: Vec<(NodeId, NodeInfo)>,
+    ) -> Result<()> {
+        self.call(
+            group,
+            ClientRequest::Initialize { members },
+            Target::Node(via),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Adds a learner to `group` and waits until it has caught up.
     pub async fn add_learner(&self, group: GroupId, id: NodeId, node: NodeInfo) -> Result<()> {
-        self.call(group, ClientRequest::AddLearner { id, node }, Target::Leader).await.map(|_| ())
+        self.call(
+            group,
+            ClientRequest::AddLearner { id, node },
+            Target::Leader,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Replaces the voters of `group`.
@@ -111,17 +157,30 @@ impl ShardClient {
         voters: std::collections::BTreeSet<NodeId>,
         retain: bool,
     ) -> Result<()> {
-        self.call(group, ClientRequest::ChangeMembership { voters, retain }, Target::Leader).await.map(|_| ())
+        self.call(
+            group,
+            ClientRequest::ChangeMembership { voters, retain },
+            Target::Leader,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Asks the leader of `group` to build a snapshot now.
     pub async fn trigger_snapshot(&self, group: GroupId) -> Result<()> {
-        self.call(group, ClientRequest::TriggerSnapshot, Target::Leader).await.map(|_| ())
+        self.call(group, ClientRequest::TriggerSnapshot, Target::Leader)
+            .await
+            .map(|_| ())
     }
 
     /// The cached leader of `group`, if any.
     pub fn cached_leader(&self, group: GroupId) -> Option<NodeId> {
-        self.inner.leaders.lock().expect("poisoned").get(&group).copied()
+        self.inner
+            .leaders
+            .lock()
+            .expect("poisoned")
+            .get(&group)
+            .copied()
     }
 }
 
@@ -140,7 +199,9 @@ impl Inner {
 
     fn pick(&self, group: GroupId, target: Target) -> Result<NodeEntry> {
         if let Target::Node(id) = target {
-            return self.node(id).ok_or_else(|| Error::Config(format!("node {id} is not configured")));
+            return self
+                .node(id)
+                .ok_or_else(|| Error::Config(format!("node {id} is not configured")));
         }
         if target == Target::Leader {
             if let Some(l) = self.leaders.lock().expect("poisoned").get(&group).copied() {
@@ -151,26 +212,45 @@ impl Inner {
         }
         let members = self.cfg.members_of(group);
         if members.is_empty() {
-            return Err(Error::Config(format!("no configured node hosts group {group}")));
+            return Err(Error::Config(format!(
+                "no configured node hosts group {group}"
+            )));
         }
         Ok(members[self.next.fetch_add(1, Ordering::Relaxed) % members.len()].clone())
     }
 
-    pub(crate) async fn call(&self, group: GroupId, req: ClientRequest, target: Target) -> Result<ClientReply> {
+    pub(crate) async fn call(
+        &self,
+        group: GroupId,
+        req: ClientRequest,
+        target: Target,
+    ) -> Result<ClientReply> {
         let deadline = Instant::now() + self.cfg.retry_for;
         let mut attempt = 0u32;
         loop {
             let node = self.pick(group, target)?;
-            let rpc = RpcRequest::Client { group, req: req.clone() };
-            let err = match self.transport.call(&node.info, &rpc, self.cfg.rpc_timeout).await {
+            let rpc = RpcRequest::Client {
+                group,
+                req: req.clone(),
+            };
+            let err = match self
+                .transport
+                .call(&node.info, &rpc, self.cfg.rpc_timeout)
+                .await
+            {
                 Ok(RpcResponse::Client(Ok(reply))) => {
                     if target == Target::Leader {
-                        self.leaders.lock().expect("poisoned").insert(group, node.id);
+                        self.leaders
+                            .lock()
+                            .expect("poisoned")
+                            .insert(group, node.id);
                     }
                     return Ok(reply);
                 }
                 Ok(RpcResponse::Client(Err(e))) | Ok(RpcResponse::Failed(e)) | Err(e) => e,
-                Ok(RpcResponse::Raft(_)) => Error::Malformed("raft reply to a client request".into()),
+                Ok(RpcResponse::Raft(_)) => {
+                    Error::Malformed("raft reply to a client request".into())
+                }
             };
             let retry = err.is_retryable() || matches!(err, Error::UnknownGroup(_));
             if !retry || matches!(target, Target::Node(_)) || Instant::now() >= deadline {

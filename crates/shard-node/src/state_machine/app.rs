@@ -1,44 +1,263 @@
-//! Placeholder application state until leaderboard-core lands.
-use std::collections::BTreeSet;
+//! The application state of one group: leaderboard-core boards holding the members this group
+//! owns.
+//!
+//! Each group keeps a full [`leaderboard_core::Board`] per board (same configuration, same `P`
+//! partitions) but only members whose partition belongs to the group are ever written to it, so
+//! the group's partitions are exactly the partitions the [`Layout`] assigns it and the other
+//! partitions stay empty (an empty partition costs a few hundred bytes). This keeps all of
+//! leaderboard-core's rules — operators, op-id dedupe, windows, validation — in one place, and
+//! the per-group query answers are plain leaderboard-core calls.
+//!
+//! Pure and synchronous: no I/O, no clock (STYLE 1). The async state machine around it owns
+//! durability.
 
+use leaderboard_core::{Board, Cursor, Leaderboards, RankStyle, SortKey, Standings, Window};
 use serde::{Deserialize, Serialize};
 
-use crate::command::{Batch, BatchReply, Query, QueryReply};
-use crate::error::Result;
+use crate::command::{Batch, BatchReply, Command, CommandOutcome, Query, QueryReply};
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::types::GroupId;
 
-/// App state.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+/// Largest `n` a single query may ask one group for; bounds the reply frame.
+pub const MAX_QUERY_ROWS: usize = 100_000;
+
+/// The boards of one group.
+#[derive(Debug)]
 pub struct AppState {
-    set: BTreeSet<u64>,
+    group: GroupId,
+    layout: Layout,
+    boards: Leaderboards,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    group: GroupId,
+    layout: Layout,
+    boards: Vec<u8>,
 }
 
 impl AppState {
-    /// New.
-    pub fn new(_group: u32, _layout: crate::layout::Layout) -> Self {
-        Self::default()
+    /// Empty state of `group` under `layout`.
+    pub fn new(group: GroupId, layout: Layout) -> Self {
+        Self {
+            group,
+            layout,
+            boards: Leaderboards::new(),
+        }
     }
-    /// Apply.
+
+    /// The group id.
+    pub fn group(&self) -> GroupId {
+        self.group
+    }
+
+    /// The boards (read access for metrics and tests).
+    pub fn boards(&self) -> &Leaderboards {
+        &self.boards
+    }
+
+    /// Applies a batch: one result per command, in order.
     pub fn apply(&mut self, batch: &Batch) -> BatchReply {
-        let mut results = Vec::new();
-        for c in &batch.commands {
-            self.set.insert(*c);
-            results.push(Ok(*c));
-        }
-        BatchReply { results }
-    }
-    /// Query.
-    pub fn query(&self, q: &Query) -> Result<QueryReply> {
-        match q {
-            Query::All => Ok(QueryReply::All(self.set.iter().copied().collect())),
+        BatchReply {
+            results: batch.commands.iter().map(|c| self.apply_one(c)).collect(),
         }
     }
-    /// Snapshot.
-    pub fn snapshot(&self) -> Result<Vec<u8>> {
-        crate::codec::encode(self)
+
+    fn board(&self, id: &str) -> Result<std::sync::Arc<Board>> {
+        Ok(self.boards.require(id)?)
     }
-    /// Restore.
-    pub fn restore(&mut self, b: &[u8]) -> Result<()> {
-        *self = crate::codec::decode(b)?;
+
+    fn check_owner(&self, member: &str, board: &Board) -> Result<()> {
+        let owner = self
+            .layout
+            .group_of_member(member, board.config().partitions);
+        if owner != self.group {
+            return Err(Error::WrongGroup {
+                group: self.group,
+                member: member.to_string(),
+                owner,
+            });
+        }
         Ok(())
     }
+
+    fn apply_one(&mut self, cmd: &Command) -> Result<CommandOutcome> {
+        match cmd {
+            Command::CreateBoard { board, config } => match self.boards.get(board.as_str()) {
+                Some(b) if b.config() == config => Ok(CommandOutcome::Created),
+                Some(_) => Err(leaderboard_core::Error::BoardExists(board.to_string()).into()),
+                None => {
+                    self.boards.create(board.clone(), config.clone())?;
+                    Ok(CommandOutcome::Created)
+                }
+            },
+            Command::DropBoard { board } => Ok(CommandOutcome::Dropped(
+                self.boards.drop_board(board.as_str()).is_some(),
+            )),
+            Command::Write { board, write } => {
+                let b = self.board(board.as_str())?;
+                // Validate before the ownership check so that an empty member id reports as such.
+                leaderboard_core::validate_member(&write.member)?;
+                self.check_owner(&write.member, &b)?;
+                Ok(CommandOutcome::Written(b.write(write.clone())?))
+            }
+            Command::Remove { board, member } => {
+                let b = self.board(board.as_str())?;
+                leaderboard_core::validate_member(member)?;
+                self.check_owner(member, &b)?;
+                Ok(CommandOutcome::Removed(b.remove(member)))
+            }
+            Command::Roll { board, now } => Ok(CommandOutcome::Rolled(
+                self.board(board.as_str())?.roll(*now),
+            )),
+        }
+    }
+
+    fn standings(
+        &self,
+        board: &str,
+        window: Window,
+    ) -> Result<Option<(std::sync::Arc<Standings>, u16)>> {
+        let b = self.board(board)?;
+        Ok(b.standings(window).map(|s| (s, b.config().partitions)))
+    }
+
+    /// Answers a query from this group's partitions.
+    pub fn query(&self, q: &Query) -> Result<QueryReply> {
+        let rows = |n: usize| -> Result<usize> {
+            if n > MAX_QUERY_ROWS {
+                return Err(Error::Rejected(format!(
+                    "at most {MAX_QUERY_ROWS} rows per query, asked for {n}"
+                )));
+            }
+            Ok(n)
+        };
+        Ok(match q {
+            Query::BoardConfig { board } => {
+                QueryReply::BoardConfig(self.boards.get(board.as_str()).map(|b| b.config().clone()))
+            }
+            Query::Boards => QueryReply::Boards(self.boards.ids()),
+            Query::Count { board, window } => QueryReply::Count(
+                self.standings(board.as_str(), *window)?
+                    .map_or(0, |(s, _)| s.count()),
+            ),
+            Query::Entry {
+                board,
+                member,
+                window,
+            } => {
+                let b = self.board(board.as_str())?;
+                let p = leaderboard_core::partition_of(member, b.config().partitions);
+                let entry = match b.standings(*window) {
+                    Some(s) => s.partition(p)?.get(member),
+                    None => None,
+                };
+                QueryReply::Entry(entry)
+            }
+            Query::CountAbove {
+                board,
+                key,
+                style,
+                window,
+            } => {
+                let above = match self.standings(board.as_str(), *window)? {
+                    Some((s, parts)) => count_above(&s, parts, key, *style)?,
+                    None => 0,
+                };
+                QueryReply::CountAbove(above)
+            }
+            Query::After {
+                board,
+                after,
+                n,
+                window,
+            } => {
+                let n = rows(*n)?;
+                match self.standings(board.as_str(), *window)? {
+                    Some((s, parts)) => {
+                        let cursor = after.clone().map(Cursor::from_key);
+                        let page = s.page_after(cursor.as_ref(), n);
+                        let at_or_before = match after {
+                            Some(k) => at_or_before(&s, parts, k)?,
+                            None => 0,
+                        };
+                        QueryReply::After {
+                            entries: page.entries.into_iter().map(|r| r.entry).collect(),
+                            at_or_before,
+                        }
+                    }
+                    None => QueryReply::After {
+                        entries: Vec::new(),
+                        at_or_before: 0,
+                    },
+                }
+            }
+            Query::Before {
+                board,
+                key,
+                n,
+                window,
+            } => {
+                let n = rows(*n)?;
+                let b = self.board(board.as_str())?;
+                let order = b.config().order;
+                let mut out = Vec::new();
+                if let Some(s) = b.standings(*window) {
+                    for p in 0..b.config().partitions {
+                        out.extend(s.partition(p)?.before(key, n));
+                    }
+                }
+                // Nearest first: the worst-ranked entries above `key` come first.
+                out.sort_by(|a, b| b.sort_key().cmp_in(&a.sort_key(), order));
+                out.truncate(n);
+                QueryReply::Before(out)
+            }
+        })
+    }
+
+    /// Encodes the whole state (leaderboard-core's versioned snapshot inside).
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
+        crate::codec::encode(&Snapshot {
+            group: self.group,
+            layout: self.layout,
+            boards: self.boards.snapshot(),
+        })
+    }
+
+    /// Replaces the state with a snapshot made by [`AppState::snapshot`].
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<()> {
+        let snap: Snapshot = crate::codec::decode(bytes)?;
+        if snap.group != self.group || snap.layout != self.layout {
+            return Err(Error::Corrupt(format!(
+                "snapshot of group {} under {:?} cannot be restored into group {} under {:?}",
+                snap.group, snap.layout, self.group, self.layout
+            )));
+        }
+        self.boards = Leaderboards::from_snapshot(&snap.boards)?;
+        Ok(())
+    }
+}
+
+/// Entries above `key` (or above its tie group for competition ranks) in every partition.
+fn count_above(s: &Standings, parts: u16, key: &SortKey, style: RankStyle) -> Result<u64> {
+    let key = match style {
+        RankStyle::Ordinal => key.clone(),
+        RankStyle::Competition => key.tie_floor(),
+    };
+    let mut n = 0;
+    for p in 0..parts {
+        n += s.partition(p)?.count_above(&key);
+    }
+    Ok(n)
+}
+
+/// Entries ranking above `key`, plus the entry with exactly that key if present.
+fn at_or_before(s: &Standings, parts: u16, key: &SortKey) -> Result<u64> {
+    let mut n = count_above(s, parts, key, RankStyle::Ordinal)?;
+    let p = leaderboard_core::partition_of(&key.member, parts);
+    if s.partition(p)?.key_of(&key.member).as_ref() == Some(key) {
+        n += 1;
+    }
+    Ok(n)
 }

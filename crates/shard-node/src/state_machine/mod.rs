@@ -31,8 +31,10 @@ use crate::error::Result;
 use crate::log_store::record;
 use crate::types::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
-/// Hook called with every applied batch and its reply (change publishing).
-pub type ApplyHook = Arc<dyn Fn(&crate::command::Batch, &BatchReply) + Send + Sync>;
+/// Hook called on every replica with each applied batch, its log index and its reply (change
+/// publishing; the hook decides whether this replica publishes). It runs on the apply path, so
+/// it must only enqueue, never block.
+pub type ApplyHook = Arc<dyn Fn(u64, &crate::command::Batch, &BatchReply) + Send + Sync>;
 
 #[derive(Serialize, Deserialize)]
 struct SnapshotFile {
@@ -223,7 +225,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 EntryPayload::Normal(batch) => {
                     let reply = st.app.apply(&batch);
                     if let Some(hook) = &self.shared.hook {
-                        hook(&batch, &reply);
+                        hook(entry.log_id.index, &batch, &reply);
                     }
                     replies.push(reply);
                 }

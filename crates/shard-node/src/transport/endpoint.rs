@@ -33,6 +33,10 @@ pub const MAX_STREAMS: u32 = 1024;
 pub trait Handler: Send + Sync + 'static {
     /// Handles one request. Must not panic on any input.
     fn handle(&self, req: RpcRequest) -> impl Future<Output = RpcResponse> + Send;
+
+    /// Told about every request frame that could not be read (metrics); the peer already got
+    /// the typed error.
+    fn bad_frame(&self, _error: &Error) {}
 }
 
 fn transport_config() -> Arc<TransportConfig> {
@@ -200,6 +204,7 @@ async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>) {
                 Ok(req) => handler.handle(req).await,
                 Err(e) => {
                     debug!("bad request frame: {e}");
+                    handler.bad_frame(&e);
                     RpcResponse::Failed(e)
                 }
             };

@@ -7,14 +7,38 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use leaderboard_core::{BoardConfig, BoardId, OpId, Window, Write};
 use shard_node::certs::{self, DevCerts};
 use shard_node::client::{ClientConfig, NodeEntry, ShardClient};
+use shard_node::command::{Query, QueryReply};
 use shard_node::layout::Layout;
 use shard_node::log_store::{FsyncPolicy, LogOptions};
 use shard_node::node::{NodeOptions, RaftTuning, ShardNode};
-use shard_node::protocol::{ClientReply, ClientRequest, GroupStatus};
+use shard_node::protocol::{ClientReply, ClientRequest, GroupStatus, ReadConsistency};
 use shard_node::transport::TlsIdentity;
 use shard_node::types::{GroupId, NodeId, NodeInfo};
+
+/// The board most tests write to.
+pub const BOARD: &str = "quiz";
+
+/// Creates [`BOARD`] with default settings.
+pub async fn create_board(client: &ShardClient) {
+    client
+        .create_board(BOARD, BoardConfig::default())
+        .await
+        .expect("create board");
+}
+
+/// Writes member `m{v}` with score `v` and op id `v`.
+pub async fn put(client: &ShardClient, v: u64) -> shard_node::Result<()> {
+    let w = Write::new(format!("m{v}"), v as i64, 0).op_id(OpId(u128::from(v)));
+    client.write(BOARD, w).await.map(|_| ())
+}
+
+/// The member names `m{v}` for `vs`.
+pub fn names(vs: impl IntoIterator<Item = u64>) -> std::collections::BTreeSet<String> {
+    vs.into_iter().map(|v| format!("m{v}")).collect()
+}
 
 pub struct TestCluster {
     pub certs: DevCerts,
@@ -23,6 +47,8 @@ pub struct TestCluster {
     pub tuning: RaftTuning,
     pub nodes: BTreeMap<NodeId, ShardNode>,
     pub addrs: BTreeMap<NodeId, SocketAddr>,
+    /// Change publishing of nodes started from now on.
+    pub publish: Option<shard_node::publish::PublishConfig>,
 }
 
 pub fn identity(certs: &DevCerts, name: &str) -> TlsIdentity {
@@ -52,6 +78,17 @@ where
 impl TestCluster {
     /// Starts `n` nodes (ids 1..=n) hosting every group of `layout`; voters are nodes 1..=voters.
     pub async fn start(n: u64, voters: u64, layout: Layout, tuning: RaftTuning) -> Self {
+        Self::start_with(n, voters, layout, tuning, None).await
+    }
+
+    /// [`TestCluster::start`] with change publishing.
+    pub async fn start_with(
+        n: u64,
+        voters: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        publish: Option<shard_node::publish::PublishConfig>,
+    ) -> Self {
         let names: Vec<String> = (1..=n + 2)
             .map(|i| format!("n{i}"))
             .chain(["client".to_string()])
@@ -64,6 +101,7 @@ impl TestCluster {
             tuning,
             nodes: BTreeMap::new(),
             addrs: BTreeMap::new(),
+            publish,
         };
         for id in 1..=n {
             c.start_node(id, "127.0.0.1:0".parse().unwrap()).await;
@@ -100,6 +138,7 @@ impl TestCluster {
             },
             tls: identity(&self.certs, &format!("n{id}")),
             hook: None,
+            publish: self.publish.clone(),
         };
         // A restarted node rebinds its old port; the previous socket may linger for a moment.
         let mut tries = 0;
@@ -179,12 +218,38 @@ impl TestCluster {
         let nodes = self
             .addrs
             .keys()
-            .map(|id| NodeEntry { id: *id, info: self.info(*id), groups: Vec::new() })
+            .map(|id| NodeEntry {
+                id: *id,
+                info: self.info(*id),
+                groups: Vec::new(),
+            })
             .collect();
         let mut cfg = ClientConfig::new(nodes, self.layout, identity(&self.certs, "client"));
         cfg.rpc_timeout = Duration::from_secs(2);
         cfg.retry_for = Duration::from_secs(20);
         ShardClient::connect(cfg).await.unwrap()
+    }
+
+    /// Member ids that node `id` holds for board `BOARD` in group `g` (local read, no Raft).
+    pub async fn members(&self, id: NodeId, g: GroupId) -> std::collections::BTreeSet<String> {
+        let node = &self.nodes[&id];
+        let group = node.router().group(g).unwrap();
+        let req = ClientRequest::Read {
+            query: Query::After {
+                board: BoardId::new(BOARD),
+                after: None,
+                n: 100_000,
+                window: Window::Current,
+            },
+            consistency: ReadConsistency::Local,
+        };
+        match node.router().client(&group, req).await {
+            Ok(ClientReply::Read(QueryReply::After { entries, .. })) => {
+                entries.into_iter().map(|e| e.member).collect()
+            }
+            Err(shard_node::Error::Leaderboard(e)) if e.is_not_found() => Default::default(),
+            other => panic!("node {id}: unexpected {other:?}"),
+        }
     }
 
     pub async fn shutdown(mut self) {

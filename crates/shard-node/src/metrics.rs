@@ -1,0 +1,118 @@
+//! Prometheus text metrics of a node, rendered on `/metrics` by the [HTTP server](crate::http).
+//!
+//! Counters are plain atomics bumped on the request path (relaxed ordering: they are
+//! statistics, not synchronization). Per-group gauges are read from openraft's metrics at scrape
+//! time, so scraping costs nothing between scrapes.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::publish::PublishStats;
+use crate::router::Router;
+
+/// Request counters of one node.
+#[derive(Debug, Default)]
+pub struct NodeMetrics {
+    /// Client write batches committed.
+    pub write_batches: AtomicU64,
+    /// Commands inside committed batches.
+    pub write_commands: AtomicU64,
+    /// Client reads served.
+    pub reads: AtomicU64,
+    /// Client requests answered with an error (not leader, rejected, ...).
+    pub client_errors: AtomicU64,
+    /// Request frames that could not be decoded (wrong version, oversized, garbage).
+    pub bad_frames: AtomicU64,
+}
+
+fn counter(out: &mut String, name: &str, help: &str, v: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+    );
+}
+
+/// Renders every metric of the node.
+pub fn render(router: &Router, publish: Option<&PublishStats>) -> String {
+    let m = router.metrics();
+    let mut out = String::new();
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    counter(
+        &mut out,
+        "shard_write_batches_total",
+        "Client write batches committed.",
+        load(&m.write_batches),
+    );
+    counter(
+        &mut out,
+        "shard_write_commands_total",
+        "Commands in committed client batches.",
+        load(&m.write_commands),
+    );
+    counter(
+        &mut out,
+        "shard_reads_total",
+        "Client reads served.",
+        load(&m.reads),
+    );
+    counter(
+        &mut out,
+        "shard_client_errors_total",
+        "Client requests answered with an error.",
+        load(&m.client_errors),
+    );
+    counter(
+        &mut out,
+        "shard_bad_frames_total",
+        "Undecodable request frames.",
+        load(&m.bad_frames),
+    );
+    if let Some(p) = publish {
+        counter(
+            &mut out,
+            "shard_publish_sent_total",
+            "Change messages published to Redis.",
+            load(&p.sent),
+        );
+        counter(
+            &mut out,
+            "shard_publish_dropped_total",
+            "Change events dropped on a full queue.",
+            load(&p.dropped),
+        );
+        counter(
+            &mut out,
+            "shard_publish_failed_total",
+            "Change messages lost to Redis errors.",
+            load(&p.failed),
+        );
+    }
+    let gauges: [(&str, &str); 5] = [
+        ("shard_group_is_leader", "1 if this node leads the group."),
+        ("shard_group_term", "Current Raft term."),
+        ("shard_group_last_log_index", "Index of the last log entry."),
+        (
+            "shard_group_last_applied",
+            "Index of the last applied entry.",
+        ),
+        (
+            "shard_group_snapshot_index",
+            "Index covered by the latest snapshot.",
+        ),
+    ];
+    let statuses: Vec<_> = router.groups().iter().map(|g| router.status(g)).collect();
+    for (i, (name, help)) in gauges.iter().enumerate() {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for s in &statuses {
+            let v = match i {
+                0 => u64::from(s.leader == Some(s.node)),
+                1 => s.term,
+                2 => s.last_log_index.unwrap_or(0),
+                3 => s.last_applied.unwrap_or(0),
+                _ => s.snapshot.unwrap_or(0),
+            };
+            let _ = writeln!(out, "{name}{{group=\"{}\"}} {v}", s.group);
+        }
+    }
+    out
+}
