@@ -1,0 +1,166 @@
+//! Delivering frames to the connections attached to one session.
+//!
+//! Each connection has a bounded queue ([`CONN_QUEUE`] frames). The session
+//! never waits on a connection: when a queue is full the consumer is too
+//! slow, and it is dropped (close code 4008) so it cannot hold back the
+//! other 9,999 players. A frame for many receivers is serialised once and
+//! shared (`Utf8Bytes` clones are reference counts).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use sdk::live::{close, ServerMsg};
+use tokio::sync::{mpsc, Notify};
+
+use crate::live::engine::Target;
+
+/// Frames a connection may have queued before it counts as too slow.
+/// A question, a reveal and a few leaderboard frames per second are a
+/// handful; 256 is seconds of backlog.
+pub const CONN_QUEUE: usize = 256;
+
+/// What a connection task writes to its socket.
+#[derive(Debug, Clone)]
+pub enum Out {
+    /// A JSON text frame.
+    Frame(Utf8Bytes),
+    /// Close with this code and reason, then stop.
+    Close(u16, &'static str),
+}
+
+/// The session's handle on one connection.
+#[derive(Debug, Clone)]
+pub struct ConnTx {
+    /// Process-unique connection id (tells a stale connection from its replacement).
+    pub id: u64,
+    /// Bounded queue to the socket writer.
+    pub tx: mpsc::Sender<Out>,
+    /// Wakes the connection task to close it as too slow (the queue is full,
+    /// so the close cannot go through it).
+    pub kill: Arc<Notify>,
+}
+
+impl ConnTx {
+    /// Queues a frame; a full or closed queue drops the connection.
+    pub fn push(&self, out: Out) -> bool {
+        match self.tx.try_send(out) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::counter!("live_slow_consumers_dropped_total").increment(1);
+                self.kill.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// Serialises a frame (infallible for these types).
+pub fn encode(msg: &ServerMsg) -> Utf8Bytes {
+    Utf8Bytes::from(serde_json::to_string(msg).unwrap_or_else(|_| "{}".into()))
+}
+
+/// The connections of one session on this gateway.
+#[derive(Debug, Default)]
+pub struct Fanout {
+    hosts: Vec<ConnTx>,
+    players: HashMap<u64, ConnTx>,
+}
+
+impl Fanout {
+    /// Attaches the host; several host connections are allowed (a second screen).
+    pub fn add_host(&mut self, conn: ConnTx) {
+        self.hosts.push(conn);
+    }
+
+    /// Attaches a player's connection; an older one is closed as replaced.
+    pub fn add_player(&mut self, player: u64, conn: ConnTx) {
+        if let Some(old) = self.players.insert(player, conn) {
+            let _ = old.push(Out::Close(close::REPLACED, "replaced by a newer connection"));
+        }
+    }
+
+    /// Detaches connection `conn_id` (of `player`, if a player); returns
+    /// true if it was still that player's current connection.
+    pub fn remove(&mut self, conn_id: u64, player: Option<u64>) -> bool {
+        match player {
+            None => {
+                self.hosts.retain(|c| c.id != conn_id);
+                false
+            }
+            Some(p) => {
+                if self.players.get(&p).is_some_and(|c| c.id == conn_id) {
+                    self.players.remove(&p);
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    /// Whether a player has a connection here.
+    pub fn has_player(&self, player: u64) -> bool {
+        self.players.contains_key(&player)
+    }
+
+    /// Sends one message.
+    pub fn send(&mut self, target: Target, msg: &ServerMsg) {
+        match target {
+            Target::Player(p) => {
+                if let Some(c) = self.players.get(&p) {
+                    c.push(Out::Frame(encode(msg)));
+                }
+            }
+            Target::Host => {
+                let frame = encode(msg);
+                for c in &self.hosts {
+                    c.push(Out::Frame(frame.clone()));
+                }
+            }
+            Target::Players | Target::All => {
+                let frame = encode(msg);
+                for c in self.players.values() {
+                    c.push(Out::Frame(frame.clone()));
+                }
+                if target == Target::All {
+                    for c in &self.hosts {
+                        c.push(Out::Frame(frame.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes the target's connections.
+    pub fn close(&mut self, target: Target, code: u16) {
+        let reason = match code {
+            close::SESSION_FINISHED => "session finished",
+            close::REMOVED => "removed by the host",
+            _ => "closed",
+        };
+        match target {
+            Target::Player(p) => {
+                if let Some(c) = self.players.remove(&p) {
+                    c.push(Out::Close(code, reason));
+                }
+            }
+            Target::Host => {
+                for c in self.hosts.drain(..) {
+                    c.push(Out::Close(code, reason));
+                }
+            }
+            Target::Players | Target::All => {
+                for (_, c) in self.players.drain() {
+                    c.push(Out::Close(code, reason));
+                }
+                if target == Target::All {
+                    for c in self.hosts.drain(..) {
+                        c.push(Out::Close(code, reason));
+                    }
+                }
+            }
+        }
+    }
+}

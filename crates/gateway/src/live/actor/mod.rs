@@ -1,0 +1,301 @@
+//! The async driver of one session: a task that owns the [`Session`] core,
+//! receives [`Cmd`]s from connections, runs the core's timers and performs
+//! its [`Effect`]s (frames, board writes, durable answers, final standings).
+//!
+//! One task per session serialises every state change without locks; the
+//! work per command is microseconds, so one task serves 10,000 players.
+
+pub mod fanout;
+
+use std::sync::Arc;
+
+use sdk::live::{ClientMsg, ErrorCode, ServerMsg};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use self::fanout::{encode, ConnTx, Fanout, Out};
+use super::engine::{Effect, PendingAnswer, Session, Target};
+use super::score::ScoreBoard;
+use super::store::{AnswerWriter, FinalRow, LiveStore};
+
+/// Capacity of a session's command queue. Connection tasks wait when it is
+/// full (backpressure on readers), which only happens under overload.
+pub const CMD_QUEUE: usize = 16_384;
+
+/// A request to a session actor.
+#[derive(Debug)]
+pub enum Cmd {
+    /// A new player joins with a nickname (or an account's username).
+    Join {
+        /// Requested nickname.
+        nickname: String,
+        /// Account id for logged-in players.
+        account_id: Option<i64>,
+        /// The connection.
+        conn: ConnTx,
+        /// Player id, or why not.
+        reply: oneshot::Sender<Result<u64, ErrorCode>>,
+    },
+    /// A player rejoins with a resume token.
+    Resume {
+        /// The token from the first welcome.
+        token: String,
+        /// The new connection.
+        conn: ConnTx,
+        /// Player id, or why not.
+        reply: oneshot::Sender<Result<u64, ErrorCode>>,
+    },
+    /// The host attaches.
+    Host {
+        /// The connection.
+        conn: ConnTx,
+        /// Whether attached.
+        reply: oneshot::Sender<Result<(), ErrorCode>>,
+    },
+    /// A connection closed.
+    Detach {
+        /// Its id.
+        conn_id: u64,
+        /// The player it served, if any.
+        player: Option<u64>,
+    },
+    /// A parsed client message (`player` is `None` for the host).
+    Msg {
+        /// Sender.
+        player: Option<u64>,
+        /// The message.
+        msg: ClientMsg,
+    },
+}
+
+/// Everything a session actor needs besides its core.
+#[derive(Clone)]
+pub struct ActorDeps {
+    /// Where scores are ranked.
+    pub board: Arc<dyn ScoreBoard>,
+    /// Durable records.
+    pub store: Arc<dyn LiveStore>,
+    /// Batched answer writer.
+    pub writer: AnswerWriter,
+}
+
+/// Runs a session until it finishes or every command sender is gone;
+/// calls `on_exit` last (the registry forgets the code).
+pub async fn run(mut session: Session, deps: ActorDeps, mut rx: mpsc::Receiver<Cmd>, on_exit: impl FnOnce() + Send) {
+    let (commit_tx, mut commit_rx) = mpsc::unbounded_channel::<Vec<PendingAnswer>>();
+    let mut actor = Actor { deps, fanout: Fanout::default(), commit_tx, done: false };
+    while !actor.done {
+        let wake = session.next_wakeup();
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(cmd) => actor.handle(&mut session, cmd),
+                None => break,
+            },
+            Some(batch) = commit_rx.recv() => session.commit(Instant::now(), batch),
+            _ = sleep_until(wake), if wake.is_some() => {}
+        }
+        actor.drain(&mut session).await;
+        let now = Instant::now();
+        session.tick(now);
+        actor.drain(&mut session).await;
+        if let Some(needs_board) = session.push_due(now) {
+            let (top, ranks) = if needs_board {
+                let ids = session.player_ids();
+                let top = actor.deps.board.top(session.id, session.top_n()).await;
+                let ranks = actor.deps.board.ranks(session.id, &ids).await;
+                match (top, ranks) {
+                    (Ok(t), Ok(r)) => (t, r),
+                    (Err(e), _) | (_, Err(e)) => {
+                        tracing::warn!(error = %e, "live leaderboard read failed");
+                        (Vec::new(), Vec::new())
+                    }
+                }
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            session.push(now, top, ranks);
+            actor.drain(&mut session).await;
+        }
+    }
+    on_exit();
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+struct Actor {
+    deps: ActorDeps,
+    fanout: Fanout,
+    commit_tx: mpsc::UnboundedSender<Vec<PendingAnswer>>,
+    done: bool,
+}
+
+impl Actor {
+    fn handle(&mut self, session: &mut Session, cmd: Cmd) {
+        let now = Instant::now();
+        match cmd {
+            Cmd::Join { nickname, account_id, conn, reply } => {
+                let token = new_token();
+                let result = session.join(now, &nickname, account_id, token);
+                if let Ok(id) = result {
+                    self.attach(session, now, id, conn);
+                }
+                let _ = reply.send(result);
+            }
+            Cmd::Resume { token, conn, reply } => {
+                let result = session.roster.by_token(&token).ok_or(ErrorCode::BadResumeToken);
+                if let Ok(id) = result {
+                    self.attach(session, now, id, conn);
+                }
+                let _ = reply.send(result);
+            }
+            Cmd::Host { conn, reply } => {
+                let welcome = ServerMsg::Welcome(session.welcome(now, None));
+                conn.push(Out::Frame(encode(&welcome)));
+                self.fanout.add_host(conn);
+                let _ = reply.send(Ok(()));
+            }
+            Cmd::Detach { conn_id, player } => {
+                if self.fanout.remove(conn_id, player) {
+                    if let Some(p) = player {
+                        session.detach(p);
+                    }
+                }
+            }
+            Cmd::Msg { player, msg } => {
+                let result = self.client_msg(session, now, player, msg);
+                if let Err((code, req)) = result {
+                    let target = player.map_or(Target::Host, Target::Player);
+                    let msg = ServerMsg::Error { code, message: describe(code).into(), req };
+                    self.fanout.send(target, &msg);
+                }
+            }
+        }
+    }
+
+    fn attach(&mut self, session: &mut Session, now: Instant, player: u64, conn: ConnTx) {
+        let welcome = ServerMsg::Welcome(session.welcome(now, Some(player)));
+        conn.push(Out::Frame(encode(&welcome)));
+        self.fanout.add_player(player, conn);
+        session.attach(player);
+    }
+
+    fn client_msg(
+        &mut self,
+        session: &mut Session,
+        now: Instant,
+        player: Option<u64>,
+        msg: ClientMsg,
+    ) -> Result<(), (ErrorCode, Option<u64>)> {
+        match (player, msg) {
+            (Some(p), ClientMsg::Answer { question, choices, req }) => {
+                let pending = session.answer(now, p, question, &choices, req).map_err(|c| (c, req))?;
+                metrics::counter!("live_answers_accepted_total").increment(1);
+                if !self.deps.writer.submit(pending, self.commit_tx.clone()) {
+                    return Err((ErrorCode::Internal, req));
+                }
+                Ok(())
+            }
+            (None, ClientMsg::Answer { req, .. }) => Err((ErrorCode::NotPlayer, req)),
+            (Some(_), ClientMsg::Start | ClientMsg::Skip | ClientMsg::End | ClientMsg::Remove { .. }) => {
+                Err((ErrorCode::NotHost, None))
+            }
+            (None, ClientMsg::Start) => session.start(now).map_err(|c| (c, None)),
+            (None, ClientMsg::Skip) => session.skip(now).map_err(|c| (c, None)),
+            (None, ClientMsg::End) => session.end(now).map_err(|c| (c, None)),
+            (None, ClientMsg::Remove { player_id }) => session.remove(now, player_id).map_err(|c| (c, None)),
+            (_, ClientMsg::Ping) => Ok(()), // answered by the connection task
+        }
+    }
+
+    /// Performs the core's effects in order.
+    async fn drain(&mut self, session: &mut Session) {
+        loop {
+            let effects = session.take_effects();
+            if effects.is_empty() {
+                return;
+            }
+            for e in effects {
+                match e {
+                    Effect::Send(target, msg) => self.fanout.send(target, &msg),
+                    Effect::Close(target, code) => self.fanout.close(target, code),
+                    Effect::Score(writes) => {
+                        if let Err(e) = self.deps.board.apply(session.id, writes).await {
+                            tracing::error!(error = %e, session = session.id, "live score write failed");
+                        }
+                    }
+                    Effect::Unscore(player) => {
+                        if let Err(e) = self.deps.board.remove(session.id, player).await {
+                            tracing::error!(error = %e, session = session.id, "live score removal failed");
+                        }
+                    }
+                    Effect::Finished => self.finish(session).await,
+                }
+            }
+        }
+    }
+
+    async fn finish(&mut self, session: &mut Session) {
+        let all = match self.deps.board.all(session.id).await {
+            Ok(all) => all,
+            Err(e) => {
+                tracing::error!(error = %e, session = session.id, "live final standings read failed");
+                Vec::new()
+            }
+        };
+        let standings = session.finished_frames(&all);
+        let rows: Vec<FinalRow> = standings
+            .into_iter()
+            .map(|s| {
+                let account_id = session.roster.get(s.player_id).and_then(|p| p.account_id);
+                FinalRow { standing: s, account_id }
+            })
+            .collect();
+        // Stored before the Finished frames go out, so a client that sees
+        // them can read the standings back.
+        let mut backoff = std::time::Duration::from_millis(50);
+        for _ in 0..8 {
+            match self.deps.store.finish_session(session.id, &rows).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, session = session.id, "storing final standings failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                }
+            }
+        }
+        let _ = self.deps.board.drop_session(session.id).await;
+        self.done = true;
+    }
+}
+
+/// A fresh resume token: 128 random bits, hex.
+pub fn new_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// The human-readable message of an error code.
+pub fn describe(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::BadMessage => "the frame is not a valid protocol message",
+        ErrorCode::TooLarge => "the frame is too large",
+        ErrorCode::UnknownSession => "no live session has this code",
+        ErrorCode::NicknameTaken => "this nickname is already used in the session",
+        ErrorCode::BadNickname => "nicknames are 1-32 characters without control characters",
+        ErrorCode::BadResumeToken => "the resume token is not valid for this session",
+        ErrorCode::Unauthorized => "missing or invalid token",
+        ErrorCode::NotHost => "only the host can do this",
+        ErrorCode::NotPlayer => "only players can answer",
+        ErrorCode::NotOpen => "that question is not open",
+        ErrorCode::TooLate => "the deadline has passed",
+        ErrorCode::AlreadyAnswered => "you already answered this question",
+        ErrorCode::BadChoice => "choices must be distinct indices of this question's choices",
+        ErrorCode::WrongPhase => "not possible in the session's current phase",
+        ErrorCode::UnknownPlayer => "no such player in this session",
+        ErrorCode::Finished => "the session has finished",
+        ErrorCode::Internal => "internal error; try again",
+    }
+}

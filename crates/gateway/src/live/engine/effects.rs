@@ -1,0 +1,72 @@
+//! What the pure session core asks its async driver to do.
+
+use sdk::live::ServerMsg;
+
+/// Who receives a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// The host and every player.
+    All,
+    /// The host's connection(s).
+    Host,
+    /// Every player (not the host).
+    Players,
+    /// One player.
+    Player(u64),
+}
+
+/// One score change for the [`ScoreBoard`](crate::live::score::ScoreBoard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreWrite {
+    /// Player id.
+    pub player: u64,
+    /// Points to add (0 registers a new player on the board).
+    pub delta: i64,
+    /// Idempotency key: `"<session>:<question>:<player>"` for answers,
+    /// `"<session>:join:<player>"` for joins, so retries apply once.
+    pub op_key: String,
+    /// Server time (ms since the epoch) the score was reached.
+    pub at: i64,
+}
+
+/// An accepted answer waiting for its durable write before it is scored
+/// and acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingAnswer {
+    /// Session id.
+    pub session_id: i64,
+    /// Question index.
+    pub question: u32,
+    /// Question id in the bank.
+    pub question_id: i64,
+    /// Player id.
+    pub player: u64,
+    /// Chosen choices, normalised.
+    pub choices: Vec<u32>,
+    /// Whether it is correct.
+    pub correct: bool,
+    /// Points it earns.
+    pub points: u32,
+    /// ms after the question opened.
+    pub elapsed_ms: u32,
+    /// Server time (ms since the epoch) it was received.
+    pub answered_at: i64,
+    /// Client correlation id.
+    pub req: Option<u64>,
+}
+
+/// An instruction from the core.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send a frame.
+    Send(Target, ServerMsg),
+    /// Close the target's connections with a close code.
+    Close(Target, u16),
+    /// Apply score changes to the board.
+    Score(Vec<ScoreWrite>),
+    /// Take a removed player off the board.
+    Unscore(u64),
+    /// The session is over: read the final standings from the board,
+    /// store them, and send [`ServerMsg::Finished`].
+    Finished,
+}

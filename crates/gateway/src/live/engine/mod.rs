@@ -1,0 +1,16 @@
+//! The pure session engine: state machine, scoring, roster, coalescing.
+//! No I/O; driven by [`crate::live::actor`].
+
+pub mod effects;
+pub mod push;
+pub mod quiz;
+pub mod roster;
+pub mod scoring;
+pub mod session;
+#[cfg(test)]
+mod tests;
+
+pub use effects::{Effect, PendingAnswer, ScoreWrite, Target};
+pub use push::BoardRank;
+pub use quiz::{LiveQuestion, LiveQuiz};
+pub use session::Session;

@@ -1,0 +1,213 @@
+//! State machine tests with paused time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sdk::live::{close, ErrorCode, Phase, ScoringRules, ServerMsg};
+use tokio::time::Instant;
+
+use super::effects::{Effect, PendingAnswer, Target};
+use super::push::BoardRank;
+use super::quiz::{LiveQuestion, LiveQuiz};
+use super::session::Session;
+
+fn quiz(n: usize) -> Arc<LiveQuiz> {
+    let questions = (0..n)
+        .map(|i| LiveQuestion {
+            question_id: 100 + i as i64,
+            text: format!("q{i}"),
+            choices: vec!["a".into(), "b".into(), "c".into()],
+            correct: vec![1],
+            time_limit_ms: 10_000,
+        })
+        .collect();
+    Arc::new(LiveQuiz { quiz_id: 1, questions, rules: ScoringRules::default(), reveal_ms: 3_000, top_n: 10 })
+}
+
+fn session(n: usize) -> Session {
+    Session::new(7, "123456".into(), quiz(n), Instant::now(), 1_000_000)
+}
+
+fn sends(effects: &[Effect]) -> Vec<(Target, &ServerMsg)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(t, m) => Some((*t, m)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn answer(s: &mut Session, p: u64, q: u32, c: &[u32]) -> Result<PendingAnswer, ErrorCode> {
+    s.answer(Instant::now(), p, q, c, None)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_game_scores_by_the_formula_and_streaks() {
+    let mut s = session(2);
+    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
+    let bob = s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
+    s.attach(ann);
+    s.attach(bob);
+    s.take_effects();
+    s.start(Instant::now()).unwrap();
+    assert_eq!(s.phase(), Phase::Question);
+    let fx = s.take_effects();
+    assert!(matches!(sends(&fx)[0], (Target::All, ServerMsg::Question(q)) if q.index == 0 && q.deadline == 1_010_000));
+
+    // ann answers instantly and right; bob at 5 s, right.
+    let a = answer(&mut s, ann, 0, &[1]).unwrap();
+    assert_eq!(a.points, 1000);
+    assert_eq!(answer(&mut s, ann, 0, &[1]), Err(ErrorCode::AlreadyAnswered));
+    tokio::time::advance(Duration::from_millis(5_000)).await;
+    let b = answer(&mut s, bob, 0, &[1]).unwrap();
+    assert_eq!(b.points, 750);
+    s.commit(Instant::now(), vec![a]);
+    let fx = s.take_effects();
+    assert!(sends(&fx).iter().any(|(t, m)| *t == Target::Player(ann) && matches!(m, ServerMsg::AnswerAck { .. })));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Score(w) if w[0].delta == 1000 && w[0].op_key == "7:0:1")));
+    assert_eq!(s.phase(), Phase::Question, "bob's answer is not durable yet");
+    s.commit(Instant::now(), vec![b]);
+    // Everyone answered: reveal without waiting for the deadline.
+    assert_eq!(s.phase(), Phase::Reveal);
+    let fx = s.take_effects();
+    let reveal = sends(&fx)
+        .into_iter()
+        .find_map(|(t, m)| match (t, m) {
+            (Target::Player(p), ServerMsg::Reveal { result: Some(r), correct, counts, .. }) if p == bob => {
+                Some((*r, correct.clone(), counts.clone()))
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(reveal.0.points, 750);
+    assert_eq!(reveal.1, vec![1]);
+    assert_eq!(reveal.2, vec![0, 2, 0]);
+
+    // After the reveal pause, question 2 opens; ann's streak bonus applies.
+    tokio::time::advance(Duration::from_millis(3_000)).await;
+    s.tick(Instant::now());
+    assert_eq!(s.phase(), Phase::Question);
+    let a2 = answer(&mut s, ann, 1, &[1]).unwrap();
+    assert_eq!(a2.points, 1100);
+    let b2 = answer(&mut s, bob, 1, &[0]).unwrap();
+    assert_eq!(b2.points, 0);
+    s.commit(Instant::now(), vec![a2, b2]);
+    assert_eq!(s.roster.get(ann).unwrap().score, 2100);
+    assert_eq!(s.roster.get(bob).unwrap().score, 750);
+    tokio::time::advance(Duration::from_millis(3_000)).await;
+    s.take_effects();
+    s.tick(Instant::now());
+    assert_eq!(s.phase(), Phase::Finished);
+    assert!(s.take_effects().contains(&Effect::Finished));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_is_enforced_and_waits_for_pending_answers() {
+    let mut s = session(1);
+    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
+    let bob = s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
+    assert_eq!(answer(&mut s, ann, 0, &[1]), Err(ErrorCode::NotOpen));
+    s.start(Instant::now()).unwrap();
+    assert_eq!(s.start(Instant::now()), Err(ErrorCode::WrongPhase));
+    assert_eq!(answer(&mut s, ann, 0, &[7]), Err(ErrorCode::BadChoice));
+    assert_eq!(answer(&mut s, ann, 1, &[1]), Err(ErrorCode::NotOpen));
+    tokio::time::advance(Duration::from_millis(9_999)).await;
+    let a = answer(&mut s, ann, 0, &[1]).unwrap();
+    assert_eq!(a.points, 500);
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert_eq!(answer(&mut s, bob, 0, &[1]), Err(ErrorCode::TooLate));
+    assert_eq!(s.next_wakeup().map(|w| w <= Instant::now()), Some(true));
+    s.tick(Instant::now());
+    assert_eq!(s.phase(), Phase::Question, "the reveal waits for the pending answer");
+    s.commit(Instant::now(), vec![a]);
+    assert_eq!(s.phase(), Phase::Reveal);
+    assert_eq!(answer(&mut s, bob, 0, &[1]), Err(ErrorCode::TooLate));
+}
+
+#[tokio::test(start_paused = true)]
+async fn host_controls_skip_remove_and_end() {
+    let mut s = session(3);
+    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
+    let bob = s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
+    assert_eq!(s.skip(Instant::now()), Err(ErrorCode::WrongPhase));
+    s.start(Instant::now()).unwrap();
+    s.skip(Instant::now()).unwrap();
+    assert_eq!(s.phase(), Phase::Reveal);
+    s.skip(Instant::now()).unwrap();
+    assert_eq!(s.phase(), Phase::Question);
+    s.take_effects();
+    s.remove(Instant::now(), bob).unwrap();
+    let fx = s.take_effects();
+    assert!(fx.contains(&Effect::Close(Target::Player(bob), close::REMOVED)));
+    assert!(fx.contains(&Effect::Unscore(bob)));
+    assert_eq!(s.remove(Instant::now(), bob), Err(ErrorCode::UnknownPlayer));
+    assert_eq!(s.roster.by_token("tb"), None);
+    // ann is now everyone: her answer closes the question once durable.
+    let a = answer(&mut s, ann, 1, &[1]).unwrap();
+    s.commit(Instant::now(), vec![a]);
+    assert_eq!(s.phase(), Phase::Reveal);
+    s.end(Instant::now()).unwrap();
+    assert_eq!(s.phase(), Phase::Finished);
+    assert_eq!(s.end(Instant::now()), Err(ErrorCode::Finished));
+    assert_eq!(
+        s.join(Instant::now(), "cy", None, "tc".into()),
+        Err(ErrorCode::Finished)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn pushes_are_coalesced_and_versioned() {
+    let mut s = session(1);
+    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
+    s.attach(ann);
+    // Leading edge: the first change is due at once.
+    assert_eq!(s.push_due(Instant::now()), Some(true));
+    let rank = |score| vec![BoardRank { player: ann, rank: 1, score }];
+    s.push(Instant::now(), rank(0), rank(0));
+    let fx = s.take_effects();
+    let versions: Vec<u64> = sends(&fx)
+        .iter()
+        .filter_map(|(_, m)| match m {
+            ServerMsg::Leaderboard { version, .. } | ServerMsg::Rank { version, .. } => Some(*version),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(versions, vec![1, 1]);
+    // A change right after waits for the 250 ms interval.
+    s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
+    assert_eq!(s.push_due(Instant::now()), None);
+    tokio::time::advance(Duration::from_millis(250)).await;
+    assert_eq!(s.push_due(Instant::now()), Some(true));
+    // Unchanged rank and top: no frames, but the version still moves.
+    s.push(Instant::now(), rank(0), rank(0));
+    assert!(sends(&s.take_effects()).is_empty());
+    tokio::time::advance(Duration::from_millis(250)).await;
+    s.start(Instant::now()).unwrap();
+    let a = answer(&mut s, ann, 0, &[1]).unwrap();
+    s.commit(Instant::now(), vec![a]);
+    s.take_effects();
+    s.push(Instant::now(), rank(1000), rank(1000));
+    let fx = s.take_effects();
+    assert!(sends(&fx)
+        .iter()
+        .any(|(t, m)| *t == Target::Player(ann) && matches!(m, ServerMsg::Rank { version: 3, score: 1000, .. })));
+    assert!(sends(&fx).iter().any(|(t, m)| *t == Target::Host && matches!(m, ServerMsg::AnswerCounts { .. })));
+}
+
+#[tokio::test(start_paused = true)]
+async fn resume_keeps_score_and_question_state() {
+    let mut s = session(1);
+    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
+    s.attach(ann);
+    s.start(Instant::now()).unwrap();
+    let a = answer(&mut s, ann, 0, &[1]).unwrap();
+    s.detach(ann);
+    s.commit(Instant::now(), vec![a]);
+    assert_eq!(s.roster.by_token("ta"), Some(ann));
+    let w = s.welcome(Instant::now(), Some(ann));
+    assert_eq!(w.resume_token.as_deref(), Some("ta"));
+    assert_eq!(w.score, 1000);
+    assert_eq!(w.phase, Phase::Reveal);
+    assert_eq!(s.join(Instant::now(), "ANN", None, "tx".into()), Err(ErrorCode::NicknameTaken));
+}

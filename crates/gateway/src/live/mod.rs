@@ -1,0 +1,71 @@
+//! # Live quiz sessions over WebSocket
+//!
+//! A host creates a session from a quiz (`POST /v1/live/sessions`) and gets a
+//! 6-digit join code and a host secret; players join over
+//! `GET /v1/live/ws?code=..` as guests (`nickname=`) or with their login
+//! token (`token=`); the host connects with `host_token=`. The wire protocol
+//! (every message, error code and close code) is in `docs/PROTOCOL.md`; its
+//! types are `sdk::live`, shared with the SDK's client.
+//!
+//! ## Layers
+//!
+//! - [`engine`]: the pure session state machine (lobby -> question ->
+//!   reveal -> ... -> finished), scoring, roster, leaderboard coalescing.
+//!   Synchronous, no I/O; it queues [`engine::Effect`]s. Unit tested with
+//!   `tokio::time::pause`.
+//! - [`actor`]: one task per session owns the core, runs its timers (the
+//!   question deadline is the server's clock), performs effects, and fans
+//!   frames out to bounded per-connection queues (slow consumers are
+//!   dropped, never waited on).
+//! - [`score`]: the [`score::ScoreBoard`] trait ranking players:
+//!   leaderboard-core in process, writes keyed by an op id per
+//!   `(session, question, player)` so retries apply once.
+//! - [`store`]: MySQL/SQLite records (`live_sessions`, `live_answers`
+//!   unique on `(session, question, player)`, `live_standings`), answers
+//!   written by a batching writer task.
+//! - [`ws`] and [`http`]: the axum endpoints.
+//!
+//! ## Invariants
+//!
+//! - One answer per player per question: the engine refuses a second one
+//!   (`already_answered`), and the table's primary key makes it final even
+//!   if a record were written twice.
+//! - Nothing acknowledged is lost: an answer is accepted (deadline, once),
+//!   written to the database by the batch writer, and only then scored and
+//!   acknowledged (`answer_ack`). A database outage delays acks and the
+//!   reveal (the reveal waits for accepted answers to become durable); it
+//!   never drops an accepted answer.
+//! - Leaderboard frames carry a per-session monotonic `version`; they are
+//!   coalesced to at most one push per 250 ms per session.
+//!
+//! ## Deliberately not implemented (yet)
+//!
+//! - Sessions live in the gateway process that created them: the join code
+//!   registry, timers and scores are in process. Several gateways sharing a
+//!   session through Redis Cluster (a lease-owned timer, sharded pub/sub
+//!   for events, `HSETNX` answer-once) is designed in `docs/PROTOCOL.md`
+//!   ("Several gateways") but not built; with several gateways a load
+//!   balancer must route `/v1/live` by join code.
+//! - A crash of the owning gateway ends its sessions (answers already
+//!   acknowledged are in the database; final standings are not written).
+//! - The shard-node `ScoreBoard` is not wired: scores rank in process.
+
+pub mod actor;
+pub mod engine;
+pub mod http;
+pub mod score;
+pub mod service;
+pub mod store;
+pub mod ws;
+
+pub use service::{Account, Authenticator, LiveService};
+
+/// The `/v1/live` routes, with the service as their state.
+pub fn router<S: Clone + Send + Sync + 'static>(live: std::sync::Arc<LiveService>) -> axum::Router<S> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/v1/live/sessions", post(http::create_session))
+        .route("/v1/live/sessions/{id}/standings", get(http::standings))
+        .route("/v1/live/ws", get(ws::ws_handler))
+        .with_state(live)
+}

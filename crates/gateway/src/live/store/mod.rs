@@ -1,0 +1,64 @@
+//! Durable records of live sessions: sessions, answers, final standings.
+//!
+//! [`LiveStore`] is implemented over SQL ([`SqlStore`]: MySQL primary in
+//! cluster mode, SQLite on the embedded default); answers go through the
+//! batched [`AnswerWriter`].
+
+mod sql;
+pub mod writer;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sdk::live::{ScoringRules, Standing};
+
+pub use sql::SqlStore;
+pub use writer::AnswerWriter;
+
+use super::engine::{LiveQuestion, PendingAnswer};
+
+/// Future returned by [`LiveStore`] methods.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A database operation failed.
+#[derive(Debug, thiserror::Error)]
+#[error("live store: {0}")]
+pub struct StoreError(pub String);
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+/// A final standing with the player's account, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalRow {
+    /// Rank, score, player and nickname.
+    pub standing: Standing,
+    /// Account id for logged-in players.
+    pub account_id: Option<i64>,
+}
+
+/// The durable side of live sessions.
+pub trait LiveStore: Send + Sync + 'static {
+    /// Loads a quiz's questions in order with their answer keys; `None` if
+    /// the quiz does not exist.
+    fn load_quiz(&self, quiz_id: i64) -> StoreFuture<'_, Option<Vec<LiveQuestion>>>;
+    /// Records a new live session and returns its id.
+    fn create_session<'a>(
+        &'a self,
+        code: &'a str,
+        quiz_id: i64,
+        host_user_id: i64,
+        rules: &'a ScoringRules,
+    ) -> StoreFuture<'a, i64>;
+    /// Inserts answers, ignoring ones already recorded.
+    fn insert_answers<'a>(&'a self, answers: &'a [PendingAnswer]) -> StoreFuture<'a, ()>;
+    /// Stores final standings and marks the session finished.
+    fn finish_session<'a>(&'a self, session_id: i64, rows: &'a [FinalRow]) -> StoreFuture<'a, ()>;
+    /// Stored final standings, best first.
+    fn standings(&self, session_id: i64) -> StoreFuture<'_, Vec<Standing>>;
+    /// Number of answers recorded for a session (reports, tests, load generator checks).
+    fn answer_count(&self, session_id: i64) -> StoreFuture<'_, u64>;
+}

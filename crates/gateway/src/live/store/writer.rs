@@ -1,0 +1,103 @@
+//! The batched answer writer: one task per gateway turns a stream of
+//! accepted answers into multi-row `INSERT ... IGNORE` statements.
+//!
+//! A batch is flushed when [`MAX_BATCH`] rows are queued or [`FLUSH_EVERY`]
+//! after its first row, whichever is first. A failed flush is retried with
+//! backoff, never dropped: the answers are not acknowledged until their
+//! batch is committed, so a database outage delays acks (and the reveal)
+//! instead of losing anything. Duplicates (a retried batch, another gateway
+//! that recorded the same answer) are ignored by the unique key
+//! `(session_id, question_index, player_id)`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::LiveStore;
+use crate::live::engine::PendingAnswer;
+
+/// Most rows per INSERT (well under MySQL's placeholder limit: 9 per row).
+pub const MAX_BATCH: usize = 1000;
+
+/// Longest a row waits for its batch to fill.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(10);
+
+/// Where a committed batch is reported: the owning session's actor.
+pub type CommitTx = mpsc::UnboundedSender<Vec<PendingAnswer>>;
+
+struct Item {
+    answer: PendingAnswer,
+    reply: CommitTx,
+}
+
+/// Handle to the writer task (cheap to clone).
+#[derive(Clone)]
+pub struct AnswerWriter {
+    tx: mpsc::UnboundedSender<Item>,
+}
+
+impl AnswerWriter {
+    /// Starts the writer over `store`. It stops when every handle is dropped
+    /// and its queue is drained.
+    pub fn spawn(store: Arc<dyn LiveStore>) -> Self {
+        // Unbounded on purpose: the queue holds at most one row per player
+        // per open question (the engine accepts one answer each), and the
+        // session actor must never block on it.
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(store, rx));
+        AnswerWriter { tx }
+    }
+
+    /// Queues an answer; the batch containing it is sent to `reply` once durable.
+    pub fn submit(&self, answer: PendingAnswer, reply: CommitTx) -> bool {
+        self.tx.send(Item { answer, reply }).is_ok()
+    }
+}
+
+async fn run(store: Arc<dyn LiveStore>, mut rx: mpsc::UnboundedReceiver<Item>) {
+    let mut batch: Vec<Item> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        let until = tokio::time::Instant::now() + FLUSH_EVERY;
+        while batch.len() < MAX_BATCH {
+            match tokio::time::timeout_at(until, rx.recv()).await {
+                Ok(Some(item)) => batch.push(item),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        flush(&*store, &mut batch).await;
+    }
+}
+
+async fn flush(store: &dyn LiveStore, batch: &mut Vec<Item>) {
+    let rows: Vec<PendingAnswer> = batch.iter().map(|i| i.answer.clone()).collect();
+    let mut backoff = Duration::from_millis(50);
+    let started = std::time::Instant::now();
+    loop {
+        match store.insert_answers(&rows).await {
+            Ok(()) => break,
+            Err(e) => {
+                metrics::counter!("live_answer_flush_retries_total").increment(1);
+                tracing::warn!(error = %e, rows = rows.len(), "live answers flush failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    metrics::histogram!("live_answer_flush_seconds").record(started.elapsed().as_secs_f64());
+    metrics::counter!("live_answers_recorded_total").increment(rows.len() as u64);
+    // Report per session, in arrival order.
+    let mut by_session: HashMap<i64, (CommitTx, Vec<PendingAnswer>)> = HashMap::new();
+    for item in batch.drain(..) {
+        by_session
+            .entry(item.answer.session_id)
+            .or_insert_with(|| (item.reply.clone(), Vec::new()))
+            .1
+            .push(item.answer);
+    }
+    for (_, (reply, answers)) in by_session {
+        let _ = reply.send(answers);
+    }
+}

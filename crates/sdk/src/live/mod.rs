@@ -1,0 +1,5 @@
+//! Live quiz sessions over WebSocket: the protocol types and a client.
+
+pub mod protocol;
+
+pub use protocol::*;
