@@ -1,4 +1,52 @@
-//! gateway (being built; see the crate essay once written).
+//! # gateway: the quiz backend's REST (and live WebSocket) server
+//!
+//! An axum server in front of a SQL system of record, a token store, and a search index.
+//!
+//! ## Parts
+//!
+//! * [`config::Config`] - everything from environment variables; no variables at all gives the
+//!   **embedded default**: SQLite in `DATA_DIR`, tantivy index in `DATA_DIR/index`, in-process
+//!   token store. `DATABASE_URL`/`DATABASE_REPLICA_URL` (MySQL/MariaDB), `REDIS_CLUSTER_NODES`
+//!   and `ELASTICSEARCH_URL` switch each part to its real service; behaviour is the same.
+//! * [`db::Db`] - two `sqlx::AnyPool`s. **Writes and read-your-own-write reads** (get after
+//!   create/edit, `/v1/me`, progress right after answering, everything inside a transaction) use
+//!   `primary()`; **lag-tolerant reads** (lists, search hydration, reports, admin listings) use
+//!   `replica()`. One query text serves both dialects (see `db` for the subset used).
+//! * [`auth`] - argon2id password hashes, opaque random bearer tokens whose SHA-256 is stored
+//!   with an expiry (Redis Cluster `SET EX`, or an in-process map), the [`auth::AuthUser`]
+//!   extractor and [`auth::resolve_token`] for WebSockets. Roles: player < author < admin.
+//! * [`routes`] - one module and one `router()` per route group under `/v1`, plus `/healthz`,
+//!   `/readyz`, `/metrics`, `/openapi.json`, `/docs`. Request and response types are
+//!   `sdk::types`, shared with the client.
+//! * [`search::SearchIndex`] - tantivy or Elasticsearch; kept in sync after each committed
+//!   question change ([`reindex`]), rebuilt by `gateway reindex`.
+//! * [`error::ApiError`] - the only handler error; `application/problem+json` with per-field
+//!   messages; server-side detail is logged, never sent.
+//!
+//! ## Invariants
+//!
+//! * Multi-row writes (question + choices + tags, quiz + items, answer + selected choices) run
+//!   in one transaction: an error leaves nothing half-written.
+//! * Players never see `is_correct` or explanations through reads; only answering reveals them.
+//! * Nothing panics on request input; a panicking handler is still caught and answered 500.
+//!
+//! ## Deliberately not done
+//!
+//! * The search index is updated after the database commit, not transactionally with it; a
+//!   failed index write is logged and counted, and `gateway reindex` repairs it.
+//! * No rate limiting of logins (put it in the reverse proxy).
 #![warn(missing_docs)]
 
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod reindex;
+pub mod routes;
 pub mod search;
+pub mod state;
+pub mod testing;

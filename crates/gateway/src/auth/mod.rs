@@ -1,0 +1,116 @@
+//! Authentication and authorization.
+//!
+//! [`AuthUser`] is an axum extractor: it reads `Authorization: Bearer <token>`, looks the token
+//! up in the [`tokens::TokenStore`], and loads the user from the primary (so a role change or a
+//! deleted account takes effect on the next request). WebSocket clients, which cannot set
+//! headers in browsers, call [`resolve_token`] with a token from the query string or first
+//! message.
+
+pub mod password;
+pub mod tokens;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use sdk::types::Role;
+use sqlx::Row as _;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthUser {
+    /// User id.
+    pub id: i64,
+    /// Username.
+    pub username: String,
+    /// Role at the time of the request.
+    pub role: Role,
+}
+
+impl AuthUser {
+    /// 403 unless the caller is an author or admin.
+    pub fn require_author(&self) -> Result<(), ApiError> {
+        if self.role.can_author() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "this action needs the author or admin role".into(),
+            ))
+        }
+    }
+
+    /// 403 unless the caller is an admin.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("this action needs the admin role".into()))
+        }
+    }
+
+    /// 403 unless the caller owns the resource (`owner_id`) or is an admin.
+    pub fn require_owner(&self, owner_id: i64, what: &str) -> Result<(), ApiError> {
+        if self.role == Role::Admin || (self.id == owner_id && self.role.can_author()) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "only the {what}'s author or an admin may do this"
+            )))
+        }
+    }
+}
+
+/// Resolves a bearer token to its user: 401 if the token is unknown, expired or its user gone.
+pub async fn resolve_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > 256 {
+        return Err(ApiError::Unauthorized("invalid token".into()));
+    }
+    let Some(uid) = state.tokens.get(token).await? else {
+        return Err(ApiError::Unauthorized(
+            "the token is invalid or has expired; log in again".into(),
+        ));
+    };
+    let row = sqlx::query("SELECT id, username, role FROM users WHERE id = ?")
+        .bind(uid)
+        .fetch_optional(state.db.primary())
+        .await?;
+    let Some(row) = row else {
+        return Err(ApiError::Unauthorized("the token's user no longer exists".into()));
+    };
+    let role: String = row.try_get("role")?;
+    Ok(AuthUser {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role {role:?} in db")))?,
+    })
+}
+
+/// The bearer token of a request, if it has a well-formed `Authorization` header.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
+    let h = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| {
+            ApiError::Unauthorized("missing `Authorization: Bearer <token>` header".into())
+        })?;
+    let h = h
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+    match h.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(ApiError::Unauthorized(
+            "the Authorization header must use the Bearer scheme".into(),
+        )),
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)?;
+        resolve_token(state, token).await
+    }
+}

@@ -1,0 +1,156 @@
+//! Gateway configuration, read from environment variables.
+//!
+//! Every setting has a default that gives the embedded single-machine mode (SQLite + tantivy in
+//! `DATA_DIR`, in-process token store), so `cargo run -p gateway` needs no configuration. Setting
+//! `DATABASE_URL`, `DATABASE_REPLICA_URL`, `REDIS_CLUSTER_NODES` and `ELASTICSEARCH_URL` switches
+//! each part to its real service.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// All gateway settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `BIND`: listen address (default `127.0.0.1:8080`; tests use port 0).
+    pub bind: SocketAddr,
+    /// `DATA_DIR`: SQLite file and tantivy index live here (default `./data`).
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`: `mysql://...` or `sqlite://...`; `None` means `sqlite://<DATA_DIR>/quiz.db`.
+    pub database_url: Option<String>,
+    /// `DATABASE_REPLICA_URL`: where lag-tolerant reads go; `None` means the primary.
+    pub database_replica_url: Option<String>,
+    /// `REDIS_CLUSTER_NODES`: comma-separated `host:port` (or `redis://` URLs) of Redis Cluster
+    /// seed nodes; empty means the in-process token store.
+    pub redis_cluster_nodes: Vec<String>,
+    /// `ELASTICSEARCH_URL`: use Elasticsearch instead of the embedded tantivy index.
+    pub elasticsearch_url: Option<String>,
+    /// `ELASTICSEARCH_INDEX`: alias name of the question index (default `questions`).
+    pub elasticsearch_index: String,
+    /// `SHARD_NODES`: comma-separated shard-node addresses for the live leaderboard (used by the
+    /// live-quiz engine; empty means in-process).
+    pub shard_nodes: Vec<String>,
+    /// `TOKEN_TTL` (seconds, default 86400): lifetime of login tokens.
+    pub token_ttl: Duration,
+    /// `ADMIN_USERNAME`: this username becomes admin on registration (the first user always does).
+    pub admin_username: Option<String>,
+    /// `MIGRATE_ON_START` (default true for SQLite, false for MySQL, where `gateway migrate` is
+    /// run before rolling out a new version).
+    pub migrate_on_start: Option<bool>,
+    /// `DB_MAX_CONNECTIONS` (default 16): pool size for each of primary and replica.
+    pub db_max_connections: u32,
+    /// `ARGON2_MEMORY_KIB` (default 19456, the OWASP minimum for argon2id with t=2).
+    pub argon2_memory_kib: u32,
+    /// `ARGON2_ITERATIONS` (default 2).
+    pub argon2_iterations: u32,
+    /// `MAX_BODY_BYTES` (default 65536): larger request bodies get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_replica_url: None,
+            redis_cluster_nodes: Vec::new(),
+            elasticsearch_url: None,
+            elasticsearch_index: "questions".into(),
+            shard_nodes: Vec::new(),
+            token_ttl: Duration::from_secs(86_400),
+            admin_username: None,
+            migrate_on_start: None,
+            db_max_connections: 16,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn list(name: &str) -> Vec<String> {
+    var(name)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn parsed<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid {name}={v:?}: {e}")),
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the environment; errors name the bad variable.
+    pub fn from_env() -> anyhow::Result<Config> {
+        let d = Config::default();
+        Ok(Config {
+            bind: parsed("BIND", d.bind)?,
+            data_dir: var("DATA_DIR").map(PathBuf::from).unwrap_or(d.data_dir),
+            database_url: var("DATABASE_URL"),
+            database_replica_url: var("DATABASE_REPLICA_URL"),
+            redis_cluster_nodes: list("REDIS_CLUSTER_NODES"),
+            elasticsearch_url: var("ELASTICSEARCH_URL"),
+            elasticsearch_index: var("ELASTICSEARCH_INDEX").unwrap_or(d.elasticsearch_index),
+            shard_nodes: list("SHARD_NODES"),
+            token_ttl: Duration::from_secs(parsed("TOKEN_TTL", 86_400u64)?.max(1)),
+            admin_username: var("ADMIN_USERNAME"),
+            migrate_on_start: match var("MIGRATE_ON_START") {
+                None => None,
+                Some(v) => Some(
+                    v.parse()
+                        .map_err(|_| anyhow::anyhow!("MIGRATE_ON_START must be true or false"))?,
+                ),
+            },
+            db_max_connections: parsed("DB_MAX_CONNECTIONS", d.db_max_connections)?.max(1),
+            argon2_memory_kib: parsed("ARGON2_MEMORY_KIB", d.argon2_memory_kib)?,
+            argon2_iterations: parsed("ARGON2_ITERATIONS", d.argon2_iterations)?,
+            max_body_bytes: parsed("MAX_BODY_BYTES", d.max_body_bytes)?,
+        })
+    }
+
+    /// The embedded configuration rooted at `data_dir`, listening on `127.0.0.1:0`, with cheap
+    /// password hashing (for tests).
+    pub fn for_tests(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            ..Config::default()
+        }
+    }
+
+    /// The primary database URL (the SQLite file in `data_dir` by default).
+    pub fn primary_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("quiz.db").display()),
+        }
+    }
+
+    /// Whether migrations run when the server starts.
+    pub fn should_migrate_on_start(&self) -> bool {
+        self.migrate_on_start
+            .unwrap_or_else(|| !self.primary_url().starts_with("mysql"))
+    }
+}

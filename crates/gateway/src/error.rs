@@ -1,0 +1,221 @@
+//! [`ApiError`]: the one error type of every handler, rendered as `application/problem+json`.
+//!
+//! One status mapping lives here. Server-side failures (database, search, Redis) are logged with
+//! their detail and answered with a generic message, so internals never leak to clients. Unique-key
+//! violations become 409 and foreign-key violations 409 as well (the row is in use), so callers
+//! can tell "you sent something wrong" from "we failed".
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sdk::types::{FieldError, Problem};
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Fields failed validation (422) - every bad field is listed.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// The request could not be parsed (400): malformed JSON, bad query string, bad path.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The body was parsed but does not fit the schema (422).
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
+    /// Missing, invalid or expired credentials (401).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Authenticated but not allowed (403).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// No such resource (404).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Duplicate or in-use resource (409).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request body exceeds the size limit (413).
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
+    /// Unsupported media type (415).
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// A dependency is down (503); the detail is logged, not sent.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A server-side failure (500); the detail is logged, not sent.
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A validation error about one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) | ApiError::Unprocessable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem document sent to the client.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let (kind, title, detail, errors) = match self {
+            ApiError::Validation(errs) => {
+                let detail = errs
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                ("validation", "Invalid input", detail, errs.clone())
+            }
+            ApiError::BadRequest(d) => ("bad-request", "Bad request", d.clone(), vec![]),
+            ApiError::Unprocessable(d) => ("invalid-body", "Invalid body", d.clone(), vec![]),
+            ApiError::Unauthorized(d) => ("unauthorized", "Unauthorized", d.clone(), vec![]),
+            ApiError::Forbidden(d) => ("forbidden", "Forbidden", d.clone(), vec![]),
+            ApiError::NotFound(d) => ("not-found", "Not found", d.clone(), vec![]),
+            ApiError::Conflict(d) => ("conflict", "Conflict", d.clone(), vec![]),
+            ApiError::PayloadTooLarge(d) => ("too-large", "Payload too large", d.clone(), vec![]),
+            ApiError::UnsupportedMediaType(d) => {
+                ("media-type", "Unsupported media type", d.clone(), vec![])
+            }
+            ApiError::Unavailable(_) => (
+                "unavailable",
+                "Service unavailable",
+                "a backing service is unavailable; retry later".to_string(),
+                vec![],
+            ),
+            ApiError::Internal(_) => (
+                "internal",
+                "Internal server error",
+                "the server failed to handle the request; it has been logged".to_string(),
+                vec![],
+            ),
+        };
+        Problem {
+            kind: format!("/problems/{kind}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Internal(e) => tracing::error!(error = %format!("{e:#}"), "request failed"),
+            ApiError::Unavailable(e) => tracing::warn!(error = %e, "dependency unavailable"),
+            _ => {}
+        }
+        let problem = self.problem();
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        (
+            self.status(),
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => {
+                    return ApiError::Conflict("a resource with the same key already exists".into())
+                }
+                sqlx::error::ErrorKind::ForeignKeyViolation => {
+                    return ApiError::Conflict(
+                        "the resource is referenced by another resource or refers to a missing one"
+                            .into(),
+                    )
+                }
+                _ => {}
+            }
+        }
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                ApiError::Unavailable(format!("database: {e}"))
+            }
+            e => ApiError::Internal(anyhow::Error::new(e).context("database")),
+        }
+    }
+}
+
+impl From<crate::search::SearchError> for ApiError {
+    fn from(e: crate::search::SearchError) -> Self {
+        if e.is_retryable() {
+            ApiError::Unavailable(e.to_string())
+        } else {
+            ApiError::Internal(anyhow::Error::new(e).context("search"))
+        }
+    }
+}
+
+impl From<redis::RedisError> for ApiError {
+    fn from(e: redis::RedisError) -> Self {
+        ApiError::Unavailable(format!("redis: {e}"))
+    }
+}
+
+/// Collects field errors and turns them into one [`ApiError::Validation`].
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldError>);
+
+impl Violations {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` is invalid.
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Checks a string's length in characters (after trimming) and records a message if outside.
+    pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
+        let n = value.trim().chars().count();
+        if n < min {
+            if min == 1 {
+                self.add(field, "must not be empty");
+            } else {
+                self.add(field, format!("must be at least {min} characters"));
+            }
+        } else if n > max {
+            self.add(field, format!("must be at most {max} characters (got {n})"));
+        }
+    }
+
+    /// `Ok` when nothing was recorded.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}

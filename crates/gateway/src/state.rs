@@ -1,0 +1,79 @@
+//! [`AppState`]: everything a handler needs, cheap to clone (pools and handles are `Arc`s inside).
+
+use std::sync::Arc;
+
+use crate::auth::tokens::TokenStore;
+use crate::config::Config;
+use crate::db::Db;
+use crate::search::SearchIndex;
+
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Primary and replica pools.
+    pub db: Db,
+    /// Redis Cluster connection (`None` on the embedded default).
+    pub redis: Option<redis::cluster_async::ClusterConnection>,
+    /// Question search index (tantivy or Elasticsearch).
+    pub search: SearchIndex,
+    /// The configuration the gateway started with.
+    pub config: Arc<Config>,
+    /// Login tokens (Redis when configured, else in-process).
+    pub tokens: TokenStore,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .field("redis", &self.redis.is_some())
+            .field("search", &self.search.backend_name())
+            .field("tokens", &self.tokens)
+            .finish()
+    }
+}
+
+impl AppState {
+    /// Connects every dependency named by `config` (and migrates when configured to).
+    pub async fn connect(config: Config) -> anyhow::Result<AppState> {
+        let db = Db::connect(&config).await?;
+        if config.should_migrate_on_start() {
+            db.migrate().await?;
+        }
+        let redis = if config.redis_cluster_nodes.is_empty() {
+            None
+        } else {
+            let nodes: Vec<String> = config
+                .redis_cluster_nodes
+                .iter()
+                .map(|n| {
+                    if n.contains("://") {
+                        n.clone()
+                    } else {
+                        format!("redis://{n}")
+                    }
+                })
+                .collect();
+            let client = redis::cluster::ClusterClient::new(nodes)?;
+            Some(client.get_async_connection().await?)
+        };
+        let search = match &config.elasticsearch_url {
+            Some(url) => SearchIndex::connect_elasticsearch(url, &config.elasticsearch_index).await?,
+            None => {
+                std::fs::create_dir_all(&config.data_dir)?;
+                SearchIndex::open_tantivy(&config.data_dir)?
+            }
+        };
+        let tokens = match &redis {
+            Some(c) => TokenStore::Redis(c.clone()),
+            None => TokenStore::memory(),
+        };
+        Ok(AppState {
+            db,
+            redis,
+            search,
+            config: Arc::new(config),
+            tokens,
+        })
+    }
+}
