@@ -5,6 +5,7 @@ pub mod certs;
 pub mod client;
 pub mod codec;
 pub mod command;
+pub mod config;
 pub mod error;
 pub mod http;
 pub mod layout;

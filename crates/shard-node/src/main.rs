@@ -1,1 +1,302 @@
-fn main() {}
+//! `shard-node`: run a node, make dev certificates, administer groups.
+//!
+//! ```text
+//! shard-node certs --out certs --nodes n1,n2,n3,client
+//! shard-node run --config n1.toml            # or: run --id 1 --listen ... --certs-dir ...
+//! shard-node admin --nodes 1=n1@127.0.0.1:7101 --certs certs status
+//! shard-node admin --nodes ... --certs certs add-node --id 4 --node n4@127.0.0.1:7104
+//! shard-node admin --nodes ... --certs certs remove-node --id 3
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use shard_node::client::{ClientConfig, ShardClient};
+use shard_node::config::RunConfig;
+use shard_node::layout::Layout;
+use shard_node::node::ShardNode;
+use shard_node::types::{GroupId, NodeId, NodeInfo};
+use tracing::{info, warn};
+
+#[derive(Parser)]
+#[command(version, about = "Leaderboard shard node (openraft groups over QUIC)")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write a dev CA and one certificate per name (nodes and clients) into a directory.
+    Certs {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Comma-separated certificate names, e.g. n1,n2,n3 (a `client` certificate is always
+        /// added for gateways and the admin tool).
+        #[arg(long, value_delimiter = ',')]
+        nodes: Vec<String>,
+    },
+    /// Run a node until SIGTERM or ctrl-c.
+    Run(RunArgs),
+    /// Cluster administration through the client library.
+    Admin(AdminArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// TOML configuration file (see the crate docs, `config` module).
+    #[arg(long, env = "SHARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Node id.
+    #[arg(long, env = "SHARD_ID")]
+    id: Option<NodeId>,
+    /// Certificate name (default n<id>).
+    #[arg(long, env = "SHARD_NAME")]
+    name: Option<String>,
+    /// QUIC listen address.
+    #[arg(long, env = "SHARD_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// HTTP address for /metrics, /healthz, /readyz.
+    #[arg(long, env = "SHARD_HTTP")]
+    http: Option<SocketAddr>,
+    /// Data directory.
+    #[arg(long, env = "SHARD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Certificates directory from `shard-node certs`.
+    #[arg(long, env = "SHARD_CERTS_DIR")]
+    certs_dir: Option<PathBuf>,
+    /// Groups in the cluster layout.
+    #[arg(long, env = "SHARD_GROUPS")]
+    layout_groups: Option<u32>,
+    /// Initial voters, ID=NAME@HOST:PORT,...
+    #[arg(long, env = "SHARD_BOOTSTRAP")]
+    bootstrap: Option<String>,
+    /// Redis Cluster seed nodes for change publishing.
+    #[arg(long, env = "REDIS_CLUSTER_NODES")]
+    redis_cluster_nodes: Option<String>,
+}
+
+#[derive(Args)]
+struct AdminArgs {
+    /// Nodes to contact, ID=NAME@HOST:PORT,... (same format as the gateway's SHARD_NODES).
+    #[arg(long, env = "SHARD_NODES")]
+    nodes: String,
+    /// Certificates directory from `shard-node certs`.
+    #[arg(long, env = "SHARD_CERTS_DIR")]
+    certs: PathBuf,
+    /// Certificate name to present.
+    #[arg(long, default_value = "client")]
+    client_name: String,
+    /// Groups in the cluster layout.
+    #[arg(long, env = "SHARD_GROUPS", default_value_t = 1)]
+    groups: u32,
+    /// Only this group (default: every group).
+    #[arg(long)]
+    group: Option<GroupId>,
+    #[command(subcommand)]
+    op: AdminOp,
+}
+
+#[derive(Subcommand)]
+enum AdminOp {
+    /// Print every listed node's view of every group.
+    Status,
+    /// Initialize the groups with the listed nodes as voters (fresh cluster only).
+    Init,
+    /// Add a node: learner first (it catches up by log or snapshot), then voter.
+    AddNode {
+        /// New node's id.
+        #[arg(long)]
+        id: NodeId,
+        /// NAME@HOST:PORT of the new node.
+        #[arg(long)]
+        node: String,
+    },
+    /// Remove a voter from the group(s).
+    RemoveNode {
+        /// Node id to remove.
+        #[arg(long)]
+        id: NodeId,
+    },
+    /// Build a snapshot on each group's leader now.
+    Snapshot,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,openraft=warn".into()),
+        )
+        .init();
+    match Cli::parse().cmd {
+        Cmd::Certs { out, mut nodes } => {
+            if !nodes.iter().any(|n| n == "client") {
+                nodes.push("client".into());
+            }
+            let certs = shard_node::certs::generate(&nodes)?;
+            certs.write_to(&out)?;
+            println!(
+                "wrote {}/ca.pem and a certificate + key for {}",
+                out.display(),
+                nodes.join(", ")
+            );
+            Ok(())
+        }
+        Cmd::Run(args) => run(args).await,
+        Cmd::Admin(args) => admin(args).await,
+    }
+}
+
+fn run_config(a: RunArgs) -> anyhow::Result<RunConfig> {
+    let mut cfg = match &a.config {
+        Some(p) => RunConfig::from_file(p)?,
+        None => RunConfig::default(),
+    };
+    if let Some(v) = a.id {
+        cfg.id = v;
+    }
+    cfg.name = a.name.or(cfg.name);
+    cfg.listen = a.listen.or(cfg.listen);
+    cfg.http = a.http.or(cfg.http);
+    cfg.data_dir = a.data_dir.or(cfg.data_dir);
+    cfg.certs_dir = a.certs_dir.or(cfg.certs_dir);
+    cfg.layout_groups = a.layout_groups.or(cfg.layout_groups);
+    cfg.bootstrap = a.bootstrap.or(cfg.bootstrap);
+    cfg.redis_cluster_nodes = a.redis_cluster_nodes.or(cfg.redis_cluster_nodes);
+    Ok(cfg)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let cfg = run_config(args)?;
+    let opts = cfg.node_options()?;
+    let groups = opts.groups.clone();
+    let node = ShardNode::start(opts).await?;
+    if let Some(members) = cfg.bootstrap_members()? {
+        let lowest = members.iter().map(|m| m.id).min();
+        if lowest == Some(cfg.id) {
+            let voters: Vec<(NodeId, NodeInfo)> =
+                members.iter().map(|m| (m.id, m.info.clone())).collect();
+            for g in &groups {
+                node.initialize(*g, voters.clone())
+                    .await
+                    .with_context(|| format!("initialize group {g}"))?;
+                info!(group = g, "group initialized (no-op if it already was)");
+            }
+        }
+    }
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http = match cfg.http {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("bind http {addr}"))?;
+            info!(%addr, "serving /metrics /healthz /readyz");
+            let router = node.router().clone();
+            let stats = node.publish_stats().cloned();
+            Some(tokio::spawn(shard_node::http::serve(
+                listener,
+                router,
+                stats,
+                async move {
+                    let _ = http_stopped.await;
+                },
+            )))
+        }
+        None => None,
+    };
+    shutdown_signal().await;
+    info!("shutting down");
+    let _ = stop_http.send(());
+    if let Some(h) = http {
+        match tokio::time::timeout(Duration::from_secs(5), h).await {
+            Ok(Ok(Err(e))) => warn!("http server: {e}"),
+            Err(_) => warn!("http server did not stop in time"),
+            _ => {}
+        }
+    }
+    node.shutdown().await;
+    Ok(())
+}
+
+async fn admin(a: AdminArgs) -> anyhow::Result<()> {
+    let nodes = ClientConfig::parse_nodes(&a.nodes)?;
+    let layout = Layout::new(a.groups);
+    let mut cfg = ClientConfig::from_certs_dir(nodes.clone(), layout, &a.certs, &a.client_name)?;
+    cfg.retry_for = Duration::from_secs(30);
+    let client = ShardClient::connect(cfg).await?;
+    let groups: Vec<GroupId> = match a.group {
+        Some(g) => vec![g],
+        None => layout.group_ids().collect(),
+    };
+    for g in groups {
+        match &a.op {
+            AdminOp::Status => {
+                for n in client.config().members_of(g) {
+                    match client.status(g, n.id).await {
+                        Ok(s) => println!(
+                            "group {g} node {}: leader {:?} term {} applied {:?} snapshot {:?} voters {:?} learners {:?}",
+                            n.id, s.leader, s.term, s.last_applied, s.snapshot, s.voters, s.learners
+                        ),
+                        Err(e) => println!("group {g} node {}: {e}", n.id),
+                    }
+                }
+            }
+            AdminOp::Init => {
+                let members: Vec<(NodeId, NodeInfo)> = client
+                    .config()
+                    .members_of(g)
+                    .into_iter()
+                    .map(|n| (n.id, n.info))
+                    .collect();
+                let Some(first) = members.first().map(|m| m.0) else {
+                    bail!("no listed node hosts group {g}");
+                };
+                client.initialize(g, first, members).await?;
+                println!("group {g} initialized");
+            }
+            AdminOp::AddNode { id, node } => {
+                let (name, addr) = node
+                    .split_once('@')
+                    .context("--node must be NAME@HOST:PORT")?;
+                client.add_node(g, *id, NodeInfo::new(addr, name)).await?;
+                println!("group {g}: node {id} added as a voter");
+            }
+            AdminOp::RemoveNode { id } => {
+                client.remove_node(g, *id).await?;
+                println!("group {g}: node {id} removed");
+            }
+            AdminOp::Snapshot => {
+                client.trigger_snapshot(g).await?;
+                println!("group {g}: snapshot triggered");
+            }
+        }
+    }
+    Ok(())
+}

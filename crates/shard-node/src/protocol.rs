@@ -96,6 +96,16 @@ pub enum ClientRequest {
         /// Keep removed voters as learners.
         retain: bool,
     },
+    /// Promote these nodes (already learners) to voters, keeping the other voters.
+    AddVoters {
+        /// Nodes to promote.
+        ids: BTreeSet<NodeId>,
+    },
+    /// Remove these voters from the group (they leave it entirely).
+    RemoveVoters {
+        /// Nodes to remove.
+        ids: BTreeSet<NodeId>,
+    },
     /// Initialize the group with these members (only on a fresh group; idempotent otherwise).
     Initialize {
         /// Initial voters.

@@ -186,6 +186,20 @@ impl Router {
                     .map_err(|e| write_err(id, e))?;
                 Ok(ClientReply::Done)
             }
+            ClientRequest::AddVoters { ids } => {
+                g.raft
+                    .change_membership(ChangeMembers::AddVoterIds(ids), false)
+                    .await
+                    .map_err(|e| write_err(id, e))?;
+                Ok(ClientReply::Done)
+            }
+            ClientRequest::RemoveVoters { ids } => {
+                g.raft
+                    .change_membership(ChangeMembers::RemoveVoters(ids), false)
+                    .await
+                    .map_err(|e| write_err(id, e))?;
+                Ok(ClientReply::Done)
+            }
             ClientRequest::Initialize { members } => {
                 let members: BTreeMap<NodeId, NodeInfo> = members.into_iter().collect();
                 match g.raft.initialize(members).await {

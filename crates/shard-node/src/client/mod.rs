@@ -166,6 +166,31 @@ impl ShardClient {
         .map(|_| ())
     }
 
+    /// Adds node `id` to `group` as a voter: first as a learner (this waits until it has caught
+    /// up, by log or by snapshot), then promoted. Repeating it for a member is harmless.
+    pub async fn add_node(&self, group: GroupId, id: NodeId, node: NodeInfo) -> Result<()> {
+        self.add_learner(group, id, node).await?;
+        self.call(
+            group,
+            ClientRequest::AddVoters { ids: [id].into() },
+            Target::Leader,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Removes node `id` from `group` (it stops receiving the group's log; its data stays on
+    /// its disk until deleted by the operator).
+    pub async fn remove_node(&self, group: GroupId, id: NodeId) -> Result<()> {
+        self.call(
+            group,
+            ClientRequest::RemoveVoters { ids: [id].into() },
+            Target::Leader,
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Asks the leader of `group` to build a snapshot now.
     pub async fn trigger_snapshot(&self, group: GroupId) -> Result<()> {
         self.call(group, ClientRequest::TriggerSnapshot, Target::Leader)
