@@ -1,5 +1,20 @@
-//! Live quiz sessions over WebSocket: the protocol types and a client.
+//! Live quiz sessions over WebSocket: the protocol types (shared with the
+//! gateway) and [`LiveClient`] with auto-reconnect and resume.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), sdk::live::LiveError> {
+//! use sdk::live::{Credentials, LiveClient, ServerMsg};
+//! let mut player = LiveClient::connect("http://127.0.0.1:8080", "123456", Credentials::Guest("ann".into())).await?;
+//! while let Some(msg) = player.next_message().await {
+//!     if let ServerMsg::Question(q) = msg {
+//!         player.answer(q.index, vec![0], None)?;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 
+mod client;
 pub mod protocol;
 
+pub use client::{ws_url, Credentials, LiveClient, LiveError, LiveEvent, LiveOptions};
 pub use protocol::*;

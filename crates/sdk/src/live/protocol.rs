@@ -79,7 +79,7 @@ impl Default for ScoringRules {
 
 /// Messages a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
     /// Answer the open question with the chosen choice indices (0-based;
     /// several for multiple-answer questions). Players only.
@@ -409,7 +409,8 @@ mod tests {
         );
         let start: ClientMsg = serde_json::from_str(r#"{"type":"start"}"#).unwrap();
         assert_eq!(start, ClientMsg::Start);
-        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"start","x":1}"#).is_err());
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"launch"}"#).is_err());
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"answer","question":"x"}"#).is_err());
         let remove = serde_json::to_string(&ClientMsg::Remove { player_id: 3 }).unwrap();
         assert_eq!(remove, r#"{"type":"remove","player_id":3}"#);
     }

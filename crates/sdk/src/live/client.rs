@@ -1,0 +1,366 @@
+//! [`LiveClient`]: a WebSocket client for live sessions with automatic
+//! reconnect and resume.
+//!
+//! The client runs one background task per connection. It delivers
+//! [`LiveEvent`]s in order, drops leaderboard frames older than the newest
+//! version it delivered, and when the connection drops for any reason other
+//! than a final close code it reconnects with the resume token (players) or
+//! the host token (hosts), with exponential backoff, and delivers
+//! [`LiveEvent::Reconnected`] with the fresh welcome (same player, same
+//! score, current question).
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::protocol::{close, ClientMsg, ErrorCode, ServerMsg, Welcome};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How to join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// A guest with a nickname.
+    Guest(String),
+    /// A logged-in user's bearer token (nickname = username).
+    Account(String),
+    /// The host secret from session creation.
+    Host(String),
+    /// A resume token from an earlier welcome.
+    Resume(String),
+}
+
+/// Client knobs.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// Reconnect automatically (default true).
+    pub reconnect: bool,
+    /// Attempts per outage before giving up (default 20).
+    pub max_attempts: u32,
+    /// First backoff delay; doubles up to 2 s (default 100 ms).
+    pub backoff: Duration,
+    /// Capacity of the event queue to the application (default 1024).
+    pub event_queue: usize,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions { reconnect: true, max_attempts: 20, backoff: Duration::from_millis(100), event_queue: 1024 }
+    }
+}
+
+/// Something that happened on the connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveEvent {
+    /// A server message (stale leaderboard frames already dropped).
+    Message(ServerMsg),
+    /// The connection dropped; the client is reconnecting.
+    Disconnected,
+    /// Reconnected and resumed; the new welcome has the current state.
+    Reconnected(Welcome),
+    /// The connection ended for good (`code` is the close code, if any).
+    Closed {
+        /// Close code (see [`close`]).
+        code: Option<u16>,
+        /// Close reason or error text.
+        reason: String,
+    },
+}
+
+/// Errors of [`LiveClient`].
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The URL is not usable.
+    #[error("bad url: {0}")]
+    Url(String),
+    /// The TCP/TLS/WebSocket connection failed.
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// The server refused the join with an error frame.
+    #[error("join refused: {code:?}: {message}")]
+    Refused {
+        /// Error code.
+        code: ErrorCode,
+        /// Explanation.
+        message: String,
+    },
+    /// The server sent something that is not protocol.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// The client's connection task has ended.
+    #[error("the connection is closed")]
+    Closed,
+}
+
+impl LiveError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, LiveError::Connect(_))
+    }
+}
+
+/// A live-session connection.
+#[derive(Debug)]
+pub struct LiveClient {
+    tx: mpsc::UnboundedSender<ClientMsg>,
+    rx: mpsc::Receiver<LiveEvent>,
+    welcome: Welcome,
+}
+
+/// Builds the WebSocket URL from the gateway's base URL.
+pub fn ws_url(base_url: &str, code: &str, creds: &Credentials) -> Result<String, LiveError> {
+    let base = base_url.trim_end_matches('/');
+    let base = if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if base.starts_with("ws://") || base.starts_with("wss://") {
+        base.to_string()
+    } else {
+        return Err(LiveError::Url(format!("{base_url:?} is not an http(s) or ws(s) URL")));
+    };
+    let (key, value) = match creds {
+        Credentials::Guest(n) => ("nickname", n),
+        Credentials::Account(t) => ("token", t),
+        Credentials::Host(t) => ("host_token", t),
+        Credentials::Resume(t) => ("resume", t),
+    };
+    Ok(format!("{base}/v1/live/ws?code={}&{key}={}", encode(code), encode(value)))
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn open(url: &str) -> Result<(Socket, Welcome), LiveError> {
+    let mut cfg = WebSocketConfig::default();
+    cfg.read_buffer_size = 16 * 1024;
+    cfg.write_buffer_size = 4 * 1024;
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(cfg), true)
+        .await
+        .map_err(|e| LiveError::Connect(e.to_string()))?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => {
+                return match serde_json::from_str::<ServerMsg>(t.as_str()) {
+                    Ok(ServerMsg::Welcome(w)) => Ok((ws, w)),
+                    Ok(ServerMsg::Error { code, message, .. }) => Err(LiveError::Refused { code, message }),
+                    Ok(other) => Err(LiveError::Protocol(format!("expected welcome, got {other:?}"))),
+                    Err(e) => Err(LiveError::Protocol(e.to_string())),
+                };
+            }
+            Some(Ok(Message::Close(f))) => {
+                return Err(LiveError::Connect(format!("closed before welcome: {f:?}")));
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(LiveError::Connect(e.to_string())),
+            None => return Err(LiveError::Connect("closed before welcome".into())),
+        }
+    }
+}
+
+/// Close codes after which reconnecting cannot help.
+fn is_final(code: u16) -> bool {
+    matches!(
+        code,
+        close::SESSION_FINISHED | close::REMOVED | close::JOIN_REFUSED | close::UNKNOWN_SESSION | close::REPLACED
+    )
+}
+
+impl LiveClient {
+    /// Connects and joins; returns after the welcome frame.
+    pub async fn connect(base_url: &str, code: &str, creds: Credentials) -> Result<LiveClient, LiveError> {
+        Self::connect_with(base_url, code, creds, LiveOptions::default()).await
+    }
+
+    /// [`LiveClient::connect`] with options.
+    pub async fn connect_with(
+        base_url: &str,
+        code: &str,
+        creds: Credentials,
+        options: LiveOptions,
+    ) -> Result<LiveClient, LiveError> {
+        let url = ws_url(base_url, code, &creds)?;
+        let (ws, welcome) = open(&url).await?;
+        // Reconnect as the same identity: players resume, hosts re-present the host token.
+        let again = match (&creds, &welcome.resume_token) {
+            (Credentials::Host(_), _) => Some(url),
+            (_, Some(token)) => Some(ws_url(base_url, code, &Credentials::Resume(token.clone()))?),
+            _ => None,
+        };
+        let (tx, out_rx) = mpsc::unbounded_channel();
+        let (ev_tx, rx) = mpsc::channel(options.event_queue.max(1));
+        tokio::spawn(run(ws, again, options, out_rx, ev_tx));
+        Ok(LiveClient { tx, rx, welcome })
+    }
+
+    /// The welcome of the first connection.
+    pub fn welcome(&self) -> &Welcome {
+        &self.welcome
+    }
+
+    /// Sends a message (queued while reconnecting).
+    pub fn send(&self, msg: ClientMsg) -> Result<(), LiveError> {
+        self.tx.send(msg).map_err(|_| LiveError::Closed)
+    }
+
+    /// Answers question `question` with `choices`; `req` comes back in the ack.
+    pub fn answer(&self, question: u32, choices: Vec<u32>, req: Option<u64>) -> Result<(), LiveError> {
+        self.send(ClientMsg::Answer { question, choices, req })
+    }
+
+    /// The next event; `None` once the connection has ended for good and
+    /// every event was read.
+    pub async fn next(&mut self) -> Option<LiveEvent> {
+        self.rx.recv().await
+    }
+
+    /// The next server message, skipping connection events; `None` when closed.
+    pub async fn next_message(&mut self) -> Option<ServerMsg> {
+        loop {
+            match self.next().await? {
+                LiveEvent::Message(m) => return Some(m),
+                LiveEvent::Closed { .. } => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Closes the connection (no reconnect).
+    pub fn close(self) {
+        drop(self);
+    }
+}
+
+async fn run(
+    mut ws: Socket,
+    again: Option<String>,
+    options: LiveOptions,
+    mut out_rx: mpsc::UnboundedReceiver<ClientMsg>,
+    events: mpsc::Sender<LiveEvent>,
+) {
+    let mut last_version = 0u64;
+    loop {
+        let ended = session(&mut ws, &mut out_rx, &events, &mut last_version).await;
+        let (code, reason) = match ended {
+            Ended::ByClient => {
+                let _ = ws.close(None).await;
+                return;
+            }
+            Ended::Close(code, reason) => (code, reason),
+        };
+        let retry = options.reconnect && again.is_some() && !code.is_some_and(is_final);
+        if !retry {
+            let _ = events.send(LiveEvent::Closed { code, reason }).await;
+            return;
+        }
+        let _ = events.send(LiveEvent::Disconnected).await;
+        let url = again.as_deref().unwrap_or_default();
+        let mut delay = options.backoff;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            tokio::time::sleep(delay).await;
+            match open(url).await {
+                Ok((fresh, welcome)) => {
+                    ws = fresh;
+                    if events.send(LiveEvent::Reconnected(welcome)).await.is_err() {
+                        return;
+                    }
+                    break;
+                }
+                Err(LiveError::Refused { code, message }) => {
+                    let reason = format!("{code:?}: {message}");
+                    let _ = events.send(LiveEvent::Closed { code: Some(close::JOIN_REFUSED), reason }).await;
+                    return;
+                }
+                Err(e) if attempt >= options.max_attempts => {
+                    let _ = events.send(LiveEvent::Closed { code: None, reason: e.to_string() }).await;
+                    return;
+                }
+                Err(_) => delay = (delay * 2).min(Duration::from_secs(2)),
+            }
+        }
+    }
+}
+
+enum Ended {
+    ByClient,
+    Close(Option<u16>, String),
+}
+
+async fn session(
+    ws: &mut Socket,
+    out_rx: &mut mpsc::UnboundedReceiver<ClientMsg>,
+    events: &mpsc::Sender<LiveEvent>,
+    last_version: &mut u64,
+) -> Ended {
+    loop {
+        tokio::select! {
+            out = out_rx.recv() => {
+                let Some(msg) = out else { return Ended::ByClient };
+                let text = serde_json::to_string(&msg).unwrap_or_default();
+                if let Err(e) = ws.send(Message::text(text)).await {
+                    return Ended::Close(None, e.to_string());
+                }
+            }
+            incoming = ws.next() => match incoming {
+                Some(Ok(Message::Text(t))) => {
+                    let msg = match serde_json::from_str::<ServerMsg>(t.as_str()) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "unparseable live frame ignored");
+                            continue;
+                        }
+                    };
+                    if let ServerMsg::Leaderboard { version, .. } | ServerMsg::Rank { version, .. } = &msg {
+                        if *version < *last_version {
+                            continue; // stale frame
+                        }
+                        *last_version = *version;
+                    }
+                    if events.send(LiveEvent::Message(msg)).await.is_err() {
+                        return Ended::ByClient;
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) = match frame {
+                        Some(f) => (Some(u16::from(f.code)), f.reason.to_string()),
+                        None => (None, String::new()),
+                    };
+                    return Ended::Close(code, reason);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Ended::Close(None, e.to_string()),
+                None => return Ended::Close(None, "connection lost".into()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_built_and_escaped() {
+        let u = ws_url("http://127.0.0.1:8080/", "123456", &Credentials::Guest("Ann B&c".into())).unwrap();
+        assert_eq!(u, "ws://127.0.0.1:8080/v1/live/ws?code=123456&nickname=Ann%20B%26c");
+        let h = ws_url("https://q.example", "1", &Credentials::Host("t".into())).unwrap();
+        assert_eq!(h, "wss://q.example/v1/live/ws?code=1&host_token=t");
+        assert!(ws_url("ftp://x", "1", &Credentials::Resume("r".into())).is_err());
+    }
+}
