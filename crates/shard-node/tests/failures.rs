@@ -175,11 +175,8 @@ async fn lagging_and_new_nodes_catch_up_by_snapshot_and_membership_changes() {
         (c.status(l, 0).await.purged >= Some(100)).then_some(())
     })
     .await;
-    client.add_learner(0, 4, c.info(4)).await.unwrap();
-    client
-        .change_membership(0, [1, 2, 4].into(), false)
-        .await
-        .unwrap();
+    client.add_node(0, 4, c.info(4)).await.unwrap();
+    client.remove_node(0, 3).await.unwrap();
     let st = c.status(c.leader(0).await, 0).await;
     assert_eq!(st.voters, [1, 2, 4].into());
     assert!(st.learners.is_empty());

@@ -149,6 +149,32 @@ impl Transport {
         }
     }
 
+    /// Sends raw, already framed bytes on a new stream and reads one response frame: lets tests
+    /// and tools check how a node treats frames the encoder would never produce.
+    pub async fn call_raw(
+        &self,
+        node: &NodeInfo,
+        bytes: &[u8],
+        timeout: Duration,
+    ) -> Result<RpcResponse> {
+        let fut = async {
+            let conn = self.connection(node).await?;
+            let (mut send, mut recv) = conn
+                .open_bi()
+                .await
+                .map_err(|e| Error::Unavailable(format!("open stream to {node}: {e}")))?;
+            send.write_all(bytes)
+                .await
+                .map_err(|e| Error::Unavailable(format!("write: {e}")))?;
+            send.finish()
+                .map_err(|e| Error::Unavailable(format!("finish: {e}")))?;
+            read_frame::<_, RpcResponse>(&mut recv, MAX_FRAME).await
+        };
+        tokio::time::timeout(timeout, fut)
+            .await
+            .map_err(|_| Error::Timeout(format!("raw rpc to {node} after {timeout:?}")))?
+    }
+
     /// Accepts connections and serves every stream with `handler` until [`Transport::close`].
     pub fn serve<H: Handler>(self: &Arc<Self>, handler: Arc<H>) -> JoinHandle<()> {
         let this = self.clone();
