@@ -1,4 +1,110 @@
-//! shard-node (essay to be written).
+//! # shard-node
+//!
+//! The replicated home of leaderboards: a cluster of shard nodes hosting **shard groups**, each
+//! an [openraft](https://docs.rs/openraft) Raft group (normally 3 replicas) whose state machine
+//! is a set of [`leaderboard_core`] boards. A node is a binary (`shard-node run`) and this
+//! library, which also holds the [client](client) the gateway uses.
+//!
+//! ## Design
+//!
+//! ```text
+//!  gateway ── ShardClient ──QUIC (mTLS, bincode frames)──▶ node 1 ┐
+//!     │  partition→group map, leader cache,                node 2 ├ group 0 (Raft), group 1 ...
+//!     │  per-group batcher, fan-out + merge                node 3 ┘
+//!     ▼
+//!  Redis Cluster ◀── SPUBLISH lb:{board}:changes ── each group's leader (best effort)
+//! ```
+//!
+//! * **Partitioning.** A board has `P` partitions (its `BoardConfig::partitions`); a member
+//!   lives in `leaderboard_core::partition_of(member, P)`; group `g` of `G` owns the partitions
+//!   `p % G == g` of every board ([`layout`]). Each group keeps a full leaderboard-core board per
+//!   board, holding only its own members ([`state_machine::app`]); every group holds every board
+//!   (creation is committed in each group).
+//! * **Writes** are [`command::Command`]s committed through the owner group's Raft log before
+//!   they are acknowledged. The client's per-group batcher packs concurrent writes into one
+//!   entry ([`client::batcher`]), which is what makes tens of thousands of committed writes per
+//!   second possible. Every write may carry an op id; leaderboard-core answers a repeat from
+//!   memory, so retries across leader changes are harmless.
+//! * **Reads** fan out to every group in parallel and merge with `leaderboard_core::merge`
+//!   (rank = 1 + Σ entries above; top N and pages = k-way merge; see [`client::ops`]). They are
+//!   linearizable by default (the leader confirms leadership with a heartbeat round —
+//!   openraft's `ensure_linearizable`, a read index — and serves after applying up to it); with
+//!   [`client::ReadOptions::follower`] any replica answers from what it has applied.
+//! * **Storage** follows openraft's seams (STYLE 8): [`types`] (type config), [`log_store`]
+//!   (segmented log, one crc32 record per entry, torn tail cut on open, fsync with group
+//!   commit, atomic vote and purge files), [`state_machine`] (apply, atomic checksummed
+//!   snapshots, restore on start), [`raft::network`] (Raft RPCs over the node's QUIC endpoint),
+//!   one [`router`] for every group of a node.
+//! * **Transport** ([`transport`]): one quinn endpoint per process; each RPC is one
+//!   bidirectional stream carrying one request and one response frame:
+//!   `len: u32 | version: u16 | bincode body`, capped at [`transport::frame::MAX_FRAME`],
+//!   checked before allocation. Both sides present certificates from one cluster CA
+//!   (`shard-node certs`), verified by rustls. Bad frames get a typed [`Error`] reply.
+//! * **Change feed** ([`publish`]): the leader of each group publishes applied changes as JSON
+//!   to Redis Cluster with `SPUBLISH lb:{<board>}:changes`, through a bounded queue that drops
+//!   (and counts) instead of blocking the apply path.
+//! * **Operations**: `/metrics` (Prometheus), `/healthz`, `/readyz` on a separate HTTP port
+//!   ([`http`]); SIGTERM/ctrl-c shut down gracefully; membership via the admin RPCs
+//!   (`shard-node admin add-node` = add learner, wait for catch-up, promote; `remove-node`).
+//!
+//! ## Using the client
+//!
+//! ```no_run
+//! use leaderboard_core::{BoardConfig, OpId, RankStyle, Write};
+//! use shard_node::client::{ClientConfig, ReadOptions, ShardClient};
+//! use shard_node::layout::Layout;
+//!
+//! # async fn demo() -> shard_node::Result<()> {
+//! // SHARD_NODES format: ID=CERTNAME@HOST:PORT[/GROUP+GROUP], comma separated.
+//! let nodes = ClientConfig::parse_nodes("1=n1@127.0.0.1:7101,2=n2@127.0.0.1:7102,3=n3@127.0.0.1:7103")?;
+//! // `shard-node certs --out certs --nodes n1,n2,n3` also writes certs/client.{pem,key}.
+//! let cfg = ClientConfig::from_certs_dir(nodes, Layout::new(1), "certs".as_ref(), "client")?;
+//! let client = ShardClient::connect(cfg).await?; // or ClientConfig::from_env()
+//!
+//! client.create_board("quiz-42", BoardConfig::default()).await?; // idempotent
+//! let w = Write::new("alice", 800, 1_700_000_000_000).op_id(OpId::hashed("s1/q1/alice"));
+//! let outcome = client.write("quiz-42", w).await?; // committed by a majority
+//! assert!(outcome.applied);
+//! let top = client.top("quiz-42", 10).await?;
+//! let me = client.entry("quiz-42", "alice").await?; // Option<RankedEntry>
+//! let near = client.around("quiz-42", "alice", 2, 2).await?;
+//! let rank = client.rank("quiz-42", "alice", RankStyle::Competition).await?;
+//! let fast = client.count_with("quiz-42", ReadOptions::follower()).await?;
+//! # let _ = (top, me, near, rank, fast);
+//! # Ok(()) }
+//! ```
+//!
+//! Errors are one enum, [`Error`]; [`Error::is_retryable`] says whether trying again may help
+//! (the client already retried for `ClientConfig::retry_for`), and leaderboard-core's own errors
+//! arrive as [`Error::Leaderboard`] with their classifiers (`is_not_found`, `is_conflict`,
+//! `is_invalid_input`).
+//!
+//! ## Invariants
+//!
+//! * A write is acknowledged only after its entry is committed (durable on a majority, fsync by
+//!   default) and applied by the leader; a new leader has every committed entry, so no
+//!   acknowledged write is lost while a majority survives.
+//! * Apply is deterministic: commands carry the caller's time; nodes never read a clock on the
+//!   apply path. A group's snapshot is leaderboard-core's versioned snapshot plus the group and
+//!   layout it belongs to; restoring into another group or layout is refused.
+//! * Nothing received from the network panics: frames are size-checked, version-checked and
+//!   decoded with a bounded bincode configuration; query sizes are capped
+//!   ([`state_machine::app::MAX_QUERY_ROWS`]).
+//!
+//! ## Deliberately not implemented
+//!
+//! * Changing the number of groups (re-partitioning) of a live cluster.
+//! * Board-wide reads are not one atomic cut across groups: each group's answer is linearizable
+//!   on its own; a write racing a fan-out read may be seen by one group's answer and not
+//!   another's.
+//! * Outcome ranks of a write (`WriteOutcome::old/new.rank`) are relative to the member's group
+//!   when there is more than one group; `top_changed` is then "may have changed". Ask
+//!   [`client::ShardClient::rank`] for the board-wide rank.
+//! * Boards with a reset schedule roll per group on writes; call [`client::ShardClient::roll`]
+//!   from a timer so every group rolls together.
+//! * The change feed is best effort (at most once per leader, duplicates possible around a
+//!   leader change): a hint to refresh, not a record.
+//! * The dev CA key is not kept; production certificates come from a real CA.
 #![warn(missing_docs)]
 
 pub mod certs;

@@ -56,6 +56,9 @@ pub struct Segments {
     fsync: FsyncPolicy,
 }
 
+/// Intact record payloads found on open, with their log indexes, in order.
+pub type Recovered = Vec<(u64, Vec<u8>)>;
+
 fn segment_path(dir: &Path, first: u64) -> PathBuf {
     dir.join(format!("log-{first:020}.seg"))
 }
@@ -63,11 +66,7 @@ fn segment_path(dir: &Path, first: u64) -> PathBuf {
 impl Segments {
     /// Opens (or creates) the log in `dir`, repairs a torn tail, and returns every intact record
     /// payload with its index, in order.
-    pub fn open(
-        dir: &Path,
-        max_bytes: u64,
-        fsync: FsyncPolicy,
-    ) -> io::Result<(Self, Vec<(u64, Vec<u8>)>)> {
+    pub fn open(dir: &Path, max_bytes: u64, fsync: FsyncPolicy) -> io::Result<(Self, Recovered)> {
         fs::create_dir_all(dir)?;
         let mut firsts = Vec::new();
         for ent in fs::read_dir(dir)? {
