@@ -56,6 +56,7 @@ pub mod http;
 pub mod score;
 pub mod service;
 pub mod store;
+pub mod wiring;
 pub mod ws;
 
 pub use service::{Account, Authenticator, LiveService};

@@ -108,6 +108,7 @@ impl LiveError {
 #[derive(Debug)]
 pub struct LiveClient {
     tx: mpsc::UnboundedSender<ClientMsg>,
+    raw: mpsc::UnboundedSender<String>,
     rx: mpsc::Receiver<LiveEvent>,
     welcome: Welcome,
 }
@@ -201,10 +202,11 @@ impl LiveClient {
             (_, Some(token)) => Some(ws_url(base_url, code, &Credentials::Resume(token.clone()))?),
             _ => None,
         };
-        let (tx, out_rx) = mpsc::unbounded_channel();
+        let (tx, out_rx) = mpsc::unbounded_channel::<ClientMsg>();
+        let (raw, raw_rx) = mpsc::unbounded_channel::<String>();
         let (ev_tx, rx) = mpsc::channel(options.event_queue.max(1));
-        tokio::spawn(run(ws, again, options, out_rx, ev_tx));
-        Ok(LiveClient { tx, rx, welcome })
+        tokio::spawn(run(ws, again, options, Outgoing { msgs: out_rx, raw: raw_rx }, ev_tx));
+        Ok(LiveClient { tx, raw, rx, welcome })
     }
 
     /// The welcome of the first connection.
@@ -215,6 +217,11 @@ impl LiveClient {
     /// Sends a message (queued while reconnecting).
     pub fn send(&self, msg: ClientMsg) -> Result<(), LiveError> {
         self.tx.send(msg).map_err(|_| LiveError::Closed)
+    }
+
+    /// Sends a raw text frame (for testing how the gateway handles malformed input).
+    pub fn send_raw(&self, text: impl Into<String>) -> Result<(), LiveError> {
+        self.raw.send(text.into()).map_err(|_| LiveError::Closed)
     }
 
     /// Answers question `question` with `choices`; `req` comes back in the ack.
@@ -249,7 +256,7 @@ async fn run(
     mut ws: Socket,
     again: Option<String>,
     options: LiveOptions,
-    mut out_rx: mpsc::UnboundedReceiver<ClientMsg>,
+    mut out_rx: Outgoing,
     events: mpsc::Sender<LiveEvent>,
 ) {
     let mut last_version = 0u64;
@@ -297,6 +304,12 @@ async fn run(
     }
 }
 
+/// What the application sends: typed messages and (tests) raw text.
+struct Outgoing {
+    msgs: mpsc::UnboundedReceiver<ClientMsg>,
+    raw: mpsc::UnboundedReceiver<String>,
+}
+
 enum Ended {
     ByClient,
     Close(Option<u16>, String),
@@ -304,15 +317,20 @@ enum Ended {
 
 async fn session(
     ws: &mut Socket,
-    out_rx: &mut mpsc::UnboundedReceiver<ClientMsg>,
+    out_rx: &mut Outgoing,
     events: &mpsc::Sender<LiveEvent>,
     last_version: &mut u64,
 ) -> Ended {
     loop {
         tokio::select! {
-            out = out_rx.recv() => {
+            out = out_rx.msgs.recv() => {
                 let Some(msg) = out else { return Ended::ByClient };
                 let text = serde_json::to_string(&msg).unwrap_or_default();
+                if let Err(e) = ws.send(Message::text(text)).await {
+                    return Ended::Close(None, e.to_string());
+                }
+            }
+            Some(text) = out_rx.raw.recv() => {
                 if let Err(e) = ws.send(Message::text(text)).await {
                     return Ended::Close(None, e.to_string());
                 }

@@ -15,6 +15,7 @@
 
 mod client;
 pub mod protocol;
+mod rest;
 
 pub use client::{ws_url, Credentials, LiveClient, LiveError, LiveEvent, LiveOptions};
 pub use protocol::*;

@@ -1,0 +1,175 @@
+//! Live test context: an in-process gateway (embedded SQLite, or MySQL primary + replica with
+//! Redis Cluster from `scripts/stack env`), a host account and a quiz.
+
+use std::time::Duration;
+
+use gateway::config::Config;
+use gateway::testing::{spawn, TestServer};
+use sdk::live::{CreateSession, CreatedSession, Credentials, LiveClient, LiveEvent, ServerMsg};
+use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
+use sdk::Client;
+use sqlx::Connection as _;
+
+/// A gateway under test with a logged-in host and a quiz.
+pub struct Ctx {
+    pub server: TestServer,
+    pub host: Client,
+    pub quiz_id: i64,
+    _dir: tempfile::TempDir,
+    mysql: Option<(String, String)>,
+}
+
+fn env_or_panic(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => panic!(
+            "{name} is not set: the real-stack live tests need it. \
+             Run `scripts/stack up` and `eval \"$(scripts/stack env)\"` first."
+        ),
+    }
+}
+
+fn with_db(url: &str, db: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let host_end = url[scheme_end..].find('/').map_or(url.len(), |i| scheme_end + i);
+    format!("{}/{db}", &url[..host_end])
+}
+
+/// Creates a fresh MySQL database for one test; returns (config, admin url, name).
+pub async fn mysql_config(dir: &std::path::Path) -> (Config, String, String) {
+    let primary = env_or_panic("DATABASE_URL");
+    let replica = env_or_panic("DATABASE_REPLICA_URL");
+    let redis = env_or_panic("REDIS_CLUSTER_NODES");
+    let name = format!("quiz_live_{:016x}", rand::random::<u64>());
+    let mut conn = sqlx::MySqlConnection::connect(&primary)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL={primary}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let replica_db = with_db(&replica, &name);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while sqlx::MySqlConnection::connect(&replica_db).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "database {name} never reached the replica");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut config = Config::for_tests(dir);
+    config.database_url = Some(with_db(&primary, &name));
+    config.database_replica_url = Some(replica_db);
+    config.redis_cluster_nodes = redis.split(',').map(|s| s.trim().to_string()).collect();
+    config.db_max_connections = 4;
+    (config, primary, name)
+}
+
+impl Ctx {
+    /// Embedded default.
+    pub async fn sqlite() -> Ctx {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = spawn(Config::for_tests(dir.path())).await.expect("spawn gateway");
+        Self::with(server, dir, None).await
+    }
+
+    /// Real stack: MySQL primary + replica, Redis Cluster.
+    pub async fn mysql() -> Ctx {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (config, admin_url, name) = mysql_config(dir.path()).await;
+        let server = spawn(config).await.expect("spawn gateway (mysql)");
+        Self::with(server, dir, Some((admin_url, name))).await
+    }
+
+    async fn with(server: TestServer, dir: tempfile::TempDir, mysql: Option<(String, String)>) -> Ctx {
+        let anon = Client::new(&server.base_url).unwrap();
+        anon.register(&RegisterRequest { username: "host".into(), password: "host-password".into() })
+            .await
+            .expect("register host");
+        let host = anon.login("host", "host-password").await.expect("login host");
+        let quiz_id = make_quiz(&host, 3).await;
+        Ctx { server, host, quiz_id, _dir: dir, mysql }
+    }
+
+    /// Hosts a session with a short reveal pause.
+    pub async fn session(&self, reveal_ms: u64) -> CreatedSession {
+        let req = CreateSession { quiz_id: self.quiz_id, scoring: None, reveal_ms: Some(reveal_ms), top_n: Some(5) };
+        self.host.create_live_session(&req).await.expect("create live session")
+    }
+
+    /// Connects as `creds`.
+    pub async fn connect(&self, code: &str, creds: Credentials) -> LiveClient {
+        LiveClient::connect(&self.server.base_url, code, creds).await.expect("connect")
+    }
+
+    /// Answers recorded in the database for a session.
+    pub async fn answers_recorded(&self, session_id: i64) -> i64 {
+        use sqlx::Row;
+        sqlx::query("SELECT COUNT(*) FROM live_answers WHERE session_id = ?")
+            .bind(session_id)
+            .fetch_one(self.server.state.db.primary())
+            .await
+            .expect("count answers")
+            .try_get::<i64, _>(0)
+            .unwrap()
+    }
+
+    /// Stops the server and drops the MySQL database.
+    pub async fn finish(self) {
+        self.server.state.db.close().await;
+        self.server.stop().await;
+        if let Some((url, name)) = self.mysql {
+            if let Ok(mut c) = sqlx::MySqlConnection::connect(&url).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut c).await;
+            }
+        }
+    }
+}
+
+/// A quiz of `n` questions; choice 1 of 3 is correct; 1 s limits.
+pub async fn make_quiz(author: &Client, n: usize) -> i64 {
+    let mut items = Vec::new();
+    for i in 0..n {
+        let q = author
+            .create_question(&QuestionInput {
+                text: format!("Live question {i}?"),
+                topic: "live".into(),
+                tags: vec![],
+                difficulty: 1,
+                explanation: "because".into(),
+                choices: vec![
+                    ChoiceInput { id: None, text: "no".into(), correct: false },
+                    ChoiceInput { id: None, text: "yes".into(), correct: true },
+                    ChoiceInput { id: None, text: "maybe".into(), correct: false },
+                ],
+            })
+            .await
+            .expect("create question");
+        items.push(QuizItemInput { question_id: q.id, time_limit_ms: 1_000 });
+    }
+    author
+        .create_quiz(&QuizInput { title: "live quiz".into(), description: String::new(), questions: items })
+        .await
+        .expect("create quiz")
+        .id
+}
+
+/// Waits (at most 10 s) for an event matching `f`, skipping others.
+pub async fn wait_for<T>(c: &mut LiveClient, what: &str, mut f: impl FnMut(&LiveEvent) -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, c.next())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .unwrap_or_else(|| panic!("connection ended while waiting for {what}"));
+        if let Some(v) = f(&ev) {
+            return v;
+        }
+    }
+}
+
+/// Waits for a server message matching `f`.
+pub async fn wait_msg<T>(c: &mut LiveClient, what: &str, mut f: impl FnMut(&ServerMsg) -> Option<T>) -> T {
+    wait_for(c, what, |ev| match ev {
+        LiveEvent::Message(m) => f(m),
+        _ => None,
+    })
+    .await
+}
