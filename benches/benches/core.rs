@@ -8,7 +8,8 @@
 //! batches so the per-op number is Redis' best case, plus one
 //! unpipelined round trip for reference.
 //!
-//! Sizes: `LB_BENCH_SIZES` (default `1000000,10000000`). Memory per entry
+//! Sizes: `LB_BENCH_SIZES` (default `1000000,10000000`); partition counts
+//! of our board: `LB_BENCH_PARTITIONS` (default `8,1`). Memory per entry
 //! is printed as `MEMORY ...` lines: ours from a counting global
 //! allocator, Redis from `INFO memory` `used_memory` deltas.
 //!
@@ -20,7 +21,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use leaderboard_core::{Board, BoardConfig, Entry, Fanout, RankStyle, Write};
 
 /// Counts live heap bytes so memory per entry is measured, not estimated.
@@ -109,8 +110,10 @@ fn memory_ours(n: u64) {
     drop(board);
     let before = LIVE.load(Ordering::Relaxed);
     let board = Board::new("mem", BoardConfig::default()).unwrap();
-    for e in list {
-        board.write(Write::new(e.member, e.score, 0)).unwrap();
+    for e in &list {
+        board
+            .apply(Write::new(e.member.clone(), e.score, 0))
+            .unwrap();
     }
     let written = LIVE.load(Ordering::Relaxed) - before;
     let m = board.memory();
@@ -127,13 +130,24 @@ fn memory_ours(n: u64) {
     );
 }
 
-fn bench_ours(c: &mut Criterion, n: u64) {
-    memory_ours(n);
-    let board = Board::new("bench", BoardConfig::default()).unwrap();
+fn partitions() -> Vec<u16> {
+    std::env::var("LB_BENCH_PARTITIONS")
+        .unwrap_or_else(|_| "8,1".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+fn bench_ours(c: &mut Criterion, n: u64, p: u16) {
+    let cfg = BoardConfig {
+        partitions: p,
+        ..BoardConfig::default()
+    };
+    let board = Board::new("bench", cfg).unwrap();
     board.bulk_load(entries(n)).unwrap();
     let ups = updates(n, 1 << 20);
     let keys = probes(n, 1 << 16);
-    let mut g = c.benchmark_group(format!("ours/{n}"));
+    let mut g = c.benchmark_group(format!("ours/{n}/p{p}"));
     configure(&mut g);
     g.throughput(Throughput::Elements(1));
     let mut i = 0usize;
@@ -142,6 +156,14 @@ fn bench_ours(c: &mut Criterion, n: u64) {
             let (m, s) = &ups[i & (ups.len() - 1)];
             i += 1;
             black_box(board.write(Write::new(m.clone(), *s, 0)).unwrap());
+        })
+    });
+    let mut i = 0usize;
+    g.bench_function("update_no_feed", |b| {
+        b.iter(|| {
+            let (m, s) = &ups[i & (ups.len() - 1)];
+            i += 1;
+            black_box(board.apply(Write::new(m.clone(), *s, 0)).unwrap());
         })
     });
     let mut i = 0usize;
@@ -183,8 +205,7 @@ fn used_memory(con: &mut redis::Connection) -> u64 {
 }
 
 fn bench_redis(c: &mut Criterion, n: u64) {
-    let url =
-        std::env::var("REDIS_BENCH_URL").unwrap_or_else(|_| "redis://127.0.0.1:6399".into());
+    let url = std::env::var("REDIS_BENCH_URL").unwrap_or_else(|_| "redis://127.0.0.1:6399".into());
     let client = redis::Client::open(url.as_str()).expect("REDIS_BENCH_URL is a redis:// URL");
     let mut con = client.get_connection().unwrap_or_else(|e| {
         panic!(
@@ -246,7 +267,11 @@ fn bench_redis(c: &mut Criterion, n: u64) {
         b.iter(|| {
             let mut p = redis::pipe();
             for _ in 0..READS {
-                p.cmd("ZREVRANGE").arg(ZSET).arg(0).arg(99).arg("WITHSCORES");
+                p.cmd("ZREVRANGE")
+                    .arg(ZSET)
+                    .arg(0)
+                    .arg(99)
+                    .arg("WITHSCORES");
             }
             black_box(p.query::<Vec<Vec<(String, i64)>>>(&mut con).unwrap())
         })
@@ -287,7 +312,10 @@ fn bench_redis(c: &mut Criterion, n: u64) {
 fn all(c: &mut Criterion) {
     for n in sizes() {
         let t = Instant::now();
-        bench_ours(c, n);
+        memory_ours(n);
+        for p in partitions() {
+            bench_ours(c, n, p);
+        }
         bench_redis(c, n);
         println!("SIZE n={n} done in {:.1}s", t.elapsed().as_secs_f64());
     }

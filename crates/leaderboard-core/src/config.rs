@@ -7,6 +7,11 @@ use crate::{Error, Order, RankStyle, Result, WriteOp};
 /// Default partitions per board: enough to spread writers over cores and
 /// over shard groups, few enough that the `P` descents of a global rank
 /// stay cheap (see `docs/PERFORMANCE.md`).
+///
+/// ```
+/// use leaderboard_core::{BoardConfig, DEFAULT_PARTITIONS};
+/// assert_eq!(BoardConfig::default().partitions, DEFAULT_PARTITIONS);
+/// ```
 pub const DEFAULT_PARTITIONS: u16 = 8;
 
 /// When a board's standings start over.

@@ -3,6 +3,13 @@
 use serde::{Deserialize, Serialize};
 
 /// `Result` with this crate's [`Error`].
+///
+/// ```
+/// fn parse(token: &str) -> leaderboard_core::Result<leaderboard_core::Cursor> {
+///     leaderboard_core::Cursor::from_token(token)
+/// }
+/// assert!(parse("xyz").is_err());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in `leaderboard-core`.

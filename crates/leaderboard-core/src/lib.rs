@@ -41,7 +41,15 @@
 //!   outcome with `applied: false`.
 //! - **Change feed**: every write returns a [`WriteOutcome`] with the old
 //!   and new entry and rank and whether the top `top_n_watch` changed, so a
-//!   server pushes only what changed.
+//!   server pushes only what changed. [`Board::apply`] is the same write
+//!   without the board-wide ranks (one partition touched): for bulk
+//!   ingestion, log replay and replicas that push nothing.
+//! - **Queries** (on [`Board`] for the current window, on [`Standings`] for
+//!   either window): [`Board::entry`] and [`Board::rank`] of a member,
+//!   [`Board::ranks`] of many in one consistent read, [`Board::top`],
+//!   [`Board::page`] by rank offset, [`Board::page_after`] by keyset
+//!   [`Cursor`], [`Board::around`] a member, [`Board::count`],
+//!   [`Board::percentile`].
 //! - **Windows**: a board with a [`ResetSchedule`] (hourly, daily, weekly,
 //!   monthly, fixed periods, or one explicit expiry; UTC) keeps the current
 //!   window and the previous one. The window is chosen by each write's
@@ -74,12 +82,23 @@
 //!   minimum key and entry count, so one descent gives the number of
 //!   entries above any key (rank) or the entry at any position (paging).
 //!
-//! That costs ~45 bytes per entry beyond the member id (measured in
-//! `docs/PERFORMANCE.md`), against ~100 for a Redis sorted set. A skip list
-//! (Redis) spends 2-4 pointers per entry and a cache miss per level; a
-//! `BTreeMap` has no subtree counts, so ranks would be O(n); a Fenwick
-//! tree over a score histogram needs a bounded score range and cannot break
-//! ties. The B+tree gets O(log n) everything with ~3 cache misses at 10M.
+//! **Why an order-statistic B+tree.** Every query is "position of a key"
+//! or "key at a position", which needs subtree counts. A skip list
+//! (Redis) spends 2-4 pointers and a span per entry and takes a dependent
+//! cache miss per level (~log2 n of them); a `BTreeMap` has no subtree
+//! counts, so ranks would be O(n); a Fenwick tree over a score histogram
+//! needs a bounded score range and cannot break ties by time and id; a
+//! sorted `Vec` is O(n) per write. A B+tree with wide nodes and counts in
+//! the parents does both directions in one O(log n) descent touching 3-4
+//! nodes at 10M entries, keeps neighbours in one leaf (top N, pages and
+//! around-member are sequential reads of the leaf chain), and costs 12
+//! bytes per entry in the leaves. The record in the slab (score,
+//! subscore, time: 24 bytes), the id handle (16), the hash index (5 bytes
+//! per bucket at 44-88% load) and leaf slack add up to what
+//! `docs/PERFORMANCE.md` reports as measured with a counting allocator
+//! (about 65 bytes per entry beyond the id's own bytes at 1M, against
+//! about 97 for a Redis sorted set in the same run): over the 48-byte goal
+//! the issue set, see "Deliberately not implemented".
 //!
 //! Board-wide answers combine partitions with [`merge`]: global rank =
 //! 1 + sum of each partition's count above the key; top N = k-way merge of
@@ -115,11 +134,32 @@
 //! - Only two windows are kept; older ones are dropped on roll (snapshot
 //!   before rolling if they must be archived).
 //! - Deep `page(offset)` costs O(P² log n); use keyset cursors to scroll.
+//! - Memory is ~65 bytes per entry beyond the id bytes, not the 48 aimed
+//!   for: the id is a separate `Box<str>` (16-byte handle plus allocator
+//!   overhead) and the record repeats the score the leaf holds. Interning
+//!   ids into a per-partition byte arena (8-byte handle) would close most
+//!   of the gap; not done yet.
+//! - Every board-wide read does one descent per partition, so rank costs
+//!   grow with `P`; there is no cached top N (a live quiz reads top N far
+//!   more often than it changes; a cache invalidated by `top_changed`
+//!   would make it O(1)).
+//! - The Redis backend (`RedisBoard`, feature `redis-cluster`) has no
+//!   time windows (use one board id per window), no snapshots (Redis
+//!   persists itself), remembers op ids by TTL instead of count, and its
+//!   board-wide reads are not a consistent cut across partitions.
 //!
 //! ## Features
 //!
 //! - `redis-cluster`: `RedisBoard`, the same operations (async) with each
-//!   partition kept as sorted sets in Redis Cluster under one hash tag.
+//!   partition kept in Redis Cluster under its own hash tag
+//!   `{lb:<board>:<p>}`: a sorted set whose members are order keys (score,
+//!   subscore and time encoded big-endian so byte order is rank order,
+//!   exact over the whole `i64` range, which a `f64` zset score is not)
+//!   plus a hash of the stored values. Writes are computed in Rust with
+//!   the same rules as [`Board`] and committed by a compare-and-set Lua
+//!   script on the partition's slot (retried on conflict; op ids stored in
+//!   the same script); reads send one command per partition concurrently
+//!   and merge. Tested against a real cluster (`REDIS_CLUSTER_NODES`).
 #![warn(missing_docs)]
 
 mod board;

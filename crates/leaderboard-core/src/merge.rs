@@ -9,6 +9,19 @@
 //! - global top n / page = k-way merge of each partition's sorted run,
 //!   truncated to n ([`kway`]); every partition must contribute its own
 //!   best n, since all n winners may come from one partition.
+//!
+//! ```
+//! use leaderboard_core::{merge, Entry, Order, RankStyle};
+//! // two nodes each answered with their partition's best 2 and the
+//! // number of entries above "c"'s key
+//! let runs = vec![
+//!     vec![Entry::new("a", 9, 0), Entry::new("c", 4, 0)],
+//!     vec![Entry::new("b", 7, 0), Entry::new("d", 1, 0)],
+//! ];
+//! let top = merge::assign_ranks(merge::kway(runs, Order::HighFirst, 3), 1, 1, RankStyle::Ordinal);
+//! assert_eq!(top[2].entry.member, "c");
+//! assert_eq!(merge::global_rank([1, 1]), 3); // rank of "c"
+//! ```
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;

@@ -12,6 +12,12 @@ use serde::de::DeserializeOwned;
 use crate::{Error, Result};
 
 /// Format version this build writes and reads.
+///
+/// ```
+/// use leaderboard_core::{Board, SNAPSHOT_VERSION};
+/// let bytes = Board::new("b", Default::default()).unwrap().snapshot();
+/// assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), SNAPSHOT_VERSION);
+/// ```
 pub const SNAPSHOT_VERSION: u16 = 1;
 
 pub(crate) const PARTITION_MAGIC: &[u8; 4] = b"LBP1";

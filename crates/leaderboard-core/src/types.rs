@@ -11,6 +11,12 @@ use crate::{Error, Result};
 /// Longest accepted member id, in bytes. Ids are stored once per entry, so a
 /// cap keeps one caller from bloating a board; 256 fits UUIDs, emails and
 /// `tenant:user` ids with room to spare.
+///
+/// ```
+/// use leaderboard_core::{validate_member, MAX_MEMBER_BYTES};
+/// assert!(validate_member(&"x".repeat(MAX_MEMBER_BYTES)).is_ok());
+/// assert!(validate_member(&"x".repeat(MAX_MEMBER_BYTES + 1)).is_err());
+/// ```
 pub const MAX_MEMBER_BYTES: usize = 256;
 
 /// Name of a leaderboard. Cheap to clone (`Arc<str>`), because it is copied

@@ -204,6 +204,27 @@ impl Board {
         self.target(write.at)?.write(&write)
     }
 
+    /// Applies a write like [`Board::write`] but without the change-feed
+    /// ranks: it locks and touches only the member's partition and never
+    /// counts across partitions, so it is the fast path for bulk
+    /// ingestion, replays and replicas that do not push updates. Returns
+    /// whether the write was applied (`false` for a remembered op id). A
+    /// later [`Board::write`] retry of an op id first seen here is answered
+    /// with partition-local ranks.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, OpId, Write, WriteOp};
+    /// let b = Board::new("b", Default::default()).unwrap();
+    /// let w = Write::new("a", 5, 0).op(WriteOp::Incr).op_id(OpId(1));
+    /// assert!(b.apply(w.clone()).unwrap());
+    /// assert!(!b.apply(w).unwrap());
+    /// assert_eq!(b.entry("a").unwrap().entry.score, 5);
+    /// ```
+    pub fn apply(&self, write: Write) -> Result<bool> {
+        write.validate(self.config.max_metadata_bytes)?;
+        self.target(write.at)?.apply(&write)
+    }
+
     /// Applies writes in order; one result per write (a failed write does
     /// not stop the rest).
     ///

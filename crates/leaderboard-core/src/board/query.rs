@@ -10,6 +10,12 @@ use crate::{Cursor, Fanout, Page, RankStyle, RankedEntry, member_hash, partition
 /// `top` fans out to the rayon pool from this many candidate entries
 /// (`n * partitions`); below it the thread hand-off costs more than the
 /// merge (measured in `docs/PERFORMANCE.md`).
+///
+/// ```
+/// use leaderboard_core::PARALLEL_TOP_THRESHOLD;
+/// // top(100) on 8 partitions merges on the calling thread
+/// assert!(100 * 8 < PARALLEL_TOP_THRESHOLD);
+/// ```
 pub const PARALLEL_TOP_THRESHOLD: usize = 16_384;
 
 impl Standings {
@@ -59,9 +65,9 @@ impl Standings {
     pub fn rank(&self, member: &str, style: RankStyle) -> Option<u64> {
         self.with_view(|parts| {
             let h = member_hash(member);
-            let key =
-                parts[partition_of_hash(h, self.config.partitions) as usize].key_of(member)?;
-            Some(view::rank_of(parts, &key, style))
+            let k =
+                parts[partition_of_hash(h, self.config.partitions) as usize].parts_of(member)?;
+            Some(view::rank_of_parts(parts, k, style))
         })
     }
 
@@ -79,8 +85,8 @@ impl Standings {
         self.with_view(|parts| {
             let one = |m: &S| {
                 let m = m.as_ref();
-                let key = parts[partition_of_hash(member_hash(m), p) as usize].key_of(m)?;
-                Some(view::rank_of(parts, &key, style))
+                let k = parts[partition_of_hash(member_hash(m), p) as usize].parts_of(m)?;
+                Some(view::rank_of_parts(parts, k, style))
             };
             if members.len() >= 256 {
                 members.par_iter().map(one).collect()
@@ -255,8 +261,8 @@ impl Standings {
     pub fn percentile(&self, member: &str) -> Option<f64> {
         let p = self.config.partitions;
         self.with_view(|parts| {
-            let key = parts[partition_of_hash(member_hash(member), p) as usize].key_of(member)?;
-            let rank = view::rank_of(parts, &key, RankStyle::Ordinal);
+            let k = parts[partition_of_hash(member_hash(member), p) as usize].parts_of(member)?;
+            let rank = view::rank_of_parts(parts, k, RankStyle::Ordinal);
             let count: u64 = parts.iter().map(|p| p.len() as u64).sum();
             Some(100.0 * (count - rank + 1) as f64 / count as f64)
         })

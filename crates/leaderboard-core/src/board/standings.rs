@@ -105,6 +105,13 @@ impl Standings {
         Ok(out)
     }
 
+    /// Applies a write to one partition only (see [`crate::Board::apply`]).
+    pub(crate) fn apply(&self, w: &Write) -> Result<bool> {
+        let p = self.partition_for(&w.member);
+        let local = self.partitions[p].write().write_local(w, &self.config)?;
+        Ok(matches!(local, LocalWrite::Done(_)))
+    }
+
     /// Turns partition-local positions into board-wide ranks.
     fn globalize(&self, p: usize, a: &Applied) -> WriteOutcome {
         let style = self.config.rank_style;

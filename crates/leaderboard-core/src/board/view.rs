@@ -29,75 +29,79 @@ fn order_of(parts: &[&Partition]) -> Order {
     parts.first().map_or(Order::HighFirst, |p| p.order())
 }
 
+type Parts<'a> = (i64, i64, i64, &'a str);
+
+/// Lazy k-way merge from per-partition start positions, forward (rank
+/// order) or backward (nearest first). Each head's key is read from the
+/// slab once per step, so a step costs one record access plus `P`
+/// in-cache comparisons. Returns the entries and whether any remain.
+fn merge_lazy(
+    parts: &[&Partition],
+    heads: Vec<Option<Pos>>,
+    limit: usize,
+    forward: bool,
+) -> (Vec<Entry>, bool) {
+    let order = order_of(parts);
+    let mut heads: Vec<Option<(Pos, Parts<'_>)>> = heads
+        .into_iter()
+        .zip(parts)
+        .map(|(h, p)| h.map(|pos| (pos, p.parts_at(pos))))
+        .collect();
+    let mut out = Vec::with_capacity(limit.min(1024));
+    while out.len() < limit {
+        let mut best: Option<(usize, Parts<'_>)> = None;
+        for (i, h) in heads.iter().enumerate() {
+            if let Some((_, k)) = h {
+                let better = match best {
+                    None => true,
+                    Some((_, b)) => {
+                        let c = compare_parts(order, *k, b);
+                        if forward { c.is_lt() } else { c.is_gt() }
+                    }
+                };
+                if better {
+                    best = Some((i, *k));
+                }
+            }
+        }
+        let Some((b, _)) = best else { break };
+        let (pos, _) = heads[b].expect("head");
+        out.push(parts[b].entry_at(pos));
+        let next = if forward {
+            parts[b].next_pos(pos)
+        } else {
+            parts[b].prev_pos(pos)
+        };
+        heads[b] = next.map(|p| (p, parts[b].parts_at(p)));
+    }
+    (out, heads.iter().any(Option::is_some))
+}
+
 /// Lazy k-way merge forward from per-partition start positions. Returns
 /// the entries and whether any remain after them.
 pub(crate) fn merge_forward(
     parts: &[&Partition],
-    mut heads: Vec<Option<Pos>>,
+    heads: Vec<Option<Pos>>,
     limit: usize,
 ) -> (Vec<Entry>, bool) {
-    let order = order_of(parts);
-    let mut out = Vec::with_capacity(limit.min(1024));
-    while out.len() < limit {
-        let mut best: Option<usize> = None;
-        for (i, h) in heads.iter().enumerate() {
-            if let Some(pos) = h {
-                best = match best {
-                    Some(b)
-                        if compare_parts(
-                            order,
-                            parts[b].parts_at(heads[b].expect("head")),
-                            parts[i].parts_at(*pos),
-                        )
-                        .is_lt() =>
-                    {
-                        Some(b)
-                    }
-                    _ => Some(i),
-                };
-            }
-        }
-        let Some(b) = best else { break };
-        let pos = heads[b].expect("head");
-        out.push(parts[b].entry_at(pos));
-        heads[b] = parts[b].next_pos(pos);
-    }
-    (out, heads.iter().any(Option::is_some))
+    merge_lazy(parts, heads, limit, true)
 }
 
 /// Lazy merge backward: up to `limit` entries before the heads, nearest first.
 pub(crate) fn merge_backward(
     parts: &[&Partition],
-    mut heads: Vec<Option<Pos>>,
+    heads: Vec<Option<Pos>>,
     limit: usize,
 ) -> Vec<Entry> {
-    let order = order_of(parts);
-    let mut out = Vec::with_capacity(limit.min(1024));
-    while out.len() < limit {
-        let mut best: Option<usize> = None;
-        for (i, h) in heads.iter().enumerate() {
-            if let Some(pos) = h {
-                best = match best {
-                    Some(b)
-                        if compare_parts(
-                            order,
-                            parts[b].parts_at(heads[b].expect("head")),
-                            parts[i].parts_at(*pos),
-                        )
-                        .is_gt() =>
-                    {
-                        Some(b)
-                    }
-                    _ => Some(i),
-                };
-            }
-        }
-        let Some(b) = best else { break };
-        let pos = heads[b].expect("head");
-        out.push(parts[b].entry_at(pos));
-        heads[b] = parts[b].prev_pos(pos);
+    merge_lazy(parts, heads, limit, false).0
+}
+
+/// Global rank in `style` of a member's borrowed key parts.
+pub(crate) fn rank_of_parts(parts: &[&Partition], k: Parts<'_>, style: RankStyle) -> u64 {
+    1 + match style {
+        RankStyle::Ordinal => count_above(parts, k),
+        RankStyle::Competition => count_above(parts, (k.0, k.1, i64::MIN, "")),
     }
-    out
 }
 
 /// Ranks a run whose first entry has global ordinal rank `first_ordinal`.

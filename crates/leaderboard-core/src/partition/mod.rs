@@ -181,7 +181,11 @@ impl Partition {
             score: r.score,
             subscore: self.slab.has_sub(slot).then_some(r.sub),
             at: r.at,
-            metadata: self.metadata.get(&slot).map(|m| m.to_vec()),
+            metadata: if self.metadata.is_empty() {
+                None
+            } else {
+                self.metadata.get(&slot).map(|m| m.to_vec())
+            },
         }
     }
 

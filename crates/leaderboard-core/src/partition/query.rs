@@ -231,6 +231,14 @@ impl Partition {
         self.tree.prev(pos)
     }
 
+    /// Key parts of a member, borrowed (no allocation), if present.
+    #[inline]
+    pub(crate) fn parts_of(&self, member: &str) -> Option<(i64, i64, i64, &str)> {
+        let slot = self.slab.find(member, crate::member_hash(member))?;
+        let r = self.slab.rec(slot);
+        Some((r.score, r.sub, r.at, &r.member))
+    }
+
     /// Key parts at `pos`, borrowed (for merging without allocating).
     #[inline]
     pub(crate) fn parts_at(&self, pos: Pos) -> (i64, i64, i64, &str) {

@@ -155,8 +155,8 @@ pub(crate) struct Pos {
 
 /// The order-statistic B+tree of one partition.
 pub(crate) struct Tree {
-    leaves: Arena<Leaf, 8>,
-    inners: Arena<Inner, 6>,
+    leaves: Arena<Leaf, 5>,
+    inners: Arena<Inner, 3>,
     root: u32,
     /// 0 when the root is a leaf.
     height: u32,
