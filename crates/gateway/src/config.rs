@@ -144,7 +144,10 @@ impl Config {
     pub fn primary_url(&self) -> String {
         match &self.database_url {
             Some(u) => u.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("quiz.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("quiz.db").display()
+            ),
         }
     }
 

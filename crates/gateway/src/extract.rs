@@ -41,9 +41,10 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
 
 fn json_rejection(rej: JsonRejection) -> ApiError {
     match rej {
-        JsonRejection::JsonDataError(e) => {
-            ApiError::Unprocessable(format!("the JSON body does not match the schema: {}", source_text(&e)))
-        }
+        JsonRejection::JsonDataError(e) => ApiError::Unprocessable(format!(
+            "the JSON body does not match the schema: {}",
+            source_text(&e)
+        )),
         JsonRejection::JsonSyntaxError(e) => {
             ApiError::BadRequest(format!("the body is not valid JSON: {}", source_text(&e)))
         }

@@ -47,6 +47,8 @@ pub mod metrics;
 pub mod openapi;
 pub mod reindex;
 pub mod routes;
+pub mod live;
 pub mod search;
 pub mod state;
+pub mod store;
 pub mod testing;

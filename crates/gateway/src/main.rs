@@ -35,7 +35,10 @@ async fn main() -> anyhow::Result<()> {
             config.migrate_on_start = Some(false);
             let state = AppState::connect(config).await?;
             let n = gateway::reindex::reindex_all(&state).await?;
-            println!("reindexed {n} questions into {}", state.search.backend_name());
+            println!(
+                "reindexed {n} questions into {}",
+                state.search.backend_name()
+            );
             Ok(())
         }
         "-h" | "--help" | "help" => {

@@ -13,22 +13,22 @@ use crate::state::AppState;
 
 /// Builds the search document of question `id` from `pool`; `None` if it does not exist.
 pub async fn question_doc(pool: &sqlx::AnyPool, id: i64) -> Result<Option<QuestionDoc>, ApiError> {
-    let Some(row) = sqlx::query(
-        "SELECT id, text, topic, difficulty, explanation FROM questions WHERE id = ?",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?
+    let Some(row) =
+        sqlx::query("SELECT id, text, topic, difficulty, explanation FROM questions WHERE id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
     else {
         return Ok(None);
     };
-    let choices = sqlx::query("SELECT text FROM choices WHERE question_id = ? ORDER BY position, id")
-        .bind(id)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<String, _>("text"))
-        .collect::<Result<Vec<_>, _>>()?;
+    let choices =
+        sqlx::query("SELECT text FROM choices WHERE question_id = ? ORDER BY position, id")
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>("text"))
+            .collect::<Result<Vec<_>, _>>()?;
     let tags = sqlx::query("SELECT tag FROM question_tags WHERE question_id = ? ORDER BY tag")
         .bind(id)
         .fetch_all(pool)
@@ -107,7 +107,10 @@ pub async fn ensure_index(state: &AppState) -> anyhow::Result<()> {
         .try_get("n")?;
     if n > 0 {
         let done = reindex_all(state).await?;
-        tracing::info!(questions = done, "search index was empty; rebuilt from the database");
+        tracing::info!(
+            questions = done,
+            "search index was empty; rebuilt from the database"
+        );
     }
     Ok(())
 }

@@ -20,6 +20,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Login tokens (Redis when configured, else in-process).
     pub tokens: TokenStore,
+    /// Live quiz sessions (owned by `crate::live`).
+    pub live: Arc<crate::live::LiveService>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -58,7 +60,9 @@ impl AppState {
             Some(client.get_async_connection().await?)
         };
         let search = match &config.elasticsearch_url {
-            Some(url) => SearchIndex::connect_elasticsearch(url, &config.elasticsearch_index).await?,
+            Some(url) => {
+                SearchIndex::connect_elasticsearch(url, &config.elasticsearch_index).await?
+            }
             None => {
                 std::fs::create_dir_all(&config.data_dir)?;
                 SearchIndex::open_tantivy(&config.data_dir)?
@@ -68,7 +72,9 @@ impl AppState {
             Some(c) => TokenStore::Redis(c.clone()),
             None => TokenStore::memory(),
         };
+        let live = crate::live::LiveService::start(&db, &tokens, &config);
         Ok(AppState {
+            live,
             db,
             redis,
             search,

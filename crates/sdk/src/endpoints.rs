@@ -156,7 +156,11 @@ impl Client {
     }
 
     /// `POST /v1/questions/{id}/answer` in practice mode.
-    pub async fn answer(&self, question_id: i64, choice_ids: &[i64]) -> Result<AnswerResult, Error> {
+    pub async fn answer(
+        &self,
+        question_id: i64,
+        choice_ids: &[i64],
+    ) -> Result<AnswerResult, Error> {
         self.answer_with(
             question_id,
             &AnswerRequest {

@@ -39,6 +39,9 @@ mod client;
 mod endpoints;
 mod error;
 pub mod types;
+pub mod live;
 
 pub use client::Client;
 pub use error::Error;
+/// HTTP method type used by [`Client::raw`].
+pub use reqwest::Method;

@@ -45,7 +45,9 @@ impl AuthUser {
         if self.role == Role::Admin {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("this action needs the admin role".into()))
+            Err(ApiError::Forbidden(
+                "this action needs the admin role".into(),
+            ))
         }
     }
 
@@ -77,7 +79,9 @@ pub async fn resolve_token(state: &AppState, token: &str) -> Result<AuthUser, Ap
         .fetch_optional(state.db.primary())
         .await?;
     let Some(row) = row else {
-        return Err(ApiError::Unauthorized("the token's user no longer exists".into()));
+        return Err(ApiError::Unauthorized(
+            "the token's user no longer exists".into(),
+        ));
     };
     let role: String = row.try_get("role")?;
     Ok(AuthUser {

@@ -84,7 +84,9 @@ impl TokenStore {
             }
             TokenStore::Redis(c) => {
                 let mut c = c.clone();
-                let _: () = c.set_ex(redis_key(token), user_id, ttl.as_secs().max(1)).await?;
+                let _: () = c
+                    .set_ex(redis_key(token), user_id, ttl.as_secs().max(1))
+                    .await?;
                 Ok(())
             }
         }

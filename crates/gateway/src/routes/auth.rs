@@ -122,9 +122,7 @@ pub async fn register(
         }
         Ok(r) => r,
     };
-    let id = res
-        .last_insert_id()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no insert id")))?;
+    let id = crate::db::inserted_id(&mut tx, &res).await?;
     tx.commit().await?;
     metrics::counter!("users_registered_total").increment(1);
     Ok((

@@ -26,7 +26,9 @@ pub async fn healthz() -> Json<Health> {
     })
 }
 
-async fn with_timeout(f: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {
+async fn with_timeout(
+    f: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<(), String> {
     match tokio::time::timeout(std::time::Duration::from_secs(3), f).await {
         Ok(r) => r,
         Err(_) => Err("timed out after 3s".to_string()),
@@ -55,16 +57,19 @@ async fn ping_db(pool: &sqlx::AnyPool) -> Result<(), String> {
     (status = 503, body = Readiness, description = "a dependency failed")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let mut checks = vec![
-        check("db_primary", with_timeout(ping_db(state.db.primary())).await),
-        check("db_replica", with_timeout(ping_db(state.db.replica())).await),
+        check(
+            "db_primary",
+            with_timeout(ping_db(state.db.primary())).await,
+        ),
+        check(
+            "db_replica",
+            with_timeout(ping_db(state.db.replica())).await,
+        ),
     ];
     if let Some(c) = &state.redis {
         let mut c = c.clone();
         let r = async move {
-            let _: bool = c
-                .exists("readyz:probe")
-                .await
-                .map_err(|e| e.to_string())?;
+            let _: bool = c.exists("readyz:probe").await.map_err(|e| e.to_string())?;
             Ok(())
         };
         checks.push(check("redis", with_timeout(r).await));

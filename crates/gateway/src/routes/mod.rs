@@ -1,8 +1,14 @@
 //! One module per route group; each has a `router()` merged by [`crate::app::router`].
 
 pub mod auth;
+pub mod choices;
 pub mod docs;
 pub mod health;
+pub mod practice;
+pub mod questions;
+pub mod quizzes;
+pub mod reports;
+pub mod search;
 pub mod users;
 
 use sdk::types::Page;

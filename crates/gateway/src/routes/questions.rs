@@ -1,0 +1,302 @@
+//! `/v1/questions`: create, get, replace (PUT), patch, delete, list with filters.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use sdk::types::{Page, Question, QuestionFilter, QuestionInput, QuestionPatch};
+use sqlx::Row as _;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, Violations};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::reindex::{remove_question, sync_question};
+use crate::routes::{page, paging};
+use crate::state::AppState;
+use crate::store::questions::{self as store, MAX_EXPLANATION, MAX_TEXT, MAX_TOPIC};
+use crate::store::{bind_all, Arg};
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/questions", get(list).post(create))
+        .route(
+            "/v1/questions/{id}",
+            get(get_one).put(replace).patch(patch).delete(delete),
+        )
+}
+
+/// Creates a question with its choices (author/admin).
+#[utoipa::path(post, path = "/v1/questions", tag = "questions", security(("bearer" = [])),
+    request_body = QuestionInput,
+    responses((status = 201, body = Question), (status = 401, body = sdk::types::Problem),
+              (status = 403, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(input): ApiJson<QuestionInput>,
+) -> Result<(StatusCode, ApiJson<Question>), ApiError> {
+    user.require_author()?;
+    let tags = store::validate(&input)?;
+    let mut tx = state.db.primary().begin().await?;
+    let id = store::insert(&mut tx, user.id, &input, &tags).await?;
+    tx.commit().await?;
+    sync_question(&state, id).await;
+    metrics::counter!("questions_created_total").increment(1);
+    let q = store::load_one(state.db.primary(), id, true).await?;
+    Ok((StatusCode::CREATED, ApiJson(q)))
+}
+
+/// One question (from the primary, so an author sees their edit at once). Players get the
+/// player view (no correct flags, no explanation).
+#[utoipa::path(get, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Question), (status = 404, body = sdk::types::Problem)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<ApiJson<Question>, ApiError> {
+    Ok(ApiJson(
+        store::load_one(state.db.primary(), id, user.role.can_author()).await?,
+    ))
+}
+
+/// Replaces a question (its author or an admin). Choices listed with an `id` are kept (and
+/// updated), choices without one are added, the others are deleted - all in one transaction.
+#[utoipa::path(put, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = QuestionInput,
+    responses((status = 200, body = Question), (status = 403, body = sdk::types::Problem),
+              (status = 404, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+pub async fn replace(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<QuestionInput>,
+) -> Result<ApiJson<Question>, ApiError> {
+    user.require_author()?;
+    let tags = store::validate(&input)?;
+    let mut tx = state.db.primary().begin().await?;
+    let author = store::lock(&mut tx, id).await?;
+    user.require_owner(author, "question")?;
+    let existing = store::choice_keys(&mut tx, id).await?;
+    let mut v = Violations::new();
+    for (i, c) in input.choices.iter().enumerate() {
+        if let Some(cid) = c.id {
+            if !existing.iter().any(|(e, _)| *e == cid) {
+                v.add(
+                    format!("choices[{i}].id"),
+                    format!("choice {cid} does not belong to question {id}"),
+                );
+            }
+        }
+    }
+    v.finish()?;
+    sqlx::query(
+        "UPDATE questions SET text = ?, topic = ?, difficulty = ?, explanation = ? WHERE id = ?",
+    )
+    .bind(input.text.trim())
+    .bind(input.topic.trim())
+    .bind(i64::from(input.difficulty))
+    .bind(input.explanation.trim())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    for (eid, _) in &existing {
+        if !input.choices.iter().any(|c| c.id == Some(*eid)) {
+            sqlx::query("DELETE FROM choices WHERE id = ?")
+                .bind(eid)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    for (pos, c) in input.choices.iter().enumerate() {
+        match c.id {
+            Some(cid) => {
+                sqlx::query(
+                    "UPDATE choices SET position = ?, text = ?, is_correct = ? WHERE id = ?",
+                )
+                .bind(pos as i64)
+                .bind(c.text.trim())
+                .bind(i64::from(c.correct))
+                .bind(cid)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                store::insert_choice(&mut tx, id, pos as i64, c).await?;
+            }
+        }
+    }
+    store::write_tags(&mut tx, id, &tags).await?;
+    tx.commit().await?;
+    sync_question(&state, id).await;
+    Ok(ApiJson(
+        store::load_one(state.db.primary(), id, true).await?,
+    ))
+}
+
+/// Changes some fields of a question (its author or an admin).
+#[utoipa::path(patch, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = QuestionPatch,
+    responses((status = 200, body = Question), (status = 403, body = sdk::types::Problem),
+              (status = 404, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+pub async fn patch(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(p): ApiJson<QuestionPatch>,
+) -> Result<ApiJson<Question>, ApiError> {
+    user.require_author()?;
+    let mut v = Violations::new();
+    if let Some(t) = &p.text {
+        v.text("text", t, 1, MAX_TEXT);
+    }
+    if let Some(t) = &p.topic {
+        v.text("topic", t, 1, MAX_TOPIC);
+    }
+    if let Some(e) = &p.explanation {
+        v.text("explanation", e, 0, MAX_EXPLANATION);
+    }
+    if let Some(d) = p.difficulty {
+        store::check_difficulty(d, "difficulty", &mut v);
+    }
+    let tags = p
+        .tags
+        .as_ref()
+        .map(|t| store::clean_tags(t, "tags", &mut v));
+    v.finish()?;
+    let mut tx = state.db.primary().begin().await?;
+    let author = store::lock(&mut tx, id).await?;
+    user.require_owner(author, "question")?;
+    let mut sets: Vec<&str> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    if let Some(t) = &p.text {
+        sets.push("text = ?");
+        args.push(Arg::Text(t.trim().into()));
+    }
+    if let Some(t) = &p.topic {
+        sets.push("topic = ?");
+        args.push(Arg::Text(t.trim().into()));
+    }
+    if let Some(d) = p.difficulty {
+        sets.push("difficulty = ?");
+        args.push(Arg::Int(d.into()));
+    }
+    if let Some(e) = &p.explanation {
+        sets.push("explanation = ?");
+        args.push(Arg::Text(e.trim().into()));
+    }
+    if !sets.is_empty() {
+        args.push(Arg::Int(id));
+        let sql = format!("UPDATE questions SET {} WHERE id = ?", sets.join(", "));
+        bind_all(sqlx::query(&sql), &args).execute(&mut *tx).await?;
+    }
+    if let Some(tags) = tags {
+        store::write_tags(&mut tx, id, &tags).await?;
+    }
+    tx.commit().await?;
+    sync_question(&state, id).await;
+    Ok(ApiJson(
+        store::load_one(state.db.primary(), id, true).await?,
+    ))
+}
+
+/// Deletes a question (its author or an admin); 409 while a quiz uses it. Its practice answers
+/// are deleted with it.
+#[utoipa::path(delete, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = sdk::types::Problem),
+              (status = 404, body = sdk::types::Problem), (status = 409, body = sdk::types::Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    user.require_author()?;
+    let mut tx = state.db.primary().begin().await?;
+    let author = store::lock(&mut tx, id).await?;
+    user.require_owner(author, "question")?;
+    let used: Option<i64> =
+        sqlx::query("SELECT quiz_id FROM quiz_questions WHERE question_id = ? LIMIT 1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("quiz_id"))
+            .transpose()?;
+    if let Some(quiz) = used {
+        return Err(ApiError::Conflict(format!(
+            "question {id} is used by quiz {quiz}; remove it from the quiz first"
+        )));
+    }
+    sqlx::query("DELETE FROM questions WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    remove_question(&state, id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lists questions, newest first, with filters and paging (from the replica).
+#[utoipa::path(get, path = "/v1/questions", tag = "questions", security(("bearer" = [])),
+    params(QuestionFilter),
+    responses((status = 200, body = Page<Question>), (status = 422, body = sdk::types::Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(f): ApiQuery<QuestionFilter>,
+) -> Result<ApiJson<Page<Question>>, ApiError> {
+    let (limit, offset) = paging(f.limit, f.offset)?;
+    let mut v = Violations::new();
+    if let Some(d) = f.difficulty {
+        store::check_difficulty(d, "difficulty", &mut v);
+    }
+    v.finish()?;
+    let mut wh = vec!["1 = 1".to_string()];
+    let mut args = Vec::new();
+    if let Some(t) = f.topic.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        wh.push("LOWER(q.topic) = ?".into());
+        args.push(Arg::Text(t.to_lowercase()));
+    }
+    if let Some(t) = f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        wh.push(
+            "EXISTS (SELECT 1 FROM question_tags t WHERE t.question_id = q.id AND t.tag = ?)"
+                .into(),
+        );
+        args.push(Arg::Text(t.to_lowercase()));
+    }
+    if let Some(d) = f.difficulty {
+        wh.push("q.difficulty = ?".into());
+        args.push(Arg::Int(d.into()));
+    }
+    if let Some(a) = f.author_id {
+        wh.push("q.author_id = ?".into());
+        args.push(Arg::Int(a));
+    }
+    let wh = wh.join(" AND ");
+    let pool = state.db.replica();
+    let total: i64 = bind_all(
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM questions q WHERE {wh}")),
+        &args,
+    )
+    .fetch_one(pool)
+    .await?
+    .try_get("n")?;
+    let mut page_args = args.clone();
+    page_args.push(Arg::Int(i64::from(limit)));
+    page_args.push(Arg::Int(offset as i64));
+    let ids = bind_all(
+        sqlx::query(&format!(
+            "SELECT q.id FROM questions q WHERE {wh} ORDER BY q.id DESC LIMIT ? OFFSET ?"
+        )),
+        &page_args,
+    )
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| r.try_get::<i64, _>("id"))
+    .collect::<Result<Vec<_>, _>>()?;
+    let items = store::load_many(pool, &ids, user.role.can_author()).await?;
+    Ok(ApiJson(page(items, total, limit, offset)))
+}

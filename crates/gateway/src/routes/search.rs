@@ -1,0 +1,78 @@
+//! `GET /v1/questions/search`: relevance-ranked, typo-tolerant search over the question bank.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use sdk::types::{SearchHit, SearchParams, SearchResponse};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, Violations};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::MAX_LIMIT;
+use crate::search::{SearchQuery, MAX_OFFSET};
+use crate::state::AppState;
+use crate::store::questions as store;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/questions/search", get(search))
+}
+
+/// Searches text, choices, tags, topic and explanation; `topic` and `tags` filter exactly.
+/// Hits are hydrated from the replica (a hit whose question was just deleted is dropped).
+#[utoipa::path(get, path = "/v1/questions/search", tag = "questions", security(("bearer" = [])),
+    params(SearchParams),
+    responses((status = 200, body = SearchResponse), (status = 422, body = sdk::types::Problem)))]
+pub async fn search(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(p): ApiQuery<SearchParams>,
+) -> Result<ApiJson<SearchResponse>, ApiError> {
+    let mut v = Violations::new();
+    v.text("q", &p.q, 0, 512);
+    let limit = p.limit.unwrap_or(20);
+    if limit == 0 || limit > MAX_LIMIT {
+        v.add("limit", format!("must be between 1 and {MAX_LIMIT}"));
+    }
+    let offset = p.offset.unwrap_or(0);
+    if offset > MAX_OFFSET as u64 {
+        v.add("offset", format!("must be at most {MAX_OFFSET}"));
+    }
+    let tags: Vec<String> = p
+        .tags
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tags.len() > 10 {
+        v.add("tags", "at most 10 tags");
+    }
+    v.finish()?;
+    let res = state
+        .search
+        .search(&SearchQuery {
+            q: p.q,
+            topic: p.topic,
+            tags,
+            limit: limit as usize,
+            offset: offset as usize,
+        })
+        .await?;
+    let ids: Vec<i64> = res.hits.iter().map(|h| h.id).collect();
+    let questions = store::load_many(state.db.replica(), &ids, user.role.can_author()).await?;
+    let mut items = Vec::with_capacity(questions.len());
+    for q in questions {
+        let score = res
+            .hits
+            .iter()
+            .find(|h| h.id == q.id)
+            .map_or(0.0, |h| h.score);
+        items.push(SearchHit { score, question: q });
+    }
+    Ok(ApiJson(SearchResponse {
+        total: res.total as u64,
+        items,
+    }))
+}

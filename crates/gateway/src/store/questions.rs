@@ -1,0 +1,292 @@
+//! Questions: validation, transactional writes, and batch loading into API objects.
+
+use std::collections::HashMap;
+
+use sdk::types::{Choice, ChoiceInput, Question, QuestionInput};
+use sqlx::{AnyConnection, AnyPool, Row as _};
+
+use super::{bind_all, placeholders, Arg};
+use crate::db::now_ms;
+use crate::error::{ApiError, Violations};
+
+/// Limits of question fields.
+pub const MAX_TEXT: usize = 2000;
+/// Topic length limit.
+pub const MAX_TOPIC: usize = 100;
+/// Explanation length limit.
+pub const MAX_EXPLANATION: usize = 4000;
+/// Choice text length limit.
+pub const MAX_CHOICE: usize = 500;
+/// Tags per question.
+pub const MAX_TAGS: usize = 10;
+/// Tag length limit.
+pub const MAX_TAG: usize = 32;
+/// Choices per question.
+pub const MIN_CHOICES: usize = 2;
+/// Choices per question.
+pub const MAX_CHOICES: usize = 6;
+
+/// Normalizes tags (trim, lowercase, dedupe) and validates them into `v` under `field`.
+pub fn clean_tags(tags: &[String], field: &str, v: &mut Violations) -> Vec<String> {
+    if tags.len() > MAX_TAGS {
+        v.add(
+            field,
+            format!("at most {MAX_TAGS} tags (got {})", tags.len()),
+        );
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, t) in tags.iter().enumerate() {
+        let t = t.trim().to_lowercase();
+        let n = t.chars().count();
+        if n == 0 || n > MAX_TAG {
+            v.add(
+                format!("{field}[{i}]"),
+                format!("must be 1-{MAX_TAG} characters"),
+            );
+        } else if t.contains(',') {
+            v.add(format!("{field}[{i}]"), "must not contain ','");
+        } else if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Validates a difficulty into `v`.
+pub fn check_difficulty(d: u8, field: &str, v: &mut Violations) {
+    if !(1..=5).contains(&d) {
+        v.add(field, format!("must be between 1 and 5 (got {d})"));
+    }
+}
+
+/// Validates the choices of a question.
+pub fn check_choices(choices: &[ChoiceInput], v: &mut Violations) {
+    if !(MIN_CHOICES..=MAX_CHOICES).contains(&choices.len()) {
+        v.add(
+            "choices",
+            format!(
+                "must have {MIN_CHOICES}-{MAX_CHOICES} choices (got {})",
+                choices.len()
+            ),
+        );
+    }
+    if !choices.is_empty() && !choices.iter().any(|c| c.correct) {
+        v.add("choices", "at least one choice must be correct");
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut ids: Vec<i64> = Vec::new();
+    for (i, c) in choices.iter().enumerate() {
+        v.text(&format!("choices[{i}].text"), &c.text, 1, MAX_CHOICE);
+        let key = c.text.trim().to_lowercase();
+        if !key.is_empty() && seen.contains(&key) {
+            v.add(format!("choices[{i}].text"), "duplicates another choice");
+        }
+        seen.push(key);
+        if let Some(id) = c.id {
+            if ids.contains(&id) {
+                v.add(
+                    format!("choices[{i}].id"),
+                    "the same choice id is listed twice",
+                );
+            }
+            ids.push(id);
+        }
+    }
+}
+
+/// Validates a full question input; returns the cleaned tags.
+pub fn validate(q: &QuestionInput) -> Result<Vec<String>, ApiError> {
+    let mut v = Violations::new();
+    v.text("text", &q.text, 1, MAX_TEXT);
+    v.text("topic", &q.topic, 1, MAX_TOPIC);
+    let tags = clean_tags(&q.tags, "tags", &mut v);
+    check_difficulty(q.difficulty, "difficulty", &mut v);
+    v.text("explanation", &q.explanation, 0, MAX_EXPLANATION);
+    check_choices(&q.choices, &mut v);
+    v.finish()?;
+    Ok(tags)
+}
+
+/// Replaces the tags of question `id`.
+pub async fn write_tags(
+    conn: &mut AnyConnection,
+    id: i64,
+    tags: &[String],
+) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM question_tags WHERE question_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for t in tags {
+        sqlx::query("INSERT INTO question_tags (question_id, tag) VALUES (?, ?)")
+            .bind(id)
+            .bind(t)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts a new question with its choices and tags; returns its id.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    author_id: i64,
+    q: &QuestionInput,
+    tags: &[String],
+) -> Result<i64, ApiError> {
+    let now = now_ms();
+    let res = sqlx::query(
+        "INSERT INTO questions (author_id, text, topic, difficulty, explanation, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(author_id)
+    .bind(q.text.trim())
+    .bind(q.topic.trim())
+    .bind(i64::from(q.difficulty))
+    .bind(q.explanation.trim())
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let id = crate::db::inserted_id(conn, &res).await?;
+    for (pos, c) in q.choices.iter().enumerate() {
+        insert_choice(conn, id, pos as i64, c).await?;
+    }
+    write_tags(conn, id, tags).await?;
+    Ok(id)
+}
+
+/// Inserts one choice; returns its id.
+pub async fn insert_choice(
+    conn: &mut AnyConnection,
+    question_id: i64,
+    position: i64,
+    c: &ChoiceInput,
+) -> Result<i64, ApiError> {
+    let res = sqlx::query(
+        "INSERT INTO choices (question_id, position, text, is_correct) VALUES (?, ?, ?, ?)",
+    )
+    .bind(question_id)
+    .bind(position)
+    .bind(c.text.trim())
+    .bind(i64::from(c.correct))
+    .execute(&mut *conn)
+    .await?;
+    Ok(crate::db::inserted_id(conn, &res).await?)
+}
+
+/// Locks question `id` for writing (an `UPDATE` of `updated_at`, which takes the row lock on
+/// MySQL and the database write lock on SQLite up front, avoiding lock upgrades), and returns
+/// its author; 404 if it does not exist.
+pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<i64, ApiError> {
+    let res = sqlx::query("UPDATE questions SET updated_at = ? WHERE id = ?")
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    if res.rows_affected() == 0 {
+        return Err(ApiError::NotFound(format!("question {id} not found")));
+    }
+    let author: i64 = sqlx::query("SELECT author_id FROM questions WHERE id = ?")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("author_id")?;
+    Ok(author)
+}
+
+/// The choices of question `id` as (id, is_correct) in display order.
+pub async fn choice_keys(conn: &mut AnyConnection, id: i64) -> Result<Vec<(i64, bool)>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT id, is_correct FROM choices WHERE question_id = ? ORDER BY position, id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get::<i64, _>("is_correct")? != 0)))
+        .collect()
+}
+
+/// Loads questions by id from `pool`, in the order of `ids` (missing ids are skipped).
+/// `reveal` includes `correct` flags and explanations (authors and admins).
+pub async fn load_many(
+    pool: &AnyPool,
+    ids: &[i64],
+    reveal: bool,
+) -> Result<Vec<Question>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let args: Vec<Arg> = ids.iter().map(|i| Arg::Int(*i)).collect();
+    let ph = placeholders(ids.len());
+    let qsql = format!(
+        "SELECT id, author_id, text, topic, difficulty, explanation, created_at, updated_at \
+         FROM questions WHERE id IN ({ph})"
+    );
+    let rows = bind_all(sqlx::query(&qsql), &args).fetch_all(pool).await?;
+    let csql = format!(
+        "SELECT id, question_id, text, is_correct FROM choices WHERE question_id IN ({ph}) \
+         ORDER BY question_id, position, id"
+    );
+    let crows = bind_all(sqlx::query(&csql), &args).fetch_all(pool).await?;
+    let tsql = format!(
+        "SELECT question_id, tag FROM question_tags WHERE question_id IN ({ph}) ORDER BY question_id, tag"
+    );
+    let trows = bind_all(sqlx::query(&tsql), &args).fetch_all(pool).await?;
+
+    let mut choices: HashMap<i64, Vec<(Choice, bool)>> = HashMap::new();
+    for r in &crows {
+        let correct = r.try_get::<i64, _>("is_correct")? != 0;
+        choices.entry(r.try_get("question_id")?).or_default().push((
+            Choice {
+                id: r.try_get("id")?,
+                text: r.try_get("text")?,
+                correct: reveal.then_some(correct),
+            },
+            correct,
+        ));
+    }
+    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+    for r in &trows {
+        tags.entry(r.try_get("question_id")?)
+            .or_default()
+            .push(r.try_get("tag")?);
+    }
+    let mut by_id: HashMap<i64, Question> = HashMap::new();
+    for r in &rows {
+        let id: i64 = r.try_get("id")?;
+        let cs = choices.remove(&id).unwrap_or_default();
+        let n_correct = cs.iter().filter(|(_, c)| *c).count();
+        let difficulty: i64 = r.try_get("difficulty")?;
+        by_id.insert(
+            id,
+            Question {
+                id,
+                author_id: r.try_get("author_id")?,
+                text: r.try_get("text")?,
+                topic: r.try_get("topic")?,
+                tags: tags.remove(&id).unwrap_or_default(),
+                difficulty: difficulty.clamp(0, 255) as u8,
+                multiple_correct: n_correct > 1,
+                explanation: if reveal {
+                    Some(r.try_get("explanation")?)
+                } else {
+                    None
+                },
+                choices: cs.into_iter().map(|(c, _)| c).collect(),
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+            },
+        );
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// Loads one question; 404 if missing.
+pub async fn load_one(pool: &AnyPool, id: i64, reveal: bool) -> Result<Question, ApiError> {
+    load_many(pool, &[id], reveal)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::NotFound(format!("question {id} not found")))
+}

@@ -1,0 +1,230 @@
+//! Test context: a running gateway on one backend plus helpers.
+
+use std::future::Future;
+use std::time::Duration;
+
+use gateway::config::Config;
+use gateway::testing::{spawn, TestServer};
+use sdk::types::{ChoiceInput, QuestionInput, RegisterRequest};
+use sdk::Client;
+use sqlx::Connection as _;
+
+/// A gateway under test.
+pub struct Ctx {
+    pub server: TestServer,
+    /// Unauthenticated client.
+    pub anon: Client,
+    pub backend: &'static str,
+    _dir: tempfile::TempDir,
+    mysql: Option<(String, String)>,
+}
+
+fn env_or_panic(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => panic!(
+            "{name} is not set: the MySQL variant of the API tests needs the test stack. \
+             Run `scripts/stack up` and `eval \"$(scripts/stack env)\"` first."
+        ),
+    }
+}
+
+/// `mysql://u:p@h:port/db?x` -> same URL with database `db_name`.
+fn with_db(url: &str, db_name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{db_name}?{q}"),
+        None => format!("{host_part}/{db_name}"),
+    }
+}
+
+impl Ctx {
+    /// Embedded backend in a temp dir.
+    pub async fn sqlite() -> Ctx {
+        init_logs();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config::for_tests(dir.path());
+        let server = spawn(config).await.expect("spawn gateway (sqlite)");
+        let anon = Client::new(&server.base_url).unwrap();
+        Ctx {
+            server,
+            anon,
+            backend: "sqlite",
+            _dir: dir,
+            mysql: None,
+        }
+    }
+
+    /// MySQL primary + replica + Redis Cluster, fresh database.
+    pub async fn mysql() -> Ctx {
+        init_logs();
+        let primary = env_or_panic("DATABASE_URL");
+        let replica = env_or_panic("DATABASE_REPLICA_URL");
+        let redis = env_or_panic("REDIS_CLUSTER_NODES");
+        let name = format!("quiz_t_{:016x}", rand_u64());
+        let mut conn = sqlx::MySqlConnection::connect(&primary)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL={primary}: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        let primary_db = with_db(&primary, &name);
+        let replica_db = with_db(&replica, &name);
+        // Wait until the CREATE DATABASE has replicated.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if sqlx::MySqlConnection::connect(&replica_db).await.is_ok() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "database {name} never reached the replica"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::for_tests(dir.path());
+        config.database_url = Some(primary_db.clone());
+        config.database_replica_url = Some(replica_db);
+        config.redis_cluster_nodes = redis.split(',').map(|s| s.trim().to_string()).collect();
+        config.db_max_connections = 4;
+        let server = spawn(config).await.expect("spawn gateway (mysql)");
+        let anon = Client::new(&server.base_url).unwrap();
+        Ctx {
+            server,
+            anon,
+            backend: "mysql",
+            _dir: dir,
+            mysql: Some((primary, name)),
+        }
+    }
+
+    /// Stops the server and drops the MySQL test database.
+    pub async fn finish(self) {
+        self.server.state.db.close().await;
+        self.server.stop().await;
+        if let Some((url, name)) = self.mysql {
+            if let Ok(mut c) = sqlx::MySqlConnection::connect(&url).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&mut c)
+                    .await;
+            }
+        }
+    }
+
+    /// Registers `name` (password `password-<name>`) and returns a logged-in client.
+    pub async fn user(&self, name: &str) -> Client {
+        let password = format!("password-{name}");
+        self.anon
+            .register(&RegisterRequest {
+                username: name.into(),
+                password: password.clone(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("register {name}: {e}"));
+        self.anon.login(name, &password).await.expect("login")
+    }
+
+    /// Admin (first user), an author (promoted by the admin) and a player.
+    pub async fn cast(&self) -> (Client, Client, Client) {
+        let admin = self.user("admin").await;
+        let author = self.user("author").await;
+        let player = self.user("player").await;
+        let id = author.me().await.unwrap().id;
+        admin.set_role(id, sdk::types::Role::Author).await.unwrap();
+        (admin, author, player)
+    }
+}
+
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// Polls `f` until it returns `Some` (for reads served by the replica), for at most 10 s.
+pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A valid question with two choices (first correct).
+pub fn question(text: &str, topic: &str, tags: &[&str]) -> QuestionInput {
+    QuestionInput {
+        text: text.into(),
+        topic: topic.into(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        difficulty: 2,
+        explanation: format!("because {text}"),
+        choices: vec![choice("right", true), choice("wrong", false)],
+    }
+}
+
+/// A new choice.
+pub fn choice(text: &str, correct: bool) -> ChoiceInput {
+    ChoiceInput {
+        id: None,
+        text: text.into(),
+        correct,
+    }
+}
+
+/// Asserts that `r` failed with `status`, returning the problem.
+#[track_caller]
+pub fn expect_status<T: std::fmt::Debug>(
+    r: Result<T, sdk::Error>,
+    status: u16,
+) -> sdk::types::Problem {
+    match r {
+        Err(sdk::Error::Api(p)) => {
+            assert_eq!(p.status, status, "unexpected problem: {p:?}");
+            assert!(p.kind.starts_with("/problems/"), "{p:?}");
+            assert!(!p.detail.is_empty(), "{p:?}");
+            p
+        }
+        other => panic!("expected HTTP {status} problem, got {other:?}"),
+    }
+}
+
+/// The field names of a validation problem.
+pub fn fields(p: &sdk::types::Problem) -> Vec<String> {
+    p.errors.iter().map(|e| e.field.clone()).collect()
+}
