@@ -20,6 +20,12 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     Ok(bincode::serde::encode_to_vec(value, config())?)
 }
 
+/// Appends the encoding of `value` to `out`.
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()> {
+    bincode::serde::encode_into_std_write(value, out, config())?;
+    Ok(())
+}
+
 /// Decodes a whole buffer; trailing bytes are an error (they mean a framing bug or garbage).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let (value, used) = bincode::serde::decode_from_slice(bytes, config())?;

@@ -89,10 +89,29 @@ pub enum CommandOutcome {
 }
 
 /// A batch of commands committed as one Raft entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The commands sit behind an `Arc` because openraft clones entries (from the log cache into
+/// each follower's AppendEntries, into the apply queue); a batch of a thousand writes is then
+/// copied by reference, not deeply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
     /// Commands, applied in order.
-    pub commands: Vec<Command>,
+    pub commands: std::sync::Arc<[Command]>,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
+impl Batch {
+    /// A batch of `commands`.
+    pub fn new(commands: Vec<Command>) -> Self {
+        Self {
+            commands: commands.into(),
+        }
+    }
 }
 
 /// One result per command of a batch, in order.

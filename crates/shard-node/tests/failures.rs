@@ -212,12 +212,10 @@ async fn partitioned_minority_cannot_commit_and_converges_after_healing() {
     let raft = c.nodes[&old].raft(0).unwrap();
     let stuck = tokio::time::timeout(
         Duration::from_secs(2),
-        raft.client_write(Batch {
-            commands: vec![Command::Write {
-                board: BoardId::new(BOARD),
-                write: Write::new("m666", 666, 0),
-            }],
-        }),
+        raft.client_write(Batch::new(vec![Command::Write {
+            board: BoardId::new(BOARD),
+            write: Write::new("m666", 666, 0),
+        }])),
     )
     .await;
     assert!(

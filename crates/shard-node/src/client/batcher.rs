@@ -74,7 +74,7 @@ async fn run(inner: Arc<Inner>, group: GroupId, mut rx: mpsc::Receiver<Pending>)
             let res = inner
                 .call(
                     group,
-                    ClientRequest::Write(Batch { commands }),
+                    ClientRequest::Write(Batch::new(commands)),
                     Target::Leader,
                 )
                 .await;

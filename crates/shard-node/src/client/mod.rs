@@ -252,12 +252,10 @@ impl Inner {
     ) -> Result<ClientReply> {
         let deadline = Instant::now() + self.cfg.retry_for;
         let mut attempt = 0u32;
+        // Built once: a write batch is sent as is on every attempt, never cloned.
+        let rpc = RpcRequest::Client { group, req };
         loop {
             let node = self.pick(group, target)?;
-            let rpc = RpcRequest::Client {
-                group,
-                req: req.clone(),
-            };
             let err = match self
                 .transport
                 .call(&node.info, &rpc, self.cfg.rpc_timeout)

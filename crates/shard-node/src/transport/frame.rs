@@ -27,18 +27,19 @@ pub const MAX_FRAME: usize = 16 << 20;
 
 /// Encodes `msg` into one frame (header included).
 pub fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>> {
-    let body = codec::encode(msg)?;
-    let len = body.len() + 2;
+    // Encode straight after a header placeholder: one buffer, no copy of the body.
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(&[0u8; 4]);
+    out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+    codec::encode_into(msg, &mut out)?;
+    let len = out.len() - 4;
     if len > MAX_FRAME {
         return Err(Error::FrameTooLarge {
             size: len,
             limit: MAX_FRAME,
         });
     }
-    let mut out = Vec::with_capacity(4 + len);
-    out.extend_from_slice(&(len as u32).to_be_bytes());
-    out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
-    out.extend_from_slice(&body);
+    out[..4].copy_from_slice(&(len as u32).to_be_bytes());
     Ok(out)
 }
 
