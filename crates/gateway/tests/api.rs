@@ -13,6 +13,8 @@ mod common;
 
 #[path = "api/auth.rs"]
 mod auth;
+#[path = "api/config.rs"]
+mod config;
 #[path = "api/ops.rs"]
 mod ops;
 #[path = "api/practice.rs"]
@@ -43,6 +45,23 @@ macro_rules! both {
 }
 
 both!(crate::auth::scenario, auth_and_users);
+
+/// Scenarios that need a non-default configuration.
+mod configured {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let ctx = crate::common::Ctx::sqlite_with(crate::config::tweak).await;
+        crate::config::scenario(&ctx).await;
+        ctx.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        let ctx = crate::common::Ctx::mysql_with(crate::config::tweak).await;
+        crate::config::scenario(&ctx).await;
+        ctx.finish().await;
+    }
+}
 both!(crate::ops::scenario, ops_endpoints);
 both!(crate::questions::scenario, questions_and_choices);
 both!(crate::questions::search_scenario, search);

@@ -38,8 +38,8 @@
 mod client;
 mod endpoints;
 mod error;
-pub mod types;
 pub mod live;
+pub mod types;
 
 pub use client::Client;
 pub use error::Error;

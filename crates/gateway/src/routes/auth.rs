@@ -87,25 +87,18 @@ pub async fn register(
         .admin_username
         .as_deref()
         .is_some_and(|a| a.eq_ignore_ascii_case(&req.username));
-    // The role decision and the insert share a transaction so two racing first registrations
-    // cannot both see an empty table... on SQLite; on MySQL (REPEATABLE READ) both may, which at
-    // worst makes two admins on a brand-new install - acceptable and documented.
+    // Insert first (as a player), then decide the role inside the same transaction: the INSERT
+    // takes SQLite's write lock up front (no read-to-write lock upgrade that could fail under
+    // concurrency), and a user is the first one when no row with a smaller id exists. On MySQL
+    // two racing registrations into an empty table may both become admin - harmless on a
+    // brand-new install.
     let mut tx = state.db.primary().begin().await?;
-    let existing: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
-    let role = if existing == 0 || is_named_admin {
-        Role::Admin
-    } else {
-        Role::Player
-    };
     let res = sqlx::query(
         "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
     )
     .bind(&req.username)
     .bind(&hash)
-    .bind(role.as_str())
+    .bind(Role::Player.as_str())
     .bind(now)
     .execute(&mut *tx)
     .await;
@@ -123,6 +116,21 @@ pub async fn register(
         Ok(r) => r,
     };
     let id = crate::db::inserted_id(&mut tx, &res).await?;
+    let earlier: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE id < ?")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+    let role = if earlier == 0 || is_named_admin {
+        sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+            .bind(Role::Admin.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        Role::Admin
+    } else {
+        Role::Player
+    };
     tx.commit().await?;
     metrics::counter!("users_registered_total").increment(1);
     Ok((

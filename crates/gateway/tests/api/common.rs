@@ -49,9 +49,15 @@ fn with_db(url: &str, db_name: &str) -> String {
 impl Ctx {
     /// Embedded backend in a temp dir.
     pub async fn sqlite() -> Ctx {
+        Self::sqlite_with(|_| {}).await
+    }
+
+    /// Embedded backend with a tweaked configuration.
+    pub async fn sqlite_with(tweak: impl FnOnce(&mut Config)) -> Ctx {
         init_logs();
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config::for_tests(dir.path());
+        let mut config = Config::for_tests(dir.path());
+        tweak(&mut config);
         let server = spawn(config).await.expect("spawn gateway (sqlite)");
         let anon = Client::new(&server.base_url).unwrap();
         Ctx {
@@ -65,6 +71,11 @@ impl Ctx {
 
     /// MySQL primary + replica + Redis Cluster, fresh database.
     pub async fn mysql() -> Ctx {
+        Self::mysql_with(|_| {}).await
+    }
+
+    /// MySQL backend with a tweaked configuration.
+    pub async fn mysql_with(tweak: impl FnOnce(&mut Config)) -> Ctx {
         init_logs();
         let primary = env_or_panic("DATABASE_URL");
         let replica = env_or_panic("DATABASE_REPLICA_URL");
@@ -98,6 +109,7 @@ impl Ctx {
         config.database_replica_url = Some(replica_db);
         config.redis_cluster_nodes = redis.split(',').map(|s| s.trim().to_string()).collect();
         config.db_max_connections = 4;
+        tweak(&mut config);
         let server = spawn(config).await.expect("spawn gateway (mysql)");
         let anon = Client::new(&server.base_url).unwrap();
         Ctx {

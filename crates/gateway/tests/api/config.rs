@@ -1,0 +1,55 @@
+//! ADMIN_USERNAME, token expiry (TOKEN_TTL) and rebuilding the search index (`gateway reindex`).
+
+use std::time::Duration;
+
+use gateway::config::Config;
+use sdk::types::{RegisterRequest, Role, SearchParams};
+
+use crate::common::{expect_status, question, Ctx};
+
+pub fn tweak(c: &mut Config) {
+    c.admin_username = Some("Boss".into());
+    c.token_ttl = Duration::from_secs(1);
+}
+
+pub async fn scenario(ctx: &Ctx) {
+    let reg = |name: &str| RegisterRequest {
+        username: name.into(),
+        password: format!("pw-{name}-123"),
+    };
+    let first = ctx.anon.register(&reg("first")).await.unwrap();
+    let boss = ctx.anon.register(&reg("boss")).await.unwrap();
+    let third = ctx.anon.register(&reg("third")).await.unwrap();
+    assert_eq!(
+        (first.role, boss.role, third.role),
+        (Role::Admin, Role::Admin, Role::Player)
+    );
+
+    // Tokens expire after TOKEN_TTL.
+    let c = ctx.anon.login("boss", "pw-boss-123").await.unwrap();
+    let q = c
+        .create_question(&question(
+            "Which command rebuilds the index?",
+            "ops",
+            &["cli"],
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let p = expect_status(c.me().await, 401);
+    assert!(p.detail.contains("expired"), "{p:?}");
+
+    // Losing the index and rebuilding it from the database (what `gateway reindex` runs).
+    let c = ctx.anon.login("boss", "pw-boss-123").await.unwrap();
+    let params = SearchParams {
+        q: "rebuilds index".into(),
+        ..Default::default()
+    };
+    assert_eq!(c.search_questions(&params).await.unwrap().total, 1);
+    let state = &ctx.server.state;
+    state.search.rebuild(Vec::new()).await.unwrap();
+    assert_eq!(c.search_questions(&params).await.unwrap().total, 0);
+    assert_eq!(gateway::reindex::reindex_all(state).await.unwrap(), 1);
+    let r = c.search_questions(&params).await.unwrap();
+    assert_eq!(r.items[0].question.id, q.id);
+}
