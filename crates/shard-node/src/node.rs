@@ -82,8 +82,9 @@ impl RaftTuning {
     pub fn fast() -> Self {
         Self {
             heartbeat_ms: 50,
-            election_min_ms: 200,
-            election_max_ms: 400,
+            // Wide enough that a loaded 2-core test machine does not hold spurious elections.
+            election_min_ms: 300,
+            election_max_ms: 600,
             ..Self::default()
         }
     }

@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{create_board, TestCluster, BOARD};
@@ -50,6 +51,8 @@ async fn leader_publishes_applied_changes_to_sharded_channel() {
 
     let c = TestCluster::start_with(3, 3, Layout::new(1), RaftTuning::fast(), Some(cfg)).await;
     let client = c.client().await;
+    let leader = c.leader(0).await;
+    let term = c.status(leader, 0).await.term;
     create_board(&client).await; // another board: its events go to another channel
     client
         .create_board(&board, Default::default())
@@ -99,20 +102,37 @@ async fn leader_publishes_applied_changes_to_sharded_channel() {
             other => panic!("unexpected change {other:?}"),
         }
     }
-    assert_eq!(created, 1, "one group, one leader: one creation event");
+    assert!(created >= 1, "the creation was published");
     let members: BTreeSet<&str> = written.keys().map(String::as_str).collect();
     let mut want: BTreeSet<String> = (0..20).map(|i| format!("m{i}")).collect();
     want.insert("marker".into());
     assert_eq!(members, want.iter().map(String::as_str).collect());
-    for (m, idx) in &written {
-        assert_eq!(
-            idx.len(),
-            1,
-            "{m} published {} times (followers must not publish)",
-            idx.len()
+    // Exactly once per change and nothing from followers, unless an election happened meanwhile
+    // (possible on a loaded machine): duplicates around a leader change are allowed by design.
+    let st = c.status(c.leader(0).await, 0).await;
+    if st.term == term && st.leader == Some(leader) {
+        assert_eq!(created, 1, "one group, one leader: one creation event");
+        for (m, idx) in &written {
+            assert_eq!(
+                idx.len(),
+                1,
+                "{m} published {} times (followers must not publish)",
+                idx.len()
+            );
+        }
+        for (id, node) in &c.nodes {
+            let sent = node.publish_stats().unwrap().sent.load(Ordering::Relaxed);
+            if *id == leader {
+                assert!(sent >= 22, "leader sent {sent}");
+            } else {
+                assert_eq!(sent, 0, "follower {id} published");
+            }
+        }
+    } else {
+        eprintln!(
+            "leader changed during the test (term {term} -> {}): exactly-once not checked",
+            st.term
         );
     }
-    let stats = c.nodes[&c.leader(0).await].publish_stats().unwrap();
-    assert!(stats.sent.load(std::sync::atomic::Ordering::Relaxed) >= 21);
     c.shutdown().await;
 }
