@@ -166,6 +166,17 @@ async fn run(client: &ShardClient, clients: usize, batch: usize, secs: f64) -> O
     }
 }
 
+/// CPU seconds (user + system) this process used so far, from `/proc/self/stat`; the machine is
+/// shared with other work, so CPU per write is the number that does not depend on the load.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the `(comm)`: state is field 3, utime 14 and stime 15 (1-based).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn pct(v: &[u32], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -223,20 +234,23 @@ fn main() {
             "\n3-node group on loopback, fsync={fsync:?}, client max_batch={max_batch} max_inflight={max_inflight}, {secs} s per row"
         );
         println!(
-            "{:>8} {:>6} {:>12} {:>10} {:>10} {:>10} {:>7}",
-            "callers", "batch", "writes/s", "p50 ms", "p99 ms", "max ms", "errors"
+            "{:>8} {:>6} {:>12} {:>10} {:>10} {:>10} {:>7} {:>14}",
+            "callers", "batch", "writes/s", "p50 ms", "p99 ms", "max ms", "errors", "writes/cpu-s"
         );
         for &(clients, batch) in scenarios {
+            let cpu0 = cpu_secs();
             let o = run(&c.client, clients, batch, secs).await;
+            let cpu = (cpu_secs() - cpu0).max(0.01);
             println!(
-                "{:>8} {:>6} {:>12.0} {:>10.2} {:>10.2} {:>10.2} {:>7}",
+                "{:>8} {:>6} {:>12.0} {:>10.2} {:>10.2} {:>10.2} {:>7} {:>14.0}",
                 clients,
                 batch,
                 o.writes as f64 / o.secs,
                 pct(&o.lat_us, 0.50),
                 pct(&o.lat_us, 0.99),
                 pct(&o.lat_us, 1.0),
-                o.errors
+                o.errors,
+                o.writes as f64 / cpu
             );
         }
         drop(c.client);
