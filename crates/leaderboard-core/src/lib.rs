@@ -105,7 +105,16 @@
 //! each partition's best N (lazily on the calling thread, or extracted on
 //! the rayon pool when `N * P` is large, see [`Fanout`]); page by offset =
 //! a multi-partition selection by bisection; keyset pages = per-partition
-//! seek after the cursor key, then merge. The same pieces are public so a
+//! seek after the cursor key, then merge.
+//!
+//! [`Board::top`] keeps its last answer (n up to 1024) per window with the
+//! key of its last entry; a write invalidates it only when the member's
+//! old or new key ranks at or above that key. A live quiz reads the top
+//! far more often than a write reaches it, so most `top` calls are a copy.
+//! Writers check the cache under their partition's write lock and readers
+//! fill it under every partition's read lock, so a cached answer is never
+//! older than a completed write ([`Fanout::Sequential`] and
+//! [`Fanout::Parallel`] bypass it). The same pieces are public so a
 //! distributed deployment can hold partitions on different nodes.
 //!
 //! ## Invariants
@@ -139,10 +148,8 @@
 //!   overhead) and the record repeats the score the leaf holds. Interning
 //!   ids into a per-partition byte arena (8-byte handle) would close most
 //!   of the gap; not done yet.
-//! - Every board-wide read does one descent per partition, so rank costs
-//!   grow with `P`; there is no cached top N (a live quiz reads top N far
-//!   more often than it changes; a cache invalidated by `top_changed`
-//!   would make it O(1)).
+//! - Every board-wide read does one descent per partition, so rank and
+//!   around-member costs grow with `P` (only `top` has a cache).
 //! - The Redis backend (`RedisBoard`, feature `redis-cluster`) has no
 //!   time windows (use one board id per window), no snapshots (Redis
 //!   persists itself), remembers op ids by TTL instead of count, and its

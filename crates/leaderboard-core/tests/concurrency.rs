@@ -44,6 +44,18 @@ fn run(cfg: BoardConfig) {
             let mut reads = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 // Every listing is a consistent cut: sorted, ranks 1..n.
+                let cached = board.top(10);
+                for (i, w) in cached.windows(2).enumerate() {
+                    assert!(
+                        w[0].entry
+                            .sort_key()
+                            .cmp_in(&w[1].entry.sort_key(), cfg.order)
+                            .is_lt()
+                    );
+                    if cfg.rank_style == RankStyle::Ordinal {
+                        assert_eq!(w[1].rank, i as u64 + 2);
+                    }
+                }
                 let top = board.top_with(usize::MAX, Fanout::Parallel);
                 for (i, w) in top.windows(2).enumerate() {
                     assert!(
@@ -99,6 +111,7 @@ fn run(cfg: BoardConfig) {
     let want = model.ranked();
     assert_eq!(board.count(), want.len() as u64);
     assert_eq!(board.top_with(usize::MAX, Fanout::Sequential), want);
+    assert_eq!(board.top(10), want[..10.min(want.len())]);
     for r in &want {
         assert_eq!(board.entry(&r.entry.member).as_ref(), Some(r));
     }

@@ -88,6 +88,10 @@ fn check_all(board: &Board, model: &Model) {
     assert_eq!(board.count(), expect.len() as u64);
     assert_eq!(board.top_with(usize::MAX, Fanout::Sequential), expect);
     assert_eq!(board.top_with(expect.len() + 1, Fanout::Parallel), expect);
+    // `top` answers from its cache when no write reached the cached top.
+    for k in [1, 3, 5, 2] {
+        assert_eq!(board.top(k), model.slice(0, k), "cached top({k})");
+    }
     for r in &expect {
         let m = &r.entry.member;
         assert_eq!(board.entry(m).as_ref(), Some(r));

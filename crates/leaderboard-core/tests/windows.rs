@@ -100,6 +100,7 @@ proptest! {
             let cur = w.current;
             prop_assert_eq!(board.current_window().start, cur);
             let want_cur = w.model(cur).ranked();
+            prop_assert_eq!(board.top(3), want_cur[..3.min(want_cur.len())].to_vec());
             prop_assert_eq!(board.top_with(usize::MAX, Fanout::Sequential), want_cur);
             match board.previous_window() {
                 None => prop_assert!(!w.rolled),

@@ -4,6 +4,7 @@ mod current;
 mod query;
 mod snapshot;
 mod standings;
+mod top_cache;
 mod view;
 
 use std::sync::Arc;

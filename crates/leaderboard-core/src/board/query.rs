@@ -110,7 +110,9 @@ impl Standings {
 
     /// The best `n` entries: a k-way merge of each partition's top `n`,
     /// on the calling thread (lazy, materialising only the winners) or
-    /// extracted in parallel on the rayon pool.
+    /// extracted in parallel on the rayon pool. With [`Fanout::Auto`]
+    /// (what [`Standings::top`] uses) the answer for `n <= 1024` is cached
+    /// until a write reaches it (see the crate docs).
     ///
     /// ```
     /// use leaderboard_core::{Board, Fanout, Write};
@@ -123,6 +125,12 @@ impl Standings {
     /// ```
     pub fn top_with(&self, n: usize, fanout: Fanout) -> Vec<RankedEntry> {
         let style = self.config.rank_style;
+        let cache = fanout == Fanout::Auto;
+        if cache {
+            if let Some(hit) = self.top_cache.get(n) {
+                return hit;
+            }
+        }
         self.with_view(|parts| {
             let parallel = match fanout {
                 Fanout::Parallel => true,
@@ -137,7 +145,13 @@ impl Standings {
                 let heads = parts.iter().map(|p| p.pos_at(0)).collect();
                 merge_forward(parts, heads, n).0
             };
-            rank_run(parts, run, 1, style)
+            let out = rank_run(parts, run, 1, style);
+            if cache {
+                // Still under every partition's read lock: no write can
+                // slip between this answer and its caching.
+                self.top_cache.fill(n, &out);
+            }
+            out
         })
     }
 

@@ -50,6 +50,7 @@ impl Standings {
             span: state.span,
             config,
             partitions: partitions.into_boxed_slice(),
+            top_cache: Default::default(),
         })
     }
 }

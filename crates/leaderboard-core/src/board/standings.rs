@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use parking_lot::{RwLock, RwLockReadGuard};
 
+use super::top_cache::TopCache;
 use crate::partition::{Applied, LocalWrite};
 use crate::{
     BoardConfig, Entry, Partition, RankStyle, RankedEntry, RemoveOutcome, Result, WindowSpan,
@@ -26,6 +27,8 @@ pub struct Standings {
     pub(crate) span: WindowSpan,
     pub(crate) config: Arc<BoardConfig>,
     pub(crate) partitions: Box<[RwLock<Partition>]>,
+    /// The last `top(n)` answer, kept until a write reaches it.
+    pub(crate) top_cache: TopCache,
 }
 
 impl Standings {
@@ -37,6 +40,7 @@ impl Standings {
             span,
             config,
             partitions,
+            top_cache: TopCache::default(),
         }
     }
 
@@ -92,7 +96,7 @@ impl Standings {
     /// Applies a write to this window (see [`crate::Board::write`]).
     pub(crate) fn write(&self, w: &Write) -> Result<WriteOutcome> {
         let p = self.partition_for(&w.member);
-        let local = self.partitions[p].write().write_local(w, &self.config)?;
+        let local = self.write_partition(p, w)?;
         let a = match local {
             LocalWrite::Duplicate(o) => return Ok(o),
             LocalWrite::Done(a) => a,
@@ -108,8 +112,22 @@ impl Standings {
     /// Applies a write to one partition only (see [`crate::Board::apply`]).
     pub(crate) fn apply(&self, w: &Write) -> Result<bool> {
         let p = self.partition_for(&w.member);
-        let local = self.partitions[p].write().write_local(w, &self.config)?;
+        let local = self.write_partition(p, w)?;
         Ok(matches!(local, LocalWrite::Done(_)))
+    }
+
+    /// The partition write plus the top-N cache check, under one lock.
+    fn write_partition(&self, p: usize, w: &Write) -> Result<LocalWrite> {
+        let mut part = self.partitions[p].write();
+        let local = part.write_local(w, &self.config)?;
+        if let LocalWrite::Done(a) = &local {
+            if a.changed {
+                let old = a.old.as_ref().map(|(e, _)| e);
+                self.top_cache
+                    .on_change(self.config.order, old, Some(&a.new.0));
+            }
+        }
+        Ok(local)
     }
 
     /// Turns partition-local positions into board-wide ranks.
@@ -177,7 +195,13 @@ impl Standings {
     /// Removes a member from this window.
     pub(crate) fn remove(&self, member: &str) -> Option<RemoveOutcome> {
         let p = self.partition_for(member);
-        let removed = self.partitions[p].write().remove(member)?;
+        let removed = {
+            let mut part = self.partitions[p].write();
+            let removed = part.remove(member)?;
+            self.top_cache
+                .on_change(self.config.order, Some(&removed.entry), None);
+            removed
+        };
         let e = &removed.entry;
         let (sub, style) = (e.subscore.unwrap_or(0), self.config.rank_style);
         let ord = removed.rank - 1 + self.count_above_others(p, (e.score, sub, e.at, &e.member));
@@ -215,6 +239,7 @@ impl Standings {
         parts.into_par_iter().zip(per).for_each(|(p, list)| {
             p.bulk_load(list).expect("members validated above");
         });
+        self.top_cache.clear();
         Ok(())
     }
 
