@@ -17,7 +17,7 @@ use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::actor::fanout::{encode, ConnTx, Out, CONN_QUEUE};
+use super::actor::fanout::{encode, ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
 use super::actor::{describe, Cmd};
 use super::service::{LiveService, SessionHandle};
 
@@ -102,7 +102,10 @@ async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket)
     let Some(handle) = live.session(&params.code).filter(|h| h.id != 0) else {
         return refuse(socket, ErrorCode::UnknownSession, close::UNKNOWN_SESSION).await;
     };
-    let (tx, mut rx) = mpsc::channel(CONN_QUEUE);
+    // The host gets a roster frame per join: give it room for a burst of
+    // thousands of joins; players get the normal bound.
+    let capacity = if params.host_token.is_some() { HOST_QUEUE } else { CONN_QUEUE };
+    let (tx, mut rx) = mpsc::channel(capacity);
     let kill = Arc::new(Notify::new());
     let conn_id = live.next_conn_id();
     let conn = ConnTx { id: conn_id, tx: tx.clone(), kill: kill.clone() };

@@ -20,6 +20,10 @@ use crate::live::engine::Target;
 /// handful; 256 is seconds of backlog.
 pub const CONN_QUEUE: usize = 256;
 
+/// Queue bound of a host connection: the host receives one roster frame per
+/// join, so a burst of 10,000 joins must fit.
+pub const HOST_QUEUE: usize = 32_768;
+
 /// What a connection task writes to its socket.
 #[derive(Debug, Clone)]
 pub enum Out {

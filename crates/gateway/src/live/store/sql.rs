@@ -161,6 +161,7 @@ impl LiveStore for SqlStore {
     ) -> StoreFuture<'a, i64> {
         Box::pin(async move {
             let scoring = serde_json::to_string(rules).map_err(|e| StoreError(e.to_string()))?;
+            let mut conn = self.pool.acquire().await?;
             let res = sqlx::query(
                 "INSERT INTO live_sessions (code, quiz_id, host_user_id, status, scoring, created_at) \
                  VALUES (?, ?, ?, 'live', ?, ?)",
@@ -170,9 +171,10 @@ impl LiveStore for SqlStore {
             .bind(host_user_id)
             .bind(scoring)
             .bind(Self::now_ms())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?;
-            res.last_insert_id().ok_or_else(|| StoreError("no id for the new live session".into()))
+            // Same connection: SQLite's last_insert_rowid() is per connection.
+            Ok(crate::db::inserted_id(&mut conn, &res).await?)
         })
     }
 

@@ -1,0 +1,409 @@
+//! Live-quiz load generator: N simulated players in one session on one gateway.
+//!
+//! ```text
+//! ulimit -n 65535
+//! cargo run --release -p gateway &                       # embedded default on 127.0.0.1:8080
+//! cargo run --release -p benches --bin loadgen -- --players 10000
+//! ```
+//!
+//! It registers a host, creates a quiz (`--questions`, `--time-limit-ms`) and a live session
+//! over REST, connects the host and `--players` guests over WebSocket (the SDK's `LiveClient`,
+//! `--connect-parallel` at a time, spread over `--source-ips` loopback addresses is not needed
+//! below ~28k sockets), starts the game, and every player answers each question after a random
+//! think time in `[0, --think-ms)` (right with probability 0.7). Progress is printed every
+//! second. At the end it reports, with HDR histograms (p50/p90/p99/max):
+//!
+//! - **join**: WebSocket connect + join until the welcome frame;
+//! - **answer ack**: answer sent until its `answer_ack` (the ack is sent only after the answer
+//!   is durably written to the database);
+//! - **push (end to end)**: answer sent until the player's own `rank` frame shows the new score
+//!   (correct answers only; includes the database write and the 250 ms coalescing);
+//! - **push (delivery)**: `rank`/`leaderboard` frame received minus the frame's `changed_at`
+//!   (oldest change it carries; same machine, same clock);
+//! - errors by code, and **lost answers**: answers sent that were neither acknowledged nor
+//!   refused, or acknowledged but reported unanswered in the reveal.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use hdrhistogram::Histogram;
+use sdk::live::{
+    ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, LiveOptions, ServerMsg,
+};
+use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
+
+#[derive(Debug, Clone)]
+struct Args {
+    url: String,
+    players: usize,
+    questions: usize,
+    time_limit_ms: u32,
+    think_ms: u64,
+    reveal_ms: u64,
+    connect_parallel: usize,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        url: "http://127.0.0.1:8080".into(),
+        players: 1000,
+        questions: 3,
+        time_limit_ms: 10_000,
+        think_ms: 4_000,
+        reveal_ms: 3_000,
+        connect_parallel: 256,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--url" => a.url = value()?,
+            "--players" => a.players = value()?.parse()?,
+            "--questions" => a.questions = value()?.parse()?,
+            "--time-limit-ms" => a.time_limit_ms = value()?.parse()?,
+            "--think-ms" => a.think_ms = value()?.parse()?,
+            "--reveal-ms" => a.reveal_ms = value()?.parse()?,
+            "--connect-parallel" => a.connect_parallel = value()?.parse()?,
+            "-h" | "--help" => {
+                println!("loadgen [--url U] [--players N] [--questions Q] [--time-limit-ms T] [--think-ms T] [--reveal-ms T] [--connect-parallel P]");
+                std::process::exit(0);
+            }
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    if a.think_ms >= u64::from(a.time_limit_ms) {
+        bail!("--think-ms must be below --time-limit-ms so every answer can make the deadline");
+    }
+    Ok(a)
+}
+
+/// Shared measurements (µs histograms; counters).
+struct Stats {
+    join: Mutex<Histogram<u64>>,
+    ack: Mutex<Histogram<u64>>,
+    push_e2e: Mutex<Histogram<u64>>,
+    push_delivery: Mutex<Histogram<u64>>,
+    errors: Mutex<BTreeMap<String, u64>>,
+    joined: AtomicU64,
+    join_failed: AtomicU64,
+    sent: AtomicU64,
+    acked: AtomicU64,
+    refused: AtomicU64,
+    lost: AtomicU64,
+    finished: AtomicU64,
+}
+
+fn hist() -> Mutex<Histogram<u64>> {
+    Mutex::new(Histogram::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds"))
+}
+
+impl Stats {
+    fn record(h: &Mutex<Histogram<u64>>, d: Duration) {
+        let us = (d.as_micros() as u64).max(1);
+        let _ = h.lock().expect("stats").record(us.min(600_000_000));
+    }
+    fn error(&self, what: String) {
+        *self.errors.lock().expect("stats").entry(what).or_default() += 1;
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+async fn setup(a: &Args) -> anyhow::Result<(sdk::Client, sdk::live::CreatedSession)> {
+    let anon = sdk::Client::new(&a.url)?;
+    let name = format!("loadhost{:08x}", rand::random::<u32>());
+    let password = "load-generator-password".to_string();
+    anon.register(&RegisterRequest {
+        username: name.clone(),
+        password: password.clone(),
+    })
+    .await
+    .context("register host")?;
+    let host = anon.login(&name, &password).await.context("login host")?;
+    let mut items = Vec::new();
+    for i in 0..a.questions {
+        let q = host
+            .create_question(&QuestionInput {
+                text: format!("Load question {i}: which is right?"),
+                topic: "load".into(),
+                tags: vec![],
+                difficulty: 1,
+                explanation: "the second".into(),
+                choices: (0..4)
+                    .map(|c| ChoiceInput { id: None, text: format!("choice {c}"), correct: c == 1 })
+                    .collect(),
+            })
+            .await
+            .context("create question (the host must be an author: use a fresh database, whose first user is admin)")?;
+        items.push(QuizItemInput {
+            question_id: q.id,
+            time_limit_ms: a.time_limit_ms,
+        });
+    }
+    let quiz = host
+        .create_quiz(&QuizInput {
+            title: "load".into(),
+            description: String::new(),
+            questions: items,
+        })
+        .await
+        .context("create quiz")?;
+    let session = host
+        .create_live_session(&CreateSession {
+            quiz_id: quiz.id,
+            scoring: None,
+            reveal_ms: Some(a.reveal_ms),
+            top_n: Some(10),
+        })
+        .await
+        .context("create live session")?;
+    Ok((host, session))
+}
+
+async fn player(
+    i: usize,
+    a: Arc<Args>,
+    code: String,
+    stats: Arc<Stats>,
+    gate: Arc<tokio::sync::Semaphore>,
+) {
+    let started = Instant::now();
+    let permit = gate.acquire_owned().await.expect("semaphore");
+    let opts = LiveOptions {
+        reconnect: false,
+        ..LiveOptions::default()
+    };
+    let mut client =
+        match LiveClient::connect_with(&a.url, &code, Credentials::Guest(format!("p{i}")), opts)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                stats.join_failed.fetch_add(1, Ordering::Relaxed);
+                stats.error(format!("join: {e}"));
+                return;
+            }
+        };
+    drop(permit);
+    Stats::record(&stats.join, started.elapsed());
+    stats.joined.fetch_add(1, Ordering::Relaxed);
+    let mut score = 0i64;
+    let mut sent_at: Option<(u32, Instant)> = None;
+    let mut awaiting_push: Option<Instant> = None;
+    let mut acked_questions: Vec<u32> = Vec::new();
+    let (answer_tx, mut answer_rx) = tokio::sync::mpsc::unbounded_channel::<(u32, u32)>();
+    loop {
+        let ev = tokio::select! {
+            ev = client.next() => ev,
+            Some((q, choice)) = answer_rx.recv() => {
+                sent_at = Some((q, Instant::now()));
+                stats.sent.fetch_add(1, Ordering::Relaxed);
+                if client.send(ClientMsg::Answer { question: q, choices: vec![choice], req: Some(u64::from(q)) }).is_err() {
+                    stats.error("send failed".into());
+                }
+                continue;
+            }
+        };
+        let Some(ev) = ev else { break };
+        let msg = match ev {
+            LiveEvent::Message(m) => m,
+            LiveEvent::Closed { code, reason } => {
+                if code != Some(sdk::live::close::SESSION_FINISHED) {
+                    stats.error(format!("closed {code:?} {reason}"));
+                }
+                break;
+            }
+            _ => continue,
+        };
+        match msg {
+            ServerMsg::Question(q) => {
+                let think = rand::random_range(0..a.think_ms.max(1));
+                let choice = if rand::random_bool(0.7) { 1 } else { 0 };
+                let tx = answer_tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(think)).await;
+                    let _ = tx.send((q.index, choice));
+                });
+            }
+            ServerMsg::AnswerAck { question, .. } => {
+                if let Some((q, at)) = sent_at.take() {
+                    if q == question {
+                        Stats::record(&stats.ack, at.elapsed());
+                        awaiting_push = Some(at);
+                    }
+                }
+                acked_questions.push(question);
+                stats.acked.fetch_add(1, Ordering::Relaxed);
+            }
+            ServerMsg::Rank {
+                score: s,
+                changed_at,
+                ..
+            } => {
+                Stats::record(
+                    &stats.push_delivery,
+                    Duration::from_millis((now_ms() - changed_at).max(0) as u64),
+                );
+                if s > score {
+                    if let Some(at) = awaiting_push.take() {
+                        Stats::record(&stats.push_e2e, at.elapsed());
+                    }
+                }
+                score = s;
+            }
+            ServerMsg::Leaderboard { changed_at, .. } if i == 0 => {
+                Stats::record(
+                    &stats.push_delivery,
+                    Duration::from_millis((now_ms() - changed_at).max(0) as u64),
+                );
+            }
+            ServerMsg::Reveal {
+                question,
+                result: Some(r),
+                ..
+            } => {
+                awaiting_push = None; // wrong answers never move the score
+                if acked_questions.contains(&question) && !r.answered {
+                    stats.lost.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Some((q, _)) = sent_at.take() {
+                    if q == question {
+                        stats.lost.fetch_add(1, Ordering::Relaxed); // sent, never acked or refused
+                    }
+                }
+            }
+            ServerMsg::Error { code, .. } => {
+                sent_at = None;
+                stats.refused.fetch_add(1, Ordering::Relaxed);
+                stats.error(format!("error frame {code:?}"));
+            }
+            ServerMsg::Finished { .. } => {
+                stats.finished.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn line(name: &str, h: &Mutex<Histogram<u64>>) -> String {
+    let h = h.lock().expect("stats");
+    if h.is_empty() {
+        return format!("{name:<24} (no samples)");
+    }
+    let ms = |v: u64| v as f64 / 1000.0;
+    format!(
+        "{name:<24} n={:<7} p50={:>8.1}ms p90={:>8.1}ms p99={:>8.1}ms max={:>8.1}ms",
+        h.len(),
+        ms(h.value_at_quantile(0.5)),
+        ms(h.value_at_quantile(0.9)),
+        ms(h.value_at_quantile(0.99)),
+        ms(h.max())
+    )
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = Arc::new(parse_args()?);
+    let (_host_client, session) = setup(&a).await?;
+    println!(
+        "session {} code {} - {} players, {} questions",
+        session.session_id, session.code, a.players, a.questions
+    );
+    let mut host = LiveClient::connect(
+        &a.url,
+        &session.code,
+        Credentials::Host(session.host_token.clone()),
+    )
+    .await?;
+    let stats = Arc::new(Stats {
+        join: hist(),
+        ack: hist(),
+        push_e2e: hist(),
+        push_delivery: hist(),
+        errors: Mutex::new(BTreeMap::new()),
+        joined: AtomicU64::new(0),
+        join_failed: AtomicU64::new(0),
+        sent: AtomicU64::new(0),
+        acked: AtomicU64::new(0),
+        refused: AtomicU64::new(0),
+        lost: AtomicU64::new(0),
+        finished: AtomicU64::new(0),
+    });
+    let gate = Arc::new(tokio::sync::Semaphore::new(a.connect_parallel.max(1)));
+    let t0 = Instant::now();
+    let mut tasks = Vec::with_capacity(a.players);
+    for i in 0..a.players {
+        tasks.push(tokio::spawn(player(
+            i,
+            a.clone(),
+            session.code.clone(),
+            stats.clone(),
+            gate.clone(),
+        )));
+    }
+    let progress = {
+        let stats = stats.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                println!(
+                    "[{:>5.1}s] joined {} (failed {}) sent {} acked {} refused {} finished {}",
+                    t0.elapsed().as_secs_f64(),
+                    stats.joined.load(Ordering::Relaxed),
+                    stats.join_failed.load(Ordering::Relaxed),
+                    stats.sent.load(Ordering::Relaxed),
+                    stats.acked.load(Ordering::Relaxed),
+                    stats.refused.load(Ordering::Relaxed),
+                    stats.finished.load(Ordering::Relaxed),
+                );
+            }
+        })
+    };
+    while (stats.joined.load(Ordering::Relaxed) + stats.join_failed.load(Ordering::Relaxed))
+        < a.players as u64
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let join_secs = t0.elapsed().as_secs_f64();
+    println!("all joined in {join_secs:.1}s; starting");
+    host.send(ClientMsg::Start)?;
+    let game = Instant::now();
+    // Drain the host's frames (answer counts) until the end.
+    let host_task = tokio::spawn(async move { while host.next_message().await.is_some() {} });
+    for t in tasks {
+        let _ = t.await;
+    }
+    let _ = host_task.await;
+    progress.abort();
+    println!();
+    println!(
+        "players {} joined {} join-failed {} in {join_secs:.1}s; game {:.1}s",
+        a.players,
+        stats.joined.load(Ordering::Relaxed),
+        stats.join_failed.load(Ordering::Relaxed),
+        game.elapsed().as_secs_f64()
+    );
+    println!("{}", line("join", &stats.join));
+    println!("{}", line("answer ack", &stats.ack));
+    println!("{}", line("push end-to-end", &stats.push_e2e));
+    println!("{}", line("push delivery", &stats.push_delivery));
+    let sent = stats.sent.load(Ordering::Relaxed);
+    let acked = stats.acked.load(Ordering::Relaxed);
+    println!(
+        "answers sent {sent} acked {acked} refused {} lost {} ; finished frames {}",
+        stats.refused.load(Ordering::Relaxed),
+        stats.lost.load(Ordering::Relaxed),
+        stats.finished.load(Ordering::Relaxed)
+    );
+    for (k, v) in stats.errors.lock().expect("stats").iter() {
+        println!("error {k}: {v}");
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! Live quiz integration tests through the SDK's `LiveClient`, on the embedded default
+//! (SQLite, in-process) and on the real stack (MySQL primary + replica, Redis Cluster; env from
+//! `scripts/stack env`, panics with a clear message when missing).
+
+#[path = "live/common.rs"]
+mod common;
+#[path = "live/game.rs"]
+mod game;
+
+macro_rules! both {
+    ($scenario:path, $name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let ctx = crate::common::Ctx::sqlite().await;
+                $scenario(&ctx).await;
+                ctx.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mysql() {
+                let ctx = crate::common::Ctx::mysql().await;
+                $scenario(&ctx).await;
+                ctx.finish().await;
+            }
+        }
+    };
+}
+
+both!(crate::game::happy_path, happy_path);
+both!(crate::game::bad_input, bad_input);
+both!(crate::game::reconnect_resume, reconnect_resume);
+both!(crate::game::host_controls, host_controls);
