@@ -23,6 +23,8 @@ mod practice;
 mod questions;
 #[path = "api/quizzes.rs"]
 mod quizzes;
+#[path = "api/search.rs"]
+mod search;
 
 macro_rules! both {
     ($scenario:path, $name:ident) => {
@@ -64,6 +66,6 @@ mod configured {
 }
 both!(crate::ops::scenario, ops_endpoints);
 both!(crate::questions::scenario, questions_and_choices);
-both!(crate::questions::search_scenario, search);
+both!(crate::search::scenario, search_questions);
 both!(crate::practice::scenario, practice_and_progress);
 both!(crate::quizzes::scenario, quizzes_and_reports);

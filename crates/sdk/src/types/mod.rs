@@ -1,0 +1,145 @@
+//! Request and response types of the gateway's REST API (`/v1`).
+//!
+//! The gateway serializes exactly these structs, so the client and the server can never disagree on
+//! the wire format. With the `openapi` feature every type also derives `utoipa::ToSchema`, which is
+//! how the gateway publishes them in `/openapi.json`.
+//!
+//! Conventions: ids are `i64`; timestamps are Unix milliseconds (`i64`); optional fields are
+//! omitted from responses when absent.
+
+use serde::{Deserialize, Serialize};
+
+mod ops;
+mod practice;
+mod questions;
+mod quizzes;
+mod reports;
+
+pub use ops::*;
+pub use practice::*;
+pub use questions::*;
+pub use quizzes::*;
+pub use reports::*;
+
+#[cfg(feature = "openapi")]
+use utoipa::{IntoParams, ToSchema};
+
+/// What a user may do. Players answer; authors also manage questions and quizzes; admins also
+/// manage users' roles and see every report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Answers questions.
+    Player,
+    /// Creates and edits questions and quizzes (their own).
+    Author,
+    /// Everything, including other users' content and roles.
+    Admin,
+}
+
+impl Role {
+    /// The lowercase name stored in the database and used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Player => "player",
+            Role::Author => "author",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses the lowercase name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "player" => Some(Role::Player),
+            "author" => Some(Role::Author),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// Whether this role may create and edit questions and quizzes.
+    pub fn can_author(self) -> bool {
+        matches!(self, Role::Author | Role::Admin)
+    }
+}
+
+/// Body of `POST /v1/auth/register`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RegisterRequest {
+    /// 3-32 characters: ASCII letters, digits, `_`, `-`, `.`; unique ignoring case.
+    pub username: String,
+    /// 8-128 characters.
+    pub password: String,
+}
+
+/// Body of `POST /v1/auth/login`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginRequest {
+    /// The registered username (any case).
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// A user account as the API shows it (never includes the password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct User {
+    /// User id.
+    pub id: i64,
+    /// Username as registered.
+    pub username: String,
+    /// Current role.
+    pub role: Role,
+    /// Registration time (Unix ms).
+    pub created_at: i64,
+}
+
+/// Response of a successful login: an opaque bearer token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TokenResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// Always `"Bearer"`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    /// The logged-in user.
+    pub user: User,
+}
+
+/// Body of `PUT /v1/users/{id}/role` (admin only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SetRoleRequest {
+    /// The new role.
+    pub role: Role,
+}
+
+/// Paging parameters (`?limit=&offset=`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+pub struct PageParams {
+    /// Page size, 1-100 (default 20).
+    pub limit: Option<u32>,
+    /// Items to skip (default 0).
+    pub offset: Option<u64>,
+}
+
+/// One page of a list, with the total number of matching items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Number of items matching the filters (all pages).
+    pub total: u64,
+    /// Page size used.
+    pub limit: u32,
+    /// Offset used.
+    pub offset: u64,
+}

@@ -1,0 +1,71 @@
+//! Practice answers and progress.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+#[allow(unused_imports)]
+use utoipa::{IntoParams, ToSchema};
+
+/// Body of `POST /v1/questions/{id}/answer`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AnswerRequest {
+    /// The selected choices (1-6 distinct ids of this question).
+    pub choice_ids: Vec<i64>,
+    /// Milliseconds the player took (0-86400000), used by reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_ms: Option<u64>,
+    /// Answer within a quiz attempt (`POST /v1/quizzes/{id}/attempts`); each question once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_id: Option<i64>,
+}
+
+/// Result of answering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AnswerResult {
+    /// Id of the recorded answer.
+    pub answer_id: i64,
+    /// The question.
+    pub question_id: i64,
+    /// True when exactly the correct choices were selected.
+    pub correct: bool,
+    /// The correct choices.
+    pub correct_choice_ids: Vec<i64>,
+    /// The question's explanation.
+    pub explanation: String,
+}
+
+/// Accuracy on one topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TopicProgress {
+    /// Topic.
+    pub topic: String,
+    /// Answers given.
+    pub answered: u64,
+    /// Correct answers.
+    pub correct: u64,
+    /// correct / answered (0 when nothing answered).
+    pub accuracy: f64,
+}
+
+/// A user's progress (`GET /v1/me/progress`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Progress {
+    /// The user.
+    pub user_id: i64,
+    /// Answers given.
+    pub answered: u64,
+    /// Correct answers.
+    pub correct: u64,
+    /// correct / answered (0 when nothing answered).
+    pub accuracy: f64,
+    /// Correct answers in a row, ending with the latest answer.
+    pub current_streak: u64,
+    /// Longest run of correct answers.
+    pub best_streak: u64,
+    /// Per topic, sorted by topic.
+    pub topics: Vec<TopicProgress>,
+}

@@ -1,0 +1,171 @@
+//! Questions, choices and search.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+#[allow(unused_imports)]
+use utoipa::{IntoParams, ToSchema};
+
+/// A choice as sent by authors when creating or editing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ChoiceInput {
+    /// When editing a question with `PUT`: the id of an existing choice to keep (answers that
+    /// selected it stay linked). Omit for a new choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// 1-500 characters.
+    pub text: String,
+    /// Whether selecting this choice is (part of) the right answer.
+    pub correct: bool,
+}
+
+/// A choice as the API shows it. `correct` is present only for authors and admins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Choice {
+    /// Choice id.
+    pub id: i64,
+    /// Choice text.
+    pub text: String,
+    /// Present for authors and admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correct: Option<bool>,
+}
+
+/// Body of `POST /v1/questions` and `PUT /v1/questions/{id}` (full replacement).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct QuestionInput {
+    /// 1-2000 characters.
+    pub text: String,
+    /// 1-100 characters.
+    pub topic: String,
+    /// Up to 10 tags of 1-32 characters; stored lowercased, duplicates removed.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// 1 (easiest) to 5 (hardest).
+    pub difficulty: u8,
+    /// Shown after answering; up to 4000 characters.
+    #[serde(default)]
+    pub explanation: String,
+    /// 2-6 choices, at least one correct.
+    pub choices: Vec<ChoiceInput>,
+}
+
+/// Body of `PATCH /v1/questions/{id}`: only the given fields change (choices have their own
+/// sub-resource).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct QuestionPatch {
+    /// New text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// New topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// New tags (replace all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// New difficulty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<u8>,
+    /// New explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+}
+
+/// A question. Players see neither `explanation` nor which choices are correct (they learn both
+/// by answering).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Question {
+    /// Question id.
+    pub id: i64,
+    /// Author's user id.
+    pub author_id: i64,
+    /// Question text.
+    pub text: String,
+    /// Topic.
+    pub topic: String,
+    /// Tags (lowercase).
+    pub tags: Vec<String>,
+    /// 1-5.
+    pub difficulty: u8,
+    /// Whether more than one choice is correct (so the client shows checkboxes).
+    pub multiple_correct: bool,
+    /// Present for authors and admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    /// Choices in display order.
+    pub choices: Vec<Choice>,
+    /// Creation time (Unix ms).
+    pub created_at: i64,
+    /// Last change (Unix ms).
+    pub updated_at: i64,
+}
+
+/// Filters of `GET /v1/questions`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+pub struct QuestionFilter {
+    /// Exact topic, ignoring case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Questions carrying this tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Difficulty 1-5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<u8>,
+    /// Author's user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<i64>,
+    /// Page size, 1-100 (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Items to skip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+/// Parameters of `GET /v1/questions/search`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+pub struct SearchParams {
+    /// Free text; typos are tolerated. Empty lists by filters only.
+    #[serde(default)]
+    pub q: String,
+    /// Exact topic filter, ignoring case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Comma-separated tags; every one must be present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+    /// Page size, 1-100 (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Items to skip (at most 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SearchHit {
+    /// Relevance (higher is better; 0 for filter-only listings).
+    pub score: f32,
+    /// The question.
+    pub question: Question,
+}
+
+/// Response of `GET /v1/questions/search`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SearchResponse {
+    /// Number of matches (all pages).
+    pub total: u64,
+    /// This page, best first.
+    pub items: Vec<SearchHit>,
+}

@@ -1,0 +1,111 @@
+//! Quizzes and attempts.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+#[allow(unused_imports)]
+use utoipa::{IntoParams, ToSchema};
+
+use super::Question;
+
+/// One question of a quiz as sent by authors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct QuizItemInput {
+    /// An existing question.
+    pub question_id: i64,
+    /// Time to answer, 1000-600000 ms.
+    pub time_limit_ms: u32,
+}
+
+/// Body of `POST /v1/quizzes` and `PUT /v1/quizzes/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct QuizInput {
+    /// 1-200 characters.
+    pub title: String,
+    /// Up to 2000 characters.
+    #[serde(default)]
+    pub description: String,
+    /// 1-100 distinct questions, in play order.
+    pub questions: Vec<QuizItemInput>,
+}
+
+/// One question of a quiz.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct QuizItem {
+    /// 0-based position.
+    pub position: u32,
+    /// Time to answer (ms).
+    pub time_limit_ms: u32,
+    /// The question (player view for players).
+    pub question: Question,
+}
+
+/// A quiz with its questions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Quiz {
+    /// Quiz id.
+    pub id: i64,
+    /// Author's user id.
+    pub author_id: i64,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Questions in play order.
+    pub questions: Vec<QuizItem>,
+    /// Creation time (Unix ms).
+    pub created_at: i64,
+    /// Last change (Unix ms).
+    pub updated_at: i64,
+}
+
+/// A quiz in lists (without its questions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct QuizSummary {
+    /// Quiz id.
+    pub id: i64,
+    /// Author's user id.
+    pub author_id: i64,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Number of questions.
+    pub question_count: u32,
+    /// Creation time (Unix ms).
+    pub created_at: i64,
+}
+
+/// Filters of `GET /v1/quizzes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+pub struct QuizFilter {
+    /// Author's user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<i64>,
+    /// Page size, 1-100 (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Items to skip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+/// A started quiz attempt (`POST /v1/quizzes/{id}/attempts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Attempt {
+    /// Attempt id, passed as `attempt_id` when answering.
+    pub id: i64,
+    /// The quiz.
+    pub quiz_id: i64,
+    /// The player.
+    pub user_id: i64,
+    /// Start time (Unix ms).
+    pub started_at: i64,
+}
