@@ -99,6 +99,44 @@ async fn two_groups_answer_like_one_board() {
         }
     }
     assert_eq!(seen, 200);
+    // Competition ranks (ties share a rank) merge the same way.
+    let comp = BoardConfig {
+        partitions: 5,
+        rank_style: RankStyle::Competition,
+        ..BoardConfig::default()
+    };
+    client.create_board("comp", comp.clone()).await.unwrap();
+    let local_comp = leaderboard_core::Board::new("comp", comp).unwrap();
+    let writes: Vec<Write> = (0..60i64)
+        .map(|i| Write::new(format!("c{i}"), i % 7, i))
+        .collect();
+    for w in &writes {
+        local_comp.write(w.clone()).unwrap();
+    }
+    assert!(client
+        .write_batch("comp", writes)
+        .await
+        .iter()
+        .all(|r| r.is_ok()));
+    assert_eq!(client.top("comp", 12).await.unwrap(), local_comp.top(12));
+    assert_eq!(
+        client.page("comp", 9, 11).await.unwrap(),
+        local_comp.page(9, 11)
+    );
+    assert_eq!(
+        client.around("comp", "c20", 4, 4).await.unwrap(),
+        local_comp.around("c20", 4, 4)
+    );
+    let p1 = client.page_after("comp", None, 13).await.unwrap();
+    assert_eq!(p1, local_comp.page_after(None, 13));
+    assert_eq!(
+        client
+            .page_after("comp", p1.next_cursor.as_ref(), 13)
+            .await
+            .unwrap(),
+        local_comp.page_after(p1.next_cursor.as_ref(), 13)
+    );
+
     // Follower reads see the same once replicas caught up.
     let follower = client
         .count_with(BOARD, ReadOptions::follower())
