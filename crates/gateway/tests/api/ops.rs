@@ -36,4 +36,36 @@ pub async fn scenario(ctx: &Ctx) {
     assert!(m.contains("http_requests_total"), "{m}");
     assert!(m.contains("route=\"/healthz\""), "{m}");
     assert!(m.contains("http_request_duration_seconds_bucket"), "{m}");
+
+    // Bad query strings are problem+json 400s.
+    let token = ctx.user("opsuser").await;
+    let (status, body) = token
+        .raw(
+            sdk::Method::GET,
+            "/v1/questions?limit=abc",
+            "application/json",
+            "",
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid query string"), "{body}");
+
+    // A failed dependency makes /readyz answer 503 and name it.
+    ctx.server.state.db.replica().close().await;
+    let (status, body) = c
+        .raw(sdk::Method::GET, "/readyz", "application/json", "")
+        .await
+        .unwrap();
+    assert_eq!(status, 503, "{body}");
+    let r: sdk::types::Readiness = serde_json::from_str(&body).unwrap();
+    assert!(!r.ready);
+    assert!(r
+        .checks
+        .iter()
+        .any(|c| c.name == "db_replica" && !c.ok && c.error.is_some()));
+    assert!(
+        c.health().await.is_ok(),
+        "liveness does not depend on the database"
+    );
 }
