@@ -3,7 +3,7 @@
 //! The replicated home of leaderboards: a cluster of shard nodes hosting **shard groups**, each
 //! an [openraft](https://docs.rs/openraft) Raft group (normally 3 replicas) whose state machine
 //! is a set of [`leaderboard_core`] boards. A node is a binary (`shard-node run`) and this
-//! library, which also holds the [client](client) the gateway uses.
+//! library, which also holds the [`client`] the gateway uses.
 //!
 //! ## Design
 //!

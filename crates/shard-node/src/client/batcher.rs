@@ -6,7 +6,7 @@
 //! tens of thousands of committed writes per second possible on a small machine. The queue is
 //! bounded ([`QUEUE`]); callers wait when it is full (backpressure instead of unbounded memory).
 //!
-//! A batch is retried as a whole across leader changes by [`Inner::call`](super::Inner); that is
+//! A batch is retried as a whole across leader changes by the client's retry loop; that is
 //! safe for writes carrying an op id (leaderboard-core answers a repeat from memory). Writes
 //! without an op id may be applied twice if a leader dies after committing but before
 //! answering — give every write that matters an op id.

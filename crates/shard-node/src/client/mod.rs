@@ -6,7 +6,7 @@
 //!   `NotLeader { leader }` and the client retries there at once; with no hint (election under
 //!   way) or an unreachable node it tries the next replica after a short exponential backoff,
 //!   until [`ClientConfig::retry_for`] runs out.
-//! * **Batching.** Writes to one group queue in a per-group [batcher](batcher): it takes every
+//! * **Batching.** Writes to one group queue in a per-group [`batcher`]: it takes every
 //!   queued write (up to `max_batch`) into one Raft entry, with at most `max_inflight` batches in
 //!   flight per group, so batches grow with load and a lone write is not delayed by a timer.
 //! * **Reads** go to the leader and are linearizable by default; [`ReadConsistency::Local`]
