@@ -254,6 +254,29 @@ pub async fn scenario(ctx: &Ctx) {
         .unwrap();
     assert_eq!(status, 422, "{body}");
 
+    // Answer-once holds under concurrency: of 6 simultaneous answers in one attempt, one wins.
+    let a3 = player.start_attempt(z.id).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..6u64 {
+        let (player, choice) = (player.clone(), q3.choices[0].id);
+        let req = AnswerRequest {
+            choice_ids: vec![choice],
+            time_ms: Some(100 + i),
+            attempt_id: Some(a3.id),
+        };
+        tasks.push(tokio::spawn(async move {
+            player.answer_with(q3.id, &req).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(e.status(), Some(409), "{e}"),
+        }
+    }
+    assert_eq!(ok, 1);
+
     // Deleting the quiz frees its questions.
     author.delete_quiz(z.id).await.unwrap();
     author.delete_question(q1.id).await.unwrap();
