@@ -35,6 +35,14 @@
 //! * The search index is updated after the database commit, not transactionally with it; a
 //!   failed index write is logged and counted, and `gateway reindex` repairs it.
 //! * No rate limiting of logins (put it in the reverse proxy).
+//! * Deleting a question deletes its practice answers (a question used by a quiz cannot be
+//!   deleted at all: 409). Quiz deletion keeps the questions.
+//! * Players learn `multiple_correct` (so a client can show checkboxes), not which choices.
+//! * Topic filters compare `LOWER(topic)`: on SQLite that folds ASCII letters only, on MySQL all
+//!   of Unicode; tags are lowercased in Rust on write, so tag filters behave the same on both.
+//! * Paging is limit/offset with a `total`; no cursors.
+//! * The Elasticsearch backend's request building and response parsing are unit-tested, but it
+//!   has not run against a live Elasticsearch server (none is installable on the build machine).
 #![warn(missing_docs)]
 
 pub mod app;

@@ -11,6 +11,10 @@ pub async fn scenario(ctx: &Ctx) {
     if ctx.backend == "mysql" {
         // Lag-tolerant reads really go to a separate replica server.
         assert!(ctx.server.state.db.has_replica());
+        assert!(matches!(
+            ctx.server.state.tokens,
+            gateway::auth::tokens::TokenStore::Redis(_)
+        ));
         assert_eq!(names, vec!["db_primary", "db_replica", "redis", "search"]);
     } else {
         assert_eq!(names, vec!["db_primary", "db_replica", "search"]);
