@@ -56,7 +56,7 @@ fn csv_response(name: &str, body: String) -> Response {
 /// A user's totals, per-topic accuracy, streaks and latest answers (the user or an admin).
 #[utoipa::path(get, path = "/v1/users/{id}/report", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path), ReportParams),
-    responses((status = 200, body = UserReport), (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, description = "JSON, or CSV with `?format=csv`", content((UserReport = "application/json"), (String = "text/csv"))),
               (status = 403, body = sdk::types::Problem), (status = 404, body = sdk::types::Problem)))]
 pub async fn user_report(
     State(state): State<AppState>,
@@ -132,7 +132,7 @@ pub async fn user_report(
 /// (its author or an admin).
 #[utoipa::path(get, path = "/v1/quizzes/{id}/report", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path), ReportParams),
-    responses((status = 200, body = QuizReport), (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, description = "JSON, or CSV with `?format=csv`", content((QuizReport = "application/json"), (String = "text/csv"))),
               (status = 403, body = sdk::types::Problem), (status = 404, body = sdk::types::Problem)))]
 pub async fn quiz_report(
     State(state): State<AppState>,
