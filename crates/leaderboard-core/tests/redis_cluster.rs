@@ -144,6 +144,21 @@ async fn run_against_model(cfg: BoardConfig, seed: u64) {
         assert_eq!(board.percentile(&r.entry.member).await.unwrap(), Some(pct));
     }
     assert_eq!(board.around("nobody", 1, 1).await.unwrap(), None);
+    assert!(board.page(u64::MAX, 3).await.unwrap().is_empty());
+    assert!(board.page(0, 0).await.unwrap().is_empty());
+    assert!(board.page_after(None, 0).await.unwrap().entries.is_empty());
+    assert_eq!(
+        board.page_after(None, usize::MAX).await.unwrap().entries,
+        ranked
+    );
+    assert_eq!(board.page(0, usize::MAX).await.unwrap(), ranked);
+    if let Some(first) = ranked.first() {
+        let all = board
+            .around(&first.entry.member, usize::MAX, usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(all, Some(ranked.clone()));
+    }
     for offset in 0..ranked.len() as u64 + 1 {
         assert_eq!(
             board.page(offset, 3).await.unwrap(),

@@ -61,15 +61,15 @@ return {0, ''}
 /// changing the same member between its read and its compare-and-set.
 const MAX_CAS_ATTEMPTS: usize = 64;
 
-/// Maps a Redis error to [`Error::Backend`], transient unless Redis says
-/// it is not (wrong type, script error, auth).
+/// Maps a Redis error to [`Error::Backend`]: retryable for I/O, timeouts,
+/// dropped connections and cluster reconfiguration (MOVED, TRYAGAIN,
+/// CLUSTERDOWN); not for errors Redis answered (wrong type, script error).
 fn backend(e: redis::RedisError) -> Error {
     Error::Backend {
         retryable: e.is_io_error()
             || e.is_timeout()
             || e.is_connection_dropped()
-            || e.is_cluster_error()
-            || !e.is_unrecoverable_error(),
+            || e.is_cluster_error(),
         message: e.to_string(),
     }
 }

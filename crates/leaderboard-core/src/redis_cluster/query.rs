@@ -84,6 +84,9 @@ impl RedisBoard {
 
     /// Ranks a run whose first entry has 0-based ordinal position `first_ord`.
     async fn rank_run(&self, run: Vec<Entry>, first_ord: u64) -> Result<Vec<RankedEntry>> {
+        if run.is_empty() {
+            return Ok(Vec::new());
+        }
         let style = self.config.rank_style;
         let first_rank = match (style, run.first()) {
             (RankStyle::Competition, Some(e)) => self.position(e, style).await?.1,
@@ -180,12 +183,17 @@ impl RedisBoard {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let stop = offset.saturating_add(limit as u64) - 1;
+        // Redis indexes are i64; an offset past that is past any set's end.
+        if offset >= i64::MAX as u64 {
+            return Ok(Vec::new());
+        }
+        let stop = offset.saturating_add(limit as u64 - 1).min(i64::MAX as u64);
         let runs = self
             .per_partition(&[b"0".to_vec(), stop.to_string().into_bytes()])
             .await?;
-        let mut keys = merge_keys(runs, offset as usize + limit, false);
-        let keys = keys.split_off((offset as usize).min(keys.len()));
+        let offset_len = usize::try_from(offset).unwrap_or(usize::MAX);
+        let mut keys = merge_keys(runs, offset_len.saturating_add(limit), false);
+        let keys = keys.split_off(offset_len.min(keys.len()));
         let run = self.entries_for(keys).await?;
         self.rank_run(run, offset).await
     }
@@ -211,7 +219,8 @@ impl RedisBoard {
             }
             None => b"-".to_vec(),
         };
-        let fetch = limit.saturating_add(1);
+        // Redis counts are i64.
+        let fetch = limit.min(i64::MAX as usize - 1) + 1;
         let runs = self
             .per_partition(&[
                 min,
@@ -264,7 +273,8 @@ impl RedisBoard {
             if rev {
                 args.push(b"REV".to_vec());
             }
-            args.extend([b"LIMIT".to_vec(), b"0".to_vec(), n.to_string().into_bytes()]);
+            let count = n.min(i64::MAX as usize).to_string().into_bytes();
+            args.extend([b"LIMIT".to_vec(), b"0".to_vec(), count]);
             async move {
                 if n == 0 {
                     return Ok(Vec::new());
@@ -279,7 +289,9 @@ impl RedisBoard {
         )?;
         let mut up = merge_keys(up, above, true);
         up.reverse();
-        let first_ord = ord.0 - up.len() as u64;
+        // Saturating: the reads are not one atomic cut, so a concurrent
+        // removal may leave fewer entries above than the count said.
+        let first_ord = ord.0.saturating_sub(up.len() as u64);
         let mut run = self.entries_for(up).await?;
         run.push(own);
         run.extend(self.entries_for(merge_keys(down, below, false)).await?);
@@ -299,6 +311,8 @@ impl RedisBoard {
         };
         let ((ord, _), count) =
             futures::try_join!(self.position(&e, RankStyle::Ordinal), self.count())?;
+        // A concurrent removal between the two reads must not underflow.
+        let count = count.max(ord + 1);
         Ok(Some(100.0 * (count - ord) as f64 / count as f64))
     }
 }
