@@ -146,14 +146,20 @@
 //! - Memory is ~65 bytes per entry beyond the id bytes, not the 48 aimed
 //!   for: the id is a separate `Box<str>` (16-byte handle plus allocator
 //!   overhead) and the record repeats the score the leaf holds. Interning
-//!   ids into a per-partition byte arena (8-byte handle) would close most
-//!   of the gap; not done yet.
+//!   ids into a per-partition byte arena (8-byte handle) would save 8
+//!   bytes and a malloc per entry; not done yet.
+//! - The speed targets of the issue (1M updates/s, rank 1 µs, around 5
+//!   µs on one thread at 1M-10M members) are not reached on the shared
+//!   2-core test VM; a cached top 100 is. Numbers, Redis baseline and
+//!   reasons: `docs/PERFORMANCE.md`.
 //! - Every board-wide read does one descent per partition, so rank and
 //!   around-member costs grow with `P` (only `top` has a cache).
 //! - The Redis backend (`RedisBoard`, feature `redis-cluster`) has no
 //!   time windows (use one board id per window), no snapshots (Redis
 //!   persists itself), remembers op ids by TTL instead of count, and its
-//!   board-wide reads are not a consistent cut across partitions.
+//!   board-wide reads are not a consistent cut across partitions; deep
+//!   `page(offset)` reads `offset + limit` keys per partition. `clear`
+//!   leaves the small `{lb:<board>}:shape` key behind.
 //!
 //! ## Features
 //!
