@@ -82,6 +82,9 @@ pub enum CommandOutcome {
     /// `top_changed` are relative to the answering group (exact when the layout has one group;
     /// otherwise `top_changed` is true whenever the board-wide top may have changed).
     Written(WriteOutcome),
+    /// A write applied on a replica that did not propose it (no client waits for this reply,
+    /// so no outcome ranks were computed): whether it was applied (false for a repeated op id).
+    Replicated(bool),
     /// What a removal did (`None`: the member was absent). Ranks are group-relative.
     Removed(Option<RemoveOutcome>),
     /// Whether the windows rolled.

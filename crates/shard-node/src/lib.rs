@@ -85,7 +85,9 @@
 //!   default) and applied by the leader; a new leader has every committed entry, so no
 //!   acknowledged write is lost while a majority survives.
 //! * Apply is deterministic: commands carry the caller's time; nodes never read a clock on the
-//!   apply path. A group's snapshot is leaderboard-core's versioned snapshot plus the group and
+//!   apply path. Board state is identical on every replica; only the node that proposed an
+//!   entry computes write outcomes (board-wide ranks) for it, since only its client waits for
+//!   them; the others take leaderboard-core's cheaper `Board::apply` path. A group's snapshot is leaderboard-core's versioned snapshot plus the group and
 //!   layout it belongs to; restoring into another group or layout is refused.
 //! * Nothing received from the network panics: frames are size-checked, version-checked and
 //!   decoded with a bounded bincode configuration; query sizes are capped

@@ -204,6 +204,7 @@ impl ShardNode {
                 publisher.as_ref().map(|p| p.hook(g, is_leader.clone())),
             );
             let (sm, handle) = StateMachine::open(&dir.join("sm"), app, hook)?;
+            sm.set_node(opts.id);
             let network = NetworkFactory {
                 transport: transport.clone(),
                 group: g,

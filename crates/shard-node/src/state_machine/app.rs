@@ -59,8 +59,21 @@ impl AppState {
 
     /// Applies a batch: one result per command, in order.
     pub fn apply(&mut self, batch: &Batch) -> BatchReply {
+        self.apply_as(batch, true)
+    }
+
+    /// Applies a batch; with `outcomes == false` score writes take leaderboard-core's fast path
+    /// (`Board::apply`, no board-wide ranks) and answer [`CommandOutcome::Replicated`]. Used on
+    /// replicas whose replies no client waits for (entries another node proposed). The board
+    /// state is the same either way; only the outcome remembered for an op id differs (a later
+    /// retry of it is answered with partition-local ranks).
+    pub fn apply_as(&mut self, batch: &Batch, outcomes: bool) -> BatchReply {
         BatchReply {
-            results: batch.commands.iter().map(|c| self.apply_one(c)).collect(),
+            results: batch
+                .commands
+                .iter()
+                .map(|c| self.apply_one(c, outcomes))
+                .collect(),
         }
     }
 
@@ -82,7 +95,7 @@ impl AppState {
         Ok(())
     }
 
-    fn apply_one(&mut self, cmd: &Command) -> Result<CommandOutcome> {
+    fn apply_one(&mut self, cmd: &Command, outcomes: bool) -> Result<CommandOutcome> {
         match cmd {
             Command::CreateBoard { board, config } => match self.boards.get(board.as_str()) {
                 Some(b) if b.config() == config => Ok(CommandOutcome::Created),
@@ -100,7 +113,11 @@ impl AppState {
                 // Validate before the ownership check so that an empty member id reports as such.
                 leaderboard_core::validate_member(&write.member)?;
                 self.check_owner(&write.member, &b)?;
-                Ok(CommandOutcome::Written(b.write(write.clone())?))
+                if outcomes {
+                    Ok(CommandOutcome::Written(b.write(write.clone())?))
+                } else {
+                    Ok(CommandOutcome::Replicated(b.apply(write.clone())?))
+                }
             }
             Command::Remove { board, member } => {
                 let b = self.board(board.as_str())?;

@@ -54,6 +54,9 @@ struct Shared {
     counter: AtomicU64,
     dir: PathBuf,
     hook: Option<ApplyHook>,
+    /// This node's id (0 = unknown). Entries this node proposed as leader are applied with full
+    /// outcomes (a client waits for them); entries proposed by others take the cheaper path.
+    node: AtomicU64,
 }
 
 /// openraft's handle on the state machine.
@@ -117,6 +120,7 @@ impl StateMachine {
             counter: AtomicU64::new(0),
             dir: dir.to_path_buf(),
             hook,
+            node: AtomicU64::new(0),
         });
         Ok((
             Self {
@@ -124,6 +128,15 @@ impl StateMachine {
             },
             StateMachineHandle { shared },
         ))
+    }
+}
+
+impl StateMachine {
+    /// Tells the state machine which node it runs on, so that it computes write outcomes only
+    /// for the entries this node proposed (see [`AppState::apply_as`]). Without it every entry
+    /// gets full outcomes.
+    pub fn set_node(&self, node: crate::types::NodeId) {
+        self.shared.node.store(node, Ordering::Relaxed);
     }
 }
 
@@ -223,7 +236,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             match entry.payload {
                 EntryPayload::Blank => replies.push(BatchReply::default()),
                 EntryPayload::Normal(batch) => {
-                    let reply = st.app.apply(&batch);
+                    let me = self.shared.node.load(Ordering::Relaxed);
+                    let outcomes = me == 0 || entry.log_id.leader_id.node_id == me;
+                    let reply = st.app.apply_as(&batch, outcomes);
                     if let Some(hook) = &self.shared.hook {
                         hook(entry.log_id.index, &batch, &reply);
                     }
