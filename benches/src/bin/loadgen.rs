@@ -174,8 +174,8 @@ async fn player(
     stats: Arc<Stats>,
     gate: Arc<tokio::sync::Semaphore>,
 ) {
-    let started = Instant::now();
     let permit = gate.acquire_owned().await.expect("semaphore");
+    let started = Instant::now(); // join time excludes waiting for a connect slot
     let opts = LiveOptions {
         reconnect: false,
         ..LiveOptions::default()

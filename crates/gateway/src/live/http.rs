@@ -13,10 +13,9 @@ use crate::error::ApiError;
 
 async fn caller(live: &LiveService, headers: &HeaderMap) -> Result<Account, ApiError> {
     let token = crate::auth::bearer(headers)?;
-    live.auth()
-        .resolve(token)
-        .await
-        .ok_or_else(|| ApiError::Unauthorized("the token is invalid or has expired; log in again".into()))
+    live.auth().resolve(token).await.ok_or_else(|| {
+        ApiError::Unauthorized("the token is invalid or has expired; log in again".into())
+    })
 }
 
 /// `POST /v1/live/sessions`: an authenticated user hosts a quiz.

@@ -62,7 +62,9 @@ pub mod ws;
 pub use service::{Account, Authenticator, LiveService};
 
 /// The `/v1/live` routes, with the service as their state.
-pub fn router<S: Clone + Send + Sync + 'static>(live: std::sync::Arc<LiveService>) -> axum::Router<S> {
+pub fn router<S: Clone + Send + Sync + 'static>(
+    live: std::sync::Arc<LiveService>,
+) -> axum::Router<S> {
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/v1/live/sessions", post(http::create_session))

@@ -11,8 +11,8 @@ use sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
 use super::actor::{self, ActorDeps, Cmd, CMD_QUEUE};
-use super::engine::{LiveQuiz, Session};
 use super::engine::scoring::validate_rules;
+use super::engine::{LiveQuiz, Session};
 use super::score::ScoreBoard;
 use super::store::{AnswerWriter, LiveStore, StoreError};
 
@@ -28,7 +28,10 @@ pub struct Account {
 /// Resolves login tokens (implemented by the gateway's auth module).
 pub trait Authenticator: Send + Sync + 'static {
     /// The account of a token, or `None` if it is invalid or expired.
-    fn resolve<'a>(&'a self, token: &'a str) -> Pin<Box<dyn Future<Output = Option<Account>> + Send + 'a>>;
+    fn resolve<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Option<Account>> + Send + 'a>>;
 }
 
 /// Why a session could not be created.
@@ -67,11 +70,19 @@ pub struct LiveService {
 impl LiveService {
     /// A service over a board, a store and an authenticator. Spawns the
     /// answer writer, so call it inside a tokio runtime.
-    pub fn new(board: Arc<dyn ScoreBoard>, store: Arc<dyn LiveStore>, auth: Arc<dyn Authenticator>) -> Arc<Self> {
+    pub fn new(
+        board: Arc<dyn ScoreBoard>,
+        store: Arc<dyn LiveStore>,
+        auth: Arc<dyn Authenticator>,
+    ) -> Arc<Self> {
         let writer = AnswerWriter::spawn(store.clone());
         Arc::new(LiveService {
             sessions: Arc::new(Mutex::new(HashMap::new())),
-            deps: ActorDeps { board, store, writer },
+            deps: ActorDeps {
+                board,
+                store,
+                writer,
+            },
             auth,
             next_conn: AtomicU64::new(1),
         })
@@ -94,7 +105,11 @@ impl LiveService {
 
     /// The running session with this code.
     pub fn session(&self, code: &str) -> Option<SessionHandle> {
-        self.sessions.lock().expect("live registry poisoned").get(code).cloned()
+        self.sessions
+            .lock()
+            .expect("live registry poisoned")
+            .get(code)
+            .cloned()
     }
 
     /// Number of running sessions.
@@ -103,12 +118,18 @@ impl LiveService {
     }
 
     /// Creates a session from a quiz for `host` and starts its actor.
-    pub async fn create(&self, host: &Account, req: &CreateSession) -> Result<CreatedSession, CreateError> {
+    pub async fn create(
+        &self,
+        host: &Account,
+        req: &CreateSession,
+    ) -> Result<CreatedSession, CreateError> {
         let rules = req.scoring.unwrap_or_default();
         validate_rules(&rules).map_err(CreateError::Invalid)?;
         let reveal_ms = req.reveal_ms.unwrap_or(5_000);
         if reveal_ms > 60_000 {
-            return Err(CreateError::Invalid("reveal_ms must be at most 60000".into()));
+            return Err(CreateError::Invalid(
+                "reveal_ms must be at most 60000".into(),
+            ));
         }
         let top_n = req.top_n.unwrap_or(10);
         if !(1..=100).contains(&top_n) {
@@ -123,21 +144,44 @@ impl LiveService {
         if questions.is_empty() {
             return Err(CreateError::Invalid("the quiz has no questions".into()));
         }
-        if questions.iter().any(|q| q.correct.is_empty() || q.choices.len() < 2) {
-            return Err(CreateError::Invalid("every question needs 2+ choices and a correct one".into()));
+        if questions
+            .iter()
+            .any(|q| q.correct.is_empty() || q.choices.len() < 2)
+        {
+            return Err(CreateError::Invalid(
+                "every question needs 2+ choices and a correct one".into(),
+            ));
         }
-        let quiz = Arc::new(LiveQuiz { quiz_id: req.quiz_id, questions, rules, reveal_ms, top_n: top_n as usize });
+        let quiz = Arc::new(LiveQuiz {
+            quiz_id: req.quiz_id,
+            questions,
+            rules,
+            reveal_ms,
+            top_n: top_n as usize,
+        });
         let (code, tx, rx) = self.reserve_code();
-        let id = match self.deps.store.create_session(&code, req.quiz_id, host.id, &rules).await {
+        let id = match self
+            .deps
+            .store
+            .create_session(&code, req.quiz_id, host.id, &rules)
+            .await
+        {
             Ok(id) => id,
             Err(e) => {
-                self.sessions.lock().expect("live registry poisoned").remove(&code);
+                self.sessions
+                    .lock()
+                    .expect("live registry poisoned")
+                    .remove(&code);
                 return Err(e.into());
             }
         };
         let host_token = actor::new_token();
         self.spawn(id, code.clone(), quiz, host_token.clone(), tx, rx);
-        Ok(CreatedSession { session_id: id, code, host_token })
+        Ok(CreatedSession {
+            session_id: id,
+            code,
+            host_token,
+        })
     }
 
     /// Reserves a fresh 6-digit code with a placeholder entry.
@@ -149,7 +193,14 @@ impl LiveService {
             if !map.contains_key(&code) {
                 // Placeholder until the id is known; connections see the
                 // session only once `spawn` fills in the real handle.
-                map.insert(code.clone(), SessionHandle { id: 0, host_token: String::new(), tx: tx.clone() });
+                map.insert(
+                    code.clone(),
+                    SessionHandle {
+                        id: 0,
+                        host_token: String::new(),
+                        tx: tx.clone(),
+                    },
+                );
                 return (code, tx, rx);
             }
         }
@@ -175,7 +226,10 @@ impl LiveService {
         let sessions = self.sessions.clone();
         let deps = self.deps.clone();
         tokio::spawn(actor::run(session, deps, rx, move || {
-            sessions.lock().expect("live registry poisoned").remove(&code);
+            sessions
+                .lock()
+                .expect("live registry poisoned")
+                .remove(&code);
         }));
         metrics::counter!("live_sessions_created_total").increment(1);
     }

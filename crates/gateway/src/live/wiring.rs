@@ -33,12 +33,18 @@ impl TokenAuth {
             .fetch_optional(self.db.primary())
             .await
             .ok()??;
-        Some(Account { id: row.try_get("id").ok()?, username: row.try_get("username").ok()? })
+        Some(Account {
+            id: row.try_get("id").ok()?,
+            username: row.try_get("username").ok()?,
+        })
     }
 }
 
 impl Authenticator for TokenAuth {
-    fn resolve<'a>(&'a self, token: &'a str) -> Pin<Box<dyn Future<Output = Option<Account>> + Send + 'a>> {
+    fn resolve<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Option<Account>> + Send + 'a>> {
         Box::pin(self.lookup(token))
     }
 }
@@ -52,7 +58,14 @@ impl LiveService {
             tracing::warn!("SHARD_NODES is set but live sessions rank scores in process");
         }
         let store = SqlStore::new(db.primary().clone(), db.dialect() == Dialect::MySql);
-        let auth = TokenAuth { tokens: tokens.clone(), db: db.clone() };
-        LiveService::new(Arc::new(LocalBoards::new()), Arc::new(store), Arc::new(auth))
+        let auth = TokenAuth {
+            tokens: tokens.clone(),
+            db: db.clone(),
+        };
+        LiveService::new(
+            Arc::new(LocalBoards::new()),
+            Arc::new(store),
+            Arc::new(auth),
+        )
     }
 }

@@ -60,9 +60,16 @@ pub async fn ws_handler(
 }
 
 async fn refuse(mut socket: WebSocket, code: ErrorCode, close_code: u16) {
-    let msg = ServerMsg::Error { code, message: describe(code).into(), req: None };
+    let msg = ServerMsg::Error {
+        code,
+        message: describe(code).into(),
+        req: None,
+    };
     let _ = socket.send(Message::Text(encode(&msg))).await;
-    let frame = CloseFrame { code: close_code, reason: Utf8Bytes::from_static("join refused") };
+    let frame = CloseFrame {
+        code: close_code,
+        reason: Utf8Bytes::from_static("join refused"),
+    };
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
@@ -78,18 +85,38 @@ async fn attach(
             return Err(ErrorCode::Unauthorized);
         }
         let (reply, rx) = oneshot::channel();
-        tx.send(Cmd::Host { conn, reply }).await.map_err(|_| ErrorCode::Finished)?;
+        tx.send(Cmd::Host { conn, reply })
+            .await
+            .map_err(|_| ErrorCode::Finished)?;
         rx.await.map_err(|_| ErrorCode::Finished)??;
         return Ok(Who::Host);
     }
     let (reply, rx) = oneshot::channel();
     let cmd = if let Some(token) = &params.resume {
-        Cmd::Resume { token: token.clone(), conn, reply }
+        Cmd::Resume {
+            token: token.clone(),
+            conn,
+            reply,
+        }
     } else if let Some(token) = &params.token {
-        let account = live.auth().resolve(token).await.ok_or(ErrorCode::Unauthorized)?;
-        Cmd::Join { nickname: account.username, account_id: Some(account.id), conn, reply }
+        let account = live
+            .auth()
+            .resolve(token)
+            .await
+            .ok_or(ErrorCode::Unauthorized)?;
+        Cmd::Join {
+            nickname: account.username,
+            account_id: Some(account.id),
+            conn,
+            reply,
+        }
     } else if let Some(nick) = &params.nickname {
-        Cmd::Join { nickname: nick.clone(), account_id: None, conn, reply }
+        Cmd::Join {
+            nickname: nick.clone(),
+            account_id: None,
+            conn,
+            reply,
+        }
     } else {
         return Err(ErrorCode::BadNickname);
     };
@@ -104,11 +131,19 @@ async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket)
     };
     // The host gets a roster frame per join: give it room for a burst of
     // thousands of joins; players get the normal bound.
-    let capacity = if params.host_token.is_some() { HOST_QUEUE } else { CONN_QUEUE };
+    let capacity = if params.host_token.is_some() {
+        HOST_QUEUE
+    } else {
+        CONN_QUEUE
+    };
     let (tx, mut rx) = mpsc::channel(capacity);
     let kill = Arc::new(Notify::new());
     let conn_id = live.next_conn_id();
-    let conn = ConnTx { id: conn_id, tx: tx.clone(), kill: kill.clone() };
+    let conn = ConnTx {
+        id: conn_id,
+        tx: tx.clone(),
+        kill: kill.clone(),
+    };
     let who = match attach(&live, &handle, &params, conn).await {
         Ok(who) => who,
         Err(code) => {

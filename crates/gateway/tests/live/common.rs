@@ -31,7 +31,9 @@ fn env_or_panic(name: &str) -> String {
 
 fn with_db(url: &str, db: &str) -> String {
     let scheme_end = url.find("://").map_or(0, |i| i + 3);
-    let host_end = url[scheme_end..].find('/').map_or(url.len(), |i| scheme_end + i);
+    let host_end = url[scheme_end..]
+        .find('/')
+        .map_or(url.len(), |i| scheme_end + i);
     format!("{}/{db}", &url[..host_end])
 }
 
@@ -51,7 +53,10 @@ pub async fn mysql_config(dir: &std::path::Path) -> (Config, String, String) {
     let replica_db = with_db(&replica, &name);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while sqlx::MySqlConnection::connect(&replica_db).await.is_err() {
-        assert!(std::time::Instant::now() < deadline, "database {name} never reached the replica");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "database {name} never reached the replica"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut config = Config::for_tests(dir);
@@ -66,7 +71,9 @@ impl Ctx {
     /// Embedded default.
     pub async fn sqlite() -> Ctx {
         let dir = tempfile::tempdir().expect("tempdir");
-        let server = spawn(Config::for_tests(dir.path())).await.expect("spawn gateway");
+        let server = spawn(Config::for_tests(dir.path()))
+            .await
+            .expect("spawn gateway");
         Self::with(server, dir, None).await
     }
 
@@ -78,25 +85,51 @@ impl Ctx {
         Self::with(server, dir, Some((admin_url, name))).await
     }
 
-    async fn with(server: TestServer, dir: tempfile::TempDir, mysql: Option<(String, String)>) -> Ctx {
+    async fn with(
+        server: TestServer,
+        dir: tempfile::TempDir,
+        mysql: Option<(String, String)>,
+    ) -> Ctx {
         let anon = Client::new(&server.base_url).unwrap();
-        anon.register(&RegisterRequest { username: "host".into(), password: "host-password".into() })
+        anon.register(&RegisterRequest {
+            username: "host".into(),
+            password: "host-password".into(),
+        })
+        .await
+        .expect("register host");
+        let host = anon
+            .login("host", "host-password")
             .await
-            .expect("register host");
-        let host = anon.login("host", "host-password").await.expect("login host");
+            .expect("login host");
         let quiz_id = make_quiz(&host, 3).await;
-        Ctx { server, host, quiz_id, _dir: dir, mysql }
+        Ctx {
+            server,
+            host,
+            quiz_id,
+            _dir: dir,
+            mysql,
+        }
     }
 
     /// Hosts a session with a short reveal pause.
     pub async fn session(&self, reveal_ms: u64) -> CreatedSession {
-        let req = CreateSession { quiz_id: self.quiz_id, scoring: None, reveal_ms: Some(reveal_ms), top_n: Some(5) };
-        self.host.create_live_session(&req).await.expect("create live session")
+        let req = CreateSession {
+            quiz_id: self.quiz_id,
+            scoring: None,
+            reveal_ms: Some(reveal_ms),
+            top_n: Some(5),
+        };
+        self.host
+            .create_live_session(&req)
+            .await
+            .expect("create live session")
     }
 
     /// Connects as `creds`.
     pub async fn connect(&self, code: &str, creds: Credentials) -> LiveClient {
-        LiveClient::connect(&self.server.base_url, code, creds).await.expect("connect")
+        LiveClient::connect(&self.server.base_url, code, creds)
+            .await
+            .expect("connect")
     }
 
     /// Answers recorded in the database for a session.
@@ -117,7 +150,9 @@ impl Ctx {
         self.server.stop().await;
         if let Some((url, name)) = self.mysql {
             if let Ok(mut c) = sqlx::MySqlConnection::connect(&url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut c).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&mut c)
+                    .await;
             }
         }
     }
@@ -135,24 +170,47 @@ pub async fn make_quiz(author: &Client, n: usize) -> i64 {
                 difficulty: 1,
                 explanation: "because".into(),
                 choices: vec![
-                    ChoiceInput { id: None, text: "no".into(), correct: false },
-                    ChoiceInput { id: None, text: "yes".into(), correct: true },
-                    ChoiceInput { id: None, text: "maybe".into(), correct: false },
+                    ChoiceInput {
+                        id: None,
+                        text: "no".into(),
+                        correct: false,
+                    },
+                    ChoiceInput {
+                        id: None,
+                        text: "yes".into(),
+                        correct: true,
+                    },
+                    ChoiceInput {
+                        id: None,
+                        text: "maybe".into(),
+                        correct: false,
+                    },
                 ],
             })
             .await
             .expect("create question");
-        items.push(QuizItemInput { question_id: q.id, time_limit_ms: 1_000 });
+        items.push(QuizItemInput {
+            question_id: q.id,
+            time_limit_ms: 1_000,
+        });
     }
     author
-        .create_quiz(&QuizInput { title: "live quiz".into(), description: String::new(), questions: items })
+        .create_quiz(&QuizInput {
+            title: "live quiz".into(),
+            description: String::new(),
+            questions: items,
+        })
         .await
         .expect("create quiz")
         .id
 }
 
 /// Waits (at most 10 s) for an event matching `f`, skipping others.
-pub async fn wait_for<T>(c: &mut LiveClient, what: &str, mut f: impl FnMut(&LiveEvent) -> Option<T>) -> T {
+pub async fn wait_for<T>(
+    c: &mut LiveClient,
+    what: &str,
+    mut f: impl FnMut(&LiveEvent) -> Option<T>,
+) -> T {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let ev = tokio::time::timeout_at(deadline, c.next())
@@ -166,7 +224,11 @@ pub async fn wait_for<T>(c: &mut LiveClient, what: &str, mut f: impl FnMut(&Live
 }
 
 /// Waits for a server message matching `f`.
-pub async fn wait_msg<T>(c: &mut LiveClient, what: &str, mut f: impl FnMut(&ServerMsg) -> Option<T>) -> T {
+pub async fn wait_msg<T>(
+    c: &mut LiveClient,
+    what: &str,
+    mut f: impl FnMut(&ServerMsg) -> Option<T>,
+) -> T {
     wait_for(c, what, |ev| match ev {
         LiveEvent::Message(m) => f(m),
         _ => None,

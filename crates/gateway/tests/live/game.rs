@@ -1,6 +1,8 @@
 //! Live game scenarios, each run on the embedded default and on the real stack.
 
-use sdk::live::{close, ClientMsg, Credentials, ErrorCode, LiveError, LiveEvent, Phase, ScoringRules, ServerMsg};
+use sdk::live::{
+    close, ClientMsg, Credentials, ErrorCode, LiveError, LiveEvent, Phase, ScoringRules, ServerMsg,
+};
 
 use crate::common::{wait_for, wait_msg, Ctx};
 
@@ -12,7 +14,12 @@ fn expected_points(elapsed_ms: u32, limit_ms: u32, streak: u32) -> u32 {
         let t = f64::from(elapsed_ms.min(limit_ms)) / f64::from(limit_ms);
         (f64::from(r.max_points) * (1.0 - t / 2.0)).round() as u32
     };
-    speed + if streak > 1 { (100 * (streak - 1)).min(500) } else { 0 }
+    speed
+        + if streak > 1 {
+            (100 * (streak - 1)).min(500)
+        } else {
+            0
+        }
 }
 
 /// Join by code, start, answer, reveal, scores per formula, versioned leaderboard, final
@@ -20,13 +27,17 @@ fn expected_points(elapsed_ms: u32, limit_ms: u32, streak: u32) -> u32 {
 pub async fn happy_path(ctx: &Ctx) {
     let s = ctx.session(50).await;
     assert_eq!(s.code.len(), 6);
-    let mut host = ctx.connect(&s.code, Credentials::Host(s.host_token.clone())).await;
+    let mut host = ctx
+        .connect(&s.code, Credentials::Host(s.host_token.clone()))
+        .await;
     assert_eq!(host.welcome().phase, Phase::Lobby);
     let mut ann = ctx.connect(&s.code, Credentials::Guest("ann".into())).await;
     let mut bob = ctx.connect(&s.code, Credentials::Guest("bob".into())).await;
     assert!(ann.welcome().resume_token.is_some());
     wait_msg(&mut host, "bob joined", |m| match m {
-        ServerMsg::Roster { nickname, event, .. } if nickname == "bob" && event == "joined" => Some(()),
+        ServerMsg::Roster {
+            nickname, event, ..
+        } if nickname == "bob" && event == "joined" => Some(()),
         _ => None,
     })
     .await;
@@ -48,19 +59,34 @@ pub async fn happy_path(ctx: &Ctx) {
         }
         for (i, p) in [&mut ann, &mut bob].into_iter().enumerate() {
             let elapsed = wait_msg(p, "ack", |m| match m {
-                ServerMsg::AnswerAck { question, elapsed_ms, req } if *question == qi => {
+                ServerMsg::AnswerAck {
+                    question,
+                    elapsed_ms,
+                    req,
+                } if *question == qi => {
                     assert_eq!(*req, Some(u64::from(qi)));
                     Some(*elapsed_ms)
                 }
-                ServerMsg::Error { code, message, .. } => panic!("answer refused: {code:?} {message}"),
+                ServerMsg::Error { code, message, .. } => {
+                    panic!("answer refused: {code:?} {message}")
+                }
                 _ => None,
             })
             .await;
             let right = i == 0 || qi == 1;
             streaks[i] = if right { streaks[i] + 1 } else { 0 };
-            let points = if right { expected_points(elapsed, 1_000, streaks[i]) } else { 0 };
+            let points = if right {
+                expected_points(elapsed, 1_000, streaks[i])
+            } else {
+                0
+            };
             let result = wait_msg(p, "reveal", |m| match m {
-                ServerMsg::Reveal { question, correct, result: Some(r), .. } if *question == qi => {
+                ServerMsg::Reveal {
+                    question,
+                    correct,
+                    result: Some(r),
+                    ..
+                } if *question == qi => {
                     assert_eq!(correct, &vec![1]);
                     Some(*r)
                 }
@@ -94,8 +120,15 @@ pub async fn happy_path(ctx: &Ctx) {
     })
     .await;
     assert_eq!(closed, Some(close::SESSION_FINISHED));
-    wait_msg(&mut host, "host finished", |m| matches!(m, ServerMsg::Finished { you: None, .. }).then_some(())).await;
-    let stored = ctx.host.live_standings(s.session_id).await.expect("standings");
+    wait_msg(&mut host, "host finished", |m| {
+        matches!(m, ServerMsg::Finished { you: None, .. }).then_some(())
+    })
+    .await;
+    let stored = ctx
+        .host
+        .live_standings(s.session_id)
+        .await
+        .expect("standings");
     assert_eq!(stored, top);
     assert_eq!(ctx.answers_recorded(s.session_id).await, 6);
 }
@@ -121,10 +154,16 @@ async fn expect_error(c: &mut sdk::live::LiveClient, want: ErrorCode) {
 pub async fn bad_input(ctx: &Ctx) {
     let url = &ctx.server.base_url;
     let s = ctx.session(5_000).await;
-    let bad = if s.code == "000000" { "000001" } else { "000000" };
+    let bad = if s.code == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
     let r = sdk::live::LiveClient::connect(url, bad, Credentials::Guest("x".into())).await;
     assert_eq!(refused(r), ErrorCode::UnknownSession);
-    let mut host = ctx.connect(&s.code, Credentials::Host(s.host_token.clone())).await;
+    let mut host = ctx
+        .connect(&s.code, Credentials::Host(s.host_token.clone()))
+        .await;
     let mut ann = ctx.connect(&s.code, Credentials::Guest("ann".into())).await;
     let _bob = ctx.connect(&s.code, Credentials::Guest("bob".into())).await;
     let r = sdk::live::LiveClient::connect(url, &s.code, Credentials::Guest("ANN".into())).await;
@@ -150,41 +189,63 @@ pub async fn bad_input(ctx: &Ctx) {
     expect_error(&mut host, ErrorCode::NotPlayer).await;
 
     host.send(ClientMsg::Start).unwrap();
-    wait_msg(&mut ann, "question", |m| matches!(m, ServerMsg::Question(_)).then_some(())).await;
+    wait_msg(&mut ann, "question", |m| {
+        matches!(m, ServerMsg::Question(_)).then_some(())
+    })
+    .await;
     ann.answer(0, vec![9], None).unwrap();
     expect_error(&mut ann, ErrorCode::BadChoice).await;
     ann.answer(0, vec![1], Some(1)).unwrap();
     ann.answer(0, vec![2], Some(2)).unwrap();
     expect_error(&mut ann, ErrorCode::AlreadyAnswered).await;
     // bob does not answer: the question closes at its 1 s deadline, then a late answer fails.
-    wait_msg(&mut ann, "reveal", |m| matches!(m, ServerMsg::Reveal { .. }).then_some(())).await;
+    wait_msg(&mut ann, "reveal", |m| {
+        matches!(m, ServerMsg::Reveal { .. }).then_some(())
+    })
+    .await;
     ann.answer(0, vec![1], None).unwrap();
     expect_error(&mut ann, ErrorCode::TooLate).await;
     host.send(ClientMsg::Remove { player_id: 999 }).unwrap();
     expect_error(&mut host, ErrorCode::UnknownPlayer).await;
-    assert_eq!(ctx.answers_recorded(s.session_id).await, 1, "one answer recorded, none doubled");
+    assert_eq!(
+        ctx.answers_recorded(s.session_id).await,
+        1,
+        "one answer recorded, none doubled"
+    );
 }
 
 /// A player who drops rejoins with the resume token as the same player with the same score
 /// and the current question.
 pub async fn reconnect_resume(ctx: &Ctx) {
     let s = ctx.session(60_000).await;
-    let mut host = ctx.connect(&s.code, Credentials::Host(s.host_token.clone())).await;
+    let mut host = ctx
+        .connect(&s.code, Credentials::Host(s.host_token.clone()))
+        .await;
     let mut ann = ctx.connect(&s.code, Credentials::Guest("ann".into())).await;
     let _bob = ctx.connect(&s.code, Credentials::Guest("bob".into())).await;
     let me = ann.welcome().player_id.unwrap();
     let token = ann.welcome().resume_token.clone().unwrap();
     host.send(ClientMsg::Start).unwrap();
-    wait_msg(&mut ann, "question", |m| matches!(m, ServerMsg::Question(_)).then_some(())).await;
+    wait_msg(&mut ann, "question", |m| {
+        matches!(m, ServerMsg::Question(_)).then_some(())
+    })
+    .await;
     ann.answer(0, vec![1], None).unwrap();
-    wait_msg(&mut ann, "ack", |m| matches!(m, ServerMsg::AnswerAck { .. }).then_some(())).await;
+    wait_msg(&mut ann, "ack", |m| {
+        matches!(m, ServerMsg::AnswerAck { .. }).then_some(())
+    })
+    .await;
     ann.close();
     wait_msg(&mut host, "ann left", |m| match m {
-        ServerMsg::Roster { player_id, event, .. } if *player_id == me && event == "left" => Some(()),
+        ServerMsg::Roster {
+            player_id, event, ..
+        } if *player_id == me && event == "left" => Some(()),
         _ => None,
     })
     .await;
-    let mut again = ctx.connect(&s.code, Credentials::Resume(token.clone())).await;
+    let mut again = ctx
+        .connect(&s.code, Credentials::Resume(token.clone()))
+        .await;
     let w = again.welcome().clone();
     assert_eq!(w.player_id, Some(me));
     assert_eq!(w.nickname.as_deref(), Some("ann"));
@@ -195,7 +256,9 @@ pub async fn reconnect_resume(ctx: &Ctx) {
     expect_error(&mut again, ErrorCode::AlreadyAnswered).await;
     // After the reveal the score is back and the same after another resume.
     let score = wait_msg(&mut again, "reveal", |m| match m {
-        ServerMsg::Reveal { result: Some(r), .. } => Some(r.score),
+        ServerMsg::Reveal {
+            result: Some(r), ..
+        } => Some(r.score),
         _ => None,
     })
     .await;
@@ -210,13 +273,18 @@ pub async fn reconnect_resume(ctx: &Ctx) {
     .await;
     assert_eq!(code, Some(close::REPLACED));
     third.send(ClientMsg::Ping).unwrap();
-    wait_msg(&mut third, "pong", |m| matches!(m, ServerMsg::Pong { .. }).then_some(())).await;
+    wait_msg(&mut third, "pong", |m| {
+        matches!(m, ServerMsg::Pong { .. }).then_some(())
+    })
+    .await;
 }
 
 /// Host removes a player, skips a question, ends the session.
 pub async fn host_controls(ctx: &Ctx) {
     let s = ctx.session(60_000).await;
-    let mut host = ctx.connect(&s.code, Credentials::Host(s.host_token.clone())).await;
+    let mut host = ctx
+        .connect(&s.code, Credentials::Host(s.host_token.clone()))
+        .await;
     let mut ann = ctx.connect(&s.code, Credentials::Guest("ann".into())).await;
     let mut bob = ctx.connect(&s.code, Credentials::Guest("bob".into())).await;
     let bob_id = bob.welcome().player_id.unwrap();
@@ -228,26 +296,53 @@ pub async fn host_controls(ctx: &Ctx) {
     })
     .await;
     assert_eq!(code, Some(close::REMOVED));
-    let r = sdk::live::LiveClient::connect(&ctx.server.base_url, &s.code, Credentials::Resume(bob_token)).await;
+    let r = sdk::live::LiveClient::connect(
+        &ctx.server.base_url,
+        &s.code,
+        Credentials::Resume(bob_token),
+    )
+    .await;
     assert_eq!(refused(r), ErrorCode::BadResumeToken);
     host.send(ClientMsg::Start).unwrap();
-    wait_msg(&mut ann, "q0", |m| matches!(m, ServerMsg::Question(q) if q.index == 0).then_some(())).await;
+    wait_msg(&mut ann, "q0", |m| {
+        matches!(m, ServerMsg::Question(q) if q.index == 0).then_some(())
+    })
+    .await;
     host.send(ClientMsg::Skip).unwrap();
     let r = wait_msg(&mut ann, "reveal", |m| match m {
-        ServerMsg::Reveal { result: Some(r), .. } => Some(*r),
+        ServerMsg::Reveal {
+            result: Some(r), ..
+        } => Some(*r),
         _ => None,
     })
     .await;
     assert!(!r.answered);
     host.send(ClientMsg::Skip).unwrap();
-    wait_msg(&mut ann, "q1", |m| matches!(m, ServerMsg::Question(q) if q.index == 1).then_some(())).await;
+    wait_msg(&mut ann, "q1", |m| {
+        matches!(m, ServerMsg::Question(q) if q.index == 1).then_some(())
+    })
+    .await;
     host.send(ClientMsg::End).unwrap();
-    wait_msg(&mut ann, "finished", |m| matches!(m, ServerMsg::Finished { .. }).then_some(())).await;
-    wait_msg(&mut host, "finished", |m| matches!(m, ServerMsg::Finished { .. }).then_some(())).await;
+    wait_msg(&mut ann, "finished", |m| {
+        matches!(m, ServerMsg::Finished { .. }).then_some(())
+    })
+    .await;
+    wait_msg(&mut host, "finished", |m| {
+        matches!(m, ServerMsg::Finished { .. }).then_some(())
+    })
+    .await;
     let stored = ctx.host.live_standings(s.session_id).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].nickname, "ann");
     // The code is free again: joining now fails.
-    let r = sdk::live::LiveClient::connect(&ctx.server.base_url, &s.code, Credentials::Guest("late".into())).await;
-    assert!(matches!(refused(r), ErrorCode::UnknownSession | ErrorCode::Finished));
+    let r = sdk::live::LiveClient::connect(
+        &ctx.server.base_url,
+        &s.code,
+        Credentials::Guest("late".into()),
+    )
+    .await;
+    assert!(matches!(
+        refused(r),
+        ErrorCode::UnknownSession | ErrorCode::Finished
+    ));
 }

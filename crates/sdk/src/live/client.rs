@@ -50,7 +50,12 @@ pub struct LiveOptions {
 
 impl Default for LiveOptions {
     fn default() -> Self {
-        LiveOptions { reconnect: true, max_attempts: 20, backoff: Duration::from_millis(100), event_queue: 1024 }
+        LiveOptions {
+            reconnect: true,
+            max_attempts: 20,
+            backoff: Duration::from_millis(100),
+            event_queue: 1024,
+        }
     }
 }
 
@@ -123,7 +128,9 @@ pub fn ws_url(base_url: &str, code: &str, creds: &Credentials) -> Result<String,
     } else if base.starts_with("ws://") || base.starts_with("wss://") {
         base.to_string()
     } else {
-        return Err(LiveError::Url(format!("{base_url:?} is not an http(s) or ws(s) URL")));
+        return Err(LiveError::Url(format!(
+            "{base_url:?} is not an http(s) or ws(s) URL"
+        )));
     };
     let (key, value) = match creds {
         Credentials::Guest(n) => ("nickname", n),
@@ -131,7 +138,11 @@ pub fn ws_url(base_url: &str, code: &str, creds: &Credentials) -> Result<String,
         Credentials::Host(t) => ("host_token", t),
         Credentials::Resume(t) => ("resume", t),
     };
-    Ok(format!("{base}/v1/live/ws?code={}&{key}={}", encode(code), encode(value)))
+    Ok(format!(
+        "{base}/v1/live/ws?code={}&{key}={}",
+        encode(code),
+        encode(value)
+    ))
 }
 
 fn encode(s: &str) -> String {
@@ -158,8 +169,12 @@ async fn open(url: &str) -> Result<(Socket, Welcome), LiveError> {
             Some(Ok(Message::Text(t))) => {
                 return match serde_json::from_str::<ServerMsg>(t.as_str()) {
                     Ok(ServerMsg::Welcome(w)) => Ok((ws, w)),
-                    Ok(ServerMsg::Error { code, message, .. }) => Err(LiveError::Refused { code, message }),
-                    Ok(other) => Err(LiveError::Protocol(format!("expected welcome, got {other:?}"))),
+                    Ok(ServerMsg::Error { code, message, .. }) => {
+                        Err(LiveError::Refused { code, message })
+                    }
+                    Ok(other) => Err(LiveError::Protocol(format!(
+                        "expected welcome, got {other:?}"
+                    ))),
                     Err(e) => Err(LiveError::Protocol(e.to_string())),
                 };
             }
@@ -177,13 +192,21 @@ async fn open(url: &str) -> Result<(Socket, Welcome), LiveError> {
 fn is_final(code: u16) -> bool {
     matches!(
         code,
-        close::SESSION_FINISHED | close::REMOVED | close::JOIN_REFUSED | close::UNKNOWN_SESSION | close::REPLACED
+        close::SESSION_FINISHED
+            | close::REMOVED
+            | close::JOIN_REFUSED
+            | close::UNKNOWN_SESSION
+            | close::REPLACED
     )
 }
 
 impl LiveClient {
     /// Connects and joins; returns after the welcome frame.
-    pub async fn connect(base_url: &str, code: &str, creds: Credentials) -> Result<LiveClient, LiveError> {
+    pub async fn connect(
+        base_url: &str,
+        code: &str,
+        creds: Credentials,
+    ) -> Result<LiveClient, LiveError> {
         Self::connect_with(base_url, code, creds, LiveOptions::default()).await
     }
 
@@ -205,8 +228,22 @@ impl LiveClient {
         let (tx, out_rx) = mpsc::unbounded_channel::<ClientMsg>();
         let (raw, raw_rx) = mpsc::unbounded_channel::<String>();
         let (ev_tx, rx) = mpsc::channel(options.event_queue.max(1));
-        tokio::spawn(run(ws, again, options, Outgoing { msgs: out_rx, raw: raw_rx }, ev_tx));
-        Ok(LiveClient { tx, raw, rx, welcome })
+        tokio::spawn(run(
+            ws,
+            again,
+            options,
+            Outgoing {
+                msgs: out_rx,
+                raw: raw_rx,
+            },
+            ev_tx,
+        ));
+        Ok(LiveClient {
+            tx,
+            raw,
+            rx,
+            welcome,
+        })
     }
 
     /// The welcome of the first connection.
@@ -225,8 +262,17 @@ impl LiveClient {
     }
 
     /// Answers question `question` with `choices`; `req` comes back in the ack.
-    pub fn answer(&self, question: u32, choices: Vec<u32>, req: Option<u64>) -> Result<(), LiveError> {
-        self.send(ClientMsg::Answer { question, choices, req })
+    pub fn answer(
+        &self,
+        question: u32,
+        choices: Vec<u32>,
+        req: Option<u64>,
+    ) -> Result<(), LiveError> {
+        self.send(ClientMsg::Answer {
+            question,
+            choices,
+            req,
+        })
     }
 
     /// The next event; `None` once the connection has ended for good and
@@ -291,11 +337,21 @@ async fn run(
                 }
                 Err(LiveError::Refused { code, message }) => {
                     let reason = format!("{code:?}: {message}");
-                    let _ = events.send(LiveEvent::Closed { code: Some(close::JOIN_REFUSED), reason }).await;
+                    let _ = events
+                        .send(LiveEvent::Closed {
+                            code: Some(close::JOIN_REFUSED),
+                            reason,
+                        })
+                        .await;
                     return;
                 }
                 Err(e) if attempt >= options.max_attempts => {
-                    let _ = events.send(LiveEvent::Closed { code: None, reason: e.to_string() }).await;
+                    let _ = events
+                        .send(LiveEvent::Closed {
+                            code: None,
+                            reason: e.to_string(),
+                        })
+                        .await;
                     return;
                 }
                 Err(_) => delay = (delay * 2).min(Duration::from_secs(2)),
@@ -375,8 +431,16 @@ mod tests {
 
     #[test]
     fn urls_are_built_and_escaped() {
-        let u = ws_url("http://127.0.0.1:8080/", "123456", &Credentials::Guest("Ann B&c".into())).unwrap();
-        assert_eq!(u, "ws://127.0.0.1:8080/v1/live/ws?code=123456&nickname=Ann%20B%26c");
+        let u = ws_url(
+            "http://127.0.0.1:8080/",
+            "123456",
+            &Credentials::Guest("Ann B&c".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            u,
+            "ws://127.0.0.1:8080/v1/live/ws?code=123456&nickname=Ann%20B%26c"
+        );
         let h = ws_url("https://q.example", "1", &Credentials::Host("t".into())).unwrap();
         assert_eq!(h, "wss://q.example/v1/live/ws?code=1&host_token=t");
         assert!(ws_url("ftp://x", "1", &Credentials::Resume("r".into())).is_err());

@@ -405,7 +405,11 @@ mod tests {
                 .unwrap();
         assert_eq!(
             answer,
-            ClientMsg::Answer { question: 2, choices: vec![1], req: Some(7) }
+            ClientMsg::Answer {
+                question: 2,
+                choices: vec![1],
+                req: Some(7)
+            }
         );
         let start: ClientMsg = serde_json::from_str(r#"{"type":"start"}"#).unwrap();
         assert_eq!(start, ClientMsg::Start);

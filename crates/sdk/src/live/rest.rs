@@ -13,6 +13,7 @@ impl Client {
 
     /// `GET /v1/live/sessions/{id}/standings`: stored final standings, best first.
     pub async fn live_standings(&self, session_id: i64) -> Result<Vec<Standing>, Error> {
-        self.get(&format!("/v1/live/sessions/{session_id}/standings")).await
+        self.get(&format!("/v1/live/sessions/{session_id}/standings"))
+            .await
     }
 }

@@ -81,7 +81,10 @@ impl Fanout {
     /// Attaches a player's connection; an older one is closed as replaced.
     pub fn add_player(&mut self, player: u64, conn: ConnTx) {
         if let Some(old) = self.players.insert(player, conn) {
-            let _ = old.push(Out::Close(close::REPLACED, "replaced by a newer connection"));
+            let _ = old.push(Out::Close(
+                close::REPLACED,
+                "replaced by a newer connection",
+            ));
         }
     }
 

@@ -81,9 +81,19 @@ pub struct ActorDeps {
 
 /// Runs a session until it finishes or every command sender is gone;
 /// calls `on_exit` last (the registry forgets the code).
-pub async fn run(mut session: Session, deps: ActorDeps, mut rx: mpsc::Receiver<Cmd>, on_exit: impl FnOnce() + Send) {
+pub async fn run(
+    mut session: Session,
+    deps: ActorDeps,
+    mut rx: mpsc::Receiver<Cmd>,
+    on_exit: impl FnOnce() + Send,
+) {
     let (commit_tx, mut commit_rx) = mpsc::unbounded_channel::<Vec<PendingAnswer>>();
-    let mut actor = Actor { deps, fanout: Fanout::default(), commit_tx, done: false };
+    let mut actor = Actor {
+        deps,
+        fanout: Fanout::default(),
+        commit_tx,
+        done: false,
+    };
     while !actor.done {
         let wake = session.next_wakeup();
         tokio::select! {
@@ -137,7 +147,12 @@ impl Actor {
     fn handle(&mut self, session: &mut Session, cmd: Cmd) {
         let now = Instant::now();
         match cmd {
-            Cmd::Join { nickname, account_id, conn, reply } => {
+            Cmd::Join {
+                nickname,
+                account_id,
+                conn,
+                reply,
+            } => {
                 let token = new_token();
                 let result = session.join(now, &nickname, account_id, token);
                 if let Ok(id) = result {
@@ -146,7 +161,10 @@ impl Actor {
                 let _ = reply.send(result);
             }
             Cmd::Resume { token, conn, reply } => {
-                let result = session.roster.by_token(&token).ok_or(ErrorCode::BadResumeToken);
+                let result = session
+                    .roster
+                    .by_token(&token)
+                    .ok_or(ErrorCode::BadResumeToken);
                 if let Ok(id) = result {
                     self.attach(session, now, id, conn);
                 }
@@ -169,7 +187,11 @@ impl Actor {
                 let result = self.client_msg(session, now, player, msg);
                 if let Err((code, req)) = result {
                     let target = player.map_or(Target::Host, Target::Player);
-                    let msg = ServerMsg::Error { code, message: describe(code).into(), req };
+                    let msg = ServerMsg::Error {
+                        code,
+                        message: describe(code).into(),
+                        req,
+                    };
                     self.fanout.send(target, &msg);
                 }
             }
@@ -191,8 +213,17 @@ impl Actor {
         msg: ClientMsg,
     ) -> Result<(), (ErrorCode, Option<u64>)> {
         match (player, msg) {
-            (Some(p), ClientMsg::Answer { question, choices, req }) => {
-                let pending = session.answer(now, p, question, &choices, req).map_err(|c| (c, req))?;
+            (
+                Some(p),
+                ClientMsg::Answer {
+                    question,
+                    choices,
+                    req,
+                },
+            ) => {
+                let pending = session
+                    .answer(now, p, question, &choices, req)
+                    .map_err(|c| (c, req))?;
                 metrics::counter!("live_answers_accepted_total").increment(1);
                 if !self.deps.writer.submit(pending, self.commit_tx.clone()) {
                     return Err((ErrorCode::Internal, req));
@@ -200,13 +231,16 @@ impl Actor {
                 Ok(())
             }
             (None, ClientMsg::Answer { req, .. }) => Err((ErrorCode::NotPlayer, req)),
-            (Some(_), ClientMsg::Start | ClientMsg::Skip | ClientMsg::End | ClientMsg::Remove { .. }) => {
-                Err((ErrorCode::NotHost, None))
-            }
+            (
+                Some(_),
+                ClientMsg::Start | ClientMsg::Skip | ClientMsg::End | ClientMsg::Remove { .. },
+            ) => Err((ErrorCode::NotHost, None)),
             (None, ClientMsg::Start) => session.start(now).map_err(|c| (c, None)),
             (None, ClientMsg::Skip) => session.skip(now).map_err(|c| (c, None)),
             (None, ClientMsg::End) => session.end(now).map_err(|c| (c, None)),
-            (None, ClientMsg::Remove { player_id }) => session.remove(now, player_id).map_err(|c| (c, None)),
+            (None, ClientMsg::Remove { player_id }) => {
+                session.remove(now, player_id).map_err(|c| (c, None))
+            }
             (_, ClientMsg::Ping) => Ok(()), // answered by the connection task
         }
     }
@@ -251,7 +285,10 @@ impl Actor {
             .into_iter()
             .map(|s| {
                 let account_id = session.roster.get(s.player_id).and_then(|p| p.account_id);
-                FinalRow { standing: s, account_id }
+                FinalRow {
+                    standing: s,
+                    account_id,
+                }
             })
             .collect();
         // Stored before the Finished frames go out, so a client that sees

@@ -56,6 +56,9 @@ pub struct PendingAnswer {
 }
 
 /// An instruction from the core.
+// Most effects are `Send`s; boxing the message would add an allocation per
+// frame to save space in a short-lived Vec.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Send a frame.

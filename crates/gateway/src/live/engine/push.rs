@@ -24,8 +24,16 @@ pub struct PushState {
     board_dirty_since: Option<Instant>,
     counts_dirty_since: Option<Instant>,
     last_push: Option<Instant>,
+    last_rank_push: Option<Instant>,
     last_top: Vec<Standing>,
 }
+
+/// Sessions with more players than this get personal rank frames at most
+/// every [`RANK_INTERVAL_LARGE`] (the top list keeps the 250 ms cadence).
+pub const LARGE_SESSION: usize = 2_000;
+
+/// Personal rank push interval in large sessions.
+pub const RANK_INTERVAL_LARGE: Duration = Duration::from_secs(1);
 
 impl PushState {
     /// New state pushing at most once per `interval`.
@@ -37,6 +45,7 @@ impl PushState {
             board_dirty_since: None,
             counts_dirty_since: None,
             last_push: None,
+            last_rank_push: None,
             last_top: Vec::new(),
         }
     }
@@ -121,22 +130,54 @@ impl Session {
                 .into_iter()
                 .filter_map(|r| {
                     let p = self.roster.get(r.player)?;
-                    Some(Standing { rank: r.rank, player_id: r.player, nickname: p.nickname.clone(), score: r.score })
+                    Some(Standing {
+                        rank: r.rank,
+                        player_id: r.player,
+                        nickname: p.nickname.clone(),
+                        score: r.score,
+                    })
                 })
                 .collect();
             if top != self.push.last_top {
                 self.push.last_top = top.clone();
-                let msg = ServerMsg::Leaderboard { version, top, players, changed_at };
+                let msg = ServerMsg::Leaderboard {
+                    version,
+                    top,
+                    players,
+                    changed_at,
+                };
                 self.emit(Effect::Send(Target::All, msg));
             }
+            // Personal rank frames: every push for small sessions; in large
+            // ones at most once per RANK_INTERVAL_LARGE (an answer wave moves
+            // nearly every rank, and 10,000 frames 4 times a second would
+            // crowd out acks). Skipped ranks stay dirty for the next push.
+            let large = self.roster.len() > LARGE_SESSION;
+            let recent =
+                matches!(self.push.last_rank_push, Some(t) if now < t + RANK_INTERVAL_LARGE);
+            let rank_due = !large || !recent;
+            if !rank_due {
+                self.push.board_dirty_since = Some(since);
+                self.push.last_push = Some(now);
+                return;
+            }
+            self.push.last_rank_push = Some(now);
             let mut frames = Vec::new();
             for r in ranks {
-                let Some(p) = self.roster.get_mut(r.player) else { continue };
+                let Some(p) = self.roster.get_mut(r.player) else {
+                    continue;
+                };
                 if !p.connected || p.last_pushed == Some((r.rank, r.score)) {
                     continue;
                 }
                 p.last_pushed = Some((r.rank, r.score));
-                let msg = ServerMsg::Rank { version, rank: r.rank, score: r.score, players, changed_at };
+                let msg = ServerMsg::Rank {
+                    version,
+                    rank: r.rank,
+                    score: r.score,
+                    players,
+                    changed_at,
+                };
                 frames.push(Effect::Send(Target::Player(r.player), msg));
             }
             self.out_extend(frames);
@@ -156,17 +197,36 @@ impl Session {
             .iter()
             .filter_map(|r| {
                 let p = self.roster.get(r.player)?;
-                Some(Standing { rank: r.rank, player_id: r.player, nickname: p.nickname.clone(), score: r.score })
+                Some(Standing {
+                    rank: r.rank,
+                    player_id: r.player,
+                    nickname: p.nickname.clone(),
+                    score: r.score,
+                })
             })
             .collect();
         let top: Vec<Standing> = all.iter().take(self.push.top_n()).cloned().collect();
         let mut frames = Vec::with_capacity(all.len() + 1);
         for s in &all {
-            let msg = ServerMsg::Finished { top: top.clone(), you: Some(s.clone()), players };
+            let msg = ServerMsg::Finished {
+                top: top.clone(),
+                you: Some(s.clone()),
+                players,
+            };
             frames.push(Effect::Send(Target::Player(s.player_id), msg));
         }
-        frames.push(Effect::Send(Target::Host, ServerMsg::Finished { top, you: None, players }));
-        frames.push(Effect::Close(Target::All, sdk::live::close::SESSION_FINISHED));
+        frames.push(Effect::Send(
+            Target::Host,
+            ServerMsg::Finished {
+                top,
+                you: None,
+                players,
+            },
+        ));
+        frames.push(Effect::Close(
+            Target::All,
+            sdk::live::close::SESSION_FINISHED,
+        ));
         self.out_extend(frames);
         all
     }

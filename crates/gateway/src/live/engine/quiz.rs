@@ -36,7 +36,10 @@ impl LiveQuestion {
                 .choices
                 .iter()
                 .enumerate()
-                .map(|(i, text)| ChoiceView { index: i as u32, text: text.clone() })
+                .map(|(i, text)| ChoiceView {
+                    index: i as u32,
+                    text: text.clone(),
+                })
                 .collect(),
             multiple: self.correct.len() > 1,
             opened_at,

@@ -155,9 +155,15 @@ mod tests {
     fn nicknames_are_unique_case_insensitively() {
         let mut r = Roster::default();
         assert_eq!(r.join("Ann", None, "t1".into()), Ok((1, true)));
-        assert_eq!(r.join(" ann ", None, "t2".into()), Err(ErrorCode::NicknameTaken));
+        assert_eq!(
+            r.join(" ann ", None, "t2".into()),
+            Err(ErrorCode::NicknameTaken)
+        );
         assert_eq!(r.join("", None, "t3".into()), Err(ErrorCode::BadNickname));
-        assert_eq!(r.join("a\u{7}", None, "t3".into()), Err(ErrorCode::BadNickname));
+        assert_eq!(
+            r.join("a\u{7}", None, "t3".into()),
+            Err(ErrorCode::BadNickname)
+        );
         assert_eq!(r.by_token("t1"), Some(1));
         r.remove(1);
         assert_eq!(r.by_token("t1"), None);

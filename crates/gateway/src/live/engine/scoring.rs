@@ -49,11 +49,19 @@ pub fn score_answer(
     streak_before: u32,
 ) -> Scored {
     if !correct {
-        return Scored { correct, points: 0, streak: 0 };
+        return Scored {
+            correct,
+            points: 0,
+            streak: 0,
+        };
     }
     let streak = streak_before.saturating_add(1);
     let points = speed_points(rules, elapsed_ms, limit_ms) + streak_bonus(rules, streak);
-    Scored { correct, points, streak }
+    Scored {
+        correct,
+        points,
+        streak,
+    }
 }
 
 /// Validates caller-supplied rules (e.g. from `POST /v1/live/sessions`).
@@ -107,15 +115,32 @@ mod tests {
     fn wrong_answers_reset_the_streak() {
         let r = ScoringRules::default();
         let s = score_answer(&r, true, 100, 10_000, 2);
-        assert_eq!(s, Scored { correct: true, points: 1200, streak: 3 });
+        assert_eq!(
+            s,
+            Scored {
+                correct: true,
+                points: 1200,
+                streak: 3
+            }
+        );
         let w = score_answer(&r, false, 100, 10_000, 3);
-        assert_eq!(w, Scored { correct: false, points: 0, streak: 0 });
+        assert_eq!(
+            w,
+            Scored {
+                correct: false,
+                points: 0,
+                streak: 0
+            }
+        );
     }
 
     #[test]
     fn rules_are_validated() {
         assert!(validate_rules(&ScoringRules::default()).is_ok());
-        let bad = ScoringRules { max_points: 0, ..ScoringRules::default() };
+        let bad = ScoringRules {
+            max_points: 0,
+            ..ScoringRules::default()
+        };
         assert!(validate_rules(&bad).is_err());
     }
 }

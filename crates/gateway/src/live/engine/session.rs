@@ -61,7 +61,13 @@ pub struct Session {
 
 impl Session {
     /// A new session in the lobby. `epoch_now_ms` is the wall clock at `now`.
-    pub fn new(id: i64, code: String, quiz: Arc<LiveQuiz>, now: Instant, epoch_now_ms: i64) -> Self {
+    pub fn new(
+        id: i64,
+        code: String,
+        quiz: Arc<LiveQuiz>,
+        now: Instant,
+        epoch_now_ms: i64,
+    ) -> Self {
         let push = PushState::new(Duration::from_millis(250), quiz.top_n);
         Session {
             id,
@@ -158,7 +164,9 @@ impl Session {
     /// A connection for `player` attached (join or resume).
     pub fn attach(&mut self, player: u64) {
         let players = self.roster.len();
-        let Some(p) = self.roster.get_mut(player) else { return };
+        let Some(p) = self.roster.get_mut(player) else {
+            return;
+        };
         p.connected = true;
         p.last_pushed = None; // the new connection gets a fresh rank frame
         let msg = roster_msg(p.id, &p.nickname, "joined", players);
@@ -169,7 +177,9 @@ impl Session {
     /// The player's connection went away (they may resume).
     pub fn detach(&mut self, player: u64) {
         let players = self.roster.len();
-        let Some(p) = self.roster.get_mut(player) else { return };
+        let Some(p) = self.roster.get_mut(player) else {
+            return;
+        };
         p.connected = false;
         let msg = roster_msg(p.id, &p.nickname, "left", players);
         self.emit(Effect::Send(Target::Host, msg));
@@ -191,7 +201,11 @@ impl Session {
             protocol: PROTOCOL_VERSION,
             session_id: self.id,
             code: self.code.clone(),
-            role: if player.is_some() { sdk::live::Role::Player } else { sdk::live::Role::Host },
+            role: if player.is_some() {
+                sdk::live::Role::Player
+            } else {
+                sdk::live::Role::Host
+            },
             player_id: p.map(|p| p.id),
             nickname: p.map(|p| p.nickname.clone()),
             resume_token: p.map(|p| p.resume_token.clone()),
@@ -297,7 +311,9 @@ impl Session {
 
     /// Closes the open question: reveal now, or once pending answers drain.
     pub(super) fn close_question(&mut self, now: Instant) {
-        let State::Question(o) = &mut self.state else { return };
+        let State::Question(o) = &mut self.state else {
+            return;
+        };
         o.closing = true;
         if o.pending == 0 {
             self.reveal(now);
@@ -305,19 +321,33 @@ impl Session {
     }
 
     fn reveal(&mut self, now: Instant) {
-        let State::Question(o) = std::mem::replace(&mut self.state, State::Lobby) else { return };
+        let State::Question(o) = std::mem::replace(&mut self.state, State::Lobby) else {
+            return;
+        };
         let q = &self.quiz.questions[o.index as usize];
         let correct = q.correct.clone();
         let mut frames = Vec::with_capacity(self.roster.len() + 1);
         for id in self.roster.ids() {
-            let Some(p) = self.roster.get_mut(id) else { continue };
+            let Some(p) = self.roster.get_mut(id) else {
+                continue;
+            };
             let result = match o.answers.get(&id) {
-                Some((s, _)) => {
-                    PlayerResult { answered: true, correct: s.correct, points: s.points, streak: s.streak, score: p.score }
-                }
+                Some((s, _)) => PlayerResult {
+                    answered: true,
+                    correct: s.correct,
+                    points: s.points,
+                    streak: s.streak,
+                    score: p.score,
+                },
                 None => {
                     p.streak = 0;
-                    PlayerResult { answered: false, correct: false, points: 0, streak: 0, score: p.score }
+                    PlayerResult {
+                        answered: false,
+                        correct: false,
+                        points: 0,
+                        streak: 0,
+                        score: p.score,
+                    }
                 }
             };
             let msg = ServerMsg::Reveal {
@@ -328,11 +358,19 @@ impl Session {
             };
             frames.push(Effect::Send(Target::Player(id), msg));
         }
-        let host = ServerMsg::Reveal { question: o.index, correct, counts: o.counts.clone(), result: None };
+        let host = ServerMsg::Reveal {
+            question: o.index,
+            correct,
+            counts: o.counts.clone(),
+            result: None,
+        };
         frames.push(Effect::Send(Target::Host, host));
         self.out.extend(frames);
         let until = now + Duration::from_millis(self.quiz.reveal_ms);
-        self.state = State::Reveal { index: o.index, until };
+        self.state = State::Reveal {
+            index: o.index,
+            until,
+        };
         if self.end_requested {
             self.finish();
         }
@@ -348,7 +386,11 @@ impl Session {
         choices: &[u32],
         req: Option<u64>,
     ) -> Result<PendingAnswer, ErrorCode> {
-        let streak_before = self.roster.get(player).ok_or(ErrorCode::UnknownPlayer)?.streak;
+        let streak_before = self
+            .roster
+            .get(player)
+            .ok_or(ErrorCode::UnknownPlayer)?
+            .streak;
         let session_id = self.id;
         let epoch_now = self.epoch(now);
         let rules = self.quiz.rules;
@@ -359,7 +401,11 @@ impl Session {
             _ => return Err(ErrorCode::NotOpen),
         };
         if o.index != question {
-            return Err(if question < o.index { ErrorCode::TooLate } else { ErrorCode::NotOpen });
+            return Err(if question < o.index {
+                ErrorCode::TooLate
+            } else {
+                ErrorCode::NotOpen
+            });
         }
         if o.closing || now >= o.deadline {
             return Err(ErrorCode::TooLate);
@@ -397,7 +443,9 @@ impl Session {
                 if a.question != o.index {
                     continue; // cannot happen: the reveal waits for pending answers
                 }
-                let Some((scored, done)) = o.answers.get_mut(&a.player) else { continue };
+                let Some((scored, done)) = o.answers.get_mut(&a.player) else {
+                    continue;
+                };
                 if *done {
                     continue;
                 }
@@ -419,7 +467,11 @@ impl Session {
                         });
                     }
                 }
-                let ack = ServerMsg::AnswerAck { question: a.question, elapsed_ms: a.elapsed_ms, req: a.req };
+                let ack = ServerMsg::AnswerAck {
+                    question: a.question,
+                    elapsed_ms: a.elapsed_ms,
+                    req: a.req,
+                };
                 acks.push(Effect::Send(Target::Player(a.player), ack));
             }
         }
@@ -439,7 +491,9 @@ impl Session {
     }
 
     fn check_all_answered(&mut self, now: Instant) {
-        let State::Question(o) = &self.state else { return };
+        let State::Question(o) = &self.state else {
+            return;
+        };
         if o.closing || o.answers.is_empty() || o.pending > 0 {
             return;
         }

@@ -21,7 +21,13 @@ fn quiz(n: usize) -> Arc<LiveQuiz> {
             time_limit_ms: 10_000,
         })
         .collect();
-    Arc::new(LiveQuiz { quiz_id: 1, questions, rules: ScoringRules::default(), reveal_ms: 3_000, top_n: 10 })
+    Arc::new(LiveQuiz {
+        quiz_id: 1,
+        questions,
+        rules: ScoringRules::default(),
+        reveal_ms: 3_000,
+        top_n: 10,
+    })
 }
 
 fn session(n: usize) -> Session {
@@ -53,20 +59,33 @@ async fn a_full_game_scores_by_the_formula_and_streaks() {
     s.start(Instant::now()).unwrap();
     assert_eq!(s.phase(), Phase::Question);
     let fx = s.take_effects();
-    assert!(matches!(sends(&fx)[0], (Target::All, ServerMsg::Question(q)) if q.index == 0 && q.deadline == 1_010_000));
+    assert!(
+        matches!(sends(&fx)[0], (Target::All, ServerMsg::Question(q)) if q.index == 0 && q.deadline == 1_010_000)
+    );
 
     // ann answers instantly and right; bob at 5 s, right.
     let a = answer(&mut s, ann, 0, &[1]).unwrap();
     assert_eq!(a.points, 1000);
-    assert_eq!(answer(&mut s, ann, 0, &[1]), Err(ErrorCode::AlreadyAnswered));
+    assert_eq!(
+        answer(&mut s, ann, 0, &[1]),
+        Err(ErrorCode::AlreadyAnswered)
+    );
     tokio::time::advance(Duration::from_millis(5_000)).await;
     let b = answer(&mut s, bob, 0, &[1]).unwrap();
     assert_eq!(b.points, 750);
     s.commit(Instant::now(), vec![a]);
     let fx = s.take_effects();
-    assert!(sends(&fx).iter().any(|(t, m)| *t == Target::Player(ann) && matches!(m, ServerMsg::AnswerAck { .. })));
-    assert!(fx.iter().any(|e| matches!(e, Effect::Score(w) if w[0].delta == 1000 && w[0].op_key == "7:0:1")));
-    assert_eq!(s.phase(), Phase::Question, "bob's answer is not durable yet");
+    assert!(sends(&fx)
+        .iter()
+        .any(|(t, m)| *t == Target::Player(ann) && matches!(m, ServerMsg::AnswerAck { .. })));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Score(w) if w[0].delta == 1000 && w[0].op_key == "7:0:1")));
+    assert_eq!(
+        s.phase(),
+        Phase::Question,
+        "bob's answer is not durable yet"
+    );
     s.commit(Instant::now(), vec![b]);
     // Everyone answered: reveal without waiting for the deadline.
     assert_eq!(s.phase(), Phase::Reveal);
@@ -74,9 +93,15 @@ async fn a_full_game_scores_by_the_formula_and_streaks() {
     let reveal = sends(&fx)
         .into_iter()
         .find_map(|(t, m)| match (t, m) {
-            (Target::Player(p), ServerMsg::Reveal { result: Some(r), correct, counts, .. }) if p == bob => {
-                Some((*r, correct.clone(), counts.clone()))
-            }
+            (
+                Target::Player(p),
+                ServerMsg::Reveal {
+                    result: Some(r),
+                    correct,
+                    counts,
+                    ..
+                },
+            ) if p == bob => Some((*r, correct.clone(), counts.clone())),
             _ => None,
         })
         .unwrap();
@@ -119,7 +144,11 @@ async fn the_deadline_is_enforced_and_waits_for_pending_answers() {
     assert_eq!(answer(&mut s, bob, 0, &[1]), Err(ErrorCode::TooLate));
     assert_eq!(s.next_wakeup().map(|w| w <= Instant::now()), Some(true));
     s.tick(Instant::now());
-    assert_eq!(s.phase(), Phase::Question, "the reveal waits for the pending answer");
+    assert_eq!(
+        s.phase(),
+        Phase::Question,
+        "the reveal waits for the pending answer"
+    );
     s.commit(Instant::now(), vec![a]);
     assert_eq!(s.phase(), Phase::Reveal);
     assert_eq!(answer(&mut s, bob, 0, &[1]), Err(ErrorCode::TooLate));
@@ -163,13 +192,21 @@ async fn pushes_are_coalesced_and_versioned() {
     s.attach(ann);
     // Leading edge: the first change is due at once.
     assert_eq!(s.push_due(Instant::now()), Some(true));
-    let rank = |score| vec![BoardRank { player: ann, rank: 1, score }];
+    let rank = |score| {
+        vec![BoardRank {
+            player: ann,
+            rank: 1,
+            score,
+        }]
+    };
     s.push(Instant::now(), rank(0), rank(0));
     let fx = s.take_effects();
     let versions: Vec<u64> = sends(&fx)
         .iter()
         .filter_map(|(_, m)| match m {
-            ServerMsg::Leaderboard { version, .. } | ServerMsg::Rank { version, .. } => Some(*version),
+            ServerMsg::Leaderboard { version, .. } | ServerMsg::Rank { version, .. } => {
+                Some(*version)
+            }
             _ => None,
         })
         .collect();
@@ -189,10 +226,18 @@ async fn pushes_are_coalesced_and_versioned() {
     s.take_effects();
     s.push(Instant::now(), rank(1000), rank(1000));
     let fx = s.take_effects();
+    assert!(sends(&fx).iter().any(|(t, m)| *t == Target::Player(ann)
+        && matches!(
+            m,
+            ServerMsg::Rank {
+                version: 3,
+                score: 1000,
+                ..
+            }
+        )));
     assert!(sends(&fx)
         .iter()
-        .any(|(t, m)| *t == Target::Player(ann) && matches!(m, ServerMsg::Rank { version: 3, score: 1000, .. })));
-    assert!(sends(&fx).iter().any(|(t, m)| *t == Target::Host && matches!(m, ServerMsg::AnswerCounts { .. })));
+        .any(|(t, m)| *t == Target::Host && matches!(m, ServerMsg::AnswerCounts { .. })));
 }
 
 #[tokio::test(start_paused = true)]
@@ -209,5 +254,8 @@ async fn resume_keeps_score_and_question_state() {
     assert_eq!(w.resume_token.as_deref(), Some("ta"));
     assert_eq!(w.score, 1000);
     assert_eq!(w.phase, Phase::Reveal);
-    assert_eq!(s.join(Instant::now(), "ANN", None, "tx".into()), Err(ErrorCode::NicknameTaken));
+    assert_eq!(
+        s.join(Instant::now(), "ANN", None, "tx".into()),
+        Err(ErrorCode::NicknameTaken)
+    );
 }

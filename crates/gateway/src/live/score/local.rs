@@ -45,7 +45,11 @@ impl LocalBoards {
             .iter()
             .filter_map(|&player| {
                 let e = board.entry(&member(player))?;
-                Some(BoardRank { player, rank: e.rank, score: e.entry.score })
+                Some(BoardRank {
+                    player,
+                    rank: e.rank,
+                    score: e.entry.score,
+                })
             })
             .collect())
     }
@@ -82,7 +86,11 @@ impl ScoreBoard for LocalBoards {
             b.top(n)
                 .into_iter()
                 .filter_map(|r| {
-                    Some(BoardRank { player: parse(&r.entry.member)?, rank: r.rank, score: r.entry.score })
+                    Some(BoardRank {
+                        player: parse(&r.entry.member)?,
+                        rank: r.rank,
+                        score: r.entry.score,
+                    })
                 })
                 .collect()
         });
@@ -100,7 +108,11 @@ impl ScoreBoard for LocalBoards {
             b.top(n)
                 .into_iter()
                 .filter_map(|r| {
-                    Some(BoardRank { player: parse(&r.entry.member)?, rank: r.rank, score: r.entry.score })
+                    Some(BoardRank {
+                        player: parse(&r.entry.member)?,
+                        rank: r.rank,
+                        score: r.entry.score,
+                    })
                 })
                 .collect()
         });
@@ -118,20 +130,36 @@ mod tests {
     use super::*;
 
     fn w(player: u64, delta: i64, key: &str) -> ScoreWrite {
-        ScoreWrite { player, delta, op_key: key.into(), at: 1 }
+        ScoreWrite {
+            player,
+            delta,
+            op_key: key.into(),
+            at: 1,
+        }
     }
 
     #[tokio::test]
     async fn op_ids_make_retries_harmless_and_ranks_tie() {
         let b = LocalBoards::new();
-        b.apply(1, vec![w(1, 0, "j1"), w(2, 0, "j2"), w(3, 0, "j3")]).await.unwrap();
-        b.apply(1, vec![w(1, 500, "1:0:1"), w(2, 500, "1:0:2")]).await.unwrap();
+        b.apply(1, vec![w(1, 0, "j1"), w(2, 0, "j2"), w(3, 0, "j3")])
+            .await
+            .unwrap();
+        b.apply(1, vec![w(1, 500, "1:0:1"), w(2, 500, "1:0:2")])
+            .await
+            .unwrap();
         b.apply(1, vec![w(1, 500, "1:0:1")]).await.unwrap(); // retry
         let top = b.top(1, 10).await.unwrap();
         let scores: Vec<(u64, i64)> = top.iter().map(|r| (r.rank, r.score)).collect();
         assert_eq!(scores, vec![(1, 500), (1, 500), (3, 0)]);
         let ranks = b.ranks(1, &[3, 1]).await.unwrap();
-        assert_eq!(ranks[0], BoardRank { player: 3, rank: 3, score: 0 });
+        assert_eq!(
+            ranks[0],
+            BoardRank {
+                player: 3,
+                rank: 3,
+                score: 0
+            }
+        );
         b.remove(1, 1).await.unwrap();
         assert_eq!(b.all(1).await.unwrap().len(), 2);
     }

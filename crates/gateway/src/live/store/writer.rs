@@ -18,8 +18,10 @@ use tokio::sync::mpsc;
 use super::LiveStore;
 use crate::live::engine::PendingAnswer;
 
-/// Most rows per INSERT (well under MySQL's placeholder limit: 9 per row).
-pub const MAX_BATCH: usize = 1000;
+/// Most rows per flush (one transaction; several INSERT statements).
+/// Large, because a flush costs one commit/fsync whatever its size: under a
+/// burst the batch grows instead of the queue.
+pub const MAX_BATCH: usize = 20_000;
 
 /// Longest a row waits for its batch to fill.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(10);
