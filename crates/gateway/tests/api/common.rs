@@ -16,7 +16,61 @@ pub struct Ctx {
     pub anon: Client,
     pub backend: &'static str,
     _dir: tempfile::TempDir,
-    mysql: Option<(String, String)>,
+    mysql: Option<DropDb>,
+}
+
+/// Drops the throwaway MySQL database when the test ends, even when it panicked.
+struct DropDb {
+    url: String,
+    name: String,
+}
+
+impl DropDb {
+    async fn drop_now(&self) {
+        if let Ok(mut c) = sqlx::MySqlConnection::connect(&self.url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {}", self.name))
+                .execute(&mut c)
+                .await;
+        }
+    }
+}
+
+impl Drop for DropDb {
+    fn drop(&mut self) {
+        let (url, name) = (
+            std::mem::take(&mut self.url),
+            std::mem::take(&mut self.name),
+        );
+        if name.is_empty() {
+            return;
+        }
+        // Drop runs inside the test's runtime: use a separate thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(
+                    DropDb {
+                        url,
+                        name: String::new(),
+                    }
+                    .drop_named(&name),
+                );
+            }
+        })
+        .join();
+    }
+}
+
+impl DropDb {
+    async fn drop_named(&self, name: &str) {
+        if let Ok(mut c) = sqlx::MySqlConnection::connect(&self.url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&mut c)
+                .await;
+        }
+    }
 }
 
 fn env_or_panic(name: &str) -> String {
@@ -117,7 +171,7 @@ impl Ctx {
             anon,
             backend: "mysql",
             _dir: dir,
-            mysql: Some((primary, name)),
+            mysql: Some(DropDb { url: primary, name }),
         }
     }
 
@@ -125,12 +179,9 @@ impl Ctx {
     pub async fn finish(self) {
         self.server.state.db.close().await;
         self.server.stop().await;
-        if let Some((url, name)) = self.mysql {
-            if let Ok(mut c) = sqlx::MySqlConnection::connect(&url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-                    .execute(&mut c)
-                    .await;
-            }
+        if let Some(mut db) = self.mysql {
+            db.drop_now().await;
+            db.name.clear();
         }
     }
 
