@@ -125,6 +125,7 @@ pub mod publish;
 pub mod raft;
 pub mod router;
 pub mod state_machine;
+pub mod testing;
 pub mod transport;
 pub mod types;
 

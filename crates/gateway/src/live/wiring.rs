@@ -1,5 +1,6 @@
 //! How the gateway builds its [`LiveService`]: the SQL store on the primary
-//! pool, the in-process leaderboard, and login tokens resolved the same way
+//! pool, the leaderboard (in process, or the shard-node cluster when
+//! `SHARD_NODES` is set), and login tokens resolved the same way
 //! as `auth::resolve_token` (token store, then the user row).
 
 use std::future::Future;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 
 use sqlx::Row;
 
-use super::score::LocalBoards;
+use super::score::{client_config, LocalBoards, ScoreBoard, ShardBoards};
 use super::service::{Account, Authenticator, LiveService};
 use super::store::SqlStore;
 use crate::auth::tokens::TokenStore;
@@ -51,21 +52,30 @@ impl Authenticator for TokenAuth {
 
 impl LiveService {
     /// The live service of a gateway (call inside the runtime: it spawns
-    /// the answer writer). `config.shard_nodes` is not used yet: scores rank
-    /// in process (see the module essay).
+    /// the answer writer). Scores rank on the shard-node cluster when
+    /// `config.shard_nodes` is set (the client connects on first use), in
+    /// process otherwise.
     pub fn start(db: &Db, tokens: &TokenStore, config: &Config) -> Arc<LiveService> {
-        if !config.shard_nodes.is_empty() {
-            tracing::warn!("SHARD_NODES is set but live sessions rank scores in process");
-        }
+        let board: Arc<dyn ScoreBoard> = if config.shard_nodes.is_empty() {
+            tracing::info!("live leaderboard: in process");
+            Arc::new(LocalBoards::new())
+        } else {
+            match client_config(&config.shard_nodes) {
+                Ok(cfg) => {
+                    tracing::info!(nodes = ?config.shard_nodes, "live leaderboard: shard-node cluster");
+                    Arc::new(ShardBoards::new(cfg))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "live leaderboard: bad shard-node configuration, live sessions will fail");
+                    Arc::new(ShardBoards::unavailable(e.to_string()))
+                }
+            }
+        };
         let store = SqlStore::new(db.primary().clone(), db.dialect() == Dialect::MySql);
         let auth = TokenAuth {
             tokens: tokens.clone(),
             db: db.clone(),
         };
-        LiveService::new(
-            Arc::new(LocalBoards::new()),
-            Arc::new(store),
-            Arc::new(auth),
-        )
+        LiveService::new(board, Arc::new(store), Arc::new(auth))
     }
 }

@@ -5,26 +5,28 @@
 //!
 //! - [`LocalBoards`]: leaderboard-core in process (the embedded default and
 //!   every gateway that owns a session without `SHARD_NODES`);
-//! - a shard-node implementation over its `ShardClient` would plug in here
-//!   when `SHARD_NODES` is set (see the module essay in `live/mod.rs`).
+//! - [`ShardBoards`]: the shard-node cluster through its `ShardClient`, used
+//!   when `SHARD_NODES` is set, so every gateway sees the same boards.
 //!
 //! Every write carries an op id derived from `(session, question, player)`,
 //! so a retried write (a driver retry, a failover replaying answers) is
 //! applied once.
 
 mod local;
+mod shard;
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub use local::LocalBoards;
+pub use shard::{client_config, ShardBoards};
 
 use super::engine::{BoardRank, ScoreWrite};
 
 /// Future returned by [`ScoreBoard`] methods.
 pub type BoardFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, BoardError>> + Send + 'a>>;
 
-/// A board operation failed (only the remote implementation fails).
+/// A board operation failed (only the shard-node implementation fails).
 #[derive(Debug, thiserror::Error)]
 #[error("leaderboard: {0}")]
 pub struct BoardError(pub String);
