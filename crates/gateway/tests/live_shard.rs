@@ -138,3 +138,135 @@ async fn broken_configuration_fails_operations_with_a_clear_error() {
     let e = b.top(1, 10).await.unwrap_err();
     assert!(e.to_string().contains("SHARD_CERTS_DIR"), "{e}");
 }
+
+/// A whole game through a gateway whose `SHARD_NODES` is set: the session's
+/// board lives on the cluster and the final standings come from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
+    use sdk::live::{ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, ServerMsg};
+    use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
+
+    async fn next_msg<T>(
+        c: &mut LiveClient,
+        what: &str,
+        mut f: impl FnMut(&ServerMsg) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let ev = tokio::time::timeout_at(deadline, c.next())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+                .unwrap_or_else(|| panic!("connection ended while waiting for {what}"));
+            if let LiveEvent::Message(m) = &ev {
+                if let Some(v) = f(m) {
+                    return v;
+                }
+            }
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = LocalCluster::start(3, Layout::default(), &dir.path().join("shards"))
+        .await
+        .expect("start a 3-node shard cluster");
+    // The gateway reads the certificates the way a deployment does. No other
+    // test in this binary reads these variables.
+    std::env::set_var("SHARD_CERTS_DIR", &cluster.certs_dir);
+    let mut config = gateway::config::Config::for_tests(dir.path().join("gw"));
+    config.shard_nodes = vec![cluster.shard_nodes()];
+    let server = gateway::testing::spawn(config)
+        .await
+        .expect("spawn gateway");
+
+    let anon = sdk::Client::new(&server.base_url).unwrap();
+    anon.register(&RegisterRequest {
+        username: "host".into(),
+        password: "host-password".into(),
+    })
+    .await
+    .unwrap();
+    let host = anon.login("host", "host-password").await.unwrap();
+    let q = host
+        .create_question(&QuestionInput {
+            text: "Sharded?".into(),
+            topic: "live".into(),
+            tags: vec![],
+            difficulty: 1,
+            explanation: "because".into(),
+            choices: ["no", "yes"]
+                .iter()
+                .enumerate()
+                .map(|(i, t)| ChoiceInput {
+                    id: None,
+                    text: t.to_string(),
+                    correct: i == 1,
+                })
+                .collect(),
+        })
+        .await
+        .unwrap();
+    let quiz = host
+        .create_quiz(&QuizInput {
+            title: "shard quiz".into(),
+            description: String::new(),
+            questions: vec![QuizItemInput {
+                question_id: q.id,
+                time_limit_ms: 1_000,
+            }],
+        })
+        .await
+        .unwrap();
+    let s = host
+        .create_live_session(&CreateSession {
+            quiz_id: quiz.id,
+            scoring: None,
+            reveal_ms: Some(50),
+            top_n: Some(5),
+        })
+        .await
+        .unwrap();
+    let mut h = LiveClient::connect(&server.base_url, &s.code, Credentials::Host(s.host_token))
+        .await
+        .unwrap();
+    let mut ann = LiveClient::connect(&server.base_url, &s.code, Credentials::Guest("ann".into()))
+        .await
+        .unwrap();
+    let mut bob = LiveClient::connect(&server.base_url, &s.code, Credentials::Guest("bob".into()))
+        .await
+        .unwrap();
+    next_msg(&mut h, "bob joined", |m| match m {
+        ServerMsg::Roster { nickname, .. } if nickname == "bob" => Some(()),
+        _ => None,
+    })
+    .await;
+    // The joins registered both players on the session's board in the cluster.
+    let client = cluster.client().await.unwrap();
+    let board = gateway::live::score::board_id(s.session_id);
+    assert!(client
+        .boards()
+        .await
+        .unwrap()
+        .iter()
+        .any(|b| b.as_str() == board));
+    assert_eq!(client.count(&board).await.unwrap(), 2);
+
+    h.send(ClientMsg::Start).unwrap();
+    for (p, choice) in [(&mut ann, 1), (&mut bob, 0)] {
+        next_msg(p, "question", |m| {
+            matches!(m, ServerMsg::Question(q) if q.index == 0).then_some(())
+        })
+        .await;
+        p.answer(0, vec![choice], None).unwrap();
+    }
+    let top = next_msg(&mut ann, "finished", |m| match m {
+        ServerMsg::Finished { top, .. } => Some(top.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(top.len(), 2);
+    assert_eq!(top[0].nickname, "ann");
+    assert!(top[0].score > 0);
+    assert_eq!(top[1].score, 0);
+    server.stop().await;
+    cluster.shutdown().await;
+}
