@@ -73,6 +73,9 @@ impl AppState {
             None => TokenStore::memory(),
         };
         let live = crate::live::LiveService::start(&db, &tokens, &config);
+        if redis.is_some() {
+            live.join_cluster(&config.redis_cluster_nodes).await?;
+        }
         Ok(AppState {
             live,
             db,

@@ -31,6 +31,7 @@ pub async fn create_session(
         Err(CreateError::Invalid(m)) => Err(ApiError::Unprocessable(m)),
         Err(e @ CreateError::QuizNotFound(_)) => Err(ApiError::NotFound(e.to_string())),
         Err(CreateError::Store(e)) => Err(ApiError::Internal(anyhow::anyhow!(e))),
+        Err(CreateError::Cluster(e)) => Err(e.into()),
     }
 }
 

@@ -24,6 +24,12 @@
 //!   unique on `(session, question, player)`, `live_standings`), answers
 //!   written by a batching writer task.
 //! - [`ws`] and [`http`]: the axum endpoints.
+//! - [`cluster`]: several gateways, one session. With Redis Cluster
+//!   configured, the creating gateway owns the session (a lease on
+//!   `live:{<code>}:owner`) and any other gateway bridges its sockets for
+//!   that code to the owner over sharded pub/sub; the owner's actor stays
+//!   the single authority, so answer-once, deadlines and scoring are the
+//!   same as on one gateway. On the embedded default nothing is bridged.
 //!
 //! ## Invariants
 //!
@@ -45,17 +51,16 @@
 //!
 //! ## Deliberately not implemented (yet)
 //!
-//! - Sessions live in the gateway process that created them: the join code
-//!   registry, timers and scores are in process. Several gateways sharing a
-//!   session through Redis Cluster (a lease-owned timer, sharded pub/sub
-//!   for events, `HSETNX` answer-once) is designed in `docs/PROTOCOL.md`
-//!   ("Several gateways") but not built; with several gateways a load
-//!   balancer must route `/v1/live` by join code.
+//! - The session's timer and scores run in the owning gateway, not in
+//!   Redis: other gateways relay (see [`cluster`]); the relay is
+//!   at-most-once pub/sub, so a frame lost in a Redis failover is only
+//!   recovered by the client resuming.
 //! - A crash of the owning gateway ends its sessions (answers already
 //!   acknowledged are in the database; final standings are not written).
 //! - The shard-node `ScoreBoard` is not wired: scores rank in process.
 
 pub mod actor;
+pub mod cluster;
 pub mod engine;
 pub mod http;
 pub mod score;

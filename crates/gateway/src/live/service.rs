@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
 use super::actor::{self, ActorDeps, Cmd, CMD_QUEUE};
+use super::cluster::Cluster;
 use super::engine::scoring::validate_rules;
 use super::engine::{LiveQuiz, Session};
 use super::score::ScoreBoard;
@@ -46,6 +47,9 @@ pub enum CreateError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Redis Cluster (session ownership) failed.
+    #[error("redis: {0}")]
+    Cluster(#[from] redis::RedisError),
 }
 
 /// A running session as seen by connections.
@@ -65,6 +69,7 @@ pub struct LiveService {
     deps: ActorDeps,
     auth: Arc<dyn Authenticator>,
     next_conn: AtomicU64,
+    cluster: OnceLock<Arc<Cluster>>,
 }
 
 impl LiveService {
@@ -85,7 +90,21 @@ impl LiveService {
             },
             auth,
             next_conn: AtomicU64::new(1),
+            cluster: OnceLock::new(),
         })
+    }
+
+    /// Joins the gateways sharing sessions through Redis Cluster (see
+    /// [`super::cluster`]); without it sessions are process-local.
+    pub async fn join_cluster(self: &Arc<Self>, nodes: &[String]) -> anyhow::Result<()> {
+        let cluster = Cluster::connect(nodes, Arc::downgrade(self)).await?;
+        let _ = self.cluster.set(cluster);
+        Ok(())
+    }
+
+    /// The Redis Cluster mesh, when joined.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.get()
     }
 
     /// The store (for reading standings back).
@@ -159,7 +178,20 @@ impl LiveService {
             reveal_ms,
             top_n: top_n as usize,
         });
-        let (code, tx, rx) = self.reserve_code();
+        let (code, tx, rx) = loop {
+            let (code, tx, rx) = self.reserve_code();
+            let Some(cluster) = self.cluster() else {
+                break (code, tx, rx);
+            };
+            match cluster.claim(&code).await {
+                Ok(true) => break (code, tx, rx),
+                Ok(false) => self.forget(&code), // another gateway's session
+                Err(e) => {
+                    self.forget(&code);
+                    return Err(e.into());
+                }
+            }
+        };
         let id = match self
             .deps
             .store
@@ -168,10 +200,8 @@ impl LiveService {
         {
             Ok(id) => id,
             Err(e) => {
-                self.sessions
-                    .lock()
-                    .expect("live registry poisoned")
-                    .remove(&code);
+                // The code's lease (if any) expires by itself.
+                self.forget(&code);
                 return Err(e.into());
             }
         };
@@ -182,6 +212,13 @@ impl LiveService {
             code,
             host_token,
         })
+    }
+
+    fn forget(&self, code: &str) {
+        self.sessions
+            .lock()
+            .expect("live registry poisoned")
+            .remove(code);
     }
 
     /// Reserves a fresh 6-digit code with a placeholder entry.
@@ -219,6 +256,9 @@ impl LiveService {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
         let session = Session::new(id, code.clone(), quiz, tokio::time::Instant::now(), epoch);
+        if let Some(cluster) = self.cluster() {
+            cluster.hold(code.clone(), tx.clone());
+        }
         self.sessions
             .lock()
             .expect("live registry poisoned")

@@ -6,6 +6,10 @@
 //! upgrade always succeeds when `code` is present; a refused join is an
 //! error frame followed by a close code, because browsers cannot read the
 //! HTTP status of a failed upgrade.
+//!
+//! A code whose session runs on another gateway (Redis Cluster mode) is
+//! bridged to that gateway through [`super::cluster`]; the socket side of
+//! the connection task is the same either way.
 
 use std::sync::Arc;
 
@@ -14,11 +18,12 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::actor::fanout::{encode, ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
 use super::actor::{describe, Cmd};
+use super::cluster::Cluster;
 use super::service::{LiveService, SessionHandle};
 
 /// Query string of the WebSocket URL.
@@ -36,11 +41,28 @@ pub struct WsParams {
     pub host_token: Option<String>,
 }
 
-/// Who a connection is.
-#[derive(Debug, Clone, Copy)]
-enum Who {
-    Host,
-    Player(u64),
+/// What a connection asks to be, credentials already resolved. Crosses
+/// gateways (see [`super::cluster`]), hence serialisable.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The host, with the secret from session creation.
+    Host {
+        /// The host secret.
+        host_token: String,
+    },
+    /// A player rejoining.
+    Resume {
+        /// The resume token.
+        token: String,
+    },
+    /// A new player.
+    Join {
+        /// Nickname (the username for accounts).
+        nickname: String,
+        /// Account id for logged-in players.
+        account_id: Option<i64>,
+    },
 }
 
 /// `GET /v1/live/ws`: upgrades and runs the connection.
@@ -73,60 +95,138 @@ async fn refuse(mut socket: WebSocket, code: ErrorCode, close_code: u16) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-async fn attach(
-    live: &LiveService,
-    handle: &SessionHandle,
-    params: &WsParams,
-    conn: ConnTx,
-) -> Result<Who, ErrorCode> {
-    let tx = &handle.tx;
+/// Resolves the query's credentials to a role (login tokens are looked up here).
+async fn resolve_role(live: &LiveService, params: &WsParams) -> Result<Role, ErrorCode> {
     if let Some(host_token) = &params.host_token {
-        if handle.host_token.is_empty() || host_token != &handle.host_token {
-            return Err(ErrorCode::Unauthorized);
-        }
-        let (reply, rx) = oneshot::channel();
-        tx.send(Cmd::Host { conn, reply })
-            .await
-            .map_err(|_| ErrorCode::Finished)?;
-        rx.await.map_err(|_| ErrorCode::Finished)??;
-        return Ok(Who::Host);
+        return Ok(Role::Host {
+            host_token: host_token.clone(),
+        });
     }
-    let (reply, rx) = oneshot::channel();
-    let cmd = if let Some(token) = &params.resume {
-        Cmd::Resume {
+    if let Some(token) = &params.resume {
+        return Ok(Role::Resume {
             token: token.clone(),
-            conn,
-            reply,
-        }
-    } else if let Some(token) = &params.token {
+        });
+    }
+    if let Some(token) = &params.token {
         let account = live
             .auth()
             .resolve(token)
             .await
             .ok_or(ErrorCode::Unauthorized)?;
-        Cmd::Join {
+        return Ok(Role::Join {
             nickname: account.username,
             account_id: Some(account.id),
-            conn,
-            reply,
-        }
-    } else if let Some(nick) = &params.nickname {
-        Cmd::Join {
+        });
+    }
+    match &params.nickname {
+        Some(nick) => Ok(Role::Join {
             nickname: nick.clone(),
             account_id: None,
+        }),
+        None => Err(ErrorCode::BadNickname),
+    }
+}
+
+/// Attaches `conn` to a session running in this process; the player id,
+/// `None` for the host.
+pub async fn attach_role(
+    handle: &SessionHandle,
+    role: Role,
+    conn: ConnTx,
+) -> Result<Option<u64>, ErrorCode> {
+    let tx = &handle.tx;
+    let (reply, rx) = oneshot::channel();
+    let cmd = match role {
+        Role::Host { host_token } => {
+            if handle.host_token.is_empty() || host_token != handle.host_token {
+                return Err(ErrorCode::Unauthorized);
+            }
+            let (reply, rx) = oneshot::channel();
+            tx.send(Cmd::Host { conn, reply })
+                .await
+                .map_err(|_| ErrorCode::Finished)?;
+            rx.await.map_err(|_| ErrorCode::Finished)??;
+            return Ok(None);
+        }
+        Role::Resume { token } => Cmd::Resume { token, conn, reply },
+        Role::Join {
+            nickname,
+            account_id,
+        } => Cmd::Join {
+            nickname,
+            account_id,
             conn,
             reply,
-        }
-    } else {
-        return Err(ErrorCode::BadNickname);
+        },
     };
     tx.send(cmd).await.map_err(|_| ErrorCode::Finished)?;
     let id = rx.await.map_err(|_| ErrorCode::Finished)??;
-    Ok(Who::Player(id))
+    Ok(Some(id))
+}
+
+/// Where a connection's messages go: the session's actor in this process,
+/// or the owning gateway through Redis.
+enum Upstream {
+    Local(SessionHandle),
+    Remote {
+        cluster: Arc<Cluster>,
+        owner: String,
+        code: String,
+    },
+}
+
+impl Upstream {
+    async fn attach(&self, role: Role, conn: ConnTx) -> Result<Option<u64>, ErrorCode> {
+        match self {
+            Upstream::Local(h) => attach_role(h, role, conn).await,
+            Upstream::Remote {
+                cluster,
+                owner,
+                code,
+            } => cluster.attach_remote(owner, code, role, conn).await,
+        }
+    }
+
+    /// Relays a client message; false when the session is gone.
+    async fn msg(&self, conn_id: u64, player: Option<u64>, msg: ClientMsg) -> bool {
+        match self {
+            Upstream::Local(h) => h.tx.send(Cmd::Msg { player, msg }).await.is_ok(),
+            Upstream::Remote { cluster, owner, .. } => {
+                cluster.send_remote(owner, conn_id, msg).await
+            }
+        }
+    }
+
+    async fn detach(&self, conn_id: u64, player: Option<u64>) {
+        match self {
+            Upstream::Local(h) => {
+                let _ = h.tx.send(Cmd::Detach { conn_id, player }).await;
+            }
+            Upstream::Remote { cluster, owner, .. } => {
+                cluster.detach_remote(owner, conn_id).await;
+            }
+        }
+    }
+}
+
+async fn upstream(live: &LiveService, code: &str) -> Option<Upstream> {
+    if let Some(h) = live.session(code).filter(|h| h.id != 0) {
+        return Some(Upstream::Local(h));
+    }
+    let cluster = live.cluster()?.clone();
+    let owner = cluster.owner(code).await?;
+    if owner == cluster.id() {
+        return None; // ours, but finished or not yet started
+    }
+    Some(Upstream::Remote {
+        cluster,
+        owner,
+        code: code.to_string(),
+    })
 }
 
 async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket) {
-    let Some(handle) = live.session(&params.code).filter(|h| h.id != 0) else {
+    let Some(up) = upstream(&live, &params.code).await else {
         return refuse(socket, ErrorCode::UnknownSession, close::UNKNOWN_SESSION).await;
     };
     // The host gets a roster frame per join: give it room for a burst of
@@ -144,21 +244,22 @@ async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket)
         tx: tx.clone(),
         kill: kill.clone(),
     };
-    let who = match attach(&live, &handle, &params, conn).await {
-        Ok(who) => who,
+    let attached = match resolve_role(&live, &params).await {
+        Ok(role) => up.attach(role, conn).await,
+        Err(code) => Err(code),
+    };
+    let player = match attached {
+        Ok(player) => player,
         Err(code) => {
             let close_code = match code {
                 ErrorCode::Finished => close::SESSION_FINISHED,
+                ErrorCode::UnknownSession => close::UNKNOWN_SESSION,
                 _ => close::JOIN_REFUSED,
             };
             return refuse(socket, code, close_code).await;
         }
     };
     metrics::gauge!("live_connections").increment(1.0);
-    let player = match who {
-        Who::Player(p) => Some(p),
-        Who::Host => None,
-    };
     let (mut sink, mut stream) = socket.split();
     loop {
         tokio::select! {
@@ -188,7 +289,7 @@ async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket)
                             let _ = tx.try_send(Out::Frame(encode(&pong)));
                         }
                         Ok(msg) => {
-                            if handle.tx.send(Cmd::Msg { player, msg }).await.is_err() {
+                            if !up.msg(conn_id, player, msg).await {
                                 break; // the session is over
                             }
                         }
@@ -223,7 +324,7 @@ async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket)
         }
     }
     metrics::gauge!("live_connections").decrement(1.0);
-    let _ = handle.tx.send(Cmd::Detach { conn_id, player }).await;
+    up.detach(conn_id, player).await;
 }
 
 fn now_ms() -> i64 {

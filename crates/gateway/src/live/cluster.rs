@@ -1,0 +1,474 @@
+//! Several gateways playing one session, through Redis Cluster.
+//!
+//! The gateway that creates a session **owns** it: its actor is the single
+//! authority (answer-once, deadlines, scoring and the leaderboard stay
+//! exactly as with one gateway). Ownership is a lease in Redis Cluster:
+//! `live:{<code>}:owner` holds the owner's instance id (`SET NX PX`, renewed
+//! by the owner while the session runs, deleted when it ends). `NX` also
+//! makes join codes unique across gateways.
+//!
+//! A gateway that gets a WebSocket for a code it does not run looks the
+//! owner up and **bridges** the connection: it resolves the credentials
+//! (login tokens live in Redis too), then relays the join, every client
+//! message and the close to the owner. On the owner, the remote connection
+//! is an ordinary [`ConnTx`] in the session's fanout, whose queue is drained
+//! by a forwarding task that publishes each frame back. Pings are answered
+//! by the bridging gateway.
+//!
+//! Transport: Redis **sharded pub/sub** (`SPUBLISH`/`SSUBSCRIBE`, RESP3
+//! pushes on the redis crate's cluster connection). Each gateway subscribes
+//! once, at start, to its own inbox channel `live:gw:{<instance id>}`;
+//! messages carry the join code and connection id, so one subscription
+//! serves every session. Per connection, messages travel in order (one
+//! publisher awaiting each publish, one subscriber connection).
+//!
+//! Limits: pub/sub is at-most-once. A bridged frame lost in a Redis
+//! failover is lost (the client's resume gets the current state back); a
+//! crash of the owning gateway ends its sessions for every gateway, and
+//! bridged sockets then see no more frames until the client reconnects.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncCommands as _, PushKind, Value};
+use sdk::live::{close, ClientMsg, ErrorCode};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use super::actor::fanout::{ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
+use super::actor::Cmd;
+use super::service::LiveService;
+use super::ws::{attach_role, Role};
+
+/// Lifetime of an owner lease; the owner renews it every third of this.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// How long a bridging gateway waits for the owner to answer a join.
+const ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One message between gateways.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+enum Wire {
+    /// Bridging gateway -> owner: a connection joins.
+    Attach {
+        code: String,
+        from: String,
+        conn: u64,
+        role: Role,
+    },
+    /// Bridging gateway -> owner: a client message.
+    Msg {
+        from: String,
+        conn: u64,
+        msg: ClientMsg,
+    },
+    /// Bridging gateway -> owner: the socket closed.
+    Detach { from: String, conn: u64 },
+    /// Owner -> bridging gateway: the join result (player id, `None` for the host).
+    Attached {
+        conn: u64,
+        result: Result<Option<u64>, ErrorCode>,
+    },
+    /// Owner -> bridging gateway: a frame for the socket.
+    Frame { conn: u64, text: String },
+    /// Owner -> bridging gateway: close the socket with this code.
+    Close { conn: u64, code: u16 },
+}
+
+/// A remote connection attached to a session this gateway owns.
+struct Remote {
+    local_id: u64,
+    player: Option<u64>,
+    tx: mpsc::Sender<Cmd>,
+}
+
+/// A socket on this gateway bridged to another gateway's session.
+struct Bridged {
+    tx: mpsc::Sender<Out>,
+    kill: Arc<Notify>,
+    reply: Option<oneshot::Sender<Result<Option<u64>, ErrorCode>>>,
+}
+
+/// This gateway's membership in the Redis Cluster mesh of gateways.
+pub struct Cluster {
+    id: String,
+    conn: ClusterConnection,
+    live: Weak<LiveService>,
+    /// Owner side: remote connections by (gateway, connection id).
+    remotes: Mutex<HashMap<(String, u64), Remote>>,
+    /// Bridging side: local sockets by connection id.
+    bridged: Mutex<HashMap<u64, Bridged>>,
+}
+
+fn inbox(gateway: &str) -> String {
+    format!("live:gw:{{{gateway}}}")
+}
+
+fn owner_key(code: &str) -> String {
+    format!("live:{{{code}}}:owner")
+}
+
+fn close_reason(code: u16) -> &'static str {
+    match code {
+        close::SESSION_FINISHED => "session finished",
+        close::REMOVED => "removed by the host",
+        close::REPLACED => "replaced by a newer connection",
+        close::TOO_SLOW => "too slow",
+        _ => "closed",
+    }
+}
+
+impl Cluster {
+    /// Connects to Redis Cluster (RESP3), subscribes to this gateway's
+    /// inbox and starts the dispatcher.
+    pub async fn connect(nodes: &[String], live: Weak<LiveService>) -> anyhow::Result<Arc<Self>> {
+        let nodes: Vec<String> = nodes
+            .iter()
+            .map(|n| {
+                if n.contains("://") {
+                    n.clone()
+                } else {
+                    format!("redis://{n}")
+                }
+            })
+            .collect();
+        let (push_tx, mut push_rx) = mpsc::unbounded_channel();
+        let client = redis::cluster::ClusterClientBuilder::new(nodes)
+            .use_protocol(redis::ProtocolVersion::RESP3)
+            .push_sender(push_tx)
+            .build()?;
+        let mut conn = client.get_async_connection().await?;
+        let id = format!("{:016x}", rand::random::<u64>());
+        conn.ssubscribe(inbox(&id)).await?;
+        let cluster = Arc::new(Cluster {
+            id,
+            conn,
+            live,
+            remotes: Mutex::new(HashMap::new()),
+            bridged: Mutex::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&cluster);
+        tokio::spawn(async move {
+            while let Some(push) = push_rx.recv().await {
+                let Some(cluster) = weak.upgrade() else { break };
+                if push.kind != PushKind::SMessage {
+                    continue;
+                }
+                let Some(Value::BulkString(payload)) = push.data.get(1) else {
+                    continue;
+                };
+                match serde_json::from_slice::<Wire>(payload) {
+                    Ok(w) => cluster.dispatch(w).await,
+                    Err(e) => tracing::warn!(error = %e, "bad live cluster message"),
+                }
+            }
+        });
+        Ok(cluster)
+    }
+
+    /// This gateway's instance id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn publish(&self, gateway: &str, wire: &Wire) -> redis::RedisResult<()> {
+        let payload = serde_json::to_vec(wire).unwrap_or_default();
+        let mut c = self.conn.clone();
+        let _: i64 = c.spublish(inbox(gateway), payload).await?;
+        Ok(())
+    }
+
+    /// Claims `code` for this gateway; false if another session holds it.
+    pub async fn claim(&self, code: &str) -> redis::RedisResult<bool> {
+        let mut c = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(owner_key(code))
+            .arg(&self.id)
+            .arg("NX")
+            .arg("PX")
+            .arg(LEASE.as_millis() as u64)
+            .query_async(&mut c)
+            .await?;
+        Ok(set.is_some())
+    }
+
+    /// The gateway that owns `code`, if any.
+    pub async fn owner(&self, code: &str) -> Option<String> {
+        let mut c = self.conn.clone();
+        match c.get::<_, Option<String>>(owner_key(code)).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, "live owner lookup failed");
+                None
+            }
+        }
+    }
+
+    /// Renews the lease on `code` until the session's actor stops, then
+    /// releases it.
+    pub fn hold(self: &Arc<Self>, code: String, session: mpsc::Sender<Cmd>) {
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            let renew = redis::Script::new(
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+                 return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end",
+            );
+            let release = redis::Script::new(
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+                 return redis.call('DEL', KEYS[1]) else return 0 end",
+            );
+            let key = owner_key(&code);
+            let mut tick = tokio::time::interval(LEASE / 3);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = session.closed() => break,
+                    _ = tick.tick() => {
+                        let mut c = cluster.conn.clone();
+                        let r: redis::RedisResult<i64> = renew
+                            .key(&key)
+                            .arg(&cluster.id)
+                            .arg(LEASE.as_millis() as u64)
+                            .invoke_async(&mut c)
+                            .await;
+                        if let Err(e) = r {
+                            tracing::warn!(error = %e, code, "live owner lease renewal failed");
+                        }
+                    }
+                }
+            }
+            let mut c = cluster.conn.clone();
+            let _: redis::RedisResult<i64> = release
+                .key(&key)
+                .arg(&cluster.id)
+                .invoke_async(&mut c)
+                .await;
+        });
+    }
+
+    /// Bridging side: joins `conn` to the session `code` owned by `owner`.
+    pub async fn attach_remote(
+        &self,
+        owner: &str,
+        code: &str,
+        role: Role,
+        conn: ConnTx,
+    ) -> Result<Option<u64>, ErrorCode> {
+        let (reply, rx) = oneshot::channel();
+        let id = conn.id;
+        self.bridged.lock().expect("bridge map poisoned").insert(
+            id,
+            Bridged {
+                tx: conn.tx,
+                kill: conn.kill,
+                reply: Some(reply),
+            },
+        );
+        let wire = Wire::Attach {
+            code: code.to_string(),
+            from: self.id.clone(),
+            conn: id,
+            role,
+        };
+        let result = match self.publish(owner, &wire).await {
+            Ok(()) => match tokio::time::timeout(ATTACH_TIMEOUT, rx).await {
+                Ok(Ok(r)) => r,
+                _ => Err(ErrorCode::Internal),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "live bridge publish failed");
+                Err(ErrorCode::Internal)
+            }
+        };
+        if result.is_err() {
+            self.bridged
+                .lock()
+                .expect("bridge map poisoned")
+                .remove(&id);
+        }
+        result
+    }
+
+    /// Bridging side: relays a client message; false if Redis failed.
+    pub async fn send_remote(&self, owner: &str, conn: u64, msg: ClientMsg) -> bool {
+        let wire = Wire::Msg {
+            from: self.id.clone(),
+            conn,
+            msg,
+        };
+        match self.publish(owner, &wire).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "live bridge publish failed");
+                false
+            }
+        }
+    }
+
+    /// Bridging side: the socket closed.
+    pub async fn detach_remote(&self, owner: &str, conn: u64) {
+        self.bridged
+            .lock()
+            .expect("bridge map poisoned")
+            .remove(&conn);
+        let wire = Wire::Detach {
+            from: self.id.clone(),
+            conn,
+        };
+        let _ = self.publish(owner, &wire).await;
+    }
+
+    async fn dispatch(self: &Arc<Self>, wire: Wire) {
+        match wire {
+            Wire::Attach {
+                code,
+                from,
+                conn,
+                role,
+            } => self.on_attach(code, from, conn, role),
+            Wire::Msg { from, conn, msg } => {
+                let target = {
+                    let map = self.remotes.lock().expect("remote map poisoned");
+                    map.get(&(from, conn)).map(|r| (r.player, r.tx.clone()))
+                };
+                if let Some((player, tx)) = target {
+                    let _ = tx.send(Cmd::Msg { player, msg }).await;
+                }
+            }
+            Wire::Detach { from, conn } => {
+                let gone = self
+                    .remotes
+                    .lock()
+                    .expect("remote map poisoned")
+                    .remove(&(from, conn));
+                if let Some(r) = gone {
+                    let _ =
+                        r.tx.send(Cmd::Detach {
+                            conn_id: r.local_id,
+                            player: r.player,
+                        })
+                        .await;
+                }
+            }
+            Wire::Attached { conn, result } => {
+                let reply = self
+                    .bridged
+                    .lock()
+                    .expect("bridge map poisoned")
+                    .get_mut(&conn)
+                    .and_then(|b| b.reply.take());
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
+            Wire::Frame { conn, text } => {
+                let target = self
+                    .bridged
+                    .lock()
+                    .expect("bridge map poisoned")
+                    .get(&conn)
+                    .map(|b| ConnTx {
+                        id: conn,
+                        tx: b.tx.clone(),
+                        kill: b.kill.clone(),
+                    });
+                if let Some(c) = target {
+                    c.push(Out::Frame(Utf8Bytes::from(text)));
+                }
+            }
+            Wire::Close { conn, code } => {
+                let target = self
+                    .bridged
+                    .lock()
+                    .expect("bridge map poisoned")
+                    .get(&conn)
+                    .map(|b| (b.tx.clone(), b.kill.clone()));
+                if let Some((tx, kill)) = target {
+                    if code == close::TOO_SLOW {
+                        kill.notify_one();
+                    } else {
+                        let _ = tx.try_send(Out::Close(code, close_reason(code)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Owner side: a remote connection joins one of this gateway's sessions.
+    fn on_attach(self: &Arc<Self>, code: String, from: String, conn: u64, role: Role) {
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            let Some(live) = cluster.live.upgrade() else {
+                return;
+            };
+            let Some(handle) = live.session(&code).filter(|h| h.id != 0) else {
+                let wire = Wire::Attached {
+                    conn,
+                    result: Err(ErrorCode::UnknownSession),
+                };
+                let _ = cluster.publish(&from, &wire).await;
+                return;
+            };
+            let capacity = if matches!(role, Role::Host { .. }) {
+                HOST_QUEUE
+            } else {
+                CONN_QUEUE
+            };
+            let (tx, rx) = mpsc::channel(capacity);
+            let kill = Arc::new(Notify::new());
+            let local_id = live.next_conn_id();
+            let local = ConnTx {
+                id: local_id,
+                tx,
+                kill: kill.clone(),
+            };
+            // Forward before attaching: the welcome is queued during the attach.
+            tokio::spawn(forward(cluster.clone(), from.clone(), conn, rx, kill));
+            let result = attach_role(&handle, role, local).await;
+            if let Ok(player) = result {
+                cluster.remotes.lock().expect("remote map poisoned").insert(
+                    (from.clone(), conn),
+                    Remote {
+                        local_id,
+                        player,
+                        tx: handle.tx.clone(),
+                    },
+                );
+            }
+            let _ = cluster
+                .publish(&from, &Wire::Attached { conn, result })
+                .await;
+        });
+    }
+}
+
+/// Owner side: drains a remote connection's queue into the bridging gateway's inbox.
+async fn forward(
+    cluster: Arc<Cluster>,
+    to: String,
+    conn: u64,
+    mut rx: mpsc::Receiver<Out>,
+    kill: Arc<Notify>,
+) {
+    loop {
+        let wire = tokio::select! {
+            out = rx.recv() => match out {
+                Some(Out::Frame(f)) => Wire::Frame { conn, text: f.as_str().to_string() },
+                Some(Out::Close(code, _)) => Wire::Close { conn, code },
+                None => return,
+            },
+            _ = kill.notified() => Wire::Close { conn, code: close::TOO_SLOW },
+        };
+        let last = matches!(wire, Wire::Close { .. });
+        if let Err(e) = cluster.publish(&to, &wire).await {
+            tracing::warn!(error = %e, "live bridge publish failed");
+        }
+        if last {
+            return;
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Two gateways, one live session: the host and one player on gateway A, another player on
+//! gateway B, all against the real stack (MySQL primary + replica, Redis Cluster; env from
+//! `scripts/stack env`, panics with a clear message when missing).
+
+#[allow(dead_code)]
+#[path = "live/common.rs"]
+mod common;
+
+use common::{make_quiz, mysql_config, wait_for, wait_msg};
+use gateway::testing::spawn;
+use sdk::live::{
+    close, ClientMsg, CreateSession, Credentials, ErrorCode, LiveClient, LiveEvent, ServerMsg,
+};
+use sdk::types::RegisterRequest;
+use sdk::Client;
+use sqlx::Connection as _;
+
+async fn connect(base: &str, code: &str, creds: Credentials) -> LiveClient {
+    LiveClient::connect(base, code, creds)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {base}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn players_on_two_gateways_play_one_session() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, admin_url, db_name) = mysql_config(dir.path()).await;
+    let a = spawn(config.clone()).await.expect("spawn gateway A");
+    // Each gateway has its own local search index directory; everything shared is in the stack.
+    let dir_b = tempfile::tempdir().expect("tempdir");
+    let mut config_b = config;
+    config_b.data_dir = dir_b.path().to_path_buf();
+    let b = spawn(config_b).await.expect("spawn gateway B");
+
+    let anon = Client::new(&a.base_url).unwrap();
+    anon.register(&RegisterRequest {
+        username: "host".into(),
+        password: "host-password".into(),
+    })
+    .await
+    .expect("register host");
+    let host_api = anon
+        .login("host", "host-password")
+        .await
+        .expect("login host");
+    let quiz_id = make_quiz(&host_api, 3).await;
+    let s = host_api
+        .create_live_session(&CreateSession {
+            quiz_id,
+            scoring: None,
+            reveal_ms: Some(50),
+            top_n: Some(5),
+        })
+        .await
+        .expect("create live session on A");
+
+    // The host watches on B (bridged), ann plays on A (local), bob on B (bridged).
+    let mut host = connect(
+        &b.base_url,
+        &s.code,
+        Credentials::Host(s.host_token.clone()),
+    )
+    .await;
+    let mut ann = connect(&a.base_url, &s.code, Credentials::Guest("ann".into())).await;
+    let mut bob = connect(&b.base_url, &s.code, Credentials::Guest("bob".into())).await;
+    assert!(bob.welcome().resume_token.is_some());
+    assert_ne!(ann.welcome().player_id, bob.welcome().player_id);
+    assert_eq!(bob.welcome().session_id, s.session_id);
+    // Nicknames are unique across gateways: the owner's roster decides.
+    match LiveClient::connect(&b.base_url, &s.code, Credentials::Guest("ann".into())).await {
+        Err(sdk::live::LiveError::Refused { code, .. }) => {
+            assert_eq!(code, ErrorCode::NicknameTaken)
+        }
+        other => panic!("a taken nickname via B must be refused, got {other:?}"),
+    }
+    wait_msg(&mut host, "bob joined (host on B)", |m| match m {
+        ServerMsg::Roster {
+            nickname, event, ..
+        } if nickname == "bob" && event == "joined" => Some(()),
+        _ => None,
+    })
+    .await;
+    host.send(ClientMsg::Start).unwrap();
+
+    let mut totals = [0i64; 2];
+    for qi in 0..3u32 {
+        let mut acked = [false; 2];
+        // bob (via B) answers first; on question 0 he answers twice, and ann answers only
+        // once the owner has refused the second one, so the question is still open for it.
+        wait_msg(&mut bob, "question (bob)", |m| match m {
+            ServerMsg::Question(q) if q.index == qi => Some(()),
+            _ => None,
+        })
+        .await;
+        bob.answer(qi, vec![1], Some(u64::from(qi))).unwrap();
+        if qi == 0 {
+            bob.answer(qi, vec![2], Some(99)).unwrap();
+            wait_msg(&mut bob, "refusal of bob's second answer", |m| match m {
+                ServerMsg::Error { code, req, message } => {
+                    assert_eq!(
+                        (*code, *req),
+                        (ErrorCode::AlreadyAnswered, Some(99)),
+                        "bob's second answer via B: {message}"
+                    );
+                    Some(())
+                }
+                ServerMsg::AnswerAck { question, .. } if *question == qi => {
+                    acked[1] = true;
+                    None
+                }
+                _ => None,
+            })
+            .await;
+        }
+        wait_msg(&mut ann, "question (ann)", |m| match m {
+            ServerMsg::Question(q) if q.index == qi => Some(()),
+            _ => None,
+        })
+        .await;
+        ann.answer(qi, vec![1], Some(u64::from(qi))).unwrap();
+        for (i, p) in [&mut ann, &mut bob].into_iter().enumerate() {
+            let result = wait_msg(p, "ack and reveal", |m| match m {
+                ServerMsg::AnswerAck { question, req, .. } if *question == qi => {
+                    assert_eq!(*req, Some(u64::from(qi)));
+                    acked[i] = true;
+                    None
+                }
+                ServerMsg::Reveal {
+                    question,
+                    correct,
+                    result: Some(r),
+                    ..
+                } if *question == qi => {
+                    assert_eq!(correct, &vec![1]);
+                    Some(*r)
+                }
+                ServerMsg::Error { code, message, .. } => {
+                    panic!("player {i} question {qi}: answer refused: {code:?} {message}")
+                }
+                _ => None,
+            })
+            .await;
+            assert!(acked[i], "player {i} question {qi}: ack before the reveal");
+            assert!(
+                result.answered && result.correct,
+                "player {i} question {qi}"
+            );
+            assert!(result.points > 0);
+            totals[i] += i64::from(result.points);
+            assert_eq!(result.score, totals[i]);
+        }
+    }
+
+    let mut finals = Vec::new();
+    for (name, p) in [("ann", &mut ann), ("bob", &mut bob)] {
+        let (top, you) = wait_msg(p, "finished", |m| match m {
+            ServerMsg::Finished { top, you, .. } => Some((top.clone(), you.clone())),
+            _ => None,
+        })
+        .await;
+        let you = you.unwrap_or_else(|| panic!("{name} gets its own standing"));
+        assert_eq!(you.nickname, name);
+        let closed = wait_for(p, "close", |e| match e {
+            LiveEvent::Closed { code, .. } => Some(*code),
+            _ => None,
+        })
+        .await;
+        assert_eq!(closed, Some(close::SESSION_FINISHED));
+        finals.push((top, you));
+    }
+    // Both gateways delivered the same final leaderboard.
+    assert_eq!(finals[0].0, finals[1].0);
+    assert_eq!(finals[0].0.len(), 2);
+    assert_eq!(finals[0].1.score, totals[0]);
+    assert_eq!(finals[1].1.score, totals[1]);
+    let host_top = wait_msg(&mut host, "host finished", |m| match m {
+        ServerMsg::Finished { top, you: None, .. } => Some(top.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(host_top, finals[0].0);
+
+    // Stored standings read back through either gateway agree.
+    let stored = host_api
+        .live_standings(s.session_id)
+        .await
+        .expect("standings via A");
+    assert_eq!(stored, finals[0].0);
+    let via_b = Client::new(&b.base_url)
+        .unwrap()
+        .login("host", "host-password")
+        .await
+        .expect("login via B")
+        .live_standings(s.session_id)
+        .await
+        .expect("standings via B");
+    assert_eq!(via_b, stored);
+
+    a.state.db.close().await;
+    b.state.db.close().await;
+    a.stop().await;
+    b.stop().await;
+    if let Ok(mut c) = sqlx::MySqlConnection::connect(&admin_url).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name}"))
+            .execute(&mut c)
+            .await;
+    }
+}
