@@ -57,7 +57,8 @@
 //!   recovered by the client resuming.
 //! - A crash of the owning gateway ends its sessions (answers already
 //!   acknowledged are in the database; final standings are not written).
-//! - The shard-node `ScoreBoard` is not wired: scores rank in process.
+//! - With `SHARD_NODES` set, scores rank on the shard-node cluster
+//!   ([`score::ShardBoards`]); a shard-node outage mid-game is not tested.
 
 pub mod actor;
 pub mod cluster;
