@@ -103,6 +103,19 @@ impl ShardClient {
         .await
     }
 
+    /// Commits `cmd` in every group in parallel (board-wide commands: create, drop, roll);
+    /// outcomes in group order.
+    async fn submit_all(&self, cmd: Command) -> Result<Vec<CommandOutcome>> {
+        try_join_all(
+            self.inner
+                .cfg
+                .layout
+                .group_ids()
+                .map(|g| self.submit(g, cmd.clone())),
+        )
+        .await
+    }
+
     fn forget_board(&self, board: &str) {
         self.inner.boards.lock().expect("poisoned").remove(board);
     }
@@ -154,14 +167,7 @@ impl ShardClient {
             board: id.clone(),
             config: config.clone(),
         };
-        let outcomes = try_join_all(
-            self.inner
-                .cfg
-                .layout
-                .group_ids()
-                .map(|g| self.submit(g, cmd.clone())),
-        )
-        .await?;
+        let outcomes = self.submit_all(cmd).await?;
         for o in outcomes {
             if o != CommandOutcome::Created {
                 return Err(outcome_mismatch(o));
@@ -181,14 +187,7 @@ impl ShardClient {
         let cmd = Command::DropBoard {
             board: BoardId::new(board),
         };
-        let outcomes = try_join_all(
-            self.inner
-                .cfg
-                .layout
-                .group_ids()
-                .map(|g| self.submit(g, cmd.clone())),
-        )
-        .await?;
+        let outcomes = self.submit_all(cmd).await?;
         let mut any = false;
         for o in outcomes {
             match o {
@@ -259,14 +258,7 @@ impl ShardClient {
             board: BoardId::new(board),
             now,
         };
-        let outcomes = try_join_all(
-            self.inner
-                .cfg
-                .layout
-                .group_ids()
-                .map(|g| self.submit(g, cmd.clone())),
-        )
-        .await?;
+        let outcomes = self.submit_all(cmd).await?;
         let mut any = false;
         for o in outcomes {
             match o {
