@@ -25,7 +25,7 @@ use crate::{
     WriteOp, WriteOutcome, member_hash,
 };
 use dedupe::Dedupe;
-use slab::{Record, Slab};
+use slab::Slab;
 pub(crate) use tree::Pos;
 use tree::{Probe, Tree};
 
@@ -179,7 +179,7 @@ impl Partition {
         Entry {
             member: r.member.to_string(),
             score: r.score,
-            subscore: self.slab.has_sub(slot).then_some(r.sub),
+            subscore: r.has_sub.then_some(r.sub),
             at: r.at,
             metadata: if self.metadata.is_empty() {
                 None
@@ -391,8 +391,12 @@ impl Partition {
         let new_sub = new.subscore.unwrap_or(0);
         let (slot, old_pos) = match (slot, &old) {
             (Some(slot), Some(o)) => {
-                let same_key =
-                    o.score == new.score && o.subscore.unwrap_or(0) == new_sub && o.at == new.at;
+                // Same key and same record shape (a subscore appearing or
+                // disappearing moves the record, so it goes through the tree).
+                let same_key = o.score == new.score
+                    && o.subscore.unwrap_or(0) == new_sub
+                    && o.subscore.is_some() == new.subscore.is_some()
+                    && o.at == new.at;
                 let p = probe(
                     &self.slab,
                     order,
@@ -408,11 +412,17 @@ impl Partition {
                         .remove(&p)
                         .expect("an existing member is in the tree")
                 };
-                if !same_key {
-                    let r = self.slab.rec_mut(slot);
-                    (r.score, r.sub, r.at) = (new.score, new_sub, new.at);
-                }
-                self.slab.set_has_sub(slot, new.subscore.is_some());
+                let slot = if same_key {
+                    slot
+                } else {
+                    let moved = self
+                        .slab
+                        .set_key(slot, new.score, new.subscore, new.at, hash);
+                    if moved != slot {
+                        self.metadata.remove(&slot);
+                    }
+                    moved
+                };
                 if same_key {
                     self.set_metadata(slot, &new.metadata);
                     return Ok(LocalWrite::Done(Box::new(Applied {
@@ -424,13 +434,10 @@ impl Partition {
                 (slot, Some(pos))
             }
             _ => {
-                let rec = Record {
-                    score: new.score,
-                    sub: new_sub,
-                    at: new.at,
-                    member: Box::from(new.member.as_str()),
-                };
-                (self.slab.insert(rec, new.subscore.is_some(), hash), None)
+                let slot = self
+                    .slab
+                    .insert(&new.member, new.score, new.subscore, new.at, hash);
+                (slot, None)
             }
         };
         self.set_metadata(slot, &new.metadata);
@@ -484,7 +491,7 @@ impl Partition {
         let slot = self.slab.find(member, hash)?;
         let entry = self.entry_of_slot(slot);
         let r = self.slab.rec(slot);
-        let p = probe(&self.slab, self.order, r.score, r.sub, r.at, &r.member);
+        let p = probe(&self.slab, self.order, r.score, r.sub, r.at, r.member);
         let pos = self
             .tree
             .remove(&p)

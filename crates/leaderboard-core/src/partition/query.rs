@@ -20,10 +20,12 @@ use crate::{Entry, SortKey};
 pub struct MemoryUsage {
     /// Number of entries.
     pub entries: u64,
-    /// Slab records, hash index, B+tree nodes, bitsets (allocated capacity),
-    /// including the 16-byte handle of each member id.
+    /// Record arena (minus the id bytes), hash index, B+tree nodes and free
+    /// lists (allocated capacity).
     pub index_bytes: u64,
-    /// The 16-byte `Box<str>` handles of member ids, included in `index_bytes`.
+    /// Bytes of separately allocated member-id handles included in
+    /// `index_bytes`: 0 since ids are stored inline in their record (kept
+    /// so stored usage reports stay comparable).
     pub member_handle_bytes: u64,
     /// The member ids' UTF-8 bytes (heap, excluding allocator overhead).
     pub member_bytes: u64,
@@ -159,7 +161,7 @@ impl Partition {
         MemoryUsage {
             entries: self.len() as u64,
             index_bytes: (slab_bytes + self.tree.heap_bytes()) as u64,
-            member_handle_bytes: (self.len() * std::mem::size_of::<Box<str>>()) as u64,
+            member_handle_bytes: 0,
             member_bytes: member_bytes as u64,
             metadata_bytes: meta as u64,
         }
@@ -215,7 +217,7 @@ impl Partition {
 
     fn pos_has_key(&self, pos: Pos, key: &SortKey) -> bool {
         let r = self.slab.rec(self.tree.at(pos).1);
-        r.score == key.score && r.sub == key.subscore && r.at == key.at && *r.member == *key.member
+        r.score == key.score && r.sub == key.subscore && r.at == key.at && r.member == key.member
     }
 
     /// Position of the 0-based index `i`.
@@ -236,14 +238,14 @@ impl Partition {
     pub(crate) fn parts_of(&self, member: &str) -> Option<(i64, i64, i64, &str)> {
         let slot = self.slab.find(member, crate::member_hash(member))?;
         let r = self.slab.rec(slot);
-        Some((r.score, r.sub, r.at, &r.member))
+        Some((r.score, r.sub, r.at, r.member))
     }
 
     /// Key parts at `pos`, borrowed (for merging without allocating).
     #[inline]
     pub(crate) fn parts_at(&self, pos: Pos) -> (i64, i64, i64, &str) {
         let r = self.slab.rec(self.tree.at(pos).1);
-        (r.score, r.sub, r.at, &r.member)
+        (r.score, r.sub, r.at, r.member)
     }
 
     pub(crate) fn entry_at(&self, pos: Pos) -> Entry {

@@ -1,39 +1,104 @@
-//! Member storage: each member interned to a `u32` slot.
+//! Member storage: each member's record (current score, time, optional
+//! subscore and the member id's bytes) packed into a byte arena and named
+//! by a `u32` handle.
 //!
-//! A slot holds the member id and its current score, subscore and time
-//! (24 bytes + the id). Slots live in fixed-size chunks so growth never
-//! copies the whole slab and never leaves more than one chunk of slack
-//! (a doubling `Vec` would waste up to half its capacity at 10M members).
-//! A hashbrown `HashTable<u32>` maps member -> slot, hashing through the
-//! slab, so the index itself costs 4 bytes per bucket plus a control byte.
+//! A record is 18 bytes of header plus the id, 26 when a subscore is set,
+//! rounded up to 4 bytes:
+//!
+//! ```text
+//! 0      8      16        17     18           (26)
+//! score  at     len - 1   flags  [subscore]   member id bytes
+//! ```
+//!
+//! Keeping the id inline means a member lookup costs one cache miss for
+//! the record (the id being compared sits right after the header) instead
+//! of one for the record and one for a separately allocated string, and
+//! there is no 16-byte pointer nor allocator overhead per member. Handles
+//! are byte offsets / 4 in a virtual space of chunks that grow from 1 KiB
+//! to 64 KiB and then stay at 64 KiB, so a small partition stays small and
+//! a large one wastes at most one chunk. A freed record goes to a free
+//! list for its size (ids never change, so a member's record only moves
+//! when its subscore appears or disappears).
+//!
+//! A hashbrown `HashTable<u32>` maps member -> handle, hashing through the
+//! arena, so the index costs 4 bytes per bucket plus a control byte.
 
 use hashbrown::HashTable;
 
 use crate::hash::index_hash;
 
-/// Slots per chunk (a power of two so slot -> (chunk, offset) is a shift).
-const CHUNK_BITS: u32 = 12;
-const CHUNK: usize = 1 << CHUNK_BITS;
+const FIRST_CHUNK: usize = 1024;
+/// Chunks `0..GROWING` double from [`FIRST_CHUNK`]; later ones are [`BIG_CHUNK`].
+const GROWING: usize = 6;
+const BIG_CHUNK: usize = FIRST_CHUNK << GROWING;
+/// Bytes covered by the growing chunks.
+const GROWING_END: usize = FIRST_CHUNK * ((1 << GROWING) - 1);
+const HEADER: usize = 18;
+const HAS_SUB: u8 = 1;
+/// Largest record in 4-byte units (header, subscore, longest id).
+const MAX_UNITS: usize = (HEADER + 8 + crate::MAX_MEMBER_BYTES).div_ceil(4);
 
-/// One member's current values. The index orders slots by these.
-#[derive(Clone, Debug)]
-pub(crate) struct Record {
+/// One member's current values, borrowed from the arena.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rec<'a> {
     pub score: i64,
     /// Subscore, 0 when absent (see `has_sub`).
     pub sub: i64,
+    pub has_sub: bool,
     pub at: i64,
-    pub member: Box<str>,
+    pub member: &'a str,
 }
 
-/// Chunked slab of records plus the member -> slot hash index.
+/// Byte arena of records plus the member -> handle hash index.
 #[derive(Default)]
 pub(crate) struct Slab {
-    chunks: Vec<Vec<Record>>,
-    /// Bit per slot: whether the subscore is present (`Some`).
-    has_sub: Vec<u64>,
-    free: Vec<u32>,
+    chunks: Vec<Box<[u8]>>,
+    /// Bytes used in the last chunk.
+    used: usize,
+    /// Free records by size in 4-byte units.
+    free: Vec<Vec<u32>>,
     index: HashTable<u32>,
     len: usize,
+}
+
+#[inline]
+fn chunk_size(k: usize) -> usize {
+    if k < GROWING {
+        FIRST_CHUNK << k
+    } else {
+        BIG_CHUNK
+    }
+}
+
+#[inline]
+fn chunk_start(k: usize) -> usize {
+    if k < GROWING {
+        FIRST_CHUNK * ((1 << k) - 1)
+    } else {
+        GROWING_END + (k - GROWING) * BIG_CHUNK
+    }
+}
+
+/// (chunk, offset) of a virtual byte address.
+#[inline]
+fn locate(b: usize) -> (usize, usize) {
+    if b < GROWING_END {
+        let k = (usize::BITS - 1 - (b / FIRST_CHUNK + 1).leading_zeros()) as usize;
+        (k, b - chunk_start(k))
+    } else {
+        let r = b - GROWING_END;
+        (GROWING + r / BIG_CHUNK, r % BIG_CHUNK)
+    }
+}
+
+#[inline]
+fn units(member_len: usize, has_sub: bool) -> usize {
+    (HEADER + if has_sub { 8 } else { 0 } + member_len).div_ceil(4)
+}
+
+#[inline]
+fn word(b: &[u8], at: usize) -> i64 {
+    i64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
 impl Slab {
@@ -42,107 +107,258 @@ impl Slab {
     }
 
     #[inline]
-    pub fn rec(&self, slot: u32) -> &Record {
-        &self.chunks[(slot >> CHUNK_BITS) as usize][slot as usize & (CHUNK - 1)]
+    fn bytes(&self, slot: u32) -> &[u8] {
+        let (k, off) = locate(slot as usize * 4);
+        &self.chunks[k][off..]
     }
 
     #[inline]
-    pub fn rec_mut(&mut self, slot: u32) -> &mut Record {
-        &mut self.chunks[(slot >> CHUNK_BITS) as usize][slot as usize & (CHUNK - 1)]
+    fn bytes_mut(&mut self, slot: u32) -> &mut [u8] {
+        let (k, off) = locate(slot as usize * 4);
+        &mut self.chunks[k][off..]
     }
 
-    pub fn has_sub(&self, slot: u32) -> bool {
-        self.has_sub[(slot / 64) as usize] & (1 << (slot % 64)) != 0
-    }
-
-    pub fn set_has_sub(&mut self, slot: u32, v: bool) {
-        let w = &mut self.has_sub[(slot / 64) as usize];
-        if v {
-            *w |= 1 << (slot % 64);
+    /// The record of `slot`.
+    #[inline]
+    pub fn rec(&self, slot: u32) -> Rec<'_> {
+        let b = self.bytes(slot);
+        let len = b[16] as usize + 1;
+        let has_sub = b[17] & HAS_SUB != 0;
+        let (sub, id_at) = if has_sub {
+            (word(b, HEADER), HEADER + 8)
         } else {
-            *w &= !(1 << (slot % 64));
+            (0, HEADER)
+        };
+        let id = &b[id_at..id_at + len];
+        Rec {
+            score: word(b, 0),
+            sub,
+            has_sub,
+            at: word(b, 8),
+            // SAFETY: the bytes were copied from a `&str` by `write_record`
+            // and are never modified afterwards (only the header is).
+            member: unsafe { std::str::from_utf8_unchecked(id) },
         }
+    }
+
+    /// The member id of `slot` (cheaper than [`Slab::rec`]).
+    #[inline]
+    fn member(&self, slot: u32) -> &[u8] {
+        let b = self.bytes(slot);
+        let len = b[16] as usize + 1;
+        let id_at = if b[17] & HAS_SUB != 0 {
+            HEADER + 8
+        } else {
+            HEADER
+        };
+        &b[id_at..id_at + len]
     }
 
     /// The slot of `member`, given its [`crate::member_hash`].
     #[inline]
     pub fn find(&self, member: &str, hash: u64) -> Option<u32> {
         self.index
-            .find(index_hash(hash), |&s| &*self.rec(s).member == member)
+            .find(index_hash(hash), |&s| self.member(s) == member.as_bytes())
             .copied()
     }
 
-    /// Stores a new member (which must not be present) and returns its slot.
-    pub fn insert(&mut self, rec: Record, has_sub: bool, hash: u64) -> u32 {
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                *self.rec_mut(slot) = rec;
-                slot
+    /// Space for a record of `u` units: a freed one of that size, or the
+    /// end of the arena (opening a new chunk when the last one is full).
+    fn alloc(&mut self, u: usize) -> u32 {
+        if let Some(slot) = self.free.get_mut(u).and_then(Vec::pop) {
+            return slot;
+        }
+        let bytes = u * 4;
+        let k = self.chunks.len();
+        if k == 0 || self.used + bytes > chunk_size(k - 1) {
+            self.chunks
+                .push(vec![0u8; chunk_size(k)].into_boxed_slice());
+            self.used = 0;
+        }
+        let start = chunk_start(self.chunks.len() - 1) + self.used;
+        self.used += bytes;
+        u32::try_from(start / 4).expect("a partition holds under 16 GiB of records")
+    }
+
+    fn release(&mut self, slot: u32, u: usize) {
+        if self.free.len() <= u {
+            self.free.resize_with(u + 1, Vec::new);
+        }
+        self.free[u].push(slot);
+    }
+
+    fn write_record(&mut self, slot: u32, member: &str, score: i64, sub: Option<i64>, at: i64) {
+        let b = self.bytes_mut(slot);
+        b[0..8].copy_from_slice(&score.to_le_bytes());
+        b[8..16].copy_from_slice(&at.to_le_bytes());
+        b[16] = u8::try_from(member.len() - 1).expect("member ids are 1..=256 bytes");
+        let id_at = match sub {
+            Some(s) => {
+                b[17] = HAS_SUB;
+                b[HEADER..HEADER + 8].copy_from_slice(&s.to_le_bytes());
+                HEADER + 8
             }
             None => {
-                if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
-                    self.chunks.push(Vec::with_capacity(CHUNK));
-                }
-                let n = self.chunks.len();
-                let last = self.chunks.last_mut().expect("chunk exists");
-                let slot = (n - 1) * CHUNK + last.len();
-                last.push(rec);
-                let slot = u32::try_from(slot).expect("a partition holds fewer than 2^32 members");
-                if self.has_sub.len() * 64 <= slot as usize {
-                    self.has_sub.push(0);
-                }
-                slot
+                b[17] = 0;
+                HEADER
             }
         };
-        self.set_has_sub(slot, has_sub);
+        b[id_at..id_at + member.len()].copy_from_slice(member.as_bytes());
+    }
+
+    /// Stores a new member (which must not be present) and returns its slot.
+    pub fn insert(
+        &mut self,
+        member: &str,
+        score: i64,
+        sub: Option<i64>,
+        at: i64,
+        hash: u64,
+    ) -> u32 {
+        debug_assert!(member.len() <= crate::MAX_MEMBER_BYTES && !member.is_empty());
+        let slot = self.alloc(units(member.len(), sub.is_some()));
+        self.write_record(slot, member, score, sub, at);
         let chunks = &self.chunks;
         self.index.insert_unique(index_hash(hash), slot, |&s| {
-            index_hash(crate::member_hash(
-                &chunks[(s >> CHUNK_BITS) as usize][s as usize & (CHUNK - 1)].member,
-            ))
+            let (k, off) = locate(s as usize * 4);
+            let b = &chunks[k][off..];
+            let len = b[16] as usize + 1;
+            let id_at = if b[17] & HAS_SUB != 0 {
+                HEADER + 8
+            } else {
+                HEADER
+            };
+            index_hash(xxhash_rust::xxh3::xxh3_64(&b[id_at..id_at + len]))
         });
         self.len += 1;
         slot
     }
 
-    /// Forgets a member; its slot goes to the free list.
+    /// Sets the key of the member in `slot` and returns its slot, which
+    /// changes only when the subscore appears or disappears (the record
+    /// changes size). `hash` is the member's [`crate::member_hash`].
+    pub fn set_key(&mut self, slot: u32, score: i64, sub: Option<i64>, at: i64, hash: u64) -> u32 {
+        let had_sub = self.bytes(slot)[17] & HAS_SUB != 0;
+        if had_sub == sub.is_some() {
+            let b = self.bytes_mut(slot);
+            b[0..8].copy_from_slice(&score.to_le_bytes());
+            b[8..16].copy_from_slice(&at.to_le_bytes());
+            if let Some(s) = sub {
+                b[HEADER..HEADER + 8].copy_from_slice(&s.to_le_bytes());
+            }
+            return slot;
+        }
+        let member = self.rec(slot).member.to_owned();
+        let old_units = units(member.len(), had_sub);
+        let moved = self.alloc(units(member.len(), sub.is_some()));
+        self.write_record(moved, &member, score, sub, at);
+        let entry = self
+            .index
+            .find_mut(index_hash(hash), |&s| s == slot)
+            .unwrap_or_else(|| panic!("slot {slot} is indexed"));
+        *entry = moved;
+        self.release(slot, old_units);
+        moved
+    }
+
+    /// Forgets a member; its record goes to the free list.
     pub fn remove(&mut self, slot: u32, hash: u64) {
         let found = self
             .index
             .find_entry(index_hash(hash), |&s| s == slot)
             .unwrap_or_else(|_| panic!("slot {slot} is indexed"));
         found.remove();
-        let rec = self.rec_mut(slot);
-        rec.member = Box::from("");
-        self.free.push(slot);
+        let r = self.rec(slot);
+        let u = units(r.member.len(), r.has_sub);
+        self.release(slot, u);
         self.len -= 1;
     }
 
     /// Approximate heap bytes held (capacities, not lengths), excluding
-    /// the member ids' own heap bytes.
+    /// the member ids' own bytes, and the id bytes.
     pub fn heap_bytes(&self) -> (usize, usize) {
-        let recs = self
-            .chunks
-            .iter()
-            .map(|c| c.capacity() * std::mem::size_of::<Record>())
-            .sum::<usize>()
-            + self.chunks.capacity() * std::mem::size_of::<Vec<Record>>();
+        let arena = self.chunks.iter().map(|c| c.len()).sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<Box<[u8]>>();
         let buckets = if self.index.capacity() == 0 {
             0
         } else {
             (self.index.capacity() * 8 / 7).next_power_of_two()
         };
         let index = buckets * (std::mem::size_of::<u32>() + 1);
-        let other = self.has_sub.capacity() * 8 + self.free.capacity() * 4;
-        let member_heap = self
+        let free = self.free.iter().map(|f| f.capacity() * 4).sum::<usize>()
+            + self.free.capacity() * std::mem::size_of::<Vec<u32>>();
+        let member_bytes = self
             .iter_slots()
-            .map(|s| self.rec(s).member.len())
+            .map(|s| self.member(s).len())
             .sum::<usize>();
-        (recs + index + other, member_heap)
+        (arena + index + free - member_bytes, member_bytes)
     }
 
     /// Every occupied slot (unordered).
     pub fn iter_slots(&self) -> impl Iterator<Item = u32> + '_ {
         self.index.iter().copied()
+    }
+}
+
+const _: () = assert!(
+    MAX_UNITS * 4 <= FIRST_CHUNK,
+    "a record fits in the smallest chunk"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::member_hash;
+
+    #[test]
+    fn locate_covers_every_chunk_boundary() {
+        for k in 0..GROWING + 3 {
+            let s = chunk_start(k);
+            assert_eq!(locate(s), (k, 0));
+            assert_eq!(locate(s + chunk_size(k) - 1), (k, chunk_size(k) - 1));
+        }
+    }
+
+    #[test]
+    fn records_round_trip_move_and_reuse() {
+        let mut slab = Slab::default();
+        let mut slots = Vec::new();
+        for i in 0..5_000 {
+            let m = format!("member-{i}-{}", "x".repeat(i % 200));
+            let sub = (i % 3 == 0).then_some(i as i64);
+            let s = slab.insert(&m, i as i64, sub, -(i as i64), member_hash(&m));
+            slots.push((m, s));
+        }
+        for (i, (m, s)) in slots.iter().enumerate() {
+            let r = slab.rec(*s);
+            assert_eq!(
+                (r.member, r.score, r.at),
+                (m.as_str(), i as i64, -(i as i64))
+            );
+            assert_eq!(r.has_sub, i % 3 == 0);
+            assert_eq!(slab.find(m, member_hash(m)), Some(*s));
+        }
+        // Toggle the subscore: the record moves, the index follows.
+        let (m, s) = slots[1].clone();
+        let moved = slab.set_key(s, 9, Some(4), 1, member_hash(&m));
+        assert_ne!(moved, s);
+        assert_eq!(slab.find(&m, member_hash(&m)), Some(moved));
+        let r = slab.rec(moved);
+        assert_eq!(
+            (r.score, r.sub, r.has_sub, r.at, r.member),
+            (9, 4, true, 1, m.as_str())
+        );
+        // Same shape: updated in place.
+        assert_eq!(slab.set_key(moved, 10, Some(5), 2, member_hash(&m)), moved);
+        // A removed record's space is reused by a record of the same size.
+        let (m0, s0) = slots[0].clone();
+        slab.remove(s0, member_hash(&m0));
+        assert_eq!(slab.find(&m0, member_hash(&m0)), None);
+        let again = slab.insert(&m0, 1, Some(0), 0, member_hash(&m0));
+        assert_eq!(again, s0);
+        assert_eq!(slab.len(), 5_000);
+        let longest = "é".repeat(crate::MAX_MEMBER_BYTES / 2);
+        let s = slab.insert(&longest, 1, Some(1), 1, member_hash(&longest));
+        assert_eq!(slab.rec(s).member, longest);
     }
 }

@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::slab::Record;
 use super::tree::Probe;
 use super::{Dedupe, Partition, orient, probe};
 use crate::snapshot::{PARTITION_MAGIC, decode_versioned, encode_versioned};
@@ -39,23 +38,18 @@ impl Partition {
         *self = Partition::new(self.order, 0);
         self.dedupe = dedupe;
         let order = self.order;
-        let mut keys: Vec<(i64, u32)> = Vec::with_capacity(entries.len());
         for e in entries {
             let hash = member_hash(&e.member);
-            let rec = Record {
-                score: e.score,
-                sub: e.subscore.unwrap_or(0),
-                at: e.at,
-                member: Box::from(e.member.as_str()),
-            };
             let slot = match self.slab.find(&e.member, hash) {
+                // Listed twice: the last entry wins.
                 Some(slot) => {
-                    *self.slab.rec_mut(slot) = rec;
-                    self.slab.set_has_sub(slot, e.subscore.is_some());
-                    keys.retain(|&(_, s)| s != slot);
-                    slot
+                    let moved = self.slab.set_key(slot, e.score, e.subscore, e.at, hash);
+                    if moved != slot {
+                        self.metadata.remove(&slot);
+                    }
+                    moved
                 }
-                None => self.slab.insert(rec, e.subscore.is_some(), hash),
+                None => self.slab.insert(&e.member, e.score, e.subscore, e.at, hash),
             };
             match e.metadata {
                 Some(m) if !m.is_empty() => {
@@ -65,13 +59,16 @@ impl Partition {
                     self.metadata.remove(&slot);
                 }
             }
-            keys.push((orient(order, e.score), slot));
         }
         let slab = &self.slab;
+        let mut keys: Vec<(i64, u32)> = slab
+            .iter_slots()
+            .map(|s| (orient(order, slab.rec(s).score), s))
+            .collect();
         keys.sort_unstable_by(|a, b| {
             a.0.cmp(&b.0).then_with(|| {
                 let ra = slab.rec(a.1);
-                probe(slab, order, ra.score, ra.sub, ra.at, &ra.member).tail_cmp(b.1)
+                probe(slab, order, ra.score, ra.sub, ra.at, ra.member).tail_cmp(b.1)
             })
         });
         self.tree.build(&keys);

@@ -14,7 +14,7 @@ impl Partition {
         self.tree.check(&|a: (i64, u32), b: (i64, u32)| {
             a.0.cmp(&b.0).then_with(|| {
                 let r = slab.rec(a.1);
-                probe(slab, order, r.score, r.sub, r.at, &r.member).tail_cmp(b.1)
+                probe(slab, order, r.score, r.sub, r.at, r.member).tail_cmp(b.1)
             })
         });
         let mut in_tree = 0;
@@ -24,7 +24,7 @@ impl Partition {
             let r = slab.rec(slot);
             assert_eq!(s, super::orient(order, r.score), "tree score != slab score");
             assert_eq!(
-                slab.find(&r.member, crate::member_hash(&r.member)),
+                slab.find(r.member, crate::member_hash(r.member)),
                 Some(slot)
             );
             in_tree += 1;

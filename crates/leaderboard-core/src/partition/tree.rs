@@ -30,6 +30,50 @@ const BULK_LEAF_FILL: usize = LEAF_CAP * 7 / 8;
 const BULK_INNER_FILL: usize = INNER_CAP * 7 / 8;
 const NIL: u32 = u32::MAX;
 
+/// Asks the CPU to start loading `bytes` bytes from `p` into cache. A leaf
+/// or inner node spans 8-16 cache lines; a binary search over it would
+/// otherwise wait for 4-5 dependent misses, with the lines requested up
+/// front they arrive in parallel (on a machine whose memory latency is
+/// 100-400 ns this is most of a descent's cost).
+#[inline(always)]
+fn prefetch<T>(p: *const T, bytes: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let p = p.cast::<i8>();
+        let mut off = 0;
+        while off < bytes {
+            // SAFETY: prefetch never faults and has no architectural effect;
+            // the address is inside (or one line past) a live node.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    p.wrapping_add(off),
+                )
+            };
+            off += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (p, bytes);
+    }
+}
+
+impl Leaf {
+    #[inline(always)]
+    fn prefetch_keys(&self) {
+        prefetch(self.keys.as_ptr(), self.len as usize * 8);
+    }
+}
+
+impl Inner {
+    #[inline(always)]
+    fn prefetch_search(&self) {
+        let n = self.len as usize;
+        prefetch(self.mins.as_ptr(), n * 8);
+        prefetch(self.counts.as_ptr(), n * 4);
+    }
+}
+
 /// A search key as seen by the tree: its oriented score, plus a way to
 /// compare the rest of the key against a stored slot on score ties.
 pub(crate) trait Probe {
@@ -188,11 +232,13 @@ impl Tree {
         let mut acc = 0usize;
         for _ in 0..self.height {
             let inner = self.inners.get(node);
+            inner.prefetch_search();
             let i = inner.child_for(p);
             acc += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
             node = inner.children[i];
         }
         let leaf = self.leaves.get(node);
+        leaf.prefetch_keys();
         let n = leaf.len as usize;
         acc + lower_bound(&leaf.keys[..n], &leaf.slots[..n], p)
     }
@@ -203,11 +249,13 @@ impl Tree {
         let mut acc = 0usize;
         for _ in 0..self.height {
             let inner = self.inners.get(node);
+            inner.prefetch_search();
             let i = inner.child_for(p);
             acc += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
             node = inner.children[i];
         }
         let leaf = self.leaves.get(node);
+        leaf.prefetch_keys();
         let n = leaf.len as usize;
         let idx = lower_bound(&leaf.keys[..n], &leaf.slots[..n], p);
         let pos = if idx < n {
@@ -341,6 +389,7 @@ impl Tree {
             return self.insert_leaf(node, s, slot, p, below);
         }
         let inner = self.inners.get(node);
+        inner.prefetch_search();
         let i = inner.child_for(p);
         *below += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
         let child = inner.children[i];
@@ -400,6 +449,7 @@ impl Tree {
         below: &mut usize,
     ) -> Option<u32> {
         let leaf = self.leaves.get_mut(node);
+        leaf.prefetch_keys();
         let n = leaf.len as usize;
         let pos = lower_bound(&leaf.keys[..n], &leaf.slots[..n], p);
         *below += pos;
@@ -463,6 +513,7 @@ impl Tree {
     fn remove_rec<P: Probe>(&mut self, node: u32, h: u32, p: &P, below: &mut usize) -> bool {
         if h == 0 {
             let leaf = self.leaves.get_mut(node);
+            leaf.prefetch_keys();
             let n = leaf.len as usize;
             let pos = lower_bound(&leaf.keys[..n], &leaf.slots[..n], p);
             if pos < n
@@ -476,6 +527,7 @@ impl Tree {
             return false;
         }
         let inner = self.inners.get(node);
+        inner.prefetch_search();
         let i = inner.child_for(p);
         *below += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
         let child = inner.children[i];
