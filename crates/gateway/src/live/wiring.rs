@@ -72,6 +72,15 @@ impl LiveService {
             }
         };
         let store = SqlStore::new(db.primary().clone(), db.dialect() == Dialect::MySql);
+        // Answer flushes on the native driver (see store::sql); the Any pool
+        // if that pool cannot be configured (it would fail the same way).
+        let store = match store.clone().with_answer_pool(&config.primary_url()) {
+            Ok(native) => native,
+            Err(e) => {
+                tracing::warn!(error = %e, "live answers: native pool unavailable, using the shared pool");
+                store
+            }
+        };
         let auth = TokenAuth {
             tokens: tokens.clone(),
             db: db.clone(),

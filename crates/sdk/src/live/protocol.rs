@@ -281,6 +281,11 @@ pub enum ServerMsg {
         /// Server time (ms since the Unix epoch) of the oldest change this
         /// frame carries.
         changed_at: i64,
+        /// Server time (ms since the Unix epoch) the push was built: receipt
+        /// time minus this is the delivery latency, without the coalescing
+        /// wait that `changed_at` includes. 0 from servers that predate it.
+        #[serde(default)]
+        pushed_at: i64,
     },
     /// The receiving player's own rank or score changed (coalesced with
     /// the leaderboard, same version sequence).
@@ -295,6 +300,9 @@ pub enum ServerMsg {
         players: u32,
         /// Server time of the oldest change this frame carries.
         changed_at: i64,
+        /// Server time the push was built (see [`ServerMsg::Leaderboard`]).
+        #[serde(default)]
+        pushed_at: i64,
     },
     /// Host only: a player joined, rejoined or left.
     Roster {

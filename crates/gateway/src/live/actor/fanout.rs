@@ -5,8 +5,17 @@
 //! slow, and it is dropped (close code 4008) so it cannot hold back the
 //! other 9,999 players. A frame for many receivers is serialised once and
 //! shared (`Utf8Bytes` clones are reference counts).
+//!
+//! Frames are paced: everything but answer acknowledgements and error
+//! frames goes through one FIFO backlog that the actor delivers
+//! [`SLICE`] connections at a time, yielding to the runtime in between
+//! ([`Fanout::pump`]). Each delivery wakes a connection task that makes a
+//! `send` syscall; queueing 10,000 of those at once would put every ack of
+//! the next 0.3-1 s (on 2 cores) behind them. Acks bypass the backlog, so
+//! they wait for at most one slice. The backlog is FIFO, so each
+//! connection still sees its frames in the order the session emitted them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
@@ -65,11 +74,34 @@ pub fn encode(msg: &ServerMsg) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(msg).unwrap_or_else(|_| "{}".into()))
 }
 
+/// Connections served per [`Fanout::pump`] before the actor yields.
+pub const SLICE: usize = 256;
+
+/// Who a paced delivery is for.
+#[derive(Debug, Clone, Copy)]
+enum To {
+    Hosts,
+    Player(u64),
+}
+
+/// A delivery waiting in the backlog.
+#[derive(Debug)]
+enum Pending {
+    Frame(To, Utf8Bytes),
+    Close(To, u16),
+}
+
 /// The connections of one session on this gateway.
 #[derive(Debug, Default)]
 pub struct Fanout {
     hosts: Vec<ConnTx>,
     players: HashMap<u64, ConnTx>,
+    backlog: VecDeque<Pending>,
+    /// The last `leaderboard` frame encoded, by version and `changed_at`
+    /// (a push's frames share both): in large sessions
+    /// the same top list goes to each player of a group as its own effect,
+    /// and is serialised once.
+    last_top: Option<((u64, i64), Utf8Bytes)>,
 }
 
 impl Fanout {
@@ -112,22 +144,70 @@ impl Fanout {
         self.players.contains_key(&player)
     }
 
-    /// Sends one message.
+    /// Whether paced deliveries are waiting (call [`Fanout::pump`]).
+    pub fn backlogged(&self) -> bool {
+        !self.backlog.is_empty()
+    }
+
+    /// Sends one message: acks and errors at once, anything else through
+    /// the paced backlog.
     pub fn send(&mut self, target: Target, msg: &ServerMsg) {
+        let frame = match (msg, &self.last_top) {
+            (
+                ServerMsg::Leaderboard {
+                    version,
+                    changed_at,
+                    ..
+                },
+                Some((key, f)),
+            ) if *key == (*version, *changed_at) => f.clone(),
+            (
+                ServerMsg::Leaderboard {
+                    version,
+                    changed_at,
+                    ..
+                },
+                _,
+            ) => {
+                let f = encode(msg);
+                self.last_top = Some(((*version, *changed_at), f.clone()));
+                f
+            }
+            _ => encode(msg),
+        };
+        if matches!(msg, ServerMsg::AnswerAck { .. } | ServerMsg::Error { .. }) {
+            self.send_now(target, frame);
+            return;
+        }
+        match target {
+            Target::Player(p) => self.backlog.push_back(Pending::Frame(To::Player(p), frame)),
+            Target::Host => self.backlog.push_back(Pending::Frame(To::Hosts, frame)),
+            Target::Players | Target::All => {
+                self.backlog.reserve(self.players.len() + 1);
+                for &p in self.players.keys() {
+                    self.backlog
+                        .push_back(Pending::Frame(To::Player(p), frame.clone()));
+                }
+                if target == Target::All {
+                    self.backlog.push_back(Pending::Frame(To::Hosts, frame));
+                }
+            }
+        }
+    }
+
+    fn send_now(&self, target: Target, frame: Utf8Bytes) {
         match target {
             Target::Player(p) => {
                 if let Some(c) = self.players.get(&p) {
-                    c.push(Out::Frame(encode(msg)));
+                    c.push(Out::Frame(frame));
                 }
             }
             Target::Host => {
-                let frame = encode(msg);
                 for c in &self.hosts {
                     c.push(Out::Frame(frame.clone()));
                 }
             }
             Target::Players | Target::All => {
-                let frame = encode(msg);
                 for c in self.players.values() {
                     c.push(Out::Frame(frame.clone()));
                 }
@@ -140,34 +220,59 @@ impl Fanout {
         }
     }
 
-    /// Closes the target's connections.
+    /// Closes the target's connections (after the frames queued before).
     pub fn close(&mut self, target: Target, code: u16) {
-        let reason = match code {
-            close::SESSION_FINISHED => "session finished",
-            close::REMOVED => "removed by the host",
-            _ => "closed",
-        };
         match target {
-            Target::Player(p) => {
-                if let Some(c) = self.players.remove(&p) {
-                    c.push(Out::Close(code, reason));
-                }
-            }
-            Target::Host => {
-                for c in self.hosts.drain(..) {
-                    c.push(Out::Close(code, reason));
-                }
-            }
+            Target::Player(p) => self.backlog.push_back(Pending::Close(To::Player(p), code)),
+            Target::Host => self.backlog.push_back(Pending::Close(To::Hosts, code)),
             Target::Players | Target::All => {
-                for (_, c) in self.players.drain() {
-                    c.push(Out::Close(code, reason));
+                for &p in self.players.keys() {
+                    self.backlog.push_back(Pending::Close(To::Player(p), code));
                 }
                 if target == Target::All {
+                    self.backlog.push_back(Pending::Close(To::Hosts, code));
+                }
+            }
+        }
+    }
+
+    /// Delivers up to `max` backlog entries; true if some remain.
+    pub fn pump(&mut self, max: usize) -> bool {
+        for _ in 0..max {
+            let Some(next) = self.backlog.pop_front() else {
+                return false;
+            };
+            match next {
+                Pending::Frame(To::Player(p), frame) => {
+                    if let Some(c) = self.players.get(&p) {
+                        c.push(Out::Frame(frame));
+                    }
+                }
+                Pending::Frame(To::Hosts, frame) => {
+                    for c in &self.hosts {
+                        c.push(Out::Frame(frame.clone()));
+                    }
+                }
+                Pending::Close(To::Player(p), code) => {
+                    if let Some(c) = self.players.remove(&p) {
+                        c.push(Out::Close(code, reason(code)));
+                    }
+                }
+                Pending::Close(To::Hosts, code) => {
                     for c in self.hosts.drain(..) {
-                        c.push(Out::Close(code, reason));
+                        c.push(Out::Close(code, reason(code)));
                     }
                 }
             }
         }
+        self.backlogged()
+    }
+}
+
+fn reason(code: u16) -> &'static str {
+    match code {
+        close::SESSION_FINISHED => "session finished",
+        close::REMOVED => "removed by the host",
+        _ => "closed",
     }
 }

@@ -13,7 +13,7 @@ use sdk::live::{ClientMsg, ErrorCode, ServerMsg};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use self::fanout::{encode, ConnTx, Fanout, Out};
+use self::fanout::{encode, ConnTx, Fanout, Out, SLICE};
 use super::engine::{Effect, PendingAnswer, Session, Target};
 use super::score::ScoreBoard;
 use super::store::{AnswerWriter, FinalRow, LiveStore};
@@ -96,13 +96,24 @@ pub async fn run(
     };
     while !actor.done {
         let wake = session.next_wakeup();
+        let backlogged = actor.fanout.backlogged();
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 Some(cmd) => actor.handle(&mut session, cmd),
                 None => break,
             },
-            Some(batch) = commit_rx.recv() => session.commit(Instant::now(), batch),
+            Some(batch) = commit_rx.recv() => {
+                let now = Instant::now();
+                for a in &batch {
+                    metrics::histogram!("live_answer_commit_seconds")
+                        .record(now.saturating_duration_since(a.accepted).as_secs_f64());
+                }
+                session.commit(now, batch);
+            }
             _ = sleep_until(wake), if wake.is_some() => {}
+            // Paced fan-out: the next slice after the connection tasks woken
+            // by the last one had their turn.
+            _ = tokio::task::yield_now(), if backlogged => {}
         }
         actor.drain(&mut session).await;
         let now = Instant::now();
@@ -110,9 +121,13 @@ pub async fn run(
         actor.drain(&mut session).await;
         if let Some(needs_board) = session.push_due(now) {
             let (top, ranks) = if needs_board {
-                let ids = session.player_ids();
+                let ids = session.rank_ids();
                 let top = actor.deps.board.top(session.id, session.top_n()).await;
-                let ranks = actor.deps.board.ranks(session.id, &ids).await;
+                let ranks = if ids.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    actor.deps.board.ranks(session.id, &ids).await
+                };
                 match (top, ranks) {
                     (Ok(t), Ok(r)) => (t, r),
                     (Err(e), _) | (_, Err(e)) => {
@@ -126,7 +141,14 @@ pub async fn run(
             session.push(now, top, ranks);
             actor.drain(&mut session).await;
         }
+        if actor.fanout.pump(SLICE) {
+            // More to deliver: let the woken connection tasks (and acks)
+            // run first, even while commands keep arriving.
+            tokio::task::yield_now().await;
+        }
     }
+    // Whatever is still paced (final standings, close frames) goes now.
+    actor.fanout.pump(usize::MAX);
     on_exit();
 }
 

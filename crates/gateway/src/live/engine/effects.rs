@@ -53,6 +53,8 @@ pub struct PendingAnswer {
     pub answered_at: i64,
     /// Client correlation id.
     pub req: Option<u64>,
+    /// When the session accepted it (the gateway's ack latency metric).
+    pub accepted: tokio::time::Instant,
 }
 
 /// An instruction from the core.

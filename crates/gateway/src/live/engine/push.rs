@@ -21,19 +21,53 @@ pub struct PushState {
     interval: Duration,
     top_n: usize,
     version: u64,
-    board_dirty_since: Option<Instant>,
+    /// Oldest unpushed change that may move the top list.
+    top_dirty_since: Option<Instant>,
+    /// Oldest unpushed change per rank group (see [`RANK_GROUPS`]).
+    rank_dirty_since: [Option<Instant>; RANK_GROUPS],
     counts_dirty_since: Option<Instant>,
     last_push: Option<Instant>,
-    last_rank_push: Option<Instant>,
+    /// The group a large session serves next (round robin).
+    next_group: usize,
     last_top: Vec<Standing>,
+    /// Bumped whenever the top list changes.
+    top_seq: u64,
+    /// The `top_seq` each rank group last received (large sessions).
+    group_top_seq: [u64; RANK_GROUPS],
 }
 
-/// Sessions with more players than this get personal rank frames at most
-/// every [`RANK_INTERVAL_LARGE`] (the top list keeps the 250 ms cadence).
+/// Sessions with more players than this push to one of [`RANK_GROUPS`]
+/// groups of players per push instead of to everyone: each player gets
+/// the changed top list and their changed rank within `RANK_GROUPS` pushes
+/// (1 s at the 250 ms cadence), as two adjacent frames that leave in one
+/// write, and each push fans out to a quarter of the sockets. Broadcasting
+/// the top list 4 times a second to 10,000 sockets plus rank frames was
+/// ~50,000 frames a second in an answer wave, more than 2 cores can write
+/// (and a load generator on the same cores read); acknowledgements queued
+/// behind them for seconds. The host gets every top-list change.
 pub const LARGE_SESSION: usize = 2_000;
 
-/// Personal rank push interval in large sessions.
-pub const RANK_INTERVAL_LARGE: Duration = Duration::from_secs(1);
+/// Rank groups in large sessions; a player's group is `id % RANK_GROUPS`.
+pub const RANK_GROUPS: usize = 4;
+
+/// Which players get rank frames in the next push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankSel {
+    /// Every player (small sessions).
+    All,
+    /// Players with `id % RANK_GROUPS == g` (large sessions).
+    Group(usize),
+}
+
+impl RankSel {
+    /// Whether `player` is selected.
+    pub fn contains(self, player: u64) -> bool {
+        match self {
+            RankSel::All => true,
+            RankSel::Group(g) => player % RANK_GROUPS as u64 == g as u64,
+        }
+    }
+}
 
 impl PushState {
     /// New state pushing at most once per `interval`.
@@ -42,17 +76,23 @@ impl PushState {
             interval,
             top_n,
             version: 0,
-            board_dirty_since: None,
+            top_dirty_since: None,
+            rank_dirty_since: [None; RANK_GROUPS],
             counts_dirty_since: None,
             last_push: None,
-            last_rank_push: None,
+            next_group: 0,
             last_top: Vec::new(),
+            top_seq: 0,
+            group_top_seq: [0; RANK_GROUPS],
         }
     }
 
     /// Scores or membership changed.
     pub fn board_changed(&mut self, now: Instant) {
-        self.board_dirty_since.get_or_insert(now);
+        self.top_dirty_since.get_or_insert(now);
+        for g in &mut self.rank_dirty_since {
+            g.get_or_insert(now);
+        }
     }
 
     /// Answer counts changed (host view).
@@ -60,16 +100,33 @@ impl PushState {
         self.counts_dirty_since.get_or_insert(now);
     }
 
+    fn board_dirty(&self) -> bool {
+        self.top_dirty_since.is_some() || self.rank_dirty_since.iter().any(Option::is_some)
+    }
+
     /// When the next push is due, if anything is dirty.
     pub fn due_at(&self) -> Option<Instant> {
-        let first = match (self.board_dirty_since, self.counts_dirty_since) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b)?,
-        };
+        let first = [self.top_dirty_since, self.counts_dirty_since]
+            .into_iter()
+            .chain(self.rank_dirty_since)
+            .flatten()
+            .min()?;
         Some(match self.last_push {
             Some(last) => first.max(last + self.interval),
             None => first,
         })
+    }
+
+    /// The rank frames the next push sends, and the oldest change they
+    /// carry: everyone's in a small session, else the next dirty group.
+    fn rank_sel(&self, large: bool) -> Option<(RankSel, Instant)> {
+        if !large {
+            let since = self.rank_dirty_since.iter().flatten().min()?;
+            return Some((RankSel::All, *since));
+        }
+        (0..RANK_GROUPS)
+            .map(|k| (self.next_group + k) % RANK_GROUPS)
+            .find_map(|g| Some((RankSel::Group(g), self.rank_dirty_since[g]?)))
     }
 
     /// Size of the top list.
@@ -98,7 +155,7 @@ impl Session {
     /// Whether a push is due at `now` and whether it needs board data.
     pub fn push_due(&self, now: Instant) -> Option<bool> {
         let due = self.push.due_at()?;
-        (now >= due).then_some(self.push.board_dirty_since.is_some())
+        (now >= due).then_some(self.push.board_dirty())
     }
 
     /// Size of the top list.
@@ -106,9 +163,28 @@ impl Session {
         self.push.top_n()
     }
 
+    fn large(&self) -> bool {
+        self.roster.len() > LARGE_SESSION
+    }
+
+    /// The players whose ranks the next push needs (pass their ranks to
+    /// [`Session::push`]); empty when it sends no rank frames.
+    pub fn rank_ids(&self) -> Vec<u64> {
+        match self.push.rank_sel(self.large()) {
+            None => Vec::new(),
+            Some((RankSel::All, _)) => self.roster.ids(),
+            Some((sel, _)) => self
+                .roster
+                .iter()
+                .filter(|p| sel.contains(p.id))
+                .map(|p| p.id)
+                .collect(),
+        }
+    }
+
     /// Builds the coalesced frames from board data (`top`: best first;
-    /// `ranks`: every player). Pass empty vectors when
-    /// [`Session::push_due`] said no board data is needed.
+    /// `ranks`: the players of [`Session::rank_ids`]). Pass empty vectors
+    /// when [`Session::push_due`] said no board data is needed.
     pub fn push(&mut self, now: Instant, top: Vec<BoardRank>, ranks: Vec<BoardRank>) {
         let players = self.roster.len() as u32;
         if self.push.counts_dirty_since.take().is_some() {
@@ -122,9 +198,15 @@ impl Session {
                 self.emit(Effect::Send(Target::Host, msg));
             }
         }
-        if let Some(since) = self.push.board_dirty_since.take() {
-            self.push.version += 1;
-            let version = self.push.version;
+        self.push.last_push = Some(now);
+        if !self.push.board_dirty() {
+            return;
+        }
+        self.push.version += 1;
+        let version = self.push.version;
+        let pushed_at = self.epoch(now);
+        let large = self.large();
+        if let Some(since) = self.push.top_dirty_since.take() {
             let changed_at = self.epoch(since);
             let top: Vec<Standing> = top
                 .into_iter()
@@ -140,54 +222,77 @@ impl Session {
                 .collect();
             if top != self.push.last_top {
                 self.push.last_top = top.clone();
+                self.push.top_seq += 1;
                 let msg = ServerMsg::Leaderboard {
                     version,
                     top,
                     players,
                     changed_at,
+                    pushed_at,
                 };
-                self.emit(Effect::Send(Target::All, msg));
-            }
-            // Personal rank frames: every push for small sessions; in large
-            // ones at most once per RANK_INTERVAL_LARGE (an answer wave moves
-            // nearly every rank, and 10,000 frames 4 times a second would
-            // crowd out acks). Skipped ranks stay dirty for the next push.
-            let large = self.roster.len() > LARGE_SESSION;
-            let recent =
-                matches!(self.push.last_rank_push, Some(t) if now < t + RANK_INTERVAL_LARGE);
-            let rank_due = !large || !recent;
-            if !rank_due {
-                self.push.board_dirty_since = Some(since);
-                self.push.last_push = Some(now);
-                return;
-            }
-            self.push.last_rank_push = Some(now);
-            let mut frames = Vec::new();
-            for r in ranks {
-                let Some(p) = self.roster.get_mut(r.player) else {
-                    continue;
-                };
-                if !p.connected || p.last_pushed == Some((r.rank, r.score)) {
-                    continue;
+                if large {
+                    self.emit(Effect::Send(Target::Host, msg));
+                } else {
+                    self.push.group_top_seq = [self.push.top_seq; RANK_GROUPS];
+                    self.emit(Effect::Send(Target::All, msg));
                 }
-                p.last_pushed = Some((r.rank, r.score));
-                let msg = ServerMsg::Rank {
+            }
+        }
+        let Some((sel, since)) = self.push.rank_sel(large) else {
+            return;
+        };
+        match sel {
+            RankSel::All => self.push.rank_dirty_since = [None; RANK_GROUPS],
+            RankSel::Group(g) => {
+                self.push.rank_dirty_since[g] = None;
+                self.push.next_group = (g + 1) % RANK_GROUPS;
+            }
+        }
+        let changed_at = self.epoch(since);
+        // Large sessions: the group's top list, if it changed since the
+        // group last got one, goes right before each player's rank frame.
+        let group_top = match sel {
+            RankSel::Group(g) if self.push.group_top_seq[g] != self.push.top_seq => {
+                self.push.group_top_seq[g] = self.push.top_seq;
+                Some(ServerMsg::Leaderboard {
                     version,
-                    rank: r.rank,
-                    score: r.score,
+                    top: self.push.last_top.clone(),
                     players,
                     changed_at,
-                };
-                frames.push(Effect::Send(Target::Player(r.player), msg));
+                    pushed_at,
+                })
             }
-            self.out_extend(frames);
+            _ => None,
+        };
+        let mut frames = Vec::with_capacity(ranks.len() * if group_top.is_some() { 2 } else { 1 });
+        for r in ranks {
+            if !sel.contains(r.player) {
+                continue;
+            }
+            let Some(p) = self.roster.get_mut(r.player) else {
+                continue;
+            };
+            if !p.connected {
+                continue;
+            }
+            if let Some(top) = &group_top {
+                frames.push(Effect::Send(Target::Player(r.player), top.clone()));
+            }
+            if p.last_pushed == Some((r.rank, r.score)) {
+                continue;
+            }
+            p.last_pushed = Some((r.rank, r.score));
+            let msg = ServerMsg::Rank {
+                version,
+                rank: r.rank,
+                score: r.score,
+                players,
+                changed_at,
+                pushed_at,
+            };
+            frames.push(Effect::Send(Target::Player(r.player), msg));
         }
-        self.push.last_push = Some(now);
-    }
-
-    /// Player ids, for the driver's rank query.
-    pub fn player_ids(&self) -> Vec<u64> {
-        self.roster.ids()
+        self.out_extend(frames);
     }
 
     /// Builds the final frames from the full standings (best first).

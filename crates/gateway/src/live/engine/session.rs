@@ -431,6 +431,7 @@ impl Session {
             elapsed_ms: elapsed.min(u64::from(u32::MAX)) as u32,
             answered_at: epoch_now,
             req,
+            accepted: now,
         })
     }
 

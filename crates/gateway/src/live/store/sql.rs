@@ -4,29 +4,181 @@
 //! go to the primary pool given here; the quiz is read from the primary
 //! too, because a host creates a session right after editing the quiz
 //! (read-your-own-write).
+//!
+//! Answer flushes are the hot path of a large session (thousands of rows a
+//! second, every ack waits for one), so they can run on a pool of the
+//! native driver ([`SqlStore::with_answer_pool`]) instead of `Any`: the
+//! rows are bound straight into the driver's arguments and the statements
+//! are a few fixed-size multi-row INSERTs ([`CHUNKS`]) that stay prepared
+//! in the connection's statement cache, instead of one freshly built
+//! statement with tens of thousands of placeholders per flush.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use sdk::live::{ScoringRules, Standing};
-use sqlx::{AnyPool, Row};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Row};
 
 use super::{FinalRow, LiveStore, StoreError, StoreFuture};
 use crate::live::engine::{LiveQuestion, PendingAnswer};
 
-/// Rows per multi-row INSERT: 9 placeholders each stays under SQLite's
-/// 32,766 and MySQL's 65,535 placeholder limits.
-const ROWS_PER_STATEMENT: usize = 3_000;
+/// Rows per statement of an answer flush, largest first: a batch is cut
+/// into as many statements of the largest size as fit, then the rest with
+/// the smaller ones, so only these few statement texts exist and each is
+/// prepared once per connection. 256 rows = 2,304 placeholders, well under
+/// SQLite's 32,766 and MySQL's 65,535.
+pub const CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// The pool answer flushes run on.
+#[derive(Clone)]
+enum AnswerPool {
+    /// The shared `Any` primary pool (stores built with [`SqlStore::new`]).
+    Any,
+    /// A native SQLite pool (one connection: SQLite has one writer anyway).
+    Sqlite(SqlitePool),
+    /// A native MySQL pool on the primary.
+    MySql(MySqlPool),
+}
 
 /// SQL-backed store.
 #[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
     mysql: bool,
+    answers: AnswerPool,
+    /// `(rows, statement)` for each of [`CHUNKS`].
+    answer_sql: Arc<Vec<(usize, String)>>,
+}
+
+/// Cuts `n` rows into chunk sizes from [`CHUNKS`] (largest first).
+pub fn chunk_plan(mut n: usize) -> Vec<usize> {
+    let mut plan = Vec::new();
+    for size in CHUNKS {
+        while n >= size {
+            plan.push(size);
+            n -= size;
+        }
+    }
+    plan
+}
+
+fn answer_sql(verb: &str) -> Vec<(usize, String)> {
+    CHUNKS
+        .iter()
+        .map(|&rows| {
+            let mut sql = format!(
+                "{verb} live_answers (session_id, question_index, player_id, question_id, choices, \
+                 correct, points, elapsed_ms, answered_at) VALUES "
+            );
+            for i in 0..rows {
+                sql.push_str(if i == 0 {
+                    "(?,?,?,?,?,?,?,?,?)"
+                } else {
+                    ",(?,?,?,?,?,?,?,?,?)"
+                });
+            }
+            (rows, sql)
+        })
+        .collect()
+}
+
+fn choices_text(choices: &[u32]) -> String {
+    let mut s = String::with_capacity(choices.len() * 2);
+    for (i, c) in choices.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&c.to_string());
+    }
+    s
+}
+
+/// One flush on a native pool: one transaction, the batch cut by
+/// [`chunk_plan`], each piece a cached prepared statement.
+macro_rules! insert_native {
+    ($pool:expr, $sql:expr, $answers:expr) => {{
+        let mut tx = $pool.begin().await?;
+        let mut rest: &[PendingAnswer] = $answers;
+        for size in chunk_plan(rest.len()) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            let sql = &$sql
+                .iter()
+                .find(|(rows, _)| *rows == size)
+                .expect("chunk_plan only uses CHUNKS")
+                .1;
+            let mut q = sqlx::query(sql.as_str());
+            for a in chunk {
+                q = q
+                    .bind(a.session_id)
+                    .bind(i64::from(a.question))
+                    .bind(a.player as i64)
+                    .bind(a.question_id)
+                    .bind(choices_text(&a.choices))
+                    .bind(i64::from(a.correct))
+                    .bind(i64::from(a.points))
+                    .bind(i64::from(a.elapsed_ms))
+                    .bind(a.answered_at);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }};
 }
 
 impl SqlStore {
     /// A store over `pool`; `mysql` selects the dialect (`INSERT IGNORE`
-    /// vs `INSERT OR IGNORE`).
+    /// vs `INSERT OR IGNORE`). Answers are flushed on `pool` too; see
+    /// [`SqlStore::with_answer_pool`] for the faster native path.
     pub fn new(pool: AnyPool, mysql: bool) -> Self {
-        SqlStore { pool, mysql }
+        let verb = if mysql {
+            "INSERT IGNORE INTO"
+        } else {
+            "INSERT OR IGNORE INTO"
+        };
+        SqlStore {
+            pool,
+            mysql,
+            answers: AnswerPool::Any,
+            answer_sql: Arc::new(answer_sql(verb)),
+        }
+    }
+
+    /// Flushes answers on a native-driver pool for `url` (the same
+    /// database as the `Any` pool: the primary). The pool connects lazily.
+    /// SQLite gets one connection in WAL mode with the default
+    /// `synchronous = FULL`, so a committed batch survives a power loss,
+    /// not only a crash of the process; MySQL gets two connections.
+    pub fn with_answer_pool(mut self, url: &str) -> Result<Self, StoreError> {
+        let bad = |e: sqlx::Error| StoreError(format!("answer pool for {url}: {e}"));
+        self.answers = if self.mysql {
+            let opts = MySqlConnectOptions::from_str(url)
+                .map_err(bad)?
+                .disable_statement_logging();
+            AnswerPool::MySql(
+                MySqlPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_lazy_with(opts),
+            )
+        } else {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(bad)?
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(5))
+                .disable_statement_logging();
+            AnswerPool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_lazy_with(opts),
+            )
+        };
+        Ok(self)
     }
 
     fn insert_ignore(&self) -> &'static str {
@@ -94,38 +246,11 @@ impl SqlStore {
     async fn insert(&self, answers: &[PendingAnswer]) -> Result<(), StoreError> {
         // One transaction per flush: one commit (one fsync) however many rows,
         // so throughput grows with the batch instead of being capped by fsyncs.
-        let mut tx = self.pool.begin().await?;
-        for chunk in answers.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = format!(
-                "{} live_answers (session_id, question_index, player_id, question_id, choices, \
-                 correct, points, elapsed_ms, answered_at) VALUES ",
-                self.insert_ignore()
-            );
-            for i in 0..chunk.len() {
-                sql.push_str(if i == 0 {
-                    "(?,?,?,?,?,?,?,?,?)"
-                } else {
-                    ",(?,?,?,?,?,?,?,?,?)"
-                });
-            }
-            let mut q = sqlx::query(&sql);
-            for a in chunk {
-                let choices: Vec<String> = a.choices.iter().map(u32::to_string).collect();
-                q = q
-                    .bind(a.session_id)
-                    .bind(i64::from(a.question))
-                    .bind(a.player as i64)
-                    .bind(a.question_id)
-                    .bind(choices.join(","))
-                    .bind(i64::from(a.correct))
-                    .bind(i64::from(a.points))
-                    .bind(i64::from(a.elapsed_ms))
-                    .bind(a.answered_at);
-            }
-            q.execute(&mut *tx).await?;
+        match &self.answers {
+            AnswerPool::Sqlite(pool) => insert_native!(pool, self.answer_sql, answers),
+            AnswerPool::MySql(pool) => insert_native!(pool, self.answer_sql, answers),
+            AnswerPool::Any => insert_native!(self.pool, self.answer_sql, answers),
         }
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn finish(&self, session_id: i64, rows: &[FinalRow]) -> Result<(), StoreError> {
@@ -234,5 +359,28 @@ impl LiveStore for SqlStore {
                 .await?;
             Ok(row.try_get::<i64, _>(0)? as u64)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_plan_covers_every_row_with_known_sizes() {
+        for n in [0usize, 1, 3, 4, 5, 63, 64, 255, 256, 257, 700, 10_000] {
+            let plan = chunk_plan(n);
+            assert_eq!(plan.iter().sum::<usize>(), n, "n={n}");
+            assert!(plan.iter().all(|s| CHUNKS.contains(s)));
+            assert!(plan.windows(2).all(|w| w[0] >= w[1]), "largest first");
+        }
+        assert_eq!(chunk_plan(700), vec![256, 256, 64, 64, 16, 16, 16, 4, 4, 4]);
+    }
+
+    #[test]
+    fn choices_are_comma_separated() {
+        assert_eq!(choices_text(&[]), "");
+        assert_eq!(choices_text(&[2]), "2");
+        assert_eq!(choices_text(&[0, 3, 11]), "0,3,11");
     }
 }
