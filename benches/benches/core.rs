@@ -167,6 +167,21 @@ fn bench_ours(c: &mut Criterion, n: u64, p: u16) {
         })
     });
     let mut i = 0usize;
+    g.throughput(Throughput::Elements(1024));
+    g.bench_function("update_batch1024", |b| {
+        b.iter(|| {
+            let ws: Vec<Write> = (0..1024)
+                .map(|k| {
+                    let (m, s) = &ups[(i + k) & (ups.len() - 1)];
+                    Write::new(m.clone(), *s, 0)
+                })
+                .collect();
+            i += 1024;
+            black_box(board.apply_batch(ws));
+        })
+    });
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0usize;
     g.bench_function("rank", |b| {
         b.iter(|| {
             i += 1;

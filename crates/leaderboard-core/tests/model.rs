@@ -244,3 +244,50 @@ proptest! {
         prop_assert_eq!(seen, model.ranked());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    /// `apply_batch` (one lock per partition; on partitions over 2,048
+    /// entries it warms the cache for groups of 32 writes first) changes
+    /// the board exactly like the same writes one at a time, duplicates,
+    /// op ids and errors included.
+    #[test]
+    fn apply_batch_matches_model(cfg in config(), base in 2200i64..2600, ops in prop::collection::vec(op(255), 30..120)) {
+        let board = Board::new("p", cfg.clone()).unwrap();
+        let mut model = Model::new(cfg.order, cfg.rank_style, cfg.default_op, cfg.top_n_watch);
+        let name = |m: u8| if m % 2 == 0 { format!("b{}", m as i64 * 8) } else { member(m) };
+        let entries: Vec<_> = (0..base)
+            .map(|i| leaderboard_core::Entry::new(format!("b{i}"), i % 97 - 40, 0))
+            .collect();
+        // Loaded directly (a model write re-sorts everything, too slow here).
+        model.entries = entries.clone();
+        board.bulk_load(entries).unwrap();
+        let writes: Vec<Write> = ops
+            .into_iter()
+            .filter_map(|op| match op {
+                Op::Write { member: m, score, sub, at, op, op_id, meta } => Some(Write {
+                    member: name(m),
+                    score,
+                    subscore: sub,
+                    at,
+                    op,
+                    op_id: op_id.map(|k| OpId(m as u128 * 100 + k as u128)),
+                    metadata: meta,
+                }),
+                _ => None,
+            })
+            .collect();
+        let want: Vec<_> = writes.iter().map(|w| model.write(w).map(|o| o.applied)).collect();
+        let got = board.apply_batch(writes.clone());
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(board.top_with(usize::MAX, Fanout::Sequential), model.ranked());
+        for w in writes.iter().take(20) {
+            for style in [RankStyle::Ordinal, RankStyle::Competition] {
+                prop_assert_eq!(board.rank(&w.member, style), model.rank(&w.member, style));
+            }
+            let around = board.around(&w.member, 3, 3).map(|v| v.len());
+            prop_assert_eq!(around.is_some(), model.rank(&w.member, RankStyle::Ordinal).is_some());
+        }
+    }
+}

@@ -226,6 +226,50 @@ impl Board {
         self.target(write.at)?.apply(&write)
     }
 
+    /// [`Board::apply`] for many writes: one result per write, in order (a
+    /// failed write does not stop the rest; writes to one member apply in
+    /// the order given). Each partition is locked once for all its writes,
+    /// and large partitions warm the cache for groups of writes at once
+    /// (see [`Partition::apply_batch`](crate::Partition::apply_batch)): the
+    /// fast way to ingest a stream of scores.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, Write, WriteOp};
+    /// let b = Board::new("b", Default::default()).unwrap();
+    /// let out = b.apply_batch(vec![
+    ///     Write::new("a", 1, 0),
+    ///     Write::new("", 1, 0),
+    ///     Write::new("a", 4, 0).op(WriteOp::Incr),
+    /// ]);
+    /// assert!(out[0].is_ok() && out[1].is_err() && out[2].is_ok());
+    /// assert_eq!(b.entry("a").unwrap().entry.score, 5);
+    /// ```
+    pub fn apply_batch(&self, writes: Vec<Write>) -> Vec<Result<bool>> {
+        let mut out: Vec<Option<Result<bool>>> = (0..writes.len()).map(|_| None).collect();
+        let mut groups: Vec<(Arc<Standings>, Vec<usize>)> = Vec::new();
+        for (i, w) in writes.iter().enumerate() {
+            let target = w
+                .validate(self.config.max_metadata_bytes)
+                .and_then(|()| self.target(w.at));
+            match target {
+                Err(e) => out[i] = Some(Err(e)),
+                Ok(s) => match groups.iter_mut().find(|(g, _)| Arc::ptr_eq(g, &s)) {
+                    Some((_, idx)) => idx.push(i),
+                    None => groups.push((s, vec![i])),
+                },
+            }
+        }
+        for (standings, idx) in groups {
+            let ws: Vec<&Write> = idx.iter().map(|&i| &writes[i]).collect();
+            for (&i, r) in idx.iter().zip(standings.apply_batch(&ws)) {
+                out[i] = Some(r);
+            }
+        }
+        out.into_iter()
+            .map(|r| r.expect("every write answered"))
+            .collect()
+    }
+
     /// Applies writes in order; one result per write (a failed write does
     /// not stop the rest).
     ///

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use super::Standings;
 use super::view::{self, merge_backward, merge_forward, rank_run, select_starts};
+use crate::partition::seek_each;
 use crate::{Cursor, Fanout, Page, RankStyle, RankedEntry, member_hash, partition_of_hash};
 
 /// `top` fans out to the rayon pool from this many candidate entries
@@ -17,6 +18,10 @@ use crate::{Cursor, Fanout, Page, RankStyle, RankedEntry, member_hash, partition
 /// assert!(100 * 8 < PARALLEL_TOP_THRESHOLD);
 /// ```
 pub const PARALLEL_TOP_THRESHOLD: usize = 16_384;
+
+/// Most neighbour records per partition and direction that `around`
+/// requests ahead of its merge.
+const PREFETCH_RUN: usize = 16;
 
 impl Standings {
     /// Number of entries.
@@ -238,22 +243,53 @@ impl Standings {
         let style = self.config.rank_style;
         let p = self.config.partitions;
         self.with_view(|parts| {
-            let own = parts[partition_of_hash(member_hash(member), p) as usize].get(member)?;
-            let key = own.sort_key();
-            let ordinal = view::rank_of(parts, &key, RankStyle::Ordinal);
-            let mut run = merge_backward(
-                parts,
-                parts.iter().map(|p| p.seek_before(&key)).collect(),
-                above,
+            let q = partition_of_hash(member_hash(member), p) as usize;
+            let own = parts[q].get(member)?;
+            let k = (
+                own.score,
+                own.subscore.unwrap_or(0),
+                own.at,
+                own.member.as_str(),
             );
+            // One interleaved descent per partition gives both the rank and
+            // where the neighbours start: in the member's own partition the
+            // seek lands on the member, elsewhere on the first entry below.
+            let seeks = seek_each(parts, k);
+            let ordinal = 1 + seeks.iter().map(|&(_, n)| n as u64).sum::<u64>();
+            let before = seeks
+                .iter()
+                .zip(parts)
+                .map(|(&(pos, n), part)| match pos {
+                    Some(pos) => part.prev_pos(pos),
+                    None if n > 0 => part.last_pos(),
+                    None => None,
+                })
+                .collect();
+            let after = seeks
+                .iter()
+                .enumerate()
+                .map(|(i, &(pos, _))| {
+                    if i == q {
+                        pos.and_then(|pos| parts[i].next_pos(pos))
+                    } else {
+                        pos
+                    }
+                })
+                .collect();
+            let before: Vec<_> = before;
+            let after: Vec<_> = after;
+            // About n/P neighbours come from each partition; request twice
+            // that (a few wasted lines cost less than waiting for misses).
+            let share = |n: usize| (2 * n).div_ceil(parts.len()).min(n).min(PREFETCH_RUN);
+            for (i, part) in parts.iter().enumerate() {
+                part.prefetch_run(before[i], share(above), false);
+                part.prefetch_run(after[i], share(below), true);
+            }
+            let mut run = merge_backward(parts, before, above);
             run.reverse();
             let first_ordinal = ordinal - run.len() as u64;
             run.push(own);
-            let (after, _) = merge_forward(
-                parts,
-                parts.iter().map(|p| p.seek_after(Some(&key))).collect(),
-                below,
-            );
+            let (after, _) = merge_forward(parts, after, below);
             run.extend(after);
             Some(rank_run(parts, run, first_ordinal, style))
         })

@@ -84,13 +84,24 @@ impl Standings {
 
     /// Counts above a key in every partition except `skip`, one lock at a time.
     fn count_above_others(&self, skip: usize, k: (i64, i64, i64, &str)) -> u64 {
-        let mut n = 0u64;
-        for (i, p) in self.partitions.iter().enumerate() {
-            if i != skip {
-                n += p.read().count_above_parts(k.0, k.1, k.2, k.3) as u64;
-            }
+        // Read-locks the others in index order (as `with_view` does), so
+        // the interleaved descents see one consistent cut of them.
+        let guards: Vec<_> = self
+            .partitions
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != skip)
+            .map(|(_, p)| p.read())
+            .collect();
+        let parts: Vec<&Partition> = guards.iter().map(|g| &**g).collect();
+        match parts.as_slice() {
+            [] => 0,
+            [p] => p.count_above_parts(k.0, k.1, k.2, k.3) as u64,
+            _ => crate::partition::seek_each(&parts, k)
+                .iter()
+                .map(|&(_, n)| n as u64)
+                .sum(),
         }
-        n
     }
 
     /// Applies a write to this window (see [`crate::Board::write`]).
@@ -114,6 +125,37 @@ impl Standings {
         let p = self.partition_for(&w.member);
         let local = self.write_partition(p, w)?;
         Ok(matches!(local, LocalWrite::Done(_)))
+    }
+
+    /// Applies writes in order without change-feed ranks, one lock per
+    /// partition (see [`crate::Board::apply_batch`]). The writes must
+    /// already be validated and belong to this window.
+    pub(crate) fn apply_batch(&self, writes: &[&Write]) -> Vec<Result<bool>> {
+        let mut by_part: Vec<Vec<usize>> = vec![Vec::new(); self.partitions.len()];
+        for (i, w) in writes.iter().enumerate() {
+            by_part[self.partition_for(&w.member)].push(i);
+        }
+        let mut out: Vec<Option<Result<bool>>> = (0..writes.len()).map(|_| None).collect();
+        for (p, idx) in by_part.iter().enumerate() {
+            if idx.is_empty() {
+                continue;
+            }
+            let ws: Vec<&Write> = idx.iter().map(|&i| writes[i]).collect();
+            let mut part = self.partitions[p].write();
+            let results = part.write_batch_local(&ws, &self.config, |a| {
+                if a.changed {
+                    let old = a.old.as_ref().map(|(e, _)| e);
+                    self.top_cache
+                        .on_change(self.config.order, old, Some(&a.new.0));
+                }
+            });
+            for (&i, r) in idx.iter().zip(results) {
+                out[i] = Some(r);
+            }
+        }
+        out.into_iter()
+            .map(|r| r.expect("every write answered"))
+            .collect()
     }
 
     /// The partition write plus the top-N cache check, under one lock.

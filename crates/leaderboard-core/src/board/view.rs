@@ -6,15 +6,15 @@
 
 use crate::key::compare_parts;
 use crate::merge::assign_ranks;
-use crate::partition::Pos;
+use crate::partition::{Pos, seek_each};
 use crate::{Entry, Order, Partition, RankStyle, RankedEntry, SortKey};
 
 /// Entries of all partitions ranking strictly above the given key parts.
 pub(crate) fn count_above(parts: &[&Partition], k: (i64, i64, i64, &str)) -> u64 {
-    parts
-        .iter()
-        .map(|p| p.count_above_parts(k.0, k.1, k.2, k.3) as u64)
-        .sum()
+    if let [p] = parts {
+        return p.count_above_parts(k.0, k.1, k.2, k.3) as u64;
+    }
+    seek_each(parts, k).iter().map(|&(_, n)| n as u64).sum()
 }
 
 /// Global rank of a key in `style`.
@@ -143,12 +143,8 @@ pub(crate) fn select_starts(parts: &[&Partition], offset: u64) -> Option<Vec<usi
         }
         let m = lo[q] + width / 2;
         let k = parts[q].parts_at(parts[q].pos_at(m).expect("index in range"));
-        for (i, p) in parts.iter().enumerate() {
-            counts[i] = if i == q {
-                m
-            } else {
-                p.count_above_parts(k.0, k.1, k.2, k.3)
-            };
+        for (i, (_, n)) in seek_each(parts, k).into_iter().enumerate() {
+            counts[i] = if i == q { m } else { n };
         }
         let less: u64 = counts.iter().map(|&c| c as u64).sum();
         if less == offset {

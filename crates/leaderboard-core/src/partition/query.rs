@@ -233,6 +233,26 @@ impl Partition {
         self.tree.prev(pos)
     }
 
+    /// Requests the records of up to `n` entries from `pos` on (backward
+    /// if `!forward`), so a merge walking them does not wait for each
+    /// record's cache miss in turn.
+    pub(crate) fn prefetch_run(&self, mut pos: Option<Pos>, n: usize, forward: bool) {
+        for _ in 0..n {
+            let Some(p) = pos else { break };
+            self.slab.prefetch(self.tree.at(p).1);
+            pos = if forward {
+                self.tree.next(p)
+            } else {
+                self.tree.prev(p)
+            };
+        }
+    }
+
+    /// Position of the last entry.
+    pub(crate) fn last_pos(&self) -> Option<Pos> {
+        self.tree.last()
+    }
+
     /// Key parts of a member, borrowed (no allocation), if present.
     #[inline]
     pub(crate) fn parts_of(&self, member: &str) -> Option<(i64, i64, i64, &str)> {

@@ -118,6 +118,13 @@ impl Slab {
         &mut self.chunks[k][off..]
     }
 
+    /// Requests the cache lines of `slot`'s record (header and a short id).
+    #[inline]
+    pub fn prefetch(&self, slot: u32) {
+        let (k, off) = locate(slot as usize * 4);
+        super::tree::prefetch(self.chunks[k][off..].as_ptr(), 48);
+    }
+
     /// The record of `slot`.
     #[inline]
     pub fn rec(&self, slot: u32) -> Rec<'_> {

@@ -36,7 +36,7 @@ const NIL: u32 = u32::MAX;
 /// front they arrive in parallel (on a machine whose memory latency is
 /// 100-400 ns this is most of a descent's cost).
 #[inline(always)]
-fn prefetch<T>(p: *const T, bytes: usize) {
+pub(crate) fn prefetch<T>(p: *const T, bytes: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         let p = p.cast::<i8>();
@@ -58,20 +58,32 @@ fn prefetch<T>(p: *const T, bytes: usize) {
     }
 }
 
+// Prefetches cover the whole capacity: reading `len` first would itself
+// wait for the miss the prefetch is meant to hide.
 impl Leaf {
     #[inline(always)]
     fn prefetch_keys(&self) {
-        prefetch(self.keys.as_ptr(), self.len as usize * 8);
+        prefetch(self as *const Leaf, 64);
+        prefetch(self.keys.as_ptr(), LEAF_CAP * 8);
     }
 }
 
 impl Inner {
     #[inline(always)]
     fn prefetch_search(&self) {
-        let n = self.len as usize;
-        prefetch(self.mins.as_ptr(), n * 8);
-        prefetch(self.counts.as_ptr(), n * 4);
+        prefetch(self.mins.as_ptr(), INNER_CAP * 8);
+        prefetch(self.counts.as_ptr(), INNER_CAP * 4);
+        prefetch(self.children.as_ptr(), INNER_CAP * 4);
     }
+}
+
+/// A root-to-leaf descent toward a probe, advanced one level per
+/// [`Tree::step`], so the descents of several partitions can be run
+/// interleaved and their cache misses overlap instead of adding up.
+pub(crate) struct Descent {
+    node: u32,
+    height: u32,
+    acc: usize,
 }
 
 /// A search key as seen by the tree: its oriented score, plus a way to
@@ -228,34 +240,53 @@ impl Default for Tree {
 impl Tree {
     /// Number of entries sorting strictly before `p`.
     pub fn count_less<P: Probe>(&self, p: &P) -> usize {
-        let mut node = self.root;
-        let mut acc = 0usize;
-        for _ in 0..self.height {
-            let inner = self.inners.get(node);
-            inner.prefetch_search();
-            let i = inner.child_for(p);
-            acc += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
-            node = inner.children[i];
-        }
-        let leaf = self.leaves.get(node);
-        leaf.prefetch_keys();
-        let n = leaf.len as usize;
-        acc + lower_bound(&leaf.keys[..n], &leaf.slots[..n], p)
+        self.seek(p).1
     }
 
     /// First position at or after `p`, with its index; `None` past the end.
     pub fn seek<P: Probe>(&self, p: &P) -> (Option<Pos>, usize) {
-        let mut node = self.root;
-        let mut acc = 0usize;
-        for _ in 0..self.height {
-            let inner = self.inners.get(node);
-            inner.prefetch_search();
-            let i = inner.child_for(p);
-            acc += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
-            node = inner.children[i];
+        let mut d = self.descent();
+        loop {
+            if let Some(found) = self.step(&mut d, p) {
+                return found;
+            }
         }
+    }
+
+    /// Starts a descent at the root (requesting the root's lines).
+    pub fn descent(&self) -> Descent {
+        self.prefetch_node(self.root, self.height);
+        Descent {
+            node: self.root,
+            height: self.height,
+            acc: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn prefetch_node(&self, node: u32, h: u32) {
+        if h == 0 {
+            self.leaves.get(node).prefetch_keys();
+        } else {
+            self.inners.get(node).prefetch_search();
+        }
+    }
+
+    /// Moves `d` one level down toward `p` and requests the next node's
+    /// lines; at the leaf, returns what [`Tree::seek`] returns.
+    #[inline]
+    pub fn step<P: Probe>(&self, d: &mut Descent, p: &P) -> Option<(Option<Pos>, usize)> {
+        if d.height > 0 {
+            let inner = self.inners.get(d.node);
+            let i = inner.child_for(p);
+            d.acc += inner.counts[..i].iter().map(|&c| c as usize).sum::<usize>();
+            d.node = inner.children[i];
+            d.height -= 1;
+            self.prefetch_node(d.node, d.height);
+            return None;
+        }
+        let node = d.node;
         let leaf = self.leaves.get(node);
-        leaf.prefetch_keys();
         let n = leaf.len as usize;
         let idx = lower_bound(&leaf.keys[..n], &leaf.slots[..n], p);
         let pos = if idx < n {
@@ -271,7 +302,37 @@ impl Tree {
         } else {
             None
         };
-        (pos, acc + idx)
+        Some((pos, d.acc + idx))
+    }
+
+    /// One level of a descent toward the oriented score `s` alone (the
+    /// first entry with that score, ties not resolved), for cache warming:
+    /// it reads no record. At the leaf it calls `touch` with the slots of
+    /// the entries scoring `s` (whose records a real search would compare)
+    /// and returns `true`.
+    #[inline]
+    pub fn warm_step(&self, d: &mut Descent, s: i64, mut touch: impl FnMut(u32)) -> bool {
+        if d.height > 0 {
+            let inner = self.inners.get(d.node);
+            let n = inner.len as usize;
+            let i = inner.mins[..n]
+                .partition_point(|&m| m < s)
+                .saturating_sub(1);
+            d.node = inner.children[i];
+            d.height -= 1;
+            self.prefetch_node(d.node, d.height);
+            return false;
+        }
+        let leaf = self.leaves.get(d.node);
+        let n = leaf.len as usize;
+        let lo = leaf.keys[..n].partition_point(|&k| k < s);
+        for i in lo..n {
+            if leaf.keys[i] != s {
+                break;
+            }
+            touch(leaf.slots[i]);
+        }
+        true
     }
 
     /// Position of the entry with index `i` (0-based) in key order.
