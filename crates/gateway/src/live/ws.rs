@@ -261,6 +261,9 @@ async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket)
     };
     metrics::gauge!("live_connections").increment(1.0);
     let (mut sink, mut stream) = socket.split();
+    // One registration for the connection's life, not one per frame.
+    let killed = kill.notified();
+    tokio::pin!(killed);
     loop {
         tokio::select! {
             out = rx.recv() => match out {
@@ -271,7 +274,7 @@ async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket)
                 }
                 None => break,
             },
-            _ = kill.notified() => {
+            _ = &mut killed => {
                 let frame = CloseFrame { code: close::TOO_SLOW, reason: Utf8Bytes::from_static("too slow") };
                 let _ = sink.send(Message::Close(Some(frame))).await;
                 break;

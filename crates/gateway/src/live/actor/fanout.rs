@@ -75,7 +75,7 @@ pub fn encode(msg: &ServerMsg) -> Utf8Bytes {
 }
 
 /// Connections served per [`Fanout::pump`] before the actor yields.
-pub const SLICE: usize = 256;
+pub const SLICE: usize = 128;
 
 /// Who a paced delivery is for.
 #[derive(Debug, Clone, Copy)]
