@@ -276,3 +276,74 @@ fn reason(code: u16) -> &'static str {
         _ => "closed",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(id: u64) -> (ConnTx, mpsc::Receiver<Out>) {
+        let (tx, rx) = mpsc::channel(CONN_QUEUE);
+        let kill = Arc::new(Notify::new());
+        (ConnTx { id, tx, kill }, rx)
+    }
+
+    fn text(out: Out) -> String {
+        match out {
+            Out::Frame(f) => f.as_str().to_string(),
+            Out::Close(code, _) => format!("close {code}"),
+        }
+    }
+
+    #[test]
+    fn acks_bypass_the_backlog_and_everything_else_keeps_its_order() {
+        let mut f = Fanout::default();
+        let (c1, mut rx1) = conn(1);
+        let (h, mut rxh) = conn(2);
+        f.add_player(7, c1);
+        f.add_host(h);
+        f.send(Target::All, &ServerMsg::Pong { server_time: 1 });
+        let ack = ServerMsg::AnswerAck {
+            question: 0,
+            elapsed_ms: 5,
+            req: Some(9),
+        };
+        f.send(Target::Player(7), &ack);
+        f.close(Target::All, close::SESSION_FINISHED);
+        // Only the ack went out before the actor pumps.
+        assert!(text(rx1.try_recv().unwrap()).contains("answer_ack"));
+        assert!(rx1.try_recv().is_err());
+        assert!(rxh.try_recv().is_err());
+        assert!(!f.pump(usize::MAX));
+        assert!(text(rx1.try_recv().unwrap()).contains("pong"));
+        assert_eq!(text(rx1.try_recv().unwrap()), "close 4000");
+        assert!(text(rxh.try_recv().unwrap()).contains("pong"));
+        assert_eq!(text(rxh.try_recv().unwrap()), "close 4000");
+        assert!(!f.has_player(7));
+    }
+
+    #[test]
+    fn a_broadcast_is_delivered_one_slice_per_pump() {
+        let mut f = Fanout::default();
+        let mut rxs = Vec::new();
+        for p in 0..(SLICE as u64 + 10) {
+            let (c, rx) = conn(p);
+            f.add_player(p, c);
+            rxs.push(rx);
+        }
+        f.send(Target::Players, &ServerMsg::Pong { server_time: 1 });
+        assert!(f.pump(SLICE));
+        let delivered = rxs
+            .iter_mut()
+            .map(|rx| rx.try_recv().is_ok())
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(delivered, SLICE);
+        assert!(!f.pump(SLICE));
+        let rest = rxs
+            .iter_mut()
+            .map(|rx| rx.try_recv().is_ok())
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(rest, 10);
+    }
+}

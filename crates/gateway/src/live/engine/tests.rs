@@ -259,3 +259,72 @@ async fn resume_keeps_score_and_question_state() {
         Err(ErrorCode::NicknameTaken)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn large_sessions_push_top_and_rank_to_one_group_per_tick() {
+    use super::push::{LARGE_SESSION, RANK_GROUPS};
+    use std::collections::HashMap;
+
+    let mut s = session(1);
+    let n = LARGE_SESSION as u64 + 1;
+    for i in 0..n {
+        let id = s
+            .join(Instant::now(), &format!("p{i}"), None, format!("t{i}"))
+            .unwrap();
+        s.attach(id);
+    }
+    s.take_effects();
+    // (leaderboard frames, rank frames) per player, and the host's top lists.
+    let mut got: HashMap<u64, (u32, u32)> = HashMap::new();
+    let mut host_tops = 0;
+    for tick in 0..RANK_GROUPS {
+        assert_eq!(s.push_due(Instant::now()), Some(true), "tick {tick}");
+        let ids = s.rank_ids();
+        let group = ids[0] % RANK_GROUPS as u64;
+        assert!(ids.iter().all(|id| id % RANK_GROUPS as u64 == group));
+        assert!(ids.len() as u64 >= n / RANK_GROUPS as u64);
+        let ranks: Vec<BoardRank> = ids
+            .iter()
+            .map(|&player| BoardRank {
+                player,
+                rank: 1,
+                score: 0,
+            })
+            .collect();
+        let top = (1..=10)
+            .map(|player| BoardRank {
+                player,
+                rank: 1,
+                score: 0,
+            })
+            .collect();
+        s.push(Instant::now(), top, ranks);
+        let fx = s.take_effects();
+        let mut last: Option<(u64, bool)> = None;
+        for (t, m) in sends(&fx) {
+            match (t, m) {
+                (Target::Host, ServerMsg::Leaderboard { .. }) => host_tops += 1,
+                (Target::Player(p), ServerMsg::Leaderboard { .. }) => {
+                    assert_eq!(p % RANK_GROUPS as u64, group);
+                    got.entry(p).or_default().0 += 1;
+                    last = Some((p, true));
+                }
+                (Target::Player(p), ServerMsg::Rank { .. }) => {
+                    assert_eq!(p % RANK_GROUPS as u64, group);
+                    // The player's top list came right before their rank.
+                    assert_eq!(last, Some((p, true)));
+                    got.entry(p).or_default().1 += 1;
+                    last = Some((p, false));
+                }
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+        tokio::time::advance(Duration::from_millis(250)).await;
+    }
+    // Within RANK_GROUPS pushes every player got the top list and a rank
+    // once, the host got the one top-list change, and nothing is dirty.
+    assert_eq!(got.len() as u64, n);
+    assert!(got.values().all(|&c| c == (1, 1)));
+    assert_eq!(host_tops, 1);
+    assert_eq!(s.push_due(Instant::now()), None);
+}
