@@ -77,6 +77,11 @@ pub fn encode(msg: &ServerMsg) -> Utf8Bytes {
 /// Connections served per [`Fanout::pump`] before the actor yields.
 pub const SLICE: usize = 128;
 
+/// Most paced deliveries held back. Past it the backlog is delivered at
+/// once, so it never outgrows a few pushes of a 10,000-player session; the
+/// bounded per-connection queues then apply as without pacing.
+pub const BACKLOG_CAP: usize = 65_536;
+
 /// Who a paced delivery is for.
 #[derive(Debug, Clone, Copy)]
 enum To {
@@ -193,6 +198,7 @@ impl Fanout {
                 }
             }
         }
+        self.cap();
     }
 
     fn send_now(&self, target: Target, frame: Utf8Bytes) {
@@ -220,6 +226,13 @@ impl Fanout {
         }
     }
 
+    /// Delivers everything at once if the backlog is over [`BACKLOG_CAP`].
+    fn cap(&mut self) {
+        if self.backlog.len() > BACKLOG_CAP {
+            self.pump(usize::MAX);
+        }
+    }
+
     /// Closes the target's connections (after the frames queued before).
     pub fn close(&mut self, target: Target, code: u16) {
         match target {
@@ -234,6 +247,7 @@ impl Fanout {
                 }
             }
         }
+        self.cap();
     }
 
     /// Delivers up to `max` backlog entries; true if some remain.

@@ -1,5 +1,6 @@
-//! The batched answer writer: one task per gateway turns a stream of
-//! accepted answers into multi-row `INSERT ... IGNORE` statements.
+//! The batched answer writer: one task per gateway, on its own thread (see
+//! [`AnswerWriter::spawn`]), turns a stream of accepted answers into
+//! multi-row `INSERT ... IGNORE` statements.
 //!
 //! A batch is flushed when [`MAX_BATCH`] rows are queued or [`FLUSH_EVERY`]
 //! after its first row, whichever is first. A failed flush is retried with
