@@ -71,10 +71,13 @@
 //!
 //! Inside a partition (see `partition/tree.rs`):
 //!
-//! - members are interned into `u32` *slots* of a chunked slab holding the
-//!   member id and its score, subscore and time; a hashbrown
+//! - each member has a *record* in a per-partition byte arena: score and
+//!   time (16 bytes), id length and flags (2), the subscore only when set
+//!   (8), then the id's bytes inline, rounded to 4 bytes and named by a
+//!   `u32` *slot* (offset / 4). No separate string allocation, and the id a
+//!   lookup compares sits in the record's own cache line. A hashbrown
 //!   `HashTable<u32>` maps member -> slot (4 bytes + 1 control byte per
-//!   bucket, hashing through the slab);
+//!   bucket, hashing through the arena);
 //! - an **order-statistic B+tree** orders the slots. Leaves hold 128
 //!   `(score, slot)` pairs as two parallel arrays (12 bytes per entry,
 //!   scores contiguous for a cache-friendly binary search; only equal
@@ -92,13 +95,21 @@
 //! the parents does both directions in one O(log n) descent touching 3-4
 //! nodes at 10M entries, keeps neighbours in one leaf (top N, pages and
 //! around-member are sequential reads of the leaf chain), and costs 12
-//! bytes per entry in the leaves. The record in the slab (score,
-//! subscore, time: 24 bytes), the id handle (16), the hash index (5 bytes
-//! per bucket at 44-88% load) and leaf slack add up to what
-//! `docs/PERFORMANCE.md` reports as measured with a counting allocator
-//! (about 65 bytes per entry beyond the id's own bytes at 1M, against
-//! about 97 for a Redis sorted set in the same run): over the 48-byte goal
-//! the issue set, see "Deliberately not implemented".
+//! bytes per entry in the leaves. The record (18 bytes + id, ~2 bytes of
+//! rounding), the hash index (5 bytes per bucket at 44-88% load) and leaf
+//! slack add up to what `docs/PERFORMANCE.md` reports as measured with a
+//! counting allocator: under the 48 bytes per entry beyond the id's own
+//! bytes the issue set (a Redis sorted set: about 97 in the same run).
+//!
+//! **Memory latency is the cost.** On the 2-core VM this was tuned on a
+//! random read from a 64 MB structure costs ~300 ns (4 KiB pages, so
+//! most are TLB misses too). Descents therefore request every cache line
+//! of the next node before searching it, and board-wide seeks (rank,
+//! around, offset paging, the ranks of a write outcome) descend all
+//! partitions *interleaved*, one level of each per round, so their misses
+//! overlap instead of adding up. `around` prefetches the neighbours'
+//! records before merging them. [`Board::apply_batch`] warms the tree
+//! paths of a group of writes the same way before applying them.
 //!
 //! Board-wide answers combine partitions with [`merge`]: global rank =
 //! 1 + sum of each partition's count above the key; top N = k-way merge of
@@ -135,25 +146,24 @@
 //!   embedder's (the shard nodes put a Raft log in front).
 //! - Board-wide reads lock every partition of the window for reading;
 //!   there is no MVCC. Write outcomes' global ranks are read just after the
-//!   write, one partition at a time: exact without concurrent writers,
-//!   otherwise reflecting some interleaving. A retry that races the very
-//!   first application of its op id may see partition-local ranks.
+//!   write, from a consistent cut of the other partitions: exact without
+//!   concurrent writers, otherwise reflecting some interleaving. A retry
+//!   that races the very first application of its op id may see
+//!   partition-local ranks.
 //! - Op ids are scoped to the member's partition: reusing one op id for a
 //!   different member is a caller bug that is not detected across partitions.
 //! - Only two windows are kept; older ones are dropped on roll (snapshot
 //!   before rolling if they must be archived).
 //! - Deep `page(offset)` costs O(P² log n); use keyset cursors to scroll.
-//! - Memory is ~65 bytes per entry beyond the id bytes, not the 48 aimed
-//!   for: the id is a separate `Box<str>` (16-byte handle plus allocator
-//!   overhead) and the record repeats the score the leaf holds. Interning
-//!   ids into a per-partition byte arena (8-byte handle) would save 8
-//!   bytes and a malloc per entry; not done yet.
-//! - The speed targets of the issue (1M updates/s, rank 1 µs, around 5
-//!   µs on one thread at 1M-10M members) are not reached on the shared
-//!   2-core test VM; a cached top 100 is. Numbers, Redis baseline and
-//!   reasons: `docs/PERFORMANCE.md`.
-//! - Every board-wide read does one descent per partition, so rank and
-//!   around-member costs grow with `P` (only `top` has a cache).
+//! - The update and rank speed targets of the issue (1M updates/s, rank
+//!   1 µs on one thread at 1M-10M members) are not reached on the 2-core
+//!   test VM: a random update costs about seven dependent cache misses
+//!   (hash bucket, record, two descents) and about 1 µs of CPU even when
+//!   everything is cached. A cached top 100, around-member at `P = 1` and
+//!   the memory goal are met. Numbers, Redis baseline and reasons:
+//!   `docs/PERFORMANCE.md`.
+//! - Rank and around-member still cost more with larger `P` (one descent
+//!   per partition, overlapped but not free); only `top` has a cache.
 //! - The Redis backend (`RedisBoard`, feature `redis-cluster`) has no
 //!   time windows (use one board id per window), no snapshots (Redis
 //!   persists itself), remembers op ids by TTL instead of count, and its
