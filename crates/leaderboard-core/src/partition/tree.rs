@@ -184,12 +184,23 @@ impl Inner {
     }
 }
 
+/// Length of the run of keys equal to `s` at the start of `keys`. Runs
+/// are short (ties on the exact score), so a scan beats a second binary
+/// search.
+#[inline]
+fn run_len(keys: &[i64], s: i64) -> usize {
+    keys.iter().take_while(|&&k| k == s).count()
+}
+
 /// Number of keys `< p`.
 #[inline]
 fn lower_bound<P: Probe>(keys: &[i64], slots: &[u32], p: &P) -> usize {
     let ps = p.score();
     let lo = keys.partition_point(|&k| k < ps);
-    let run = keys[lo..].partition_point(|&k| k == ps);
+    let run = run_len(&keys[lo..], ps);
+    if run == 0 {
+        return lo;
+    }
     lo + slots[lo..lo + run].partition_point(|&s| p.tail_cmp(s) == Ordering::Greater)
 }
 
@@ -198,7 +209,10 @@ fn lower_bound<P: Probe>(keys: &[i64], slots: &[u32], p: &P) -> usize {
 fn upper_bound<P: Probe>(keys: &[i64], slots: &[u32], p: &P) -> usize {
     let ps = p.score();
     let lo = keys.partition_point(|&k| k < ps);
-    let run = keys[lo..].partition_point(|&k| k == ps);
+    let run = run_len(&keys[lo..], ps);
+    if run == 0 {
+        return lo;
+    }
     lo + slots[lo..lo + run].partition_point(|&s| p.tail_cmp(s) != Ordering::Less)
 }
 
