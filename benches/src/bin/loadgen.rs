@@ -110,10 +110,15 @@ impl Sharded {
     }
 }
 
+/// Answers sent this soon after their question arrived are also reported apart: they race the
+/// question's fan-out to every player.
+const EARLY: Duration = Duration::from_millis(500);
+
 /// Shared measurements (µs histograms; counters).
 struct Stats {
     join: Sharded,
     ack: Sharded,
+    ack_early: Sharded,
     push_e2e: Sharded,
     push_latency: Sharded,
     push_age: Sharded,
@@ -238,14 +243,23 @@ async fn player(
     stats.joined.fetch_add(1, Ordering::Relaxed);
     let mut score = 0i64;
     let mut sent_at: Option<(u32, Instant)> = None;
+    let mut early = false;
     let mut awaiting_push: Option<Instant> = None;
     let mut acked_questions: Vec<u32> = Vec::new();
-    let (answer_tx, mut answer_rx) = tokio::sync::mpsc::unbounded_channel::<(u32, u32)>();
+    // The next answer to send: (question, choice, when the question arrived), after `think`.
+    // A timer in this task, not a spawned task per answer: 10,000 spawns at each question
+    // would compete with the acks being measured.
+    let mut planned: Option<(u32, u32, Instant)> = None;
+    let think = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(think);
     loop {
         let ev = tokio::select! {
             ev = client.next() => ev,
-            Some((q, choice)) = answer_rx.recv() => {
-                sent_at = Some((q, Instant::now()));
+            () = &mut think, if planned.is_some() => {
+                let Some((q, choice, shown)) = planned.take() else { continue };
+                let now = Instant::now();
+                sent_at = Some((q, now));
+                early = now.duration_since(shown) < EARLY;
                 stats.sent.fetch_add(1, Ordering::Relaxed);
                 if client.send(ClientMsg::Answer { question: q, choices: vec![choice], req: Some(u64::from(q)) }).is_err() {
                     stats.error("send failed".into());
@@ -266,18 +280,21 @@ async fn player(
         };
         match msg {
             ServerMsg::Question(q) => {
-                let think = rand::random_range(0..a.think_ms.max(1));
+                let ms = rand::random_range(0..a.think_ms.max(1));
                 let choice = if rand::random_bool(0.7) { 1 } else { 0 };
-                let tx = answer_tx.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(think)).await;
-                    let _ = tx.send((q.index, choice));
-                });
+                let now = Instant::now();
+                think
+                    .as_mut()
+                    .reset((now + Duration::from_millis(ms)).into());
+                planned = Some((q.index, choice, now));
             }
             ServerMsg::AnswerAck { question, .. } => {
                 if let Some((q, at)) = sent_at.take() {
                     if q == question {
                         stats.ack.record(i, at.elapsed());
+                        if early {
+                            stats.ack_early.record(i, at.elapsed());
+                        }
                         awaiting_push = Some(at);
                     }
                 }
@@ -368,6 +385,7 @@ async fn main() -> anyhow::Result<()> {
     let stats = Arc::new(Stats {
         join: Sharded::new(),
         ack: Sharded::new(),
+        ack_early: Sharded::new(),
         push_e2e: Sharded::new(),
         push_latency: Sharded::new(),
         push_age: Sharded::new(),
@@ -438,6 +456,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("{}", line("join", &stats.join.merged()));
     println!("{}", line("answer ack", &stats.ack.merged()));
+    println!("{}", line("  sent in 1st 0.5 s", &stats.ack_early.merged()));
     println!("{}", line("push latency", &stats.push_latency.merged()));
     println!("{}", line("push age", &stats.push_age.merged()));
     println!("{}", line("push end-to-end", &stats.push_e2e.merged()));

@@ -22,6 +22,10 @@ use super::store::{AnswerWriter, FinalRow, LiveStore};
 /// full (backpressure on readers), which only happens under overload.
 pub const CMD_QUEUE: usize = 16_384;
 
+/// Most extra commands an actor turn takes from its queue after the one it
+/// woke for (bounded so timers and pacing still get their turn).
+pub const CMD_BATCH: usize = 512;
+
 /// A request to a session actor.
 #[derive(Debug)]
 pub enum Cmd {
@@ -102,18 +106,24 @@ pub async fn run(
                 Some(cmd) => actor.handle(&mut session, cmd),
                 None => break,
             },
-            Some(batch) = commit_rx.recv() => {
-                let now = Instant::now();
-                for a in &batch {
-                    metrics::histogram!("live_answer_commit_seconds")
-                        .record(now.saturating_duration_since(a.accepted).as_secs_f64());
-                }
-                session.commit(now, batch);
-            }
+            Some(batch) = commit_rx.recv() => committed(&mut session, batch),
             _ = sleep_until(wake), if wake.is_some() => {}
             // Paced fan-out: the next slice after the connection tasks woken
             // by the last one had their turn.
             _ = tokio::task::yield_now(), if backlogged => {}
+        }
+        // Then everything else that is ready, without waiting: while a
+        // backlog is paced out the actor yields after every slice, and one
+        // command per turn would let answers queue up behind a question's
+        // 10,000-frame fan-out.
+        for _ in 0..CMD_BATCH {
+            match rx.try_recv() {
+                Ok(cmd) => actor.handle(&mut session, cmd),
+                Err(_) => break,
+            }
+        }
+        while let Ok(batch) = commit_rx.try_recv() {
+            committed(&mut session, batch);
         }
         actor.drain(&mut session).await;
         let now = Instant::now();
@@ -150,6 +160,17 @@ pub async fn run(
     // Whatever is still paced (final standings, close frames) goes now.
     actor.fanout.pump(usize::MAX);
     on_exit();
+}
+
+/// A batch is durable: `live_answer_commit_seconds` (accepted until back
+/// here), then score and ack it.
+fn committed(session: &mut Session, batch: Vec<PendingAnswer>) {
+    let now = Instant::now();
+    for a in &batch {
+        metrics::histogram!("live_answer_commit_seconds")
+            .record(now.saturating_duration_since(a.accepted).as_secs_f64());
+    }
+    session.commit(now, batch);
 }
 
 async fn sleep_until(at: Option<Instant>) {
