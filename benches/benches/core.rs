@@ -21,8 +21,9 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use benches::workload::{entries, probes, updates};
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
-use leaderboard_core::{Board, BoardConfig, Entry, Fanout, RankStyle, Write};
+use leaderboard_core::{Board, BoardConfig, Fanout, RankStyle, Write};
 
 /// Counts live heap bytes so memory per entry is measured, not estimated.
 struct Counting;
@@ -48,49 +49,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Deterministic xorshift64* so every run (and both systems) see the
-/// same members and scores.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
-fn member(i: u64) -> String {
-    format!("user:{i:08}")
-}
-
 fn sizes() -> Vec<u64> {
     std::env::var("LB_BENCH_SIZES")
         .unwrap_or_else(|_| "1000000,10000000".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect()
-}
-
-fn entries(n: u64) -> Vec<Entry> {
-    let mut rng = Rng(42);
-    (0..n)
-        .map(|i| Entry::new(member(i), (rng.next() % 1_000_000) as i64, 0))
-        .collect()
-}
-
-/// Random (member index, score) pairs replayed by the update benches.
-fn updates(n: u64, count: usize) -> Vec<(String, i64)> {
-    let mut rng = Rng(7);
-    (0..count)
-        .map(|_| (member(rng.next() % n), (rng.next() % 1_000_000) as i64))
-        .collect()
-}
-
-fn probes(n: u64, count: usize) -> Vec<String> {
-    let mut rng = Rng(99);
-    (0..count).map(|_| member(rng.next() % n)).collect()
 }
 
 fn configure(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {

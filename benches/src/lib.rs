@@ -1,1 +1,3 @@
 //! Benchmarks and load generator support code.
+
+pub mod workload;

@@ -32,6 +32,33 @@ fn member(i: u8) -> String {
     format!("m{i:03}")
 }
 
+impl Op {
+    /// The write of an `Op::Write` for the member named `name(m)`.
+    fn to_write(&self, name: impl Fn(u8) -> String) -> Option<Write> {
+        let Op::Write {
+            member: m,
+            score,
+            sub,
+            at,
+            op,
+            op_id,
+            meta,
+        } = self
+        else {
+            return None;
+        };
+        Some(Write {
+            member: name(*m),
+            score: *score,
+            subscore: *sub,
+            at: *at,
+            op: *op,
+            op_id: op_id.map(|k| OpId(*m as u128 * 100 + k as u128)),
+            metadata: meta.clone(),
+        })
+    }
+}
+
 fn score() -> impl Strategy<Value = i64> {
     prop_oneof![
         8 => -4i64..4,
@@ -113,25 +140,10 @@ fn run(cfg: BoardConfig, ops: Vec<Op>) {
     let board = Board::new("p", cfg.clone()).unwrap();
     let mut model = Model::new(cfg.order, cfg.rank_style, cfg.default_op, cfg.top_n_watch);
     for op in ops {
+        let write = op.to_write(member);
         match op {
-            Op::Write {
-                member: m,
-                score,
-                sub,
-                at,
-                op,
-                op_id,
-                meta,
-            } => {
-                let w = Write {
-                    member: member(m),
-                    score,
-                    subscore: sub,
-                    at,
-                    op,
-                    op_id: op_id.map(|k| OpId(m as u128 * 100 + k as u128)),
-                    metadata: meta,
-                };
+            Op::Write { member: m, .. } => {
+                let w = write.expect("a write op");
                 if w.op_id.is_none() && m % 4 == 0 {
                     // The rank-free fast path changes the state identically.
                     match (model.write(&w), board.apply(w.clone())) {
@@ -263,21 +275,7 @@ proptest! {
         // Loaded directly (a model write re-sorts everything, too slow here).
         model.entries = entries.clone();
         board.bulk_load(entries).unwrap();
-        let writes: Vec<Write> = ops
-            .into_iter()
-            .filter_map(|op| match op {
-                Op::Write { member: m, score, sub, at, op, op_id, meta } => Some(Write {
-                    member: name(m),
-                    score,
-                    subscore: sub,
-                    at,
-                    op,
-                    op_id: op_id.map(|k| OpId(m as u128 * 100 + k as u128)),
-                    metadata: meta,
-                }),
-                _ => None,
-            })
-            .collect();
+        let writes: Vec<Write> = ops.iter().filter_map(|op| op.to_write(name)).collect();
         let want: Vec<_> = writes.iter().map(|w| model.write(w).map(|o| o.applied)).collect();
         let got = board.apply_batch(writes.clone());
         prop_assert_eq!(got, want);
