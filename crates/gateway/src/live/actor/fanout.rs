@@ -7,13 +7,18 @@
 //! shared (`Utf8Bytes` clones are reference counts).
 //!
 //! Frames are paced: everything but answer acknowledgements and error
-//! frames goes through one FIFO backlog that the actor delivers
-//! [`SLICE`] connections at a time, yielding to the runtime in between
+//! frames goes through a backlog that the actor delivers [`SLICE`]
+//! connections at a time, yielding to the runtime in between
 //! ([`Fanout::pump`]). Each delivery wakes a connection task that makes a
 //! `send` syscall; queueing 10,000 of those at once would put every ack of
 //! the next 0.3-1 s (on 2 cores) behind them. Acks bypass the backlog, so
-//! they wait for at most one slice. The backlog is FIFO, so each
-//! connection still sees its frames in the order the session emitted them.
+//! they wait for at most one slice.
+//!
+//! The backlog has two FIFO lanes served alternately: leaderboard pushes
+//! (`leaderboard`, `rank`: versioned, so their order relative to other
+//! frames does not matter) and everything else (questions, reveals, final
+//! standings, closes: in emission order). A push built while a question's
+//! 10,000 frames are going out does not wait for all of them.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -101,7 +106,10 @@ enum Pending {
 pub struct Fanout {
     hosts: Vec<ConnTx>,
     players: HashMap<u64, ConnTx>,
+    /// Everything paced but leaderboard pushes, in emission order.
     backlog: VecDeque<Pending>,
+    /// Paced `leaderboard` and `rank` frames, in emission order.
+    pushes: VecDeque<Pending>,
     /// The last `leaderboard` frame encoded, by version and `changed_at`
     /// (a push's frames share both): in large sessions
     /// the same top list goes to each player of a group as its own effect,
@@ -151,7 +159,7 @@ impl Fanout {
 
     /// Whether paced deliveries are waiting (call [`Fanout::pump`]).
     pub fn backlogged(&self) -> bool {
-        !self.backlog.is_empty()
+        !self.backlog.is_empty() || !self.pushes.is_empty()
     }
 
     /// Sends one message: acks and errors at once, anything else through
@@ -184,17 +192,21 @@ impl Fanout {
             self.send_now(target, frame);
             return;
         }
+        let lane = if matches!(msg, ServerMsg::Leaderboard { .. } | ServerMsg::Rank { .. }) {
+            &mut self.pushes
+        } else {
+            &mut self.backlog
+        };
         match target {
-            Target::Player(p) => self.backlog.push_back(Pending::Frame(To::Player(p), frame)),
-            Target::Host => self.backlog.push_back(Pending::Frame(To::Hosts, frame)),
+            Target::Player(p) => lane.push_back(Pending::Frame(To::Player(p), frame)),
+            Target::Host => lane.push_back(Pending::Frame(To::Hosts, frame)),
             Target::Players | Target::All => {
-                self.backlog.reserve(self.players.len() + 1);
+                lane.reserve(self.players.len() + 1);
                 for &p in self.players.keys() {
-                    self.backlog
-                        .push_back(Pending::Frame(To::Player(p), frame.clone()));
+                    lane.push_back(Pending::Frame(To::Player(p), frame.clone()));
                 }
                 if target == Target::All {
-                    self.backlog.push_back(Pending::Frame(To::Hosts, frame));
+                    lane.push_back(Pending::Frame(To::Hosts, frame));
                 }
             }
         }
@@ -228,7 +240,7 @@ impl Fanout {
 
     /// Delivers everything at once if the backlog is over [`BACKLOG_CAP`].
     fn cap(&mut self) {
-        if self.backlog.len() > BACKLOG_CAP {
+        if self.backlog.len() + self.pushes.len() > BACKLOG_CAP {
             self.pump(usize::MAX);
         }
     }
@@ -250,10 +262,16 @@ impl Fanout {
         self.cap();
     }
 
-    /// Delivers up to `max` backlog entries; true if some remain.
+    /// Delivers up to `max` backlog entries, alternating between the two
+    /// lanes while both have some; true if some remain.
     pub fn pump(&mut self, max: usize) -> bool {
-        for _ in 0..max {
-            let Some(next) = self.backlog.pop_front() else {
+        for n in 0..max {
+            let next = if n % 2 == 0 {
+                self.pushes.pop_front().or_else(|| self.backlog.pop_front())
+            } else {
+                self.backlog.pop_front().or_else(|| self.pushes.pop_front())
+            };
+            let Some(next) = next else {
                 return false;
             };
             match next {
@@ -333,6 +351,32 @@ mod tests {
         assert!(text(rxh.try_recv().unwrap()).contains("pong"));
         assert_eq!(text(rxh.try_recv().unwrap()), "close 4000");
         assert!(!f.has_player(7));
+    }
+
+    #[test]
+    fn a_push_does_not_wait_for_a_whole_broadcast() {
+        let mut f = Fanout::default();
+        let mut rxs = Vec::new();
+        for p in 0..1000 {
+            let (c, rx) = conn(p);
+            f.add_player(p, c);
+            rxs.push(rx);
+        }
+        f.send(Target::Players, &ServerMsg::Pong { server_time: 1 });
+        let rank = ServerMsg::Rank {
+            version: 1,
+            rank: 1,
+            score: 10,
+            players: 1000,
+            changed_at: 1,
+            pushed_at: 2,
+        };
+        f.send(Target::Player(999), &rank);
+        assert!(f.pump(SLICE));
+        let frames: Vec<String> = std::iter::from_fn(|| rxs[999].try_recv().ok())
+            .map(text)
+            .collect();
+        assert!(frames.iter().any(|t| t.contains("\"rank\"")), "{frames:?}");
     }
 
     #[test]
