@@ -15,7 +15,8 @@
 //!
 //! - **join**: WebSocket connect + join until the welcome frame;
 //! - **answer ack**: answer sent until its `answer_ack` (the ack is sent only after the answer
-//!   is durably written to the database);
+//!   is durably written to the database), and apart for the answers sent within 0.5 s of their
+//!   question arriving (they race the question's fan-out to every player);
 //! - **push (end to end)**: answer sent until the player's own `rank` frame shows the new score
 //!   (correct answers only; includes the database write and the coalescing window);
 //! - **push latency**: every `rank`/`leaderboard` frame received minus the frame's `pushed_at`

@@ -17,9 +17,11 @@
 //!   question deadline is the server's clock), performs effects, and fans
 //!   frames out to bounded per-connection queues (slow consumers are
 //!   dropped, never waited on). The fan-out is paced: frames go through a
-//!   FIFO backlog delivered 128 connections per actor turn, with a yield
-//!   in between, while answer acks and error frames skip it - so an ack
-//!   never waits behind a 10,000-socket push.
+//!   backlog delivered 128 connections per actor turn, with a yield in
+//!   between, while answer acks and error frames skip it - so an ack never
+//!   waits behind a 10,000-socket push. Leaderboard pushes have their own
+//!   lane, served alternately with questions/reveals, and each actor turn
+//!   takes every ready command (up to 512), not one per slice.
 //! - [`score`]: the [`score::ScoreBoard`] trait ranking players:
 //!   leaderboard-core in process, writes keyed by an op id per
 //!   `(session, question, player)` so retries apply once.
