@@ -377,6 +377,52 @@ mod tests {
         assert_eq!(chunk_plan(700), vec![256, 256, 64, 64, 16, 16, 16, 4, 4, 4]);
     }
 
+    fn answer(player: u64) -> PendingAnswer {
+        PendingAnswer {
+            session_id: 1,
+            question: 0,
+            question_id: 10,
+            player,
+            choices: vec![1, 3],
+            correct: player % 2 == 0,
+            points: 500,
+            elapsed_ms: 1200,
+            answered_at: 1_700_000_000_000,
+            req: None,
+            accepted: tokio::time::Instant::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_native_sqlite_writer_stores_every_chunk_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = crate::config::Config::for_tests(dir.path());
+        let db = crate::db::Db::connect(&config).await.expect("sqlite");
+        db.migrate().await.expect("migrate");
+        let store = SqlStore::new(db.primary().clone(), false)
+            .with_answer_pool(&config.primary_url())
+            .expect("native pool");
+        // 301 rows = 256 + 2x16 + 3x4 + 1: every statement size but 64.
+        let rows: Vec<PendingAnswer> = (1..=301).map(answer).collect();
+        store.insert(&rows).await.expect("insert");
+        // A retried batch overlapping the first one records nothing twice.
+        let again: Vec<PendingAnswer> = (290..=310).map(answer).collect();
+        store.insert(&again).await.expect("insert again");
+        assert_eq!(store.answer_count(1).await.expect("count"), 310);
+        let row = sqlx::query(
+            "SELECT choices, correct, points, elapsed_ms FROM live_answers \
+             WHERE session_id = 1 AND question_index = 0 AND player_id = 42",
+        )
+        .fetch_one(db.primary())
+        .await
+        .expect("row 42");
+        assert_eq!(row.try_get::<String, _>(0).unwrap(), "1,3");
+        assert_eq!(row.try_get::<i64, _>(1).unwrap(), 1);
+        assert_eq!(row.try_get::<i64, _>(2).unwrap(), 500);
+        assert_eq!(row.try_get::<i64, _>(3).unwrap(), 1200);
+        db.close().await;
+    }
+
     #[test]
     fn choices_are_comma_separated() {
         assert_eq!(choices_text(&[]), "");
