@@ -31,3 +31,4 @@ both!(crate::game::happy_path, happy_path);
 both!(crate::game::bad_input, bad_input);
 both!(crate::game::reconnect_resume, reconnect_resume);
 both!(crate::game::host_controls, host_controls);
+both!(crate::game::auto_reconnect, auto_reconnect);

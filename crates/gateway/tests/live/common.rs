@@ -235,3 +235,57 @@ pub async fn wait_msg<T>(
     })
     .await
 }
+
+/// A TCP proxy in front of the gateway whose open connections can be cut
+/// while it keeps accepting new ones: the way to make a real SDK client
+/// lose its socket (as on a network change) and reconnect by itself.
+pub struct Proxy {
+    /// `http://` base URL of the proxy.
+    pub base_url: String,
+    cut: tokio::sync::watch::Sender<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Proxies to the gateway at `target` (`http://host:port`).
+    pub async fn start(target: &str) -> Proxy {
+        let upstream = target.trim_start_matches("http://").to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let base_url = format!("http://{}", listener.local_addr().expect("proxy addr"));
+        let (cut, generation) = tokio::sync::watch::channel(0u64);
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut cut = generation.clone();
+                let born = *cut.borrow();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.wait_for(|g| *g != born) => {}
+                    }
+                });
+            }
+        });
+        Proxy {
+            base_url,
+            cut,
+            task,
+        }
+    }
+
+    /// Drops every connection open now (both directions), abruptly.
+    pub fn cut(&self) {
+        self.cut.send_modify(|g| *g += 1);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

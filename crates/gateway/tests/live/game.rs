@@ -4,7 +4,7 @@ use sdk::live::{
     close, ClientMsg, Credentials, ErrorCode, LiveError, LiveEvent, Phase, ScoringRules, ServerMsg,
 };
 
-use crate::common::{wait_for, wait_msg, Ctx};
+use crate::common::{wait_for, wait_msg, Ctx, Proxy};
 
 fn expected_points(elapsed_ms: u32, limit_ms: u32, streak: u32) -> u32 {
     let r = ScoringRules::default();
@@ -345,4 +345,87 @@ pub async fn host_controls(ctx: &Ctx) {
         refused(r),
         ErrorCode::UnknownSession | ErrorCode::Finished
     ));
+}
+
+/// The SDK's automatic reconnect: a player whose socket is cut mid-game
+/// (through a proxy) reconnects by itself with its resume token, is the
+/// same player with the same answer state, gets what it sent while
+/// offline, and plays on.
+pub async fn auto_reconnect(ctx: &Ctx) {
+    let s = ctx.session(300).await;
+    let proxy = Proxy::start(&ctx.server.base_url).await;
+    let host = ctx
+        .connect(&s.code, Credentials::Host(s.host_token.clone()))
+        .await;
+    let mut ann =
+        sdk::live::LiveClient::connect(&proxy.base_url, &s.code, Credentials::Guest("ann".into()))
+            .await
+            .expect("connect through the proxy");
+    let _bob = ctx.connect(&s.code, Credentials::Guest("bob".into())).await;
+    let me = ann.welcome().player_id.unwrap();
+    host.send(ClientMsg::Start).unwrap();
+    wait_msg(&mut ann, "question 0", |m| match m {
+        ServerMsg::Question(q) if q.index == 0 => Some(()),
+        _ => None,
+    })
+    .await;
+    ann.answer(0, vec![1], None).unwrap();
+    wait_msg(&mut ann, "ack", |m| {
+        matches!(m, ServerMsg::AnswerAck { .. }).then_some(())
+    })
+    .await;
+
+    proxy.cut();
+    wait_for(&mut ann, "disconnected", |e| {
+        matches!(e, LiveEvent::Disconnected).then_some(())
+    })
+    .await;
+    // Sent while offline: queued, delivered after the reconnect.
+    ann.send(ClientMsg::Ping).unwrap();
+    let w = wait_for(&mut ann, "reconnected", |e| match e {
+        LiveEvent::Reconnected(w) => Some(w.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(w.player_id, Some(me), "resumed as the same player");
+    assert_eq!(w.nickname.as_deref(), Some("ann"));
+    match w.phase {
+        // Back before the deadline: the answer is remembered.
+        Phase::Question => {
+            assert!(w.answered);
+            assert_eq!(w.question.as_ref().map(|q| q.index), Some(0));
+        }
+        // Back after the reveal: the points are there.
+        _ => assert!(w.score >= 500, "score after resume: {}", w.score),
+    }
+    // The queued ping is answered, and the game goes on over the new
+    // connection (in whichever order the two arrive).
+    let (mut pong, mut next_question) = (false, false);
+    while !(pong && next_question) {
+        match wait_msg(
+            &mut ann,
+            "pong for the queued ping and question 1",
+            |m| match m {
+                ServerMsg::Pong { .. } => Some(true),
+                ServerMsg::Question(q) if q.index == 1 => Some(false),
+                _ => None,
+            },
+        )
+        .await
+        {
+            true => pong = true,
+            false => next_question = true,
+        }
+    }
+    ann.answer(1, vec![1], None).unwrap();
+    let score = wait_msg(&mut ann, "reveal 1", |m| match m {
+        ServerMsg::Reveal {
+            question: 1,
+            result: Some(r),
+            ..
+        } => Some(r.score),
+        _ => None,
+    })
+    .await;
+    assert!(score >= 1_000, "two right answers, score {score}");
 }
