@@ -75,9 +75,11 @@
 //!   time (16 bytes), id length and flags (2), the subscore only when set
 //!   (8), then the id's bytes inline, rounded to 4 bytes and named by a
 //!   `u32` *slot* (offset / 4). No separate string allocation, and the id a
-//!   lookup compares sits in the record's own cache line. A hashbrown
-//!   `HashTable<u32>` maps member -> slot (4 bytes + 1 control byte per
-//!   bucket, hashing through the arena);
+//!   lookup compares sits in the record's own cache line. An
+//!   open-addressing index maps member -> slot in 64-byte groups of 12
+//!   (one-byte tags, an overflow count and the slots in one cache line, so
+//!   a lookup costs one miss for the index and one for the record; ~5.3
+//!   bytes per bucket, hashing through the arena);
 //! - an **order-statistic B+tree** orders the slots. Leaves hold 128
 //!   `(score, slot)` pairs as two parallel arrays (12 bytes per entry,
 //!   scores contiguous for a cache-friendly binary search; only equal
@@ -96,7 +98,7 @@
 //! nodes at 10M entries, keeps neighbours in one leaf (top N, pages and
 //! around-member are sequential reads of the leaf chain), and costs 12
 //! bytes per entry in the leaves. The record (18 bytes + id, ~2 bytes of
-//! rounding), the hash index (5 bytes per bucket at 44-88% load) and leaf
+//! rounding), the member index (5.3 bytes per bucket at 44-88% load) and leaf
 //! slack add up to what `docs/PERFORMANCE.md` reports as measured with a
 //! counting allocator: under the 48 bytes per entry beyond the id's own
 //! bytes the issue set (a Redis sorted set: about 97 in the same run).

@@ -9,6 +9,7 @@
 
 mod arena;
 mod dedupe;
+mod index;
 mod query;
 mod slab;
 mod state;
