@@ -51,28 +51,19 @@ impl MemberIndex {
     /// The slot whose entry has hash `h` and satisfies `is_member`.
     #[inline]
     pub fn find(&self, h: u64, is_member: impl Fn(u32) -> bool) -> Option<u32> {
-        if self.groups.is_empty() {
-            return None;
-        }
-        let t = tag(h);
-        let mut g = h as usize & self.mask();
-        for _ in 0..self.groups.len() {
-            let grp = &self.groups[g];
-            for i in 0..WIDTH {
-                if grp.tags[i] == t && is_member(grp.slots[i]) {
-                    return Some(grp.slots[i]);
-                }
-            }
-            if grp.overflow == 0 {
-                return None;
-            }
-            g = (g + 1) & self.mask();
-        }
-        None
+        self.probe(h, is_member)
+            .map(|(g, i)| self.groups[g].slots[i])
     }
 
     /// Group and position of `slot` (whose hash is `h`).
     fn locate(&self, h: u64, slot: u32) -> Option<(usize, usize)> {
+        self.probe(h, |s| s == slot)
+    }
+
+    /// Walks the probe sequence of `h` to the entry with its tag that
+    /// satisfies `hit`, stopping at the first group nothing overflowed.
+    #[inline]
+    fn probe(&self, h: u64, hit: impl Fn(u32) -> bool) -> Option<(usize, usize)> {
         if self.groups.is_empty() {
             return None;
         }
@@ -81,7 +72,7 @@ impl MemberIndex {
         for _ in 0..self.groups.len() {
             let grp = &self.groups[g];
             for i in 0..WIDTH {
-                if grp.tags[i] == t && grp.slots[i] == slot {
+                if grp.tags[i] == t && hit(grp.slots[i]) {
                     return Some((g, i));
                 }
             }
