@@ -10,6 +10,9 @@
 
 #[path = "api/common.rs"]
 mod common;
+#[macro_use]
+#[path = "support/both.rs"]
+mod both;
 
 #[path = "api/auth.rs"]
 mod auth;
@@ -25,26 +28,6 @@ mod questions;
 mod quizzes;
 #[path = "api/search.rs"]
 mod search;
-
-macro_rules! both {
-    ($scenario:path, $name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let ctx = crate::common::Ctx::sqlite().await;
-                $scenario(&ctx).await;
-                ctx.finish().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn mysql() {
-                let ctx = crate::common::Ctx::mysql().await;
-                $scenario(&ctx).await;
-                ctx.finish().await;
-            }
-        }
-    };
-}
 
 both!(crate::auth::scenario, auth_and_users);
 

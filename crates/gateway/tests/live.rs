@@ -4,28 +4,11 @@
 
 #[path = "live/common.rs"]
 mod common;
+#[macro_use]
+#[path = "support/both.rs"]
+mod both;
 #[path = "live/game.rs"]
 mod game;
-
-macro_rules! both {
-    ($scenario:path, $name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let ctx = crate::common::Ctx::sqlite().await;
-                $scenario(&ctx).await;
-                ctx.finish().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn mysql() {
-                let ctx = crate::common::Ctx::mysql().await;
-                $scenario(&ctx).await;
-                ctx.finish().await;
-            }
-        }
-    };
-}
 
 both!(crate::game::happy_path, happy_path);
 both!(crate::game::bad_input, bad_input);
