@@ -151,6 +151,20 @@ impl Config {
         }
     }
 
+    /// `REDIS_CLUSTER_NODES` as client URLs (`host:port` gets `redis://`).
+    pub fn redis_urls(&self) -> Vec<String> {
+        self.redis_cluster_nodes
+            .iter()
+            .map(|n| {
+                if n.contains("://") {
+                    n.clone()
+                } else {
+                    format!("redis://{n}")
+                }
+            })
+            .collect()
+    }
+
     /// Whether migrations run when the server starts.
     pub fn should_migrate_on_start(&self) -> bool {
         self.migrate_on_start

@@ -45,18 +45,7 @@ impl AppState {
         let redis = if config.redis_cluster_nodes.is_empty() {
             None
         } else {
-            let nodes: Vec<String> = config
-                .redis_cluster_nodes
-                .iter()
-                .map(|n| {
-                    if n.contains("://") {
-                        n.clone()
-                    } else {
-                        format!("redis://{n}")
-                    }
-                })
-                .collect();
-            let client = redis::cluster::ClusterClient::new(nodes)?;
+            let client = redis::cluster::ClusterClient::new(config.redis_urls())?;
             Some(client.get_async_connection().await?)
         };
         let search = match &config.elasticsearch_url {
@@ -74,7 +63,7 @@ impl AppState {
         };
         let live = crate::live::LiveService::start(&db, &tokens, &config);
         if redis.is_some() {
-            live.join_cluster(&config.redis_cluster_nodes).await?;
+            live.join_cluster(&config.redis_urls()).await?;
         }
         Ok(AppState {
             live,

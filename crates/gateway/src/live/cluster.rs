@@ -123,19 +123,11 @@ fn close_reason(code: u16) -> &'static str {
 }
 
 impl Cluster {
-    /// Connects to Redis Cluster (RESP3), subscribes to this gateway's
-    /// inbox and starts the dispatcher.
+    /// Connects to Redis Cluster (RESP3) at the seed `nodes` (URLs, see
+    /// `Config::redis_urls`), subscribes to this gateway's inbox and
+    /// starts the dispatcher.
     pub async fn connect(nodes: &[String], live: Weak<LiveService>) -> anyhow::Result<Arc<Self>> {
-        let nodes: Vec<String> = nodes
-            .iter()
-            .map(|n| {
-                if n.contains("://") {
-                    n.clone()
-                } else {
-                    format!("redis://{n}")
-                }
-            })
-            .collect();
+        let nodes = nodes.to_vec();
         let (push_tx, mut push_rx) = mpsc::unbounded_channel();
         let client = redis::cluster::ClusterClientBuilder::new(nodes)
             .use_protocol(redis::ProtocolVersion::RESP3)

@@ -94,8 +94,9 @@ impl LiveService {
         })
     }
 
-    /// Joins the gateways sharing sessions through Redis Cluster (see
-    /// [`super::cluster`]); without it sessions are process-local.
+    /// Joins the gateways sharing sessions through Redis Cluster, given its
+    /// seed node URLs ([`crate::config::Config::redis_urls`]); see
+    /// [`super::cluster`]. Without it sessions are process-local.
     pub async fn join_cluster(self: &Arc<Self>, nodes: &[String]) -> anyhow::Result<()> {
         let cluster = Cluster::connect(nodes, Arc::downgrade(self)).await?;
         let _ = self.cluster.set(cluster);

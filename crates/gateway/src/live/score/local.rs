@@ -1,25 +1,14 @@
 //! [`ScoreBoard`] over an in-process leaderboard-core registry.
 
-use leaderboard_core::{BoardConfig, Leaderboards, OpId, RankStyle, Write, WriteOp};
+use leaderboard_core::{Leaderboards, OpId, Write, WriteOp};
 
-use super::{board_id, member, BoardError, BoardFuture, ScoreBoard};
+use super::{board_id, member, session_board_config, BoardError, BoardFuture, ScoreBoard};
 use crate::live::engine::{BoardRank, ScoreWrite};
 
 /// In-process boards (one per session) in a leaderboard-core registry.
 #[derive(Default)]
 pub struct LocalBoards {
     boards: Leaderboards,
-}
-
-fn config() -> BoardConfig {
-    BoardConfig {
-        default_op: WriteOp::Incr,
-        rank_style: RankStyle::Competition,
-        // A session has at most tens of thousands of players; a few
-        // partitions keep writes parallel without making top-N merges wide.
-        partitions: 4,
-        ..BoardConfig::default()
-    }
 }
 
 fn parse(m: &str) -> Option<u64> {
@@ -34,7 +23,7 @@ impl LocalBoards {
 
     fn board(&self, session: i64) -> Result<std::sync::Arc<leaderboard_core::Board>, BoardError> {
         self.boards
-            .get_or_create(board_id(session), config())
+            .get_or_create(board_id(session), session_board_config())
             .map_err(|e| BoardError(e.to_string()))
     }
 

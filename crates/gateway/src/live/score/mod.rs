@@ -21,6 +21,8 @@ use std::pin::Pin;
 pub use local::LocalBoards;
 pub use shard::{client_config, ShardBoards};
 
+use leaderboard_core::{BoardConfig, RankStyle, WriteOp};
+
 use super::engine::{BoardRank, ScoreWrite};
 
 /// Future returned by [`ScoreBoard`] methods.
@@ -50,6 +52,19 @@ pub trait ScoreBoard: Send + Sync + 'static {
 /// Board id of a session.
 pub fn board_id(session: i64) -> String {
     format!("live:{session}")
+}
+
+/// Configuration of every session board, in process or on the shard
+/// cluster: points are added (`incr`), equal scores share a rank.
+pub fn session_board_config() -> BoardConfig {
+    BoardConfig {
+        default_op: WriteOp::Incr,
+        rank_style: RankStyle::Competition,
+        // A session has at most tens of thousands of players; a few
+        // partitions keep writes parallel without making top-N merges wide.
+        partitions: 4,
+        ..BoardConfig::default()
+    }
 }
 
 /// Member id of a player on the session's board.

@@ -14,13 +14,13 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Mutex;
 
-use leaderboard_core::{BoardConfig, OpId, RankStyle, RankedEntry, WriteOp};
+use leaderboard_core::{OpId, RankedEntry, WriteOp};
 use shard_node::client::{ClientConfig, ShardClient};
 use shard_node::layout::Layout;
 use shard_node::transport::TlsIdentity;
 use tokio::sync::OnceCell;
 
-use super::{board_id, member, BoardError, BoardFuture, ScoreBoard};
+use super::{board_id, member, session_board_config, BoardError, BoardFuture, ScoreBoard};
 use crate::live::engine::{BoardRank, ScoreWrite};
 
 /// Above this many players, `ranks` reads the whole board once instead of
@@ -35,16 +35,6 @@ pub struct ShardBoards {
     cfg: Result<ClientConfig, String>,
     client: OnceCell<ShardClient>,
     created: Mutex<HashSet<i64>>,
-}
-
-/// The board configuration of a session (the same as `LocalBoards`').
-fn config() -> BoardConfig {
-    BoardConfig {
-        default_op: WriteOp::Incr,
-        rank_style: RankStyle::Competition,
-        partitions: 4,
-        ..BoardConfig::default()
-    }
 }
 
 fn err(e: shard_node::Error) -> BoardError {
@@ -153,7 +143,7 @@ impl ShardBoards {
         let client = self.client().await?;
         if !self.known(session) {
             client
-                .create_board(&board_id(session), config())
+                .create_board(&board_id(session), session_board_config())
                 .await
                 .map_err(err)?;
             self.set_known(session, true);
