@@ -69,10 +69,9 @@ impl Standings {
     /// ```
     pub fn rank(&self, member: &str, style: RankStyle) -> Option<u64> {
         self.with_view(|parts| {
-            let h = member_hash(member);
-            let k =
-                parts[partition_of_hash(h, self.config.partitions) as usize].parts_of(member)?;
-            Some(view::rank_of_parts(parts, k, style))
+            let q = partition_of_hash(member_hash(member), self.config.partitions) as usize;
+            let (k, slot) = parts[q].parts_of(member)?;
+            Some(view::rank_of_parts(parts, k, (q, slot), style))
         })
     }
 
@@ -90,8 +89,9 @@ impl Standings {
         self.with_view(|parts| {
             let one = |m: &S| {
                 let m = m.as_ref();
-                let k = parts[partition_of_hash(member_hash(m), p) as usize].parts_of(m)?;
-                Some(view::rank_of_parts(parts, k, style))
+                let q = partition_of_hash(member_hash(m), p) as usize;
+                let (k, slot) = parts[q].parts_of(m)?;
+                Some(view::rank_of_parts(parts, k, (q, slot), style))
             };
             if members.len() >= 256 {
                 members.par_iter().map(one).collect()
@@ -311,8 +311,9 @@ impl Standings {
     pub fn percentile(&self, member: &str) -> Option<f64> {
         let p = self.config.partitions;
         self.with_view(|parts| {
-            let k = parts[partition_of_hash(member_hash(member), p) as usize].parts_of(member)?;
-            let rank = view::rank_of_parts(parts, k, RankStyle::Ordinal);
+            let q = partition_of_hash(member_hash(member), p) as usize;
+            let (k, slot) = parts[q].parts_of(member)?;
+            let rank = view::rank_of_parts(parts, k, (q, slot), RankStyle::Ordinal);
             let count: u64 = parts.iter().map(|p| p.len() as u64).sum();
             Some(100.0 * (count - rank + 1) as f64 / count as f64)
         })

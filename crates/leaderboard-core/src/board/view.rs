@@ -6,7 +6,7 @@
 
 use crate::key::compare_parts;
 use crate::merge::assign_ranks;
-use crate::partition::{Pos, seek_each};
+use crate::partition::{Pos, seek_each, seek_each_hinted};
 use crate::{Entry, Order, Partition, RankStyle, RankedEntry, SortKey};
 
 /// Entries of all partitions ranking strictly above the given key parts.
@@ -96,10 +96,22 @@ pub(crate) fn merge_backward(
     merge_lazy(parts, heads, limit, false).0
 }
 
-/// Global rank in `style` of a member's borrowed key parts.
-pub(crate) fn rank_of_parts(parts: &[&Partition], k: Parts<'_>, style: RankStyle) -> u64 {
+/// Global rank in `style` of a member's borrowed key parts; `own` is the
+/// member's partition index and slot (its ties there need no record reads).
+pub(crate) fn rank_of_parts(
+    parts: &[&Partition],
+    k: Parts<'_>,
+    own: (usize, u32),
+    style: RankStyle,
+) -> u64 {
     1 + match style {
-        RankStyle::Ordinal => count_above(parts, k),
+        RankStyle::Ordinal => match parts {
+            [p] => p.count_above_own(k, own.1) as u64,
+            _ => seek_each_hinted(parts, k, Some(own))
+                .iter()
+                .map(|&(_, n)| n as u64)
+                .sum(),
+        },
         RankStyle::Competition => count_above(parts, (k.0, k.1, i64::MIN, "")),
     }
 }

@@ -58,6 +58,9 @@ pub struct Partition {
     dedupe: Dedupe,
 }
 
+/// A sort key's parts (score, subscore, time, member id), borrowed.
+pub(crate) type KeyParts<'a> = (i64, i64, i64, &'a str);
+
 /// Maps a score so that ascending tree order is rank order.
 #[inline]
 fn orient(order: Order, x: i64) -> i64 {
@@ -75,6 +78,18 @@ struct KeyProbe<'a> {
     member: &'a str,
     slab: &'a Slab,
     order: Order,
+    /// The slot holding exactly this key, when known (see [`Probe::slot_hint`]).
+    hint: Option<u32>,
+}
+
+impl KeyProbe<'_> {
+    /// The same probe, knowing the key is the entry in `slot`.
+    fn hinted(self, slot: u32) -> Self {
+        KeyProbe {
+            hint: Some(slot),
+            ..self
+        }
+    }
 }
 
 impl Probe for KeyProbe<'_> {
@@ -84,7 +99,15 @@ impl Probe for KeyProbe<'_> {
     }
 
     #[inline]
+    fn slot_hint(&self) -> Option<u32> {
+        self.hint
+    }
+
+    #[inline]
     fn tail_cmp(&self, slot: u32) -> Ordering {
+        if self.hint == Some(slot) {
+            return Ordering::Equal;
+        }
         let r = self.slab.rec(slot);
         self.sub
             .cmp(&orient(self.order, r.sub))
@@ -108,6 +131,7 @@ fn probe<'a>(
         member,
         slab,
         order,
+        hint: None,
     }
 }
 
@@ -360,14 +384,18 @@ impl Partition {
         let Some(new) = new else {
             // `Best` that does not improve: nothing changes.
             let old = old.expect("only an existing entry can be kept");
-            let pos = self.tree.count_less(&probe(
-                &self.slab,
-                order,
-                old.score,
-                old.subscore.unwrap_or(0),
-                old.at,
-                &old.member,
-            ));
+            let slot = slot.expect("an existing entry has a slot");
+            let pos = self.tree.count_less(
+                &probe(
+                    &self.slab,
+                    order,
+                    old.score,
+                    old.subscore.unwrap_or(0),
+                    old.at,
+                    &old.member,
+                )
+                .hinted(slot),
+            );
             return Ok(LocalWrite::Done(Box::new(Applied {
                 old: Some((old.clone(), pos)),
                 new: (old, pos),
@@ -375,14 +403,18 @@ impl Partition {
             })));
         };
         if old.as_ref() == Some(&new) {
-            let pos = self.tree.count_less(&probe(
-                &self.slab,
-                order,
-                new.score,
-                new.subscore.unwrap_or(0),
-                new.at,
-                &new.member,
-            ));
+            let slot = slot.expect("an existing entry has a slot");
+            let pos = self.tree.count_less(
+                &probe(
+                    &self.slab,
+                    order,
+                    new.score,
+                    new.subscore.unwrap_or(0),
+                    new.at,
+                    &new.member,
+                )
+                .hinted(slot),
+            );
             return Ok(LocalWrite::Done(Box::new(Applied {
                 old: Some((new.clone(), pos)),
                 new: (new, pos),
@@ -405,7 +437,8 @@ impl Partition {
                     o.subscore.unwrap_or(0),
                     o.at,
                     &o.member,
-                );
+                )
+                .hinted(slot);
                 let pos = if same_key {
                     self.tree.count_less(&p)
                 } else {
@@ -492,7 +525,7 @@ impl Partition {
         let slot = self.slab.find(member, hash)?;
         let entry = self.entry_of_slot(slot);
         let r = self.slab.rec(slot);
-        let p = probe(&self.slab, self.order, r.score, r.sub, r.at, r.member);
+        let p = probe(&self.slab, self.order, r.score, r.sub, r.at, r.member).hinted(slot);
         let pos = self
             .tree
             .remove(&p)
@@ -653,6 +686,13 @@ impl Partition {
         self.tree
             .count_less(&probe(&self.slab, self.order, score, sub, at, member))
     }
+
+    /// [`Partition::count_above_parts`] of the key of the entry in `slot`
+    /// (which `k` must be): its ties are resolved without record reads.
+    pub(crate) fn count_above_own(&self, k: (i64, i64, i64, &str), slot: u32) -> usize {
+        self.tree
+            .count_less(&probe(&self.slab, self.order, k.0, k.1, k.2, k.3).hinted(slot))
+    }
 }
 
 /// [`Partition`] seek in every partition of `parts` at once: for each, the
@@ -667,9 +707,26 @@ pub(crate) fn seek_each(
     parts: &[&Partition],
     k: (i64, i64, i64, &str),
 ) -> Vec<(Option<Pos>, usize)> {
+    seek_each_hinted(parts, k, None)
+}
+
+/// [`seek_each`] where `own`, if given, says that the key is the entry in
+/// slot `own.1` of `parts[own.0]` (its ties there need no record reads).
+pub(crate) fn seek_each_hinted(
+    parts: &[&Partition],
+    k: (i64, i64, i64, &str),
+    own: Option<(usize, u32)>,
+) -> Vec<(Option<Pos>, usize)> {
     let probes: Vec<KeyProbe<'_>> = parts
         .iter()
-        .map(|p| probe(&p.slab, p.order, k.0, k.1, k.2, k.3))
+        .enumerate()
+        .map(|(i, p)| {
+            let pr = probe(&p.slab, p.order, k.0, k.1, k.2, k.3);
+            match own {
+                Some((q, slot)) if q == i => pr.hinted(slot),
+                _ => pr,
+            }
+        })
         .collect();
     let mut descents: Vec<Descent> = parts.iter().map(|p| p.tree.descent()).collect();
     let mut out: Vec<Option<(Option<Pos>, usize)>> = vec![None; parts.len()];

@@ -253,12 +253,12 @@ impl Partition {
         self.tree.last()
     }
 
-    /// Key parts of a member, borrowed (no allocation), if present.
+    /// Key parts of a member, borrowed (no allocation), and its slot, if present.
     #[inline]
-    pub(crate) fn parts_of(&self, member: &str) -> Option<(i64, i64, i64, &str)> {
+    pub(crate) fn parts_of(&self, member: &str) -> Option<(super::KeyParts<'_>, u32)> {
         let slot = self.slab.find(member, crate::member_hash(member))?;
         let r = self.slab.rec(slot);
-        Some((r.score, r.sub, r.at, r.member))
+        Some(((r.score, r.sub, r.at, r.member), slot))
     }
 
     /// Key parts at `pos`, borrowed (for merging without allocating).

@@ -110,3 +110,52 @@ fn grows_to_three_levels_and_shrinks_back() {
     assert!(p.is_empty());
     assert_eq!(p.tree.count_less(&probe(&p.slab, p.order, 0, 0, 0, "x")), 0);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// Reads descend with an interpolated guess inside each leaf and, for
+    /// a member's own key, find it among its ties by slot. Whatever the
+    /// score distribution (clustered, extreme, all tied), every count must
+    /// equal the position in a fully sorted list, for members' own keys
+    /// (hinted and not) and for keys between them.
+    #[test]
+    fn guided_seeks_match_sorted_positions(
+        low_first in any::<bool>(),
+        scores in prop::collection::vec(prop_oneof![
+            4 => -3i64..3,
+            4 => any::<i64>(),
+            2 => Just(i64::MAX),
+            2 => Just(i64::MIN),
+            4 => (0i64..40).prop_map(|x| x * x * x * 1_000_000_007),
+        ], 300..3000),
+        bulk in any::<bool>(),
+    ) {
+        let order = if low_first { Order::LowFirst } else { Order::HighFirst };
+        let cfg = BoardConfig { order, ..BoardConfig::default() };
+        let mut p = Partition::new(order, 0);
+        let entries: Vec<Entry> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| Entry::new(format!("m{i}"), s, (i % 3) as i64))
+            .collect();
+        if bulk {
+            p.bulk_load(entries.clone()).unwrap();
+        } else {
+            for e in &entries {
+                p.write(&Write::new(e.member.clone(), e.score, e.at), &cfg).unwrap();
+            }
+        }
+        let mut sorted: Vec<crate::SortKey> = entries.iter().map(Entry::sort_key).collect();
+        sorted.sort_by(|a, b| a.cmp_in(b, order));
+        for (i, k) in sorted.iter().enumerate() {
+            let (parts, slot) = p.parts_of(&k.member).unwrap();
+            prop_assert_eq!(p.count_above_own(parts, slot), i);
+            prop_assert_eq!(p.count_above(k) as usize, i);
+            // A key that is no member's, right after this one.
+            let after = crate::SortKey::new(k.score, k.subscore, k.at, format!("{}~", k.member));
+            let want = sorted.partition_point(|x| x.cmp_in(&after, order).is_lt());
+            prop_assert_eq!(p.count_above(&after) as usize, want);
+        }
+    }
+}
