@@ -45,6 +45,10 @@ pub struct Config {
     pub argon2_iterations: u32,
     /// `MAX_BODY_BYTES` (default 65536): larger request bodies get 413.
     pub max_body_bytes: usize,
+    /// `LIVE_OWNER_LEASE_MS` (default 5000): with Redis Cluster, how long a live session's owner
+    /// lease lasts without renewal (renewed every third of it). After a gateway crash its
+    /// sessions are taken over by another gateway within about this time.
+    pub live_owner_lease: Duration,
 }
 
 impl Default for Config {
@@ -65,6 +69,7 @@ impl Default for Config {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             max_body_bytes: 64 * 1024,
+            live_owner_lease: Duration::from_millis(5_000),
         }
     }
 }
@@ -125,6 +130,9 @@ impl Config {
             argon2_memory_kib: parsed("ARGON2_MEMORY_KIB", d.argon2_memory_kib)?,
             argon2_iterations: parsed("ARGON2_ITERATIONS", d.argon2_iterations)?,
             max_body_bytes: parsed("MAX_BODY_BYTES", d.max_body_bytes)?,
+            live_owner_lease: Duration::from_millis(
+                parsed("LIVE_OWNER_LEASE_MS", 5_000u64)?.clamp(300, 600_000),
+            ),
         })
     }
 

@@ -63,7 +63,8 @@ impl AppState {
         };
         let live = crate::live::LiveService::start(&db, &tokens, &config);
         if redis.is_some() {
-            live.join_cluster(&config.redis_urls()).await?;
+            live.join_cluster(&config.redis_urls(), config.live_owner_lease)
+                .await?;
         }
         Ok(AppState {
             live,

@@ -43,9 +43,6 @@ use super::actor::Cmd;
 use super::service::LiveService;
 use super::ws::{attach_role, Role};
 
-/// Lifetime of an owner lease; the owner renews it every third of this.
-const LEASE: Duration = Duration::from_secs(30);
-
 /// How long a bridging gateway waits for the owner to answer a join.
 const ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -88,6 +85,8 @@ struct Remote {
 
 /// A socket on this gateway bridged to another gateway's session.
 struct Bridged {
+    code: String,
+    owner: String,
     tx: mpsc::Sender<Out>,
     kill: Arc<Notify>,
     reply: Option<oneshot::Sender<Result<Option<u64>, ErrorCode>>>,
@@ -97,6 +96,8 @@ struct Bridged {
 pub struct Cluster {
     id: String,
     conn: ClusterConnection,
+    /// Owner lease lifetime; renewed every third of it.
+    lease: Duration,
     live: Weak<LiveService>,
     /// Owner side: remote connections by (gateway, connection id).
     remotes: Mutex<HashMap<(String, u64), Remote>>,
@@ -126,7 +127,11 @@ impl Cluster {
     /// Connects to Redis Cluster (RESP3) at the seed `nodes` (URLs, see
     /// `Config::redis_urls`), subscribes to this gateway's inbox and
     /// starts the dispatcher.
-    pub async fn connect(nodes: &[String], live: Weak<LiveService>) -> anyhow::Result<Arc<Self>> {
+    pub async fn connect(
+        nodes: &[String],
+        lease: Duration,
+        live: Weak<LiveService>,
+    ) -> anyhow::Result<Arc<Self>> {
         let nodes = nodes.to_vec();
         let (push_tx, mut push_rx) = mpsc::unbounded_channel();
         let client = redis::cluster::ClusterClientBuilder::new(nodes)
@@ -139,6 +144,7 @@ impl Cluster {
         let cluster = Arc::new(Cluster {
             id,
             conn,
+            lease,
             live,
             remotes: Mutex::new(HashMap::new()),
             bridged: Mutex::new(HashMap::new()),
@@ -159,7 +165,13 @@ impl Cluster {
                 }
             }
         });
+        tokio::spawn(watch_owners(Arc::downgrade(&cluster)));
         Ok(cluster)
+    }
+
+    /// The Redis Cluster connection (checkpoints share it).
+    pub fn conn(&self) -> &ClusterConnection {
+        &self.conn
     }
 
     /// This gateway's instance id.
@@ -167,11 +179,12 @@ impl Cluster {
         &self.id
     }
 
-    async fn publish(&self, gateway: &str, wire: &Wire) -> redis::RedisResult<()> {
+    /// Publishes to a gateway's inbox; the number of subscribers that got
+    /// it (0: that gateway is gone).
+    async fn publish(&self, gateway: &str, wire: &Wire) -> redis::RedisResult<i64> {
         let payload = serde_json::to_vec(wire).unwrap_or_default();
         let mut c = self.conn.clone();
-        let _: i64 = c.spublish(inbox(gateway), payload).await?;
-        Ok(())
+        c.spublish(inbox(gateway), payload).await
     }
 
     /// Claims `code` for this gateway; false if another session holds it.
@@ -182,10 +195,27 @@ impl Cluster {
             .arg(&self.id)
             .arg("NX")
             .arg("PX")
-            .arg(LEASE.as_millis() as u64)
+            .arg(self.lease.as_millis() as u64)
             .query_async(&mut c)
             .await?;
         Ok(set.is_some())
+    }
+
+    /// Gives up the lease on `code` if this gateway holds it.
+    pub async fn release(&self, code: &str) {
+        let release = redis::Script::new(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+             return redis.call('DEL', KEYS[1]) else return 0 end",
+        );
+        let mut c = self.conn.clone();
+        let r: redis::RedisResult<i64> = release
+            .key(owner_key(code))
+            .arg(&self.id)
+            .invoke_async(&mut c)
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, code, "live owner lease release failed");
+        }
     }
 
     /// The gateway that owns `code`, if any.
@@ -201,7 +231,9 @@ impl Cluster {
     }
 
     /// Renews the lease on `code` until the session's actor stops, then
-    /// releases it.
+    /// releases it. If the lease turns out to be someone else's (this
+    /// gateway stalled longer than the lease and another one took the
+    /// session over), the actor is told to abdicate.
     pub fn hold(self: &Arc<Self>, code: String, session: mpsc::Sender<Cmd>) {
         let cluster = self.clone();
         tokio::spawn(async move {
@@ -209,12 +241,8 @@ impl Cluster {
                 "if redis.call('GET', KEYS[1]) == ARGV[1] then \
                  return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end",
             );
-            let release = redis::Script::new(
-                "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-                 return redis.call('DEL', KEYS[1]) else return 0 end",
-            );
             let key = owner_key(&code);
-            let mut tick = tokio::time::interval(LEASE / 3);
+            let mut tick = tokio::time::interval(cluster.lease / 3);
             tick.tick().await;
             loop {
                 tokio::select! {
@@ -224,21 +252,23 @@ impl Cluster {
                         let r: redis::RedisResult<i64> = renew
                             .key(&key)
                             .arg(&cluster.id)
-                            .arg(LEASE.as_millis() as u64)
+                            .arg(cluster.lease.as_millis() as u64)
                             .invoke_async(&mut c)
                             .await;
-                        if let Err(e) = r {
-                            tracing::warn!(error = %e, code, "live owner lease renewal failed");
+                        match r {
+                            Ok(0) => {
+                                let _ = session.send(Cmd::Abdicate).await;
+                                return;
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, code, "live owner lease renewal failed");
+                            }
                         }
                     }
                 }
             }
-            let mut c = cluster.conn.clone();
-            let _: redis::RedisResult<i64> = release
-                .key(&key)
-                .arg(&cluster.id)
-                .invoke_async(&mut c)
-                .await;
+            cluster.release(&code).await;
         });
     }
 
@@ -255,6 +285,8 @@ impl Cluster {
         self.bridged.lock().expect("bridge map poisoned").insert(
             id,
             Bridged {
+                code: code.to_string(),
+                owner: owner.to_string(),
                 tx: conn.tx,
                 kill: conn.kill,
                 reply: Some(reply),
@@ -267,7 +299,8 @@ impl Cluster {
             role,
         };
         let result = match self.publish(owner, &wire).await {
-            Ok(()) => match tokio::time::timeout(ATTACH_TIMEOUT, rx).await {
+            Ok(0) => Err(ErrorCode::Internal), // the owner is gone; retry after the takeover
+            Ok(_) => match tokio::time::timeout(ATTACH_TIMEOUT, rx).await {
                 Ok(Ok(r)) => r,
                 _ => Err(ErrorCode::Internal),
             },
@@ -285,7 +318,8 @@ impl Cluster {
         result
     }
 
-    /// Bridging side: relays a client message; false if Redis failed.
+    /// Bridging side: relays a client message; false if Redis failed or
+    /// the owner is gone (the client reconnects and reaches the new owner).
     pub async fn send_remote(&self, owner: &str, conn: u64, msg: ClientMsg) -> bool {
         let wire = Wire::Msg {
             from: self.id.clone(),
@@ -293,7 +327,7 @@ impl Cluster {
             msg,
         };
         match self.publish(owner, &wire).await {
-            Ok(()) => true,
+            Ok(n) => n > 0,
             Err(e) => {
                 tracing::warn!(error = %e, "live bridge publish failed");
                 false
@@ -397,7 +431,7 @@ impl Cluster {
             let Some(live) = cluster.live.upgrade() else {
                 return;
             };
-            let Some(handle) = live.session(&code).filter(|h| h.id != 0) else {
+            let Some(handle) = live.local_or_take_over(&code).await else {
                 let wire = Wire::Attached {
                     conn,
                     result: Err(ErrorCode::UnknownSession),
@@ -461,6 +495,55 @@ async fn forward(
         }
         if last {
             return;
+        }
+    }
+}
+
+/// Bridging side: every third of the lease, checks that the owners of the
+/// bridged sockets still hold their sessions. When an owner's lease has
+/// expired (it crashed) or moved, its sockets are closed with "going away":
+/// the clients reconnect with their resume tokens, and the first gateway to
+/// see such a code without owner takes the session over.
+async fn watch_owners(cluster: Weak<Cluster>) {
+    let Some(lease) = cluster.upgrade().map(|c| c.lease) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(lease / 3);
+    loop {
+        tick.tick().await;
+        let Some(cluster) = cluster.upgrade() else {
+            return;
+        };
+        let watched: HashMap<String, String> = cluster
+            .bridged
+            .lock()
+            .expect("bridge map poisoned")
+            .values()
+            .map(|b| (b.code.clone(), b.owner.clone()))
+            .collect();
+        for (code, owner) in watched {
+            let mut c = cluster.conn.clone();
+            let now: Option<String> = match c.get(owner_key(&code)).await {
+                Ok(now) => now,
+                Err(_) => continue, // Redis trouble: do not drop anyone for it
+            };
+            if now.as_deref() == Some(owner.as_str()) {
+                continue;
+            }
+            tracing::warn!(
+                code,
+                owner,
+                "live session owner gone; clients are sent to reconnect"
+            );
+            let mut map = cluster.bridged.lock().expect("bridge map poisoned");
+            map.retain(|_, b| {
+                let moved = b.code == code && b.owner == owner;
+                if moved {
+                    let _ =
+                        b.tx.try_send(Out::Close(close::GOING_AWAY, "session moved"));
+                }
+                !moved
+            });
         }
     }
 }

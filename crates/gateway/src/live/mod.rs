@@ -74,6 +74,7 @@
 //!   ([`score::ShardBoards`]); a shard-node outage mid-game is not tested.
 
 pub mod actor;
+pub mod checkpoint;
 pub mod cluster;
 pub mod engine;
 pub mod http;

@@ -11,9 +11,10 @@ use sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
 use super::actor::{self, ActorDeps, Cmd, CMD_QUEUE};
+use super::checkpoint::{self, Checkpointer};
 use super::cluster::Cluster;
 use super::engine::scoring::validate_rules;
-use super::engine::{LiveQuiz, Session};
+use super::engine::{LiveQuiz, PhaseRecord, Session, SessionMeta};
 use super::score::ScoreBoard;
 use super::store::{AnswerWriter, LiveStore, StoreError};
 
@@ -70,6 +71,9 @@ pub struct LiveService {
     auth: Arc<dyn Authenticator>,
     next_conn: AtomicU64,
     cluster: OnceLock<Arc<Cluster>>,
+    /// Held while this gateway restores a session it took over, so that
+    /// connections for that code wait for it instead of missing it.
+    takeover: tokio::sync::Mutex<()>,
 }
 
 impl LiveService {
@@ -91,14 +95,19 @@ impl LiveService {
             auth,
             next_conn: AtomicU64::new(1),
             cluster: OnceLock::new(),
+            takeover: tokio::sync::Mutex::new(()),
         })
     }
 
     /// Joins the gateways sharing sessions through Redis Cluster, given its
-    /// seed node URLs ([`crate::config::Config::redis_urls`]); see
-    /// [`super::cluster`]. Without it sessions are process-local.
-    pub async fn join_cluster(self: &Arc<Self>, nodes: &[String]) -> anyhow::Result<()> {
-        let cluster = Cluster::connect(nodes, Arc::downgrade(self)).await?;
+    /// seed node URLs ([`crate::config::Config::redis_urls`]) and the owner
+    /// lease; see [`super::cluster`]. Without it sessions are process-local.
+    pub async fn join_cluster(
+        self: &Arc<Self>,
+        nodes: &[String],
+        lease: std::time::Duration,
+    ) -> anyhow::Result<()> {
+        let cluster = Cluster::connect(nodes, lease, Arc::downgrade(self)).await?;
         let _ = self.cluster.set(cluster);
         Ok(())
     }
@@ -207,7 +216,24 @@ impl LiveService {
             }
         };
         let host_token = actor::new_token();
-        self.spawn(id, code.clone(), quiz, host_token.clone(), tx, rx);
+        if let Some(cluster) = self.cluster() {
+            let meta = SessionMeta {
+                session_id: id,
+                code: code.clone(),
+                host_token: host_token.clone(),
+                quiz: (*quiz).clone(),
+            };
+            if let Err(e) = checkpoint::save_meta(cluster.conn(), &meta).await {
+                self.forget(&code);
+                return Err(e.into());
+            }
+        }
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let session = Session::new(id, code.clone(), quiz, tokio::time::Instant::now(), epoch);
+        self.spawn(session, host_token.clone(), tx, rx);
+        metrics::counter!("live_sessions_created_total").increment(1);
         Ok(CreatedSession {
             session_id: id,
             code,
@@ -246,32 +272,100 @@ impl LiveService {
 
     fn spawn(
         &self,
-        id: i64,
-        code: String,
-        quiz: Arc<LiveQuiz>,
+        session: Session,
         host_token: String,
         tx: mpsc::Sender<Cmd>,
         rx: mpsc::Receiver<Cmd>,
     ) {
-        let epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let session = Session::new(id, code.clone(), quiz, tokio::time::Instant::now(), epoch);
-        if let Some(cluster) = self.cluster() {
+        let (id, code) = (session.id, session.code.clone());
+        let checkpoint = self.cluster().map(|cluster| {
             cluster.hold(code.clone(), tx.clone());
-        }
+            Checkpointer::spawn(cluster.conn().clone(), code.clone())
+        });
         self.sessions
             .lock()
             .expect("live registry poisoned")
             .insert(code.clone(), SessionHandle { id, host_token, tx });
         let sessions = self.sessions.clone();
         let deps = self.deps.clone();
-        tokio::spawn(actor::run(session, deps, rx, move || {
+        tokio::spawn(actor::run(session, deps, rx, checkpoint, move || {
             sessions
                 .lock()
                 .expect("live registry poisoned")
                 .remove(&code);
         }));
-        metrics::counter!("live_sessions_created_total").increment(1);
+    }
+
+    /// The session with this code if it runs here; otherwise, with Redis
+    /// Cluster, takes it over when it has no owner (its gateway died and
+    /// the lease expired): claims the lease, restores the session from its
+    /// checkpoint and the durable answers (see
+    /// [`super::engine::restore`]), puts every player's total back on the
+    /// board and starts its actor. `None` if there is no such session or
+    /// another gateway owns it (or won the race to take it over).
+    pub async fn local_or_take_over(&self, code: &str) -> Option<SessionHandle> {
+        let _one_at_a_time = self.takeover.lock().await;
+        if let Some(h) = self.session(code).filter(|h| h.id != 0) {
+            return Some(h);
+        }
+        let cluster = self.cluster()?.clone();
+        match cluster.claim(code).await {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, code, "live takeover: claim failed");
+                return None;
+            }
+        }
+        match self.restore(&cluster, code).await {
+            Ok(Some(handle)) => Some(handle),
+            Ok(None) => {
+                cluster.release(code).await;
+                None
+            }
+            Err(e) => {
+                tracing::error!(error = %e, code, "live takeover failed");
+                cluster.release(code).await;
+                None
+            }
+        }
+    }
+
+    async fn restore(
+        &self,
+        cluster: &Cluster,
+        code: &str,
+    ) -> anyhow::Result<Option<SessionHandle>> {
+        let Some(saved) = checkpoint::load(cluster.conn(), code).await? else {
+            return Ok(None);
+        };
+        let id = saved.meta.session_id;
+        if saved.phase.phase == PhaseRecord::Finished
+            && !self.deps.store.standings(id).await?.is_empty()
+        {
+            return Ok(None); // finished and stored; only the cleanup was lost
+        }
+        let answers = self.deps.store.answers(id).await?;
+        let host_token = saved.meta.host_token.clone();
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let (session, writes) = Session::restore(
+            saved.meta,
+            saved.players,
+            saved.phase,
+            &answers,
+            tokio::time::Instant::now(),
+            epoch,
+        );
+        // A shared board (shard nodes) still has the old totals: start over.
+        self.deps.board.drop_session(id).await?;
+        self.deps.board.apply(id, writes).await?;
+        let (tx, rx) = mpsc::channel(CMD_QUEUE);
+        let players = session.roster.len();
+        self.spawn(session, host_token, tx, rx);
+        tracing::info!(code, session = id, players, "live session taken over");
+        metrics::counter!("live_sessions_taken_over_total").increment(1);
+        Ok(self.session(code))
     }
 }

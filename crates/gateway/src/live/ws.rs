@@ -209,20 +209,33 @@ impl Upstream {
     }
 }
 
+/// Where the session of `code` runs: here, on its owning gateway, or -
+/// when it has no owner any more (the owner crashed, its lease expired) -
+/// here again after this gateway took it over. `None`: no such session.
 async fn upstream(live: &LiveService, code: &str) -> Option<Upstream> {
     if let Some(h) = live.session(code).filter(|h| h.id != 0) {
         return Some(Upstream::Local(h));
     }
     let cluster = live.cluster()?.clone();
-    let owner = cluster.owner(code).await?;
-    if owner == cluster.id() {
-        return None; // ours, but finished or not yet started
+    // Twice: a lost takeover race means another gateway owns it now.
+    for _ in 0..2 {
+        match cluster.owner(code).await {
+            Some(owner) if owner != cluster.id() => {
+                return Some(Upstream::Remote {
+                    cluster,
+                    owner,
+                    code: code.to_string(),
+                })
+            }
+            // Ours (being restored, or finishing), or nobody's.
+            _ => {
+                if let Some(h) = live.local_or_take_over(code).await {
+                    return Some(Upstream::Local(h));
+                }
+            }
+        }
     }
-    Some(Upstream::Remote {
-        cluster,
-        owner,
-        code: code.to_string(),
-    })
+    None
 }
 
 async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket) {
@@ -254,6 +267,8 @@ async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket)
             let close_code = match code {
                 ErrorCode::Finished => close::SESSION_FINISHED,
                 ErrorCode::UnknownSession => close::UNKNOWN_SESSION,
+                // Transient (e.g. the owning gateway is being replaced): try again.
+                ErrorCode::Internal => close::GOING_AWAY,
                 _ => close::JOIN_REFUSED,
             };
             return refuse(socket, code, close_code).await;

@@ -160,8 +160,13 @@ impl Ctx {
 
 /// A quiz of `n` questions; choice 1 of 3 is correct; 1 s limits.
 pub async fn make_quiz(author: &Client, n: usize) -> i64 {
+    make_quiz_with(author, &vec![1_000; n]).await
+}
+
+/// A quiz with one question per time limit (ms); choice 1 of 3 is correct.
+pub async fn make_quiz_with(author: &Client, limits_ms: &[u32]) -> i64 {
     let mut items = Vec::new();
-    for i in 0..n {
+    for (i, &time_limit_ms) in limits_ms.iter().enumerate() {
         let q = author
             .create_question(&QuestionInput {
                 text: format!("Live question {i}?"),
@@ -191,7 +196,7 @@ pub async fn make_quiz(author: &Client, n: usize) -> i64 {
             .expect("create question");
         items.push(QuizItemInput {
             question_id: q.id,
-            time_limit_ms: 1_000,
+            time_limit_ms,
         });
     }
     author

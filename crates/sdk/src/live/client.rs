@@ -7,7 +7,9 @@
 //! than a final close code it reconnects with the resume token (players) or
 //! the host token (hosts), with exponential backoff, and delivers
 //! [`LiveEvent::Reconnected`] with the fresh welcome (same player, same
-//! score, current question).
+//! score, current question). A rejoin refused with `internal` (the
+//! session's gateway is being replaced) is retried too; any other refusal
+//! ends the client.
 
 use std::time::Duration;
 
@@ -338,7 +340,9 @@ async fn run(
                     }
                     break;
                 }
-                Err(LiveError::Refused { code, message }) => {
+                // `internal` is transient (e.g. the session's gateway is
+                // being replaced): keep trying like a failed connect.
+                Err(LiveError::Refused { code, message }) if code != ErrorCode::Internal => {
                     let reason = format!("{code:?}: {message}");
                     let _ = events
                         .send(LiveEvent::Closed {

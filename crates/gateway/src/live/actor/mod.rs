@@ -7,14 +7,16 @@
 
 pub mod fanout;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use sdk::live::{ClientMsg, ErrorCode, ServerMsg};
+use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use self::fanout::{encode, ConnTx, Fanout, Out, SLICE};
-use super::engine::{Effect, PendingAnswer, Session, Target};
+use super::checkpoint::Checkpointer;
+use super::engine::{Effect, PendingAnswer, PhaseCheckpoint, Session, Target};
 use super::score::ScoreBoard;
 use super::store::{AnswerWriter, FinalRow, LiveStore};
 
@@ -70,7 +72,14 @@ pub enum Cmd {
         /// The message.
         msg: ClientMsg,
     },
+    /// Another gateway owns the session now (this one lost its lease):
+    /// close every connection with "going away" so clients reconnect and
+    /// reach the new owner, and stop without finishing.
+    Abdicate,
 }
+
+/// A join waiting for its player record to reach the checkpoint.
+type PendingJoin = (ConnTx, oneshot::Sender<Result<u64, ErrorCode>>);
 
 /// Everything a session actor needs besides its core.
 #[derive(Clone)]
@@ -84,19 +93,29 @@ pub struct ActorDeps {
 }
 
 /// Runs a session until it finishes or every command sender is gone;
-/// calls `on_exit` last (the registry forgets the code).
+/// calls `on_exit` last (the registry forgets the code). With a
+/// checkpoint (Redis Cluster mode) a join is welcomed once its player
+/// record is stored, and phase changes are written as they happen.
 pub async fn run(
     mut session: Session,
     deps: ActorDeps,
     mut rx: mpsc::Receiver<Cmd>,
+    checkpoint: Option<(Checkpointer, mpsc::UnboundedReceiver<u64>)>,
     on_exit: impl FnOnce() + Send,
 ) {
     let (commit_tx, mut commit_rx) = mpsc::unbounded_channel::<Vec<PendingAnswer>>();
+    let (cp, mut stored_rx) = match checkpoint {
+        Some((cp, acks)) => (Some(cp), Some(acks)),
+        None => (None, None),
+    };
     let mut actor = Actor {
         deps,
         fanout: Fanout::default(),
         commit_tx,
         done: false,
+        cp,
+        joining: HashMap::new(),
+        last_phase: None,
     };
     while !actor.done {
         let wake = session.next_wakeup();
@@ -107,6 +126,7 @@ pub async fn run(
                 None => break,
             },
             Some(batch) = commit_rx.recv() => committed(&mut session, batch),
+            Some(player) = recv_stored(&mut stored_rx) => actor.stored(&mut session, player),
             _ = sleep_until(wake), if wake.is_some() => {}
             // Paced fan-out: the next slice after the connection tasks woken
             // by the last one had their turn.
@@ -124,6 +144,9 @@ pub async fn run(
         }
         while let Ok(batch) = commit_rx.try_recv() {
             committed(&mut session, batch);
+        }
+        while let Some(Ok(player)) = stored_rx.as_mut().map(|r| r.try_recv()) {
+            actor.stored(&mut session, player);
         }
         actor.drain(&mut session).await;
         let now = Instant::now();
@@ -151,6 +174,7 @@ pub async fn run(
             session.push(now, top, ranks);
             actor.drain(&mut session).await;
         }
+        actor.checkpoint_phase(&session);
         if actor.fanout.pump(SLICE) {
             // More to deliver: let the woken connection tasks (and acks)
             // run first, even while commands keep arriving.
@@ -173,6 +197,13 @@ fn committed(session: &mut Session, batch: Vec<PendingAnswer>) {
     session.commit(now, batch);
 }
 
+async fn recv_stored(rx: &mut Option<mpsc::UnboundedReceiver<u64>>) -> Option<u64> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn sleep_until(at: Option<Instant>) {
     if let Some(at) = at {
         tokio::time::sleep_until(at).await;
@@ -184,6 +215,12 @@ struct Actor {
     fanout: Fanout,
     commit_tx: mpsc::UnboundedSender<Vec<PendingAnswer>>,
     done: bool,
+    /// Checkpoint writer (Redis Cluster mode).
+    cp: Option<Checkpointer>,
+    /// Joins waiting for their player record to be stored, by player.
+    joining: HashMap<u64, Vec<PendingJoin>>,
+    /// The phase last written to the checkpoint.
+    last_phase: Option<PhaseCheckpoint>,
 }
 
 impl Actor {
@@ -198,10 +235,23 @@ impl Actor {
             } => {
                 let token = new_token();
                 let result = session.join(now, &nickname, account_id, token);
-                if let Ok(id) = result {
-                    self.attach(session, now, id, conn);
+                match (result, &self.cp) {
+                    (Ok(id), Some(cp)) => {
+                        // Welcomed once the record is stored: a welcomed
+                        // player can resume on whichever gateway takes over.
+                        if let Some(rec) = session.player_record(id, session.epoch(now)) {
+                            cp.player(rec);
+                        }
+                        self.joining.entry(id).or_default().push((conn, reply));
+                    }
+                    (Ok(id), None) => {
+                        self.attach(session, now, id, conn);
+                        let _ = reply.send(Ok(id));
+                    }
+                    (Err(e), _) => {
+                        let _ = reply.send(Err(e));
+                    }
                 }
-                let _ = reply.send(result);
             }
             Cmd::Resume { token, conn, reply } => {
                 let result = session
@@ -226,6 +276,17 @@ impl Actor {
                     }
                 }
             }
+            Cmd::Abdicate => {
+                tracing::warn!(
+                    code = session.code,
+                    "live session lease lost: another gateway owns it now"
+                );
+                self.fanout.close(Target::All, close::GOING_AWAY);
+                for (_, reply) in self.joining.drain().flat_map(|(_, v)| v) {
+                    let _ = reply.send(Err(ErrorCode::Internal));
+                }
+                self.done = true;
+            }
             Cmd::Msg { player, msg } => {
                 let result = self.client_msg(session, now, player, msg);
                 if let Err((code, req)) = result {
@@ -238,6 +299,31 @@ impl Actor {
                     self.fanout.send(target, &msg);
                 }
             }
+        }
+    }
+
+    /// A joined player's record is stored: welcome its connection(s).
+    fn stored(&mut self, session: &mut Session, player: u64) {
+        let now = Instant::now();
+        for (conn, reply) in self.joining.remove(&player).unwrap_or_default() {
+            if session.roster.get(player).is_some() {
+                self.attach(session, now, player, conn);
+                let _ = reply.send(Ok(player));
+            } else {
+                let _ = reply.send(Err(ErrorCode::UnknownPlayer));
+            }
+        }
+    }
+
+    /// Writes the phase to the checkpoint when it changed.
+    fn checkpoint_phase(&mut self, session: &Session) {
+        let Some(cp) = self.cp.as_ref().filter(|_| !self.done) else {
+            return; // finished: the checkpoint is deleted
+        };
+        let now = session.phase_checkpoint();
+        if self.last_phase != Some(now) {
+            cp.phase(now);
+            self.last_phase = Some(now);
         }
     }
 
@@ -282,7 +368,11 @@ impl Actor {
             (None, ClientMsg::Skip) => session.skip(now).map_err(|c| (c, None)),
             (None, ClientMsg::End) => session.end(now).map_err(|c| (c, None)),
             (None, ClientMsg::Remove { player_id }) => {
-                session.remove(now, player_id).map_err(|c| (c, None))
+                session.remove(now, player_id).map_err(|c| (c, None))?;
+                if let Some(cp) = &self.cp {
+                    cp.removed(player_id);
+                }
+                Ok(())
             }
             (_, ClientMsg::Ping) => Ok(()), // answered by the connection task
         }
@@ -346,6 +436,10 @@ impl Actor {
                     backoff *= 2;
                 }
             }
+        }
+        if let Some(cp) = &self.cp {
+            // Before the lease goes: no gateway may take a finished session over.
+            cp.clear().await;
         }
         let _ = self.deps.board.drop_session(session.id).await;
         self.done = true;

@@ -4,6 +4,7 @@
 pub mod effects;
 pub mod push;
 pub mod quiz;
+pub mod restore;
 pub mod roster;
 pub mod scoring;
 pub mod session;
@@ -13,4 +14,5 @@ mod tests;
 pub use effects::{Effect, PendingAnswer, ScoreWrite, Target};
 pub use push::BoardRank;
 pub use quiz::{LiveQuestion, LiveQuiz};
+pub use restore::{AnswerRecord, PhaseCheckpoint, PhaseRecord, PlayerRecord, SessionMeta};
 pub use session::Session;

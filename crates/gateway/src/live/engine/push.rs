@@ -138,6 +138,12 @@ impl PushState {
     pub fn version(&self) -> u64 {
         self.version
     }
+
+    /// Continues numbering after `version` (a session taken over by another
+    /// gateway must not push versions its clients already saw).
+    pub fn continue_after(&mut self, version: u64) {
+        self.version = self.version.max(version);
+    }
 }
 
 /// A player's rank as read from the board.

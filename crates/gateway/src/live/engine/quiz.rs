@@ -2,10 +2,12 @@
 //! once when the session is created so the game never reads the database.
 
 use sdk::live::{ChoiceView, QuestionView, ScoringRules};
+use serde::{Deserialize, Serialize};
 
 /// One question of a live quiz, with its answer key (never sent to players
-/// before the reveal).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// before the reveal). Serialisable: a session's checkpoint in Redis carries
+/// its quiz, so a gateway taking the session over plays the same questions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveQuestion {
     /// Id in the question bank.
     pub question_id: i64,
@@ -50,7 +52,7 @@ impl LiveQuestion {
 }
 
 /// Everything a session needs to run, fixed at creation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveQuiz {
     /// Quiz id in the database.
     pub quiz_id: i64,

@@ -93,6 +93,29 @@ impl Roster {
         Ok((id, true))
     }
 
+    /// Puts back a player with its original id (a session restored from its
+    /// checkpoint); later joins get higher ids.
+    pub fn restore(&mut self, player: Player) {
+        self.by_nick.insert(nick_key(&player.nickname), player.id);
+        self.by_token.insert(player.resume_token.clone(), player.id);
+        if let Some(a) = player.account_id {
+            self.by_account.insert(a, player.id);
+        }
+        self.next_id = self.next_id.max(player.id);
+        self.players.insert(player.id, player);
+    }
+
+    /// Makes sure new players get ids above `id` (ids seen in durable
+    /// answers of players whose join was never checkpointed).
+    pub fn reserve_through(&mut self, id: u64) {
+        self.next_id = self.next_id.max(id);
+    }
+
+    /// The id the next new player gets minus one.
+    pub fn last_id(&self) -> u64 {
+        self.next_id
+    }
+
     /// The player a resume token belongs to.
     pub fn by_token(&self, token: &str) -> Option<u64> {
         self.by_token.get(token).copied()

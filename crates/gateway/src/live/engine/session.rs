@@ -54,7 +54,7 @@ pub struct Session {
     /// The players.
     pub roster: Roster,
     pub(super) push: PushState,
-    end_requested: bool,
+    pub(super) end_requested: bool,
     epoch_base: (Instant, i64),
     out: Vec<Effect>,
 }

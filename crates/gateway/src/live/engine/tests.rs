@@ -328,3 +328,159 @@ async fn large_sessions_push_top_and_rank_to_one_group_per_tick() {
     assert_eq!(host_tops, 1);
     assert_eq!(s.push_due(Instant::now()), None);
 }
+
+fn record(a: &PendingAnswer) -> super::restore::AnswerRecord {
+    super::restore::AnswerRecord {
+        question: a.question,
+        player: a.player,
+        choices: a.choices.clone(),
+        correct: a.correct,
+        points: a.points,
+        answered_at: a.answered_at,
+    }
+}
+
+/// Restores `s` as another gateway would: from its checkpoints and `durable` answers.
+fn restore_copy(s: &Session, durable: &[PendingAnswer], epoch_now: i64) -> (Session, Vec<i64>) {
+    use super::restore::SessionMeta;
+    let meta = SessionMeta {
+        session_id: s.id,
+        code: s.code.clone(),
+        host_token: "host".into(),
+        quiz: (*quiz(3)).clone(),
+    };
+    let players = s
+        .roster
+        .ids()
+        .into_iter()
+        .filter_map(|id| s.player_record(id, 1_000_000))
+        .collect();
+    let answers: Vec<_> = durable.iter().map(record).collect();
+    let (r, writes) = Session::restore(
+        meta,
+        players,
+        s.phase_checkpoint(),
+        &answers,
+        Instant::now(),
+        epoch_now,
+    );
+    (r, writes.iter().map(|w| w.delta).collect())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restored_session_continues_with_durable_scores_streaks_and_deadline() {
+    let mut s = session(3);
+    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
+    let bob = s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
+    let cid = s.join(Instant::now(), "cid", None, "tc".into()).unwrap();
+    s.start(Instant::now()).unwrap();
+    // Question 0: ann and bob right, cid wrong.
+    let a0 = answer(&mut s, ann, 0, &[1]).unwrap();
+    let b0 = answer(&mut s, bob, 0, &[1]).unwrap();
+    let c0 = answer(&mut s, cid, 0, &[0]).unwrap();
+    s.commit(Instant::now(), vec![a0.clone(), b0.clone(), c0.clone()]);
+    s.skip(Instant::now()).unwrap(); // leave the reveal
+    assert_eq!(s.phase(), Phase::Question);
+    // Question 1 at 2 s: ann answers right (durable), bob's answer is accepted but the
+    // gateway dies before it is stored; cid has not answered.
+    tokio::time::advance(Duration::from_millis(2_000)).await;
+    let a1 = answer(&mut s, ann, 1, &[1]).unwrap();
+    s.commit(Instant::now(), vec![a1.clone()]);
+    let _lost = answer(&mut s, bob, 1, &[1]).unwrap();
+    let ann_score = s.roster.get(ann).unwrap().score;
+    assert_eq!(ann_score, i64::from(a0.points + a1.points));
+
+    let epoch_now = s.epoch(Instant::now());
+    let durable = [a0.clone(), b0.clone(), c0, a1.clone()];
+    let (mut r, totals) = restore_copy(&s, &durable, epoch_now);
+    assert_eq!(r.phase(), Phase::Question);
+    assert_eq!(
+        totals,
+        vec![ann_score, i64::from(b0.points), 0],
+        "board totals"
+    );
+    assert_eq!(r.roster.get(ann).unwrap().streak, 2);
+    assert_eq!(r.roster.get(bob).unwrap().streak, 1);
+    assert_eq!(r.roster.get(cid).unwrap().streak, 0);
+    assert!(r.roster.get(ann).is_some_and(|p| !p.connected));
+    assert_eq!(r.roster.by_token("tb"), Some(bob));
+    // Same question, same deadline (8 s left), answer-once from the durable record.
+    let w = r.welcome(Instant::now(), Some(ann));
+    assert!(w.answered);
+    assert_eq!(w.score, ann_score);
+    assert_eq!(
+        w.question.as_ref().map(|q| q.deadline),
+        Some(1_000_000 + 10_000)
+    );
+    assert_eq!(
+        r.answer(Instant::now(), ann, 1, &[1], None),
+        Err(ErrorCode::AlreadyAnswered)
+    );
+    // bob's lost answer can be given again, with his streak from question 0.
+    let b1 = r.answer(Instant::now(), bob, 1, &[1], None).unwrap();
+    assert_eq!(b1.points, a1.points, "same speed, same streak bonus as ann");
+    // New players never reuse an id.
+    assert_eq!(r.join(Instant::now(), "dan", None, "td".into()), Ok(4));
+    // Leaderboard versions continue above the old owner's.
+    assert!(r.push.version() >= epoch_now as u64);
+    // The deadline still closes it: cid never answers.
+    r.take_effects();
+    r.commit(Instant::now(), vec![b1]);
+    tokio::time::advance(Duration::from_millis(8_000)).await;
+    r.tick(Instant::now());
+    assert_eq!(r.phase(), Phase::Reveal);
+    let fx = r.take_effects();
+    let ann_result = sends(&fx).into_iter().find_map(|(t, m)| match (t, m) {
+        (
+            Target::Player(p),
+            ServerMsg::Reveal {
+                result: Some(res), ..
+            },
+        ) if p == ann => Some(*res),
+        _ => None,
+    });
+    let ann_result = ann_result.expect("ann's reveal");
+    assert!(ann_result.answered && ann_result.correct);
+    assert_eq!(ann_result.score, ann_score);
+}
+
+#[tokio::test(start_paused = true)]
+async fn restoring_a_closed_question_or_finished_session_moves_on() {
+    let mut s = session(3);
+    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
+    s.start(Instant::now()).unwrap();
+    let a0 = answer(&mut s, ann, 0, &[1]).unwrap();
+    s.commit(Instant::now(), vec![a0.clone()]);
+    // All answered: revealed; the restore keeps the reveal and its end time.
+    assert_eq!(s.phase(), Phase::Reveal);
+    let (mut r, _) = restore_copy(&s, std::slice::from_ref(&a0), s.epoch(Instant::now()));
+    assert_eq!(r.phase(), Phase::Reveal);
+    tokio::time::advance(Duration::from_millis(3_000)).await;
+    r.tick(Instant::now());
+    assert_eq!(r.phase(), Phase::Question);
+
+    // A question past its deadline when restored is revealed at the first tick.
+    let ck = r.phase_checkpoint();
+    tokio::time::advance(Duration::from_millis(20_000)).await;
+    let (mut late, _) = {
+        let mut copy = r;
+        copy.take_effects();
+        assert!(matches!(
+            ck.phase,
+            super::restore::PhaseRecord::Question { index: 1, .. }
+        ));
+        let e = copy.epoch(Instant::now());
+        restore_copy(&copy, std::slice::from_ref(&a0), e)
+    };
+    late.tick(Instant::now());
+    assert_eq!(late.phase(), Phase::Reveal);
+
+    // A finished session whose standings were not stored finishes again.
+    let mut f = session(3);
+    f.join(Instant::now(), "ann", None, "ta".into()).unwrap();
+    f.end(Instant::now()).unwrap();
+    assert_eq!(f.phase(), Phase::Finished);
+    let (mut rf, _) = restore_copy(&f, &[], f.epoch(Instant::now()));
+    assert_eq!(rf.phase(), Phase::Finished);
+    assert!(rf.take_effects().contains(&Effect::Finished));
+}

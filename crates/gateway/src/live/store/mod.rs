@@ -15,7 +15,7 @@ use sdk::live::{ScoringRules, Standing};
 pub use sql::SqlStore;
 pub use writer::AnswerWriter;
 
-use super::engine::{LiveQuestion, PendingAnswer};
+use super::engine::{AnswerRecord, LiveQuestion, PendingAnswer};
 
 /// Future returned by [`LiveStore`] methods.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -59,6 +59,10 @@ pub trait LiveStore: Send + Sync + 'static {
     fn finish_session<'a>(&'a self, session_id: i64, rows: &'a [FinalRow]) -> StoreFuture<'a, ()>;
     /// Stored final standings, best first.
     fn standings(&self, session_id: i64) -> StoreFuture<'_, Vec<Standing>>;
+    /// Every answer recorded for a session, by question then player (a
+    /// gateway taking the session over recomputes scores from them). Read
+    /// from the primary: it must see every acknowledged answer.
+    fn answers(&self, session_id: i64) -> StoreFuture<'_, Vec<AnswerRecord>>;
     /// Number of answers recorded for a session (reports, tests, load generator checks).
     fn answer_count(&self, session_id: i64) -> StoreFuture<'_, u64>;
 }

@@ -23,7 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{AnyPool, ConnectOptions, Row};
 
 use super::{FinalRow, LiveStore, StoreError, StoreFuture};
-use crate::live::engine::{LiveQuestion, PendingAnswer};
+use crate::live::engine::{AnswerRecord, LiveQuestion, PendingAnswer};
 
 /// Rows per statement of an answer flush, largest first: a batch is cut
 /// into as many statements of the largest size as fit, then the rest with
@@ -82,6 +82,13 @@ fn answer_sql(verb: &str) -> Vec<(usize, String)> {
             }
             (rows, sql)
         })
+        .collect()
+}
+
+/// The inverse of [`choices_text`] (unparsable parts are skipped).
+fn parse_choices(text: &str) -> Vec<u32> {
+    text.split(',')
+        .filter_map(|c| c.trim().parse().ok())
         .collect()
 }
 
@@ -351,6 +358,31 @@ impl LiveStore for SqlStore {
         })
     }
 
+    fn answers(&self, session_id: i64) -> StoreFuture<'_, Vec<AnswerRecord>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT question_index, player_id, choices, correct, points, answered_at \
+                 FROM live_answers WHERE session_id = ? ORDER BY question_index, player_id",
+            )
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let choices: String = r.try_get(2)?;
+                out.push(AnswerRecord {
+                    question: r.try_get::<i64, _>(0)? as u32,
+                    player: r.try_get::<i64, _>(1)? as u64,
+                    choices: parse_choices(&choices),
+                    correct: r.try_get::<i64, _>(3)? != 0,
+                    points: r.try_get::<i64, _>(4)?.max(0) as u32,
+                    answered_at: r.try_get(5)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
     fn answer_count(&self, session_id: i64) -> StoreFuture<'_, u64> {
         Box::pin(async move {
             let row = sqlx::query("SELECT COUNT(*) FROM live_answers WHERE session_id = ?")
@@ -425,6 +457,8 @@ mod tests {
 
     #[test]
     fn choices_are_comma_separated() {
+        assert_eq!(parse_choices(&choices_text(&[0, 2, 3])), vec![0, 2, 3]);
+        assert_eq!(parse_choices(""), Vec::<u32>::new());
         assert_eq!(choices_text(&[]), "");
         assert_eq!(choices_text(&[2]), "2");
         assert_eq!(choices_text(&[0, 3, 11]), "0,3,11");

@@ -1,0 +1,284 @@
+//! Checkpoint and restore: what another gateway needs to continue a session
+//! whose owner died.
+//!
+//! A session is rebuilt from three checkpoints (kept in Redis Cluster by
+//! [`crate::live::cluster`]) and the durable answers (the database):
+//!
+//! - [`SessionMeta`]: id, code, host secret and the quiz itself (written once
+//!   at creation);
+//! - one [`PlayerRecord`] per player (written before the player's welcome);
+//! - the [`PhaseCheckpoint`] (written at every phase change).
+//!
+//! Scores and streaks are not checkpointed: they are recomputed from the
+//! answers in the database, which are the durable truth (an answer is acked
+//! only once it is stored), so nothing acknowledged is lost and nothing is
+//! counted twice.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::effects::{Effect, ScoreWrite};
+use super::quiz::LiveQuiz;
+use super::roster::Player;
+use super::scoring::Scored;
+use super::session::{Open, Session, State};
+
+/// The fixed part of a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionMeta {
+    /// Database id.
+    pub session_id: i64,
+    /// Join code.
+    pub code: String,
+    /// Secret of the host.
+    pub host_token: String,
+    /// The quiz as played (questions with their keys).
+    pub quiz: LiveQuiz,
+}
+
+/// One player as checkpointed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayerRecord {
+    /// Session-local id.
+    pub id: u64,
+    /// Nickname.
+    pub nickname: String,
+    /// Account id for logged-in players.
+    pub account_id: Option<i64>,
+    /// Resume token.
+    pub resume_token: String,
+    /// Server time (ms) of the join: the board's tie-break for a player
+    /// without points.
+    pub joined_at: i64,
+}
+
+/// Where the session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum PhaseRecord {
+    /// Waiting for the host to start.
+    Lobby,
+    /// A question is open (or `closing`: skipped / past its deadline and
+    /// waiting for accepted answers to become durable).
+    Question {
+        /// Question index.
+        index: u32,
+        /// Server time (ms) it opened; the deadline follows from the quiz.
+        opened_at: i64,
+        /// Closed early (skip) or past the deadline.
+        closing: bool,
+    },
+    /// Showing the answer of `index` until `until` (server time, ms).
+    Reveal {
+        /// Question index.
+        index: u32,
+        /// Server time (ms) the next question opens.
+        until: i64,
+    },
+    /// Over (final standings may not be stored yet).
+    Finished,
+}
+
+/// The phase plus the host's pending "end".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseCheckpoint {
+    /// Phase.
+    #[serde(flatten)]
+    pub phase: PhaseRecord,
+    /// The host asked to end after the open question.
+    pub end_requested: bool,
+}
+
+/// A durable answer as read back from the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRecord {
+    /// Question index.
+    pub question: u32,
+    /// Player id.
+    pub player: u64,
+    /// Chosen choices (normalised).
+    pub choices: Vec<u32>,
+    /// Whether it was correct.
+    pub correct: bool,
+    /// Points it earned (speed + streak bonus).
+    pub points: u32,
+    /// Server time (ms) it was received.
+    pub answered_at: i64,
+}
+
+impl Session {
+    /// The phase checkpoint of the current state.
+    pub fn phase_checkpoint(&self) -> PhaseCheckpoint {
+        let phase = match &self.state {
+            State::Lobby => PhaseRecord::Lobby,
+            State::Question(o) => PhaseRecord::Question {
+                index: o.index,
+                opened_at: o.opened_at,
+                closing: o.closing,
+            },
+            State::Reveal { index, until } => PhaseRecord::Reveal {
+                index: *index,
+                until: self.epoch(*until),
+            },
+            State::Finished => PhaseRecord::Finished,
+        };
+        PhaseCheckpoint {
+            phase,
+            end_requested: self.end_requested,
+        }
+    }
+
+    /// The checkpoint record of a player who joined at server time `joined_at`.
+    pub fn player_record(&self, id: u64, joined_at: i64) -> Option<PlayerRecord> {
+        let p = self.roster.get(id)?;
+        Some(PlayerRecord {
+            id: p.id,
+            nickname: p.nickname.clone(),
+            account_id: p.account_id,
+            resume_token: p.resume_token.clone(),
+            joined_at,
+        })
+    }
+
+    /// Rebuilds a session from its checkpoints and durable answers at `now`
+    /// (server time `epoch_now` ms). Returns it with the board writes that
+    /// put every player's recomputed total back on an empty board.
+    ///
+    /// Every player starts disconnected (they resume with their tokens);
+    /// an open question keeps its original deadline (if it has passed, the
+    /// next tick reveals it); leaderboard versions continue above anything
+    /// the previous owner can have sent. A finished session queues
+    /// [`Effect::Finished`] so its standings get stored.
+    pub fn restore(
+        meta: SessionMeta,
+        players: Vec<PlayerRecord>,
+        checkpoint: PhaseCheckpoint,
+        answers: &[AnswerRecord],
+        now: Instant,
+        epoch_now: i64,
+    ) -> (Session, Vec<ScoreWrite>) {
+        let quiz = Arc::new(meta.quiz);
+        let mut s = Session::new(meta.session_id, meta.code, quiz.clone(), now, epoch_now);
+        let instant = |ms: i64| -> Instant {
+            let d = Duration::from_millis(ms.abs_diff(epoch_now));
+            if ms >= epoch_now {
+                now + d
+            } else {
+                now.checked_sub(d).unwrap_or(now)
+            }
+        };
+        // Questions whose reveal happened (a missing answer resets the streak).
+        let questions = quiz.questions.len() as u32;
+        let (closed, open) = match checkpoint.phase {
+            PhaseRecord::Lobby => (0, None),
+            PhaseRecord::Question { index, .. } => (index, Some(index)),
+            PhaseRecord::Reveal { index, .. } => (index + 1, None),
+            PhaseRecord::Finished => (questions, None),
+        };
+        let mut by_player: HashMap<u64, BTreeMap<u32, &AnswerRecord>> = HashMap::new();
+        for a in answers {
+            by_player.entry(a.player).or_default().insert(a.question, a);
+            s.roster.reserve_through(a.player);
+        }
+        let mut writes = Vec::with_capacity(players.len());
+        let mut open_answers = HashMap::new();
+        for rec in players {
+            let mine = by_player.get(&rec.id);
+            let answer = |q: u32| mine.and_then(|m| m.get(&q).copied());
+            let mut streak = 0u32;
+            for q in 0..closed {
+                streak = match answer(q) {
+                    Some(a) if a.correct => streak + 1,
+                    _ => 0,
+                };
+            }
+            if let Some(a) = open.and_then(answer) {
+                streak = if a.correct { streak + 1 } else { 0 };
+                let scored = Scored {
+                    correct: a.correct,
+                    points: a.points,
+                    streak,
+                };
+                open_answers.insert(rec.id, (scored, true));
+            }
+            let counted = mine
+                .into_iter()
+                .flat_map(|m| m.values())
+                .filter(|a| a.question < closed || Some(a.question) == open);
+            let (mut score, mut at) = (0i64, rec.joined_at);
+            for a in counted {
+                score += i64::from(a.points);
+                if a.points > 0 {
+                    at = at.max(a.answered_at);
+                }
+            }
+            writes.push(ScoreWrite {
+                player: rec.id,
+                delta: score,
+                op_key: format!("{}:restore:{epoch_now}:{}", meta.session_id, rec.id),
+                at,
+            });
+            s.roster.restore(Player {
+                id: rec.id,
+                nickname: rec.nickname,
+                account_id: rec.account_id,
+                resume_token: rec.resume_token,
+                score,
+                streak,
+                connected: false,
+                last_pushed: None,
+            });
+        }
+        s.end_requested = checkpoint.end_requested;
+        s.state = match checkpoint.phase {
+            PhaseRecord::Lobby => State::Lobby,
+            PhaseRecord::Question {
+                index,
+                opened_at,
+                closing,
+            } if index < questions => {
+                let q = &quiz.questions[index as usize];
+                let mut counts = vec![0u32; q.choices.len()];
+                for a in answers.iter().filter(|a| a.question == index) {
+                    if open_answers.contains_key(&a.player) {
+                        for &c in &a.choices {
+                            if let Some(n) = counts.get_mut(c as usize) {
+                                *n += 1;
+                            }
+                        }
+                    }
+                }
+                State::Question(Open {
+                    index,
+                    opened: instant(opened_at),
+                    opened_at,
+                    deadline: instant(opened_at + i64::from(q.time_limit_ms)),
+                    answers: open_answers,
+                    counts,
+                    pending: 0,
+                    closing,
+                })
+            }
+            PhaseRecord::Reveal { index, until } => State::Reveal {
+                index,
+                until: instant(until),
+            },
+            PhaseRecord::Question { .. } | PhaseRecord::Finished => State::Finished,
+        };
+        if matches!(s.state, State::Question(Open { closing: true, .. })) {
+            // Closed before the crash: reveal with what is durable.
+            s.close_question(now);
+        }
+        if matches!(s.state, State::Finished) {
+            s.emit(Effect::Finished);
+        }
+        s.push.continue_after(epoch_now.max(0) as u64);
+        s.push.board_changed(now);
+        s.push.counts_changed(now);
+        (s, writes)
+    }
+}
