@@ -12,7 +12,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{make_quiz_with, mysql_config, wait_for, wait_msg};
+use common::{make_quiz_with, mysql_config, wait_for, wait_msg, Proxy};
 use gateway::config::Config;
 use gateway::testing::spawn;
 use sdk::live::{
@@ -137,25 +137,31 @@ async fn revealed(c: &mut LiveClient, who: &str, question: u32) -> (u32, i64) {
     .await
 }
 
-/// Both players answer `question` right; adds their points to `totals`.
-async fn play_question(
-    ann: &mut LiveClient,
-    bob: &mut LiveClient,
-    question: u32,
-    totals: &mut [i64; 2],
-) {
-    for (name, p) in [("ann", &mut *ann), ("bob", &mut *bob)] {
-        wait_msg(p, &format!("{name}: question {question}"), |m| match m {
-            ServerMsg::Question(q) if q.index == question => Some(()),
-            _ => None,
-        })
+/// A player of the test game.
+struct Player {
+    name: &'static str,
+    client: LiveClient,
+    total: i64,
+}
+
+/// Every player answers `question` right; adds their points to their totals.
+async fn play_question(players: &mut [Player], question: u32) {
+    for p in players.iter_mut() {
+        wait_msg(
+            &mut p.client,
+            &format!("{}: question {question}", p.name),
+            |m| match m {
+                ServerMsg::Question(q) if q.index == question => Some(()),
+                _ => None,
+            },
+        )
         .await;
-        answer_acked(p, name, question).await;
+        answer_acked(&mut p.client, p.name, question).await;
     }
-    for (i, (name, p)) in [("ann", ann), ("bob", bob)].into_iter().enumerate() {
-        let (points, score) = revealed(p, name, question).await;
-        totals[i] += i64::from(points);
-        assert_eq!(score, totals[i], "{name} after question {question}");
+    for p in players.iter_mut() {
+        let (points, score) = revealed(&mut p.client, p.name, question).await;
+        p.total += i64::from(points);
+        assert_eq!(score, p.total, "{} after question {question}", p.name);
     }
 }
 
@@ -168,6 +174,8 @@ async fn a_session_survives_the_crash_of_its_gateway() {
     let b = spawn(config.clone()).await.expect("spawn gateway B");
     let dir_a = tempfile::tempdir().expect("tempdir");
     let mut a = GatewayProcess::start(&config, dir_a.path()).await;
+    // cy reaches A directly through a "load balancer" that moves to B when A dies.
+    let balancer = Proxy::start(&a.base_url).await;
 
     let anon = Client::new(&a.base_url).unwrap();
     anon.register(&RegisterRequest {
@@ -192,68 +200,94 @@ async fn a_session_survives_the_crash_of_its_gateway() {
         .await
         .expect("create live session on A");
 
-    // Everyone connects through B; the session runs on A.
+    // The host, ann and bob connect through B (bridged to A); cy is on A itself.
     let mut host = connect(
         &b.base_url,
         &s.code,
         Credentials::Host(s.host_token.clone()),
     )
     .await;
-    let mut ann = connect(&b.base_url, &s.code, Credentials::Guest("ann".into())).await;
-    let mut bob = connect(&b.base_url, &s.code, Credentials::Guest("bob".into())).await;
-    let (ann_id, bob_id) = (ann.welcome().player_id, bob.welcome().player_id);
+    let mut players = Vec::new();
+    for (name, base) in [
+        ("ann", &b.base_url),
+        ("bob", &b.base_url),
+        ("cy", &balancer.base_url),
+    ] {
+        let client = connect(base, &s.code, Credentials::Guest(name.into())).await;
+        players.push(Player {
+            name,
+            client,
+            total: 0,
+        });
+    }
+    let ids: Vec<_> = players
+        .iter()
+        .map(|p| p.client.welcome().player_id)
+        .collect();
     host.send(ClientMsg::Start).unwrap();
+    play_question(&mut players, 0).await;
 
-    let mut totals = [0i64; 2];
-    play_question(&mut ann, &mut bob, 0, &mut totals).await;
-    let deadline_1 = wait_msg(&mut ann, "question 1", |m| match m {
+    let deadline_1 = wait_msg(&mut players[0].client, "question 1", |m| match m {
         ServerMsg::Question(q) if q.index == 1 => Some(q.deadline),
         _ => None,
     })
     .await;
     // ann's answer to question 1 is acknowledged (so durable); then A dies.
-    answer_acked(&mut ann, "ann", 1).await;
+    answer_acked(&mut players[0].client, "ann", 1).await;
     a.crash();
+    balancer.retarget(&b.base_url);
 
-    // B notices the expired lease, sends the clients to reconnect, and takes the session over.
-    let w_ann = reconnected(&mut ann, "ann").await;
-    let w_bob = reconnected(&mut bob, "bob").await;
+    // B notices the expired lease, sends its clients to reconnect, and takes the session
+    // over; cy's socket died with A and comes back through the balancer.
     let w_host = reconnected(&mut host, "host").await;
-    assert_eq!(w_ann.player_id, ann_id, "same player after the takeover");
-    assert_eq!(w_bob.player_id, bob_id);
     assert_eq!(w_host.player_id, None);
-    assert_eq!(w_ann.session_id, s.session_id);
-    for w in [&w_ann, &w_bob] {
-        assert_eq!(w.players, 2);
+    let mut welcomes = Vec::new();
+    for (p, id) in players.iter_mut().zip(&ids) {
+        let w = reconnected(&mut p.client, p.name).await;
+        assert_eq!(
+            &w.player_id, id,
+            "{} is the same player after the takeover",
+            p.name
+        );
+        assert_eq!(w.session_id, s.session_id);
+        assert_eq!(w.players, 3);
         let q = w.question.as_ref().expect("question 1 is still open");
         assert_eq!(
             (q.index, q.deadline),
             (1, deadline_1),
             "same question, same deadline"
         );
+        welcomes.push(w);
     }
-    assert!(w_ann.answered, "ann's durable answer counts");
-    assert!(!w_bob.answered);
-    assert_eq!(w_bob.score, totals[1], "bob's score is back");
-    assert!(w_ann.score > totals[0], "ann's question-1 points are back");
-    let ann_q1 = w_ann.score - totals[0];
+    assert!(welcomes[0].answered, "ann's durable answer counts");
+    assert!(!welcomes[1].answered && !welcomes[2].answered);
+    assert_eq!(welcomes[1].score, players[1].total, "bob's score is back");
+    assert_eq!(welcomes[2].score, players[2].total, "cy's score is back");
+    assert!(
+        welcomes[0].score > players[0].total,
+        "ann's question-1 points are back"
+    );
+    let ann_q1 = welcomes[0].score - players[0].total;
 
     // Answer-once holds across the crash.
-    ann.answer(1, vec![1], Some(77)).unwrap();
-    wait_msg(&mut ann, "ann's refused second answer", |m| match m {
-        ServerMsg::Error { code, req, .. } => {
-            assert_eq!((*code, *req), (ErrorCode::AlreadyAnswered, Some(77)));
-            Some(())
-        }
-        _ => None,
-    })
+    players[0].client.answer(1, vec![1], Some(77)).unwrap();
+    wait_msg(
+        &mut players[0].client,
+        "ann's refused second answer",
+        |m| match m {
+            ServerMsg::Error { code, req, .. } => {
+                assert_eq!((*code, *req), (ErrorCode::AlreadyAnswered, Some(77)));
+                Some(())
+            }
+            _ => None,
+        },
+    )
     .await;
-    answer_acked(&mut bob, "bob", 1).await;
-    for (i, (name, p)) in [("ann", &mut ann), ("bob", &mut bob)]
-        .into_iter()
-        .enumerate()
-    {
-        let (points, score) = revealed(p, name, 1).await;
+    for p in &mut players[1..] {
+        answer_acked(&mut p.client, p.name, 1).await;
+    }
+    for (i, p) in players.iter_mut().enumerate() {
+        let (points, score) = revealed(&mut p.client, p.name, 1).await;
         if i == 0 {
             assert_eq!(
                 i64::from(points),
@@ -261,22 +295,19 @@ async fn a_session_survives_the_crash_of_its_gateway() {
                 "ann's points as scored before the crash"
             );
         }
-        totals[i] += i64::from(points);
-        assert_eq!(score, totals[i], "{name} after question 1");
+        p.total += i64::from(points);
+        assert_eq!(score, p.total, "{} after question 1", p.name);
     }
     // The last question, then the end, all on B.
-    play_question(&mut ann, &mut bob, 2, &mut totals).await;
-    for (i, (name, p)) in [("ann", &mut ann), ("bob", &mut bob)]
-        .into_iter()
-        .enumerate()
-    {
-        let you = wait_msg(p, "finished", |m| match m {
+    play_question(&mut players, 2).await;
+    for p in players.iter_mut() {
+        let you = wait_msg(&mut p.client, "finished", |m| match m {
             ServerMsg::Finished { you, .. } => you.clone(),
             _ => None,
         })
         .await;
-        assert_eq!((you.nickname.as_str(), you.score), (name, totals[i]));
-        let closed = wait_for(p, "close", |e| match e {
+        assert_eq!((you.nickname.as_str(), you.score), (p.name, p.total));
+        let closed = wait_for(&mut p.client, "close", |e| match e {
             LiveEvent::Closed { code, .. } => Some(*code),
             _ => None,
         })
@@ -293,7 +324,7 @@ async fn a_session_survives_the_crash_of_its_gateway() {
         .expect("standings via B");
     let mut scores: Vec<i64> = stored.iter().map(|st| st.score).collect();
     scores.sort_unstable();
-    let mut want = totals.to_vec();
+    let mut want: Vec<i64> = players.iter().map(|p| p.total).collect();
     want.sort_unstable();
     assert_eq!(scores, want, "stored final standings");
     assert_eq!(
@@ -303,16 +334,92 @@ async fn a_session_survives_the_crash_of_its_gateway() {
             .answer_count(s.session_id)
             .await
             .unwrap(),
-        6,
+        9,
         "every answer recorded once"
     );
 
     b.state.db.close().await;
     b.stop().await;
     drop(a);
-    if let Ok(mut c) = sqlx::MySqlConnection::connect(&admin_url).await {
+    drop_database(&admin_url, &db_name).await;
+}
+
+async fn drop_database(admin_url: &str, db_name: &str) {
+    if let Ok(mut c) = sqlx::MySqlConnection::connect(admin_url).await {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name}"))
             .execute(&mut c)
             .await;
     }
+}
+
+/// A gateway that loses its lease (here: the owner key is overwritten, as when the gateway
+/// stalled longer than the lease and another one took over) stops running the session and
+/// sends its clients away; they keep retrying while the key names a gateway that is not
+/// there, and once the session has no owner, a gateway takes it over from the checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_that_loses_its_lease_abdicates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut config, admin_url, db_name) = mysql_config(dir.path()).await;
+    config.live_owner_lease = Duration::from_millis(LEASE_MS);
+    let nodes = config.redis_urls();
+    let a = spawn(config).await.expect("spawn gateway");
+    let anon = Client::new(&a.base_url).unwrap();
+    anon.register(&RegisterRequest {
+        username: "host".into(),
+        password: "host-password".into(),
+    })
+    .await
+    .expect("register host");
+    let host_api = anon
+        .login("host", "host-password")
+        .await
+        .expect("login host");
+    let quiz_id = make_quiz_with(&host_api, &[60_000]).await;
+    let s = host_api
+        .create_live_session(&CreateSession {
+            quiz_id,
+            scoring: None,
+            reveal_ms: Some(50),
+            top_n: Some(5),
+        })
+        .await
+        .expect("create live session");
+    let mut ann = connect(&a.base_url, &s.code, Credentials::Guest("ann".into())).await;
+    let ann_id = ann.welcome().player_id;
+
+    let redis = redis::cluster::ClusterClient::new(nodes).expect("redis client");
+    let mut r = redis
+        .get_async_connection()
+        .await
+        .expect("connect to Redis Cluster");
+    let owner_key = format!("live:{{{}}}:owner", s.code);
+    let _: () = redis::AsyncCommands::set(&mut r, &owner_key, "a-gateway-that-is-not-there")
+        .await
+        .expect("overwrite the owner");
+    wait_for(&mut ann, "ann sent away", |e| match e {
+        LiveEvent::Disconnected => Some(()),
+        LiveEvent::Closed { code, reason } => panic!("ann closed: {code:?} {reason}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        a.state.live.running(),
+        0,
+        "the session stopped on the old owner"
+    );
+    // While the key names a missing gateway, rejoins are refused as transient; the client
+    // keeps trying. The key goes (as a lease expires); the next try takes the session over.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _: () = redis::AsyncCommands::del(&mut r, &owner_key)
+        .await
+        .expect("expire the owner");
+    let w = reconnected(&mut ann, "ann").await;
+    assert_eq!(w.player_id, ann_id, "same player");
+    assert_eq!(w.phase, sdk::live::Phase::Lobby);
+    assert_eq!(a.state.live.running(), 1, "taken over from the checkpoint");
+
+    ann.close();
+    a.state.db.close().await;
+    a.stop().await;
+    drop_database(&admin_url, &db_name).await;
 }

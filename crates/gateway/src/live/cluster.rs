@@ -4,8 +4,11 @@
 //! authority (answer-once, deadlines, scoring and the leaderboard stay
 //! exactly as with one gateway). Ownership is a lease in Redis Cluster:
 //! `live:{<code>}:owner` holds the owner's instance id (`SET NX PX`, renewed
-//! by the owner while the session runs, deleted when it ends). `NX` also
-//! makes join codes unique across gateways.
+//! by the owner every third of the lease while the session runs, deleted
+//! when it ends). `NX` also makes join codes unique across gateways, and
+//! decides which gateway takes a session over when its owner died (see
+//! [`super::checkpoint`]). An owner whose renewal finds another id there
+//! abdicates: it closes its sockets with 1001 and stops the session.
 //!
 //! A gateway that gets a WebSocket for a code it does not run looks the
 //! owner up and **bridges** the connection: it resolves the credentials
@@ -22,10 +25,14 @@
 //! serves every session. Per connection, messages travel in order (one
 //! publisher awaiting each publish, one subscriber connection).
 //!
+//! Failover: every third of the lease a bridging gateway checks the owners
+//! of its bridged sockets; when an owner's lease is gone (it crashed) the
+//! sockets are closed with 1001 and the clients reconnect with their
+//! resume tokens; a publish nobody receives (the owner's inbox has no
+//! subscriber) fails a join or message the same way at once.
+//!
 //! Limits: pub/sub is at-most-once. A bridged frame lost in a Redis
-//! failover is lost (the client's resume gets the current state back); a
-//! crash of the owning gateway ends its sessions for every gateway, and
-//! bridged sockets then see no more frames until the client reconnects.
+//! failover is lost (the client's resume gets the current state back).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};

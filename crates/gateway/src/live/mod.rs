@@ -37,6 +37,11 @@
 //!   that code to the owner over sharded pub/sub; the owner's actor stays
 //!   the single authority, so answer-once, deadlines and scoring are the
 //!   same as on one gateway. On the embedded default nothing is bridged.
+//! - [`checkpoint`] and [`engine::restore`]: failover. The owner keeps a
+//!   checkpoint of each session in Redis Cluster (quiz, players, phase);
+//!   when it dies and its lease expires, the first gateway a client
+//!   reconnects to takes the session over, recomputing scores and streaks
+//!   from the durable answers.
 //!
 //! ## Invariants
 //!
@@ -62,14 +67,24 @@
 //!   SQLite; at 10,000 players the limit is the CPU spent writing and
 //!   reading frames on 2 cores, not the database (see docs/PERFORMANCE.md).
 //!
+//! - A welcome means the player can resume anywhere: with Redis Cluster the
+//!   player's record is in the checkpoint before the welcome is sent
+//!   (like an ack, which means the answer is stored).
+//! - A session taken over continues with exactly the durable state: every
+//!   acknowledged answer counts once, an open question keeps its deadline,
+//!   leaderboard versions keep increasing (see [`engine::restore`]).
+//!
 //! ## Deliberately not implemented (yet)
 //!
-//! - The session's timer and scores run in the owning gateway, not in
+//! - The session's timer and scores run in one gateway at a time, not in
 //!   Redis: other gateways relay (see [`cluster`]); the relay is
 //!   at-most-once pub/sub, so a frame lost in a Redis failover is only
 //!   recovered by the client resuming.
-//! - A crash of the owning gateway ends its sessions (answers already
-//!   acknowledged are in the database; final standings are not written).
+//! - A crash loses what was only in the owner's memory: answers accepted
+//!   but not yet stored (never acknowledged; the player may answer again)
+//!   and frames in flight. Takeover needs a client to reconnect (the SDK
+//!   does it by itself); a session nobody reconnects to stays parked in
+//!   Redis until its checkpoint expires (a day).
 //! - With `SHARD_NODES` set, scores rank on the shard-node cluster
 //!   ([`score::ShardBoards`]); a shard-node outage mid-game is not tested.
 

@@ -248,13 +248,17 @@ pub struct Proxy {
     /// `http://` base URL of the proxy.
     pub base_url: String,
     cut: tokio::sync::watch::Sender<u64>,
+    upstream: std::sync::Arc<std::sync::Mutex<String>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Proxy {
     /// Proxies to the gateway at `target` (`http://host:port`).
     pub async fn start(target: &str) -> Proxy {
-        let upstream = target.trim_start_matches("http://").to_string();
+        let upstream = std::sync::Arc::new(std::sync::Mutex::new(
+            target.trim_start_matches("http://").to_string(),
+        ));
+        let target = upstream.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind proxy");
@@ -264,7 +268,7 @@ impl Proxy {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 let mut cut = generation.clone();
                 let born = *cut.borrow();
-                let upstream = upstream.clone();
+                let upstream = target.lock().expect("proxy target").clone();
                 tokio::spawn(async move {
                     let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else {
                         return;
@@ -279,8 +283,16 @@ impl Proxy {
         Proxy {
             base_url,
             cut,
+            upstream,
             task,
         }
+    }
+
+    /// Sends new connections to `target` (`http://host:port`), as a load
+    /// balancer does when a backend dies.
+    pub fn retarget(&self, target: &str) {
+        *self.upstream.lock().expect("proxy target") =
+            target.trim_start_matches("http://").to_string();
     }
 
     /// Drops every connection open now (both directions), abruptly.
