@@ -248,6 +248,7 @@ pub struct Proxy {
     /// `http://` base URL of the proxy.
     pub base_url: String,
     cut: tokio::sync::watch::Sender<u64>,
+    #[allow(dead_code)] // read by `retarget` (the failover test binary)
     upstream: std::sync::Arc<std::sync::Mutex<String>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -290,6 +291,7 @@ impl Proxy {
 
     /// Sends new connections to `target` (`http://host:port`), as a load
     /// balancer does when a backend dies.
+    #[allow(dead_code)] // used by the failover test binary only
     pub fn retarget(&self, target: &str) {
         *self.upstream.lock().expect("proxy target") =
             target.trim_start_matches("http://").to_string();
