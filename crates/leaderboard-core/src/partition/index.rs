@@ -55,6 +55,26 @@ impl MemberIndex {
             .map(|(g, i)| self.groups[g].slots[i])
     }
 
+    /// Requests the cache line of `h`'s home group, so a lookup a little
+    /// later does not wait for it (batches look up many members at once).
+    #[inline]
+    pub fn prefetch(&self, h: u64) {
+        if !self.groups.is_empty() {
+            super::tree::prefetch(&self.groups[h as usize & self.mask()], 64);
+        }
+    }
+
+    /// Calls `touch` with every slot on `h`'s probe path whose tag matches
+    /// (the candidates a [`MemberIndex::find`] would compare), without
+    /// comparing them: for requesting their records ahead of the lookup.
+    #[inline]
+    pub fn candidates(&self, h: u64, mut touch: impl FnMut(u32)) {
+        self.probe(h, |s| {
+            touch(s);
+            false
+        });
+    }
+
     /// Group and position of `slot` (whose hash is `h`).
     fn locate(&self, h: u64, slot: u32) -> Option<(usize, usize)> {
         self.probe(h, |s| s == slot)
@@ -63,7 +83,7 @@ impl MemberIndex {
     /// Walks the probe sequence of `h` to the entry with its tag that
     /// satisfies `hit`, stopping at the first group nothing overflowed.
     #[inline]
-    fn probe(&self, h: u64, hit: impl Fn(u32) -> bool) -> Option<(usize, usize)> {
+    fn probe(&self, h: u64, mut hit: impl FnMut(u32) -> bool) -> Option<(usize, usize)> {
         if self.groups.is_empty() {
             return None;
         }

@@ -8,6 +8,7 @@
 //! different nodes and merge with [`crate::merge`] itself.
 
 mod arena;
+mod batch;
 mod dedupe;
 mod index;
 mod query;
@@ -536,92 +537,6 @@ impl Partition {
             rank: pos as u64 + 1,
             entry,
         })
-    }
-}
-
-/// Writes of a batch warm the cache together in groups of this many.
-const WARM_GROUP: usize = 32;
-
-impl Partition {
-    /// Applies `writes` in order, each exactly like [`Partition::write`]
-    /// (same rules, same op-id memory, a failed write does not stop the
-    /// rest), returning per write whether it was applied (`false` for a
-    /// remembered op id).
-    ///
-    /// Faster than one call per write on a large partition: each group of
-    /// writes first descends the tree toward all its old and new keys at
-    /// once, interleaved, so their cache misses overlap; the writes then
-    /// run one by one on warm nodes.
-    ///
-    /// ```
-    /// use leaderboard_core::{BoardConfig, Partition, Write, WriteOp};
-    /// let mut p = Partition::new(Default::default(), 0);
-    /// let ws = [Write::new("a", 5, 0), Write::new("a", 2, 1).op(WriteOp::Incr), Write::new("", 1, 0)];
-    /// let out = p.apply_batch(&ws.iter().collect::<Vec<_>>(), &BoardConfig::default());
-    /// assert!(out[0].is_ok() && out[1].is_ok() && out[2].is_err());
-    /// assert_eq!(p.get("a").unwrap().score, 7);
-    /// ```
-    pub fn apply_batch(&mut self, writes: &[&Write], cfg: &BoardConfig) -> Vec<Result<bool>> {
-        self.write_batch_local(writes, cfg, |_| ())
-    }
-
-    /// [`Partition::apply_batch`], calling `on_done` with every applied write.
-    pub(crate) fn write_batch_local(
-        &mut self,
-        writes: &[&Write],
-        cfg: &BoardConfig,
-        mut on_done: impl FnMut(&Applied),
-    ) -> Vec<Result<bool>> {
-        let mut out = Vec::with_capacity(writes.len());
-        for group in writes.chunks(WARM_GROUP) {
-            if self.len() > WARM_GROUP * 64 {
-                self.warm(group, cfg);
-            }
-            for w in group {
-                out.push(self.write_local(w, cfg).map(|l| match l {
-                    LocalWrite::Duplicate(_) => false,
-                    LocalWrite::Done(a) => {
-                        on_done(&a);
-                        true
-                    }
-                }));
-            }
-        }
-        out
-    }
-
-    /// Pulls into cache what `group` will touch: member records, and the
-    /// tree paths to each old key and (predicted) new key, the descents
-    /// interleaved. A hint only: nothing is changed or decided here.
-    fn warm(&self, group: &[&Write], cfg: &BoardConfig) {
-        let mut scores = Vec::with_capacity(group.len() * 2);
-        for w in group {
-            let old = self
-                .slab
-                .find(&w.member, member_hash(&w.member))
-                .map(|s| self.slab.rec(s).score);
-            let new = match (w.op.unwrap_or(cfg.default_op), old) {
-                (WriteOp::Incr, Some(o)) => o.saturating_add(w.score),
-                (WriteOp::Decr, Some(o)) => o.saturating_sub(w.score),
-                (WriteOp::Decr, None) => 0i64.saturating_sub(w.score),
-                _ => w.score,
-            };
-            if let Some(o) = old {
-                scores.push(orient(self.order, o));
-            }
-            scores.push(orient(self.order, new));
-        }
-        let mut descents: Vec<Descent> = scores.iter().map(|_| self.tree.descent()).collect();
-        // Every descent has the tree's height, so all finish in the same round.
-        loop {
-            let mut finished = true;
-            for (d, &s) in descents.iter_mut().zip(&scores) {
-                finished &= self.tree.warm_step(d, s, |slot| self.slab.prefetch(slot));
-            }
-            if finished {
-                break;
-            }
-        }
     }
 }
 

@@ -160,6 +160,21 @@ impl Slab {
         &b[id_at..id_at + len]
     }
 
+    /// First stage of a pipelined lookup of `hash`'s member: requests its
+    /// index line.
+    #[inline]
+    pub fn prefetch_index(&self, hash: u64) {
+        self.index.prefetch(index_hash(hash));
+    }
+
+    /// Second stage, once the index line is in: requests the records a
+    /// [`Slab::find`] of `hash`'s member would compare (usually one).
+    #[inline]
+    pub fn prefetch_candidates(&self, hash: u64) {
+        self.index
+            .candidates(index_hash(hash), |slot| self.prefetch(slot));
+    }
+
     /// The slot of `member`, given its [`crate::member_hash`].
     #[inline]
     pub fn find(&self, member: &str, hash: u64) -> Option<u32> {

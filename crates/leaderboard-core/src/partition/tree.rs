@@ -451,34 +451,51 @@ impl Tree {
         Some((pos, d.acc + idx))
     }
 
-    /// One level of a descent toward the oriented score `s` alone (the
-    /// first entry with that score, ties not resolved), for cache warming:
-    /// it reads no record. At the leaf it calls `touch` with the slots of
-    /// the entries scoring `s` (whose records a real search would compare)
-    /// and returns `true`.
-    #[inline]
-    pub fn warm_step(&self, d: &mut Descent, s: i64, mut touch: impl FnMut(u32)) -> bool {
-        if d.height > 0 {
-            let inner = self.inners.get(d.node);
+    /// Descends the inner nodes toward the oriented score `s` alone (ties
+    /// not resolved) and requests the lines of the leaf where it lands
+    /// that a write there would touch: from a little before the
+    /// interpolated position of `s` to the end of its keys and slots (an
+    /// insert or removal shifts everything after its position). Reads no
+    /// leaf and no record; returns the leaf for [`Tree::prefetch_ties`].
+    /// For pipelined batches: the inner levels are small and stay in
+    /// cache, so this costs no memory wait.
+    pub fn prefetch_path(&self, s: i64) -> u32 {
+        let mut node = self.root;
+        let (mut from, mut to) = (0, LEAF_CAP);
+        for h in (0..self.height).rev() {
+            let inner = self.inners.get(node);
             let n = inner.len as usize;
             let i = inner.mins[..n]
                 .partition_point(|&m| m < s)
                 .saturating_sub(1);
-            d.node = inner.children[i];
-            d.height -= 1;
-            self.prefetch_node(d.node, d.height);
-            return false;
-        }
-        let leaf = self.leaves.get(d.node);
-        let n = leaf.len as usize;
-        let lo = leaf.keys[..n].partition_point(|&k| k < s);
-        for i in lo..n {
-            if leaf.keys[i] != s {
-                break;
+            node = inner.children[i];
+            if h == 0 {
+                let len = inner.counts[i] as usize;
+                to = (len + 1).min(LEAF_CAP);
+                if i + 1 < n {
+                    let (lo, hi) = (inner.mins[i] as f64, inner.mins[i + 1] as f64);
+                    let g = ((s as f64 - lo) / (hi - lo) * len as f64) as usize;
+                    from = g.min(len).saturating_sub(GUESS_REACH);
+                }
             }
-            touch(leaf.slots[i]);
         }
-        true
+        let leaf = self.leaves.get(node);
+        prefetch(leaf as *const Leaf, 64);
+        prefetch_span(leaf.keys[from..to].as_ptr(), (to - from) * 8);
+        prefetch_span(leaf.slots[from..to].as_ptr(), (to - from) * 4);
+        node
+    }
+
+    /// Reads `leaf` (requested earlier by [`Tree::prefetch_path`]) and
+    /// calls `touch` with the slots of its entries scoring `s`, whose
+    /// records a write of a key with that score would compare.
+    pub fn prefetch_ties(&self, leaf: u32, s: i64, mut touch: impl FnMut(u32)) {
+        let leaf = self.leaves.get(leaf);
+        let keys = &leaf.keys[..leaf.len as usize];
+        let lo = keys.partition_point(|&k| k < s);
+        for (i, _) in keys[lo..].iter().take_while(|&&k| k == s).enumerate() {
+            touch(leaf.slots[lo + i]);
+        }
     }
 
     /// Position of the entry with index `i` (0-based) in key order.
