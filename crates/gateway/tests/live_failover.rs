@@ -12,16 +12,16 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{make_quiz_with, mysql_config, wait_for, wait_msg, Proxy};
+use common::{
+    connect_to, drop_database, host_session, make_quiz_with, mysql_config, register_host, wait_for,
+    wait_msg, Proxy,
+};
 use gateway::config::Config;
 use gateway::testing::spawn;
 use sdk::live::{
-    close, ClientMsg, CreateSession, Credentials, ErrorCode, LiveClient, LiveEvent, ServerMsg,
-    Welcome,
+    close, ClientMsg, Credentials, ErrorCode, LiveClient, LiveEvent, ServerMsg, Welcome,
 };
-use sdk::types::RegisterRequest;
 use sdk::Client;
-use sqlx::Connection as _;
 
 /// Owner leases in this test: a crash is noticed within about this long.
 const LEASE_MS: u64 = 1_500;
@@ -91,12 +91,6 @@ impl Drop for GatewayProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-async fn connect(base: &str, code: &str, creds: Credentials) -> LiveClient {
-    LiveClient::connect(base, code, creds)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {base}: {e}"))
 }
 
 /// Waits for the client to lose its connection and come back; the fresh welcome.
@@ -177,31 +171,13 @@ async fn a_session_survives_the_crash_of_its_gateway() {
     // cy reaches A directly through a "load balancer" that moves to B when A dies.
     let balancer = Proxy::start(&a.base_url).await;
 
-    let anon = Client::new(&a.base_url).unwrap();
-    anon.register(&RegisterRequest {
-        username: "host".into(),
-        password: "host-password".into(),
-    })
-    .await
-    .expect("register host");
-    let host_api = anon
-        .login("host", "host-password")
-        .await
-        .expect("login host");
+    let host_api = register_host(&a.base_url).await;
     // Question 1 stays open long enough for the crash, the lease expiry and the takeover.
     let quiz_id = make_quiz_with(&host_api, &[5_000, 60_000, 5_000]).await;
-    let s = host_api
-        .create_live_session(&CreateSession {
-            quiz_id,
-            scoring: None,
-            reveal_ms: Some(50),
-            top_n: Some(5),
-        })
-        .await
-        .expect("create live session on A");
+    let s = host_session(&host_api, quiz_id, 50).await; // created on A
 
     // The host, ann and bob connect through B (bridged to A); cy is on A itself.
-    let mut host = connect(
+    let mut host = connect_to(
         &b.base_url,
         &s.code,
         Credentials::Host(s.host_token.clone()),
@@ -213,7 +189,7 @@ async fn a_session_survives_the_crash_of_its_gateway() {
         ("bob", &b.base_url),
         ("cy", &balancer.base_url),
     ] {
-        let client = connect(base, &s.code, Credentials::Guest(name.into())).await;
+        let client = connect_to(base, &s.code, Credentials::Guest(name.into())).await;
         players.push(Player {
             name,
             client,
@@ -344,14 +320,6 @@ async fn a_session_survives_the_crash_of_its_gateway() {
     drop_database(&admin_url, &db_name).await;
 }
 
-async fn drop_database(admin_url: &str, db_name: &str) {
-    if let Ok(mut c) = sqlx::MySqlConnection::connect(admin_url).await {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name}"))
-            .execute(&mut c)
-            .await;
-    }
-}
-
 /// A gateway that loses its lease (here: the owner key is overwritten, as when the gateway
 /// stalled longer than the lease and another one took over) stops running the session and
 /// sends its clients away; they keep retrying while the key names a gateway that is not
@@ -363,28 +331,10 @@ async fn a_gateway_that_loses_its_lease_abdicates() {
     config.live_owner_lease = Duration::from_millis(LEASE_MS);
     let nodes = config.redis_urls();
     let a = spawn(config).await.expect("spawn gateway");
-    let anon = Client::new(&a.base_url).unwrap();
-    anon.register(&RegisterRequest {
-        username: "host".into(),
-        password: "host-password".into(),
-    })
-    .await
-    .expect("register host");
-    let host_api = anon
-        .login("host", "host-password")
-        .await
-        .expect("login host");
+    let host_api = register_host(&a.base_url).await;
     let quiz_id = make_quiz_with(&host_api, &[60_000]).await;
-    let s = host_api
-        .create_live_session(&CreateSession {
-            quiz_id,
-            scoring: None,
-            reveal_ms: Some(50),
-            top_n: Some(5),
-        })
-        .await
-        .expect("create live session");
-    let mut ann = connect(&a.base_url, &s.code, Credentials::Guest("ann".into())).await;
+    let s = host_session(&host_api, quiz_id, 50).await;
+    let mut ann = connect_to(&a.base_url, &s.code, Credentials::Guest("ann".into())).await;
     let ann_id = ann.welcome().player_id;
 
     let redis = redis::cluster::ClusterClient::new(nodes).expect("redis client");

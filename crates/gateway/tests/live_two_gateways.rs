@@ -6,20 +6,13 @@
 #[path = "live/common.rs"]
 mod common;
 
-use common::{make_quiz, mysql_config, wait_for, wait_msg};
-use gateway::testing::spawn;
-use sdk::live::{
-    close, ClientMsg, CreateSession, Credentials, ErrorCode, LiveClient, LiveEvent, ServerMsg,
+use common::{
+    connect_to, drop_database, host_session, make_quiz, mysql_config, register_host, wait_for,
+    wait_msg,
 };
-use sdk::types::RegisterRequest;
+use gateway::testing::spawn;
+use sdk::live::{close, ClientMsg, Credentials, ErrorCode, LiveClient, LiveEvent, ServerMsg};
 use sdk::Client;
-use sqlx::Connection as _;
-
-async fn connect(base: &str, code: &str, creds: Credentials) -> LiveClient {
-    LiveClient::connect(base, code, creds)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {base}: {e}"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn players_on_two_gateways_play_one_session() {
@@ -32,37 +25,19 @@ async fn players_on_two_gateways_play_one_session() {
     config_b.data_dir = dir_b.path().to_path_buf();
     let b = spawn(config_b).await.expect("spawn gateway B");
 
-    let anon = Client::new(&a.base_url).unwrap();
-    anon.register(&RegisterRequest {
-        username: "host".into(),
-        password: "host-password".into(),
-    })
-    .await
-    .expect("register host");
-    let host_api = anon
-        .login("host", "host-password")
-        .await
-        .expect("login host");
+    let host_api = register_host(&a.base_url).await;
     let quiz_id = make_quiz(&host_api, 3).await;
-    let s = host_api
-        .create_live_session(&CreateSession {
-            quiz_id,
-            scoring: None,
-            reveal_ms: Some(50),
-            top_n: Some(5),
-        })
-        .await
-        .expect("create live session on A");
+    let s = host_session(&host_api, quiz_id, 50).await; // created on A
 
     // The host watches on B (bridged), ann plays on A (local), bob on B (bridged).
-    let mut host = connect(
+    let mut host = connect_to(
         &b.base_url,
         &s.code,
         Credentials::Host(s.host_token.clone()),
     )
     .await;
-    let mut ann = connect(&a.base_url, &s.code, Credentials::Guest("ann".into())).await;
-    let mut bob = connect(&b.base_url, &s.code, Credentials::Guest("bob".into())).await;
+    let mut ann = connect_to(&a.base_url, &s.code, Credentials::Guest("ann".into())).await;
+    let mut bob = connect_to(&b.base_url, &s.code, Credentials::Guest("bob".into())).await;
     assert!(bob.welcome().resume_token.is_some());
     assert_ne!(ann.welcome().player_id, bob.welcome().player_id);
     assert_eq!(bob.welcome().session_id, s.session_id);
@@ -200,9 +175,5 @@ async fn players_on_two_gateways_play_one_session() {
     b.state.db.close().await;
     a.stop().await;
     b.stop().await;
-    if let Ok(mut c) = sqlx::MySqlConnection::connect(&admin_url).await {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name}"))
-            .execute(&mut c)
-            .await;
-    }
+    drop_database(&admin_url, &db_name).await;
 }

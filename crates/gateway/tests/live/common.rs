@@ -90,17 +90,7 @@ impl Ctx {
         dir: tempfile::TempDir,
         mysql: Option<(String, String)>,
     ) -> Ctx {
-        let anon = Client::new(&server.base_url).unwrap();
-        anon.register(&RegisterRequest {
-            username: "host".into(),
-            password: "host-password".into(),
-        })
-        .await
-        .expect("register host");
-        let host = anon
-            .login("host", "host-password")
-            .await
-            .expect("login host");
+        let host = register_host(&server.base_url).await;
         let quiz_id = make_quiz(&host, 3).await;
         Ctx {
             server,
@@ -113,23 +103,12 @@ impl Ctx {
 
     /// Hosts a session with a short reveal pause.
     pub async fn session(&self, reveal_ms: u64) -> CreatedSession {
-        let req = CreateSession {
-            quiz_id: self.quiz_id,
-            scoring: None,
-            reveal_ms: Some(reveal_ms),
-            top_n: Some(5),
-        };
-        self.host
-            .create_live_session(&req)
-            .await
-            .expect("create live session")
+        host_session(&self.host, self.quiz_id, reveal_ms).await
     }
 
     /// Connects as `creds`.
     pub async fn connect(&self, code: &str, creds: Credentials) -> LiveClient {
-        LiveClient::connect(&self.server.base_url, code, creds)
-            .await
-            .expect("connect")
+        connect_to(&self.server.base_url, code, creds).await
     }
 
     /// Answers recorded in the database for a session.
@@ -149,12 +128,52 @@ impl Ctx {
         self.server.state.db.close().await;
         self.server.stop().await;
         if let Some((url, name)) = self.mysql {
-            if let Ok(mut c) = sqlx::MySqlConnection::connect(&url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-                    .execute(&mut c)
-                    .await;
-            }
+            drop_database(&url, &name).await;
         }
+    }
+}
+
+/// Registers the account `host` (the first user of a fresh database: admin, so an author)
+/// through the gateway at `base_url` and logs it in.
+pub async fn register_host(base_url: &str) -> Client {
+    let anon = Client::new(base_url).unwrap();
+    anon.register(&RegisterRequest {
+        username: "host".into(),
+        password: "host-password".into(),
+    })
+    .await
+    .expect("register host");
+    anon.login("host", "host-password")
+        .await
+        .expect("login host")
+}
+
+/// Hosts a session of `quiz_id` (top 5, `reveal_ms` pause).
+pub async fn host_session(host: &Client, quiz_id: i64, reveal_ms: u64) -> CreatedSession {
+    let req = CreateSession {
+        quiz_id,
+        scoring: None,
+        reveal_ms: Some(reveal_ms),
+        top_n: Some(5),
+    };
+    host.create_live_session(&req)
+        .await
+        .expect("create live session")
+}
+
+/// Connects to the gateway at `base` as `creds`; panics with the reason if refused.
+pub async fn connect_to(base: &str, code: &str, creds: Credentials) -> LiveClient {
+    LiveClient::connect(base, code, creds)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {base}: {e}"))
+}
+
+/// Drops a test database (best effort).
+pub async fn drop_database(admin_url: &str, db_name: &str) {
+    if let Ok(mut c) = sqlx::MySqlConnection::connect(admin_url).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name}"))
+            .execute(&mut c)
+            .await;
     }
 }
 
