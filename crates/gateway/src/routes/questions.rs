@@ -14,7 +14,7 @@ use crate::reindex::{remove_question, sync_question};
 use crate::routes::{page, paging};
 use crate::state::AppState;
 use crate::store::questions::{self as store, MAX_EXPLANATION, MAX_TEXT, MAX_TOPIC};
-use crate::store::{bind_all, Arg};
+use crate::store::{bind_all, listing, Arg};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -274,29 +274,13 @@ pub async fn list(
         wh.push("q.author_id = ?".into());
         args.push(Arg::Int(a));
     }
-    let wh = wh.join(" AND ");
+    let from = format!("questions q WHERE {}", wh.join(" AND "));
     let pool = state.db.replica();
-    let total: i64 = bind_all(
-        sqlx::query(&format!("SELECT COUNT(*) AS n FROM questions q WHERE {wh}")),
-        &args,
-    )
-    .fetch_one(pool)
-    .await?
-    .try_get("n")?;
-    let mut page_args = args.clone();
-    page_args.push(Arg::Int(i64::from(limit)));
-    page_args.push(Arg::Int(offset as i64));
-    let ids = bind_all(
-        sqlx::query(&format!(
-            "SELECT q.id FROM questions q WHERE {wh} ORDER BY q.id DESC LIMIT ? OFFSET ?"
-        )),
-        &page_args,
-    )
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|r| r.try_get::<i64, _>("id"))
-    .collect::<Result<Vec<_>, _>>()?;
+    let (total, rows) = listing(pool, "q.id AS id", &from, "q.id", &args, limit, offset).await?;
+    let ids = rows
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id"))
+        .collect::<Result<Vec<_>, _>>()?;
     let items = store::load_many(pool, &ids, user.role.can_author()).await?;
     Ok(ApiJson(page(items, total, limit, offset)))
 }

@@ -14,7 +14,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{page, paging};
 use crate::state::AppState;
 use crate::store::quizzes as store;
-use crate::store::{bind_all, Arg};
+use crate::store::{listing, Arg};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -148,31 +148,15 @@ pub async fn list(
     ApiQuery(f): ApiQuery<QuizFilter>,
 ) -> Result<ApiJson<Page<QuizSummary>>, ApiError> {
     let (limit, offset) = paging(f.limit, f.offset)?;
-    let (wh, mut args) = match f.author_id {
-        Some(a) => ("WHERE z.author_id = ?", vec![Arg::Int(a)]),
-        None => ("", vec![]),
+    let (from, args) = match f.author_id {
+        Some(a) => ("quizzes z WHERE z.author_id = ?", vec![Arg::Int(a)]),
+        None => ("quizzes z", vec![]),
     };
+    let select = "z.id AS id, z.author_id AS author_id, z.title AS title, \
+         z.description AS description, z.created_at AS created_at, \
+         (SELECT COUNT(*) FROM quiz_questions qq WHERE qq.quiz_id = z.id) AS n";
     let pool = state.db.replica();
-    let total: i64 = bind_all(
-        sqlx::query(&format!("SELECT COUNT(*) AS n FROM quizzes z {wh}")),
-        &args,
-    )
-    .fetch_one(pool)
-    .await?
-    .try_get("n")?;
-    args.push(Arg::Int(i64::from(limit)));
-    args.push(Arg::Int(offset as i64));
-    let rows = bind_all(
-        sqlx::query(&format!(
-            "SELECT z.id AS id, z.author_id AS author_id, z.title AS title, z.description AS description, \
-             z.created_at AS created_at, \
-             (SELECT COUNT(*) FROM quiz_questions qq WHERE qq.quiz_id = z.id) AS n \
-             FROM quizzes z {wh} ORDER BY z.id DESC LIMIT ? OFFSET ?"
-        )),
-        &args,
-    )
-    .fetch_all(pool)
-    .await?;
+    let (total, rows) = listing(pool, select, from, "z.id", &args, limit, offset).await?;
     let items = rows
         .iter()
         .map(store::summary_from_row)
