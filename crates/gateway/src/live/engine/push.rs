@@ -214,18 +214,7 @@ impl Session {
         let large = self.large();
         if let Some(since) = self.push.top_dirty_since.take() {
             let changed_at = self.epoch(since);
-            let top: Vec<Standing> = top
-                .into_iter()
-                .filter_map(|r| {
-                    let p = self.roster.get(r.player)?;
-                    Some(Standing {
-                        rank: r.rank,
-                        player_id: r.player,
-                        nickname: p.nickname.clone(),
-                        score: r.score,
-                    })
-                })
-                .collect();
+            let top = self.standings(&top);
             if top != self.push.last_top {
                 self.push.last_top = top.clone();
                 self.push.top_seq += 1;
@@ -301,10 +290,10 @@ impl Session {
         self.out_extend(frames);
     }
 
-    /// Builds the final frames from the full standings (best first).
-    pub fn finished_frames(&mut self, standings: &[BoardRank]) -> Vec<Standing> {
-        let players = self.roster.len() as u32;
-        let all: Vec<Standing> = standings
+    /// Board ranks as standings with nicknames (players no longer in the
+    /// roster are left out).
+    fn standings(&self, ranks: &[BoardRank]) -> Vec<Standing> {
+        ranks
             .iter()
             .filter_map(|r| {
                 let p = self.roster.get(r.player)?;
@@ -315,7 +304,13 @@ impl Session {
                     score: r.score,
                 })
             })
-            .collect();
+            .collect()
+    }
+
+    /// Builds the final frames from the full standings (best first).
+    pub fn finished_frames(&mut self, standings: &[BoardRank]) -> Vec<Standing> {
+        let players = self.roster.len() as u32;
+        let all = self.standings(standings);
         let top: Vec<Standing> = all.iter().take(self.push.top_n()).cloned().collect();
         let mut frames = Vec::with_capacity(all.len() + 1);
         for s in &all {

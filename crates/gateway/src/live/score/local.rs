@@ -27,6 +27,26 @@ impl LocalBoards {
             .map_err(|e| BoardError(e.to_string()))
     }
 
+    /// The best `n(board)` entries as board ranks.
+    fn top_now(
+        &self,
+        session: i64,
+        n: impl FnOnce(&leaderboard_core::Board) -> usize,
+    ) -> Result<Vec<BoardRank>, BoardError> {
+        let board = self.board(session)?;
+        Ok(board
+            .top(n(&board))
+            .into_iter()
+            .filter_map(|r| {
+                Some(BoardRank {
+                    player: parse(&r.entry.member)?,
+                    rank: r.rank,
+                    score: r.entry.score,
+                })
+            })
+            .collect())
+    }
+
     fn ranks_now(&self, session: i64, players: &[u64]) -> Result<Vec<BoardRank>, BoardError> {
         let board = self.board(session)?;
         // `entry` ranks in the board's style (competition): one lookup each.
@@ -71,18 +91,7 @@ impl ScoreBoard for LocalBoards {
     }
 
     fn top(&self, session: i64, n: usize) -> BoardFuture<'_, Vec<BoardRank>> {
-        let result = self.board(session).map(|b| {
-            b.top(n)
-                .into_iter()
-                .filter_map(|r| {
-                    Some(BoardRank {
-                        player: parse(&r.entry.member)?,
-                        rank: r.rank,
-                        score: r.entry.score,
-                    })
-                })
-                .collect()
-        });
+        let result = self.top_now(session, |_| n);
         Box::pin(async move { result })
     }
 
@@ -92,19 +101,7 @@ impl ScoreBoard for LocalBoards {
     }
 
     fn all(&self, session: i64) -> BoardFuture<'_, Vec<BoardRank>> {
-        let result = self.board(session).map(|b| {
-            let n = b.count() as usize;
-            b.top(n)
-                .into_iter()
-                .filter_map(|r| {
-                    Some(BoardRank {
-                        player: parse(&r.entry.member)?,
-                        rank: r.rank,
-                        score: r.entry.score,
-                    })
-                })
-                .collect()
-        });
+        let result = self.top_now(session, |b| b.count() as usize);
         Box::pin(async move { result })
     }
 
