@@ -33,27 +33,45 @@ struct GatewayProcess {
 }
 
 impl GatewayProcess {
-    async fn start(config: &Config, data_dir: &std::path::Path) -> GatewayProcess {
+    /// A gateway of the real stack (`config`'s MySQL and Redis Cluster).
+    async fn with_stack(config: &Config, data_dir: &std::path::Path) -> GatewayProcess {
+        let nodes = config.redis_cluster_nodes.join(",");
+        let lease = LEASE_MS.to_string();
+        Self::start(
+            data_dir,
+            &[
+                ("DATABASE_URL", config.database_url.as_deref().unwrap()),
+                (
+                    "DATABASE_REPLICA_URL",
+                    config.database_replica_url.as_deref().unwrap(),
+                ),
+                ("REDIS_CLUSTER_NODES", &nodes),
+                ("LIVE_OWNER_LEASE_MS", &lease),
+                ("MIGRATE_ON_START", "false"),
+                ("DB_MAX_CONNECTIONS", "4"),
+            ],
+        )
+        .await
+    }
+
+    /// A gateway with `env` on top of the embedded default in `data_dir`.
+    async fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> GatewayProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
         let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
             .arg("serve")
+            .env_remove("DATABASE_URL")
+            .env_remove("DATABASE_REPLICA_URL")
+            .env_remove("REDIS_CLUSTER_NODES")
+            .env_remove("SHARD_NODES")
             .env("BIND", format!("127.0.0.1:{port}"))
             .env("DATA_DIR", data_dir)
-            .env("DATABASE_URL", config.database_url.as_deref().unwrap())
-            .env(
-                "DATABASE_REPLICA_URL",
-                config.database_replica_url.as_deref().unwrap(),
-            )
-            .env("REDIS_CLUSTER_NODES", config.redis_cluster_nodes.join(","))
-            .env("LIVE_OWNER_LEASE_MS", LEASE_MS.to_string())
-            .env("MIGRATE_ON_START", "false")
-            .env("DB_MAX_CONNECTIONS", "4")
             .env("ARGON2_MEMORY_KIB", "1024")
             .env("ARGON2_ITERATIONS", "1")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .expect("start the gateway binary");
@@ -159,37 +177,23 @@ async fn play_question(players: &mut [Player], question: u32) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_survives_the_crash_of_its_gateway() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut config, admin_url, db_name) = mysql_config(dir.path()).await;
-    config.live_owner_lease = Duration::from_millis(LEASE_MS);
-    // B runs in this process (and applies the migrations); A is a separate process.
-    let b = spawn(config.clone()).await.expect("spawn gateway B");
-    let dir_a = tempfile::tempdir().expect("tempdir");
-    let mut a = GatewayProcess::start(&config, dir_a.path()).await;
-    // cy reaches A directly through a "load balancer" that moves to B when A dies.
-    let balancer = Proxy::start(&a.base_url).await;
-
-    let host_api = register_host(&a.base_url).await;
-    // Question 1 stays open long enough for the crash, the lease expiry and the takeover.
-    let quiz_id = make_quiz_with(&host_api, &[5_000, 60_000, 5_000]).await;
-    let s = host_session(&host_api, quiz_id, 50).await; // created on A
-
-    // The host, ann and bob connect through B (bridged to A); cy is on A itself.
-    let mut host = connect_to(
-        &b.base_url,
-        &s.code,
-        Credentials::Host(s.host_token.clone()),
-    )
-    .await;
+/// The game both crash tests play: everyone connects through `entry` (the host and ann,
+/// bob, cy as `players_at`), question 0, ann's answer to question 1 is acknowledged, then
+/// `crash` runs (it must leave every client able to reconnect to a gateway that takes the
+/// session over); then the checks that the session continued with the same players,
+/// scores, question and deadline and answer-once, questions 1 and 2, and the final frames.
+/// Returns the players' totals (best effort order: ann, bob, cy) and `crash`'s output.
+async fn game_across_a_crash<T>(
+    code: &str,
+    host_token: &str,
+    host_at: &str,
+    players_at: [&str; 3],
+    crash: impl std::future::Future<Output = T>,
+) -> (Vec<i64>, T) {
+    let mut host = connect_to(host_at, code, Credentials::Host(host_token.to_string())).await;
     let mut players = Vec::new();
-    for (name, base) in [
-        ("ann", &b.base_url),
-        ("bob", &b.base_url),
-        ("cy", &balancer.base_url),
-    ] {
-        let client = connect_to(base, &s.code, Credentials::Guest(name.into())).await;
+    for (name, base) in ["ann", "bob", "cy"].into_iter().zip(players_at) {
+        let client = connect_to(base, code, Credentials::Guest(name.into())).await;
         players.push(Player {
             name,
             client,
@@ -200,6 +204,7 @@ async fn a_session_survives_the_crash_of_its_gateway() {
         .iter()
         .map(|p| p.client.welcome().player_id)
         .collect();
+    let session_id = host.welcome().session_id;
     host.send(ClientMsg::Start).unwrap();
     play_question(&mut players, 0).await;
 
@@ -208,13 +213,10 @@ async fn a_session_survives_the_crash_of_its_gateway() {
         _ => None,
     })
     .await;
-    // ann's answer to question 1 is acknowledged (so durable); then A dies.
+    // ann's answer to question 1 is acknowledged (so durable); then the gateway dies.
     answer_acked(&mut players[0].client, "ann", 1).await;
-    a.crash();
-    balancer.retarget(&b.base_url);
+    let crashed = crash.await;
 
-    // B notices the expired lease, sends its clients to reconnect, and takes the session
-    // over; cy's socket died with A and comes back through the balancer.
     let w_host = reconnected(&mut host, "host").await;
     assert_eq!(w_host.player_id, None);
     let mut welcomes = Vec::new();
@@ -225,7 +227,7 @@ async fn a_session_survives_the_crash_of_its_gateway() {
             "{} is the same player after the takeover",
             p.name
         );
-        assert_eq!(w.session_id, s.session_id);
+        assert_eq!(w.session_id, session_id);
         assert_eq!(w.players, 3);
         let q = w.question.as_ref().expect("question 1 is still open");
         assert_eq!(
@@ -274,7 +276,6 @@ async fn a_session_survives_the_crash_of_its_gateway() {
         p.total += i64::from(points);
         assert_eq!(score, p.total, "{} after question 1", p.name);
     }
-    // The last question, then the end, all on B.
     play_question(&mut players, 2).await;
     for p in players.iter_mut() {
         let you = wait_msg(&mut p.client, "finished", |m| match m {
@@ -290,19 +291,57 @@ async fn a_session_survives_the_crash_of_its_gateway() {
         .await;
         assert_eq!(closed, Some(close::SESSION_FINISHED));
     }
-    let stored = Client::new(&b.base_url)
+    (players.iter().map(|p| p.total).collect(), crashed)
+}
+
+/// The stored final standings' scores equal `totals` (as multisets).
+async fn assert_stored(base_url: &str, session_id: i64, totals: &[i64]) {
+    let stored = Client::new(base_url)
         .unwrap()
         .login("host", "host-password")
         .await
-        .expect("login via B")
-        .live_standings(s.session_id)
+        .expect("login")
+        .live_standings(session_id)
         .await
-        .expect("standings via B");
+        .expect("standings");
     let mut scores: Vec<i64> = stored.iter().map(|st| st.score).collect();
     scores.sort_unstable();
-    let mut want: Vec<i64> = players.iter().map(|p| p.total).collect();
+    let mut want = totals.to_vec();
     want.sort_unstable();
     assert_eq!(scores, want, "stored final standings");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_survives_the_crash_of_its_gateway() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut config, admin_url, db_name) = mysql_config(dir.path()).await;
+    config.live_owner_lease = Duration::from_millis(LEASE_MS);
+    // B runs in this process (and applies the migrations); A is a separate process.
+    let b = spawn(config.clone()).await.expect("spawn gateway B");
+    let dir_a = tempfile::tempdir().expect("tempdir");
+    let mut a = GatewayProcess::with_stack(&config, dir_a.path()).await;
+    // cy reaches A directly through a "load balancer" that moves to B when A dies.
+    let balancer = Proxy::start(&a.base_url).await;
+    let host_api = register_host(&a.base_url).await;
+    // Question 1 stays open long enough for the crash, the lease expiry and the takeover.
+    let quiz_id = make_quiz_with(&host_api, &[5_000, 60_000, 5_000]).await;
+    let s = host_session(&host_api, quiz_id, 50).await; // created on A
+
+    // The host, ann and bob are bridged from B to A; cy is on A itself. When A dies, B
+    // notices the expired lease, sends its clients to reconnect and takes the session
+    // over; cy's socket dies with A and comes back through the balancer.
+    let (totals, ()) = game_across_a_crash(
+        &s.code,
+        &s.host_token,
+        &b.base_url,
+        [&b.base_url, &b.base_url, &balancer.base_url],
+        async {
+            a.crash();
+            balancer.retarget(&b.base_url);
+        },
+    )
+    .await;
+    assert_stored(&b.base_url, s.session_id, &totals).await;
     assert_eq!(
         b.state
             .live
@@ -318,6 +357,32 @@ async fn a_session_survives_the_crash_of_its_gateway() {
     b.stop().await;
     drop(a);
     drop_database(&admin_url, &db_name).await;
+}
+
+/// The embedded default (one gateway, SQLite, no Redis): the gateway process is killed in the
+/// middle of a question and started again on the same data directory; the session comes back
+/// from its checkpoint in the database when the clients reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_gateway_resumes_its_sessions_after_a_restart() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut first = GatewayProcess::start(data.path(), &[]).await;
+    // Clients reach the gateway through a proxy that follows it to its new port.
+    let front = Proxy::start(&first.base_url).await;
+    let host_api = register_host(&front.base_url).await;
+    let quiz_id = make_quiz_with(&host_api, &[5_000, 60_000, 5_000]).await;
+    let s = host_session(&host_api, quiz_id, 50).await;
+    let url = front.base_url.clone();
+    let (totals, second) =
+        game_across_a_crash(&s.code, &s.host_token, &url, [&url, &url, &url], async {
+            first.crash();
+            let second = GatewayProcess::start(data.path(), &[]).await;
+            front.retarget(&second.base_url);
+            front.cut(); // sockets of the dead process, if any are still open
+            second
+        })
+        .await;
+    assert_stored(&front.base_url, s.session_id, &totals).await;
+    drop(second);
 }
 
 /// A gateway that loses its lease (here: the owner key is overwritten, as when the gateway
@@ -352,11 +417,14 @@ async fn a_gateway_that_loses_its_lease_abdicates() {
         _ => None,
     })
     .await;
-    assert_eq!(
-        a.state.live.running(),
-        0,
-        "the session stopped on the old owner"
-    );
+    let stopped = tokio::time::Instant::now() + Duration::from_secs(10);
+    while a.state.live.running() != 0 {
+        assert!(
+            tokio::time::Instant::now() < stopped,
+            "the session must stop on the old owner"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     // While the key names a missing gateway, rejoins are refused as transient; the client
     // keeps trying. The key goes (as a lease expires); the next try takes the session over.
     tokio::time::sleep(Duration::from_millis(300)).await;

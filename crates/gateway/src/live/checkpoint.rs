@@ -1,30 +1,39 @@
-//! Session checkpoints in Redis Cluster, so another gateway can take a
-//! session over when its owner dies (see [`super::cluster`]).
+//! Session checkpoints, so a session outlives the gateway process that runs
+//! it: another gateway (Redis Cluster mode, see [`super::cluster`]) or the
+//! restarted one (single gateway) takes it over from here.
 //!
-//! Keys (one hash tag per code, so they share a slot and a pipeline):
+//! What is saved (behind [`CheckpointStore`]):
 //!
-//! - `live:{<code>}:meta`: [`SessionMeta`] as JSON, written before the
-//!   session's code is returned to the host;
-//! - `live:{<code>}:players`: hash of player id -> [`PlayerRecord`] JSON,
-//!   written before the player's welcome (a welcome means the player can
-//!   resume on any gateway), removed when the host removes the player;
-//! - `live:{<code>}:phase`: [`PhaseCheckpoint`] JSON, written after each
-//!   phase change.
+//! - the [`SessionMeta`], written before the session's code is returned to
+//!   the host;
+//! - one [`PlayerRecord`] per player, written before the player's welcome
+//!   (a welcome means the player can resume), removed when the host
+//!   removes the player;
+//! - the [`PhaseCheckpoint`], written after each phase change.
 //!
-//! Scores are not here: they are recomputed from the durable answers. The
-//! keys expire a day after the last write and are deleted once the final
-//! standings are stored.
+//! Scores are not here: they are recomputed from the durable answers. A
+//! checkpoint expires a day after its last write and is deleted once the
+//! final standings are stored.
+//!
+//! Stores: [`RedisCheckpoints`] (keys `live:{<code>}:meta`, `:players` (a
+//! hash by player id) and `:phase`, one hash tag per code so they share a
+//! slot and a pipeline) when the gateway is in Redis Cluster mode, else the
+//! database (`live_checkpoints`, `live_checkpoint_players`; see
+//! [`super::store::SqlStore`]).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::cluster_async::ClusterConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::engine::{PhaseCheckpoint, PlayerRecord, SessionMeta};
+use super::engine::{PhaseCheckpoint, PhaseRecord, PlayerRecord, SessionMeta};
 
 /// Lifetime of checkpoint keys after their last write.
-const TTL_SECS: i64 = 86_400;
+pub const TTL_SECS: i64 = 86_400;
 
 /// Tries per checkpoint pipeline (~6 s with the backoff).
 const WRITE_ATTEMPTS: u32 = 8;
@@ -47,60 +56,163 @@ pub struct Saved {
     pub phase: PhaseCheckpoint,
 }
 
-/// Writes the fixed part of a new session.
-pub async fn save_meta(conn: &ClusterConnection, meta: &SessionMeta) -> redis::RedisResult<()> {
-    let json = serde_json::to_string(meta).unwrap_or_default();
-    let mut c = conn.clone();
-    redis::cmd("SET")
-        .arg(key(&meta.code, "meta"))
-        .arg(json)
-        .arg("EX")
-        .arg(TTL_SECS)
-        .query_async::<()>(&mut c)
-        .await
+/// Future of a [`CheckpointStore`] operation.
+pub type CheckpointFuture<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'a>>;
+
+/// Where checkpoints are kept.
+pub trait CheckpointStore: Send + Sync + 'static {
+    /// Whether a (possibly parked) session holds `code`.
+    fn exists<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, bool>;
+    /// Saves the fixed part of a new session.
+    fn create<'a>(&'a self, meta: &'a SessionMeta) -> CheckpointFuture<'a, ()>;
+    /// A session's checkpoint; `None` if there is none (or it expired).
+    fn load<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, Option<Saved>>;
+    /// Applies writes in order, atomically where the store can.
+    fn write<'a>(&'a self, code: &'a str, writes: &'a [Write]) -> CheckpointFuture<'a, ()>;
 }
 
-/// Reads a session's checkpoints; `None` if there is no session under `code`.
-pub async fn load(conn: &ClusterConnection, code: &str) -> redis::RedisResult<Option<Saved>> {
-    let mut c = conn.clone();
-    let (meta, players, phase): (Option<String>, HashMap<String, String>, Option<String>) =
-        redis::pipe()
-            .get(key(code, "meta"))
-            .hgetall(key(code, "players"))
-            .get(key(code, "phase"))
-            .query_async(&mut c)
-            .await?;
-    let Some(meta) = meta.and_then(|m| serde_json::from_str::<SessionMeta>(&m).ok()) else {
-        return Ok(None);
-    };
+/// The lobby, for a checkpoint whose phase was never written.
+pub fn lobby() -> PhaseCheckpoint {
+    PhaseCheckpoint {
+        phase: PhaseRecord::Lobby,
+        end_requested: false,
+    }
+}
+
+/// Checkpoints in Redis Cluster.
+pub struct RedisCheckpoints {
+    conn: ClusterConnection,
+}
+
+impl RedisCheckpoints {
+    /// Checkpoints on this connection.
+    pub fn new(conn: ClusterConnection) -> Self {
+        RedisCheckpoints { conn }
+    }
+}
+
+impl CheckpointStore for RedisCheckpoints {
+    fn exists<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, bool> {
+        Box::pin(async move {
+            let mut c = self.conn.clone();
+            let n: i64 = redis::cmd("EXISTS")
+                .arg(key(code, "meta"))
+                .query_async(&mut c)
+                .await?;
+            Ok(n > 0)
+        })
+    }
+
+    fn create<'a>(&'a self, meta: &'a SessionMeta) -> CheckpointFuture<'a, ()> {
+        Box::pin(async move {
+            let json = serde_json::to_string(meta)?;
+            let mut c = self.conn.clone();
+            redis::cmd("SET")
+                .arg(key(&meta.code, "meta"))
+                .arg(json)
+                .arg("EX")
+                .arg(TTL_SECS)
+                .query_async::<()>(&mut c)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn load<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, Option<Saved>> {
+        Box::pin(async move {
+            let mut c = self.conn.clone();
+            let (meta, players, phase): (Option<String>, HashMap<String, String>, Option<String>) =
+                redis::pipe()
+                    .get(key(code, "meta"))
+                    .hgetall(key(code, "players"))
+                    .get(key(code, "phase"))
+                    .query_async(&mut c)
+                    .await?;
+            Ok(parse_saved(
+                meta.as_deref(),
+                players.values().map(String::as_str),
+                phase.as_deref(),
+            ))
+        })
+    }
+
+    fn write<'a>(&'a self, code: &'a str, writes: &'a [Write]) -> CheckpointFuture<'a, ()> {
+        Box::pin(async move {
+            let (players, phase, meta) =
+                (key(code, "players"), key(code, "phase"), key(code, "meta"));
+            let mut pipe = redis::pipe();
+            let mut cleared = false;
+            for w in writes {
+                match w {
+                    Write::Player(p) => {
+                        pipe.hset(&players, p.id, serde_json::to_string(p)?)
+                            .ignore();
+                    }
+                    Write::Removed(id) => {
+                        pipe.hdel(&players, id).ignore();
+                    }
+                    Write::Phase(ck) => {
+                        let json = serde_json::to_string(ck)?;
+                        pipe.set_ex(&phase, json, TTL_SECS as u64).ignore();
+                    }
+                    Write::Clear => {
+                        pipe.del(&[&meta, &players, &phase]).ignore();
+                        cleared = true;
+                    }
+                }
+            }
+            if !cleared {
+                pipe.expire(&players, TTL_SECS).ignore();
+                pipe.expire(&meta, TTL_SECS).ignore();
+            }
+            let mut c = self.conn.clone();
+            pipe.query_async::<()>(&mut c).await?;
+            Ok(())
+        })
+    }
+}
+
+/// Builds a [`Saved`] from stored JSON (unreadable player records are skipped).
+pub fn parse_saved<'a>(
+    meta: Option<&str>,
+    players: impl Iterator<Item = &'a str>,
+    phase: Option<&str>,
+) -> Option<Saved> {
+    let meta = serde_json::from_str::<SessionMeta>(meta?).ok()?;
     let mut players: Vec<PlayerRecord> = players
-        .values()
         .filter_map(|p| serde_json::from_str(p).ok())
         .collect();
     players.sort_by_key(|p| p.id);
     let phase = phase
-        .and_then(|p| serde_json::from_str(&p).ok())
-        .unwrap_or(PhaseCheckpoint {
-            phase: super::engine::PhaseRecord::Lobby,
-            end_requested: false,
-        });
-    Ok(Some(Saved {
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or_else(lobby);
+    Some(Saved {
         meta,
         players,
         phase,
-    }))
+    })
 }
 
 /// One write to a session's checkpoint.
-#[derive(Debug)]
-enum Write {
-    /// A player joined (acknowledged with its id once stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// A player joined.
     Player(PlayerRecord),
     /// The host removed a player.
     Removed(u64),
     /// The phase changed.
     Phase(PhaseCheckpoint),
     /// The session is over and its standings stored: delete everything.
+    Clear,
+}
+
+/// A queued write and who waits for it.
+enum Queued {
+    /// Acknowledged on the player channel with the player's id.
+    Player(PlayerRecord),
+    /// Not acknowledged.
+    Plain(Write),
+    /// The final clear; the sender is told once it is done.
     Clear(oneshot::Sender<()>),
 }
 
@@ -108,89 +220,76 @@ enum Write {
 /// into pipelines, retried until Redis takes them.
 #[derive(Clone)]
 pub struct Checkpointer {
-    tx: mpsc::UnboundedSender<Write>,
+    tx: mpsc::UnboundedSender<Queued>,
 }
 
 impl Checkpointer {
     /// Starts the writer for `code`; the receiver gets the id of every
     /// player whose record is stored.
-    pub fn spawn(conn: ClusterConnection, code: String) -> (Self, mpsc::UnboundedReceiver<u64>) {
+    pub fn spawn(
+        store: Arc<dyn CheckpointStore>,
+        code: String,
+    ) -> (Self, mpsc::UnboundedReceiver<u64>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_loop(conn, code, rx, ack_tx));
+        tokio::spawn(write_loop(store, code, rx, ack_tx));
         (Checkpointer { tx }, ack_rx)
     }
 
     /// Stores a player; its id comes back on the acknowledgement channel.
     pub fn player(&self, record: PlayerRecord) {
-        let _ = self.tx.send(Write::Player(record));
+        let _ = self.tx.send(Queued::Player(record));
     }
 
     /// Forgets a removed player.
     pub fn removed(&self, player: u64) {
-        let _ = self.tx.send(Write::Removed(player));
+        let _ = self.tx.send(Queued::Plain(Write::Removed(player)));
     }
 
     /// Stores the phase.
     pub fn phase(&self, phase: PhaseCheckpoint) {
-        let _ = self.tx.send(Write::Phase(phase));
+        let _ = self.tx.send(Queued::Plain(Write::Phase(phase)));
     }
 
     /// Deletes the checkpoint once everything before it is written.
     pub async fn clear(&self) {
         let (done, rx) = oneshot::channel();
-        if self.tx.send(Write::Clear(done)).is_ok() {
+        if self.tx.send(Queued::Clear(done)).is_ok() {
             let _ = rx.await;
         }
     }
 }
 
 async fn write_loop(
-    conn: ClusterConnection,
+    store: Arc<dyn CheckpointStore>,
     code: String,
-    mut rx: mpsc::UnboundedReceiver<Write>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
     acks: mpsc::UnboundedSender<u64>,
 ) {
-    let (players, phase, meta) = (
-        key(&code, "players"),
-        key(&code, "phase"),
-        key(&code, "meta"),
-    );
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let mut pipe = redis::pipe();
+        let mut writes = Vec::with_capacity(batch.len());
         let mut joined = Vec::new();
         let mut cleared = Vec::new();
-        for w in batch.drain(..) {
-            match w {
-                Write::Player(p) => {
-                    let json = serde_json::to_string(&p).unwrap_or_default();
-                    pipe.hset(&players, p.id, json).ignore();
+        for q in batch.drain(..) {
+            match q {
+                Queued::Player(p) => {
                     joined.push(p.id);
+                    writes.push(Write::Player(p));
                 }
-                Write::Removed(id) => {
-                    pipe.hdel(&players, id).ignore();
-                }
-                Write::Phase(ck) => {
-                    let json = serde_json::to_string(&ck).unwrap_or_default();
-                    pipe.set_ex(&phase, json, TTL_SECS as u64).ignore();
-                }
-                Write::Clear(done) => {
-                    pipe.del(&[&meta, &players, &phase]).ignore();
+                Queued::Plain(w) => writes.push(w),
+                Queued::Clear(done) => {
+                    writes.push(Write::Clear);
                     cleared.push(done);
                 }
             }
         }
-        if cleared.is_empty() {
-            pipe.expire(&players, TTL_SECS).ignore();
-        }
-        // A Redis outage delays joins (the welcome waits) for a few
+        // A store outage delays joins (the welcome waits) for a few
         // seconds; after that the game goes on without failover safety
         // rather than stalling.
         let mut backoff = Duration::from_millis(20);
         for attempt in 1..=WRITE_ATTEMPTS {
-            let mut c = conn.clone();
-            match pipe.query_async::<()>(&mut c).await {
+            match store.write(&code, &writes).await {
                 Ok(()) => break,
                 Err(e) if attempt == WRITE_ATTEMPTS => {
                     tracing::error!(error = %e, code, "live checkpoint write failed; giving up: this session cannot fail over");

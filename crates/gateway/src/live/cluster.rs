@@ -47,6 +47,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::actor::fanout::{ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
 use super::actor::Cmd;
+use super::checkpoint::{CheckpointStore, RedisCheckpoints};
 use super::service::LiveService;
 use super::ws::{attach_role, Role};
 
@@ -105,6 +106,8 @@ pub struct Cluster {
     conn: ClusterConnection,
     /// Owner lease lifetime; renewed every third of it.
     lease: Duration,
+    /// Session checkpoints, on the same connection.
+    checkpoints: Arc<RedisCheckpoints>,
     live: Weak<LiveService>,
     /// Owner side: remote connections by (gateway, connection id).
     remotes: Mutex<HashMap<(String, u64), Remote>>,
@@ -150,6 +153,7 @@ impl Cluster {
         conn.ssubscribe(inbox(&id)).await?;
         let cluster = Arc::new(Cluster {
             id,
+            checkpoints: Arc::new(RedisCheckpoints::new(conn.clone())),
             conn,
             lease,
             live,
@@ -176,9 +180,9 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// The Redis Cluster connection (checkpoints share it).
-    pub fn conn(&self) -> &ClusterConnection {
-        &self.conn
+    /// Where sessions are checkpointed in this mode.
+    pub fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
+        self.checkpoints.clone()
     }
 
     /// This gateway's instance id.

@@ -32,6 +32,7 @@ pub async fn create_session(
         Err(e @ CreateError::QuizNotFound(_)) => Err(ApiError::NotFound(e.to_string())),
         Err(CreateError::Store(e)) => Err(ApiError::Internal(anyhow::anyhow!(e))),
         Err(CreateError::Cluster(e)) => Err(e.into()),
+        Err(e @ CreateError::Checkpoint(_)) => Err(ApiError::Internal(anyhow::anyhow!(e))),
     }
 }
 

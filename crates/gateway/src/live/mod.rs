@@ -38,10 +38,11 @@
 //!   the single authority, so answer-once, deadlines and scoring are the
 //!   same as on one gateway. On the embedded default nothing is bridged.
 //! - [`checkpoint`] and [`engine::restore`]: failover. The owner keeps a
-//!   checkpoint of each session in Redis Cluster (quiz, players, phase);
-//!   when it dies and its lease expires, the first gateway a client
-//!   reconnects to takes the session over, recomputing scores and streaks
-//!   from the durable answers.
+//!   checkpoint of each session (quiz, players, phase) in Redis Cluster,
+//!   or in the database on a single gateway; when it dies (and its lease
+//!   expires) or restarts, the first gateway a client reconnects to takes
+//!   the session over, recomputing scores and streaks from the durable
+//!   answers.
 //!
 //! ## Invariants
 //!
@@ -67,9 +68,9 @@
 //!   SQLite; at 10,000 players the limit is the CPU spent writing and
 //!   reading frames on 2 cores, not the database (see docs/PERFORMANCE.md).
 //!
-//! - A welcome means the player can resume anywhere: with Redis Cluster the
-//!   player's record is in the checkpoint before the welcome is sent
-//!   (like an ack, which means the answer is stored).
+//! - A welcome means the player can resume after a crash: the player's
+//!   record is in the checkpoint before the welcome is sent (like an ack,
+//!   which means the answer is stored).
 //! - A session taken over continues with exactly the durable state: every
 //!   acknowledged answer counts once, an open question keeps its deadline,
 //!   leaderboard versions keep increasing (see [`engine::restore`]).

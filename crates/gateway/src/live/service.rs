@@ -11,7 +11,7 @@ use sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
 use super::actor::{self, ActorDeps, Cmd, CMD_QUEUE};
-use super::checkpoint::{self, Checkpointer};
+use super::checkpoint::{CheckpointStore, Checkpointer};
 use super::cluster::Cluster;
 use super::engine::scoring::validate_rules;
 use super::engine::{LiveQuiz, PhaseRecord, Session, SessionMeta};
@@ -51,6 +51,9 @@ pub enum CreateError {
     /// Redis Cluster (session ownership) failed.
     #[error("redis: {0}")]
     Cluster(#[from] redis::RedisError),
+    /// The session's checkpoint could not be written.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 /// A running session as seen by connections.
@@ -115,6 +118,15 @@ impl LiveService {
     /// The Redis Cluster mesh, when joined.
     pub fn cluster(&self) -> Option<&Arc<Cluster>> {
         self.cluster.get()
+    }
+
+    /// Where sessions are checkpointed: Redis Cluster when joined, else the
+    /// database.
+    fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
+        match self.cluster() {
+            Some(c) => c.checkpoints(),
+            None => self.deps.store.clone(),
+        }
     }
 
     /// The store (for reading standings back).
@@ -190,15 +202,24 @@ impl LiveService {
         });
         let (code, tx, rx) = loop {
             let (code, tx, rx) = self.reserve_code();
-            let Some(cluster) = self.cluster() else {
-                break (code, tx, rx);
+            let free = match self.cluster() {
+                Some(cluster) => cluster.claim(&code).await.map_err(CreateError::from),
+                // A session parked in the checkpoint (waiting for this
+                // restarted gateway to resume it) keeps its code.
+                None => self
+                    .deps
+                    .store
+                    .exists(&code)
+                    .await
+                    .map(|taken| !taken)
+                    .map_err(|e| CreateError::Store(StoreError(e.to_string()))),
             };
-            match cluster.claim(&code).await {
+            match free {
                 Ok(true) => break (code, tx, rx),
-                Ok(false) => self.forget(&code), // another gateway's session
+                Ok(false) => self.forget(&code), // another session's code
                 Err(e) => {
                     self.forget(&code);
-                    return Err(e.into());
+                    return Err(e);
                 }
             }
         };
@@ -216,17 +237,15 @@ impl LiveService {
             }
         };
         let host_token = actor::new_token();
-        if let Some(cluster) = self.cluster() {
-            let meta = SessionMeta {
-                session_id: id,
-                code: code.clone(),
-                host_token: host_token.clone(),
-                quiz: (*quiz).clone(),
-            };
-            if let Err(e) = checkpoint::save_meta(cluster.conn(), &meta).await {
-                self.forget(&code);
-                return Err(e.into());
-            }
+        let meta = SessionMeta {
+            session_id: id,
+            code: code.clone(),
+            host_token: host_token.clone(),
+            quiz: (*quiz).clone(),
+        };
+        if let Err(e) = self.checkpoints().create(&meta).await {
+            self.forget(&code);
+            return Err(CreateError::Checkpoint(e.to_string()));
         }
         let epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -278,10 +297,10 @@ impl LiveService {
         rx: mpsc::Receiver<Cmd>,
     ) {
         let (id, code) = (session.id, session.code.clone());
-        let checkpoint = self.cluster().map(|cluster| {
+        if let Some(cluster) = self.cluster() {
             cluster.hold(code.clone(), tx.clone());
-            Checkpointer::spawn(cluster.conn().clone(), code.clone())
-        });
+        }
+        let checkpoint = Some(Checkpointer::spawn(self.checkpoints(), code.clone()));
         self.sessions
             .lock()
             .expect("live registry poisoned")
@@ -296,47 +315,46 @@ impl LiveService {
         }));
     }
 
-    /// The session with this code if it runs here; otherwise, with Redis
-    /// Cluster, takes it over when it has no owner (its gateway died and
-    /// the lease expired): claims the lease, restores the session from its
-    /// checkpoint and the durable answers (see
-    /// [`super::engine::restore`]), puts every player's total back on the
-    /// board and starts its actor. `None` if there is no such session or
-    /// another gateway owns it (or won the race to take it over).
+    /// The session with this code if it runs here; otherwise takes it over
+    /// from its checkpoint if it has one and no running owner: with Redis
+    /// Cluster when its gateway died and the lease expired (the lease is
+    /// claimed first), on a single gateway when this process restarted.
+    /// Restores the session from the checkpoint and the durable answers
+    /// (see [`super::engine::restore`]), puts every player's total back on
+    /// the board and starts its actor. `None` if there is no such session
+    /// or another gateway owns it (or won the race to take it over).
     pub async fn local_or_take_over(&self, code: &str) -> Option<SessionHandle> {
         let _one_at_a_time = self.takeover.lock().await;
         if let Some(h) = self.session(code).filter(|h| h.id != 0) {
             return Some(h);
         }
-        let cluster = self.cluster()?.clone();
-        match cluster.claim(code).await {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => {
-                tracing::warn!(error = %e, code, "live takeover: claim failed");
-                return None;
+        let cluster = self.cluster().cloned();
+        if let Some(cluster) = &cluster {
+            match cluster.claim(code).await {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    tracing::warn!(error = %e, code, "live takeover: claim failed");
+                    return None;
+                }
             }
         }
-        match self.restore(&cluster, code).await {
-            Ok(Some(handle)) => Some(handle),
-            Ok(None) => {
+        let restored = self.restore(code).await;
+        if let Err(e) = &restored {
+            tracing::error!(error = %e, code, "live takeover failed");
+        }
+        match (restored, cluster) {
+            (Ok(Some(handle)), _) => Some(handle),
+            (_, Some(cluster)) => {
                 cluster.release(code).await;
                 None
             }
-            Err(e) => {
-                tracing::error!(error = %e, code, "live takeover failed");
-                cluster.release(code).await;
-                None
-            }
+            (_, None) => None,
         }
     }
 
-    async fn restore(
-        &self,
-        cluster: &Cluster,
-        code: &str,
-    ) -> anyhow::Result<Option<SessionHandle>> {
-        let Some(saved) = checkpoint::load(cluster.conn(), code).await? else {
+    async fn restore(&self, code: &str) -> anyhow::Result<Option<SessionHandle>> {
+        let Some(saved) = self.checkpoints().load(code).await? else {
             return Ok(None);
         };
         let id = saved.meta.session_id;

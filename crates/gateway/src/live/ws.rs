@@ -210,13 +210,18 @@ impl Upstream {
 }
 
 /// Where the session of `code` runs: here, on its owning gateway, or -
-/// when it has no owner any more (the owner crashed, its lease expired) -
-/// here again after this gateway took it over. `None`: no such session.
+/// when it has no owner any more (the owner crashed, its lease expired, or
+/// this single gateway restarted) - here again after this gateway took it
+/// over. `None`: no such session.
 async fn upstream(live: &LiveService, code: &str) -> Option<Upstream> {
     if let Some(h) = live.session(code).filter(|h| h.id != 0) {
         return Some(Upstream::Local(h));
     }
-    let cluster = live.cluster()?.clone();
+    let Some(cluster) = live.cluster().cloned() else {
+        // One gateway: a session of an earlier run of this process comes
+        // back from its checkpoint.
+        return live.local_or_take_over(code).await.map(Upstream::Local);
+    };
     // Twice: a lost takeover race means another gateway owns it now.
     for _ in 0..2 {
         match cluster.owner(code).await {

@@ -15,6 +15,7 @@ use sdk::live::{ScoringRules, Standing};
 pub use sql::SqlStore;
 pub use writer::AnswerWriter;
 
+use super::checkpoint::CheckpointStore;
 use super::engine::{AnswerRecord, LiveQuestion, PendingAnswer};
 
 /// Future returned by [`LiveStore`] methods.
@@ -40,8 +41,9 @@ pub struct FinalRow {
     pub account_id: Option<i64>,
 }
 
-/// The durable side of live sessions.
-pub trait LiveStore: Send + Sync + 'static {
+/// The durable side of live sessions (and, without Redis Cluster, where
+/// running sessions are checkpointed).
+pub trait LiveStore: CheckpointStore {
     /// Loads a quiz's questions in order with their answer keys; `None` if
     /// the quiz does not exist.
     fn load_quiz(&self, quiz_id: i64) -> StoreFuture<'_, Option<Vec<LiveQuestion>>>;

@@ -23,6 +23,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{AnyPool, ConnectOptions, Row};
 
 use super::{FinalRow, LiveStore, StoreError, StoreFuture};
+use crate::live::checkpoint::{
+    parse_saved, CheckpointFuture, CheckpointStore, Saved, Write, TTL_SECS,
+};
 use crate::live::engine::{AnswerRecord, LiveQuestion, PendingAnswer};
 
 /// Rows per statement of an answer flush, largest first: a batch is cut
@@ -394,6 +397,147 @@ impl LiveStore for SqlStore {
     }
 }
 
+/// Checkpoints in the database (a gateway without Redis Cluster): the
+/// restarted gateway resumes its sessions from them.
+impl CheckpointStore for SqlStore {
+    fn exists<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, bool> {
+        Box::pin(async move {
+            let row =
+                sqlx::query("SELECT 1 FROM live_checkpoints WHERE code = ? AND updated_at >= ?")
+                    .bind(code)
+                    .bind(Self::now_ms() - TTL_SECS * 1000)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            Ok(row.is_some())
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        meta: &'a crate::live::engine::SessionMeta,
+    ) -> CheckpointFuture<'a, ()> {
+        Box::pin(async move {
+            let json = serde_json::to_string(meta)?;
+            let now = Self::now_ms();
+            let mut tx = self.pool.begin().await?;
+            // Expired checkpoints (and one with this code: it was checked free) go first.
+            sqlx::query(
+                "DELETE FROM live_checkpoint_players WHERE code = ? OR code IN \
+                 (SELECT code FROM live_checkpoints WHERE updated_at < ?)",
+            )
+            .bind(&meta.code)
+            .bind(now - TTL_SECS * 1000)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM live_checkpoints WHERE code = ? OR updated_at < ?")
+                .bind(&meta.code)
+                .bind(now - TTL_SECS * 1000)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO live_checkpoints (code, meta, phase, updated_at) VALUES (?, ?, NULL, ?)",
+            )
+            .bind(&meta.code)
+            .bind(json)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn load<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, Option<Saved>> {
+        Box::pin(async move {
+            let Some(row) = sqlx::query(
+                "SELECT meta, phase FROM live_checkpoints WHERE code = ? AND updated_at >= ?",
+            )
+            .bind(code)
+            .bind(Self::now_ms() - TTL_SECS * 1000)
+            .fetch_optional(&self.pool)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let meta: String = row.try_get(0)?;
+            let phase: Option<String> = row.try_get(1)?;
+            let players: Vec<String> =
+                sqlx::query("SELECT record FROM live_checkpoint_players WHERE code = ?")
+                    .bind(code)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<_, _>>()?;
+            Ok(parse_saved(
+                Some(&meta),
+                players.iter().map(String::as_str),
+                phase.as_deref(),
+            ))
+        })
+    }
+
+    fn write<'a>(&'a self, code: &'a str, writes: &'a [Write]) -> CheckpointFuture<'a, ()> {
+        Box::pin(async move {
+            let upsert = if self.mysql {
+                "INSERT INTO live_checkpoint_players (code, player_id, record) VALUES (?, ?, ?) \
+                 ON DUPLICATE KEY UPDATE record = VALUES(record)"
+            } else {
+                "INSERT OR REPLACE INTO live_checkpoint_players (code, player_id, record) \
+                 VALUES (?, ?, ?)"
+            };
+            let mut tx = self.pool.begin().await?;
+            let mut cleared = false;
+            for w in writes {
+                match w {
+                    Write::Player(p) => {
+                        sqlx::query(upsert)
+                            .bind(code)
+                            .bind(p.id as i64)
+                            .bind(serde_json::to_string(p)?)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Write::Removed(id) => {
+                        sqlx::query(
+                            "DELETE FROM live_checkpoint_players WHERE code = ? AND player_id = ?",
+                        )
+                        .bind(code)
+                        .bind(*id as i64)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Write::Phase(ck) => {
+                        sqlx::query("UPDATE live_checkpoints SET phase = ? WHERE code = ?")
+                            .bind(serde_json::to_string(ck)?)
+                            .bind(code)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Write::Clear => {
+                        for table in ["live_checkpoint_players", "live_checkpoints"] {
+                            sqlx::query(&format!("DELETE FROM {table} WHERE code = ?"))
+                                .bind(code)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        cleared = true;
+                    }
+                }
+            }
+            if !cleared {
+                sqlx::query("UPDATE live_checkpoints SET updated_at = ? WHERE code = ?")
+                    .bind(Self::now_ms())
+                    .bind(code)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,6 +567,75 @@ mod tests {
             req: None,
             accepted: tokio::time::Instant::now(),
         }
+    }
+
+    #[tokio::test]
+    async fn checkpoints_round_trip_in_sqlite() {
+        use crate::live::engine::{
+            LiveQuiz, PhaseCheckpoint, PhaseRecord, PlayerRecord, SessionMeta,
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = crate::config::Config::for_tests(dir.path());
+        let db = crate::db::Db::connect(&config).await.expect("sqlite");
+        db.migrate().await.expect("migrate");
+        let store = SqlStore::new(db.primary().clone(), false);
+        let meta = SessionMeta {
+            session_id: 3,
+            code: "123456".into(),
+            host_token: "secret".into(),
+            quiz: LiveQuiz {
+                quiz_id: 1,
+                questions: Vec::new(),
+                rules: ScoringRules::default(),
+                reveal_ms: 100,
+                top_n: 5,
+            },
+        };
+        assert!(!store.exists("123456").await.unwrap());
+        store.create(&meta).await.expect("create");
+        assert!(store.exists("123456").await.unwrap());
+        let player = |id: u64| PlayerRecord {
+            id,
+            nickname: format!("p{id}"),
+            account_id: None,
+            resume_token: format!("t{id}"),
+            joined_at: 1,
+        };
+        let phase = PhaseCheckpoint {
+            phase: PhaseRecord::Question {
+                index: 2,
+                opened_at: 99,
+                closing: false,
+            },
+            end_requested: true,
+        };
+        let writes = [
+            Write::Player(player(1)),
+            Write::Player(player(2)),
+            Write::Player(player(3)),
+            Write::Removed(2),
+            Write::Phase(phase),
+            // A repeated record (an account rejoining) replaces the first.
+            Write::Player(player(3)),
+        ];
+        store.write("123456", &writes).await.expect("write");
+        let saved = CheckpointStore::load(&store, "123456")
+            .await
+            .unwrap()
+            .expect("saved");
+        assert_eq!(saved.meta, meta);
+        assert_eq!(saved.players, vec![player(1), player(3)]);
+        assert_eq!(saved.phase, phase);
+        assert!(CheckpointStore::load(&store, "654321")
+            .await
+            .unwrap()
+            .is_none());
+        store.write("123456", &[Write::Clear]).await.expect("clear");
+        assert!(CheckpointStore::load(&store, "123456")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(!store.exists("123456").await.unwrap());
     }
 
     #[tokio::test]
