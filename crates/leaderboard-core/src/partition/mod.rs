@@ -105,6 +105,11 @@ impl Probe for KeyProbe<'_> {
     }
 
     #[inline]
+    fn prefetch_tail(&self, slot: u32) {
+        self.slab.prefetch(slot);
+    }
+
+    #[inline]
     fn tail_cmp(&self, slot: u32) -> Ordering {
         if self.hint == Some(slot) {
             return Ordering::Equal;

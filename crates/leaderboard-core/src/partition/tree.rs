@@ -122,6 +122,10 @@ pub(crate) struct Descent {
     /// or [`NO_GUESS`].
     len: u32,
     guess: u32,
+    /// At a leaf whose entries tying with the probe's score need their
+    /// records compared: the index of the first of them (the records were
+    /// requested, the next step orders them), else [`NO_GUESS`].
+    tie_lo: u32,
 }
 
 /// A search key as seen by the tree: its oriented score, plus a way to
@@ -136,6 +140,10 @@ pub(crate) trait Probe {
     /// that slot among the tied ones instead of reading their records.
     fn slot_hint(&self) -> Option<u32> {
         None
+    }
+    /// Requests the cache lines [`Probe::tail_cmp`] will read for `slot`.
+    fn prefetch_tail(&self, slot: u32) {
+        let _ = slot;
     }
 }
 
@@ -379,6 +387,7 @@ impl Tree {
                 0
             },
             guess: NO_GUESS,
+            tie_lo: NO_GUESS,
         }
     }
 
@@ -392,7 +401,8 @@ impl Tree {
     }
 
     /// Moves `d` one level down toward `p` and requests the next node's
-    /// lines; at the leaf, returns what [`Tree::seek`] returns.
+    /// lines; at the leaf, returns what [`Tree::seek`] returns (one round
+    /// later when score ties need records: see [`Descent::tie_lo`]).
     #[inline]
     pub fn step<P: Probe>(&self, d: &mut Descent, p: &P) -> Option<(Option<Pos>, usize)> {
         if d.height > 0 {
@@ -429,10 +439,27 @@ impl Tree {
         debug_assert_eq!(n, leaf.len as usize, "parent count is the leaf's length");
         let keys = &leaf.keys[..n];
         let slots = &leaf.slots[..n];
-        let idx = if d.guess == NO_GUESS {
-            lower_bound(keys, slots, p)
+        let idx = if d.tie_lo != NO_GUESS {
+            // Second visit: the tied records requested last round are in.
+            resolve_ties(keys, slots, p, d.tie_lo as usize)
         } else {
-            let lo = lower_bound_from(keys, p.score(), d.guess as usize);
+            let lo = if d.guess == NO_GUESS {
+                keys.partition_point(|&k| k < p.score())
+            } else {
+                lower_bound_from(keys, p.score(), d.guess as usize)
+            };
+            let tied = &slots[lo..lo + run_len(&keys[lo..], p.score())];
+            let own = p.slot_hint().is_some_and(|h| tied.contains(&h));
+            if !tied.is_empty() && !own {
+                // Ordering the ties reads their records: request them all
+                // now and order them next round, so their misses overlap
+                // each other and the other partitions' descents.
+                for &slot in tied {
+                    p.prefetch_tail(slot);
+                }
+                d.tie_lo = lo as u32;
+                return None;
+            }
             resolve_ties(keys, slots, p, lo)
         };
         let pos = if idx < n {
