@@ -300,7 +300,7 @@ impl LiveService {
         if let Some(cluster) = self.cluster() {
             cluster.hold(code.clone(), tx.clone());
         }
-        let checkpoint = Some(Checkpointer::spawn(self.checkpoints(), code.clone()));
+        let checkpoint = Checkpointer::spawn(self.checkpoints(), code.clone());
         self.sessions
             .lock()
             .expect("live registry poisoned")

@@ -93,21 +93,18 @@ pub struct ActorDeps {
 }
 
 /// Runs a session until it finishes or every command sender is gone;
-/// calls `on_exit` last (the registry forgets the code). With a
-/// checkpoint (Redis Cluster mode) a join is welcomed once its player
-/// record is stored, and phase changes are written as they happen.
+/// calls `on_exit` last (the registry forgets the code). A join is
+/// welcomed once its player record is in the checkpoint (`stored_rx`
+/// returns the ids of stored records), and phase changes are written as
+/// they happen.
 pub async fn run(
     mut session: Session,
     deps: ActorDeps,
     mut rx: mpsc::Receiver<Cmd>,
-    checkpoint: Option<(Checkpointer, mpsc::UnboundedReceiver<u64>)>,
+    (cp, mut stored_rx): (Checkpointer, mpsc::UnboundedReceiver<u64>),
     on_exit: impl FnOnce() + Send,
 ) {
     let (commit_tx, mut commit_rx) = mpsc::unbounded_channel::<Vec<PendingAnswer>>();
-    let (cp, mut stored_rx) = match checkpoint {
-        Some((cp, acks)) => (Some(cp), Some(acks)),
-        None => (None, None),
-    };
     let mut actor = Actor {
         deps,
         fanout: Fanout::default(),
@@ -126,7 +123,7 @@ pub async fn run(
                 None => break,
             },
             Some(batch) = commit_rx.recv() => committed(&mut session, batch),
-            Some(player) = recv_stored(&mut stored_rx) => actor.stored(&mut session, player),
+            Some(player) = stored_rx.recv() => actor.stored(&mut session, player),
             _ = sleep_until(wake), if wake.is_some() => {}
             // Paced fan-out: the next slice after the connection tasks woken
             // by the last one had their turn.
@@ -145,7 +142,7 @@ pub async fn run(
         while let Ok(batch) = commit_rx.try_recv() {
             committed(&mut session, batch);
         }
-        while let Some(Ok(player)) = stored_rx.as_mut().map(|r| r.try_recv()) {
+        while let Ok(player) = stored_rx.try_recv() {
             actor.stored(&mut session, player);
         }
         actor.drain(&mut session).await;
@@ -197,13 +194,6 @@ fn committed(session: &mut Session, batch: Vec<PendingAnswer>) {
     session.commit(now, batch);
 }
 
-async fn recv_stored(rx: &mut Option<mpsc::UnboundedReceiver<u64>>) -> Option<u64> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
 async fn sleep_until(at: Option<Instant>) {
     if let Some(at) = at {
         tokio::time::sleep_until(at).await;
@@ -215,8 +205,8 @@ struct Actor {
     fanout: Fanout,
     commit_tx: mpsc::UnboundedSender<Vec<PendingAnswer>>,
     done: bool,
-    /// Checkpoint writer (Redis Cluster mode).
-    cp: Option<Checkpointer>,
+    /// Checkpoint writer.
+    cp: Checkpointer,
     /// Joins waiting for their player record to be stored, by player.
     joining: HashMap<u64, Vec<PendingJoin>>,
     /// The phase last written to the checkpoint.
@@ -234,21 +224,17 @@ impl Actor {
                 reply,
             } => {
                 let token = new_token();
-                let result = session.join(now, &nickname, account_id, token);
-                match (result, &self.cp) {
-                    (Ok(id), Some(cp)) => {
+                match session.join(now, &nickname, account_id, token) {
+                    Ok(id) => {
                         // Welcomed once the record is stored: a welcomed
-                        // player can resume on whichever gateway takes over.
+                        // player can resume after a crash, on whichever
+                        // gateway takes over.
                         if let Some(rec) = session.player_record(id, session.epoch(now)) {
-                            cp.player(rec);
+                            self.cp.player(rec);
                         }
                         self.joining.entry(id).or_default().push((conn, reply));
                     }
-                    (Ok(id), None) => {
-                        self.attach(session, now, id, conn);
-                        let _ = reply.send(Ok(id));
-                    }
-                    (Err(e), _) => {
+                    Err(e) => {
                         let _ = reply.send(Err(e));
                     }
                 }
@@ -317,12 +303,12 @@ impl Actor {
 
     /// Writes the phase to the checkpoint when it changed.
     fn checkpoint_phase(&mut self, session: &Session) {
-        let Some(cp) = self.cp.as_ref().filter(|_| !self.done) else {
-            return; // finished: the checkpoint is deleted
-        };
+        if self.done {
+            return; // finished (the checkpoint is deleted) or abdicated
+        }
         let now = session.phase_checkpoint();
         if self.last_phase != Some(now) {
-            cp.phase(now);
+            self.cp.phase(now);
             self.last_phase = Some(now);
         }
     }
@@ -369,9 +355,7 @@ impl Actor {
             (None, ClientMsg::End) => session.end(now).map_err(|c| (c, None)),
             (None, ClientMsg::Remove { player_id }) => {
                 session.remove(now, player_id).map_err(|c| (c, None))?;
-                if let Some(cp) = &self.cp {
-                    cp.removed(player_id);
-                }
+                self.cp.removed(player_id);
                 Ok(())
             }
             (_, ClientMsg::Ping) => Ok(()), // answered by the connection task
@@ -437,10 +421,8 @@ impl Actor {
                 }
             }
         }
-        if let Some(cp) = &self.cp {
-            // Before the lease goes: no gateway may take a finished session over.
-            cp.clear().await;
-        }
+        // Before the lease goes: no gateway may take a finished session over.
+        self.cp.clear().await;
         let _ = self.deps.board.drop_session(session.id).await;
         self.done = true;
     }
