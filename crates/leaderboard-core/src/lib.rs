@@ -105,13 +105,23 @@
 //!
 //! **Memory latency is the cost.** On the 2-core VM this was tuned on a
 //! random read from a 64 MB structure costs ~300 ns (4 KiB pages, so
-//! most are TLB misses too). Descents therefore request every cache line
-//! of the next node before searching it, and board-wide seeks (rank,
-//! around, offset paging, the ranks of a write outcome) descend all
-//! partitions *interleaved*, one level of each per round, so their misses
-//! overlap instead of adding up. `around` prefetches the neighbours'
-//! records before merging them. [`Board::apply_batch`] warms the tree
-//! paths of a group of writes the same way before applying them.
+//! most are TLB misses too), and even perfectly overlapped random lines
+//! arrive no faster than one per ~26 ns. So the code counts dependent
+//! misses and lines. A rank at `P = 1` is three dependent misses: the
+//! index line, the record (for the key), the leaf. Inner nodes stay in
+//! cache; descents request the next inner node's lines before searching
+//! it, and a read descent requests only ~4 lines of the leaf, around the
+//! position *interpolated* from the key range its parent knows, then
+//! searches outward from there. A member's own key finds itself among
+//! score ties by its slot, without reading the tied records; other ties
+//! request all their records at once and are ordered one round later.
+//! Board-wide seeks (rank, around, offset paging, the ranks of a write
+//! outcome) descend all partitions *interleaved*, one level of each per
+//! round, so their misses overlap instead of adding up. `around`
+//! prefetches the neighbours' records before merging them.
+//! [`Board::apply_batch`] is software-pipelined: while one write runs,
+//! the index lines, records and leaves of the next few are being fetched
+//! (see `partition/batch.rs`).
 //!
 //! Board-wide answers combine partitions with [`merge`]: global rank =
 //! 1 + sum of each partition's count above the key; top N = k-way merge of
@@ -159,9 +169,11 @@
 //! - Deep `page(offset)` costs O(P² log n); use keyset cursors to scroll.
 //! - The update and rank speed targets of the issue (1M updates/s, rank
 //!   1 µs on one thread at 1M-10M members) are not reached on the 2-core
-//!   test VM: a random update costs about seven dependent cache misses
-//!   (hash bucket, record, two descents) and about 1 µs of CPU even when
-//!   everything is cached. A cached top 100, around-member at `P = 1` and
+//!   test VM: a random update costs about five dependent cache misses
+//!   (index line, record, the old and the new key's leaf, tied records)
+//!   and 0.8-1 µs of CPU even when everything is cached (measured at 10k
+//!   members: four descents' binary searches, leaf shifts, the `Entry`
+//!   values a write builds), which also bounds the pipelined batch. A cached top 100, around-member at `P = 1` and
 //!   the memory goal are met. Numbers, Redis baseline and reasons:
 //!   `docs/PERFORMANCE.md`.
 //! - Rank and around-member still cost more with larger `P` (one descent
