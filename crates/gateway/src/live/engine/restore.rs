@@ -187,34 +187,16 @@ impl Session {
         let mut writes = Vec::with_capacity(players.len());
         let mut open_answers = HashMap::new();
         for rec in players {
-            let mine = by_player.get(&rec.id);
-            let answer = |q: u32| mine.and_then(|m| m.get(&q).copied());
-            let mut streak = 0u32;
-            for q in 0..closed {
-                streak = match answer(q) {
-                    Some(a) if a.correct => streak + 1,
-                    _ => 0,
-                };
-            }
-            if let Some(a) = open.and_then(answer) {
-                streak = if a.correct { streak + 1 } else { 0 };
-                let scored = Scored {
-                    correct: a.correct,
-                    points: a.points,
-                    streak,
-                };
+            let no_answers = BTreeMap::new();
+            let mine = by_player.get(&rec.id).unwrap_or(&no_answers);
+            let Replayed {
+                score,
+                streak,
+                at,
+                open_answer,
+            } = replay(mine, closed, open, rec.joined_at);
+            if let Some(scored) = open_answer {
                 open_answers.insert(rec.id, (scored, true));
-            }
-            let counted = mine
-                .into_iter()
-                .flat_map(|m| m.values())
-                .filter(|a| a.question < closed || Some(a.question) == open);
-            let (mut score, mut at) = (0i64, rec.joined_at);
-            for a in counted {
-                score += i64::from(a.points);
-                if a.points > 0 {
-                    at = at.max(a.answered_at);
-                }
             }
             writes.push(ScoreWrite {
                 player: rec.id,
@@ -242,14 +224,13 @@ impl Session {
                 closing,
             } if index < questions => {
                 let q = &quiz.questions[index as usize];
+                let counted = answers
+                    .iter()
+                    .filter(|a| a.question == index && open_answers.contains_key(&a.player));
                 let mut counts = vec![0u32; q.choices.len()];
-                for a in answers.iter().filter(|a| a.question == index) {
-                    if open_answers.contains_key(&a.player) {
-                        for &c in &a.choices {
-                            if let Some(n) = counts.get_mut(c as usize) {
-                                *n += 1;
-                            }
-                        }
+                for c in counted.flat_map(|a| &a.choices) {
+                    if let Some(n) = counts.get_mut(*c as usize) {
+                        *n += 1;
                     }
                 }
                 State::Question(Open {
@@ -280,5 +261,58 @@ impl Session {
         s.push.board_changed(now);
         s.push.counts_changed(now);
         (s, writes)
+    }
+}
+
+/// A player's state recomputed from their durable answers.
+struct Replayed {
+    score: i64,
+    streak: u32,
+    /// Server time the score was reached (the board's tie-break).
+    at: i64,
+    /// Their answer to the open question, as scored.
+    open_answer: Option<Scored>,
+}
+
+/// Replays one player's answers (by question): questions `0..closed` were
+/// revealed (a missing or wrong answer resets the streak), `open` is the
+/// open question (its answer counts once given). Unanswered, a player's
+/// tie-break time is their join time.
+fn replay(
+    answers: &BTreeMap<u32, &AnswerRecord>,
+    closed: u32,
+    open: Option<u32>,
+    joined_at: i64,
+) -> Replayed {
+    let mut streak = 0u32;
+    for q in 0..closed {
+        streak = match answers.get(&q) {
+            Some(a) if a.correct => streak + 1,
+            _ => 0,
+        };
+    }
+    let open_answer = open.and_then(|q| answers.get(&q)).map(|a| {
+        streak = if a.correct { streak + 1 } else { 0 };
+        Scored {
+            correct: a.correct,
+            points: a.points,
+            streak,
+        }
+    });
+    let counted = answers
+        .values()
+        .filter(|a| a.question < closed || Some(a.question) == open);
+    let (mut score, mut at) = (0i64, joined_at);
+    for a in counted {
+        score += i64::from(a.points);
+        if a.points > 0 {
+            at = at.max(a.answered_at);
+        }
+    }
+    Replayed {
+        score,
+        streak,
+        at,
+        open_answer,
     }
 }
