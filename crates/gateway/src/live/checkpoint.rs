@@ -106,12 +106,14 @@ impl CheckpointStore for RedisCheckpoints {
     fn create<'a>(&'a self, meta: &'a SessionMeta) -> CheckpointFuture<'a, ()> {
         Box::pin(async move {
             let json = serde_json::to_string(meta)?;
+            let code = &meta.code;
             let mut c = self.conn.clone();
-            redis::cmd("SET")
-                .arg(key(&meta.code, "meta"))
-                .arg(json)
-                .arg("EX")
-                .arg(TTL_SECS)
+            // The code was checked free: leftovers of an expired session go.
+            redis::pipe()
+                .del(&[key(code, "players"), key(code, "phase")])
+                .ignore()
+                .set_ex(key(code, "meta"), json, TTL_SECS as u64)
+                .ignore()
                 .query_async::<()>(&mut c)
                 .await?;
             Ok(())

@@ -202,19 +202,7 @@ impl LiveService {
         });
         let (code, tx, rx) = loop {
             let (code, tx, rx) = self.reserve_code();
-            let free = match self.cluster() {
-                Some(cluster) => cluster.claim(&code).await.map_err(CreateError::from),
-                // A session parked in the checkpoint (waiting for this
-                // restarted gateway to resume it) keeps its code.
-                None => self
-                    .deps
-                    .store
-                    .exists(&code)
-                    .await
-                    .map(|taken| !taken)
-                    .map_err(|e| CreateError::Store(StoreError(e.to_string()))),
-            };
-            match free {
+            match self.code_is_free(&code).await {
                 Ok(true) => break (code, tx, rx),
                 Ok(false) => self.forget(&code), // another session's code
                 Err(e) => {
@@ -258,6 +246,29 @@ impl LiveService {
             code,
             host_token,
         })
+    }
+
+    /// Whether a fresh code may be used, claiming it in Redis Cluster mode.
+    /// A code is taken by a running session (the owner lease) and by a
+    /// session parked in its checkpoint, waiting for a client to reconnect
+    /// so a gateway takes it over.
+    async fn code_is_free(&self, code: &str) -> Result<bool, CreateError> {
+        if let Some(cluster) = self.cluster() {
+            if !cluster.claim(code).await? {
+                return Ok(false);
+            }
+        }
+        let parked = self
+            .checkpoints()
+            .exists(code)
+            .await
+            .map_err(|e| CreateError::Checkpoint(e.to_string()));
+        if !matches!(parked, Ok(false)) {
+            if let Some(cluster) = self.cluster() {
+                cluster.release(code).await;
+            }
+        }
+        parked.map(|taken| !taken)
     }
 
     fn forget(&self, code: &str) {
