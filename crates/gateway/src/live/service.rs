@@ -17,6 +17,7 @@ use super::engine::scoring::validate_rules;
 use super::engine::{LiveQuiz, PhaseRecord, Session, SessionMeta};
 use super::score::ScoreBoard;
 use super::store::{AnswerWriter, LiveStore, StoreError};
+use crate::db::now_ms;
 
 /// A logged-in account as the live module needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,9 +236,7 @@ impl LiveService {
             self.forget(&code);
             return Err(CreateError::Checkpoint(e.to_string()));
         }
-        let epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let epoch = now_ms();
         let session = Session::new(id, code.clone(), quiz, tokio::time::Instant::now(), epoch);
         self.spawn(session, host_token.clone(), tx, rx);
         metrics::counter!("live_sessions_created_total").increment(1);
@@ -376,9 +375,7 @@ impl LiveService {
         }
         let answers = self.deps.store.answers(id).await?;
         let host_token = saved.meta.host_token.clone();
-        let epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let epoch = now_ms();
         let (session, writes) = Session::restore(
             saved.meta,
             saved.players,

@@ -25,6 +25,7 @@ use super::actor::fanout::{encode, ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
 use super::actor::{describe, Cmd};
 use super::cluster::Cluster;
 use super::service::{LiveService, SessionHandle};
+use crate::db::now_ms;
 
 /// Query string of the WebSocket URL.
 #[derive(Debug, Deserialize)]
@@ -383,10 +384,4 @@ async fn write_queued(
         }
     }
     sink.flush().await.is_ok()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

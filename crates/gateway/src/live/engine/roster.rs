@@ -111,11 +111,6 @@ impl Roster {
         self.next_id = self.next_id.max(id);
     }
 
-    /// The id the next new player gets minus one.
-    pub fn last_id(&self) -> u64 {
-        self.next_id
-    }
-
     /// The player a resume token belongs to.
     pub fn by_token(&self, token: &str) -> Option<u64> {
         self.by_token.get(token).copied()

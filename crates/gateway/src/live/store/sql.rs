@@ -23,6 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{AnyPool, ConnectOptions, Row};
 
 use super::{FinalRow, LiveStore, StoreError, StoreFuture};
+use crate::db::now_ms;
 use crate::live::checkpoint::{
     parse_saved, CheckpointFuture, CheckpointStore, Saved, Write, TTL_SECS,
 };
@@ -199,12 +200,6 @@ impl SqlStore {
         }
     }
 
-    fn now_ms() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
-    }
-
     async fn load(&self, quiz_id: i64) -> Result<Option<Vec<LiveQuestion>>, StoreError> {
         let exists = sqlx::query("SELECT id FROM quizzes WHERE id = ?")
             .bind(quiz_id)
@@ -290,7 +285,7 @@ impl SqlStore {
             q.execute(&mut *tx).await?;
         }
         sqlx::query("UPDATE live_sessions SET status = 'finished', finished_at = ?, players = ? WHERE id = ?")
-            .bind(Self::now_ms())
+            .bind(now_ms())
             .bind(rows.len() as i64)
             .bind(session_id)
             .execute(&mut *tx)
@@ -323,7 +318,7 @@ impl LiveStore for SqlStore {
             .bind(quiz_id)
             .bind(host_user_id)
             .bind(scoring)
-            .bind(Self::now_ms())
+            .bind(now_ms())
             .execute(&mut *conn)
             .await?;
             // Same connection: SQLite's last_insert_rowid() is per connection.
@@ -405,7 +400,7 @@ impl CheckpointStore for SqlStore {
             let row =
                 sqlx::query("SELECT 1 FROM live_checkpoints WHERE code = ? AND updated_at >= ?")
                     .bind(code)
-                    .bind(Self::now_ms() - TTL_SECS * 1000)
+                    .bind(now_ms() - TTL_SECS * 1000)
                     .fetch_optional(&self.pool)
                     .await?;
             Ok(row.is_some())
@@ -418,7 +413,7 @@ impl CheckpointStore for SqlStore {
     ) -> CheckpointFuture<'a, ()> {
         Box::pin(async move {
             let json = serde_json::to_string(meta)?;
-            let now = Self::now_ms();
+            let now = now_ms();
             let mut tx = self.pool.begin().await?;
             // Expired checkpoints (and one with this code: it was checked free) go first.
             sqlx::query(
@@ -453,7 +448,7 @@ impl CheckpointStore for SqlStore {
                 "SELECT meta, phase FROM live_checkpoints WHERE code = ? AND updated_at >= ?",
             )
             .bind(code)
-            .bind(Self::now_ms() - TTL_SECS * 1000)
+            .bind(now_ms() - TTL_SECS * 1000)
             .fetch_optional(&self.pool)
             .await?
             else {
@@ -527,7 +522,7 @@ impl CheckpointStore for SqlStore {
             }
             if !cleared {
                 sqlx::query("UPDATE live_checkpoints SET updated_at = ? WHERE code = ?")
-                    .bind(Self::now_ms())
+                    .bind(now_ms())
                     .bind(code)
                     .execute(&mut *tx)
                     .await?;
