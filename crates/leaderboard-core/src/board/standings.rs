@@ -123,8 +123,11 @@ impl Standings {
     /// Applies a write to one partition only (see [`crate::Board::apply`]).
     pub(crate) fn apply(&self, w: &Write) -> Result<bool> {
         let p = self.partition_for(&w.member);
-        let local = self.write_partition(p, w)?;
-        Ok(matches!(local, LocalWrite::Done(_)))
+        let mut part = self.partitions[p].write();
+        part.write_quiet(w, &self.config, &mut |old, new| {
+            self.top_cache
+                .on_change_parts(self.config.order, old, Some(new));
+        })
     }
 
     /// Applies writes in order without change-feed ranks, one lock per
@@ -142,12 +145,9 @@ impl Standings {
             }
             let ws: Vec<&Write> = idx.iter().map(|&i| writes[i]).collect();
             let mut part = self.partitions[p].write();
-            let results = part.write_batch_local(&ws, &self.config, |a| {
-                if a.changed {
-                    let old = a.old.as_ref().map(|(e, _)| e);
-                    self.top_cache
-                        .on_change(self.config.order, old, Some(&a.new.0));
-                }
+            let results = part.write_batch_local(&ws, &self.config, |old, new| {
+                self.top_cache
+                    .on_change_parts(self.config.order, old, Some(new));
             });
             for (&i, r) in idx.iter().zip(results) {
                 out[i] = Some(r);

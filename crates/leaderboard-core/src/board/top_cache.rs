@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 
 use crate::key::compare_parts;
+use crate::partition::{KeyParts, entry_parts};
 use crate::{Entry, Order, RankedEntry, SortKey};
 
 /// Largest `n` whose `top(n)` answer is cached (bounds the memory).
@@ -77,18 +78,28 @@ impl TopCache {
         if !self.live.load(Ordering::Acquire) {
             return;
         }
+        self.on_change_parts(order, old.map(entry_parts), new.map(entry_parts));
+    }
+
+    /// [`TopCache::on_change`] with the keys' parts (score, subscore or 0,
+    /// time, member) instead of entries.
+    pub fn on_change_parts(
+        &self,
+        order: Order,
+        old: Option<KeyParts<'_>>,
+        new: Option<KeyParts<'_>>,
+    ) {
+        if !self.live.load(Ordering::Acquire) {
+            return;
+        }
         let mut c = self.cached.lock();
         let Some(cached) = c.as_ref() else { return };
         let reaches = match &cached.boundary {
             None => true,
-            Some(b) => [old, new].into_iter().flatten().any(|e| {
-                compare_parts(
-                    order,
-                    (e.score, e.subscore.unwrap_or(0), e.at, &e.member),
-                    (b.score, b.subscore, b.at, &b.member),
-                )
-                .is_le()
-            }),
+            Some(b) => [old, new]
+                .into_iter()
+                .flatten()
+                .any(|k| compare_parts(order, k, (b.score, b.subscore, b.at, &b.member)).is_le()),
         };
         if reaches {
             *c = None;

@@ -22,7 +22,7 @@
 //! by an earlier write of the same batch costs a miss, never a wrong
 //! result, since the write itself runs the ordinary code path.
 
-use super::{Applied, LocalWrite, Partition, orient};
+use super::{KeyParts, Partition, orient};
 use crate::{BoardConfig, Result, Write, WriteOp, member_hash};
 
 /// Partitions smaller than this run batches without prefetching (their
@@ -55,15 +55,17 @@ impl Partition {
     /// assert_eq!(p.get("a").unwrap().score, 7);
     /// ```
     pub fn apply_batch(&mut self, writes: &[&Write], cfg: &BoardConfig) -> Vec<Result<bool>> {
-        self.write_batch_local(writes, cfg, |_| ())
+        self.write_batch_local(writes, cfg, |_, _| ())
     }
 
-    /// [`Partition::apply_batch`], calling `on_done` with every applied write.
+    /// [`Partition::apply_batch`], calling `on_change` with the old and
+    /// new key of every write that changed an entry (see
+    /// [`Partition::write_quiet`]).
     pub(crate) fn write_batch_local(
         &mut self,
         writes: &[&Write],
         cfg: &BoardConfig,
-        mut on_done: impl FnMut(&Applied),
+        mut on_change: impl FnMut(Option<KeyParts<'_>>, KeyParts<'_>),
     ) -> Vec<Result<bool>> {
         let n = writes.len();
         let mut out = Vec::with_capacity(n);
@@ -100,13 +102,7 @@ impl Partition {
             let Some(i) = t.checked_sub(AHEAD_INDEX) else {
                 continue;
             };
-            out.push(self.write_local(writes[i], cfg).map(|l| match l {
-                LocalWrite::Duplicate(_) => false,
-                LocalWrite::Done(a) => {
-                    on_done(&a);
-                    true
-                }
-            }));
+            out.push(self.write_quiet(writes[i], cfg, &mut on_change));
         }
         out
     }

@@ -11,6 +11,8 @@
 //! group with no overflow; removal undoes those counts (no tombstones).
 //! 5.3 bytes per bucket, grown by doubling at 7/8 load.
 
+use super::huge::{HugeBuf, Zeroable};
+
 /// Entries per group.
 const WIDTH: usize = 12;
 
@@ -23,17 +25,14 @@ struct Group {
     slots: [u32; WIDTH],
 }
 
-const EMPTY: Group = Group {
-    tags: [0; WIDTH],
-    overflow: 0,
-    slots: [0; WIDTH],
-};
+// SAFETY: a zeroed group is an empty one (integers only).
+unsafe impl Zeroable for Group {}
 
 /// Member -> slot index; the caller supplies hashes and the id comparison
 /// (the ids live in the slab's records).
 #[derive(Default)]
 pub(crate) struct MemberIndex {
-    groups: Vec<Group>,
+    groups: HugeBuf<Group>,
     len: usize,
 }
 
@@ -131,8 +130,8 @@ impl MemberIndex {
 
     fn grow(&mut self, rehash: &impl Fn(u32) -> u64) {
         let n = (self.groups.len() * 2).max(1);
-        let mut groups = vec![EMPTY; n];
-        for grp in &self.groups {
+        let mut groups = HugeBuf::<Group>::zeroed(n);
+        for grp in self.groups.iter() {
             for i in 0..WIDTH {
                 if grp.tags[i] != 0 {
                     Self::place(&mut groups, rehash(grp.slots[i]), grp.slots[i]);
@@ -170,7 +169,7 @@ impl MemberIndex {
 
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.groups.capacity() * std::mem::size_of::<Group>()
+        self.groups.heap_bytes()
     }
 
     /// Every stored slot (unordered).

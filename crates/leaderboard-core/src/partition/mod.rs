@@ -10,8 +10,10 @@
 mod arena;
 mod batch;
 mod dedupe;
+mod huge;
 mod index;
 mod query;
+mod quiet;
 mod slab;
 mod state;
 #[cfg(test)]
@@ -61,6 +63,11 @@ pub struct Partition {
 
 /// A sort key's parts (score, subscore, time, member id), borrowed.
 pub(crate) type KeyParts<'a> = (i64, i64, i64, &'a str);
+
+/// An entry's key parts (a missing subscore is 0).
+pub(crate) fn entry_parts(e: &Entry) -> KeyParts<'_> {
+    (e.score, e.subscore.unwrap_or(0), e.at, &e.member)
+}
 
 /// Maps a score so that ascending tree order is rank order.
 #[inline]
@@ -552,18 +559,40 @@ pub(crate) fn next_entry(
     op: WriteOp,
     order: Order,
 ) -> Result<Option<Entry>> {
+    let Some((score, subscore)) = next_score(old.map(|o| (o.score, o.subscore)), w, op, order)?
+    else {
+        return Ok(None);
+    };
     let metadata = match &w.metadata {
         None => old.and_then(|o| o.metadata.clone()),
         Some(m) if m.is_empty() => None,
         Some(m) => Some(m.clone()),
     };
-    let base = old.map_or(0, |o| o.score);
-    let (score, subscore) = match op {
+    Ok(Some(Entry {
+        member: w.member.clone(),
+        score,
+        subscore,
+        at: w.at,
+        metadata,
+    }))
+}
+
+/// The (score, subscore) after applying `op` to the old ones, or `None`
+/// when `Best` keeps the old entry (the rules of [`next_entry`]).
+pub(crate) fn next_score(
+    old: Option<(i64, Option<i64>)>,
+    w: &Write,
+    op: WriteOp,
+    order: Order,
+) -> Result<Option<(i64, Option<i64>)>> {
+    let base = old.map_or(0, |o| o.0);
+    let old_sub = old.and_then(|o| o.1);
+    Ok(Some(match op {
         WriteOp::Set => (w.score, w.subscore),
         WriteOp::Best => {
             if let Some(o) = old {
                 let new_key = (w.score, w.subscore.unwrap_or(0));
-                let old_key = (o.score, o.subscore.unwrap_or(0));
+                let old_key = (o.0, o.1.unwrap_or(0));
                 let better = match order {
                     Order::HighFirst => new_key > old_key,
                     Order::LowFirst => new_key < old_key,
@@ -580,7 +609,7 @@ pub(crate) fn next_entry(
                 op: '+',
                 delta: w.score,
             })?,
-            w.subscore.or_else(|| old.and_then(|o| o.subscore)),
+            w.subscore.or(old_sub),
         ),
         WriteOp::Decr => (
             base.checked_sub(w.score).ok_or(Error::Overflow {
@@ -588,15 +617,8 @@ pub(crate) fn next_entry(
                 op: '-',
                 delta: w.score,
             })?,
-            w.subscore.or_else(|| old.and_then(|o| o.subscore)),
+            w.subscore.or(old_sub),
         ),
-    };
-    Ok(Some(Entry {
-        member: w.member.clone(),
-        score,
-        subscore,
-        at: w.at,
-        metadata,
     }))
 }
 

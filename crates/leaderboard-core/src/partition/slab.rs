@@ -16,22 +16,33 @@
 //! there is no 16-byte pointer nor allocator overhead per member. Handles
 //! are byte offsets / 4 in a virtual space of chunks that grow from 1 KiB
 //! to 64 KiB and then stay at 64 KiB, so a small partition stays small and
-//! a large one wastes at most one chunk. A freed record goes to a free
+//! a large one wastes at most one chunk. At 8 MiB the records are copied
+//! into 2 MiB huge pages at the same virtual addresses, and the arena goes
+//! on in huge pages (`huge.rs`: a TLB miss less per random record read;
+//! at most one page unused). A freed record goes to a free
 //! list for its size (ids never change, so a member's record only moves
 //! when its subscore appears or disappears).
 //!
 //! A [`MemberIndex`] maps member -> handle (one cache line per probe,
 //! ~5.3 bytes per bucket), hashing through the arena.
 
+use super::huge::HugeBuf;
 use super::index::MemberIndex;
 use crate::hash::index_hash;
 
 const FIRST_CHUNK: usize = 1024;
-/// Chunks `0..GROWING` double from [`FIRST_CHUNK`]; later ones are [`BIG_CHUNK`].
-const GROWING: usize = 6;
-const BIG_CHUNK: usize = FIRST_CHUNK << GROWING;
+/// Chunks `0..GROWING` are [`FIRST_CHUNK`], then doubling to 32 KiB (64 KiB
+/// in all), later ones [`BIG_CHUNK`], so chunks never straddle a multiple
+/// of their size, nor of a huge page.
+const GROWING: usize = 7;
+const BIG_CHUNK: usize = 64 << 10;
 /// Bytes covered by the growing chunks.
-const GROWING_END: usize = FIRST_CHUNK * ((1 << GROWING) - 1);
+const GROWING_END: usize = BIG_CHUNK;
+/// Arena size at which the chunks are copied into huge pages (see
+/// [`Slab::page_out`]); a multiple of [`PAGE`].
+const PAGED_FROM: usize = 8 << 20;
+/// Chunk size once paged: one huge page.
+const PAGE: usize = super::huge::HUGE_PAGE;
 const HEADER: usize = 18;
 const HAS_SUB: u8 = 1;
 /// Largest record in 4-byte units (header, subscore, longest id).
@@ -51,7 +62,9 @@ pub(crate) struct Rec<'a> {
 /// Byte arena of records plus the member -> handle hash index.
 #[derive(Default)]
 pub(crate) struct Slab {
-    chunks: Vec<Box<[u8]>>,
+    chunks: Vec<HugeBuf<u8>>,
+    /// Whether `chunks` are huge pages (see [`Slab::page_out`]).
+    paged: bool,
     /// Bytes used in the last chunk.
     used: usize,
     /// Free records by size in 4-byte units.
@@ -62,27 +75,31 @@ pub(crate) struct Slab {
 
 #[inline]
 fn chunk_size(k: usize) -> usize {
-    if k < GROWING {
-        FIRST_CHUNK << k
-    } else {
-        BIG_CHUNK
+    match k {
+        0 => FIRST_CHUNK,
+        _ if k < GROWING => FIRST_CHUNK << (k - 1),
+        _ => BIG_CHUNK,
     }
 }
 
 #[inline]
 fn chunk_start(k: usize) -> usize {
-    if k < GROWING {
-        FIRST_CHUNK * ((1 << k) - 1)
-    } else {
-        GROWING_END + (k - GROWING) * BIG_CHUNK
+    match k {
+        0 => 0,
+        _ if k < GROWING => FIRST_CHUNK << (k - 1),
+        _ => GROWING_END + (k - GROWING) * BIG_CHUNK,
     }
 }
 
-/// (chunk, offset) of a virtual byte address.
+/// (chunk, offset) of a virtual byte address, in the paged layout or not.
 #[inline]
-fn locate(b: usize) -> (usize, usize) {
-    if b < GROWING_END {
-        let k = (usize::BITS - 1 - (b / FIRST_CHUNK + 1).leading_zeros()) as usize;
+fn locate(paged: bool, b: usize) -> (usize, usize) {
+    if paged {
+        (b / PAGE, b % PAGE)
+    } else if b < FIRST_CHUNK {
+        (0, b)
+    } else if b < GROWING_END {
+        let k = (usize::BITS - (b / FIRST_CHUNK).leading_zeros()) as usize;
         (k, b - chunk_start(k))
     } else {
         let r = b - GROWING_END;
@@ -107,20 +124,20 @@ impl Slab {
 
     #[inline]
     fn bytes(&self, slot: u32) -> &[u8] {
-        let (k, off) = locate(slot as usize * 4);
+        let (k, off) = locate(self.paged, slot as usize * 4);
         &self.chunks[k][off..]
     }
 
     #[inline]
     fn bytes_mut(&mut self, slot: u32) -> &mut [u8] {
-        let (k, off) = locate(slot as usize * 4);
+        let (k, off) = locate(self.paged, slot as usize * 4);
         &mut self.chunks[k][off..]
     }
 
     /// Requests the cache lines of `slot`'s record (header and a short id).
     #[inline]
     pub fn prefetch(&self, slot: u32) {
-        let (k, off) = locate(slot as usize * 4);
+        let (k, off) = locate(self.paged, slot as usize * 4);
         super::tree::prefetch(self.chunks[k][off..].as_ptr(), 48);
     }
 
@@ -190,14 +207,42 @@ impl Slab {
         }
         let bytes = u * 4;
         let k = self.chunks.len();
-        if k == 0 || self.used + bytes > chunk_size(k - 1) {
-            self.chunks
-                .push(vec![0u8; chunk_size(k)].into_boxed_slice());
+        let last_size = |k| if self.paged { PAGE } else { chunk_size(k) };
+        if k == 0 || self.used + bytes > last_size(k - 1) {
+            if !self.paged && chunk_start(k) == PAGED_FROM {
+                self.page_out();
+            }
+            let k = self.chunks.len();
+            self.chunks.push(if self.paged {
+                HugeBuf::page()
+            } else {
+                HugeBuf::zeroed(chunk_size(k))
+            });
             self.used = 0;
         }
-        let start = chunk_start(self.chunks.len() - 1) + self.used;
+        let last = self.chunks.len() - 1;
+        let start = if self.paged {
+            last * PAGE
+        } else {
+            chunk_start(last)
+        } + self.used;
         self.used += bytes;
         u32::try_from(start / 4).expect("a partition holds under 16 GiB of records")
+    }
+
+    /// Copies the first [`PAGED_FROM`] bytes of records, in their small
+    /// chunks, into huge pages (same virtual addresses, so handles stay
+    /// valid) and continues in huge pages from then on: a large partition's
+    /// random record reads then miss the TLB less (see `huge.rs`), with
+    /// at most one page unused. Once per partition, when it reaches 8 MiB.
+    fn page_out(&mut self) {
+        let mut pages: Vec<HugeBuf<u8>> = (0..PAGED_FROM / PAGE).map(|_| HugeBuf::page()).collect();
+        for (k, c) in self.chunks.iter().enumerate() {
+            let (p, off) = locate(true, chunk_start(k));
+            pages[p][off..off + c.len()].copy_from_slice(c);
+        }
+        self.chunks = pages;
+        self.paged = true;
     }
 
     fn release(&mut self, slot: u32, u: usize) {
@@ -238,9 +283,9 @@ impl Slab {
         debug_assert!(member.len() <= crate::MAX_MEMBER_BYTES && !member.is_empty());
         let slot = self.alloc(units(member.len(), sub.is_some()));
         self.write_record(slot, member, score, sub, at);
-        let chunks = &self.chunks;
+        let (chunks, paged) = (&self.chunks, self.paged);
         self.index.insert(index_hash(hash), slot, |s| {
-            let (k, off) = locate(s as usize * 4);
+            let (k, off) = locate(paged, s as usize * 4);
             let b = &chunks[k][off..];
             let len = b[16] as usize + 1;
             let id_at = if b[17] & HAS_SUB != 0 {
@@ -291,8 +336,8 @@ impl Slab {
     /// Approximate heap bytes held (capacities, not lengths), excluding
     /// the member ids' own bytes, and the id bytes.
     pub fn heap_bytes(&self) -> (usize, usize) {
-        let arena = self.chunks.iter().map(|c| c.len()).sum::<usize>()
-            + self.chunks.capacity() * std::mem::size_of::<Box<[u8]>>();
+        let arena = self.chunks.iter().map(|c| c.heap_bytes()).sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<HugeBuf<u8>>();
         let index = self.index.heap_bytes();
         let free = self.free.iter().map(|f| f.capacity() * 4).sum::<usize>()
             + self.free.capacity() * std::mem::size_of::<Vec<u32>>();
@@ -323,16 +368,24 @@ mod tests {
     fn locate_covers_every_chunk_boundary() {
         for k in 0..GROWING + 3 {
             let s = chunk_start(k);
-            assert_eq!(locate(s), (k, 0));
-            assert_eq!(locate(s + chunk_size(k) - 1), (k, chunk_size(k) - 1));
+            assert_eq!(locate(false, s), (k, 0));
+            assert_eq!(locate(false, s + chunk_size(k) - 1), (k, chunk_size(k) - 1));
+            // Chunks never straddle a huge page, so paging keeps addresses.
+            let (p, off) = locate(true, s);
+            assert_eq!(
+                locate(true, s + chunk_size(k) - 1),
+                (p, off + chunk_size(k) - 1)
+            );
         }
     }
 
     #[test]
     fn records_round_trip_move_and_reuse() {
+        // ~9 MB of records: past the 64 KiB chunks into the huge-page ones.
+        const N: usize = 70_000;
         let mut slab = Slab::default();
         let mut slots = Vec::new();
-        for i in 0..5_000 {
+        for i in 0..N {
             let m = format!("member-{i}-{}", "x".repeat(i % 200));
             let sub = (i % 3 == 0).then_some(i as i64);
             let s = slab.insert(&m, i as i64, sub, -(i as i64), member_hash(&m));
@@ -365,7 +418,8 @@ mod tests {
         assert_eq!(slab.find(&m0, member_hash(&m0)), None);
         let again = slab.insert(&m0, 1, Some(0), 0, member_hash(&m0));
         assert_eq!(again, s0);
-        assert_eq!(slab.len(), 5_000);
+        assert_eq!(slab.len(), N);
+        assert!(slab.paged, "moved to huge pages");
         let longest = "é".repeat(crate::MAX_MEMBER_BYTES / 2);
         let s = slab.insert(&longest, 1, Some(1), 1, member_hash(&longest));
         assert_eq!(slab.rec(s).member, longest);

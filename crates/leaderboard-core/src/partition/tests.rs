@@ -159,3 +159,82 @@ proptest! {
         }
     }
 }
+
+/// One write for [`quiet_path_matches_general_path`].
+fn quiet_write() -> impl Strategy<Value = Write> {
+    let op = prop_oneof![
+        Just(WriteOp::Set),
+        Just(WriteOp::Best),
+        Just(WriteOp::Incr),
+        Just(WriteOp::Decr)
+    ];
+    let meta = prop_oneof![
+        4 => Just(None),
+        1 => Just(Some(Vec::new())),
+        2 => prop::collection::vec(0u8..3, 1..3).prop_map(Some),
+    ];
+    let score = prop_oneof![8 => -20i64..20, 1 => Just(i64::MAX), 1 => Just(i64::MIN + 1)];
+    (
+        0u16..40,
+        score,
+        prop::option::of(-2i64..2),
+        0i64..3,
+        prop::option::of(op),
+        meta,
+        prop::option::of(0u8..4),
+    )
+        .prop_map(|(m, score, sub, at, op, metadata, op_id)| Write {
+            member: format!("m{m}"),
+            score,
+            subscore: sub,
+            at,
+            op,
+            op_id: op_id.map(|k| crate::OpId(u128::from(m) * 10 + u128::from(k))),
+            metadata,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The allocation-free path of `apply`/`apply_batch` ends in exactly
+    /// the state the general write path (the one the change feed uses)
+    /// reaches, with the same result per write, and reports a change (with
+    /// the old and new key) exactly when the general path's outcome says
+    /// `changed`: operators, overflow, `Best` ties, subscores appearing and
+    /// disappearing (the record moves, its metadata must follow), metadata
+    /// set, kept and cleared, op ids.
+    #[test]
+    fn quiet_path_matches_general_path(
+        low_first in any::<bool>(),
+        writes in prop::collection::vec(quiet_write(), 1..300),
+    ) {
+        let order = if low_first { Order::LowFirst } else { Order::HighFirst };
+        let cfg = BoardConfig { order, max_metadata_bytes: 4, ..BoardConfig::default() };
+        let mut general = Partition::new(order, 64);
+        let mut quiet = Partition::new(order, 64);
+        for w in &writes {
+            let want = general.write(w, &cfg);
+            let mut seen = Vec::new();
+            let got = quiet.write_quiet(w, &cfg, &mut |old, new| {
+                seen.push((old.map(|(s, b, a, m)| (s, b, a, m.to_owned())), (new.0, new.1, new.2, new.3.to_owned())));
+            });
+            match (&want, &got) {
+                (Ok(o), Ok(applied)) => {
+                    prop_assert_eq!(o.applied, *applied);
+                    let key = |e: &Entry| (e.score, e.subscore.unwrap_or(0), e.at, e.member.clone());
+                    let expect: Vec<_> = (o.applied && o.changed)
+                        .then(|| (o.old.as_ref().map(|r| key(&r.entry)), key(&o.new.entry)))
+                        .into_iter()
+                        .collect();
+                    prop_assert_eq!(seen, expect);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                _ => prop_assert!(false, "general {:?} vs quiet {:?}", want, got),
+            }
+            prop_assert_eq!(quiet.entries(), general.entries());
+            quiet.check_invariants();
+        }
+        prop_assert_eq!(quiet.metadata.len(), general.metadata.len());
+    }
+}

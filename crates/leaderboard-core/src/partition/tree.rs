@@ -147,6 +147,11 @@ pub(crate) trait Probe {
     }
 }
 
+// SAFETY: integers and arrays of them only; zeroed is an empty leaf.
+unsafe impl super::huge::Zeroable for Leaf {}
+// SAFETY: as for `Leaf`.
+unsafe impl super::huge::Zeroable for Inner {}
+
 pub(crate) struct Leaf {
     len: u32,
     prev: u32,
