@@ -4,7 +4,8 @@
 //! `cargo run --release -p benches --bin hotpath -- <op> [members] [partitions] [iterations]`
 //!
 //! `op` is `rank`, `around` (5 + 5), `top` (100), `update` (`Board::write`),
-//! `apply` (`Board::apply`) or `batch` (`Board::apply_batch` of 1024). The
+//! `apply` (`Board::apply`), `batch` (`Board::apply_batch` of 1024) or
+//! `memory` (bytes per entry, bulk-loaded and written; no timing). The
 //! board is bulk-loaded with the criterion bench's workload
 //! ([`benches::workload`]); writes replay 2^20 random updates, reads 2^16
 //! random members, like the bench. Prints wall-clock and thread-CPU ns/op.
@@ -41,17 +42,36 @@ fn main() -> anyhow::Result<()> {
     let n: u64 = arg(&args, 2, 1_000_000)?;
     let p: u16 = arg(&args, 3, 1)?;
     let iters: usize = arg(&args, 4, 2_000_000)?;
-    if !["rank", "around", "top", "update", "apply", "batch"].contains(&op) || n == 0 {
-        bail!("usage: hotpath rank|around|top|update|apply|batch [members>0] [partitions] [iterations]");
+    if ![
+        "rank", "around", "top", "update", "apply", "batch", "memory",
+    ]
+    .contains(&op)
+        || n == 0
+    {
+        bail!(
+            "usage: hotpath rank|around|top|update|apply|batch|memory [members>0] [partitions] [iterations]"
+        );
     }
-    let board = Board::new(
-        "hotpath",
-        BoardConfig {
-            partitions: p,
-            ..Default::default()
-        },
-    )?;
+    let config = BoardConfig {
+        partitions: p,
+        ..Default::default()
+    };
+    let board = Board::new("hotpath", config.clone())?;
     board.bulk_load(entries(n))?;
+    if op == "memory" {
+        // The board's own accounting (it matches the criterion bench's
+        // counting allocator), bulk-loaded and built by single writes.
+        let written = Board::new("written", config)?;
+        for e in entries(n) {
+            written.apply(Write::new(e.member, e.score, 0))?;
+        }
+        println!(
+            "memory n={n} p={p}: {:.1} B/entry beyond the id bulk-loaded, {:.1} written",
+            board.memory().bytes_per_entry_beyond_id(),
+            written.memory().bytes_per_entry_beyond_id()
+        );
+        return Ok(());
+    }
     let writes = updates(n, 1 << 20);
     let reads = probes(n, 1 << 16);
     let write = |i: usize| {

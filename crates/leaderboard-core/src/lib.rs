@@ -121,7 +121,20 @@
 //! prefetches the neighbours' records before merging them.
 //! [`Board::apply_batch`] is software-pipelined: while one write runs,
 //! the index lines, records and leaves of the next few are being fetched
-//! (see `partition/batch.rs`).
+//! (see `partition/batch.rs`). [`Board::apply`] and `apply_batch` take
+//! an allocation-free write path (`partition/quiet.rs`): nobody reads
+//! their outcome, so no [`Entry`] values are built (writes with an op id
+//! still build the outcome the op-id memory keeps).
+//!
+//! **Huge pages** (feature `huge-pages`, Linux): with 4 KiB pages every
+//! random miss is a TLB miss too. A partition's member index table, once
+//! 2 MiB or more, is allocated 2 MiB-aligned and `madvise(MADV_HUGEPAGE)`d
+//! before first use; its record arena at 8 MiB and its leaf arena at
+//! 4 MiB are copied into such huge pages at the same handles and grow by
+//! whole pages from then on (at most one page unused each, so at most
+//! ~4 MiB per large partition). Smaller partitions are unchanged. This
+//! made a rank at 1M members (`P = 1`) ~20% faster on the test VM
+//! (`docs/PERFORMANCE.md`).
 //!
 //! Board-wide answers combine partitions with [`merge`]: global rank =
 //! 1 + sum of each partition's count above the key; top N = k-way merge of
@@ -171,11 +184,15 @@
 //!   1 µs on one thread at 1M-10M members) are not reached on the 2-core
 //!   test VM: a random update costs about five dependent cache misses
 //!   (index line, record, the old and the new key's leaf, tied records)
-//!   and 0.8-1 µs of CPU even when everything is cached (measured at 10k
-//!   members: four descents' binary searches, leaf shifts, the `Entry`
-//!   values a write builds), which also bounds the pipelined batch. A cached top 100, around-member at `P = 1` and
-//!   the memory goal are met. Numbers, Redis baseline and reasons:
+//!   and ~25-30 cache lines (the shifted halves of two leaves), which
+//!   bounds even the pipelined batch (~1.9 µs per write at 1M), and a
+//!   rank is three dependent misses (~1.1-1.2 µs at 1M, `P = 1`, with
+//!   huge pages). A cached top 100, around-member at `P = 1` and the
+//!   memory goal are met. Numbers, Redis baseline and reasons:
 //!   `docs/PERFORMANCE.md`.
+//! - Huge pages only for partitions past a few MiB: a board of 1M members
+//!   in 8 partitions gets none (each partition's last, partly used 2 MiB
+//!   page would cost up to 4 MiB per partition, over the memory budget).
 //! - Rank and around-member still cost more with larger `P` (one descent
 //!   per partition, overlapped but not free); only `top` has a cache.
 //! - The Redis backend (`RedisBoard`, feature `redis-cluster`) has no
@@ -187,6 +204,10 @@
 //!
 //! ## Features
 //!
+//! - `huge-pages` (default): the transparent huge pages above (Linux
+//!   only; elsewhere nothing changes but the page layout). Set the
+//!   environment variable `LEADERBOARD_HUGE_PAGES=0` to turn the advice
+//!   off at run time (read once per process), e.g. to measure without.
 //! - `redis-cluster`: `RedisBoard`, the same operations (async) with each
 //!   partition kept in Redis Cluster under its own hash tag
 //!   `{lb:<board>:<p>}`: a sorted set whose members are order keys (score,

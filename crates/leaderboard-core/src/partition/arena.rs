@@ -2,9 +2,10 @@
 //! most one chunk of unused capacity.
 //!
 //! Once the chunks hold [`PAGE_OUT_BYTES`], the elements are moved into
-//! 2 MiB huge pages (ids unchanged) and the arena continues in huge pages
-//! (see `huge.rs`: a TLB miss less per random node read), wasting at most
-//! one page.
+//! 2 MiB huge pages (ids unchanged; see `huge.rs`: a TLB miss less per
+//! random node read). The arena then still grows by chunks (the *tail*),
+//! and every time the tail holds a page's worth it is moved into a new
+//! page, so no page is ever partly empty.
 
 use super::huge::{HUGE_PAGE, HugeBuf, Zeroable};
 
@@ -13,13 +14,11 @@ const PAGE_OUT_BYTES: usize = 4 << 20;
 
 /// Arena of `T` in chunks of `1 << BITS` elements, with a free list.
 pub(crate) struct Arena<T: Zeroable, const BITS: u32> {
-    /// Until paged out; then empty.
-    chunks: Vec<Vec<T>>,
-    /// After paging out: [`Self::PER_PAGE`] elements each, id `i` at
-    /// `pages[i / PER_PAGE][i % PER_PAGE]`.
+    /// Full huge pages of [`Self::PER_PAGE`] elements: ids
+    /// `0..pages.len() * PER_PAGE`, id `i` at `pages[i / PER_PAGE][i % PER_PAGE]`.
     pages: Vec<HugeBuf<T>>,
-    /// Elements used in the last page.
-    page_used: usize,
+    /// The ids after the pages, `1 << BITS` per chunk.
+    chunks: Vec<Vec<T>>,
     free: Vec<u32>,
     len: usize,
 }
@@ -27,9 +26,8 @@ pub(crate) struct Arena<T: Zeroable, const BITS: u32> {
 impl<T: Zeroable, const BITS: u32> Default for Arena<T, BITS> {
     fn default() -> Self {
         Arena {
-            chunks: Vec::new(),
             pages: Vec::new(),
-            page_used: 0,
+            chunks: Vec::new(),
             free: Vec::new(),
             len: 0,
         }
@@ -38,29 +36,35 @@ impl<T: Zeroable, const BITS: u32> Default for Arena<T, BITS> {
 
 impl<T: Zeroable, const BITS: u32> Arena<T, BITS> {
     const CHUNK: usize = 1 << BITS;
-    /// Elements per huge page.
-    const PER_PAGE: usize = {
-        assert!(size_of::<T>() <= HUGE_PAGE);
-        HUGE_PAGE / size_of::<T>()
+    /// Chunks per huge page.
+    const CHUNKS_PER_PAGE: usize = {
+        assert!(size_of::<T>() << BITS <= HUGE_PAGE);
+        HUGE_PAGE / (size_of::<T>() << BITS)
     };
+    /// Elements per huge page (whole chunks).
+    const PER_PAGE: usize = Self::CHUNKS_PER_PAGE << BITS;
 
     #[inline]
     pub fn get(&self, id: u32) -> &T {
         let id = id as usize;
-        if self.pages.is_empty() {
-            &self.chunks[id >> BITS][id & (Self::CHUNK - 1)]
-        } else {
+        let base = self.pages.len() * Self::PER_PAGE;
+        if id < base {
             &self.pages[id / Self::PER_PAGE][id % Self::PER_PAGE]
+        } else {
+            let r = id - base;
+            &self.chunks[r >> BITS][r & (Self::CHUNK - 1)]
         }
     }
 
     #[inline]
     pub fn get_mut(&mut self, id: u32) -> &mut T {
         let id = id as usize;
-        if self.pages.is_empty() {
-            &mut self.chunks[id >> BITS][id & (Self::CHUNK - 1)]
-        } else {
+        let base = self.pages.len() * Self::PER_PAGE;
+        if id < base {
             &mut self.pages[id / Self::PER_PAGE][id % Self::PER_PAGE]
+        } else {
+            let r = id - base;
+            &mut self.chunks[r >> BITS][r & (Self::CHUNK - 1)]
         }
     }
 
@@ -81,48 +85,42 @@ impl<T: Zeroable, const BITS: u32> Arena<T, BITS> {
             return id;
         }
         let need_chunk = self.chunks.last().is_none_or(|c| c.len() == Self::CHUNK);
-        if need_chunk
-            && self.pages.is_empty()
-            && (self.chunks.len() << BITS) * size_of::<T>() >= PAGE_OUT_BYTES
-        {
-            self.page_out();
-        }
-        if !self.pages.is_empty() {
-            if self.page_used == Self::PER_PAGE {
-                self.pages.push(HugeBuf::page());
-                self.page_used = 0;
-            }
-            let id = (self.pages.len() - 1) * Self::PER_PAGE + self.page_used;
-            self.pages.last_mut().expect("page exists")[self.page_used] = value;
-            self.page_used += 1;
-            return u32::try_from(id).expect("arena holds fewer than 2^32 nodes");
-        }
         if need_chunk {
+            let paged = !self.pages.is_empty();
+            let chunk_bytes = (self.chunks.len() << BITS) * size_of::<T>();
+            if self.chunks.len() >= Self::CHUNKS_PER_PAGE
+                && (paged || chunk_bytes >= PAGE_OUT_BYTES)
+            {
+                self.page_out();
+            }
             self.chunks.push(Vec::with_capacity(Self::CHUNK));
         }
         let n = self.chunks.len();
         let last = self.chunks.last_mut().expect("chunk exists");
-        let id = (n - 1) * Self::CHUNK + last.len();
+        let id = self.pages.len() * Self::PER_PAGE + (n - 1) * Self::CHUNK + last.len();
         last.push(value);
         u32::try_from(id).expect("arena holds fewer than 2^32 nodes")
     }
 
-    /// Moves every element (the chunks are all full) into huge pages at
-    /// the same ids; from now on the arena grows by pages.
+    /// Moves the first whole pages' worth of (full) chunks into huge pages
+    /// at the same ids.
     fn page_out(&mut self) {
-        let n = self.chunks.len() << BITS;
-        let mut pages: Vec<HugeBuf<T>> = (0..n.div_ceil(Self::PER_PAGE))
-            .map(|_| HugeBuf::page())
-            .collect();
-        for (c, chunk) in self.chunks.iter_mut().enumerate() {
-            for (j, v) in chunk.iter_mut().enumerate() {
-                let id = (c << BITS) + j;
-                std::mem::swap(&mut pages[id / Self::PER_PAGE][id % Self::PER_PAGE], v);
+        let whole = self.chunks.len() / Self::CHUNKS_PER_PAGE;
+        for moved in self
+            .chunks
+            .drain(..whole * Self::CHUNKS_PER_PAGE)
+            .collect::<Vec<_>>()
+            .chunks_mut(Self::CHUNKS_PER_PAGE)
+        {
+            let mut page = HugeBuf::<T>::page();
+            for (c, chunk) in moved.iter_mut().enumerate() {
+                for (j, v) in chunk.iter_mut().enumerate() {
+                    std::mem::swap(&mut page[(c << BITS) + j], v);
+                }
             }
+            self.pages.push(page);
         }
-        self.page_used = n - (pages.len() - 1) * Self::PER_PAGE;
-        self.pages = pages;
-        self.chunks = Vec::new();
+        self.chunks.shrink_to(Self::CHUNKS_PER_PAGE + 1);
     }
 
     /// Marks `id` free; the value stays until the slot is reused.
@@ -151,14 +149,13 @@ mod tests {
     fn ids_stay_valid_when_paged_out() {
         type A = Arena<[u8; 1000], 2>;
         let mut a = A::default();
-        let small = PAGE_OUT_BYTES.div_ceil(4000) * 4;
-        let n = small + 3 * A::PER_PAGE + 5;
+        let n = PAGE_OUT_BYTES / 1000 + 3 * A::PER_PAGE + 5;
         let ids: Vec<u32> = (0..n).map(|i| a.alloc([(i % 251) as u8; 1000])).collect();
-        assert_eq!(
-            a.pages.len(),
-            (small + 3 * A::PER_PAGE + 5).div_ceil(A::PER_PAGE)
+        assert!(a.pages.len() >= 4, "paged out");
+        assert!(
+            a.chunks.len() <= A::CHUNKS_PER_PAGE,
+            "only a tail is chunked"
         );
-        assert!(a.chunks.is_empty());
         for (i, &id) in ids.iter().enumerate() {
             assert_eq!(id as usize, i);
             assert_eq!(a.get(id)[999], (i % 251) as u8);
@@ -170,6 +167,8 @@ mod tests {
         x[0] = 1;
         y[0] = 2;
         assert_eq!((a.get(ids[0])[0], a.get(last)[0]), (1, 2));
-        assert_eq!(a.heap_bytes() / HUGE_PAGE, a.pages.len());
+        // No partly used page: what is allocated is pages plus the tail.
+        let tail = a.chunks.len() * A::CHUNK * 1000;
+        assert!(a.heap_bytes() <= a.pages.len() * HUGE_PAGE + tail + (64 << 10));
     }
 }

@@ -41,7 +41,8 @@ const GROWING_END: usize = BIG_CHUNK;
 /// Arena size at which the chunks are copied into huge pages (see
 /// [`Slab::page_out`]); a multiple of [`PAGE`].
 const PAGED_FROM: usize = 8 << 20;
-/// Chunk size once paged: one huge page.
+/// Size of a huge page, into which every whole 2 MiB of records moves
+/// once the arena is paged.
 const PAGE: usize = super::huge::HUGE_PAGE;
 const HEADER: usize = 18;
 const HAS_SUB: u8 = 1;
@@ -62,9 +63,12 @@ pub(crate) struct Rec<'a> {
 /// Byte arena of records plus the member -> handle hash index.
 #[derive(Default)]
 pub(crate) struct Slab {
+    /// Huge pages holding virtual bytes `0..pages.len() * PAGE` (see
+    /// [`Slab::page_out`]).
+    pages: Vec<HugeBuf<u8>>,
+    /// The bytes after the pages: growing then big chunks while there are
+    /// no pages, big chunks (the tail) after.
     chunks: Vec<HugeBuf<u8>>,
-    /// Whether `chunks` are huge pages (see [`Slab::page_out`]).
-    paged: bool,
     /// Bytes used in the last chunk.
     used: usize,
     /// Free records by size in 4-byte units.
@@ -91,11 +95,13 @@ fn chunk_start(k: usize) -> usize {
     }
 }
 
-/// (chunk, offset) of a virtual byte address, in the paged layout or not.
+/// (chunk, offset) of a virtual byte address `b` among the chunks that
+/// follow the first `base` bytes (those in huge pages).
 #[inline]
-fn locate(paged: bool, b: usize) -> (usize, usize) {
-    if paged {
-        (b / PAGE, b % PAGE)
+fn locate(base: usize, b: usize) -> (usize, usize) {
+    if base > 0 {
+        let r = b - base;
+        (r / BIG_CHUNK, r % BIG_CHUNK)
     } else if b < FIRST_CHUNK {
         (0, b)
     } else if b < GROWING_END {
@@ -104,6 +110,19 @@ fn locate(paged: bool, b: usize) -> (usize, usize) {
     } else {
         let r = b - GROWING_END;
         (GROWING + r / BIG_CHUNK, r % BIG_CHUNK)
+    }
+}
+
+/// The bytes from record `slot` on.
+#[inline]
+fn record<'a>(pages: &'a [HugeBuf<u8>], chunks: &'a [HugeBuf<u8>], slot: u32) -> &'a [u8] {
+    let b = slot as usize * 4;
+    let base = pages.len() * PAGE;
+    if b < base {
+        &pages[b / PAGE][b % PAGE..]
+    } else {
+        let (k, off) = locate(base, b);
+        &chunks[k][off..]
     }
 }
 
@@ -124,21 +143,25 @@ impl Slab {
 
     #[inline]
     fn bytes(&self, slot: u32) -> &[u8] {
-        let (k, off) = locate(self.paged, slot as usize * 4);
-        &self.chunks[k][off..]
+        record(&self.pages, &self.chunks, slot)
     }
 
     #[inline]
     fn bytes_mut(&mut self, slot: u32) -> &mut [u8] {
-        let (k, off) = locate(self.paged, slot as usize * 4);
-        &mut self.chunks[k][off..]
+        let b = slot as usize * 4;
+        let base = self.pages.len() * PAGE;
+        if b < base {
+            &mut self.pages[b / PAGE][b % PAGE..]
+        } else {
+            let (k, off) = locate(base, b);
+            &mut self.chunks[k][off..]
+        }
     }
 
     /// Requests the cache lines of `slot`'s record (header and a short id).
     #[inline]
     pub fn prefetch(&self, slot: u32) {
-        let (k, off) = locate(self.paged, slot as usize * 4);
-        super::tree::prefetch(self.chunks[k][off..].as_ptr(), 48);
+        super::tree::prefetch(self.bytes(slot).as_ptr(), 48);
     }
 
     /// The record of `slot`.
@@ -207,42 +230,46 @@ impl Slab {
         }
         let bytes = u * 4;
         let k = self.chunks.len();
-        let last_size = |k| if self.paged { PAGE } else { chunk_size(k) };
-        if k == 0 || self.used + bytes > last_size(k - 1) {
-            if !self.paged && chunk_start(k) == PAGED_FROM {
+        let paged = !self.pages.is_empty();
+        let size = |k| if paged { BIG_CHUNK } else { chunk_size(k) };
+        if k == 0 || self.used + bytes > size(k - 1) {
+            if (!paged && chunk_start(k) == PAGED_FROM) || (paged && k == PAGE / BIG_CHUNK) {
                 self.page_out();
             }
             let k = self.chunks.len();
-            self.chunks.push(if self.paged {
-                HugeBuf::page()
+            self.chunks.push(HugeBuf::zeroed(if self.pages.is_empty() {
+                chunk_size(k)
             } else {
-                HugeBuf::zeroed(chunk_size(k))
-            });
+                BIG_CHUNK
+            }));
             self.used = 0;
         }
         let last = self.chunks.len() - 1;
-        let start = if self.paged {
-            last * PAGE
-        } else {
+        let start = if self.pages.is_empty() {
             chunk_start(last)
+        } else {
+            self.pages.len() * PAGE + last * BIG_CHUNK
         } + self.used;
         self.used += bytes;
         u32::try_from(start / 4).expect("a partition holds under 16 GiB of records")
     }
 
-    /// Copies the first [`PAGED_FROM`] bytes of records, in their small
-    /// chunks, into huge pages (same virtual addresses, so handles stay
-    /// valid) and continues in huge pages from then on: a large partition's
-    /// random record reads then miss the TLB less (see `huge.rs`), with
-    /// at most one page unused. Once per partition, when it reaches 8 MiB.
+    /// Copies the records in chunks into huge pages at the same virtual
+    /// addresses (so handles stay valid): the first [`PAGED_FROM`] bytes
+    /// when the arena reaches them, then every full 2 MiB of tail chunks.
+    /// A large partition's random record reads then miss the TLB less
+    /// (see `huge.rs`), and no page is ever partly empty.
     fn page_out(&mut self) {
-        let mut pages: Vec<HugeBuf<u8>> = (0..PAGED_FROM / PAGE).map(|_| HugeBuf::page()).collect();
+        let first = self.pages.is_empty();
+        let covered = if first { PAGED_FROM } else { PAGE };
+        let mut pages: Vec<HugeBuf<u8>> = (0..covered / PAGE).map(|_| HugeBuf::page()).collect();
         for (k, c) in self.chunks.iter().enumerate() {
-            let (p, off) = locate(true, chunk_start(k));
+            let start = if first { chunk_start(k) } else { k * BIG_CHUNK };
+            let (p, off) = (start / PAGE, start % PAGE);
             pages[p][off..off + c.len()].copy_from_slice(c);
         }
-        self.chunks = pages;
-        self.paged = true;
+        self.pages.extend(pages);
+        self.chunks.clear();
     }
 
     fn release(&mut self, slot: u32, u: usize) {
@@ -283,10 +310,9 @@ impl Slab {
         debug_assert!(member.len() <= crate::MAX_MEMBER_BYTES && !member.is_empty());
         let slot = self.alloc(units(member.len(), sub.is_some()));
         self.write_record(slot, member, score, sub, at);
-        let (chunks, paged) = (&self.chunks, self.paged);
+        let (pages, chunks) = (&self.pages, &self.chunks);
         self.index.insert(index_hash(hash), slot, |s| {
-            let (k, off) = locate(paged, s as usize * 4);
-            let b = &chunks[k][off..];
+            let b = record(pages, chunks, s);
             let len = b[16] as usize + 1;
             let id_at = if b[17] & HAS_SUB != 0 {
                 HEADER + 8
@@ -336,8 +362,13 @@ impl Slab {
     /// Approximate heap bytes held (capacities, not lengths), excluding
     /// the member ids' own bytes, and the id bytes.
     pub fn heap_bytes(&self) -> (usize, usize) {
-        let arena = self.chunks.iter().map(|c| c.heap_bytes()).sum::<usize>()
-            + self.chunks.capacity() * std::mem::size_of::<HugeBuf<u8>>();
+        let arena = self
+            .pages
+            .iter()
+            .chain(&self.chunks)
+            .map(HugeBuf::heap_bytes)
+            .sum::<usize>()
+            + (self.pages.capacity() + self.chunks.capacity()) * size_of::<HugeBuf<u8>>();
         let index = self.index.heap_bytes();
         let free = self.free.iter().map(|f| f.capacity() * 4).sum::<usize>()
             + self.free.capacity() * std::mem::size_of::<Vec<u32>>();
@@ -368,21 +399,18 @@ mod tests {
     fn locate_covers_every_chunk_boundary() {
         for k in 0..GROWING + 3 {
             let s = chunk_start(k);
-            assert_eq!(locate(false, s), (k, 0));
-            assert_eq!(locate(false, s + chunk_size(k) - 1), (k, chunk_size(k) - 1));
+            assert_eq!(locate(0, s), (k, 0));
+            assert_eq!(locate(0, s + chunk_size(k) - 1), (k, chunk_size(k) - 1));
             // Chunks never straddle a huge page, so paging keeps addresses.
-            let (p, off) = locate(true, s);
-            assert_eq!(
-                locate(true, s + chunk_size(k) - 1),
-                (p, off + chunk_size(k) - 1)
-            );
+            assert!(s % PAGE + chunk_size(k) <= PAGE);
         }
+        assert_eq!(locate(PAGE, PAGE + BIG_CHUNK + 5), (1, 5));
     }
 
     #[test]
     fn records_round_trip_move_and_reuse() {
-        // ~9 MB of records: past the 64 KiB chunks into the huge-page ones.
-        const N: usize = 70_000;
+        // ~12 MB of records: paged out at 8 MiB, then a full tail paged too.
+        const N: usize = 90_000;
         let mut slab = Slab::default();
         let mut slots = Vec::new();
         for i in 0..N {
@@ -419,7 +447,7 @@ mod tests {
         let again = slab.insert(&m0, 1, Some(0), 0, member_hash(&m0));
         assert_eq!(again, s0);
         assert_eq!(slab.len(), N);
-        assert!(slab.paged, "moved to huge pages");
+        assert!(slab.pages.len() > PAGED_FROM / PAGE, "moved to huge pages");
         let longest = "é".repeat(crate::MAX_MEMBER_BYTES / 2);
         let s = slab.insert(&longest, 1, Some(1), 1, member_hash(&longest));
         assert_eq!(slab.rec(s).member, longest);
