@@ -129,12 +129,12 @@
 //! **Huge pages** (feature `huge-pages`, Linux): with 4 KiB pages every
 //! random miss is a TLB miss too. A partition's member index table, once
 //! 2 MiB or more, is allocated 2 MiB-aligned and `madvise(MADV_HUGEPAGE)`d
-//! before first use; its record arena at 8 MiB and its leaf arena at
-//! 4 MiB are copied into such huge pages at the same handles and grow by
-//! whole pages from then on (at most one page unused each, so at most
-//! ~4 MiB per large partition). Smaller partitions are unchanged. This
-//! made a rank at 1M members (`P = 1`) ~20% faster on the test VM
-//! (`docs/PERFORMANCE.md`).
+//! before first use; its record and leaf arenas, once they reach 2 MiB,
+//! are copied into such huge pages at the same handles, and from then on
+//! every further 2 MiB of ordinary chunks moves into a new page, so no
+//! page is ever partly empty (memory per entry is unchanged). Smaller
+//! partitions are unchanged. This made a rank at 1M members (`P = 1`)
+//! ~15-20% faster on the test VM (`docs/PERFORMANCE.md`).
 //!
 //! Board-wide answers combine partitions with [`merge`]: global rank =
 //! 1 + sum of each partition's count above the key; top N = k-way merge of
@@ -190,9 +190,10 @@
 //!   huge pages). A cached top 100, around-member at `P = 1` and the
 //!   memory goal are met. Numbers, Redis baseline and reasons:
 //!   `docs/PERFORMANCE.md`.
-//! - Huge pages only for partitions past a few MiB: a board of 1M members
-//!   in 8 partitions gets none (each partition's last, partly used 2 MiB
-//!   page would cost up to 4 MiB per partition, over the memory budget).
+//! - Huge pages only for buffers of 2 MiB or more, per partition: in a
+//!   board of 1M members in 8 partitions only the first 2 MiB of each
+//!   partition's records qualify (its leaves and index are smaller), so
+//!   `P = 8` gains less than `P = 1`.
 //! - Rank and around-member still cost more with larger `P` (one descent
 //!   per partition, overlapped but not free); only `top` has a cache.
 //! - The Redis backend (`RedisBoard`, feature `redis-cluster`) has no

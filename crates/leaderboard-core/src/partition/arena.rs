@@ -10,7 +10,7 @@
 use super::huge::{HUGE_PAGE, HugeBuf, Zeroable};
 
 /// Size of the chunked arena at which it moves to huge pages.
-const PAGE_OUT_BYTES: usize = 4 << 20;
+const PAGE_OUT_BYTES: usize = 2 << 20;
 
 /// Arena of `T` in chunks of `1 << BITS` elements, with a free list.
 pub(crate) struct Arena<T: Zeroable, const BITS: u32> {

@@ -6,16 +6,16 @@
 //! 2 MiB pages. Linux hands out 2 MiB pages to memory advised with
 //! `madvise(MADV_HUGEPAGE)` when THP is in `madvise` mode (the common
 //! default), and never to plain heap memory. So the large buffers a
-//! partition owns (the member index's table once it is 2 MiB or more, and the
-//! record arena's chunks past its first 8 MiB) are [`HugeBuf`]s: 2 MiB
-//! aligned when they are whole 2 MiB multiples, and advised before their
-//! first touch so the kernel backs them with huge pages at the page
+//! partition owns (the member index's table once it is 2 MiB or more, and
+//! the record and leaf arenas' pages, see `slab.rs` and `arena.rs`) are
+//! [`HugeBuf`]s: 2 MiB aligned when 2 MiB or larger, and advised before
+//! their first touch so the kernel backs them with huge pages at the page
 //! fault. Small partitions are unchanged (their buffers stay below the
 //! threshold).
 //!
 //! Advice is only compiled with the `huge-pages` cargo feature (default)
 //! on Linux, and skipped at run time when the environment variable
-//! `LEADERBOARD_HUGE_PAGES` is `0` or `off` (read once), e.g. to measure
+//! `LEADERBOARD_HUGE_PAGES` is `0`, `off`, `false` or `no` (read once), e.g. to measure
 //! with and without. Without advice the same buffers are allocated, so
 //! such a comparison isolates the page size.
 

@@ -16,10 +16,10 @@
 //! there is no 16-byte pointer nor allocator overhead per member. Handles
 //! are byte offsets / 4 in a virtual space of chunks that grow from 1 KiB
 //! to 64 KiB and then stay at 64 KiB, so a small partition stays small and
-//! a large one wastes at most one chunk. At 8 MiB the records are copied
-//! into 2 MiB huge pages at the same virtual addresses, and the arena goes
-//! on in huge pages (`huge.rs`: a TLB miss less per random record read;
-//! at most one page unused). A freed record goes to a free
+//! a large one wastes at most one chunk. At 2 MiB the records are copied
+//! into a 2 MiB huge page at the same virtual addresses, and every further
+//! 2 MiB of chunks moves into a new page (`huge.rs`: a TLB miss less per
+//! random record read; no page partly empty). A freed record goes to a free
 //! list for its size (ids never change, so a member's record only moves
 //! when its subscore appears or disappears).
 //!
@@ -40,7 +40,7 @@ const BIG_CHUNK: usize = 64 << 10;
 const GROWING_END: usize = BIG_CHUNK;
 /// Arena size at which the chunks are copied into huge pages (see
 /// [`Slab::page_out`]); a multiple of [`PAGE`].
-const PAGED_FROM: usize = 8 << 20;
+const PAGED_FROM: usize = 2 << 20;
 /// Size of a huge page, into which every whole 2 MiB of records moves
 /// once the arena is paged.
 const PAGE: usize = super::huge::HUGE_PAGE;
@@ -409,7 +409,7 @@ mod tests {
 
     #[test]
     fn records_round_trip_move_and_reuse() {
-        // ~12 MB of records: paged out at 8 MiB, then a full tail paged too.
+        // ~12 MB of records: paged out at 2 MiB, then full tails paged too.
         const N: usize = 90_000;
         let mut slab = Slab::default();
         let mut slots = Vec::new();
