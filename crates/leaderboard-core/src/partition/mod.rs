@@ -394,46 +394,29 @@ impl Partition {
         let old = slot.map(|s| self.entry_of_slot(s));
         let new = next_entry(old.as_ref(), w, w.op.unwrap_or(cfg.default_op), self.order)?;
         let order = self.order;
-        let Some(new) = new else {
-            // `Best` that does not improve: nothing changes.
-            let old = old.expect("only an existing entry can be kept");
-            let slot = slot.expect("an existing entry has a slot");
-            let pos = self.tree.count_less(
-                &probe(
+        let new = match new {
+            Some(new) if old.as_ref() != Some(&new) => new,
+            // `Best` that does not improve, or a write that leaves the
+            // entry as it is: nothing changes.
+            kept => {
+                let e = kept.or(old).expect("only an existing entry can be kept");
+                let slot = slot.expect("an existing entry has a slot");
+                let p = probe(
                     &self.slab,
                     order,
-                    old.score,
-                    old.subscore.unwrap_or(0),
-                    old.at,
-                    &old.member,
-                )
-                .hinted(slot),
-            );
-            return Ok(LocalWrite::Done(Box::new(Applied {
-                old: Some((old.clone(), pos)),
-                new: (old, pos),
-                changed: false,
-            })));
+                    e.score,
+                    e.subscore.unwrap_or(0),
+                    e.at,
+                    &e.member,
+                );
+                let pos = self.tree.count_less(&p.hinted(slot));
+                return Ok(LocalWrite::Done(Box::new(Applied {
+                    old: Some((e.clone(), pos)),
+                    new: (e, pos),
+                    changed: false,
+                })));
+            }
         };
-        if old.as_ref() == Some(&new) {
-            let slot = slot.expect("an existing entry has a slot");
-            let pos = self.tree.count_less(
-                &probe(
-                    &self.slab,
-                    order,
-                    new.score,
-                    new.subscore.unwrap_or(0),
-                    new.at,
-                    &new.member,
-                )
-                .hinted(slot),
-            );
-            return Ok(LocalWrite::Done(Box::new(Applied {
-                old: Some((new.clone(), pos)),
-                new: (new, pos),
-                changed: false,
-            })));
-        }
         let new_sub = new.subscore.unwrap_or(0);
         let (slot, old_pos) = match (slot, &old) {
             (Some(slot), Some(o)) => {
