@@ -148,6 +148,18 @@ fn probe<'a>(
     }
 }
 
+/// [`probe`] for a stored entry's key.
+fn entry_probe<'a>(slab: &'a Slab, order: Order, e: &'a Entry) -> KeyProbe<'a> {
+    probe(
+        slab,
+        order,
+        e.score,
+        e.subscore.unwrap_or(0),
+        e.at,
+        &e.member,
+    )
+}
+
 /// Result of a write inside one partition, with what the board needs to
 /// turn local positions into global ranks.
 pub(crate) enum LocalWrite {
@@ -401,15 +413,9 @@ impl Partition {
             kept => {
                 let e = kept.or(old).expect("only an existing entry can be kept");
                 let slot = slot.expect("an existing entry has a slot");
-                let p = probe(
-                    &self.slab,
-                    order,
-                    e.score,
-                    e.subscore.unwrap_or(0),
-                    e.at,
-                    &e.member,
-                );
-                let pos = self.tree.count_less(&p.hinted(slot));
+                let pos = self
+                    .tree
+                    .count_less(&entry_probe(&self.slab, order, &e).hinted(slot));
                 return Ok(LocalWrite::Done(Box::new(Applied {
                     old: Some((e.clone(), pos)),
                     new: (e, pos),
@@ -426,15 +432,7 @@ impl Partition {
                     && o.subscore.unwrap_or(0) == new_sub
                     && o.subscore.is_some() == new.subscore.is_some()
                     && o.at == new.at;
-                let p = probe(
-                    &self.slab,
-                    order,
-                    o.score,
-                    o.subscore.unwrap_or(0),
-                    o.at,
-                    &o.member,
-                )
-                .hinted(slot);
+                let p = entry_probe(&self.slab, order, o).hinted(slot);
                 let pos = if same_key {
                     self.tree.count_less(&p)
                 } else {
