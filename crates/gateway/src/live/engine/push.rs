@@ -23,49 +23,62 @@ pub struct PushState {
     version: u64,
     /// Oldest unpushed change that may move the top list.
     top_dirty_since: Option<Instant>,
-    /// Oldest unpushed change per rank group (see [`RANK_GROUPS`]).
-    rank_dirty_since: [Option<Instant>; RANK_GROUPS],
+    /// Oldest unpushed change per rank slot (see [`SLOTS`]).
+    rank_dirty_since: [Option<Instant>; SLOTS],
     counts_dirty_since: Option<Instant>,
     last_push: Option<Instant>,
-    /// The group a large session serves next (round robin).
-    next_group: usize,
+    /// The slot a large session serves next (round robin).
+    next_slot: usize,
     last_top: Vec<Standing>,
-    /// Bumped whenever the top list changes.
+    /// Bumped whenever the top list changes (players' `top_seen`).
     top_seq: u64,
-    /// The `top_seq` each rank group last received (large sessions).
-    group_top_seq: [u64; RANK_GROUPS],
 }
 
-/// Sessions with more players than this push to one of [`RANK_GROUPS`]
-/// groups of players per push instead of to everyone: each player gets
-/// the changed top list and their changed rank within `RANK_GROUPS` pushes
-/// (1 s at the 250 ms cadence), as two adjacent frames that leave in one
-/// write, and each push fans out to a quarter of the sockets. Broadcasting
+/// Rank slots: a player's slot is `id % SLOTS`. A push serves every slot
+/// in a small session and [`slots_per_push`] of them, round robin, in a
+/// large one; each slot keeps its own oldest unpushed change, so a
+/// session that grows or shrinks changes how many slots a push serves,
+/// never who is in which.
+pub const SLOTS: usize = 8;
+
+/// Sockets a push aims to serve at most. Larger sessions serve a share
+/// of the slots per push, so each player gets the changed top list and
+/// their changed rank within `ceil(SLOTS / slots_per_push)` pushes (at the
+/// 250 ms cadence: every 500 ms at 5,000 players, every second at
+/// 10,000), as two adjacent frames that leave in one write. Broadcasting
 /// the top list 4 times a second to 10,000 sockets plus rank frames was
 /// ~50,000 frames a second in an answer wave, more than 2 cores can write
 /// (and a load generator on the same cores read); acknowledgements queued
-/// behind them for seconds. The host gets every top-list change.
-pub const LARGE_SESSION: usize = 2_000;
+/// behind them for seconds, and half the players per push at 10,000 put
+/// the 99th percentiles at the targets' edges (docs/PERFORMANCE.md). The
+/// host gets every top-list change.
+pub const PLAYERS_PER_PUSH: usize = 2_500;
 
-/// Rank groups in large sessions; a player's group is `id % RANK_GROUPS`.
-pub const RANK_GROUPS: usize = 4;
-
-/// Which players get rank frames in the next push.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RankSel {
-    /// Every player (small sessions).
-    All,
-    /// Players with `id % RANK_GROUPS == g` (large sessions).
-    Group(usize),
+/// Slots a push serves in a session of `players`: all of them up to
+/// [`PLAYERS_PER_PUSH`] players, else as many as keep a push under it
+/// (at least one: over `SLOTS * PLAYERS_PER_PUSH` players a push serves
+/// more rather than let ranks go staler).
+pub fn slots_per_push(players: usize) -> usize {
+    if players <= PLAYERS_PER_PUSH {
+        SLOTS
+    } else {
+        (SLOTS * PLAYERS_PER_PUSH / players).max(1)
+    }
 }
+
+/// Which players get rank frames in the next push: a set of slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RankSel(u8);
 
 impl RankSel {
     /// Whether `player` is selected.
     pub fn contains(self, player: u64) -> bool {
-        match self {
-            RankSel::All => true,
-            RankSel::Group(g) => player % RANK_GROUPS as u64 == g as u64,
-        }
+        self.0 & (1 << (player % SLOTS as u64)) != 0
+    }
+
+    /// The selected slots.
+    fn slots(self) -> impl Iterator<Item = usize> {
+        (0..SLOTS).filter(move |s| self.0 & (1 << s) != 0)
     }
 }
 
@@ -77,21 +90,20 @@ impl PushState {
             top_n,
             version: 0,
             top_dirty_since: None,
-            rank_dirty_since: [None; RANK_GROUPS],
+            rank_dirty_since: [None; SLOTS],
             counts_dirty_since: None,
             last_push: None,
-            next_group: 0,
+            next_slot: 0,
             last_top: Vec::new(),
             top_seq: 0,
-            group_top_seq: [0; RANK_GROUPS],
         }
     }
 
     /// Scores or membership changed.
     pub fn board_changed(&mut self, now: Instant) {
         self.top_dirty_since.get_or_insert(now);
-        for g in &mut self.rank_dirty_since {
-            g.get_or_insert(now);
+        for s in &mut self.rank_dirty_since {
+            s.get_or_insert(now);
         }
     }
 
@@ -118,15 +130,20 @@ impl PushState {
     }
 
     /// The rank frames the next push sends, and the oldest change they
-    /// carry: everyone's in a small session, else the next dirty group.
-    fn rank_sel(&self, large: bool) -> Option<(RankSel, Instant)> {
-        if !large {
-            let since = self.rank_dirty_since.iter().flatten().min()?;
-            return Some((RankSel::All, *since));
+    /// carry: the next `per_push` dirty slots, round robin.
+    fn rank_sel(&self, per_push: usize) -> Option<(RankSel, Instant)> {
+        let mut mask = 0u8;
+        let mut since: Option<Instant> = None;
+        for slot in (0..SLOTS).map(|k| (self.next_slot + k) % SLOTS) {
+            if mask.count_ones() as usize == per_push {
+                break;
+            }
+            if let Some(t) = self.rank_dirty_since[slot] {
+                mask |= 1 << slot;
+                since = Some(since.map_or(t, |s| s.min(t)));
+            }
         }
-        (0..RANK_GROUPS)
-            .map(|k| (self.next_group + k) % RANK_GROUPS)
-            .find_map(|g| Some((RankSel::Group(g), self.rank_dirty_since[g]?)))
+        Some((RankSel(mask), since?))
     }
 
     /// Size of the top list.
@@ -169,16 +186,16 @@ impl Session {
         self.push.top_n()
     }
 
-    fn large(&self) -> bool {
-        self.roster.len() > LARGE_SESSION
+    /// Slots the next push serves (all in a small session).
+    fn slots_per_push(&self) -> usize {
+        slots_per_push(self.roster.len())
     }
 
     /// The players whose ranks the next push needs (pass their ranks to
     /// [`Session::push`]); empty when it sends no rank frames.
     pub fn rank_ids(&self) -> Vec<u64> {
-        match self.push.rank_sel(self.large()) {
+        match self.push.rank_sel(self.slots_per_push()) {
             None => Vec::new(),
-            Some((RankSel::All, _)) => self.roster.ids(),
             Some((sel, _)) => self
                 .roster
                 .iter()
@@ -211,7 +228,8 @@ impl Session {
         self.push.version += 1;
         let version = self.push.version;
         let pushed_at = self.epoch(now);
-        let large = self.large();
+        let per_push = self.slots_per_push();
+        let large = per_push < SLOTS;
         if let Some(since) = self.push.top_dirty_since.take() {
             let changed_at = self.epoch(since);
             let top = self.standings(&top);
@@ -228,38 +246,34 @@ impl Session {
                 if large {
                     self.emit(Effect::Send(Target::Host, msg));
                 } else {
-                    self.push.group_top_seq = [self.push.top_seq; RANK_GROUPS];
+                    let seq = self.push.top_seq;
+                    for p in self.roster.iter_mut().filter(|p| p.connected) {
+                        p.top_seen = seq;
+                    }
                     self.emit(Effect::Send(Target::All, msg));
                 }
             }
         }
-        let Some((sel, since)) = self.push.rank_sel(large) else {
+        let Some((sel, since)) = self.push.rank_sel(per_push) else {
             return;
         };
-        match sel {
-            RankSel::All => self.push.rank_dirty_since = [None; RANK_GROUPS],
-            RankSel::Group(g) => {
-                self.push.rank_dirty_since[g] = None;
-                self.push.next_group = (g + 1) % RANK_GROUPS;
-            }
+        for slot in sel.slots() {
+            self.push.rank_dirty_since[slot] = None;
+            self.push.next_slot = (slot + 1) % SLOTS;
         }
         let changed_at = self.epoch(since);
-        // Large sessions: the group's top list, if it changed since the
-        // group last got one, goes right before each player's rank frame.
-        let group_top = match sel {
-            RankSel::Group(g) if self.push.group_top_seq[g] != self.push.top_seq => {
-                self.push.group_top_seq[g] = self.push.top_seq;
-                Some(ServerMsg::Leaderboard {
-                    version,
-                    top: self.push.last_top.clone(),
-                    players,
-                    changed_at,
-                    pushed_at,
-                })
-            }
-            _ => None,
-        };
-        let mut frames = Vec::with_capacity(ranks.len() * if group_top.is_some() { 2 } else { 1 });
+        // The top list goes right before the rank frame of each served
+        // player who lacks its latest version (everyone in a large session
+        // once per change; in a small one, who attached since the broadcast).
+        let top_seq = self.push.top_seq;
+        let slot_top = (top_seq > 0).then(|| ServerMsg::Leaderboard {
+            version,
+            top: self.push.last_top.clone(),
+            players,
+            changed_at,
+            pushed_at,
+        });
+        let mut frames = Vec::with_capacity(ranks.len() * if large { 2 } else { 1 });
         for r in ranks {
             if !sel.contains(r.player) {
                 continue;
@@ -270,7 +284,8 @@ impl Session {
             if !p.connected {
                 continue;
             }
-            if let Some(top) = &group_top {
+            if let Some(top) = slot_top.as_ref().filter(|_| p.top_seen != top_seq) {
+                p.top_seen = top_seq;
                 frames.push(Effect::Send(Target::Player(r.player), top.clone()));
             }
             if p.last_pushed == Some((r.rank, r.score)) {

@@ -213,6 +213,7 @@ impl Session {
                 streak,
                 connected: false,
                 last_pushed: None,
+                top_seen: 0,
             });
         }
         s.end_requested = checkpoint.end_requested;

@@ -26,6 +26,8 @@ pub struct Player {
     pub connected: bool,
     /// `(rank, score)` last pushed to this player, to push only changes.
     pub last_pushed: Option<(u64, i64)>,
+    /// Version of the top list this connection has (0: none yet).
+    pub top_seen: u64,
 }
 
 /// All players of a session. Removed players leave the map; their
@@ -88,6 +90,7 @@ impl Roster {
                 streak: 0,
                 connected: false,
                 last_pushed: None,
+                top_seen: 0,
             },
         );
         Ok((id, true))

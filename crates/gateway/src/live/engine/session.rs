@@ -168,7 +168,9 @@ impl Session {
             return;
         };
         p.connected = true;
-        p.last_pushed = None; // the new connection gets a fresh rank frame
+        // The new connection gets a fresh rank frame and the top list.
+        p.last_pushed = None;
+        p.top_seen = 0;
         let msg = roster_msg(p.id, &p.nickname, "joined", players);
         self.emit(Effect::Send(Target::Host, msg));
         self.push.board_changed(Instant::now());

@@ -1,5 +1,6 @@
 //! State machine tests with paused time.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use sdk::live::{close, ErrorCode, Phase, ScoringRules, ServerMsg};
 use tokio::time::Instant;
 
 use super::effects::{Effect, PendingAnswer, Target};
-use super::push::BoardRank;
+use super::push::{slots_per_push, BoardRank, PLAYERS_PER_PUSH, SLOTS};
 use super::quiz::{LiveQuestion, LiveQuiz};
 use super::session::Session;
 
@@ -260,73 +261,167 @@ async fn resume_keeps_score_and_question_state() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn large_sessions_push_top_and_rank_to_one_group_per_tick() {
-    use super::push::{LARGE_SESSION, RANK_GROUPS};
-    use std::collections::HashMap;
-
+/// A session with `n` attached players (ids as the roster gives them).
+fn session_of(n: usize) -> Session {
     let mut s = session(1);
-    let n = LARGE_SESSION as u64 + 1;
-    for i in 0..n {
+    add_players(&mut s, 0, n);
+    s
+}
+
+/// Joins and attaches players `from..from + n`.
+fn add_players(s: &mut Session, from: usize, n: usize) {
+    for i in from..from + n {
         let id = s
             .join(Instant::now(), &format!("p{i}"), None, format!("t{i}"))
             .unwrap();
         s.attach(id);
     }
     s.take_effects();
-    // (leaderboard frames, rank frames) per player, and the host's top lists.
-    let mut got: HashMap<u64, (u32, u32)> = HashMap::new();
-    let mut host_tops = 0;
-    for tick in 0..RANK_GROUPS {
-        assert_eq!(s.push_due(Instant::now()), Some(true), "tick {tick}");
-        let ids = s.rank_ids();
-        let group = ids[0] % RANK_GROUPS as u64;
-        assert!(ids.iter().all(|id| id % RANK_GROUPS as u64 == group));
-        assert!(ids.len() as u64 >= n / RANK_GROUPS as u64);
-        let ranks: Vec<BoardRank> = ids
-            .iter()
-            .map(|&player| BoardRank {
-                player,
-                rank: 1,
-                score: 0,
-            })
-            .collect();
-        let top = (1..=10)
-            .map(|player| BoardRank {
-                player,
-                rank: 1,
-                score: 0,
-            })
-            .collect();
-        s.push(Instant::now(), top, ranks);
-        let fx = s.take_effects();
-        let mut last: Option<(u64, bool)> = None;
-        for (t, m) in sends(&fx) {
-            match (t, m) {
-                (Target::Host, ServerMsg::Leaderboard { .. }) => host_tops += 1,
-                (Target::Player(p), ServerMsg::Leaderboard { .. }) => {
-                    assert_eq!(p % RANK_GROUPS as u64, group);
-                    got.entry(p).or_default().0 += 1;
-                    last = Some((p, true));
-                }
-                (Target::Player(p), ServerMsg::Rank { .. }) => {
-                    assert_eq!(p % RANK_GROUPS as u64, group);
-                    // The player's top list came right before their rank.
-                    assert_eq!(last, Some((p, true)));
-                    got.entry(p).or_default().1 += 1;
-                    last = Some((p, false));
-                }
-                other => panic!("unexpected frame {other:?}"),
+}
+
+/// Frames of one push in a large session: per player (leaderboard, rank)
+/// frames, and the host's top lists.
+#[derive(Debug, Default)]
+struct Served {
+    players: HashMap<u64, (u32, u32)>,
+    host_tops: u32,
+    /// Top lists broadcast to every player (small sessions).
+    all_tops: u32,
+}
+
+/// Runs one due push where every player's rank is `rank`, checks that it
+/// served whole slots, a player's top list (if sent) right before their
+/// rank, and returns the slots it served.
+async fn serve_slots(s: &mut Session, rank: u64, got: &mut Served) -> Vec<u64> {
+    assert_eq!(s.push_due(Instant::now()), Some(true));
+    let ids = s.rank_ids();
+    let mut slots: Vec<u64> = ids.iter().map(|id| id % SLOTS as u64).collect();
+    slots.sort_unstable();
+    slots.dedup();
+    let ranks: Vec<BoardRank> = ids
+        .iter()
+        .map(|&player| BoardRank {
+            player,
+            rank,
+            score: 0,
+        })
+        .collect();
+    let top = (1..=10)
+        .map(|player| BoardRank {
+            player,
+            rank: 1,
+            score: 0,
+        })
+        .collect();
+    s.push(Instant::now(), top, ranks);
+    let fx = s.take_effects();
+    let mut last: Option<(u64, bool)> = None;
+    let mut tops = std::collections::HashSet::new();
+    for (t, m) in sends(&fx) {
+        match (t, m) {
+            (Target::Host, ServerMsg::Leaderboard { .. }) => got.host_tops += 1,
+            (Target::All, ServerMsg::Leaderboard { .. }) => got.all_tops += 1,
+            (Target::Player(p), ServerMsg::Leaderboard { .. }) => {
+                assert!(slots.contains(&(p % SLOTS as u64)));
+                got.players.entry(p).or_default().0 += 1;
+                tops.insert(p);
+                last = Some((p, true));
             }
+            (Target::Player(p), ServerMsg::Rank { .. }) => {
+                assert!(slots.contains(&(p % SLOTS as u64)));
+                if tops.contains(&p) {
+                    assert_eq!(last, Some((p, true)));
+                }
+                got.players.entry(p).or_default().1 += 1;
+                last = Some((p, false));
+            }
+            other => panic!("unexpected frame {other:?}"),
         }
-        tokio::time::advance(Duration::from_millis(250)).await;
     }
-    // Within RANK_GROUPS pushes every player got the top list and a rank
-    // once, the host got the one top-list change, and nothing is dirty.
-    assert_eq!(got.len() as u64, n);
-    assert!(got.values().all(|&c| c == (1, 1)));
-    assert_eq!(host_tops, 1);
+    tokio::time::advance(Duration::from_millis(250)).await;
+    slots
+}
+
+#[test]
+fn pushes_serve_fewer_slots_as_the_session_grows() {
+    assert_eq!(slots_per_push(0), SLOTS);
+    assert_eq!(slots_per_push(PLAYERS_PER_PUSH), SLOTS);
+    assert_eq!(slots_per_push(PLAYERS_PER_PUSH + 1), 7);
+    assert_eq!(slots_per_push(5_000), 4);
+    assert_eq!(slots_per_push(10_000), 2);
+    assert_eq!(slots_per_push(20_000), 1);
+    assert_eq!(slots_per_push(usize::MAX), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn large_sessions_push_top_and_rank_to_some_slots_per_tick() {
+    for n in [PLAYERS_PER_PUSH + 1, 4 * PLAYERS_PER_PUSH] {
+        let mut s = session_of(n);
+        let per_push = slots_per_push(n);
+        let mut got = Served::default();
+        for _ in 0..SLOTS.div_ceil(per_push) {
+            let slots = serve_slots(&mut s, 1, &mut got).await;
+            assert!(slots.len() <= per_push, "{n} players");
+        }
+        // Within ceil(SLOTS / per_push) pushes every player got the top list
+        // and a rank once, the host got the one top-list change, and
+        // nothing is dirty.
+        assert_eq!(got.players.len(), n, "{n} players");
+        assert!(got.players.values().all(|&c| c == (1, 1)));
+        assert_eq!(got.host_tops, 1);
+        assert_eq!(s.push_due(Instant::now()), None);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_growing_session_serves_everyone_in_time() {
+    // Half the slots served, then the session grows from 4 slots a push
+    // to 2: every player, old or new, gets the changed rank within the
+    // 4 pushes the new size needs, and the top list unless they have it.
+    let old = 2 * PLAYERS_PER_PUSH;
+    let mut s = session_of(old);
+    let mut got = Served::default();
+    assert_eq!(serve_slots(&mut s, 1, &mut got).await, [0, 1, 2, 3]);
+    let had_top: std::collections::HashSet<u64> = got.players.keys().copied().collect();
+    add_players(&mut s, old, PLAYERS_PER_PUSH);
+    let mut got = Served::default();
+    let mut served = Vec::new();
+    for _ in 0..4 {
+        served.extend(serve_slots(&mut s, 2, &mut got).await);
+    }
+    assert_eq!(served, [4, 5, 6, 7, 0, 1, 2, 3]);
+    assert_eq!(got.players.len(), 3 * PLAYERS_PER_PUSH);
+    for (p, &(tops, ranks)) in &got.players {
+        assert_eq!(ranks, 1, "player {p}");
+        assert_eq!(tops, u32::from(!had_top.contains(p)), "player {p}");
+    }
     assert_eq!(s.push_due(Instant::now()), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reconnecting_player_gets_the_top_list_again() {
+    for n in [2, 4 * PLAYERS_PER_PUSH] {
+        let mut s = session_of(n);
+        let mut got = Served::default();
+        while s.push_due(Instant::now()).is_some() {
+            serve_slots(&mut s, 1, &mut got).await;
+        }
+        // Small sessions get the top list as a broadcast.
+        let top_frames = u32::from(n > PLAYERS_PER_PUSH);
+        assert_eq!(got.all_tops, 1 - top_frames);
+        assert!(got.players.values().all(|&c| c == (top_frames, 1)));
+        // A player drops and resumes; the top list has not changed since.
+        let p = *got.players.keys().min().unwrap();
+        s.detach(p);
+        s.attach(p);
+        s.take_effects();
+        let mut again = Served::default();
+        while s.push_due(Instant::now()).is_some() {
+            serve_slots(&mut s, 1, &mut again).await;
+        }
+        assert_eq!(again.players.get(&p), Some(&(1, 1)), "{n} players");
+        assert_eq!(again.all_tops, 0);
+    }
 }
 
 fn record(a: &PendingAnswer) -> super::restore::AnswerRecord {
