@@ -44,7 +44,9 @@ pub struct LiveOptions {
     pub reconnect: bool,
     /// Attempts per outage before giving up (default 20).
     pub max_attempts: u32,
-    /// First backoff delay; doubles up to 2 s (default 100 ms).
+    /// First backoff delay; doubles up to 2 s (default 100 ms). Each wait
+    /// is drawn from the upper half of the current delay (`[d/2, d)`), so
+    /// thousands of clients dropped at once do not retry in lockstep.
     pub backoff: Duration,
     /// Capacity of the event queue to the application (default 1024).
     pub event_queue: usize,
@@ -331,7 +333,7 @@ async fn run(
         let mut attempt = 0;
         loop {
             attempt += 1;
-            tokio::time::sleep(delay).await;
+            tokio::time::sleep(jittered(delay)).await;
             match open(url).await {
                 Ok((fresh, welcome)) => {
                     ws = fresh;
@@ -365,6 +367,15 @@ async fn run(
             }
         }
     }
+}
+
+/// A wait in `[delay / 2, delay)`, random per call (a fresh `RandomState`
+/// is seeded from the OS per process and advanced per instance).
+fn jittered(delay: Duration) -> Duration {
+    use std::hash::BuildHasher;
+    let half = delay / 2;
+    let r = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    half + half.mul_f64((r >> 11) as f64 / (1u64 << 53) as f64)
 }
 
 /// What the application sends: typed messages and (tests) raw text.
@@ -451,5 +462,15 @@ mod tests {
         let h = ws_url("https://q.example", "1", &Credentials::Host("t".into())).unwrap();
         assert_eq!(h, "wss://q.example/v1/live/ws?code=1&host_token=t");
         assert!(ws_url("ftp://x", "1", &Credentials::Resume("r".into())).is_err());
+    }
+
+    #[test]
+    fn reconnect_waits_are_spread_over_the_upper_half() {
+        let d = Duration::from_millis(800);
+        let waits: Vec<Duration> = (0..200).map(|_| jittered(d)).collect();
+        assert!(waits.iter().all(|w| *w >= d / 2 && *w < d));
+        let distinct: std::collections::HashSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 150, "waits are not spread: {distinct:?}");
+        assert_eq!(jittered(Duration::ZERO), Duration::ZERO);
     }
 }
