@@ -390,6 +390,71 @@ async fn a_single_gateway_resumes_its_sessions_after_a_restart() {
 /// sends its clients away; they keep retrying while the key names a gateway that is not
 /// there, and once the session has no owner, a gateway takes it over from the checkpoint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_lease_that_nobody_took_is_claimed_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut config, admin_url, db_name) = mysql_config(dir.path()).await;
+    config.live_owner_lease = Duration::from_millis(LEASE_MS);
+    let nodes = config.redis_urls();
+    let a = spawn(config).await.expect("spawn gateway");
+    let host_api = register_host(&a.base_url).await;
+    let quiz_id = make_quiz_with(&host_api, &[60_000]).await;
+    let s = host_session(&host_api, quiz_id, 50).await;
+    let mut ann = connect_to(&a.base_url, &s.code, Credentials::Guest("ann".into())).await;
+
+    // The lease lapses (as when the owner's renewal is late on a saturated machine) and
+    // nobody else claims it: the owner takes it again and keeps running the session.
+    let redis = redis::cluster::ClusterClient::new(nodes).expect("redis client");
+    let mut r = redis
+        .get_async_connection()
+        .await
+        .expect("connect to Redis Cluster");
+    let owner_key = format!("live:{{{}}}:owner", s.code);
+    let owner: String = redis::AsyncCommands::get(&mut r, &owner_key)
+        .await
+        .expect("read the owner");
+    let _: () = redis::AsyncCommands::del(&mut r, &owner_key)
+        .await
+        .expect("let the lease lapse");
+    let claimed = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now: Option<String> = redis::AsyncCommands::get(&mut r, &owner_key)
+            .await
+            .expect("read the owner");
+        if now.as_deref() == Some(owner.as_str()) {
+            break;
+        }
+        assert!(now.is_none(), "nobody else may claim it: {now:?}");
+        assert!(
+            tokio::time::Instant::now() < claimed,
+            "the owner must claim its lapsed lease again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(a.state.live.running(), 1, "the session keeps running");
+    // Ann's connection was never touched: the host starts and she gets the question.
+    let host = connect_to(
+        &a.base_url,
+        &s.code,
+        Credentials::Host(s.host_token.clone()),
+    )
+    .await;
+    host.send(ClientMsg::Start).expect("start");
+    wait_for(&mut ann, "ann gets the question", |e| match e {
+        LiveEvent::Message(ServerMsg::Question(q)) => Some(q.index),
+        LiveEvent::Disconnected => panic!("ann must stay connected"),
+        LiveEvent::Closed { code, reason } => panic!("ann closed: {code:?} {reason}"),
+        _ => None,
+    })
+    .await;
+
+    ann.close();
+    host.close();
+    a.state.db.close().await;
+    a.stop().await;
+    drop_database(&admin_url, &db_name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_that_loses_its_lease_abdicates() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut config, admin_url, db_name) = mysql_config(dir.path()).await;

@@ -244,13 +244,23 @@ impl Cluster {
     /// Renews the lease on `code` until the session's actor stops, then
     /// releases it. If the lease turns out to be someone else's (this
     /// gateway stalled longer than the lease and another one took the
-    /// session over), the actor is told to abdicate.
+    /// session over), the actor is told to abdicate. A lease that lapsed
+    /// with nobody else claiming it (a renewal delayed past the lease on a
+    /// saturated machine) is claimed again in the same script: the session
+    /// still runs only here, and abdicating would send every player through
+    /// a reconnect and a restore for nothing (bridging gateways that saw
+    /// the gap have sent their clients to reconnect, which brings them
+    /// back here).
     pub fn hold(self: &Arc<Self>, code: String, session: mpsc::Sender<Cmd>) {
         let cluster = self.clone();
         tokio::spawn(async move {
+            // 1: renewed, 2: had lapsed and is claimed again, 0: someone else's.
             let renew = redis::Script::new(
-                "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-                 return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end",
+                "local owner = redis.call('GET', KEYS[1]) \
+                 if owner == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end \
+                 if not owner then \
+                   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end \
+                 return 0",
             );
             let key = owner_key(&code);
             let mut tick = tokio::time::interval(cluster.lease / 3);
@@ -270,6 +280,10 @@ impl Cluster {
                             Ok(0) => {
                                 let _ = session.send(Cmd::Abdicate).await;
                                 return;
+                            }
+                            Ok(2) => {
+                                metrics::counter!("live_owner_lease_reclaimed_total").increment(1);
+                                tracing::warn!(code, "live owner lease had lapsed; claimed again");
                             }
                             Ok(_) => {}
                             Err(e) => {
@@ -549,9 +563,14 @@ async fn watch_owners(cluster: Weak<Cluster>) {
             let mut map = cluster.bridged.lock().expect("bridge map poisoned");
             map.retain(|_, b| {
                 let moved = b.code == code && b.owner == owner;
-                if moved {
-                    let _ =
-                        b.tx.try_send(Out::Close(close::GOING_AWAY, "session moved"));
+                // A full queue cannot take the close: end the connection
+                // as too slow instead (clients reconnect after either).
+                if moved
+                    && b.tx
+                        .try_send(Out::Close(close::GOING_AWAY, "session moved"))
+                        .is_err()
+                {
+                    b.kill.notify_one();
                 }
                 !moved
             });
