@@ -28,6 +28,21 @@
 //!   frames up to 1 s in large sessions);
 //! - errors by code, and **lost answers**: answers sent that were neither acknowledged nor
 //!   refused, or acknowledged but reported unanswered in the reveal.
+//!
+//! **Failover runs** (`--player-url U2 --reconnect`): REST and the session's creation go to
+//! `--url` (gateway A, which then owns the session) while the host and every player connect to
+//! `--player-url` (gateway B, which bridges them to A through Redis Cluster). Kill A while the
+//! game runs (`scripts/loadgen-failover` does it mid-question): B closes the bridged sockets,
+//! the SDK reconnects with each player's resume token, and once A's lease expires B takes the
+//! session over. A player whose answer was unacknowledged when the connection dropped sends it
+//! again if the welcome after the resume says the open question has no answer from them
+//! (answer-once makes that safe), and a player who missed a question's frame answers the one the
+//! welcome shows. Reported in addition: **resume** (connection dropped until resumed),
+//! **ack across the outage** (answers sent before the drop, acknowledged after it; kept out of
+//! *answer ack*), answers found stored by the welcome (their ack was lost with A), and answers
+//! that never got an ack because their question's deadline passed during the outage (the
+//! player was never told they counted; reported apart from *lost*, which stays "acknowledged
+//! but missing" or "never answered at all").
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +65,10 @@ struct Args {
     think_ms: u64,
     reveal_ms: u64,
     connect_parallel: usize,
+    /// Where the host and players connect (default `url`).
+    player_url: Option<String>,
+    /// Players reconnect and resume after a dropped connection.
+    reconnect: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -61,6 +80,8 @@ fn parse_args() -> anyhow::Result<Args> {
         think_ms: 4_000,
         reveal_ms: 3_000,
         connect_parallel: 256,
+        player_url: None,
+        reconnect: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -73,8 +94,10 @@ fn parse_args() -> anyhow::Result<Args> {
             "--think-ms" => a.think_ms = value()?.parse()?,
             "--reveal-ms" => a.reveal_ms = value()?.parse()?,
             "--connect-parallel" => a.connect_parallel = value()?.parse()?,
+            "--player-url" => a.player_url = Some(value()?),
+            "--reconnect" => a.reconnect = true,
             "-h" | "--help" => {
-                println!("loadgen [--url U] [--players N] [--questions Q] [--time-limit-ms T] [--think-ms T] [--reveal-ms T] [--connect-parallel P]");
+                println!("loadgen [--url U] [--players N] [--questions Q] [--time-limit-ms T] [--think-ms T] [--reveal-ms T] [--connect-parallel P] [--player-url U2] [--reconnect]");
                 std::process::exit(0);
             }
             other => bail!("unknown flag {other}"),
@@ -84,6 +107,13 @@ fn parse_args() -> anyhow::Result<Args> {
         bail!("--think-ms must be below --time-limit-ms so every answer can make the deadline");
     }
     Ok(a)
+}
+
+impl Args {
+    /// Where WebSocket clients connect.
+    fn ws_url(&self) -> &str {
+        self.player_url.as_deref().unwrap_or(&self.url)
+    }
 }
 
 /// Histogram shards: 10,000 player tasks record tens of thousands of samples a second, so
@@ -123,6 +153,13 @@ struct Stats {
     push_e2e: Sharded,
     push_latency: Sharded,
     push_age: Sharded,
+    resume: Sharded,
+    ack_outage: Sharded,
+    disconnects: AtomicU64,
+    resumed: AtomicU64,
+    resent: AtomicU64,
+    found_stored: AtomicU64,
+    unacked_outage: AtomicU64,
     leaderboard_frames: AtomicU64,
     rank_frames: AtomicU64,
     errors: Mutex<BTreeMap<String, u64>>,
@@ -225,20 +262,19 @@ async fn player(
     let permit = gate.acquire_owned().await.expect("semaphore");
     let started = Instant::now(); // join time excludes waiting for a connect slot
     let opts = LiveOptions {
-        reconnect: false,
+        reconnect: a.reconnect,
+        max_attempts: 100,
         ..LiveOptions::default()
     };
-    let mut client =
-        match LiveClient::connect_with(&a.url, &code, Credentials::Guest(format!("p{i}")), opts)
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                stats.join_failed.fetch_add(1, Ordering::Relaxed);
-                stats.error(format!("join: {e}"));
-                return;
-            }
-        };
+    let creds = Credentials::Guest(format!("p{i}"));
+    let mut client = match LiveClient::connect_with(a.ws_url(), &code, creds, opts).await {
+        Ok(c) => c,
+        Err(e) => {
+            stats.join_failed.fetch_add(1, Ordering::Relaxed);
+            stats.error(format!("join: {e}"));
+            return;
+        }
+    };
     drop(permit);
     stats.join.record(i, started.elapsed());
     stats.joined.fetch_add(1, Ordering::Relaxed);
@@ -247,6 +283,11 @@ async fn player(
     let mut early = false;
     let mut awaiting_push: Option<Instant> = None;
     let mut acked_questions: Vec<u32> = Vec::new();
+    // Failover: when the connection dropped, and whether the unacknowledged answer (if any)
+    // was in flight across the drop.
+    let mut down_since: Option<Instant> = None;
+    let mut crossed = false;
+    let mut last_choice = 0u32;
     // The next answer to send: (question, choice, when the question arrived), after `think`.
     // A timer in this task, not a spawned task per answer: 10,000 spawns at each question
     // would compete with the acks being measured.
@@ -260,6 +301,8 @@ async fn player(
                 let Some((q, choice, shown)) = planned.take() else { continue };
                 let now = Instant::now();
                 sent_at = Some((q, now));
+                crossed = down_since.is_some();
+                last_choice = choice;
                 early = now.duration_since(shown) < EARLY;
                 stats.sent.fetch_add(1, Ordering::Relaxed);
                 if client.send(ClientMsg::Answer { question: q, choices: vec![choice], req: Some(u64::from(q)) }).is_err() {
@@ -271,13 +314,62 @@ async fn player(
         let Some(ev) = ev else { break };
         let msg = match ev {
             LiveEvent::Message(m) => m,
+            LiveEvent::Disconnected => {
+                stats.disconnects.fetch_add(1, Ordering::Relaxed);
+                down_since.get_or_insert_with(Instant::now);
+                crossed |= sent_at.is_some();
+                continue;
+            }
+            LiveEvent::Reconnected(w) => {
+                if let Some(t) = down_since.take() {
+                    stats.resume.record(i, t.elapsed());
+                }
+                stats.resumed.fetch_add(1, Ordering::Relaxed);
+                let open = w.question.as_ref().map(|q| q.index);
+                match sent_at {
+                    // Stored before the drop; its ack was lost on the way.
+                    Some((q, _)) if open == Some(q) && w.answered => {
+                        sent_at = None;
+                        acked_questions.push(q);
+                        stats.found_stored.fetch_add(1, Ordering::Relaxed);
+                        stats.acked.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Not stored: send it again (the original send time stays).
+                    Some((q, _)) if open == Some(q) => {
+                        stats.resent.fetch_add(1, Ordering::Relaxed);
+                        let msg = ClientMsg::Answer {
+                            question: q,
+                            choices: vec![last_choice],
+                            req: Some(u64::from(q)),
+                        };
+                        if client.send(msg).is_err() {
+                            stats.error("send failed".into());
+                        }
+                    }
+                    _ => {}
+                }
+                // A question whose frame was lost with the old connection.
+                if let Some(q) = w.question.filter(|q| {
+                    !w.answered
+                        && planned.is_none()
+                        && sent_at.is_none()
+                        && !acked_questions.contains(&q.index)
+                }) {
+                    let ms = rand::random_range(0..a.think_ms.max(1));
+                    let now = Instant::now();
+                    think
+                        .as_mut()
+                        .reset((now + Duration::from_millis(ms)).into());
+                    planned = Some((q.index, if rand::random_bool(0.7) { 1 } else { 0 }, now));
+                }
+                continue;
+            }
             LiveEvent::Closed { code, reason } => {
                 if code != Some(sdk::live::close::SESSION_FINISHED) {
                     stats.error(format!("closed {code:?} {reason}"));
                 }
                 break;
             }
-            _ => continue,
         };
         match msg {
             ServerMsg::Question(q) => {
@@ -291,7 +383,9 @@ async fn player(
             }
             ServerMsg::AnswerAck { question, .. } => {
                 if let Some((q, at)) = sent_at.take() {
-                    if q == question {
+                    if q == question && crossed {
+                        stats.ack_outage.record(i, at.elapsed());
+                    } else if q == question {
                         stats.ack.record(i, at.elapsed());
                         if early {
                             stats.ack_early.record(i, at.elapsed());
@@ -335,7 +429,11 @@ async fn player(
                     stats.lost.fetch_add(1, Ordering::Relaxed);
                 }
                 if let Some((q, _)) = sent_at.take() {
-                    if q == question {
+                    if q == question && crossed {
+                        // The deadline passed while the connection was down: never acked, so
+                        // the player was never told it counted.
+                        stats.unacked_outage.fetch_add(1, Ordering::Relaxed);
+                    } else if q == question {
                         stats.lost.fetch_add(1, Ordering::Relaxed); // sent, never acked or refused
                     }
                 }
@@ -378,7 +476,7 @@ async fn main() -> anyhow::Result<()> {
         session.session_id, session.code, a.players, a.questions
     );
     let mut host = LiveClient::connect(
-        &a.url,
+        a.ws_url(),
         &session.code,
         Credentials::Host(session.host_token.clone()),
     )
@@ -390,6 +488,13 @@ async fn main() -> anyhow::Result<()> {
         push_e2e: Sharded::new(),
         push_latency: Sharded::new(),
         push_age: Sharded::new(),
+        resume: Sharded::new(),
+        ack_outage: Sharded::new(),
+        disconnects: AtomicU64::new(0),
+        resumed: AtomicU64::new(0),
+        resent: AtomicU64::new(0),
+        found_stored: AtomicU64::new(0),
+        unacked_outage: AtomicU64::new(0),
         leaderboard_frames: AtomicU64::new(0),
         rank_frames: AtomicU64::new(0),
         errors: Mutex::new(BTreeMap::new()),
@@ -419,7 +524,7 @@ async fn main() -> anyhow::Result<()> {
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 println!(
-                    "[{:>5.1}s] joined {} (failed {}) sent {} acked {} refused {} finished {}",
+                    "[{:>5.1}s] joined {} (failed {}) sent {} acked {} refused {} finished {} dropped {} resumed {}",
                     t0.elapsed().as_secs_f64(),
                     stats.joined.load(Ordering::Relaxed),
                     stats.join_failed.load(Ordering::Relaxed),
@@ -427,6 +532,8 @@ async fn main() -> anyhow::Result<()> {
                     stats.acked.load(Ordering::Relaxed),
                     stats.refused.load(Ordering::Relaxed),
                     stats.finished.load(Ordering::Relaxed),
+                    stats.disconnects.load(Ordering::Relaxed),
+                    stats.resumed.load(Ordering::Relaxed),
                 );
             }
         })
@@ -474,6 +581,21 @@ async fn main() -> anyhow::Result<()> {
         stats.lost.load(Ordering::Relaxed),
         stats.finished.load(Ordering::Relaxed)
     );
+    if a.reconnect {
+        println!("{}", line("resume", &stats.resume.merged()));
+        println!(
+            "{}",
+            line("ack across the outage", &stats.ack_outage.merged())
+        );
+        println!(
+            "failover: dropped {} resumed {} ; answers re-sent {} found stored {} unacked (deadline passed while down) {}",
+            stats.disconnects.load(Ordering::Relaxed),
+            stats.resumed.load(Ordering::Relaxed),
+            stats.resent.load(Ordering::Relaxed),
+            stats.found_stored.load(Ordering::Relaxed),
+            stats.unacked_outage.load(Ordering::Relaxed),
+        );
+    }
     for (k, v) in stats.errors.lock().expect("stats").iter() {
         println!("error {k}: {v}");
     }
