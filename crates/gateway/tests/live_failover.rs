@@ -385,39 +385,70 @@ async fn a_single_gateway_resumes_its_sessions_after_a_restart() {
     drop(second);
 }
 
-/// A gateway that loses its lease (here: the owner key is overwritten, as when the gateway
-/// stalled longer than the lease and another one took over) stops running the session and
-/// sends its clients away; they keep retrying while the key names a gateway that is not
-/// there, and once the session has no owner, a gateway takes it over from the checkpoint.
+/// One gateway in cluster mode with a short lease, a session in its lobby with player ann,
+/// and a Redis connection to play with the owner key.
+struct LeaseFixture {
+    _dir: tempfile::TempDir,
+    admin_url: String,
+    db_name: String,
+    a: gateway::testing::TestServer,
+    s: sdk::live::CreatedSession,
+    ann: LiveClient,
+    r: redis::cluster_async::ClusterConnection,
+    owner_key: String,
+}
+
+impl LeaseFixture {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut config, admin_url, db_name) = mysql_config(dir.path()).await;
+        config.live_owner_lease = Duration::from_millis(LEASE_MS);
+        let nodes = config.redis_urls();
+        let a = spawn(config).await.expect("spawn gateway");
+        let host_api = register_host(&a.base_url).await;
+        let quiz_id = make_quiz_with(&host_api, &[60_000]).await;
+        let s = host_session(&host_api, quiz_id, 50).await;
+        let ann = connect_to(&a.base_url, &s.code, Credentials::Guest("ann".into())).await;
+        let r = redis::cluster::ClusterClient::new(nodes)
+            .expect("redis client")
+            .get_async_connection()
+            .await
+            .expect("connect to Redis Cluster");
+        let owner_key = format!("live:{{{}}}:owner", s.code);
+        LeaseFixture {
+            _dir: dir,
+            admin_url,
+            db_name,
+            a,
+            s,
+            ann,
+            r,
+            owner_key,
+        }
+    }
+
+    async fn finish(self) {
+        self.ann.close();
+        self.a.state.db.close().await;
+        self.a.stop().await;
+        drop_database(&self.admin_url, &self.db_name).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lapsed_lease_that_nobody_took_is_claimed_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut config, admin_url, db_name) = mysql_config(dir.path()).await;
-    config.live_owner_lease = Duration::from_millis(LEASE_MS);
-    let nodes = config.redis_urls();
-    let a = spawn(config).await.expect("spawn gateway");
-    let host_api = register_host(&a.base_url).await;
-    let quiz_id = make_quiz_with(&host_api, &[60_000]).await;
-    let s = host_session(&host_api, quiz_id, 50).await;
-    let mut ann = connect_to(&a.base_url, &s.code, Credentials::Guest("ann".into())).await;
-
+    let mut f = LeaseFixture::new().await;
     // The lease lapses (as when the owner's renewal is late on a saturated machine) and
     // nobody else claims it: the owner takes it again and keeps running the session.
-    let redis = redis::cluster::ClusterClient::new(nodes).expect("redis client");
-    let mut r = redis
-        .get_async_connection()
-        .await
-        .expect("connect to Redis Cluster");
-    let owner_key = format!("live:{{{}}}:owner", s.code);
-    let owner: String = redis::AsyncCommands::get(&mut r, &owner_key)
+    let owner: String = redis::AsyncCommands::get(&mut f.r, &f.owner_key)
         .await
         .expect("read the owner");
-    let _: () = redis::AsyncCommands::del(&mut r, &owner_key)
+    let _: () = redis::AsyncCommands::del(&mut f.r, &f.owner_key)
         .await
         .expect("let the lease lapse");
     let claimed = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let now: Option<String> = redis::AsyncCommands::get(&mut r, &owner_key)
+        let now: Option<String> = redis::AsyncCommands::get(&mut f.r, &f.owner_key)
             .await
             .expect("read the owner");
         if now.as_deref() == Some(owner.as_str()) {
@@ -430,60 +461,45 @@ async fn a_lapsed_lease_that_nobody_took_is_claimed_again() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(a.state.live.running(), 1, "the session keeps running");
+    assert_eq!(f.a.state.live.running(), 1, "the session keeps running");
     // Ann's connection was never touched: the host starts and she gets the question.
     let host = connect_to(
-        &a.base_url,
-        &s.code,
-        Credentials::Host(s.host_token.clone()),
+        &f.a.base_url,
+        &f.s.code,
+        Credentials::Host(f.s.host_token.clone()),
     )
     .await;
     host.send(ClientMsg::Start).expect("start");
-    wait_for(&mut ann, "ann gets the question", |e| match e {
+    wait_for(&mut f.ann, "ann gets the question", |e| match e {
         LiveEvent::Message(ServerMsg::Question(q)) => Some(q.index),
         LiveEvent::Disconnected => panic!("ann must stay connected"),
         LiveEvent::Closed { code, reason } => panic!("ann closed: {code:?} {reason}"),
         _ => None,
     })
     .await;
-
-    ann.close();
     host.close();
-    a.state.db.close().await;
-    a.stop().await;
-    drop_database(&admin_url, &db_name).await;
+    f.finish().await;
 }
 
+/// A gateway that loses its lease (here: the owner key is overwritten, as when the gateway
+/// stalled longer than the lease and another one took over) stops running the session and
+/// sends its clients away; they keep retrying while the key names a gateway that is not
+/// there, and once the session has no owner, a gateway takes it over from the checkpoint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_that_loses_its_lease_abdicates() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut config, admin_url, db_name) = mysql_config(dir.path()).await;
-    config.live_owner_lease = Duration::from_millis(LEASE_MS);
-    let nodes = config.redis_urls();
-    let a = spawn(config).await.expect("spawn gateway");
-    let host_api = register_host(&a.base_url).await;
-    let quiz_id = make_quiz_with(&host_api, &[60_000]).await;
-    let s = host_session(&host_api, quiz_id, 50).await;
-    let mut ann = connect_to(&a.base_url, &s.code, Credentials::Guest("ann".into())).await;
-    let ann_id = ann.welcome().player_id;
-
-    let redis = redis::cluster::ClusterClient::new(nodes).expect("redis client");
-    let mut r = redis
-        .get_async_connection()
-        .await
-        .expect("connect to Redis Cluster");
-    let owner_key = format!("live:{{{}}}:owner", s.code);
-    let _: () = redis::AsyncCommands::set(&mut r, &owner_key, "a-gateway-that-is-not-there")
+    let mut f = LeaseFixture::new().await;
+    let ann_id = f.ann.welcome().player_id;
+    let _: () = redis::AsyncCommands::set(&mut f.r, &f.owner_key, "a-gateway-that-is-not-there")
         .await
         .expect("overwrite the owner");
-    wait_for(&mut ann, "ann sent away", |e| match e {
+    wait_for(&mut f.ann, "ann sent away", |e| match e {
         LiveEvent::Disconnected => Some(()),
         LiveEvent::Closed { code, reason } => panic!("ann closed: {code:?} {reason}"),
         _ => None,
     })
     .await;
     let stopped = tokio::time::Instant::now() + Duration::from_secs(10);
-    while a.state.live.running() != 0 {
+    while f.a.state.live.running() != 0 {
         assert!(
             tokio::time::Instant::now() < stopped,
             "the session must stop on the old owner"
@@ -493,16 +509,16 @@ async fn a_gateway_that_loses_its_lease_abdicates() {
     // While the key names a missing gateway, rejoins are refused as transient; the client
     // keeps trying. The key goes (as a lease expires); the next try takes the session over.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let _: () = redis::AsyncCommands::del(&mut r, &owner_key)
+    let _: () = redis::AsyncCommands::del(&mut f.r, &f.owner_key)
         .await
         .expect("expire the owner");
-    let w = reconnected(&mut ann, "ann").await;
+    let w = reconnected(&mut f.ann, "ann").await;
     assert_eq!(w.player_id, ann_id, "same player");
     assert_eq!(w.phase, sdk::live::Phase::Lobby);
-    assert_eq!(a.state.live.running(), 1, "taken over from the checkpoint");
-
-    ann.close();
-    a.state.db.close().await;
-    a.stop().await;
-    drop_database(&admin_url, &db_name).await;
+    assert_eq!(
+        f.a.state.live.running(),
+        1,
+        "taken over from the checkpoint"
+    );
+    f.finish().await;
 }
