@@ -305,9 +305,7 @@ async fn player(
                 last_choice = choice;
                 early = now.duration_since(shown) < EARLY;
                 stats.sent.fetch_add(1, Ordering::Relaxed);
-                if client.send(ClientMsg::Answer { question: q, choices: vec![choice], req: Some(u64::from(q)) }).is_err() {
-                    stats.error("send failed".into());
-                }
+                send_answer(&client, &stats, q, choice);
                 continue;
             }
         };
@@ -337,14 +335,7 @@ async fn player(
                     // Not stored: send it again (the original send time stays).
                     Some((q, _)) if open == Some(q) => {
                         stats.resent.fetch_add(1, Ordering::Relaxed);
-                        let msg = ClientMsg::Answer {
-                            question: q,
-                            choices: vec![last_choice],
-                            req: Some(u64::from(q)),
-                        };
-                        if client.send(msg).is_err() {
-                            stats.error("send failed".into());
-                        }
+                        send_answer(&client, &stats, q, last_choice);
                     }
                     _ => {}
                 }
@@ -355,12 +346,7 @@ async fn player(
                         && sent_at.is_none()
                         && !acked_questions.contains(&q.index)
                 }) {
-                    let ms = rand::random_range(0..a.think_ms.max(1));
-                    let now = Instant::now();
-                    think
-                        .as_mut()
-                        .reset((now + Duration::from_millis(ms)).into());
-                    planned = Some((q.index, if rand::random_bool(0.7) { 1 } else { 0 }, now));
+                    planned = Some(plan_answer(&a, think.as_mut(), q.index));
                 }
                 continue;
             }
@@ -372,15 +358,7 @@ async fn player(
             }
         };
         match msg {
-            ServerMsg::Question(q) => {
-                let ms = rand::random_range(0..a.think_ms.max(1));
-                let choice = if rand::random_bool(0.7) { 1 } else { 0 };
-                let now = Instant::now();
-                think
-                    .as_mut()
-                    .reset((now + Duration::from_millis(ms)).into());
-                planned = Some((q.index, choice, now));
-            }
+            ServerMsg::Question(q) => planned = Some(plan_answer(&a, think.as_mut(), q.index)),
             ServerMsg::AnswerAck { question, .. } => {
                 if let Some((q, at)) = sent_at.take() {
                     if q == question && crossed {
@@ -448,6 +426,32 @@ async fn player(
             }
             _ => {}
         }
+    }
+}
+
+/// Plans the answer to `question`: a choice (right with probability 0.7) sent when `think`
+/// fires, after a random think time from now. Returns (question, choice, when it was shown).
+fn plan_answer(
+    a: &Args,
+    think: std::pin::Pin<&mut tokio::time::Sleep>,
+    question: u32,
+) -> (u32, u32, Instant) {
+    let ms = rand::random_range(0..a.think_ms.max(1));
+    let choice = if rand::random_bool(0.7) { 1 } else { 0 };
+    let now = Instant::now();
+    think.reset((now + Duration::from_millis(ms)).into());
+    (question, choice, now)
+}
+
+/// Sends the answer `choice` to `question` (its `req` is the question index).
+fn send_answer(client: &LiveClient, stats: &Stats, question: u32, choice: u32) {
+    let msg = ClientMsg::Answer {
+        question,
+        choices: vec![choice],
+        req: Some(u64::from(question)),
+    };
+    if client.send(msg).is_err() {
+        stats.error("send failed".into());
     }
 }
 
