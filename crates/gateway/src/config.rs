@@ -5,7 +5,7 @@
 //! `DATABASE_URL`, `DATABASE_REPLICA_URL`, `REDIS_CLUSTER_NODES` and `ELASTICSEARCH_URL` switches
 //! each part to its real service.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -49,6 +49,50 @@ pub struct Config {
     /// lease lasts without renewal (renewed every third of it). After a gateway crash its
     /// sessions are taken over by another gateway within about this time.
     pub live_owner_lease: Duration,
+    /// `TRUSTED_PROXIES`: comma-separated addresses of reverse proxies (e.g. nginx) whose
+    /// `X-Forwarded-For` names the client; empty (default) means the header is ignored and
+    /// every limit counts the TCP peer.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Per-client rate limits of the public entry points.
+    pub limits: LimitsConfig,
+}
+
+/// Per-client rate limits (actions per minute; bursts of half the rate; 0 turns one off).
+/// The defaults let a class of 30-60 people behind one address log in and join at once,
+/// and stop a single machine from guessing passwords or flooding a session with bots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// `LOGIN_PER_IP_PER_MIN` (default 60): login attempts per client address.
+    pub login_per_ip_per_min: u32,
+    /// `LOGIN_PER_USER_PER_MIN` (default 10): login attempts per username, from anywhere.
+    pub login_per_user_per_min: u32,
+    /// `REGISTER_PER_IP_PER_MIN` (default 30): registrations per client address.
+    pub register_per_ip_per_min: u32,
+    /// `JOIN_PER_IP_PER_MIN` (default 120): live join attempts per client address.
+    pub join_per_ip_per_min: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            login_per_ip_per_min: 60,
+            login_per_user_per_min: 10,
+            register_per_ip_per_min: 30,
+            join_per_ip_per_min: 120,
+        }
+    }
+}
+
+impl LimitsConfig {
+    fn from_env() -> anyhow::Result<LimitsConfig> {
+        let d = LimitsConfig::default();
+        Ok(LimitsConfig {
+            login_per_ip_per_min: parsed("LOGIN_PER_IP_PER_MIN", d.login_per_ip_per_min)?,
+            login_per_user_per_min: parsed("LOGIN_PER_USER_PER_MIN", d.login_per_user_per_min)?,
+            register_per_ip_per_min: parsed("REGISTER_PER_IP_PER_MIN", d.register_per_ip_per_min)?,
+            join_per_ip_per_min: parsed("JOIN_PER_IP_PER_MIN", d.join_per_ip_per_min)?,
+        })
+    }
 }
 
 impl Default for Config {
@@ -70,6 +114,8 @@ impl Default for Config {
             argon2_iterations: 2,
             max_body_bytes: 64 * 1024,
             live_owner_lease: Duration::from_millis(5_000),
+            trusted_proxies: Vec::new(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -133,6 +179,14 @@ impl Config {
             live_owner_lease: Duration::from_millis(
                 parsed("LIVE_OWNER_LEASE_MS", 5_000u64)?.clamp(300, 600_000),
             ),
+            trusted_proxies: list("TRUSTED_PROXIES")
+                .iter()
+                .map(|a| {
+                    a.parse()
+                        .map_err(|e| anyhow::anyhow!("invalid TRUSTED_PROXIES entry {a:?}: {e}"))
+                })
+                .collect::<anyhow::Result<_>>()?,
+            limits: LimitsConfig::from_env()?,
         })
     }
 

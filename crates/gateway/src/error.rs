@@ -42,6 +42,14 @@ pub enum ApiError {
     /// A dependency is down (503); the detail is logged, not sent.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The caller sent too many requests of this kind (429 with `Retry-After`); the message
+    /// says which limit was hit.
+    #[error("rate limited: {0}")]
+    RateLimited(String, std::time::Duration),
+    /// The server is at capacity for this kind of work (503 with `Retry-After`), e.g. every
+    /// password-hashing slot and its short queue are taken. Nothing was done.
+    #[error("overloaded: {0}")]
+    Overloaded(String, std::time::Duration),
     /// A server-side failure (500); the detail is logged, not sent.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
@@ -54,6 +62,15 @@ impl ApiError {
             field: field.into(),
             message: message.into(),
         }])
+    }
+
+    /// How long the client should wait before trying again (`Retry-After`), for refusals that
+    /// pass with time.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ApiError::RateLimited(_, d) | ApiError::Overloaded(_, d) => Some(*d),
+            _ => None,
+        }
     }
 
     /// The HTTP status of this error.
@@ -69,7 +86,8 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Overloaded(..) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +114,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(d) => {
                 ("media-type", "Unsupported media type", d.clone(), vec![])
             }
+            ApiError::RateLimited(d, _) => ("rate-limited", "Too many requests", d.clone(), vec![]),
+            ApiError::Overloaded(d, _) => ("overloaded", "Server busy", d.clone(), vec![]),
             ApiError::Unavailable(_) => (
                 "unavailable",
                 "Service unavailable",
@@ -128,13 +148,24 @@ impl IntoResponse for ApiError {
         }
         let problem = self.problem();
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (
+        let mut resp = (
             self.status(),
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let Some(after) = self.retry_after() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_value(after));
+        }
+        resp
     }
+}
+
+/// `Retry-After` in whole seconds, rounded up and at least 1 (the header has no fractions).
+fn retry_after_value(d: std::time::Duration) -> axum::http::HeaderValue {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    axum::http::HeaderValue::from(secs.max(1))
 }
 
 impl From<sqlx::Error> for ApiError {

@@ -51,6 +51,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod openapi;

@@ -22,6 +22,8 @@ pub struct AppState {
     pub tokens: TokenStore,
     /// Live quiz sessions (owned by `crate::live`).
     pub live: Arc<crate::live::LiveService>,
+    /// Per-client rate limits of the public entry points.
+    pub limits: Arc<crate::limits::Limits>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -66,8 +68,11 @@ impl AppState {
             live.join_cluster(&config.redis_urls(), config.live_owner_lease)
                 .await?;
         }
+        let limits = crate::limits::Limits::new(&config);
+        limits.spawn_sweeper();
         Ok(AppState {
             live,
+            limits,
             db,
             redis,
             search,
