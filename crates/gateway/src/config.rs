@@ -5,7 +5,7 @@
 //! `DATABASE_URL`, `DATABASE_REPLICA_URL`, `REDIS_CLUSTER_NODES` and `ELASTICSEARCH_URL` switches
 //! each part to its real service.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -49,10 +49,11 @@ pub struct Config {
     /// lease lasts without renewal (renewed every third of it). After a gateway crash its
     /// sessions are taken over by another gateway within about this time.
     pub live_owner_lease: Duration,
-    /// `TRUSTED_PROXIES`: comma-separated addresses of reverse proxies (e.g. nginx) whose
-    /// `X-Forwarded-For` names the client; empty (default) means the header is ignored and
-    /// every limit counts the TCP peer.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// `TRUSTED_PROXIES`: comma-separated addresses or networks (`10.0.0.5`, `172.16.0.0/12`)
+    /// of reverse proxies (e.g. nginx) whose `X-Forwarded-For` names the client; empty
+    /// (default) means the header is ignored and every limit counts the TCP peer. Networks
+    /// suit containers, whose proxy address changes on every start.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Per-client rate limits of the public entry points.
     pub limits: LimitsConfig,
 }
@@ -150,6 +151,15 @@ where
     }
 }
 
+/// An address (`10.0.0.5`, a network of one) or a network (`172.16.0.0/12`).
+fn parse_net(a: &str) -> anyhow::Result<ipnet::IpNet> {
+    a.parse::<ipnet::IpNet>()
+        .or_else(|_| a.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            anyhow::anyhow!("invalid TRUSTED_PROXIES entry {a:?}: expected an address or a network")
+        })
+}
+
 impl Config {
     /// Reads the configuration from the environment; errors name the bad variable.
     pub fn from_env() -> anyhow::Result<Config> {
@@ -181,10 +191,7 @@ impl Config {
             ),
             trusted_proxies: list("TRUSTED_PROXIES")
                 .iter()
-                .map(|a| {
-                    a.parse()
-                        .map_err(|e| anyhow::anyhow!("invalid TRUSTED_PROXIES entry {a:?}: {e}"))
-                })
+                .map(|a| parse_net(a))
                 .collect::<anyhow::Result<_>>()?,
             limits: LimitsConfig::from_env()?,
         })

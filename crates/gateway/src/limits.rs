@@ -22,6 +22,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+use ipnet::IpNet;
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -33,8 +34,9 @@ pub struct ClientIp(pub IpAddr);
 impl ClientIp {
     /// The client address of a request from `peer` carrying `forwarded_for`
     /// (`X-Forwarded-For`), given the proxies whose header is believed.
-    pub fn resolve(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> ClientIp {
-        if !trusted.contains(&peer) {
+    pub fn resolve(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> ClientIp {
+        let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+        if !is_trusted(&peer) {
             return ClientIp(peer);
         }
         // Right to left: each trusted hop appended the address it saw; the first address
@@ -42,7 +44,7 @@ impl ClientIp {
         let hops = forwarded_for.unwrap_or_default().split(',').rev();
         for hop in hops {
             match hop.trim().parse::<IpAddr>() {
-                Ok(ip) if trusted.contains(&ip) => continue,
+                Ok(ip) if is_trusted(&ip) => continue,
                 Ok(ip) => return ClientIp(ip),
                 Err(_) => break,
             }
@@ -53,7 +55,7 @@ impl ClientIp {
     /// The client of a request's parts: the connection's peer (put there by the server as
     /// `ConnectInfo<SocketAddr>`), or the unspecified address when the request did not come
     /// through a socket (in-process tests of the router).
-    pub fn from_parts(parts: &Parts, trusted: &[IpAddr]) -> ClientIp {
+    pub fn from_parts(parts: &Parts, trusted: &[IpNet]) -> ClientIp {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -205,23 +207,31 @@ mod tests {
     #[test]
     fn forwarded_for_counts_only_behind_a_trusted_proxy() {
         let proxy = ip("10.0.0.1");
+        let trusted = [IpNet::from(proxy)];
+        let trusted = &trusted[..];
         // Untrusted peer: its header is ignored.
         assert_eq!(
-            ClientIp::resolve(ip("127.0.0.9"), Some("1.2.3.4"), &[proxy]).0,
+            ClientIp::resolve(ip("127.0.0.9"), Some("1.2.3.4"), trusted).0,
             ip("127.0.0.9")
         );
         // Trusted peer: the right-most untrusted hop.
         assert_eq!(
-            ClientIp::resolve(proxy, Some("6.6.6.6, 1.2.3.4"), &[proxy]).0,
+            ClientIp::resolve(proxy, Some("6.6.6.6, 1.2.3.4"), trusted).0,
             ip("1.2.3.4")
         );
         assert_eq!(
-            ClientIp::resolve(proxy, Some("1.2.3.4, 10.0.0.1"), &[proxy]).0,
+            ClientIp::resolve(proxy, Some("1.2.3.4, 10.0.0.1"), trusted).0,
             ip("1.2.3.4")
         );
         // Trusted peer without a usable header: the peer.
-        assert_eq!(ClientIp::resolve(proxy, None, &[proxy]).0, proxy);
-        assert_eq!(ClientIp::resolve(proxy, Some("junk"), &[proxy]).0, proxy);
+        assert_eq!(ClientIp::resolve(proxy, None, trusted).0, proxy);
+        assert_eq!(ClientIp::resolve(proxy, Some("junk"), trusted).0, proxy);
+        // A trusted network: every proxy in it is skipped.
+        let net: [IpNet; 1] = ["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(
+            ClientIp::resolve(proxy, Some("1.2.3.4, 10.9.9.9"), &net).0,
+            ip("1.2.3.4")
+        );
     }
 
     #[test]
