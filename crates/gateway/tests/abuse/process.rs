@@ -19,6 +19,8 @@ pub struct Gateway {
     /// Its data directory (SQLite file, search index).
     pub dir: tempfile::TempDir,
     mysql: Option<(String, String)>,
+    /// The database and Redis variables it was started with (MySQL mode), for [`Gateway::peer`].
+    shared: Vec<(String, String)>,
 }
 
 fn env_or_panic(name: &str) -> String {
@@ -69,8 +71,28 @@ impl Gateway {
             ("MIGRATE_ON_START", "true"),
             ("DB_MAX_CONNECTIONS", "4"),
         ];
+        let shared = all
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         all.extend_from_slice(env);
-        Self::start(&all, Some((primary, name))).await
+        let mut gw = Self::start(&all, Some((primary, name))).await;
+        gw.shared = shared;
+        gw
+    }
+
+    /// A second gateway process on the same MySQL database and Redis Cluster (a cluster of
+    /// two), with `env` on top; the database is dropped with `self`, not with the peer.
+    pub async fn peer(&self, env: &[(&str, &str)]) -> Gateway {
+        assert!(!self.shared.is_empty(), "peer() needs a Gateway::mysql");
+        let mut all: Vec<(&str, &str)> = self
+            .shared
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.retain(|(k, _)| *k != "MIGRATE_ON_START");
+        all.extend_from_slice(env);
+        Self::start(&all, None).await
     }
 
     async fn start(env: &[(&str, &str)], mysql: Option<(String, String)>) -> Gateway {
@@ -101,6 +123,7 @@ impl Gateway {
             addr,
             dir,
             mysql,
+            shared: Vec::new(),
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while !gw.healthy().await {
