@@ -812,3 +812,141 @@ async fn offensive_nicknames_are_refused_when_filtered() {
     )
     .await;
 }
+
+/// Waits (at most 10 s) until the session's checkpoint in the SQLite database of `gw` holds
+/// the lock and a banned player, so a crash now cannot lose them.
+async fn until_lock_and_ban_are_checkpointed(gw: &Gateway, code: &str) {
+    let url = format!(
+        "sqlite://{}?mode=ro",
+        gw.dir.path().join("quiz.db").display()
+    );
+    let mut c = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open the gateway's SQLite file");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let locked: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM live_checkpoints WHERE code = ? AND phase LIKE '%\"locked\":true%'",
+        )
+        .bind(code)
+        .fetch_one(&mut c)
+        .await
+        .expect("read checkpoint")
+        .get(0);
+        let banned: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM live_checkpoint_players WHERE code = ? \
+             AND record LIKE '%\"banned\":true%'",
+        )
+        .bind(code)
+        .fetch_one(&mut c)
+        .await
+        .expect("read checkpoint players")
+        .get(0);
+        if locked == 1 && banned == 1 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "lock and ban never reached the checkpoint"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A session taken over after a crash (the single gateway restarts on its data directory)
+/// keeps its cap, lock, bans and two-step join.
+#[tokio::test]
+async fn join_rules_lock_and_bans_survive_a_crash() {
+    let mut gw = Gateway::sqlite(&[]).await;
+    let host = user(&gw, "host").await;
+    let eve = user(&gw, "eve").await;
+    let quiz_id = quiz(&host.client, &[5_000]).await;
+    let (code, host_token, _) = session(
+        &gw,
+        &host.token,
+        json!({"quiz_id": quiz_id, "max_players": 3, "two_step": true}),
+    )
+    .await;
+    let host_q = query(&[("code", &code), ("host_token", &host_token)]);
+    let with = |k: &str, v: &str, p: &str| query(&[("code", &code), (k, v), ("pattern", p)]);
+    let mut h = joined(gw.addr, lo(1), &host_q).await;
+    let p = h.wait("join_pattern").await["pattern"]
+        .as_str()
+        .expect("pattern")
+        .to_string();
+    let e = joined(gw.addr, lo(1), &with("token", &eve.token, &p)).await;
+    let ann = joined(gw.addr, lo(1), &with("nickname", "ann", &p)).await;
+    let (eve_id, ann_token) = (e.player_id(), ann.resume_token());
+    h.send(json!({"type": "ban", "player_id": eve_id})).await;
+    h.send(json!({"type": "lock"})).await;
+    assert_eq!(h.wait("joins_locked").await["locked"], true);
+    until_lock_and_ban_are_checkpointed(&gw, &code).await;
+    drop((h, e, ann));
+
+    gw.restart().await;
+    // The host's reconnect brings the session back from its checkpoint.
+    let mut h = joined(gw.addr, lo(1), &host_q).await;
+    assert_eq!(h.welcome["locked"], true, "{}", h.welcome);
+    let p = h.wait("join_pattern").await["pattern"]
+        .as_str()
+        .expect("pattern")
+        .to_string();
+    // Login tokens of the embedded default live in the process: eve logs in again.
+    let eve = gw
+        .client()
+        .login("eve", "long-enough-password")
+        .await
+        .expect("login eve");
+    let eve_token = eve.token().expect("token");
+    let r = refused(gw.addr, lo(1), &with("token", eve_token, &p)).await;
+    assert_eq!(r.frame().0, "banned");
+    let r = refused(gw.addr, lo(1), &with("nickname", "bob", &p)).await;
+    assert_eq!(r.frame().0, "locked");
+    let back = joined(
+        gw.addr,
+        lo(1),
+        &query(&[("code", &code), ("resume", &ann_token)]),
+    )
+    .await;
+    assert_eq!(back.welcome["nickname"], "ann");
+    h.send(json!({"type": "unlock"})).await;
+    assert_eq!(h.wait("joins_locked").await["locked"], false);
+    let r = refused(
+        gw.addr,
+        lo(1),
+        &query(&[("code", &code), ("nickname", "bob")]),
+    )
+    .await;
+    assert_eq!(r.frame().0, "bad_pattern");
+    let _bob = joined(gw.addr, lo(1), &with("nickname", "bob", &p)).await;
+    let _cy = joined(gw.addr, lo(1), &with("nickname", "cy", &p)).await;
+    let r = refused(gw.addr, lo(1), &with("nickname", "dan", &p)).await;
+    assert_eq!(r.frame().0, "session_full");
+}
+
+/// Bad live-session settings stop the gateway at start with an error naming the variable.
+#[test]
+fn bad_live_settings_are_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, value) in [
+        ("LIVE_MAX_SESSIONS_PER_USER", "-1"),
+        ("LIVE_LOBBY_IDLE_SECS", "0"),
+        ("LIVE_MAX_SESSION_SECS", "90000"),
+        ("LIVE_MAX_PLAYERS_PER_SESSION", "0"),
+        ("LIVE_CODE_DIGITS", "7"),
+        ("LIVE_NICKNAME_BLOCKLIST_FILE", "/nonexistent/words.txt"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+            .arg("serve")
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_CLUSTER_NODES")
+            .env("BIND", "127.0.0.1:0")
+            .env("DATA_DIR", dir.path())
+            .env(name, value)
+            .output()
+            .expect("run the gateway binary");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}={value} was accepted");
+        assert!(stderr.contains(name), "{name}={value}: {stderr}");
+    }
+}
