@@ -103,6 +103,7 @@ pub mod actor;
 pub mod admission;
 pub mod checkpoint;
 pub mod cluster;
+mod codes;
 pub mod engine;
 pub mod http;
 pub mod score;
