@@ -246,6 +246,7 @@ async fn setup(a: &Args) -> anyhow::Result<(sdk::Client, sdk::live::CreatedSessi
             scoring: None,
             reveal_ms: Some(a.reveal_ms),
             top_n: Some(10),
+            ..Default::default()
         })
         .await
         .context("create live session")?;

@@ -56,6 +56,107 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Per-client rate limits of the public entry points.
     pub limits: LimitsConfig,
+    /// Live-session limits: sessions per host, their lifetime, players per
+    /// session, the join-code space, the nickname word list.
+    pub live: LiveLimitsConfig,
+}
+
+/// Limits of live sessions, so that a logged-in stranger cannot hold join
+/// codes and memory without end and a session cannot be filled with bots
+/// (docs/SECURITY.md, "Live sessions and join floods").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveLimitsConfig {
+    /// `LIVE_MAX_SESSIONS_PER_USER` (default 5; 0 turns it off): unfinished
+    /// sessions one account may host at once, counted in the database, so
+    /// across every gateway. A teacher runs one or two at a time; a script
+    /// creating sessions in a loop is stopped at the fifth.
+    pub max_sessions_per_user: u32,
+    /// `LIVE_LOBBY_IDLE_SECS` (default 1800, 1..=86400): a session still in
+    /// its lobby ends after this long without the host connecting or sending
+    /// a command, freeing its code and the host's quota.
+    pub lobby_idle: Duration,
+    /// `LIVE_MAX_SESSION_SECS` (default 21600 = 6 h, 1..=86400): any session
+    /// ends this long after its creation (longer than any real quiz; its
+    /// checkpoint would expire after a day anyway).
+    pub max_session: Duration,
+    /// `LIVE_MAX_PLAYERS_PER_SESSION` (default 10000, at least 1): the
+    /// largest `max_players` a host may ask for, and the default; what the
+    /// gateway is sized and tested for.
+    pub max_players_per_session: u32,
+    /// `LIVE_CODE_DIGITS` (default 6, 1..=6): digits of a join code. Keep 6
+    /// in production (a million codes; fewer make codes easier to guess);
+    /// smaller values exist to test what happens when every code is taken.
+    pub code_digits: u32,
+    /// `LIVE_NICKNAME_BLOCKLIST` (comma-separated) and
+    /// `LIVE_NICKNAME_BLOCKLIST_FILE` (one word a line, `#` comments): words
+    /// the nickname filter refuses on top of its built-in list, `=word` for
+    /// whole words only.
+    pub nickname_blocklist: Vec<String>,
+}
+
+impl Default for LiveLimitsConfig {
+    fn default() -> Self {
+        LiveLimitsConfig {
+            max_sessions_per_user: 5,
+            lobby_idle: Duration::from_secs(1_800),
+            max_session: Duration::from_secs(21_600),
+            max_players_per_session: 10_000,
+            code_digits: 6,
+            nickname_blocklist: Vec::new(),
+        }
+    }
+}
+
+/// A whole number of seconds in `range` from `name`.
+fn secs_in(
+    name: &str,
+    default: Duration,
+    range: std::ops::RangeInclusive<u64>,
+) -> anyhow::Result<Duration> {
+    let secs = parsed(name, default.as_secs())?;
+    if !range.contains(&secs) {
+        anyhow::bail!(
+            "invalid {name}={secs}: must be {}..={} seconds",
+            range.start(),
+            range.end()
+        );
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+impl LiveLimitsConfig {
+    fn from_env() -> anyhow::Result<LiveLimitsConfig> {
+        let d = LiveLimitsConfig::default();
+        let max_players_per_session =
+            parsed("LIVE_MAX_PLAYERS_PER_SESSION", d.max_players_per_session)?;
+        if max_players_per_session == 0 {
+            anyhow::bail!("invalid LIVE_MAX_PLAYERS_PER_SESSION=0: must be at least 1");
+        }
+        let code_digits = parsed("LIVE_CODE_DIGITS", d.code_digits)?;
+        if !(1..=6).contains(&code_digits) {
+            anyhow::bail!("invalid LIVE_CODE_DIGITS={code_digits}: must be 1..=6");
+        }
+        let mut nickname_blocklist = list("LIVE_NICKNAME_BLOCKLIST");
+        if let Some(path) = var("LIVE_NICKNAME_BLOCKLIST_FILE") {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                anyhow::anyhow!("cannot read LIVE_NICKNAME_BLOCKLIST_FILE={path:?}: {e}")
+            })?;
+            nickname_blocklist.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(String::from),
+            );
+        }
+        Ok(LiveLimitsConfig {
+            max_sessions_per_user: parsed("LIVE_MAX_SESSIONS_PER_USER", d.max_sessions_per_user)?,
+            lobby_idle: secs_in("LIVE_LOBBY_IDLE_SECS", d.lobby_idle, 1..=86_400)?,
+            max_session: secs_in("LIVE_MAX_SESSION_SECS", d.max_session, 1..=86_400)?,
+            max_players_per_session,
+            code_digits,
+            nickname_blocklist,
+        })
+    }
 }
 
 /// Per-client rate limits (actions per minute; bursts of half the rate; 0 turns one off).
@@ -117,6 +218,7 @@ impl Default for Config {
             live_owner_lease: Duration::from_millis(5_000),
             trusted_proxies: Vec::new(),
             limits: LimitsConfig::default(),
+            live: LiveLimitsConfig::default(),
         }
     }
 }
@@ -194,6 +296,7 @@ impl Config {
                 .map(|a| parse_net(a))
                 .collect::<anyhow::Result<_>>()?,
             limits: LimitsConfig::from_env()?,
+            live: LiveLimitsConfig::from_env()?,
         })
     }
 

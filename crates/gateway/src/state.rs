@@ -70,6 +70,7 @@ impl AppState {
         }
         let limits = crate::limits::Limits::new(&config);
         limits.spawn_sweeper();
+        live.use_limits(limits.clone());
         Ok(AppState {
             live,
             limits,

@@ -222,6 +222,7 @@ async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
             scoring: None,
             reveal_ms: Some(50),
             top_n: Some(5),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -8,8 +8,9 @@
 //!   the host;
 //! - one [`PlayerRecord`] per player, written before the player's welcome
 //!   (a welcome means the player can resume), removed when the host
-//!   removes the player;
-//! - the [`PhaseCheckpoint`], written after each phase change.
+//!   removes the player, kept marked banned when the host bans them;
+//! - the [`PhaseCheckpoint`], written after each phase change and each
+//!   lock or unlock.
 //!
 //! Scores are not here: they are recomputed from the durable answers. A
 //! checkpoint expires a day after its last write and is deleted once the
@@ -76,6 +77,7 @@ pub fn lobby() -> PhaseCheckpoint {
     PhaseCheckpoint {
         phase: PhaseRecord::Lobby,
         end_requested: false,
+        locked: false,
     }
 }
 
@@ -246,6 +248,12 @@ impl Checkpointer {
     /// Forgets a removed player.
     pub fn removed(&self, player: u64) {
         let _ = self.tx.send(Queued::Plain(Write::Removed(player)));
+    }
+
+    /// Replaces a banned player's record with `record` (marked banned), so
+    /// the ban survives a takeover. Not acknowledged.
+    pub fn banned(&self, record: PlayerRecord) {
+        let _ = self.tx.send(Queued::Plain(Write::Player(record)));
     }
 
     /// Stores the phase.

@@ -33,6 +33,15 @@ pub async fn create_session(
         Err(CreateError::Store(e)) => Err(ApiError::Internal(anyhow::anyhow!(e))),
         Err(CreateError::Cluster(e)) => Err(e.into()),
         Err(e @ CreateError::Checkpoint(_)) => Err(ApiError::Internal(anyhow::anyhow!(e))),
+        // A running session ends within the lobby idle time or its lifetime.
+        Err(e @ CreateError::TooManySessions(_)) => Err(ApiError::RateLimited(
+            e.to_string(),
+            std::time::Duration::from_secs(60),
+        )),
+        Err(e @ CreateError::NoFreeCode) => Err(ApiError::Overloaded(
+            e.to_string(),
+            std::time::Duration::from_secs(30),
+        )),
     }
 }
 

@@ -31,6 +31,16 @@
 //!   native-driver pool (not `Any`) with a few fixed-size prepared
 //!   multi-row INSERTs.
 //! - [`ws`] and [`http`]: the axum endpoints.
+//! - [`admission`]: what a stranger may cost the gateway. Per host
+//!   account, a quota of unfinished sessions (counted in the database, so
+//!   across gateways); per client address, join attempts
+//!   (`JOIN_PER_IP_PER_MIN`, checked before the upgrade, unknown codes
+//!   included); per session, a player cap. Bounded join-code allocation
+//!   (a clear 503 when none is free). The per-session rules - lock, bans,
+//!   two-step join pattern, generated or filtered nicknames, lobby idle
+//!   expiry and maximum lifetime - live in the engine
+//!   ([`engine::guard`]), so they are pure, tested with paused time, and
+//!   checkpointed with the session (docs/SECURITY.md).
 //! - [`cluster`]: several gateways, one session. With Redis Cluster
 //!   configured, the creating gateway owns the session (a lease on
 //!   `live:{<code>}:owner`) and any other gateway bridges its sockets for
@@ -90,8 +100,10 @@
 //!   ([`score::ShardBoards`]); a shard-node outage mid-game is not tested.
 
 pub mod actor;
+pub mod admission;
 pub mod checkpoint;
 pub mod cluster;
+mod codes;
 pub mod engine;
 pub mod http;
 pub mod score;

@@ -1,5 +1,7 @@
 //! [`LiveService`]: the registry of sessions this gateway runs, join-code
-//! allocation, and session creation.
+//! allocation, and session creation (within the host's quota of running
+//! sessions and the gateway's [`LivePolicy`]).
+//! Join codes come from [`super::codes`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,13 +13,16 @@ use sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
 use super::actor::{self, ActorDeps, Cmd, CMD_QUEUE};
+use super::admission::LivePolicy;
 use super::checkpoint::{CheckpointStore, Checkpointer};
 use super::cluster::Cluster;
 use super::engine::scoring::validate_rules;
-use super::engine::{LiveQuiz, PhaseRecord, Session, SessionMeta};
+use super::engine::{JoinRules, LiveQuiz, PhaseRecord, Session, SessionMeta};
 use super::score::ScoreBoard;
-use super::store::{AnswerWriter, LiveStore, StoreError};
+use super::store::{AnswerWriter, HostQuota, LiveStore, StoreError};
 use crate::db::now_ms;
+use crate::error::ApiError;
+use crate::limits::{ClientIp, Limits};
 
 /// A logged-in account as the live module needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +60,15 @@ pub enum CreateError {
     /// The session's checkpoint could not be written.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// The host already runs as many sessions as the gateway allows.
+    #[error(
+        "you already run {0} live sessions, the most allowed per user \
+         (LIVE_MAX_SESSIONS_PER_USER); end one or wait for it to finish"
+    )]
+    TooManySessions(u32),
+    /// Every join code is taken (or none turned up in a bounded search).
+    #[error("no free join code; try again later")]
+    NoFreeCode,
 }
 
 /// A running session as seen by connections.
@@ -70,7 +84,7 @@ pub struct SessionHandle {
 
 /// The live-quiz service of one gateway process.
 pub struct LiveService {
-    sessions: Arc<Mutex<HashMap<String, SessionHandle>>>,
+    pub(super) sessions: Arc<Mutex<HashMap<String, SessionHandle>>>,
     deps: ActorDeps,
     auth: Arc<dyn Authenticator>,
     next_conn: AtomicU64,
@@ -78,6 +92,10 @@ pub struct LiveService {
     /// Held while this gateway restores a session it took over, so that
     /// connections for that code wait for it instead of missing it.
     takeover: tokio::sync::Mutex<()>,
+    policy: LivePolicy,
+    /// The gateway's per-client limits (join attempts per address); none in
+    /// tests that build the service alone.
+    limits: OnceLock<Arc<Limits>>,
 }
 
 impl LiveService {
@@ -87,6 +105,16 @@ impl LiveService {
         board: Arc<dyn ScoreBoard>,
         store: Arc<dyn LiveStore>,
         auth: Arc<dyn Authenticator>,
+    ) -> Arc<Self> {
+        Self::with_policy(board, store, auth, LivePolicy::default())
+    }
+
+    /// [`LiveService::new`] with the gateway's live-session settings.
+    pub fn with_policy(
+        board: Arc<dyn ScoreBoard>,
+        store: Arc<dyn LiveStore>,
+        auth: Arc<dyn Authenticator>,
+        policy: LivePolicy,
     ) -> Arc<Self> {
         let writer = AnswerWriter::spawn(store.clone());
         Arc::new(LiveService {
@@ -100,7 +128,29 @@ impl LiveService {
             next_conn: AtomicU64::new(1),
             cluster: OnceLock::new(),
             takeover: tokio::sync::Mutex::new(()),
+            policy,
+            limits: OnceLock::new(),
         })
+    }
+
+    /// Counts join attempts against the gateway's per-address limit from now
+    /// on (see [`super::admission::JoinAdmission`]).
+    pub fn use_limits(&self, limits: Arc<Limits>) {
+        let _ = self.limits.set(limits);
+    }
+
+    /// The live-session settings.
+    pub fn policy(&self) -> &LivePolicy {
+        &self.policy
+    }
+
+    /// Counts one join attempt of `client`; `RateLimited` (429) when its
+    /// address is over `JOIN_PER_IP_PER_MIN`.
+    pub fn admit_join(&self, client: ClientIp) -> Result<(), ApiError> {
+        match self.limits.get() {
+            Some(limits) => limits.join_ip.check(&client.0),
+            None => Ok(()),
+        }
     }
 
     /// Joins the gateways sharing sessions through Redis Cluster, given its
@@ -123,7 +173,7 @@ impl LiveService {
 
     /// Where sessions are checkpointed: Redis Cluster when joined, else the
     /// database.
-    fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
+    pub(super) fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
         match self.cluster() {
             Some(c) => c.checkpoints(),
             None => self.deps.store.clone(),
@@ -177,6 +227,19 @@ impl LiveService {
         if !(1..=100).contains(&top_n) {
             return Err(CreateError::Invalid("top_n must be 1..=100".into()));
         }
+        let max_players = req.max_players.unwrap_or(self.policy.max_players);
+        if !(1..=self.policy.max_players).contains(&max_players) {
+            return Err(CreateError::Invalid(format!(
+                "max_players must be 1..={} (LIVE_MAX_PLAYERS_PER_SESSION)",
+                self.policy.max_players
+            )));
+        }
+        let join = JoinRules {
+            max_players,
+            two_step: req.two_step,
+            generated_nicknames: req.generated_nicknames,
+            nickname_filter: req.nickname_filter,
+        };
         let questions = self
             .deps
             .store
@@ -201,24 +264,30 @@ impl LiveService {
             reveal_ms,
             top_n: top_n as usize,
         });
-        let (code, tx, rx) = loop {
-            let (code, tx, rx) = self.reserve_code();
-            match self.code_is_free(&code).await {
-                Ok(true) => break (code, tx, rx),
-                Ok(false) => self.forget(&code), // another session's code
-                Err(e) => {
-                    self.forget(&code);
-                    return Err(e);
-                }
-            }
-        };
+        let (code, tx, rx) = self.allocate_code().await?;
+        let quota = (self.policy.max_sessions_per_user > 0).then(|| HostQuota {
+            max_running: self.policy.max_sessions_per_user,
+            // A minute of slack over the lifetime: a session at its end is
+            // still finishing.
+            since_ms: now_ms() - self.policy.lifetime.max.as_millis() as i64 - 60_000,
+        });
         let id = match self
             .deps
             .store
-            .create_session(&code, req.quiz_id, host.id, &rules)
+            .create_session(&code, req.quiz_id, host.id, &rules, quota)
             .await
         {
-            Ok(id) => id,
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                self.forget(&code);
+                if let Some(cluster) = self.cluster() {
+                    cluster.release(&code).await;
+                }
+                metrics::counter!("live_sessions_refused_total", "why" => "per_user").increment(1);
+                return Err(CreateError::TooManySessions(
+                    self.policy.max_sessions_per_user,
+                ));
+            }
             Err(e) => {
                 // The code's lease (if any) expires by itself.
                 self.forget(&code);
@@ -226,18 +295,24 @@ impl LiveService {
             }
         };
         let host_token = actor::new_token();
+        let epoch = now_ms();
         let meta = SessionMeta {
             session_id: id,
             code: code.clone(),
             host_token: host_token.clone(),
             quiz: (*quiz).clone(),
+            join,
+            created_at: epoch,
         };
         if let Err(e) = self.checkpoints().create(&meta).await {
             self.forget(&code);
             return Err(CreateError::Checkpoint(e.to_string()));
         }
-        let epoch = now_ms();
-        let session = Session::new(id, code.clone(), quiz, tokio::time::Instant::now(), epoch);
+        let now = tokio::time::Instant::now();
+        let session = Session::new(id, code.clone(), quiz, now, epoch)
+            .with_join_rules(join, now)
+            .with_filter(self.policy.filter.clone())
+            .with_lifetime(self.policy.lifetime);
         self.spawn(session, host_token.clone(), tx, rx);
         metrics::counter!("live_sessions_created_total").increment(1);
         Ok(CreatedSession {
@@ -245,58 +320,6 @@ impl LiveService {
             code,
             host_token,
         })
-    }
-
-    /// Whether a fresh code may be used, claiming it in Redis Cluster mode.
-    /// A code is taken by a running session (the owner lease) and by a
-    /// session parked in its checkpoint, waiting for a client to reconnect
-    /// so a gateway takes it over.
-    async fn code_is_free(&self, code: &str) -> Result<bool, CreateError> {
-        if let Some(cluster) = self.cluster() {
-            if !cluster.claim(code).await? {
-                return Ok(false);
-            }
-        }
-        let parked = self
-            .checkpoints()
-            .exists(code)
-            .await
-            .map_err(|e| CreateError::Checkpoint(e.to_string()));
-        if !matches!(parked, Ok(false)) {
-            if let Some(cluster) = self.cluster() {
-                cluster.release(code).await;
-            }
-        }
-        parked.map(|taken| !taken)
-    }
-
-    fn forget(&self, code: &str) {
-        self.sessions
-            .lock()
-            .expect("live registry poisoned")
-            .remove(code);
-    }
-
-    /// Reserves a fresh 6-digit code with a placeholder entry.
-    fn reserve_code(&self) -> (String, mpsc::Sender<Cmd>, mpsc::Receiver<Cmd>) {
-        let (tx, rx) = mpsc::channel(CMD_QUEUE);
-        let mut map = self.sessions.lock().expect("live registry poisoned");
-        loop {
-            let code = format!("{:06}", rand::random_range(0..1_000_000u32));
-            if !map.contains_key(&code) {
-                // Placeholder until the id is known; connections see the
-                // session only once `spawn` fills in the real handle.
-                map.insert(
-                    code.clone(),
-                    SessionHandle {
-                        id: 0,
-                        host_token: String::new(),
-                        tx: tx.clone(),
-                    },
-                );
-                return (code, tx, rx);
-            }
-        }
     }
 
     fn spawn(
@@ -384,6 +407,9 @@ impl LiveService {
             tokio::time::Instant::now(),
             epoch,
         );
+        let session = session
+            .with_filter(self.policy.filter.clone())
+            .with_lifetime(self.policy.lifetime);
         // A shared board (shard nodes) still has the old totals: start over.
         self.deps.board.drop_session(id).await?;
         self.deps.board.apply(id, writes).await?;

@@ -85,6 +85,7 @@ impl LiveService {
             tokens: tokens.clone(),
             db: db.clone(),
         };
-        LiveService::new(board, Arc::new(store), Arc::new(auth))
+        let policy = super::admission::LivePolicy::from_config(config);
+        LiveService::with_policy(board, Arc::new(store), Arc::new(auth), policy)
     }
 }

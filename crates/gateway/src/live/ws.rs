@@ -2,10 +2,12 @@
 //!
 //! Query parameters choose the role: `code` (required) plus one of
 //! `host_token` (the host), `resume` (a player rejoining), `token` (a
-//! logged-in player; nickname = username) or `nickname` (a guest). The
-//! upgrade always succeeds when `code` is present; a refused join is an
-//! error frame followed by a close code, because browsers cannot read the
-//! HTTP status of a failed upgrade.
+//! logged-in player; nickname = username) or `nickname` (a guest), and
+//! `pattern` in two-step sessions. Every attempt counts against the
+//! client address's join limit ([`JoinAdmission`]: 429 before the upgrade).
+//! Past it the upgrade always succeeds when `code` is present; a refused
+//! join is an error frame followed by a close code, because browsers cannot
+//! read the HTTP status of a failed upgrade.
 //!
 //! A code whose session runs on another gateway (Redis Cluster mode) is
 //! bridged to that gateway through [`super::cluster`]; the socket side of
@@ -23,6 +25,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::actor::fanout::{encode, ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
 use super::actor::{describe, Cmd};
+use super::admission::JoinAdmission;
 use super::cluster::Cluster;
 use super::service::{LiveService, SessionHandle};
 use crate::db::now_ms;
@@ -40,6 +43,8 @@ pub struct WsParams {
     pub resume: Option<String>,
     /// Host secret from session creation.
     pub host_token: Option<String>,
+    /// Two-step join pattern shown to the host.
+    pub pattern: Option<String>,
 }
 
 /// What a connection asks to be, credentials already resolved. Crosses
@@ -63,11 +68,15 @@ pub enum Role {
         nickname: String,
         /// Account id for logged-in players.
         account_id: Option<i64>,
+        /// Two-step join pattern, if given.
+        #[serde(default)]
+        pattern: Option<String>,
     },
 }
 
 /// `GET /v1/live/ws`: upgrades and runs the connection.
 pub async fn ws_handler(
+    _admitted: JoinAdmission,
     State(live): State<Arc<LiveService>>,
     Query(params): Query<WsParams>,
     upgrade: WebSocketUpgrade,
@@ -117,12 +126,14 @@ async fn resolve_role(live: &LiveService, params: &WsParams) -> Result<Role, Err
         return Ok(Role::Join {
             nickname: account.username,
             account_id: Some(account.id),
+            pattern: params.pattern.clone(),
         });
     }
     match &params.nickname {
         Some(nick) => Ok(Role::Join {
             nickname: nick.clone(),
             account_id: None,
+            pattern: params.pattern.clone(),
         }),
         None => Err(ErrorCode::BadNickname),
     }
@@ -153,9 +164,11 @@ pub async fn attach_role(
         Role::Join {
             nickname,
             account_id,
+            pattern,
         } => Cmd::Join {
             nickname,
             account_id,
+            pattern,
             conn,
             reply,
         },

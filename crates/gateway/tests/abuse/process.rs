@@ -19,6 +19,10 @@ pub struct Gateway {
     /// Its data directory (SQLite file, search index).
     pub dir: tempfile::TempDir,
     mysql: Option<(String, String)>,
+    /// The database and Redis variables it was started with (MySQL mode), for [`Gateway::peer`].
+    shared: Vec<(String, String)>,
+    /// Every variable it was started with, for [`Gateway::restart`].
+    env: Vec<(String, String)>,
 }
 
 fn env_or_panic(name: &str) -> String {
@@ -69,8 +73,28 @@ impl Gateway {
             ("MIGRATE_ON_START", "true"),
             ("DB_MAX_CONNECTIONS", "4"),
         ];
+        let shared = all
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         all.extend_from_slice(env);
-        Self::start(&all, Some((primary, name))).await
+        let mut gw = Self::start(&all, Some((primary, name))).await;
+        gw.shared = shared;
+        gw
+    }
+
+    /// A second gateway process on the same MySQL database and Redis Cluster (a cluster of
+    /// two), with `env` on top; the database is dropped with `self`, not with the peer.
+    pub async fn peer(&self, env: &[(&str, &str)]) -> Gateway {
+        assert!(!self.shared.is_empty(), "peer() needs a Gateway::mysql");
+        let mut all: Vec<(&str, &str)> = self
+            .shared
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.retain(|(k, _)| *k != "MIGRATE_ON_START");
+        all.extend_from_slice(env);
+        Self::start(&all, None).await
     }
 
     async fn start(env: &[(&str, &str)], mysql: Option<(String, String)>) -> Gateway {
@@ -79,38 +103,61 @@ impl Gateway {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let gw = Gateway {
+            child: Self::spawn_child(&env, dir.path(), port),
+            base_url: format!("http://{addr}"),
+            addr,
+            dir,
+            mysql,
+            shared: Vec::new(),
+            env,
+        };
+        gw.wait_healthy().await;
+        gw
+    }
+
+    fn spawn_child(env: &[(String, String)], dir: &std::path::Path, port: u16) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_gateway"))
             .arg("serve")
             .env_remove("DATABASE_URL")
             .env_remove("DATABASE_REPLICA_URL")
             .env_remove("REDIS_CLUSTER_NODES")
             .env_remove("SHARD_NODES")
             .env("BIND", format!("127.0.0.1:{port}"))
-            .env("DATA_DIR", dir.path())
+            .env("DATA_DIR", dir)
             .env("ARGON2_MEMORY_KIB", "1024")
             .env("ARGON2_ITERATIONS", "1")
             .env("RUST_LOG", "warn")
-            .envs(env.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .spawn()
-            .expect("start the gateway binary");
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let gw = Gateway {
-            child,
-            base_url: format!("http://{addr}"),
-            addr,
-            dir,
-            mysql,
-        };
+            .expect("start the gateway binary")
+    }
+
+    async fn wait_healthy(&self) {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while !gw.healthy().await {
+        while !self.healthy().await {
             assert!(
                 std::time::Instant::now() < deadline,
-                "gateway process on port {port} never became healthy"
+                "gateway process on {} never became healthy",
+                self.addr
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        gw
+    }
+
+    /// Kills the process (SIGKILL: a crash) and starts it again with the same variables, data
+    /// directory and port, as a supervisor would.
+    pub async fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn_child(&self.env, self.dir.path(), self.addr.port());
+        self.wait_healthy().await;
     }
 
     /// Whether `GET /healthz` answers 200 on a fresh connection.

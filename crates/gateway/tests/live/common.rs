@@ -155,6 +155,7 @@ pub async fn host_session(host: &Client, quiz_id: i64, reveal_ms: u64) -> Create
         scoring: None,
         reveal_ms: Some(reveal_ms),
         top_n: Some(5),
+        ..Default::default()
     };
     host.create_live_session(&req)
         .await

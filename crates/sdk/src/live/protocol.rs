@@ -17,7 +17,13 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_CLIENT_FRAME: usize = 4 * 1024;
 
 /// Request body of `POST /v1/live/sessions` (authenticated host).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The join settings (`max_players`, `two_step`, `generated_nicknames`,
+/// `nickname_filter`) are a host's defences against join-bot floods and
+/// offensive nicknames; they are fixed for the session's life (and survive a
+/// failover). `Default` gives quiz 0 with every setting at its default, for
+/// `..Default::default()` in struct literals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateSession {
     /// The quiz to play.
     pub quiz_id: i64,
@@ -30,6 +36,25 @@ pub struct CreateSession {
     /// Number of entries in the pushed top list (default 10, max 100).
     #[serde(default)]
     pub top_n: Option<u32>,
+    /// Most players the session admits (default and maximum: the server's
+    /// `LIVE_MAX_PLAYERS_PER_SESSION`); a join beyond it is refused with
+    /// [`ErrorCode::SessionFull`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_players: Option<u32>,
+    /// Two-step join: a join must carry the pattern the host is shown in
+    /// [`ServerMsg::JoinPattern`] frames (it rotates), so a bot that only
+    /// knows the join code cannot get in ([`ErrorCode::BadPattern`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub two_step: bool,
+    /// The server gives every player a friendly random nickname (unique in
+    /// the session) and ignores the requested one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub generated_nicknames: bool,
+    /// Refuse nicknames containing offensive words (a built-in list plus
+    /// the server's `LIVE_NICKNAME_BLOCKLIST`), also in leetspeak, with
+    /// [`ErrorCode::BadNickname`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nickname_filter: bool,
 }
 
 /// Response of `POST /v1/live/sessions`.
@@ -99,11 +124,28 @@ pub enum ClientMsg {
     Skip,
     /// Host: finish the session now with the current standings.
     End,
-    /// Host: remove a player (they are disconnected and cannot rejoin).
+    /// Host: remove (kick) a player: they are disconnected and their resume
+    /// token stops working; they may join again as a new player (an account
+    /// too). To keep them out, use [`ClientMsg::Ban`].
     Remove {
         /// The player to remove.
         player_id: u64,
     },
+    /// Host: remove a player and keep them out for the rest of the session:
+    /// their account (if they joined with a login token) and their resume
+    /// token are refused with [`ErrorCode::Banned`]. A guest is known only by
+    /// the resume token, so a banned guest can still join again under another
+    /// nickname from a new connection; [`ClientMsg::Lock`] and two-step join
+    /// stop that.
+    Ban {
+        /// The player to ban.
+        player_id: u64,
+    },
+    /// Host: refuse new players ([`ErrorCode::Locked`]); players already in
+    /// the session can still resume. Answered with [`ServerMsg::JoinsLocked`].
+    Lock,
+    /// Host: admit new players again. Answered with [`ServerMsg::JoinsLocked`].
+    Unlock,
     /// Liveness probe; answered with [`ServerMsg::Pong`].
     Ping,
 }
@@ -227,6 +269,23 @@ pub struct Welcome {
     pub players: u32,
     /// Server time now (ms since the Unix epoch), to estimate clock skew.
     pub server_time: i64,
+    /// Whether the host locked the session (new players are refused).
+    #[serde(default)]
+    pub locked: bool,
+}
+
+/// Why a session finished, in [`ServerMsg::Finished::reason`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The last question was revealed.
+    Completed,
+    /// The host sent [`ClientMsg::End`].
+    Host,
+    /// The lobby saw no host activity for the server's `LIVE_LOBBY_IDLE_SECS`.
+    LobbyIdle,
+    /// The session reached the server's maximum lifetime (`LIVE_MAX_SESSION_SECS`).
+    MaxDuration,
 }
 
 /// Messages the server sends.
@@ -310,7 +369,8 @@ pub enum ServerMsg {
         player_id: u64,
         /// Their nickname.
         nickname: String,
-        /// `joined`, `left` (connection lost, may resume) or `removed`.
+        /// `joined`, `left` (connection lost, may resume), `removed` or
+        /// `banned`.
         event: String,
         /// Players in the session.
         players: u32,
@@ -324,6 +384,26 @@ pub enum ServerMsg {
         you: Option<Standing>,
         /// Number of players.
         players: u32,
+        /// Why the session ended (absent from servers that predate it, and
+        /// after a failover that happened at the very end).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<FinishReason>,
+    },
+    /// Host only, in two-step sessions: the pattern players must enter to
+    /// join (`pattern=` with the join), sent when the host connects and each
+    /// time it rotates. The previous pattern stays valid for a grace period
+    /// after `expires_at`.
+    JoinPattern {
+        /// The symbols to show (digits 1-6).
+        pattern: String,
+        /// Server time (ms since the Unix epoch) the next pattern replaces it.
+        expires_at: i64,
+    },
+    /// Host only: the session's lock state changed (after
+    /// [`ClientMsg::Lock`] / [`ClientMsg::Unlock`]).
+    JoinsLocked {
+        /// Whether new players are refused.
+        locked: bool,
     },
     /// A request failed; nothing changed.
     Error {
@@ -380,17 +460,26 @@ pub enum ErrorCode {
     Finished,
     /// The server failed; retry later.
     Internal,
+    /// The session has as many players as it admits (`max_players`).
+    SessionFull,
+    /// The host locked the session: no new players (resumes still work).
+    Locked,
+    /// The host banned this account or resume token from the session.
+    Banned,
+    /// Two-step join: the pattern is missing, wrong or expired.
+    BadPattern,
 }
 
 /// WebSocket close codes the gateway uses (4000-4999 are application codes).
 pub mod close {
     /// The session finished normally.
     pub const SESSION_FINISHED: u16 = 4000;
-    /// The host removed this player.
+    /// The host removed (or banned) this player.
     pub const REMOVED: u16 = 4001;
     /// Unknown join code.
     pub const UNKNOWN_SESSION: u16 = 4004;
-    /// Join refused: bad or taken nickname, bad resume token, bad auth.
+    /// Join refused: bad or taken nickname, bad resume token, bad auth,
+    /// session full or locked, banned, bad two-step pattern.
     pub const JOIN_REFUSED: u16 = 4003;
     /// The same player connected again elsewhere; this connection is stale.
     pub const REPLACED: u16 = 4009;
@@ -425,6 +514,71 @@ mod tests {
         assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"answer","question":"x"}"#).is_err());
         let remove = serde_json::to_string(&ClientMsg::Remove { player_id: 3 }).unwrap();
         assert_eq!(remove, r#"{"type":"remove","player_id":3}"#);
+        let ban = serde_json::to_string(&ClientMsg::Ban { player_id: 3 }).unwrap();
+        assert_eq!(ban, r#"{"type":"ban","player_id":3}"#);
+        let lock: ClientMsg = serde_json::from_str(r#"{"type":"lock"}"#).unwrap();
+        assert_eq!(lock, ClientMsg::Lock);
+        let unlock: ClientMsg = serde_json::from_str(r#"{"type":"unlock"}"#).unwrap();
+        assert_eq!(unlock, ClientMsg::Unlock);
+    }
+
+    #[test]
+    fn join_settings_default_off_and_stay_off_the_wire() {
+        let req: CreateSession = serde_json::from_str(r#"{"quiz_id":4}"#).unwrap();
+        assert_eq!(
+            req,
+            CreateSession {
+                quiz_id: 4,
+                ..Default::default()
+            }
+        );
+        let on: CreateSession = serde_json::from_str(
+            r#"{"quiz_id":4,"max_players":50,"two_step":true,"generated_nicknames":true,"nickname_filter":true}"#,
+        )
+        .unwrap();
+        assert_eq!(on.max_players, Some(50));
+        assert!(on.two_step && on.generated_nicknames && on.nickname_filter);
+        let json = serde_json::to_string(&req).unwrap();
+        assert!(
+            !json.contains("two_step") && !json.contains("max_players"),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn new_frames_and_codes_are_stable_snake_case() {
+        let codes = [
+            (ErrorCode::SessionFull, "session_full"),
+            (ErrorCode::Locked, "locked"),
+            (ErrorCode::Banned, "banned"),
+            (ErrorCode::BadPattern, "bad_pattern"),
+        ];
+        for (code, name) in codes {
+            assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{name}\""));
+        }
+        let p = ServerMsg::JoinPattern {
+            pattern: "3514".into(),
+            expires_at: 9,
+        };
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"type":"join_pattern","pattern":"3514","expires_at":9}"#
+        );
+        let l = ServerMsg::JoinsLocked { locked: true };
+        assert_eq!(
+            serde_json::to_string(&l).unwrap(),
+            r#"{"type":"joins_locked","locked":true}"#
+        );
+        let f = ServerMsg::Finished {
+            top: vec![],
+            you: None,
+            players: 0,
+            reason: Some(FinishReason::LobbyIdle),
+        };
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"type":"finished","top":[],"players":0,"reason":"lobby_idle"}"#
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod fanout;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg};
+use sdk::live::{close, ClientMsg, ErrorCode, FinishReason, ServerMsg};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -37,6 +37,8 @@ pub enum Cmd {
         nickname: String,
         /// Account id for logged-in players.
         account_id: Option<i64>,
+        /// The two-step join pattern the player entered, if any.
+        pattern: Option<String>,
         /// The connection.
         conn: ConnTx,
         /// Player id, or why not.
@@ -220,11 +222,12 @@ impl Actor {
             Cmd::Join {
                 nickname,
                 account_id,
+                pattern,
                 conn,
                 reply,
             } => {
                 let token = new_token();
-                match session.join(now, &nickname, account_id, token) {
+                match session.join_with(now, &nickname, account_id, pattern.as_deref(), token) {
                     Ok(id) => {
                         // Welcomed once the record is stored: a welcomed
                         // player can resume after a crash, on whichever
@@ -235,23 +238,26 @@ impl Actor {
                         self.joining.entry(id).or_default().push((conn, reply));
                     }
                     Err(e) => {
+                        metrics::counter!("live_joins_refused_total", "code" => code_name(e))
+                            .increment(1);
                         let _ = reply.send(Err(e));
                     }
                 }
             }
             Cmd::Resume { token, conn, reply } => {
-                let result = session
-                    .roster
-                    .by_token(&token)
-                    .ok_or(ErrorCode::BadResumeToken);
+                let result = session.resume(&token);
                 if let Ok(id) = result {
                     self.attach(session, now, id, conn);
                 }
                 let _ = reply.send(result);
             }
             Cmd::Host { conn, reply } => {
+                session.host_active(now);
                 let welcome = ServerMsg::Welcome(session.welcome(now, None));
                 conn.push(Out::Frame(encode(&welcome)));
+                if let Some(pattern) = session.pattern_frame() {
+                    conn.push(Out::Frame(encode(&pattern)));
+                }
                 self.fanout.add_host(conn);
                 let _ = reply.send(Ok(()));
             }
@@ -274,6 +280,9 @@ impl Actor {
                 self.done = true;
             }
             Cmd::Msg { player, msg } => {
+                if player.is_none() {
+                    session.host_active(now);
+                }
                 let result = self.client_msg(session, now, player, msg);
                 if let Err((code, req)) = result {
                     let target = player.map_or(Target::Host, Target::Player);
@@ -348,7 +357,13 @@ impl Actor {
             (None, ClientMsg::Answer { req, .. }) => Err((ErrorCode::NotPlayer, req)),
             (
                 Some(_),
-                ClientMsg::Start | ClientMsg::Skip | ClientMsg::End | ClientMsg::Remove { .. },
+                ClientMsg::Start
+                | ClientMsg::Skip
+                | ClientMsg::End
+                | ClientMsg::Remove { .. }
+                | ClientMsg::Ban { .. }
+                | ClientMsg::Lock
+                | ClientMsg::Unlock,
             ) => Err((ErrorCode::NotHost, None)),
             (None, ClientMsg::Start) => session.start(now).map_err(|c| (c, None)),
             (None, ClientMsg::Skip) => session.skip(now).map_err(|c| (c, None)),
@@ -358,6 +373,13 @@ impl Actor {
                 self.cp.removed(player_id);
                 Ok(())
             }
+            (None, ClientMsg::Ban { player_id }) => {
+                let record = session.ban(now, player_id).map_err(|c| (c, None))?;
+                self.cp.banned(record);
+                Ok(())
+            }
+            (None, ClientMsg::Lock) => session.set_locked(true).map_err(|c| (c, None)),
+            (None, ClientMsg::Unlock) => session.set_locked(false).map_err(|c| (c, None)),
             (_, ClientMsg::Ping) => Ok(()), // answered by the connection task
         }
     }
@@ -397,6 +419,14 @@ impl Actor {
                 Vec::new()
             }
         };
+        let reason = session.finish_reason().map_or("completed", finish_name);
+        metrics::counter!("live_sessions_finished_total", "reason" => reason).increment(1);
+        tracing::info!(
+            session = session.id,
+            code = session.code,
+            reason,
+            "live session finished"
+        );
         let standings = session.finished_frames(&all);
         let rows: Vec<FinalRow> = standings
             .into_iter()
@@ -453,5 +483,35 @@ pub fn describe(code: ErrorCode) -> &'static str {
         ErrorCode::UnknownPlayer => "no such player in this session",
         ErrorCode::Finished => "the session has finished",
         ErrorCode::Internal => "internal error; try again",
+        ErrorCode::SessionFull => "the session has as many players as it admits",
+        ErrorCode::Locked => "the host locked the session: no new players",
+        ErrorCode::Banned => "the host banned you from this session",
+        ErrorCode::BadPattern => {
+            "enter the join pattern shown on the host's screen (it changes every few seconds)"
+        }
+    }
+}
+
+/// The wire name of a refusal, for metric labels.
+fn code_name(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::NicknameTaken => "nickname_taken",
+        ErrorCode::BadNickname => "bad_nickname",
+        ErrorCode::Finished => "finished",
+        ErrorCode::SessionFull => "session_full",
+        ErrorCode::Locked => "locked",
+        ErrorCode::Banned => "banned",
+        ErrorCode::BadPattern => "bad_pattern",
+        _ => "other",
+    }
+}
+
+/// The wire name of a finish reason, for logs and metric labels.
+fn finish_name(reason: FinishReason) -> &'static str {
+    match reason {
+        FinishReason::Completed => "completed",
+        FinishReason::Host => "host",
+        FinishReason::LobbyIdle => "lobby_idle",
+        FinishReason::MaxDuration => "max_duration",
     }
 }

@@ -2,6 +2,11 @@
 //! No I/O; driven by [`crate::live::actor`].
 
 pub mod effects;
+pub mod guard;
+#[cfg(test)]
+mod guard_tests;
+pub mod nickname;
+pub mod pattern;
 pub mod push;
 pub mod quiz;
 pub mod restore;
@@ -12,6 +17,8 @@ pub mod session;
 mod tests;
 
 pub use effects::{Effect, PendingAnswer, ScoreWrite, Target};
+pub use guard::{JoinRules, Lifetime, DEFAULT_MAX_PLAYERS};
+pub use nickname::NicknameFilter;
 pub use push::BoardRank;
 pub use quiz::{LiveQuestion, LiveQuiz};
 pub use restore::{AnswerRecord, PhaseCheckpoint, PhaseRecord, PlayerRecord, SessionMeta};

@@ -325,6 +325,7 @@ impl Session {
     /// Builds the final frames from the full standings (best first).
     pub fn finished_frames(&mut self, standings: &[BoardRank]) -> Vec<Standing> {
         let players = self.roster.len() as u32;
+        let reason = self.finish_reason;
         let all = self.standings(standings);
         let top: Vec<Standing> = all.iter().take(self.push.top_n()).cloned().collect();
         let mut frames = Vec::with_capacity(all.len() + 1);
@@ -333,6 +334,7 @@ impl Session {
                 top: top.clone(),
                 you: Some(s.clone()),
                 players,
+                reason,
             };
             frames.push(Effect::Send(Target::Player(s.player_id), msg));
         }
@@ -342,6 +344,7 @@ impl Session {
                 top,
                 you: None,
                 players,
+                reason,
             },
         ));
         frames.push(Effect::Close(

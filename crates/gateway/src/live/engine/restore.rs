@@ -4,10 +4,11 @@
 //! A session is rebuilt from three checkpoints (kept in Redis Cluster by
 //! [`crate::live::cluster`]) and the durable answers (the database):
 //!
-//! - [`SessionMeta`]: id, code, host secret and the quiz itself (written once
-//!   at creation);
-//! - one [`PlayerRecord`] per player (written before the player's welcome);
-//! - the [`PhaseCheckpoint`] (written at every phase change).
+//! - [`SessionMeta`]: id, code, host secret, the quiz itself, the host's
+//!   join settings and the creation time (written once at creation);
+//! - one [`PlayerRecord`] per player (written before the player's welcome;
+//!   a banned player's record stays, marked banned, so the ban survives);
+//! - the [`PhaseCheckpoint`] (written at every phase change and lock change).
 //!
 //! Scores and streaks are not checkpointed: they are recomputed from the
 //! answers in the database, which are the durable truth (an answer is acked
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::effects::{Effect, ScoreWrite};
+use super::guard::JoinRules;
 use super::quiz::LiveQuiz;
 use super::roster::Player;
 use super::scoring::Scored;
@@ -38,6 +40,14 @@ pub struct SessionMeta {
     pub host_token: String,
     /// The quiz as played (questions with their keys).
     pub quiz: LiveQuiz,
+    /// The host's join settings (defaults for checkpoints that predate them).
+    #[serde(default)]
+    pub join: JoinRules,
+    /// Server time (ms) the session was created: its maximum lifetime counts
+    /// from here on any gateway (0 in checkpoints that predate it: from the
+    /// takeover).
+    #[serde(default)]
+    pub created_at: i64,
 }
 
 /// One player as checkpointed.
@@ -54,6 +64,10 @@ pub struct PlayerRecord {
     /// Server time (ms) of the join: the board's tie-break for a player
     /// without points.
     pub joined_at: i64,
+    /// The host banned this player: not in the roster; their account and
+    /// resume token are refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub banned: bool,
 }
 
 /// Where the session is.
@@ -91,6 +105,9 @@ pub struct PhaseCheckpoint {
     pub phase: PhaseRecord,
     /// The host asked to end after the open question.
     pub end_requested: bool,
+    /// The host locked the session (no new players).
+    #[serde(default)]
+    pub locked: bool,
 }
 
 /// A durable answer as read back from the database.
@@ -129,6 +146,7 @@ impl Session {
         PhaseCheckpoint {
             phase,
             end_requested: self.end_requested,
+            locked: self.guard.locked,
         }
     }
 
@@ -141,6 +159,7 @@ impl Session {
             account_id: p.account_id,
             resume_token: p.resume_token.clone(),
             joined_at,
+            banned: false,
         })
     }
 
@@ -152,7 +171,9 @@ impl Session {
     /// an open question keeps its original deadline (if it has passed, the
     /// next tick reveals it); leaderboard versions continue above anything
     /// the previous owner can have sent. A finished session queues
-    /// [`Effect::Finished`] so its standings get stored.
+    /// [`Effect::Finished`] so its standings get stored. Join settings, lock
+    /// and bans come back; the lifetime counts from the original creation;
+    /// a two-step session shows a fresh pattern.
     pub fn restore(
         meta: SessionMeta,
         players: Vec<PlayerRecord>,
@@ -162,7 +183,8 @@ impl Session {
         epoch_now: i64,
     ) -> (Session, Vec<ScoreWrite>) {
         let quiz = Arc::new(meta.quiz);
-        let mut s = Session::new(meta.session_id, meta.code, quiz.clone(), now, epoch_now);
+        let mut s = Session::new(meta.session_id, meta.code, quiz.clone(), now, epoch_now)
+            .with_join_rules(meta.join, now);
         let instant = |ms: i64| -> Instant {
             let d = Duration::from_millis(ms.abs_diff(epoch_now));
             if ms >= epoch_now {
@@ -171,6 +193,10 @@ impl Session {
                 now.checked_sub(d).unwrap_or(now)
             }
         };
+        if meta.created_at > 0 {
+            s.guard.set_born(instant(meta.created_at));
+        }
+        s.guard.locked = checkpoint.locked;
         // Questions whose reveal happened (a missing answer resets the streak).
         let questions = quiz.questions.len() as u32;
         let (closed, open) = match checkpoint.phase {
@@ -187,6 +213,11 @@ impl Session {
         let mut writes = Vec::with_capacity(players.len());
         let mut open_answers = HashMap::new();
         for rec in players {
+            if rec.banned {
+                s.guard.ban(rec.account_id, &rec.resume_token);
+                s.roster.reserve_through(rec.id);
+                continue;
+            }
             let no_answers = BTreeMap::new();
             let mine = by_player.get(&rec.id).unwrap_or(&no_answers);
             let Replayed {

@@ -114,6 +114,16 @@ impl Roster {
         self.next_id = self.next_id.max(id);
     }
 
+    /// The player an account plays as.
+    pub fn by_account(&self, account_id: i64) -> Option<u64> {
+        self.by_account.get(&account_id).copied()
+    }
+
+    /// Whether a nickname is in use (case-insensitively).
+    pub fn nick_taken(&self, nickname: &str) -> bool {
+        self.by_nick.contains_key(&nick_key(nickname.trim()))
+    }
+
     /// The player a resume token belongs to.
     pub fn by_token(&self, token: &str) -> Option<u64> {
         self.by_token.get(token).copied()

@@ -9,13 +9,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sdk::live::{close, ErrorCode, Phase, PlayerResult, ServerMsg, Welcome, PROTOCOL_VERSION};
+use sdk::live::{
+    close, ErrorCode, FinishReason, Phase, PlayerResult, ServerMsg, Welcome, PROTOCOL_VERSION,
+};
 use tokio::time::Instant;
 
 use super::effects::{Effect, PendingAnswer, ScoreWrite, Target};
+use super::guard::{Admitted, Guard};
 use super::push::PushState;
 use super::quiz::{normalise_choices, LiveQuiz};
-use super::roster::Roster;
+use super::roster::{Player, Roster};
 use super::scoring::{score_answer, Scored};
 
 /// The open question.
@@ -55,6 +58,9 @@ pub struct Session {
     pub roster: Roster,
     pub(super) push: PushState,
     pub(super) end_requested: bool,
+    /// Join rules, lock, bans, two-step pattern, lifetime (see [`super::guard`]).
+    pub(super) guard: Guard,
+    pub(super) finish_reason: Option<FinishReason>,
     epoch_base: (Instant, i64),
     out: Vec<Effect>,
 }
@@ -77,6 +83,8 @@ impl Session {
             roster: Roster::default(),
             push,
             end_requested: false,
+            guard: Guard::new(now),
+            finish_reason: None,
             epoch_base: (now, epoch_now_ms),
             out: Vec::new(),
         }
@@ -118,14 +126,16 @@ impl Session {
             State::Reveal { until, .. } => Some(*until),
             _ => None,
         };
-        match (timer, self.push.due_at()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [timer, self.push.due_at(), self.guard_wakeup()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// Advances timers: closes an expired question, ends a reveal.
+    /// Advances timers: rotates the two-step pattern, ends an expired
+    /// session, closes an expired question, ends a reveal.
     pub fn tick(&mut self, now: Instant) {
+        self.guard_tick(now);
         match &self.state {
             State::Question(o) if !o.closing && now >= o.deadline => self.close_question(now),
             State::Reveal { index, until } if now >= *until => {
@@ -136,7 +146,8 @@ impl Session {
         }
     }
 
-    /// A new player joins (or an account rejoins). Returns the player id.
+    /// A new player joins (or an account rejoins) without a two-step
+    /// pattern. Returns the player id.
     pub fn join(
         &mut self,
         now: Instant,
@@ -144,10 +155,28 @@ impl Session {
         account_id: Option<i64>,
         token: String,
     ) -> Result<u64, ErrorCode> {
+        self.join_with(now, nickname, account_id, None, token)
+    }
+
+    /// A join carrying the two-step `pattern` (if any), checked against the
+    /// session's join rules, lock and bans (see [`super::guard`]). A
+    /// generated-nickname session ignores `nickname`.
+    pub fn join_with(
+        &mut self,
+        now: Instant,
+        nickname: &str,
+        account_id: Option<i64>,
+        pattern: Option<&str>,
+        token: String,
+    ) -> Result<u64, ErrorCode> {
         if matches!(self.state, State::Finished) {
             return Err(ErrorCode::Finished);
         }
-        let (id, new) = self.roster.join(nickname, account_id, token)?;
+        let nickname = match self.admit(now, nickname, account_id, pattern)? {
+            Admitted::Existing(id) => return Ok(id),
+            Admitted::New(nick) => nick,
+        };
+        let (id, new) = self.roster.join(&nickname, account_id, token)?;
         if new {
             let at = self.epoch(now);
             self.emit(Effect::Score(vec![ScoreWrite {
@@ -217,6 +246,7 @@ impl Session {
             score: p.map_or(0, |p| p.score),
             players: self.roster.len() as u32,
             server_time: self.epoch(now),
+            locked: self.guard.locked,
         }
     }
 
@@ -251,6 +281,9 @@ impl Session {
 
     /// Host: finish now. An open question is closed (and revealed) first.
     pub fn end(&mut self, now: Instant) -> Result<(), ErrorCode> {
+        if !matches!(self.state, State::Finished) {
+            self.finish_reason.get_or_insert(FinishReason::Host);
+        }
         match &self.state {
             State::Finished => Err(ErrorCode::Finished),
             State::Question(o) => {
@@ -267,16 +300,28 @@ impl Session {
         }
     }
 
-    /// Host: remove a player for good.
+    /// Host: remove (kick) a player: disconnected, off the board, resume
+    /// token dead. They may join again as a new player; [`Session::ban`]
+    /// keeps them out.
     pub fn remove(&mut self, now: Instant, player: u64) -> Result<(), ErrorCode> {
+        self.remove_as(now, player, "removed").map(|_| ())
+    }
+
+    /// Removes a player, telling the host `event`.
+    pub(super) fn remove_as(
+        &mut self,
+        now: Instant,
+        player: u64,
+        event: &str,
+    ) -> Result<Player, ErrorCode> {
         let p = self.roster.remove(player).ok_or(ErrorCode::UnknownPlayer)?;
         self.emit(Effect::Close(Target::Player(player), close::REMOVED));
         self.emit(Effect::Unscore(player));
-        let msg = roster_msg(p.id, &p.nickname, "removed", self.roster.len());
+        let msg = roster_msg(p.id, &p.nickname, event, self.roster.len());
         self.emit(Effect::Send(Target::Host, msg));
         self.push.board_changed(now);
         self.check_all_answered(now);
-        Ok(())
+        Ok(p)
     }
 
     fn open_question(&mut self, now: Instant, index: u32) {
@@ -307,6 +352,7 @@ impl Session {
     }
 
     pub(super) fn finish(&mut self) {
+        self.finish_reason.get_or_insert(FinishReason::Completed);
         self.state = State::Finished;
         self.emit(Effect::Finished);
     }

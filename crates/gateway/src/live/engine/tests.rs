@@ -443,6 +443,8 @@ fn restore_copy(s: &Session, durable: &[PendingAnswer], epoch_now: i64) -> (Sess
         code: s.code.clone(),
         host_token: "host".into(),
         quiz: (*quiz(3)).clone(),
+        join: s.join_rules(),
+        created_at: 0,
     };
     let players = s
         .roster

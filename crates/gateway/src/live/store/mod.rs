@@ -41,20 +41,35 @@ pub struct FinalRow {
     pub account_id: Option<i64>,
 }
 
+/// A host's quota of running sessions, checked in the same statement as the
+/// insert of a new one, so concurrent creates (on any gateway: the count is
+/// in the shared database) cannot both take the last slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostQuota {
+    /// Most unfinished sessions the host may have.
+    pub max_running: u32,
+    /// Unfinished sessions created before this server time (ms) do not
+    /// count: they are past the maximum session lifetime, so their gateway
+    /// died and nobody took them over (their record was never finished).
+    pub since_ms: i64,
+}
+
 /// The durable side of live sessions (and, without Redis Cluster, where
 /// running sessions are checkpointed).
 pub trait LiveStore: CheckpointStore {
     /// Loads a quiz's questions in order with their answer keys; `None` if
     /// the quiz does not exist.
     fn load_quiz(&self, quiz_id: i64) -> StoreFuture<'_, Option<Vec<LiveQuestion>>>;
-    /// Records a new live session and returns its id.
+    /// Records a new live session and returns its id; `None` when the host
+    /// already has `quota.max_running` unfinished sessions.
     fn create_session<'a>(
         &'a self,
         code: &'a str,
         quiz_id: i64,
         host_user_id: i64,
         rules: &'a ScoringRules,
-    ) -> StoreFuture<'a, i64>;
+        quota: Option<HostQuota>,
+    ) -> StoreFuture<'a, Option<i64>>;
     /// Inserts answers, ignoring ones already recorded.
     fn insert_answers<'a>(&'a self, answers: &'a [PendingAnswer]) -> StoreFuture<'a, ()>;
     /// Stores final standings and marks the session finished.

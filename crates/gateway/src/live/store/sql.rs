@@ -22,7 +22,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Row};
 
-use super::{FinalRow, LiveStore, StoreError, StoreFuture};
+use super::{FinalRow, HostQuota, LiveStore, StoreError, StoreFuture};
 use crate::db::now_ms;
 use crate::live::checkpoint::{
     parse_saved, CheckpointFuture, CheckpointStore, Saved, Write, TTL_SECS,
@@ -306,23 +306,53 @@ impl LiveStore for SqlStore {
         quiz_id: i64,
         host_user_id: i64,
         rules: &'a ScoringRules,
-    ) -> StoreFuture<'a, i64> {
+        quota: Option<HostQuota>,
+    ) -> StoreFuture<'a, Option<i64>> {
         Box::pin(async move {
             let scoring = serde_json::to_string(rules).map_err(|e| StoreError(e.to_string()))?;
             let mut conn = self.pool.acquire().await?;
-            let res = sqlx::query(
-                "INSERT INTO live_sessions (code, quiz_id, host_user_id, status, scoring, created_at) \
-                 VALUES (?, ?, ?, 'live', ?, ?)",
-            )
-            .bind(code.to_string())
-            .bind(quiz_id)
-            .bind(host_user_id)
-            .bind(scoring)
-            .bind(now_ms())
-            .execute(&mut *conn)
-            .await?;
+            // MySQL: two concurrent quota checks of one host lock the same
+            // index range and one of them is chosen as a deadlock victim
+            // (SQLSTATE 40001, nothing written): run it again.
+            let mut attempt = 0;
+            let res = loop {
+                attempt += 1;
+                let q = match quota {
+                    None => sqlx::query(
+                        "INSERT INTO live_sessions (code, quiz_id, host_user_id, status, scoring, \
+                         created_at) VALUES (?, ?, ?, 'live', ?, ?)",
+                    ),
+                    Some(_) => sqlx::query(
+                        "INSERT INTO live_sessions (code, quiz_id, host_user_id, status, scoring, \
+                         created_at) SELECT ?, ?, ?, 'live', ?, ? FROM (SELECT COUNT(*) AS n \
+                         FROM live_sessions WHERE host_user_id = ? AND status = 'live' \
+                         AND created_at >= ?) running WHERE running.n < ?",
+                    ),
+                };
+                let mut q = q
+                    .bind(code.to_string())
+                    .bind(quiz_id)
+                    .bind(host_user_id)
+                    .bind(scoring.clone())
+                    .bind(now_ms());
+                if let Some(quota) = quota {
+                    q = q
+                        .bind(host_user_id)
+                        .bind(quota.since_ms)
+                        .bind(i64::from(quota.max_running));
+                }
+                match q.execute(&mut *conn).await {
+                    Ok(res) => break res,
+                    Err(sqlx::Error::Database(e))
+                        if e.code().as_deref() == Some("40001") && attempt < 5 => {}
+                    Err(e) => return Err(e.into()),
+                }
+            };
+            if res.rows_affected() == 0 {
+                return Ok(None);
+            }
             // Same connection: SQLite's last_insert_rowid() is per connection.
-            Ok(crate::db::inserted_id(&mut conn, &res).await?)
+            Ok(Some(crate::db::inserted_id(&mut conn, &res).await?))
         })
     }
 
@@ -585,6 +615,8 @@ mod tests {
                 reveal_ms: 100,
                 top_n: 5,
             },
+            join: Default::default(),
+            created_at: 1,
         };
         assert!(!store.exists("123456").await.unwrap());
         store.create(&meta).await.expect("create");
@@ -595,6 +627,7 @@ mod tests {
             account_id: None,
             resume_token: format!("t{id}"),
             joined_at: 1,
+            banned: false,
         };
         let phase = PhaseCheckpoint {
             phase: PhaseRecord::Question {
@@ -603,6 +636,7 @@ mod tests {
                 closing: false,
             },
             end_requested: true,
+            locked: true,
         };
         let writes = [
             Write::Player(player(1)),

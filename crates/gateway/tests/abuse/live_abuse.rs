@@ -1,0 +1,197 @@
+//! Live session abuse against a real gateway process: sessions without end (per-user limit,
+//! lobby expiry, maximum lifetime), join-code exhaustion, bad settings; the join rules are in
+//! `joins`, the raw clients (shared with the join-flood test) in `client`.
+//!
+//! Frames are read as JSON values and sent as raw text, so what is asserted is the wire
+//! protocol of docs/PROTOCOL.md, whatever the Rust types are called.
+
+#[path = "live_abuse/client.rs"]
+pub mod client;
+#[path = "live_abuse/joins.rs"]
+mod joins;
+
+use serde_json::json;
+
+use crate::process::Gateway;
+pub use client::*;
+
+/// The per-user limit: the third session is a 429 problem naming the limit, other users
+/// are not affected, and ending a session frees a slot. `peer`: where the third try goes
+/// (another gateway on the same database in cluster mode).
+async fn per_user_limit(gw: &Gateway, peer: &Gateway) {
+    let host = user(gw, "host").await;
+    let other = user(gw, "other").await;
+    let quiz_id = quiz(&host.client, &[5_000]).await;
+    let body = json!({"quiz_id": quiz_id});
+    let (code, host_token, _) = session(gw, &host.token, body.clone()).await;
+    session(gw, &host.token, body.clone()).await;
+    let refused = create(peer, &host.token, &body).await;
+    refused.assert_problem(429);
+    let detail = refused.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains('2') && detail.contains("LIVE_MAX_SESSIONS_PER_USER"),
+        "the refusal names the limit: {detail}"
+    );
+    session(peer, &other.token, body.clone()).await;
+    // The host ends one session: a slot is free again.
+    let mut h = joined(
+        gw.addr,
+        lo(1),
+        &query(&[("code", &code), ("host_token", &host_token)]),
+    )
+    .await;
+    h.send(json!({"type": "end"})).await;
+    h.wait("finished").await;
+    session(peer, &host.token, body).await;
+}
+
+#[tokio::test]
+async fn running_sessions_per_user_are_limited_sqlite() {
+    let gw = Gateway::sqlite(&[("LIVE_MAX_SESSIONS_PER_USER", "2")]).await;
+    per_user_limit(&gw, &gw).await;
+}
+
+#[tokio::test]
+async fn running_sessions_per_user_are_limited_across_gateways_mysql() {
+    let env = [("LIVE_MAX_SESSIONS_PER_USER", "2")];
+    let gw = Gateway::mysql(&env).await;
+    let peer = gw.peer(&env).await;
+    per_user_limit(&gw, &peer).await;
+}
+
+/// A lobby nobody hosts ends by itself: its players get `finished` (reason `lobby_idle`)
+/// and close 4000, the record is finished, the code is free and the host's slot too.
+#[tokio::test]
+async fn an_idle_lobby_expires() {
+    let gw = Gateway::sqlite(&[
+        ("LIVE_LOBBY_IDLE_SECS", "2"),
+        ("LIVE_MAX_SESSIONS_PER_USER", "1"),
+    ])
+    .await;
+    let host = user(&gw, "host").await;
+    let quiz_id = quiz(&host.client, &[5_000]).await;
+    let (code, _, id) = session(&gw, &host.token, json!({"quiz_id": quiz_id})).await;
+    let mut ann = joined(
+        gw.addr,
+        lo(1),
+        &query(&[("code", &code), ("nickname", "ann")]),
+    )
+    .await;
+    let finished = ann.wait("finished").await;
+    assert_eq!(finished["reason"], "lobby_idle", "{finished}");
+    assert_eq!(ann.closed().await, Some(CLOSE_FINISHED));
+    assert_eq!(sqlite_status(&gw, id).await, "finished");
+    let r = refused(
+        gw.addr,
+        lo(1),
+        &query(&[("code", &code), ("nickname", "bob")]),
+    )
+    .await;
+    assert_eq!(r.frame().0, "unknown_session");
+    session(&gw, &host.token, json!({"quiz_id": quiz_id})).await;
+}
+
+/// A running game ends at the maximum lifetime: the open question is revealed with the
+/// answers given, then everyone gets `finished` (reason `max_duration`) and the standings
+/// are stored.
+#[tokio::test]
+async fn a_session_ends_at_its_maximum_lifetime() {
+    let gw = Gateway::sqlite(&[("LIVE_MAX_SESSION_SECS", "3")]).await;
+    let host = user(&gw, "host").await;
+    let quiz_id = quiz(&host.client, &[60_000, 60_000]).await;
+    let (code, host_token, id) = session(&gw, &host.token, json!({"quiz_id": quiz_id})).await;
+    let mut h = joined(
+        gw.addr,
+        lo(1),
+        &query(&[("code", &code), ("host_token", &host_token)]),
+    )
+    .await;
+    let mut ann = joined(
+        gw.addr,
+        lo(1),
+        &query(&[("code", &code), ("nickname", "ann")]),
+    )
+    .await;
+    let _bob = joined(
+        gw.addr,
+        lo(1),
+        &query(&[("code", &code), ("nickname", "bob")]),
+    )
+    .await;
+    h.send(json!({"type": "start"})).await;
+    let q = ann.wait("question").await;
+    ann.send(json!({"type": "answer", "question": q["index"], "choices": [1]}))
+        .await;
+    ann.wait("answer_ack").await;
+    let reveal = ann.wait("reveal").await;
+    let points = reveal["result"]["points"].as_i64().expect("points");
+    assert!(points > 0, "{reveal}");
+    let finished = ann.wait("finished").await;
+    assert_eq!(finished["reason"], "max_duration", "{finished}");
+    assert_eq!(finished["you"]["score"], points);
+    assert_eq!(ann.closed().await, Some(CLOSE_FINISHED));
+    assert_eq!(h.wait("finished").await["reason"], "max_duration");
+    assert_eq!(sqlite_status(&gw, id).await, "finished");
+    let stored = host.client.live_standings(id).await.expect("standings");
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].nickname, "ann");
+    assert_eq!(stored[0].score, points);
+}
+
+/// With every join code taken, creating a session is a 503 problem, not an endless loop
+/// (the code space is shrunk to one digit for the test).
+#[tokio::test]
+async fn no_free_join_code_is_a_clear_error() {
+    let gw = Gateway::sqlite(&[
+        ("LIVE_CODE_DIGITS", "1"),
+        ("LIVE_MAX_SESSIONS_PER_USER", "20"),
+    ])
+    .await;
+    let host = user(&gw, "host").await;
+    let quiz_id = quiz(&host.client, &[5_000]).await;
+    let mut codes = std::collections::HashSet::new();
+    for _ in 0..10 {
+        let (code, _, _) = session(&gw, &host.token, json!({"quiz_id": quiz_id})).await;
+        assert_eq!(code.len(), 1);
+        codes.insert(code);
+    }
+    assert_eq!(codes.len(), 10);
+    let full = tokio::time::timeout(WAIT, create(&gw, &host.token, &json!({"quiz_id": quiz_id})))
+        .await
+        .expect("creating a session with no free code must answer");
+    full.assert_problem(503);
+    assert!(
+        full.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no free join code"),
+        "{full:?}"
+    );
+}
+
+/// Bad live-session settings stop the gateway at start with an error naming the variable.
+#[test]
+fn bad_live_settings_are_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, value) in [
+        ("LIVE_MAX_SESSIONS_PER_USER", "-1"),
+        ("LIVE_LOBBY_IDLE_SECS", "0"),
+        ("LIVE_MAX_SESSION_SECS", "90000"),
+        ("LIVE_MAX_PLAYERS_PER_SESSION", "0"),
+        ("LIVE_CODE_DIGITS", "7"),
+        ("LIVE_NICKNAME_BLOCKLIST_FILE", "/nonexistent/words.txt"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+            .arg("serve")
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_CLUSTER_NODES")
+            .env("BIND", "127.0.0.1:0")
+            .env("DATA_DIR", dir.path())
+            .env(name, value)
+            .output()
+            .expect("run the gateway binary");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}={value} was accepted");
+        assert!(stderr.contains(name), "{name}={value}: {stderr}");
+    }
+}
