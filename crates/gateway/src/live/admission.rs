@@ -7,7 +7,6 @@
 //! holds the gateway-wide settings they start from, read from
 //! [`crate::config::LiveLimitsConfig`].
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -33,7 +32,7 @@ pub struct LivePolicy {
     /// The nickname word filter of sessions that turn it on.
     pub filter: Arc<NicknameFilter>,
     /// Proxies whose `X-Forwarded-For` names the client (join limits).
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl LivePolicy {
