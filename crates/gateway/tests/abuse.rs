@@ -8,3 +8,6 @@
 #[path = "abuse/process.rs"]
 #[allow(dead_code)]
 mod process;
+
+#[path = "abuse/answer_key.rs"]
+mod answer_key;

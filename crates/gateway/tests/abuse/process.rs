@@ -19,6 +19,29 @@ pub struct Gateway {
     /// Its data directory (SQLite file, search index).
     pub dir: tempfile::TempDir,
     mysql: Option<(String, String)>,
+    /// The database and Redis variables it runs with (MySQL mode), for [`Gateway::mysql_peer`].
+    shared: Vec<(String, String)>,
+}
+
+/// An HTTP response read off the wire, as a client sees it.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header lines (`name: value`, names lowercased).
+    pub headers: Vec<(String, String)>,
+    /// The body (up to the connection's close).
+    pub body: String,
+}
+
+impl RawResponse {
+    /// The value of header `name` (lowercase), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 fn env_or_panic(name: &str) -> String {
@@ -73,6 +96,24 @@ impl Gateway {
         Self::start(&all, Some((primary, name))).await
     }
 
+    /// A second gateway process on the same MySQL database and Redis Cluster as this one
+    /// (which must have been started by [`Gateway::mysql`]), with `env` on top. The database
+    /// is dropped with the first gateway, not this one.
+    pub async fn mysql_peer(&self, env: &[(&str, &str)]) -> Gateway {
+        assert!(
+            !self.shared.is_empty(),
+            "mysql_peer needs a gateway started with Gateway::mysql"
+        );
+        let mut all: Vec<(&str, &str)> = self
+            .shared
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.retain(|(k, _)| *k != "MIGRATE_ON_START");
+        all.extend_from_slice(env);
+        Self::start(&all, None).await
+    }
+
     async fn start(env: &[(&str, &str)], mysql: Option<(String, String)>) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -100,6 +141,20 @@ impl Gateway {
             base_url: format!("http://{addr}"),
             addr,
             dir,
+            shared: if mysql.is_some() {
+                env.iter()
+                    .filter(|(k, _)| {
+                        matches!(
+                            *k,
+                            "DATABASE_URL" | "DATABASE_REPLICA_URL" | "REDIS_CLUSTER_NODES"
+                                | "MIGRATE_ON_START" | "DB_MAX_CONNECTIONS"
+                        )
+                    })
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             mysql,
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -145,6 +200,62 @@ impl Gateway {
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends one HTTP/1.1 request (`Connection: close`) with `headers` and `body` and reads
+    /// the whole response: status, headers and body as the client sees them (content types
+    /// included, which the SDK does not expose).
+    pub async fn raw_http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> RawResponse {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut s = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect to the gateway");
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !body.is_empty() {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        s.write_all(req.as_bytes()).await.expect("send the request");
+        let mut raw = Vec::new();
+        // A 101 upgrade keeps the connection open: read until the head is complete and a
+        // short while more, then stop.
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                Ok(Ok(n)) => raw.extend_from_slice(&buf[..n]),
+            }
+            if raw.starts_with(b"HTTP/1.1 101") && raw.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("no HTTP status line in {text:?}"));
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        RawResponse {
+            status,
+            headers,
+            body: body.to_string(),
+        }
     }
 
     /// An SDK client without credentials.
