@@ -82,7 +82,10 @@ async fn red_planet(author: &Client) -> (Question, Quiz) {
         })
         .await
         .expect("create question");
-    let quiz = author.create_quiz(&quiz_of(&[q.id])).await.expect("create quiz");
+    let quiz = author
+        .create_quiz(&quiz_of(&[q.id]))
+        .await
+        .expect("create quiz");
     (q, quiz)
 }
 
@@ -125,9 +128,13 @@ fn shows_key(q: &Question) -> bool {
 
 /// Ends the session as its host and waits for the final standings.
 async fn end_session(gw: &Gateway, s: &CreatedSession) {
-    let mut h = LiveClient::connect(&gw.base_url, &s.code, Credentials::Host(s.host_token.clone()))
-        .await
-        .expect("connect as host");
+    let mut h = LiveClient::connect(
+        &gw.base_url,
+        &s.code,
+        Credentials::Host(s.host_token.clone()),
+    )
+    .await
+    .expect("connect as host");
     h.send(ClientMsg::End).expect("send end");
     tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(m) = h.next_message().await {
@@ -221,7 +228,9 @@ async fn only_the_quiz_author_or_an_admin_may_host_it() {
     problem(host(&c.player, 999_999).await, 404);
     host(&c.author, quiz.id).await.expect("the author hosts");
     host(&c.admin, quiz.id).await.expect("an admin hosts");
-    host(&c.admin, copy.id).await.expect("an admin hosts any quiz");
+    host(&c.admin, copy.id)
+        .await
+        .expect("an admin hosts any quiz");
 }
 
 #[tokio::test]
@@ -230,9 +239,13 @@ async fn question_frames_carry_no_bank_id() {
     let c = cast(&gw).await;
     let (_, quiz) = red_planet(&c.author).await;
     let s = host(&c.author, quiz.id).await.expect("host");
-    let h = LiveClient::connect(&gw.base_url, &s.code, Credentials::Host(s.host_token.clone()))
-        .await
-        .expect("host connects");
+    let h = LiveClient::connect(
+        &gw.base_url,
+        &s.code,
+        Credentials::Host(s.host_token.clone()),
+    )
+    .await
+    .expect("host connects");
     let mut p = LiveClient::connect(&gw.base_url, &s.code, Credentials::Guest("ann".into()))
         .await
         .expect("player joins");
@@ -259,7 +272,9 @@ async fn question_frames_carry_no_bank_id() {
         .await
         .expect("resume");
     let welcome = serde_json::to_value(ServerMsg::Welcome(again.welcome().clone())).expect("json");
-    let open = welcome.get("question").expect("the open question in the welcome");
+    let open = welcome
+        .get("question")
+        .expect("the open question in the welcome");
     assert!(open.get("question_id").is_none(), "{welcome}");
 }
 
@@ -301,7 +316,10 @@ async fn another_author_reads_no_keys_on_any_rest_path() {
         .replace_quiz(mine.id, &quiz_of(&[q.id]))
         .await
         .expect("replace");
-    assert!(!shows_key(&replaced.questions[0].question), "replace response");
+    assert!(
+        !shows_key(&replaced.questions[0].question),
+        "replace response"
+    );
     // The report is read raw: the typed report cannot show what it does not have.
     let token = format!("Bearer {}", c.rival.token().expect("token"));
     let raw = gw
@@ -329,12 +347,28 @@ async fn another_author_reads_no_keys_on_any_rest_path() {
         assert_eq!(cols[cols.len() - 2], "", "choice_correct in {line:?}");
     }
     // The author and admins still see it.
-    assert!(shows_key(&c.author.get_question(q.id).await.expect("author")));
+    assert!(shows_key(
+        &c.author.get_question(q.id).await.expect("author")
+    ));
     assert!(shows_key(&c.admin.get_question(q.id).await.expect("admin")));
-    let own = c.author.quiz_report(quiz.id).await.expect("author's report");
+    let own = c
+        .author
+        .quiz_report(quiz.id)
+        .await
+        .expect("author's report");
     assert_eq!(own.questions[0].choices.len(), 3, "{own:?}");
-    let own_csv = c.author.quiz_report_csv(quiz.id).await.expect("author's csv");
-    assert!(own_csv.lines().nth(2).is_some_and(|l| l.ends_with(",true,0")), "{own_csv}");
+    let own_csv = c
+        .author
+        .quiz_report_csv(quiz.id)
+        .await
+        .expect("author's csv");
+    assert!(
+        own_csv
+            .lines()
+            .nth(2)
+            .is_some_and(|l| l.ends_with(",true,0")),
+        "{own_csv}"
+    );
 }
 
 #[tokio::test]
@@ -375,7 +409,10 @@ async fn search_does_not_find_a_live_question_for_players() {
     end_session(&gw, &s).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while by_word(c.player.clone()).await.items.is_empty() {
-        assert!(std::time::Instant::now() < deadline, "found again after the game");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "found again after the game"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -146,8 +146,11 @@ impl Gateway {
                     .filter(|(k, _)| {
                         matches!(
                             *k,
-                            "DATABASE_URL" | "DATABASE_REPLICA_URL" | "REDIS_CLUSTER_NODES"
-                                | "MIGRATE_ON_START" | "DB_MAX_CONNECTIONS"
+                            "DATABASE_URL"
+                                | "DATABASE_REPLICA_URL"
+                                | "REDIS_CLUSTER_NODES"
+                                | "MIGRATE_ON_START"
+                                | "DB_MAX_CONNECTIONS"
                         )
                     })
                     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -216,7 +219,10 @@ impl Gateway {
         let mut s = tokio::net::TcpStream::connect(self.addr)
             .await
             .expect("connect to the gateway");
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.addr
+        );
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }

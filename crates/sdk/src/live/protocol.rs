@@ -141,15 +141,14 @@ pub struct ChoiceView {
     pub text: String,
 }
 
-/// A question as sent to players: no answer key.
+/// A question as sent to players: no answer key, and no question-bank id either (with the
+/// id a player could look the question up over REST while it is open).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuestionView {
     /// 0-based position in the quiz.
     pub index: u32,
     /// Number of questions in the quiz.
     pub total: u32,
-    /// The question's id in the question bank.
-    pub question_id: i64,
     /// Question text.
     pub text: String,
     /// Choices in display order.
