@@ -11,3 +11,6 @@ mod process;
 
 #[path = "abuse/answer_key.rs"]
 mod answer_key;
+
+#[path = "abuse/urls.rs"]
+mod urls;

@@ -205,7 +205,8 @@ impl Gateway {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Sends one HTTP/1.1 request (`Connection: close`) with `headers` and `body` and reads
+    /// Sends one HTTP/1.1 request (`Connection: close` unless `headers` name a `Connection`)
+    /// with `headers` and `body` and reads
     /// the whole response: status, headers and body as the client sees them (content types
     /// included, which the SDK does not expose).
     pub async fn raw_http(
@@ -219,10 +220,13 @@ impl Gateway {
         let mut s = tokio::net::TcpStream::connect(self.addr)
             .await
             .expect("connect to the gateway");
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.addr
-        );
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("connection"))
+        {
+            req.push_str("Connection: close\r\n");
+        }
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
