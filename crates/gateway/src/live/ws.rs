@@ -1,11 +1,15 @@
 //! The WebSocket endpoint `GET /v1/live/ws` and the per-connection task.
 //!
-//! Query parameters choose the role: `code` (required) plus one of
-//! `host_token` (the host), `resume` (a player rejoining), `token` (a
-//! logged-in player; nickname = username) or `nickname` (a guest). The
-//! upgrade always succeeds when `code` is present; a refused join is an
-//! error frame followed by a close code, because browsers cannot read the
-//! HTTP status of a failed upgrade.
+//! The URL carries only the join code (`?code=..`). The client's first frame
+//! ([`Hello`]) says who it is: a guest's nickname or an account's login token
+//! (`join`), a player's resume token (`resume`) or the host secret (`host`).
+//! Credentials stay out of the URL because URLs end up in access logs,
+//! browser history and `Referer` headers; a URL that still carries `token`,
+//! `host_token`, `resume` (or `nickname`) is refused with 400 problem+json
+//! before the upgrade, so an old client fails loudly. After the upgrade a
+//! refused join is an error frame followed by a close code, because browsers
+//! cannot read the HTTP status of a failed upgrade; so is a first frame that
+//! is not a [`Hello`], and silence for [`HELLO_TIMEOUT_SECS`].
 //!
 //! A code whose session runs on another gateway (Redis Cluster mode) is
 //! bridged to that gateway through [`super::cluster`]; the socket side of
@@ -13,11 +17,15 @@
 
 use std::sync::Arc;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
+use sdk::live::{
+    close, ClientMsg, ErrorCode, Hello, JoinHello, ServerMsg, HELLO_TIMEOUT_SECS, MAX_CLIENT_FRAME,
+};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -26,20 +34,48 @@ use super::actor::{describe, Cmd};
 use super::cluster::Cluster;
 use super::service::{LiveService, SessionHandle};
 use crate::db::now_ms;
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
 
-/// Query string of the WebSocket URL.
+/// Query string of the WebSocket URL: the join code. The parameters that
+/// carried credentials in protocol 1 are recognised only to refuse them (their
+/// values are never kept).
 #[derive(Debug, Deserialize)]
 pub struct WsParams {
     /// Join code.
     pub code: String,
-    /// Guest nickname.
-    pub nickname: Option<String>,
-    /// Login token (players with an account).
-    pub token: Option<String>,
-    /// Resume token.
-    pub resume: Option<String>,
-    /// Host secret from session creation.
-    pub host_token: Option<String>,
+    token: Option<IgnoredAny>,
+    host_token: Option<IgnoredAny>,
+    resume: Option<IgnoredAny>,
+    nickname: Option<IgnoredAny>,
+}
+
+impl WsParams {
+    /// 400 when the URL carries a credential (or a protocol-1 nickname): the
+    /// request is already in some access log, but at least no session accepts
+    /// it, and the client learns where credentials go now.
+    fn refuse_credentials(&self) -> Result<(), ApiError> {
+        let named: Vec<&str> = [
+            ("token", self.token.is_some()),
+            ("host_token", self.host_token.is_some()),
+            ("resume", self.resume.is_some()),
+            ("nickname", self.nickname.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, present)| present.then_some(name))
+        .collect();
+        if named.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::BadRequest(format!(
+            "the URL carries {}: credentials and the nickname are never sent in the URL \
+             (URLs are logged); connect to /v1/live/ws?code=<code> and send them in the \
+             first frame, e.g. {{\"type\":\"join\",\"nickname\":\"ann\"}}, \
+             {{\"type\":\"join\",\"token\":\"..\"}}, {{\"type\":\"resume\",\"resume_token\":\"..\"}} \
+             or {{\"type\":\"host\",\"host_token\":\"..\"}} (protocol 2)",
+            named.join(", ")
+        )))
+    }
 }
 
 /// What a connection asks to be, credentials already resolved. Crosses
@@ -66,26 +102,40 @@ pub enum Role {
     },
 }
 
-/// `GET /v1/live/ws`: upgrades and runs the connection.
+/// `GET /v1/live/ws`: upgrades and runs the connection. Input errors before
+/// the upgrade (no `code`, a credential in the URL, not a WebSocket upgrade)
+/// are 400 problem+json.
 pub async fn ws_handler(
     State(live): State<Arc<LiveService>>,
-    Query(params): Query<WsParams>,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    upgrade
+    ApiQuery(params): ApiQuery<WsParams>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    params.refuse_credentials()?;
+    let upgrade = upgrade.map_err(|e| {
+        ApiError::BadRequest(format!(
+            "/v1/live/ws only accepts WebSocket upgrades: {}",
+            e.body_text()
+        ))
+    })?;
+    let code = params.code;
+    Ok(upgrade
         // Client frames are tiny; small buffers keep 10k sockets cheap.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(8 * 1024)
         .max_write_buffer_size(512 * 1024)
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| connection(live, params, socket))
+        .on_upgrade(move |socket| connection(live, code, socket)))
 }
 
-async fn refuse(mut socket: WebSocket, code: ErrorCode, close_code: u16) {
+async fn refuse(socket: WebSocket, code: ErrorCode, close_code: u16) {
+    refuse_with(socket, code, describe(code).into(), close_code).await
+}
+
+async fn refuse_with(mut socket: WebSocket, code: ErrorCode, message: String, close_code: u16) {
     let msg = ServerMsg::Error {
         code,
-        message: describe(code).into(),
+        message,
         req: None,
     };
     let _ = socket.send(Message::Text(encode(&msg))).await;
@@ -96,35 +146,83 @@ async fn refuse(mut socket: WebSocket, code: ErrorCode, close_code: u16) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-/// Resolves the query's credentials to a role (login tokens are looked up here).
-async fn resolve_role(live: &LiveService, params: &WsParams) -> Result<Role, ErrorCode> {
-    if let Some(host_token) = &params.host_token {
-        return Ok(Role::Host {
-            host_token: host_token.clone(),
-        });
+/// Why the first frame did not yield a [`Hello`].
+enum NoHello {
+    /// Refused: a `bad_message` error frame with this text, then a close.
+    Refused(String),
+    /// A frame over [`MAX_CLIENT_FRAME`] or a protocol violation.
+    BadFrame,
+    /// The client went away.
+    Gone,
+}
+
+/// Reads the client's first frame, the credential. WebSocket ping/pong
+/// control frames are answered by the library and do not count; anything
+/// else than a [`Hello`] text frame is refused, and so is silence for
+/// [`HELLO_TIMEOUT_SECS`] (a socket that never says who it is holds a
+/// connection slot for nothing).
+async fn read_hello(socket: &mut WebSocket) -> Result<Hello, NoHello> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(HELLO_TIMEOUT_SECS);
+    let expected = r#"{"type":"join","nickname":".."}, {"type":"join","token":".."}, {"type":"resume","resume_token":".."} or {"type":"host","host_token":".."}"#;
+    loop {
+        let Ok(next) = tokio::time::timeout_at(deadline, socket.recv()).await else {
+            return Err(NoHello::Refused(format!(
+                "no join, resume or host frame within {HELLO_TIMEOUT_SECS} s of connecting; \
+                 send the credential as the first frame: {expected}"
+            )));
+        };
+        return match next {
+            Some(Ok(Message::Text(text))) => {
+                serde_json::from_str::<Hello>(text.as_str()).map_err(|e| {
+                    NoHello::Refused(format!(
+                        "the first frame must carry the credential ({e}): {expected}"
+                    ))
+                })
+            }
+            Some(Ok(Message::Binary(_))) => Err(NoHello::Refused(format!(
+                "the first frame must be JSON text carrying the credential: {expected}"
+            ))),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None => Err(NoHello::Gone),
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "live websocket read error before the hello");
+                Err(NoHello::BadFrame)
+            }
+        };
     }
-    if let Some(token) = &params.resume {
-        return Ok(Role::Resume {
-            token: token.clone(),
-        });
-    }
-    if let Some(token) = &params.token {
-        let account = live
-            .auth()
-            .resolve(token)
-            .await
-            .ok_or(ErrorCode::Unauthorized)?;
-        return Ok(Role::Join {
-            nickname: account.username,
-            account_id: Some(account.id),
-        });
-    }
-    match &params.nickname {
-        Some(nick) => Ok(Role::Join {
-            nickname: nick.clone(),
+}
+
+/// Resolves the first frame's credential to a role (login tokens are looked
+/// up here); the refusal's code and message.
+async fn resolve_role(live: &LiveService, hello: Hello) -> Result<Role, (ErrorCode, String)> {
+    match hello {
+        Hello::Host { host_token } => Ok(Role::Host { host_token }),
+        Hello::Resume { resume_token } => Ok(Role::Resume {
+            token: resume_token,
+        }),
+        Hello::Join(JoinHello {
+            token: Some(token), ..
+        }) => {
+            let account = live.auth().resolve(&token).await.ok_or_else(|| {
+                let code = ErrorCode::Unauthorized;
+                (code, describe(code).to_string())
+            })?;
+            Ok(Role::Join {
+                nickname: account.username,
+                account_id: Some(account.id),
+            })
+        }
+        Hello::Join(JoinHello {
+            nickname: Some(nickname),
+            ..
+        }) => Ok(Role::Join {
+            nickname,
             account_id: None,
         }),
-        None => Err(ErrorCode::BadNickname),
+        Hello::Join(_) => Err((
+            ErrorCode::BadNickname,
+            "a join frame needs a nickname (guest) or a token (account)".into(),
+        )),
     }
 }
 
@@ -244,13 +342,36 @@ async fn upstream(live: &LiveService, code: &str) -> Option<Upstream> {
     None
 }
 
-async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket) {
-    let Some(up) = upstream(&live, &params.code).await else {
+async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket) {
+    // Who the client is comes first: no session lookup (nor takeover) for a
+    // socket that never says.
+    let hello = match read_hello(&mut socket).await {
+        Ok(hello) => hello,
+        Err(NoHello::Refused(message)) => {
+            return refuse_with(socket, ErrorCode::BadMessage, message, close::JOIN_REFUSED).await
+        }
+        Err(NoHello::BadFrame) => {
+            let frame = CloseFrame {
+                code: close::TOO_BIG,
+                reason: Utf8Bytes::from_static("bad frame"),
+            };
+            let _ = socket.send(Message::Close(Some(frame))).await;
+            return;
+        }
+        Err(NoHello::Gone) => return,
+    };
+    let Some(up) = upstream(&live, &code).await else {
         return refuse(socket, ErrorCode::UnknownSession, close::UNKNOWN_SESSION).await;
+    };
+    let role = match resolve_role(&live, hello).await {
+        Ok(role) => role,
+        Err((code, message)) => {
+            return refuse_with(socket, code, message, close::JOIN_REFUSED).await;
+        }
     };
     // The host gets a roster frame per join: give it room for a burst of
     // thousands of joins; players get the normal bound.
-    let capacity = if params.host_token.is_some() {
+    let capacity = if matches!(role, Role::Host { .. }) {
         HOST_QUEUE
     } else {
         CONN_QUEUE
@@ -263,11 +384,7 @@ async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket)
         tx: tx.clone(),
         kill: kill.clone(),
     };
-    let attached = match resolve_role(&live, &params).await {
-        Ok(role) => up.attach(role, conn).await,
-        Err(code) => Err(code),
-    };
-    let player = match attached {
+    let player = match up.attach(role, conn).await {
         Ok(player) => player,
         Err(code) => {
             let close_code = match code {

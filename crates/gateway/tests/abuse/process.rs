@@ -237,16 +237,24 @@ impl Gateway {
         req.push_str(body);
         s.write_all(req.as_bytes()).await.expect("send the request");
         let mut raw = Vec::new();
-        // A 101 upgrade keeps the connection open: read until the head is complete and a
-        // short while more, then stop.
+        // A kept-alive connection (a 101 upgrade, or a request naming its own `Connection`)
+        // stays open: stop once the head and `Content-Length` bytes of body are in.
         let mut buf = [0u8; 4096];
         loop {
             match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
                 Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
                 Ok(Ok(n)) => raw.extend_from_slice(&buf[..n]),
             }
-            if raw.starts_with(b"HTTP/1.1 101") && raw.windows(4).any(|w| w == b"\r\n\r\n") {
-                break;
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                let upgraded = head.starts_with("http/1.1 101");
+                if upgraded || length.is_some_and(|n| raw.len() >= end + 4 + n) {
+                    break;
+                }
             }
         }
         let text = String::from_utf8_lossy(&raw).into_owned();

@@ -203,7 +203,7 @@ async fn credentials_in_the_url_are_refused_with_problem_json() {
         ("token", login.as_str()),
         ("host_token", g.session.host_token.as_str()),
         ("resume", "0123456789abcdef0123456789abcdef"),
-        ("nickname", "ann"),
+        ("nickname", "guest-zoe"),
     ] {
         let path = format!("/v1/live/ws?code={code}&{param}={secret}");
         let r = gw.raw_http("GET", &path, UPGRADE, "").await;
