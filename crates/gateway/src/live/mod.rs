@@ -31,7 +31,8 @@
 //!   written by a batching writer on its own thread and runtime, through a
 //!   native-driver pool (not `Any`) with a few fixed-size prepared
 //!   multi-row INSERTs.
-//! - [`ws`] and [`http`]: the axum endpoints.
+//! - [`ws`] and [`http`]: the axum endpoints; [`handshake`]: the first
+//!   frame of a WebSocket connection, which carries its credential.
 //! - [`cluster`]: several gateways, one session. With Redis Cluster
 //!   configured, the creating gateway owns the session (a lease on
 //!   `live:{<code>}:owner`) and any other gateway bridges its sockets for
@@ -94,6 +95,7 @@ pub mod actor;
 pub mod checkpoint;
 pub mod cluster;
 pub mod engine;
+pub mod handshake;
 pub mod http;
 pub mod score;
 pub mod service;

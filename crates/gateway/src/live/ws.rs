@@ -1,15 +1,13 @@
 //! The WebSocket endpoint `GET /v1/live/ws` and the per-connection task.
 //!
-//! The URL carries only the join code (`?code=..`). The client's first frame
-//! ([`Hello`]) says who it is: a guest's nickname or an account's login token
-//! (`join`), a player's resume token (`resume`) or the host secret (`host`).
-//! Credentials stay out of the URL because URLs end up in access logs,
-//! browser history and `Referer` headers; a URL that still carries `token`,
-//! `host_token`, `resume` (or `nickname`) is refused with 400 problem+json
-//! before the upgrade, so an old client fails loudly. After the upgrade a
-//! refused join is an error frame followed by a close code, because browsers
-//! cannot read the HTTP status of a failed upgrade; so is a first frame that
-//! is not a [`Hello`], and silence for [`HELLO_TIMEOUT_SECS`].
+//! The URL carries only the join code (`?code=..`); the client's first frame
+//! says who it is ([`super::handshake`]). Credentials stay out of the URL
+//! because URLs end up in access logs, browser history and `Referer` headers;
+//! a URL that still carries `token`, `host_token`, `resume` (or `nickname`)
+//! is refused with 400 problem+json before the upgrade, so an old client
+//! fails loudly. After the upgrade a refused join is an error frame followed
+//! by a close code, because browsers cannot read the HTTP status of a failed
+//! upgrade; so is a first frame that is not a credential, or none in time.
 //!
 //! A code whose session runs on another gateway (Redis Cluster mode) is
 //! bridged to that gateway through [`super::cluster`]; the socket side of
@@ -22,61 +20,18 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use sdk::live::{
-    close, ClientMsg, ErrorCode, Hello, JoinHello, ServerMsg, HELLO_TIMEOUT_SECS, MAX_CLIENT_FRAME,
-};
-use serde::de::IgnoredAny;
+use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::actor::fanout::{encode, ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
 use super::actor::{describe, Cmd};
 use super::cluster::Cluster;
+use super::handshake::{read_hello, resolve_role, NoHello, WsParams};
 use super::service::{LiveService, SessionHandle};
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-
-/// Query string of the WebSocket URL: the join code. The parameters that
-/// carried credentials in protocol 1 are recognised only to refuse them (their
-/// values are never kept).
-#[derive(Debug, Deserialize)]
-pub struct WsParams {
-    /// Join code.
-    pub code: String,
-    token: Option<IgnoredAny>,
-    host_token: Option<IgnoredAny>,
-    resume: Option<IgnoredAny>,
-    nickname: Option<IgnoredAny>,
-}
-
-impl WsParams {
-    /// 400 when the URL carries a credential (or a protocol-1 nickname): the
-    /// request is already in some access log, but at least no session accepts
-    /// it, and the client learns where credentials go now.
-    fn refuse_credentials(&self) -> Result<(), ApiError> {
-        let named: Vec<&str> = [
-            ("token", self.token.is_some()),
-            ("host_token", self.host_token.is_some()),
-            ("resume", self.resume.is_some()),
-            ("nickname", self.nickname.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, present)| present.then_some(name))
-        .collect();
-        if named.is_empty() {
-            return Ok(());
-        }
-        Err(ApiError::BadRequest(format!(
-            "the URL carries {}: credentials and the nickname are never sent in the URL \
-             (URLs are logged); connect to /v1/live/ws?code=<code> and send them in the \
-             first frame, e.g. {{\"type\":\"join\",\"nickname\":\"ann\"}}, \
-             {{\"type\":\"join\",\"token\":\"..\"}}, {{\"type\":\"resume\",\"resume_token\":\"..\"}} \
-             or {{\"type\":\"host\",\"host_token\":\"..\"}} (protocol 2)",
-            named.join(", ")
-        )))
-    }
-}
 
 /// What a connection asks to be, credentials already resolved. Crosses
 /// gateways (see [`super::cluster`]), hence serialisable.
@@ -144,86 +99,6 @@ async fn refuse_with(mut socket: WebSocket, code: ErrorCode, message: String, cl
         reason: Utf8Bytes::from_static("join refused"),
     };
     let _ = socket.send(Message::Close(Some(frame))).await;
-}
-
-/// Why the first frame did not yield a [`Hello`].
-enum NoHello {
-    /// Refused: a `bad_message` error frame with this text, then a close.
-    Refused(String),
-    /// A frame over [`MAX_CLIENT_FRAME`] or a protocol violation.
-    BadFrame,
-    /// The client went away.
-    Gone,
-}
-
-/// Reads the client's first frame, the credential. WebSocket ping/pong
-/// control frames are answered by the library and do not count; anything
-/// else than a [`Hello`] text frame is refused, and so is silence for
-/// [`HELLO_TIMEOUT_SECS`] (a socket that never says who it is holds a
-/// connection slot for nothing).
-async fn read_hello(socket: &mut WebSocket) -> Result<Hello, NoHello> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(HELLO_TIMEOUT_SECS);
-    let expected = r#"{"type":"join","nickname":".."}, {"type":"join","token":".."}, {"type":"resume","resume_token":".."} or {"type":"host","host_token":".."}"#;
-    loop {
-        let Ok(next) = tokio::time::timeout_at(deadline, socket.recv()).await else {
-            return Err(NoHello::Refused(format!(
-                "no join, resume or host frame within {HELLO_TIMEOUT_SECS} s of connecting; \
-                 send the credential as the first frame: {expected}"
-            )));
-        };
-        return match next {
-            Some(Ok(Message::Text(text))) => {
-                serde_json::from_str::<Hello>(text.as_str()).map_err(|e| {
-                    NoHello::Refused(format!(
-                        "the first frame must carry the credential ({e}): {expected}"
-                    ))
-                })
-            }
-            Some(Ok(Message::Binary(_))) => Err(NoHello::Refused(format!(
-                "the first frame must be JSON text carrying the credential: {expected}"
-            ))),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | None => Err(NoHello::Gone),
-            Some(Err(e)) => {
-                tracing::debug!(error = %e, "live websocket read error before the hello");
-                Err(NoHello::BadFrame)
-            }
-        };
-    }
-}
-
-/// Resolves the first frame's credential to a role (login tokens are looked
-/// up here); the refusal's code and message.
-async fn resolve_role(live: &LiveService, hello: Hello) -> Result<Role, (ErrorCode, String)> {
-    match hello {
-        Hello::Host { host_token } => Ok(Role::Host { host_token }),
-        Hello::Resume { resume_token } => Ok(Role::Resume {
-            token: resume_token,
-        }),
-        Hello::Join(JoinHello {
-            token: Some(token), ..
-        }) => {
-            let account = live.auth().resolve(&token).await.ok_or_else(|| {
-                let code = ErrorCode::Unauthorized;
-                (code, describe(code).to_string())
-            })?;
-            Ok(Role::Join {
-                nickname: account.username,
-                account_id: Some(account.id),
-            })
-        }
-        Hello::Join(JoinHello {
-            nickname: Some(nickname),
-            ..
-        }) => Ok(Role::Join {
-            nickname,
-            account_id: None,
-        }),
-        Hello::Join(_) => Err((
-            ErrorCode::BadNickname,
-            "a join frame needs a nickname (guest) or a token (account)".into(),
-        )),
-    }
 }
 
 /// Attaches `conn` to a session running in this process; the player id,
