@@ -10,8 +10,10 @@ use sdk::types::{
     QuizItemInput, RegisterRequest, Role, SearchParams,
 };
 use sdk::Client;
+use serde_json::json;
 
 use crate::process::Gateway;
+use crate::urls::{next, send, welcomed, Got, Ws};
 
 /// Every gateway of these tests names its admin (the first account would be one anyway).
 const ENV: &[(&str, &str)] = &[("ADMIN_USERNAME", "admin")];
@@ -233,49 +235,54 @@ async fn only_the_quiz_author_or_an_admin_may_host_it() {
         .expect("an admin hosts any quiz");
 }
 
+/// The next frame of type `kind` on a raw socket (other frames skipped).
+async fn raw_frame(ws: &mut Ws, kind: &str) -> serde_json::Value {
+    loop {
+        match next(ws).await {
+            Got::Frame(f) if f["type"] == kind => return f,
+            Got::Frame(_) => continue,
+            Got::Closed(c) => panic!("closed ({c:?}) before a {kind} frame"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn question_frames_carry_no_bank_id() {
     let gw = Gateway::sqlite(ENV).await;
     let c = cast(&gw).await;
     let (_, quiz) = red_planet(&c.author).await;
     let s = host(&c.author, quiz.id).await.expect("host");
-    let h = LiveClient::connect(
-        &gw.base_url,
+    // Frames as they are on the wire, not as the SDK's types parse them.
+    let (mut h, _) = welcomed(
+        &gw,
         &s.code,
-        Credentials::Host(s.host_token.clone()),
+        json!({"type": "host", "host_token": s.host_token}),
     )
-    .await
-    .expect("host connects");
-    let mut p = LiveClient::connect(&gw.base_url, &s.code, Credentials::Guest("ann".into()))
-        .await
-        .expect("player joins");
-    h.send(ClientMsg::Start).expect("start");
-    let q = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match p.next_message().await {
-                Some(ServerMsg::Question(q)) => return q,
-                Some(_) => continue,
-                None => panic!("player connection closed"),
-            }
-        }
-    })
-    .await
-    .expect("the question arrives");
-    let frame = serde_json::to_value(ServerMsg::Question(q)).expect("json");
-    assert!(
-        frame.get("question_id").is_none(),
-        "the question frame names the bank question: {frame}"
-    );
-    // A player resuming mid-question gets the same view in its welcome.
-    let token = p.welcome().resume_token.clone().expect("resume token");
-    let again = LiveClient::connect(&gw.base_url, &s.code, Credentials::Resume(token))
-        .await
-        .expect("resume");
-    let welcome = serde_json::to_value(ServerMsg::Welcome(again.welcome().clone())).expect("json");
-    let open = welcome
-        .get("question")
-        .expect("the open question in the welcome");
-    assert!(open.get("question_id").is_none(), "{welcome}");
+    .await;
+    let (mut p, w) = welcomed(&gw, &s.code, json!({"type": "join", "nickname": "ann"})).await;
+    let resume = w["resume_token"]
+        .as_str()
+        .expect("resume token")
+        .to_string();
+    send(&mut h, json!({"type": "start"})).await;
+    for (who, ws) in [("player", &mut p), ("host", &mut h)] {
+        let q = raw_frame(ws, "question").await;
+        assert!(q.get("text").is_some(), "{q}");
+        assert!(
+            q.get("question_id").is_none(),
+            "the {who}'s question frame names the bank question: {q}"
+        );
+    }
+    // A player resuming mid-question gets the open question in its welcome.
+    drop(p);
+    let (_again, w) = welcomed(
+        &gw,
+        &s.code,
+        json!({"type": "resume", "resume_token": resume}),
+    )
+    .await;
+    let open = w.get("question").expect("the open question in the welcome");
+    assert!(open.get("question_id").is_none(), "{w}");
 }
 
 #[tokio::test]

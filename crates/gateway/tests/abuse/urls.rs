@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::process::Gateway;
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const ENV: &[(&str, &str)] = &[("ADMIN_USERNAME", "admin")];
@@ -113,7 +113,7 @@ fn assert_problem(r: &crate::process::RawResponse, status: u16) {
 }
 
 /// A WebSocket to `gw` whose URL carries only the join code.
-async fn open(gw: &Gateway, code: &str) -> Ws {
+pub(crate) async fn open(gw: &Gateway, code: &str) -> Ws {
     let url = format!("ws://{}/v1/live/ws?code={code}", gw.addr);
     tokio_tungstenite::connect_async(url)
         .await
@@ -123,12 +123,14 @@ async fn open(gw: &Gateway, code: &str) -> Ws {
 
 /// What the server sent next: a JSON frame, or the close (code) / end of the stream.
 #[derive(Debug)]
-enum Got {
+pub(crate) enum Got {
+    /// A JSON text frame.
     Frame(Value),
+    /// The close frame's code (`None`: the stream just ended).
     Closed(Option<u16>),
 }
 
-async fn next(ws: &mut Ws) -> Got {
+pub(crate) async fn next(ws: &mut Ws) -> Got {
     let wait = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             match ws.next().await {
@@ -144,14 +146,14 @@ async fn next(ws: &mut Ws) -> Got {
     wait.await.expect("the server answers within 30 s")
 }
 
-async fn send(ws: &mut Ws, frame: Value) {
+pub(crate) async fn send(ws: &mut Ws, frame: Value) {
     ws.send(Message::text(frame.to_string()))
         .await
         .expect("send frame");
 }
 
 /// The first frame `frame` gets a welcome; returns it.
-async fn welcomed(gw: &Gateway, code: &str, frame: Value) -> (Ws, Value) {
+pub(crate) async fn welcomed(gw: &Gateway, code: &str, frame: Value) -> (Ws, Value) {
     let mut ws = open(gw, code).await;
     send(&mut ws, frame.clone()).await;
     match next(&mut ws).await {
