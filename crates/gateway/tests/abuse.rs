@@ -12,3 +12,9 @@ mod live_abuse;
 #[path = "abuse/process.rs"]
 #[allow(dead_code)]
 mod process;
+
+#[path = "abuse/answer_key.rs"]
+mod answer_key;
+
+#[path = "abuse/urls.rs"]
+mod urls;

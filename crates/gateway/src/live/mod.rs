@@ -1,9 +1,10 @@
 //! # Live quiz sessions over WebSocket
 //!
-//! A host creates a session from a quiz (`POST /v1/live/sessions`) and gets a
-//! 6-digit join code and a host secret; players join over
-//! `GET /v1/live/ws?code=..` as guests (`nickname=`) or with their login
-//! token (`token=`); the host connects with `host_token=`. The wire protocol
+//! The quiz's author (or an admin) creates a session from a quiz
+//! (`POST /v1/live/sessions`) and gets a 6-digit join code and a host secret;
+//! everyone connects to `GET /v1/live/ws?code=..` and says who they are in
+//! the first frame: players as guests (a nickname) or with their login token,
+//! the host with the host secret (credentials never travel in URLs). The wire protocol
 //! (every message, error code and close code) is in `docs/PROTOCOL.md`; its
 //! types are `sdk::live`, shared with the SDK's client.
 //!
@@ -30,7 +31,8 @@
 //!   written by a batching writer on its own thread and runtime, through a
 //!   native-driver pool (not `Any`) with a few fixed-size prepared
 //!   multi-row INSERTs.
-//! - [`ws`] and [`http`]: the axum endpoints.
+//! - [`ws`] and [`http`]: the axum endpoints; [`handshake`]: the first
+//!   frame of a WebSocket connection, which carries its credential.
 //! - [`admission`]: what a stranger may cost the gateway. Per host
 //!   account, a quota of unfinished sessions (counted in the database, so
 //!   across gateways); per client address, join attempts
@@ -105,6 +107,7 @@ pub mod checkpoint;
 pub mod cluster;
 mod codes;
 pub mod engine;
+pub mod handshake;
 pub mod http;
 pub mod score;
 pub mod service;

@@ -1,13 +1,15 @@
 //! The WebSocket endpoint `GET /v1/live/ws` and the per-connection task.
 //!
-//! Query parameters choose the role: `code` (required) plus one of
-//! `host_token` (the host), `resume` (a player rejoining), `token` (a
-//! logged-in player; nickname = username) or `nickname` (a guest), and
-//! `pattern` in two-step sessions. Every attempt counts against the
-//! client address's join limit ([`JoinAdmission`]: 429 before the upgrade).
-//! Past it the upgrade always succeeds when `code` is present; a refused
-//! join is an error frame followed by a close code, because browsers cannot
-//! read the HTTP status of a failed upgrade.
+//! The URL carries only the join code (`?code=..`); the client's first frame
+//! says who it is ([`super::handshake`]). Credentials stay out of the URL
+//! because URLs end up in access logs, browser history and `Referer` headers;
+//! a URL that still carries `token`, `host_token`, `resume` (or `nickname`)
+//! is refused with 400 problem+json before the upgrade, so an old client
+//! fails loudly. After the upgrade a refused join is an error frame followed
+//! by a close code, because browsers cannot read the HTTP status of a failed
+//! upgrade; so is a first frame that is not a credential, or none in time.
+//! Every attempt counts against the client address's join limit
+//! ([`JoinAdmission`]: 429 before the upgrade), unknown codes included.
 //!
 //! A code whose session runs on another gateway (Redis Cluster mode) is
 //! bridged to that gateway through [`super::cluster`]; the socket side of
@@ -15,8 +17,9 @@
 
 use std::sync::Arc;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
@@ -27,25 +30,11 @@ use super::actor::fanout::{encode, ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
 use super::actor::{describe, Cmd};
 use super::admission::JoinAdmission;
 use super::cluster::Cluster;
+use super::handshake::{read_hello, resolve_role, NoHello, WsParams};
 use super::service::{LiveService, SessionHandle};
 use crate::db::now_ms;
-
-/// Query string of the WebSocket URL.
-#[derive(Debug, Deserialize)]
-pub struct WsParams {
-    /// Join code.
-    pub code: String,
-    /// Guest nickname.
-    pub nickname: Option<String>,
-    /// Login token (players with an account).
-    pub token: Option<String>,
-    /// Resume token.
-    pub resume: Option<String>,
-    /// Host secret from session creation.
-    pub host_token: Option<String>,
-    /// Two-step join pattern shown to the host.
-    pub pattern: Option<String>,
-}
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
 
 /// What a connection asks to be, credentials already resolved. Crosses
 /// gateways (see [`super::cluster`]), hence serialisable.
@@ -74,27 +63,41 @@ pub enum Role {
     },
 }
 
-/// `GET /v1/live/ws`: upgrades and runs the connection.
+/// `GET /v1/live/ws`: upgrades and runs the connection. Input errors before
+/// the upgrade (no `code`, a credential in the URL, not a WebSocket upgrade)
+/// are 400 problem+json.
 pub async fn ws_handler(
-    _admitted: JoinAdmission,
     State(live): State<Arc<LiveService>>,
-    Query(params): Query<WsParams>,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    upgrade
+    _admitted: JoinAdmission,
+    ApiQuery(params): ApiQuery<WsParams>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    params.refuse_credentials()?;
+    let upgrade = upgrade.map_err(|e| {
+        ApiError::BadRequest(format!(
+            "/v1/live/ws only accepts WebSocket upgrades: {}",
+            e.body_text()
+        ))
+    })?;
+    let code = params.code;
+    Ok(upgrade
         // Client frames are tiny; small buffers keep 10k sockets cheap.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(8 * 1024)
         .max_write_buffer_size(512 * 1024)
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| connection(live, params, socket))
+        .on_upgrade(move |socket| connection(live, code, socket)))
 }
 
-async fn refuse(mut socket: WebSocket, code: ErrorCode, close_code: u16) {
+async fn refuse(socket: WebSocket, code: ErrorCode, close_code: u16) {
+    refuse_with(socket, code, describe(code).into(), close_code).await
+}
+
+async fn refuse_with(mut socket: WebSocket, code: ErrorCode, message: String, close_code: u16) {
     let msg = ServerMsg::Error {
         code,
-        message: describe(code).into(),
+        message,
         req: None,
     };
     let _ = socket.send(Message::Text(encode(&msg))).await;
@@ -103,40 +106,6 @@ async fn refuse(mut socket: WebSocket, code: ErrorCode, close_code: u16) {
         reason: Utf8Bytes::from_static("join refused"),
     };
     let _ = socket.send(Message::Close(Some(frame))).await;
-}
-
-/// Resolves the query's credentials to a role (login tokens are looked up here).
-async fn resolve_role(live: &LiveService, params: &WsParams) -> Result<Role, ErrorCode> {
-    if let Some(host_token) = &params.host_token {
-        return Ok(Role::Host {
-            host_token: host_token.clone(),
-        });
-    }
-    if let Some(token) = &params.resume {
-        return Ok(Role::Resume {
-            token: token.clone(),
-        });
-    }
-    if let Some(token) = &params.token {
-        let account = live
-            .auth()
-            .resolve(token)
-            .await
-            .ok_or(ErrorCode::Unauthorized)?;
-        return Ok(Role::Join {
-            nickname: account.username,
-            account_id: Some(account.id),
-            pattern: params.pattern.clone(),
-        });
-    }
-    match &params.nickname {
-        Some(nick) => Ok(Role::Join {
-            nickname: nick.clone(),
-            account_id: None,
-            pattern: params.pattern.clone(),
-        }),
-        None => Err(ErrorCode::BadNickname),
-    }
 }
 
 /// Attaches `conn` to a session running in this process; the player id,
@@ -257,13 +226,36 @@ async fn upstream(live: &LiveService, code: &str) -> Option<Upstream> {
     None
 }
 
-async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket) {
-    let Some(up) = upstream(&live, &params.code).await else {
+async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket) {
+    // Who the client is comes first: no session lookup (nor takeover) for a
+    // socket that never says.
+    let hello = match read_hello(&mut socket).await {
+        Ok(hello) => hello,
+        Err(NoHello::Refused(message)) => {
+            return refuse_with(socket, ErrorCode::BadMessage, message, close::JOIN_REFUSED).await
+        }
+        Err(NoHello::BadFrame) => {
+            let frame = CloseFrame {
+                code: close::TOO_BIG,
+                reason: Utf8Bytes::from_static("bad frame"),
+            };
+            let _ = socket.send(Message::Close(Some(frame))).await;
+            return;
+        }
+        Err(NoHello::Gone) => return,
+    };
+    let Some(up) = upstream(&live, &code).await else {
         return refuse(socket, ErrorCode::UnknownSession, close::UNKNOWN_SESSION).await;
+    };
+    let role = match resolve_role(&live, hello).await {
+        Ok(role) => role,
+        Err((code, message)) => {
+            return refuse_with(socket, code, message, close::JOIN_REFUSED).await;
+        }
     };
     // The host gets a roster frame per join: give it room for a burst of
     // thousands of joins; players get the normal bound.
-    let capacity = if params.host_token.is_some() {
+    let capacity = if matches!(role, Role::Host { .. }) {
         HOST_QUEUE
     } else {
         CONN_QUEUE
@@ -276,11 +268,7 @@ async fn connection(live: Arc<LiveService>, params: WsParams, socket: WebSocket)
         tx: tx.clone(),
         kill: kill.clone(),
     };
-    let attached = match resolve_role(&live, &params).await {
-        Ok(role) => up.attach(role, conn).await,
-        Err(code) => Err(code),
-    };
-    let player = match attached {
+    let player = match up.attach(role, conn).await {
         Ok(player) => player,
         Err(code) => {
             let close_code = match code {

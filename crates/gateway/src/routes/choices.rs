@@ -50,7 +50,7 @@ async fn texts(
     Ok(out)
 }
 
-/// The choices of a question in display order (correct flags for authors/admins only).
+/// The choices of a question in display order (correct flags for its author and admins only).
 #[utoipa::path(get, path = "/v1/questions/{id}/choices", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Choice>), (status = 404, body = sdk::types::Problem)))]
@@ -59,7 +59,7 @@ pub async fn list(
     user: AuthUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<ApiJson<Vec<Choice>>, ApiError> {
-    let q = store::load_one(state.db.primary(), id, user.role.can_author()).await?;
+    let q = store::load_one(state.db.primary(), id, store::KeyAccess::of(&user)).await?;
     Ok(ApiJson(q.choices))
 }
 

@@ -11,7 +11,7 @@ use crate::db::now_ms;
 use crate::error::{ApiError, Violations};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
-use crate::store::stats;
+use crate::store::{in_play, stats};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -25,7 +25,9 @@ const MAX_TIME_MS: u64 = 86_400_000;
 
 /// Answers a question: says whether it was right, which choices are correct and why, and
 /// records the answer (with its selected choices, in one transaction). Within a quiz attempt
-/// each question can be answered once (409 on a second answer).
+/// each question can be answered once (409 on a second answer). While a live session that is
+/// not finished plays the question, answers are refused with 409: the response would give a
+/// player the key before the reveal.
 #[utoipa::path(post, path = "/v1/questions/{id}/answer", tag = "practice", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = AnswerRequest,
     responses((status = 200, body = AnswerResult), (status = 404, body = sdk::types::Problem),
@@ -57,6 +59,13 @@ pub async fn answer(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("question {id} not found")))?;
     let explanation: String = q.try_get("explanation")?;
+    // The response shows the key: not while a live game plays the question (any gateway's).
+    if in_play::session_playing(pool, id).await?.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "question {id} is in a live game that has not finished; practice answers show the \
+             answer key, so they are refused until the game ends"
+        )));
+    }
     let rows = sqlx::query(
         "SELECT id, is_correct FROM choices WHERE question_id = ? ORDER BY position, id",
     )

@@ -43,12 +43,13 @@ pub async fn create(
     tx.commit().await?;
     sync_question(&state, id).await;
     metrics::counter!("questions_created_total").increment(1);
-    let q = store::load_one(state.db.primary(), id, true).await?;
+    let q = store::load_one(state.db.primary(), id, store::KeyAccess::All).await?;
     Ok((StatusCode::CREATED, ApiJson(q)))
 }
 
-/// One question (from the primary, so an author sees their edit at once). Players get the
-/// player view (no correct flags, no explanation).
+/// One question (from the primary, so an author sees their edit at once). Only its author and
+/// admins see the correct flags and the explanation; anyone else may be a player of a live
+/// game of it.
 #[utoipa::path(get, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, body = Question), (status = 404, body = sdk::types::Problem)))]
@@ -58,7 +59,7 @@ pub async fn get_one(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<ApiJson<Question>, ApiError> {
     Ok(ApiJson(
-        store::load_one(state.db.primary(), id, user.role.can_author()).await?,
+        store::load_one(state.db.primary(), id, store::KeyAccess::of(&user)).await?,
     ))
 }
 
@@ -132,7 +133,7 @@ pub async fn replace(
     tx.commit().await?;
     sync_question(&state, id).await;
     Ok(ApiJson(
-        store::load_one(state.db.primary(), id, true).await?,
+        store::load_one(state.db.primary(), id, store::KeyAccess::All).await?,
     ))
 }
 
@@ -198,7 +199,7 @@ pub async fn patch(
     tx.commit().await?;
     sync_question(&state, id).await;
     Ok(ApiJson(
-        store::load_one(state.db.primary(), id, true).await?,
+        store::load_one(state.db.primary(), id, store::KeyAccess::All).await?,
     ))
 }
 
@@ -281,6 +282,6 @@ pub async fn list(
         .iter()
         .map(|r| r.try_get::<i64, _>("id"))
         .collect::<Result<Vec<_>, _>>()?;
-    let items = store::load_many(pool, &ids, user.role.can_author()).await?;
+    let items = store::load_many(pool, &ids, store::KeyAccess::of(&user)).await?;
     Ok(ApiJson(page(items, total, limit, offset)))
 }

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{page, paging};
 use crate::state::AppState;
+use crate::store::questions::KeyAccess;
 use crate::store::quizzes as store;
 use crate::store::{listing, Arg};
 
@@ -24,7 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/quizzes/{id}/attempts", post(start_attempt))
 }
 
-/// Creates a quiz from existing questions (author/admin).
+/// Creates a quiz from existing questions (author/admin). The response shows the answer keys
+/// of the caller's own questions only (admins: all), like `GET`.
 #[utoipa::path(post, path = "/v1/quizzes", tag = "quizzes", security(("bearer" = [])),
     request_body = QuizInput,
     responses((status = 201, body = Quiz), (status = 403, body = sdk::types::Problem),
@@ -54,11 +56,12 @@ pub async fn create(
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        ApiJson(store::load(state.db.primary(), id, true).await?),
+        ApiJson(store::load(state.db.primary(), id, KeyAccess::of(&user)).await?),
     ))
 }
 
-/// One quiz with its questions (player view for players; from the primary).
+/// One quiz with its questions, from the primary. Answer keys are shown only for the
+/// questions the caller wrote (admins: all), also in a quiz of the caller's own.
 #[utoipa::path(get, path = "/v1/quizzes/{id}", tag = "quizzes", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, body = Quiz), (status = 404, body = sdk::types::Problem)))]
@@ -68,7 +71,7 @@ pub async fn get_one(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<ApiJson<Quiz>, ApiError> {
     Ok(ApiJson(
-        store::load(state.db.primary(), id, user.role.can_author()).await?,
+        store::load(state.db.primary(), id, KeyAccess::of(&user)).await?,
     ))
 }
 
@@ -113,7 +116,9 @@ pub async fn replace(
         .await?;
     store::write_items(&mut tx, id, &input).await?;
     tx.commit().await?;
-    Ok(ApiJson(store::load(state.db.primary(), id, true).await?))
+    Ok(ApiJson(
+        store::load(state.db.primary(), id, KeyAccess::of(&user)).await?,
+    ))
 }
 
 /// Deletes a quiz with its attempts (its author or an admin). Questions stay.

@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::auth::load_user;
 use crate::state::AppState;
+use crate::store::questions::KeyAccess;
 use crate::store::stats::{self, csv_field, ratio};
 
 /// Routes of this module.
@@ -129,7 +130,8 @@ pub async fn user_report(
 }
 
 /// Attempts, accuracy and, per question, the answer distribution and mean time of a quiz
-/// (its author or an admin).
+/// (its author or an admin). Correct flags of choices only for the caller's own questions
+/// (admins: all).
 #[utoipa::path(get, path = "/v1/quizzes/{id}/report", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path), ReportParams),
     responses((status = 200, description = "JSON, or CSV with `?format=csv`", content((QuizReport = "application/json"), (String = "text/csv"))),
@@ -156,8 +158,8 @@ pub async fn quiz_report(
     .fetch_one(pool)
     .await?;
     let items = sqlx::query(
-        "SELECT qq.position AS position, qq.question_id AS question_id, q.text AS text \
-         FROM quiz_questions qq JOIN questions q ON q.id = qq.question_id \
+        "SELECT qq.position AS position, qq.question_id AS question_id, q.text AS text, \
+         q.author_id AS author_id FROM quiz_questions qq JOIN questions q ON q.id = qq.question_id \
          WHERE qq.quiz_id = ? ORDER BY qq.position",
     )
     .bind(id)
@@ -204,17 +206,27 @@ pub async fn quiz_report(
     for r in &selected {
         picks.insert(r.try_get("choice_id")?, r.try_get::<i64, _>("n")? as u64);
     }
+    // The report is the quiz author's, but a quiz may hold other authors' questions, whose
+    // keys stay theirs (see `KeyAccess`).
+    let keys = KeyAccess::of(&user);
+    let mut shown: HashMap<i64, bool> = HashMap::new();
+    for r in &items {
+        shown.insert(
+            r.try_get("question_id")?,
+            keys.reveals(r.try_get("author_id")?),
+        );
+    }
     let mut by_q: HashMap<i64, Vec<ChoiceStats>> = HashMap::new();
     for r in &choices {
+        let qid: i64 = r.try_get("question_id")?;
+        let reveal = shown.get(&qid).copied().unwrap_or(false);
         let cid: i64 = r.try_get("id")?;
-        by_q.entry(r.try_get("question_id")?)
-            .or_default()
-            .push(ChoiceStats {
-                choice_id: cid,
-                text: r.try_get("text")?,
-                correct: r.try_get::<i64, _>("is_correct")? != 0,
-                selected: picks.get(&cid).copied().unwrap_or(0),
-            });
+        by_q.entry(qid).or_default().push(ChoiceStats {
+            choice_id: cid,
+            text: r.try_get("text")?,
+            correct: reveal.then_some(r.try_get::<i64, _>("is_correct")? != 0),
+            selected: picks.get(&cid).copied().unwrap_or(0),
+        });
     }
     let mut questions = Vec::with_capacity(items.len());
     let (mut total, mut total_ok) = (0u64, 0u64);
@@ -265,7 +277,7 @@ pub async fn quiz_report(
                     .unwrap_or_default(),
                 c.choice_id,
                 csv_field(&c.text),
-                c.correct,
+                c.correct.map(|b| b.to_string()).unwrap_or_default(),
                 c.selected
             ));
         }

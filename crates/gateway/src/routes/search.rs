@@ -11,7 +11,8 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::routes::MAX_LIMIT;
 use crate::search::{SearchQuery, MAX_OFFSET};
 use crate::state::AppState;
-use crate::store::questions as store;
+use crate::store::in_play;
+use crate::store::questions::{self as store, KeyAccess};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -20,6 +21,9 @@ pub fn router() -> Router<AppState> {
 
 /// Searches text, choices, tags, topic and explanation; `topic` and `tags` filter exactly.
 /// Hits are hydrated from the replica (a hit whose question was just deleted is dropped).
+/// A question in a live game that is not finished is left out (of hits and total) for callers
+/// who may not read its key: a hit or a count would confirm words of its hidden explanation,
+/// and relevance scores would rank the choices it mentions.
 #[utoipa::path(get, path = "/v1/questions/search", tag = "questions", security(("bearer" = [])),
     params(SearchParams),
     responses((status = 200, body = SearchResponse), (status = 422, body = sdk::types::Problem)))]
@@ -50,18 +54,33 @@ pub async fn search(
         v.add("tags", "at most 10 tags");
     }
     v.finish()?;
+    let keys = KeyAccess::of(&user);
+    // From the primary: a game that started a moment ago on another gateway counts.
+    let hidden: Vec<i64> = if keys == KeyAccess::All {
+        Vec::new()
+    } else {
+        in_play::all_playing(state.db.primary())
+            .await?
+            .into_iter()
+            .filter(|&(_, author)| !keys.reveals(author))
+            .map(|(id, _)| id)
+            .collect()
+    };
     let res = state
         .search
-        .search(&SearchQuery {
-            q: p.q,
-            topic: p.topic,
-            tags,
-            limit: limit as usize,
-            offset: offset as usize,
-        })
+        .search_excluding(
+            &SearchQuery {
+                q: p.q,
+                topic: p.topic,
+                tags,
+                limit: limit as usize,
+                offset: offset as usize,
+            },
+            &hidden,
+        )
         .await?;
     let ids: Vec<i64> = res.hits.iter().map(|h| h.id).collect();
-    let questions = store::load_many(state.db.replica(), &ids, user.role.can_author()).await?;
+    let questions = store::load_many(state.db.replica(), &ids, keys).await?;
     let mut items = Vec::with_capacity(questions.len());
     for q in questions {
         let score = res

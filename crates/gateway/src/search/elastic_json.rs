@@ -96,6 +96,9 @@ pub(super) fn search_body(q: &NormalizedQuery) -> Value {
         } });
         body["sort"] = json!([{ "_score": "desc" }, { "id": "desc" }]);
     }
+    if !q.exclude.is_empty() {
+        body["query"]["bool"]["must_not"] = json!([{ "terms": { "id": q.exclude } }]);
+    }
     body
 }
 

@@ -295,3 +295,19 @@ fn parses_bulk_and_alias_responses() {
     assert_eq!(names, vec!["q-v0".to_string(), "q-v1".to_string()]);
     assert!(parse_alias_indices(&Value::Null).is_empty());
 }
+
+#[test]
+fn search_body_leaves_excluded_ids_out_with_and_without_text() {
+    for text in ["gil", ""] {
+        let mut q = normalized(text, None, &[], 5, 0);
+        q.exclude = vec![7, 9];
+        let body = search_body(&q);
+        assert_eq!(
+            body["query"]["bool"]["must_not"],
+            json!([{ "terms": { "id": [7, 9] } }]),
+            "text {text:?}"
+        );
+    }
+    let plain = search_body(&normalized("gil", None, &[], 5, 0));
+    assert!(plain["query"]["bool"].get("must_not").is_none());
+}

@@ -221,7 +221,19 @@ impl SearchIndex {
 
     /// Runs a search; see the module docs for the semantics.
     pub async fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
-        let q = NormalizedQuery::from_query(q);
+        self.search_excluding(q, &[]).await
+    }
+
+    /// [`SearchIndex::search`] as if the questions `exclude` were not indexed: they are in
+    /// neither the hits nor the total. The gateway hides questions of running live games this
+    /// way, where even a count would confirm words of a hidden explanation.
+    pub async fn search_excluding(
+        &self,
+        q: &SearchQuery,
+        exclude: &[i64],
+    ) -> Result<SearchResults, SearchError> {
+        let mut q = NormalizedQuery::from_query(q);
+        q.exclude = exclude.to_vec();
         match &*self.backend {
             Backend::Tantivy(b) => b.search(q).await,
             Backend::Elastic(b) => b.search(&q).await,
@@ -275,6 +287,8 @@ struct NormalizedQuery {
     tags: Vec<String>,
     limit: usize,
     offset: usize,
+    /// Question ids left out of hits and total.
+    exclude: Vec<i64>,
 }
 
 impl NormalizedQuery {
@@ -306,6 +320,7 @@ impl NormalizedQuery {
             tags,
             limit: q.limit.min(MAX_LIMIT),
             offset: q.offset.min(MAX_OFFSET),
+            exclude: Vec::new(),
         }
     }
 }

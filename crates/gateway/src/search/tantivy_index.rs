@@ -333,6 +333,14 @@ impl Inner {
         if let Some(text) = text {
             filters.push((Occur::Must, text));
         }
+        if !q.exclude.is_empty() && filters.is_empty() {
+            // A boolean query of only MustNot clauses matches nothing.
+            filters.push((Occur::Must, Box::new(AllQuery)));
+        }
+        for &id in &q.exclude {
+            let term = TermQuery::new(Term::from_field_i64(f.id, id), IndexRecordOption::Basic);
+            filters.push((Occur::MustNot, Box::new(term)));
+        }
         let query: Box<dyn Query> = if filters.is_empty() {
             Box::new(AllQuery)
         } else {

@@ -123,6 +123,29 @@ async fn finds_and_ranks_text_matches_first() {
 }
 
 #[tokio::test]
+async fn excluded_questions_are_in_neither_hits_nor_total() {
+    let index = corpus().await;
+    // Doc 6 matches "python" only through its explanation: excluded, not even counted.
+    let r = index
+        .search_excluding(&query("python"), &[6])
+        .await
+        .unwrap();
+    assert_eq!((ids(&r), r.total), (vec![1], 1));
+    let europe = SearchQuery {
+        tags: vec!["europe".into()],
+        ..SearchQuery::default()
+    };
+    let r = index.search_excluding(&europe, &[4]).await.unwrap();
+    assert_eq!((ids(&r), r.total), (vec![5], 1));
+    // A listing without text or filters still lists everything else.
+    let r = index
+        .search_excluding(&SearchQuery::default(), &[1, 2])
+        .await
+        .unwrap();
+    assert_eq!((ids(&r), r.total), (vec![6, 5, 4, 3], 4));
+}
+
+#[tokio::test]
 async fn typo_tolerance_and_exact_first() {
     let index = corpus().await;
     assert_eq!(find(&index, "pythn").await, vec![1, 6]);

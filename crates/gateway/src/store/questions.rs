@@ -6,6 +6,7 @@ use sdk::types::{Choice, ChoiceInput, Question, QuestionInput};
 use sqlx::{AnyConnection, AnyPool, Row as _};
 
 use super::{bind_all, placeholders, Arg};
+use crate::auth::AuthUser;
 use crate::db::now_ms;
 use crate::error::{ApiError, Violations};
 
@@ -208,12 +209,48 @@ pub async fn choice_keys(conn: &mut AnyConnection, id: i64) -> Result<Vec<(i64, 
         .collect()
 }
 
-/// Loads questions by id from `pool`, in the order of `ids` (missing ids are skipped).
-/// `reveal` includes `correct` flags and explanations (authors and admins).
+/// Whose answer keys (the `correct` flags of choices, and explanations) a caller may read.
+///
+/// The key of a question belongs to its author: any other reader could be a player of a
+/// live game of it, so authors do not read each other's keys (and a quiz made of someone
+/// else's question does not show its key either). Admins read every key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAccess {
+    /// Every key: admins, and the write responses of a question's own author.
+    All,
+    /// The keys of the questions this user wrote (an author).
+    AuthoredBy(i64),
+    /// No key (players).
+    None,
+}
+
+impl KeyAccess {
+    /// What `user` may read: the rule of `AuthUser::require_owner` (the author's role is
+    /// checked too, so a demoted author reads like a player).
+    pub fn of(user: &AuthUser) -> Self {
+        match user.role {
+            sdk::types::Role::Admin => KeyAccess::All,
+            r if r.can_author() => KeyAccess::AuthoredBy(user.id),
+            _ => KeyAccess::None,
+        }
+    }
+
+    /// Whether the key of a question by `author_id` is shown.
+    pub fn reveals(self, author_id: i64) -> bool {
+        match self {
+            KeyAccess::All => true,
+            KeyAccess::AuthoredBy(id) => id == author_id,
+            KeyAccess::None => false,
+        }
+    }
+}
+
+/// Loads questions by id from `pool`, in the order of `ids` (missing ids are skipped), with
+/// `correct` flags and explanations where `keys` allows them.
 pub async fn load_many(
     pool: &AnyPool,
     ids: &[i64],
-    reveal: bool,
+    keys: KeyAccess,
 ) -> Result<Vec<Question>, ApiError> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -242,7 +279,7 @@ pub async fn load_many(
             Choice {
                 id: r.try_get("id")?,
                 text: r.try_get("text")?,
-                correct: reveal.then_some(correct),
+                correct: None,
             },
             correct,
         ));
@@ -256,6 +293,8 @@ pub async fn load_many(
     let mut by_id: HashMap<i64, Question> = HashMap::new();
     for r in &rows {
         let id: i64 = r.try_get("id")?;
+        let author_id: i64 = r.try_get("author_id")?;
+        let reveal = keys.reveals(author_id);
         let cs = choices.remove(&id).unwrap_or_default();
         let n_correct = cs.iter().filter(|(_, c)| *c).count();
         let difficulty: i64 = r.try_get("difficulty")?;
@@ -263,7 +302,7 @@ pub async fn load_many(
             id,
             Question {
                 id,
-                author_id: r.try_get("author_id")?,
+                author_id,
                 text: r.try_get("text")?,
                 topic: r.try_get("topic")?,
                 tags: tags.remove(&id).unwrap_or_default(),
@@ -274,7 +313,13 @@ pub async fn load_many(
                 } else {
                     None
                 },
-                choices: cs.into_iter().map(|(c, _)| c).collect(),
+                choices: cs
+                    .into_iter()
+                    .map(|(c, correct)| Choice {
+                        correct: reveal.then_some(correct),
+                        ..c
+                    })
+                    .collect(),
                 created_at: r.try_get("created_at")?,
                 updated_at: r.try_get("updated_at")?,
             },
@@ -284,8 +329,8 @@ pub async fn load_many(
 }
 
 /// Loads one question; 404 if missing.
-pub async fn load_one(pool: &AnyPool, id: i64, reveal: bool) -> Result<Question, ApiError> {
-    load_many(pool, &[id], reveal)
+pub async fn load_one(pool: &AnyPool, id: i64, keys: KeyAccess) -> Result<Question, ApiError> {
+    load_many(pool, &[id], keys)
         .await?
         .pop()
         .ok_or_else(|| ApiError::NotFound(format!("question {id} not found")))

@@ -3,7 +3,7 @@
 use sdk::types::{Quiz, QuizInput, QuizItem, QuizSummary};
 use sqlx::{AnyConnection, AnyPool, Row as _};
 
-use super::questions::load_many;
+use super::questions::{load_many, KeyAccess};
 use super::{bind_all, placeholders, Arg};
 use crate::error::{ApiError, Violations};
 
@@ -96,8 +96,8 @@ pub async fn write_items(conn: &mut AnyConnection, id: i64, q: &QuizInput) -> Re
     Ok(())
 }
 
-/// Loads a quiz with its questions; 404 if missing.
-pub async fn load(pool: &AnyPool, id: i64, reveal: bool) -> Result<Quiz, ApiError> {
+/// Loads a quiz with its questions (answer keys as `keys` allows); 404 if missing.
+pub async fn load(pool: &AnyPool, id: i64, keys: KeyAccess) -> Result<Quiz, ApiError> {
     let row = sqlx::query(
         "SELECT id, author_id, title, description, created_at, updated_at FROM quizzes WHERE id = ?",
     )
@@ -120,7 +120,7 @@ pub async fn load(pool: &AnyPool, id: i64, reveal: bool) -> Result<Quiz, ApiErro
         ));
     }
     let ids: Vec<i64> = layout.iter().map(|l| l.1).collect();
-    let mut questions = load_many(pool, &ids, reveal).await?.into_iter();
+    let mut questions = load_many(pool, &ids, keys).await?.into_iter();
     let mut out = Vec::with_capacity(layout.len());
     for (pos, _qid, limit) in layout {
         // load_many keeps the order of `ids`; a question cannot vanish (RESTRICT), so they align.

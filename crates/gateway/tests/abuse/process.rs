@@ -25,6 +25,27 @@ pub struct Gateway {
     env: Vec<(String, String)>,
 }
 
+/// An HTTP response read off the wire, as a client sees it.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header lines (`name: value`, names lowercased).
+    pub headers: Vec<(String, String)>,
+    /// The body (up to the connection's close).
+    pub body: String,
+}
+
+impl RawResponse {
+    /// The value of header `name` (lowercase), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 fn env_or_panic(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the suite with scripts/test (it starts MariaDB and Redis Cluster)")
@@ -197,6 +218,77 @@ impl Gateway {
     /// An SDK client without credentials.
     pub fn client(&self) -> sdk::Client {
         sdk::Client::new(&self.base_url).expect("sdk client")
+    }
+
+    /// Sends one HTTP/1.1 request (`Connection: close` unless `headers` name a `Connection`)
+    /// with `headers` and `body` and reads
+    /// the whole response: status, headers and body as the client sees them (content types
+    /// included, which the SDK does not expose).
+    pub async fn raw_http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> RawResponse {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut s = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect to the gateway");
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("connection"))
+        {
+            req.push_str("Connection: close\r\n");
+        }
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !body.is_empty() {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        s.write_all(req.as_bytes()).await.expect("send the request");
+        let mut raw = Vec::new();
+        // A kept-alive connection (a 101 upgrade, or a request naming its own `Connection`)
+        // stays open: stop once the head and `Content-Length` bytes of body are in.
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                Ok(Ok(n)) => raw.extend_from_slice(&buf[..n]),
+            }
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                let upgraded = head.starts_with("http/1.1 101");
+                if upgraded || length.is_some_and(|n| raw.len() >= end + 4 + n) {
+                    break;
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("no HTTP status line in {text:?}"));
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        RawResponse {
+            status,
+            headers,
+            body: body.to_string(),
+        }
     }
 }
 

@@ -20,11 +20,12 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::protocol::{close, ClientMsg, ErrorCode, ServerMsg, Welcome};
+use super::protocol::{close, ClientMsg, ErrorCode, Hello, JoinHello, ServerMsg, Welcome};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// How to join.
+/// How to join; sent as the connection's first frame ([`Hello`]), never in
+/// the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credentials {
     /// A guest with a nickname.
@@ -35,6 +36,28 @@ pub enum Credentials {
     Host(String),
     /// A resume token from an earlier welcome.
     Resume(String),
+}
+
+impl Credentials {
+    /// The first frame that presents these credentials.
+    pub fn hello(&self) -> Hello {
+        match self {
+            Credentials::Guest(nickname) => Hello::Join(JoinHello {
+                nickname: Some(nickname.clone()),
+                ..JoinHello::default()
+            }),
+            Credentials::Account(token) => Hello::Join(JoinHello {
+                token: Some(token.clone()),
+                ..JoinHello::default()
+            }),
+            Credentials::Host(host_token) => Hello::Host {
+                host_token: host_token.clone(),
+            },
+            Credentials::Resume(resume_token) => Hello::Resume {
+                resume_token: resume_token.clone(),
+            },
+        }
+    }
 }
 
 /// Client knobs.
@@ -122,8 +145,9 @@ pub struct LiveClient {
     welcome: Welcome,
 }
 
-/// Builds the WebSocket URL from the gateway's base URL.
-pub fn ws_url(base_url: &str, code: &str, creds: &Credentials) -> Result<String, LiveError> {
+/// Builds the WebSocket URL of session `code` from the gateway's base URL. It
+/// carries only the join code: credentials go in the first frame.
+pub fn ws_url(base_url: &str, code: &str) -> Result<String, LiveError> {
     let base = base_url.trim_end_matches('/');
     let base = if let Some(rest) = base.strip_prefix("http://") {
         format!("ws://{rest}")
@@ -136,17 +160,7 @@ pub fn ws_url(base_url: &str, code: &str, creds: &Credentials) -> Result<String,
             "{base_url:?} is not an http(s) or ws(s) URL"
         )));
     };
-    let (key, value) = match creds {
-        Credentials::Guest(n) => ("nickname", n),
-        Credentials::Account(t) => ("token", t),
-        Credentials::Host(t) => ("host_token", t),
-        Credentials::Resume(t) => ("resume", t),
-    };
-    Ok(format!(
-        "{base}/v1/live/ws?code={}&{key}={}",
-        encode(code),
-        encode(value)
-    ))
+    Ok(format!("{base}/v1/live/ws?code={}", encode(code)))
 }
 
 fn encode(s: &str) -> String {
@@ -161,7 +175,8 @@ fn encode(s: &str) -> String {
     out
 }
 
-async fn open(url: &str) -> Result<(Socket, Welcome), LiveError> {
+/// Connects, sends `hello` as the first frame and waits for the welcome.
+async fn open(url: &str, hello: &Hello) -> Result<(Socket, Welcome), LiveError> {
     let mut cfg = WebSocketConfig::default();
     // Frames are under 1 KiB; tungstenite zero-fills the whole read buffer
     // before every read, so a small one is cheaper (10,000 clients in one
@@ -169,6 +184,10 @@ async fn open(url: &str) -> Result<(Socket, Welcome), LiveError> {
     cfg.read_buffer_size = 4 * 1024;
     cfg.write_buffer_size = 4 * 1024;
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(cfg), true)
+        .await
+        .map_err(|e| LiveError::Connect(e.to_string()))?;
+    let first = serde_json::to_string(hello).map_err(|e| LiveError::Protocol(e.to_string()))?;
+    ws.send(Message::text(first))
         .await
         .map_err(|e| LiveError::Connect(e.to_string()))?;
     loop {
@@ -224,12 +243,12 @@ impl LiveClient {
         creds: Credentials,
         options: LiveOptions,
     ) -> Result<LiveClient, LiveError> {
-        let url = ws_url(base_url, code, &creds)?;
-        let (ws, welcome) = open(&url).await?;
+        let url = ws_url(base_url, code)?;
+        let (ws, welcome) = open(&url, &creds.hello()).await?;
         // Reconnect as the same identity: players resume, hosts re-present the host token.
         let again = match (&creds, &welcome.resume_token) {
-            (Credentials::Host(_), _) => Some(url),
-            (_, Some(token)) => Some(ws_url(base_url, code, &Credentials::Resume(token.clone()))?),
+            (Credentials::Host(_), _) => Some((url, creds.hello())),
+            (_, Some(token)) => Some((url, Credentials::Resume(token.clone()).hello())),
             _ => None,
         };
         let (tx, out_rx) = mpsc::unbounded_channel::<ClientMsg>();
@@ -307,7 +326,7 @@ impl LiveClient {
 
 async fn run(
     mut ws: Socket,
-    again: Option<String>,
+    again: Option<(String, Hello)>,
     options: LiveOptions,
     mut out_rx: Outgoing,
     events: mpsc::Sender<LiveEvent>,
@@ -328,13 +347,13 @@ async fn run(
             return;
         }
         let _ = events.send(LiveEvent::Disconnected).await;
-        let url = again.as_deref().unwrap_or_default();
+        let Some((url, hello)) = &again else { return };
         let mut delay = options.backoff;
         let mut attempt = 0;
         loop {
             attempt += 1;
             tokio::time::sleep(jittered(delay)).await;
-            match open(url).await {
+            match open(url, hello).await {
                 Ok((fresh, welcome)) => {
                     ws = fresh;
                     if events.send(LiveEvent::Reconnected(welcome)).await.is_err() {
@@ -448,20 +467,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_are_built_and_escaped() {
-        let u = ws_url(
-            "http://127.0.0.1:8080/",
-            "123456",
-            &Credentials::Guest("Ann B&c".into()),
-        )
-        .unwrap();
+    fn urls_carry_only_the_escaped_code() {
+        let u = ws_url("http://127.0.0.1:8080/", "12 34&x").unwrap();
+        assert_eq!(u, "ws://127.0.0.1:8080/v1/live/ws?code=12%2034%26x");
+        let h = ws_url("https://q.example", "1").unwrap();
+        assert_eq!(h, "wss://q.example/v1/live/ws?code=1");
+        assert!(ws_url("ftp://x", "1").is_err());
+    }
+
+    #[test]
+    fn credentials_become_first_frames() {
+        let frame = |c: Credentials| serde_json::to_string(&c.hello()).unwrap();
         assert_eq!(
-            u,
-            "ws://127.0.0.1:8080/v1/live/ws?code=123456&nickname=Ann%20B%26c"
+            frame(Credentials::Guest("ann".into())),
+            r#"{"type":"join","nickname":"ann"}"#
         );
-        let h = ws_url("https://q.example", "1", &Credentials::Host("t".into())).unwrap();
-        assert_eq!(h, "wss://q.example/v1/live/ws?code=1&host_token=t");
-        assert!(ws_url("ftp://x", "1", &Credentials::Resume("r".into())).is_err());
+        assert_eq!(
+            frame(Credentials::Account("t".into())),
+            r#"{"type":"join","token":"t"}"#
+        );
+        assert_eq!(
+            frame(Credentials::Host("h".into())),
+            r#"{"type":"host","host_token":"h"}"#
+        );
+        assert_eq!(
+            frame(Credentials::Resume("r".into())),
+            r#"{"type":"resume","resume_token":"r"}"#
+        );
     }
 
     #[test]

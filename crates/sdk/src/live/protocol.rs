@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 /// Protocol version sent in [`Welcome::protocol`]. Incremented on any
 /// incompatible change; additive fields do not bump it (clients must ignore
-/// unknown fields).
-pub const PROTOCOL_VERSION: u32 = 1;
+/// unknown fields). Version 2: credentials moved from the URL to the first
+/// frame ([`Hello`]), and [`QuestionView`] lost `question_id`.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest client frame the gateway accepts, in bytes. Client messages are
 /// tiny (an answer is ~60 bytes), so anything bigger is abuse.
@@ -64,8 +65,8 @@ pub struct CreatedSession {
     pub session_id: i64,
     /// 6-digit join code, unique among live sessions.
     pub code: String,
-    /// Secret that lets the WebSocket at `/v1/live/ws?code=..&host_token=..`
-    /// act as the host.
+    /// Secret that makes a WebSocket connection the host: its first frame is
+    /// [`Hello::Host`] with this token.
     pub host_token: String,
 }
 
@@ -150,6 +151,81 @@ pub enum ClientMsg {
     Ping,
 }
 
+// ---- Handshake: the client's first frame -----------------------------------
+
+/// How long the gateway waits, after the WebSocket upgrade, for the client's
+/// first frame ([`Hello`]) before it refuses the connection.
+pub const HELLO_TIMEOUT_SECS: u64 = 10;
+
+/// The first frame a client sends on a new connection (and only then): who it
+/// is. Credentials travel here, never in the URL: URLs are written to proxy
+/// access logs, browser history and `Referer` headers, and a login token or a
+/// host secret there outlives the game.
+///
+/// ```
+/// # use sdk::live::{Hello, JoinHello};
+/// let guest: Hello = serde_json::from_str(r#"{"type":"join","nickname":"ann"}"#).unwrap();
+/// assert_eq!(guest, Hello::Join(JoinHello { nickname: Some("ann".into()), ..JoinHello::default() }));
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Hello {
+    /// A new player: a guest with `nickname`, or an account with its login
+    /// `token` (`{"type":"join","token":"..."}`; the nickname is then the
+    /// username, and the same account rejoins as the same player).
+    Join(JoinHello),
+    /// A player coming back with the `resume_token` of an earlier welcome.
+    Resume {
+        /// [`Welcome::resume_token`].
+        resume_token: String,
+    },
+    /// The host, with the secret from session creation.
+    Host {
+        /// [`CreatedSession::host_token`].
+        host_token: String,
+    },
+}
+
+/// Fields of [`Hello::Join`]. All optional, so that later versions can add
+/// fields without breaking older servers (unknown fields are ignored).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinHello {
+    /// A guest's nickname (1-32 characters; ignored with `token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    /// A logged-in user's bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The join pattern the host's screen shows, in sessions with two-step
+    /// join (see [`ServerMsg::JoinPattern`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+}
+
+/// Secrets are never printed (a `Hello` in a log line would put them back in
+/// a log file).
+impl std::fmt::Debug for Hello {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hello::Join(j) => f.debug_tuple("Join").field(j).finish(),
+            Hello::Resume { .. } => f.write_str("Resume { resume_token: <secret> }"),
+            Hello::Host { .. } => f.write_str("Host { host_token: <secret> }"),
+        }
+    }
+}
+
+impl std::fmt::Debug for JoinHello {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinHello")
+            .field("nickname", &self.nickname)
+            .field("token", &self.token.as_ref().map(|_| "<secret>"))
+            .field("pattern", &self.pattern)
+            .finish()
+    }
+}
+
+// ---- End of the handshake ---------------------------------------------------
+
 /// Role of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -183,15 +259,14 @@ pub struct ChoiceView {
     pub text: String,
 }
 
-/// A question as sent to players: no answer key.
+/// A question as sent to players: no answer key, and no question-bank id either (with the
+/// id a player could look the question up over REST while it is open).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuestionView {
     /// 0-based position in the quiz.
     pub index: u32,
     /// Number of questions in the quiz.
     pub total: u32,
-    /// The question's id in the question bank.
-    pub question_id: i64,
     /// Question text.
     pub text: String,
     /// Choices in display order.
@@ -251,7 +326,7 @@ pub struct Welcome {
     /// The player's nickname (players only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
-    /// Token to rejoin as the same player (`resume=` on the WebSocket URL).
+    /// Token to rejoin as the same player (the first frame [`Hello::Resume`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_token: Option<String>,
     /// Current phase.
@@ -579,6 +654,60 @@ mod tests {
             serde_json::to_string(&f).unwrap(),
             r#"{"type":"finished","top":[],"players":0,"reason":"lobby_idle"}"#
         );
+    }
+
+    #[test]
+    fn hello_frames_have_the_documented_shapes_and_hide_secrets_in_debug() {
+        let cases = [
+            (
+                r#"{"type":"join","nickname":"ann"}"#,
+                Hello::Join(JoinHello {
+                    nickname: Some("ann".into()),
+                    ..JoinHello::default()
+                }),
+            ),
+            (
+                r#"{"type":"join","token":"t0k"}"#,
+                Hello::Join(JoinHello {
+                    token: Some("t0k".into()),
+                    ..JoinHello::default()
+                }),
+            ),
+            (
+                r#"{"type":"resume","resume_token":"r3s"}"#,
+                Hello::Resume {
+                    resume_token: "r3s".into(),
+                },
+            ),
+            (
+                r#"{"type":"host","host_token":"h0st"}"#,
+                Hello::Host {
+                    host_token: "h0st".into(),
+                },
+            ),
+        ];
+        for (text, hello) in cases {
+            assert_eq!(serde_json::from_str::<Hello>(text).unwrap(), hello);
+            assert_eq!(serde_json::to_string(&hello).unwrap(), text);
+            let debug = format!("{hello:?}");
+            for secret in ["t0k", "r3s", "h0st"] {
+                assert!(!debug.contains(secret), "{debug}");
+            }
+        }
+        // Later fields of a join are ignored by this version.
+        let more: Hello =
+            serde_json::from_str(r#"{"type":"join","nickname":"ann","later_field":[1,2]}"#)
+                .unwrap();
+        assert!(matches!(
+            more,
+            Hello::Join(JoinHello {
+                nickname: Some(_),
+                ..
+            })
+        ));
+        // In-game messages are not hellos.
+        assert!(serde_json::from_str::<Hello>(r#"{"type":"answer","question":0}"#).is_err());
+        assert!(serde_json::from_str::<Hello>(r#"{"type":"host"}"#).is_err());
     }
 
     #[test]

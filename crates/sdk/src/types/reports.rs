@@ -61,8 +61,10 @@ pub struct ChoiceStats {
     pub choice_id: i64,
     /// Choice text.
     pub text: String,
-    /// Whether it is correct.
-    pub correct: bool,
+    /// Whether it is correct; absent for questions whose key the reader may not see (another
+    /// author's question in the reader's quiz: its author and admins only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correct: Option<bool>,
     /// Answers that selected it.
     pub selected: u64,
 }

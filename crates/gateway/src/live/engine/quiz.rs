@@ -32,7 +32,6 @@ impl LiveQuestion {
         QuestionView {
             index,
             total,
-            question_id: self.question_id,
             text: self.text.clone(),
             choices: self
                 .choices

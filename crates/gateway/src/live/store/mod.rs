@@ -54,12 +54,26 @@ pub struct HostQuota {
     pub since_ms: i64,
 }
 
+/// What decides whether a user may host a quiz (see `live::http::create_session`): the host
+/// sees every answer key at each reveal, so hosting needs the right to read them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRights {
+    /// The quiz's author.
+    pub quiz_author: i64,
+    /// The user's role as stored (`admin`, `author`, `player`); `None` if the user is gone.
+    pub role: Option<String>,
+    /// Questions of the quiz written by someone other than the user.
+    pub foreign_questions: u64,
+}
+
 /// The durable side of live sessions (and, without Redis Cluster, where
 /// running sessions are checkpointed).
 pub trait LiveStore: CheckpointStore {
     /// Loads a quiz's questions in order with their answer keys; `None` if
     /// the quiz does not exist.
     fn load_quiz(&self, quiz_id: i64) -> StoreFuture<'_, Option<Vec<LiveQuestion>>>;
+    /// What decides whether `user_id` may host `quiz_id`; `None` if the quiz does not exist.
+    fn host_rights(&self, quiz_id: i64, user_id: i64) -> StoreFuture<'_, Option<HostRights>>;
     /// Records a new live session and returns its id; `None` when the host
     /// already has `quota.max_running` unfinished sessions.
     fn create_session<'a>(

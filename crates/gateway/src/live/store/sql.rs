@@ -22,7 +22,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Row};
 
-use super::{FinalRow, HostQuota, LiveStore, StoreError, StoreFuture};
+use super::{FinalRow, HostQuota, HostRights, LiveStore, StoreError, StoreFuture};
 use crate::db::now_ms;
 use crate::live::checkpoint::{
     parse_saved, CheckpointFuture, CheckpointStore, Saved, Write, TTL_SECS,
@@ -298,6 +298,29 @@ impl SqlStore {
 impl LiveStore for SqlStore {
     fn load_quiz(&self, quiz_id: i64) -> StoreFuture<'_, Option<Vec<LiveQuestion>>> {
         Box::pin(self.load(quiz_id))
+    }
+
+    fn host_rights(&self, quiz_id: i64, user_id: i64) -> StoreFuture<'_, Option<HostRights>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT z.author_id AS author_id, \
+                 (SELECT u.role FROM users u WHERE u.id = ?) AS role, \
+                 (SELECT COUNT(*) FROM quiz_questions qq JOIN questions q ON q.id = qq.question_id \
+                  WHERE qq.quiz_id = z.id AND q.author_id <> ?) AS foreign_n \
+                 FROM quizzes z WHERE z.id = ?",
+            )
+            .bind(user_id)
+            .bind(user_id)
+            .bind(quiz_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some(HostRights {
+                quiz_author: row.try_get("author_id")?,
+                role: row.try_get("role")?,
+                foreign_questions: row.try_get::<i64, _>("foreign_n")?.max(0) as u64,
+            }))
+        })
     }
 
     fn create_session<'a>(

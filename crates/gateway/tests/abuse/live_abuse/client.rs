@@ -238,12 +238,65 @@ pub struct Live {
     pub welcome: Value,
 }
 
-/// Opens `/v1/live/ws?<query>` on `gw` from the address `from`; the welcome, or why not.
+/// The first frame a client sends for `query`'s credential (`nickname`, `token`, `pattern`,
+/// `resume` or `host_token`), and the URL query that is left (the join code): the tests
+/// name a join by one query-like string, the wire carries the credential in the first
+/// frame.
+fn split_credentials(query: &str) -> (String, Value) {
+    let mut url = Vec::new();
+    let mut join = serde_json::Map::new();
+    let mut hello = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v);
+        match k {
+            "nickname" | "token" | "pattern" => {
+                join.insert(k.to_string(), Value::String(v));
+            }
+            "resume" => hello = Some(serde_json::json!({"type": "resume", "resume_token": v})),
+            "host_token" => hello = Some(serde_json::json!({"type": "host", "host_token": v})),
+            _ => url.push(pair.to_string()),
+        }
+    }
+    let hello = hello.unwrap_or_else(|| {
+        join.insert("type".into(), Value::String("join".into()));
+        Value::Object(join)
+    });
+    (url.join("&"), hello)
+}
+
+/// Undoes [`query`]'s percent-encoding.
+fn percent_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(x)) => {
+                out.push(x);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Opens `/v1/live/ws?code=..` on `gw` from the address `from` and sends the credential
+/// that `query` names (see [`split_credentials`]) as the first frame; the welcome, or why
+/// not.
 pub async fn join(gw: SocketAddr, from: IpAddr, query: &str) -> Result<Live, Refused> {
     let sock = tokio::net::TcpSocket::new_v4().expect("socket");
     sock.bind(SocketAddr::new(from, 0))
         .unwrap_or_else(|e| panic!("bind {from}: {e}"));
     let stream = sock.connect(gw).await.expect("connect to the gateway");
+    let (query, hello) = split_credentials(query);
     let url = format!("ws://{gw}/v1/live/ws?{query}");
     let ws = match tokio_tungstenite::client_async(url, stream).await {
         Ok((ws, _)) => ws,
@@ -275,6 +328,10 @@ pub async fn join(gw: SocketAddr, from: IpAddr, query: &str) -> Result<Live, Ref
         ws,
         welcome: Value::Null,
     };
+    live.ws
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .expect("send the first frame");
     match live.next().await {
         Next::Msg(m) if m["type"] == "welcome" => {
             live.welcome = m;
