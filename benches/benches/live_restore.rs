@@ -43,6 +43,8 @@ fn inputs() -> (
             reveal_ms: 2_000,
             top_n: 10,
         },
+        join: Default::default(),
+        created_at: 1_000,
     };
     let players = (1..=PLAYERS)
         .map(|id| PlayerRecord {
@@ -51,6 +53,7 @@ fn inputs() -> (
             account_id: None,
             resume_token: format!("{id:032x}"),
             joined_at: 1_000,
+            banned: false,
         })
         .collect();
     let answers = (0..3u32)
@@ -79,6 +82,7 @@ fn inputs() -> (
             closing: false,
         },
         end_requested: false,
+        locked: false,
     };
     (meta, players, phase, answers)
 }
