@@ -4,7 +4,7 @@
 //! env`, and its Redis Cluster). Killed and cleaned up on drop.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use sqlx::Connection as _;
@@ -19,6 +19,8 @@ pub struct Gateway {
     /// Its data directory (SQLite file, search index).
     pub dir: tempfile::TempDir,
     mysql: Option<(String, String)>,
+    /// The environment it was started with (on top of the common one), for [`Gateway::run`].
+    env: Vec<(String, String)>,
 }
 
 fn env_or_panic(name: &str) -> String {
@@ -79,18 +81,16 @@ impl Gateway {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        let mut all: Vec<(String, String)> = vec![
+            ("BIND".into(), format!("127.0.0.1:{port}")),
+            ("DATA_DIR".into(), dir.path().display().to_string()),
+            ("ARGON2_MEMORY_KIB".into(), "1024".into()),
+            ("ARGON2_ITERATIONS".into(), "1".into()),
+            ("RUST_LOG".into(), "warn".into()),
+        ];
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let child = gateway_command(&all)
             .arg("serve")
-            .env_remove("DATABASE_URL")
-            .env_remove("DATABASE_REPLICA_URL")
-            .env_remove("REDIS_CLUSTER_NODES")
-            .env_remove("SHARD_NODES")
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("DATA_DIR", dir.path())
-            .env("ARGON2_MEMORY_KIB", "1024")
-            .env("ARGON2_ITERATIONS", "1")
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .expect("start the gateway binary");
@@ -101,6 +101,7 @@ impl Gateway {
             addr,
             dir,
             mysql,
+            env: all,
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while !gw.healthy().await {
@@ -133,13 +134,7 @@ impl Gateway {
 
     /// Resident memory of the process now, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("read /proc/<pid>/status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/<pid>/status")
+        rss_kib_of(self.pid()).expect("VmRSS in /proc/<pid>/status")
     }
 
     /// Whether the process is still running.
@@ -147,10 +142,67 @@ impl Gateway {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Runs another command of the gateway binary (`args`, e.g. `["admin", "create", "ann"]`)
+    /// against the same database, with `stdin` as its standard input and `extra_env` on top
+    /// of this gateway's environment; waits for it to exit.
+    pub fn run(&self, args: &[&str], extra_env: &[(&str, &str)], stdin: &str) -> Output {
+        use std::io::Write as _;
+        let mut child = gateway_command(&self.env)
+            .args(args)
+            .envs(extra_env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the gateway binary");
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(stdin.as_bytes());
+        }
+        child
+            .wait_with_output()
+            .expect("wait for the gateway command")
+    }
+
     /// An SDK client without credentials.
     pub fn client(&self) -> sdk::Client {
         sdk::Client::new(&self.base_url).expect("sdk client")
     }
+}
+
+/// Resident memory of process `pid` now, in KiB (`None` once it is gone).
+pub fn rss_kib_of(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// An HTTP client whose connections leave from `source` (any of 127.0.0.0/8 on Linux), so a
+/// test can act as many client addresses.
+pub fn http_from(source: std::net::IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(source)
+        .build()
+        .expect("reqwest client")
+}
+
+/// The `n`-th test client address: 127.0.0.2, 127.0.0.3, ... (127.0.0.1 is the default one).
+pub fn loopback(n: u8) -> std::net::IpAddr {
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2u8.saturating_add(n)))
+}
+
+/// The gateway binary with `env` and nothing inherited that would point it elsewhere.
+fn gateway_command(env: &[(String, String)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gateway"));
+    c.env_remove("DATABASE_URL")
+        .env_remove("DATABASE_REPLICA_URL")
+        .env_remove("REDIS_CLUSTER_NODES")
+        .env_remove("SHARD_NODES")
+        .env_remove("ADMIN_USERNAME")
+        .env_remove("ADMIN_PASSWORD")
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    c
 }
 
 impl Drop for Gateway {
