@@ -4,7 +4,8 @@
 //! up in the [`tokens::TokenStore`], and loads the user from the primary (so a role change or a
 //! deleted account takes effect on the next request). WebSocket clients, which cannot set
 //! headers in browsers, call [`resolve_token`] with a token from the query string or first
-//! message.
+//! message. [`password`] hashes with a bound on concurrent argon2 work; [`admin`] decides who
+//! becomes admin on a fresh install.
 
 pub mod admin;
 pub mod password;

@@ -60,12 +60,13 @@ pub async fn register(
     crate::auth::validate_credentials(&req.username, &req.password)?;
     state.limits.register_ip.check(&ip)?;
     let taken = || ApiError::Conflict(format!("the username {:?} is already taken", req.username));
+    let hash = state.passwords.hash(req.password.clone()).await?;
     if admin::is_reserved(&state.config, &req.username) {
-        // Answered like an existing account: the name is the operator's, made with
-        // `gateway admin create`, and whether that has happened yet is nobody's business.
+        // Answered like an existing account, after the same hash: the name is the
+        // operator's, made with `gateway admin create`, and whether that has happened yet
+        // is nobody's business.
         return Err(taken());
     }
-    let hash = state.passwords.hash(req.password.clone()).await?;
     let now = now_ms();
     // Insert as a player, then take the first-user slot in the same transaction; the slot's
     // primary key lets only one account ever have it, however many register at once.
