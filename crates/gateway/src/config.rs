@@ -32,7 +32,10 @@ pub struct Config {
     pub shard_nodes: Vec<String>,
     /// `TOKEN_TTL` (seconds, default 86400): lifetime of login tokens.
     pub token_ttl: Duration,
-    /// `ADMIN_USERNAME`: this username becomes admin on registration (the first user always does).
+    /// `ADMIN_USERNAME`: the operator's admin account, created with `gateway admin create`.
+    /// When set, registering never makes anyone admin (not the first user, and the name itself
+    /// cannot be registered), so a stranger on a fresh install cannot take the admin role;
+    /// unset, the first account registered becomes admin.
     pub admin_username: Option<String>,
     /// `MIGRATE_ON_START` (default true for SQLite, false for MySQL, where `gateway migrate` is
     /// run before rolling out a new version).
@@ -43,6 +46,14 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     /// `ARGON2_ITERATIONS` (default 2).
     pub argon2_iterations: u32,
+    /// `HASH_CONCURRENCY` (default: the number of cores): password hashes run at once. Each
+    /// holds `ARGON2_MEMORY_KIB` for its duration, so this bounds the memory a login flood
+    /// can take; more than the cores would only make each hash slower.
+    pub hash_concurrency: usize,
+    /// `HASH_QUEUE` (default 4 x `HASH_CONCURRENCY`): logins and registrations that may wait
+    /// for a hashing slot; beyond them requests get 503 + `Retry-After` at once instead of
+    /// piling up. Waiting costs no argon2 memory, only latency (a few hash times).
+    pub hash_queue: usize,
     /// `MAX_BODY_BYTES` (default 65536): larger request bodies get 413.
     pub max_body_bytes: usize,
     /// `LIVE_OWNER_LEASE_MS` (default 5000): with Redis Cluster, how long a live session's owner
@@ -214,6 +225,8 @@ impl Default for Config {
             db_max_connections: 16,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
+            hash_concurrency: cores(),
+            hash_queue: 4 * cores(),
             max_body_bytes: 64 * 1024,
             live_owner_lease: Duration::from_millis(5_000),
             trusted_proxies: Vec::new(),
@@ -221,6 +234,11 @@ impl Default for Config {
             live: LiveLimitsConfig::default(),
         }
     }
+}
+
+/// The cores this process may use (1 if unknown).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn var(name: &str) -> Option<String> {
@@ -266,6 +284,10 @@ impl Config {
     /// Reads the configuration from the environment; errors name the bad variable.
     pub fn from_env() -> anyhow::Result<Config> {
         let d = Config::default();
+        let hash_concurrency = parsed("HASH_CONCURRENCY", d.hash_concurrency)?;
+        if hash_concurrency == 0 {
+            anyhow::bail!("invalid HASH_CONCURRENCY=0: at least one password hash must run");
+        }
         Ok(Config {
             bind: parsed("BIND", d.bind)?,
             data_dir: var("DATA_DIR").map(PathBuf::from).unwrap_or(d.data_dir),
@@ -287,6 +309,8 @@ impl Config {
             db_max_connections: parsed("DB_MAX_CONNECTIONS", d.db_max_connections)?.max(1),
             argon2_memory_kib: parsed("ARGON2_MEMORY_KIB", d.argon2_memory_kib)?,
             argon2_iterations: parsed("ARGON2_ITERATIONS", d.argon2_iterations)?,
+            hash_concurrency,
+            hash_queue: parsed("HASH_QUEUE", 4 * hash_concurrency)?,
             max_body_bytes: parsed("MAX_BODY_BYTES", d.max_body_bytes)?,
             live_owner_lease: Duration::from_millis(
                 parsed("LIVE_OWNER_LEASE_MS", 5_000u64)?.clamp(300, 600_000),

@@ -34,7 +34,7 @@
 //!
 //! * The search index is updated after the database commit, not transactionally with it; a
 //!   failed index write is logged and counted, and `gateway reindex` repairs it.
-//! * No rate limiting of logins (put it in the reverse proxy).
+//! * Login and registration limits are kept per gateway process: behind N gateways an address gets N times the budget.
 //! * Deleting a question deletes its practice answers (a question used by a quiz cannot be
 //!   deleted at all: 409). Quiz deletion keeps the questions.
 //! * Players learn `multiple_correct` (so a client can show checkboxes), not which choices.

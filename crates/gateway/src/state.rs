@@ -24,6 +24,8 @@ pub struct AppState {
     pub live: Arc<crate::live::LiveService>,
     /// Per-client rate limits of the public entry points.
     pub limits: Arc<crate::limits::Limits>,
+    /// Password hashing, bounded in concurrency (and so in memory).
+    pub passwords: Arc<crate::auth::password::Passwords>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -71,7 +73,9 @@ impl AppState {
         let limits = crate::limits::Limits::new(&config);
         limits.spawn_sweeper();
         live.use_limits(limits.clone());
+        let passwords = Arc::new(crate::auth::password::Passwords::new(&config).await?);
         Ok(AppState {
+            passwords,
             live,
             limits,
             db,

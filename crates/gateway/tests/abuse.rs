@@ -5,6 +5,10 @@
 //! Each module covers one attack named in docs/SECURITY.md; every test failed on the code
 //! before its fix.
 
+#[path = "abuse/admin.rs"]
+mod admin;
+#[path = "abuse/auth.rs"]
+mod auth;
 #[path = "abuse/join_flood.rs"]
 mod join_flood;
 #[path = "abuse/live_abuse.rs"]

@@ -4,8 +4,10 @@
 //! up in the [`tokens::TokenStore`], and loads the user from the primary (so a role change or a
 //! deleted account takes effect on the next request). WebSocket clients, which cannot set
 //! headers in browsers, call [`resolve_token`] with a token from the query string or first
-//! message.
+//! message. [`password`] hashes with a bound on concurrent argon2 work; [`admin`] decides who
+//! becomes admin on a fresh install.
 
+pub mod admin;
 pub mod password;
 pub mod tokens;
 
@@ -14,8 +16,37 @@ use axum::http::request::Parts;
 use sdk::types::Role;
 use sqlx::Row as _;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Violations};
 use crate::state::AppState;
+
+/// Checks a new account's username and password (registration, `gateway admin create`):
+/// every bad field is listed.
+pub fn validate_credentials(username: &str, password: &str) -> Result<(), ApiError> {
+    let mut v = Violations::new();
+    let n = username.chars().count();
+    if !(3..=32).contains(&n) {
+        v.add("username", format!("must be 3-32 characters (got {n})"));
+    } else if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        v.add(
+            "username",
+            "may contain only ASCII letters, digits, '_', '-' and '.'",
+        );
+    }
+    let p = password.chars().count();
+    if !(8..=128).contains(&p) {
+        v.add("password", format!("must be 8-128 characters (got {p})"));
+    }
+    v.finish()
+}
+
+/// The key a username's login attempts are counted under: trimmed and lowercased, so
+/// spellings the database treats as one account share one limit.
+pub fn login_limit_key(username: &str) -> String {
+    username.trim().to_lowercase()
+}
 
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq)]

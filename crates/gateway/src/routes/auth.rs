@@ -8,10 +8,11 @@ use axum::Router;
 use sdk::types::{LoginRequest, RegisterRequest, Role, TokenResponse, User};
 use sqlx::Row as _;
 
-use crate::auth::{password, tokens, AuthUser};
+use crate::auth::{admin, tokens, AuthUser};
 use crate::db::now_ms;
 use crate::error::{ApiError, Violations};
 use crate::extract::ApiJson;
+use crate::limits::ClientIp;
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -20,28 +21,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/register", post(register))
         .route("/v1/auth/login", post(login))
         .route("/v1/auth/logout", post(logout))
-}
-
-fn validate_register(r: &RegisterRequest) -> Result<(), ApiError> {
-    let mut v = Violations::new();
-    let n = r.username.chars().count();
-    if !(3..=32).contains(&n) {
-        v.add("username", format!("must be 3-32 characters (got {n})"));
-    } else if !r
-        .username
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-    {
-        v.add(
-            "username",
-            "may contain only ASCII letters, digits, '_', '-' and '.'",
-        );
-    }
-    let p = r.password.chars().count();
-    if !(8..=128).contains(&p) {
-        v.add("password", format!("must be 8-128 characters (got {p})"));
-    }
-    v.finish()
 }
 
 /// Loads a user row by id from `pool`.
@@ -65,33 +44,32 @@ pub fn user_from_row(r: &sqlx::any::AnyRow) -> Result<User, ApiError> {
     })
 }
 
-/// Creates an account. The first account, or the one named by `ADMIN_USERNAME`, is an admin;
-/// everyone else starts as a player.
+/// Creates an account, as a player; the first account becomes admin when no
+/// `ADMIN_USERNAME` is configured (see `auth::admin`). Limited per client address
+/// (`REGISTER_PER_IP_PER_MIN`) before any hashing.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = User), (status = 409, body = sdk::types::Problem, description = "username taken"),
-              (status = 422, body = sdk::types::Problem)))]
+              (status = 422, body = sdk::types::Problem),
+              (status = 429, body = sdk::types::Problem, description = "too many registrations from this address; see Retry-After"),
+              (status = 503, body = sdk::types::Problem, description = "password hashing at capacity; see Retry-After")))]
 pub async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, ApiJson<User>), ApiError> {
-    validate_register(&req)?;
-    let hash = password::hash(
-        req.password.clone(),
-        state.config.argon2_memory_kib,
-        state.config.argon2_iterations,
-    )
-    .await?;
+    crate::auth::validate_credentials(&req.username, &req.password)?;
+    state.limits.register_ip.check(&ip)?;
+    let taken = || ApiError::Conflict(format!("the username {:?} is already taken", req.username));
+    let hash = state.passwords.hash(req.password.clone()).await?;
+    if admin::is_reserved(&state.config, &req.username) {
+        // Answered like an existing account, after the same hash: the name is the
+        // operator's, made with `gateway admin create`, and whether that has happened yet
+        // is nobody's business.
+        return Err(taken());
+    }
     let now = now_ms();
-    let is_named_admin = state
-        .config
-        .admin_username
-        .as_deref()
-        .is_some_and(|a| a.eq_ignore_ascii_case(&req.username));
-    // Insert first (as a player), then decide the role inside the same transaction: the INSERT
-    // takes SQLite's write lock up front (no read-to-write lock upgrade that could fail under
-    // concurrency), and a user is the first one when no row with a smaller id exists. On MySQL
-    // two racing registrations into an empty table may both become admin - harmless on a
-    // brand-new install.
+    // Insert as a player, then take the first-user slot in the same transaction; the slot's
+    // primary key lets only one account ever have it, however many register at once.
     let mut tx = state.db.primary().begin().await?;
     let res = sqlx::query(
         "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
@@ -102,26 +80,14 @@ pub async fn register(
     .bind(now)
     .execute(&mut *tx)
     .await;
-    let res = match res {
-        Err(e) => {
-            let e = ApiError::from(e);
-            if matches!(e, ApiError::Conflict(_)) {
-                return Err(ApiError::Conflict(format!(
-                    "the username {:?} is already taken",
-                    req.username
-                )));
-            }
-            return Err(e);
-        }
+    let res = match res.map_err(ApiError::from) {
+        Err(ApiError::Conflict(_)) => return Err(taken()),
+        Err(e) => return Err(e),
         Ok(r) => r,
     };
     let id = crate::db::inserted_id(&mut tx, &res).await?;
-    let earlier: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE id < ?")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
-    let role = if earlier == 0 || is_named_admin {
+    let first = admin::claim_first_user_slot(&mut tx, state.db.dialect(), id).await?;
+    let role = if first && admin::first_user_is_admin(&state.config) {
         sqlx::query("UPDATE users SET role = ? WHERE id = ?")
             .bind(Role::Admin.as_str())
             .bind(id)
@@ -144,18 +110,30 @@ pub async fn register(
     ))
 }
 
-/// Exchanges username and password for a bearer token.
+/// Exchanges username and password for a bearer token. Limited per client address
+/// (`LOGIN_PER_IP_PER_MIN`) and per username (`LOGIN_PER_USER_PER_MIN`) before any hashing;
+/// unknown usernames cost the same verification as wrong passwords.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem)))]
+              (status = 422, body = sdk::types::Problem),
+              (status = 429, body = sdk::types::Problem, description = "too many attempts from this address or for this username; see Retry-After"),
+              (status = 503, body = sdk::types::Problem, description = "password hashing at capacity; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<TokenResponse>, ApiError> {
     let mut v = Violations::new();
     v.text("username", &req.username, 1, 64);
     v.text("password", &req.password, 1, 128);
     v.finish()?;
+    // The address first: a flood from one address is refused without touching the
+    // username's budget, so it cannot lock others out of an account as cheaply.
+    state.limits.login_ip.check(&ip)?;
+    state
+        .limits
+        .login_user
+        .check(&crate::auth::login_limit_key(&req.username))?;
     let row = sqlx::query(
         "SELECT id, username, role, created_at, password_hash FROM users WHERE username = ?",
     )
@@ -164,17 +142,13 @@ pub async fn login(
     .await?;
     let bad = || ApiError::Unauthorized("wrong username or password".into());
     let Some(row) = row else {
-        // Spend comparable time so response timing does not reveal which usernames exist.
-        let _ = password::hash(
-            req.password,
-            state.config.argon2_memory_kib,
-            state.config.argon2_iterations,
-        )
-        .await;
+        // The work of a wrong password, so timing does not reveal which usernames exist.
+        state.passwords.verify_unknown(req.password).await?;
+        metrics::counter!("logins_failed_total").increment(1);
         return Err(bad());
     };
     let phc: String = row.try_get("password_hash")?;
-    if !password::verify(req.password, phc).await? {
+    if !state.passwords.verify(req.password, phc).await? {
         metrics::counter!("logins_failed_total").increment(1);
         return Err(bad());
     }
@@ -203,4 +177,57 @@ pub async fn logout(
     let token = crate::auth::bearer(&headers)?;
     state.tokens.remove(token).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use sdk::types::{LoginRequest, RegisterRequest};
+
+    use crate::auth::password::Work;
+    use crate::config::Config;
+
+    fn since(before: Work, after: Work) -> Work {
+        Work {
+            hashes: after.hashes - before.hashes,
+            verifies: after.verifies - before.verifies,
+        }
+    }
+
+    /// An unknown username costs exactly what a wrong password for a real account does: one
+    /// verification (against the dummy hash) and no hashing with other parameters.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unknown_usernames_cost_one_verify_like_wrong_passwords() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = crate::testing::spawn(Config::for_tests(dir.path()))
+            .await
+            .unwrap();
+        let anon = sdk::Client::new(&server.base_url).unwrap();
+        anon.register(&RegisterRequest {
+            username: "alice".into(),
+            password: "alice-password".into(),
+        })
+        .await
+        .unwrap();
+        let passwords = server.state.passwords.clone();
+        let login = |username: &str| {
+            let req = LoginRequest {
+                username: username.into(),
+                password: "wrong-password".into(),
+            };
+            let anon = anon.clone();
+            async move { anon.login_token(&req).await }
+        };
+        let start = passwords.work();
+        assert!(login("alice").await.is_err());
+        let known = passwords.work();
+        assert!(login("nobody").await.is_err());
+        let unknown = passwords.work();
+        let one_verify = Work {
+            hashes: 0,
+            verifies: 1,
+        };
+        assert_eq!(since(start, known), one_verify, "wrong password");
+        assert_eq!(since(known, unknown), one_verify, "unknown username");
+        server.stop().await;
+    }
 }

@@ -15,8 +15,8 @@ use serde_json::json;
 use crate::process::Gateway;
 use crate::urls::{next, send, welcomed, Got, Ws};
 
-/// Every gateway of these tests names its admin (the first account would be one anyway).
-const ENV: &[(&str, &str)] = &[("ADMIN_USERNAME", "admin")];
+/// No `ADMIN_USERNAME`: the first account registered (`admin`) is the admin.
+const ENV: &[(&str, &str)] = &[];
 
 /// A word only the explanation of [`red_planet`] contains.
 const SECRET_WORD: &str = "haematite";

@@ -4,7 +4,7 @@
 //! env`, and its Redis Cluster). Killed and cleaned up on drop.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use sqlx::Connection as _;
@@ -21,7 +21,8 @@ pub struct Gateway {
     mysql: Option<(String, String)>,
     /// The database and Redis variables it was started with (MySQL mode), for [`Gateway::peer`].
     shared: Vec<(String, String)>,
-    /// Every variable it was started with, for [`Gateway::restart`].
+    /// Every variable it was started with (on top of the common ones), for
+    /// [`Gateway::restart`] and [`Gateway::run`].
     env: Vec<(String, String)>,
 }
 
@@ -143,18 +144,8 @@ impl Gateway {
     }
 
     fn spawn_child(env: &[(String, String)], dir: &std::path::Path, port: u16) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_gateway"))
+        gateway_command(dir, port, env)
             .arg("serve")
-            .env_remove("DATABASE_URL")
-            .env_remove("DATABASE_REPLICA_URL")
-            .env_remove("REDIS_CLUSTER_NODES")
-            .env_remove("SHARD_NODES")
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("DATA_DIR", dir)
-            .env("ARGON2_MEMORY_KIB", "1024")
-            .env("ARGON2_ITERATIONS", "1")
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .spawn()
             .expect("start the gateway binary")
@@ -201,18 +192,33 @@ impl Gateway {
 
     /// Resident memory of the process now, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("read /proc/<pid>/status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/<pid>/status")
+        rss_kib_of(self.pid()).expect("VmRSS in /proc/<pid>/status")
     }
 
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Runs another command of the gateway binary (`args`, e.g. `["admin", "create", "ann"]`)
+    /// against the same database, with `stdin` as its standard input and `extra_env` on top
+    /// of this gateway's environment; waits for it to exit.
+    pub fn run(&self, args: &[&str], extra_env: &[(&str, &str)], stdin: &str) -> Output {
+        use std::io::Write as _;
+        let mut child = gateway_command(self.dir.path(), self.addr.port(), &self.env)
+            .args(args)
+            .envs(extra_env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the gateway binary");
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(stdin.as_bytes());
+        }
+        child
+            .wait_with_output()
+            .expect("wait for the gateway command")
     }
 
     /// An SDK client without credentials.
@@ -290,6 +296,49 @@ impl Gateway {
             body: body.to_string(),
         }
     }
+}
+
+/// Resident memory of process `pid` now, in KiB (`None` once it is gone).
+pub fn rss_kib_of(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// An HTTP client whose connections leave from `source` (any of 127.0.0.0/8 on Linux), so a
+/// test can act as many client addresses.
+pub fn http_from(source: std::net::IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(source)
+        .build()
+        .expect("reqwest client")
+}
+
+/// The `n`-th test client address: 127.0.0.2, 127.0.0.3, ... (127.0.0.1 is the default one).
+pub fn loopback(n: u8) -> std::net::IpAddr {
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2u8.saturating_add(n)))
+}
+
+/// The gateway binary with `env` and nothing inherited that would point it elsewhere.
+/// The gateway binary with the test defaults (`dir`, `port`, cheap hashing, quiet logs) and
+/// `env` on top; nothing of the test runner's own database or admin variables leaks in.
+fn gateway_command(dir: &std::path::Path, port: u16, env: &[(String, String)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gateway"));
+    c.env_remove("DATABASE_URL")
+        .env_remove("DATABASE_REPLICA_URL")
+        .env_remove("REDIS_CLUSTER_NODES")
+        .env_remove("SHARD_NODES")
+        .env_remove("ADMIN_USERNAME")
+        .env_remove("ADMIN_PASSWORD")
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("DATA_DIR", dir)
+        .env("ARGON2_MEMORY_KIB", "1024")
+        .env("ARGON2_ITERATIONS", "1")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    c
 }
 
 impl Drop for Gateway {

@@ -17,7 +17,8 @@ use crate::process::Gateway;
 pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-const ENV: &[(&str, &str)] = &[("ADMIN_USERNAME", "admin")];
+/// No `ADMIN_USERNAME`: the first account registered (`admin`) is the admin.
+const ENV: &[(&str, &str)] = &[];
 
 /// Headers of a browser's WebSocket upgrade request.
 const UPGRADE: &[(&str, &str)] = &[

@@ -1,4 +1,4 @@
-//! ADMIN_USERNAME, token expiry (TOKEN_TTL) and rebuilding the search index (`gateway reindex`).
+//! ADMIN_USERNAME (with the admin made as `gateway admin create` does), token expiry (TOKEN_TTL) and rebuilding the search index (`gateway reindex`).
 
 use std::time::Duration;
 
@@ -17,12 +17,27 @@ pub async fn scenario(ctx: &Ctx) {
         username: name.into(),
         password: format!("pw-{name}-123"),
     };
+    // With ADMIN_USERNAME set nobody becomes admin by registering, and the name is the
+    // operator's: `gateway admin create` makes it.
     let first = ctx.anon.register(&reg("first")).await.unwrap();
-    let boss = ctx.anon.register(&reg("boss")).await.unwrap();
+    expect_status(ctx.anon.register(&reg("boss")).await, 409);
+    let state = &ctx.server.state;
+    let created = gateway::auth::admin::create_admin(
+        &state.db,
+        &state.passwords,
+        "boss",
+        "pw-boss-123".into(),
+        false,
+    )
+    .await
+    .unwrap();
+    let gateway::auth::admin::AdminCreated::Created(boss) = created else {
+        panic!("boss was created, not promoted: {created:?}");
+    };
     let third = ctx.anon.register(&reg("third")).await.unwrap();
     assert_eq!(
         (first.role, boss.role, third.role),
-        (Role::Admin, Role::Admin, Role::Player)
+        (Role::Player, Role::Admin, Role::Player)
     );
 
     // Tokens expire after TOKEN_TTL.
@@ -51,7 +66,6 @@ pub async fn scenario(ctx: &Ctx) {
         c.search_questions(&params).await.unwrap()
     };
     assert_eq!(search().await.total, 1);
-    let state = &ctx.server.state;
     state.search.rebuild(Vec::new()).await.unwrap();
     assert_eq!(search().await.total, 0);
     assert_eq!(gateway::reindex::reindex_all(state).await.unwrap(), 1);
