@@ -47,6 +47,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod browser;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -58,6 +59,8 @@ pub mod openapi;
 pub mod reindex;
 pub mod routes;
 pub mod search;
+pub mod server;
 pub mod state;
 pub mod store;
 pub mod testing;
+pub mod uniform_errors;

@@ -5,6 +5,12 @@
 //! Each module covers one attack named in docs/SECURITY.md; every test failed on the code
 //! before its fix.
 
+#[path = "abuse/connections.rs"]
+mod connections;
+#[path = "abuse/headers.rs"]
+mod headers;
+#[path = "abuse/input.rs"]
+mod input;
 #[path = "abuse/process.rs"]
 #[allow(dead_code)]
 mod process;

@@ -36,7 +36,13 @@ impl Gateway {
     /// The embedded default with `env` on top (cheap password hashing unless `env` says
     /// otherwise).
     pub async fn sqlite(env: &[(&str, &str)]) -> Gateway {
-        Self::start(env, None).await
+        Self::start(env, None, None).await
+    }
+
+    /// [`Gateway::sqlite`] in a process whose descriptor limit (`RLIMIT_NOFILE`, soft and
+    /// hard) is `nofile`, set with `prlimit` as an operator's service manager would.
+    pub async fn sqlite_with_nofile(env: &[(&str, &str)], nofile: u64) -> Gateway {
+        Self::start(env, None, Some(nofile)).await
     }
 
     /// MySQL primary + replica and Redis Cluster, with `env` on top.
@@ -70,16 +76,30 @@ impl Gateway {
             ("DB_MAX_CONNECTIONS", "4"),
         ];
         all.extend_from_slice(env);
-        Self::start(&all, Some((primary, name))).await
+        Self::start(&all, Some((primary, name)), None).await
     }
 
-    async fn start(env: &[(&str, &str)], mysql: Option<(String, String)>) -> Gateway {
+    async fn start(
+        env: &[(&str, &str)],
+        mysql: Option<(String, String)>,
+        nofile: Option<u64>,
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        let bin = env!("CARGO_BIN_EXE_gateway");
+        // prlimit execs the gateway in its own process, so the child's pid is the gateway's.
+        let mut cmd = match nofile {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg("--").arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let child = cmd
             .arg("serve")
             .env_remove("DATABASE_URL")
             .env_remove("DATABASE_REPLICA_URL")
