@@ -7,6 +7,8 @@
 
 #[path = "abuse/connections.rs"]
 mod connections;
+#[path = "abuse/fuzz.rs"]
+mod fuzz;
 #[path = "abuse/headers.rs"]
 mod headers;
 #[path = "abuse/input.rs"]
