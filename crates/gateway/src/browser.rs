@@ -36,17 +36,18 @@ pub fn layers(router: Router, allowed_origins: &[String]) -> Router {
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),
     ];
-    let mut router = router;
+    // CORS inside the security headers, so its preflight answers carry them too.
+    let mut router = match cors(allowed_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
     for (name, value) in fixed {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             name,
             HeaderValue::from_static(value),
         ));
     }
-    match cors(allowed_origins) {
-        Some(cors) => router.layer(cors),
-        None => router,
-    }
+    router
 }
 
 /// The CORS layer for `origins`, or `None` when none are allowed.
