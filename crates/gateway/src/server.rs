@@ -56,7 +56,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// (the standard library's 128 would make clients beyond it retry their SYN after seconds).
 const LISTEN_BACKLOG: u32 = 1024;
 
-/// A listener on `addr` with a backlog of [`LISTEN_BACKLOG`] (the kernel caps it at
+/// A listener on `addr` with a backlog of 1,024 connections (the kernel caps it at
 /// `net.core.somaxconn`).
 pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = match addr {
