@@ -5,19 +5,21 @@ use std::net::SocketAddr;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
-use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::routes;
+use crate::server::ServerLimits;
 use crate::state::AppState;
 
-/// Every route of the gateway, with metrics, body limit, tracing and panic-catching layers.
+/// Every route of the gateway, with metrics, body limit, problem+json for framework errors,
+/// tracing, panic-catching, security headers and (when configured) CORS layers.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    Router::new()
+    let origins = state.config.cors_allowed_origins.clone();
+    let routes = Router::new()
         .merge(routes::health::router())
         .merge(routes::docs::router())
         .merge(routes::auth::router())
@@ -32,12 +34,16 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(
+            crate::uniform_errors::problem_json,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;
             ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
-        .with_state(state)
+        .with_state(state);
+    crate::browser::layers(routes, &origins)
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
@@ -53,22 +59,29 @@ pub struct Running {
 }
 
 /// Binds `state.config.bind` and serves until `shutdown` resolves (then drains in-flight
-/// requests).
+/// requests), with the connection limits of [`crate::server`]. Fails when the configured
+/// connection cap does not fit the descriptor limit.
 pub async fn start(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
     crate::metrics::install();
-    let listener = TcpListener::bind(state.config.bind).await?;
+    let limits = ServerLimits {
+        connections: state.config.connections.clone(),
+        max_connections: crate::server::connection_cap(&state.config)?,
+        trusted_proxies: state.config.trusted_proxies.clone(),
+    };
+    let listener = crate::server::listen(state.config.bind)?;
     let addr = listener.local_addr()?;
+    tracing::info!(
+        max_connections = limits.max_connections,
+        per_address = limits.connections.max_conns_per_ip,
+        header_timeout_ms = limits.connections.header_read_timeout.as_millis() as u64,
+        "connection limits"
+    );
     let app = router(state);
     let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        crate::server::serve(listener, app, limits, shutdown).await;
         Ok(())
     });
     Ok(Running { addr, task })

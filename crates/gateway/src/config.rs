@@ -67,6 +67,12 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Per-client rate limits of the public entry points.
     pub limits: LimitsConfig,
+    /// Connection-level limits of the accept loop (slow and idle connections).
+    pub connections: ConnectionsConfig,
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated origins (`scheme://host[:port]`) whose pages
+    /// may call the API from a browser; empty (default) sends no CORS headers, so only pages
+    /// served by the gateway itself (same origin) can.
+    pub cors_allowed_origins: Vec<String>,
     /// Live-session limits: sessions per host, their lifetime, players per
     /// session, the join-code space, the nickname word list.
     pub live: LiveLimitsConfig,
@@ -114,6 +120,37 @@ impl Default for LiveLimitsConfig {
             max_players_per_session: 10_000,
             code_digits: 6,
             nickname_blocklist: Vec::new(),
+        }
+    }
+}
+
+/// Limits of the TCP connections themselves, checked before any request is read: without
+/// them a client that opens connections and sends nothing holds a descriptor each until the
+/// process runs out and nobody else is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionsConfig {
+    /// `HEADER_READ_TIMEOUT_MS` (default 10000): a connection must deliver a request's
+    /// complete headers within this time of opening, or of going idle after its previous
+    /// response (so it is also the keep-alive idle timeout); otherwise it is closed.
+    pub header_read_timeout: Duration,
+    /// `MAX_CONNS_PER_IP` (default 512; 0 turns it off): open connections per client
+    /// address (IPv6: per /64), counted on the TCP peer; trusted proxies are exempt. Beyond
+    /// it a new connection is closed at once. 512 fits a classroom of 60 behind one NAT
+    /// with a browser's 6 parallel connections and a WebSocket each.
+    pub max_conns_per_ip: u32,
+    /// `MAX_CONNECTIONS` (default: the descriptor limit, raised to its hard limit at start,
+    /// minus a reserve for the database and Redis pools and files): open connections in all.
+    /// At the cap the gateway stops accepting until one closes, instead of failing accepts
+    /// with "too many open files". Larger than the descriptor limit allows is refused.
+    pub max_connections: Option<usize>,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> Self {
+        ConnectionsConfig {
+            header_read_timeout: Duration::from_millis(10_000),
+            max_conns_per_ip: 512,
+            max_connections: None,
         }
     }
 }
@@ -168,6 +205,51 @@ impl LiveLimitsConfig {
             nickname_blocklist,
         })
     }
+}
+
+impl ConnectionsConfig {
+    fn from_env() -> anyhow::Result<ConnectionsConfig> {
+        let d = ConnectionsConfig::default();
+        let header_ms: u64 = parsed("HEADER_READ_TIMEOUT_MS", 10_000)?;
+        if !(1..=3_600_000).contains(&header_ms) {
+            anyhow::bail!("invalid HEADER_READ_TIMEOUT_MS={header_ms}: must be 1-3600000 ms");
+        }
+        let max_connections = match var("MAX_CONNECTIONS") {
+            None => None,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => anyhow::bail!("invalid MAX_CONNECTIONS={v:?}: must be a positive number"),
+            },
+        };
+        Ok(ConnectionsConfig {
+            header_read_timeout: Duration::from_millis(header_ms),
+            max_conns_per_ip: parsed("MAX_CONNS_PER_IP", d.max_conns_per_ip)?,
+            max_connections,
+        })
+    }
+}
+
+/// Checks one `CORS_ALLOWED_ORIGINS` entry: an origin is `http(s)://host[:port]`, nothing
+/// more (a browser's `Origin` header never has a path, and `*` would open the API to every
+/// page on the web).
+fn origin(entry: &str) -> anyhow::Result<String> {
+    let bad = || {
+        anyhow::anyhow!(
+            "invalid CORS_ALLOWED_ORIGINS entry {entry:?}: expected http(s)://host[:port]"
+        )
+    };
+    let rest = entry
+        .strip_prefix("http://")
+        .or_else(|| entry.strip_prefix("https://"))
+        .ok_or_else(bad)?;
+    let ok = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !ok {
+        return Err(bad());
+    }
+    Ok(entry.to_ascii_lowercase())
 }
 
 /// Per-client rate limits (actions per minute; bursts of half the rate; 0 turns one off).
@@ -232,6 +314,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             limits: LimitsConfig::default(),
             live: LiveLimitsConfig::default(),
+            connections: ConnectionsConfig::default(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -321,6 +405,11 @@ impl Config {
                 .collect::<anyhow::Result<_>>()?,
             limits: LimitsConfig::from_env()?,
             live: LiveLimitsConfig::from_env()?,
+            connections: ConnectionsConfig::from_env()?,
+            cors_allowed_origins: list("CORS_ALLOWED_ORIGINS")
+                .iter()
+                .map(|o| origin(o))
+                .collect::<anyhow::Result<_>>()?,
         })
     }
 

@@ -2,13 +2,19 @@
 //!
 //! axum's own `Json`, `Query` and `Path` reject with plain-text bodies; these wrappers keep
 //! their parsing and only translate the rejection: syntax errors → 400, wrong shape (missing
-//! field, wrong type) → 422, missing `Content-Type: application/json` → 415, too large → 413.
+//! field, wrong type, a field the request type does not have) → 422 with the field's JSON
+//! path in `errors`, missing `Content-Type: application/json` → 415, too large → 413.
+//!
+//! Request bodies deny unknown fields (`#[serde(deny_unknown_fields)]` on the `sdk` request
+//! types): a misspelt optional field or a probe such as `"role": "admin"` is refused by name
+//! instead of silently dropped, so a client never believes something was set that was not.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use sdk::types::FieldError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -41,10 +47,13 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
 
 fn json_rejection(rej: JsonRejection) -> ApiError {
     match rej {
-        JsonRejection::JsonDataError(e) => ApiError::Unprocessable(format!(
-            "the JSON body does not match the schema: {}",
-            source_text(&e)
-        )),
+        JsonRejection::JsonDataError(e) => match path_error(&e) {
+            Some(field) => ApiError::Validation(vec![field]),
+            None => ApiError::Unprocessable(format!(
+                "the JSON body does not match the schema: {}",
+                source_text(&e)
+            )),
+        },
         JsonRejection::JsonSyntaxError(e) => {
             ApiError::BadRequest(format!("the body is not valid JSON: {}", source_text(&e)))
         }
@@ -60,6 +69,42 @@ fn json_rejection(rej: JsonRejection) -> ApiError {
         }
         other => ApiError::BadRequest(other.body_text()),
     }
+}
+
+/// The field a data error is about, with serde's message: an unknown or missing field is
+/// named by its own path (`choices[1].weight`), a value of the wrong type by the path of the
+/// value.
+fn path_error(e: &(dyn std::error::Error + 'static)) -> Option<FieldError> {
+    let mut cur = Some(e);
+    let err = loop {
+        let this = cur?;
+        if let Some(p) = this.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
+            break p;
+        }
+        cur = this.source();
+    };
+    let text = err.inner().to_string();
+    // serde_json appends the position; the field path says more.
+    let message = match text.rsplit_once(" at line ") {
+        Some((m, _)) => m.to_string(),
+        None => text,
+    };
+    let path = err.path().to_string();
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name.to_string());
+    // An unknown field's path already ends with it; a missing field's is its parent's.
+    let field = match (path.as_str(), named) {
+        (".", Some(name)) => name,
+        (".", None) => String::new(),
+        (p, Some(name)) if p != name && !p.ends_with(&format!(".{name}")) => {
+            format!("{p}.{name}")
+        }
+        (p, _) => p.to_string(),
+    };
+    Some(FieldError { field, message })
 }
 
 /// The innermost error message (serde's message with line/column), without axum's prefix.
@@ -112,5 +157,61 @@ where
             )),
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        id: i64,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body2 {
+        name: String,
+        items: Vec<Item>,
+    }
+
+    async fn reject(body: &str) -> ApiError {
+        let req = Request::builder()
+            .method("POST")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        match ApiJson::<Body2>::from_request(req, &()).await {
+            Ok(v) => panic!("accepted {:?}", v.0),
+            Err(e) => e,
+        }
+    }
+
+    fn fields(e: &ApiError) -> Vec<String> {
+        e.problem().errors.into_iter().map(|f| f.field).collect()
+    }
+
+    #[tokio::test]
+    async fn data_errors_name_the_field_by_its_json_path() {
+        let e = reject(r#"{"name":"a","items":[],"admin":true}"#).await;
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(fields(&e), ["admin"]);
+        assert!(e.problem().errors[0].message.contains("unknown field"));
+        let e = reject(r#"{"name":"a","items":[{"id":1},{"id":2,"x":0}]}"#).await;
+        assert_eq!(fields(&e), ["items[1].x"]);
+        let e = reject(r#"{"name":"a","items":[{"id":"one"}]}"#).await;
+        assert_eq!(fields(&e), ["items[0].id"]);
+        let e = reject(r#"{"items":[]}"#).await;
+        assert_eq!(fields(&e), ["name"]);
+        let e = reject(r#"{"name":"a","items":[{}]}"#).await;
+        assert_eq!(fields(&e), ["items[0].id"]);
+        let e = reject(r#"{"name":"a""#).await;
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
     }
 }

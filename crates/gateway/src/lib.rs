@@ -20,6 +20,10 @@
 //!   `sdk::types`, shared with the client.
 //! * [`search::SearchIndex`] - tantivy or Elasticsearch; kept in sync after each committed
 //!   question change ([`reindex`]), rebuilt by `gateway reindex`.
+//! * [`server`] - the accept loop: HTTP/1.1 with a header-read timeout, per-address and global
+//!   connection caps (the global one derived from the descriptor limit), graceful shutdown.
+//! * [`browser`] - CORS for `CORS_ALLOWED_ORIGINS` and the security headers of every response;
+//!   [`uniform_errors`] - framework errors (405, extractor rejections) as problem+json.
 //! * [`error::ApiError`] - the only handler error; `application/problem+json` with per-field
 //!   messages; server-side detail is logged, never sent.
 //!
@@ -47,6 +51,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod browser;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -58,6 +63,8 @@ pub mod openapi;
 pub mod reindex;
 pub mod routes;
 pub mod search;
+pub mod server;
 pub mod state;
 pub mod store;
 pub mod testing;
+pub mod uniform_errors;

@@ -9,6 +9,14 @@
 mod admin;
 #[path = "abuse/auth.rs"]
 mod auth;
+#[path = "abuse/connections.rs"]
+mod connections;
+#[path = "abuse/fuzz.rs"]
+mod fuzz;
+#[path = "abuse/headers.rs"]
+mod headers;
+#[path = "abuse/input.rs"]
+mod input;
 #[path = "abuse/join_flood.rs"]
 mod join_flood;
 #[path = "abuse/live_abuse.rs"]

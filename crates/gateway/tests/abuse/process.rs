@@ -24,6 +24,8 @@ pub struct Gateway {
     /// Every variable it was started with (on top of the common ones), for
     /// [`Gateway::restart`] and [`Gateway::run`].
     env: Vec<(String, String)>,
+    /// The descriptor limit it runs under, if the test set one.
+    nofile: Option<u64>,
 }
 
 /// An HTTP response read off the wire, as a client sees it.
@@ -62,7 +64,13 @@ impl Gateway {
     /// The embedded default with `env` on top (cheap password hashing unless `env` says
     /// otherwise).
     pub async fn sqlite(env: &[(&str, &str)]) -> Gateway {
-        Self::start(env, None).await
+        Self::start(env, None, None).await
+    }
+
+    /// [`Gateway::sqlite`] in a process whose descriptor limit (`RLIMIT_NOFILE`, soft and
+    /// hard) is `nofile`, set with `prlimit` as an operator's service manager would.
+    pub async fn sqlite_with_nofile(env: &[(&str, &str)], nofile: u64) -> Gateway {
+        Self::start(env, None, Some(nofile)).await
     }
 
     /// MySQL primary + replica and Redis Cluster, with `env` on top.
@@ -100,7 +108,7 @@ impl Gateway {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         all.extend_from_slice(env);
-        let mut gw = Self::start(&all, Some((primary, name))).await;
+        let mut gw = Self::start(&all, Some((primary, name)), None).await;
         gw.shared = shared;
         gw
     }
@@ -116,10 +124,14 @@ impl Gateway {
             .collect();
         all.retain(|(k, _)| *k != "MIGRATE_ON_START");
         all.extend_from_slice(env);
-        Self::start(&all, None).await
+        Self::start(&all, None, None).await
     }
 
-    async fn start(env: &[(&str, &str)], mysql: Option<(String, String)>) -> Gateway {
+    async fn start(
+        env: &[(&str, &str)],
+        mysql: Option<(String, String)>,
+        nofile: Option<u64>,
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -131,20 +143,38 @@ impl Gateway {
             .collect();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let gw = Gateway {
-            child: Self::spawn_child(&env, dir.path(), port),
+            child: Self::spawn_child(&env, dir.path(), port, nofile),
             base_url: format!("http://{addr}"),
             addr,
             dir,
             mysql,
             shared: Vec::new(),
             env,
+            nofile,
         };
         gw.wait_healthy().await;
         gw
     }
 
-    fn spawn_child(env: &[(String, String)], dir: &std::path::Path, port: u16) -> Child {
-        gateway_command(dir, port, env)
+    fn spawn_child(
+        env: &[(String, String)],
+        dir: &std::path::Path,
+        port: u16,
+        nofile: Option<u64>,
+    ) -> Child {
+        let mut cmd = match nofile {
+            // prlimit execs the gateway in the same process, so the child's pid is the
+            // gateway's; the limit is what an operator's service manager would set.
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}"))
+                    .arg("--")
+                    .arg(env!("CARGO_BIN_EXE_gateway"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_gateway")),
+        };
+        with_test_env(&mut cmd, dir, port, env)
             .arg("serve")
             .stdout(Stdio::null())
             .spawn()
@@ -168,7 +198,7 @@ impl Gateway {
     pub async fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = Self::spawn_child(&self.env, self.dir.path(), self.addr.port());
+        self.child = Self::spawn_child(&self.env, self.dir.path(), self.addr.port(), self.nofile);
         self.wait_healthy().await;
     }
 
@@ -205,7 +235,8 @@ impl Gateway {
     /// of this gateway's environment; waits for it to exit.
     pub fn run(&self, args: &[&str], extra_env: &[(&str, &str)], stdin: &str) -> Output {
         use std::io::Write as _;
-        let mut child = gateway_command(self.dir.path(), self.addr.port(), &self.env)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway"));
+        let mut child = with_test_env(&mut cmd, self.dir.path(), self.addr.port(), &self.env)
             .args(args)
             .envs(extra_env.iter().copied())
             .stdin(Stdio::piped())
@@ -322,10 +353,14 @@ pub fn loopback(n: u8) -> std::net::IpAddr {
 }
 
 /// The gateway binary with `env` and nothing inherited that would point it elsewhere.
-/// The gateway binary with the test defaults (`dir`, `port`, cheap hashing, quiet logs) and
+/// A gateway command with the test defaults (`dir`, `port`, cheap hashing, quiet logs) and
 /// `env` on top; nothing of the test runner's own database or admin variables leaks in.
-fn gateway_command(dir: &std::path::Path, port: u16, env: &[(String, String)]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gateway"));
+fn with_test_env<'c>(
+    c: &'c mut Command,
+    dir: &std::path::Path,
+    port: u16,
+    env: &[(String, String)],
+) -> &'c mut Command {
     c.env_remove("DATABASE_URL")
         .env_remove("DATABASE_REPLICA_URL")
         .env_remove("REDIS_CLUSTER_NODES")
@@ -337,8 +372,7 @@ fn gateway_command(dir: &std::path::Path, port: u16, env: &[(String, String)]) -
         .env("ARGON2_MEMORY_KIB", "1024")
         .env("ARGON2_ITERATIONS", "1")
         .env("RUST_LOG", "warn")
-        .envs(env.iter().map(|(k, v)| (k, v)));
-    c
+        .envs(env.iter().map(|(k, v)| (k, v)))
 }
 
 impl Drop for Gateway {

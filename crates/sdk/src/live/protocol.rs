@@ -25,6 +25,7 @@ pub const MAX_CLIENT_FRAME: usize = 4 * 1024;
 /// failover). `Default` gives quiz 0 with every setting at its default, for
 /// `..Default::default()` in struct literals.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateSession {
     /// The quiz to play.
     pub quiz_id: i64,

@@ -5,7 +5,8 @@
 //! how the gateway publishes them in `/openapi.json`.
 //!
 //! Conventions: ids are `i64`; timestamps are Unix milliseconds (`i64`); optional fields are
-//! omitted from responses when absent.
+//! omitted from responses when absent. Request bodies deny unknown fields: the gateway
+//! answers a field it does not know with 422 naming it, rather than ignoring it.
 
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +68,7 @@ impl Role {
 /// Body of `POST /v1/auth/register`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// 3-32 characters: ASCII letters, digits, `_`, `-`, `.`; unique ignoring case.
     pub username: String,
@@ -77,6 +79,7 @@ pub struct RegisterRequest {
 /// Body of `POST /v1/auth/login`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The registered username (any case).
     pub username: String,
@@ -115,6 +118,7 @@ pub struct TokenResponse {
 /// Body of `PUT /v1/users/{id}/role` (admin only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct SetRoleRequest {
     /// The new role.
     pub role: Role,

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 /// Body of `POST /v1/questions/{id}/answer`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct AnswerRequest {
     /// The selected choices (1-6 distinct ids of this question).
     pub choice_ids: Vec<i64>,

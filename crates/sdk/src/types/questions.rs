@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 /// A choice as sent by authors when creating or editing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ChoiceInput {
     /// When editing a question with `PUT`: the id of an existing choice to keep (answers that
     /// selected it stay linked). Omit for a new choice.
@@ -36,6 +37,7 @@ pub struct Choice {
 /// Body of `POST /v1/questions` and `PUT /v1/questions/{id}` (full replacement).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct QuestionInput {
     /// 1-2000 characters.
     pub text: String,
@@ -57,6 +59,7 @@ pub struct QuestionInput {
 /// sub-resource).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct QuestionPatch {
     /// New text.
     #[serde(default, skip_serializing_if = "Option::is_none")]

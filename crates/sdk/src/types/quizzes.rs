@@ -11,6 +11,7 @@ use super::Question;
 /// One question of a quiz as sent by authors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct QuizItemInput {
     /// An existing question.
     pub question_id: i64,
@@ -21,6 +22,7 @@ pub struct QuizItemInput {
 /// Body of `POST /v1/quizzes` and `PUT /v1/quizzes/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct QuizInput {
     /// 1-200 characters.
     pub title: String,
