@@ -32,7 +32,14 @@ async fn per_user_limit(gw: &Gateway, peer: &Gateway) {
         detail.contains('2') && detail.contains("LIVE_MAX_SESSIONS_PER_USER"),
         "the refusal names the limit: {detail}"
     );
-    session(peer, &other.token, body.clone()).await;
+    // Another account has its own quota (hosting needs its own quiz: the host sees the keys).
+    let other_id = other.client.me().await.expect("me").id;
+    host.client
+        .set_role(other_id, sdk::types::Role::Author)
+        .await
+        .expect("make the other user an author");
+    let other_quiz = quiz(&other.client, &[5_000]).await;
+    session(peer, &other.token, json!({"quiz_id": other_quiz})).await;
     // The host ends one session: a slot is free again.
     let mut h = joined(
         gw.addr,
