@@ -1,7 +1,7 @@
 //! [`LiveService`]: the registry of sessions this gateway runs, join-code
 //! allocation, and session creation (within the host's quota of running
 //! sessions and the gateway's [`LivePolicy`]).
-//! Join codes come from [`super::codes`].
+//! Join codes come from the private `codes` module (bounded allocation).
 
 use std::collections::HashMap;
 use std::future::Future;
