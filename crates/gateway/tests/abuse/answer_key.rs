@@ -602,6 +602,7 @@ async fn reveal_then_scores(s: &mut Seats) {
         (&json!(1), &json!(points)),
         "{rank}"
     );
+    raw_frame(&mut s.host, "reveal").await;
     for (who, ws) in [
         ("bob", &mut s.bob),
         ("main", &mut s.main),
@@ -649,6 +650,14 @@ async fn a_session_restored_mid_question_still_holds_the_points_back() {
     // over from its checkpoint and the stored answers when the seats come back.
     gw.restart().await;
     let code = s.session.code.clone();
+    // Login tokens of the embedded default live in the process: the account logs in again
+    // and comes back as the same player.
+    let login = gw
+        .client()
+        .login("player", "player-password")
+        .await
+        .expect("login after the restart");
+    s.hellos[2] = json!({"type": "join", "token": login.token().expect("token")});
     let mut back = Vec::new();
     for (who, hello) in ["ann", "bob", "main"].into_iter().zip(s.hellos.clone()) {
         let (ws, w) = welcomed(&gw, &code, hello).await;

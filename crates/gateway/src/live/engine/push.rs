@@ -214,7 +214,7 @@ impl Session {
             if let State::Question(o) = &self.state {
                 let msg = ServerMsg::AnswerCounts {
                     question: o.index,
-                    answered: o.answers.values().filter(|(_, done)| *done).count() as u32,
+                    answered: o.answers.values().filter(|a| a.durable).count() as u32,
                     players,
                     counts: o.counts.clone(),
                 };
