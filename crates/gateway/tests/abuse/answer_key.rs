@@ -1,6 +1,8 @@
 //! The answer key of a live question stays secret until its reveal (docs/SECURITY.md, "Answer
 //! key"): a player who reads the question's bank id, answers it in practice mode, reads it over
-//! REST as another author, searches for it, or hosts their own session of it learns nothing.
+//! REST as another author, searches for it, or hosts their own session of it learns nothing;
+//! nor do seats that answer different choices and watch their scores while the question is
+//! open (points are held until the reveal, also in a session restored mid-question).
 
 use std::time::Duration;
 

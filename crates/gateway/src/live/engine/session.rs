@@ -207,8 +207,8 @@ impl Session {
         Ok(id)
     }
 
-    /// A connection for `player` attached (join or resume).
-    pub fn attach(&mut self, player: u64) {
+    /// A connection for `player` attached (join or resume) at `now`.
+    pub fn attach(&mut self, now: Instant, player: u64) {
         let players = self.roster.len();
         let Some(p) = self.roster.get_mut(player) else {
             return;
@@ -219,7 +219,7 @@ impl Session {
         p.top_seen = 0;
         let msg = roster_msg(p.id, &p.nickname, "joined", players);
         self.emit(Effect::Send(Target::Host, msg));
-        self.push.board_changed(Instant::now());
+        self.push.board_changed(now);
     }
 
     /// The player's connection went away (they may resume).

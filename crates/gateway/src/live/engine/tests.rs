@@ -54,8 +54,8 @@ async fn a_full_game_scores_by_the_formula_and_streaks() {
     let mut s = session(2);
     let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
     let bob = s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
-    s.attach(ann);
-    s.attach(bob);
+    s.attach(Instant::now(), ann);
+    s.attach(Instant::now(), bob);
     s.take_effects();
     s.start(Instant::now()).unwrap();
     assert_eq!(s.phase(), Phase::Question);
@@ -205,7 +205,7 @@ async fn host_controls_skip_remove_and_end() {
 async fn pushes_are_coalesced_and_versioned() {
     let mut s = session(1);
     let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    s.attach(ann);
+    s.attach(Instant::now(), ann);
     // Leading edge: the first change is due at once.
     assert_eq!(s.push_due(Instant::now()), Some(true));
     let rank = |score| {
@@ -273,7 +273,7 @@ async fn pushes_are_coalesced_and_versioned() {
 async fn resume_keeps_score_and_question_state() {
     let mut s = session(1);
     let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    s.attach(ann);
+    s.attach(Instant::now(), ann);
     s.start(Instant::now()).unwrap();
     let a = answer(&mut s, ann, 0, &[1]).unwrap();
     s.detach(ann);
@@ -302,7 +302,7 @@ fn add_players(s: &mut Session, from: usize, n: usize) {
         let id = s
             .join(Instant::now(), &format!("p{i}"), None, format!("t{i}"))
             .unwrap();
-        s.attach(id);
+        s.attach(Instant::now(), id);
     }
     s.take_effects();
 }
@@ -441,7 +441,7 @@ async fn a_reconnecting_player_gets_the_top_list_again() {
         // A player drops and resumes; the top list has not changed since.
         let p = *got.players.keys().min().unwrap();
         s.detach(p);
-        s.attach(p);
+        s.attach(Instant::now(), p);
         s.take_effects();
         let mut again = Served::default();
         while s.push_due(Instant::now()).is_some() {
@@ -739,7 +739,7 @@ async fn points_reach_the_board_and_pushes_only_when_the_question_closes() {
         .into_iter()
         .map(|n| {
             let id = s.join(Instant::now(), n, None, format!("t{n}")).unwrap();
-            s.attach(id);
+            s.attach(Instant::now(), id);
             id
         })
         .collect();
@@ -762,7 +762,7 @@ async fn points_reach_the_board_and_pushes_only_when_the_question_closes() {
     // Pushes keep coming (a player resumes, another joins): still no points.
     tokio::time::advance(Duration::from_millis(300)).await;
     s.detach(ann);
-    s.attach(ann);
+    s.attach(Instant::now(), ann);
     let w = s.welcome(Instant::now(), Some(ann));
     assert!(w.answered);
     assert_eq!(w.score, 0);
@@ -775,7 +775,7 @@ async fn points_reach_the_board_and_pushes_only_when_the_question_closes() {
     assert!(totals.iter().all(|&t| t == 0), "{totals:?}");
     let mut restored_board = Board::of(&r);
     for id in r.roster.ids() {
-        r.attach(id);
+        r.attach(Instant::now(), id);
     }
     let w = r.welcome(Instant::now(), Some(ann));
     assert!(w.answered);
