@@ -209,9 +209,10 @@ async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
         .create_quiz(&QuizInput {
             title: "shard quiz".into(),
             description: String::new(),
+            // Long enough that only bob's answer closes it.
             questions: vec![QuizItemInput {
                 question_id: q.id,
-                time_limit_ms: 1_000,
+                time_limit_ms: 60_000,
             }],
         })
         .await
@@ -252,13 +253,28 @@ async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
     assert_eq!(client.count(&board).await.unwrap(), 2);
 
     h.send(ClientMsg::Start).unwrap();
-    for (p, choice) in [(&mut ann, 1), (&mut bob, 0)] {
+    for p in [&mut ann, &mut bob] {
         next_msg(p, "question", |m| {
             matches!(m, ServerMsg::Question(q) if q.index == 0).then_some(())
         })
         .await;
-        p.answer(0, vec![choice], None).unwrap();
     }
+    ann.answer(0, vec![1], None).unwrap();
+    next_msg(&mut ann, "ann's ack", |m| {
+        matches!(m, ServerMsg::AnswerAck { .. }).then_some(())
+    })
+    .await;
+    // ann's right answer is durable, but its points are held while the question is open:
+    // the cluster's board still has her at 0.
+    let ann_id = ann.welcome().player_id.expect("ann's id");
+    let held = client
+        .entry(&board, &gateway::live::score::member(ann_id))
+        .await
+        .unwrap()
+        .expect("ann is on the board");
+    assert_eq!(held.entry.score, 0, "points on the board before the reveal");
+    // bob's answer closes the question: the points reach the cluster.
+    bob.answer(0, vec![0], None).unwrap();
     let top = next_msg(&mut ann, "finished", |m| match m {
         ServerMsg::Finished { top, .. } => Some(top.clone()),
         _ => None,

@@ -21,8 +21,10 @@
 //!   backlog delivered 128 connections per actor turn, with a yield in
 //!   between, while answer acks and error frames skip it - so an ack never
 //!   waits behind a 10,000-socket push. Leaderboard pushes have their own
-//!   lane, served alternately with questions/reveals, and each actor turn
-//!   takes every ready command (up to 512), not one per slice.
+//!   lane, served alternately with questions/reveals (except that a push
+//!   queued after a reveal waits for it: it carries the points the reveal
+//!   explains), and each actor turn takes every ready command (up to 512),
+//!   not one per slice.
 //! - [`score`]: the [`score::ScoreBoard`] trait ranking players:
 //!   leaderboard-core in process, writes keyed by an op id per
 //!   `(session, question, player)` so retries apply once.
@@ -61,11 +63,21 @@
 //! - One answer per player per question: the engine refuses a second one
 //!   (`already_answered`), and the table's primary key makes it final even
 //!   if a record were written twice.
-//! - Nothing acknowledged is lost: an answer is accepted (deadline, once),
-//!   written to the database by the batch writer, and only then scored and
-//!   acknowledged (`answer_ack`). A database outage delays acks and the
-//!   reveal (the reveal waits for accepted answers to become durable); it
-//!   never drops an accepted answer.
+//! - Nothing acknowledged is lost: an answer is accepted and scored
+//!   (deadline, once), written to the database by the batch writer, and
+//!   only then acknowledged (`answer_ack`). A database outage delays acks
+//!   and the reveal (the reveal waits for accepted answers to become
+//!   durable); it never drops an accepted answer.
+//! - Nobody but the host learns anything about correctness before the
+//!   reveal: the points of the open question are held in the session,
+//!   off the players' totals and the board, and applied all together when
+//!   the question closes (deadline, all answered, skip, end). So the
+//!   leaderboard changes at each reveal; during a question only joins and
+//!   removals change it, and no `rank`, `leaderboard`, `answer_ack` or
+//!   resume `welcome` depends on whether an answer is right. The reveal
+//!   carries each player's result; the first push after it (never before
+//!   it) the new scores. A restore holds the open question's points the
+//!   same way.
 //! - Leaderboard frames carry a per-session monotonic `version`; they are
 //!   coalesced to at most one push per 250 ms per session. In sessions over
 //!   2,000 players each push serves one of 4 player groups (top list, then
@@ -84,8 +96,9 @@
 //!   record is in the checkpoint before the welcome is sent (like an ack,
 //!   which means the answer is stored).
 //! - A session taken over continues with exactly the durable state: every
-//!   acknowledged answer counts once, an open question keeps its deadline,
-//!   leaderboard versions keep increasing (see [`engine::restore`]).
+//!   acknowledged answer counts once (an open question's points still held
+//!   until it closes), an open question keeps its deadline, leaderboard
+//!   versions keep increasing (see [`engine::restore`]).
 //!
 //! ## Deliberately not implemented (yet)
 //!

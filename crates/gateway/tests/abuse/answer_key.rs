@@ -1,6 +1,8 @@
 //! The answer key of a live question stays secret until its reveal (docs/SECURITY.md, "Answer
 //! key"): a player who reads the question's bank id, answers it in practice mode, reads it over
-//! REST as another author, searches for it, or hosts their own session of it learns nothing.
+//! REST as another author, searches for it, or hosts their own session of it learns nothing;
+//! nor do seats that answer different choices and watch their scores while the question is
+//! open (points are held until the reveal, also in a session restored mid-question).
 
 use std::time::Duration;
 
@@ -423,4 +425,269 @@ async fn search_does_not_find_a_live_question_for_players() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The frames a socket receives until it has been quiet for `quiet` (or closes).
+async fn frames_until_quiet(ws: &mut Ws, quiet: Duration) -> Vec<serde_json::Value> {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut got = Vec::new();
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(quiet, ws.next()).await {
+        match m {
+            Message::Text(t) => got.push(serde_json::from_str(t.as_str()).expect("json frame")),
+            Message::Close(_) => break,
+            _ => continue,
+        }
+    }
+    got
+}
+
+/// Panics if a player's frame, received while the question is open, tells anything about the
+/// correctness of an answer: a score other than the one before the question (`rank`,
+/// `leaderboard`, `welcome`), a reveal, a result, points, or an ack with more than its
+/// index, time and request id.
+fn assert_tells_nothing(who: &str, f: &serde_json::Value) {
+    let kind = f["type"].as_str().unwrap_or_default();
+    for key in ["correct", "points", "result", "streak"] {
+        assert!(
+            f.get(key).is_none(),
+            "{who} got {key:?} before the reveal: {f}"
+        );
+    }
+    match kind {
+        "rank" | "welcome" => {
+            assert_eq!(f["score"], 0, "{who}'s score moved before the reveal: {f}")
+        }
+        "leaderboard" => {
+            let top = f["top"].as_array().expect("top list");
+            assert!(
+                top.iter().all(|s| s["score"] == 0),
+                "{who}'s top list shows points before the reveal: {f}"
+            );
+        }
+        "answer_ack" => {
+            let keys: Vec<&str> = f
+                .as_object()
+                .expect("object")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert!(
+                keys.iter()
+                    .all(|k| ["type", "question", "elapsed_ms", "req"].contains(k)),
+                "{who}'s ack carries more than its receipt: {f}"
+            );
+        }
+        "question" | "pong" => {}
+        other => panic!("{who} got a {other} frame before the reveal: {f}"),
+    }
+}
+
+/// Reads frames up to the reveal of question 0, checking each one before it; the reveal's
+/// `result`.
+async fn result_at_reveal(who: &str, ws: &mut Ws) -> serde_json::Value {
+    loop {
+        match next(ws).await {
+            Got::Frame(f) if f["type"] == "reveal" => {
+                assert_eq!(f["question"], 0, "{f}");
+                return f["result"].clone();
+            }
+            Got::Frame(f) => assert_tells_nothing(who, &f),
+            Got::Closed(c) => panic!("{who} closed ({c:?}) before the reveal"),
+        }
+    }
+}
+
+/// Three seats of one cheater in a game of [`red_planet`] (60 s to answer, a long reveal):
+/// two guests `ann` and `bob` and the cheater's account, and the host's socket.
+struct Seats {
+    session: CreatedSession,
+    host: Ws,
+    ann: Ws,
+    bob: Ws,
+    main: Ws,
+    /// How each seat comes back: ann's and bob's first frames `resume`, the account's `join`.
+    hellos: [serde_json::Value; 3],
+}
+
+async fn seats(gw: &Gateway) -> Seats {
+    let c = cast(gw).await;
+    let (_, quiz) = red_planet(&c.author).await;
+    let session = c
+        .author
+        .create_live_session(&CreateSession {
+            quiz_id: quiz.id,
+            reveal_ms: Some(30_000),
+            ..Default::default()
+        })
+        .await
+        .expect("host the quiz");
+    let code = &session.code;
+    let (host, _) = welcomed(
+        gw,
+        code,
+        json!({"type": "host", "host_token": session.host_token}),
+    )
+    .await;
+    let resume =
+        |w: serde_json::Value| json!({"type": "resume", "resume_token": w["resume_token"]});
+    let (ann, w) = welcomed(gw, code, json!({"type": "join", "nickname": "ann"})).await;
+    let ann_hello = resume(w);
+    let (bob, w) = welcomed(gw, code, json!({"type": "join", "nickname": "bob"})).await;
+    let bob_hello = resume(w);
+    let main_hello = json!({"type": "join", "token": c.player.token().expect("token")});
+    let (main, _) = welcomed(gw, code, main_hello.clone()).await;
+    Seats {
+        session,
+        host,
+        ann,
+        bob,
+        main,
+        hellos: [ann_hello, bob_hello, main_hello],
+    }
+}
+
+/// The host starts; `ann` answers Mars (right), `bob` Venus (wrong); both acks arrive and
+/// every frame up to them tells nothing.
+async fn two_guests_answer(s: &mut Seats) {
+    send(&mut s.host, json!({"type": "start"})).await;
+    for (who, ws, choice) in [("ann", &mut s.ann, 1), ("bob", &mut s.bob, 0)] {
+        let q = raw_frame(ws, "question").await;
+        assert_eq!(q["index"], 0);
+        send(
+            ws,
+            json!({"type": "answer", "question": 0, "choices": [choice], "req": 7}),
+        )
+        .await;
+        loop {
+            match next(ws).await {
+                Got::Frame(f) => {
+                    assert_tells_nothing(who, &f);
+                    if f["type"] == "answer_ack" {
+                        break;
+                    }
+                }
+                Got::Closed(c) => panic!("{who} closed ({c:?}) before the ack"),
+            }
+        }
+    }
+}
+
+/// The cheater's account answers last (Jupiter, wrong), which closes the question: each seat
+/// gets its own result at the reveal, and the next push shows ann's points.
+async fn reveal_then_scores(s: &mut Seats) {
+    send(
+        &mut s.main,
+        json!({"type": "answer", "question": 0, "choices": [2]}),
+    )
+    .await;
+    let ann = result_at_reveal("ann", &mut s.ann).await;
+    let bob = result_at_reveal("bob", &mut s.bob).await;
+    let main = result_at_reveal("main", &mut s.main).await;
+    assert_eq!(
+        (&ann["answered"], &ann["correct"]),
+        (&json!(true), &json!(true))
+    );
+    let points = ann["points"].as_i64().expect("points");
+    assert!(points > 0, "{ann}");
+    assert_eq!(ann["score"], points, "{ann}");
+    for r in [&bob, &main] {
+        assert_eq!(
+            (&r["correct"], &r["points"], &r["score"]),
+            (&json!(false), &json!(0), &json!(0))
+        );
+    }
+    // The first push after the reveal carries the new scores.
+    let rank = raw_frame(&mut s.ann, "rank").await;
+    assert_eq!(
+        (&rank["rank"], &rank["score"]),
+        (&json!(1), &json!(points)),
+        "{rank}"
+    );
+    raw_frame(&mut s.host, "reveal").await;
+    for (who, ws) in [
+        ("bob", &mut s.bob),
+        ("main", &mut s.main),
+        ("host", &mut s.host),
+    ] {
+        let top = raw_frame(ws, "leaderboard").await;
+        assert_eq!(
+            (&top["top"][0]["nickname"], &top["top"][0]["score"]),
+            (&json!("ann"), &json!(points)),
+            "{who}: {top}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn guest_seats_learn_nothing_about_correctness_before_the_reveal() {
+    let gw = Gateway::sqlite(ENV).await;
+    let mut s = seats(&gw).await;
+    two_guests_answer(&mut s).await;
+    // Several push intervals (250 ms each) pass while the question stays open.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (who, ws) in [
+        ("ann", &mut s.ann),
+        ("bob", &mut s.bob),
+        ("main", &mut s.main),
+    ] {
+        for f in frames_until_quiet(ws, Duration::from_millis(500)).await {
+            assert_tells_nothing(who, &f);
+        }
+    }
+    // Resuming mid-question shows the score from before the question.
+    let (ann, w) = welcomed(&gw, &s.session.code, s.hellos[0].clone()).await;
+    assert_eq!(w["answered"], true, "{w}");
+    assert_tells_nothing("ann's resume", &w);
+    s.ann = ann;
+    reveal_then_scores(&mut s).await;
+}
+
+#[tokio::test]
+async fn a_session_restored_mid_question_still_holds_the_points_back() {
+    let mut gw = Gateway::sqlite(ENV).await;
+    let mut s = seats(&gw).await;
+    two_guests_answer(&mut s).await;
+    // The gateway crashes with both answers durable; the restarted one takes the session
+    // over from its checkpoint and the stored answers when the seats come back.
+    gw.restart().await;
+    let code = s.session.code.clone();
+    // Login tokens of the embedded default live in the process: the account logs in again
+    // and comes back as the same player.
+    let login = gw
+        .client()
+        .login("player", "player-password")
+        .await
+        .expect("login after the restart");
+    s.hellos[2] = json!({"type": "join", "token": login.token().expect("token")});
+    let mut back = Vec::new();
+    for (who, hello) in ["ann", "bob", "main"].into_iter().zip(s.hellos.clone()) {
+        let (ws, w) = welcomed(&gw, &code, hello).await;
+        assert_eq!(w["phase"], "question", "{who}: {w}");
+        assert_eq!(w["answered"], who != "main", "{who}: {w}");
+        assert_tells_nothing(&format!("{who} after the takeover"), &w);
+        back.push(ws);
+    }
+    let (host, _) = welcomed(
+        &gw,
+        &code,
+        json!({"type": "host", "host_token": s.session.host_token}),
+    )
+    .await;
+    s.host = host;
+    s.main = back.pop().expect("main");
+    s.bob = back.pop().expect("bob");
+    s.ann = back.pop().expect("ann");
+    // The restored session pushes its board to the returning seats: still no points.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for (who, ws) in [
+        ("ann", &mut s.ann),
+        ("bob", &mut s.bob),
+        ("main", &mut s.main),
+    ] {
+        for f in frames_until_quiet(ws, Duration::from_millis(500)).await {
+            assert_tells_nothing(who, &f);
+        }
+    }
+    reveal_then_scores(&mut s).await;
 }

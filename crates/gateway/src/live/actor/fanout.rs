@@ -16,9 +16,13 @@
 //!
 //! The backlog has two FIFO lanes served alternately: leaderboard pushes
 //! (`leaderboard`, `rank`: versioned, so their order relative to other
-//! frames does not matter) and everything else (questions, reveals, final
-//! standings, closes: in emission order). A push built while a question's
-//! 10,000 frames are going out does not wait for all of them.
+//! frames mostly does not matter) and everything else (questions, reveals,
+//! final standings, closes: in emission order). A push built while a
+//! question's 10,000 frames are going out does not wait for all of them.
+//! The exception is the reveal: a push queued after a `reveal` waits until
+//! every frame queued before that reveal is delivered, because it carries
+//! the points the question earned (held until the close), and a player
+//! must see the reveal before the scores it explains.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -108,8 +112,15 @@ pub struct Fanout {
     players: HashMap<u64, ConnTx>,
     /// Everything paced but leaderboard pushes, in emission order.
     backlog: VecDeque<Pending>,
-    /// Paced `leaderboard` and `rank` frames, in emission order.
-    pushes: VecDeque<Pending>,
+    /// Entries ever queued to / delivered from `backlog`.
+    ordered_in: u64,
+    ordered_out: u64,
+    /// `ordered_in` after the last `reveal` queued: pushes queued from then
+    /// on wait until `ordered_out` reaches it.
+    reveal_barrier: u64,
+    /// Paced `leaderboard` and `rank` frames, in emission order, each with
+    /// the barrier it waits for.
+    pushes: VecDeque<(u64, Pending)>,
     /// The last `leaderboard` frame encoded, by version and `changed_at`
     /// (a push's frames share both): in large sessions
     /// the same top list goes to each player of a group as its own effect,
@@ -192,25 +203,59 @@ impl Fanout {
             self.send_now(target, frame);
             return;
         }
-        let lane = if matches!(msg, ServerMsg::Leaderboard { .. } | ServerMsg::Rank { .. }) {
-            &mut self.pushes
-        } else {
-            &mut self.backlog
+        let push = matches!(msg, ServerMsg::Leaderboard { .. } | ServerMsg::Rank { .. });
+        let barrier = self.reveal_barrier;
+        if matches!(target, Target::Players | Target::All) {
+            let n = self.players.len() + 1;
+            if push {
+                self.pushes.reserve(n);
+            } else {
+                self.backlog.reserve(n);
+            }
+        }
+        let ordered_before = self.backlog.len();
+        let (pushes, backlog) = (&mut self.pushes, &mut self.backlog);
+        let mut queue = |e: Pending| {
+            if push {
+                pushes.push_back((barrier, e));
+            } else {
+                backlog.push_back(e);
+            }
         };
         match target {
-            Target::Player(p) => lane.push_back(Pending::Frame(To::Player(p), frame)),
-            Target::Host => lane.push_back(Pending::Frame(To::Hosts, frame)),
+            Target::Player(p) => queue(Pending::Frame(To::Player(p), frame)),
+            Target::Host => queue(Pending::Frame(To::Hosts, frame)),
             Target::Players | Target::All => {
-                lane.reserve(self.players.len() + 1);
                 for &p in self.players.keys() {
-                    lane.push_back(Pending::Frame(To::Player(p), frame.clone()));
+                    queue(Pending::Frame(To::Player(p), frame.clone()));
                 }
                 if target == Target::All {
-                    lane.push_back(Pending::Frame(To::Hosts, frame));
+                    queue(Pending::Frame(To::Hosts, frame));
                 }
             }
         }
+        self.ordered_in += (self.backlog.len() - ordered_before) as u64;
+        if matches!(msg, ServerMsg::Reveal { .. }) {
+            self.reveal_barrier = self.ordered_in;
+        }
         self.cap();
+    }
+
+    /// The next ordered entry, counted as delivered.
+    fn pop_ordered(&mut self) -> Option<Pending> {
+        let next = self.backlog.pop_front()?;
+        self.ordered_out += 1;
+        Some(next)
+    }
+
+    /// The next push, if the reveal it may follow has been delivered.
+    fn pop_push(&mut self) -> Option<Pending> {
+        match self.pushes.front() {
+            Some((barrier, _)) if *barrier <= self.ordered_out => {
+                self.pushes.pop_front().map(|(_, p)| p)
+            }
+            _ => None,
+        }
     }
 
     fn send_now(&self, target: Target, frame: Utf8Bytes) {
@@ -247,6 +292,7 @@ impl Fanout {
 
     /// Closes the target's connections (after the frames queued before).
     pub fn close(&mut self, target: Target, code: u16) {
+        let before = self.backlog.len();
         match target {
             Target::Player(p) => self.backlog.push_back(Pending::Close(To::Player(p), code)),
             Target::Host => self.backlog.push_back(Pending::Close(To::Hosts, code)),
@@ -259,17 +305,21 @@ impl Fanout {
                 }
             }
         }
+        self.ordered_in += (self.backlog.len() - before) as u64;
         self.cap();
     }
 
     /// Delivers up to `max` backlog entries, alternating between the two
-    /// lanes while both have some; true if some remain.
+    /// lanes while both have some (a push behind a reveal waits for it);
+    /// true if some remain.
     pub fn pump(&mut self, max: usize) -> bool {
         for n in 0..max {
+            // With the ordered lane empty every reveal is delivered, so a
+            // push is never stuck.
             let next = if n % 2 == 0 {
-                self.pushes.pop_front().or_else(|| self.backlog.pop_front())
+                self.pop_push().or_else(|| self.pop_ordered())
             } else {
-                self.backlog.pop_front().or_else(|| self.pushes.pop_front())
+                self.pop_ordered().or_else(|| self.pop_push())
             };
             let Some(next) = next else {
                 return false;
@@ -377,6 +427,59 @@ mod tests {
             .map(text)
             .collect();
         assert!(frames.iter().any(|t| t.contains("\"rank\"")), "{frames:?}");
+    }
+
+    #[test]
+    fn a_push_after_a_reveal_waits_for_the_reveal() {
+        let mut f = Fanout::default();
+        let mut rxs = Vec::new();
+        for p in 0..1000 {
+            let (c, rx) = conn(p);
+            f.add_player(p, c);
+            rxs.push(rx);
+        }
+        let rank = |score| ServerMsg::Rank {
+            version: 1,
+            rank: 1,
+            score,
+            players: 1000,
+            changed_at: 1,
+            pushed_at: 2,
+        };
+        // A push queued before the reveal goes ahead of the broadcast as before.
+        f.send(Target::Players, &ServerMsg::Pong { server_time: 1 });
+        f.send(Target::Player(999), &rank(0));
+        let reveal = ServerMsg::Reveal {
+            question: 0,
+            correct: vec![1],
+            counts: vec![0, 1],
+            result: None,
+        };
+        for p in 0..1000 {
+            f.send(Target::Player(p), &reveal);
+        }
+        // The push that carries the question's points follows every reveal.
+        f.send(Target::Player(999), &rank(1000));
+        f.send(Target::Player(0), &rank(1000));
+        assert!(f.pump(SLICE));
+        let early: Vec<String> = std::iter::from_fn(|| rxs[999].try_recv().ok())
+            .map(text)
+            .collect();
+        assert!(early.iter().any(|t| t.contains("\"score\":0")), "{early:?}");
+        assert!(
+            !early.iter().any(|t| t.contains("\"score\":1000")),
+            "{early:?}"
+        );
+        while f.pump(SLICE) {}
+        for p in [0, 999] {
+            let rest: Vec<String> = std::iter::from_fn(|| rxs[p].try_recv().ok())
+                .map(text)
+                .collect();
+            let at = |kind: &str| rest.iter().position(|t| t.contains(kind));
+            let reveal = at("\"reveal\"").expect("the reveal");
+            let points = at("\"score\":1000").expect("the new score");
+            assert!(reveal < points, "player {p}: {rest:?}");
+        }
     }
 
     #[test]

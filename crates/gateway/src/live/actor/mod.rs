@@ -186,7 +186,7 @@ pub async fn run(
 }
 
 /// A batch is durable: `live_answer_commit_seconds` (accepted until back
-/// here), then score and ack it.
+/// here), then ack it (its points wait for the question's close).
 fn committed(session: &mut Session, batch: Vec<PendingAnswer>) {
     let now = Instant::now();
     for a in &batch {
@@ -326,7 +326,7 @@ impl Actor {
         let welcome = ServerMsg::Welcome(session.welcome(now, Some(player)));
         conn.push(Out::Frame(encode(&welcome)));
         self.fanout.add_player(player, conn);
-        session.attach(player);
+        session.attach(now, player);
     }
 
     fn client_msg(

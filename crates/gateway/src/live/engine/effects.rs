@@ -29,8 +29,9 @@ pub struct ScoreWrite {
     pub at: i64,
 }
 
-/// An accepted answer waiting for its durable write before it is scored
-/// and acknowledged.
+/// An accepted answer waiting for its durable write before it is
+/// acknowledged. `correct` and `points` are for the database and the
+/// close of the question, never for a frame before the reveal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingAnswer {
     /// Session id.

@@ -6,6 +6,8 @@
 //! change at once (leading edge) and a busy one pushes every interval. Each
 //! push bumps one `version` shared by the broadcast top list and the
 //! personal rank frames, so clients drop anything older than what they saw.
+//! Changes are joins, removals and reveals: answers to the open question
+//! change no score until it closes (see [`Session::commit`]).
 
 use std::time::Duration;
 
@@ -214,7 +216,7 @@ impl Session {
             if let State::Question(o) = &self.state {
                 let msg = ServerMsg::AnswerCounts {
                     question: o.index,
-                    answered: o.answers.values().filter(|(_, done)| *done).count() as u32,
+                    answered: o.answers.values().filter(|a| a.durable).count() as u32,
                     players,
                     counts: o.counts.clone(),
                 };

@@ -13,7 +13,10 @@
 //! Scores and streaks are not checkpointed: they are recomputed from the
 //! answers in the database, which are the durable truth (an answer is acked
 //! only once it is stored), so nothing acknowledged is lost and nothing is
-//! counted twice.
+//! counted twice. Answers to a question still open at the takeover are held
+//! back as on the previous owner: they count for answer-once and the host's
+//! counts, and their points reach the totals and the board only when the
+//! question closes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -27,7 +30,7 @@ use super::guard::JoinRules;
 use super::quiz::LiveQuiz;
 use super::roster::Player;
 use super::scoring::Scored;
-use super::session::{Open, Session, State};
+use super::session::{Accepted, Open, Session, State};
 
 /// The fixed part of a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,7 +168,9 @@ impl Session {
 
     /// Rebuilds a session from its checkpoints and durable answers at `now`
     /// (server time `epoch_now` ms). Returns it with the board writes that
-    /// put every player's recomputed total back on an empty board.
+    /// put every player's recomputed total back on an empty board: the
+    /// points of the closed questions; those of an open question stay held
+    /// until it closes.
     ///
     /// Every player starts disconnected (they resume with their tokens);
     /// an open question keeps its original deadline (if it has passed, the
@@ -226,8 +231,8 @@ impl Session {
                 at,
                 open_answer,
             } = replay(mine, closed, open, rec.joined_at);
-            if let Some(scored) = open_answer {
-                open_answers.insert(rec.id, (scored, true));
+            if let Some(accepted) = open_answer {
+                open_answers.insert(rec.id, accepted);
             }
             writes.push(ScoreWrite {
                 player: rec.id,
@@ -298,18 +303,21 @@ impl Session {
 
 /// A player's state recomputed from their durable answers.
 struct Replayed {
+    /// Points of the closed questions.
     score: i64,
+    /// Streak after the last closed question.
     streak: u32,
     /// Server time the score was reached (the board's tie-break).
     at: i64,
-    /// Their answer to the open question, as scored.
-    open_answer: Option<Scored>,
+    /// Their answer to the open question, as scored, its points held.
+    open_answer: Option<Accepted>,
 }
 
 /// Replays one player's answers (by question): questions `0..closed` were
-/// revealed (a missing or wrong answer resets the streak), `open` is the
-/// open question (its answer counts once given). Unanswered, a player's
-/// tie-break time is their join time.
+/// revealed (a missing or wrong answer resets the streak) and make the
+/// score; `open` is the open question, whose answer is held apart with the
+/// streak it makes. Unanswered, a player's tie-break time is their join
+/// time.
 fn replay(
     answers: &BTreeMap<u32, &AnswerRecord>,
     closed: u32,
@@ -323,19 +331,17 @@ fn replay(
             _ => 0,
         };
     }
-    let open_answer = open.and_then(|q| answers.get(&q)).map(|a| {
-        streak = if a.correct { streak + 1 } else { 0 };
-        Scored {
+    let open_answer = open.and_then(|q| answers.get(&q)).map(|a| Accepted {
+        scored: Scored {
             correct: a.correct,
             points: a.points,
-            streak,
-        }
+            streak: if a.correct { streak + 1 } else { 0 },
+        },
+        durable: true,
+        answered_at: a.answered_at,
     });
-    let counted = answers
-        .values()
-        .filter(|a| a.question < closed || Some(a.question) == open);
     let (mut score, mut at) = (0i64, joined_at);
-    for a in counted {
+    for a in answers.values().filter(|a| a.question < closed) {
         score += i64::from(a.points);
         if a.points > 0 {
             at = at.max(a.answered_at);

@@ -18,7 +18,9 @@ pub struct Player {
     pub account_id: Option<i64>,
     /// Secret to rejoin as this player.
     pub resume_token: String,
-    /// Total score (authoritative copy; the board mirrors it).
+    /// Total score of the closed questions (authoritative copy; the board
+    /// mirrors it). Points for the open question are held with the question
+    /// and added when it closes, so no frame shows them before the reveal.
     pub score: i64,
     /// Consecutive correct answers up to the last closed question.
     pub streak: u32,

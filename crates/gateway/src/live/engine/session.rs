@@ -21,6 +21,23 @@ use super::quiz::{normalise_choices, LiveQuiz};
 use super::roster::{Player, Roster};
 use super::scoring::{score_answer, Scored};
 
+/// An accepted answer to the open question.
+///
+/// Its points are held here, off the player's total and the board, until
+/// the question closes: a score that moved while the question is open
+/// would tell its player (and anyone playing several seats, one per
+/// choice) which choice is right before the reveal.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Accepted {
+    /// As scored when accepted (points, and the streak it makes).
+    pub(super) scored: Scored,
+    /// Durably recorded (and acknowledged).
+    pub(super) durable: bool,
+    /// Server time (ms) it was received: the board's tie-break once the
+    /// points are applied at the close.
+    pub(super) answered_at: i64,
+}
+
 /// The open question.
 #[derive(Debug)]
 pub(super) struct Open {
@@ -28,8 +45,8 @@ pub(super) struct Open {
     pub(super) opened: Instant,
     pub(super) opened_at: i64,
     pub(super) deadline: Instant,
-    /// Accepted answers; `true` once durably recorded and scored.
-    pub(super) answers: HashMap<u64, (Scored, bool)>,
+    /// Accepted answers, their points held until the close.
+    pub(super) answers: HashMap<u64, Accepted>,
     pub(super) counts: Vec<u32>,
     /// Accepted but not yet durable; the reveal waits for them.
     pub(super) pending: usize,
@@ -190,8 +207,8 @@ impl Session {
         Ok(id)
     }
 
-    /// A connection for `player` attached (join or resume).
-    pub fn attach(&mut self, player: u64) {
+    /// A connection for `player` attached (join or resume) at `now`.
+    pub fn attach(&mut self, now: Instant, player: u64) {
         let players = self.roster.len();
         let Some(p) = self.roster.get_mut(player) else {
             return;
@@ -202,7 +219,7 @@ impl Session {
         p.top_seen = 0;
         let msg = roster_msg(p.id, &p.nickname, "joined", players);
         self.emit(Effect::Send(Target::Host, msg));
-        self.push.board_changed(Instant::now());
+        self.push.board_changed(now);
     }
 
     /// The player's connection went away (they may resume).
@@ -368,25 +385,44 @@ impl Session {
         }
     }
 
+    /// The question closed (every accepted answer is durable): applies the
+    /// held points to the players' totals and the board, all together, and
+    /// reveals. The reveal frames are queued before the board writes, and
+    /// the first push after them shows the new scores.
     fn reveal(&mut self, now: Instant) {
         let State::Question(o) = std::mem::replace(&mut self.state, State::Lobby) else {
             return;
         };
         let q = &self.quiz.questions[o.index as usize];
         let correct = q.correct.clone();
+        let session_id = self.id;
+        let mut writes = Vec::new();
         let mut frames = Vec::with_capacity(self.roster.len() + 1);
         for id in self.roster.ids() {
             let Some(p) = self.roster.get_mut(id) else {
                 continue;
             };
             let result = match o.answers.get(&id) {
-                Some((s, _)) => PlayerResult {
-                    answered: true,
-                    correct: s.correct,
-                    points: s.points,
-                    streak: s.streak,
-                    score: p.score,
-                },
+                Some(a) => {
+                    let s = a.scored;
+                    p.score += i64::from(s.points);
+                    p.streak = s.streak;
+                    if s.points > 0 {
+                        writes.push(ScoreWrite {
+                            player: id,
+                            delta: i64::from(s.points),
+                            op_key: format!("{session_id}:{}:{id}", o.index),
+                            at: a.answered_at,
+                        });
+                    }
+                    PlayerResult {
+                        answered: true,
+                        correct: s.correct,
+                        points: s.points,
+                        streak: s.streak,
+                        score: p.score,
+                    }
+                }
                 None => {
                     p.streak = 0;
                     PlayerResult {
@@ -414,6 +450,10 @@ impl Session {
         };
         frames.push(Effect::Send(Target::Host, host));
         self.out.extend(frames);
+        if !writes.is_empty() {
+            self.emit(Effect::Score(writes));
+            self.push.board_changed(now);
+        }
         let until = now + Duration::from_millis(self.quiz.reveal_ms);
         self.state = State::Reveal {
             index: o.index,
@@ -425,7 +465,8 @@ impl Session {
     }
 
     /// Accepts one answer (not yet durable): validates phase, question,
-    /// deadline, once-only and choices, and scores it.
+    /// deadline, once-only and choices, and scores it. The points are held
+    /// until the question closes (see [`Session::commit`]).
     pub fn answer(
         &mut self,
         now: Instant,
@@ -466,7 +507,14 @@ impl Session {
         let elapsed = now.saturating_duration_since(o.opened).as_millis() as u64;
         let limit = u64::from(q.time_limit_ms);
         let scored = score_answer(&rules, q.is_correct(&chosen), elapsed, limit, streak_before);
-        o.answers.insert(player, (scored, false));
+        o.answers.insert(
+            player,
+            Accepted {
+                scored,
+                durable: false,
+                answered_at: epoch_now,
+            },
+        );
         o.pending += 1;
         Ok(PendingAnswer {
             session_id,
@@ -483,38 +531,27 @@ impl Session {
         })
     }
 
-    /// Answers are durable: score them, ack them, maybe reveal.
+    /// Answers are durable: count them (host view), ack them, maybe
+    /// reveal. Their points stay held: nothing a player receives before the
+    /// reveal (ack, `rank`, `leaderboard`, a resume's welcome) depends on
+    /// whether an answer was right.
     pub fn commit(&mut self, now: Instant, answers: Vec<PendingAnswer>) {
-        let mut writes = Vec::new();
         let mut acks = Vec::new();
         if let State::Question(o) = &mut self.state {
             for a in answers {
                 if a.question != o.index {
                     continue; // cannot happen: the reveal waits for pending answers
                 }
-                let Some((scored, done)) = o.answers.get_mut(&a.player) else {
+                let Some(accepted) = o.answers.get_mut(&a.player) else {
                     continue;
                 };
-                if *done {
+                if accepted.durable {
                     continue;
                 }
-                *done = true;
+                accepted.durable = true;
                 o.pending -= 1;
                 for &c in &a.choices {
                     o.counts[c as usize] += 1;
-                }
-                let scored = *scored;
-                if let Some(p) = self.roster.get_mut(a.player) {
-                    p.score += i64::from(scored.points);
-                    p.streak = scored.streak;
-                    if scored.points > 0 {
-                        writes.push(ScoreWrite {
-                            player: a.player,
-                            delta: i64::from(scored.points),
-                            op_key: format!("{}:{}:{}", a.session_id, a.question, a.player),
-                            at: a.answered_at,
-                        });
-                    }
                 }
                 let ack = ServerMsg::AnswerAck {
                     question: a.question,
@@ -525,10 +562,6 @@ impl Session {
             }
         }
         self.out.extend(acks);
-        if !writes.is_empty() {
-            self.emit(Effect::Score(writes));
-            self.push.board_changed(now);
-        }
         self.push.counts_changed(now);
         if let State::Question(o) = &self.state {
             if o.closing && o.pending == 0 {

@@ -54,8 +54,8 @@ async fn a_full_game_scores_by_the_formula_and_streaks() {
     let mut s = session(2);
     let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
     let bob = s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
-    s.attach(ann);
-    s.attach(bob);
+    s.attach(Instant::now(), ann);
+    s.attach(Instant::now(), bob);
     s.take_effects();
     s.start(Instant::now()).unwrap();
     assert_eq!(s.phase(), Phase::Question);
@@ -79,18 +79,33 @@ async fn a_full_game_scores_by_the_formula_and_streaks() {
     assert!(sends(&fx)
         .iter()
         .any(|(t, m)| *t == Target::Player(ann) && matches!(m, ServerMsg::AnswerAck { .. })));
-    assert!(fx
-        .iter()
-        .any(|e| matches!(e, Effect::Score(w) if w[0].delta == 1000 && w[0].op_key == "7:0:1")));
+    // The points are held until the question closes.
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Score(_))), "{fx:?}");
+    assert_eq!(s.roster.get(ann).unwrap().score, 0);
     assert_eq!(
         s.phase(),
         Phase::Question,
         "bob's answer is not durable yet"
     );
     s.commit(Instant::now(), vec![b]);
-    // Everyone answered: reveal without waiting for the deadline.
+    // Everyone answered: reveal without waiting for the deadline, and the
+    // points of both go to the board together, after the reveal frames.
     assert_eq!(s.phase(), Phase::Reveal);
     let fx = s.take_effects();
+    let score_at = fx.iter().position(|e| matches!(e, Effect::Score(_)));
+    let reveal_at = fx
+        .iter()
+        .position(|e| matches!(e, Effect::Send(_, ServerMsg::Reveal { .. })));
+    assert!(reveal_at < score_at, "{fx:?}");
+    let Some(Effect::Score(writes)) = score_at.map(|i| &fx[i]) else {
+        panic!("no score writes at the reveal: {fx:?}");
+    };
+    let mut writes: Vec<(u64, i64, &str)> = writes
+        .iter()
+        .map(|w| (w.player, w.delta, w.op_key.as_str()))
+        .collect();
+    writes.sort_unstable();
+    assert_eq!(writes, vec![(ann, 1000, "7:0:1"), (bob, 750, "7:0:2")]);
     let reveal = sends(&fx)
         .into_iter()
         .find_map(|(t, m)| match (t, m) {
@@ -190,7 +205,7 @@ async fn host_controls_skip_remove_and_end() {
 async fn pushes_are_coalesced_and_versioned() {
     let mut s = session(1);
     let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    s.attach(ann);
+    s.attach(Instant::now(), ann);
     // Leading edge: the first change is due at once.
     assert_eq!(s.push_due(Instant::now()), Some(true));
     let rank = |score| {
@@ -225,6 +240,22 @@ async fn pushes_are_coalesced_and_versioned() {
     let a = answer(&mut s, ann, 0, &[1]).unwrap();
     s.commit(Instant::now(), vec![a]);
     s.take_effects();
+    // The open question's points are held: the push carries only the
+    // host's answer counts, and no version.
+    assert_eq!(s.push_due(Instant::now()), Some(false));
+    s.push(Instant::now(), Vec::new(), Vec::new());
+    let fx = sends(&s.take_effects())
+        .into_iter()
+        .map(|(t, m)| (t, m.clone()))
+        .collect::<Vec<_>>();
+    assert!(
+        matches!(&fx[..], [(Target::Host, ServerMsg::AnswerCounts { .. })]),
+        "{fx:?}"
+    );
+    tokio::time::advance(Duration::from_millis(250)).await;
+    s.skip(Instant::now()).unwrap();
+    s.take_effects();
+    assert_eq!(s.push_due(Instant::now()), Some(true));
     s.push(Instant::now(), rank(1000), rank(1000));
     let fx = s.take_effects();
     assert!(sends(&fx).iter().any(|(t, m)| *t == Target::Player(ann)
@@ -236,16 +267,13 @@ async fn pushes_are_coalesced_and_versioned() {
                 ..
             }
         )));
-    assert!(sends(&fx)
-        .iter()
-        .any(|(t, m)| *t == Target::Host && matches!(m, ServerMsg::AnswerCounts { .. })));
 }
 
 #[tokio::test(start_paused = true)]
 async fn resume_keeps_score_and_question_state() {
     let mut s = session(1);
     let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    s.attach(ann);
+    s.attach(Instant::now(), ann);
     s.start(Instant::now()).unwrap();
     let a = answer(&mut s, ann, 0, &[1]).unwrap();
     s.detach(ann);
@@ -274,7 +302,7 @@ fn add_players(s: &mut Session, from: usize, n: usize) {
         let id = s
             .join(Instant::now(), &format!("p{i}"), None, format!("t{i}"))
             .unwrap();
-        s.attach(id);
+        s.attach(Instant::now(), id);
     }
     s.take_effects();
 }
@@ -413,7 +441,7 @@ async fn a_reconnecting_player_gets_the_top_list_again() {
         // A player drops and resumes; the top list has not changed since.
         let p = *got.players.keys().min().unwrap();
         s.detach(p);
-        s.attach(p);
+        s.attach(Instant::now(), p);
         s.take_effects();
         let mut again = Served::default();
         while s.push_due(Instant::now()).is_some() {
@@ -484,8 +512,9 @@ async fn a_restored_session_continues_with_durable_scores_streaks_and_deadline()
     let a1 = answer(&mut s, ann, 1, &[1]).unwrap();
     s.commit(Instant::now(), vec![a1.clone()]);
     let _lost = answer(&mut s, bob, 1, &[1]).unwrap();
+    // ann's question-1 points are held until question 1 closes.
     let ann_score = s.roster.get(ann).unwrap().score;
-    assert_eq!(ann_score, i64::from(a0.points + a1.points));
+    assert_eq!(ann_score, i64::from(a0.points));
 
     let epoch_now = s.epoch(Instant::now());
     let durable = [a0.clone(), b0.clone(), c0, a1.clone()];
@@ -494,9 +523,10 @@ async fn a_restored_session_continues_with_durable_scores_streaks_and_deadline()
     assert_eq!(
         totals,
         vec![ann_score, i64::from(b0.points), 0],
-        "board totals"
+        "board totals: the open question's points stay held"
     );
-    assert_eq!(r.roster.get(ann).unwrap().streak, 2);
+    // Streaks up to the last closed question; ann's answer makes hers 2 at the close.
+    assert_eq!(r.roster.get(ann).unwrap().streak, 1);
     assert_eq!(r.roster.get(bob).unwrap().streak, 1);
     assert_eq!(r.roster.get(cid).unwrap().streak, 0);
     assert!(r.roster.get(ann).is_some_and(|p| !p.connected));
@@ -538,7 +568,10 @@ async fn a_restored_session_continues_with_durable_scores_streaks_and_deadline()
     });
     let ann_result = ann_result.expect("ann's reveal");
     assert!(ann_result.answered && ann_result.correct);
-    assert_eq!(ann_result.score, ann_score);
+    assert_eq!(ann_result.points, a1.points);
+    assert_eq!(ann_result.streak, 2);
+    assert_eq!(ann_result.score, ann_score + i64::from(a1.points));
+    assert_eq!(r.roster.get(ann).unwrap().streak, 2);
 }
 
 #[tokio::test(start_paused = true)]
@@ -580,4 +613,180 @@ async fn restoring_a_closed_question_or_finished_session_moves_on() {
     let (mut rf, _) = restore_copy(&f, &[], f.epoch(Instant::now()));
     assert_eq!(rf.phase(), Phase::Finished);
     assert!(rf.take_effects().contains(&Effect::Finished));
+}
+
+/// The board as the actor keeps it: score writes applied once per op key, ranked
+/// (competition style, ties by player id here) for pushes.
+#[derive(Debug, Default)]
+struct Board {
+    scores: HashMap<u64, i64>,
+    ops: std::collections::HashSet<String>,
+}
+
+impl Board {
+    /// A board holding each player's current total (what a restore writes).
+    fn of(s: &Session) -> Board {
+        let scores = s
+            .roster
+            .ids()
+            .into_iter()
+            .filter_map(|id| Some((id, s.roster.get(id)?.score)))
+            .collect();
+        Board {
+            scores,
+            ..Board::default()
+        }
+    }
+
+    fn apply(&mut self, effects: &[Effect]) {
+        for e in effects {
+            match e {
+                Effect::Score(writes) => {
+                    for w in writes {
+                        if self.ops.insert(w.op_key.clone()) {
+                            *self.scores.entry(w.player).or_default() += w.delta;
+                        }
+                    }
+                }
+                Effect::Unscore(p) => {
+                    self.scores.remove(p);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn ranks(&self) -> Vec<BoardRank> {
+        let mut all: Vec<(u64, i64)> = self.scores.iter().map(|(p, s)| (*p, *s)).collect();
+        all.sort_by_key(|&(p, s)| (std::cmp::Reverse(s), p));
+        all.iter()
+            .map(|&(player, score)| BoardRank {
+                player,
+                rank: 1 + all.iter().filter(|(_, s)| *s > score).count() as u64,
+                score,
+            })
+            .collect()
+    }
+}
+
+/// One actor turn: performs the queued effects on `board`, then the push if one is due;
+/// returns every frame of the turn in order.
+fn turn(s: &mut Session, board: &mut Board) -> Vec<(Target, ServerMsg)> {
+    let mut fx = s.take_effects();
+    board.apply(&fx);
+    if s.push_due(Instant::now()).is_some() {
+        let ids = s.rank_ids();
+        let all = board.ranks();
+        let ranks = all.iter().filter(|r| ids.contains(&r.player)).copied();
+        s.push(Instant::now(), all.clone(), ranks.collect());
+        let pushed = s.take_effects();
+        board.apply(&pushed);
+        fx.extend(pushed);
+    }
+    sends(&fx)
+        .into_iter()
+        .map(|(t, m)| (t, m.clone()))
+        .collect()
+}
+
+/// No frame a player gets tells a score other than 0, or points, or a result.
+fn assert_no_points(frames: &[(Target, ServerMsg)]) {
+    for (t, m) in frames {
+        match m {
+            ServerMsg::Rank { score, .. } => assert_eq!(*score, 0, "{t:?} {m:?}"),
+            ServerMsg::Leaderboard { top, .. } => {
+                assert!(top.iter().all(|st| st.score == 0), "{t:?} {m:?}")
+            }
+            ServerMsg::Reveal { .. } | ServerMsg::Finished { .. } => panic!("{t:?} {m:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// At the question's deadline: the reveal gives ann her points, and the frames after it
+/// (the first push) show them; the board has them.
+async fn closes_with_the_points(s: &mut Session, board: &mut Board, ann: u64, points: u32) {
+    tokio::time::advance(Duration::from_millis(10_000)).await;
+    s.tick(Instant::now());
+    assert_eq!(s.phase(), Phase::Reveal);
+    let frames = turn(s, board);
+    let reveal = frames.iter().position(|(t, m)| {
+        *t == Target::Player(ann)
+            && matches!(m, ServerMsg::Reveal { result: Some(r), .. }
+                if r.correct && r.points == points && r.score == i64::from(points))
+    });
+    let rank = frames.iter().position(|(t, m)| {
+        *t == Target::Player(ann)
+            && matches!(m, ServerMsg::Rank { rank: 1, score, .. } if *score == i64::from(points))
+    });
+    let top = frames.iter().position(|(_, m)| {
+        matches!(m, ServerMsg::Leaderboard { top, .. }
+            if top[0].player_id == ann && top[0].score == i64::from(points))
+    });
+    assert!(
+        reveal.is_some() && reveal < rank && reveal < top,
+        "{frames:?}"
+    );
+    assert_eq!(board.scores[&ann], i64::from(points));
+    assert_eq!(s.roster.get(ann).unwrap().score, i64::from(points));
+}
+
+#[tokio::test(start_paused = true)]
+async fn points_reach_the_board_and_pushes_only_when_the_question_closes() {
+    let mut s = session(3);
+    let mut board = Board::default();
+    let ids: Vec<u64> = ["ann", "bob", "cid"]
+        .into_iter()
+        .map(|n| {
+            let id = s.join(Instant::now(), n, None, format!("t{n}")).unwrap();
+            s.attach(Instant::now(), id);
+            id
+        })
+        .collect();
+    let (ann, bob) = (ids[0], ids[1]);
+    assert_no_points(&turn(&mut s, &mut board));
+    tokio::time::advance(Duration::from_millis(250)).await;
+    s.start(Instant::now()).unwrap();
+    // ann right, bob wrong, both durable and acknowledged; cid keeps the question open.
+    let a = answer(&mut s, ann, 0, &[1]).unwrap();
+    let b = answer(&mut s, bob, 0, &[0]).unwrap();
+    assert_eq!((a.points, b.points), (1000, 0));
+    s.commit(Instant::now(), vec![a.clone(), b.clone()]);
+    let frames = turn(&mut s, &mut board);
+    assert_no_points(&frames);
+    assert!(frames
+        .iter()
+        .any(|(t, m)| *t == Target::Player(ann)
+            && matches!(m, ServerMsg::AnswerAck { question: 0, .. })));
+    assert!(board.scores.values().all(|&v| v == 0), "{board:?}");
+    // Pushes keep coming (a player resumes, another joins): still no points.
+    tokio::time::advance(Duration::from_millis(300)).await;
+    s.detach(ann);
+    s.attach(Instant::now(), ann);
+    let w = s.welcome(Instant::now(), Some(ann));
+    assert!(w.answered);
+    assert_eq!(w.score, 0);
+    s.join(Instant::now(), "dan", None, "tdan".into()).unwrap();
+    assert_no_points(&turn(&mut s, &mut board));
+
+    // Another gateway takes the session over mid-question from the durable answers: the
+    // answers count (answer-once), their points stay held.
+    let (mut r, totals) = restore_copy(&s, &[a.clone(), b], s.epoch(Instant::now()));
+    assert!(totals.iter().all(|&t| t == 0), "{totals:?}");
+    let mut restored_board = Board::of(&r);
+    for id in r.roster.ids() {
+        r.attach(Instant::now(), id);
+    }
+    let w = r.welcome(Instant::now(), Some(ann));
+    assert!(w.answered);
+    assert_eq!(w.score, 0);
+    assert_eq!(
+        r.answer(Instant::now(), ann, 0, &[1], None),
+        Err(ErrorCode::AlreadyAnswered)
+    );
+    assert_no_points(&turn(&mut r, &mut restored_board));
+
+    // Both copies apply ann's points at the close, not before.
+    closes_with_the_points(&mut r, &mut restored_board, ann, a.points).await;
+    closes_with_the_points(&mut s, &mut board, ann, a.points).await;
 }
