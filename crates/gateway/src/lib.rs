@@ -68,3 +68,4 @@ pub mod state;
 pub mod store;
 pub mod testing;
 pub mod uniform_errors;
+pub mod web;

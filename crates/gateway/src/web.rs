@@ -1,0 +1,122 @@
+//! The browser client, served by the gateway itself from files embedded in the binary.
+//!
+//! A player needs nothing but the gateway's address: `/` is the player page, and its
+//! script, module and stylesheet are under `/static/`. The files live in `crates/gateway/web`
+//! and are compiled in with `include_str!`, so there is no build step, no Node toolchain and no
+//! CDN, and the page always matches the protocol of the gateway that serves it.
+//!
+//! Every file has no inline script or style, so the gateway's Content-Security-Policy
+//! ([`crate::browser`]) applies unchanged. Responses carry a strong `ETag` (a hash of the
+//! content) and `Cache-Control: no-cache`: browsers keep a copy but revalidate it, getting a
+//! `304` until a new gateway version changes a file, so an upgrade never leaves a player with
+//! a stale script talking to a newer server.
+
+use std::sync::LazyLock;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use sha2::{Digest, Sha256};
+
+use crate::state::AppState;
+
+/// One embedded file: where it is served, its media type and its content.
+struct Asset {
+    path: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+}
+
+/// Every file of the browser client. Only these paths are routed; anything else under
+/// `/static/` falls through to the gateway's problem+json 404.
+const ASSETS: [Asset; 4] = [
+    Asset {
+        path: "/",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../web/player.html"),
+    },
+    Asset {
+        path: "/static/app.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../web/app.css"),
+    },
+    Asset {
+        path: "/static/player.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../web/player.js"),
+    },
+    Asset {
+        path: "/static/quiz-client.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../web/quiz-client.js"),
+    },
+];
+
+/// The ETag of each asset, in the order of [`ASSETS`] (computed once, on first use).
+static ETAGS: LazyLock<Vec<HeaderValue>> = LazyLock::new(|| {
+    ASSETS
+        .iter()
+        .map(|a| {
+            let digest = Sha256::digest(a.body.as_bytes());
+            let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+            HeaderValue::from_str(&format!("\"{hex}\""))
+                .unwrap_or(HeaderValue::from_static("\"0\""))
+        })
+        .collect()
+});
+
+/// Routes of the browser client (`GET` and `HEAD` of each embedded file).
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    for (i, asset) in ASSETS.iter().enumerate() {
+        router = router.route(asset.path, get(move |h: HeaderMap| serve(i, h)));
+    }
+    router
+}
+
+/// Serves asset `i`, or `304 Not Modified` when the browser's copy is current.
+async fn serve(i: usize, request: HeaderMap) -> Response {
+    let asset = &ASSETS[i];
+    let etag = ETAGS[i].clone();
+    let cached = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let headers = [
+        (header::ETAG, etag),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    if cached {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    (
+        headers,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(asset.content_type),
+        )],
+        asset.body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The player page must stay light for phones on poor networks: HTML, CSS and both
+    /// scripts together under 100 KB uncompressed.
+    #[test]
+    fn player_page_is_under_100_kb() {
+        let total: usize = ASSETS.iter().map(|a| a.body.len()).sum();
+        assert!(total < 100 * 1024, "player page weighs {total} bytes");
+    }
+
+    #[test]
+    fn etags_differ_per_file() {
+        let mut tags: Vec<_> = ETAGS.iter().collect();
+        tags.dedup();
+        assert_eq!(tags.len(), ASSETS.len());
+    }
+}

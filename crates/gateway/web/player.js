@@ -1,0 +1,388 @@
+// The player page: joins a live session with quiz-client.js and renders its frames.
+// No inline script or style (the gateway's CSP forbids both); the DOM is built with
+// textContent only, so nothing a server or another player sends is parsed as HTML.
+import { LiveClient } from "/static/quiz-client.js";
+
+const $ = (id) => document.getElementById(id);
+const SVG = "http://www.w3.org/2000/svg";
+
+// Colour AND shape per choice, so colour-blind players can tell them apart.
+const SHAPES = [
+  { name: "triangle", el: "polygon", attrs: { points: "12,3 22,21 2,21" } },
+  { name: "diamond", el: "polygon", attrs: { points: "12,2 22,12 12,22 2,12" } },
+  { name: "circle", el: "circle", attrs: { cx: "12", cy: "12", r: "10" } },
+  { name: "square", el: "rect", attrs: { x: "3", y: "3", width: "18", height: "18" } },
+  {
+    name: "star",
+    el: "polygon",
+    attrs: { points: "12,2 14.9,8.6 22,9.3 16.6,14 18.2,21 12,17.3 5.8,21 7.4,14 2,9.3 9.1,8.6" },
+  },
+  { name: "hexagon", el: "polygon", attrs: { points: "6.5,3 17.5,3 23,12 17.5,21 6.5,21 1,12" } },
+];
+const CHECK = "M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z";
+const CROSS = "M19 6.4 17.6 5 12 10.6 6.4 5 5 6.4 10.6 12 5 17.6 6.4 19 12 13.4 17.6 19 19 17.6 13.4 12z";
+
+const live = new LiveClient({ storage: safeSessionStorage() });
+const ui = {
+  question: null, // the open question frame
+  selected: new Set(),
+  answered: false,
+  rank: null,
+  score: 0,
+  players: 0,
+  me: null, // player_id
+  timer: null,
+};
+
+function safeSessionStorage() {
+  try {
+    return globalThis.sessionStorage ?? null;
+  } catch {
+    return null; // storage disabled: play on, without resume after a reload
+  }
+}
+
+function show(id) {
+  for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== id;
+  const focus = $(id).querySelector("h1");
+  if (focus) {
+    focus.tabIndex = -1;
+    focus.focus({ preventScroll: true });
+  }
+}
+
+function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+}
+
+function shapeIcon(i) {
+  const s = SHAPES[i % SHAPES.length];
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.classList.add("shape");
+  const el = document.createElementNS(SVG, s.el);
+  for (const [k, v] of Object.entries(s.attrs)) el.setAttribute(k, v);
+  svg.appendChild(el);
+  return svg;
+}
+
+// ---- connection state -------------------------------------------------------------------
+
+live.on("state", (s) => {
+  const conn = $("conn");
+  conn.className = "conn " + s.state;
+  if (s.state === "open") {
+    conn.hidden = true;
+    return;
+  }
+  conn.hidden = false;
+  if (s.state === "connecting") conn.textContent = "Connecting…";
+  else if (s.state === "reconnecting") conn.textContent = `Connection lost, reconnecting (try ${s.attempt})…`;
+  else if (s.state === "closed") {
+    conn.textContent = s.error ? s.error.message : s.meaning;
+    if (!$("finished").hidden) return;
+    // Refused or gone for good: back to the join form with the reason.
+    $("join-error").textContent = s.error ? s.error.message : `Disconnected: ${s.meaning}.`;
+    $("join-button").disabled = false;
+    stopTimer();
+    show("join");
+  }
+});
+
+// ---- joining ----------------------------------------------------------------------------
+
+$("join-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const code = $("code").value.trim();
+  const nickname = $("nickname").value.trim();
+  const pattern = $("pattern").value.trim();
+  if (!/^[0-9]{6}$/.test(code)) return joinError("The game PIN has 6 digits.", "code");
+  if (!nickname) return joinError("Choose a nickname.", "nickname");
+  $("join-error").textContent = "";
+  $("join-button").disabled = true;
+  const cred = { nickname };
+  if (pattern) cred.pattern = pattern;
+  live.forget(code);
+  live.connect(code, cred);
+  history.replaceState(null, "", `?code=${code}`);
+});
+
+function joinError(msg, field) {
+  $("join-error").textContent = msg;
+  $(field).focus();
+}
+
+$("again").addEventListener("click", () => {
+  live.close();
+  $("join-button").disabled = false;
+  $("code").value = "";
+  history.replaceState(null, "", location.pathname);
+  show("join");
+  $("code").focus();
+});
+
+// ---- frames -----------------------------------------------------------------------------
+
+live.on("welcome", (w) => {
+  ui.me = w.player_id ?? null;
+  ui.players = w.players ?? 0;
+  ui.score = w.score ?? 0;
+  $("join-button").disabled = false;
+  if (w.role === "host") {
+    $("join-error").textContent = "This page is for players.";
+    live.close();
+    return;
+  }
+  $("lobby-name").textContent = w.nickname ?? "";
+  $("lobby-players").textContent = String(ui.players);
+  if (w.question) openQuestion(w.question, !!w.answered);
+  else if (w.phase === "lobby") show("lobby");
+  else showWaiting();
+});
+
+live.on("question", (q) => openQuestion(q, false));
+
+live.on("answer_ack", () => {
+  ui.answered = true;
+  renderLocked("Answer locked in. Waiting for the others…");
+});
+
+live.on("error", (e) => {
+  if (e.req !== undefined || !$("question").hidden) {
+    $("q-status").textContent = e.message;
+    if (e.code === "already_answered") renderLocked("You already answered this question.");
+    else if (e.code === "too_late" || e.code === "not_open") renderLocked("Time is up.");
+    else unlockChoices();
+  }
+});
+
+live.on("reveal", (r) => {
+  stopTimer();
+  const res = r.result;
+  const verdict = $("verdict");
+  let text = "Time's up";
+  let cls = "none";
+  if (res && res.answered) {
+    text = res.correct ? "Correct!" : "Not quite";
+    cls = res.correct ? "right" : "wrong";
+  }
+  verdict.className = "verdict " + cls;
+  $("verdict-path").setAttribute("d", cls === "right" ? CHECK : CROSS);
+  $("verdict-text").textContent = text;
+  $("r-points").textContent = res ? `+${res.points}` : "+0";
+  $("r-streak").textContent = res ? String(res.streak) : "0";
+  if (res) ui.score = res.score;
+  $("r-score").textContent = String(ui.score);
+  $("r-rank").textContent = ui.rank ? `${ui.rank} / ${ui.players}` : "–";
+  const q = ui.question;
+  if (q && q.index === r.question && Array.isArray(r.correct)) {
+    const names = r.correct.map((i) => `${SHAPES[i % SHAPES.length].name} “${q.choices[i]?.text ?? i}”`);
+    $("r-correct").textContent = `Correct: ${names.join(", ")}`;
+  } else $("r-correct").textContent = "";
+  ui.question = null;
+  show("reveal");
+});
+
+live.on("rank", (r) => {
+  ui.rank = r.rank;
+  ui.score = r.score;
+  ui.players = r.players ?? ui.players;
+  $("r-rank").textContent = `${r.rank} / ${ui.players}`;
+  $("r-score").textContent = String(r.score);
+});
+
+live.on("leaderboard", (b) => {
+  ui.players = b.players ?? ui.players;
+  $("lobby-players").textContent = String(ui.players);
+  renderBoard($("board"), b.top);
+});
+
+live.on("finished", (f) => {
+  stopTimer();
+  const podium = $("podium");
+  clear(podium);
+  const medals = ["first", "second", "third"];
+  for (const p of (f.top || []).slice(0, 3)) {
+    const li = document.createElement("li");
+    li.className = "place " + (medals[p.rank - 1] || "");
+    const rank = document.createElement("span");
+    rank.className = "place-rank";
+    rank.textContent = String(p.rank);
+    const name = document.createElement("span");
+    name.className = "place-name";
+    name.textContent = p.nickname;
+    const score = document.createElement("span");
+    score.className = "place-score";
+    score.textContent = String(p.score);
+    li.append(rank, name, score);
+    if (p.player_id === ui.me) li.classList.add("me");
+    podium.appendChild(li);
+  }
+  const you = f.you;
+  $("you").textContent = you
+    ? `You finished ${ordinal(you.rank)} of ${f.players} with ${you.score} points.`
+    : "The game is over.";
+  renderBoard($("final-board"), (f.top || []).slice(3));
+  show("finished");
+});
+
+function renderBoard(ol, top) {
+  clear(ol);
+  for (const p of top || []) {
+    const li = document.createElement("li");
+    li.value = p.rank;
+    const name = document.createElement("span");
+    name.textContent = p.nickname;
+    const score = document.createElement("span");
+    score.className = "score";
+    score.textContent = String(p.score);
+    li.append(name, score);
+    if (p.player_id === ui.me) li.classList.add("me");
+    ol.appendChild(li);
+  }
+}
+
+function ordinal(n) {
+  const s = n % 100 >= 11 && n % 100 <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] || "th";
+  return `${n}${s}`;
+}
+
+function showWaiting() {
+  $("verdict").className = "verdict none";
+  $("verdict-text").textContent = "Waiting for the next question…";
+  $("r-score").textContent = String(ui.score);
+  show("reveal");
+}
+
+// ---- question ---------------------------------------------------------------------------
+
+function openQuestion(q, answered) {
+  ui.question = q;
+  ui.selected = new Set();
+  ui.answered = answered;
+  $("q-index").textContent = `Question ${q.index + 1} of ${q.total}`;
+  $("q-text").textContent = q.text;
+  $("q-hint").textContent = q.multiple ? "Choose every correct answer, then submit." : "";
+  $("q-status").textContent = "";
+  $("submit").hidden = !q.multiple;
+  const box = $("choices");
+  clear(box);
+  q.choices.forEach((c, i) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = `choice c${i % SHAPES.length}`;
+    b.dataset.index = String(c.index);
+    if (q.multiple) b.setAttribute("aria-pressed", "false");
+    b.setAttribute("aria-keyshortcuts", String(i + 1));
+    const key = document.createElement("span");
+    key.className = "key";
+    key.textContent = String(i + 1);
+    const text = document.createElement("span");
+    text.className = "ctext";
+    text.textContent = c.text;
+    b.append(shapeIcon(i), text, key);
+    b.addEventListener("click", () => pick(c.index));
+    box.appendChild(b);
+  });
+  show("question");
+  if (answered) renderLocked("Answer locked in. Waiting for the others…");
+  startTimer(q);
+}
+
+function pick(index) {
+  const q = ui.question;
+  if (!q || ui.answered) return;
+  if (q.multiple) {
+    if (ui.selected.has(index)) ui.selected.delete(index);
+    else ui.selected.add(index);
+    for (const b of $("choices").children) {
+      b.setAttribute("aria-pressed", String(ui.selected.has(Number(b.dataset.index))));
+    }
+    return;
+  }
+  ui.selected = new Set([index]);
+  send();
+}
+
+function send() {
+  const q = ui.question;
+  if (!q || ui.answered || ui.selected.size === 0) return;
+  const choices = [...ui.selected];
+  ui.answered = true;
+  for (const b of $("choices").children) {
+    b.disabled = true;
+    if (ui.selected.has(Number(b.dataset.index))) b.classList.add("picked");
+  }
+  $("submit").disabled = true;
+  $("q-status").textContent = "Sending…";
+  live.answer(q.index, choices).catch(() => {
+    // answer_ack / error events update the screen; a lost connection resumes and the
+    // welcome says whether the answer was taken.
+  });
+}
+
+function renderLocked(msg) {
+  ui.answered = true;
+  for (const b of $("choices").children) b.disabled = true;
+  $("submit").disabled = true;
+  $("choices").classList.add("locked");
+  $("q-status").textContent = msg;
+}
+
+function unlockChoices() {
+  ui.answered = false;
+  for (const b of $("choices").children) {
+    b.disabled = false;
+    b.classList.remove("picked");
+  }
+  $("submit").disabled = false;
+  $("choices").classList.remove("locked");
+}
+
+$("submit").addEventListener("click", send);
+
+document.addEventListener("keydown", (ev) => {
+  if ($("question").hidden || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+  const n = Number(ev.key);
+  const q = ui.question;
+  if (q && Number.isInteger(n) && n >= 1 && n <= q.choices.length) {
+    ev.preventDefault();
+    pick(q.choices[n - 1].index);
+  } else if (ev.key === "Enter" && q?.multiple && ev.target === document.body) {
+    send();
+  }
+});
+
+function startTimer(q) {
+  stopTimer();
+  const tick = () => {
+    const left = live.remaining(q.deadline);
+    $("q-seconds").textContent = String(Math.ceil(left / 1000));
+    $("q-progress").value = Math.round((1000 * left) / Math.max(1, q.time_limit_ms));
+    if (left <= 0) {
+      stopTimer();
+      if (!ui.answered) renderLocked("Time is up.");
+    }
+  };
+  tick();
+  ui.timer = setInterval(tick, 200);
+}
+
+function stopTimer() {
+  if (ui.timer !== null) clearInterval(ui.timer);
+  ui.timer = null;
+}
+
+// ---- start ------------------------------------------------------------------------------
+
+const params = new URLSearchParams(location.search);
+const code = (params.get("code") || "").replace(/\D/g, "").slice(0, 6);
+$("code").value = code;
+if (code && live.storedCredential(code)) {
+  // A reload (or a return to the tab) resumes as the same player.
+  live.connect(code);
+} else {
+  show("join");
+  $(code ? "nickname" : "code").focus();
+}

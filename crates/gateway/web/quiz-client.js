@@ -1,0 +1,568 @@
+// quiz-client.js: the quiz gateway's JavaScript client (REST + live protocol version 2).
+//
+// One ES module with no DOM dependency: it runs in browsers (the gateway serves it at
+// /static/quiz-client.js) and in Node >= 20 (pass a WebSocket constructor, e.g. from the `ws`
+// package, because Node 20 has no global one). Everything the environment provides can be
+// injected (fetch, WebSocket, storage, timers, clock, randomness), which is how its tests run
+// against fakes.
+//
+// REST:
+//   const api = new QuizApi({ baseUrl: "http://127.0.0.1:8080" }); // "" = same origin
+//   await api.login("ada", "pw");                 // keeps the bearer token
+//   const page = await api.listQuestions({ topic: "rust" });
+//   Errors are thrown as ApiError (status, type, title, detail, errors[{field,message}],
+//   retryAfter seconds) parsed from application/problem+json bodies.
+//
+// Live:
+//   const live = new LiveClient({ storage: sessionStorage });
+//   live.on("state", (s) => ...);      // {state: connecting|open|reconnecting|closed, ...}
+//   live.on("question", (q) => ...);   // every server frame type is an event of its name
+//   live.connect("493021", { nickname: "Ann" });   // or {token}, {resume_token}, {host_token}
+//   await live.answer(0, [1]);         // resolves with the answer_ack, rejects with LiveError
+//   live.serverNow();                  // Date.now() corrected to the server clock
+//
+// The client sends the credential as the first frame, keeps the welcome's resume token (in
+// `storage` too, so a reloaded page resumes), drops leaderboard/rank frames older than the
+// highest `version` seen, estimates the clock offset from `server_time` (welcome, pong), and
+// reconnects with exponential backoff (100 ms to 2 s, jitter, 20 attempts) and the resume
+// credential unless the close code is final (see CLOSE_CODES). docs/WEB.md has the details.
+
+/** A REST error: the problem+json body of a non-2xx response. */
+export class ApiError extends Error {
+  constructor(status, problem = {}, retryAfter = null) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.name = "ApiError";
+    this.status = status;
+    this.type = problem.type || "about:blank";
+    this.title = problem.title || "";
+    this.detail = problem.detail || "";
+    /** Per-field messages: [{field, message}]. */
+    this.errors = Array.isArray(problem.errors) ? problem.errors : [];
+    /** Seconds from Retry-After (429, 503), or null. */
+    this.retryAfter = retryAfter;
+  }
+
+  /** The messages for one field (e.g. "text", "choices[1].text"). */
+  fieldErrors(field) {
+    return this.errors.filter((e) => e.field === field).map((e) => e.message);
+  }
+}
+
+/** A live-protocol error: an `error` frame (code, message, req) or a local failure. */
+export class LiveError extends Error {
+  constructor(code, message, req = undefined) {
+    super(message || code);
+    this.name = "LiveError";
+    this.code = code;
+    this.req = req;
+  }
+}
+
+/** Close codes of the live protocol: what they mean and whether the client reconnects. */
+export const CLOSE_CODES = Object.freeze({
+  1000: { meaning: "closed", reconnect: false },
+  1001: { meaning: "server going away or session moved", reconnect: true },
+  1006: { meaning: "connection lost", reconnect: true },
+  1009: { meaning: "frame too large", reconnect: true },
+  4000: { meaning: "session finished", reconnect: false },
+  4001: { meaning: "removed by the host", reconnect: false },
+  4003: { meaning: "join refused", reconnect: false },
+  4004: { meaning: "unknown session code", reconnect: false },
+  4008: { meaning: "too slow: outgoing queue overflowed", reconnect: true },
+  4009: { meaning: "replaced by a newer connection", reconnect: false },
+});
+
+/** What a close code means, and whether it is worth reconnecting. */
+export function closeInfo(code) {
+  return CLOSE_CODES[code] || { meaning: `closed (${code})`, reconnect: true };
+}
+
+/** A small event emitter: on/off/once/emit; `on` returns an unsubscribe function. */
+export class Emitter {
+  #handlers = new Map();
+
+  on(type, fn) {
+    if (!this.#handlers.has(type)) this.#handlers.set(type, new Set());
+    this.#handlers.get(type).add(fn);
+    return () => this.off(type, fn);
+  }
+
+  off(type, fn) {
+    this.#handlers.get(type)?.delete(fn);
+  }
+
+  once(type, fn) {
+    const off = this.on(type, (v) => {
+      off();
+      fn(v);
+    });
+    return off;
+  }
+
+  emit(type, value) {
+    for (const fn of [...(this.#handlers.get(type) || [])]) {
+      try {
+        fn(value);
+      } catch (e) {
+        // A listener's bug must not break the protocol state machine.
+        if (globalThis.console) console.error(e);
+      }
+    }
+  }
+}
+
+/** REST client of the gateway's `/v1` API. */
+export class QuizApi {
+  constructor({ baseUrl = "", token = null, fetch = globalThis.fetch } = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    /** The bearer token (set by login, cleared by logout). */
+    this.token = token;
+    this.fetch = fetch;
+  }
+
+  /** Sends a request; returns the parsed JSON (or null for 204), throws ApiError. */
+  async request(method, path, { body, query } = {}) {
+    let url = this.baseUrl + path;
+    if (query) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) {
+        if (v === undefined || v === null || v === "") continue;
+        q.set(k, Array.isArray(v) ? v.join(",") : String(v));
+      }
+      const s = q.toString();
+      if (s) url += "?" + s;
+    }
+    const headers = { accept: "application/json" };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const resp = await this.fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = resp.status === 204 ? "" : await resp.text();
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+    if (!resp.ok) {
+      const ra = Number(resp.headers?.get?.("retry-after"));
+      const problem = data && typeof data === "object" ? data : { detail: text.slice(0, 200) };
+      throw new ApiError(resp.status, problem, Number.isFinite(ra) && ra > 0 ? ra : null);
+    }
+    return data;
+  }
+
+  register(username, password) {
+    return this.request("POST", "/v1/auth/register", { body: { username, password } });
+  }
+  /** Logs in and keeps the token for the next calls; returns the token response. */
+  async login(username, password) {
+    const t = await this.request("POST", "/v1/auth/login", { body: { username, password } });
+    this.token = t.token;
+    return t;
+  }
+  async logout() {
+    await this.request("POST", "/v1/auth/logout");
+    this.token = null;
+  }
+  me() {
+    return this.request("GET", "/v1/me");
+  }
+  /** filter: {topic, tag, difficulty, author_id, limit, offset}. */
+  listQuestions(filter = {}) {
+    return this.request("GET", "/v1/questions", { query: filter });
+  }
+  /** params: {q, topic, tags (array or "a,b"), limit}. */
+  searchQuestions(params = {}) {
+    return this.request("GET", "/v1/questions/search", { query: params });
+  }
+  getQuestion(id) {
+    return this.request("GET", `/v1/questions/${encodeURIComponent(id)}`);
+  }
+  createQuestion(input) {
+    return this.request("POST", "/v1/questions", { body: input });
+  }
+  /** Replaces a question (PUT). */
+  updateQuestion(id, input) {
+    return this.request("PUT", `/v1/questions/${encodeURIComponent(id)}`, { body: input });
+  }
+  deleteQuestion(id) {
+    return this.request("DELETE", `/v1/questions/${encodeURIComponent(id)}`);
+  }
+  listQuizzes(params = {}) {
+    return this.request("GET", "/v1/quizzes", { query: params });
+  }
+  getQuiz(id) {
+    return this.request("GET", `/v1/quizzes/${encodeURIComponent(id)}`);
+  }
+  createQuiz(input) {
+    return this.request("POST", "/v1/quizzes", { body: input });
+  }
+  /** Hosts a quiz live: {quiz_id, ...options} -> {session_id, code, host_token}. */
+  createLiveSession(options) {
+    return this.request("POST", "/v1/live/sessions", { body: options });
+  }
+  standings(sessionId) {
+    return this.request("GET", `/v1/live/sessions/${encodeURIComponent(sessionId)}/standings`);
+  }
+}
+
+const FRAME_TYPES = new Set([
+  "welcome", "question", "answer_ack", "answer_counts", "reveal", "leaderboard", "rank",
+  "roster", "finished", "join_pattern", "joins_locked", "error", "pong",
+]);
+
+/** The live protocol client. Events: "state", "message" (every frame), one per frame type
+ *  ("welcome", "question", ...), "reconnected" (the welcome after a resume), "dropped"
+ *  (a stale leaderboard/rank frame). */
+export class LiveClient extends Emitter {
+  constructor(options = {}) {
+    super();
+    this.baseUrl = options.baseUrl ?? "";
+    this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
+    this.storage = options.storage ?? null;
+    this.storagePrefix = options.storagePrefix ?? "quiz-live:";
+    this.backoff = { min: 100, max: 2000, attempts: 20, ...(options.backoff || {}) };
+    this.pingIntervalMs = options.pingIntervalMs ?? 15000;
+    this.now = options.now ?? (() => Date.now());
+    this.random = options.random ?? Math.random;
+    this.setTimeout = options.setTimeout ?? ((f, ms) => globalThis.setTimeout(f, ms));
+    this.clearTimeout = options.clearTimeout ?? ((t) => globalThis.clearTimeout(t));
+    this.setInterval = options.setInterval ?? ((f, ms) => globalThis.setInterval(f, ms));
+    this.clearInterval = options.clearInterval ?? ((t) => globalThis.clearInterval(t));
+    this.state = "idle";
+    this.code = null;
+    this.welcome = null;
+    this.lastVersion = -Infinity;
+    /** Estimated server clock minus local clock, in ms. */
+    this.clockOffset = 0;
+    this.#reset();
+  }
+
+  #ws = null;
+  #credential = null;
+  #attempt = 0;
+  #timer = null;
+  #pinger = null;
+  #nextReq = 1;
+  #pending = new Map();
+  #pingSentAt = null;
+  #bestRtt = Infinity;
+  #lastError = null;
+  #stopped = false;
+
+  #reset() {
+    this.welcome = null;
+    this.lastVersion = -Infinity;
+    this.#bestRtt = Infinity;
+    this.#attempt = 0;
+  }
+
+  /** The local clock corrected by the estimated offset: use it for countdowns. */
+  serverNow() {
+    return this.now() + this.clockOffset;
+  }
+
+  /** Milliseconds left until a server timestamp (e.g. a question's deadline), never < 0. */
+  remaining(serverTime) {
+    return Math.max(0, serverTime - this.serverNow());
+  }
+
+  /** The credential kept in `storage` for a join code, or null. */
+  storedCredential(code) {
+    if (!this.storage) return null;
+    try {
+      const v = JSON.parse(this.storage.getItem(this.storagePrefix + code) || "null");
+      return v && (v.resume_token || v.host_token) ? v : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Forgets the stored credential of a join code. */
+  forget(code) {
+    try {
+      this.storage?.removeItem(this.storagePrefix + code);
+    } catch {
+      // storage may be unavailable (private mode); nothing to forget then
+    }
+  }
+
+  /** Connects to a session. credential: {nickname[, pattern]} | {token[, pattern]} |
+   *  {resume_token} | {host_token}; omitted: the one stored for this code. */
+  connect(code, credential) {
+    this.#teardown();
+    this.#stopped = false;
+    this.code = String(code);
+    const cred = credential ?? this.storedCredential(this.code);
+    if (!cred) throw new LiveError("no_credential", "no credential given or stored for this code");
+    if (this.code !== this.#lastCode) this.#reset();
+    this.#lastCode = this.code;
+    this.#credential = cred;
+    this.#attempt = 0;
+    this.#open("connecting");
+  }
+
+  #lastCode = null;
+
+  /** Closes the connection for good (no reconnect). */
+  close() {
+    const wasActive = this.state !== "idle" && this.state !== "closed";
+    this.#teardown();
+    if (wasActive) this.#setState("closed", { code: 1000, ...closeInfo(1000), final: true });
+  }
+
+  #teardown() {
+    this.#stopped = true;
+    this.#clearTimers();
+    const ws = this.#ws;
+    this.#ws = null;
+    if (ws) {
+      try {
+        ws.close(1000);
+      } catch {
+        // already closed
+      }
+    }
+    this.#failPending(new LiveError("closed", "connection closed"));
+  }
+
+  /** Answers a question; resolves with its answer_ack, rejects with a LiveError. */
+  answer(question, choices) {
+    const req = this.#nextReq++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(req, { resolve, reject });
+      try {
+        this.send({ type: "answer", question, choices, req });
+      } catch (e) {
+        this.#pending.delete(req);
+        reject(e);
+      }
+    });
+  }
+
+  start() { this.send({ type: "start" }); }
+  skip() { this.send({ type: "skip" }); }
+  end() { this.send({ type: "end" }); }
+  remove(playerId) { this.send({ type: "remove", player_id: playerId }); }
+  ban(playerId) { this.send({ type: "ban", player_id: playerId }); }
+  lock() { this.send({ type: "lock" }); }
+  unlock() { this.send({ type: "unlock" }); }
+  ping() {
+    this.#pingSentAt = this.now();
+    this.send({ type: "ping" });
+  }
+
+  /** Sends an in-game frame; throws LiveError("not_connected") before the welcome. */
+  send(frame) {
+    if (this.state !== "open" || !this.#ws) {
+      throw new LiveError("not_connected", "not connected to the session");
+    }
+    this.#ws.send(JSON.stringify(frame));
+  }
+
+  #url() {
+    let base = this.baseUrl;
+    if (!base && globalThis.location) base = globalThis.location.origin;
+    const u = new URL("/v1/live/ws", base);
+    u.protocol = u.protocol === "https:" ? "wss:" : u.protocol === "http:" ? "ws:" : u.protocol;
+    u.searchParams.set("code", this.code);
+    return u.toString();
+  }
+
+  #open(state) {
+    this.#setState(state, { attempt: this.#attempt });
+    this.#lastError = null;
+    let ws;
+    try {
+      ws = new this.WebSocket(this.#url());
+    } catch (e) {
+      this.#lastError = new LiveError("connect_failed", String(e?.message || e));
+      this.#scheduleReconnect(1006);
+      return;
+    }
+    this.#ws = ws;
+    ws.onopen = () => {
+      if (this.#ws !== ws) return;
+      const c = this.#credential;
+      let hello;
+      if (c.host_token) hello = { type: "host", host_token: c.host_token };
+      else if (c.resume_token) hello = { type: "resume", resume_token: c.resume_token };
+      else {
+        hello = { type: "join" };
+        if (c.token) hello.token = c.token;
+        if (c.nickname !== undefined) hello.nickname = c.nickname;
+        if (c.pattern !== undefined) hello.pattern = c.pattern;
+      }
+      ws.send(JSON.stringify(hello));
+    };
+    ws.onmessage = (ev) => {
+      if (this.#ws !== ws || typeof ev.data !== "string") return;
+      let frame;
+      try {
+        frame = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      if (frame && typeof frame.type === "string") this.#onFrame(frame);
+    };
+    ws.onclose = (ev) => {
+      if (this.#ws !== ws) return;
+      this.#ws = null;
+      this.#clearTimers();
+      this.#failPending(new LiveError("disconnected", "connection lost before the acknowledgement"));
+      this.#onClose(ev?.code ?? 1006, ev?.reason ?? "");
+    };
+    ws.onerror = () => {
+      // A close event follows; it decides what happens.
+    };
+  }
+
+  #onFrame(f) {
+    const recvAt = this.now();
+    switch (f.type) {
+      case "welcome": {
+        const resumed = this.welcome !== null;
+        this.welcome = f;
+        this.#attempt = 0;
+        if (typeof f.server_time === "number" && this.#bestRtt === Infinity) {
+          this.clockOffset = f.server_time - recvAt;
+        }
+        if (f.role === "host") this.#credential = { host_token: this.#credential.host_token };
+        else if (f.resume_token) this.#credential = { resume_token: f.resume_token };
+        this.#store();
+        this.#setState("open", { welcome: f });
+        this.#startPinger();
+        this.emit("welcome", f);
+        if (resumed) this.emit("reconnected", f);
+        this.emit("message", f);
+        try {
+          this.ping();
+        } catch {
+          // not open (a listener closed it)
+        }
+        return;
+      }
+      case "pong":
+        if (typeof f.server_time === "number" && this.#pingSentAt !== null) {
+          const rtt = recvAt - this.#pingSentAt;
+          if (rtt <= this.#bestRtt) {
+            this.#bestRtt = rtt;
+            this.clockOffset = f.server_time + rtt / 2 - recvAt;
+          }
+          this.#pingSentAt = null;
+        }
+        break;
+      case "leaderboard":
+      case "rank": {
+        const v = typeof f.version === "number" ? f.version : null;
+        if (v !== null) {
+          if (v < this.lastVersion) {
+            this.emit("dropped", f);
+            return;
+          }
+          this.lastVersion = v;
+        }
+        break;
+      }
+      case "answer_ack": {
+        const p = this.#pending.get(f.req);
+        if (p) {
+          this.#pending.delete(f.req);
+          p.resolve(f);
+        }
+        break;
+      }
+      case "error": {
+        this.#lastError = new LiveError(f.code, f.message, f.req);
+        const p = f.req !== undefined ? this.#pending.get(f.req) : undefined;
+        if (p) {
+          this.#pending.delete(f.req);
+          p.reject(this.#lastError);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    if (FRAME_TYPES.has(f.type)) this.emit(f.type, f);
+    this.emit("message", f);
+  }
+
+  #onClose(code, reason) {
+    const info = closeInfo(code);
+    const error = this.#lastError;
+    if (this.#stopped) return;
+    if (code === 4000 || code === 4001 || (code === 4003 && !this.#credential?.nickname && !this.#credential?.token)) {
+      // Finished, removed, or a stored credential refused: it will never work again.
+      this.forget(this.code);
+    }
+    if (!info.reconnect) {
+      this.#setState("closed", { code, reason, ...info, final: true, error });
+      return;
+    }
+    this.#scheduleReconnect(code, reason);
+  }
+
+  #scheduleReconnect(code, reason = "") {
+    const info = closeInfo(code);
+    if (this.#attempt >= this.backoff.attempts) {
+      this.#setState("closed", { code, reason, ...info, final: true, gaveUp: true, error: this.#lastError });
+      return;
+    }
+    const base = Math.min(this.backoff.max, this.backoff.min * 2 ** this.#attempt);
+    const delay = Math.round(base / 2 + (base / 2) * this.random());
+    this.#attempt += 1;
+    this.#setState("reconnecting", { code, reason, ...info, attempt: this.#attempt, delay });
+    this.#timer = this.setTimeout(() => {
+      this.#timer = null;
+      if (!this.#stopped) this.#open("connecting");
+    }, delay);
+  }
+
+  #store() {
+    if (!this.storage) return;
+    const c = this.#credential;
+    const v = c.host_token ? { host_token: c.host_token } : c.resume_token ? { resume_token: c.resume_token } : null;
+    if (!v) return;
+    try {
+      this.storage.setItem(this.storagePrefix + this.code, JSON.stringify(v));
+    } catch {
+      // storage full or unavailable: the session still works, only a reload cannot resume
+    }
+  }
+
+  #startPinger() {
+    if (this.#pinger !== null || !this.pingIntervalMs) return;
+    this.#pinger = this.setInterval(() => {
+      try {
+        this.ping();
+      } catch {
+        // not connected right now
+      }
+    }, this.pingIntervalMs);
+  }
+
+  #clearTimers() {
+    if (this.#timer !== null) this.clearTimeout(this.#timer);
+    if (this.#pinger !== null) this.clearInterval(this.#pinger);
+    this.#timer = null;
+    this.#pinger = null;
+  }
+
+  #failPending(err) {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(err);
+  }
+
+  #setState(state, detail = {}) {
+    this.state = state;
+    this.emit("state", { state, ...detail });
+  }
+}
