@@ -78,10 +78,14 @@ live.on("state", (s) => {
   }
   conn.hidden = false;
   if (s.state === "connecting") conn.textContent = "Connecting…";
-  else if (s.state === "reconnecting") conn.textContent = `Connection lost, reconnecting (try ${s.attempt})…`;
+  else if (s.state === "reconnecting") conn.textContent = `Reconnecting… (${s.attempt})`;
   else if (s.state === "closed") {
     conn.textContent = s.error ? s.error.message : s.meaning;
-    if (!$("finished").hidden) return;
+    // The final results say it all; no alarming badge after a normal end.
+    if (!$("finished").hidden) {
+      conn.hidden = s.code === 4000 || s.code === 1000;
+      return;
+    }
     // Refused or gone for good: back to the join form with the reason.
     $("join-error").textContent = s.error ? s.error.message : `Disconnected: ${s.meaning}.`;
     $("join-button").disabled = false;
@@ -266,7 +270,9 @@ function openQuestion(q, answered) {
   $("q-hint").textContent = q.multiple ? "Choose every correct answer, then submit." : "";
   $("q-status").textContent = "";
   $("submit").hidden = !q.multiple;
+  $("submit").disabled = false;
   const box = $("choices");
+  box.classList.remove("locked");
   clear(box);
   q.choices.forEach((c, i) => {
     const b = document.createElement("button");

@@ -411,15 +411,25 @@ export class LiveClient extends Emitter {
       }
       if (frame && typeof frame.type === "string") this.#onFrame(frame);
     };
-    ws.onclose = (ev) => {
+    const lost = (code, reason) => {
       if (this.#ws !== ws) return;
       this.#ws = null;
       this.#clearTimers();
       this.#failPending(new LiveError("disconnected", "connection lost before the acknowledgement"));
-      this.#onClose(ev?.code ?? 1006, ev?.reason ?? "");
+      this.#onClose(code, reason);
     };
+    ws.onclose = (ev) => lost(ev?.code ?? 1006, ev?.reason ?? "");
     ws.onerror = () => {
-      // A close event follows; it decides what happens.
+      // Once open, a close event follows with the real code. A connection that fails before
+      // opening may get no close event at all (Node 20's WebSocket), so it is lost now.
+      if (ws.readyState !== 1) {
+        try {
+          ws.close();
+        } catch {
+          // never opened
+        }
+        lost(1006, "");
+      }
     };
   }
 

@@ -40,6 +40,11 @@ export class FakeSocket {
     this.onmessage?.({ data: JSON.stringify(frame) });
   }
 
+  /** A connection that fails before opening, with an error event and no close event. */
+  failToConnect() {
+    this.onerror?.({});
+  }
+
   serverClose(code, reason = "") {
     this.readyState = 3;
     this.onclose?.({ code, reason });

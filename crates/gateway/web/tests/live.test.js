@@ -270,3 +270,15 @@ test("close() stops reconnecting", () => {
   assert.equal(FakeSocket.instances.length, 1);
   assert.equal(c.state, "closed");
 });
+
+test("a connection that fails before opening without a close event is retried", () => {
+  const c = client();
+  joined(c).serverClose(1006);
+  time.advance(100);
+  FakeSocket.last().failToConnect();
+  assert.equal(c.state, "reconnecting");
+  time.advance(200);
+  assert.equal(FakeSocket.instances.length, 3);
+  FakeSocket.last().serverOpen();
+  assert.deepEqual(FakeSocket.last().sent[0], { type: "resume", resume_token: "r1" });
+});
