@@ -229,6 +229,8 @@ export class LiveClient extends Emitter {
     this.storagePrefix = options.storagePrefix ?? "quiz-live:";
     this.backoff = { min: 100, max: 2000, attempts: 20, ...(options.backoff || {}) };
     this.pingIntervalMs = options.pingIntervalMs ?? 15000;
+    /** A connection without a welcome after this long is given up and retried. */
+    this.welcomeTimeoutMs = options.welcomeTimeoutMs ?? 15000;
     this.now = options.now ?? (() => Date.now());
     this.random = options.random ?? Math.random;
     this.setTimeout = options.setTimeout ?? ((f, ms) => globalThis.setTimeout(f, ms));
@@ -419,17 +421,28 @@ export class LiveClient extends Emitter {
       this.#onClose(code, reason);
     };
     ws.onclose = (ev) => lost(ev?.code ?? 1006, ev?.reason ?? "");
+    // A connection can hang without any event (a server dying mid-handshake, a dead link):
+    // no welcome in time counts as lost.
+    // Gives a connection up as lost (1006) first, then closes it: closing a connecting
+    // socket may fire its error event again at once (Node 20), which then finds it gone.
+    const abandon = (error) => {
+      if (this.#ws !== ws) return;
+      if (error) this.#lastError = error;
+      lost(1006, "");
+      try {
+        ws.close();
+      } catch {
+        // never opened
+      }
+    };
+    this.#timer = this.setTimeout(() => {
+      this.#timer = null;
+      if (this.state !== "open") abandon(new LiveError("timeout", "no answer from the server"));
+    }, this.welcomeTimeoutMs);
     ws.onerror = () => {
       // Once open, a close event follows with the real code. A connection that fails before
       // opening may get no close event at all (Node 20's WebSocket), so it is lost now.
-      if (ws.readyState !== 1) {
-        try {
-          ws.close();
-        } catch {
-          // never opened
-        }
-        lost(1006, "");
-      }
+      if (ws.readyState !== 1) abandon(null);
     };
   }
 
@@ -440,6 +453,8 @@ export class LiveClient extends Emitter {
         const resumed = this.welcome !== null;
         this.welcome = f;
         this.#attempt = 0;
+        if (this.#timer !== null) this.clearTimeout(this.#timer);
+        this.#timer = null;
         if (typeof f.server_time === "number" && this.#bestRtt === Infinity) {
           this.clockOffset = f.server_time - recvAt;
         }

@@ -27,8 +27,11 @@ export class FakeSocket {
   }
 
   close(code = 1000) {
+    const connecting = this.readyState === 0;
     this.closedWith = code;
     this.readyState = 3;
+    // Node 20's WebSocket fires "error" again, synchronously, when a connecting socket is closed.
+    if (connecting) this.onerror?.({});
   }
 
   serverOpen() {

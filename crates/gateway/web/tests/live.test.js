@@ -282,3 +282,21 @@ test("a connection that fails before opening without a close event is retried", 
   FakeSocket.last().serverOpen();
   assert.deepEqual(FakeSocket.last().sent[0], { type: "resume", resume_token: "r1" });
 });
+
+test("a connection that never answers is given up after the welcome timeout and retried", () => {
+  const c = client({ welcomeTimeoutMs: 5000 });
+  c.connect("493021", { nickname: "Ann" });
+  FakeSocket.last().serverOpen();
+  time.advance(4999);
+  assert.equal(c.state, "connecting");
+  time.advance(1);
+  assert.equal(c.state, "reconnecting");
+  assert.equal(FakeSocket.instances[0].closedWith, 1000);
+  time.advance(100);
+  assert.equal(FakeSocket.instances.length, 2);
+  // after a welcome the timer is gone: nothing happens later
+  FakeSocket.last().serverOpen();
+  FakeSocket.last().serverSend(welcome());
+  time.advance(60_000);
+  assert.equal(c.state, "open");
+});
