@@ -40,7 +40,7 @@ impl Site {
     }
 }
 
-fn header<'a>(h: &'a HeaderMap, name: impl reqwest::header::AsHeaderName) -> &'a str {
+fn header(h: &HeaderMap, name: impl reqwest::header::AsHeaderName) -> &str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
