@@ -86,11 +86,16 @@ live.on("state", (s) => {
       conn.hidden = s.code === 4000 || s.code === 1000;
       return;
     }
-    // Refused or gone for good: back to the join form with the reason.
-    $("join-error").textContent = s.error ? s.error.message : `Disconnected: ${s.meaning}.`;
+    // Refused or gone for good: back to the join form with the reason (shown once, there).
+    conn.hidden = true;
+    const why = s.error ? s.error.message : `disconnected: ${s.meaning}`;
+    $("join-error").textContent = why.charAt(0).toUpperCase() + why.slice(1) + ".";
     $("join-button").disabled = false;
     stopTimer();
     show("join");
+    const field = { unknown_session: "code", bad_pattern: "pattern" }[s.error?.code] ?? "nickname";
+    if (field === "pattern") $("pattern-box").open = true;
+    $(field).focus();
   }
 });
 
