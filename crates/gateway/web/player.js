@@ -297,7 +297,14 @@ function openQuestion(q, answered) {
     box.appendChild(b);
   });
   show("question");
-  if (answered) renderLocked("Answer locked in. Waiting for the others…");
+  if (answered) {
+    // A resume only says that the answer was taken; this tab may remember which it was.
+    const picked = recallPick(q);
+    for (const b of box.children) {
+      if (picked.includes(Number(b.dataset.index))) b.classList.add("picked");
+    }
+    renderLocked("Answer locked in. Waiting for the others…");
+  }
   startTimer(q);
 }
 
@@ -327,10 +334,31 @@ function send() {
   }
   $("submit").disabled = true;
   $("q-status").textContent = "Sending…";
+  rememberPick(q, choices);
   live.answer(q.index, choices).catch(() => {
     // answer_ack / error events update the screen; a lost connection resumes and the
     // welcome says whether the answer was taken.
   });
+}
+
+// The choices sent for the open question, per tab, so a reload can show them again.
+const PICK_KEY = "quiz-picked";
+
+function rememberPick(q, choices) {
+  try {
+    sessionStorage.setItem(PICK_KEY, JSON.stringify({ code: live.code, opened_at: q.opened_at, choices }));
+  } catch {
+    // no storage: the resumed screen just shows the answer as locked
+  }
+}
+
+function recallPick(q) {
+  try {
+    const p = JSON.parse(sessionStorage.getItem(PICK_KEY) || "null");
+    return p && p.code === live.code && p.opened_at === q.opened_at ? p.choices : [];
+  } catch {
+    return [];
+  }
 }
 
 function renderLocked(msg) {
@@ -360,7 +388,7 @@ document.addEventListener("keydown", (ev) => {
   if (q && Number.isInteger(n) && n >= 1 && n <= q.choices.length) {
     ev.preventDefault();
     pick(q.choices[n - 1].index);
-  } else if (ev.key === "Enter" && q?.multiple && ev.target === document.body) {
+  } else if (ev.key === "Enter" && q?.multiple && !(ev.target instanceof HTMLButtonElement)) {
     send();
   }
 });
