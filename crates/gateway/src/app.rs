@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::auth::router())
         .merge(routes::users::router())
         .merge(routes::questions::router())
+        .merge(routes::bank::router())
         .merge(routes::search::router())
         .merge(routes::choices::router())
         .merge(routes::practice::router())

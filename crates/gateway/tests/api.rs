@@ -16,6 +16,8 @@ mod both;
 
 #[path = "api/auth.rs"]
 mod auth;
+#[path = "api/bank.rs"]
+mod bank;
 #[path = "api/config.rs"]
 mod config;
 #[path = "api/ops.rs"]
@@ -47,6 +49,7 @@ mod configured {
         ctx.finish().await;
     }
 }
+both!(crate::bank::scenario, question_bank_import_export);
 both!(crate::ops::scenario, ops_endpoints);
 both!(crate::questions::scenario, questions_and_choices);
 both!(crate::search::scenario, search_questions);
