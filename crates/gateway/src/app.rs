@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::quizzes::router())
         .merge(routes::reports::router())
         .merge(crate::live::router(state.live.clone()))
+        .merge(crate::live::http::records_router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(DefaultBodyLimit::max(max_body))

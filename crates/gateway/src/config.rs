@@ -405,7 +405,10 @@ impl Config {
             hash_concurrency,
             hash_queue: parsed("HASH_QUEUE", 4 * hash_concurrency)?,
             max_body_bytes: parsed("MAX_BODY_BYTES", d.max_body_bytes)?,
-            import_max_bytes: at_least_one("IMPORT_MAX_BYTES", parsed("IMPORT_MAX_BYTES", d.import_max_bytes)?)?,
+            import_max_bytes: at_least_one(
+                "IMPORT_MAX_BYTES",
+                parsed("IMPORT_MAX_BYTES", d.import_max_bytes)?,
+            )?,
             import_max_questions: at_least_one(
                 "IMPORT_MAX_QUESTIONS",
                 parsed("IMPORT_MAX_QUESTIONS", d.import_max_questions)?,

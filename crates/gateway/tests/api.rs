@@ -20,6 +20,8 @@ mod auth;
 mod bank;
 #[path = "api/config.rs"]
 mod config;
+#[path = "api/live_records.rs"]
+mod live_records;
 #[path = "api/ops.rs"]
 mod ops;
 #[path = "api/practice.rs"]
@@ -50,6 +52,7 @@ mod configured {
     }
 }
 both!(crate::bank::scenario, question_bank_import_export);
+both!(crate::live_records::scenario, live_session_records);
 both!(crate::ops::scenario, ops_endpoints);
 both!(crate::questions::scenario, questions_and_choices);
 both!(crate::search::scenario, search_questions);

@@ -89,7 +89,10 @@ impl Client {
     }
 
     /// `POST /v1/questions/import` with a CSV body (layout [`CSV_HEADER`]).
-    pub async fn import_questions_csv(&self, csv: impl Into<String>) -> Result<ImportResult, Error> {
+    pub async fn import_questions_csv(
+        &self,
+        csv: impl Into<String>,
+    ) -> Result<ImportResult, Error> {
         Self::send_json(
             self.request(Method::POST, "/v1/questions/import")
                 .header(reqwest::header::CONTENT_TYPE, "text/csv")
@@ -132,8 +135,11 @@ impl Client {
     /// `GET /v1/live/sessions/{id}/report?format=csv`.
     pub async fn live_session_report_csv(&self, session_id: i64) -> Result<String, Error> {
         Self::send_text(
-            self.request(Method::GET, &format!("/v1/live/sessions/{session_id}/report"))
-                .query(&[("format", "csv")]),
+            self.request(
+                Method::GET,
+                &format!("/v1/live/sessions/{session_id}/report"),
+            )
+            .query(&[("format", "csv")]),
         )
         .await
     }

@@ -129,7 +129,10 @@ pub async fn import(
         )));
     }
     if qs.is_empty() && errors.is_empty() {
-        return Err(ApiError::field("questions", "must hold at least one question"));
+        return Err(ApiError::field(
+            "questions",
+            "must hold at least one question",
+        ));
     }
     let tags = validate_all(&qs, rows.as_deref(), errors)?;
     let mut tx = state.db.primary().begin().await?;
@@ -180,11 +183,7 @@ pub async fn export(
         BankFormat::Csv => {
             let bytes = bank_csv::write(&questions)
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv export: {e}")))?;
-            Ok((
-                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-                bytes,
-            )
-                .into_response())
+            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response())
         }
     }
 }

@@ -101,19 +101,22 @@ pub fn parse(body: &[u8]) -> Result<Parsed, Vec<FieldError>> {
                 )),
             }
         }
-        out.push((row, QuestionInput {
-            text: cell(0).to_string(),
-            topic: cell(1).to_string(),
-            tags: cell(2)
-                .split(';')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(String::from)
-                .collect(),
-            difficulty,
-            explanation: cell(4).to_string(),
-            choices,
-        }));
+        out.push((
+            row,
+            QuestionInput {
+                text: cell(0).to_string(),
+                topic: cell(1).to_string(),
+                tags: cell(2)
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect(),
+                difficulty,
+                explanation: cell(4).to_string(),
+                choices,
+            },
+        ));
     }
     Ok(Parsed {
         questions: out,
@@ -162,9 +165,21 @@ mod tests {
             difficulty: 2,
             explanation: String::new(),
             choices: vec![
-                ChoiceInput { id: None, text: "x".into(), correct: false },
-                ChoiceInput { id: None, text: "y, z".into(), correct: true },
-                ChoiceInput { id: None, text: "w".into(), correct: true },
+                ChoiceInput {
+                    id: None,
+                    text: "x".into(),
+                    correct: false,
+                },
+                ChoiceInput {
+                    id: None,
+                    text: "y, z".into(),
+                    correct: true,
+                },
+                ChoiceInput {
+                    id: None,
+                    text: "w".into(),
+                    correct: true,
+                },
             ],
         };
         let bytes = write(std::slice::from_ref(&q)).expect("write");

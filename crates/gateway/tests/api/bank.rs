@@ -148,7 +148,10 @@ pub async fn scenario(ctx: &Ctx) {
     );
     // Still exactly the 25 good questions: nothing of the bad batches was stored.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(writer2.export_questions().await.unwrap().questions.len(), 25);
+    assert_eq!(
+        writer2.export_questions().await.unwrap().questions.len(),
+        25
+    );
 
     // Over the cap (IMPORT_MAX_QUESTIONS, default 10,000): 413, nothing stored. This body is
     // about 2 MB: over the global body limit, within the import route's own one.
@@ -157,5 +160,8 @@ pub async fn scenario(ctx: &Ctx) {
     };
     let p = expect_status(writer2.import_questions(&over).await, 413);
     assert!(p.detail.contains("10000"), "{p:?}");
-    assert_eq!(writer2.export_questions().await.unwrap().questions.len(), 25);
+    assert_eq!(
+        writer2.export_questions().await.unwrap().questions.len(),
+        25
+    );
 }
