@@ -1,0 +1,84 @@
+//! Times a 10,000-question bulk import on the embedded default (SQLite file + tantivy index on
+//! disk in a temporary directory), through HTTP like a client: JSON import, export, CSV import.
+//!
+//! Run: `cargo run --release -p gateway --example import_bench [questions] [rounds]`
+//! (defaults 10000 and 3). Each round uses a fresh data directory. Prints one line per step
+//! and round; the figures in docs/PERFORMANCE.md come from here.
+
+use std::time::Instant;
+
+use gateway::config::Config;
+use gateway::testing::spawn;
+use sdk::types::{ChoiceInput, QuestionBatch, QuestionInput, RegisterRequest};
+use sdk::Client;
+
+fn bank(n: usize) -> Vec<QuestionInput> {
+    (0..n)
+        .map(|i| QuestionInput {
+            text: format!("Bulk question number {i}: which of these options is the right one?"),
+            topic: format!("topic {}", i % 40),
+            tags: vec![format!("tag{}", i % 13), format!("set{}", i % 7)],
+            difficulty: (i % 5) as u8 + 1,
+            explanation: format!("Explanation of question {i}, long enough to be realistic."),
+            choices: (0..4)
+                .map(|c| ChoiceInput {
+                    id: None,
+                    text: format!("option {c} of {i}"),
+                    correct: c == i % 4,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(10_000);
+    let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(3);
+    let questions = bank(n);
+    let body_bytes = serde_json::to_vec(&QuestionBatch {
+        questions: questions.clone(),
+    })?
+    .len();
+    println!("questions={n} json_body_bytes={body_bytes}");
+    for round in 1..=rounds {
+        let dir = tempfile::tempdir()?;
+        let server = spawn(Config::for_tests(dir.path())).await?;
+        let anon = Client::new(&server.base_url)?;
+        anon.register(&RegisterRequest {
+            username: "admin".into(),
+            password: "bench-password".into(),
+        })
+        .await?;
+        let admin = anon.login("admin", "bench-password").await?;
+
+        let t = Instant::now();
+        let res = admin
+            .import_questions(&QuestionBatch {
+                questions: questions.clone(),
+            })
+            .await?;
+        let import_json = t.elapsed();
+        assert_eq!(res.imported as usize, n);
+
+        let t = Instant::now();
+        let csv = admin.export_questions_csv().await?;
+        let export_csv = t.elapsed();
+
+        let t = Instant::now();
+        let res = admin.import_questions_csv(csv).await?;
+        let import_csv = t.elapsed();
+        assert_eq!(res.imported as usize, n);
+
+        println!(
+            "round={round} import_json_ms={} export_csv_ms={} import_csv_ms={}",
+            import_json.as_millis(),
+            export_csv.as_millis(),
+            import_csv.as_millis()
+        );
+        server.state.db.close().await;
+        server.stop().await;
+    }
+    Ok(())
+}
