@@ -34,7 +34,11 @@ fn bank(n: usize) -> Vec<QuestionInput> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let n: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(10_000);
+    let n: usize = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(10_000);
     let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(3);
     let questions = bank(n);
     let body_bytes = serde_json::to_vec(&QuestionBatch {

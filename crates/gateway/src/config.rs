@@ -481,3 +481,15 @@ fn at_least_one(var: &str, v: usize) -> anyhow::Result<usize> {
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod import_limit_tests {
+    use super::at_least_one;
+
+    #[test]
+    fn zero_import_limits_are_refused_by_name() {
+        let e = at_least_one("IMPORT_MAX_QUESTIONS", 0).expect_err("0 refused");
+        assert!(e.to_string().contains("IMPORT_MAX_QUESTIONS"), "{e}");
+        assert_eq!(at_least_one("IMPORT_MAX_BYTES", 5).unwrap(), 5);
+    }
+}
