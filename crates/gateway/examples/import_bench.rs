@@ -1,5 +1,6 @@
 //! Times a 10,000-question bulk import on the embedded default (SQLite file + tantivy index on
-//! disk in a temporary directory), through HTTP like a client: JSON import, export, CSV import.
+//! disk in a temporary directory), through HTTP like a client: JSON import, export, CSV import,
+//! and as a baseline 500 of the same questions created one request at a time.
 //!
 //! Run: `cargo run --release -p gateway --example import_bench [questions] [rounds]`
 //! (defaults 10000 and 3). Each round uses a fresh data directory. Prints one line per step
@@ -11,6 +12,9 @@ use gateway::config::Config;
 use gateway::testing::spawn;
 use sdk::types::{ChoiceInput, QuestionBatch, QuestionInput, RegisterRequest};
 use sdk::Client;
+
+/// Questions created one by one per round, as the baseline.
+const BASELINE: usize = 500;
 
 fn bank(n: usize) -> Vec<QuestionInput> {
     (0..n)
@@ -75,11 +79,22 @@ async fn main() -> anyhow::Result<()> {
         let import_csv = t.elapsed();
         assert_eq!(res.imported as usize, n);
 
+        // Baseline: the same questions one `POST /v1/questions` at a time (a transaction and
+        // an index commit each), for the first `BASELINE` of them.
+        let t = Instant::now();
+        for q in questions.iter().take(BASELINE) {
+            admin.create_question(q).await?;
+        }
+        let single = t.elapsed();
+
         println!(
-            "round={round} import_json_ms={} export_csv_ms={} import_csv_ms={}",
+            "round={round} import_json_ms={} export_csv_ms={} import_csv_ms={} \
+             single_creates={BASELINE} single_ms={} single_per_question_ms={:.2}",
             import_json.as_millis(),
             export_csv.as_millis(),
-            import_csv.as_millis()
+            import_csv.as_millis(),
+            single.as_millis(),
+            single.as_secs_f64() * 1000.0 / BASELINE as f64
         );
         server.state.db.close().await;
         server.stop().await;
