@@ -30,13 +30,21 @@ pub fn router() -> Router<AppState> {
         .route("/v1/questions/export", get(export))
 }
 
-/// Whether the body is CSV (`text/csv`, parameters allowed); anything else is read as JSON.
-fn is_csv(headers: &HeaderMap) -> bool {
-    headers
+/// Whether the body is CSV (`text/csv`) or JSON (`application/json`), parameters allowed;
+/// 415 for anything else, as on every JSON route.
+fn is_csv(headers: &HeaderMap) -> Result<bool, ApiError> {
+    let mime = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"))
+        .map(|m| m.trim().to_ascii_lowercase());
+    match mime.as_deref() {
+        Some("text/csv") => Ok(true),
+        Some("application/json") => Ok(false),
+        _ => Err(ApiError::UnsupportedMediaType(
+            "send the import as `Content-Type: application/json` or `text/csv`".into(),
+        )),
+    }
 }
 
 /// Validates every question; the cleaned tags of each, or every violation of every question
@@ -99,7 +107,8 @@ fn row_number(field: &str) -> usize {
     )),
     responses((status = 201, body = ImportResult), (status = 400, body = sdk::types::Problem),
               (status = 401, body = sdk::types::Problem), (status = 403, body = sdk::types::Problem),
-              (status = 413, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+              (status = 413, body = sdk::types::Problem), (status = 415, body = sdk::types::Problem),
+              (status = 422, body = sdk::types::Problem)))]
 pub async fn import(
     State(state): State<AppState>,
     user: AuthUser,
@@ -107,13 +116,14 @@ pub async fn import(
     body: Body,
 ) -> Result<(StatusCode, ApiJson<ImportResult>), ApiError> {
     user.require_author()?;
+    let csv = is_csv(&headers)?;
     let max_bytes = state.config.import_max_bytes;
     let bytes = axum::body::to_bytes(body, max_bytes).await.map_err(|_| {
         ApiError::PayloadTooLarge(format!(
             "an import body may be at most {max_bytes} bytes (IMPORT_MAX_BYTES)"
         ))
     })?;
-    let (qs, rows, errors) = if is_csv(&headers) {
+    let (qs, rows, errors) = if csv {
         let parsed = bank_csv::parse(&bytes).map_err(ApiError::Validation)?;
         let (rows, qs): (Vec<usize>, Vec<QuestionInput>) = parsed.questions.into_iter().unzip();
         (qs, Some(rows), parsed.errors)

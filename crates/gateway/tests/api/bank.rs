@@ -140,6 +140,16 @@ pub async fn scenario(ctx: &Ctx) {
         .await
         .unwrap();
     assert_eq!(status, 422);
+    let (status, _) = writer2
+        .raw(
+            reqwest::Method::POST,
+            "/v1/questions/import",
+            "text/plain",
+            "text,topic",
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 415);
     expect_status(
         writer2
             .import_questions(&QuestionBatch { questions: vec![] })
