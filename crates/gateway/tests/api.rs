@@ -54,6 +54,23 @@ mod configured {
 both!(crate::bank::scenario, question_bank_import_export);
 both!(crate::live_records::scenario, live_session_records);
 both!(crate::ops::scenario, ops_endpoints);
+
+/// The import caps, lowered by configuration.
+mod question_bank_caps {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let ctx = crate::common::Ctx::sqlite_with(crate::bank::small_caps).await;
+        crate::bank::caps_scenario(&ctx).await;
+        ctx.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        let ctx = crate::common::Ctx::mysql_with(crate::bank::small_caps).await;
+        crate::bank::caps_scenario(&ctx).await;
+        ctx.finish().await;
+    }
+}
 both!(crate::questions::scenario, questions_and_choices);
 both!(crate::search::scenario, search_questions);
 both!(crate::practice::scenario, practice_and_progress);
