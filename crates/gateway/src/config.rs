@@ -56,6 +56,13 @@ pub struct Config {
     pub hash_queue: usize,
     /// `MAX_BODY_BYTES` (default 65536): larger request bodies get 413.
     pub max_body_bytes: usize,
+    /// `IMPORT_MAX_BYTES` (default 16 MiB): body limit of `POST /v1/questions/import` only,
+    /// which carries a whole question bank (10,000 questions of JSON fit in a few MiB); every
+    /// other route keeps `MAX_BODY_BYTES`. Must be at least 1.
+    pub import_max_bytes: usize,
+    /// `IMPORT_MAX_QUESTIONS` (default 10000): questions per import; larger batches get 413, so
+    /// one request cannot hold the database write lock for long. Must be at least 1.
+    pub import_max_questions: usize,
     /// `LIVE_OWNER_LEASE_MS` (default 5000): with Redis Cluster, how long a live session's owner
     /// lease lasts without renewal (renewed every third of it). After a gateway crash its
     /// sessions are taken over by another gateway within about this time.
@@ -310,6 +317,8 @@ impl Default for Config {
             hash_concurrency: cores(),
             hash_queue: 4 * cores(),
             max_body_bytes: 64 * 1024,
+            import_max_bytes: 16 * 1024 * 1024,
+            import_max_questions: 10_000,
             live_owner_lease: Duration::from_millis(5_000),
             trusted_proxies: Vec::new(),
             limits: LimitsConfig::default(),
@@ -396,6 +405,14 @@ impl Config {
             hash_concurrency,
             hash_queue: parsed("HASH_QUEUE", 4 * hash_concurrency)?,
             max_body_bytes: parsed("MAX_BODY_BYTES", d.max_body_bytes)?,
+            import_max_bytes: at_least_one(
+                "IMPORT_MAX_BYTES",
+                parsed("IMPORT_MAX_BYTES", d.import_max_bytes)?,
+            )?,
+            import_max_questions: at_least_one(
+                "IMPORT_MAX_QUESTIONS",
+                parsed("IMPORT_MAX_QUESTIONS", d.import_max_questions)?,
+            )?,
             live_owner_lease: Duration::from_millis(
                 parsed("LIVE_OWNER_LEASE_MS", 5_000u64)?.clamp(300, 600_000),
             ),
@@ -454,5 +471,25 @@ impl Config {
     pub fn should_migrate_on_start(&self) -> bool {
         self.migrate_on_start
             .unwrap_or_else(|| !self.primary_url().starts_with("mysql"))
+    }
+}
+
+/// Refuses 0 for a limit variable (0 would refuse every import).
+fn at_least_one(var: &str, v: usize) -> anyhow::Result<usize> {
+    if v == 0 {
+        anyhow::bail!("{var} must be at least 1");
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod import_limit_tests {
+    use super::at_least_one;
+
+    #[test]
+    fn zero_import_limits_are_refused_by_name() {
+        let e = at_least_one("IMPORT_MAX_QUESTIONS", 0).expect_err("0 refused");
+        assert!(e.to_string().contains("IMPORT_MAX_QUESTIONS"), "{e}");
+        assert_eq!(at_least_one("IMPORT_MAX_BYTES", 5).unwrap(), 5);
     }
 }

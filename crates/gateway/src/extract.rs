@@ -45,6 +45,14 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
+/// Decodes a JSON body read by the handler itself (routes with their own size limit), with
+/// the same problem documents as [`ApiJson`].
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    axum::Json::<T>::from_bytes(bytes)
+        .map(|axum::Json(v)| v)
+        .map_err(json_rejection)
+}
+
 fn json_rejection(rej: JsonRejection) -> ApiError {
     match rej {
         JsonRejection::JsonDataError(e) => match path_error(&e) {

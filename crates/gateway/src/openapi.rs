@@ -27,6 +27,10 @@ use crate::routes;
         routes::questions::patch,
         routes::questions::delete,
         routes::questions::list,
+        routes::bank::import,
+        routes::bank::export,
+        crate::live::http::hosted_sessions,
+        crate::live::http::session_report,
         routes::search::search,
         routes::choices::list,
         routes::choices::add,
@@ -45,7 +49,7 @@ use crate::routes;
     ),
     modifiers(&BearerAuth),
     tags((name = "auth"), (name = "users"), (name = "questions"), (name = "quizzes"),
-         (name = "practice"), (name = "reports"), (name = "ops"))
+         (name = "practice"), (name = "reports"), (name = "live"), (name = "ops"))
 )]
 struct ApiDoc;
 

@@ -64,6 +64,16 @@ pub async fn sync_question(state: &AppState, id: i64) {
     }
 }
 
+/// Indexes freshly committed questions in one index commit (a bulk import): one commit of
+/// thousands of documents instead of one per question.
+pub async fn sync_batch(state: &AppState, docs: Vec<QuestionDoc>) {
+    let n = docs.len();
+    if let Err(e) = state.search.upsert_many(docs).await {
+        metrics::counter!("search_sync_failures_total").increment(n as u64);
+        tracing::error!(questions = n, error = %e, "search index batch sync failed; run `gateway reindex`");
+    }
+}
+
 /// Removes question `id` from the index (after a committed delete).
 pub async fn remove_question(state: &AppState, id: i64) {
     if let Err(e) = state.search.delete(id).await {

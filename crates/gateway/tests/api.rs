@@ -16,8 +16,12 @@ mod both;
 
 #[path = "api/auth.rs"]
 mod auth;
+#[path = "api/bank.rs"]
+mod bank;
 #[path = "api/config.rs"]
 mod config;
+#[path = "api/live_records.rs"]
+mod live_records;
 #[path = "api/ops.rs"]
 mod ops;
 #[path = "api/practice.rs"]
@@ -47,7 +51,26 @@ mod configured {
         ctx.finish().await;
     }
 }
+both!(crate::bank::scenario, question_bank_import_export);
+both!(crate::live_records::scenario, live_session_records);
 both!(crate::ops::scenario, ops_endpoints);
+
+/// The import caps, lowered by configuration.
+mod question_bank_caps {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let ctx = crate::common::Ctx::sqlite_with(crate::bank::small_caps).await;
+        crate::bank::caps_scenario(&ctx).await;
+        ctx.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        let ctx = crate::common::Ctx::mysql_with(crate::bank::small_caps).await;
+        crate::bank::caps_scenario(&ctx).await;
+        ctx.finish().await;
+    }
+}
 both!(crate::questions::scenario, questions_and_choices);
 both!(crate::search::scenario, search_questions);
 both!(crate::practice::scenario, practice_and_progress);

@@ -82,6 +82,68 @@ impl Client {
         self.send_body(Method::POST, "/v1/questions", q).await
     }
 
+    /// `POST /v1/questions/import` with a JSON body (author/admin): all or nothing.
+    pub async fn import_questions(&self, batch: &QuestionBatch) -> Result<ImportResult, Error> {
+        self.send_body(Method::POST, "/v1/questions/import", batch)
+            .await
+    }
+
+    /// `POST /v1/questions/import` with a CSV body (layout [`CSV_HEADER`]).
+    pub async fn import_questions_csv(
+        &self,
+        csv: impl Into<String>,
+    ) -> Result<ImportResult, Error> {
+        Self::send_json(
+            self.request(Method::POST, "/v1/questions/import")
+                .header(reqwest::header::CONTENT_TYPE, "text/csv")
+                .body(csv.into()),
+        )
+        .await
+    }
+
+    /// `GET /v1/questions/export`: the caller's questions (every question for admins) with
+    /// their keys, importable again.
+    pub async fn export_questions(&self) -> Result<QuestionBatch, Error> {
+        self.get("/v1/questions/export").await
+    }
+
+    /// `GET /v1/questions/export?format=csv`.
+    pub async fn export_questions_csv(&self) -> Result<String, Error> {
+        Self::send_text(
+            self.request(Method::GET, "/v1/questions/export")
+                .query(&[("format", "csv")]),
+        )
+        .await
+    }
+
+    // ---- live session records ----
+
+    /// `GET /v1/live/sessions`: the caller's hosted sessions, newest first.
+    pub async fn list_live_sessions(
+        &self,
+        f: &LiveSessionFilter,
+    ) -> Result<Page<LiveSessionSummary>, Error> {
+        self.get_query("/v1/live/sessions", f).await
+    }
+
+    /// `GET /v1/live/sessions/{id}/report` (the host or an admin).
+    pub async fn live_session_report(&self, session_id: i64) -> Result<LiveSessionReport, Error> {
+        self.get(&format!("/v1/live/sessions/{session_id}/report"))
+            .await
+    }
+
+    /// `GET /v1/live/sessions/{id}/report?format=csv`.
+    pub async fn live_session_report_csv(&self, session_id: i64) -> Result<String, Error> {
+        Self::send_text(
+            self.request(
+                Method::GET,
+                &format!("/v1/live/sessions/{session_id}/report"),
+            )
+            .query(&[("format", "csv")]),
+        )
+        .await
+    }
+
     /// `GET /v1/questions/{id}`.
     pub async fn get_question(&self, id: i64) -> Result<Question, Error> {
         self.get(&format!("/v1/questions/{id}")).await

@@ -1,18 +1,26 @@
-//! REST side of live sessions: create a session, read final standings.
+//! REST side of live sessions: create a session, read final standings, and (for hosts and
+//! admins) the list of hosted sessions and a session's report.
 //! Errors are the gateway's [`ApiError`] problem documents, malformed input included
 //! (the [`ApiJson`] and [`ApiPath`] extractors).
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use sdk::live::{CreateSession, CreatedSession, Standing};
-use sdk::types::Role;
+use sdk::types::{
+    LiveSessionFilter, LiveSessionReport, LiveSessionSummary, Page, ReportParams, Role,
+};
 
 use super::service::{Account, CreateError, LiveService};
-use super::store::HostRights;
+use super::store::{records, HostRights};
+use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::{page, paging};
+use crate::state::AppState;
+use crate::store::stats::csv_field;
 
 async fn caller(live: &LiveService, headers: &HeaderMap) -> Result<Account, ApiError> {
     let token = crate::auth::bearer(headers)?;
@@ -95,6 +103,123 @@ pub async fn standings(
         .await
         .map(ApiJson)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))
+}
+
+/// Routes of the session records, on the gateway's state (they read the database like the
+/// other reports, not the running sessions).
+pub fn records_router() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/v1/live/sessions", get(hosted_sessions))
+        .route("/v1/live/sessions/{id}/report", get(session_report))
+}
+
+/// The caller's hosted live sessions, newest first (from the replica).
+#[utoipa::path(get, path = "/v1/live/sessions", tag = "live", security(("bearer" = [])),
+    params(LiveSessionFilter),
+    responses((status = 200, body = Page<LiveSessionSummary>), (status = 401, body = sdk::types::Problem),
+              (status = 422, body = sdk::types::Problem)))]
+pub async fn hosted_sessions(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(f): ApiQuery<LiveSessionFilter>,
+) -> Result<ApiJson<Page<LiveSessionSummary>>, ApiError> {
+    let (limit, offset) = paging(f.limit, f.offset)?;
+    let (total, items) = records::hosted(state.db.replica(), user.id, limit, offset).await?;
+    Ok(ApiJson(page(items, total, limit, offset)))
+}
+
+/// The report of a live session (from the replica): per question the answers, accuracy, mean
+/// answer time and choice distribution with the answer key; per player the final score, rank
+/// and correct answers. For its host (while they may still author: a demoted host reads no
+/// keys) and admins; `?format=csv` gives one line per question choice and per player.
+#[utoipa::path(get, path = "/v1/live/sessions/{id}/report", tag = "live", security(("bearer" = [])),
+    params(("id" = i64, Path), ReportParams),
+    responses((status = 200, description = "JSON, or CSV with `?format=csv`",
+                content((LiveSessionReport = "application/json"), (String = "text/csv"))),
+              (status = 401, body = sdk::types::Problem), (status = 403, body = sdk::types::Problem),
+              (status = 404, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+pub async fn session_report(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(p): ApiQuery<ReportParams>,
+) -> Result<Response, ApiError> {
+    let csv = match p.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::field(
+                "format",
+                format!("must be `json` or `csv` (got {other:?})"),
+            ))
+        }
+    };
+    let pool = state.db.replica();
+    let (session, host) = records::session(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("live session {id} not found")))?;
+    let allowed = user.role == Role::Admin || (user.id == host && user.role.can_author());
+    if !allowed {
+        return Err(ApiError::Forbidden(
+            "only the session's host or an admin may read its report (it shows the answer keys)"
+                .into(),
+        ));
+    }
+    let report = records::report(pool, session).await?;
+    if !csv {
+        return Ok(ApiJson(report).into_response());
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"live-session-{id}-report.csv\""),
+            ),
+        ],
+        report_csv(&report),
+    )
+        .into_response())
+}
+
+/// CSV of a session report: a `choice` line per (question, choice) and a `player` line per
+/// player, under one header (cells of the other kind stay empty).
+fn report_csv(r: &LiveSessionReport) -> String {
+    let mut out = String::from(
+        "kind,question_index,question_id,question_text,answers,correct,accuracy,mean_time_ms,\
+         choice_index,choice_text,choice_correct,selected,player_id,nickname,score,rank,answered\n",
+    );
+    for q in &r.questions {
+        for c in &q.choices {
+            out.push_str(&format!(
+                "choice,{},{},{},{},{},{:.4},{:.1},{},{},{},{},,,,,\n",
+                q.index,
+                q.question_id,
+                csv_field(&q.text),
+                q.answers,
+                q.correct,
+                q.accuracy,
+                q.mean_time_ms,
+                c.index,
+                csv_field(&c.text),
+                c.correct,
+                c.selected
+            ));
+        }
+    }
+    for p in &r.players {
+        out.push_str(&format!(
+            "player,,,,,{},,,,,,,{},{},{},{},{}\n",
+            p.correct,
+            p.player_id,
+            csv_field(&p.nickname),
+            p.score,
+            p.rank,
+            p.answered
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! One module per route group; each has a `router()` merged by [`crate::app::router`].
 
 pub mod auth;
+pub mod bank;
+pub mod bank_csv;
 pub mod choices;
 pub mod docs;
 pub mod health;

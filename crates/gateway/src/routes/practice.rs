@@ -158,12 +158,16 @@ pub async fn answer(
     }))
 }
 
-/// The caller's progress (from the primary, so an answer just given is counted).
+/// The caller's progress (from the primary, so an answer just given is counted): practice
+/// answers, and in `live` the live sessions played while logged in (finished sessions only:
+/// standings are stored when a session ends).
 #[utoipa::path(get, path = "/v1/me/progress", tag = "practice", security(("bearer" = [])),
     responses((status = 200, body = Progress), (status = 401, body = sdk::types::Problem)))]
 pub async fn progress(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<ApiJson<Progress>, ApiError> {
-    Ok(ApiJson(stats::progress(state.db.primary(), user.id).await?))
+    let mut p = stats::progress(state.db.primary(), user.id).await?;
+    p.live = Some(crate::live::store::records::progress(state.db.primary(), user.id).await?);
+    Ok(ApiJson(p))
 }

@@ -156,6 +156,17 @@ impl ElasticBackend {
         Ok(())
     }
 
+    /// Bulk-indexes `docs` through the alias, in chunks, visible when this returns.
+    pub(super) async fn upsert_many(&self, docs: &[QuestionDoc]) -> Result<(), SearchError> {
+        for chunk in docs.chunks(BULK_CHUNK) {
+            let lines: Vec<JsonBody<Value>> =
+                bulk_lines(chunk).into_iter().map(JsonBody::new).collect();
+            let req = self.client.bulk(BulkParts::Index(&self.alias)).body(lines);
+            parse_bulk_response(&checked(req.refresh(Refresh::WaitFor).send()).await?)?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn delete(&self, id: i64) -> Result<(), SearchError> {
         let id = id.to_string();
         let req = self.client.delete(DeleteParts::IndexId(&self.alias, &id));

@@ -211,6 +211,15 @@ impl SearchIndex {
         }
     }
 
+    /// Inserts or replaces many questions in one index commit (bulk imports); all are visible
+    /// to searches when this returns.
+    pub async fn upsert_many(&self, docs: Vec<QuestionDoc>) -> Result<(), SearchError> {
+        match &*self.backend {
+            Backend::Tantivy(b) => b.upsert_many(docs).await,
+            Backend::Elastic(b) => b.upsert_many(&docs).await,
+        }
+    }
+
     /// Removes the question `id` (no error if it is not indexed).
     pub async fn delete(&self, id: i64) -> Result<(), SearchError> {
         match &*self.backend {

@@ -175,6 +175,19 @@ impl TantivyBackend {
         .await
     }
 
+    pub(super) async fn upsert_many(&self, docs: Vec<QuestionDoc>) -> Result<(), SearchError> {
+        self.blocking(move |inner| {
+            inner.write(|w, f| {
+                for doc in &docs {
+                    w.delete_term(Term::from_field_i64(f.id, doc.id));
+                    w.add_document(to_document(f, doc))?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
     pub(super) async fn delete(&self, id: i64) -> Result<(), SearchError> {
         self.blocking(move |inner| {
             inner.write(|w, f| {

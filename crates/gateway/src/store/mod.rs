@@ -1,6 +1,7 @@
 //! Data access shared by several route modules: loading API objects from rows, validation of
 //! inputs, and dynamic SQL helpers that work on both dialects.
 
+pub mod bank;
 pub mod in_play;
 pub mod questions;
 pub mod quizzes;

@@ -49,6 +49,7 @@ pub fn progress_of(user_id: i64, answers: &[(String, bool)]) -> Progress {
                 accuracy: ratio(c, a),
             })
             .collect(),
+        live: None,
     }
 }
 

@@ -29,9 +29,26 @@ pub async fn scenario(ctx: &Ctx) {
         "/v1/questions/{id}/choices/{choice_id}",
         "/v1/quizzes/{id}/report",
         "/v1/me/progress",
+        "/v1/questions/import",
+        "/v1/questions/export",
+        "/v1/live/sessions",
+        "/v1/live/sessions/{id}/report",
     ] {
         assert!(paths.contains_key(p), "missing {p} in openapi");
     }
+    for status in ["201", "403", "413", "422"] {
+        assert!(
+            paths["/v1/questions/import"]["post"]["responses"][status].is_object(),
+            "import documents {status}"
+        );
+    }
+    for status in ["200", "403", "404"] {
+        assert!(
+            paths["/v1/live/sessions/{id}/report"]["get"]["responses"][status].is_object(),
+            "report documents {status}"
+        );
+    }
+    assert!(spec["components"]["schemas"]["LiveSessionReport"].is_object());
     assert!(spec["components"]["schemas"]["QuestionInput"].is_object());
     let html = c.docs_html().await.unwrap();
     assert!(html.contains("/v1/questions/search") && html.contains("/openapi.json"));

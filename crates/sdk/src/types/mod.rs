@@ -10,12 +10,16 @@
 
 use serde::{Deserialize, Serialize};
 
+mod bank;
+mod live_records;
 mod ops;
 mod practice;
 mod questions;
 mod quizzes;
 mod reports;
 
+pub use bank::*;
+pub use live_records::*;
 pub use ops::*;
 pub use practice::*;
 pub use questions::*;

@@ -69,4 +69,9 @@ pub struct Progress {
     pub best_streak: u64,
     /// Per topic, sorted by topic.
     pub topics: Vec<TopicProgress>,
+    /// Live games (`GET /v1/me/progress` only; absent in user reports). Kept apart from the
+    /// practice totals above: live answers are timed and scored differently, and mixing them
+    /// would change what `accuracy` and the streaks mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<super::LiveProgress>,
 }

@@ -4,6 +4,7 @@
 //! cluster mode, SQLite on the embedded default); answers go through the
 //! batched [`AnswerWriter`].
 
+pub mod records;
 mod sql;
 pub mod writer;
 

@@ -1,0 +1,76 @@
+//! Bulk import and export of the question bank.
+//!
+//! The JSON export has the shape of the import body, so what one gateway exports another (or
+//! the same one) imports unchanged; the CSV layout is documented on [`CSV_HEADER`].
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+#[allow(unused_imports)]
+use utoipa::{IntoParams, ToSchema};
+
+use super::QuestionInput;
+
+/// The header row of the CSV format (import and export), in column order.
+///
+/// One question per row: `tags` are `;`-separated, `difficulty` is 1-5, `choice_1` ..
+/// `choice_6` are the choice texts (empty cells after the last choice), and `correct` lists the
+/// numbers of the correct choices separated by `;` (e.g. `1;3`). Cells follow RFC 4180 quoting,
+/// so texts may contain commas, quotes and line breaks. The header row is required, so a file
+/// whose columns were reordered is refused instead of being read wrongly.
+pub const CSV_HEADER: [&str; 12] = [
+    "text",
+    "topic",
+    "tags",
+    "difficulty",
+    "explanation",
+    "choice_1",
+    "choice_2",
+    "choice_3",
+    "choice_4",
+    "choice_5",
+    "choice_6",
+    "correct",
+];
+
+/// Body of `POST /v1/questions/import` as JSON, and the JSON export of
+/// `GET /v1/questions/export`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct QuestionBatch {
+    /// The questions, each validated like `POST /v1/questions`.
+    pub questions: Vec<QuestionInput>,
+}
+
+/// Answer of a successful import: every question was stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportResult {
+    /// Number of questions stored.
+    pub imported: u64,
+    /// Their ids, in the order of the input.
+    pub ids: Vec<i64>,
+}
+
+/// Wire format of an export.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum BankFormat {
+    /// `{"questions":[...]}` (default).
+    #[default]
+    Json,
+    /// The [`CSV_HEADER`] layout.
+    Csv,
+}
+
+/// Query of `GET /v1/questions/export`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `json` (default) or `csv`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<BankFormat>,
+}
