@@ -255,7 +255,7 @@ async fn framework_errors_are_problem_json_too() {
         // Method not allowed on an existing route.
         (reqwest::Method::DELETE, "/healthz".into(), 405),
         (reqwest::Method::PATCH, "/v1/quizzes".into(), 405),
-        (reqwest::Method::GET, "/v1/live/sessions".into(), 405),
+        (reqwest::Method::PUT, "/v1/live/sessions".into(), 405),
         // A non-numeric id where the route takes a number (an extractor of the live routes).
         (
             reqwest::Method::GET,
