@@ -199,3 +199,150 @@ async fn three_players_play_a_whole_quiz() {
     }
     ctx.finish().await;
 }
+
+/// A player who reloads the page after answering comes back as the same player, with the
+/// answer still locked (and marked) and the score kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_mid_question_keeps_player_score_and_answer() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ctx = Ctx::sqlite().await;
+    let driver = Driver::start().await;
+    let (session, mut host) = host(&ctx, &[LIMIT_MS, LIMIT_MS]).await;
+    let base = ctx.server.base_url.clone();
+    let b = driver.browser(800, 900).await;
+    join(&b, &base, &session.code, "Dee").await;
+    // A second player who never answers keeps each question open until the host skips.
+    let _quiet = connect_to(&base, &session.code, Credentials::Guest("Quiet".into())).await;
+    host.send(sdk::live::ClientMsg::Start).expect("start");
+
+    host_waits_question(&mut host, 0).await;
+    wait_question(&b, 0).await;
+    click_choice(&b, "yes").await;
+    wait_locked(&b).await;
+    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+    host_waits_reveal(&mut host, 0).await;
+    b.wait_screen("reveal").await;
+    let first_score: i64 = b.text("r-score").await.parse().expect("score");
+    assert!(first_score > 0, "a correct answer scores");
+    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+
+    host_waits_question(&mut host, 1).await;
+    wait_question(&b, 1).await;
+    click_choice(&b, "yes").await;
+    wait_locked(&b).await;
+    b.client.refresh().await.expect("reload");
+    b.wait_screen("question").await;
+    wait_locked(&b).await;
+    b.shot("b-after-reload").await;
+    assert_eq!(b.text("q-text").await, "Live question 1?");
+    assert_eq!(b.text("lobby-name").await, "Dee");
+    let state = b
+        .js("return [...document.querySelectorAll('#choices button')].map(e => [e.querySelector('.ctext').textContent, e.disabled, e.classList.contains('picked')]);")
+        .await;
+    assert_eq!(
+        state,
+        serde_json::json!([
+            ["no", true, false],
+            ["yes", true, true],
+            ["maybe", true, false]
+        ]),
+        "after the reload every choice is locked and the sent one is marked"
+    );
+
+    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+    host_waits_reveal(&mut host, 1).await;
+    b.wait_screen("reveal").await;
+    b.wait_js(
+        "verdict",
+        "return document.getElementById('verdict-text').textContent.startsWith('Correct!');",
+    )
+    .await;
+    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+    b.wait_screen("finished").await;
+    let standings = ctx
+        .host
+        .live_standings(session.session_id)
+        .await
+        .expect("standings");
+    assert_eq!(
+        standings.len(),
+        2,
+        "the reload made no new player: {standings:?}"
+    );
+    let dee = standings
+        .iter()
+        .find(|s| s.nickname == "Dee")
+        .expect("Dee in the standings");
+    assert!(dee.score > first_score, "both answers count: {dee:?}");
+    let line = format!("You finished 1st of 2 with {} points.", dee.score);
+    b.wait_js(
+        "own place",
+        &format!(
+            "return document.getElementById('you').textContent === {};",
+            serde_json::json!(line)
+        ),
+    )
+    .await;
+    b.close().await;
+    ctx.finish().await;
+}
+
+/// At 360x640 the page never scrolls sideways, and a player joins and answers with the
+/// keyboard only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn narrow_phone_window_keyboard_only() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ctx = Ctx::sqlite().await;
+    let driver = Driver::start().await;
+    let (session, mut host) = host(&ctx, &[LIMIT_MS]).await;
+    let b = driver.browser(360, 640).await;
+    b.client
+        .goto(&format!("{}/", ctx.server.base_url))
+        .await
+        .expect("open page");
+    b.wait_screen("join").await;
+    let width = b.js("return window.innerWidth;").await;
+    assert!(
+        width.as_u64().is_some_and(|w| w <= 360),
+        "window is {width} px wide"
+    );
+    assert!(b.fits_width().await, "join form scrolls sideways");
+    b.shot("c-join").await;
+
+    // The page focuses the PIN field; Tab goes to the nickname, Enter submits.
+    b.wait_js(
+        "focus on the PIN",
+        "return document.activeElement && document.activeElement.id === 'code';",
+    )
+    .await;
+    b.keys(&session.code).await;
+    b.keys("\u{E004}").await;
+    b.wait_js(
+        "focus on the nickname",
+        "return document.activeElement && document.activeElement.id === 'nickname';",
+    )
+    .await;
+    let nickname = "Kim";
+    b.keys(nickname).await;
+    b.keys("\u{E007}").await;
+    b.wait_screen("lobby").await;
+    b.shot("c-lobby").await;
+    assert!(b.fits_width().await, "lobby scrolls sideways");
+
+    host.send(sdk::live::ClientMsg::Start).expect("start");
+    wait_question(&b, 0).await;
+    b.shot("c-question").await;
+    assert!(b.fits_width().await, "question screen scrolls sideways");
+    press_choice(&b, "yes").await;
+    host_waits_reveal(&mut host, 0).await;
+    b.wait_screen("reveal").await;
+    b.wait_js(
+        "verdict",
+        "return document.getElementById('verdict-text').textContent.startsWith('Correct!');",
+    )
+    .await;
+    b.shot("c-reveal").await;
+    assert!(b.fits_width().await, "reveal scrolls sideways");
+    b.close().await;
+    ctx.finish().await;
+}

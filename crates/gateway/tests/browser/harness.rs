@@ -64,7 +64,8 @@ impl Driver {
         driver
     }
 
-    /// Opens a headless Chromium session with a fresh profile and a `width`x`height` window.
+    /// Opens a headless Chromium session with a fresh profile and a `width`x`height` window
+    /// (viewport, below 500 px wide).
     pub async fn browser(&self, width: u32, height: u32) -> Browser {
         let profile = tempfile::tempdir().expect("browser profile dir");
         let mut args = vec![
@@ -80,6 +81,14 @@ impl Driver {
         ];
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let mut options = json!({ "args": args });
+        if width < 500 {
+            // Chromium does not make a window narrower than 500 px; a phone-sized viewport comes
+            // from device emulation instead (`mobile: false`, so that an overflowing page is not
+            // zoomed out to fit, which would hide a horizontal scroll).
+            options["mobileEmulation"] = json!({ "deviceMetrics": {
+                "width": width, "height": height, "pixelRatio": 1.0, "mobile": false, "touch": false
+            }});
+        }
         if std::path::Path::new("/usr/bin/chromium").exists() {
             options["binary"] = json!("/usr/bin/chromium");
         }
@@ -226,6 +235,16 @@ impl Browser {
         };
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).expect("create SCREENSHOTS_DIR");
+        // Let the screen transition finish first (best effort: a picture, not an assertion).
+        for _ in 0..50 {
+            let done = self
+                .js("return document.getAnimations().every(a => a.playState !== 'running');")
+                .await;
+            if done == Value::Bool(true) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
