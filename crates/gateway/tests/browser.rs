@@ -10,7 +10,7 @@ mod common;
 #[path = "browser/harness.rs"]
 mod harness;
 
-use common::{connect_to, host_session, make_quiz_with, wait_msg, Ctx};
+use common::{connect_to, host_session, make_quiz_with, Ctx};
 use harness::{Browser, Driver};
 use sdk::live::{Credentials, LiveClient, ServerMsg};
 
@@ -88,8 +88,28 @@ async fn host(ctx: &Ctx, limits: &[u32]) -> (sdk::live::CreatedSession, LiveClie
     (session, host)
 }
 
+/// Waits (generously: the browsers share a small machine) for a host frame matching `f`.
+async fn host_waits<T>(
+    host: &mut LiveClient,
+    what: &str,
+    mut f: impl FnMut(&ServerMsg) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(45);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, host.next())
+            .await
+            .unwrap_or_else(|_| panic!("host: timed out waiting for {what}"))
+            .unwrap_or_else(|| panic!("host: connection ended while waiting for {what}"));
+        if let sdk::live::LiveEvent::Message(m) = &ev {
+            if let Some(v) = f(m) {
+                return v;
+            }
+        }
+    }
+}
+
 async fn host_waits_question(host: &mut LiveClient, index: u32) {
-    wait_msg(host, "question", |m| match m {
+    host_waits(host, "question", |m| match m {
         ServerMsg::Question(q) if q.index == index => Some(()),
         _ => None,
     })
@@ -97,7 +117,7 @@ async fn host_waits_question(host: &mut LiveClient, index: u32) {
 }
 
 async fn host_waits_reveal(host: &mut LiveClient, index: u32) {
-    wait_msg(host, "reveal", |m| match m {
+    host_waits(host, "reveal", |m| match m {
         ServerMsg::Reveal { question, .. } if *question == index => Some(()),
         _ => None,
     })
@@ -156,7 +176,7 @@ async fn three_players_play_a_whole_quiz() {
         host.send(sdk::live::ClientMsg::Skip).expect("skip");
     }
 
-    wait_msg(&mut host, "finished", |m| {
+    host_waits(&mut host, "finished", |m| {
         matches!(m, ServerMsg::Finished { .. }).then_some(())
     })
     .await;
