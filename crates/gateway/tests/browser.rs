@@ -1,0 +1,368 @@
+//! The player page in a real browser: headless Chromium driven through chromedriver
+//! (WebDriver, `fantoccini`) against an in-process gateway on SQLite, with the host driven from
+//! Rust through the SDK's `LiveClient`. Needs `chromium` and `chromium-driver` installed
+//! (`scripts/stack up` installs them); a missing chromedriver fails the tests. Set
+//! `SCREENSHOTS_DIR` to get a PNG of every page state.
+
+#[allow(dead_code)]
+#[path = "live/common.rs"]
+mod common;
+#[path = "browser/harness.rs"]
+mod harness;
+
+use common::{connect_to, host_session, make_quiz_with, Ctx};
+use harness::{Browser, Driver};
+use sdk::live::{Credentials, LiveClient, ServerMsg};
+
+/// One test at a time: each runs several Chromium processes on a small machine.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Question time limit: long, so that the browsers answer well in time; questions close early
+/// when everyone has answered, or when the host skips.
+const LIMIT_MS: u32 = 60_000;
+
+fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// Opens the player page, joins `code` as `nickname` through the form and waits for the lobby.
+async fn join(b: &Browser, base: &str, code: &str, nickname: &str) {
+    b.client.goto(&format!("{base}/")).await.expect("open page");
+    b.wait_screen("join").await;
+    b.type_into("code", code).await;
+    b.type_into("nickname", nickname).await;
+    b.click("#join-button").await;
+    b.wait_screen("lobby").await;
+    assert_eq!(b.text("lobby-name").await, nickname);
+}
+
+/// Waits until the question screen shows question `index` (0-based) with its text.
+async fn wait_question(b: &Browser, index: usize) {
+    b.wait_screen("question").await;
+    b.wait_js(
+        &format!("question {index}"),
+        &format!(
+            "return document.getElementById('q-text').textContent === 'Live question {index}?' \
+             && document.querySelectorAll('#choices button:not([disabled])').length === 3;"
+        ),
+    )
+    .await;
+}
+
+/// Clicks the choice with the text `text`.
+async fn click_choice(b: &Browser, text: &str) {
+    let key = b.choice_key(text).await;
+    b.click(&format!("#choices button:nth-child({key})")).await;
+}
+
+/// Presses the choice's key (1-6) on the keyboard.
+async fn press_choice(b: &Browser, text: &str) {
+    let key = b.choice_key(text).await;
+    b.keys(&key.to_string()).await;
+}
+
+async fn wait_locked(b: &Browser) {
+    b.wait_js(
+        "answer locked",
+        "return document.getElementById('q-status').textContent.startsWith('Answer locked in');",
+    )
+    .await;
+}
+
+async fn host(ctx: &Ctx, limits: &[u32]) -> (sdk::live::CreatedSession, LiveClient) {
+    let quiz = make_quiz_with(&ctx.host, limits).await;
+    let session = host_session(&ctx.host, quiz, 60_000).await;
+    let host = connect_to(
+        &ctx.server.base_url,
+        &session.code,
+        Credentials::Host(session.host_token.clone()),
+    )
+    .await;
+    (session, host)
+}
+
+/// Waits (generously: the browsers share a small machine) for a host frame matching `f`.
+async fn host_waits<T>(
+    host: &mut LiveClient,
+    what: &str,
+    mut f: impl FnMut(&ServerMsg) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(45);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, host.next())
+            .await
+            .unwrap_or_else(|_| panic!("host: timed out waiting for {what}"))
+            .unwrap_or_else(|| panic!("host: connection ended while waiting for {what}"));
+        if let sdk::live::LiveEvent::Message(m) = &ev {
+            if let Some(v) = f(m) {
+                return v;
+            }
+        }
+    }
+}
+
+async fn host_waits_question(host: &mut LiveClient, index: u32) {
+    host_waits(host, "question", |m| match m {
+        ServerMsg::Question(q) if q.index == index => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+async fn host_waits_reveal(host: &mut LiveClient, index: u32) {
+    host_waits(host, "reveal", |m| match m {
+        ServerMsg::Reveal { question, .. } if *question == index => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+/// Three players, each in their own browser, play a two-question quiz to the podium; what each
+/// page shows at the end is what the server stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_players_play_a_whole_quiz() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ctx = Ctx::sqlite().await;
+    let driver = Driver::start().await;
+    let (session, mut host) = host(&ctx, &[LIMIT_MS, LIMIT_MS]).await;
+    let base = ctx.server.base_url.clone();
+    let names = ["Ada", "Bo", "Cy"];
+    let mut players = Vec::new();
+    for name in names {
+        let b = driver.browser(800, 900).await;
+        join(&b, &base, &session.code, name).await;
+        players.push(b);
+    }
+    players[0].shot("a-lobby").await;
+    host.send(sdk::live::ClientMsg::Start).expect("start");
+
+    // Who picks what: Ada and Bo click, Cy uses the keys 1-6.
+    let picks = [["yes", "no", "yes"], ["no", "yes", "yes"]];
+    for (qi, picks) in picks.iter().enumerate() {
+        host_waits_question(&mut host, qi as u32).await;
+        for b in &players {
+            wait_question(b, qi).await;
+        }
+        players[2].shot(&format!("a-question-{qi}")).await;
+        click_choice(&players[0], picks[0]).await;
+        click_choice(&players[1], picks[1]).await;
+        press_choice(&players[2], picks[2]).await;
+        // Everyone answered: the question closes early and the reveal shows.
+        host_waits_reveal(&mut host, qi as u32).await;
+        for (b, pick) in players.iter().zip(picks) {
+            b.wait_screen("reveal").await;
+            let verdict = if *pick == "yes" {
+                "Correct!"
+            } else {
+                "Not quite"
+            };
+            b.wait_js(
+                "verdict",
+                &format!(
+                    "return document.getElementById('verdict-text').textContent.startsWith('{verdict}');"
+                ),
+            )
+            .await;
+            assert!(b.text("r-correct").await.contains("yes"));
+        }
+        players[0].shot(&format!("a-reveal-{qi}")).await;
+        host.send(sdk::live::ClientMsg::Skip).expect("skip");
+    }
+
+    host_waits(&mut host, "finished", |m| {
+        matches!(m, ServerMsg::Finished { .. }).then_some(())
+    })
+    .await;
+    let standings = ctx
+        .host
+        .live_standings(session.session_id)
+        .await
+        .expect("standings");
+    assert_eq!(standings.len(), 3, "{standings:?}");
+    for (b, name) in players.iter().zip(names) {
+        b.wait_screen("finished").await;
+        let me = standings
+            .iter()
+            .find(|s| s.nickname == name)
+            .unwrap_or_else(|| panic!("{name} not in {standings:?}"));
+        let line = format!(
+            "You finished {} of 3 with {} points.",
+            ordinal(me.rank),
+            me.score
+        );
+        b.wait_js(
+            "own place",
+            &format!(
+                "return document.getElementById('you').textContent === {};",
+                serde_json::json!(line)
+            ),
+        )
+        .await;
+        let podium = b.text("podium").await;
+        for s in standings.iter().filter(|s| s.rank <= 3) {
+            assert!(
+                podium.contains(&s.nickname) && podium.contains(&s.score.to_string()),
+                "podium {podium:?} lacks {s:?}"
+            );
+        }
+    }
+    players[0].shot("a-finished").await;
+    for b in players {
+        b.close().await;
+    }
+    ctx.finish().await;
+}
+
+/// A player who reloads the page after answering comes back as the same player, with the
+/// answer still locked (and marked) and the score kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_mid_question_keeps_player_score_and_answer() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ctx = Ctx::sqlite().await;
+    let driver = Driver::start().await;
+    let (session, mut host) = host(&ctx, &[LIMIT_MS, LIMIT_MS]).await;
+    let base = ctx.server.base_url.clone();
+    let b = driver.browser(800, 900).await;
+    join(&b, &base, &session.code, "Dee").await;
+    // A second player who never answers keeps each question open until the host skips.
+    let _quiet = connect_to(&base, &session.code, Credentials::Guest("Quiet".into())).await;
+    host.send(sdk::live::ClientMsg::Start).expect("start");
+
+    host_waits_question(&mut host, 0).await;
+    wait_question(&b, 0).await;
+    click_choice(&b, "yes").await;
+    wait_locked(&b).await;
+    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+    host_waits_reveal(&mut host, 0).await;
+    b.wait_screen("reveal").await;
+    let first_score: i64 = b.text("r-score").await.parse().expect("score");
+    assert!(first_score > 0, "a correct answer scores");
+    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+
+    host_waits_question(&mut host, 1).await;
+    wait_question(&b, 1).await;
+    click_choice(&b, "yes").await;
+    wait_locked(&b).await;
+    b.client.refresh().await.expect("reload");
+    b.wait_screen("question").await;
+    wait_locked(&b).await;
+    b.shot("b-after-reload").await;
+    assert_eq!(b.text("q-text").await, "Live question 1?");
+    assert_eq!(b.text("lobby-name").await, "Dee");
+    let state = b
+        .js("return [...document.querySelectorAll('#choices button')].map(e => [e.querySelector('.ctext').textContent, e.disabled, e.classList.contains('picked')]);")
+        .await;
+    assert_eq!(
+        state,
+        serde_json::json!([
+            ["no", true, false],
+            ["yes", true, true],
+            ["maybe", true, false]
+        ]),
+        "after the reload every choice is locked and the sent one is marked"
+    );
+
+    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+    host_waits_reveal(&mut host, 1).await;
+    b.wait_screen("reveal").await;
+    b.wait_js(
+        "verdict",
+        "return document.getElementById('verdict-text').textContent.startsWith('Correct!');",
+    )
+    .await;
+    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+    b.wait_screen("finished").await;
+    let standings = ctx
+        .host
+        .live_standings(session.session_id)
+        .await
+        .expect("standings");
+    assert_eq!(
+        standings.len(),
+        2,
+        "the reload made no new player: {standings:?}"
+    );
+    let dee = standings
+        .iter()
+        .find(|s| s.nickname == "Dee")
+        .expect("Dee in the standings");
+    assert!(dee.score > first_score, "both answers count: {dee:?}");
+    let line = format!("You finished 1st of 2 with {} points.", dee.score);
+    b.wait_js(
+        "own place",
+        &format!(
+            "return document.getElementById('you').textContent === {};",
+            serde_json::json!(line)
+        ),
+    )
+    .await;
+    b.close().await;
+    ctx.finish().await;
+}
+
+/// At 360x640 the page never scrolls sideways, and a player joins and answers with the
+/// keyboard only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn narrow_phone_window_keyboard_only() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ctx = Ctx::sqlite().await;
+    let driver = Driver::start().await;
+    let (session, mut host) = host(&ctx, &[LIMIT_MS]).await;
+    let b = driver.browser(360, 640).await;
+    b.client
+        .goto(&format!("{}/", ctx.server.base_url))
+        .await
+        .expect("open page");
+    b.wait_screen("join").await;
+    let width = b.js("return window.innerWidth;").await;
+    assert!(
+        width.as_u64().is_some_and(|w| w <= 360),
+        "window is {width} px wide"
+    );
+    assert!(b.fits_width().await, "join form scrolls sideways");
+    b.shot("c-join").await;
+
+    // The page focuses the PIN field; Tab goes to the nickname, Enter submits.
+    b.wait_js(
+        "focus on the PIN",
+        "return document.activeElement && document.activeElement.id === 'code';",
+    )
+    .await;
+    b.keys(&session.code).await;
+    b.keys("\u{E004}").await;
+    b.wait_js(
+        "focus on the nickname",
+        "return document.activeElement && document.activeElement.id === 'nickname';",
+    )
+    .await;
+    let nickname = "Kim";
+    b.keys(nickname).await;
+    b.keys("\u{E007}").await;
+    b.wait_screen("lobby").await;
+    b.shot("c-lobby").await;
+    assert!(b.fits_width().await, "lobby scrolls sideways");
+
+    host.send(sdk::live::ClientMsg::Start).expect("start");
+    wait_question(&b, 0).await;
+    b.shot("c-question").await;
+    assert!(b.fits_width().await, "question screen scrolls sideways");
+    press_choice(&b, "yes").await;
+    host_waits_reveal(&mut host, 0).await;
+    b.wait_screen("reveal").await;
+    b.wait_js(
+        "verdict",
+        "return document.getElementById('verdict-text').textContent.startsWith('Correct!');",
+    )
+    .await;
+    b.shot("c-reveal").await;
+    assert!(b.fits_width().await, "reveal scrolls sideways");
+    b.close().await;
+    ctx.finish().await;
+}
