@@ -342,7 +342,9 @@ async fn narrow_phone_window_keyboard_only() {
         "return document.activeElement && document.activeElement.id === 'nickname';",
     )
     .await;
-    let nickname = "Kim";
+    // The longest nickname allowed (32 characters) with no place to break: it must wrap,
+    // not push the lobby, the board or the podium past the screen's edge.
+    let nickname = "Wolfeschlegelsteinhausenbergerdo";
     b.keys(nickname).await;
     b.keys("\u{E007}").await;
     b.wait_screen("lobby").await;

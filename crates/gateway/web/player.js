@@ -144,7 +144,7 @@ live.on("welcome", (w) => {
     return;
   }
   $("lobby-name").textContent = w.nickname ?? "";
-  $("lobby-players").textContent = String(ui.players);
+  showLobbyCount();
   if (w.question) openQuestion(w.question, !!w.answered);
   else if (w.phase === "lobby") show("lobby");
   else showWaiting();
@@ -201,9 +201,15 @@ live.on("rank", (r) => {
   $("r-score").textContent = String(r.score);
 });
 
+/** "1 player joined" / "N players joined" in the lobby. */
+function showLobbyCount() {
+  const n = ui.players;
+  $("lobby-count").textContent = `${n} ${n === 1 ? "player" : "players"} joined`;
+}
+
 live.on("leaderboard", (b) => {
   ui.players = b.players ?? ui.players;
-  $("lobby-players").textContent = String(ui.players);
+  showLobbyCount();
   renderBoard($("board"), b.top);
 });
 
