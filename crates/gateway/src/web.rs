@@ -13,12 +13,16 @@
 
 use std::sync::LazyLock;
 
+use axum::extract::RawQuery;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use qrcode::render::svg;
+use qrcode::QrCode;
 use sha2::{Digest, Sha256};
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// One embedded file: where it is served, its media type and its content.
@@ -30,7 +34,7 @@ struct Asset {
 
 /// Every file of the browser client. Only these paths are routed; anything else under
 /// `/static/` falls through to the gateway's problem+json 404.
-const ASSETS: [Asset; 4] = [
+const ASSETS: [Asset; 7] = [
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -51,7 +55,27 @@ const ASSETS: [Asset; 4] = [
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../web/quiz-client.js"),
     },
+    Asset {
+        path: "/host",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../web/host.html"),
+    },
+    Asset {
+        path: "/static/host.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../web/host.js"),
+    },
+    Asset {
+        path: "/static/host.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../web/host.css"),
+    },
 ];
+
+/// How many of [`ASSETS`] (from the start) make up the player page; the host page's files
+/// follow them and are not counted against the player page's weight budget.
+#[cfg(test)]
+const PLAYER_ASSETS: usize = 4;
 
 /// The ETag of each asset, in the order of [`ASSETS`] (computed once, on first use).
 static ETAGS: LazyLock<Vec<HeaderValue>> = LazyLock::new(|| {
@@ -66,9 +90,9 @@ static ETAGS: LazyLock<Vec<HeaderValue>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Routes of the browser client (`GET` and `HEAD` of each embedded file).
+/// Routes of the browser client (`GET` and `HEAD` of each embedded file, and the join QR code).
 pub fn router() -> Router<AppState> {
-    let mut router = Router::new();
+    let mut router = Router::new().route("/qr.svg", get(join_qr));
     for (i, asset) in ASSETS.iter().enumerate() {
         router = router.route(asset.path, get(move |h: HeaderMap| serve(i, h)));
     }
@@ -101,6 +125,56 @@ async fn serve(i: usize, request: HeaderMap) -> Response {
         .into_response()
 }
 
+/// `GET /qr.svg?code=123456`: the QR code of the join URL `<origin>/?code=123456` as SVG, for
+/// the host page's lobby (a projector shows it; phones scan it and land on the prefilled
+/// player page).
+///
+/// The page cannot draw it itself without a QR library in JavaScript, and an `<img>` of a
+/// same-origin SVG is allowed by the Content-Security-Policy. The origin is the request's
+/// `Host` (with `https` when a proxy says `X-Forwarded-Proto: https`), i.e. the address the host
+/// page was opened at, which is the address players can reach too. Only a 6-digit code is
+/// accepted, so the route cannot be used to render arbitrary content under the gateway's name.
+async fn join_qr(RawQuery(query): RawQuery, request: HeaderMap) -> Result<Response, ApiError> {
+    let code = query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("code="))
+        .filter(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| ApiError::BadRequest("code must be the 6-digit join code".into()))?;
+    let host = request
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .ok_or_else(|| ApiError::BadRequest("missing or malformed Host header".into()))?;
+    let https = request
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let url = format!(
+        "{}://{host}/?code={code}",
+        if https { "https" } else { "http" }
+    );
+    let svg = QrCode::new(url.as_bytes())
+        .map_err(|e| ApiError::BadRequest(format!("cannot encode the join URL: {e}")))?
+        .render::<svg::Color>()
+        .min_dimensions(256, 256)
+        .quiet_zone(true)
+        .build();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,7 +183,7 @@ mod tests {
     /// scripts together under 100 KB uncompressed.
     #[test]
     fn player_page_is_under_100_kb() {
-        let total: usize = ASSETS.iter().map(|a| a.body.len()).sum();
+        let total: usize = ASSETS[..PLAYER_ASSETS].iter().map(|a| a.body.len()).sum();
         assert!(total < 100 * 1024, "player page weighs {total} bytes");
     }
 
@@ -117,5 +191,19 @@ mod tests {
     fn etags_differ_per_file() {
         let tags: std::collections::HashSet<_> = ETAGS.iter().collect();
         assert_eq!(tags.len(), ASSETS.len());
+    }
+
+    #[test]
+    fn player_assets_are_the_player_page() {
+        let paths: Vec<_> = ASSETS[..PLAYER_ASSETS].iter().map(|a| a.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "/",
+                "/static/app.css",
+                "/static/player.js",
+                "/static/quiz-client.js"
+            ]
+        );
     }
 }

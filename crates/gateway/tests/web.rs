@@ -1,5 +1,6 @@
-//! The browser client served by the gateway: the player page at `/` and its files under
-//! `/static/`, checked over HTTP against an in-process gateway.
+//! The browser client served by the gateway: the player page at `/`, the host page at `/host`,
+//! their files under `/static/` and the join QR code at `/qr.svg`, checked over HTTP against an
+//! in-process gateway.
 //!
 //! Serving these files touches no database, so this runs on the embedded backend only.
 
@@ -59,11 +60,11 @@ fn tags(html: &str, name: &str) -> Vec<String> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn player_page_is_html_under_the_csp_without_inline_script_or_style() {
-    let site = Site::start().await;
-    let (status, headers, html) = site.get("/").await;
-    assert_eq!(status, StatusCode::OK);
+/// Checks that `path` is an HTML page under the CSP with only external module scripts and no
+/// inline script, style or event handler (the CSP would block them in a browser).
+async fn assert_page_without_inline_code(site: &Site, path: &str) -> String {
+    let (status, headers, html) = site.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
     assert_eq!(header(&headers, CONTENT_TYPE), "text/html; charset=utf-8");
     assert_eq!(header(&headers, CSP), CONTENT_SECURITY_POLICY);
     assert!(!header(&headers, "etag").is_empty());
@@ -96,6 +97,68 @@ async fn player_page_is_html_under_the_csp_without_inline_script_or_style() {
     assert!(handler.is_none(), "no inline event handler attribute");
     assert!(!lower.contains("javascript:"), "no javascript: URL");
     assert!(lower.contains("href=\"/static/app.css\""));
+    html
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn player_page_is_html_under_the_csp_without_inline_script_or_style() {
+    let site = Site::start().await;
+    assert_page_without_inline_code(&site, "/").await;
+    site.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_page_is_html_under_the_csp_without_inline_script_or_style() {
+    let site = Site::start().await;
+    let html = assert_page_without_inline_code(&site, "/host").await;
+    let lower = html.to_ascii_lowercase();
+    assert!(lower.contains("src=\"/static/host.js\""));
+    assert!(lower.contains("href=\"/static/host.css\""));
+    // The host script and stylesheet are served, and the script talks through the client.
+    let (status, headers, js) = site.get("/static/host.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        header(&headers, CONTENT_TYPE),
+        "text/javascript; charset=utf-8"
+    );
+    assert!(js.contains("from \"/static/quiz-client.js\""));
+    let (status, headers, _) = site.get("/static/host.css").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(header(&headers, CONTENT_TYPE), "text/css; charset=utf-8");
+    site.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_qr_code_is_svg_and_a_bad_code_is_a_problem_400() {
+    let site = Site::start().await;
+    let (status, headers, svg) = site.get("/qr.svg?code=493021").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(header(&headers, CONTENT_TYPE), "image/svg+xml");
+    assert_eq!(header(&headers, CSP), CONTENT_SECURITY_POLICY);
+    assert!(svg.contains("<svg"), "{svg}");
+    assert!(svg.contains("</svg>"));
+    // Another code is another picture.
+    let (_, _, other) = site.get("/qr.svg?code=493022").await;
+    assert_ne!(svg, other);
+
+    for path in [
+        "/qr.svg",
+        "/qr.svg?code=",
+        "/qr.svg?code=12345",
+        "/qr.svg?code=1234567",
+        "/qr.svg?code=12a456",
+        "/qr.svg?code=%3Cscript%3E",
+        "/qr.svg?url=http://evil.example/",
+    ] {
+        let (status, headers, body) = site.get(path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            header(&headers, CONTENT_TYPE),
+            "application/problem+json",
+            "{path}"
+        );
+        assert!(body.contains("\"status\":400"), "{path}: {body}");
+    }
     site.server.stop().await;
 }
 
@@ -106,6 +169,8 @@ async fn static_files_have_their_content_types_and_revalidate_with_etags() {
         ("/static/quiz-client.js", "text/javascript; charset=utf-8"),
         ("/static/player.js", "text/javascript; charset=utf-8"),
         ("/static/app.css", "text/css; charset=utf-8"),
+        ("/static/host.js", "text/javascript; charset=utf-8"),
+        ("/static/host.css", "text/css; charset=utf-8"),
     ] {
         let (status, headers, body) = site.get(path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
