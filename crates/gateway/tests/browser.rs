@@ -368,3 +368,161 @@ async fn narrow_phone_window_keyboard_only() {
     b.close().await;
     ctx.finish().await;
 }
+
+/// The host page in one browser and a player in another play a one-question quiz to the
+/// podium: the host logs in, picks the quiz, creates the game and reads the code off the page;
+/// the page shows the player joining, "answered 1 of 1", the distribution and the podium, and
+/// hands out the session report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_page_runs_a_one_question_game() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ctx = Ctx::sqlite().await;
+    let quiz = make_quiz_with(&ctx.host, &[LIMIT_MS]).await;
+    let driver = Driver::start().await;
+    let base = ctx.server.base_url.clone();
+
+    let h = driver.browser(1280, 900).await;
+    h.client
+        .goto(&format!("{base}/host"))
+        .await
+        .expect("open host page");
+    h.wait_screen("login").await;
+    h.type_into("username", "host").await;
+    h.type_into("password", "host-password").await;
+    h.click("#login-button").await;
+    h.wait_screen("setup").await;
+    h.wait_js(
+        "the host's quizzes",
+        &format!("return !!document.querySelector('#quiz option[value=\"{quiz}\"]');"),
+    )
+    .await;
+    h.click(&format!("#quiz option[value=\"{quiz}\"]")).await;
+    // A long pause after the reveal: the host moves on with Next.
+    let reveal = h
+        .client
+        .find(fantoccini::Locator::Id("reveal"))
+        .await
+        .expect("reveal input");
+    reveal.clear().await.expect("clear reveal");
+    reveal.send_keys("60").await.expect("type reveal");
+    h.shot("d-host-setup").await;
+    h.click("#create-button").await;
+    h.wait_screen("lobby").await;
+    h.wait_js(
+        "join code",
+        "return /^[0-9]{6}$/.test(document.getElementById('pin').textContent);",
+    )
+    .await;
+    let code = h.text("pin").await;
+    assert_eq!(
+        h.text("join-url").await,
+        format!("{base}/?code={code}"),
+        "the join URL is this origin's player page with the code"
+    );
+    h.wait_js(
+        "QR code image",
+        "const q = document.getElementById('qr'); return q.complete && q.naturalWidth > 0;",
+    )
+    .await;
+
+    let p = driver.browser(800, 900).await;
+    join(&p, &base, &code, "Ada").await;
+    h.wait_js(
+        "player in the roster",
+        "return document.getElementById('roster').textContent.includes('Ada') \
+         && document.getElementById('lobby-count').textContent === '1 player joined';",
+    )
+    .await;
+    h.shot("d-host-lobby").await;
+    h.click("#start").await;
+
+    h.wait_screen("question").await;
+    wait_question(&p, 0).await;
+    assert_eq!(h.text("q-text").await, "Live question 0?");
+    h.shot("d-host-question").await;
+    click_choice(&p, "yes").await;
+
+    // The only player answered: the question closes early and the host sees the reveal.
+    h.wait_screen("reveal").await;
+    h.wait_js(
+        "answered 1 of 1",
+        "return document.getElementById('r-answered').textContent === 'answered 1 of 1';",
+    )
+    .await;
+    let bars = h
+        .js("return [...document.querySelectorAll('#bars li')].map(li => [li.querySelector('.bar-label').textContent, li.querySelector('.bar-count').textContent, li.classList.contains('correct'), li.querySelector('.bar-fill').style.width]);")
+        .await;
+    assert_eq!(
+        bars,
+        serde_json::json!([
+            ["no", "0", false, "0%"],
+            ["✓ yes", "1", true, "100%"],
+            ["maybe", "0", false, "0%"]
+        ]),
+        "the distribution marks the correct choice; widths set through the CSSOM stick under the CSP"
+    );
+    let drawn = h
+        .js("return document.querySelector('#bars li.correct .bar-fill').getBoundingClientRect().width > 50;")
+        .await;
+    assert_eq!(drawn, serde_json::json!(true), "the full bar is drawn wide");
+    h.wait_js(
+        "leaderboard",
+        "return document.getElementById('board').textContent.includes('Ada');",
+    )
+    .await;
+    h.shot("d-host-reveal").await;
+
+    h.click("#next").await;
+    h.wait_screen("finished").await;
+    p.wait_screen("finished").await;
+    let standings = ctx
+        .host
+        .live_standings(session_id(&h).await)
+        .await
+        .expect("standings");
+    let ada = standings
+        .iter()
+        .find(|s| s.nickname == "Ada")
+        .expect("Ada in the standings");
+    h.wait_js(
+        "podium",
+        &format!(
+            "const t = document.getElementById('podium').textContent; \
+             return t.includes('Ada') && t.includes('{}');",
+            ada.score
+        ),
+    )
+    .await;
+    h.shot("d-host-podium").await;
+
+    // The report comes through the bearer token as a Blob URL.
+    h.click("#report").await;
+    h.wait_js(
+        "report link",
+        "const a = document.getElementById('report-link'); return !a.hidden && a.href.startsWith('blob:');",
+    )
+    .await;
+    let csv = h
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             fetch(document.getElementById('report-link').href).then(r => r.text()).then(done, e => done('error: ' + e));",
+            vec![],
+        )
+        .await
+        .expect("read the report blob");
+    let csv = csv.as_str().unwrap_or_default().to_string();
+    assert!(csv.contains("Ada"), "report: {csv}");
+    h.close().await;
+    p.close().await;
+    ctx.finish().await;
+}
+
+/// The id of the session the host page created (the page keeps it on its final screen as
+/// `data-session`, for the report).
+async fn session_id(h: &Browser) -> i64 {
+    let v = h
+        .js("return Number(document.getElementById('finished').dataset.session || 0);")
+        .await;
+    v.as_i64().filter(|id| *id > 0).expect("session id on the page")
+}

@@ -10,7 +10,12 @@ const TOKEN_KEY = "quiz-host:token";
 const SESSION_KEY = "quiz-host:session";
 
 const storage = safeSessionStorage();
-const api = new QuizApi({ token: storage?.getItem(TOKEN_KEY) ?? null });
+// The client's default `fetch` is the bare global, which a browser refuses to call as a method
+// of another object ("Illegal invocation"): hand it a bound one.
+const api = new QuizApi({
+  token: storage?.getItem(TOKEN_KEY) ?? null,
+  fetch: (...args) => globalThis.fetch(...args),
+});
 const live = new LiveClient({ storage });
 const ui = {
   session: null, // {session_id, code}
@@ -18,6 +23,7 @@ const ui = {
   roster: new Map(), // player_id -> {nickname, away}
   question: null,
   counts: null,
+  answered: 0,
   top: [],
   locked: false,
   timer: null,
@@ -108,8 +114,8 @@ $("setup-form").addEventListener("submit", async (ev) => {
   const quizId = Number($("quiz").value);
   const reveal = Number($("reveal").value);
   const top = Number($("top").value);
-  if (!Number.isInteger(reveal) || reveal < 0 || reveal > 600) {
-    $("setup-error").textContent = "The pause is 0 to 600 seconds.";
+  if (!Number.isInteger(reveal) || reveal < 0 || reveal > 60) {
+    $("setup-error").textContent = "The pause is 0 to 60 seconds.";
     return;
   }
   if (!Number.isInteger(top) || top < 1 || top > 100) {
@@ -150,6 +156,7 @@ function begin(session, credential) {
   storage?.setItem(SESSION_KEY, JSON.stringify(session));
   const url = `${location.origin}/?code=${session.code}`;
   $("pin").textContent = session.code;
+  $("finished").dataset.session = String(session.session_id);
   $("join-url").textContent = url;
   $("qr").src = `/qr.svg?code=${encodeURIComponent(session.code)}`;
   renderRoster();
@@ -258,6 +265,7 @@ live.on("question", renderQuestion);
 function renderQuestion(q) {
   ui.question = q;
   ui.counts = null;
+  ui.answered = 0;
   $("q-index").textContent = `Question ${q.index + 1} of ${q.total}`;
   $("q-text").textContent = q.text;
   const ol = $("q-choices");
@@ -276,6 +284,7 @@ function renderQuestion(q) {
 live.on("answer_counts", (a) => {
   if (!ui.question || a.question !== ui.question.index) return;
   ui.counts = a.counts;
+  ui.answered = a.answered;
   ui.players = a.players;
   $("answered").textContent = `answered ${a.answered} of ${a.players}`;
 });
@@ -328,6 +337,10 @@ live.on("reveal", (r) => {
     if (correct.has(i)) li.setAttribute("aria-label", `${text}: ${n} (correct)`);
     ol.appendChild(li);
   });
+  // A single-answer question's counts add up to the answers; a multiple-answer one's do not,
+  // so it keeps the last answer_counts figure (the final one may not have come before this).
+  const answered = q && !q.multiple ? counts.reduce((a, b) => a + b, 0) : ui.answered;
+  $("r-answered").textContent = `answered ${answered} of ${ui.players}`;
   ui.question = null;
   renderBoard($("board"), ui.top);
   show("reveal");
@@ -400,7 +413,7 @@ $("report").addEventListener("click", async () => {
     a.textContent = a.download;
     a.hidden = false;
     $("report-error").textContent = "";
-    a.click();
+    a.focus();
   } catch (e) {
     $("report-error").textContent = message(e);
   }
