@@ -410,6 +410,7 @@ $("report").addEventListener("click", async () => {
     const a = $("report-link");
     a.href = ui.reportUrl;
     a.download = `live-session-${s.session_id}.csv`;
+    a.dataset.bytes = String(blob.size);
     a.textContent = a.download;
     a.hidden = false;
     $("report-error").textContent = "";
