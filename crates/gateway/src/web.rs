@@ -135,8 +135,27 @@ async fn serve(i: usize, request: HeaderMap) -> Response {
 /// page was opened at, which is the address players can reach too. Only a 6-digit code is
 /// accepted, so the route cannot be used to render arbitrary content under the gateway's name.
 async fn join_qr(RawQuery(query): RawQuery, request: HeaderMap) -> Result<Response, ApiError> {
+    let url = join_url(query.as_deref(), &request)?;
+    let svg = QrCode::new(url.as_bytes())
+        .map_err(|e| ApiError::BadRequest(format!("cannot encode the join URL: {e}")))?
+        .render::<svg::Color>()
+        .min_dimensions(256, 256)
+        .quiet_zone(true)
+        .build();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+/// The join URL for the query string of `/qr.svg` (`code=` a 6-digit code) and the request's
+/// headers (`Host`, `X-Forwarded-Proto`); a 400 for anything else.
+fn join_url(query: Option<&str>, request: &HeaderMap) -> Result<String, ApiError> {
     let code = query
-        .as_deref()
         .unwrap_or("")
         .split('&')
         .find_map(|pair| pair.strip_prefix("code="))
@@ -155,24 +174,10 @@ async fn join_qr(RawQuery(query): RawQuery, request: HeaderMap) -> Result<Respon
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    let url = format!(
+    Ok(format!(
         "{}://{host}/?code={code}",
         if https { "https" } else { "http" }
-    );
-    let svg = QrCode::new(url.as_bytes())
-        .map_err(|e| ApiError::BadRequest(format!("cannot encode the join URL: {e}")))?
-        .render::<svg::Color>()
-        .min_dimensions(256, 256)
-        .quiet_zone(true)
-        .build();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        svg,
-    )
-        .into_response())
+    ))
 }
 
 #[cfg(test)]
@@ -191,6 +196,27 @@ mod tests {
     fn etags_differ_per_file() {
         let tags: std::collections::HashSet<_> = ETAGS.iter().collect();
         assert_eq!(tags.len(), ASSETS.len());
+    }
+
+    #[test]
+    fn join_url_is_the_player_page_at_the_requested_host() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("quiz.example:8080"));
+        let url = join_url(Some("code=493021"), &h).map_err(|e| e.to_string());
+        assert_eq!(url, Ok("http://quiz.example:8080/?code=493021".to_string()));
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        let url = join_url(Some("x=1&code=000007"), &h).map_err(|e| e.to_string());
+        assert_eq!(
+            url,
+            Ok("https://quiz.example:8080/?code=000007".to_string())
+        );
+        assert!(join_url(Some("code=49302"), &h).is_err());
+        assert!(join_url(None, &h).is_err());
+        h.insert(header::HOST, HeaderValue::from_static("evil.example/x?"));
+        assert!(
+            join_url(Some("code=493021"), &h).is_err(),
+            "a Host with a path"
+        );
     }
 
     #[test]
