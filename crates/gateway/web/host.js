@@ -10,12 +10,7 @@ const TOKEN_KEY = "quiz-host:token";
 const SESSION_KEY = "quiz-host:session";
 
 const storage = safeSessionStorage();
-// The client's default `fetch` is the bare global, which a browser refuses to call as a method
-// of another object ("Illegal invocation"): hand it a bound one.
-const api = new QuizApi({
-  token: storage?.getItem(TOKEN_KEY) ?? null,
-  fetch: (...args) => globalThis.fetch(...args),
-});
+const api = new QuizApi({ token: storage?.getItem(TOKEN_KEY) ?? null });
 const live = new LiveClient({ storage });
 const ui = {
   session: null, // {session_id, code}

@@ -113,7 +113,9 @@ export class Emitter {
 
 /** REST client of the gateway's `/v1` API. */
 export class QuizApi {
-  constructor({ baseUrl = "", token = null, fetch = globalThis.fetch } = {}) {
+  // The default calls the global `fetch` through a wrapper: browsers refuse `fetch` called as
+  // a method of another object ("Illegal invocation"), which `this.fetch(...)` would do.
+  constructor({ baseUrl = "", token = null, fetch = (...args) => globalThis.fetch(...args) } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     /** The bearer token (set by login, cleared by logout). */
     this.token = token;

@@ -87,3 +87,29 @@ test("live session and standings paths", async () => {
   assert.equal(fetch.calls[0].url, "/v1/live/sessions");
   assert.equal(fetch.calls[1].url, "/v1/live/sessions/7/standings");
 });
+
+test("the default fetch is the global one, called as a plain function", async () => {
+  // Browsers throw "Illegal invocation" when their `fetch` is called as a method of another
+  // object; this stand-in does the same, so a client that calls `this.fetch(...)` fails here.
+  const real = globalThis.fetch;
+  let calledOn = "never";
+  globalThis.fetch = function (url) {
+    calledOn = this;
+    if (this !== undefined && this !== globalThis) {
+      throw new TypeError("Illegal invocation");
+    }
+    return Promise.resolve(
+      new Response(JSON.stringify({ items: [], total: 0, limit: 20, offset: 0 }), {
+        status: 200,
+        headers: { "content-type": "application/json" },
+      }),
+    );
+  };
+  try {
+    const api = new QuizApi({ baseUrl: "http://gw:8080" });
+    await api.request("GET", "/v1/quizzes");
+    assert.notEqual(calledOn, "never");
+  } finally {
+    globalThis.fetch = real;
+  }
+});
