@@ -34,7 +34,7 @@ struct Asset {
 
 /// Every file of the browser client. Only these paths are routed; anything else under
 /// `/static/` falls through to the gateway's problem+json 404.
-const ASSETS: [Asset; 7] = [
+const ASSETS: [Asset; 8] = [
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -54,6 +54,12 @@ const ASSETS: [Asset; 7] = [
         path: "/static/quiz-client.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../web/quiz-client.js"),
+    },
+    // DOM helpers both pages share (screens, storage, leaderboard and podium lists).
+    Asset {
+        path: "/static/page.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../web/page.js"),
     },
     Asset {
         path: "/host",
@@ -75,7 +81,7 @@ const ASSETS: [Asset; 7] = [
 /// How many of [`ASSETS`] (from the start) make up the player page; the host page's files
 /// follow them and are not counted against the player page's weight budget.
 #[cfg(test)]
-const PLAYER_ASSETS: usize = 4;
+const PLAYER_ASSETS: usize = 5;
 
 /// The ETag of each asset, in the order of [`ASSETS`] (computed once, on first use).
 static ETAGS: LazyLock<Vec<HeaderValue>> = LazyLock::new(|| {
@@ -228,7 +234,8 @@ mod tests {
                 "/",
                 "/static/app.css",
                 "/static/player.js",
-                "/static/quiz-client.js"
+                "/static/quiz-client.js",
+                "/static/page.js"
             ]
         );
     }

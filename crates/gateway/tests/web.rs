@@ -167,6 +167,7 @@ async fn static_files_have_their_content_types_and_revalidate_with_etags() {
     let site = Site::start().await;
     for (path, content_type) in [
         ("/static/quiz-client.js", "text/javascript; charset=utf-8"),
+        ("/static/page.js", "text/javascript; charset=utf-8"),
         ("/static/player.js", "text/javascript; charset=utf-8"),
         ("/static/app.css", "text/css; charset=utf-8"),
         ("/static/host.js", "text/javascript; charset=utf-8"),

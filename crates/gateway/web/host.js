@@ -4,8 +4,8 @@
 // set through the CSSOM (`el.style.width`), which the CSP allows, and the DOM is built with
 // textContent only, so no nickname is ever parsed as HTML.
 import { ApiError, LiveClient, QuizApi } from "/static/quiz-client.js";
+import { $, clear, renderBoard, renderPodium, safeSessionStorage, show } from "/static/page.js";
 
-const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "quiz-host:token";
 const SESSION_KEY = "quiz-host:session";
 
@@ -25,26 +25,8 @@ const ui = {
   reportUrl: null,
 };
 
-function safeSessionStorage() {
-  try {
-    return globalThis.sessionStorage ?? null;
-  } catch {
-    return null;
-  }
-}
 
-function show(id) {
-  for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== id;
-  const focus = $(id).querySelector("h1");
-  if (focus) {
-    focus.tabIndex = -1;
-    focus.focus({ preventScroll: true });
-  }
-}
 
-function clear(el) {
-  while (el.firstChild) el.removeChild(el.firstChild);
-}
 
 function message(e) {
   if (e instanceof ApiError) return e.detail || e.title || `HTTP ${e.status}`;
@@ -347,43 +329,12 @@ live.on("leaderboard", (l) => {
   renderBoard($("board"), ui.top);
 });
 
-function renderBoard(ol, top) {
-  clear(ol);
-  for (const p of top || []) {
-    const li = document.createElement("li");
-    li.value = p.rank;
-    const name = document.createElement("span");
-    name.textContent = p.nickname;
-    const score = document.createElement("span");
-    score.className = "score";
-    score.textContent = String(p.score);
-    li.append(name, score);
-    ol.appendChild(li);
-  }
-}
 
 // ---- the end ----------------------------------------------------------------------------
 
 live.on("finished", (f) => {
   stopTimer();
-  const podium = $("podium");
-  clear(podium);
-  const medals = ["first", "second", "third"];
-  for (const p of (f.top || []).slice(0, 3)) {
-    const li = document.createElement("li");
-    li.className = "place " + (medals[p.rank - 1] || "");
-    const rank = document.createElement("span");
-    rank.className = "place-rank";
-    rank.textContent = String(p.rank);
-    const name = document.createElement("span");
-    name.className = "place-name";
-    name.textContent = p.nickname;
-    const score = document.createElement("span");
-    score.className = "place-score";
-    score.textContent = String(p.score);
-    li.append(rank, name, score);
-    podium.appendChild(li);
-  }
+  renderPodium($("podium"), f.top);
   renderBoard($("final-board"), (f.top || []).slice(3));
   storage?.removeItem(SESSION_KEY);
   show("finished");

@@ -2,8 +2,8 @@
 // No inline script or style (the gateway's CSP forbids both); the DOM is built with
 // textContent only, so nothing a server or another player sends is parsed as HTML.
 import { LiveClient } from "/static/quiz-client.js";
+import { $, clear, renderBoard, renderPodium, safeSessionStorage, show } from "/static/page.js";
 
-const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 
 // Colour AND shape per choice, so colour-blind players can tell them apart.
@@ -34,26 +34,8 @@ const ui = {
   timer: null,
 };
 
-function safeSessionStorage() {
-  try {
-    return globalThis.sessionStorage ?? null;
-  } catch {
-    return null; // storage disabled: play on, without resume after a reload
-  }
-}
 
-function show(id) {
-  for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== id;
-  const focus = $(id).querySelector("h1");
-  if (focus) {
-    focus.tabIndex = -1;
-    focus.focus({ preventScroll: true });
-  }
-}
 
-function clear(el) {
-  while (el.firstChild) el.removeChild(el.firstChild);
-}
 
 function shapeIcon(i) {
   const s = SHAPES[i % SHAPES.length];
@@ -210,53 +192,20 @@ function showLobbyCount() {
 live.on("leaderboard", (b) => {
   ui.players = b.players ?? ui.players;
   showLobbyCount();
-  renderBoard($("board"), b.top);
+  renderBoard($("board"), b.top, ui.me);
 });
 
 live.on("finished", (f) => {
   stopTimer();
-  const podium = $("podium");
-  clear(podium);
-  const medals = ["first", "second", "third"];
-  for (const p of (f.top || []).slice(0, 3)) {
-    const li = document.createElement("li");
-    li.className = "place " + (medals[p.rank - 1] || "");
-    const rank = document.createElement("span");
-    rank.className = "place-rank";
-    rank.textContent = String(p.rank);
-    const name = document.createElement("span");
-    name.className = "place-name";
-    name.textContent = p.nickname;
-    const score = document.createElement("span");
-    score.className = "place-score";
-    score.textContent = String(p.score);
-    li.append(rank, name, score);
-    if (p.player_id === ui.me) li.classList.add("me");
-    podium.appendChild(li);
-  }
+  renderPodium($("podium"), f.top, ui.me);
   const you = f.you;
   $("you").textContent = you
     ? `You finished ${ordinal(you.rank)} of ${f.players} with ${you.score} points.`
     : "The game is over.";
-  renderBoard($("final-board"), (f.top || []).slice(3));
+  renderBoard($("final-board"), (f.top || []).slice(3), ui.me);
   show("finished");
 });
 
-function renderBoard(ol, top) {
-  clear(ol);
-  for (const p of top || []) {
-    const li = document.createElement("li");
-    li.value = p.rank;
-    const name = document.createElement("span");
-    name.textContent = p.nickname;
-    const score = document.createElement("span");
-    score.className = "score";
-    score.textContent = String(p.score);
-    li.append(name, score);
-    if (p.player_id === ui.me) li.classList.add("me");
-    ol.appendChild(li);
-  }
-}
 
 function ordinal(n) {
   const s = n % 100 >= 11 && n % 100 <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] || "th";
