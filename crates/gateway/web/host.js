@@ -3,14 +3,25 @@
 // quiz-client.js. No inline script or style (the gateway's CSP forbids both): bar widths are
 // set through the CSSOM (`el.style.width`), which the CSP allows, and the DOM is built with
 // textContent only, so no nickname is ever parsed as HTML.
-import { ApiError, LiveClient, QuizApi } from "/static/quiz-client.js";
-import { $, clear, renderBoard, renderPodium, safeSessionStorage, show } from "/static/page.js";
+import { LiveClient, QuizApi } from "/static/quiz-client.js";
+import {
+  $,
+  clear,
+  errorMessage as message,
+  loadToken,
+  logout,
+  renderBoard,
+  renderPodium,
+  safeSessionStorage,
+  saveToken,
+  show,
+  wireLogin,
+} from "/static/page.js";
 
-const TOKEN_KEY = "quiz-host:token";
 const SESSION_KEY = "quiz-host:session";
 
 const storage = safeSessionStorage();
-const api = new QuizApi({ token: storage?.getItem(TOKEN_KEY) ?? null });
+const api = new QuizApi({ token: loadToken() });
 const live = new LiveClient({ storage });
 const ui = {
   session: null, // {session_id, code}
@@ -26,13 +37,6 @@ const ui = {
 };
 
 
-
-
-function message(e) {
-  if (e instanceof ApiError) return e.detail || e.title || `HTTP ${e.status}`;
-  return e?.message || String(e);
-}
-
 /** Sends a host command; a command sent while reconnecting is reported, not thrown. */
 function command(fn, errorId) {
   try {
@@ -45,29 +49,7 @@ function command(fn, errorId) {
 
 // ---- login and setup --------------------------------------------------------------------
 
-$("login-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const username = $("username").value.trim();
-  const password = $("password").value;
-  if (!username || !password) {
-    $("login-error").textContent = "Enter your username and password.";
-    return;
-  }
-  $("login-button").disabled = true;
-  try {
-    const t = await api.login(username, password);
-    storage?.setItem(TOKEN_KEY, t.token);
-    $("password").value = "";
-    $("login-error").textContent = "";
-    await setup();
-  } catch (e) {
-    $("login-error").textContent = e instanceof ApiError && e.status === 401
-      ? "Wrong username or password."
-      : message(e);
-  } finally {
-    $("login-button").disabled = false;
-  }
-});
+wireLogin(api, "login-form", setup);
 
 async function setup() {
   const me = await api.me();
@@ -112,13 +94,7 @@ $("setup-form").addEventListener("submit", async (ev) => {
 });
 
 $("logout").addEventListener("click", async () => {
-  try {
-    await api.logout();
-  } catch {
-    // the token may already be gone; forget it anyway
-  }
-  api.token = null;
-  storage?.removeItem(TOKEN_KEY);
+  await logout(api);
   show("login");
   $("username").focus();
 });
@@ -401,7 +377,7 @@ async function boot() {
     await setup();
   } catch {
     api.token = null;
-    storage?.removeItem(TOKEN_KEY);
+    saveToken(null);
     show("login");
     $("username").focus();
   }
