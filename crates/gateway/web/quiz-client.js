@@ -175,6 +175,26 @@ export class QuizApi {
   me() {
     return this.request("GET", "/v1/me");
   }
+  /** The caller's practice progress (totals, streaks, `topics`) and `live` games. */
+  progress() {
+    return this.request("GET", "/v1/me/progress");
+  }
+  /** Starts a practice attempt at a quiz: -> {id, quiz_id, user_id, started_at}. */
+  startAttempt(quizId) {
+    return this.request("POST", `/v1/quizzes/${encodeURIComponent(quizId)}/attempts`);
+  }
+  /**
+   * Answers a question in practice mode: -> {answer_id, question_id, correct,
+   * correct_choice_ids, explanation}. options: {attemptId, timeMs} (both optional; within an
+   * attempt each question can be answered once). A 409 means the question is in a live game
+   * that has not finished (or was already answered in this attempt).
+   */
+  answer(questionId, choiceIds, { attemptId, timeMs } = {}) {
+    const body = { choice_ids: [...choiceIds] };
+    if (attemptId !== undefined && attemptId !== null) body.attempt_id = attemptId;
+    if (timeMs !== undefined && timeMs !== null) body.time_ms = Math.max(0, Math.round(timeMs));
+    return this.request("POST", `/v1/questions/${encodeURIComponent(questionId)}/answer`, { body });
+  }
   /** filter: {topic, tag, difficulty, author_id, limit, offset}. */
   listQuestions(filter = {}) {
     return this.request("GET", "/v1/questions", { query: filter });
