@@ -34,7 +34,7 @@ struct Asset {
 
 /// Every file of the browser client. Only these paths are routed; anything else under
 /// `/static/` falls through to the gateway's problem+json 404.
-const ASSETS: [Asset; 8] = [
+const ASSETS: [Asset; 11] = [
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -76,10 +76,26 @@ const ASSETS: [Asset; 8] = [
         content_type: "text/css; charset=utf-8",
         body: include_str!("../web/host.css"),
     },
+    // The account page: register, log in, progress, practice.
+    Asset {
+        path: "/account",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../web/account.html"),
+    },
+    Asset {
+        path: "/static/account.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../web/account.js"),
+    },
+    Asset {
+        path: "/static/account.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../web/account.css"),
+    },
 ];
 
-/// How many of [`ASSETS`] (from the start) make up the player page; the host page's files
-/// follow them and are not counted against the player page's weight budget.
+/// How many of [`ASSETS`] (from the start) make up the player page; the host and account
+/// pages' files follow them and are not counted against the player page's weight budget.
 #[cfg(test)]
 const PLAYER_ASSETS: usize = 5;
 

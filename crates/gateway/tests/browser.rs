@@ -10,6 +10,9 @@ mod common;
 #[path = "browser/harness.rs"]
 mod harness;
 
+#[path = "browser/account.rs"]
+mod account;
+
 use common::{connect_to, host_session, make_quiz_with, Ctx};
 use harness::{Browser, Driver};
 use sdk::live::{Credentials, LiveClient, ServerMsg};

@@ -1,6 +1,6 @@
 //! The browser client served by the gateway: the player page at `/`, the host page at `/host`,
-//! their files under `/static/` and the join QR code at `/qr.svg`, checked over HTTP against an
-//! in-process gateway.
+//! the account page at `/account`, their files under `/static/` and the join QR code at
+//! `/qr.svg`, checked over HTTP against an in-process gateway.
 //!
 //! Serving these files touches no database, so this runs on the embedded backend only.
 
@@ -125,6 +125,49 @@ async fn host_page_is_html_under_the_csp_without_inline_script_or_style() {
     let (status, headers, _) = site.get("/static/host.css").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(header(&headers, CONTENT_TYPE), "text/css; charset=utf-8");
+    site.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_page_is_html_under_the_csp_and_its_files_revalidate() {
+    let site = Site::start().await;
+    let html = assert_page_without_inline_code(&site, "/account").await;
+    let lower = html.to_ascii_lowercase();
+    assert!(lower.contains("src=\"/static/account.js\""));
+    assert!(lower.contains("href=\"/static/account.css\""));
+    assert!(
+        lower.contains("<a href=\"/account\" aria-current=\"page\">account</a>"),
+        "the header marks the account page as the current one"
+    );
+    for (path, content_type) in [
+        ("/static/account.js", "text/javascript; charset=utf-8"),
+        ("/static/account.css", "text/css; charset=utf-8"),
+    ] {
+        let (status, headers, body) = site.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(header(&headers, CONTENT_TYPE), content_type, "{path}");
+        assert_eq!(header(&headers, CSP), CONTENT_SECURITY_POLICY, "{path}");
+        assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&headers, CACHE_CONTROL), "no-cache", "{path}");
+        assert!(!body.is_empty(), "{path}");
+        let etag = header(&headers, "etag").to_string();
+        assert!(
+            etag.starts_with('"') && etag.len() > 2,
+            "{path}: etag {etag}"
+        );
+        let again = site
+            .http
+            .get(format!("{}{path}", site.server.base_url))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+    // The script talks to the API through the client module and shares the login helpers.
+    let (_, _, js) = site.get("/static/account.js").await;
+    assert!(js.contains("from \"/static/quiz-client.js\""));
+    assert!(js.contains("from \"/static/page.js\""));
     site.server.stop().await;
 }
 
