@@ -1,9 +1,10 @@
 //! The browser client, served by the gateway itself from files embedded in the binary.
 //!
 //! A player needs nothing but the gateway's address: `/` is the player page, and its
-//! script, module and stylesheet are under `/static/`. The files live in `crates/gateway/web`
-//! and are compiled in with `include_str!`, so there is no build step, no Node toolchain and no
-//! CDN, and the page always matches the protocol of the gateway that serves it.
+//! script, module and stylesheet are under `/static/` (as are those of the host page, `/host`,
+//! and the author page, `/author`). The files live in `crates/gateway/web` and are compiled in
+//! with `include_str!`, so there is no build step, no Node toolchain and no CDN, and the page
+//! always matches the protocol of the gateway that serves it.
 //!
 //! Every file has no inline script or style, so the gateway's Content-Security-Policy
 //! ([`crate::browser`]) applies unchanged. Responses carry a strong `ETag` (a hash of the
@@ -34,7 +35,7 @@ struct Asset {
 
 /// Every file of the browser client. Only these paths are routed; anything else under
 /// `/static/` falls through to the gateway's problem+json 404.
-const ASSETS: [Asset; 11] = [
+const ASSETS: [Asset; 14] = [
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -92,10 +93,26 @@ const ASSETS: [Asset; 11] = [
         content_type: "text/css; charset=utf-8",
         body: include_str!("../web/account.css"),
     },
+    // The author page: question bank, editor, quiz builder, import and export.
+    Asset {
+        path: "/author",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../web/author.html"),
+    },
+    Asset {
+        path: "/static/author.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../web/author.js"),
+    },
+    Asset {
+        path: "/static/author.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../web/author.css"),
+    },
 ];
 
-/// How many of [`ASSETS`] (from the start) make up the player page; the host and account
-/// pages' files follow them and are not counted against the player page's weight budget.
+/// How many of [`ASSETS`] (from the start) make up the player page; the host, account and
+/// author pages' files follow them and are not counted against the player page's weight budget.
 #[cfg(test)]
 const PLAYER_ASSETS: usize = 5;
 

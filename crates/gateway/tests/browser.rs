@@ -4,6 +4,8 @@
 //! (`scripts/stack up` installs them); a missing chromedriver fails the tests. Set
 //! `SCREENSHOTS_DIR` to get a PNG of every page state.
 
+#[path = "browser/author.rs"]
+mod author;
 #[allow(dead_code)]
 #[path = "live/common.rs"]
 mod common;

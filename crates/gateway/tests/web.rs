@@ -1,6 +1,6 @@
 //! The browser client served by the gateway: the player page at `/`, the host page at `/host`,
-//! the account page at `/account`, their files under `/static/` and the join QR code at
-//! `/qr.svg`, checked over HTTP against an in-process gateway.
+//! the account page at `/account`, the author page at `/author`, their files under `/static/` and
+//! the join QR code at `/qr.svg`, checked over HTTP against an in-process gateway.
 //!
 //! Serving these files touches no database, so this runs on the embedded backend only.
 
@@ -172,6 +172,38 @@ async fn account_page_is_html_under_the_csp_and_its_files_revalidate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn author_page_is_html_under_the_csp_without_inline_script_or_style() {
+    let site = Site::start().await;
+    let html = assert_page_without_inline_code(&site, "/author").await;
+    let lower = html.to_ascii_lowercase();
+    assert!(lower.contains("src=\"/static/author.js\""));
+    assert!(lower.contains("href=\"/static/author.css\""));
+    // The header links the pages like the others, with this one marked as the current page.
+    assert!(
+        html.contains(r#"<a href="/author" aria-current="page">Author</a>"#),
+        "the Author link is the current page"
+    );
+    assert!(html.contains(r#"<a href="/host">Host</a>"#));
+    // The script talks through the client module and the shared page helpers.
+    let (status, headers, js) = site.get("/static/author.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        header(&headers, CONTENT_TYPE),
+        "text/javascript; charset=utf-8"
+    );
+    assert!(js.contains("from \"/static/quiz-client.js\""));
+    assert!(js.contains("from \"/static/page.js\""));
+    assert!(
+        !js.contains("innerHTML"),
+        "the DOM is built with textContent"
+    );
+    let (status, headers, _) = site.get("/static/author.css").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(header(&headers, CONTENT_TYPE), "text/css; charset=utf-8");
+    site.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_qr_code_is_svg_and_a_bad_code_is_a_problem_400() {
     let site = Site::start().await;
     let (status, headers, svg) = site.get("/qr.svg?code=493021").await;
@@ -215,6 +247,9 @@ async fn static_files_have_their_content_types_and_revalidate_with_etags() {
         ("/static/app.css", "text/css; charset=utf-8"),
         ("/static/host.js", "text/javascript; charset=utf-8"),
         ("/static/host.css", "text/css; charset=utf-8"),
+        ("/static/author.js", "text/javascript; charset=utf-8"),
+        ("/static/author.css", "text/css; charset=utf-8"),
+        ("/author", "text/html; charset=utf-8"),
     ] {
         let (status, headers, body) = site.get(path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
@@ -247,7 +282,14 @@ async fn static_files_have_their_content_types_and_revalidate_with_etags() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_paths_stay_problem_json_404s() {
     let site = Site::start().await;
-    for path in ["/static/missing.js", "/static/", "/v1/nope", "/index.html"] {
+    for path in [
+        "/static/missing.js",
+        "/static/",
+        "/v1/nope",
+        "/index.html",
+        "/author/",
+        "/static/author.html",
+    ] {
         let (status, headers, body) = site.get(path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(

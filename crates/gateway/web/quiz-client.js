@@ -225,6 +225,75 @@ export class QuizApi {
   createQuiz(input) {
     return this.request("POST", "/v1/quizzes", { body: input });
   }
+  /** Replaces a quiz's title, description and question list (PUT). */
+  replaceQuiz(id, input) {
+    return this.request("PUT", `/v1/quizzes/${encodeURIComponent(id)}`, { body: input });
+  }
+  /** Deletes a quiz (its attempts go with it; the questions stay). */
+  deleteQuiz(id) {
+    return this.request("DELETE", `/v1/quizzes/${encodeURIComponent(id)}`);
+  }
+  /** Changes some fields of a question (PATCH): any of {text, topic, tags, difficulty, explanation}. */
+  patchQuestion(id, patch) {
+    return this.request("PATCH", `/v1/questions/${encodeURIComponent(id)}`, { body: patch });
+  }
+  /**
+   * Imports questions in one all-or-nothing request: `{questions: [...]}` (or the array itself)
+   * -> `{imported, ids}`. A 422 names every bad question (`questions[i].field`).
+   */
+  importQuestions(batch) {
+    const body = Array.isArray(batch) ? { questions: batch } : batch;
+    return this.request("POST", "/v1/questions/import", { body });
+  }
+  /**
+   * Imports the text of a file as it is: `format` "json" (`{"questions": [...]}`) or "csv" (the
+   * CSV_HEADER layout, where a 422 names every bad row as `row N`) -> `{imported, ids}`.
+   */
+  async importQuestionsText(text, format = "json") {
+    const contentType = format === "csv" ? "text/csv" : "application/json";
+    const resp = await this.requestRaw("POST", "/v1/questions/import", { body: text, contentType });
+    return JSON.parse(await resp.text());
+  }
+  /** The caller's questions with their answer keys (every question for admins), as `{questions}`. */
+  exportQuestions() {
+    return this.request("GET", "/v1/questions/export");
+  }
+  /** The export as the server wrote it: `format` "json" or "csv"; resolves to the text. */
+  async exportQuestionsText(format = "json") {
+    const resp = await this.requestRaw("GET", "/v1/questions/export", {
+      query: { format },
+      accept: format === "csv" ? "text/csv" : "application/json",
+    });
+    return resp.text();
+  }
+  /**
+   * Sends a body that is already text (not JSON-encoded here) with `contentType`, and resolves
+   * to the fetch Response of a 2xx answer (read it as text, JSON or a Blob); anything else is
+   * thrown as an ApiError, like `request`.
+   */
+  async requestRaw(method, path, { body, contentType, accept = "*/*", query } = {}) {
+    let url = this.baseUrl + path;
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query || {})) {
+      if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+    }
+    if (q.toString()) url += "?" + q.toString();
+    const headers = { accept };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers["content-type"] = contentType || "text/plain";
+    const resp = await this.fetch(url, { method, headers, body });
+    if (resp.ok) return resp;
+    const text = await resp.text();
+    let problem;
+    try {
+      problem = JSON.parse(text);
+    } catch {
+      problem = null;
+    }
+    if (!problem || typeof problem !== "object") problem = { detail: text.slice(0, 200) };
+    const ra = Number(resp.headers?.get?.("retry-after"));
+    throw new ApiError(resp.status, problem, Number.isFinite(ra) && ra > 0 ? ra : null);
+  }
   /** Hosts a quiz live: {quiz_id, ...options} -> {session_id, code, host_token}. */
   createLiveSession(options) {
     return this.request("POST", "/v1/live/sessions", { body: options });
