@@ -107,132 +107,41 @@ async fn player_page_is_html_under_the_csp_without_inline_script_or_style() {
     site.server.stop().await;
 }
 
+/// The pages besides the player's: each is HTML under the CSP, loads its own script and
+/// stylesheet, marks itself as the current page in the header's links, and talks to the API only
+/// through the client module and the shared page helpers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn host_page_is_html_under_the_csp_without_inline_script_or_style() {
+async fn host_account_and_author_pages_are_html_under_the_csp_with_their_own_files() {
     let site = Site::start().await;
-    let html = assert_page_without_inline_code(&site, "/host").await;
-    let lower = html.to_ascii_lowercase();
-    assert!(lower.contains("src=\"/static/host.js\""));
-    assert!(lower.contains("href=\"/static/host.css\""));
-    // The host script and stylesheet are served, and the script talks through the client.
-    let (status, headers, js) = site.get("/static/host.js").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        header(&headers, CONTENT_TYPE),
-        "text/javascript; charset=utf-8"
-    );
-    assert!(js.contains("from \"/static/quiz-client.js\""));
-    let (status, headers, _) = site.get("/static/host.css").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(header(&headers, CONTENT_TYPE), "text/css; charset=utf-8");
-    site.server.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn account_page_is_html_under_the_csp_and_its_files_revalidate() {
-    let site = Site::start().await;
-    let html = assert_page_without_inline_code(&site, "/account").await;
-    let lower = html.to_ascii_lowercase();
-    assert!(lower.contains("src=\"/static/account.js\""));
-    assert!(lower.contains("href=\"/static/account.css\""));
-    assert!(
-        lower.contains("<a href=\"/account\" aria-current=\"page\">account</a>"),
-        "the header marks the account page as the current one"
-    );
-    for (path, content_type) in [
-        ("/static/account.js", "text/javascript; charset=utf-8"),
-        ("/static/account.css", "text/css; charset=utf-8"),
+    for (path, name, label) in [
+        ("/host", "host", "Host"),
+        ("/account", "account", "Account"),
+        ("/author", "author", "Author"),
     ] {
-        let (status, headers, body) = site.get(path).await;
-        assert_eq!(status, StatusCode::OK, "{path}");
-        assert_eq!(header(&headers, CONTENT_TYPE), content_type, "{path}");
-        assert_eq!(header(&headers, CSP), CONTENT_SECURITY_POLICY, "{path}");
-        assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
-        assert_eq!(header(&headers, CACHE_CONTROL), "no-cache", "{path}");
-        assert!(!body.is_empty(), "{path}");
-        let etag = header(&headers, "etag").to_string();
+        let html = assert_page_without_inline_code(&site, path).await;
         assert!(
-            etag.starts_with('"') && etag.len() > 2,
-            "{path}: etag {etag}"
-        );
-        let again = site
-            .http
-            .get(format!("{}{path}", site.server.base_url))
-            .header("if-none-match", &etag)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
-    }
-    // The script talks to the API through the client module and shares the login helpers.
-    let (_, _, js) = site.get("/static/account.js").await;
-    assert!(js.contains("from \"/static/quiz-client.js\""));
-    assert!(js.contains("from \"/static/page.js\""));
-    site.server.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn author_page_is_html_under_the_csp_without_inline_script_or_style() {
-    let site = Site::start().await;
-    let html = assert_page_without_inline_code(&site, "/author").await;
-    let lower = html.to_ascii_lowercase();
-    assert!(lower.contains("src=\"/static/author.js\""));
-    assert!(lower.contains("href=\"/static/author.css\""));
-    // The header links the pages like the others, with this one marked as the current page.
-    assert!(
-        html.contains(r#"<a href="/author" aria-current="page">Author</a>"#),
-        "the Author link is the current page"
-    );
-    assert!(html.contains(r#"<a href="/host">Host</a>"#));
-    // The script talks through the client module and the shared page helpers.
-    let (status, headers, js) = site.get("/static/author.js").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        header(&headers, CONTENT_TYPE),
-        "text/javascript; charset=utf-8"
-    );
-    assert!(js.contains("from \"/static/quiz-client.js\""));
-    assert!(js.contains("from \"/static/page.js\""));
-    assert!(
-        !js.contains("innerHTML"),
-        "the DOM is built with textContent"
-    );
-    let (status, headers, _) = site.get("/static/author.css").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(header(&headers, CONTENT_TYPE), "text/css; charset=utf-8");
-    site.server.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn join_qr_code_is_svg_and_a_bad_code_is_a_problem_400() {
-    let site = Site::start().await;
-    let (status, headers, svg) = site.get("/qr.svg?code=493021").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(header(&headers, CONTENT_TYPE), "image/svg+xml");
-    assert_eq!(header(&headers, CSP), CONTENT_SECURITY_POLICY);
-    assert!(svg.contains("<svg"), "{svg}");
-    assert!(svg.contains("</svg>"));
-    // Another code is another picture.
-    let (_, _, other) = site.get("/qr.svg?code=493022").await;
-    assert_ne!(svg, other);
-
-    for path in [
-        "/qr.svg",
-        "/qr.svg?code=",
-        "/qr.svg?code=12345",
-        "/qr.svg?code=1234567",
-        "/qr.svg?code=12a456",
-        "/qr.svg?code=%3Cscript%3E",
-        "/qr.svg?url=http://evil.example/",
-    ] {
-        let (status, headers, body) = site.get(path).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
-        assert_eq!(
-            header(&headers, CONTENT_TYPE),
-            "application/problem+json",
+            html.contains(&format!("src=\"/static/{name}.js\"")),
             "{path}"
         );
-        assert!(body.contains("\"status\":400"), "{path}: {body}");
+        assert!(
+            html.contains(&format!("href=\"/static/{name}.css\"")),
+            "{path}"
+        );
+        assert!(
+            html.contains(&format!(
+                r#"<a href="{path}" aria-current="page">{label}</a>"#
+            )),
+            "{path}: the header marks the page as the current one"
+        );
+        assert!(html.contains(r#"<a href="/">Play</a>"#), "{path}");
+        let (status, _, js) = site.get(&format!("/static/{name}.js")).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(js.contains("from \"/static/quiz-client.js\""), "{path}");
+        assert!(js.contains("from \"/static/page.js\""), "{path}");
+        assert!(
+            !js.contains("innerHTML"),
+            "{path}: the DOM is built with textContent"
+        );
     }
     site.server.stop().await;
 }
@@ -249,7 +158,11 @@ async fn static_files_have_their_content_types_and_revalidate_with_etags() {
         ("/static/host.css", "text/css; charset=utf-8"),
         ("/static/author.js", "text/javascript; charset=utf-8"),
         ("/static/author.css", "text/css; charset=utf-8"),
+        ("/static/account.js", "text/javascript; charset=utf-8"),
+        ("/static/account.css", "text/css; charset=utf-8"),
+        ("/host", "text/html; charset=utf-8"),
         ("/author", "text/html; charset=utf-8"),
+        ("/account", "text/html; charset=utf-8"),
     ] {
         let (status, headers, body) = site.get(path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
