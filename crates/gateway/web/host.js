@@ -3,9 +3,10 @@
 // quiz-client.js. No inline script or style (the gateway's CSP forbids both): bar widths are
 // set through the CSSOM (`el.style.width`), which the CSP allows, and the DOM is built with
 // textContent only, so no nickname is ever parsed as HTML.
-import { LiveClient, QuizApi } from "/static/quiz-client.js";
+import { ApiError, LiveClient, QuizApi } from "/static/quiz-client.js";
 import {
   $,
+  choiceClass,
   clear,
   errorMessage as message,
   loadToken,
@@ -14,7 +15,9 @@ import {
   renderPodium,
   safeSessionStorage,
   saveToken,
+  shapeIcon,
   show,
+  Standings,
   wireLogin,
 } from "/static/page.js";
 
@@ -30,11 +33,14 @@ const ui = {
   question: null,
   counts: null,
   answered: 0,
-  top: [],
+  last: null, // the last question shown (its reveal may come after `question` is cleared)
   locked: false,
   timer: null,
   reportUrl: null,
+  pattern: null, // {pattern, expires_at, span} of two-step sessions
+  patternTimer: null,
 };
+const standings = new Standings();
 
 
 /** Sends a host command; a command sent while reconnecting is reported, not thrown. */
@@ -68,26 +74,109 @@ async function setup() {
   show("setup");
 }
 
+// The setup form's numbers, by input id: [smallest, largest, the message when out of range,
+// whole numbers only].
+const LIMITS = {
+  reveal: [0, 60, "The pause after a reveal is 0 to 60 seconds.", true],
+  top: [1, 100, "The leaderboard size is 1 to 100.", true],
+  "max-points": [1, 100000, "The points for a correct answer are 1 to 100000.", true],
+  "full-window": [0, 60, "The full-points window is 0 to 60 seconds.", false],
+  "streak-step": [0, 100000, "The streak bonus per answer is 0 to 100000.", true],
+  "streak-cap": [0, 100000, "The largest streak bonus is 0 to 100000.", true],
+  "max-players": [1, 1000000, "The most players is a whole number from 1 (or empty for the server's limit).", true],
+};
+
+/** Marks the field `id` as the one to fix (opening the Scoring group if it is in it). */
+function setupError(msg, id = null) {
+  for (const el of $("setup-form").querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  $("setup-error").textContent = msg;
+  if (!id) return;
+  const field = $(id);
+  field.setAttribute("aria-invalid", "true");
+  if ($("scoring-box").contains(field)) $("scoring-box").open = true;
+  field.focus();
+}
+
+/** Reads a number field: its value, or throws [message, id] when it is out of its limits. */
+function numberField(id) {
+  const [min, max, msg, whole] = LIMITS[id];
+  const raw = $(id).value.trim();
+  const n = Number(raw);
+  if (raw === "" || !Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))) {
+    throw [msg, id];
+  }
+  return n;
+}
+
+/** The `POST /v1/live/sessions` body of the form, or throws [message, field id]. */
+function sessionOptions() {
+  const quizId = Number($("quiz").value);
+  if (!Number.isInteger(quizId) || quizId <= 0) throw ["Pick a quiz.", "quiz"];
+  const streak = $("streak").checked;
+  // With the streak bonus off its (disabled) fields do not matter: whatever they hold is sent
+  // if valid, else 0.
+  const bonus = (id) => {
+    try {
+      return numberField(id);
+    } catch (e) {
+      if (streak) throw e;
+      return 0;
+    }
+  };
+  const options = {
+    quiz_id: quizId,
+    reveal_ms: numberField("reveal") * 1000,
+    top_n: numberField("top"),
+    scoring: {
+      max_points: numberField("max-points"),
+      full_points_ms: Math.round(numberField("full-window") * 1000),
+      streak,
+      streak_step: bonus("streak-step"),
+      streak_cap: bonus("streak-cap"),
+    },
+    two_step: $("two-step").checked,
+    generated_nicknames: $("generated-names").checked,
+    nickname_filter: $("name-filter").checked,
+  };
+  if ($("max-players").value.trim() !== "") options.max_players = numberField("max-players");
+  return options;
+}
+
+// Which form field a 422 from the server is about (its detail names the API field).
+const SERVER_FIELDS = [
+  ["reveal_ms", "reveal"],
+  ["top_n", "top"],
+  ["max_players", "max-players"],
+  ["scoring.max_points", "max-points"],
+  ["scoring.full_points_ms", "full-window"],
+  ["scoring.streak", "streak-step"],
+];
+
+$("streak").addEventListener("change", () => {
+  const on = $("streak").checked;
+  $("streak-step").disabled = !on;
+  $("streak-cap").disabled = !on;
+});
+
 $("setup-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  const quizId = Number($("quiz").value);
-  const reveal = Number($("reveal").value);
-  const top = Number($("top").value);
-  if (!Number.isInteger(reveal) || reveal < 0 || reveal > 60) {
-    $("setup-error").textContent = "The pause is 0 to 60 seconds.";
-    return;
-  }
-  if (!Number.isInteger(top) || top < 1 || top > 100) {
-    $("setup-error").textContent = "The leaderboard size is 1 to 100.";
-    return;
+  let options;
+  try {
+    options = sessionOptions();
+  } catch (e) {
+    if (Array.isArray(e)) return setupError(e[0], e[1]);
+    throw e;
   }
   $("create-button").disabled = true;
   try {
-    const s = await api.createLiveSession({ quiz_id: quizId, reveal_ms: reveal * 1000, top_n: top });
-    $("setup-error").textContent = "";
+    const s = await api.createLiveSession(options);
+    setupError("");
     begin({ session_id: s.session_id, code: s.code }, { host_token: s.host_token });
   } catch (e) {
-    $("setup-error").textContent = message(e);
+    if (e instanceof ApiError && e.status === 422) {
+      const field = SERVER_FIELDS.find(([api]) => (e.detail || "").startsWith(api))?.[1] ?? null;
+      setupError(`The server refused these settings: ${message(e)}`, field);
+    } else setupError(message(e));
   } finally {
     $("create-button").disabled = false;
   }
@@ -106,6 +195,8 @@ function begin(session, credential) {
   ui.session = session;
   ui.roster.clear();
   ui.players = 0;
+  ui.pattern = null;
+  $("pattern-box").hidden = true;
   storage?.setItem(SESSION_KEY, JSON.stringify(session));
   const url = `${location.origin}/?code=${session.code}`;
   $("pin").textContent = session.code;
@@ -134,6 +225,7 @@ live.on("state", (s) => {
       return;
     }
     stopTimer();
+    stopPattern();
     storage?.removeItem(SESSION_KEY);
   }
 });
@@ -194,10 +286,43 @@ function setLocked(locked) {
 }
 
 live.on("joins_locked", (f) => setLocked(Boolean(f.locked)));
+// Two-step sessions: the pattern players must enter with the code. It rotates (the server
+// says when the current one expires); the lobby shows it large, one tile per symbol, with the
+// time until the next one.
 live.on("join_pattern", (p) => {
-  $("pattern").textContent = p.pattern;
-  $("pattern-line").hidden = false;
+  const previous = ui.pattern;
+  // The rotation period is the gap between two expiry times; before the second frame, the
+  // time left of the first is the best guess.
+  const span = previous && p.expires_at > previous.expires_at
+    ? p.expires_at - previous.expires_at
+    : Math.max(1000, live.remaining(p.expires_at));
+  ui.pattern = { pattern: String(p.pattern), expires_at: p.expires_at, span };
+  const box = $("pattern");
+  clear(box);
+  for (const ch of ui.pattern.pattern) {
+    const tile = document.createElement("span");
+    tile.className = "pattern-tile";
+    tile.textContent = ch;
+    box.appendChild(tile);
+  }
+  box.setAttribute("aria-label", `Join pattern ${[...ui.pattern.pattern].join(" ")}`);
+  $("pattern-box").hidden = false;
+  if (!ui.patternTimer) ui.patternTimer = setInterval(tickPattern, 250);
+  tickPattern();
 });
+
+function tickPattern() {
+  const p = ui.pattern;
+  if (!p) return;
+  const left = live.remaining(p.expires_at);
+  $("pattern-seconds").textContent = String(Math.ceil(left / 1000));
+  $("pattern-progress").value = Math.round((1000 * left) / Math.max(1, p.span));
+}
+
+function stopPattern() {
+  if (ui.patternTimer) clearInterval(ui.patternTimer);
+  ui.patternTimer = null;
+}
 live.on("error", (e) => {
   const screen = [...document.querySelectorAll(".screen")].find((s) => !s.hidden)?.id;
   const target = screen === "finished" ? "report-error" : "lobby-error";
@@ -209,7 +334,13 @@ $("lock").addEventListener("click", () =>
 $("start").addEventListener("click", () => command(() => live.start(), "lobby-error"));
 $("skip").addEventListener("click", () => command(() => live.skip()));
 $("next").addEventListener("click", () => command(() => live.skip()));
+$("board-next").addEventListener("click", () => command(() => live.skip()));
 $("end").addEventListener("click", () => command(() => live.end()));
+$("board-end").addEventListener("click", () => command(() => live.end()));
+$("to-board").addEventListener("click", () => {
+  show("standings");
+  $("board-next").focus();
+});
 
 // ---- questions --------------------------------------------------------------------------
 
@@ -217,16 +348,21 @@ live.on("question", renderQuestion);
 
 function renderQuestion(q) {
   ui.question = q;
+  ui.last = q;
   ui.counts = null;
   ui.answered = 0;
   $("q-index").textContent = `Question ${q.index + 1} of ${q.total}`;
   $("q-text").textContent = q.text;
   const ol = $("q-choices");
   clear(ol);
+  // The same colour and shape per choice index as the players' buttons.
   for (const c of q.choices) {
     const li = document.createElement("li");
-    li.className = `c${c.index % 6}`;
-    li.textContent = c.text;
+    li.className = choiceClass(c.index);
+    const text = document.createElement("span");
+    text.className = "ctext";
+    text.textContent = c.text;
+    li.append(shapeIcon(c.index), text);
     ol.appendChild(li);
   }
   $("answered").textContent = `answered 0 of ${ui.players}`;
@@ -263,7 +399,7 @@ function stopTimer() {
 
 live.on("reveal", (r) => {
   stopTimer();
-  const q = ui.question;
+  const q = ui.last && ui.last.index === r.question ? ui.last : null;
   $("r-text").textContent = q ? q.text : `Question ${r.question + 1}`;
   const ol = $("bars");
   clear(ol);
@@ -271,47 +407,65 @@ live.on("reveal", (r) => {
   const max = Math.max(1, ...counts);
   const correct = new Set(r.correct || []);
   counts.forEach((n, i) => {
+    const right = correct.has(i);
     const li = document.createElement("li");
-    li.className = "bar-row" + (correct.has(i) ? " correct" : "");
+    li.className = "bar-row" + (right ? " correct" : "");
     const label = document.createElement("span");
     label.className = "bar-label";
+    const swatch = document.createElement("span");
+    swatch.className = `swatch ${choiceClass(i)}`;
+    swatch.appendChild(shapeIcon(i));
     const text = q?.choices?.find((c) => c.index === i)?.text ?? `Choice ${i + 1}`;
-    label.textContent = (correct.has(i) ? "✓ " : "") + text;
+    const name = document.createElement("span");
+    name.className = "bar-text";
+    name.textContent = text;
+    label.append(swatch, name);
+    if (right) {
+      // Marked by a tick and a word, not by colour alone.
+      const mark = document.createElement("span");
+      mark.className = "bar-mark";
+      mark.textContent = "✓ correct";
+      label.appendChild(mark);
+    }
     const track = document.createElement("span");
     track.className = "bar-track";
     const bar = document.createElement("span");
-    bar.className = `bar-fill c${i % 6}`;
+    bar.className = `bar-fill ${choiceClass(i)}`;
     bar.style.width = `${(100 * n) / max}%`; // CSSOM, allowed by the CSP
     track.appendChild(bar);
     const count = document.createElement("span");
     count.className = "bar-count";
     count.textContent = String(n);
     li.append(label, track, count);
-    if (correct.has(i)) li.setAttribute("aria-label", `${text}: ${n} (correct)`);
     ol.appendChild(li);
   });
   // A single-answer question's counts add up to the answers; a multiple-answer one's do not,
   // so it keeps the last answer_counts figure (the final one may not have come before this).
   const answered = q && !q.multiple ? counts.reduce((a, b) => a + b, 0) : ui.answered;
   $("r-answered").textContent = `answered ${answered} of ${ui.players}`;
+  const last = q ? q.index + 1 >= q.total : false;
+  for (const id of ["next", "board-next"]) $(id).textContent = last ? "Final results" : "Next question";
   ui.question = null;
-  renderBoard($("board"), ui.top);
+  standings.revealed(r.question);
+  const after = q ? `After question ${q.index + 1} of ${q.total}` : "";
+  $("board-note").textContent = after && standings.before ? `${after}; ▲▼ show the moves since the question before.` : after;
+  renderBoard($("board"), standings.top, null, standings.before);
   show("reveal");
-  $("next").focus();
+  $("to-board").focus();
 });
 
 live.on("leaderboard", (l) => {
-  ui.top = l.top || [];
-  renderBoard($("board"), ui.top);
+  standings.update(l.top);
+  renderBoard($("board"), standings.top, null, standings.before);
 });
-
 
 // ---- the end ----------------------------------------------------------------------------
 
 live.on("finished", (f) => {
   stopTimer();
-  renderPodium($("podium"), f.top);
-  renderBoard($("final-board"), (f.top || []).slice(3));
+  stopPattern();
+  renderPodium($("podium"), f.top, null, standings.before);
+  renderBoard($("final-board"), (f.top || []).slice(3), null, standings.before);
   storage?.removeItem(SESSION_KEY);
   show("finished");
 });
@@ -344,7 +498,8 @@ $("report").addEventListener("click", async () => {
 
 $("again").addEventListener("click", () => {
   ui.session = null;
-  ui.top = [];
+  ui.last = null;
+  standings.reset();
   $("report-link").hidden = true;
   setup().catch((e) => {
     $("login-error").textContent = message(e);

@@ -1,24 +1,21 @@
 // The player page: joins a live session with quiz-client.js and renders its frames.
 // No inline script or style (the gateway's CSP forbids both); the DOM is built with
 // textContent only, so nothing a server or another player sends is parsed as HTML.
-import { LiveClient } from "/static/quiz-client.js";
-import { $, clear, renderBoard, renderPodium, safeSessionStorage, show } from "/static/page.js";
+import { LiveClient, QuizApi } from "/static/quiz-client.js";
+import {
+  $,
+  choiceClass,
+  clear,
+  loadToken,
+  renderBoard,
+  renderPodium,
+  safeSessionStorage,
+  shapeIcon,
+  SHAPES,
+  show,
+  Standings,
+} from "/static/page.js";
 
-const SVG = "http://www.w3.org/2000/svg";
-
-// Colour AND shape per choice, so colour-blind players can tell them apart.
-const SHAPES = [
-  { name: "triangle", el: "polygon", attrs: { points: "12,3 22,21 2,21" } },
-  { name: "diamond", el: "polygon", attrs: { points: "12,2 22,12 12,22 2,12" } },
-  { name: "circle", el: "circle", attrs: { cx: "12", cy: "12", r: "10" } },
-  { name: "square", el: "rect", attrs: { x: "3", y: "3", width: "18", height: "18" } },
-  {
-    name: "star",
-    el: "polygon",
-    attrs: { points: "12,2 14.9,8.6 22,9.3 16.6,14 18.2,21 12,17.3 5.8,21 7.4,14 2,9.3 9.1,8.6" },
-  },
-  { name: "hexagon", el: "polygon", attrs: { points: "6.5,3 17.5,3 23,12 17.5,21 6.5,21 1,12" } },
-];
 const CHECK = "M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z";
 const CROSS = "M19 6.4 17.6 5 12 10.6 6.4 5 5 6.4 10.6 12 5 17.6 6.4 19 12 13.4 17.6 19 19 17.6 13.4 12z";
 
@@ -32,22 +29,9 @@ const ui = {
   players: 0,
   me: null, // player_id
   timer: null,
+  account: null, // the username of this tab's login token, when it is valid
 };
-
-
-
-
-function shapeIcon(i) {
-  const s = SHAPES[i % SHAPES.length];
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  svg.classList.add("shape");
-  const el = document.createElementNS(SVG, s.el);
-  for (const [k, v] of Object.entries(s.attrs)) el.setAttribute(k, v);
-  svg.appendChild(el);
-  return svg;
-}
+const standings = new Standings();
 
 // ---- connection state -------------------------------------------------------------------
 
@@ -75,8 +59,9 @@ live.on("state", (s) => {
     $("join-button").disabled = false;
     stopTimer();
     show("join");
-    const field = { unknown_session: "code", bad_pattern: "pattern" }[s.error?.code] ?? "nickname";
+    let field = { unknown_session: "code", bad_pattern: "pattern" }[s.error?.code] ?? "nickname";
     if (field === "pattern") $("pattern-box").open = true;
+    if (field === "nickname" && asAccount()) field = "as-account";
     $(field).focus();
   }
 });
@@ -88,16 +73,53 @@ $("join-form").addEventListener("submit", (ev) => {
   const code = $("code").value.trim();
   const nickname = $("nickname").value.trim();
   const pattern = $("pattern").value.trim();
+  const token = asAccount() ? loadToken() : null;
   if (!/^[0-9]{6}$/.test(code)) return joinError("The game PIN has 6 digits.", "code");
-  if (!nickname) return joinError("Choose a nickname.", "nickname");
+  if (!token && !nickname) return joinError("Choose a nickname.", "nickname");
+  if (pattern && !/^[1-6]{4}$/.test(pattern)) {
+    $("pattern-box").open = true;
+    return joinError("The join pattern is 4 digits from 1 to 6.", "pattern");
+  }
   $("join-error").textContent = "";
   $("join-button").disabled = true;
-  const cred = { nickname };
+  // A logged-in user joins with the login token (the nickname is then the username).
+  const cred = token ? { token } : { nickname };
   if (pattern) cred.pattern = pattern;
   live.forget(code);
   live.connect(code, cred);
   history.replaceState(null, "", `?code=${code}`);
 });
+
+/** Whether the form joins with this tab's login (the user kept "Join as <username>"). */
+function asAccount() {
+  return ui.account !== null && $("as-account").checked;
+}
+
+function syncJoinAs() {
+  $("guest-fields").hidden = asAccount();
+}
+$("as-account").addEventListener("change", syncJoinAs);
+$("as-guest").addEventListener("change", syncJoinAs);
+
+/** Offers "Join as <username>" when this tab is logged in (page.js keeps the token). */
+async function offerAccount() {
+  const token = loadToken();
+  if (!token) return;
+  let me;
+  try {
+    me = await new QuizApi({ token }).me();
+    ui.account = me.username;
+  } catch {
+    return; // an expired or revoked token: join as a guest, as without one
+  }
+  $("as-account-label").textContent = `Join as ${me.username}`;
+  $("as-box").hidden = false;
+  // Someone already typing a nickname meant to play as a guest.
+  if ($("nickname").value.trim()) $("as-guest").checked = true;
+  const hadFocus = document.activeElement === $("nickname");
+  syncJoinAs();
+  if (hadFocus) $("as-account").focus();
+}
 
 function joinError(msg, field) {
   $("join-error").textContent = msg;
@@ -172,6 +194,10 @@ live.on("reveal", (r) => {
     $("r-correct").textContent = `Correct: ${names.join(", ")}`;
   } else $("r-correct").textContent = "";
   ui.question = null;
+  // The board compares with the standings of the reveal before (this question's points
+  // follow in the next leaderboard frame).
+  standings.revealed(r.question);
+  renderBoard($("board"), standings.top, ui.me, standings.before);
   show("reveal");
 });
 
@@ -192,17 +218,18 @@ function showLobbyCount() {
 live.on("leaderboard", (b) => {
   ui.players = b.players ?? ui.players;
   showLobbyCount();
-  renderBoard($("board"), b.top, ui.me);
+  standings.update(b.top);
+  renderBoard($("board"), standings.top, ui.me, standings.before);
 });
 
 live.on("finished", (f) => {
   stopTimer();
-  renderPodium($("podium"), f.top, ui.me);
+  renderPodium($("podium"), f.top, ui.me, standings.before);
   const you = f.you;
   $("you").textContent = you
     ? `You finished ${ordinal(you.rank)} of ${f.players} with ${you.score} points.`
     : "The game is over.";
-  renderBoard($("final-board"), (f.top || []).slice(3), ui.me);
+  renderBoard($("final-board"), (f.top || []).slice(3), ui.me, standings.before);
   show("finished");
 });
 
@@ -237,7 +264,7 @@ function openQuestion(q, answered) {
   q.choices.forEach((c, i) => {
     const b = document.createElement("button");
     b.type = "button";
-    b.className = `choice c${i % SHAPES.length}`;
+    b.className = `choice ${choiceClass(c.index)}`;
     b.dataset.index = String(c.index);
     if (q.multiple) b.setAttribute("aria-pressed", "false");
     b.setAttribute("aria-keyshortcuts", String(i + 1));
@@ -247,7 +274,7 @@ function openQuestion(q, answered) {
     const text = document.createElement("span");
     text.className = "ctext";
     text.textContent = c.text;
-    b.append(shapeIcon(i), text, key);
+    b.append(shapeIcon(c.index), text, key);
     b.addEventListener("click", () => pick(c.index));
     box.appendChild(b);
   });
@@ -380,3 +407,4 @@ if (code && live.storedCredential(code)) {
   show("join");
   $(code ? "nickname" : "code").focus();
 }
+offerAccount();

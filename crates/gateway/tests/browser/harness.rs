@@ -186,6 +186,21 @@ impl Browser {
         e.send_keys(text).await.expect("type");
     }
 
+    /// Replaces the value of the input `id` (cleared, then typed).
+    pub async fn fill(&self, id: &str, text: &str) {
+        let e = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("find #{id}: {e}"));
+        e.clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear #{id}: {e}"));
+        e.send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into #{id}: {e}"));
+    }
+
     /// Sends key presses to whatever has the focus (the page's keyboard shortcuts).
     pub async fn keys(&self, text: &str) {
         self.client
