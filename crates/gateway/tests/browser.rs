@@ -391,7 +391,7 @@ async fn host_page_runs_a_one_question_game() {
     host_page_login(&h, &base, "host", "host-password").await;
     pick_quiz(&h, quiz).await;
     // A long pause after the reveal: the host moves on with Next.
-    h.fill("reveal", "60").await;
+    h.fill("reveal-pause", "60").await;
     h.shot("d-host-setup").await;
     h.click("#create-button").await;
     h.wait_screen("lobby").await;
@@ -606,7 +606,7 @@ async fn host_page_and_three_players_play_a_whole_quiz() {
     let h = driver.browser(1280, 900).await;
     host_page_login(&h, &base, "host", "host-password").await;
     pick_quiz(&h, quiz).await;
-    h.fill("reveal", "60").await;
+    h.fill("reveal-pause", "60").await;
     // Scoring: 800 points for a correct answer, all of them for any answer within the
     // (whole) 60 s limit, and a streak bonus of 50 per correct answer in a row after the first.
     h.click("#scoring-box summary").await;
@@ -1086,7 +1086,7 @@ async fn host_page_fits_a_narrow_window() {
     pick_quiz(&h, quiz).await;
     h.click("#scoring-box summary").await;
     assert!(h.fits_width().await, "setup form scrolls sideways");
-    h.fill("reveal", "60").await;
+    h.fill("reveal-pause", "60").await;
     h.click("#two-step").await;
     h.shot("h-host-narrow-setup").await;
     let code = create_game(&h).await;

@@ -97,6 +97,20 @@ async fn assert_page_without_inline_code(site: &Site, path: &str) -> String {
     assert!(handler.is_none(), "no inline event handler attribute");
     assert!(!lower.contains("javascript:"), "no javascript: URL");
     assert!(lower.contains("href=\"/static/app.css\""));
+    // Ids are unique: the scripts find screens and fields by id, and a second element with the
+    // same id (a form field named like a screen) would silently take the first one's place.
+    let mut ids: Vec<&str> = html
+        .split(" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    ids.sort_unstable();
+    let dupes: Vec<&str> = ids
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    assert!(dupes.is_empty(), "{path}: duplicate ids {dupes:?}");
     html
 }
 

@@ -77,7 +77,7 @@ async function setup() {
 // The setup form's numbers, by input id: [smallest, largest, the message when out of range,
 // whole numbers only].
 const LIMITS = {
-  reveal: [0, 60, "The pause after a reveal is 0 to 60 seconds.", true],
+  "reveal-pause": [0, 60, "The pause after a reveal is 0 to 60 seconds.", true],
   top: [1, 100, "The leaderboard size is 1 to 100.", true],
   "max-points": [1, 100000, "The points for a correct answer are 1 to 100000.", true],
   "full-window": [0, 60, "The full-points window is 0 to 60 seconds.", false],
@@ -125,7 +125,7 @@ function sessionOptions() {
   };
   const options = {
     quiz_id: quizId,
-    reveal_ms: numberField("reveal") * 1000,
+    reveal_ms: numberField("reveal-pause") * 1000,
     top_n: numberField("top"),
     scoring: {
       max_points: numberField("max-points"),
@@ -144,7 +144,7 @@ function sessionOptions() {
 
 // Which form field a 422 from the server is about (its detail names the API field).
 const SERVER_FIELDS = [
-  ["reveal_ms", "reveal"],
+  ["reveal_ms", "reveal-pause"],
   ["top_n", "top"],
   ["max_players", "max-players"],
   ["scoring.max_points", "max-points"],
