@@ -17,6 +17,7 @@ import {
   saveToken,
   shapeIcon,
   show,
+  showConnection,
   Standings,
   wireLogin,
 } from "/static/page.js";
@@ -209,25 +210,10 @@ function begin(session, credential) {
 }
 
 live.on("state", (s) => {
-  const conn = $("conn");
-  conn.className = "conn " + s.state;
-  if (s.state === "open") {
-    conn.hidden = true;
-    return;
-  }
-  conn.hidden = false;
-  if (s.state === "connecting") conn.textContent = "Connecting…";
-  else if (s.state === "reconnecting") conn.textContent = `Reconnecting… (${s.attempt})`;
-  else if (s.state === "closed") {
-    conn.textContent = s.error ? s.error.message : s.meaning;
-    if (!$("finished").hidden) {
-      conn.hidden = s.code === 4000 || s.code === 1000;
-      return;
-    }
-    stopTimer();
-    stopPattern();
-    storage?.removeItem(SESSION_KEY);
-  }
+  if (!showConnection(s)) return;
+  stopTimer();
+  stopPattern();
+  storage?.removeItem(SESSION_KEY);
 });
 
 live.on("welcome", (w) => {

@@ -80,6 +80,29 @@ export async function logout(api) {
   saveToken(null);
 }
 
+/**
+ * Shows a `LiveClient` "state" event in the header's `#conn` badge. Returns true when the
+ * connection closed for good before the final results (the page then says why its own way);
+ * after the final results a normal close hides the badge.
+ */
+export function showConnection(s) {
+  const conn = $("conn");
+  conn.className = "conn " + s.state;
+  conn.hidden = s.state === "open";
+  if (s.state === "connecting") conn.textContent = "Connecting…";
+  else if (s.state === "reconnecting") conn.textContent = `Reconnecting… (${s.attempt})`;
+  else if (s.state === "closed") {
+    conn.textContent = s.error ? s.error.message : s.meaning;
+    // The final results say it all; no alarming badge after a normal end.
+    if (!$("finished").hidden) {
+      conn.hidden = s.code === 4000 || s.code === 1000;
+      return false;
+    }
+    return true;
+  }
+  return false;
+}
+
 /** Shows the `.screen` with this id, hides the others, and moves focus to its heading. */
 export function show(id) {
   for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== id;

@@ -13,6 +13,7 @@ import {
   shapeIcon,
   SHAPES,
   show,
+  showConnection,
   Standings,
 } from "/static/page.js";
 
@@ -36,24 +37,9 @@ const standings = new Standings();
 // ---- connection state -------------------------------------------------------------------
 
 live.on("state", (s) => {
-  const conn = $("conn");
-  conn.className = "conn " + s.state;
-  if (s.state === "open") {
-    conn.hidden = true;
-    return;
-  }
-  conn.hidden = false;
-  if (s.state === "connecting") conn.textContent = "Connecting…";
-  else if (s.state === "reconnecting") conn.textContent = `Reconnecting… (${s.attempt})`;
-  else if (s.state === "closed") {
-    conn.textContent = s.error ? s.error.message : s.meaning;
-    // The final results say it all; no alarming badge after a normal end.
-    if (!$("finished").hidden) {
-      conn.hidden = s.code === 4000 || s.code === 1000;
-      return;
-    }
+  if (showConnection(s)) {
     // Refused or gone for good: back to the join form with the reason (shown once, there).
-    conn.hidden = true;
+    $("conn").hidden = true;
     const why = s.error ? s.error.message : `disconnected: ${s.meaning}`;
     $("join-error").textContent = why.charAt(0).toUpperCase() + why.slice(1) + ".";
     $("join-button").disabled = false;
