@@ -864,7 +864,10 @@ mod tests {
         assert_eq!(full, ScoringRules::default(), "speed defaults to on");
         let plain = serde_json::to_string(&CreateSession::default()).unwrap();
         assert!(!plain.contains("show_question"), "{plain}");
-        assert!(serde_json::from_str::<CreateSession>(r#"{"quiz_id":1,"show_question":false}"#).is_err());
+        assert!(
+            serde_json::from_str::<CreateSession>(r#"{"quiz_id":1,"show_question":false}"#)
+                .is_err()
+        );
     }
 
     #[test]

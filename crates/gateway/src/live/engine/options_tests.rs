@@ -132,7 +132,10 @@ async fn extra_time_is_validated_and_confirmed_to_the_host() {
         ),
         "{fx:?}"
     );
-    assert_eq!(s.welcome(Instant::now(), Some(ann)).extra_time_percent, Some(150));
+    assert_eq!(
+        s.welcome(Instant::now(), Some(ann)).extra_time_percent,
+        Some(150)
+    );
     // Back to none.
     s.set_extra_time(ann, 100).unwrap();
     assert_eq!(s.roster.get(ann).unwrap().extra_time_percent, 100);
@@ -180,7 +183,10 @@ async fn a_player_with_extra_time_answers_until_their_own_deadline_for_full_spee
     // (625 points), where bob's limit would have paid the 500 minimum.
     tokio::time::advance(Duration::from_millis(5_000)).await;
     let a = answer(&mut s, ann, 0).unwrap();
-    assert_eq!(a.points, speed_points(&ScoringRules::default(), 15_000, 20_000));
+    assert_eq!(
+        a.points,
+        speed_points(&ScoringRules::default(), 15_000, 20_000)
+    );
     assert_eq!(a.points, 625);
     assert_eq!(a.elapsed_ms, 15_000);
     // Nobody else can still answer: the question closes once hers is durable.
@@ -214,7 +220,11 @@ async fn the_question_closes_when_the_latest_personal_deadline_passes() {
     assert_eq!(s.next_wakeup(), Some(t0 + Duration::from_millis(30_000)));
     tokio::time::advance(Duration::from_millis(15_000)).await;
     s.tick(Instant::now());
-    assert_eq!(s.phase(), Phase::Reveal, "cy's deadline, the latest, passed");
+    assert_eq!(
+        s.phase(),
+        Phase::Reveal,
+        "cy's deadline, the latest, passed"
+    );
 
     // Next question: cy leaves the session (removed) while it waits for her.
     s.skip(Instant::now()).unwrap();
@@ -225,7 +235,11 @@ async fn the_question_closes_when_the_latest_personal_deadline_passes() {
     s.remove(Instant::now(), cy).unwrap();
     assert_eq!(s.next_wakeup().map(|w| w <= Instant::now()), Some(true));
     s.tick(Instant::now());
-    assert_eq!(s.phase(), Phase::Reveal, "only players still in the session hold it");
+    assert_eq!(
+        s.phase(),
+        Phase::Reveal,
+        "only players still in the session hold it"
+    );
     assert!(t1 + Duration::from_millis(16_000) <= Instant::now());
 }
 
@@ -368,7 +382,14 @@ async fn a_single_player_is_at_the_100th_percentile() {
     assert!(
         fx.iter().any(|e| matches!(
             e,
-            Effect::Send(Target::Player(_), ServerMsg::Rank { percentile: 100, players: 1, .. })
+            Effect::Send(
+                Target::Player(_),
+                ServerMsg::Rank {
+                    percentile: 100,
+                    players: 1,
+                    ..
+                }
+            )
         )),
         "{fx:?}"
     );
@@ -460,13 +481,19 @@ async fn the_host_welcome_carries_the_roster_counts_lock_and_cap() {
     assert_eq!(p.max_players, super::guard::DEFAULT_MAX_PLAYERS);
     assert_eq!(p.extra_time_percent, Some(200));
     let json = serde_json::to_string(&ServerMsg::Welcome(p)).unwrap();
-    assert!(!json.contains("roster") && !json.contains("\"ann\""), "{json}");
+    assert!(
+        !json.contains("roster") && !json.contains("\"ann\""),
+        "{json}"
+    );
 
     s.start(Instant::now()).unwrap();
     let a = answer(&mut s, ann, 0).unwrap();
     let w = s.welcome(Instant::now(), None);
     let counts = w.answer_counts.expect("counts of the open question");
-    assert_eq!((counts.question, counts.answered, counts.players), (0, 0, 2));
+    assert_eq!(
+        (counts.question, counts.answered, counts.players),
+        (0, 0, 2)
+    );
     s.commit(Instant::now(), vec![a]);
     let counts = s.welcome(Instant::now(), None).answer_counts.unwrap();
     assert_eq!((counts.answered, counts.counts), (1, vec![0, 1, 0]));

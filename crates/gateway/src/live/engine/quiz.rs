@@ -170,7 +170,10 @@ mod tests {
             .all(|(i, c)| c.text.is_empty() && c.index == i as u32));
         assert_eq!(hidden.deadline, 11_000);
         let json = serde_json::to_string(&hidden).unwrap();
-        assert!(json.contains(r#""hidden":true"#) && !json.contains("2+2"), "{json}");
+        assert!(
+            json.contains(r#""hidden":true"#) && !json.contains("2+2"),
+            "{json}"
+        );
         let slow = q.player_view(0, 3, 1_000, false, 150);
         assert_eq!((slow.deadline, slow.time_limit_ms), (16_000, 15_000));
         assert_eq!(slow.extra_time_percent, Some(150));

@@ -116,7 +116,10 @@ mod tests {
         let s = score_answer(&r, true, 9_000, 10_000, 2);
         assert_eq!(s.points, 1000 + 200);
         let no_streak = ScoringRules { streak: false, ..r };
-        assert_eq!(score_answer(&no_streak, true, 9_000, 10_000, 2).points, 1000);
+        assert_eq!(
+            score_answer(&no_streak, true, 9_000, 10_000, 2).points,
+            1000
+        );
         assert_eq!(score_answer(&r, false, 0, 10_000, 2).points, 0);
         // The default keeps the speed component.
         assert!(ScoringRules::default().speed);

@@ -71,9 +71,7 @@ impl Open {
     fn deadline_of(&self, player: u64, limit_ms: u32) -> Instant {
         match self.extra.get(&player) {
             None => self.deadline,
-            Some(&pct) => {
-                self.opened + Duration::from_millis(personal_limit_ms(limit_ms, pct))
-            }
+            Some(&pct) => self.opened + Duration::from_millis(personal_limit_ms(limit_ms, pct)),
         }
     }
 
@@ -383,7 +381,10 @@ impl Session {
             return Err(ErrorCode::BadExtraTime);
         }
         let players = self.roster.len();
-        let p = self.roster.get_mut(player).ok_or(ErrorCode::UnknownPlayer)?;
+        let p = self
+            .roster
+            .get_mut(player)
+            .ok_or(ErrorCode::UnknownPlayer)?;
         p.extra_time_percent = percent;
         let msg = roster_msg(p, "extra_time", players);
         self.emit(Effect::Send(Target::Host, msg));
