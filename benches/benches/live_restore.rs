@@ -101,8 +101,14 @@ fn restore(c: &mut Criterion) {
             // Instants need a runtime context (tokio's clock).
             let _guard = rt.enter();
             let now = tokio::time::Instant::now();
-            let (session, writes) =
-                Session::restore(meta.clone(), players.clone(), phase.clone(), &answers, now, 70_000);
+            let (session, writes) = Session::restore(
+                meta.clone(),
+                players.clone(),
+                phase.clone(),
+                &answers,
+                now,
+                70_000,
+            );
             black_box((session.roster.len(), writes.len()))
         })
     });

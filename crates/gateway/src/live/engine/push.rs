@@ -218,11 +218,12 @@ impl Session {
         let players = self.roster.len() as u32;
         if self.push.counts_dirty_since.take().is_some() {
             if let State::Question(o) = &self.state {
+                let c = self.counts_view(o);
                 let msg = ServerMsg::AnswerCounts {
-                    question: o.index,
-                    answered: o.answers.values().filter(|a| a.durable).count() as u32,
-                    players,
-                    counts: o.counts.clone(),
+                    question: c.question,
+                    answered: c.answered,
+                    players: c.players,
+                    counts: c.counts,
                 };
                 self.emit(Effect::Send(Target::Host, msg));
             }

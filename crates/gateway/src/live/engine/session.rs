@@ -387,8 +387,8 @@ impl Session {
             .ok_or(ErrorCode::UnknownPlayer)?;
         p.extra_time_percent = percent;
         let msg = roster_msg(p, "extra_time", players);
+        let joined_at = p.joined_at;
         self.emit(Effect::Send(Target::Host, msg));
-        let joined_at = self.roster.get(player).map_or(0, |p| p.joined_at);
         self.player_record(player, joined_at)
             .ok_or(ErrorCode::UnknownPlayer)
     }
