@@ -42,6 +42,7 @@ fn inputs() -> (
             rules: ScoringRules::default(),
             reveal_ms: 2_000,
             top_n: 10,
+            hide_text_on_devices: false,
         },
         join: Default::default(),
         created_at: 1_000,
@@ -54,6 +55,7 @@ fn inputs() -> (
             resume_token: format!("{id:032x}"),
             joined_at: 1_000,
             banned: false,
+            extra_time_percent: 100,
         })
         .collect();
     let answers = (0..3u32)
@@ -80,6 +82,7 @@ fn inputs() -> (
             index: 2,
             opened_at: 60_000,
             closing: false,
+            extra_time: Vec::new(),
         },
         end_requested: false,
         locked: false,
@@ -98,8 +101,14 @@ fn restore(c: &mut Criterion) {
             // Instants need a runtime context (tokio's clock).
             let _guard = rt.enter();
             let now = tokio::time::Instant::now();
-            let (session, writes) =
-                Session::restore(meta.clone(), players.clone(), phase, &answers, now, 70_000);
+            let (session, writes) = Session::restore(
+                meta.clone(),
+                players.clone(),
+                phase.clone(),
+                &answers,
+                now,
+                70_000,
+            );
             black_box((session.roster.len(), writes.len()))
         })
     });

@@ -7,6 +7,8 @@ mod common;
 #[macro_use]
 #[path = "support/both.rs"]
 mod both;
+#[path = "live/features.rs"]
+mod features;
 #[path = "live/game.rs"]
 mod game;
 
@@ -15,3 +17,13 @@ both!(crate::game::bad_input, bad_input);
 both!(crate::game::reconnect_resume, reconnect_resume);
 both!(crate::game::host_controls, host_controls);
 both!(crate::game::auto_reconnect, auto_reconnect);
+both!(crate::features::extra_time, extra_time);
+both!(crate::features::hidden_question, hidden_question);
+both!(
+    crate::features::host_reconnect_roster,
+    host_reconnect_roster
+);
+both!(
+    crate::features::players_see_the_count_and_cap,
+    players_see_the_count_and_cap
+);

@@ -20,6 +20,10 @@
 //   live.connect("493021", { nickname: "Ann" });   // or {token}, {resume_token}, {host_token}
 //   await live.answer(0, [1]);         // resolves with the answer_ack, rejects with LiveError
 //   live.serverNow();                  // Date.now() corrected to the server clock
+//   live.extraTime(12, 150);           // host: player 12 gets x1.5 time from the next question
+//   live.on("players", ({ players, maxPlayers }) => ...);   // "joined X of N", host and players
+//   live.on("roster_changed", (list) => ...);              // host: [{player_id, nickname,
+//                                                          //   connected, extra_time_percent}]
 //
 // The client sends the credential as the first frame, keeps the welcome's resume token (in
 // `storage` too, so a reloaded page resumes), drops leaderboard/rank frames older than the
@@ -46,6 +50,17 @@ export class ApiError extends Error {
   fieldErrors(field) {
     return this.errors.filter((e) => e.field === field).map((e) => e.message);
   }
+}
+
+/** Per-player extra time, in percent of a question's time limit (100 = none, 150 = x1.5). */
+export const EXTRA_TIME = Object.freeze({ min: 100, max: 300 });
+
+/** "Top X%" for a rank among `players` (competition rank, 1 = best): ceil(100 rank / players),
+ *  at least 1; null without players. A `rank` frame's `percentile` is the other view: the share
+ *  of the other players this one is strictly ahead of ("ahead of P%"). */
+export function topPercent(rank, players) {
+  if (!(players > 0) || !(rank > 0)) return null;
+  return Math.max(1, Math.min(100, Math.ceil((100 * rank) / players)));
 }
 
 /** A live-protocol error: an `error` frame (code, message, req) or a local failure. */
@@ -331,6 +346,14 @@ export class LiveClient extends Emitter {
     this.state = "idle";
     this.code = null;
     this.welcome = null;
+    /** Players in the session, from the latest frame that told (welcome, rank, leaderboard,
+     *  roster, answer_counts); null before the welcome. */
+    this.players = null;
+    /** The session's player cap (welcome.max_players); null when unknown. */
+    this.maxPlayers = null;
+    /** Host only: the players by id ({player_id, nickname, connected, extra_time_percent}),
+     *  from the welcome's roster and kept current by roster frames. */
+    this.roster = new Map();
     this.lastVersion = -Infinity;
     /** Estimated server clock minus local clock, in ms. */
     this.clockOffset = 0;
@@ -351,6 +374,9 @@ export class LiveClient extends Emitter {
 
   #reset() {
     this.welcome = null;
+    this.players = null;
+    this.maxPlayers = null;
+    this.roster = new Map();
     this.lastVersion = -Infinity;
     this.#bestRtt = Infinity;
     this.#attempt = 0;
@@ -446,6 +472,24 @@ export class LiveClient extends Emitter {
   ban(playerId) { this.send({ type: "ban", player_id: playerId }); }
   lock() { this.send({ type: "lock" }); }
   unlock() { this.send({ type: "unlock" }); }
+  /** Host: gives a player extra time, `percent` of each question's limit (EXTRA_TIME.min..max;
+   *  100 = none), from the next question that opens. The server confirms with a `roster` frame
+   *  whose event is "extra_time"; a percent out of range throws LiveError("bad_extra_time")
+   *  without sending. */
+  extraTime(playerId, percent) {
+    if (!Number.isInteger(percent) || percent < EXTRA_TIME.min || percent > EXTRA_TIME.max) {
+      throw new LiveError(
+        "bad_extra_time",
+        `extra time is a whole percent from ${EXTRA_TIME.min} to ${EXTRA_TIME.max}`,
+      );
+    }
+    this.send({ type: "extra_time", player_id: playerId, percent });
+  }
+
+  /** Host: the roster as a list sorted by player id. */
+  rosterList() {
+    return [...this.roster.values()].sort((a, b) => a.player_id - b.player_id);
+  }
   ping() {
     this.#pingSentAt = this.now();
     this.send({ type: "ping" });
@@ -552,6 +596,12 @@ export class LiveClient extends Emitter {
         if (f.role === "host") this.#credential = { host_token: this.#credential.host_token };
         else if (f.resume_token) this.#credential = { resume_token: f.resume_token };
         this.#store();
+        if (typeof f.max_players === "number" && f.max_players > 0) this.maxPlayers = f.max_players;
+        if (Array.isArray(f.roster)) {
+          this.roster = new Map(f.roster.map((e) => [e.player_id, { ...e }]));
+          this.emit("roster_changed", this.rosterList());
+        }
+        this.#countPlayers(f.players);
         this.#setState("open", { welcome: f });
         this.#startPinger();
         this.emit("welcome", f);
@@ -584,8 +634,16 @@ export class LiveClient extends Emitter {
           }
           this.lastVersion = v;
         }
+        this.#countPlayers(f.players);
         break;
       }
+      case "roster":
+        this.#onRoster(f);
+        this.#countPlayers(f.players);
+        break;
+      case "answer_counts":
+        this.#countPlayers(f.players);
+        break;
       case "answer_ack": {
         const p = this.#pending.get(f.req);
         if (p) {
@@ -608,6 +666,44 @@ export class LiveClient extends Emitter {
     }
     if (FRAME_TYPES.has(f.type)) this.emit(f.type, f);
     this.emit("message", f);
+  }
+
+  /** Keeps the player count and emits "players" when it changed. */
+  #countPlayers(n) {
+    if (typeof n !== "number" || n === this.players) return;
+    this.players = n;
+    this.emit("players", { players: n, maxPlayers: this.maxPlayers });
+  }
+
+  /** Host: applies a roster frame to the roster map and emits "roster_changed". */
+  #onRoster(f) {
+    if (typeof f.player_id !== "number") return;
+    const had = this.roster.get(f.player_id);
+    const entry = had || {
+      player_id: f.player_id,
+      nickname: f.nickname,
+      connected: false,
+      extra_time_percent: EXTRA_TIME.min,
+    };
+    if (typeof f.nickname === "string") entry.nickname = f.nickname;
+    if (typeof f.extra_time_percent === "number") entry.extra_time_percent = f.extra_time_percent;
+    switch (f.event) {
+      case "joined":
+        entry.connected = true;
+        break;
+      case "left":
+        entry.connected = false;
+        break;
+      case "removed":
+      case "banned":
+        this.roster.delete(f.player_id);
+        this.emit("roster_changed", this.rosterList());
+        return;
+      default:
+        break;
+    }
+    this.roster.set(f.player_id, entry);
+    this.emit("roster_changed", this.rosterList());
   }
 
   #onClose(code, reason) {

@@ -7,8 +7,9 @@
 //! - the [`SessionMeta`], written before the session's code is returned to
 //!   the host;
 //! - one [`PlayerRecord`] per player, written before the player's welcome
-//!   (a welcome means the player can resume), removed when the host
-//!   removes the player, kept marked banned when the host bans them;
+//!   (a welcome means the player can resume), rewritten when the host
+//!   changes their extra time, removed when the host removes the player,
+//!   kept marked banned when the host bans them;
 //! - the [`PhaseCheckpoint`], written after each phase change and each
 //!   lock or unlock.
 //!
@@ -253,6 +254,12 @@ impl Checkpointer {
     /// Replaces a banned player's record with `record` (marked banned), so
     /// the ban survives a takeover. Not acknowledged.
     pub fn banned(&self, record: PlayerRecord) {
+        self.update(record);
+    }
+
+    /// Replaces a player's record (their extra time changed). Not
+    /// acknowledged.
+    pub fn update(&self, record: PlayerRecord) {
         let _ = self.tx.send(Queued::Plain(Write::Player(record)));
     }
 

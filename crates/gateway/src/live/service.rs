@@ -263,6 +263,7 @@ impl LiveService {
             rules,
             reveal_ms,
             top_n: top_n as usize,
+            hide_text_on_devices: req.show_question_on_devices == Some(false),
         });
         let (code, tx, rx) = self.allocate_code().await?;
         let quota = (self.policy.max_sessions_per_user > 0).then(|| HostQuota {

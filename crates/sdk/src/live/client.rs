@@ -301,6 +301,15 @@ impl LiveClient {
         })
     }
 
+    /// Host: gives player `player_id` extra time on the next questions,
+    /// `percent` of each question's limit (100 = none, 150 = x1.5, up to
+    /// [`EXTRA_TIME_MAX_PERCENT`](super::protocol::EXTRA_TIME_MAX_PERCENT)).
+    /// Confirmed with a `roster` frame whose `event` is `extra_time`; a bad
+    /// percent gets an `error` frame with `bad_extra_time`.
+    pub fn extra_time(&self, player_id: u64, percent: u32) -> Result<(), LiveError> {
+        self.send(ClientMsg::ExtraTime { player_id, percent })
+    }
+
     /// The next event; `None` once the connection has ended for good and
     /// every event was read.
     pub async fn next(&mut self) -> Option<LiveEvent> {

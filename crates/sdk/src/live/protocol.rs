@@ -57,7 +57,21 @@ pub struct CreateSession {
     /// [`ErrorCode::BadNickname`].
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub nickname_filter: bool,
+    /// Whether players' devices show the question and choice texts
+    /// (default true). With `false` (classic play: the texts are on the
+    /// host's shared screen) players' [`QuestionView`]s carry empty texts
+    /// and `hidden: true`, so a device shows only the choices' colours and
+    /// shapes by index; the host still gets the full texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_question_on_devices: Option<bool>,
 }
+
+/// Lowest per-player extra time, in percent of a question's time limit
+/// ([`ClientMsg::ExtraTime`]): 100 is none.
+pub const EXTRA_TIME_MIN_PERCENT: u32 = 100;
+
+/// Highest per-player extra time, in percent (300: three times the limit).
+pub const EXTRA_TIME_MAX_PERCENT: u32 = 300;
 
 /// Response of `POST /v1/live/sessions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,11 +88,16 @@ pub struct CreatedSession {
 /// Per-session scoring rules (the issue's formula, with its knobs).
 ///
 /// A correct answer given `t` ms after the question opened, with time limit
-/// `T`, earns `max_points` when `t < full_points_ms`, else
-/// `round(max_points * (1 - (t/T)/2))`; plus, when `streak` is on,
+/// `T`, earns `max_points` when `t < full_points_ms` or when `speed` is off,
+/// else `round(max_points * (1 - (t/T)/2))`; plus, when `streak` is on,
 /// `streak_step * (s - 1)` capped at `streak_cap`, where `s` is the number of
-/// consecutive correct answers ending with this one.
+/// consecutive correct answers ending with this one. `T` is the player's own
+/// limit when the host gave them extra time ([`ClientMsg::ExtraTime`]).
+///
+/// Every field is optional in JSON (a missing one takes its default), so
+/// `{"speed": false}` alone asks for accuracy-only scoring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ScoringRules {
     /// Points for an instant correct answer (default 1000).
     pub max_points: u32,
@@ -90,6 +109,10 @@ pub struct ScoringRules {
     pub streak_step: u32,
     /// Maximum streak bonus per answer (default 500).
     pub streak_cap: u32,
+    /// Whether answer speed counts (default true). `false` is
+    /// accuracy-only scoring: a correct answer earns `max_points` whenever
+    /// it arrives (the streak bonus still follows `streak`).
+    pub speed: bool,
 }
 
 impl Default for ScoringRules {
@@ -100,6 +123,7 @@ impl Default for ScoringRules {
             streak: true,
             streak_step: 100,
             streak_cap: 500,
+            speed: true,
         }
     }
 }
@@ -148,6 +172,21 @@ pub enum ClientMsg {
     Lock,
     /// Host: admit new players again. Answered with [`ServerMsg::JoinsLocked`].
     Unlock,
+    /// Host: give one player extra time (an accommodation). Their questions
+    /// get a personal deadline `opened_at + time_limit_ms * percent / 100`,
+    /// their answers are accepted until it, and their speed points count
+    /// against their own limit. `percent` is
+    /// [`EXTRA_TIME_MIN_PERCENT`]..=[`EXTRA_TIME_MAX_PERCENT`] (100 = none,
+    /// 150 = x1.5, 200 = x2); anything else is refused with
+    /// [`ErrorCode::BadExtraTime`]. Applies from the next question that
+    /// opens (not to one already open). Confirmed to the host with a
+    /// [`ServerMsg::Roster`] frame whose `event` is `extra_time`.
+    ExtraTime {
+        /// The player.
+        player_id: u64,
+        /// Their time limit in percent of the question's.
+        percent: u32,
+    },
     /// Liveness probe; answered with [`ServerMsg::Pong`].
     Ping,
 }
@@ -278,8 +317,50 @@ pub struct QuestionView {
     pub opened_at: i64,
     /// Server time (ms since the Unix epoch) after which answers are refused.
     pub deadline: i64,
-    /// The time limit, in ms.
+    /// The time limit, in ms (a player with extra time: their own).
     pub time_limit_ms: u32,
+    /// True when the session hides the texts on players' devices
+    /// ([`CreateSession::show_question_on_devices`] false): `text` and every
+    /// choice's `text` are empty, and a device shows the choices by index
+    /// (colour and shape). Absent (false) otherwise and for the host.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
+    /// A player with extra time: their percent of the question's limit
+    /// (`deadline` and `time_limit_ms` are already theirs). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_time_percent: Option<u32>,
+    /// Host only, when players with extra time are in the session: the
+    /// latest personal deadline, i.e. the longest the question may stay
+    /// open (it closes earlier once those players have answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_deadline: Option<i64>,
+}
+
+/// One player in the host's [`Welcome::roster`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterEntry {
+    /// The player.
+    pub player_id: u64,
+    /// Display name.
+    pub nickname: String,
+    /// Whether a connection is attached now (false: away, may resume).
+    pub connected: bool,
+    /// Their extra time in percent (100: none; see [`ClientMsg::ExtraTime`]).
+    pub extra_time_percent: u32,
+}
+
+/// Live answer counts of the open question, as in
+/// [`ServerMsg::AnswerCounts`] (in the host's [`Welcome::answer_counts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerCountsView {
+    /// Question index.
+    pub question: u32,
+    /// Players who answered so far (durably recorded answers).
+    pub answered: u32,
+    /// Players in the session.
+    pub players: u32,
+    /// How many answers chose each choice, by choice index.
+    pub counts: Vec<u32>,
 }
 
 /// A player's result for one question, in a [`ServerMsg::Reveal`].
@@ -348,6 +429,21 @@ pub struct Welcome {
     /// Whether the host locked the session (new players are refused).
     #[serde(default)]
     pub locked: bool,
+    /// Most players the session admits (its `max_players`), for a
+    /// "joined X of N" display; 0 from servers that predate it.
+    #[serde(default)]
+    pub max_players: u32,
+    /// Players only: their extra time in percent (100: none; see
+    /// [`ClientMsg::ExtraTime`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_time_percent: Option<u32>,
+    /// Host only: every player now in the session, by id (so a reloaded
+    /// host page rebuilds its roster without waiting for events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roster: Option<Vec<RosterEntry>>,
+    /// Host only, while a question is open: its answer counts so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_counts: Option<AnswerCountsView>,
 }
 
 /// Why a session finished, in [`ServerMsg::Finished::reason`].
@@ -438,18 +534,31 @@ pub enum ServerMsg {
         /// Server time the push was built (see [`ServerMsg::Leaderboard`]).
         #[serde(default)]
         pushed_at: i64,
+        /// Share of the other players this player is strictly ahead of
+        /// (fewer points), in percent rounded down, 0-100: 100 when every
+        /// other player has fewer points (or the player is alone), 0 when
+        /// nobody has fewer. Players with equal scores get the same value.
+        /// See [`percentile`]. 0 from servers that predate it.
+        #[serde(default)]
+        percentile: u32,
     },
-    /// Host only: a player joined, rejoined or left.
+    /// Host only: a player joined, rejoined or left, or their extra time
+    /// changed.
     Roster {
         /// The player.
         player_id: u64,
         /// Their nickname.
         nickname: String,
-        /// `joined`, `left` (connection lost, may resume), `removed` or
-        /// `banned`.
+        /// `joined`, `left` (connection lost, may resume), `removed`,
+        /// `banned` or `extra_time` (the host's [`ClientMsg::ExtraTime`]
+        /// took effect).
         event: String,
         /// Players in the session.
         players: u32,
+        /// The player's extra time in percent (100: none); absent from
+        /// servers that predate it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extra_time_percent: Option<u32>,
     },
     /// Final standings; the session is over and the socket closes with 4000.
     Finished {
@@ -464,6 +573,10 @@ pub enum ServerMsg {
         /// after a failover that happened at the very end).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<FinishReason>,
+        /// The receiving player's final percentile (as in
+        /// [`ServerMsg::Rank::percentile`]); absent for the host.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        percentile: Option<u32>,
     },
     /// Host only, in two-step sessions: the pattern players must enter to
     /// join (`pattern=` with the join), sent when the host connects and each
@@ -544,6 +657,24 @@ pub enum ErrorCode {
     Banned,
     /// Two-step join: the pattern is missing, wrong or expired.
     BadPattern,
+    /// [`ClientMsg::ExtraTime`]: the percent is outside
+    /// [`EXTRA_TIME_MIN_PERCENT`]..=[`EXTRA_TIME_MAX_PERCENT`].
+    BadExtraTime,
+}
+
+/// The percentile of a player with `score` among `scores` (every player's
+/// score, the player's own included, sorted ascending): the share of the
+/// others with strictly fewer points, in percent rounded down; 100 for a
+/// player alone. This is [`ServerMsg::Rank::percentile`]; a UI can say
+/// "ahead of P% of the other players". For a "top X%" label use the rank
+/// instead: `X = ceil(100 * rank / players)` (rank 1 of 10 is the top 10%).
+pub fn percentile(sorted_scores: &[i64], score: i64) -> u32 {
+    let others = sorted_scores.len().saturating_sub(1) as u64;
+    if others == 0 {
+        return 100;
+    }
+    let behind = sorted_scores.partition_point(|&s| s < score) as u64;
+    (behind.min(others) * 100 / others) as u32
 }
 
 /// WebSocket close codes the gateway uses (4000-4999 are application codes).
@@ -650,6 +781,7 @@ mod tests {
             you: None,
             players: 0,
             reason: Some(FinishReason::LobbyIdle),
+            percentile: None,
         };
         assert_eq!(
             serde_json::to_string(&f).unwrap(),
@@ -709,6 +841,95 @@ mod tests {
         // In-game messages are not hellos.
         assert!(serde_json::from_str::<Hello>(r#"{"type":"answer","question":0}"#).is_err());
         assert!(serde_json::from_str::<Hello>(r#"{"type":"host"}"#).is_err());
+    }
+
+    #[test]
+    fn session_options_are_optional_and_scoring_fields_default_one_by_one() {
+        let req: CreateSession = serde_json::from_str(
+            r#"{"quiz_id":4,"scoring":{"speed":false},"show_question_on_devices":false}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            req.scoring,
+            Some(ScoringRules {
+                speed: false,
+                ..ScoringRules::default()
+            })
+        );
+        assert_eq!(req.show_question_on_devices, Some(false));
+        let full: ScoringRules = serde_json::from_str(
+            r#"{"max_points":1000,"full_points_ms":500,"streak":true,"streak_step":100,"streak_cap":500}"#,
+        )
+        .unwrap();
+        assert_eq!(full, ScoringRules::default(), "speed defaults to on");
+        let plain = serde_json::to_string(&CreateSession::default()).unwrap();
+        assert!(!plain.contains("show_question"), "{plain}");
+        assert!(
+            serde_json::from_str::<CreateSession>(r#"{"quiz_id":1,"show_question":false}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn extra_time_and_the_new_fields_have_stable_shapes() {
+        let msg: ClientMsg =
+            serde_json::from_str(r#"{"type":"extra_time","player_id":3,"percent":150}"#).unwrap();
+        assert_eq!(
+            msg,
+            ClientMsg::ExtraTime {
+                player_id: 3,
+                percent: 150
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::BadExtraTime).unwrap(),
+            r#""bad_extra_time""#
+        );
+        let roster = ServerMsg::Roster {
+            player_id: 3,
+            nickname: "Ann".into(),
+            event: "extra_time".into(),
+            players: 2,
+            extra_time_percent: Some(150),
+        };
+        assert_eq!(
+            serde_json::to_string(&roster).unwrap(),
+            r#"{"type":"roster","player_id":3,"nickname":"Ann","event":"extra_time","players":2,"extra_time_percent":150}"#
+        );
+        // Frames of older servers still parse.
+        let old_rank: ServerMsg = serde_json::from_str(
+            r#"{"type":"rank","version":1,"rank":1,"score":0,"players":1,"changed_at":0}"#,
+        )
+        .unwrap();
+        assert!(matches!(old_rank, ServerMsg::Rank { percentile: 0, .. }));
+        let old_question: QuestionView = serde_json::from_str(
+            r#"{"index":0,"total":1,"text":"?","choices":[],"multiple":false,"opened_at":0,"deadline":1,"time_limit_ms":1}"#,
+        )
+        .unwrap();
+        assert!(!old_question.hidden && old_question.extra_time_percent.is_none());
+        let json = serde_json::to_string(&old_question).unwrap();
+        assert!(
+            !json.contains("hidden") && !json.contains("extra_time") && !json.contains("latest"),
+            "{json}"
+        );
+        let old_welcome: Welcome = serde_json::from_str(
+            r#"{"protocol":2,"session_id":1,"code":"123456","role":"host","phase":"lobby","players":0,"server_time":0}"#,
+        )
+        .unwrap();
+        assert_eq!(old_welcome.max_players, 0);
+        assert!(old_welcome.roster.is_none() && old_welcome.answer_counts.is_none());
+    }
+
+    #[test]
+    fn percentiles_count_the_others_strictly_behind() {
+        let scores = [0, 200, 200, 300];
+        assert_eq!(percentile(&scores, 300), 100);
+        assert_eq!(percentile(&scores, 200), 33);
+        assert_eq!(percentile(&scores, 0), 0);
+        assert_eq!(percentile(&[5], 5), 100, "alone");
+        assert_eq!(percentile(&[], 5), 100);
+        assert_eq!(percentile(&[7, 7, 7], 7), 0, "all tied");
+        assert_eq!(percentile(&[1, 2], 2), 100);
     }
 
     #[test]

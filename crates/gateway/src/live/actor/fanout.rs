@@ -241,6 +241,24 @@ impl Fanout {
         self.cap();
     }
 
+    /// Sends every player `shared` (serialised once), except the players in
+    /// `personal` (sorted by id), who get their own frame; paced in the
+    /// ordered lane like any broadcast.
+    pub fn send_players(&mut self, shared: &ServerMsg, personal: &[(u64, ServerMsg)]) {
+        let frame = encode(shared);
+        let before = self.backlog.len();
+        self.backlog.reserve(self.players.len());
+        for &p in self.players.keys() {
+            let f = match personal.binary_search_by_key(&p, |(id, _)| *id) {
+                Ok(i) => encode(&personal[i].1),
+                Err(_) => frame.clone(),
+            };
+            self.backlog.push_back(Pending::Frame(To::Player(p), f));
+        }
+        self.ordered_in += (self.backlog.len() - before) as u64;
+        self.cap();
+    }
+
     /// The next ordered entry, counted as delivered.
     fn pop_ordered(&mut self) -> Option<Pending> {
         let next = self.backlog.pop_front()?;
@@ -420,6 +438,7 @@ mod tests {
             players: 1000,
             changed_at: 1,
             pushed_at: 2,
+            percentile: 0,
         };
         f.send(Target::Player(999), &rank);
         assert!(f.pump(SLICE));
@@ -445,6 +464,7 @@ mod tests {
             players: 1000,
             changed_at: 1,
             pushed_at: 2,
+            percentile: 0,
         };
         // A push queued before the reveal goes ahead of the broadcast as before.
         f.send(Target::Players, &ServerMsg::Pong { server_time: 1 });
@@ -480,6 +500,30 @@ mod tests {
             let points = at("\"score\":1000").expect("the new score");
             assert!(reveal < points, "player {p}: {rest:?}");
         }
+    }
+
+    #[test]
+    fn players_get_the_shared_frame_or_their_own() {
+        let mut f = Fanout::default();
+        let mut rxs = Vec::new();
+        for p in 1..=3 {
+            let (c, rx) = conn(p);
+            f.add_player(p, c);
+            rxs.push(rx);
+        }
+        let (h, mut rxh) = conn(9);
+        f.add_host(h);
+        let own = ServerMsg::Pong { server_time: 2 };
+        f.send_players(&ServerMsg::Pong { server_time: 1 }, &[(2, own)]);
+        assert!(!f.pump(usize::MAX));
+        let got: Vec<String> = rxs
+            .iter_mut()
+            .map(|rx| text(rx.try_recv().unwrap()))
+            .collect();
+        assert!(got[0].contains(":1}") && got[2].contains(":1}"), "{got:?}");
+        assert!(got[1].contains(":2}"), "{got:?}");
+        assert!(rxs.iter_mut().all(|rx| rx.try_recv().is_err()));
+        assert!(rxh.try_recv().is_err(), "the host is not a player");
     }
 
     #[test]

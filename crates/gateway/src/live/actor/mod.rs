@@ -316,8 +316,8 @@ impl Actor {
             return; // finished (the checkpoint is deleted) or abdicated
         }
         let now = session.phase_checkpoint();
-        if self.last_phase != Some(now) {
-            self.cp.phase(now);
+        if self.last_phase.as_ref() != Some(&now) {
+            self.cp.phase(now.clone());
             self.last_phase = Some(now);
         }
     }
@@ -363,7 +363,8 @@ impl Actor {
                 | ClientMsg::Remove { .. }
                 | ClientMsg::Ban { .. }
                 | ClientMsg::Lock
-                | ClientMsg::Unlock,
+                | ClientMsg::Unlock
+                | ClientMsg::ExtraTime { .. },
             ) => Err((ErrorCode::NotHost, None)),
             (None, ClientMsg::Start) => session.start(now).map_err(|c| (c, None)),
             (None, ClientMsg::Skip) => session.skip(now).map_err(|c| (c, None)),
@@ -380,6 +381,14 @@ impl Actor {
             }
             (None, ClientMsg::Lock) => session.set_locked(true).map_err(|c| (c, None)),
             (None, ClientMsg::Unlock) => session.set_locked(false).map_err(|c| (c, None)),
+            (None, ClientMsg::ExtraTime { player_id, percent }) => {
+                let record = session
+                    .set_extra_time(player_id, percent)
+                    .map_err(|c| (c, None))?;
+                // Rewritten so a gateway taking the session over keeps it.
+                self.cp.update(record);
+                Ok(())
+            }
             (_, ClientMsg::Ping) => Ok(()), // answered by the connection task
         }
     }
@@ -394,6 +403,9 @@ impl Actor {
             for e in effects {
                 match e {
                     Effect::Send(target, msg) => self.fanout.send(target, &msg),
+                    Effect::SendPlayers { shared, personal } => {
+                        self.fanout.send_players(&shared, &personal)
+                    }
                     Effect::Close(target, code) => self.fanout.close(target, code),
                     Effect::Score(writes) => {
                         if let Err(e) = self.deps.board.apply(session.id, writes).await {
@@ -488,6 +500,9 @@ pub fn describe(code: ErrorCode) -> &'static str {
         ErrorCode::Banned => "the host banned you from this session",
         ErrorCode::BadPattern => {
             "enter the join pattern shown on the host's screen (it changes every few seconds)"
+        }
+        ErrorCode::BadExtraTime => {
+            "extra time is a percent of the time limit from 100 (none) to 300 (three times)"
         }
     }
 }

@@ -66,6 +66,16 @@ pub struct PendingAnswer {
 pub enum Effect {
     /// Send a frame.
     Send(Target, ServerMsg),
+    /// Send every player `shared`, except the players listed in `personal`,
+    /// who get their own frame instead (a question opening with players who
+    /// have extra time: each of them sees their own deadline). `shared` is
+    /// serialised once.
+    SendPlayers {
+        /// The frame of every player not in `personal`.
+        shared: ServerMsg,
+        /// Players with a frame of their own, by player id.
+        personal: Vec<(u64, ServerMsg)>,
+    },
     /// Close the target's connections with a close code.
     Close(Target, u16),
     /// Apply score changes to the board.

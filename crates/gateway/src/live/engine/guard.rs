@@ -220,6 +220,7 @@ impl Session {
             resume_token: p.resume_token,
             joined_at: 0,
             banned: true,
+            extra_time_percent: 100,
         })
     }
 

@@ -30,6 +30,7 @@ fn quiz() -> Arc<LiveQuiz> {
         rules: ScoringRules::default(),
         reveal_ms: 1_000,
         top_n: 10,
+        hide_text_on_devices: false,
     })
 }
 

@@ -6,6 +6,8 @@ pub mod guard;
 #[cfg(test)]
 mod guard_tests;
 pub mod nickname;
+#[cfg(test)]
+mod options_tests;
 pub mod pattern;
 pub mod push;
 pub mod quiz;

@@ -7,14 +7,18 @@
 //! push bumps one `version` shared by the broadcast top list and the
 //! personal rank frames, so clients drop anything older than what they saw.
 //! Changes are joins, removals and reveals: answers to the open question
-//! change no score until it closes (see [`Session::commit`]).
+//! change no score until it closes (see [`Session::commit`]). A player's
+//! `rank` frame goes out when their rank, score or percentile, or the
+//! number of players, differs from their last one (so players in the lobby
+//! see the player count grow, coalesced like everything else).
 
 use std::time::Duration;
 
-use sdk::live::{ServerMsg, Standing};
+use sdk::live::{percentile, ServerMsg, Standing};
 use tokio::time::Instant;
 
 use super::effects::{Effect, Target};
+use super::roster::Pushed;
 use super::session::{Session, State};
 
 /// Coalescing state of one session.
@@ -214,11 +218,12 @@ impl Session {
         let players = self.roster.len() as u32;
         if self.push.counts_dirty_since.take().is_some() {
             if let State::Question(o) = &self.state {
+                let c = self.counts_view(o);
                 let msg = ServerMsg::AnswerCounts {
-                    question: o.index,
-                    answered: o.answers.values().filter(|a| a.durable).count() as u32,
-                    players,
-                    counts: o.counts.clone(),
+                    question: c.question,
+                    answered: c.answered,
+                    players: c.players,
+                    counts: c.counts,
                 };
                 self.emit(Effect::Send(Target::Host, msg));
             }
@@ -275,6 +280,14 @@ impl Session {
             changed_at,
             pushed_at,
         });
+        // Every player's score, for the percentiles (only when rank
+        // frames go out: one sort per push).
+        let mut scores: Vec<i64> = if ranks.is_empty() {
+            Vec::new()
+        } else {
+            self.roster.iter().map(|p| p.score).collect()
+        };
+        scores.sort_unstable();
         let mut frames = Vec::with_capacity(ranks.len() * if large { 2 } else { 1 });
         for r in ranks {
             if !sel.contains(r.player) {
@@ -290,10 +303,16 @@ impl Session {
                 p.top_seen = top_seq;
                 frames.push(Effect::Send(Target::Player(r.player), top.clone()));
             }
-            if p.last_pushed == Some((r.rank, r.score)) {
+            let pushed = Pushed {
+                rank: r.rank,
+                score: r.score,
+                percentile: percentile(&scores, r.score),
+                players,
+            };
+            if p.last_pushed == Some(pushed) {
                 continue;
             }
-            p.last_pushed = Some((r.rank, r.score));
+            p.last_pushed = Some(pushed);
             let msg = ServerMsg::Rank {
                 version,
                 rank: r.rank,
@@ -301,6 +320,7 @@ impl Session {
                 players,
                 changed_at,
                 pushed_at,
+                percentile: pushed.percentile,
             };
             frames.push(Effect::Send(Target::Player(r.player), msg));
         }
@@ -330,6 +350,8 @@ impl Session {
         let reason = self.finish_reason;
         let all = self.standings(standings);
         let top: Vec<Standing> = all.iter().take(self.push.top_n()).cloned().collect();
+        let mut scores: Vec<i64> = all.iter().map(|s| s.score).collect();
+        scores.sort_unstable();
         let mut frames = Vec::with_capacity(all.len() + 1);
         for s in &all {
             let msg = ServerMsg::Finished {
@@ -337,6 +359,7 @@ impl Session {
                 you: Some(s.clone()),
                 players,
                 reason,
+                percentile: Some(percentile(&scores, s.score)),
             };
             frames.push(Effect::Send(Target::Player(s.player_id), msg));
         }
@@ -347,6 +370,7 @@ impl Session {
                 you: None,
                 players,
                 reason,
+                percentile: None,
             },
         ));
         frames.push(Effect::Close(

@@ -8,7 +8,12 @@
 //!   join settings and the creation time (written once at creation);
 //! - one [`PlayerRecord`] per player (written before the player's welcome;
 //!   a banned player's record stays, marked banned, so the ban survives);
-//! - the [`PhaseCheckpoint`] (written at every phase change and lock change).
+//! - the [`PhaseCheckpoint`] (written at every phase change and lock change;
+//!   an open question's record carries the extra time in force for it).
+//!
+//! A player's record carries their extra time (rewritten when the host
+//! changes it); the quiz in the meta carries the scoring rules (accuracy-only
+//! or not) and whether devices show the texts.
 //!
 //! Scores and streaks are not checkpointed: they are recomputed from the
 //! answers in the database, which are the durable truth (an answer is acked
@@ -71,10 +76,22 @@ pub struct PlayerRecord {
     /// resume token are refused.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub banned: bool,
+    /// Extra time in percent (100: none; absent in records that predate it
+    /// and for players without any). Rewritten when the host changes it.
+    #[serde(default = "no_extra_time", skip_serializing_if = "is_no_extra_time")]
+    pub extra_time_percent: u32,
+}
+
+fn no_extra_time() -> u32 {
+    100
+}
+
+fn is_no_extra_time(percent: &u32) -> bool {
+    *percent == 100
 }
 
 /// Where the session is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum PhaseRecord {
     /// Waiting for the host to start.
@@ -88,6 +105,11 @@ pub enum PhaseRecord {
         opened_at: i64,
         /// Closed early (skip) or past the deadline.
         closing: bool,
+        /// The extra time (`[player, percent]` pairs) in force for this
+        /// question, as it was when it opened (a change made while it is
+        /// open waits for the next question); empty when nobody had any.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extra_time: Vec<(u64, u32)>,
     },
     /// Showing the answer of `index` until `until` (server time, ms).
     Reveal {
@@ -101,7 +123,7 @@ pub enum PhaseRecord {
 }
 
 /// The phase plus the host's pending "end".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseCheckpoint {
     /// Phase.
     #[serde(flatten)]
@@ -135,11 +157,17 @@ impl Session {
     pub fn phase_checkpoint(&self) -> PhaseCheckpoint {
         let phase = match &self.state {
             State::Lobby => PhaseRecord::Lobby,
-            State::Question(o) => PhaseRecord::Question {
-                index: o.index,
-                opened_at: o.opened_at,
-                closing: o.closing,
-            },
+            State::Question(o) => {
+                let mut extra_time: Vec<(u64, u32)> =
+                    o.extra.iter().map(|(&id, &pct)| (id, pct)).collect();
+                extra_time.sort_unstable();
+                PhaseRecord::Question {
+                    index: o.index,
+                    opened_at: o.opened_at,
+                    closing: o.closing,
+                    extra_time,
+                }
+            }
             State::Reveal { index, until } => PhaseRecord::Reveal {
                 index: *index,
                 until: self.epoch(*until),
@@ -163,6 +191,7 @@ impl Session {
             resume_token: p.resume_token.clone(),
             joined_at,
             banned: false,
+            extra_time_percent: p.extra_time_percent,
         })
     }
 
@@ -204,9 +233,9 @@ impl Session {
         s.guard.locked = checkpoint.locked;
         // Questions whose reveal happened (a missing answer resets the streak).
         let questions = quiz.questions.len() as u32;
-        let (closed, open) = match checkpoint.phase {
+        let (closed, open) = match &checkpoint.phase {
             PhaseRecord::Lobby => (0, None),
-            PhaseRecord::Question { index, .. } => (index, Some(index)),
+            PhaseRecord::Question { index, .. } => (*index, Some(*index)),
             PhaseRecord::Reveal { index, .. } => (index + 1, None),
             PhaseRecord::Finished => (questions, None),
         };
@@ -250,6 +279,8 @@ impl Session {
                 connected: false,
                 last_pushed: None,
                 top_seen: 0,
+                extra_time_percent: rec.extra_time_percent,
+                joined_at: rec.joined_at,
             });
         }
         s.end_requested = checkpoint.end_requested;
@@ -259,6 +290,7 @@ impl Session {
                 index,
                 opened_at,
                 closing,
+                extra_time,
             } if index < questions => {
                 let q = &quiz.questions[index as usize];
                 let counted = answers
@@ -275,6 +307,7 @@ impl Session {
                     opened: instant(opened_at),
                     opened_at,
                     deadline: instant(opened_at + i64::from(q.time_limit_ms)),
+                    extra: extra_time.into_iter().collect(),
                     answers: open_answers,
                     counts,
                     pending: 0,

@@ -26,10 +26,29 @@ pub struct Player {
     pub streak: u32,
     /// Whether a connection is attached right now.
     pub connected: bool,
-    /// `(rank, score)` last pushed to this player, to push only changes.
-    pub last_pushed: Option<(u64, i64)>,
+    /// What the last `rank` frame told this player, to push only changes.
+    pub last_pushed: Option<Pushed>,
     /// Version of the top list this connection has (0: none yet).
     pub top_seen: u64,
+    /// Extra time in percent of each question's limit (100: none), as the
+    /// host set it; a question uses the value it had when it opened.
+    pub extra_time_percent: u32,
+    /// Server time (ms) of the join (the checkpoint's tie-break time).
+    pub joined_at: i64,
+}
+
+/// The content of a `rank` frame sent to a player: a new one goes out only
+/// when one of these changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pushed {
+    /// Competition rank.
+    pub rank: u64,
+    /// Score.
+    pub score: i64,
+    /// Percentile among the players.
+    pub percentile: u32,
+    /// Players in the session (so the lobby count reaches every player).
+    pub players: u32,
 }
 
 /// All players of a session. Removed players leave the map; their
@@ -93,6 +112,8 @@ impl Roster {
                 connected: false,
                 last_pushed: None,
                 top_seen: 0,
+                extra_time_percent: 100,
+                joined_at: 0,
             },
         );
         Ok((id, true))

@@ -3,13 +3,15 @@
 use sdk::live::ScoringRules;
 
 /// Speed points for a correct answer received `elapsed_ms` after the
-/// question opened, with time limit `limit_ms`:
-/// `max` under `full_points_ms`, else `round(max * (1 - (t/T)/2))`.
+/// question opened, with time limit `limit_ms` (the player's own, with
+/// extra time): `max` under `full_points_ms`, else
+/// `round(max * (1 - (t/T)/2))`; always `max` with accuracy-only scoring
+/// (`speed` off).
 ///
 /// `t` is clamped to `T`, so the slowest accepted correct answer still earns
 /// half the points.
 pub fn speed_points(rules: &ScoringRules, elapsed_ms: u64, limit_ms: u64) -> u32 {
-    if elapsed_ms < u64::from(rules.full_points_ms) || limit_ms == 0 {
+    if !rules.speed || elapsed_ms < u64::from(rules.full_points_ms) || limit_ms == 0 {
         return rules.max_points;
     }
     let t = elapsed_ms.min(limit_ms) as f64;
@@ -100,6 +102,36 @@ mod tests {
         assert_eq!(speed_points(&r, 12_000, 10_000), 500);
         // rounding: t/T = 0.0501 -> 1000 * 0.97495 = 974.95 -> 975
         assert_eq!(speed_points(&r, 501, 10_000), 975);
+    }
+
+    #[test]
+    fn accuracy_only_scoring_ignores_the_time_but_keeps_streaks() {
+        let r = ScoringRules {
+            speed: false,
+            ..ScoringRules::default()
+        };
+        for elapsed in [0, 501, 5_000, 9_999, 10_000] {
+            assert_eq!(speed_points(&r, elapsed, 10_000), 1000, "{elapsed} ms");
+        }
+        let s = score_answer(&r, true, 9_000, 10_000, 2);
+        assert_eq!(s.points, 1000 + 200);
+        let no_streak = ScoringRules { streak: false, ..r };
+        assert_eq!(
+            score_answer(&no_streak, true, 9_000, 10_000, 2).points,
+            1000
+        );
+        assert_eq!(score_answer(&r, false, 0, 10_000, 2).points, 0);
+        // The default keeps the speed component.
+        assert!(ScoringRules::default().speed);
+        assert_eq!(speed_points(&ScoringRules::default(), 5_000, 10_000), 750);
+    }
+
+    #[test]
+    fn speed_points_use_the_limit_given() {
+        // The same 10 s answer: half-way through a doubled 20 s limit.
+        let r = ScoringRules::default();
+        assert_eq!(speed_points(&r, 10_000, 10_000), 500);
+        assert_eq!(speed_points(&r, 10_000, 20_000), 750);
     }
 
     #[test]

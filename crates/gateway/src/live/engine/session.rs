@@ -10,14 +10,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sdk::live::{
-    close, ErrorCode, FinishReason, Phase, PlayerResult, ServerMsg, Welcome, PROTOCOL_VERSION,
+    close, AnswerCountsView, ErrorCode, FinishReason, Phase, PlayerResult, RosterEntry, ServerMsg,
+    Welcome, EXTRA_TIME_MAX_PERCENT, EXTRA_TIME_MIN_PERCENT, PROTOCOL_VERSION,
 };
 use tokio::time::Instant;
 
 use super::effects::{Effect, PendingAnswer, ScoreWrite, Target};
 use super::guard::{Admitted, Guard};
 use super::push::PushState;
-use super::quiz::{normalise_choices, LiveQuiz};
+use super::quiz::{normalise_choices, personal_limit_ms, LiveQuiz};
+use super::restore::PlayerRecord;
 use super::roster::{Player, Roster};
 use super::scoring::{score_answer, Scored};
 
@@ -44,7 +46,12 @@ pub(super) struct Open {
     pub(super) index: u32,
     pub(super) opened: Instant,
     pub(super) opened_at: i64,
+    /// The question's own deadline (players without extra time).
     pub(super) deadline: Instant,
+    /// Extra time of the players who had some when the question opened
+    /// (percent of the limit, over 100): their personal deadlines. A change
+    /// the host makes while it is open applies from the next question.
+    pub(super) extra: HashMap<u64, u32>,
     /// Accepted answers, their points held until the close.
     pub(super) answers: HashMap<u64, Accepted>,
     pub(super) counts: Vec<u32>,
@@ -52,6 +59,39 @@ pub(super) struct Open {
     pub(super) pending: usize,
     /// Deadline passed or skipped; waiting for `pending` to drain.
     pub(super) closing: bool,
+}
+
+impl Open {
+    /// The player's extra time on this question, in percent (100: none).
+    pub(super) fn percent(&self, player: u64) -> u32 {
+        self.extra.get(&player).copied().unwrap_or(100)
+    }
+
+    /// When this player's answers stop being accepted.
+    fn deadline_of(&self, player: u64, limit_ms: u32) -> Instant {
+        match self.extra.get(&player) {
+            None => self.deadline,
+            Some(&pct) => self.opened + Duration::from_millis(personal_limit_ms(limit_ms, pct)),
+        }
+    }
+
+    /// When the question closes by itself: its deadline, or the latest
+    /// personal deadline of a player with extra time who is still in the
+    /// session and has not answered.
+    pub(super) fn closes_at(&self, roster: &Roster, limit_ms: u32) -> Instant {
+        self.extra
+            .keys()
+            .filter(|id| !self.answers.contains_key(id) && roster.get(**id).is_some())
+            .map(|&id| self.deadline_of(id, limit_ms))
+            .fold(self.deadline, Instant::max)
+    }
+
+    /// The latest personal deadline of the players with extra time (server
+    /// time, ms), if any had some when it opened: for the host's view.
+    fn latest_deadline(&self, limit_ms: u32) -> Option<i64> {
+        let pct = self.extra.values().copied().max()?;
+        Some(self.opened_at + personal_limit_ms(limit_ms, pct) as i64)
+    }
 }
 
 #[derive(Debug)]
@@ -136,10 +176,16 @@ impl Session {
         }
     }
 
+    /// When the open question closes by itself (see [`Open::closes_at`]).
+    fn question_closes_at(&self, o: &Open) -> Instant {
+        let limit = self.quiz.questions[o.index as usize].time_limit_ms;
+        o.closes_at(&self.roster, limit)
+    }
+
     /// When the driver must call [`Session::tick`] next.
     pub fn next_wakeup(&self) -> Option<Instant> {
         let timer = match &self.state {
-            State::Question(o) if !o.closing => Some(o.deadline),
+            State::Question(o) if !o.closing => Some(self.question_closes_at(o)),
             State::Reveal { until, .. } => Some(*until),
             _ => None,
         };
@@ -154,7 +200,9 @@ impl Session {
     pub fn tick(&mut self, now: Instant) {
         self.guard_tick(now);
         match &self.state {
-            State::Question(o) if !o.closing && now >= o.deadline => self.close_question(now),
+            State::Question(o) if !o.closing && now >= self.question_closes_at(o) => {
+                self.close_question(now)
+            }
             State::Reveal { index, until } if now >= *until => {
                 let next = index + 1;
                 self.advance(now, next);
@@ -196,6 +244,9 @@ impl Session {
         let (id, new) = self.roster.join(&nickname, account_id, token)?;
         if new {
             let at = self.epoch(now);
+            if let Some(p) = self.roster.get_mut(id) {
+                p.joined_at = at;
+            }
             self.emit(Effect::Score(vec![ScoreWrite {
                 player: id,
                 delta: 0,
@@ -217,7 +268,7 @@ impl Session {
         // The new connection gets a fresh rank frame and the top list.
         p.last_pushed = None;
         p.top_seen = 0;
-        let msg = roster_msg(p.id, &p.nickname, "joined", players);
+        let msg = roster_msg(p, "joined", players);
         self.emit(Effect::Send(Target::Host, msg));
         self.push.board_changed(now);
     }
@@ -229,21 +280,43 @@ impl Session {
             return;
         };
         p.connected = false;
-        let msg = roster_msg(p.id, &p.nickname, "left", players);
+        let msg = roster_msg(p, "left", players);
         self.emit(Effect::Send(Target::Host, msg));
     }
 
-    /// The first frame for a connection.
+    /// The first frame for a connection: a player's (their own question
+    /// view, extra time) or the host's (full texts, the roster, the open
+    /// question's counts).
     pub fn welcome(&self, now: Instant, player: Option<u64>) -> Welcome {
         let p = player.and_then(|id| self.roster.get(id));
+        let total = self.quiz.questions.len() as u32;
         let (question, answered) = match &self.state {
             State::Question(o) if !o.closing => {
                 let q = &self.quiz.questions[o.index as usize];
-                let view = q.view(o.index, self.quiz.questions.len() as u32, o.opened_at);
+                let view = match player {
+                    Some(id) => q.player_view(
+                        o.index,
+                        total,
+                        o.opened_at,
+                        self.quiz.hide_text_on_devices,
+                        o.percent(id),
+                    ),
+                    None => {
+                        let mut v = q.view(o.index, total, o.opened_at);
+                        v.latest_deadline = o.latest_deadline(q.time_limit_ms);
+                        v
+                    }
+                };
                 let answered = player.is_some_and(|id| o.answers.contains_key(&id));
                 (Some(view), answered)
             }
             _ => (None, false),
+        };
+        let host = player.is_none();
+        let roster = host.then(|| self.roster_entries());
+        let answer_counts = match &self.state {
+            State::Question(o) if host => Some(self.counts_view(o)),
+            _ => None,
         };
         Welcome {
             protocol: PROTOCOL_VERSION,
@@ -264,7 +337,60 @@ impl Session {
             players: self.roster.len() as u32,
             server_time: self.epoch(now),
             locked: self.guard.locked,
+            max_players: self.guard.rules.max_players,
+            extra_time_percent: p.map(|p| p.extra_time_percent),
+            roster,
+            answer_counts,
         }
+    }
+
+    /// Every player, by id, for the host's welcome.
+    fn roster_entries(&self) -> Vec<RosterEntry> {
+        self.roster
+            .ids()
+            .into_iter()
+            .filter_map(|id| self.roster.get(id))
+            .map(|p| RosterEntry {
+                player_id: p.id,
+                nickname: p.nickname.clone(),
+                connected: p.connected,
+                extra_time_percent: p.extra_time_percent,
+            })
+            .collect()
+    }
+
+    /// The open question's answer counts (durable answers), as the host sees them.
+    pub(super) fn counts_view(&self, o: &Open) -> AnswerCountsView {
+        AnswerCountsView {
+            question: o.index,
+            answered: o.answers.values().filter(|a| a.durable).count() as u32,
+            players: self.roster.len() as u32,
+            counts: o.counts.clone(),
+        }
+    }
+
+    /// Host: gives a player extra time, `percent` of each question's limit
+    /// ([`EXTRA_TIME_MIN_PERCENT`]..=[`EXTRA_TIME_MAX_PERCENT`]), from the
+    /// next question that opens. The host is told with a `roster` frame
+    /// (`extra_time`). Returns the player's record to checkpoint.
+    pub fn set_extra_time(&mut self, player: u64, percent: u32) -> Result<PlayerRecord, ErrorCode> {
+        if matches!(self.state, State::Finished) {
+            return Err(ErrorCode::Finished);
+        }
+        if !(EXTRA_TIME_MIN_PERCENT..=EXTRA_TIME_MAX_PERCENT).contains(&percent) {
+            return Err(ErrorCode::BadExtraTime);
+        }
+        let players = self.roster.len();
+        let p = self
+            .roster
+            .get_mut(player)
+            .ok_or(ErrorCode::UnknownPlayer)?;
+        p.extra_time_percent = percent;
+        let msg = roster_msg(p, "extra_time", players);
+        let joined_at = p.joined_at;
+        self.emit(Effect::Send(Target::Host, msg));
+        self.player_record(player, joined_at)
+            .ok_or(ErrorCode::UnknownPlayer)
     }
 
     /// Host: open the first question.
@@ -334,29 +460,63 @@ impl Session {
         let p = self.roster.remove(player).ok_or(ErrorCode::UnknownPlayer)?;
         self.emit(Effect::Close(Target::Player(player), close::REMOVED));
         self.emit(Effect::Unscore(player));
-        let msg = roster_msg(p.id, &p.nickname, event, self.roster.len());
+        let msg = roster_msg(&p, event, self.roster.len());
         self.emit(Effect::Send(Target::Host, msg));
         self.push.board_changed(now);
         self.check_all_answered(now);
         Ok(p)
     }
 
+    /// Opens question `index`. Everyone gets one shared `question` frame,
+    /// unless the session hides texts on devices (then the host gets the
+    /// full frame and the players another shared one without texts) or
+    /// players have extra time (each of them gets their own frame).
     fn open_question(&mut self, now: Instant, index: u32) {
-        let q = &self.quiz.questions[index as usize];
+        let quiz = self.quiz.clone();
+        let q = &quiz.questions[index as usize];
+        let total = quiz.questions.len() as u32;
         let opened_at = self.epoch(now);
-        let view = q.view(index, self.quiz.questions.len() as u32, opened_at);
         let deadline = now + Duration::from_millis(u64::from(q.time_limit_ms));
-        self.state = State::Question(Open {
+        let extra: HashMap<u64, u32> = self
+            .roster
+            .iter()
+            .filter(|p| p.extra_time_percent != 100)
+            .map(|p| (p.id, p.extra_time_percent))
+            .collect();
+        let open = Open {
             index,
             opened: now,
             opened_at,
             deadline,
+            extra,
             answers: HashMap::new(),
             counts: vec![0; q.choices.len()],
             pending: 0,
             closing: false,
-        });
-        self.emit(Effect::Send(Target::All, ServerMsg::Question(view)));
+        };
+        let hide = quiz.hide_text_on_devices;
+        let mut host = q.view(index, total, opened_at);
+        host.latest_deadline = open.latest_deadline(q.time_limit_ms);
+        if !hide && open.extra.is_empty() {
+            self.emit(Effect::Send(Target::All, ServerMsg::Question(host)));
+        } else {
+            let shared = q.player_view(index, total, opened_at, hide, 100);
+            let mut personal: Vec<(u64, ServerMsg)> = open
+                .extra
+                .iter()
+                .map(|(&id, &pct)| {
+                    let v = q.player_view(index, total, opened_at, hide, pct);
+                    (id, ServerMsg::Question(v))
+                })
+                .collect();
+            personal.sort_unstable_by_key(|(id, _)| *id);
+            self.emit(Effect::Send(Target::Host, ServerMsg::Question(host)));
+            self.emit(Effect::SendPlayers {
+                shared: ServerMsg::Question(shared),
+                personal,
+            });
+        }
+        self.state = State::Question(open);
         self.push.counts_changed(now);
     }
 
@@ -496,16 +656,18 @@ impl Session {
                 ErrorCode::NotOpen
             });
         }
-        if o.closing || now >= o.deadline {
+        let q = &self.quiz.questions[o.index as usize];
+        if o.closing || now >= o.deadline_of(player, q.time_limit_ms) {
             return Err(ErrorCode::TooLate);
         }
         if o.answers.contains_key(&player) {
             return Err(ErrorCode::AlreadyAnswered);
         }
-        let q = &self.quiz.questions[o.index as usize];
         let chosen = normalise_choices(choices, q.choices.len()).ok_or(ErrorCode::BadChoice)?;
         let elapsed = now.saturating_duration_since(o.opened).as_millis() as u64;
-        let limit = u64::from(q.time_limit_ms);
+        // Speed points against the player's own limit: extra time is not
+        // paid for in points.
+        let limit = personal_limit_ms(q.time_limit_ms, o.percent(player));
         let scored = score_answer(&rules, q.is_correct(&chosen), elapsed, limit, streak_before);
         o.answers.insert(
             player,
@@ -586,11 +748,13 @@ impl Session {
     }
 }
 
-pub(super) fn roster_msg(player_id: u64, nickname: &str, event: &str, players: usize) -> ServerMsg {
+/// The host's `roster` frame about player `p`.
+pub(super) fn roster_msg(p: &Player, event: &str, players: usize) -> ServerMsg {
     ServerMsg::Roster {
-        player_id,
-        nickname: nickname.to_string(),
+        player_id: p.id,
+        nickname: p.nickname.clone(),
         event: event.to_string(),
         players: players as u32,
+        extra_time_percent: Some(p.extra_time_percent),
     }
 }

@@ -28,6 +28,7 @@ fn quiz(n: usize) -> Arc<LiveQuiz> {
         rules: ScoringRules::default(),
         reveal_ms: 3_000,
         top_n: 10,
+        hide_text_on_devices: false,
     })
 }
 
@@ -232,7 +233,29 @@ async fn pushes_are_coalesced_and_versioned() {
     assert_eq!(s.push_due(Instant::now()), None);
     tokio::time::advance(Duration::from_millis(250)).await;
     assert_eq!(s.push_due(Instant::now()), Some(true));
-    // Unchanged rank and top: no frames, but the version still moves.
+    // Same rank and top, but one more player: ann's rank frame says so
+    // (the lobby count reaches the players) with her new percentile.
+    s.push(Instant::now(), rank(0), rank(0));
+    let fx = s.take_effects();
+    assert!(
+        matches!(
+            &sends(&fx)[..],
+            [(
+                Target::Player(p),
+                ServerMsg::Rank {
+                    version: 2,
+                    players: 2,
+                    percentile: 0,
+                    ..
+                }
+            )] if *p == ann
+        ),
+        "{fx:?}"
+    );
+    // Nothing of hers changed: no frame for her, but the version still moves.
+    tokio::time::advance(Duration::from_millis(250)).await;
+    s.attach(Instant::now(), 2);
+    s.take_effects();
     s.push(Instant::now(), rank(0), rank(0));
     assert!(sends(&s.take_effects()).is_empty());
     tokio::time::advance(Duration::from_millis(250)).await;
@@ -262,7 +285,7 @@ async fn pushes_are_coalesced_and_versioned() {
         && matches!(
             m,
             ServerMsg::Rank {
-                version: 3,
+                version: 4,
                 score: 1000,
                 ..
             }

@@ -637,6 +637,7 @@ mod tests {
                 rules: ScoringRules::default(),
                 reveal_ms: 100,
                 top_n: 5,
+                hide_text_on_devices: true,
             },
             join: Default::default(),
             created_at: 1,
@@ -651,12 +652,14 @@ mod tests {
             resume_token: format!("t{id}"),
             joined_at: 1,
             banned: false,
+            extra_time_percent: if id == 3 { 200 } else { 100 },
         };
         let phase = PhaseCheckpoint {
             phase: PhaseRecord::Question {
                 index: 2,
                 opened_at: 99,
                 closing: false,
+                extra_time: vec![(3, 150)],
             },
             end_requested: true,
             locked: true,
@@ -666,7 +669,7 @@ mod tests {
             Write::Player(player(2)),
             Write::Player(player(3)),
             Write::Removed(2),
-            Write::Phase(phase),
+            Write::Phase(phase.clone()),
             // A repeated record (an account rejoining) replaces the first.
             Write::Player(player(3)),
         ];
