@@ -16,6 +16,9 @@ mod harness;
 #[path = "browser/account.rs"]
 mod account;
 
+#[path = "browser/options.rs"]
+mod options;
+
 use common::{connect_to, host_session, make_quiz_with, Ctx};
 use harness::{Browser, Driver};
 use sdk::live::{Credentials, LiveClient, ServerMsg};
