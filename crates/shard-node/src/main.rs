@@ -19,7 +19,7 @@ use shard_node::config::RunConfig;
 use shard_node::layout::Layout;
 use shard_node::node::ShardNode;
 use shard_node::types::{GroupId, NodeId, NodeInfo};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 #[derive(Parser)]
 #[command(version, about = "Leaderboard shard node (openraft groups over QUIC)")]
@@ -196,21 +196,21 @@ async fn shutdown_signal() {
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let cfg = run_config(args)?;
     let opts = cfg.node_options()?;
-    let groups = opts.groups.clone();
     let node = ShardNode::start(opts).await?;
-    if let Some(members) = cfg.bootstrap_members()? {
-        let lowest = members.iter().map(|m| m.id).min();
-        if lowest == Some(cfg.id) {
+    let bootstrap = match cfg.bootstrap_members()? {
+        Some(members) => {
             let voters: Vec<(NodeId, NodeInfo)> =
                 members.iter().map(|m| (m.id, m.info.clone())).collect();
-            for g in &groups {
-                node.initialize(*g, voters.clone())
-                    .await
-                    .with_context(|| format!("initialize group {g}"))?;
-                info!(group = g, "group initialized (no-op if it already was)");
-            }
+            let b = node.bootstrap(voters);
+            // Runs beside the node: it may wait for the other members to come up.
+            Some(tokio::spawn(async move {
+                if let Err(e) = b.run().await {
+                    error!("bootstrap failed: {e}");
+                }
+            }))
         }
-    }
+        None => None,
+    };
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let http = match cfg.http {
         Some(addr) => {
@@ -240,6 +240,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             Err(_) => warn!("http server did not stop in time"),
             _ => {}
         }
+    }
+    if let Some(b) = bootstrap {
+        b.abort();
     }
     node.shutdown().await;
     Ok(())

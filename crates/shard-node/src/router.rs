@@ -149,8 +149,36 @@ impl Router {
         r
     }
 
+    /// Membership changes are for the leader. openraft validates a change against the local
+    /// membership before it checks leadership, so a replica without state (a wiped node) would
+    /// refuse it as an invalid change instead of pointing at the leader; answer `NotLeader`
+    /// first so that the client moves on.
+    fn leader_only(&self, g: &Group) -> Result<(), Error> {
+        let (state, leader) = {
+            let m = g.raft.metrics();
+            let m = m.borrow();
+            (m.state, m.current_leader)
+        };
+        if state == openraft::ServerState::Leader {
+            return Ok(());
+        }
+        Err(Error::NotLeader {
+            group: g.id,
+            leader: leader.filter(|l| *l != self.node),
+        })
+    }
+
     async fn client_inner(&self, g: &Group, req: ClientRequest) -> Result<ClientReply, Error> {
         let id = g.id;
+        if matches!(
+            req,
+            ClientRequest::AddLearner { .. }
+                | ClientRequest::ChangeMembership { .. }
+                | ClientRequest::AddVoters { .. }
+                | ClientRequest::RemoveVoters { .. }
+        ) {
+            self.leader_only(g)?;
+        }
         match req {
             ClientRequest::Write(batch) => {
                 let resp = g
@@ -203,9 +231,11 @@ impl Router {
             ClientRequest::Initialize { members } => {
                 let members: BTreeMap<NodeId, NodeInfo> = members.into_iter().collect();
                 match g.raft.initialize(members).await {
-                    Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {
-                        Ok(ClientReply::Done)
-                    }
+                    Ok(()) => Ok(ClientReply::Done),
+                    // Not success: the caller must learn that its members were not applied.
+                    Err(RaftError::APIError(InitializeError::NotAllowed(e))) => Err(
+                        Error::Membership(format!("group {id} is already initialized: {e}")),
+                    ),
                     Err(RaftError::APIError(e)) => Err(Error::Membership(e.to_string())),
                     Err(RaftError::Fatal(f)) => Err(Error::Raft(f.to_string())),
                 }

@@ -89,6 +89,25 @@ impl TestCluster {
         tuning: RaftTuning,
         publish: Option<shard_node::publish::PublishConfig>,
     ) -> Self {
+        let c = Self::start_nodes(n, layout, tuning, publish).await;
+        let members: Vec<(NodeId, NodeInfo)> = (1..=voters).map(|id| (id, c.info(id))).collect();
+        for g in layout.group_ids() {
+            c.nodes[&1].initialize(g, members.clone()).await.unwrap();
+        }
+        for g in layout.group_ids() {
+            c.leader(g).await;
+        }
+        c
+    }
+
+    /// Starts `n` nodes (ids 1..=n) hosting every group of `layout`, without initializing any
+    /// group.
+    pub async fn start_nodes(
+        n: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        publish: Option<shard_node::publish::PublishConfig>,
+    ) -> Self {
         let names: Vec<String> = (1..=n + 2)
             .map(|i| format!("n{i}"))
             .chain(["client".to_string()])
@@ -105,13 +124,6 @@ impl TestCluster {
         };
         for id in 1..=n {
             c.start_node(id, "127.0.0.1:0".parse().unwrap()).await;
-        }
-        let members: Vec<(NodeId, NodeInfo)> = (1..=voters).map(|id| (id, c.info(id))).collect();
-        for g in layout.group_ids() {
-            c.nodes[&1].initialize(g, members.clone()).await.unwrap();
-        }
-        for g in layout.group_ids() {
-            c.leader(g).await;
         }
         c
     }
