@@ -256,6 +256,17 @@ impl ShardNode {
     /// Opens every group's storage, starts Raft and begins serving.
     pub async fn start(opts: NodeOptions) -> Result<Self> {
         opts.layout.validate()?;
+        // Peers check that the certificate is this id's; refuse to run under another one.
+        match opts.tls.role()? {
+            crate::auth::Role::Node(id) if id == opts.id => {}
+            other => {
+                return Err(Error::Config(format!(
+                    "node {} was given the certificate of {other}; issue one with \
+                     `shard-node certs --add-node {}=NAME`",
+                    opts.id, opts.id
+                )))
+            }
+        }
         let config = opts.raft.to_config()?;
         let transport = Transport::bind(opts.listen, &opts.tls)?;
         let addr = transport.local_addr()?;
@@ -454,15 +465,15 @@ impl Bootstrap {
                 ),
                 BootstrapOutcome::NeedsJoin { peer } => error!(
                     group = g.id,
-                    "this node has no state but node {peer} reports a membership of the group: \
-                     this node has no state; join it with `shard-node admin add-node` (after \
-                     `shard-node admin remove-node` if it is still listed as a member)"
+                    "node {peer} reports a membership of the group, so it exists: this node \
+                     has no state; join it with `shard-node admin add-node` (after \
+                     `shard-node admin remove-node` while it is still listed as a member)"
                 ),
                 BootstrapOutcome::StateLost => error!(
                     group = g.id,
-                    "{} exists but the Raft storage is empty: this node's data was lost; \
-                     this node has no state; join it with `shard-node admin add-node` (after \
-                     `shard-node admin remove-node`), it is not initialized again",
+                    "{} exists but the Raft storage is empty, so this node's data was lost and \
+                     it is not initialized again: this node has no state; join it with \
+                     `shard-node admin add-node` (after `shard-node admin remove-node`)",
                     marker_path(&self.data_dir, g.id).display()
                 ),
             }
@@ -502,7 +513,7 @@ impl Bootstrap {
                 };
                 match self
                     .transport
-                    .call(info, &req, Duration::from_secs(2))
+                    .call(*id, info, &req, Duration::from_secs(2))
                     .await
                 {
                     Ok(RpcResponse::Client(Ok(ClientReply::Status(s)))) => {
