@@ -78,7 +78,11 @@ impl Network {
             group: self.group,
             rpc,
         };
-        match self.transport.call(&self.node, &req, ttl).await {
+        match self
+            .transport
+            .call(self.target, &self.node, &req, ttl)
+            .await
+        {
             Ok(RpcResponse::Raft(reply)) => Ok(reply),
             Ok(RpcResponse::Failed(e)) => Err(RPCError::Network(NetworkError::new(&e))),
             Ok(other) => Err(RPCError::Network(NetworkError::new(&Error::Malformed(

@@ -89,11 +89,38 @@ impl TestCluster {
         tuning: RaftTuning,
         publish: Option<shard_node::publish::PublishConfig>,
     ) -> Self {
-        let names: Vec<String> = (1..=n + 2)
-            .map(|i| format!("n{i}"))
-            .chain(["client".to_string()])
-            .collect();
-        let certs = certs::generate(&names).unwrap();
+        let c = Self::start_nodes(n, layout, tuning, publish).await;
+        let members: Vec<(NodeId, NodeInfo)> = (1..=voters).map(|id| (id, c.info(id))).collect();
+        for g in layout.group_ids() {
+            c.nodes[&1].initialize(g, members.clone()).await.unwrap();
+        }
+        for g in layout.group_ids() {
+            c.leader(g).await;
+        }
+        c
+    }
+
+    /// Starts `n` nodes (ids 1..=n) hosting every group of `layout`, without initializing any
+    /// group.
+    pub async fn start_nodes(
+        n: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        publish: Option<shard_node::publish::PublishConfig>,
+    ) -> Self {
+        // Two spare node certificates for nodes added later.
+        let certs = certs::dev_cluster(n + 2).unwrap();
+        Self::start_nodes_with(certs, n, layout, tuning, publish).await
+    }
+
+    /// [`TestCluster::start_nodes`] with the given certificates (`n1`.. must be among them).
+    pub async fn start_nodes_with(
+        certs: DevCerts,
+        n: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        publish: Option<shard_node::publish::PublishConfig>,
+    ) -> Self {
         let mut c = TestCluster {
             certs,
             dir: tempfile::tempdir().unwrap(),
@@ -105,13 +132,6 @@ impl TestCluster {
         };
         for id in 1..=n {
             c.start_node(id, "127.0.0.1:0".parse().unwrap()).await;
-        }
-        let members: Vec<(NodeId, NodeInfo)> = (1..=voters).map(|id| (id, c.info(id))).collect();
-        for g in layout.group_ids() {
-            c.nodes[&1].initialize(g, members.clone()).await.unwrap();
-        }
-        for g in layout.group_ids() {
-            c.leader(g).await;
         }
         c
     }
@@ -213,8 +233,14 @@ impl TestCluster {
         }
     }
 
-    /// A client that knows every node started so far.
+    /// A client with the admin certificate (it may also change membership) that knows every
+    /// node started so far.
     pub async fn client(&self) -> ShardClient {
+        self.client_as(certs::ADMIN).await
+    }
+
+    /// A client presenting certificate `name` that knows every node started so far.
+    pub async fn client_as(&self, name: &str) -> ShardClient {
         let nodes = self
             .addrs
             .keys()
@@ -224,7 +250,7 @@ impl TestCluster {
                 groups: Vec::new(),
             })
             .collect();
-        let mut cfg = ClientConfig::new(nodes, self.layout, identity(&self.certs, "client"));
+        let mut cfg = ClientConfig::new(nodes, self.layout, identity(&self.certs, name));
         cfg.rpc_timeout = Duration::from_secs(2);
         cfg.retry_for = Duration::from_secs(20);
         ShardClient::connect(cfg).await.unwrap()
