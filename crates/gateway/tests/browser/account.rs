@@ -87,30 +87,6 @@ async fn seed_quiz(author: &sdk::Client) -> i64 {
         .id
 }
 
-/// Replaces the content of the input `id` with `text` (typed).
-async fn retype(b: &Browser, id: &str, text: &str) {
-    b.client
-        .find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("find #{id}: {e}"))
-        .clear()
-        .await
-        .unwrap_or_else(|e| panic!("clear #{id}: {e}"));
-    b.type_into(id, text).await;
-}
-
-/// Waits until the element `id`'s text contains `part`.
-async fn wait_text(b: &Browser, id: &str, part: &str) {
-    b.wait_js(
-        &format!("{id} shows {part}"),
-        &format!(
-            "const e = document.getElementById('{id}'); return !!e && e.textContent.includes({});",
-            json!(part)
-        ),
-    )
-    .await;
-}
-
 /// Waits until the screen `id` shows with its data loaded (`aria-busy` off).
 async fn wait_loaded(b: &Browser, id: &str) {
     b.wait_screen(id).await;
@@ -214,7 +190,7 @@ async fn account_page_registers_practises_and_charts_progress() {
     b.type_into("reg-username", "x").await;
     b.type_into("reg-password", PASSWORD).await;
     b.click("#register-button").await;
-    wait_text(&b, "reg-username-error", "3-32 characters").await;
+    b.wait_text("reg-username-error", "3-32 characters").await;
     assert_eq!(
         b.js("return document.getElementById('reg-username').getAttribute('aria-invalid');")
             .await,
@@ -229,11 +205,11 @@ async fn account_page_registers_practises_and_charts_progress() {
     assert!(b.fits_width().await, "register errors scroll sideways");
 
     // A taken name (the host's) is a 409, shown beside the username too.
-    retype(&b, "reg-username", "host").await;
+    b.fill("reg-username", "host").await;
     b.click("#register-button").await;
-    wait_text(&b, "reg-username-error", "already taken").await;
+    b.wait_text("reg-username-error", "already taken").await;
 
-    retype(&b, "reg-username", "learner").await;
+    b.fill("reg-username", "learner").await;
     b.click("#register-button").await;
     wait_loaded(&b, "progress").await;
     assert_eq!(b.text("who").await, "learner", "registered and logged in");
@@ -248,7 +224,7 @@ async fn account_page_registers_practises_and_charts_progress() {
     // ---- log out, log in ----
     b.click("#logout").await;
     b.wait_screen("login").await;
-    wait_text(&b, "login-status", "logged out").await;
+    b.wait_text("login-status", "logged out").await;
     assert_eq!(
         b.js("return document.getElementById('account-bar').hidden;")
             .await,
@@ -412,7 +388,7 @@ async fn account_page_registers_practises_and_charts_progress() {
     wait_practice_question(&b, "Live question 0?").await;
     click_practice_choice(&b, "yes").await;
     b.click("#submit-answer").await;
-    wait_text(&b, "pq-error", "live game").await;
+    b.wait_text("pq-error", "live game").await;
     assert_eq!(b.text("next-button").await, "Skip to the next question");
     b.shot("e-practice-live-game").await;
     assert_eq!(

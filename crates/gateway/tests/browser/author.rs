@@ -41,29 +41,6 @@ async fn log_in(b: &Browser, base: &str, name: &str) {
     b.click("#login-button").await;
 }
 
-/// Replaces the value of the input `id` by typing `text`.
-async fn retype(b: &Browser, id: &str, text: &str) {
-    let e = b
-        .client
-        .find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("find #{id}: {e}"));
-    e.clear().await.expect("clear input");
-    e.send_keys(text).await.expect("type");
-}
-
-/// Waits until the element `id`'s text contains `part`.
-async fn wait_text(b: &Browser, id: &str, part: &str) {
-    b.wait_js(
-        &format!("{id} to say {part}"),
-        &format!(
-            "const e = document.getElementById('{id}'); return !!e && e.textContent.includes({});",
-            json!(part)
-        ),
-    )
-    .await;
-}
-
 /// The question ids listed in `<ol id=list>`, in order.
 async fn listed_ids(b: &Browser, list: &str) -> Vec<i64> {
     let v = b
@@ -132,7 +109,7 @@ async fn author_writes_a_question_finds_it_with_a_typo_and_builds_a_quiz() {
 
     log_in(&b, &base, "writer").await;
     b.wait_screen("bank").await;
-    wait_text(&b, "bank-source", "Your questions").await;
+    b.wait_text("bank-source", "Your questions").await;
     assert_eq!(listed_ids(&b, "bank-list").await, vec![largest]);
     b.shot("author-a-bank").await;
 
@@ -141,7 +118,7 @@ async fn author_writes_a_question_finds_it_with_a_typo_and_builds_a_quiz() {
     b.wait_screen("editor").await;
     b.type_into("q-text", "Which planet is called the red planet?")
         .await;
-    retype(&b, "q-topic", "astronomy").await;
+    b.fill("q-topic", "astronomy").await;
     b.type_into("q-tags", "planets, solar system").await;
     b.click("#q-difficulty option[value=\"2\"]").await;
     b.type_into("q-explanation", "Iron oxide dust makes Mars look red.")
@@ -195,7 +172,7 @@ async fn author_writes_a_question_finds_it_with_a_typo_and_builds_a_quiz() {
     b.type_into("choice-2-text", "Jupiter").await;
     b.click("#save-question").await;
     b.wait_screen("bank").await;
-    wait_text(&b, "notice", "Saved question").await;
+    b.wait_text("notice", "Saved question").await;
     b.wait_js(
         "the new question listed",
         "return document.querySelectorAll('#bank-list > li[data-id]').length === 2;",
@@ -224,7 +201,8 @@ async fn author_writes_a_question_finds_it_with_a_typo_and_builds_a_quiz() {
     // The search box forgives the typos ("redd plamet").
     b.type_into("search", "redd plamet").await;
     b.click("#search-button").await;
-    wait_text(&b, "bank-source", "Search results for “redd plamet”").await;
+    b.wait_text("bank-source", "Search results for “redd plamet”")
+        .await;
     b.wait_js(
         "search results",
         "const l = document.getElementById('bank-list'); \
@@ -241,11 +219,12 @@ async fn author_writes_a_question_finds_it_with_a_typo_and_builds_a_quiz() {
     // The quiz builder: both planet questions, found by search.
     b.click("#tools [data-screen=\"quizzes\"]").await;
     b.wait_screen("quizzes").await;
-    wait_text(&b, "quiz-list-status", "No quizzes yet").await;
+    b.wait_text("quiz-list-status", "No quizzes yet").await;
     b.type_into("z-title", "Planets").await;
     b.type_into("finder-q", "plamet").await;
     b.click("#finder-button").await;
-    wait_text(&b, "finder-source", "Search results for “plamet”").await;
+    b.wait_text("finder-source", "Search results for “plamet”")
+        .await;
     b.wait_js(
         "two finder hits",
         "return document.querySelectorAll('#finder-list > li[data-id]').length === 2;",
@@ -262,7 +241,7 @@ async fn author_writes_a_question_finds_it_with_a_typo_and_builds_a_quiz() {
     .await;
 
     // A time limit of 0 s is refused beside that question's time field.
-    retype(&b, "z-item-0-time", "0").await;
+    b.fill("z-item-0-time", "0").await;
     b.click("#save-quiz").await;
     b.wait_js(
         "the time limit error",
@@ -275,7 +254,7 @@ async fn author_writes_a_question_finds_it_with_a_typo_and_builds_a_quiz() {
         .await;
     assert_eq!(time_marks, json!(["true", "z-items-hint z-item-0-error"]));
     assert!(b.text("z-item-0-error").await.contains("between 1000 and"));
-    retype(&b, "z-item-0-time", "25").await;
+    b.fill("z-item-0-time", "25").await;
 
     // Keyboard: the second question moves up with Enter on its "move up" button, and the focus
     // stays with the moved question.
@@ -302,8 +281,8 @@ async fn author_writes_a_question_finds_it_with_a_typo_and_builds_a_quiz() {
         "the time limit moved with its question"
     );
     b.click("#save-quiz").await;
-    wait_text(&b, "notice", "Saved quiz").await;
-    wait_text(&b, "quiz-list", "Planets (2 questions)").await;
+    b.wait_text("notice", "Saved quiz").await;
+    b.wait_text("quiz-list", "Planets (2 questions)").await;
     b.shot("author-d-quiz-builder").await;
 
     let quizzes = writer
@@ -330,7 +309,8 @@ async fn author_writes_a_question_finds_it_with_a_typo_and_builds_a_quiz() {
     b.click("#new-quiz").await;
     b.click(&format!("#quiz-list li[data-id=\"{}\"] button", quiz.id))
         .await;
-    wait_text(&b, "quiz-form-title", &format!("Edit quiz {}", quiz.id)).await;
+    b.wait_text("quiz-form-title", &format!("Edit quiz {}", quiz.id))
+        .await;
     let reopened = b
         .js("return [...document.querySelectorAll('#z-items > li.item')].map(li => [Number(li.dataset.questionId), li.querySelector('.item-time').value]);")
         .await;
@@ -342,8 +322,9 @@ async fn author_writes_a_question_finds_it_with_a_typo_and_builds_a_quiz() {
     )
     .await;
     b.click("#confirm-yes").await;
-    wait_text(&b, "notice", &format!("Deleted quiz {}", quiz.id)).await;
-    wait_text(&b, "quiz-list-status", "No quizzes yet").await;
+    b.wait_text("notice", &format!("Deleted quiz {}", quiz.id))
+        .await;
+    b.wait_text("quiz-list-status", "No quizzes yet").await;
     let left = writer
         .list_quizzes(&QuizFilter {
             author_id: Some(writer_id),
@@ -404,7 +385,7 @@ async fn author_page_imports_all_or_nothing_at_phone_width() {
     let b = driver.browser(360, 740).await;
     log_in(&b, &base, "writer").await;
     b.wait_screen("bank").await;
-    wait_text(&b, "bank-source", "Your questions").await;
+    b.wait_text("bank-source", "Your questions").await;
     assert!(b.fits_width().await, "the bank scrolls sideways");
 
     b.click("#tools [data-screen=\"transfer\"]").await;
@@ -555,7 +536,8 @@ async fn author_page_imports_all_or_nothing_at_phone_width() {
     )
     .await;
     b.click("#confirm-yes").await;
-    wait_text(&b, "notice", &format!("Deleted question {first}")).await;
+    b.wait_text("notice", &format!("Deleted question {first}"))
+        .await;
     b.wait_js(
         "one question left",
         "return document.querySelectorAll('#bank-list > li[data-id]').length === 1;",
@@ -577,15 +559,16 @@ async fn author_page_imports_all_or_nothing_at_phone_width() {
     b.click(&format!("#bank-list li[data-id=\"{kept}\"] button"))
         .await;
     b.wait_screen("editor").await;
-    wait_text(&b, "editor-title", &format!("Edit question {kept}")).await;
+    b.wait_text("editor-title", &format!("Edit question {kept}"))
+        .await;
     assert!(b.fits_width().await, "the editor scrolls sideways");
-    retype(&b, "q-text", "Edited on a phone?").await;
+    b.fill("q-text", "Edited on a phone?").await;
     b.click("#add-choice").await;
     b.type_into("choice-2-text", "maybe").await;
     b.shot("author-g-phone-editor").await;
     b.click("#save-question").await;
     b.wait_screen("bank").await;
-    wait_text(&b, "notice", "Edited on a phone?").await;
+    b.wait_text("notice", "Edited on a phone?").await;
     let after = writer.get_question(kept).await.expect("get question");
     assert_eq!(after.text, "Edited on a phone?");
     let ids = |q: &sdk::types::Question| q.choices.iter().map(|c| c.id).collect::<Vec<_>>();

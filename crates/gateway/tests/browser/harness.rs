@@ -201,6 +201,18 @@ impl Browser {
             .unwrap_or_else(|e| panic!("type into #{id}: {e}"));
     }
 
+    /// Waits until the element `id`'s text contains `part`.
+    pub async fn wait_text(&self, id: &str, part: &str) {
+        self.wait_js(
+            &format!("#{id} to contain {part}"),
+            &format!(
+                "const e = document.getElementById('{id}'); return !!e && e.textContent.includes({});",
+                json!(part)
+            ),
+        )
+        .await;
+    }
+
     /// Sends key presses to whatever has the focus (the page's keyboard shortcuts).
     pub async fn keys(&self, text: &str) {
         self.client
