@@ -182,12 +182,9 @@ impl ShardNode {
     pub async fn start(opts: NodeOptions) -> Result<Self> {
         opts.layout.validate()?;
         let config = opts.raft.to_config()?;
-        let transport = Transport::bind(opts.listen, &opts.tls)?;
-        let addr = transport.local_addr()?;
-        let faults = Arc::new(Faults::default());
-        let router = Arc::new(Router::new(opts.id, faults.clone()));
-        let publisher = opts.publish.clone().map(Publisher::start).transpose()?;
-        let mut watchers = Vec::new();
+        // Every group's log is opened, and so checked, before anything starts: a damaged log
+        // stops the whole node before it binds its port or takes part in any group.
+        let mut logs = Vec::with_capacity(opts.groups.len());
         for &g in &opts.groups {
             if g >= opts.layout.groups {
                 return Err(Error::Config(format!(
@@ -196,7 +193,16 @@ impl ShardNode {
                 )));
             }
             let dir = opts.data_dir.join(format!("group-{g}"));
-            let log = LogStore::open(&dir.join("log"), opts.log)?;
+            logs.push(LogStore::open(&dir.join("log"), opts.log)?);
+        }
+        let transport = Transport::bind(opts.listen, &opts.tls)?;
+        let addr = transport.local_addr()?;
+        let faults = Arc::new(Faults::default());
+        let router = Arc::new(Router::new(opts.id, faults.clone()));
+        let publisher = opts.publish.clone().map(Publisher::start).transpose()?;
+        let mut watchers = Vec::new();
+        for (&g, log) in opts.groups.iter().zip(logs) {
+            let dir = opts.data_dir.join(format!("group-{g}"));
             let app = AppState::new(g, opts.layout);
             let is_leader = Arc::new(AtomicBool::new(false));
             let hook = both(

@@ -124,8 +124,9 @@ impl TestCluster {
         NodeInfo::new(self.addrs[&id].to_string(), format!("n{id}"))
     }
 
-    pub async fn start_node(&mut self, id: NodeId, listen: SocketAddr) {
-        let opts = NodeOptions {
+    /// The options [`TestCluster::start_node`] starts node `id` with.
+    pub fn node_options(&self, id: NodeId, listen: SocketAddr) -> NodeOptions {
+        NodeOptions {
             id,
             listen,
             data_dir: self.data_dir(id),
@@ -139,7 +140,11 @@ impl TestCluster {
             tls: identity(&self.certs, &format!("n{id}")),
             hook: None,
             publish: self.publish.clone(),
-        };
+        }
+    }
+
+    pub async fn start_node(&mut self, id: NodeId, listen: SocketAddr) {
+        let opts = self.node_options(id, listen);
         // A restarted node rebinds its old port; the previous socket may linger for a moment.
         let mut tries = 0;
         let node = loop {
