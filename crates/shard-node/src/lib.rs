@@ -37,8 +37,10 @@
 //!   one [`router`] for every group of a node.
 //! * **Transport** ([`transport`]): one quinn endpoint per process; each RPC is one
 //!   bidirectional stream carrying one request and one response frame:
-//!   `len: u32 | version: u16 | bincode body`, capped at [`transport::frame::MAX_FRAME`],
-//!   checked before allocation. Both sides present certificates from one cluster CA
+//!   `len: u32 | version: u16 | bincode body`, capped at [`transport::frame::MAX_FRAME`] (or a
+//!   lower configured cap), checked before allocation. Write batches are kept small enough that
+//!   every log entry fits one frame, and an AppendEntries too large for a frame is split
+//!   (openraft's `PayloadTooLarge`), so a lagging follower always catches up. Both sides present certificates from one cluster CA
 //!   (`shard-node certs`), verified by rustls. Bad frames get a typed [`Error`] reply.
 //! * **Change feed** ([`publish`]): the leader of each group publishes applied changes as JSON
 //!   to Redis Cluster with `SPUBLISH lb:{<board>}:changes`, through a bounded queue that drops

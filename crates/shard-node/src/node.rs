@@ -22,6 +22,7 @@ use crate::publish::{PublishConfig, PublishStats, Publisher};
 use crate::raft::{Faults, NetworkFactory};
 use crate::router::{Group, Router};
 use crate::state_machine::{AppState, ApplyHook, StateMachine};
+use crate::transport::frame::{check_max_frame, max_entry_bytes, MAX_FRAME};
 use crate::transport::{TlsIdentity, Transport};
 use crate::types::{GroupId, NodeId, NodeInfo, Raft};
 
@@ -62,6 +63,12 @@ pub struct RaftTuning {
     pub keep_logs: u64,
     /// Max entries per AppendEntries RPC.
     pub max_payload_entries: u64,
+    /// Bytes an AppendEntries RPC with more than one entry may carry (besides the frame cap);
+    /// a larger one is sent as fewer entries. openraft gives an AppendEntries one heartbeat
+    /// interval to be sent, stored and answered, so this must take well under `heartbeat_ms`
+    /// on the slowest link (1 MiB: ~8 ms at 1 Gbit/s). One entry always travels, whatever its
+    /// size below the frame cap.
+    pub max_append_bytes: u64,
 }
 
 impl Default for RaftTuning {
@@ -73,6 +80,7 @@ impl Default for RaftTuning {
             snapshot_logs: 20_000,
             keep_logs: 1_000,
             max_payload_entries: 512,
+            max_append_bytes: 1 << 20,
         }
     }
 }
@@ -134,6 +142,13 @@ pub struct NodeOptions {
     /// Publish applied changes to Redis Cluster (sharded pub/sub) from each group's leader;
     /// `None` publishes nothing.
     pub publish: Option<PublishConfig>,
+    /// Largest frame the node sends or accepts, between
+    /// [`MIN_FRAME`](crate::transport::frame::MIN_FRAME) and
+    /// [`MAX_FRAME`](crate::transport::frame::MAX_FRAME) (the default). Write batches larger than
+    /// [`max_entry_bytes`](crate::transport::frame::max_entry_bytes) of it are refused, and
+    /// snapshot chunks are cut below it. Clients talking to the node should use the same cap
+    /// (`ClientConfig::max_frame`).
+    pub max_frame: usize,
 }
 
 impl NodeOptions {
@@ -150,6 +165,7 @@ impl NodeOptions {
             tls,
             hook: None,
             publish: None,
+            max_frame: MAX_FRAME,
         }
     }
 }
@@ -181,7 +197,13 @@ impl ShardNode {
     /// Opens every group's storage, starts Raft and begins serving.
     pub async fn start(opts: NodeOptions) -> Result<Self> {
         opts.layout.validate()?;
-        let config = opts.raft.to_config()?;
+        let max_frame = check_max_frame(opts.max_frame)?;
+        let max_entry = max_entry_bytes(max_frame);
+        let config = {
+            let mut c = (*opts.raft.to_config()?).clone();
+            c.snapshot_max_chunk_size = c.snapshot_max_chunk_size.min(max_entry as u64);
+            Arc::new(c)
+        };
         // Every group's log is opened, and so checked, before anything starts: a damaged log
         // stops the whole node before it binds its port or takes part in any group.
         let mut logs = Vec::with_capacity(opts.groups.len());
@@ -196,9 +218,10 @@ impl ShardNode {
             logs.push(LogStore::open(&dir.join("log"), opts.log)?);
         }
         let transport = Transport::bind(opts.listen, &opts.tls)?;
+        transport.set_max_frame(max_frame);
         let addr = transport.local_addr()?;
         let faults = Arc::new(Faults::default());
-        let router = Arc::new(Router::new(opts.id, faults.clone()));
+        let router = Arc::new(Router::new(opts.id, faults.clone()).with_max_entry_bytes(max_entry));
         let publisher = opts.publish.clone().map(Publisher::start).transpose()?;
         let mut watchers = Vec::new();
         for (&g, log) in opts.groups.iter().zip(logs) {
@@ -215,6 +238,7 @@ impl ShardNode {
                 transport: transport.clone(),
                 group: g,
                 faults: faults.clone(),
+                max_append_bytes: usize::try_from(opts.raft.max_append_bytes).unwrap_or(usize::MAX),
             };
             let raft = Raft::new(opts.id, config.clone(), network, log, sm)
                 .await

@@ -18,7 +18,7 @@ use quinn::{Connection, Endpoint, TransportConfig, VarInt};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
-use super::frame::{read_frame, write_frame, MAX_FRAME};
+use super::frame::{encode_frame_limited, read_frame, MAX_FRAME};
 use super::tls::TlsIdentity;
 use crate::error::{Error, Result};
 use crate::protocol::{RpcRequest, RpcResponse};
@@ -59,6 +59,7 @@ pub struct Transport {
     client_config: quinn::ClientConfig,
     conns: Mutex<HashMap<String, Connection>>,
     inbound: Arc<AtomicUsize>,
+    max_frame: AtomicUsize,
 }
 
 impl Transport {
@@ -86,7 +87,22 @@ impl Transport {
             client_config,
             conns: Mutex::new(HashMap::new()),
             inbound: Arc::new(AtomicUsize::new(0)),
+            max_frame: AtomicUsize::new(MAX_FRAME),
         }))
+    }
+
+    /// Sets the largest frame this endpoint sends or accepts (default
+    /// [`MAX_FRAME`](super::frame::MAX_FRAME); check it with
+    /// [`check_max_frame`](super::frame::check_max_frame)). Applies to calls made and connections
+    /// accepted afterwards: set it before [`Transport::serve`].
+    pub fn set_max_frame(&self, limit: usize) {
+        self.max_frame
+            .store(limit.min(MAX_FRAME), Ordering::Relaxed);
+    }
+
+    /// The largest frame this endpoint sends or accepts.
+    pub fn max_frame(&self) -> usize {
+        self.max_frame.load(Ordering::Relaxed)
     }
 
     /// The bound address.
@@ -122,14 +138,29 @@ impl Transport {
         self.conns.lock().expect("poisoned").remove(&node.addr);
     }
 
-    /// Sends `req` to `node` and waits for its response, at most `timeout`.
+    /// Sends `req` to `node` and waits for its response, at most `timeout`. A request over the
+    /// frame cap fails with `FrameTooLarge` before anything is sent.
     pub async fn call(
         &self,
         node: &NodeInfo,
         req: &RpcRequest,
         timeout: Duration,
     ) -> Result<RpcResponse> {
+        self.call_limited(node, req, timeout, usize::MAX).await
+    }
+
+    /// [`Transport::call`] with a request cap of `limit` bytes, if lower than the frame cap:
+    /// a larger request fails with `FrameTooLarge { limit }` before anything is sent.
+    pub async fn call_limited(
+        &self,
+        node: &NodeInfo,
+        req: &RpcRequest,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<RpcResponse> {
+        let frame_cap = self.max_frame();
         let fut = async {
+            let bytes = encode_frame_limited(req, limit.min(frame_cap))?;
             let conn = self.connection(node).await?;
             let (mut send, mut recv) = match conn.open_bi().await {
                 Ok(s) => s,
@@ -138,10 +169,17 @@ impl Transport {
                     return Err(Error::Unavailable(format!("open stream to {node}: {e}")));
                 }
             };
-            write_frame(&mut send, req).await?;
+            if let Err(e) = send.write_all(&bytes).await {
+                // A peer that refuses the request early (a frame over its own cap) stops our
+                // stream but still answers why: prefer its answer to the write error.
+                return match read_frame::<_, RpcResponse>(&mut recv, frame_cap).await {
+                    Ok(resp) => Ok(resp),
+                    Err(_) => Err(Error::Unavailable(format!("write: {e}"))),
+                };
+            }
             send.finish()
                 .map_err(|e| Error::Unavailable(format!("finish: {e}")))?;
-            read_frame::<_, RpcResponse>(&mut recv, MAX_FRAME).await
+            read_frame::<_, RpcResponse>(&mut recv, frame_cap).await
         };
         match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
@@ -168,7 +206,7 @@ impl Transport {
                 .map_err(|e| Error::Unavailable(format!("write: {e}")))?;
             send.finish()
                 .map_err(|e| Error::Unavailable(format!("finish: {e}")))?;
-            read_frame::<_, RpcResponse>(&mut recv, MAX_FRAME).await
+            read_frame::<_, RpcResponse>(&mut recv, self.max_frame()).await
         };
         tokio::time::timeout(timeout, fut)
             .await
@@ -178,6 +216,7 @@ impl Transport {
     /// Accepts connections and serves every stream with `handler` until [`Transport::close`].
     pub fn serve<H: Handler>(self: &Arc<Self>, handler: Arc<H>) -> JoinHandle<()> {
         let this = self.clone();
+        let limit = self.max_frame();
         tokio::spawn(async move {
             while let Some(incoming) = this.endpoint.accept().await {
                 if this.inbound.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
@@ -196,7 +235,7 @@ impl Transport {
                         }
                     };
                     inbound.fetch_add(1, Ordering::Relaxed);
-                    serve_connection(conn, handler).await;
+                    serve_connection(conn, handler, limit).await;
                     inbound.fetch_sub(1, Ordering::Relaxed);
                 });
             }
@@ -215,7 +254,7 @@ impl Transport {
     }
 }
 
-async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>) {
+async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>, limit: usize) {
     loop {
         let (mut send, mut recv) = match conn.accept_bi().await {
             Ok(s) => s,
@@ -226,7 +265,7 @@ async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>) {
         };
         let handler = handler.clone();
         tokio::spawn(async move {
-            let resp = match read_frame::<_, RpcRequest>(&mut recv, MAX_FRAME).await {
+            let resp = match read_frame::<_, RpcRequest>(&mut recv, limit).await {
                 Ok(req) => handler.handle(req).await,
                 Err(e) => {
                     debug!("bad request frame: {e}");
@@ -234,9 +273,9 @@ async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>) {
                     RpcResponse::Failed(e)
                 }
             };
-            let resp = match super::frame::encode_frame(&resp) {
+            let resp = match encode_frame_limited(&resp, limit) {
                 Ok(b) => b,
-                Err(e) => match super::frame::encode_frame(&RpcResponse::Failed(e)) {
+                Err(e) => match encode_frame_limited(&RpcResponse::Failed(e), limit) {
                     Ok(b) => b,
                     Err(_) => return,
                 },

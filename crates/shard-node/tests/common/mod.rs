@@ -15,6 +15,7 @@ use shard_node::layout::Layout;
 use shard_node::log_store::{FsyncPolicy, LogOptions};
 use shard_node::node::{NodeOptions, RaftTuning, ShardNode};
 use shard_node::protocol::{ClientReply, ClientRequest, GroupStatus, ReadConsistency};
+use shard_node::transport::frame::MAX_FRAME;
 use shard_node::transport::TlsIdentity;
 use shard_node::types::{GroupId, NodeId, NodeInfo};
 
@@ -49,6 +50,8 @@ pub struct TestCluster {
     pub addrs: BTreeMap<NodeId, SocketAddr>,
     /// Change publishing of nodes started from now on.
     pub publish: Option<shard_node::publish::PublishConfig>,
+    /// Frame cap of nodes started from now on, and of clients.
+    pub max_frame: usize,
 }
 
 pub fn identity(certs: &DevCerts, name: &str) -> TlsIdentity {
@@ -89,6 +92,28 @@ impl TestCluster {
         tuning: RaftTuning,
         publish: Option<shard_node::publish::PublishConfig>,
     ) -> Self {
+        Self::start_full(n, voters, layout, tuning, publish, MAX_FRAME).await
+    }
+
+    /// [`TestCluster::start`] with nodes and clients capping frames at `max_frame` bytes.
+    pub async fn start_with_max_frame(
+        n: u64,
+        voters: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        max_frame: usize,
+    ) -> Self {
+        Self::start_full(n, voters, layout, tuning, None, max_frame).await
+    }
+
+    async fn start_full(
+        n: u64,
+        voters: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        publish: Option<shard_node::publish::PublishConfig>,
+        max_frame: usize,
+    ) -> Self {
         let names: Vec<String> = (1..=n + 2)
             .map(|i| format!("n{i}"))
             .chain(["client".to_string()])
@@ -102,6 +127,7 @@ impl TestCluster {
             nodes: BTreeMap::new(),
             addrs: BTreeMap::new(),
             publish,
+            max_frame,
         };
         for id in 1..=n {
             c.start_node(id, "127.0.0.1:0".parse().unwrap()).await;
@@ -140,6 +166,7 @@ impl TestCluster {
             tls: identity(&self.certs, &format!("n{id}")),
             hook: None,
             publish: self.publish.clone(),
+            max_frame: self.max_frame,
         }
     }
 
@@ -220,6 +247,11 @@ impl TestCluster {
 
     /// A client that knows every node started so far.
     pub async fn client(&self) -> ShardClient {
+        ShardClient::connect(self.client_config()).await.unwrap()
+    }
+
+    /// The configuration [`TestCluster::client`] connects with.
+    pub fn client_config(&self) -> ClientConfig {
         let nodes = self
             .addrs
             .keys()
@@ -232,7 +264,8 @@ impl TestCluster {
         let mut cfg = ClientConfig::new(nodes, self.layout, identity(&self.certs, "client"));
         cfg.rpc_timeout = Duration::from_secs(2);
         cfg.retry_for = Duration::from_secs(20);
-        ShardClient::connect(cfg).await.unwrap()
+        cfg.max_frame = self.max_frame;
+        cfg
     }
 
     /// Member ids that node `id` holds for board `BOARD` in group `g` (local read, no Raft).
