@@ -45,8 +45,7 @@ struct Cluster {
 }
 
 async fn cluster(fsync: FsyncPolicy, max_batch: usize, max_inflight: usize) -> Cluster {
-    let names: Vec<String> = ["n1", "n2", "n3", "client"].map(String::from).to_vec();
-    let certs = certs::generate(&names).expect("certs");
+    let certs = certs::dev_cluster(3).expect("certs");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut nodes = Vec::new();
     for id in 1..=3u64 {
@@ -84,7 +83,7 @@ async fn cluster(fsync: FsyncPolicy, max_batch: usize, max_inflight: usize) -> C
             groups: Vec::new(),
         })
         .collect();
-    let mut cfg = ClientConfig::new(entries, Layout::new(1), identity(&certs, "client"));
+    let mut cfg = ClientConfig::new(entries, Layout::new(1), identity(&certs, certs::CLIENT));
     cfg.max_batch = max_batch;
     cfg.max_inflight = max_inflight;
     let client = ShardClient::connect(cfg).await.expect("client");

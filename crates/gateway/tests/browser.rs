@@ -16,6 +16,9 @@ mod harness;
 #[path = "browser/account.rs"]
 mod account;
 
+#[path = "browser/options.rs"]
+mod options;
+
 use common::{connect_to, host_session, make_quiz_with, Ctx};
 use harness::{Browser, Driver};
 use sdk::live::{Credentials, LiveClient, ServerMsg};
@@ -417,7 +420,7 @@ async fn host_page_runs_a_one_question_game() {
     h.wait_js(
         "player in the roster",
         "return document.getElementById('roster').textContent.includes('Ada') \
-         && document.getElementById('lobby-count').textContent === '1 player joined';",
+         && document.getElementById('lobby-count').textContent === '1 of 10,000 players joined';",
     )
     .await;
     h.shot("d-host-lobby").await;
@@ -627,7 +630,7 @@ async fn host_page_and_three_players_play_a_whole_quiz() {
     }
     h.wait_js(
         "three players in the lobby",
-        "return document.getElementById('lobby-count').textContent === '3 players joined';",
+        "return document.getElementById('lobby-count').textContent === '3 of 10 players joined';",
     )
     .await;
     h.click("#start").await;
@@ -903,7 +906,7 @@ async fn two_step_join_through_the_host_and_player_pages() {
     h.wait_js(
         "Pat in the roster",
         "return document.getElementById('roster').textContent.includes('Pat') \
-         && document.getElementById('lobby-count').textContent === '1 player joined';",
+         && document.getElementById('lobby-count').textContent === '1 of 5 players joined';",
     )
     .await;
     // The pattern rotates and the page follows.
@@ -1111,7 +1114,7 @@ async fn host_page_fits_a_narrow_window() {
     p.wait_screen("lobby").await;
     h.wait_js(
         "the player in the roster",
-        "return document.getElementById('lobby-count').textContent === '1 player joined';",
+        "return document.getElementById('lobby-count').textContent === '1 of 10,000 players joined';",
     )
     .await;
     h.shot("h-host-narrow-lobby").await;

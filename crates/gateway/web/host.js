@@ -3,7 +3,7 @@
 // quiz-client.js. No inline script or style (the gateway's CSP forbids both): bar widths are
 // set through the CSSOM (`el.style.width`), which the CSP allows, and the DOM is built with
 // textContent only, so no nickname is ever parsed as HTML.
-import { ApiError, LiveClient, QuizApi } from "/static/quiz-client.js";
+import { ApiError, EXTRA_TIME, LiveClient, QuizApi } from "/static/quiz-client.js";
 import {
   $,
   choiceClass,
@@ -30,7 +30,6 @@ const live = new LiveClient({ storage });
 const ui = {
   session: null, // {session_id, code}
   players: 0,
-  roster: new Map(), // player_id -> {nickname, away}
   question: null,
   counts: null,
   answered: 0,
@@ -40,9 +39,29 @@ const ui = {
   reportUrl: null,
   pattern: null, // {pattern, expires_at, span} of two-step sessions
   patternTimer: null,
+  extraPending: null, // the player_id of the last extra-time request not yet confirmed
+  cap: null, // the session's player cap (welcome.max_players), null when unknown
 };
 const standings = new Standings();
 
+// The screens during which the players panel (roster, extra time, Remove, Ban) is shown.
+const GAME_SCREENS = new Set(["lobby", "question", "reveal", "standings"]);
+
+/** Shows a screen (page.js `show`) and the players panel with the game's screens: open in
+ *  the lobby, closed (a disclosure the host may open) once the first question shows. */
+function showScreen(id) {
+  const from = currentScreen();
+  show(id);
+  const box = $("players-box");
+  box.hidden = !GAME_SCREENS.has(id);
+  if (id === "lobby") box.open = true;
+  else if (from === "lobby" && id === "question") box.open = false;
+}
+
+/** The id of the screen showing. */
+function currentScreen() {
+  return [...document.querySelectorAll(".screen")].find((s) => !s.hidden)?.id;
+}
 
 /** Sends a host command; a command sent while reconnecting is reported, not thrown. */
 function command(fn, errorId) {
@@ -72,7 +91,7 @@ async function setup() {
   const none = select.options.length === 0;
   $("create-button").disabled = none;
   $("setup-error").textContent = none ? "You have no quizzes yet: create one through the API first." : "";
-  show("setup");
+  showScreen("setup");
 }
 
 // The setup form's numbers, by input id: [smallest, largest, the message when out of range,
@@ -124,17 +143,29 @@ function sessionOptions() {
       return 0;
     }
   };
+  const speed = $("speed").checked;
+  // Without points for speed the (disabled) full-points window does not matter either.
+  const fullWindow = () => {
+    try {
+      return Math.round(numberField("full-window") * 1000);
+    } catch (e) {
+      if (speed) throw e;
+      return 0;
+    }
+  };
   const options = {
     quiz_id: quizId,
     reveal_ms: numberField("reveal-pause") * 1000,
     top_n: numberField("top"),
     scoring: {
       max_points: numberField("max-points"),
-      full_points_ms: Math.round(numberField("full-window") * 1000),
+      full_points_ms: fullWindow(),
       streak,
       streak_step: bonus("streak-step"),
       streak_cap: bonus("streak-cap"),
+      speed,
     },
+    show_question_on_devices: $("show-question").checked,
     two_step: $("two-step").checked,
     generated_nicknames: $("generated-names").checked,
     nickname_filter: $("name-filter").checked,
@@ -152,6 +183,10 @@ const SERVER_FIELDS = [
   ["scoring.full_points_ms", "full-window"],
   ["scoring.streak", "streak-step"],
 ];
+
+$("speed").addEventListener("change", () => {
+  $("full-window").disabled = !$("speed").checked;
+});
 
 $("streak").addEventListener("change", () => {
   const on = $("streak").checked;
@@ -185,7 +220,7 @@ $("setup-form").addEventListener("submit", async (ev) => {
 
 $("logout").addEventListener("click", async () => {
   await logout(api);
-  show("login");
+  showScreen("login");
   $("username").focus();
 });
 
@@ -194,8 +229,9 @@ $("logout").addEventListener("click", async () => {
 /** Connects as host of `session` and shows the lobby. */
 function begin(session, credential) {
   ui.session = session;
-  ui.roster.clear();
   ui.players = 0;
+  ui.cap = null;
+  ui.extraPending = null;
   ui.pattern = null;
   $("pattern-box").hidden = true;
   storage?.setItem(SESSION_KEY, JSON.stringify(session));
@@ -204,8 +240,10 @@ function begin(session, credential) {
   $("finished").dataset.session = String(session.session_id);
   $("join-url").textContent = url;
   $("qr").src = `/qr.svg?code=${encodeURIComponent(session.code)}`;
-  renderRoster();
-  show("lobby");
+  $("roster-error").textContent = "";
+  renderRoster([]);
+  updateCount();
+  showScreen("lobby");
   live.connect(session.code, credential);
 }
 
@@ -218,49 +256,160 @@ live.on("state", (s) => {
 
 live.on("welcome", (w) => {
   ui.players = w.players ?? 0;
+  ui.cap = live.maxPlayers;
   setLocked(Boolean(w.locked));
-  if (w.question) renderQuestion(w.question);
+  if (w.question) {
+    renderQuestion(w.question);
+    // A reloaded page gets the open question's counts so far in the welcome.
+    if (w.answer_counts) showCounts(w.answer_counts);
+  } else if (w.phase === "reveal" && currentScreen() === "lobby") {
+    // Reloaded between questions (a reconnect keeps the reveal on screen): the leaderboard screen has Next and End. The server sends
+    // the top list when it changes, not to a host that reconnects, so it may stay empty.
+    clear($("board"));
+    $("board-note").textContent = "Reconnected between questions: the leaderboard shows again when it next changes.";
+    showScreen("standings");
+  }
   updateCount();
 });
+
+// The player count (welcome, roster, answer_counts, leaderboard frames) and the cap.
+live.on("players", ({ players }) => {
+  ui.players = players;
+  updateCount();
+});
+
+// The roster as the client keeps it: from the welcome (so a reloaded page has every player
+// at once), then from roster frames (joined, left, removed, banned, extra_time).
+live.on("roster_changed", (list) => renderRoster(list));
 
 live.on("roster", (r) => {
-  ui.players = r.players;
-  if (r.event === "joined") ui.roster.set(r.player_id, { nickname: r.nickname, away: false });
-  else if (r.event === "left") {
-    const p = ui.roster.get(r.player_id);
-    if (p) p.away = true;
-  } else ui.roster.delete(r.player_id);
-  renderRoster();
-  updateCount();
+  if (r.event === "extra_time" && r.player_id === ui.extraPending) ui.extraPending = null;
 });
 
+/** "2 of 30 players joined" (without "of N" when the server did not say its cap). */
 function updateCount() {
   const n = ui.players;
-  $("lobby-count").textContent = `${n} player${n === 1 ? "" : "s"} joined`;
+  const cap = ui.cap;
+  $("lobby-count").textContent = cap
+    ? `${num(n)} of ${num(cap)} player${cap === 1 ? "" : "s"} joined`
+    : `${num(n)} player${n === 1 ? "" : "s"} joined`;
+  $("players-summary").textContent = cap ? `Players (${num(n)} of ${num(cap)})` : `Players (${num(n)})`;
   if (ui.question && !ui.counts) $("answered").textContent = `answered 0 of ${n}`;
 }
 
-function renderRoster() {
+/** A count as English text ("10,000"). */
+function num(n) {
+  return Number(n).toLocaleString("en");
+}
+
+// The extra time a host can pick per player, in percent of each question's limit.
+const EXTRA_CHOICES = [
+  [EXTRA_TIME.min, "none"],
+  [150, "x1.5"],
+  [200, "x2"],
+  [EXTRA_TIME.max, "x3"],
+];
+
+/** "x1.5" for 150 percent. */
+function factor(percent) {
+  return `x${Math.round(percent) / 100}`;
+}
+
+/**
+ * Brings the roster list in line with `list` (the client's roster, by player id). Rows are
+ * kept and updated in place, so a control being used keeps the focus when others join.
+ */
+function renderRoster(list) {
   const ul = $("roster");
-  clear(ul);
-  for (const [id, p] of ui.roster) {
-    const li = document.createElement("li");
-    if (p.away) li.classList.add("away");
-    const name = document.createElement("span");
-    name.className = "roster-name";
-    name.textContent = p.away ? `${p.nickname} (away)` : p.nickname;
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.textContent = "Remove";
-    remove.setAttribute("aria-label", `Remove ${p.nickname}`);
-    remove.addEventListener("click", () => command(() => live.remove(id), "lobby-error"));
-    const ban = document.createElement("button");
-    ban.type = "button";
-    ban.textContent = "Ban";
-    ban.setAttribute("aria-label", `Ban ${p.nickname}`);
-    ban.addEventListener("click", () => command(() => live.ban(id), "lobby-error"));
-    li.append(name, remove, ban);
-    ul.appendChild(li);
+  const rows = new Map([...ul.children].map((li) => [Number(li.dataset.player), li]));
+  const seen = new Set();
+  let at = ul.firstChild;
+  for (const p of list) {
+    seen.add(p.player_id);
+    let li = rows.get(p.player_id);
+    if (!li) li = rosterRow(p.player_id);
+    if (li !== at) ul.insertBefore(li, at);
+    at = li.nextSibling;
+    updateRow(li, p);
+  }
+  for (const [id, li] of rows) if (!seen.has(id)) li.remove();
+}
+
+/** One roster row (filled by `updateRow`): name, extra time (select and confirmation),
+ *  Remove, Ban, and the row's error. */
+function rosterRow(id) {
+  const li = document.createElement("li");
+  li.dataset.player = String(id);
+  const name = document.createElement("span");
+  name.className = "roster-name";
+  const extra = document.createElement("span");
+  extra.className = "roster-extra";
+  const label = document.createElement("label");
+  label.className = "roster-time";
+  const caption = document.createElement("span");
+  caption.textContent = "Extra time";
+  const select = document.createElement("select");
+  select.className = "extra-time";
+  for (const [percent, text] of EXTRA_CHOICES) {
+    const opt = document.createElement("option");
+    opt.value = String(percent);
+    opt.textContent = text;
+    select.appendChild(opt);
+  }
+  select.addEventListener("change", () => setExtraTime(li, id, Number(select.value)));
+  label.append(caption, select);
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "remove";
+  remove.textContent = "Remove";
+  remove.addEventListener("click", () => command(() => live.remove(id), "roster-error"));
+  const ban = document.createElement("button");
+  ban.type = "button";
+  ban.className = "ban";
+  ban.textContent = "Ban";
+  ban.addEventListener("click", () => command(() => live.ban(id), "roster-error"));
+  const error = document.createElement("span");
+  error.className = "roster-row-error error";
+  error.setAttribute("role", "alert");
+  li.append(name, extra, label, remove, ban, error);
+  return li;
+}
+
+/** Shows a roster entry ({player_id, nickname, connected, extra_time_percent}) in its row. */
+function updateRow(li, p) {
+  const away = p.connected === false;
+  const percent = p.extra_time_percent ?? EXTRA_TIME.min;
+  li.classList.toggle("away", away);
+  li.dataset.extraTime = String(percent);
+  li.querySelector(".roster-name").textContent = away ? `${p.nickname} (away)` : p.nickname;
+  // The confirmed extra time, from the server's roster frames (or the welcome).
+  li.querySelector(".roster-extra").textContent = percent > EXTRA_TIME.min ? `${factor(percent)} time` : "";
+  const select = li.querySelector("select");
+  select.setAttribute("aria-label", `Extra time for ${p.nickname}`);
+  if (![...select.options].some((o) => Number(o.value) === percent)) {
+    // Set by another client to a value the list lacks (e.g. 125): offer it too.
+    const opt = document.createElement("option");
+    opt.value = String(percent);
+    opt.textContent = factor(percent);
+    select.appendChild(opt);
+  }
+  select.value = String(percent);
+  li.querySelector(".remove").setAttribute("aria-label", `Remove ${p.nickname}`);
+  li.querySelector(".ban").setAttribute("aria-label", `Ban ${p.nickname}`);
+}
+
+/** Sends a player's new extra time; the row shows it once the server confirms it. */
+function setExtraTime(li, id, percent) {
+  const error = li.querySelector(".roster-row-error");
+  error.textContent = "";
+  try {
+    live.extraTime(id, percent);
+    ui.extraPending = id;
+  } catch (e) {
+    error.textContent = message(e);
+    // Back to what the server has.
+    const entry = live.roster.get(id);
+    if (entry) updateRow(li, entry);
   }
 }
 
@@ -310,9 +459,22 @@ function stopPattern() {
   ui.patternTimer = null;
 }
 live.on("error", (e) => {
-  const screen = [...document.querySelectorAll(".screen")].find((s) => !s.hidden)?.id;
-  const target = screen === "finished" ? "report-error" : "lobby-error";
-  $(target).textContent = e.message || e.code;
+  const text = e.message || e.code;
+  if (ui.extraPending !== null && (e.code === "bad_extra_time" || e.code === "unknown_player")) {
+    // The answer to the last extra-time change: shown on that player's row, if still there.
+    const id = ui.extraPending;
+    ui.extraPending = null;
+    const li = $("roster").querySelector(`li[data-player="${id}"]`);
+    if (li) {
+      li.querySelector(".roster-row-error").textContent = text;
+      const entry = live.roster.get(id);
+      if (entry) updateRow(li, entry);
+      return;
+    }
+  }
+  const screen = currentScreen();
+  const target = screen === "finished" ? "report-error" : screen === "lobby" ? "lobby-error" : "roster-error";
+  $(target).textContent = text;
 });
 
 $("lock").addEventListener("click", () =>
@@ -324,7 +486,7 @@ $("board-next").addEventListener("click", () => command(() => live.skip()));
 $("end").addEventListener("click", () => command(() => live.end()));
 $("board-end").addEventListener("click", () => command(() => live.end()));
 $("to-board").addEventListener("click", () => {
-  show("standings");
+  showScreen("standings");
   $("board-next").focus();
 });
 
@@ -353,24 +515,39 @@ function renderQuestion(q) {
   }
   $("answered").textContent = `answered 0 of ${ui.players}`;
   startTimer(q);
-  show("question");
+  showScreen("question");
 }
 
-live.on("answer_counts", (a) => {
+live.on("answer_counts", showCounts);
+
+function showCounts(a) {
   if (!ui.question || a.question !== ui.question.index) return;
   ui.counts = a.counts;
   ui.answered = a.answered;
   ui.players = a.players;
   $("answered").textContent = `answered ${a.answered} of ${a.players}`;
-});
+}
 
+/** The countdown follows the room's deadline. With players who have extra time (the frame's
+ *  `latest_deadline`), a line says how much longer they may have, and once the room's time
+ *  is up, how long the question may still wait for them. */
 function startTimer(q) {
   stopTimer();
+  const latest = typeof q.latest_deadline === "number" && q.latest_deadline > q.deadline ? q.latest_deadline : null;
+  const note = $("q-extra");
   const tick = () => {
     const left = live.remaining(q.deadline);
     $("q-seconds").textContent = String(Math.ceil(left / 1000));
     $("q-progress").value = Math.round((1000 * left) / Math.max(1, q.time_limit_ms));
-    if (left <= 0) stopTimer();
+    if (latest === null) note.textContent = "";
+    else if (left > 0) {
+      const more = Math.ceil((latest - q.deadline) / 1000);
+      note.textContent = `Extra time: players who have it may answer up to ${more} s more.`;
+    } else {
+      const wait = Math.ceil(live.remaining(latest) / 1000);
+      note.textContent = `Time is up, except for players with extra time: up to ${wait} s more.`;
+    }
+    if (live.remaining(latest ?? q.deadline) <= 0) stopTimer();
   };
   tick();
   ui.timer = setInterval(tick, 200);
@@ -436,7 +613,7 @@ live.on("reveal", (r) => {
   const after = q ? `After question ${q.index + 1} of ${q.total}` : "";
   $("board-note").textContent = after && standings.before ? `${after}; ▲▼ show the moves since the question before.` : after;
   renderBoard($("board"), standings.top, null, standings.before);
-  show("reveal");
+  showScreen("reveal");
   $("to-board").focus();
 });
 
@@ -453,7 +630,7 @@ live.on("finished", (f) => {
   renderPodium($("podium"), f.top, null, standings.before);
   renderBoard($("final-board"), (f.top || []).slice(3), null, standings.before);
   storage?.removeItem(SESSION_KEY);
-  show("finished");
+  showScreen("finished");
 });
 
 $("report").addEventListener("click", async () => {
@@ -489,7 +666,7 @@ $("again").addEventListener("click", () => {
   $("report-link").hidden = true;
   setup().catch((e) => {
     $("login-error").textContent = message(e);
-    show("login");
+    showScreen("login");
   });
 });
 
@@ -497,7 +674,7 @@ $("again").addEventListener("click", () => {
 
 async function boot() {
   if (!api.token) {
-    show("login");
+    showScreen("login");
     $("username").focus();
     return;
   }
@@ -519,7 +696,7 @@ async function boot() {
   } catch {
     api.token = null;
     saveToken(null);
-    show("login");
+    showScreen("login");
     $("username").focus();
   }
 }

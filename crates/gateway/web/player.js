@@ -1,7 +1,7 @@
 // The player page: joins a live session with quiz-client.js and renders its frames.
 // No inline script or style (the gateway's CSP forbids both); the DOM is built with
 // textContent only, so nothing a server or another player sends is parsed as HTML.
-import { LiveClient, QuizApi } from "/static/quiz-client.js";
+import { EXTRA_TIME, LiveClient, QuizApi, topPercent } from "/static/quiz-client.js";
 import {
   $,
   choiceClass,
@@ -26,6 +26,8 @@ const ui = {
   selected: new Set(),
   answered: false,
   rank: null,
+  percentile: null, // share of the other players this one is ahead of (rank frames)
+  ranked: false, // a question has been revealed: ranks mean something
   score: 0,
   players: 0,
   me: null, // player_id
@@ -134,7 +136,10 @@ live.on("welcome", (w) => {
     return;
   }
   $("lobby-name").textContent = w.nickname ?? "";
+  // A resumed player past the first question has standings worth showing.
+  ui.ranked = w.phase === "reveal" || (w.question?.index ?? 0) > 0;
   showLobbyCount();
+  showStanding();
   if (w.question) openQuestion(w.question, !!w.answered);
   else if (w.phase === "lobby") show("lobby");
   else showWaiting();
@@ -174,9 +179,15 @@ live.on("reveal", (r) => {
   if (res) ui.score = res.score;
   $("r-score").textContent = String(ui.score);
   $("r-rank").textContent = ui.rank ? `${ui.rank} / ${ui.players}` : "–";
+  ui.ranked = true;
+  showStanding();
   const q = ui.question;
   if (q && q.index === r.question && Array.isArray(r.correct)) {
-    const names = r.correct.map((i) => `${SHAPES[i % SHAPES.length].name} “${q.choices[i]?.text ?? i}”`);
+    // By shape, and by text unless the texts were only on the host's screen.
+    const names = r.correct.map((i) =>
+      q.hidden
+        ? `${SHAPES[i % SHAPES.length].name} (choice ${i + 1})`
+        : `${SHAPES[i % SHAPES.length].name} “${q.choices[i]?.text ?? i}”`);
     $("r-correct").textContent = `Correct: ${names.join(", ")}`;
   } else $("r-correct").textContent = "";
   ui.question = null;
@@ -191,19 +202,47 @@ live.on("rank", (r) => {
   ui.rank = r.rank;
   ui.score = r.score;
   ui.players = r.players ?? ui.players;
+  ui.percentile = typeof r.percentile === "number" ? r.percentile : null;
   $("r-rank").textContent = `${r.rank} / ${ui.players}`;
   $("r-score").textContent = String(r.score);
+  showStanding();
 });
 
-/** "1 player joined" / "N players joined" in the lobby. */
+// The player count, from the welcome and every rank/leaderboard frame (rank frames are sent
+// again whenever it changes, also in the lobby).
+live.on("players", ({ players }) => {
+  ui.players = players;
+  showLobbyCount();
+  showStanding();
+});
+
+/** A count as English text ("10,000"). */
+function num(n) {
+  return Number(n).toLocaleString("en");
+}
+
+/** "2 of 30 players joined" in the lobby ("2 players joined" when the cap is unknown). */
 function showLobbyCount() {
   const n = ui.players;
-  $("lobby-count").textContent = `${n} ${n === 1 ? "player" : "players"} joined`;
+  const cap = live.maxPlayers;
+  $("lobby-count").textContent = cap
+    ? `${num(n)} of ${num(cap)} ${cap === 1 ? "player" : "players"} joined`
+    : `${num(n)} ${n === 1 ? "player" : "players"} joined`;
+}
+
+/** "Rank 2 of 30 · top 7% · ahead of 93% of the others" under the question and the reveal,
+ *  from the latest rank frame; empty before the first reveal (nobody has points yet). */
+function showStanding() {
+  let text = "";
+  if (ui.ranked && ui.rank && ui.players) {
+    text = `Rank ${ui.rank} of ${num(ui.players)} · top ${topPercent(ui.rank, ui.players)}%`;
+    if (ui.percentile !== null && ui.players > 1) text += ` · ahead of ${ui.percentile}% of the others`;
+  }
+  $("q-standing").textContent = text;
+  $("r-standing").textContent = text;
 }
 
 live.on("leaderboard", (b) => {
-  ui.players = b.players ?? ui.players;
-  showLobbyCount();
   standings.update(b.top);
   renderBoard($("board"), standings.top, ui.me, standings.before);
 });
@@ -215,6 +254,10 @@ live.on("finished", (f) => {
   $("you").textContent = you
     ? `You finished ${ordinal(you.rank)} of ${f.players} with ${you.score} points.`
     : "The game is over.";
+  $("you-percentile").textContent =
+    you && typeof f.percentile === "number" && f.players > 1
+      ? `Top ${topPercent(you.rank, f.players)}% · ahead of ${f.percentile}% of the other players.`
+      : "";
   renderBoard($("final-board"), (f.top || []).slice(3), ui.me, standings.before);
   show("finished");
 });
@@ -239,13 +282,23 @@ function openQuestion(q, answered) {
   ui.selected = new Set();
   ui.answered = answered;
   $("q-index").textContent = `Question ${q.index + 1} of ${q.total}`;
-  $("q-text").textContent = q.text;
+  // Sessions that keep the texts on the host's screen send them empty, with `hidden`.
+  $("q-text").textContent = q.hidden ? "Look at the host's screen" : q.text;
   $("q-hint").textContent = q.multiple ? "Choose every correct answer, then submit." : "";
+  // The deadline and limit are this player's own (longer with extra time); kept on the
+  // screen's element too, where they can be read back.
+  $("question").dataset.deadline = String(q.deadline);
+  $("question").dataset.timeLimit = String(q.time_limit_ms);
+  const extra = q.extra_time_percent ?? EXTRA_TIME.min;
+  $("q-extra").hidden = !(extra > EXTRA_TIME.min);
+  $("q-extra").textContent = extra > EXTRA_TIME.min ? `You have extra time (x${extra / 100})` : "";
+  showStanding();
   $("q-status").textContent = "";
   $("submit").hidden = !q.multiple;
   $("submit").disabled = false;
   const box = $("choices");
   box.classList.remove("locked");
+  box.classList.toggle("shapes-only", !!q.hidden);
   clear(box);
   q.choices.forEach((c, i) => {
     const b = document.createElement("button");
@@ -259,7 +312,12 @@ function openQuestion(q, answered) {
     key.textContent = String(i + 1);
     const text = document.createElement("span");
     text.className = "ctext";
-    text.textContent = c.text;
+    if (q.hidden) {
+      // No text to show: the shape's name says which tile of the host's screen it is.
+      const shape = SHAPES[c.index % SHAPES.length].name;
+      text.textContent = shape.charAt(0).toUpperCase() + shape.slice(1);
+      b.setAttribute("aria-label", `${text.textContent}, choice ${i + 1}`);
+    } else text.textContent = c.text;
     b.append(shapeIcon(c.index), text, key);
     b.addEventListener("click", () => pick(c.index));
     box.appendChild(b);

@@ -19,8 +19,11 @@
 //! ```
 //!
 //! `bootstrap` lists the initial voters; the node with the lowest id among them initializes
-//! every group it hosts on its first start (a no-op on later starts), so three nodes started
-//! with the same file section form a cluster without an extra admin step.
+//! every group it hosts once, on the cluster's first start, so three nodes started with the same
+//! file section form a cluster without an extra admin step. It never initializes again: not on a
+//! restart, and not after its disk was wiped (the other members report the group; the node then
+//! waits to be added back with `shard-node admin add-node`). See [`crate::node`], "Bootstrap,
+//! once".
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

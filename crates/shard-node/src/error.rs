@@ -96,6 +96,11 @@ pub enum Error {
     /// Raft reported an unrecoverable error or the node is shutting down.
     #[error("raft: {0}")]
     Raft(String),
+    /// The peer's certificate does not allow this request (a client certificate asking for a
+    /// membership change or sending Raft RPCs, a node speaking for another node, a certificate
+    /// without a role). Not retryable: use a certificate with the right role.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
 }
 
 impl Error {
@@ -155,6 +160,7 @@ mod tests {
         );
         assert!(Error::Unavailable("x".into()).is_retryable());
         assert!(!Error::Rejected("bad".into()).is_retryable());
+        assert!(!Error::Forbidden("client role".into()).is_retryable());
         assert!(!Error::VersionMismatch { ours: 1, theirs: 2 }.is_retryable());
     }
 }

@@ -32,22 +32,25 @@
 //!   [`client::ReadOptions::follower`] any replica answers from what it has applied.
 //! * **Storage** follows openraft's seams (STYLE 8): [`types`] (type config), [`log_store`]
 //!   (segmented log, one crc32 record per entry, torn tail cut on open and any other damage
-//!   refused, fsync with group commit, atomic vote and purge files), [`state_machine`] (apply, atomic checksummed
-//!   snapshots, restore on start), [`raft::network`] (Raft RPCs over the node's QUIC endpoint),
-//!   one [`router`] for every group of a node.
+//!   refused, fsync with group commit, atomic vote and purge files), [`state_machine`] (apply,
+//!   atomic checksummed snapshots, restore on start), [`raft::network`] (Raft RPCs over the
+//!   node's QUIC endpoint), one [`router`] for every group of a node.
 //! * **Transport** ([`transport`]): one quinn endpoint per process; each RPC is one
 //!   bidirectional stream carrying one request and one response frame:
 //!   `len: u32 | version: u16 | bincode body`, capped at [`transport::frame::MAX_FRAME`] (or a
 //!   lower configured cap), checked before allocation. Write batches are kept small enough that
 //!   every log entry fits one frame, and an AppendEntries too large for a frame is split
-//!   (openraft's `PayloadTooLarge`), so a lagging follower always catches up. Both sides present certificates from one cluster CA
-//!   (`shard-node certs`), verified by rustls. Bad frames get a typed [`Error`] reply.
+//!   (openraft's `PayloadTooLarge`), so a lagging follower always catches up. Both sides
+//!   present certificates from one cluster CA (`shard-node certs`), verified by rustls; each
+//!   certificate binds one role (node `<id>`, admin, client) that every request is authorized
+//!   against ([`auth`]). Bad frames get a typed [`Error`] reply.
 //! * **Change feed** ([`publish`]): the leader of each group publishes applied changes as JSON
 //!   to Redis Cluster with `SPUBLISH lb:{<board>}:changes`, through a bounded queue that drops
 //!   (and counts) instead of blocking the apply path.
 //! * **Operations**: `/metrics` (Prometheus), `/healthz`, `/readyz` on a separate HTTP port
 //!   ([`http`]); SIGTERM/ctrl-c shut down gracefully; membership via the admin RPCs
-//!   (`shard-node admin add-node` = add learner, wait for catch-up, promote; `remove-node`).
+//!   (`shard-node admin add-node` = add learner, wait for catch-up, promote; `remove-node`);
+//!   groups are initialized once from the `bootstrap` list ([`node`], "Bootstrap, once").
 //!
 //! ## Using the client
 //!
@@ -59,7 +62,8 @@
 //! # async fn demo() -> shard_node::Result<()> {
 //! // SHARD_NODES format: ID=CERTNAME@HOST:PORT[/GROUP+GROUP], comma separated.
 //! let nodes = ClientConfig::parse_nodes("1=n1@127.0.0.1:7101,2=n2@127.0.0.1:7102,3=n3@127.0.0.1:7103")?;
-//! // `shard-node certs --out certs --nodes n1,n2,n3` also writes certs/client.{pem,key}.
+//! // `shard-node certs --out certs --nodes n1,n2,n3` also writes certs/client.{pem,key} (reads
+//! // and writes) and certs/admin.{pem,key} (membership changes, snapshots).
 //! let cfg = ClientConfig::from_certs_dir(nodes, Layout::new(1), "certs".as_ref(), "client")?;
 //! let client = ShardClient::connect(cfg).await?; // or ClientConfig::from_env()
 //!
@@ -108,9 +112,11 @@
 //!   from a timer so every group rolls together.
 //! * The change feed is best effort (at most once per leader, duplicates possible around a
 //!   leader change): a hint to refresh, not a record.
-//! * The dev CA key is not kept; production certificates come from a real CA.
+//! * Certificate revocation: a leaked key stays valid until the CA is replaced (re-issue every
+//!   certificate from a new CA and restart the cluster).
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod certs;
 pub mod client;
 pub mod codec;

@@ -1,7 +1,8 @@
 //! `shard-node`: run a node, make dev certificates, administer groups.
 //!
 //! ```text
-//! shard-node certs --out certs --nodes n1,n2,n3,client
+//! shard-node certs --out certs --nodes n1,n2,n3    # new CA in certs/ca, + client, admin
+//! shard-node certs --out certs --add-node 4=n4      # from the kept CA (certs/ca)
 //! shard-node run --config n1.toml            # or: run --id 1 --listen ... --certs-dir ...
 //! shard-node admin --nodes 1=n1@127.0.0.1:7101 --certs certs status
 //! shard-node admin --nodes ... --certs certs add-node --id 4 --node n4@127.0.0.1:7104
@@ -19,7 +20,7 @@ use shard_node::config::RunConfig;
 use shard_node::layout::Layout;
 use shard_node::node::ShardNode;
 use shard_node::types::{GroupId, NodeId, NodeInfo};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 #[derive(Parser)]
 #[command(version, about = "Leaderboard shard node (openraft groups over QUIC)")]
@@ -30,15 +31,29 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Write a dev CA and one certificate per name (nodes and clients) into a directory.
+    /// Issue certificates: a new CA with its nodes (`--nodes`), or more certificates from the
+    /// kept CA (`--add-node`, `--add-client`, `--add-admin`).
     Certs {
-        /// Output directory.
+        /// Output directory: `ca.pem` and `NAME.pem` + `NAME.key` (mode 0600) per certificate.
         #[arg(long)]
         out: PathBuf,
-        /// Comma-separated certificate names, e.g. n1,n2,n3 (a `client` certificate is always
-        /// added for gateways and the admin tool).
+        /// Where the CA (`ca.pem`, `ca.key`) is kept; default OUT/ca. Keep it off the nodes.
+        #[arg(long)]
+        ca_dir: Option<PathBuf>,
+        /// New CA: its nodes, comma-separated ID=NAME or nID (e.g. n1,n2,n3 or 1=a,2=b). The
+        /// client `client` (gateways) and the admin `admin` (`shard-node admin`) are always
+        /// issued too.
         #[arg(long, value_delimiter = ',')]
         nodes: Vec<String>,
+        /// From the kept CA: nodes to add, ID=NAME or nID.
+        #[arg(long, value_delimiter = ',')]
+        add_node: Vec<String>,
+        /// From the kept CA: client certificates (reads and writes) to add.
+        #[arg(long, value_delimiter = ',')]
+        add_client: Vec<String>,
+        /// From the kept CA: admin certificates (membership, snapshots) to add.
+        #[arg(long, value_delimiter = ',')]
+        add_admin: Vec<String>,
     },
     /// Run a node until SIGTERM or ctrl-c.
     Run(RunArgs),
@@ -88,8 +103,9 @@ struct AdminArgs {
     /// Certificates directory from `shard-node certs`.
     #[arg(long, env = "SHARD_CERTS_DIR")]
     certs: PathBuf,
-    /// Certificate name to present.
-    #[arg(long, default_value = "client")]
+    /// Certificate name to present (an admin certificate: membership changes, `init` and
+    /// `snapshot` are refused to client certificates).
+    #[arg(long, default_value = "admin")]
     client_name: String,
     /// Groups in the cluster layout.
     #[arg(long, env = "SHARD_GROUPS", default_value_t = 1)]
@@ -135,22 +151,67 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().cmd {
-        Cmd::Certs { out, mut nodes } => {
-            if !nodes.iter().any(|n| n == "client") {
-                nodes.push("client".into());
-            }
-            let certs = shard_node::certs::generate(&nodes)?;
-            certs.write_to(&out)?;
-            println!(
-                "wrote {}/ca.pem and a certificate + key for {}",
-                out.display(),
-                nodes.join(", ")
-            );
-            Ok(())
-        }
+        Cmd::Certs {
+            out,
+            ca_dir,
+            nodes,
+            add_node,
+            add_client,
+            add_admin,
+        } => certs_cmd(out, ca_dir, nodes, add_node, add_client, add_admin),
         Cmd::Run(args) => run(args).await,
         Cmd::Admin(args) => admin(args).await,
     }
+}
+
+fn certs_cmd(
+    out: PathBuf,
+    ca_dir: Option<PathBuf>,
+    nodes: Vec<String>,
+    add_node: Vec<String>,
+    add_client: Vec<String>,
+    add_admin: Vec<String>,
+) -> anyhow::Result<()> {
+    use shard_node::certs::{self, Leaf};
+    let ca_dir = ca_dir.unwrap_or_else(|| out.join("ca"));
+    let adding = !(add_node.is_empty() && add_client.is_empty() && add_admin.is_empty());
+    let issued: Vec<String> = if nodes.is_empty() {
+        if !adding {
+            bail!("give --nodes for a new CA, or --add-node/--add-client/--add-admin");
+        }
+        let mut leaves = add_node
+            .iter()
+            .map(|s| Leaf::parse_node(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        leaves.extend(add_client.iter().map(Leaf::client));
+        leaves.extend(add_admin.iter().map(Leaf::admin));
+        certs::add_to_cluster(&out, &ca_dir, &leaves)?
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.role))
+            .collect()
+    } else {
+        if adding {
+            bail!("--nodes starts a new CA; add to an existing one without it");
+        }
+        let leaves = nodes
+            .iter()
+            // Older invocations listed the client among the nodes; it is always issued.
+            .filter(|n| *n != certs::CLIENT && *n != certs::ADMIN)
+            .map(|s| Leaf::parse_node(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        certs::new_cluster(&out, &ca_dir, &leaves)?
+            .leaves
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.role))
+            .collect()
+    };
+    println!(
+        "wrote {}/ca.pem and a certificate + key (0600) for {}; the CA is kept in {}",
+        out.display(),
+        issued.join(", "),
+        ca_dir.display()
+    );
+    Ok(())
 }
 
 fn run_config(a: RunArgs) -> anyhow::Result<RunConfig> {
@@ -196,21 +257,21 @@ async fn shutdown_signal() {
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let cfg = run_config(args)?;
     let opts = cfg.node_options()?;
-    let groups = opts.groups.clone();
     let node = ShardNode::start(opts).await?;
-    if let Some(members) = cfg.bootstrap_members()? {
-        let lowest = members.iter().map(|m| m.id).min();
-        if lowest == Some(cfg.id) {
+    let bootstrap = match cfg.bootstrap_members()? {
+        Some(members) => {
             let voters: Vec<(NodeId, NodeInfo)> =
                 members.iter().map(|m| (m.id, m.info.clone())).collect();
-            for g in &groups {
-                node.initialize(*g, voters.clone())
-                    .await
-                    .with_context(|| format!("initialize group {g}"))?;
-                info!(group = g, "group initialized (no-op if it already was)");
-            }
+            let b = node.bootstrap(voters);
+            // Runs beside the node: it may wait for the other members to come up.
+            Some(tokio::spawn(async move {
+                if let Err(e) = b.run().await {
+                    error!("bootstrap failed: {e}");
+                }
+            }))
         }
-    }
+        None => None,
+    };
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let http = match cfg.http {
         Some(addr) => {
@@ -240,6 +301,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             Err(_) => warn!("http server did not stop in time"),
             _ => {}
         }
+    }
+    if let Some(b) = bootstrap {
+        b.abort();
     }
     node.shutdown().await;
     Ok(())

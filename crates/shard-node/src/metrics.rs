@@ -23,6 +23,8 @@ pub struct NodeMetrics {
     pub client_errors: AtomicU64,
     /// Request frames that could not be decoded (wrong version, oversized, garbage).
     pub bad_frames: AtomicU64,
+    /// Requests refused because the peer's certificate role does not allow them.
+    pub forbidden: AtomicU64,
 }
 
 fn counter(out: &mut String, name: &str, help: &str, v: u64) {
@@ -66,6 +68,12 @@ pub fn render(router: &Router, publish: Option<&PublishStats>) -> String {
         "shard_bad_frames_total",
         "Undecodable request frames.",
         load(&m.bad_frames),
+    );
+    counter(
+        &mut out,
+        "shard_forbidden_total",
+        "Requests refused for the role of the peer's certificate.",
+        load(&m.forbidden),
     );
     if let Some(p) = publish {
         counter(

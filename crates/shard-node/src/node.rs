@@ -1,23 +1,43 @@
 //! The node runtime: one QUIC endpoint, one router, one openraft instance per hosted group.
 //!
-//! Data layout: `DATA_DIR/group-<id>/log` (the [log store](crate::log_store)) and
-//! `DATA_DIR/group-<id>/sm` (the [state machine](crate::state_machine) snapshot). Reopening the
-//! same directories restores every group: the state machine from its snapshot, then openraft
-//! re-applies committed log entries after it.
+//! Data layout: `DATA_DIR/group-<id>/log` (the [log store](crate::log_store)),
+//! `DATA_DIR/group-<id>/sm` (the [state machine](crate::state_machine) snapshot) and
+//! `DATA_DIR/group-<id>/initialized`, a marker written once this replica has seen a membership
+//! of the group (see [`Bootstrap`]). Reopening the same directories restores every group: the
+//! state machine from its snapshot, then openraft re-applies committed log entries after it.
+//!
+//! ## Bootstrap, once
+//!
+//! A cluster started with a `bootstrap` list forms without an admin step: the node with the
+//! lowest id in the list initializes each group ([`Bootstrap::run`]), but only when all of these
+//! hold for the group:
+//!
+//! * its `initialized` marker is absent (a marker next to an empty log means the data was lost:
+//!   the node refuses and says so);
+//! * its Raft storage is empty (no log, no snapshot, no vote);
+//! * every other bootstrap member answered and none reports a membership of the group (it waits
+//!   for members that do not answer yet; one that reports a membership means the group exists
+//!   and this node lost its state).
+//!
+//! A node whose disk was wiped therefore never forms a second, empty group under the old name:
+//! it starts without state, logs `this node has no state; join it with shard-node admin
+//! add-node`, and the operator removes the old replica (`admin remove-node`) and adds the node
+//! again (`admin add-node`), after which it catches up by snapshot and log.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
-use tracing::info;
+use tracing::{error, info, warn};
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::log_store::{LogOptions, LogStore};
+use crate::protocol::{ClientReply, ClientRequest, RpcRequest, RpcResponse};
 use crate::publish::{PublishConfig, PublishStats, Publisher};
 use crate::raft::{Faults, NetworkFactory};
 use crate::router::{Group, Router};
@@ -41,6 +61,60 @@ async fn watch_leadership(
         flag.store(leader, Ordering::Relaxed);
         if rx.changed().await.is_err() {
             flag.store(false, Ordering::Relaxed);
+            return;
+        }
+    }
+}
+
+/// Name of the per-group marker file written once the replica has seen a membership.
+pub const INITIALIZED_MARKER: &str = "initialized";
+
+/// The marker path of group `g` under `data_dir`.
+pub fn marker_path(data_dir: &Path, g: GroupId) -> PathBuf {
+    data_dir.join(format!("group-{g}")).join(INITIALIZED_MARKER)
+}
+
+/// Writes `path` atomically (temporary file, fsync, rename, fsync of the directory).
+fn write_marker(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Writes the group's `initialized` marker the first time this replica's Raft state shows a
+/// membership (from `initialize`, a replicated membership entry or an installed snapshot), then
+/// returns.
+async fn watch_membership(
+    mut rx: tokio::sync::watch::Receiver<openraft::RaftMetrics<NodeId, NodeInfo>>,
+    me: NodeId,
+    group: GroupId,
+    marker: PathBuf,
+) {
+    loop {
+        let member = rx.borrow_and_update().membership_config.log_id().is_some();
+        if member {
+            if marker.exists() {
+                return;
+            }
+            let path = marker.clone();
+            let text = format!("node {me} group {group}\n");
+            match tokio::task::spawn_blocking(move || write_marker(&path, &text)).await {
+                Ok(Ok(())) => info!(group, "wrote {}", marker.display()),
+                Ok(Err(e)) => warn!(group, "cannot write {}: {e}", marker.display()),
+                Err(e) => warn!(group, "marker writer failed: {e}"),
+            }
+            return;
+        }
+        if rx.changed().await.is_err() {
             return;
         }
     }
@@ -185,6 +259,7 @@ fn both(a: Option<ApplyHook>, b: Option<ApplyHook>) -> Option<ApplyHook> {
 pub struct ShardNode {
     id: NodeId,
     addr: SocketAddr,
+    data_dir: PathBuf,
     transport: Arc<Transport>,
     router: Arc<Router>,
     faults: Arc<Faults>,
@@ -197,6 +272,17 @@ impl ShardNode {
     /// Opens every group's storage, starts Raft and begins serving.
     pub async fn start(opts: NodeOptions) -> Result<Self> {
         opts.layout.validate()?;
+        // Peers check that the certificate is this id's; refuse to run under another one.
+        match opts.tls.role()? {
+            crate::auth::Role::Node(id) if id == opts.id => {}
+            other => {
+                return Err(Error::Config(format!(
+                    "node {} was given the certificate of {other}; issue one with \
+                     `shard-node certs --add-node {}=NAME`",
+                    opts.id, opts.id
+                )))
+            }
+        }
         let max_frame = check_max_frame(opts.max_frame)?;
         let max_entry = max_entry_bytes(max_frame);
         let config = {
@@ -248,6 +334,12 @@ impl ShardNode {
                 opts.id,
                 is_leader,
             )));
+            watchers.push(tokio::spawn(watch_membership(
+                raft.metrics(),
+                opts.id,
+                g,
+                marker_path(&opts.data_dir, g),
+            )));
             router.add(Group {
                 id: g,
                 raft,
@@ -259,6 +351,7 @@ impl ShardNode {
         Ok(Self {
             id: opts.id,
             addr,
+            data_dir: opts.data_dir.clone(),
             transport,
             router,
             faults,
@@ -298,8 +391,27 @@ impl ShardNode {
         self.router.group(group).map(|g| g.raft)
     }
 
-    /// Initializes `group` with `members` as voters (once, on a fresh cluster; repeating it is
-    /// harmless).
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The one-time bootstrap of every hosted group with `members` as the initial voters (see
+    /// the [module docs](self)); run it with [`Bootstrap::run`], typically in a task of its own
+    /// since it waits for the other members to answer.
+    pub fn bootstrap(&self, members: Vec<(NodeId, NodeInfo)>) -> Bootstrap {
+        Bootstrap {
+            me: self.id,
+            data_dir: self.data_dir.clone(),
+            router: self.router.clone(),
+            transport: self.transport.clone(),
+            members,
+            retry: Duration::from_millis(500),
+        }
+    }
+
+    /// Initializes `group` with `members` as voters (only on a fresh group: a group that
+    /// already has state answers [`Error::Membership`]).
     pub async fn initialize(&self, group: GroupId, members: Vec<(NodeId, NodeInfo)>) -> Result<()> {
         let g = self.router.group(group).ok_or(Error::UnknownGroup(group))?;
         self.router
@@ -321,5 +433,150 @@ impl ShardNode {
             w.abort();
         }
         info!(node = self.id, "shard node stopped");
+    }
+}
+
+/// What [`Bootstrap::run`] did for one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BootstrapOutcome {
+    /// This node initialized the group with the bootstrap members as voters.
+    Initialized,
+    /// The group already has Raft state here (a restart): nothing to do.
+    HasState,
+    /// Another member (the lowest id) initializes the groups; this node waits to be reached.
+    NotBootstrapper {
+        /// The member that initializes.
+        bootstrapper: NodeId,
+    },
+    /// This node has no state but `peer` reports a membership of the group: the group exists
+    /// and this node's data was lost. It must be added with `shard-node admin add-node`.
+    NeedsJoin {
+        /// The member that reported a membership.
+        peer: NodeId,
+    },
+    /// The `initialized` marker exists but the Raft storage is empty: the data was lost (or
+    /// the log directory deleted). Nothing is initialized; the node must be added again.
+    StateLost,
+}
+
+/// The one-time initialization of a node's groups from a bootstrap member list; built by
+/// [`ShardNode::bootstrap`].
+pub struct Bootstrap {
+    me: NodeId,
+    data_dir: PathBuf,
+    router: Arc<Router>,
+    transport: Arc<Transport>,
+    members: Vec<(NodeId, NodeInfo)>,
+    retry: Duration,
+}
+
+impl Bootstrap {
+    /// Pause between two rounds of asking members that did not answer yet (default 500 ms).
+    pub fn retry_every(mut self, d: Duration) -> Self {
+        self.retry = d;
+        self
+    }
+
+    /// Decides, and for the lowest-id member performs, the initialization of every hosted
+    /// group. Waits (retrying every [`Self::retry_every`]) while some bootstrap member does not
+    /// answer; returns one outcome per group, in group order.
+    pub async fn run(&self) -> Result<Vec<(GroupId, BootstrapOutcome)>> {
+        let mut out = Vec::new();
+        for g in self.router.groups() {
+            let outcome = self.group(&g).await?;
+            match &outcome {
+                BootstrapOutcome::Initialized => info!(group = g.id, "group initialized"),
+                BootstrapOutcome::HasState => {
+                    info!(group = g.id, "group has state here; no bootstrap needed")
+                }
+                BootstrapOutcome::NotBootstrapper { bootstrapper } => info!(
+                    group = g.id,
+                    "node {bootstrapper} initializes the group; waiting to be reached"
+                ),
+                BootstrapOutcome::NeedsJoin { peer } => error!(
+                    group = g.id,
+                    "node {peer} reports a membership of the group, so it exists: this node \
+                     has no state; join it with `shard-node admin add-node` (after \
+                     `shard-node admin remove-node` while it is still listed as a member)"
+                ),
+                BootstrapOutcome::StateLost => error!(
+                    group = g.id,
+                    "{} exists but the Raft storage is empty, so this node's data was lost and \
+                     it is not initialized again: this node has no state; join it with \
+                     `shard-node admin add-node` (after `shard-node admin remove-node`)",
+                    marker_path(&self.data_dir, g.id).display()
+                ),
+            }
+            out.push((g.id, outcome));
+        }
+        Ok(out)
+    }
+
+    async fn has_state(&self, g: &Group) -> Result<bool> {
+        g.raft
+            .is_initialized()
+            .await
+            .map_err(|e| Error::Raft(e.to_string()))
+    }
+
+    async fn group(&self, g: &Group) -> Result<BootstrapOutcome> {
+        let marker = marker_path(&self.data_dir, g.id);
+        let bootstrapper = self.members.iter().map(|m| m.0).min();
+        let mut round = 0u64;
+        loop {
+            round += 1;
+            let has_state = self.has_state(g).await?;
+            if has_state {
+                return Ok(BootstrapOutcome::HasState);
+            }
+            if marker.exists() {
+                return Ok(BootstrapOutcome::StateLost);
+            }
+            if let Some(b) = bootstrapper.filter(|b| *b != self.me) {
+                return Ok(BootstrapOutcome::NotBootstrapper { bootstrapper: b });
+            }
+            let mut waiting = Vec::new();
+            for (id, info) in self.members.iter().filter(|m| m.0 != self.me) {
+                let req = RpcRequest::Client {
+                    group: g.id,
+                    req: ClientRequest::Status,
+                };
+                match self
+                    .transport
+                    .call(*id, info, &req, Duration::from_secs(2))
+                    .await
+                {
+                    Ok(RpcResponse::Client(Ok(ClientReply::Status(s)))) => {
+                        if !s.voters.is_empty() || !s.learners.is_empty() {
+                            return Ok(BootstrapOutcome::NeedsJoin { peer: *id });
+                        }
+                    }
+                    // It does not host the group, so it has no membership of it.
+                    Ok(RpcResponse::Failed(Error::UnknownGroup(_))) => {}
+                    Ok(other) => waiting.push(format!("node {id}: {other:?}")),
+                    Err(e) => waiting.push(format!("node {id}: {e}")),
+                }
+            }
+            if waiting.is_empty() {
+                let members: std::collections::BTreeMap<NodeId, NodeInfo> =
+                    self.members.iter().cloned().collect();
+                return match g.raft.initialize(members).await {
+                    Ok(()) => Ok(BootstrapOutcome::Initialized),
+                    // Another member or an admin initialized it meanwhile.
+                    Err(openraft::error::RaftError::APIError(
+                        openraft::error::InitializeError::NotAllowed(_),
+                    )) => Ok(BootstrapOutcome::HasState),
+                    Err(e) => Err(Error::Membership(e.to_string())),
+                };
+            }
+            if round % 20 == 1 {
+                info!(
+                    group = g.id,
+                    "bootstrap waits for every member to answer: {}",
+                    waiting.join("; ")
+                );
+            }
+            tokio::time::sleep(self.retry).await;
+        }
     }
 }

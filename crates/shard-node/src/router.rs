@@ -1,6 +1,7 @@
 //! One router per node: every group this node hosts, behind the node's single QUIC endpoint.
 //!
-//! Each request frame names its group; the router looks the group up and hands Raft RPCs to
+//! Every request is first authorized against the role of the certificate it came with
+//! ([`crate::auth`]). Each request frame names its group; the router looks the group up and hands Raft RPCs to
 //! that group's `Raft`, and client requests to [`Router::client`], which turns openraft's
 //! errors into the crate's [`Error`] (`ForwardToLeader` becomes `NotLeader` with the hint the
 //! client needs to retry at the right node).
@@ -12,6 +13,9 @@ use std::sync::{Arc, RwLock};
 use openraft::error::{CheckIsLeaderError, ClientWriteError, InitializeError, RaftError};
 use openraft::ChangeMembers;
 
+use tracing::debug;
+
+use crate::auth::{self, Peer};
 use crate::codec;
 use crate::error::Error;
 use crate::metrics::NodeMetrics;
@@ -125,12 +129,7 @@ impl Router {
     }
 
     async fn raft(&self, g: &Group, rpc: RaftRequest) -> RpcResponse {
-        let from = match &rpc {
-            RaftRequest::Append(r) => r.vote.leader_id.voted_for(),
-            RaftRequest::Vote(r) => r.vote.leader_id.voted_for(),
-            RaftRequest::Snapshot(r) => r.vote.leader_id.voted_for(),
-        };
-        if from.is_some_and(|n| self.faults.is_blocked(n)) {
+        if auth::raft_sender(&rpc).is_some_and(|n| self.faults.is_blocked(n)) {
             return RpcResponse::Failed(Error::Unavailable("link cut by fault injection".into()));
         }
         RpcResponse::Raft(match rpc {
@@ -161,8 +160,36 @@ impl Router {
         r
     }
 
+    /// Membership changes are for the leader. openraft validates a change against the local
+    /// membership before it checks leadership, so a replica without state (a wiped node) would
+    /// refuse it as an invalid change instead of pointing at the leader; answer `NotLeader`
+    /// first so that the client moves on.
+    fn leader_only(&self, g: &Group) -> Result<(), Error> {
+        let (state, leader) = {
+            let m = g.raft.metrics();
+            let m = m.borrow();
+            (m.state, m.current_leader)
+        };
+        if state == openraft::ServerState::Leader {
+            return Ok(());
+        }
+        Err(Error::NotLeader {
+            group: g.id,
+            leader: leader.filter(|l| *l != self.node),
+        })
+    }
+
     async fn client_inner(&self, g: &Group, req: ClientRequest) -> Result<ClientReply, Error> {
         let id = g.id;
+        if matches!(
+            req,
+            ClientRequest::AddLearner { .. }
+                | ClientRequest::ChangeMembership { .. }
+                | ClientRequest::AddVoters { .. }
+                | ClientRequest::RemoveVoters { .. }
+        ) {
+            self.leader_only(g)?;
+        }
         match req {
             ClientRequest::Write(batch) => {
                 let size = codec::encoded_len(&batch)?;
@@ -224,9 +251,11 @@ impl Router {
             ClientRequest::Initialize { members } => {
                 let members: BTreeMap<NodeId, NodeInfo> = members.into_iter().collect();
                 match g.raft.initialize(members).await {
-                    Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {
-                        Ok(ClientReply::Done)
-                    }
+                    Ok(()) => Ok(ClientReply::Done),
+                    // Not success: the caller must learn that its members were not applied.
+                    Err(RaftError::APIError(InitializeError::NotAllowed(e))) => Err(
+                        Error::Membership(format!("group {id} is already initialized: {e}")),
+                    ),
                     Err(RaftError::APIError(e)) => Err(Error::Membership(e.to_string())),
                     Err(RaftError::Fatal(f)) => Err(Error::Raft(f.to_string())),
                 }
@@ -269,7 +298,12 @@ impl Handler for Router {
         self.metrics.bad_frames.fetch_add(1, Ordering::Relaxed);
     }
 
-    async fn handle(&self, req: RpcRequest) -> RpcResponse {
+    async fn handle(&self, peer: &Peer, req: RpcRequest) -> RpcResponse {
+        if let Err(e) = auth::authorize(peer, &req) {
+            self.metrics.forbidden.fetch_add(1, Ordering::Relaxed);
+            debug!("refused a request from {peer}: {e}");
+            return RpcResponse::Failed(e);
+        }
         let group_id = match &req {
             RpcRequest::Raft { group, .. } | RpcRequest::Client { group, .. } => *group,
         };

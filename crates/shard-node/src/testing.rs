@@ -1,7 +1,7 @@
 //! An in-process cluster for other crates' tests (the gateway's live-quiz tests use it).
 //!
-//! [`LocalCluster::start`] generates a dev CA with certificates for the nodes and a client
-//! (written to `DIR/certs`, the layout `shard-node certs` writes), starts `n` nodes on
+//! [`LocalCluster::start`] generates a dev CA with certificates for the nodes, a client and an
+//! admin (written to `DIR/certs`, the layout `shard-node certs` writes), starts `n` nodes on
 //! `127.0.0.1:0` with data under `DIR/node-ID` and [`RaftTuning::fast`], and makes them the voters
 //! of every group of the layout. Nothing here is used by the node itself.
 
@@ -15,14 +15,17 @@ use crate::node::{NodeOptions, RaftTuning, ShardNode};
 use crate::transport::TlsIdentity;
 use crate::types::{NodeId, NodeInfo};
 
-/// Certificate name of the client in a [`LocalCluster`].
-pub const CLIENT_NAME: &str = "client";
+/// Certificate name of the client (reads and writes) in a [`LocalCluster`].
+pub const CLIENT_NAME: &str = certs::CLIENT;
+/// Certificate name of the admin (membership, snapshots) in a [`LocalCluster`].
+pub const ADMIN_NAME: &str = certs::ADMIN;
 
 /// Nodes running in this process.
 pub struct LocalCluster {
     /// The generated CA and leaf certificates.
     pub certs: DevCerts,
-    /// Where `ca.pem`, `client.pem`, `client.key` (and the nodes' pairs) were written.
+    /// Where `ca.pem`, `client.pem`, `client.key`, `admin.pem`, `admin.key` (and the nodes'
+    /// pairs; the CA itself in `ca/`) were written.
     pub certs_dir: PathBuf,
     /// The partition layout every node uses.
     pub layout: Layout,
@@ -36,13 +39,10 @@ impl LocalCluster {
         if n == 0 {
             return Err(Error::Config("a cluster needs at least one node".into()));
         }
-        let names: Vec<String> = (1..=n)
-            .map(|i| format!("n{i}"))
-            .chain([CLIENT_NAME.to_string()])
-            .collect();
-        let certs = certs::generate(&names)?;
+        let certs = certs::dev_cluster(n)?;
         let certs_dir = dir.join("certs");
         certs.write_to(&certs_dir)?;
+        certs.write_ca_to(&certs_dir.join("ca"))?;
         let mut nodes = Vec::new();
         for id in 1..=n {
             let mut opts = NodeOptions::new(

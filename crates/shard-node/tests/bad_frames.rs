@@ -20,7 +20,7 @@ async fn bad_frames_get_typed_errors_and_do_not_crash_the_node() {
     create_board(&client).await;
     put(&client, 1).await.unwrap();
 
-    let raw = Transport::client(&identity(&c.certs, "client")).unwrap();
+    let raw = Transport::client(&identity(&c.certs, shard_node::certs::CLIENT)).unwrap();
     let node = c.info(1);
     let t = Duration::from_secs(10);
     let status = RpcRequest::Client {
@@ -31,7 +31,7 @@ async fn bad_frames_get_typed_errors_and_do_not_crash_the_node() {
     // Wrong protocol version.
     let mut bytes = encode_frame(&status).unwrap();
     bytes[4..6].copy_from_slice(&(PROTOCOL_VERSION + 1).to_be_bytes());
-    let resp = raw.call_raw(&node, &bytes, t).await.unwrap();
+    let resp = raw.call_raw(1, &node, &bytes, t).await.unwrap();
     assert!(
         matches!(resp, RpcResponse::Failed(Error::VersionMismatch { theirs, .. }) if theirs == PROTOCOL_VERSION + 1),
         "{resp:?}"
@@ -40,7 +40,7 @@ async fn bad_frames_get_typed_errors_and_do_not_crash_the_node() {
     // Oversized length prefix: refused before the body is read.
     let mut bytes = ((MAX_FRAME + 1) as u32).to_be_bytes().to_vec();
     bytes.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
-    let resp = raw.call_raw(&node, &bytes, t).await.unwrap();
+    let resp = raw.call_raw(1, &node, &bytes, t).await.unwrap();
     assert!(
         matches!(resp, RpcResponse::Failed(Error::FrameTooLarge { .. })),
         "{resp:?}"
@@ -50,21 +50,24 @@ async fn bad_frames_get_typed_errors_and_do_not_crash_the_node() {
     let mut bytes = 34u32.to_be_bytes().to_vec();
     bytes.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
     bytes.extend_from_slice(&[0xEE; 32]);
-    let resp = raw.call_raw(&node, &bytes, t).await.unwrap();
+    let resp = raw.call_raw(1, &node, &bytes, t).await.unwrap();
     assert!(
         matches!(resp, RpcResponse::Failed(Error::Malformed(_))),
         "{resp:?}"
     );
 
     // A frame shorter than its header, and a truncated frame.
-    let resp = raw.call_raw(&node, &1u32.to_be_bytes(), t).await.unwrap();
+    let resp = raw
+        .call_raw(1, &node, &1u32.to_be_bytes(), t)
+        .await
+        .unwrap();
     assert!(
         matches!(resp, RpcResponse::Failed(Error::Malformed(_))),
         "{resp:?}"
     );
     let good = encode_frame(&status).unwrap();
     let resp = raw
-        .call_raw(&node, &good[..good.len() - 2], t)
+        .call_raw(1, &node, &good[..good.len() - 2], t)
         .await
         .unwrap();
     assert!(
@@ -75,6 +78,7 @@ async fn bad_frames_get_typed_errors_and_do_not_crash_the_node() {
     // A request for a group the node does not host.
     let resp = raw
         .call(
+            1,
             &node,
             &RpcRequest::Client {
                 group: 9,
@@ -92,7 +96,7 @@ async fn bad_frames_get_typed_errors_and_do_not_crash_the_node() {
     // The node still serves, and counted the bad frames.
     put(&client, 2).await.unwrap();
     assert!(matches!(
-        raw.call(&node, &status, t).await.unwrap(),
+        raw.call(1, &node, &status, t).await.unwrap(),
         RpcResponse::Client(Ok(_))
     ));
     let bad = c.nodes[&1]

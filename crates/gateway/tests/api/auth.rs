@@ -3,7 +3,7 @@
 use sdk::types::{LoginRequest, PageParams, RegisterRequest, Role};
 use sdk::Method;
 
-use crate::common::{expect_status, fields, Ctx};
+use crate::common::{eventually, expect_status, fields, Ctx};
 
 pub async fn scenario(ctx: &Ctx) {
     let anon = &ctx.anon;
@@ -106,13 +106,18 @@ pub async fn scenario(ctx: &Ctx) {
     let bob_c = anon.login("bob", "bob-password").await.unwrap();
     expect_status(bob_c.list_users(&PageParams::default()).await, 403);
     expect_status(bob_c.set_role(bob.id, Role::Admin).await, 403);
-    let users = admin
-        .list_users(&PageParams {
-            limit: Some(1),
-            offset: Some(1),
-        })
-        .await
-        .unwrap();
+    // The list is read from the replica, which may lag the registrations just made.
+    let users = eventually("both users listed", || async {
+        let page = admin
+            .list_users(&PageParams {
+                limit: Some(1),
+                offset: Some(1),
+            })
+            .await
+            .unwrap();
+        (page.total == 2).then_some(page)
+    })
+    .await;
     assert_eq!(users.total, 2);
     assert_eq!(users.items.len(), 1);
     expect_status(

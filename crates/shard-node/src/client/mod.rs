@@ -262,7 +262,7 @@ impl Inner {
             let node = self.pick(group, target)?;
             let err = match self
                 .transport
-                .call(&node.info, &rpc, self.cfg.rpc_timeout)
+                .call(node.id, &node.info, &rpc, self.cfg.rpc_timeout)
                 .await
             {
                 Ok(RpcResponse::Client(Ok(reply))) => {

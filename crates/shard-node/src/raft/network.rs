@@ -109,7 +109,9 @@ impl Network {
             group: self.group,
             rpc,
         };
-        let call = self.transport.call_limited(&self.node, &req, ttl, limit);
+        let call = self
+            .transport
+            .call_limited(self.target, &self.node, &req, ttl, limit);
         let (e, from_peer) = match call.await {
             Ok(RpcResponse::Raft(reply)) => return Ok(reply),
             Ok(RpcResponse::Failed(e)) => (e, true),

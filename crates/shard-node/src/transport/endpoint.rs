@@ -6,6 +6,11 @@
 //! request/response matching trivial while still multiplexing everything over one connection.
 //! Limits: at most [`MAX_CONNECTIONS`] inbound connections (further handshakes are refused) and
 //! [`MAX_STREAMS`] concurrent streams per connection (QUIC flow control makes the peer wait).
+//!
+//! Identity: the server reads the role of the peer's verified certificate once per connection
+//! and hands it ([`Peer`]) to the [`Handler`] with every request, which authorizes it
+//! ([`crate::auth`]). The dialing side checks that the node it reached presents the node
+//! certificate of the id it meant to reach.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,9 +25,10 @@ use tracing::{debug, warn};
 
 use super::frame::{encode_frame_limited, read_frame, MAX_FRAME};
 use super::tls::TlsIdentity;
+use crate::auth::{Peer, Role};
 use crate::error::{Error, Result};
 use crate::protocol::{RpcRequest, RpcResponse};
-use crate::types::NodeInfo;
+use crate::types::{NodeId, NodeInfo};
 
 /// Inbound connection cap. Generous for a cluster (peers + gateways), small enough to bound memory.
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -31,8 +37,9 @@ pub const MAX_STREAMS: u32 = 1024;
 
 /// Serves decoded requests. Implemented by the router; tests implement it directly.
 pub trait Handler: Send + Sync + 'static {
-    /// Handles one request. Must not panic on any input.
-    fn handle(&self, req: RpcRequest) -> impl Future<Output = RpcResponse> + Send;
+    /// Handles one request from `peer` (whose role comes from its verified certificate). Must
+    /// authorize it and must not panic on any input.
+    fn handle(&self, peer: &Peer, req: RpcRequest) -> impl Future<Output = RpcResponse> + Send;
 
     /// Told about every request frame that could not be read (metrics); the peer already got
     /// the typed error.
@@ -57,7 +64,8 @@ fn transport_config() -> Arc<TransportConfig> {
 pub struct Transport {
     endpoint: Endpoint,
     client_config: quinn::ClientConfig,
-    conns: Mutex<HashMap<String, Connection>>,
+    /// Cached connections by address, with the role the server's certificate showed.
+    conns: Mutex<HashMap<String, (Connection, Role)>>,
     inbound: Arc<AtomicUsize>,
     max_frame: AtomicUsize,
 }
@@ -110,11 +118,24 @@ impl Transport {
         Ok(self.endpoint.local_addr()?)
     }
 
-    async fn connection(&self, node: &NodeInfo) -> Result<Connection> {
-        if let Some(c) = self.conns.lock().expect("poisoned").get(&node.addr) {
-            if c.close_reason().is_none() {
-                return Ok(c.clone());
+    /// A connection to node `target` at `node`, cached per address. The server must present
+    /// the node certificate of `target`; anything else (another node's, a certificate without
+    /// a role) is `Unavailable` — a wrong address list, not a node to talk to — and the
+    /// connection is closed.
+    async fn connection(&self, target: NodeId, node: &NodeInfo) -> Result<Connection> {
+        let expected = Role::Node(target);
+        let cached = self
+            .conns
+            .lock()
+            .expect("poisoned")
+            .get(&node.addr)
+            .filter(|(c, _)| c.close_reason().is_none())
+            .cloned();
+        if let Some((c, role)) = cached {
+            if role == expected {
+                return Ok(c);
             }
+            return Err(wrong_node(target, node, &role.to_string()));
         }
         let addr: SocketAddr = tokio::net::lookup_host(&node.addr)
             .await
@@ -127,10 +148,21 @@ impl Transport {
             .map_err(|e| Error::Unavailable(format!("connect {node}: {e}")))?
             .await
             .map_err(|e| Error::Unavailable(format!("connect {node}: {e}")))?;
+        let role = match peer_role(&conn) {
+            Ok(r) if r == expected => r,
+            Ok(r) => {
+                conn.close(VarInt::from_u32(1), b"wrong node");
+                return Err(wrong_node(target, node, &r.to_string()));
+            }
+            Err(e) => {
+                conn.close(VarInt::from_u32(1), b"no role");
+                return Err(wrong_node(target, node, &e.to_string()));
+            }
+        };
         self.conns
             .lock()
             .expect("poisoned")
-            .insert(node.addr.clone(), conn.clone());
+            .insert(node.addr.clone(), (conn.clone(), role));
         Ok(conn)
     }
 
@@ -138,21 +170,26 @@ impl Transport {
         self.conns.lock().expect("poisoned").remove(&node.addr);
     }
 
-    /// Sends `req` to `node` and waits for its response, at most `timeout`. A request over the
+    /// Sends `req` to node `target`, reached at `node`, and waits for its response, at most
+    /// `timeout`. The server must present the node certificate of `target`. A request over the
     /// frame cap fails with `FrameTooLarge` before anything is sent.
     pub async fn call(
         &self,
+        target: NodeId,
         node: &NodeInfo,
         req: &RpcRequest,
         timeout: Duration,
     ) -> Result<RpcResponse> {
-        self.call_limited(node, req, timeout, usize::MAX).await
+        self.call_limited(target, node, req, timeout, usize::MAX)
+            .await
     }
 
-    /// [`Transport::call`] with a request cap of `limit` bytes, if lower than the frame cap:
-    /// a larger request fails with `FrameTooLarge { limit }` before anything is sent.
+    /// [`Transport::call`] (the server must present the node certificate of `target`) with a
+    /// request cap of `limit` bytes, if lower than the frame cap: a larger request fails with
+    /// `FrameTooLarge { limit }` before anything is sent.
     pub async fn call_limited(
         &self,
+        target: NodeId,
         node: &NodeInfo,
         req: &RpcRequest,
         timeout: Duration,
@@ -161,7 +198,7 @@ impl Transport {
         let frame_cap = self.max_frame();
         let fut = async {
             let bytes = encode_frame_limited(req, limit.min(frame_cap))?;
-            let conn = self.connection(node).await?;
+            let conn = self.connection(target, node).await?;
             let (mut send, mut recv) = match conn.open_bi().await {
                 Ok(s) => s,
                 Err(e) => {
@@ -191,12 +228,13 @@ impl Transport {
     /// and tools check how a node treats frames the encoder would never produce.
     pub async fn call_raw(
         &self,
+        target: NodeId,
         node: &NodeInfo,
         bytes: &[u8],
         timeout: Duration,
     ) -> Result<RpcResponse> {
         let fut = async {
-            let conn = self.connection(node).await?;
+            let conn = self.connection(target, node).await?;
             let (mut send, mut recv) = conn
                 .open_bi()
                 .await
@@ -254,7 +292,33 @@ impl Transport {
     }
 }
 
+fn wrong_node(target: NodeId, node: &NodeInfo, found: &str) -> Error {
+    warn!("{node} was dialed as node {target} but presented {found}");
+    Error::Unavailable(format!(
+        "{node} is not node {target}: its certificate is that of {found}"
+    ))
+}
+
+/// The role in the certificate the peer of `conn` presented (verified by rustls against the CA
+/// during the handshake).
+pub fn peer_role(conn: &Connection) -> Result<Role> {
+    let identity = conn
+        .peer_identity()
+        .ok_or_else(|| Error::Tls("the peer presented no certificate".into()))?;
+    let chain = identity
+        .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+        .map_err(|_| Error::Tls("unexpected peer identity type".into()))?;
+    Role::from_chain(&chain)
+}
+
 async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>, limit: usize) {
+    let peer = Arc::new(Peer {
+        addr: conn.remote_address(),
+        role: peer_role(&conn).map_err(|e| e.to_string()),
+    });
+    if let Err(why) = &peer.role {
+        warn!("connection from {} without a usable role: {why}", peer.addr);
+    }
     loop {
         let (mut send, mut recv) = match conn.accept_bi().await {
             Ok(s) => s,
@@ -264,9 +328,10 @@ async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>, limit: 
             }
         };
         let handler = handler.clone();
+        let peer = peer.clone();
         tokio::spawn(async move {
             let resp = match read_frame::<_, RpcRequest>(&mut recv, limit).await {
-                Ok(req) => handler.handle(req).await,
+                Ok(req) => handler.handle(&peer, req).await,
                 Err(e) => {
                     debug!("bad request frame: {e}");
                     handler.bad_frame(&e);
@@ -295,7 +360,7 @@ mod tests {
 
     struct Echo;
     impl Handler for Echo {
-        async fn handle(&self, req: RpcRequest) -> RpcResponse {
+        async fn handle(&self, _peer: &Peer, req: RpcRequest) -> RpcResponse {
             match req {
                 RpcRequest::Client { group, .. } => RpcResponse::Failed(Error::UnknownGroup(group)),
                 RpcRequest::Raft { .. } => RpcResponse::Failed(Error::Rejected("raft".into())),
@@ -317,13 +382,13 @@ mod tests {
 
     #[tokio::test]
     async fn mutual_tls_roundtrip_and_typed_errors() {
-        let c = certs::generate(&["n1".into(), "client".into()]).unwrap();
+        let c = certs::dev_cluster(1).unwrap();
         let server = Transport::bind("127.0.0.1:0".parse().unwrap(), &identity(&c, "n1")).unwrap();
         let _task = server.serve(Arc::new(Echo));
         let node = NodeInfo::new(server.local_addr().unwrap().to_string(), "n1");
         let client = Transport::client(&identity(&c, "client")).unwrap();
         let resp = client
-            .call(&node, &status(7), Duration::from_secs(5))
+            .call(1, &node, &status(7), Duration::from_secs(5))
             .await
             .unwrap();
         assert!(
@@ -332,7 +397,7 @@ mod tests {
         );
 
         // A frame with another protocol version gets a typed error reply, not a panic.
-        let conn = client.connection(&node).await.unwrap();
+        let conn = client.connection(1, &node).await.unwrap();
         let (mut send, mut recv) = conn.open_bi().await.unwrap();
         let mut bytes = super::super::frame::encode_frame(&status(1)).unwrap();
         bytes[4..6].copy_from_slice(&42u16.to_be_bytes());
@@ -356,7 +421,7 @@ mod tests {
 
         // The server still works afterwards.
         let resp = client
-            .call(&node, &status(3), Duration::from_secs(5))
+            .call(1, &node, &status(3), Duration::from_secs(5))
             .await
             .unwrap();
         assert!(matches!(resp, RpcResponse::Failed(Error::UnknownGroup(3))));
@@ -365,8 +430,8 @@ mod tests {
 
     #[tokio::test]
     async fn rejects_certificates_from_another_ca() {
-        let good = certs::generate(&["n1".into()]).unwrap();
-        let rogue = certs::generate(&["client".into()]).unwrap();
+        let good = certs::dev_cluster(1).unwrap();
+        let rogue = certs::dev_cluster(0).unwrap();
         let server =
             Transport::bind("127.0.0.1:0".parse().unwrap(), &identity(&good, "n1")).unwrap();
         let _task = server.serve(Arc::new(Echo));
@@ -376,7 +441,7 @@ mod tests {
         let mixed = TlsIdentity::from_pem(&good.ca_pem, &p.cert_pem, &p.key_pem).unwrap();
         let client = Transport::client(&mixed).unwrap();
         let err = client
-            .call(&node, &status(1), Duration::from_secs(5))
+            .call(1, &node, &status(1), Duration::from_secs(5))
             .await
             .unwrap_err();
         assert!(
@@ -386,10 +451,95 @@ mod tests {
         // Client trusts only the rogue CA: it refuses the server.
         let client = Transport::client(&identity(&rogue, "client")).unwrap();
         let err = client
-            .call(&node, &status(1), Duration::from_secs(5))
+            .call(1, &node, &status(1), Duration::from_secs(5))
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+        server.close();
+    }
+
+    /// Answers every request with the role it saw, as a `Rejected` error.
+    struct WhoAmI;
+    impl Handler for WhoAmI {
+        async fn handle(&self, peer: &Peer, _req: RpcRequest) -> RpcResponse {
+            RpcResponse::Failed(Error::Rejected(match &peer.role {
+                Ok(r) => r.uri(),
+                Err(e) => format!("no role: {e}"),
+            }))
+        }
+    }
+
+    async fn seen_as(client: &Transport, node: &NodeInfo) -> String {
+        match client
+            .call(1, node, &status(0), Duration::from_secs(5))
+            .await
+        {
+            Ok(RpcResponse::Failed(Error::Rejected(s))) => s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_server_sees_each_peers_role_and_the_dialer_checks_the_node_id() {
+        let c = certs::dev_cluster(2).unwrap();
+        let server = Transport::bind("127.0.0.1:0".parse().unwrap(), &identity(&c, "n1")).unwrap();
+        let _task = server.serve(Arc::new(WhoAmI));
+        let node = NodeInfo::new(server.local_addr().unwrap().to_string(), "n1");
+
+        let as_client = Transport::client(&identity(&c, certs::CLIENT)).unwrap();
+        assert_eq!(
+            seen_as(&as_client, &node).await,
+            "urn:lbshard:client:client"
+        );
+        let as_admin = Transport::client(&identity(&c, certs::ADMIN)).unwrap();
+        assert_eq!(seen_as(&as_admin, &node).await, "urn:lbshard:admin:admin");
+        let as_n2 = Transport::client(&identity(&c, "n2")).unwrap();
+        assert_eq!(seen_as(&as_n2, &node).await, "urn:lbshard:node:2");
+
+        // A certificate from the CA but without a role reaches the handler as such.
+        let ca = c.ca().unwrap();
+        let old = ca.issue_without_role("legacy").unwrap();
+        let legacy = TlsIdentity::from_pem(&c.ca_pem, &old.cert_pem, &old.key_pem).unwrap();
+        let as_legacy = Transport::client(&legacy).unwrap();
+        let seen = seen_as(&as_legacy, &node).await;
+        assert!(seen.starts_with("no role"), "{seen}");
+
+        // Dialing node 1's address as node 2: refused after the handshake, whatever the name.
+        let fresh = Transport::client(&identity(&c, certs::CLIENT)).unwrap();
+        let err = fresh
+            .call(2, &node, &status(0), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Unavailable(m) if m.contains("node 1")),
+            "{err:?}"
+        );
+        // ... and a cached connection to node 1 is not reused for node 2 either.
+        let err = as_client
+            .call(2, &node, &status(0), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+        server.close();
+    }
+
+    #[tokio::test]
+    async fn a_client_certificate_cannot_serve_as_a_node() {
+        let c = certs::dev_cluster(1).unwrap();
+        // The client certificate has no server-auth usage: the dialer's verifier refuses it.
+        let server =
+            Transport::bind("127.0.0.1:0".parse().unwrap(), &identity(&c, certs::CLIENT)).unwrap();
+        let _task = server.serve(Arc::new(Echo));
+        let node = NodeInfo::new(server.local_addr().unwrap().to_string(), "localhost");
+        let dialer = Transport::client(&identity(&c, "n1")).unwrap();
+        let err = dialer
+            .call(1, &node, &status(0), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Unavailable(m) if m.contains("server auth")),
+            "{err:?}"
+        );
         server.close();
     }
 }

@@ -22,7 +22,9 @@ use crate::codec;
 use crate::error::{Error, Result};
 
 /// The protocol version this build speaks. Bump it on any incompatible message change.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Version 2: certificates carry roles, requests are authorized by role, and errors include
+/// `Forbidden`.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Largest frame (version + body) accepted or sent: 16 MiB. The default cap, and the highest
 /// one a node or client may be configured with.

@@ -4,6 +4,11 @@
 //! uses rustls' `WebPkiClientVerifier` with the CA as the only root, the client verifies the
 //! server's certificate against the same root and the node's name. The crypto provider is
 //! `ring` (no cmake/nasm needed to build). Only TLS 1.3 is offered (QUIC requires it).
+//!
+//! rustls establishes only that a certificate comes from the CA (and, through its extended key
+//! usage, that a client or admin certificate cannot serve as a node). *Which* node, client or
+//! admin it is, and what it may do, is read from the certificate's role after the handshake
+//! ([`crate::auth`]; the endpoint does it once per connection).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::RootCertStore;
 
+use crate::auth::Role;
 use crate::error::{Error, Result};
 
 /// ALPN protocol id; a peer that does not offer it is refused during the handshake.
@@ -63,6 +69,11 @@ impl TlsIdentity {
             std::fs::read_to_string(p).map_err(|e| Error::Config(format!("{}: {e}", p.display())))
         };
         Self::from_pem(&read(ca)?, &read(cert)?, &read(key)?)
+    }
+
+    /// The role bound into this identity's own certificate.
+    pub fn role(&self) -> Result<Role> {
+        Role::from_chain(&self.chain)
     }
 
     fn roots(&self) -> Result<Arc<RootCertStore>> {

@@ -114,11 +114,51 @@ impl TestCluster {
         publish: Option<shard_node::publish::PublishConfig>,
         max_frame: usize,
     ) -> Self {
-        let names: Vec<String> = (1..=n + 2)
-            .map(|i| format!("n{i}"))
-            .chain(["client".to_string()])
-            .collect();
-        let certs = certs::generate(&names).unwrap();
+        // Two spare node certificates for nodes added later.
+        let certs = certs::dev_cluster(n + 2).unwrap();
+        let c = Self::start_nodes_full(certs, n, layout, tuning, publish, max_frame).await;
+        let members: Vec<(NodeId, NodeInfo)> = (1..=voters).map(|id| (id, c.info(id))).collect();
+        for g in layout.group_ids() {
+            c.nodes[&1].initialize(g, members.clone()).await.unwrap();
+        }
+        for g in layout.group_ids() {
+            c.leader(g).await;
+        }
+        c
+    }
+
+    /// Starts `n` nodes (ids 1..=n) hosting every group of `layout`, without initializing any
+    /// group.
+    pub async fn start_nodes(
+        n: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        publish: Option<shard_node::publish::PublishConfig>,
+    ) -> Self {
+        // Two spare node certificates for nodes added later.
+        let certs = certs::dev_cluster(n + 2).unwrap();
+        Self::start_nodes_with(certs, n, layout, tuning, publish).await
+    }
+
+    /// [`TestCluster::start_nodes`] with the given certificates (`n1`.. must be among them).
+    pub async fn start_nodes_with(
+        certs: DevCerts,
+        n: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        publish: Option<shard_node::publish::PublishConfig>,
+    ) -> Self {
+        Self::start_nodes_full(certs, n, layout, tuning, publish, MAX_FRAME).await
+    }
+
+    async fn start_nodes_full(
+        certs: DevCerts,
+        n: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        publish: Option<shard_node::publish::PublishConfig>,
+        max_frame: usize,
+    ) -> Self {
         let mut c = TestCluster {
             certs,
             dir: tempfile::tempdir().unwrap(),
@@ -131,13 +171,6 @@ impl TestCluster {
         };
         for id in 1..=n {
             c.start_node(id, "127.0.0.1:0".parse().unwrap()).await;
-        }
-        let members: Vec<(NodeId, NodeInfo)> = (1..=voters).map(|id| (id, c.info(id))).collect();
-        for g in layout.group_ids() {
-            c.nodes[&1].initialize(g, members.clone()).await.unwrap();
-        }
-        for g in layout.group_ids() {
-            c.leader(g).await;
         }
         c
     }
@@ -245,13 +278,26 @@ impl TestCluster {
         }
     }
 
-    /// A client that knows every node started so far.
+    /// A client with the admin certificate (it may also change membership) that knows every
+    /// node started so far.
     pub async fn client(&self) -> ShardClient {
-        ShardClient::connect(self.client_config()).await.unwrap()
+        self.client_as(certs::ADMIN).await
     }
 
-    /// The configuration [`TestCluster::client`] connects with.
+    /// A client presenting certificate `name` that knows every node started so far.
+    pub async fn client_as(&self, name: &str) -> ShardClient {
+        ShardClient::connect(self.client_config_as(name))
+            .await
+            .unwrap()
+    }
+
+    /// The configuration [`TestCluster::client`] connects with (admin certificate).
     pub fn client_config(&self) -> ClientConfig {
+        self.client_config_as(certs::ADMIN)
+    }
+
+    /// The configuration [`TestCluster::client_as`] connects with.
+    pub fn client_config_as(&self, name: &str) -> ClientConfig {
         let nodes = self
             .addrs
             .keys()
@@ -261,7 +307,7 @@ impl TestCluster {
                 groups: Vec::new(),
             })
             .collect();
-        let mut cfg = ClientConfig::new(nodes, self.layout, identity(&self.certs, "client"));
+        let mut cfg = ClientConfig::new(nodes, self.layout, identity(&self.certs, name));
         cfg.rpc_timeout = Duration::from_secs(2);
         cfg.retry_for = Duration::from_secs(20);
         cfg.max_frame = self.max_frame;
