@@ -217,11 +217,9 @@ pub struct NodeOptions {
     /// `None` publishes nothing.
     pub publish: Option<PublishConfig>,
     /// Largest frame the node sends or accepts, between
-    /// [`MIN_FRAME`](crate::transport::frame::MIN_FRAME) and
-    /// [`MAX_FRAME`](crate::transport::frame::MAX_FRAME) (the default). Write batches larger than
-    /// [`max_entry_bytes`](crate::transport::frame::max_entry_bytes) of it are refused, and
-    /// snapshot chunks are cut below it. Clients talking to the node should use the same cap
-    /// (`ClientConfig::max_frame`).
+    /// [`MIN_FRAME`](crate::transport::frame::MIN_FRAME) and [`MAX_FRAME`] (the default). Write
+    /// batches larger than [`max_entry_bytes`] of it are refused, and snapshot chunks are cut
+    /// below it. Clients talking to the node should use the same cap (`ClientConfig::max_frame`).
     pub max_frame: usize,
 }
 

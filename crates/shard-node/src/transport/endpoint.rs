@@ -100,7 +100,7 @@ impl Transport {
     }
 
     /// Sets the largest frame this endpoint sends or accepts (default
-    /// [`MAX_FRAME`](super::frame::MAX_FRAME); check it with
+    /// [`MAX_FRAME`]; check it with
     /// [`check_max_frame`](super::frame::check_max_frame)). Applies to calls made and connections
     /// accepted afterwards: set it before [`Transport::serve`].
     pub fn set_max_frame(&self, limit: usize) {
