@@ -26,6 +26,13 @@ pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Resul
     Ok(())
 }
 
+/// The number of bytes [`encode`] would produce for `value`, without allocating them.
+pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> Result<usize> {
+    let mut size = bincode::enc::write::SizeWriter::default();
+    bincode::serde::encode_into_writer(value, &mut size, config())?;
+    Ok(size.bytes_written)
+}
+
 /// Decodes a whole buffer; trailing bytes are an error (they mean a framing bug or garbage).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let (value, used) = bincode::serde::decode_from_slice(bytes, config())?;

@@ -13,6 +13,7 @@
 //! bootstrap = "1=n1@127.0.0.1:7101,2=n2@127.0.0.1:7102,3=n3@127.0.0.1:7103"
 //! redis_cluster_nodes = "127.0.0.1:7001,127.0.0.1:7002"   # or env REDIS_CLUSTER_NODES
 //! fsync = "always"                 # or "never" (page cache; survives process crashes only)
+//! max_frame_bytes = 16777216       # frame cap (default); clients use the same
 //! [raft]
 //! heartbeat_ms = 100
 //! ```
@@ -75,6 +76,9 @@ pub struct RunConfig {
     pub redis_cluster_nodes: Option<String>,
     /// Log durability.
     pub fsync: Fsync,
+    /// Largest frame sent or accepted, in bytes (default and maximum 16 MiB, at least 256 KiB);
+    /// clients must use the same cap.
+    pub max_frame_bytes: Option<usize>,
     /// Raft timings.
     pub raft: RaftTuning,
 }
@@ -136,6 +140,9 @@ impl RunConfig {
             .clone()
             .unwrap_or_else(|| layout.group_ids().collect());
         opts.raft = self.raft;
+        if let Some(n) = self.max_frame_bytes {
+            opts.max_frame = crate::transport::frame::check_max_frame(n)?;
+        }
         opts.log = LogOptions {
             fsync: match self.fsync {
                 Fsync::Always => FsyncPolicy::Always,
@@ -167,14 +174,18 @@ mod tests {
             layout_groups = 2
             bootstrap = "1=n1@127.0.0.1:7101,2=n2@127.0.0.1:7102"
             fsync = "never"
+            max_frame_bytes = 1048576
             [raft]
             heartbeat_ms = 30
+            max_append_bytes = 262144
             "#,
         )
         .unwrap();
         assert_eq!(cfg.name(), "n2");
         assert_eq!(cfg.layout(), Layout::new(2));
         assert_eq!(cfg.raft.heartbeat_ms, 30);
+        assert_eq!(cfg.max_frame_bytes, Some(1 << 20));
+        assert_eq!(cfg.raft.max_append_bytes, 256 << 10);
         assert_eq!(
             cfg.raft.election_min_ms,
             RaftTuning::default().election_min_ms

@@ -31,17 +31,19 @@
 //!   openraft's `ensure_linearizable`, a read index — and serves after applying up to it); with
 //!   [`client::ReadOptions::follower`] any replica answers from what it has applied.
 //! * **Storage** follows openraft's seams (STYLE 8): [`types`] (type config), [`log_store`]
-//!   (segmented log, one crc32 record per entry, torn tail cut on open, fsync with group
-//!   commit, atomic vote and purge files), [`state_machine`] (apply, atomic checksummed
-//!   snapshots, restore on start), [`raft::network`] (Raft RPCs over the node's QUIC endpoint),
-//!   one [`router`] for every group of a node.
+//!   (segmented log, one crc32 record per entry, torn tail cut on open and any other damage
+//!   refused, fsync with group commit, atomic vote and purge files), [`state_machine`] (apply,
+//!   atomic checksummed snapshots, restore on start), [`raft::network`] (Raft RPCs over the
+//!   node's QUIC endpoint), one [`router`] for every group of a node.
 //! * **Transport** ([`transport`]): one quinn endpoint per process; each RPC is one
 //!   bidirectional stream carrying one request and one response frame:
-//!   `len: u32 | version: u16 | bincode body`, capped at [`transport::frame::MAX_FRAME`],
-//!   checked before allocation. Both sides present certificates from one cluster CA
-//!   (`shard-node certs`), verified by rustls; each certificate binds one role (node `<id>`,
-//!   admin, client) that every request is authorized against ([`auth`]). Bad frames get a
-//!   typed [`Error`] reply.
+//!   `len: u32 | version: u16 | bincode body`, capped at [`transport::frame::MAX_FRAME`] (or a
+//!   lower configured cap), checked before allocation. Write batches are kept small enough that
+//!   every log entry fits one frame, and an AppendEntries too large for a frame is split
+//!   (openraft's `PayloadTooLarge`), so a lagging follower always catches up. Both sides
+//!   present certificates from one cluster CA (`shard-node certs`), verified by rustls; each
+//!   certificate binds one role (node `<id>`, admin, client) that every request is authorized
+//!   against ([`auth`]). Bad frames get a typed [`Error`] reply.
 //! * **Change feed** ([`publish`]): the leader of each group publishes applied changes as JSON
 //!   to Redis Cluster with `SPUBLISH lb:{<board>}:changes`, through a bounded queue that drops
 //!   (and counts) instead of blocking the apply path.

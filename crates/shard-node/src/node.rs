@@ -42,6 +42,7 @@ use crate::publish::{PublishConfig, PublishStats, Publisher};
 use crate::raft::{Faults, NetworkFactory};
 use crate::router::{Group, Router};
 use crate::state_machine::{AppState, ApplyHook, StateMachine};
+use crate::transport::frame::{check_max_frame, max_entry_bytes, MAX_FRAME};
 use crate::transport::{TlsIdentity, Transport};
 use crate::types::{GroupId, NodeId, NodeInfo, Raft};
 
@@ -136,6 +137,12 @@ pub struct RaftTuning {
     pub keep_logs: u64,
     /// Max entries per AppendEntries RPC.
     pub max_payload_entries: u64,
+    /// Bytes an AppendEntries RPC with more than one entry may carry (besides the frame cap);
+    /// a larger one is sent as fewer entries. openraft gives an AppendEntries one heartbeat
+    /// interval to be sent, stored and answered, so this must take well under `heartbeat_ms`
+    /// on the slowest link (1 MiB: ~8 ms at 1 Gbit/s). One entry always travels, whatever its
+    /// size below the frame cap.
+    pub max_append_bytes: u64,
 }
 
 impl Default for RaftTuning {
@@ -147,6 +154,7 @@ impl Default for RaftTuning {
             snapshot_logs: 20_000,
             keep_logs: 1_000,
             max_payload_entries: 512,
+            max_append_bytes: 1 << 20,
         }
     }
 }
@@ -208,6 +216,11 @@ pub struct NodeOptions {
     /// Publish applied changes to Redis Cluster (sharded pub/sub) from each group's leader;
     /// `None` publishes nothing.
     pub publish: Option<PublishConfig>,
+    /// Largest frame the node sends or accepts, between
+    /// [`MIN_FRAME`](crate::transport::frame::MIN_FRAME) and [`MAX_FRAME`] (the default). Write
+    /// batches larger than [`max_entry_bytes`] of it are refused, and snapshot chunks are cut
+    /// below it. Clients talking to the node should use the same cap (`ClientConfig::max_frame`).
+    pub max_frame: usize,
 }
 
 impl NodeOptions {
@@ -224,6 +237,7 @@ impl NodeOptions {
             tls,
             hook: None,
             publish: None,
+            max_frame: MAX_FRAME,
         }
     }
 }
@@ -267,13 +281,16 @@ impl ShardNode {
                 )))
             }
         }
-        let config = opts.raft.to_config()?;
-        let transport = Transport::bind(opts.listen, &opts.tls)?;
-        let addr = transport.local_addr()?;
-        let faults = Arc::new(Faults::default());
-        let router = Arc::new(Router::new(opts.id, faults.clone()));
-        let publisher = opts.publish.clone().map(Publisher::start).transpose()?;
-        let mut watchers = Vec::new();
+        let max_frame = check_max_frame(opts.max_frame)?;
+        let max_entry = max_entry_bytes(max_frame);
+        let config = {
+            let mut c = (*opts.raft.to_config()?).clone();
+            c.snapshot_max_chunk_size = c.snapshot_max_chunk_size.min(max_entry as u64);
+            Arc::new(c)
+        };
+        // Every group's log is opened, and so checked, before anything starts: a damaged log
+        // stops the whole node before it binds its port or takes part in any group.
+        let mut logs = Vec::with_capacity(opts.groups.len());
         for &g in &opts.groups {
             if g >= opts.layout.groups {
                 return Err(Error::Config(format!(
@@ -282,7 +299,17 @@ impl ShardNode {
                 )));
             }
             let dir = opts.data_dir.join(format!("group-{g}"));
-            let log = LogStore::open(&dir.join("log"), opts.log)?;
+            logs.push(LogStore::open(&dir.join("log"), opts.log)?);
+        }
+        let transport = Transport::bind(opts.listen, &opts.tls)?;
+        transport.set_max_frame(max_frame);
+        let addr = transport.local_addr()?;
+        let faults = Arc::new(Faults::default());
+        let router = Arc::new(Router::new(opts.id, faults.clone()).with_max_entry_bytes(max_entry));
+        let publisher = opts.publish.clone().map(Publisher::start).transpose()?;
+        let mut watchers = Vec::new();
+        for (&g, log) in opts.groups.iter().zip(logs) {
+            let dir = opts.data_dir.join(format!("group-{g}"));
             let app = AppState::new(g, opts.layout);
             let is_leader = Arc::new(AtomicBool::new(false));
             let hook = both(
@@ -295,6 +322,7 @@ impl ShardNode {
                 transport: transport.clone(),
                 group: g,
                 faults: faults.clone(),
+                max_append_bytes: usize::try_from(opts.raft.max_append_bytes).unwrap_or(usize::MAX),
             };
             let raft = Raft::new(opts.id, config.clone(), network, log, sm)
                 .await

@@ -16,6 +16,7 @@ use openraft::ChangeMembers;
 use tracing::debug;
 
 use crate::auth::{self, Peer};
+use crate::codec;
 use crate::error::Error;
 use crate::metrics::NodeMetrics;
 use crate::protocol::{
@@ -24,6 +25,7 @@ use crate::protocol::{
 };
 use crate::raft::Faults;
 use crate::state_machine::StateMachineHandle;
+use crate::transport::frame::{max_entry_bytes, MAX_FRAME};
 use crate::transport::Handler;
 use crate::types::{GroupId, NodeId, NodeInfo, Raft};
 
@@ -44,6 +46,7 @@ pub struct Router {
     metrics: NodeMetrics,
     groups: RwLock<BTreeMap<GroupId, Group>>,
     faults: Arc<Faults>,
+    max_entry: usize,
 }
 
 fn write_err(group: GroupId, e: RaftError<NodeId, ClientWriteError<NodeId, NodeInfo>>) -> Error {
@@ -80,7 +83,16 @@ impl Router {
             metrics: NodeMetrics::default(),
             groups: RwLock::new(BTreeMap::new()),
             faults,
+            max_entry: max_entry_bytes(MAX_FRAME),
         }
+    }
+
+    /// Refuses write batches whose encoding exceeds `limit` bytes (default: what fits a frame of
+    /// [`MAX_FRAME`]). Every entry must fit one AppendEntries frame, or a follower that needs it
+    /// could never be sent it.
+    pub fn with_max_entry_bytes(mut self, limit: usize) -> Self {
+        self.max_entry = limit;
+        self
     }
 
     /// Registers a group.
@@ -180,6 +192,15 @@ impl Router {
         }
         match req {
             ClientRequest::Write(batch) => {
+                let size = codec::encoded_len(&batch)?;
+                if size > self.max_entry {
+                    return Err(Error::Rejected(format!(
+                        "a batch of {} writes encodes to {size} bytes, more than the {} bytes a \
+                         log entry may hold; send fewer or smaller writes per batch",
+                        batch.commands.len(),
+                        self.max_entry
+                    )));
+                }
                 let resp = g
                     .raft
                     .client_write(batch)

@@ -3,11 +3,17 @@
 
 mod common;
 
-use common::{create_board, names, put, TestCluster, BOARD};
-use leaderboard_core::{BoardConfig, Cursor, RankStyle, Write, WriteOp};
-use shard_node::client::ReadOptions;
+use std::time::Duration;
+
+use common::{create_board, eventually, names, put, TestCluster, BOARD};
+use leaderboard_core::{BoardConfig, BoardId, Cursor, OpId, RankStyle, Write, WriteOp};
+use shard_node::client::{ReadOptions, ShardClient};
+use shard_node::command::{Batch, Command};
 use shard_node::layout::Layout;
 use shard_node::node::RaftTuning;
+use shard_node::protocol::ClientRequest;
+use shard_node::transport::frame::max_entry_bytes;
+use shard_node::types::NodeId;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_replicate() {
@@ -158,5 +164,168 @@ async fn two_groups_answer_like_one_board() {
         matches!(&err, shard_node::Error::Leaderboard(e) if e.is_not_found()),
         "{err:?}"
     );
+    c.shutdown().await;
+}
+
+/// A frame cap small enough that a modest backlog needs many AppendEntries frames.
+const SMALL_FRAME: usize = 512 << 10;
+
+/// Snapshots that never kick in, so a lagging follower can only be caught up by sending it the
+/// log. The heartbeat is slower than [`RaftTuning::fast`]: openraft gives an AppendEntries one
+/// heartbeat interval, and one entry of a hundred kilobytes can take longer than 50 ms to send
+/// and store in a debug build on a busy two-core machine.
+fn no_snapshots() -> RaftTuning {
+    RaftTuning {
+        heartbeat_ms: 200,
+        election_min_ms: 1_000,
+        election_max_ms: 2_000,
+        snapshot_logs: 1_000_000,
+        ..RaftTuning::fast()
+    }
+}
+
+/// Creates [`BOARD`] with room for 1 KiB of metadata per member.
+async fn create_big_board(client: &ShardClient) {
+    let cfg = BoardConfig {
+        max_metadata_bytes: 1024,
+        ..BoardConfig::default()
+    };
+    client.create_board(BOARD, cfg).await.unwrap();
+}
+
+/// Writes members `m{from}..m{to}` carrying 1 KiB of metadata each, through the client's
+/// batcher (batches of up to 1,024 writes, cut by bytes under the frame cap).
+async fn write_large(client: &ShardClient, from: u64, to: u64) {
+    let ids: Vec<u64> = (from..to).collect();
+    for chunk in ids.chunks(1000) {
+        let writes = chunk
+            .iter()
+            .map(|v| {
+                Write::new(format!("m{v}"), *v as i64, 0)
+                    .op_id(OpId(u128::from(*v)))
+                    .metadata(vec![b'x'; 1000])
+            })
+            .collect();
+        for r in client.write_batch(BOARD, writes).await {
+            r.unwrap();
+        }
+    }
+}
+
+/// Cuts `node` off from every other node, in both directions.
+fn isolate(c: &TestCluster, node: NodeId) {
+    for id in c.nodes.keys().filter(|id| **id != node) {
+        c.nodes[id].faults().block(node);
+        c.nodes[&node].faults().block(*id);
+    }
+}
+
+/// Waits (a liveness bound, not a speed target) until `node` has applied `index`, then checks
+/// that it got there by the log: no snapshot was built or installed on it.
+async fn caught_up_by_log(c: &TestCluster, node: NodeId, index: u64) {
+    eventually(
+        &format!("node {node} to apply {index}"),
+        Duration::from_secs(120),
+        || async { (c.status(node, 0).await.last_applied >= Some(index)).then_some(()) },
+    )
+    .await;
+    let st = c.status(node, 0).await;
+    assert_eq!(st.snapshot, None, "caught up by appends: {st:?}");
+}
+
+/// A follower cut off while the others commit a backlog far larger than one frame (hundreds of
+/// kilobytes per entry, up to 512 entries per AppendEntries) catches up once the link heals:
+/// the oversized AppendEntries is reported to openraft as `PayloadTooLarge` and split, not
+/// retried unchanged forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_catches_up_after_large_backlog() {
+    let c =
+        TestCluster::start_with_max_frame(3, 3, Layout::new(1), no_snapshots(), SMALL_FRAME).await;
+    // One batch in flight: the follower that stays connected is sent each entry on its own, so
+    // the writes commit whatever becomes of oversized AppendEntries; only the cut-off follower
+    // is sent a backlog.
+    let mut cfg = c.client_config();
+    cfg.max_inflight = 1;
+    let client = ShardClient::connect(cfg).await.unwrap();
+    create_big_board(&client).await;
+    let leader = c.leader(0).await;
+    let lagging = (1..=3).find(|id| *id != leader).unwrap();
+    isolate(&c, lagging);
+
+    write_large(&client, 0, 8_000).await;
+    // Applied on the leader (which the isolated node cannot have disturbed), so committed.
+    let last = c.status(leader, 0).await.last_applied.unwrap();
+    let behind = last - c.status(lagging, 0).await.last_applied.unwrap_or(0);
+    assert!(behind >= 8, "a backlog of many entries: {behind}");
+
+    for node in c.nodes.values() {
+        node.faults().heal();
+    }
+    caught_up_by_log(&c, lagging, last).await;
+    assert_eq!(c.members(lagging, 0).await, names(0..8_000));
+    c.shutdown().await;
+}
+
+/// The same with a follower whose own frame cap is lower than the leader's: the leader's
+/// AppendEntries fit its cap but the follower refuses them, and that refusal splits them too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_with_a_smaller_frame_cap_catches_up() {
+    let mut c =
+        TestCluster::start_with_max_frame(3, 3, Layout::new(1), no_snapshots(), SMALL_FRAME).await;
+    let client = c.client().await;
+    create_big_board(&client).await;
+    let leader = c.leader(0).await;
+    let lagging = (1..=3).find(|id| *id != leader).unwrap();
+    c.stop(lagging).await;
+
+    write_large(&client, 0, 6_000).await;
+    let last = c.status(c.leader(0).await, 0).await.last_applied.unwrap();
+    c.max_frame = SMALL_FRAME / 2;
+    c.restart(lagging).await;
+    caught_up_by_log(&c, lagging, last).await;
+    assert_eq!(c.members(lagging, 0).await, names(0..6_000));
+    let refused = c.nodes[&lagging]
+        .router()
+        .metrics()
+        .bad_frames
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(refused > 0, "the follower refused oversized frames");
+    c.shutdown().await;
+}
+
+/// A node refuses a write batch that would make a log entry too large for one frame (a
+/// follower could never be sent it); the client cuts its batches by bytes so that many large
+/// writes still commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_batches_are_refused_and_clients_cut_batches_by_bytes() {
+    let c =
+        TestCluster::start_with_max_frame(3, 3, Layout::new(1), no_snapshots(), SMALL_FRAME).await;
+    let client = c.client().await;
+    create_big_board(&client).await;
+    let leader = c.leader(0).await;
+    let node = &c.nodes[&leader];
+    let group = node.router().group(0).unwrap();
+    let write = |v: u64| Command::Write {
+        board: BoardId::new(BOARD),
+        write: Write::new(format!("big{v}"), 1, 0).metadata(vec![b'y'; 1000]),
+    };
+    let n = max_entry_bytes(SMALL_FRAME) / 1000 + 1;
+    let batch = Batch::new((0..n as u64).map(write).collect());
+    let err = node
+        .router()
+        .client(&group, ClientRequest::Write(batch))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, shard_node::Error::Rejected(m) if m.contains("bytes")),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(client.count(BOARD).await.unwrap(), 0, "nothing applied");
+
+    // A thousand 1 KiB writes queued at once would be one batch of a megabyte without the
+    // byte budget.
+    write_large(&client, 0, 3_000).await;
+    assert_eq!(client.count(BOARD).await.unwrap(), 3_000);
     c.shutdown().await;
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
+use crate::transport::frame::{max_entry_bytes, MAX_FRAME};
 use crate::transport::TlsIdentity;
 use crate::types::{GroupId, NodeId, NodeInfo};
 
@@ -36,6 +37,10 @@ pub struct ClientConfig {
     pub max_batch: usize,
     /// Batches in flight per group; more writes queue and form the next batch.
     pub max_inflight: usize,
+    /// Largest frame sent or accepted (default [`MAX_FRAME`]); must not exceed the nodes' cap
+    /// (`NodeOptions::max_frame`). A batch is also closed once its writes encode to
+    /// [`ClientConfig::max_batch_bytes`], derived from it.
+    pub max_frame: usize,
 }
 
 impl ClientConfig {
@@ -49,7 +54,16 @@ impl ClientConfig {
             retry_for: Duration::from_secs(10),
             max_batch: 1024,
             max_inflight: 4,
+            max_frame: MAX_FRAME,
         }
+    }
+
+    /// Bytes of encoded writes the batcher puts in one Raft entry: a quarter of what a node
+    /// accepts in one entry under [`ClientConfig::max_frame`], because the reply (an outcome per
+    /// write, with the member's entry before and after) is larger than the request. A single
+    /// write larger than this travels alone.
+    pub fn max_batch_bytes(&self) -> usize {
+        max_entry_bytes(self.max_frame) / 4
     }
 
     /// A configuration whose certificates come from a directory written by

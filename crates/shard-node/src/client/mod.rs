@@ -7,8 +7,9 @@
 //!   way) or an unreachable node it tries the next replica after a short exponential backoff,
 //!   until [`ClientConfig::retry_for`] runs out.
 //! * **Batching.** Writes to one group queue in a per-group [`batcher`]: it takes every
-//!   queued write (up to `max_batch`) into one Raft entry, with at most `max_inflight` batches in
-//!   flight per group, so batches grow with load and a lone write is not delayed by a timer.
+//!   queued write (up to `max_batch`, and up to a byte budget derived from the frame cap) into
+//!   one Raft entry, with at most `max_inflight` batches in flight per group, so batches grow
+//!   with load and a lone write is not delayed by a timer.
 //! * **Reads** go to the leader and are linearizable by default; [`ReadConsistency::Local`]
 //!   lets any replica answer (follower read, may be stale). Queries that span the board fan out to
 //!   every group in parallel and are merged with leaderboard-core (see [`ops`]).
@@ -29,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::protocol::{
     ClientReply, ClientRequest, GroupStatus, ReadConsistency, RpcRequest, RpcResponse,
 };
+use crate::transport::frame::check_max_frame;
 use crate::transport::Transport;
 use crate::types::{GroupId, NodeId, NodeInfo};
 
@@ -77,7 +79,9 @@ impl ShardClient {
         if cfg.nodes.is_empty() {
             return Err(Error::Config("no shard nodes configured".into()));
         }
+        let max_frame = check_max_frame(cfg.max_frame)?;
         let transport = Transport::client(&cfg.tls)?;
+        transport.set_max_frame(max_frame);
         let inner = Arc::new(Inner {
             cfg,
             transport,

@@ -83,14 +83,28 @@ pub struct LogReader {
     mem: Arc<Mutex<MemLog>>,
 }
 
+/// A [`segment::corrupt`] error for the record of entry `index`.
+fn located(segments: &Segments, index: u64, what: &str) -> Error {
+    match segments.location(index) {
+        Some((path, offset)) => segment::corrupt(path, offset, index, what),
+        None => Error::Corrupt(format!("log entry {index}: {what}")),
+    }
+}
+
 fn io_err(subject: ErrorSubject<u64>, verb: ErrorVerb, e: impl ToString) -> StorageError {
     StorageIOError::new(subject, verb, AnyError::error(e.to_string())).into()
 }
 
 impl LogStore {
     /// Opens the log in `dir`, repairing a torn tail, and starts its writer thread.
+    ///
+    /// Damage anywhere else (a bad checksum before the end of the last segment, any damage in an
+    /// earlier segment, a record that passes its checksum but is not the expected entry) is an
+    /// [`Error::Corrupt`] naming the file, offset and entry: such entries may have been
+    /// acknowledged to a leader, and cutting them away would let the group lose committed
+    /// writes. See [`segment`] for the rules.
     pub fn open(dir: &Path, opts: LogOptions) -> Result<Self> {
-        let (mut segments, payloads) = Segments::open(dir, opts.segment_bytes, opts.fsync)?;
+        let (segments, payloads) = Segments::open(dir, opts.segment_bytes, opts.fsync)?;
         let last_purged: Option<LogId> = match record::read_atomic(&dir.join("purged"))? {
             Some(b) => Some(codec::decode(&b)?),
             None => None,
@@ -103,17 +117,30 @@ impl LogStore {
         let mut entries = BTreeMap::new();
         let mut expected: Option<u64> = None;
         for (index, payload) in payloads {
-            let entry: Option<Entry> = codec::decode(&payload)
-                .ok()
-                .filter(|e: &Entry| e.log_id.index == index);
-            let Some(entry) = entry else {
-                tracing::warn!(index, "undecodable log record; truncating the log there");
-                segments.truncate(index)?;
-                break;
-            };
             if purged_index.is_some_and(|p| index <= p) {
+                // Covered by a snapshot; its segment is deleted by the next purge.
                 continue;
             }
+            // The checksum held, so these bytes are what was written: an entry that does not
+            // decode, or that carries another index, was never valid. It is not a torn write,
+            // and the entries after it may be acknowledged: refuse rather than cut.
+            let entry = match codec::decode::<Entry>(&payload) {
+                Ok(e) if e.log_id.index == index => e,
+                Ok(e) => {
+                    return Err(located(
+                        &segments,
+                        index,
+                        &format!("the record holds entry {} instead", e.log_id.index),
+                    ))
+                }
+                Err(e) => {
+                    return Err(located(
+                        &segments,
+                        index,
+                        &format!("the record passes its checksum but does not decode ({e})"),
+                    ))
+                }
+            };
             let want = expected.unwrap_or(purged_index.map_or(index, |p| p + 1));
             if index != want {
                 return Err(Error::Corrupt(format!(

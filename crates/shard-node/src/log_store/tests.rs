@@ -105,33 +105,201 @@ async fn torn_tail_is_detected_and_truncated() {
     assert_eq!(indexes(&mut s).await, (1..=12).collect::<Vec<_>>());
 }
 
-#[tokio::test]
-async fn flipped_bit_fails_checksum_and_cuts_log_there() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let mut s = LogStore::open(
-            dir.path(),
-            LogOptions {
-                segment_bytes: 1 << 20,
-                ..opts()
-            },
-        )
+/// Writes entries `1..=n` with `segment_bytes` segments and closes the log.
+async fn write_log(dir: &Path, n: u64, segment_bytes: u64) {
+    let mut s = LogStore::open(
+        dir,
+        LogOptions {
+            segment_bytes,
+            ..opts()
+        },
+    )
+    .unwrap();
+    s.blocking_append(ents(1, n)).await.unwrap();
+}
+
+fn append_bytes(path: &Path, bytes: &[u8]) {
+    OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(bytes)
         .unwrap();
-        s.blocking_append(ents(1, 10)).await.unwrap();
+}
+
+fn flip_bit(path: &Path, offset: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[offset] ^= 0x40;
+    std::fs::write(path, &bytes).unwrap();
+}
+
+/// Every segment file with its length.
+fn snapshot_of_files(dir: &Path) -> Vec<(PathBuf, u64)> {
+    segment_files(dir)
+        .into_iter()
+        .map(|p| {
+            let len = std::fs::metadata(&p).unwrap().len();
+            (p, len)
+        })
+        .collect()
+}
+
+/// Opening must fail with a `Corrupt` error naming the file, an offset and an entry index,
+/// and must leave every segment file as it was.
+fn assert_refused(dir: &Path, file: &Path) -> String {
+    let before = snapshot_of_files(dir);
+    let err = match LogStore::open(dir, opts()) {
+        Ok(_) => panic!("a log damaged outside its torn tail must not open"),
+        Err(e) => e,
+    };
+    let Error::Corrupt(msg) = &err else {
+        panic!("expected a Corrupt error, got {err:?}");
+    };
+    let name = file.file_name().unwrap().to_string_lossy().to_string();
+    assert!(msg.contains(&name), "names the file: {msg}");
+    assert!(msg.contains("offset"), "names the offset: {msg}");
+    assert!(msg.contains("entry"), "names the entry: {msg}");
+    assert_eq!(snapshot_of_files(dir), before, "nothing deleted or cut");
+    // Still refused on a second attempt: nothing was repaired behind the operator's back.
+    assert!(matches!(
+        LogStore::open(dir, opts()),
+        Err(Error::Corrupt(_))
+    ));
+    msg.clone()
+}
+
+#[tokio::test]
+async fn flipped_bit_in_an_earlier_segment_stops_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 40, 128).await;
+    let files = segment_files(dir.path());
+    assert!(files.len() > 3, "small segments rotate");
+    let first = &files[0];
+    let len = std::fs::metadata(first).unwrap().len() as usize;
+    flip_bit(first, len / 2);
+    let msg = assert_refused(dir.path(), first);
+    assert!(msg.contains("acknowledged"), "{msg}");
+}
+
+#[tokio::test]
+async fn torn_looking_end_of_an_earlier_segment_stops_the_log() {
+    // Only the last segment can have been cut by a crash: later segments are created after the
+    // earlier one was synced. A short earlier segment is damage, not a torn write.
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 40, 128).await;
+    let files = segment_files(dir.path());
+    let second = &files[1];
+    let len = std::fs::metadata(second).unwrap().len();
+    OpenOptions::new()
+        .write(true)
+        .open(second)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+    assert_refused(dir.path(), second);
+}
+
+/// Byte offsets of the records of a segment file.
+fn record_offsets(path: &Path) -> Vec<usize> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut offsets = Vec::new();
+    let mut pos = 0;
+    while let record::Decoded::Record(_, used) = record::decode(&bytes[pos..]) {
+        offsets.push(pos);
+        pos += used;
     }
+    assert_eq!(pos, bytes.len());
+    offsets
+}
+
+#[tokio::test]
+async fn flipped_bit_in_the_middle_of_the_last_segment_stops_the_log() {
+    // In the payload, in the checksum, and in the high byte of the length (which makes the
+    // record claim the rest of the file, like a torn write, while intact records follow it).
+    for within_record in [record::HEADER, 4, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        write_log(dir.path(), 10, 1 << 20).await;
+        let seg = segment_files(dir.path()).pop().unwrap();
+        let offsets = record_offsets(&seg);
+        flip_bit(&seg, offsets[5] + within_record);
+        let msg = assert_refused(dir.path(), &seg);
+        assert!(
+            msg.contains(&format!("offset {}", offsets[5])) && msg.contains("entry 6"),
+            "{msg}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn undecodable_entry_with_a_good_checksum_stops_the_log() {
+    // A record whose checksum holds but whose payload is not the entry it should be was
+    // written that way (a bug, or damage before the checksum was computed): not a torn write.
+    for payload in [
+        b"not an entry".to_vec(),
+        codec::encode(&blank_ent::<TypeConfig>(1, 1, 99)).unwrap(),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write_log(dir.path(), 10, 1 << 20).await;
+        let seg = segment_files(dir.path()).pop().unwrap();
+        let mut rec = Vec::new();
+        record::encode_into(&mut rec, &payload);
+        append_bytes(&seg, &rec);
+        let msg = assert_refused(dir.path(), &seg);
+        assert!(msg.contains("entry 11"), "{msg}");
+    }
+}
+
+#[tokio::test]
+async fn torn_tails_of_the_last_segment_are_still_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 40, 128).await;
+    let n_files = segment_files(dir.path()).len();
+    assert!(n_files > 3, "small segments rotate");
     let seg = segment_files(dir.path()).pop().unwrap();
-    let mut bytes = std::fs::read(&seg).unwrap();
-    let n = bytes.len();
-    bytes[n / 2] ^= 0x40;
-    std::fs::write(&seg, &bytes).unwrap();
+    let reopen = || async {
+        let mut s = LogStore::open(dir.path(), opts()).unwrap();
+        let got = indexes(&mut s).await;
+        assert_eq!(segment_files(dir.path()).len(), n_files, "segments kept");
+        (s, got)
+    };
+
+    // The last record fails its checksum and ends exactly at the end of the file: the sectors
+    // of an unsynced write never reached the disk.
+    let len = std::fs::metadata(&seg).unwrap().len() as usize;
+    flip_bit(&seg, len - 1);
+    let (mut s, got) = reopen().await;
+    assert_eq!(got, (1..=39).collect::<Vec<_>>());
+    s.blocking_append(ents(40, 40)).await.unwrap();
+    drop(s);
+
+    // A header that announces more bytes than the file holds.
+    let mut rec = Vec::new();
+    record::encode_into(&mut rec, &[7u8; 100]);
+    append_bytes(&seg, &rec[..50]);
+    let (_, got) = reopen().await;
+    assert_eq!(got, (1..=40).collect::<Vec<_>>());
+
+    // A complete header whose payload is damaged, then zeros: the rest of an unsynced batch
+    // never arrived.
+    let mut rec = Vec::new();
+    record::encode_into(&mut rec, &codec::encode(&ents(41, 41)[0]).unwrap());
+    let last = rec.len() - 1;
+    rec[last] ^= 0xff;
+    append_bytes(&seg, &rec);
+    append_bytes(&seg, &[0u8; 512]);
+    let (_, got) = reopen().await;
+    assert_eq!(got, (1..=40).collect::<Vec<_>>());
+
+    // Zeros after the last record (the file grew, its data never arrived).
+    let len = std::fs::metadata(&seg).unwrap().len();
+    append_bytes(&seg, &[0u8; 4096]);
+    let (mut s, got) = reopen().await;
+    assert_eq!(got, (1..=40).collect::<Vec<_>>());
+    assert_eq!(std::fs::metadata(&seg).unwrap().len(), len, "zeros cut");
+    s.blocking_append(ents(41, 45)).await.unwrap();
+    drop(s);
     let mut s = LogStore::open(dir.path(), opts()).unwrap();
-    let got = indexes(&mut s).await;
-    assert!(!got.is_empty() && got.len() < 10, "{got:?}");
-    assert_eq!(got, (1..=got.len() as u64).collect::<Vec<_>>());
-    assert!(
-        std::fs::metadata(&seg).unwrap().len() < n as u64,
-        "file truncated"
-    );
+    assert_eq!(indexes(&mut s).await, (1..=45).collect::<Vec<_>>());
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ use quinn::{Connection, Endpoint, TransportConfig, VarInt};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
-use super::frame::{read_frame, write_frame, MAX_FRAME};
+use super::frame::{encode_frame_limited, read_frame, MAX_FRAME};
 use super::tls::TlsIdentity;
 use crate::auth::{Peer, Role};
 use crate::error::{Error, Result};
@@ -67,6 +67,7 @@ pub struct Transport {
     /// Cached connections by address, with the role the server's certificate showed.
     conns: Mutex<HashMap<String, (Connection, Role)>>,
     inbound: Arc<AtomicUsize>,
+    max_frame: AtomicUsize,
 }
 
 impl Transport {
@@ -94,7 +95,22 @@ impl Transport {
             client_config,
             conns: Mutex::new(HashMap::new()),
             inbound: Arc::new(AtomicUsize::new(0)),
+            max_frame: AtomicUsize::new(MAX_FRAME),
         }))
+    }
+
+    /// Sets the largest frame this endpoint sends or accepts (default
+    /// [`MAX_FRAME`]; check it with
+    /// [`check_max_frame`](super::frame::check_max_frame)). Applies to calls made and connections
+    /// accepted afterwards: set it before [`Transport::serve`].
+    pub fn set_max_frame(&self, limit: usize) {
+        self.max_frame
+            .store(limit.min(MAX_FRAME), Ordering::Relaxed);
+    }
+
+    /// The largest frame this endpoint sends or accepts.
+    pub fn max_frame(&self) -> usize {
+        self.max_frame.load(Ordering::Relaxed)
     }
 
     /// The bound address.
@@ -155,7 +171,8 @@ impl Transport {
     }
 
     /// Sends `req` to node `target`, reached at `node`, and waits for its response, at most
-    /// `timeout`. The server must present the node certificate of `target`.
+    /// `timeout`. The server must present the node certificate of `target`. A request over the
+    /// frame cap fails with `FrameTooLarge` before anything is sent.
     pub async fn call(
         &self,
         target: NodeId,
@@ -163,7 +180,24 @@ impl Transport {
         req: &RpcRequest,
         timeout: Duration,
     ) -> Result<RpcResponse> {
+        self.call_limited(target, node, req, timeout, usize::MAX)
+            .await
+    }
+
+    /// [`Transport::call`] (the server must present the node certificate of `target`) with a
+    /// request cap of `limit` bytes, if lower than the frame cap: a larger request fails with
+    /// `FrameTooLarge { limit }` before anything is sent.
+    pub async fn call_limited(
+        &self,
+        target: NodeId,
+        node: &NodeInfo,
+        req: &RpcRequest,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<RpcResponse> {
+        let frame_cap = self.max_frame();
         let fut = async {
+            let bytes = encode_frame_limited(req, limit.min(frame_cap))?;
             let conn = self.connection(target, node).await?;
             let (mut send, mut recv) = match conn.open_bi().await {
                 Ok(s) => s,
@@ -172,10 +206,17 @@ impl Transport {
                     return Err(Error::Unavailable(format!("open stream to {node}: {e}")));
                 }
             };
-            write_frame(&mut send, req).await?;
+            if let Err(e) = send.write_all(&bytes).await {
+                // A peer that refuses the request early (a frame over its own cap) stops our
+                // stream but still answers why: prefer its answer to the write error.
+                return match read_frame::<_, RpcResponse>(&mut recv, frame_cap).await {
+                    Ok(resp) => Ok(resp),
+                    Err(_) => Err(Error::Unavailable(format!("write: {e}"))),
+                };
+            }
             send.finish()
                 .map_err(|e| Error::Unavailable(format!("finish: {e}")))?;
-            read_frame::<_, RpcResponse>(&mut recv, MAX_FRAME).await
+            read_frame::<_, RpcResponse>(&mut recv, frame_cap).await
         };
         match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
@@ -203,7 +244,7 @@ impl Transport {
                 .map_err(|e| Error::Unavailable(format!("write: {e}")))?;
             send.finish()
                 .map_err(|e| Error::Unavailable(format!("finish: {e}")))?;
-            read_frame::<_, RpcResponse>(&mut recv, MAX_FRAME).await
+            read_frame::<_, RpcResponse>(&mut recv, self.max_frame()).await
         };
         tokio::time::timeout(timeout, fut)
             .await
@@ -213,6 +254,7 @@ impl Transport {
     /// Accepts connections and serves every stream with `handler` until [`Transport::close`].
     pub fn serve<H: Handler>(self: &Arc<Self>, handler: Arc<H>) -> JoinHandle<()> {
         let this = self.clone();
+        let limit = self.max_frame();
         tokio::spawn(async move {
             while let Some(incoming) = this.endpoint.accept().await {
                 if this.inbound.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
@@ -231,7 +273,7 @@ impl Transport {
                         }
                     };
                     inbound.fetch_add(1, Ordering::Relaxed);
-                    serve_connection(conn, handler).await;
+                    serve_connection(conn, handler, limit).await;
                     inbound.fetch_sub(1, Ordering::Relaxed);
                 });
             }
@@ -269,7 +311,7 @@ pub fn peer_role(conn: &Connection) -> Result<Role> {
     Role::from_chain(&chain)
 }
 
-async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>) {
+async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>, limit: usize) {
     let peer = Arc::new(Peer {
         addr: conn.remote_address(),
         role: peer_role(&conn).map_err(|e| e.to_string()),
@@ -288,7 +330,7 @@ async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>) {
         let handler = handler.clone();
         let peer = peer.clone();
         tokio::spawn(async move {
-            let resp = match read_frame::<_, RpcRequest>(&mut recv, MAX_FRAME).await {
+            let resp = match read_frame::<_, RpcRequest>(&mut recv, limit).await {
                 Ok(req) => handler.handle(&peer, req).await,
                 Err(e) => {
                     debug!("bad request frame: {e}");
@@ -296,9 +338,9 @@ async fn serve_connection<H: Handler>(conn: Connection, handler: Arc<H>) {
                     RpcResponse::Failed(e)
                 }
             };
-            let resp = match super::frame::encode_frame(&resp) {
+            let resp = match encode_frame_limited(&resp, limit) {
                 Ok(b) => b,
-                Err(e) => match super::frame::encode_frame(&RpcResponse::Failed(e)) {
+                Err(e) => match encode_frame_limited(&RpcResponse::Failed(e), limit) {
                     Ok(b) => b,
                     Err(_) => return,
                 },

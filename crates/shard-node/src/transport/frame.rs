@@ -10,8 +10,10 @@
 //! The reader checks the announced length against a cap *before* allocating, then the version,
 //! then decodes. Every failure is a typed [`Error`] (`FrameTooLarge`, `VersionMismatch`,
 //! `Malformed`, `Unavailable` for a broken stream); nothing here panics on peer input.
-//! The cap ([`MAX_FRAME`]) is large enough for a snapshot chunk plus a big append batch;
-//! openraft sends snapshots in chunks of `snapshot_max_chunk_size`, kept well below it.
+//! The cap ([`MAX_FRAME`] by default, configurable down to [`MIN_FRAME`]) bounds everything
+//! that travels: nodes keep every log entry below it ([`max_entry_bytes`]), the network layer
+//! tells openraft to send fewer entries when an AppendEntries would exceed it (openraft's
+//! `PayloadTooLarge`, see [`crate::raft::network`]), and snapshot chunks are cut smaller.
 
 use serde::{de::DeserializeOwned, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -24,22 +26,53 @@ use crate::error::{Error, Result};
 /// `Forbidden`.
 pub const PROTOCOL_VERSION: u16 = 2;
 
-/// Largest frame (version + body) accepted or sent: 16 MiB.
+/// Largest frame (version + body) accepted or sent: 16 MiB. The default cap, and the highest
+/// one a node or client may be configured with.
 pub const MAX_FRAME: usize = 16 << 20;
 
-/// Encodes `msg` into one frame (header included).
+/// Lowest configurable frame cap: one write of the largest size leaderboard-core accepts
+/// (member id and metadata) and its reply must fit with room to spare.
+pub const MIN_FRAME: usize = 256 << 10;
+
+/// Bytes of a frame kept for what travels around one log entry: the AppendEntries header
+/// (vote, log ids, commit index) and the frame's own header need far less.
+pub const ENTRY_HEADROOM: usize = 16 << 10;
+
+/// Checks a configured frame cap: between [`MIN_FRAME`] and [`MAX_FRAME`].
+pub fn check_max_frame(limit: usize) -> Result<usize> {
+    if (MIN_FRAME..=MAX_FRAME).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Error::Config(format!(
+            "frame cap {limit} is outside {MIN_FRAME}..={MAX_FRAME} bytes"
+        )))
+    }
+}
+
+/// The largest log entry (encoded) that still travels in one AppendEntries frame under the cap
+/// `max_frame`: nodes refuse bigger write batches, so that a follower can always be sent at
+/// least one entry.
+pub fn max_entry_bytes(max_frame: usize) -> usize {
+    max_frame.saturating_sub(ENTRY_HEADROOM)
+}
+
+/// Encodes `msg` into one frame (header included), at most [`MAX_FRAME`].
 pub fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>> {
+    encode_frame_limited(msg, MAX_FRAME)
+}
+
+/// Encodes `msg` into one frame (header included); `FrameTooLarge` if it exceeds `limit` (at
+/// most [`MAX_FRAME`]).
+pub fn encode_frame_limited<T: Serialize>(msg: &T, limit: usize) -> Result<Vec<u8>> {
+    let limit = limit.min(MAX_FRAME);
     // Encode straight after a header placeholder: one buffer, no copy of the body.
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(&[0u8; 4]);
     out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
     codec::encode_into(msg, &mut out)?;
     let len = out.len() - 4;
-    if len > MAX_FRAME {
-        return Err(Error::FrameTooLarge {
-            size: len,
-            limit: MAX_FRAME,
-        });
+    if len > limit {
+        return Err(Error::FrameTooLarge { size: len, limit });
     }
     out[..4].copy_from_slice(&(len as u32).to_be_bytes());
     Ok(out)
@@ -122,6 +155,26 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::FrameTooLarge { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn encoding_enforces_a_lower_cap() {
+        let m = Msg {
+            a: 1,
+            b: "x".repeat(1000),
+        };
+        let frame = encode_frame_limited(&m, 2000).unwrap();
+        let err = encode_frame_limited(&m, 500).unwrap_err();
+        assert_eq!(
+            err,
+            Error::FrameTooLarge {
+                size: frame.len() - 4,
+                limit: 500
+            }
+        );
+        assert!(check_max_frame(MIN_FRAME - 1).is_err());
+        assert!(check_max_frame(MAX_FRAME + 1).is_err());
+        assert_eq!(check_max_frame(1 << 20).unwrap(), 1 << 20);
     }
 
     #[tokio::test]

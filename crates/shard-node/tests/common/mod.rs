@@ -15,6 +15,7 @@ use shard_node::layout::Layout;
 use shard_node::log_store::{FsyncPolicy, LogOptions};
 use shard_node::node::{NodeOptions, RaftTuning, ShardNode};
 use shard_node::protocol::{ClientReply, ClientRequest, GroupStatus, ReadConsistency};
+use shard_node::transport::frame::MAX_FRAME;
 use shard_node::transport::TlsIdentity;
 use shard_node::types::{GroupId, NodeId, NodeInfo};
 
@@ -49,6 +50,8 @@ pub struct TestCluster {
     pub addrs: BTreeMap<NodeId, SocketAddr>,
     /// Change publishing of nodes started from now on.
     pub publish: Option<shard_node::publish::PublishConfig>,
+    /// Frame cap of nodes started from now on, and of clients.
+    pub max_frame: usize,
 }
 
 pub fn identity(certs: &DevCerts, name: &str) -> TlsIdentity {
@@ -89,7 +92,31 @@ impl TestCluster {
         tuning: RaftTuning,
         publish: Option<shard_node::publish::PublishConfig>,
     ) -> Self {
-        let c = Self::start_nodes(n, layout, tuning, publish).await;
+        Self::start_full(n, voters, layout, tuning, publish, MAX_FRAME).await
+    }
+
+    /// [`TestCluster::start`] with nodes and clients capping frames at `max_frame` bytes.
+    pub async fn start_with_max_frame(
+        n: u64,
+        voters: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        max_frame: usize,
+    ) -> Self {
+        Self::start_full(n, voters, layout, tuning, None, max_frame).await
+    }
+
+    async fn start_full(
+        n: u64,
+        voters: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        publish: Option<shard_node::publish::PublishConfig>,
+        max_frame: usize,
+    ) -> Self {
+        // Two spare node certificates for nodes added later.
+        let certs = certs::dev_cluster(n + 2).unwrap();
+        let c = Self::start_nodes_full(certs, n, layout, tuning, publish, max_frame).await;
         let members: Vec<(NodeId, NodeInfo)> = (1..=voters).map(|id| (id, c.info(id))).collect();
         for g in layout.group_ids() {
             c.nodes[&1].initialize(g, members.clone()).await.unwrap();
@@ -121,6 +148,17 @@ impl TestCluster {
         tuning: RaftTuning,
         publish: Option<shard_node::publish::PublishConfig>,
     ) -> Self {
+        Self::start_nodes_full(certs, n, layout, tuning, publish, MAX_FRAME).await
+    }
+
+    async fn start_nodes_full(
+        certs: DevCerts,
+        n: u64,
+        layout: Layout,
+        tuning: RaftTuning,
+        publish: Option<shard_node::publish::PublishConfig>,
+        max_frame: usize,
+    ) -> Self {
         let mut c = TestCluster {
             certs,
             dir: tempfile::tempdir().unwrap(),
@@ -129,6 +167,7 @@ impl TestCluster {
             nodes: BTreeMap::new(),
             addrs: BTreeMap::new(),
             publish,
+            max_frame,
         };
         for id in 1..=n {
             c.start_node(id, "127.0.0.1:0".parse().unwrap()).await;
@@ -144,8 +183,9 @@ impl TestCluster {
         NodeInfo::new(self.addrs[&id].to_string(), format!("n{id}"))
     }
 
-    pub async fn start_node(&mut self, id: NodeId, listen: SocketAddr) {
-        let opts = NodeOptions {
+    /// The options [`TestCluster::start_node`] starts node `id` with.
+    pub fn node_options(&self, id: NodeId, listen: SocketAddr) -> NodeOptions {
+        NodeOptions {
             id,
             listen,
             data_dir: self.data_dir(id),
@@ -159,7 +199,12 @@ impl TestCluster {
             tls: identity(&self.certs, &format!("n{id}")),
             hook: None,
             publish: self.publish.clone(),
-        };
+            max_frame: self.max_frame,
+        }
+    }
+
+    pub async fn start_node(&mut self, id: NodeId, listen: SocketAddr) {
+        let opts = self.node_options(id, listen);
         // A restarted node rebinds its old port; the previous socket may linger for a moment.
         let mut tries = 0;
         let node = loop {
@@ -241,6 +286,18 @@ impl TestCluster {
 
     /// A client presenting certificate `name` that knows every node started so far.
     pub async fn client_as(&self, name: &str) -> ShardClient {
+        ShardClient::connect(self.client_config_as(name))
+            .await
+            .unwrap()
+    }
+
+    /// The configuration [`TestCluster::client`] connects with (admin certificate).
+    pub fn client_config(&self) -> ClientConfig {
+        self.client_config_as(certs::ADMIN)
+    }
+
+    /// The configuration [`TestCluster::client_as`] connects with.
+    pub fn client_config_as(&self, name: &str) -> ClientConfig {
         let nodes = self
             .addrs
             .keys()
@@ -253,7 +310,8 @@ impl TestCluster {
         let mut cfg = ClientConfig::new(nodes, self.layout, identity(&self.certs, name));
         cfg.rpc_timeout = Duration::from_secs(2);
         cfg.retry_for = Duration::from_secs(20);
-        ShardClient::connect(cfg).await.unwrap()
+        cfg.max_frame = self.max_frame;
+        cfg
     }
 
     /// Member ids that node `id` holds for board `BOARD` in group `g` (local read, no Raft).
