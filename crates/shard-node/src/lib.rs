@@ -30,8 +30,8 @@
 //!   linearizable by default (the leader confirms leadership with a heartbeat round —
 //!   openraft's `ensure_linearizable`, a read index — and serves after applying up to it); with
 //!   [`client::ReadOptions::follower`] any replica answers from what it has applied.
-//! * **Storage** follows openraft's seams (STYLE 8): [`types`] (type config), [`log_store`]
-//!   (segmented log, one crc32 record per entry, torn tail cut on open and any other damage
+//! * **Storage** follows openraft's seams, one type per storage trait so each is tested alone:
+//!   [`types`] (type config), [`log_store`] (segmented log, one crc32 record per entry, torn tail cut on open and any other damage
 //!   refused, fsync with group commit, atomic vote and purge files), [`state_machine`] (apply,
 //!   atomic checksummed snapshots, restore on start), [`raft::network`] (Raft RPCs over the
 //!   node's QUIC endpoint), one [`router`] for every group of a node.

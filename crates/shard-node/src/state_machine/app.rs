@@ -8,8 +8,8 @@
 //! leaderboard-core's rules — operators, op-id dedupe, windows, validation — in one place, and
 //! the per-group query answers are plain leaderboard-core calls.
 //!
-//! Pure and synchronous: no I/O, no clock (STYLE 1). The async state machine around it owns
-//! durability.
+//! Pure and synchronous: no I/O, no clock, so it is deterministic and testable without a
+//! runtime. The async state machine around it owns durability.
 
 use leaderboard_core::{Board, Cursor, Leaderboards, RankStyle, SortKey, Standings, Window};
 use serde::{Deserialize, Serialize};
