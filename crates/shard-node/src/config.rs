@@ -15,6 +15,7 @@
 //! fsync = "always"                 # or "never" (page cache; survives process crashes only)
 //! [raft]
 //! heartbeat_ms = 100
+//! install_snapshot_timeout_ms = 60000  # a follower restores a snapshot inside this time
 //! ```
 //!
 //! `bootstrap` lists the initial voters; the node with the lowest id among them initializes

@@ -32,8 +32,9 @@
 //!   [`client::ReadOptions::follower`] any replica answers from what it has applied.
 //! * **Storage** follows openraft's seams (STYLE 8): [`types`] (type config), [`log_store`]
 //!   (segmented log, one crc32 record per entry, torn tail cut on open, fsync with group
-//!   commit, atomic vote and purge files), [`state_machine`] (apply, atomic checksummed
-//!   snapshots, restore on start), [`raft::network`] (Raft RPCs over the node's QUIC endpoint),
+//!   commit, atomic vote and purge files), [`state_machine`] (apply; snapshots as files of
+//!   bounded checksummed records, built, sent, received and restored record by record and
+//!   replaced atomically; restore on start), [`raft::network`] (Raft RPCs over the node's QUIC endpoint),
 //!   one [`router`] for every group of a node.
 //! * **Transport** ([`transport`]): one quinn endpoint per process; each RPC is one
 //!   bidirectional stream carrying one request and one response frame:
