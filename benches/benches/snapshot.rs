@@ -187,8 +187,12 @@ async fn bench(members: u64) {
                 }
                 let writes = (first..(first + 1024).min(members))
                     .map(|i| {
-                        Write::new(format!("player-{i}"), (i * 7919 % 1_000_003) as i64, i as i64)
-                            .op_id(OpId(u128::from(i)))
+                        Write::new(
+                            format!("player-{i}"),
+                            (i * 7919 % 1_000_003) as i64,
+                            i as i64,
+                        )
+                        .op_id(OpId(u128::from(i)))
                     })
                     .collect();
                 for r in client.write_batch(BOARD, writes).await {
@@ -281,11 +285,13 @@ async fn bench(members: u64) {
         cfg.snapshot_chunk_bytes >> 10
     );
     println!("{:<28} {:>9} {:>16}", "step", "seconds", "peak RSS +MiB");
-    println!("{:<28} {:>9.2} {:>16.0}", "build (leader)", build, mib(build_peak));
     println!(
-        "{:<28} {:>9.2} {:>16}",
-        "send (to a new node)", send, "-"
+        "{:<28} {:>9.2} {:>16.0}",
+        "build (leader)",
+        build,
+        mib(build_peak)
     );
+    println!("{:<28} {:>9.2} {:>16}", "send (to a new node)", send, "-");
     println!(
         "{:<28} {:>9.2} {:>16.0}",
         "install (new node)",

@@ -243,8 +243,14 @@ impl ShardNode {
                 opts.hook.as_ref().map(|h| h(g)),
                 publisher.as_ref().map(|p| p.hook(g, is_leader.clone())),
             );
-            let (sm, handle) =
-                StateMachine::open_with(&dir.join("sm"), app, hook, opts.raft.snapshot_options())?;
+            // Restoring a large snapshot takes seconds: off the async workers, which serve the
+            // groups started before this one.
+            let (sm_dir, sm_opts) = (dir.join("sm"), opts.raft.snapshot_options());
+            let (sm, handle) = tokio::task::spawn_blocking(move || {
+                StateMachine::open_with(&sm_dir, app, hook, sm_opts)
+            })
+            .await
+            .map_err(|e| Error::Io(format!("state machine open task: {e}")))??;
             sm.set_node(opts.id);
             let network = NetworkFactory {
                 transport: transport.clone(),

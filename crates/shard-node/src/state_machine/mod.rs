@@ -13,11 +13,16 @@
 //! into a file of its own and restores from it. On start the state machine is restored from the
 //! file and openraft re-applies the log entries after it.
 //!
-//! Concurrency: openraft drives `apply` from one task; queries from clients read through a
-//! [`StateMachineHandle`] under a read lock. `apply` holds the write lock for one batch only. A
-//! snapshot is built under the read lock (one consistent cut at the last applied entry), so
-//! `apply` waits for the build; installing builds the new state without the lock and swaps it
-//! in.
+//! Concurrency: nothing that may take long runs on the async workers, which must keep serving
+//! heartbeats and votes. openraft drives `apply` from one task; each call applies its entries
+//! on tokio's blocking pool under the write lock. A snapshot is built on the blocking pool under
+//! the read lock (one consistent cut at the last applied entry); restoring (on start and on
+//! install) builds the new state there without the lock and swaps it in. Queries from clients
+//! ([`StateMachineHandle::query`]) run inline only when they are small and the lock is free at
+//! once, otherwise on the blocking pool. Writers first take an `exclusive` mutex that a build
+//! holds throughout, so during a build `apply` waits there rather than queued on the state lock
+//! (a queued writer would also hold back every new reader): queries keep being answered while a
+//! snapshot is built, and writes resume when it is done.
 
 pub mod app;
 pub mod data;
@@ -27,7 +32,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot};
 use openraft::{AnyError, EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, StorageIOError};
@@ -72,6 +77,9 @@ struct SmState {
 
 struct Shared {
     state: RwLock<SmState>,
+    /// Held by a snapshot build for its whole duration, and by a writer while it waits for and
+    /// holds the write lock (see the module docs).
+    exclusive: Mutex<()>,
     /// Metadata of the snapshot in `DIR/snapshot.lbs`, if there is one.
     current: Mutex<Option<SnapshotMeta>>,
     /// Serializes replacing the snapshot file (a build and an install may finish together).
@@ -226,6 +234,7 @@ impl StateMachine {
         }
         let shared = Arc::new(Shared {
             state: RwLock::new(state),
+            exclusive: Mutex::new(()),
             current: Mutex::new(current),
             persist: Mutex::new(()),
             counter: AtomicU64::new(0),
@@ -306,10 +315,31 @@ fn write_file(
     Ok(file)
 }
 
+/// Rows up to which a listing query counts as small enough to answer on an async worker.
+const INLINE_ROWS: usize = 1_000;
+
+/// Whether `q` is cheap: a point read, a count, or a listing of at most [`INLINE_ROWS`].
+fn is_small(q: &Query) -> bool {
+    match q {
+        Query::After { n, .. } | Query::Before { n, .. } => *n <= INLINE_ROWS,
+        _ => true,
+    }
+}
+
 impl StateMachineHandle {
-    /// Runs a query against the applied state.
-    pub fn query(&self, q: &Query) -> Result<QueryReply> {
-        self.shared.state.read().expect("poisoned").app.query(q)
+    /// Runs a query against the applied state: inline when it is small and the state lock is
+    /// free at once, otherwise on the blocking pool (a large listing, or the lock held by an
+    /// `apply` batch or a snapshot swap).
+    pub async fn query(&self, q: Query) -> Result<QueryReply> {
+        if is_small(&q) {
+            if let Ok(st) = self.shared.state.try_read() {
+                return st.app.query(&q);
+            }
+        }
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || shared.state.read().expect("poisoned").app.query(&q))
+            .await
+            .map_err(|e| Error::Io(format!("query task: {e}")))?
     }
 
     /// Index of the last applied entry.
@@ -335,6 +365,38 @@ impl StateMachineHandle {
 }
 
 impl Shared {
+    /// The write lock, taken after the `exclusive` mutex (held with it).
+    fn write_state(&self) -> (MutexGuard<'_, ()>, RwLockWriteGuard<'_, SmState>) {
+        let exclusive = self.exclusive.lock().expect("poisoned");
+        (exclusive, self.state.write().expect("poisoned"))
+    }
+
+    /// Applies committed entries (on the blocking pool).
+    fn apply(&self, entries: Vec<Entry>) -> Vec<BatchReply> {
+        let mut replies = Vec::with_capacity(entries.len());
+        let (_exclusive, mut st) = self.write_state();
+        for entry in entries {
+            st.last_applied = Some(entry.log_id);
+            match entry.payload {
+                EntryPayload::Blank => replies.push(BatchReply::default()),
+                EntryPayload::Normal(batch) => {
+                    let me = self.node.load(Ordering::Relaxed);
+                    let outcomes = me == 0 || entry.log_id.leader_id.node_id == me;
+                    let reply = st.app.apply_as(&batch, outcomes);
+                    if let Some(hook) = &self.hook {
+                        hook(entry.log_id.index, &batch, &reply);
+                    }
+                    replies.push(reply);
+                }
+                EntryPayload::Membership(m) => {
+                    st.membership = StoredMembership::new(Some(entry.log_id), m);
+                    replies.push(BatchReply::default());
+                }
+            }
+        }
+        replies
+    }
+
     /// Makes the fsynced file at `tmp` the current snapshot, unless the current one is newer
     /// (then `tmp` is removed). Returns whether it was installed.
     fn commit(&self, tmp: &Path, meta: &SnapshotMeta) -> Result<bool> {
@@ -365,6 +427,7 @@ impl Shared {
     fn build(&self) -> Result<(SnapshotMeta, File)> {
         let tmp = self.temp_path("build");
         let (meta, written) = {
+            let _exclusive = self.exclusive.lock().expect("poisoned");
             let st = self.state.read().expect("poisoned");
             let n = self.counter.fetch_add(1, Ordering::Relaxed);
             let id = match st.last_applied {
@@ -474,7 +537,7 @@ impl Shared {
         drop(file);
         self.commit(&path, meta)?;
         let old = {
-            let mut st = self.state.write().expect("poisoned");
+            let (_exclusive, mut st) = self.write_state();
             st.last_applied = meta.last_log_id;
             st.membership = meta.last_membership.clone();
             std::mem::replace(&mut st.app, app)
@@ -521,28 +584,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut replies = Vec::new();
-        let mut st = self.shared.state.write().expect("poisoned");
-        for entry in entries {
-            st.last_applied = Some(entry.log_id);
-            match entry.payload {
-                EntryPayload::Blank => replies.push(BatchReply::default()),
-                EntryPayload::Normal(batch) => {
-                    let me = self.shared.node.load(Ordering::Relaxed);
-                    let outcomes = me == 0 || entry.log_id.leader_id.node_id == me;
-                    let reply = st.app.apply_as(&batch, outcomes);
-                    if let Some(hook) = &self.shared.hook {
-                        hook(entry.log_id.index, &batch, &reply);
-                    }
-                    replies.push(reply);
-                }
-                EntryPayload::Membership(m) => {
-                    st.membership = StoredMembership::new(Some(entry.log_id), m);
-                    replies.push(BatchReply::default());
-                }
-            }
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        if entries.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(replies)
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || shared.apply(entries))
+            .await
+            .map_err(|e| sm_err(ErrorVerb::Write, e))
     }
 
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
