@@ -34,8 +34,9 @@
 //!   (segmented log, one crc32 record per entry, torn tail cut on open, fsync with group
 //!   commit, atomic vote and purge files), [`state_machine`] (apply; snapshots as files of
 //!   bounded checksummed records, built, sent, received and restored record by record and
-//!   replaced atomically; restore on start), [`raft::network`] (Raft RPCs over the node's QUIC endpoint),
-//!   one [`router`] for every group of a node.
+//!   replaced atomically; restore on start; applying, snapshot work and large queries run on
+//!   tokio's blocking pool so the async workers always serve heartbeats), [`raft::network`]
+//!   (Raft RPCs over the node's QUIC endpoint), one [`router`] for every group of a node.
 //! * **Transport** ([`transport`]): one quinn endpoint per process; each RPC is one
 //!   bidirectional stream carrying one request and one response frame:
 //!   `len: u32 | version: u16 | bincode body`, capped at [`transport::frame::MAX_FRAME`],

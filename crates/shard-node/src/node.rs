@@ -70,7 +70,8 @@ pub struct RaftTuning {
     pub snapshot_record_bytes: u64,
     /// Time allowed for one InstallSnapshot RPC (ms). The follower restores the whole state
     /// inside the RPC that carries the last chunk, so this must cover restoring the largest
-    /// group (about 1-2 s per million members) or the leader gives up and starts over.
+    /// group (about 0.5 s per million members on a 2-core machine, see docs/PERFORMANCE.md) or
+    /// the leader gives up and starts over.
     pub install_snapshot_timeout_ms: u64,
 }
 

@@ -212,7 +212,11 @@ impl StateMachine {
         match File::open(&path) {
             Ok(f) => {
                 let (header, app) =
-                    snapfile::read_app(BufReader::with_capacity(IO_BUFFER, f), group, layout)?;
+                    snapfile::read_app(BufReader::with_capacity(IO_BUFFER, f), group, layout)
+                        .map_err(|e| match e {
+                            Error::Corrupt(m) => Error::Corrupt(format!("{}: {m}", path.display())),
+                            e => e,
+                        })?;
                 state.app = app;
                 current = Some(header.meta);
                 if legacy.exists() {
@@ -342,7 +346,8 @@ impl StateMachineHandle {
             .map_err(|e| Error::Io(format!("query task: {e}")))?
     }
 
-    /// Index of the last applied entry.
+    /// Index of the last applied entry. Waits for the state lock (an `apply` batch holds it
+    /// briefly): for tests and tools, not for an async hot path.
     pub fn last_applied(&self) -> Option<u64> {
         self.shared
             .state
