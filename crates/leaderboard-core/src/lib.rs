@@ -58,7 +58,9 @@
 //! - **Snapshots**: [`Board::snapshot`] / [`Board::restore`] (and the same
 //!   on [`Partition`] and [`Leaderboards`]) write serde + bincode behind a
 //!   magic and a format version; unknown versions are rejected with
-//!   [`Error::UnsupportedSnapshotVersion`].
+//!   [`Error::UnsupportedSnapshotVersion`]. [`Board::snapshot_chunks`]
+//!   and [`BoardLoader`] write and rebuild a board a bounded chunk at a
+//!   time, for boards too large to hold encoded in memory.
 //!
 //! ## Design
 //!
@@ -233,7 +235,7 @@ mod snapshot;
 mod types;
 mod window;
 
-pub use board::{Board, PARALLEL_TOP_THRESHOLD, Standings};
+pub use board::{Board, BoardLoader, PARALLEL_TOP_THRESHOLD, Standings};
 pub use config::{BoardConfig, DEFAULT_PARTITIONS, ResetSchedule};
 pub use error::{Error, Result};
 pub use hash::{member_hash, partition_of, partition_of_hash};

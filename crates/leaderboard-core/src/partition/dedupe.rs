@@ -29,6 +29,18 @@ impl Dedupe {
         self.capacity
     }
 
+    /// Makes room for `n` more op ids (up to the bound, and at most a few
+    /// million: `n` may come from a damaged snapshot) at once, so that
+    /// loading a known number does not grow the table step by step. A
+    /// failed reservation is left to ordinary growth.
+    pub fn reserve(&mut self, n: usize) {
+        let n = n
+            .min(self.capacity.saturating_sub(self.fifo.len()))
+            .min(1 << 22);
+        let _ = self.map.try_reserve(n);
+        let _ = self.fifo.try_reserve(n);
+    }
+
     pub fn get(&self, id: OpId) -> Option<&WriteOutcome> {
         self.map.get(&id)
     }

@@ -34,7 +34,7 @@ pub(crate) use tree::Pos;
 use tree::{Descent, Probe, Tree};
 
 pub use query::MemoryUsage;
-pub(crate) use state::PartitionState;
+pub(crate) use state::{PartitionLoader, PartitionState};
 
 /// One partition's order-statistic index (see the module docs).
 ///

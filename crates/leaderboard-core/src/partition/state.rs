@@ -37,29 +37,42 @@ impl Partition {
         let dedupe = std::mem::replace(&mut self.dedupe, Dedupe::new(0));
         *self = Partition::new(self.order, 0);
         self.dedupe = dedupe;
-        let order = self.order;
         for e in entries {
-            let hash = member_hash(&e.member);
-            let slot = match self.slab.find(&e.member, hash) {
-                // Listed twice: the last entry wins.
-                Some(slot) => {
-                    let moved = self.slab.set_key(slot, e.score, e.subscore, e.at, hash);
-                    if moved != slot {
-                        self.metadata.remove(&slot);
-                    }
-                    moved
-                }
-                None => self.slab.insert(&e.member, e.score, e.subscore, e.at, hash),
-            };
-            match e.metadata {
-                Some(m) if !m.is_empty() => {
-                    self.metadata.insert(slot, m.into_boxed_slice());
-                }
-                _ => {
+            self.load_entry(e);
+        }
+        self.build_tree();
+        Ok(())
+    }
+
+    /// Puts `e` in the slab and metadata table (not in the tree): the
+    /// first half of a bulk load. A member loaded twice keeps its last entry.
+    fn load_entry(&mut self, e: Entry) {
+        let hash = member_hash(&e.member);
+        let slot = match self.slab.find(&e.member, hash) {
+            // Listed twice: the last entry wins.
+            Some(slot) => {
+                let moved = self.slab.set_key(slot, e.score, e.subscore, e.at, hash);
+                if moved != slot {
                     self.metadata.remove(&slot);
                 }
+                moved
+            }
+            None => self.slab.insert(&e.member, e.score, e.subscore, e.at, hash),
+        };
+        match e.metadata {
+            Some(m) if !m.is_empty() => {
+                self.metadata.insert(slot, m.into_boxed_slice());
+            }
+            _ => {
+                self.metadata.remove(&slot);
             }
         }
+    }
+
+    /// Builds the tree over every slab record, sorted once: the second half
+    /// of a bulk load.
+    fn build_tree(&mut self) {
+        let order = self.order;
         let slab = &self.slab;
         let mut keys: Vec<(i64, u32)> = slab
             .iter_slots()
@@ -72,6 +85,28 @@ impl Partition {
             })
         });
         self.tree.build(&keys);
+    }
+
+    /// The op-id memory's bound.
+    pub(crate) fn dedupe_capacity(&self) -> usize {
+        self.dedupe.capacity()
+    }
+
+    /// Remembered op ids, oldest first, with their outcomes.
+    pub(crate) fn op_ids(&self) -> impl Iterator<Item = (OpId, &WriteOutcome)> + '_ {
+        self.dedupe.iter()
+    }
+
+    /// Calls `f` with every entry in rank order, stopping at its first error.
+    pub(crate) fn try_for_each_entry<E>(
+        &self,
+        mut f: impl FnMut(Entry) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut pos = self.tree.first();
+        while let Some(p) = pos {
+            f(self.entry_of_slot(self.tree.at(p).1))?;
+            pos = self.tree.next(p);
+        }
         Ok(())
     }
 
@@ -117,5 +152,62 @@ impl Partition {
     /// ```
     pub fn restore(bytes: &[u8]) -> Result<Partition> {
         Partition::from_state(decode_versioned(PARTITION_MAGIC, bytes)?)
+    }
+}
+
+/// Rebuilds a partition from entries that arrive a few at a time (a
+/// chunked snapshot): entries go straight into the slab, the tree is built
+/// once at the end, so no list of every entry is ever held.
+pub(crate) struct PartitionLoader {
+    p: Partition,
+    expected: u64,
+    pushed: u64,
+}
+
+impl PartitionLoader {
+    /// A loader for a partition that must end up with `expected` entries
+    /// and about `op_ids` remembered op ids.
+    pub fn new(order: Order, dedupe_capacity: usize, expected: u64, op_ids: u64) -> Self {
+        let mut p = Partition::new(order, dedupe_capacity);
+        p.dedupe
+            .reserve(usize::try_from(op_ids).unwrap_or(usize::MAX));
+        PartitionLoader {
+            p,
+            expected,
+            pushed: 0,
+        }
+    }
+
+    /// Adds one entry.
+    pub fn push(&mut self, e: Entry) -> Result<()> {
+        validate_member(&e.member).map_err(|e| Error::CorruptSnapshot(e.to_string()))?;
+        self.pushed += 1;
+        if self.pushed > self.expected {
+            return Err(Error::CorruptSnapshot(format!(
+                "partition has more than the {} entries its header announced",
+                self.expected
+            )));
+        }
+        self.p.load_entry(e);
+        Ok(())
+    }
+
+    /// Remembers an op id (oldest first, as written).
+    pub fn remember(&mut self, id: OpId, outcome: WriteOutcome) {
+        self.p.dedupe.insert(id, outcome);
+    }
+
+    /// The finished partition; fails if entries are missing or repeated.
+    pub fn finish(mut self) -> Result<Partition> {
+        if self.pushed != self.expected || self.p.len() as u64 != self.expected {
+            return Err(Error::CorruptSnapshot(format!(
+                "partition announced {} entries, found {} ({} distinct)",
+                self.expected,
+                self.pushed,
+                self.p.len()
+            )));
+        }
+        self.p.build_tree();
+        Ok(self.p)
     }
 }
