@@ -159,17 +159,24 @@ async fn drive(
     // (the case exactly-once is about) instead of only slowing them down.
     cfg.rpc_timeout = Duration::from_secs(1);
     cfg.retry_for = Duration::from_secs(4);
-    let client = ShardClient::connect(cfg)
-        .await
-        .map_err(|e| format!("client: {e}"))?;
+    let mut clients = Vec::new();
+    for _ in 0..o.workers {
+        clients.push(
+            ShardClient::connect(cfg.clone())
+                .await
+                .map_err(|e| format!("client: {e}"))?,
+        );
+    }
     let workload = Arc::new(Workload::new(
-        client,
+        clients,
         history.clone(),
         o.seed,
         WorkloadOptions {
             workers: o.workers,
             members: o.members,
-            incr_per_mille: 600,
+            // Writers, pure readers (their leader cache moves only when a read fails), and
+            // mixes.
+            incr_per_mille: vec![900, 0, 500, 100],
             think_ms: 20,
         },
     ));

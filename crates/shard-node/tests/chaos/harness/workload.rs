@@ -1,5 +1,9 @@
 //! The client workload: concurrent workers doing `incr` on a few hot members and linearizable
-//! reads of them, through one `ShardClient` that reaches the nodes through the proxies.
+//! reads of them. Each worker has its own `ShardClient` (its own QUIC endpoint and leader
+//! cache), as separate gateways do, and reaches the nodes through the proxies. Workers differ in
+//! their mix: some mostly write, some mostly read. A reader that keeps talking to a leader which
+//! lost its majority, while writers have moved on to the new leader, is what catches a read
+//! served without confirming leadership.
 //!
 //! Every `incr` carries its own op id, so the client's retries across leader changes (and the
 //! re-sends after healing) cannot apply it twice, as long as the partition still remembers the
@@ -46,15 +50,16 @@ pub struct WorkloadOptions {
     pub workers: usize,
     /// Hot members per board.
     pub members: usize,
-    /// Share of operations that are increments, in thousandths (the rest are reads).
-    pub incr_per_mille: u64,
+    /// Share of operations that are increments, in thousandths (the rest are reads), per
+    /// worker (worker `w` takes entry `w % len`).
+    pub incr_per_mille: Vec<u64>,
     /// Each worker waits up to this long (uniformly) between operations.
     pub think_ms: u64,
 }
 
 /// The shared state of the workers.
 pub struct Workload {
-    client: ShardClient,
+    clients: Vec<ShardClient>,
     history: Arc<History>,
     seed: u64,
     opts: WorkloadOptions,
@@ -77,15 +82,17 @@ fn write_of(member: &str, call: &Call) -> Option<Write> {
 }
 
 impl Workload {
-    /// A workload over `client`, recording into `history`.
+    /// A workload whose worker `w` uses `clients[w % clients.len()]` (at least one), recording
+    /// into `history`.
     pub fn new(
-        client: ShardClient,
+        clients: Vec<ShardClient>,
         history: Arc<History>,
         seed: u64,
         opts: WorkloadOptions,
     ) -> Self {
+        assert!(!clients.is_empty(), "a workload needs a client");
         Self {
-            client,
+            clients,
             history,
             seed,
             opts,
@@ -96,9 +103,9 @@ impl Workload {
         }
     }
 
-    /// The client.
+    /// The first client (creating boards, re-sends, final reads).
     pub fn client(&self) -> &ShardClient {
-        &self.client
+        &self.clients[0]
     }
 
     /// Epochs whose board exists.
@@ -124,7 +131,7 @@ impl Workload {
         }
         loop {
             match self
-                .client
+                .client()
                 .create_board(&board_name(epoch), BoardConfig::default())
                 .await
             {
@@ -152,11 +159,13 @@ impl Workload {
 
     async fn worker(self: Arc<Self>, w: u64) {
         let mut rng = Rng::derive(self.seed, 1_000 + w);
+        let client = &self.clients[w as usize % self.clients.len()];
+        let mix = self.opts.incr_per_mille[w as usize % self.opts.incr_per_mille.len()];
         let mut process = self.next_process.fetch_add(1, Ordering::Relaxed);
         while !self.stop.load(Ordering::Relaxed) {
             tokio::time::sleep(Duration::from_millis(rng.range(0, self.opts.think_ms))).await;
             let member = member_name(rng.index(self.opts.members));
-            if rng.chance(self.opts.incr_per_mille) {
+            if rng.chance(mix) {
                 let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
                 let epoch = seq / EPOCH_INCRS;
                 if !self.ensure_board(epoch).await {
@@ -170,7 +179,7 @@ impl Workload {
                 let board = board_name(epoch);
                 let write = write_of(&member, &call).expect("an increment");
                 let invoke = self.history.now();
-                let res = self.client.write(&board, write).await;
+                let res = client.write(&board, write).await;
                 let ret = self.history.now();
                 let (answer, ret) = match res {
                     Ok(o) => (
@@ -204,7 +213,7 @@ impl Workload {
                 };
                 let board = board_name(epoch);
                 let invoke = self.history.now();
-                let res = self.client.entry(&board, &member).await;
+                let res = client.entry(&board, &member).await;
                 let ret = self.history.now();
                 // A read that failed observed nothing: it is left out.
                 if let Ok(e) = res {
@@ -240,7 +249,7 @@ impl Workload {
             resends.spawn(async move {
                 let write = write_of(&r.member, &r.call).expect("only increments lack answers");
                 loop {
-                    match this.client.write(&r.board, write.clone()).await {
+                    match this.client().write(&r.board, write.clone()).await {
                         Ok(o) => {
                             let answer = Answer::Incr {
                                 old: o.old.map_or(0, |e| e.entry.score),
@@ -281,7 +290,7 @@ impl Workload {
     pub async fn final_read(&self, board: &str, member: &str) -> Result<i64, String> {
         let invoke = self.history.now();
         let v = self
-            .client
+            .client()
             .entry(board, member)
             .await
             .map_err(|e| format!("final read of {board}/{member}: {e}"))?
