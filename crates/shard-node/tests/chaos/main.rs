@@ -17,6 +17,7 @@
 //! over several seeds, against a release build.
 
 mod harness;
+mod unit;
 
 use harness::scenario::{self, Options};
 

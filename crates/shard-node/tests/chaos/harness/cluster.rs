@@ -395,8 +395,9 @@ impl Cluster {
         for id in self.ids() {
             if let Some(s) = self.status(id, g).await {
                 if let Some(l) = s.leader {
-                    if best.map_or(true, |(t, _)| s.term > t) {
-                        best = Some((s.term, l));
+                    match best {
+                        Some((t, _)) if t >= s.term => {}
+                        _ => best = Some((s.term, l)),
                     }
                 }
             }

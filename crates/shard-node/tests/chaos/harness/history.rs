@@ -211,7 +211,7 @@ pub fn check_key(records: &[Record], max_steps: u64) -> Result<(), String> {
             out.push_str("operations of this member from 2 s before it until its answer:\n");
             let near: Vec<&Record> = records
                 .iter()
-                .filter(|r| r.invoke <= end && r.ret.map_or(true, |x| x >= from))
+                .filter(|r| r.invoke <= end && r.ret.unwrap_or(u64::MAX) >= from)
                 .collect();
             let skip = near.len().saturating_sub(60);
             if skip > 0 {

@@ -43,25 +43,3 @@ impl Rng {
         (self.next_u64() % len as u64) as usize
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn same_seed_same_sequence() {
-        let a: Vec<u64> = (0..5)
-            .map({
-                let mut r = Rng::new(7);
-                move |_| r.next_u64()
-            })
-            .collect();
-        let mut r = Rng::new(7);
-        assert_eq!(a, (0..5).map(|_| r.next_u64()).collect::<Vec<_>>());
-        let mut d = Rng::derive(7, 1);
-        assert_ne!(d.next_u64(), Rng::derive(7, 2).next_u64());
-        for _ in 0..100 {
-            assert!((3..=5).contains(&d.range(3, 5)));
-        }
-    }
-}
