@@ -247,3 +247,44 @@ mod rng {
         }
     }
 }
+
+mod nemesis {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use crate::harness::nemesis::{schedule, Fault, Role};
+
+    fn kind(f: &Fault) -> &'static str {
+        match f {
+            Fault::Kill(Role::Leader) => "kill leader",
+            Fault::Kill(Role::Follower) => "kill follower",
+            Fault::KillTwo => "kill two",
+            Fault::KillAll => "kill all",
+            Fault::Pause(Role::Leader) => "pause leader",
+            Fault::Pause(Role::Follower) => "pause follower",
+            Fault::Isolate { .. } => "isolate",
+            Fault::CutLink => "cut link",
+            Fault::Deafen => "deafen",
+            Fault::Slow { .. } => "slow",
+            Fault::Lossy { .. } => "lossy",
+        }
+    }
+
+    /// The schedule is a function of the seed, fills the time asked for, and over a few seeds
+    /// uses every kind of fault.
+    #[test]
+    fn schedule_is_seeded_and_covers_every_fault() {
+        let total = Duration::from_secs(60);
+        assert_eq!(schedule(9, total, 2), schedule(9, total, 2));
+        assert_ne!(schedule(9, total, 2), schedule(10, total, 2));
+        let mut kinds = BTreeSet::new();
+        for seed in 0..20 {
+            let steps = schedule(seed, total, 2);
+            let span: Duration = steps.iter().map(|s| s.hold + s.calm).sum();
+            assert!(span >= total);
+            assert!(steps.iter().all(|s| s.group < 2));
+            kinds.extend(steps.iter().map(|s| kind(&s.fault)));
+        }
+        assert_eq!(kinds.len(), 11, "{kinds:?}");
+    }
+}
