@@ -7,9 +7,11 @@
 //!
 //! Every `incr` carries its own op id, so the client's retries across leader changes (and the
 //! re-sends after healing) cannot apply it twice, as long as the partition still remembers the
-//! id. A partition remembers its last 16,384 op ids (the board default), so the run moves to a
-//! fresh board every [`EPOCH_INCRS`] increments: no partition ever sees more ids than it keeps,
-//! and the exactly-once check stays valid however long the run is.
+//! id. A partition remembers a bounded number of op ids (`BoardConfig::dedupe_capacity`, its
+//! last 16,384 by default), so the run moves to a fresh board every [`EPOCH_INCRS`] increments:
+//! no partition ever sees more ids than it keeps, and the exactly-once check stays valid however
+//! long the run is. (A run that wrote more ids to one partition could see a retry applied again
+//! by design of that memory, which would be a failure of the check, not of the node.)
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
