@@ -10,8 +10,9 @@
 //! id. A partition remembers a bounded number of op ids (`BoardConfig::dedupe_capacity`, its
 //! last 16,384 by default), so the run moves to a fresh board every [`EPOCH_INCRS`] increments:
 //! no partition ever sees more ids than it keeps, and the exactly-once check stays valid however
-//! long the run is. (A run that wrote more ids to one partition could see a retry applied again
-//! by design of that memory, which would be a failure of the check, not of the node.)
+//! long the run is. (Past that bound a late retry would be applied again — a known limit of a
+//! count-bounded memory, which a memory kept for the client's whole retry horizon removes; the
+//! run stays below it so that what it checks holds for the node as it is.)
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
