@@ -13,7 +13,7 @@ use gateway::live::engine::{
     AnswerRecord, LiveQuestion, LiveQuiz, PhaseCheckpoint, PhaseRecord, PlayerRecord, Session,
     SessionMeta,
 };
-use sdk::live::ScoringRules;
+use livequiz_sdk::live::ScoringRules;
 
 const PLAYERS: u64 = 10_000;
 

@@ -51,10 +51,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use hdrhistogram::Histogram;
-use sdk::live::{
+use livequiz_sdk::live::{
     ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, LiveOptions, ServerMsg,
 };
-use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
+use livequiz_sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
 
 #[derive(Debug, Clone)]
 struct Args {
@@ -201,8 +201,10 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-async fn setup(a: &Args) -> anyhow::Result<(sdk::Client, sdk::live::CreatedSession)> {
-    let anon = sdk::Client::new(&a.url)?;
+async fn setup(
+    a: &Args,
+) -> anyhow::Result<(livequiz_sdk::Client, livequiz_sdk::live::CreatedSession)> {
+    let anon = livequiz_sdk::Client::new(&a.url)?;
     let name = format!("loadhost{:08x}", rand::random::<u32>());
     let password = "load-generator-password".to_string();
     anon.register(&RegisterRequest {
@@ -352,7 +354,7 @@ async fn player(
                 continue;
             }
             LiveEvent::Closed { code, reason } => {
-                if code != Some(sdk::live::close::SESSION_FINISHED) {
+                if code != Some(livequiz_sdk::live::close::SESSION_FINISHED) {
                     stats.error(format!("closed {code:?} {reason}"));
                 }
                 break;

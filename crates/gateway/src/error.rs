@@ -7,7 +7,7 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sdk::types::{FieldError, Problem};
+use livequiz_sdk::types::{FieldError, Problem};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@
 //! field, wrong type, a field the request type does not have) → 422 with the field's JSON
 //! path in `errors`, missing `Content-Type: application/json` → 415, too large → 413.
 //!
-//! Request bodies deny unknown fields (`#[serde(deny_unknown_fields)]` on the `sdk` request
+//! Request bodies deny unknown fields (`#[serde(deny_unknown_fields)]` on the `livequiz-sdk` request
 //! types): a misspelt optional field or a probe such as `"role": "admin"` is refused by name
 //! instead of silently dropped, so a client never believes something was set that was not.
 
@@ -14,7 +14,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use sdk::types::FieldError;
+use livequiz_sdk::types::FieldError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 

@@ -17,7 +17,7 @@
 //!   extractor and [`auth::resolve_token`] for WebSockets. Roles: player < author < admin.
 //! * [`routes`] - one module and one `router()` per route group under `/v1`, plus `/healthz`,
 //!   `/readyz`, `/metrics`, `/openapi.json`, `/docs`. Request and response types are
-//!   `sdk::types`, shared with the client.
+//!   `livequiz_sdk::types`, shared with the client.
 //! * [`search::SearchIndex`] - tantivy or Elasticsearch; kept in sync after each committed
 //!   question change ([`reindex`]), rebuilt by `gateway reindex`.
 //! * [`server`] - the accept loop: HTTP/1.1 with a header-read timeout, per-address and global

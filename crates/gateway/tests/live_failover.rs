@@ -20,11 +20,11 @@ use common::{
 use gateway::config::Config;
 use gateway::live::engine::scoring::score_answer;
 use gateway::testing::spawn;
-use sdk::live::{
+use livequiz_sdk::live::{
     close, ClientMsg, Credentials, ErrorCode, LiveClient, LiveEvent, ScoringRules, ServerMsg,
     Welcome,
 };
-use sdk::Client;
+use livequiz_sdk::Client;
 
 /// Owner leases in this test: a crash is noticed within about this long.
 const LEASE_MS: u64 = 1_500;
@@ -409,7 +409,7 @@ struct LeaseFixture {
     admin_url: String,
     db_name: String,
     a: gateway::testing::TestServer,
-    s: sdk::live::CreatedSession,
+    s: livequiz_sdk::live::CreatedSession,
     ann: LiveClient,
     r: redis::cluster_async::ClusterConnection,
     owner_key: String,
@@ -531,7 +531,7 @@ async fn a_gateway_that_loses_its_lease_abdicates() {
         .expect("expire the owner");
     let w = reconnected(&mut f.ann, "ann").await;
     assert_eq!(w.player_id, ann_id, "same player");
-    assert_eq!(w.phase, sdk::live::Phase::Lobby);
+    assert_eq!(w.phase, livequiz_sdk::live::Phase::Lobby);
     assert_eq!(
         f.a.state.live.running(),
         1,

@@ -143,8 +143,12 @@ async fn broken_configuration_fails_operations_with_a_clear_error() {
 /// board lives on the cluster and the final standings come from it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
-    use sdk::live::{ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, ServerMsg};
-    use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
+    use livequiz_sdk::live::{
+        ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, ServerMsg,
+    };
+    use livequiz_sdk::types::{
+        ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest,
+    };
 
     async fn next_msg<T>(
         c: &mut LiveClient,
@@ -178,7 +182,7 @@ async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
         .await
         .expect("spawn gateway");
 
-    let anon = sdk::Client::new(&server.base_url).unwrap();
+    let anon = livequiz_sdk::Client::new(&server.base_url).unwrap();
     anon.register(&RegisterRequest {
         username: "host".into(),
         password: "host-password".into(),

@@ -6,10 +6,10 @@
 //! ([`types::Problem`]) with per-field validation messages.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), sdk::Error> {
-//! use sdk::types::{ChoiceInput, QuestionInput, RegisterRequest};
+//! # async fn demo() -> Result<(), livequiz_sdk::Error> {
+//! use livequiz_sdk::types::{ChoiceInput, QuestionInput, RegisterRequest};
 //!
-//! let anon = sdk::Client::new("http://127.0.0.1:8080")?;
+//! let anon = livequiz_sdk::Client::new("http://127.0.0.1:8080")?;
 //! anon.register(&RegisterRequest { username: "ada".into(), password: "correct horse".into() }).await?;
 //! let client = anon.login("ada", "correct horse").await?; // a client holding the token
 //! let q = client

@@ -11,7 +11,7 @@
 //!   ([`create_admin`]) from the server's shell. A stranger who registers first on a fresh
 //!   install gets a player account.
 
-use sdk::types::{Role, User};
+use livequiz_sdk::types::{Role, User};
 use sqlx::Row as _;
 
 use crate::auth::password::Passwords;

@@ -13,7 +13,7 @@ pub mod tokens;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use sdk::types::Role;
+use livequiz_sdk::types::Role;
 use sqlx::Row as _;
 
 use crate::error::{ApiError, Violations};

@@ -39,9 +39,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
+use livequiz_sdk::live::{close, ClientMsg, ErrorCode};
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncCommands as _, PushKind, Value};
-use sdk::live::{close, ClientMsg, ErrorCode};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, Notify};
 

@@ -9,7 +9,7 @@
 //! bridged connection's role crosses gateways already resolved).
 
 use axum::extract::ws::{Message, WebSocket};
-use sdk::live::{ErrorCode, Hello, JoinHello, HELLO_TIMEOUT_SECS};
+use livequiz_sdk::live::{ErrorCode, Hello, JoinHello, HELLO_TIMEOUT_SECS};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
@@ -63,7 +63,7 @@ impl WsParams {
 pub enum NoHello {
     /// Refused: a `bad_message` error frame with this text, then a close.
     Refused(String),
-    /// A frame over [`sdk::live::MAX_CLIENT_FRAME`] or a protocol violation.
+    /// A frame over [`livequiz_sdk::live::MAX_CLIENT_FRAME`] or a protocol violation.
     BadFrame,
     /// The client went away.
     Gone,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sdk::live::{CreateSession, CreatedSession, Standing};
-use sdk::types::{
+use livequiz_sdk::live::{CreateSession, CreatedSession, Standing};
+use livequiz_sdk::types::{
     LiveSessionFilter, LiveSessionReport, LiveSessionSummary, Page, ReportParams, Role,
 };
 
@@ -117,8 +117,8 @@ pub fn records_router() -> axum::Router<AppState> {
 /// The caller's hosted live sessions, newest first (from the replica).
 #[utoipa::path(get, path = "/v1/live/sessions", tag = "live", security(("bearer" = [])),
     params(LiveSessionFilter),
-    responses((status = 200, body = Page<LiveSessionSummary>), (status = 401, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Page<LiveSessionSummary>), (status = 401, body = livequiz_sdk::types::Problem),
+              (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn hosted_sessions(
     State(state): State<AppState>,
     user: AuthUser,
@@ -137,8 +137,8 @@ pub async fn hosted_sessions(
     params(("id" = i64, Path), ReportParams),
     responses((status = 200, description = "JSON, or CSV with `?format=csv`",
                 content((LiveSessionReport = "application/json"), (String = "text/csv"))),
-              (status = 401, body = sdk::types::Problem), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+              (status = 401, body = livequiz_sdk::types::Problem), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn session_report(
     State(state): State<AppState>,
     user: AuthUser,

@@ -6,7 +6,7 @@
 //! the first frame: players as guests (a nickname) or with their login token,
 //! the host with the host secret (credentials never travel in URLs). The wire protocol
 //! (every message, error code and close code) is in `docs/PROTOCOL.md`; its
-//! types are `sdk::live`, shared with the SDK's client.
+//! types are `livequiz_sdk::live`, shared with the SDK's client.
 //!
 //! ## Layers
 //!

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use sdk::live::{CreateSession, CreatedSession};
+use livequiz_sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
 use super::actor::{self, ActorDeps, Cmd, CMD_QUEUE};

@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use sdk::types::{LoginRequest, RegisterRequest, Role, TokenResponse, User};
+use livequiz_sdk::types::{LoginRequest, RegisterRequest, Role, TokenResponse, User};
 use sqlx::Row as _;
 
 use crate::auth::{admin, tokens, AuthUser};
@@ -48,10 +48,10 @@ pub fn user_from_row(r: &sqlx::any::AnyRow) -> Result<User, ApiError> {
 /// `ADMIN_USERNAME` is configured (see `auth::admin`). Limited per client address
 /// (`REGISTER_PER_IP_PER_MIN`) before any hashing.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = User), (status = 409, body = sdk::types::Problem, description = "username taken"),
-              (status = 422, body = sdk::types::Problem),
-              (status = 429, body = sdk::types::Problem, description = "too many registrations from this address; see Retry-After"),
-              (status = 503, body = sdk::types::Problem, description = "password hashing at capacity; see Retry-After")))]
+    responses((status = 201, body = User), (status = 409, body = livequiz_sdk::types::Problem, description = "username taken"),
+              (status = 422, body = livequiz_sdk::types::Problem),
+              (status = 429, body = livequiz_sdk::types::Problem, description = "too many registrations from this address; see Retry-After"),
+              (status = 503, body = livequiz_sdk::types::Problem, description = "password hashing at capacity; see Retry-After")))]
 pub async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -114,10 +114,10 @@ pub async fn register(
 /// (`LOGIN_PER_IP_PER_MIN`) and per username (`LOGIN_PER_USER_PER_MIN`) before any hashing;
 /// unknown usernames cost the same verification as wrong passwords.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem),
-              (status = 429, body = sdk::types::Problem, description = "too many attempts from this address or for this username; see Retry-After"),
-              (status = 503, body = sdk::types::Problem, description = "password hashing at capacity; see Retry-After")))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = livequiz_sdk::types::Problem),
+              (status = 422, body = livequiz_sdk::types::Problem),
+              (status = 429, body = livequiz_sdk::types::Problem, description = "too many attempts from this address or for this username; see Retry-After"),
+              (status = 503, body = livequiz_sdk::types::Problem, description = "password hashing at capacity; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -168,7 +168,7 @@ pub async fn login(
 
 /// Revokes the caller's token.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = sdk::types::Problem)))]
+    responses((status = 204), (status = 401, body = livequiz_sdk::types::Problem)))]
 pub async fn logout(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -181,7 +181,7 @@ pub async fn logout(
 
 #[cfg(test)]
 mod tests {
-    use sdk::types::{LoginRequest, RegisterRequest};
+    use livequiz_sdk::types::{LoginRequest, RegisterRequest};
 
     use crate::auth::password::Work;
     use crate::config::Config;
@@ -201,7 +201,7 @@ mod tests {
         let server = crate::testing::spawn(Config::for_tests(dir.path()))
             .await
             .unwrap();
-        let anon = sdk::Client::new(&server.base_url).unwrap();
+        let anon = livequiz_sdk::Client::new(&server.base_url).unwrap();
         anon.register(&RegisterRequest {
             username: "alice".into(),
             password: "alice-password".into(),

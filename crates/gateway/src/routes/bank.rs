@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use sdk::types::{
+use livequiz_sdk::types::{
     BankFormat, ExportParams, FieldError, ImportResult, QuestionBatch, QuestionInput,
 };
 
@@ -105,10 +105,10 @@ fn row_number(field: &str) -> usize {
         (QuestionBatch = "application/json"),
         (String = "text/csv")
     )),
-    responses((status = 201, body = ImportResult), (status = 400, body = sdk::types::Problem),
-              (status = 401, body = sdk::types::Problem), (status = 403, body = sdk::types::Problem),
-              (status = 413, body = sdk::types::Problem), (status = 415, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem)))]
+    responses((status = 201, body = ImportResult), (status = 400, body = livequiz_sdk::types::Problem),
+              (status = 401, body = livequiz_sdk::types::Problem), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 413, body = livequiz_sdk::types::Problem), (status = 415, body = livequiz_sdk::types::Problem),
+              (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn import(
     State(state): State<AppState>,
     user: AuthUser,
@@ -179,14 +179,14 @@ pub async fn import(
     params(ExportParams),
     responses((status = 200, body = QuestionBatch, content_type = "application/json"),
               (status = 200, body = String, content_type = "text/csv"),
-              (status = 401, body = sdk::types::Problem), (status = 403, body = sdk::types::Problem)))]
+              (status = 401, body = livequiz_sdk::types::Problem), (status = 403, body = livequiz_sdk::types::Problem)))]
 pub async fn export(
     State(state): State<AppState>,
     user: AuthUser,
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> Result<Response, ApiError> {
     user.require_author()?;
-    let author = (user.role != sdk::types::Role::Admin).then_some(user.id);
+    let author = (user.role != livequiz_sdk::types::Role::Admin).then_some(user.id);
     let questions = bank::export(state.db.replica(), author).await?;
     match p.format.unwrap_or_default() {
         BankFormat::Json => Ok(ApiJson(QuestionBatch { questions }).into_response()),

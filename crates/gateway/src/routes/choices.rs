@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::Router;
-use sdk::types::{Choice, ChoiceInput};
+use livequiz_sdk::types::{Choice, ChoiceInput};
 use sqlx::Row as _;
 
 use crate::auth::AuthUser;
@@ -53,7 +53,7 @@ async fn texts(
 /// The choices of a question in display order (correct flags for its author and admins only).
 #[utoipa::path(get, path = "/v1/questions/{id}/choices", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<Choice>), (status = 404, body = sdk::types::Problem)))]
+    responses((status = 200, body = Vec<Choice>), (status = 404, body = livequiz_sdk::types::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -66,9 +66,9 @@ pub async fn list(
 /// Adds a choice at the end (author of the question or admin); 409 when it already has 6.
 #[utoipa::path(post, path = "/v1/questions/{id}/choices", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = ChoiceInput,
-    responses((status = 201, body = Choice), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 409, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem)))]
+    responses((status = 201, body = Choice), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 409, body = livequiz_sdk::types::Problem),
+              (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn add(
     State(state): State<AppState>,
     user: AuthUser,
@@ -117,9 +117,9 @@ pub async fn add(
 #[utoipa::path(put, path = "/v1/questions/{id}/choices/{choice_id}", tag = "questions",
     security(("bearer" = [])), params(("id" = i64, Path), ("choice_id" = i64, Path)),
     request_body = ChoiceInput,
-    responses((status = 200, body = Choice), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 409, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Choice), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 409, body = livequiz_sdk::types::Problem),
+              (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -169,8 +169,8 @@ pub async fn update(
 /// Deletes a choice; 409 if that would leave fewer than 2 choices or no correct one.
 #[utoipa::path(delete, path = "/v1/questions/{id}/choices/{choice_id}", tag = "questions",
     security(("bearer" = [])), params(("id" = i64, Path), ("choice_id" = i64, Path)),
-    responses((status = 204), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 409, body = sdk::types::Problem)))]
+    responses((status = 204), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 409, body = livequiz_sdk::types::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,

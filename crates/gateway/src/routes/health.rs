@@ -5,8 +5,8 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use livequiz_sdk::types::{Check, Health, Readiness};
 use redis::AsyncCommands as _;
-use sdk::types::{Check, Health, Readiness};
 
 use crate::state::AppState;
 

@@ -13,7 +13,7 @@ pub mod reports;
 pub mod search;
 pub mod users;
 
-use sdk::types::Page;
+use livequiz_sdk::types::Page;
 
 use crate::error::{ApiError, Violations};
 

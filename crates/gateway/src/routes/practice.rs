@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
-use sdk::types::{AnswerRequest, AnswerResult, Progress};
+use livequiz_sdk::types::{AnswerRequest, AnswerResult, Progress};
 use sqlx::Row as _;
 
 use crate::auth::AuthUser;
@@ -30,8 +30,8 @@ const MAX_TIME_MS: u64 = 86_400_000;
 /// player the key before the reveal.
 #[utoipa::path(post, path = "/v1/questions/{id}/answer", tag = "practice", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = AnswerRequest,
-    responses((status = 200, body = AnswerResult), (status = 404, body = sdk::types::Problem),
-              (status = 409, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = AnswerResult), (status = 404, body = livequiz_sdk::types::Problem),
+              (status = 409, body = livequiz_sdk::types::Problem), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn answer(
     State(state): State<AppState>,
     user: AuthUser,
@@ -162,7 +162,7 @@ pub async fn answer(
 /// answers, and in `live` the live sessions played while logged in (finished sessions only:
 /// standings are stored when a session ends).
 #[utoipa::path(get, path = "/v1/me/progress", tag = "practice", security(("bearer" = [])),
-    responses((status = 200, body = Progress), (status = 401, body = sdk::types::Problem)))]
+    responses((status = 200, body = Progress), (status = 401, body = livequiz_sdk::types::Problem)))]
 pub async fn progress(
     State(state): State<AppState>,
     user: AuthUser,

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use sdk::types::{Page, Question, QuestionFilter, QuestionInput, QuestionPatch};
+use livequiz_sdk::types::{Page, Question, QuestionFilter, QuestionInput, QuestionPatch};
 use sqlx::Row as _;
 
 use crate::auth::AuthUser;
@@ -29,8 +29,8 @@ pub fn router() -> Router<AppState> {
 /// Creates a question with its choices (author/admin).
 #[utoipa::path(post, path = "/v1/questions", tag = "questions", security(("bearer" = [])),
     request_body = QuestionInput,
-    responses((status = 201, body = Question), (status = 401, body = sdk::types::Problem),
-              (status = 403, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 201, body = Question), (status = 401, body = livequiz_sdk::types::Problem),
+              (status = 403, body = livequiz_sdk::types::Problem), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -52,7 +52,7 @@ pub async fn create(
 /// game of it.
 #[utoipa::path(get, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 200, body = Question), (status = 404, body = sdk::types::Problem)))]
+    responses((status = 200, body = Question), (status = 404, body = livequiz_sdk::types::Problem)))]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -67,8 +67,8 @@ pub async fn get_one(
 /// updated), choices without one are added, the others are deleted - all in one transaction.
 #[utoipa::path(put, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = QuestionInput,
-    responses((status = 200, body = Question), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Question), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn replace(
     State(state): State<AppState>,
     user: AuthUser,
@@ -140,8 +140,8 @@ pub async fn replace(
 /// Changes some fields of a question (its author or an admin).
 #[utoipa::path(patch, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = QuestionPatch,
-    responses((status = 200, body = Question), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Question), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn patch(
     State(state): State<AppState>,
     user: AuthUser,
@@ -207,8 +207,8 @@ pub async fn patch(
 /// are deleted with it.
 #[utoipa::path(delete, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 409, body = sdk::types::Problem)))]
+    responses((status = 204), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 409, body = livequiz_sdk::types::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,
@@ -242,7 +242,7 @@ pub async fn delete(
 /// Lists questions, newest first, with filters and paging (from the replica).
 #[utoipa::path(get, path = "/v1/questions", tag = "questions", security(("bearer" = [])),
     params(QuestionFilter),
-    responses((status = 200, body = Page<Question>), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Page<Question>), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use sdk::types::{Attempt, Page, Quiz, QuizFilter, QuizInput, QuizSummary};
+use livequiz_sdk::types::{Attempt, Page, Quiz, QuizFilter, QuizInput, QuizSummary};
 use sqlx::Row as _;
 
 use crate::auth::AuthUser;
@@ -29,8 +29,8 @@ pub fn router() -> Router<AppState> {
 /// of the caller's own questions only (admins: all), like `GET`.
 #[utoipa::path(post, path = "/v1/quizzes", tag = "quizzes", security(("bearer" = [])),
     request_body = QuizInput,
-    responses((status = 201, body = Quiz), (status = 403, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem)))]
+    responses((status = 201, body = Quiz), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -64,7 +64,7 @@ pub async fn create(
 /// questions the caller wrote (admins: all), also in a quiz of the caller's own.
 #[utoipa::path(get, path = "/v1/quizzes/{id}", tag = "quizzes", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 200, body = Quiz), (status = 404, body = sdk::types::Problem)))]
+    responses((status = 200, body = Quiz), (status = 404, body = livequiz_sdk::types::Problem)))]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -94,8 +94,8 @@ async fn lock_quiz(conn: &mut sqlx::AnyConnection, id: i64) -> Result<i64, ApiEr
 /// Replaces title, description and the question list (its author or an admin).
 #[utoipa::path(put, path = "/v1/quizzes/{id}", tag = "quizzes", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = QuizInput,
-    responses((status = 200, body = Quiz), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Quiz), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn replace(
     State(state): State<AppState>,
     user: AuthUser,
@@ -124,8 +124,8 @@ pub async fn replace(
 /// Deletes a quiz with its attempts (its author or an admin). Questions stay.
 #[utoipa::path(delete, path = "/v1/quizzes/{id}", tag = "quizzes", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem)))]
+    responses((status = 204), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,
@@ -146,7 +146,7 @@ pub async fn delete(
 /// Lists quizzes, newest first (from the replica).
 #[utoipa::path(get, path = "/v1/quizzes", tag = "quizzes", security(("bearer" = [])),
     params(QuizFilter),
-    responses((status = 200, body = Page<QuizSummary>), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Page<QuizSummary>), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -172,7 +172,7 @@ pub async fn list(
 /// Starts an attempt at a quiz; answer its questions with `attempt_id` (each once).
 #[utoipa::path(post, path = "/v1/quizzes/{id}/attempts", tag = "quizzes", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 201, body = Attempt), (status = 404, body = sdk::types::Problem)))]
+    responses((status = 201, body = Attempt), (status = 404, body = livequiz_sdk::types::Problem)))]
 pub async fn start_attempt(
     State(state): State<AppState>,
     user: AuthUser,

@@ -8,7 +8,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use sdk::types::{AnswerRecord, ChoiceStats, QuestionStats, QuizReport, ReportParams, UserReport};
+use livequiz_sdk::types::{
+    AnswerRecord, ChoiceStats, QuestionStats, QuizReport, ReportParams, UserReport,
+};
 use sqlx::Row as _;
 
 use crate::auth::AuthUser;
@@ -58,7 +60,7 @@ fn csv_response(name: &str, body: String) -> Response {
 #[utoipa::path(get, path = "/v1/users/{id}/report", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path), ReportParams),
     responses((status = 200, description = "JSON, or CSV with `?format=csv`", content((UserReport = "application/json"), (String = "text/csv"))),
-              (status = 403, body = sdk::types::Problem), (status = 404, body = sdk::types::Problem)))]
+              (status = 403, body = livequiz_sdk::types::Problem), (status = 404, body = livequiz_sdk::types::Problem)))]
 pub async fn user_report(
     State(state): State<AppState>,
     user: AuthUser,
@@ -135,7 +137,7 @@ pub async fn user_report(
 #[utoipa::path(get, path = "/v1/quizzes/{id}/report", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path), ReportParams),
     responses((status = 200, description = "JSON, or CSV with `?format=csv`", content((QuizReport = "application/json"), (String = "text/csv"))),
-              (status = 403, body = sdk::types::Problem), (status = 404, body = sdk::types::Problem)))]
+              (status = 403, body = livequiz_sdk::types::Problem), (status = 404, body = livequiz_sdk::types::Problem)))]
 pub async fn quiz_report(
     State(state): State<AppState>,
     user: AuthUser,

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use sdk::types::{SearchHit, SearchParams, SearchResponse};
+use livequiz_sdk::types::{SearchHit, SearchParams, SearchResponse};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Violations};
@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
 /// and relevance scores would rank the choices it mentions.
 #[utoipa::path(get, path = "/v1/questions/search", tag = "questions", security(("bearer" = [])),
     params(SearchParams),
-    responses((status = 200, body = SearchResponse), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = SearchResponse), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn search(
     State(state): State<AppState>,
     user: AuthUser,

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::routing::{get, put};
 use axum::Router;
-use sdk::types::{Page, PageParams, SetRoleRequest, User};
+use livequiz_sdk::types::{Page, PageParams, SetRoleRequest, User};
 use sqlx::Row as _;
 
 use crate::auth::AuthUser;
@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
 
 /// The caller's account (read from the primary: it reflects role changes immediately).
 #[utoipa::path(get, path = "/v1/me", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = User), (status = 401, body = sdk::types::Problem)))]
+    responses((status = 200, body = User), (status = 401, body = livequiz_sdk::types::Problem)))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<ApiJson<User>, ApiError> {
     load_user(state.db.primary(), user.id)
         .await?
@@ -33,7 +33,7 @@ pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<ApiJson
 
 /// All users by id (admin only; from the replica).
 #[utoipa::path(get, path = "/v1/users", tag = "users", security(("bearer" = [])), params(PageParams),
-    responses((status = 200, body = Page<User>), (status = 403, body = sdk::types::Problem)))]
+    responses((status = 200, body = Page<User>), (status = 403, body = livequiz_sdk::types::Problem)))]
 pub async fn list_users(
     State(state): State<AppState>,
     user: AuthUser,
@@ -61,8 +61,8 @@ pub async fn list_users(
 /// least one admin.
 #[utoipa::path(put, path = "/v1/users/{id}/role", tag = "users", security(("bearer" = [])),
     params(("id" = i64, Path, description = "user id")), request_body = SetRoleRequest,
-    responses((status = 200, body = User), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 409, body = sdk::types::Problem)))]
+    responses((status = 200, body = User), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 409, body = livequiz_sdk::types::Problem)))]
 pub async fn set_role(
     State(state): State<AppState>,
     user: AuthUser,
@@ -70,7 +70,7 @@ pub async fn set_role(
     ApiJson(req): ApiJson<SetRoleRequest>,
 ) -> Result<ApiJson<User>, ApiError> {
     user.require_admin()?;
-    if id == user.id && req.role != sdk::types::Role::Admin {
+    if id == user.id && req.role != livequiz_sdk::types::Role::Admin {
         return Err(ApiError::Conflict(
             "admins cannot demote themselves; ask another admin".into(),
         ));

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use sdk::types::{ChoiceInput, QuestionInput};
+use livequiz_sdk::types::{ChoiceInput, QuestionInput};
 use sqlx::{AnyConnection, AnyPool, Row as _};
 
 use super::{bind_all, placeholders, Arg};

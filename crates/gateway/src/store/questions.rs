@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sdk::types::{Choice, ChoiceInput, Question, QuestionInput};
+use livequiz_sdk::types::{Choice, ChoiceInput, Question, QuestionInput};
 use sqlx::{AnyConnection, AnyPool, Row as _};
 
 use super::{bind_all, placeholders, Arg};
@@ -229,7 +229,7 @@ impl KeyAccess {
     /// checked too, so a demoted author reads like a player).
     pub fn of(user: &AuthUser) -> Self {
         match user.role {
-            sdk::types::Role::Admin => KeyAccess::All,
+            livequiz_sdk::types::Role::Admin => KeyAccess::All,
             r if r.can_author() => KeyAccess::AuthoredBy(user.id),
             _ => KeyAccess::None,
         }

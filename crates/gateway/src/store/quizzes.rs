@@ -1,6 +1,6 @@
 //! Quizzes: validation, item writes and loading.
 
-use sdk::types::{Quiz, QuizInput, QuizItem, QuizSummary};
+use livequiz_sdk::types::{Quiz, QuizInput, QuizItem, QuizSummary};
 use sqlx::{AnyConnection, AnyPool, Row as _};
 
 use super::questions::{load_many, KeyAccess};

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use sdk::types::{Progress, TopicProgress};
+use livequiz_sdk::types::{Progress, TopicProgress};
 use sqlx::{AnyPool, Row as _};
 
 use crate::error::ApiError;

@@ -5,12 +5,12 @@
 //!
 //! Also the account and live-session fixtures the other edge tests share.
 
-use sdk::live::{CreateSession, CreatedSession};
-use sdk::types::{
+use livequiz_sdk::live::{CreateSession, CreatedSession};
+use livequiz_sdk::types::{
     ChoiceInput, Problem, Question, QuestionInput, Quiz, QuizInput, QuizItemInput, RegisterRequest,
     Role,
 };
-use sdk::{Client, Method};
+use livequiz_sdk::{Client, Method};
 
 use super::process::Gateway;
 

@@ -35,7 +35,7 @@ async fn per_user_limit(gw: &Gateway, peer: &Gateway) {
     // Another account has its own quota (hosting needs its own quiz: the host sees the keys).
     let other_id = other.client.me().await.expect("me").id;
     host.client
-        .set_role(other_id, sdk::types::Role::Author)
+        .set_role(other_id, livequiz_sdk::types::Role::Author)
         .await
         .expect("make the other user an author");
     let other_quiz = quiz(&other.client, &[5_000]).await;

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use sdk::live::{ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, ServerMsg};
-use sdk::types::{LiveSessionFilter, QuizInput, QuizItemInput};
+use livequiz_sdk::live::{ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, ServerMsg};
+use livequiz_sdk::types::{LiveSessionFilter, QuizInput, QuizItemInput};
 
 use crate::common::{choice, eventually, expect_status, question, Ctx};
 
@@ -39,7 +39,7 @@ pub async fn scenario(ctx: &Ctx) {
     let other = ctx.user("writer2").await;
     let other_id = other.me().await.unwrap().id;
     admin
-        .set_role(other_id, sdk::types::Role::Author)
+        .set_role(other_id, livequiz_sdk::types::Role::Author)
         .await
         .unwrap();
     let player_id = player.me().await.unwrap().id;

@@ -62,7 +62,7 @@ pub async fn scenario(ctx: &Ctx) {
     let token = ctx.user("opsuser").await;
     let (status, body) = token
         .raw(
-            sdk::Method::GET,
+            livequiz_sdk::Method::GET,
             "/v1/questions?limit=abc",
             "application/json",
             "",
@@ -75,11 +75,11 @@ pub async fn scenario(ctx: &Ctx) {
     // A failed dependency makes /readyz answer 503 and name it.
     ctx.server.state.db.replica().close().await;
     let (status, body) = c
-        .raw(sdk::Method::GET, "/readyz", "application/json", "")
+        .raw(livequiz_sdk::Method::GET, "/readyz", "application/json", "")
         .await
         .unwrap();
     assert_eq!(status, 503, "{body}");
-    let r: sdk::types::Readiness = serde_json::from_str(&body).unwrap();
+    let r: livequiz_sdk::types::Readiness = serde_json::from_str(&body).unwrap();
     assert!(!r.ready);
     assert!(r
         .checks

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use gateway::config::Config;
 use gateway::testing::{spawn, TestServer};
-use sdk::live::{CreateSession, CreatedSession, Credentials, LiveClient, LiveEvent, ServerMsg};
-use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
-use sdk::Client;
+use livequiz_sdk::live::{
+    CreateSession, CreatedSession, Credentials, LiveClient, LiveEvent, ServerMsg,
+};
+use livequiz_sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
+use livequiz_sdk::Client;
 use sqlx::Connection as _;
 
 /// A gateway under test with a logged-in host and a quiz.

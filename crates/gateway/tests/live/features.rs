@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use sdk::live::{
+use livequiz_sdk::live::{
     ClientMsg, CreateSession, CreatedSession, Credentials, ErrorCode, LiveClient, Phase,
     ScoringRules, ServerMsg,
 };
@@ -27,7 +27,7 @@ async fn expect_error(c: &mut LiveClient, want: ErrorCode) {
     assert_eq!(got, want);
 }
 
-async fn question(c: &mut LiveClient, index: u32) -> sdk::live::QuestionView {
+async fn question(c: &mut LiveClient, index: u32) -> livequiz_sdk::live::QuestionView {
     wait_msg(c, "question", |m| match m {
         ServerMsg::Question(q) if q.index == index => Some(q.clone()),
         _ => None,

@@ -203,7 +203,7 @@ pub const HELLO_TIMEOUT_SECS: u64 = 10;
 /// host secret there outlives the game.
 ///
 /// ```
-/// # use sdk::live::{Hello, JoinHello};
+/// # use livequiz_sdk::live::{Hello, JoinHello};
 /// let guest: Hello = serde_json::from_str(r#"{"type":"join","nickname":"ann"}"#).unwrap();
 /// assert_eq!(guest, Hello::Join(JoinHello { nickname: Some("ann".into()), ..JoinHello::default() }));
 /// ```

@@ -28,7 +28,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
-use sdk::live::{close, ServerMsg};
+use livequiz_sdk::live::{close, ServerMsg};
 use tokio::sync::{mpsc, Notify};
 
 use crate::live::engine::Target;

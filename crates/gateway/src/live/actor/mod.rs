@@ -10,7 +10,7 @@ pub mod fanout;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sdk::live::{close, ClientMsg, ErrorCode, FinishReason, ServerMsg};
+use livequiz_sdk::live::{close, ClientMsg, ErrorCode, FinishReason, ServerMsg};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 

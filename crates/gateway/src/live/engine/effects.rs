@@ -1,6 +1,6 @@
 //! What the pure session core asks its async driver to do.
 
-use sdk::live::ServerMsg;
+use livequiz_sdk::live::ServerMsg;
 
 /// Who receives a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

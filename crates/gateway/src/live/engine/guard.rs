@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sdk::live::{ErrorCode, FinishReason, ServerMsg};
+use livequiz_sdk::live::{ErrorCode, FinishReason, ServerMsg};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 

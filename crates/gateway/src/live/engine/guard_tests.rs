@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sdk::live::{close, ErrorCode, FinishReason, Phase, ScoringRules, ServerMsg};
+use livequiz_sdk::live::{close, ErrorCode, FinishReason, Phase, ScoringRules, ServerMsg};
 use tokio::time::Instant;
 
 use super::effects::{Effect, Target};

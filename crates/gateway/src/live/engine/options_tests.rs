@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sdk::live::{ErrorCode, Phase, QuestionView, RosterEntry, ScoringRules, ServerMsg};
+use livequiz_sdk::live::{ErrorCode, Phase, QuestionView, RosterEntry, ScoringRules, ServerMsg};
 use tokio::time::Instant;
 
 use super::effects::{Effect, PendingAnswer, Target};

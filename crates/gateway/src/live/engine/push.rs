@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use sdk::live::{percentile, ServerMsg, Standing};
+use livequiz_sdk::live::{percentile, ServerMsg, Standing};
 use tokio::time::Instant;
 
 use super::effects::{Effect, Target};
@@ -375,7 +375,7 @@ impl Session {
         ));
         frames.push(Effect::Close(
             Target::All,
-            sdk::live::close::SESSION_FINISHED,
+            livequiz_sdk::live::close::SESSION_FINISHED,
         ));
         self.out_extend(frames);
         all

@@ -1,7 +1,7 @@
 //! A quiz as the engine plays it: questions with their answer keys, loaded
 //! once when the session is created so the game never reads the database.
 
-use sdk::live::{ChoiceView, QuestionView, ScoringRules};
+use livequiz_sdk::live::{ChoiceView, QuestionView, ScoringRules};
 use serde::{Deserialize, Serialize};
 
 /// One question of a live quiz, with its answer key (never sent to players

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sdk::live::ErrorCode;
+use livequiz_sdk::live::ErrorCode;
 
 /// Longest nickname in characters.
 pub const MAX_NICKNAME_CHARS: usize = 32;

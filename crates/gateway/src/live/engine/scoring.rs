@@ -1,6 +1,6 @@
 //! The scoring formula of issue 5, pure and separately tested.
 
-use sdk::live::ScoringRules;
+use livequiz_sdk::live::ScoringRules;
 
 /// Speed points for a correct answer received `elapsed_ms` after the
 /// question opened, with time limit `limit_ms` (the player's own, with

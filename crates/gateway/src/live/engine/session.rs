@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sdk::live::{
+use livequiz_sdk::live::{
     close, AnswerCountsView, ErrorCode, FinishReason, Phase, PlayerResult, RosterEntry, ServerMsg,
     Welcome, EXTRA_TIME_MAX_PERCENT, EXTRA_TIME_MIN_PERCENT, PROTOCOL_VERSION,
 };
@@ -323,9 +323,9 @@ impl Session {
             session_id: self.id,
             code: self.code.clone(),
             role: if player.is_some() {
-                sdk::live::Role::Player
+                livequiz_sdk::live::Role::Player
             } else {
-                sdk::live::Role::Host
+                livequiz_sdk::live::Role::Host
             },
             player_id: p.map(|p| p.id),
             nickname: p.map(|p| p.nickname.clone()),

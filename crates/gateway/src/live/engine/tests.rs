@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sdk::live::{close, ErrorCode, Phase, ScoringRules, ServerMsg};
+use livequiz_sdk::live::{close, ErrorCode, Phase, ScoringRules, ServerMsg};
 use tokio::time::Instant;
 
 use super::effects::{Effect, PendingAnswer, Target};

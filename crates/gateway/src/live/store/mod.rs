@@ -11,7 +11,7 @@ pub mod writer;
 use std::future::Future;
 use std::pin::Pin;
 
-use sdk::live::{ScoringRules, Standing};
+use livequiz_sdk::live::{ScoringRules, Standing};
 
 pub use sql::SqlStore;
 pub use writer::AnswerWriter;

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sdk::types::{
+use livequiz_sdk::types::{
     LiveChoiceStats, LivePlayerResult, LiveProgress, LiveQuestionStats, LiveSessionReport,
     LiveSessionSummary,
 };
