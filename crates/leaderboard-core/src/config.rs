@@ -96,6 +96,107 @@ impl Default for BoardConfig {
 }
 
 impl BoardConfig {
+    /// The default configuration: high scores first, [`DEFAULT_PARTITIONS`]
+    /// partitions, `Set` writes, ordinal ranks, no reset, top 10 watched.
+    /// Change it with the chained setters below.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Order, RankStyle, ResetSchedule, WriteOp};
+    /// let cfg = BoardConfig::new()
+    ///     .order(Order::LowFirst)
+    ///     .partitions(1)
+    ///     .default_op(WriteOp::Best)
+    ///     .rank_style(RankStyle::Competition)
+    ///     .reset(ResetSchedule::Weekly)
+    ///     .top_n_watch(3)
+    ///     .max_metadata_bytes(64);
+    /// assert!(cfg.validate().is_ok());
+    /// assert_eq!(BoardConfig::new(), BoardConfig::default());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets which end of the score range ranks first.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Order};
+    /// assert_eq!(BoardConfig::new().order(Order::LowFirst).order, Order::LowFirst);
+    /// ```
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Sets the number of partitions (1..=4096, checked when a board is
+    /// created). One is fastest for reads on one machine; more let writers
+    /// on different cores proceed in parallel.
+    ///
+    /// ```
+    /// assert_eq!(leaderboard_core::BoardConfig::new().partitions(1).partitions, 1);
+    /// ```
+    pub fn partitions(mut self, partitions: u16) -> Self {
+        self.partitions = partitions;
+        self
+    }
+
+    /// Sets the operator of writes that do not name one.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, WriteOp};
+    /// assert_eq!(BoardConfig::new().default_op(WriteOp::Incr).default_op, WriteOp::Incr);
+    /// ```
+    pub fn default_op(mut self, op: WriteOp) -> Self {
+        self.default_op = op;
+        self
+    }
+
+    /// Sets the rank style of ranks the board reports unasked.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, RankStyle};
+    /// let cfg = BoardConfig::new().rank_style(RankStyle::Competition);
+    /// assert_eq!(cfg.rank_style, RankStyle::Competition);
+    /// ```
+    pub fn rank_style(mut self, style: RankStyle) -> Self {
+        self.rank_style = style;
+        self
+    }
+
+    /// Makes the board start over on `schedule` (it keeps the previous
+    /// window readable).
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, ResetSchedule};
+    /// let cfg = BoardConfig::new().reset(ResetSchedule::Daily);
+    /// assert_eq!(cfg.reset, Some(ResetSchedule::Daily));
+    /// ```
+    pub fn reset(mut self, schedule: ResetSchedule) -> Self {
+        self.reset = Some(schedule);
+        self
+    }
+
+    /// Sets the N of "did the top N change" in write outcomes.
+    ///
+    /// ```
+    /// assert_eq!(leaderboard_core::BoardConfig::new().top_n_watch(3).top_n_watch, 3);
+    /// ```
+    pub fn top_n_watch(mut self, n: usize) -> Self {
+        self.top_n_watch = n;
+        self
+    }
+
+    /// Sets the largest metadata accepted per entry, in bytes (at most
+    /// 65,536, checked when a board is created).
+    ///
+    /// ```
+    /// assert_eq!(leaderboard_core::BoardConfig::new().max_metadata_bytes(0).max_metadata_bytes, 0);
+    /// ```
+    pub fn max_metadata_bytes(mut self, bytes: usize) -> Self {
+        self.max_metadata_bytes = bytes;
+        self
+    }
+
     /// Checks ranges; every constructor calls it.
     ///
     /// ```

@@ -222,6 +222,7 @@
 //!   the same script); reads send one command per partition concurrently
 //!   and merge. Tested against a real cluster (`REDIS_CLUSTER_NODES`).
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod board;
 mod config;
@@ -252,3 +253,8 @@ pub use window::WindowSpan;
 mod redis_cluster;
 #[cfg(feature = "redis-cluster")]
 pub use redis_cluster::RedisBoard;
+
+/// The README's code blocks, compiled and run as doc tests so the quick start stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
