@@ -8,7 +8,12 @@ async fn main() -> Result<(), livequiz_sdk::Error> {
     let base = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "http://127.0.0.1:8080".into());
-    let anon = livequiz_sdk::Client::new(&base)?;
+    run(&base).await
+}
+
+/// Registers an account, writes a question, answers it, lists and fetches questions.
+pub async fn run(base: &str) -> Result<(), livequiz_sdk::Error> {
+    let anon = livequiz_sdk::Client::new(base)?;
     anon.register(&RegisterRequest {
         username: "ada".into(),
         password: "correct horse battery".into(),
