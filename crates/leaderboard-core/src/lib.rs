@@ -236,7 +236,7 @@ mod snapshot;
 mod types;
 mod window;
 
-pub use board::{Board, BoardLoader, PARALLEL_TOP_THRESHOLD, Standings};
+pub use board::{Board, BoardLoader, PARALLEL_TOP_THRESHOLD, PartitionReadGuard, Standings};
 pub use config::{BoardConfig, DEFAULT_PARTITIONS, ResetSchedule};
 pub use error::{Error, Result};
 pub use hash::{member_hash, partition_of, partition_of_hash};

@@ -112,6 +112,8 @@ pub async fn host_session(
             LiveEvent::Closed { code, reason } => {
                 return Err(format!("closed ({code:?}): {reason}").into());
             }
+            // Events a newer SDK may add.
+            _ => continue,
         };
         match msg {
             ServerMsg::Question(q) => {

@@ -30,10 +30,27 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Design notes: the client is cheap to clone (reqwest's pool is shared); it never retries on its
-//! own, because non-idempotent calls (answering) must not be repeated blindly;
+//! Design notes: the client is cheap to clone (clones share one connection pool); it never
+//! retries on its own, because non-idempotent calls (answering) must not be repeated blindly;
 //! [`Error::is_retryable`] tells callers when a retry is safe to consider. TLS is rustls only.
+//! Live games are in [`live`]: [`live::LiveClient`] reconnects and resumes by itself.
+//!
+//! ## Gateway versions
+//!
+//! This release speaks to the live-quiz gateway 0.1: its REST API under `/v1` and live protocol
+//! version [`live::PROTOCOL_VERSION`] (2), which the gateway states in every
+//! [`live::Welcome::protocol`]. Within a protocol version the gateway only adds optional fields,
+//! messages and error codes; the SDK ignores fields it does not know, and its enums of messages,
+//! codes and errors are `#[non_exhaustive]`, so match them with a `_` arm. The crate's
+//! `CHANGELOG.md` says which gateway versions each release speaks to.
+//!
+//! ## Stability
+//!
+//! No type of another crate appears in the public API (the `openapi` feature adds `utoipa`
+//! derives), so the HTTP and WebSocket stacks inside can be upgraded in any release.
+//! Configuration grows through [`ClientBuilder`] and [`live::LiveOptions`]' setters.
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 mod endpoints;
@@ -41,7 +58,5 @@ mod error;
 pub mod live;
 pub mod types;
 
-pub use client::Client;
-pub use error::Error;
-/// HTTP method type used by [`Client::raw`].
-pub use reqwest::Method;
+pub use client::{Client, ClientBuilder, Method};
+pub use error::{Error, TransportError};

@@ -141,5 +141,10 @@ pub async fn resolve_role(live: &LiveService, hello: Hello) -> Result<Role, (Err
             ErrorCode::BadNickname,
             "a join frame needs a nickname (guest) or a token (account)".into(),
         )),
+        // A first frame the protocol crate knows and this gateway does not accept yet.
+        _ => Err((
+            ErrorCode::BadMessage,
+            describe(ErrorCode::BadMessage).to_string(),
+        )),
     }
 }

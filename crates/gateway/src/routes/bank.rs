@@ -195,5 +195,8 @@ pub async fn export(
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv export: {e}")))?;
             Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response())
         }
+        other => Err(ApiError::BadRequest(format!(
+            "export format {other:?} is not supported by this gateway"
+        ))),
     }
 }

@@ -310,10 +310,7 @@ async fn a_websocket_outlives_the_header_timeout() {
     let gw = Gateway::sqlite(&[("HEADER_READ_TIMEOUT_MS", "500")]).await;
     let accounts = super::input::accounts(&gw).await;
     let session = super::input::live_session(&accounts.author).await;
-    let options = LiveOptions {
-        reconnect: false,
-        ..LiveOptions::default()
-    };
+    let options = LiveOptions::default().reconnect(false);
     let mut player = LiveClient::connect_with(
         &gw.base_url,
         &session.code,

@@ -466,11 +466,10 @@ impl Fixture {
 /// request body it refused unread (413, 415), and a pooled client could race that close with
 /// its next request and report a transport error the gateway did not cause.
 fn unpooled(gw: &Gateway, token: Option<&str>) -> Client {
-    let http = reqwest::Client::builder()
+    let c = Client::builder(&gw.base_url)
         .pool_max_idle_per_host(0)
         .build()
-        .expect("http client");
-    let c = Client::with_http(http, &gw.base_url).expect("client");
+        .expect("client");
     match token {
         Some(t) => c.with_token(t),
         None => c,

@@ -135,7 +135,7 @@ pub async fn scenario(ctx: &Ctx) {
     // Unknown fields are refused like everywhere else.
     let (status, _) = writer2
         .raw(
-            reqwest::Method::POST,
+            livequiz_sdk::Method::POST,
             "/v1/questions/import",
             "application/json",
             r#"{"questions":[],"extra":1}"#,
@@ -145,7 +145,7 @@ pub async fn scenario(ctx: &Ctx) {
     assert_eq!(status, 422);
     let (status, _) = writer2
         .raw(
-            reqwest::Method::POST,
+            livequiz_sdk::Method::POST,
             "/v1/questions/import",
             "text/plain",
             "text,topic",
@@ -225,7 +225,7 @@ pub async fn caps_scenario(ctx: &Ctx) {
         .with_token(author.token().unwrap());
     let (status, body) = fresh
         .raw(
-            reqwest::Method::POST,
+            livequiz_sdk::Method::POST,
             "/v1/questions/import",
             "application/json",
             huge,

@@ -175,7 +175,7 @@ pub async fn scenario(ctx: &Ctx) {
     expect_status(author.live_session_report(987_654).await, 404);
     let (status, _) = author
         .raw(
-            reqwest::Method::GET,
+            livequiz_sdk::Method::GET,
             &format!("/v1/live/sessions/{}/report?format=xml", s.session_id),
             "application/json",
             "",

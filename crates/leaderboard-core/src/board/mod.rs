@@ -14,7 +14,7 @@ use parking_lot::RwLock;
 
 pub use query::PARALLEL_TOP_THRESHOLD;
 pub(crate) use snapshot::BoardStateBytes;
-pub use standings::Standings;
+pub use standings::{PartitionReadGuard, Standings};
 pub use stream::BoardLoader;
 
 use crate::{

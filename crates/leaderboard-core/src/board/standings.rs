@@ -31,6 +31,36 @@ pub struct Standings {
     pub(crate) top_cache: TopCache,
 }
 
+/// Read access to one partition of a window, from [`Standings::partition`]: dereferences to
+/// the [`Partition`]; writers to that partition wait until it is dropped.
+///
+/// ```
+/// use leaderboard_core::{Board, Window, Write};
+/// let board = Board::new("b", Default::default()).unwrap();
+/// board.write(Write::new("alice", 1, 0)).unwrap();
+/// let s = board.standings(Window::Current).unwrap();
+/// let p = leaderboard_core::partition_of("alice", board.config().partitions);
+/// let guard = s.partition(p).unwrap();
+/// assert_eq!(guard.get("alice").unwrap().score, 1);
+/// ```
+pub struct PartitionReadGuard<'a>(RwLockReadGuard<'a, Partition>);
+
+impl std::ops::Deref for PartitionReadGuard<'_> {
+    type Target = Partition;
+
+    fn deref(&self) -> &Partition {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PartitionReadGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionReadGuard")
+            .field("len", &self.0.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Standings {
     pub(crate) fn new(span: WindowSpan, config: Arc<BoardConfig>) -> Self {
         let partitions = (0..config.partitions)
@@ -69,13 +99,14 @@ impl Standings {
     /// assert_eq!(s.partition(0).unwrap().len(), 0);
     /// assert!(s.partition(99).is_err());
     /// ```
-    pub fn partition(&self, index: u16) -> Result<RwLockReadGuard<'_, Partition>> {
-        self.partitions.get(index as usize).map(|p| p.read()).ok_or(
-            crate::Error::PartitionOutOfRange {
+    pub fn partition(&self, index: u16) -> Result<PartitionReadGuard<'_>> {
+        self.partitions
+            .get(index as usize)
+            .map(|p| PartitionReadGuard(p.read()))
+            .ok_or(crate::Error::PartitionOutOfRange {
                 index,
                 partitions: self.config.partitions,
-            },
-        )
+            })
     }
 
     fn partition_for(&self, member: &str) -> usize {

@@ -26,7 +26,15 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How to join; sent as the connection's first frame ([`Hello`]), never in
 /// the URL.
+///
+/// ```
+/// use livequiz_sdk::live::Credentials;
+/// let guest = Credentials::Guest("ann".into());
+/// let resume = Credentials::Resume("token-from-an-earlier-welcome".into());
+/// assert_ne!(guest, resume);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Credentials {
     /// A guest with a nickname.
     Guest(String),
@@ -40,6 +48,12 @@ pub enum Credentials {
 
 impl Credentials {
     /// The first frame that presents these credentials.
+    ///
+    /// ```
+    /// use livequiz_sdk::live::{Credentials, Hello};
+    /// let first = Credentials::Host("secret".into()).hello();
+    /// assert!(matches!(first, Hello::Host { .. }));
+    /// ```
     pub fn hello(&self) -> Hello {
         match self {
             Credentials::Guest(nickname) => Hello::Join(JoinHello {
@@ -60,8 +74,21 @@ impl Credentials {
     }
 }
 
-/// Client knobs.
+/// Client knobs. Start from [`LiveOptions::default`] and change what you need with the setters;
+/// new knobs may be added in minor releases.
+///
+/// ```
+/// use std::time::Duration;
+/// use livequiz_sdk::live::LiveOptions;
+/// let options = LiveOptions::default()
+///     .reconnect(true)
+///     .max_attempts(5)
+///     .backoff(Duration::from_millis(250))
+///     .event_queue(64);
+/// assert_eq!(options.max_attempts, 5);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LiveOptions {
     /// Reconnect automatically (default true).
     pub reconnect: bool,
@@ -73,6 +100,50 @@ pub struct LiveOptions {
     pub backoff: Duration,
     /// Capacity of the event queue to the application (default 1024).
     pub event_queue: usize,
+}
+
+impl LiveOptions {
+    /// Whether to reconnect automatically.
+    ///
+    /// ```
+    /// assert!(!livequiz_sdk::live::LiveOptions::default().reconnect(false).reconnect);
+    /// ```
+    pub fn reconnect(mut self, on: bool) -> Self {
+        self.reconnect = on;
+        self
+    }
+
+    /// Attempts per outage before giving up.
+    ///
+    /// ```
+    /// assert_eq!(livequiz_sdk::live::LiveOptions::default().max_attempts(3).max_attempts, 3);
+    /// ```
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n;
+        self
+    }
+
+    /// First backoff delay (doubles up to 2 s, jittered).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let o = livequiz_sdk::live::LiveOptions::default().backoff(Duration::from_millis(10));
+    /// assert_eq!(o.backoff, Duration::from_millis(10));
+    /// ```
+    pub fn backoff(mut self, first: Duration) -> Self {
+        self.backoff = first;
+        self
+    }
+
+    /// Capacity of the event queue to the application.
+    ///
+    /// ```
+    /// assert_eq!(livequiz_sdk::live::LiveOptions::default().event_queue(8).event_queue, 8);
+    /// ```
+    pub fn event_queue(mut self, capacity: usize) -> Self {
+        self.event_queue = capacity;
+        self
+    }
 }
 
 impl Default for LiveOptions {
@@ -87,7 +158,16 @@ impl Default for LiveOptions {
 }
 
 /// Something that happened on the connection.
+///
+/// See [`LiveClient::next`] for a loop over events.
+///
+/// ```
+/// use livequiz_sdk::live::LiveEvent;
+/// let e = LiveEvent::Closed { code: Some(4000), reason: String::new() };
+/// assert!(matches!(e, LiveEvent::Closed { code: Some(4000), .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum LiveEvent {
     /// A server message (stale leaderboard frames already dropped).
     Message(ServerMsg),
@@ -105,7 +185,20 @@ pub enum LiveEvent {
 }
 
 /// Errors of [`LiveClient`].
+///
+/// ```no_run
+/// # async fn demo() {
+/// use livequiz_sdk::live::{Credentials, LiveClient, LiveError};
+/// match LiveClient::connect("http://127.0.0.1:8080", "000000", Credentials::Guest("ann".into())).await {
+///     Err(LiveError::Refused { code, message }) => println!("refused: {code:?}: {message}"),
+///     Err(e) if e.is_retryable() => println!("try again later: {e}"),
+///     Err(e) => println!("{e}"),
+///     Ok(_) => println!("joined"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LiveError {
     /// The URL is not usable.
     #[error("bad url: {0}")]
@@ -131,12 +224,30 @@ pub enum LiveError {
 
 impl LiveError {
     /// Whether trying again later may succeed.
+    ///
+    /// ```
+    /// use livequiz_sdk::live::LiveError;
+    /// assert!(LiveError::Connect("refused".into()).is_retryable());
+    /// assert!(!LiveError::Closed.is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         matches!(self, LiveError::Connect(_))
     }
 }
 
 /// A live-session connection.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), livequiz_sdk::live::LiveError> {
+/// use livequiz_sdk::live::{Credentials, LiveClient, ServerMsg};
+/// let mut player = LiveClient::connect("http://127.0.0.1:8080", "123456", Credentials::Guest("ann".into())).await?;
+/// while let Some(msg) = player.next_message().await {
+///     if let ServerMsg::Question(q) = msg {
+///         player.answer(q.index, vec![0], None)?;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct LiveClient {
     tx: mpsc::UnboundedSender<ClientMsg>,
@@ -147,6 +258,11 @@ pub struct LiveClient {
 
 /// Builds the WebSocket URL of session `code` from the gateway's base URL. It
 /// carries only the join code: credentials go in the first frame.
+///
+/// ```
+/// let url = livequiz_sdk::live::ws_url("https://quiz.example", "123456").unwrap();
+/// assert_eq!(url, "wss://quiz.example/v1/live/ws?code=123456");
+/// ```
 pub fn ws_url(base_url: &str, code: &str) -> Result<String, LiveError> {
     let base = base_url.trim_end_matches('/');
     let base = if let Some(rest) = base.strip_prefix("http://") {
@@ -228,6 +344,14 @@ fn is_final(code: u16) -> bool {
 
 impl LiveClient {
     /// Connects and joins; returns after the welcome frame.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), livequiz_sdk::live::LiveError> {
+    /// use livequiz_sdk::live::{Credentials, LiveClient};
+    /// let player = LiveClient::connect("https://quiz.example", "123456", Credentials::Guest("ann".into())).await?;
+    /// println!("player {:?} in phase {:?}", player.welcome().player_id, player.welcome().phase);
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(
         base_url: &str,
         code: &str,
@@ -237,6 +361,14 @@ impl LiveClient {
     }
 
     /// [`LiveClient::connect`] with options.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), livequiz_sdk::live::LiveError> {
+    /// use livequiz_sdk::live::{Credentials, LiveClient, LiveOptions};
+    /// let options = LiveOptions::default().max_attempts(5);
+    /// let host = LiveClient::connect_with("http://127.0.0.1:8080", "123456", Credentials::Host("secret".into()), options).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect_with(
         base_url: &str,
         code: &str,
@@ -273,21 +405,50 @@ impl LiveClient {
     }
 
     /// The welcome of the first connection.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// let w = player.welcome();
+    /// println!("protocol {}, {} players, score {}", w.protocol, w.players, w.score);
+    /// # Ok(()) }
+    /// ```
     pub fn welcome(&self) -> &Welcome {
         &self.welcome
     }
 
     /// Sends a message (queued while reconnecting).
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// use livequiz_sdk::live::ClientMsg;
+    /// player.send(ClientMsg::Ping)?; // answered with a pong
+    /// # Ok(()) }
+    /// ```
     pub fn send(&self, msg: ClientMsg) -> Result<(), LiveError> {
         self.tx.send(msg).map_err(|_| LiveError::Closed)
     }
 
     /// Sends a raw text frame (for testing how the gateway handles malformed input).
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// player.send_raw("{not json")?; // the gateway answers with an error frame, nothing changes
+    /// # Ok(()) }
+    /// ```
     pub fn send_raw(&self, text: impl Into<String>) -> Result<(), LiveError> {
         self.raw.send(text.into()).map_err(|_| LiveError::Closed)
     }
 
     /// Answers question `question` with `choices`; `req` comes back in the ack.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// use livequiz_sdk::live::ServerMsg;
+    /// if let Some(ServerMsg::Question(q)) = player.next_message().await {
+    ///     player.answer(q.index, vec![0], Some(1))?; // choice 0; the ack echoes req 1
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn answer(
         &self,
         question: u32,
@@ -306,17 +467,46 @@ impl LiveClient {
     /// [`EXTRA_TIME_MAX_PERCENT`](super::protocol::EXTRA_TIME_MAX_PERCENT)).
     /// Confirmed with a `roster` frame whose `event` is `extra_time`; a bad
     /// percent gets an `error` frame with `bad_extra_time`.
+    ///
+    /// ```no_run
+    /// # async fn demo(host: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// host.extra_time(7, 150)?; // player 7 gets 1.5 times each time limit
+    /// # Ok(()) }
+    /// ```
     pub fn extra_time(&self, player_id: u64, percent: u32) -> Result<(), LiveError> {
         self.send(ClientMsg::ExtraTime { player_id, percent })
     }
 
     /// The next event; `None` once the connection has ended for good and
     /// every event was read.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// use livequiz_sdk::live::LiveEvent;
+    /// while let Some(event) = player.next().await {
+    ///     match event {
+    ///         LiveEvent::Message(msg) => println!("{msg:?}"),
+    ///         LiveEvent::Disconnected => println!("reconnecting..."),
+    ///         LiveEvent::Reconnected(w) => println!("back, score {}", w.score),
+    ///         LiveEvent::Closed { code, reason } => println!("closed {code:?}: {reason}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn next(&mut self) -> Option<LiveEvent> {
         self.rx.recv().await
     }
 
     /// The next server message, skipping connection events; `None` when closed.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// while let Some(msg) = player.next_message().await {
+    ///     println!("{msg:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn next_message(&mut self) -> Option<ServerMsg> {
         loop {
             match self.next().await? {
@@ -328,6 +518,12 @@ impl LiveClient {
     }
 
     /// Closes the connection (no reconnect).
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// player.close(); // no reconnect
+    /// # Ok(()) }
+    /// ```
     pub fn close(self) {
         drop(self);
     }

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 /// Body of `POST /v1/questions/{id}/answer`.
+///
+/// ```
+/// let req = livequiz_sdk::types::AnswerRequest { choice_ids: vec![12, 14], time_ms: Some(3_500), ..Default::default() };
+/// assert!(req.attempt_id.is_none());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -22,6 +27,13 @@ pub struct AnswerRequest {
 }
 
 /// Result of answering.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let r: livequiz_sdk::types::AnswerResult = client.answer(7, &[12]).await?;
+/// println!("{} ({})", r.correct, r.explanation);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AnswerResult {
@@ -38,6 +50,14 @@ pub struct AnswerResult {
 }
 
 /// Accuracy on one topic.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for t in client.progress().await?.topics {
+///     println!("{}: {:.0}%", t.topic, 100.0 * t.accuracy);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct TopicProgress {
@@ -52,6 +72,13 @@ pub struct TopicProgress {
 }
 
 /// A user's progress (`GET /v1/me/progress`).
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let p: livequiz_sdk::types::Progress = client.progress().await?;
+/// println!("streak {} (best {})", p.current_streak, p.best_streak);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Progress {

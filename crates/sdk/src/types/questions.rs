@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 /// A choice as sent by authors when creating or editing.
+///
+/// ```
+/// let keep = livequiz_sdk::types::ChoiceInput { id: Some(31), text: "Paris".into(), correct: true };
+/// assert_eq!(serde_json::to_value(&keep).unwrap()["id"], 31);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -22,6 +27,14 @@ pub struct ChoiceInput {
 }
 
 /// A choice as the API shows it. `correct` is present only for authors and admins.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for c in client.list_choices(7).await? {
+///     println!("{} {} {:?}", c.id, c.text, c.correct);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Choice {
@@ -35,6 +48,22 @@ pub struct Choice {
 }
 
 /// Body of `POST /v1/questions` and `PUT /v1/questions/{id}` (full replacement).
+///
+/// ```
+/// use livequiz_sdk::types::{ChoiceInput, QuestionInput};
+/// let q = QuestionInput {
+///     text: "Capital of France?".into(),
+///     topic: "Geography".into(),
+///     tags: vec!["europe".into()],
+///     difficulty: 1,
+///     explanation: String::new(),
+///     choices: vec![
+///         ChoiceInput { id: None, text: "Paris".into(), correct: true },
+///         ChoiceInput { id: None, text: "Lyon".into(), correct: false },
+///     ],
+/// };
+/// assert_eq!(q.choices.len(), 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -57,6 +86,11 @@ pub struct QuestionInput {
 
 /// Body of `PATCH /v1/questions/{id}`: only the given fields change (choices have their own
 /// sub-resource).
+///
+/// ```
+/// let p = livequiz_sdk::types::QuestionPatch { topic: Some("History".into()), ..Default::default() };
+/// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"topic":"History"}"#);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -80,6 +114,13 @@ pub struct QuestionPatch {
 
 /// A question. Players see neither `explanation` nor which choices are correct (they learn both
 /// by answering).
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let q: livequiz_sdk::types::Question = client.get_question(7).await?;
+/// println!("{} [{}] {} choices", q.text, q.topic, q.choices.len());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Question {
@@ -109,6 +150,11 @@ pub struct Question {
 }
 
 /// Filters of `GET /v1/questions`.
+///
+/// ```
+/// let f = livequiz_sdk::types::QuestionFilter { tag: Some("basics".into()), difficulty: Some(1), ..Default::default() };
+/// assert_eq!(f.limit, None);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
 pub struct QuestionFilter {
@@ -133,6 +179,11 @@ pub struct QuestionFilter {
 }
 
 /// Parameters of `GET /v1/questions/search`.
+///
+/// ```
+/// let p = livequiz_sdk::types::SearchParams { q: "consensus".into(), tags: Some("raft,distributed".into()), ..Default::default() };
+/// assert_eq!(p.offset, None);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
 pub struct SearchParams {
@@ -154,6 +205,14 @@ pub struct SearchParams {
 }
 
 /// One search result.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// use livequiz_sdk::types::SearchParams;
+/// let best = client.search_questions(&SearchParams { q: "rust".into(), ..Default::default() }).await?.items.into_iter().next();
+/// if let Some(hit) = best { println!("{:.2} {}", hit.score, hit.question.text); }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SearchHit {
@@ -164,6 +223,14 @@ pub struct SearchHit {
 }
 
 /// Response of `GET /v1/questions/search`.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// use livequiz_sdk::types::SearchParams;
+/// let r = client.search_questions(&SearchParams { q: "rust".into(), ..Default::default() }).await?;
+/// println!("{} matches", r.total);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SearchResponse {

@@ -9,6 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::Question;
 
 /// One question of a quiz as sent by authors.
+///
+/// ```
+/// let item = livequiz_sdk::types::QuizItemInput { question_id: 7, time_limit_ms: 20_000 };
+/// assert_eq!(item.time_limit_ms, 20_000);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -20,6 +25,16 @@ pub struct QuizItemInput {
 }
 
 /// Body of `POST /v1/quizzes` and `PUT /v1/quizzes/{id}`.
+///
+/// ```
+/// use livequiz_sdk::types::{QuizInput, QuizItemInput};
+/// let quiz = QuizInput {
+///     title: "Warm-up".into(),
+///     description: String::new(),
+///     questions: vec![QuizItemInput { question_id: 7, time_limit_ms: 15_000 }],
+/// };
+/// assert_eq!(quiz.questions.len(), 1);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -34,6 +49,14 @@ pub struct QuizInput {
 }
 
 /// One question of a quiz.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for item in client.get_quiz(3).await?.questions {
+///     println!("{}. {} ({} ms)", item.position + 1, item.question.text, item.time_limit_ms);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct QuizItem {
@@ -46,6 +69,13 @@ pub struct QuizItem {
 }
 
 /// A quiz with its questions.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let quiz: livequiz_sdk::types::Quiz = client.get_quiz(3).await?;
+/// println!("{} by user {}", quiz.title, quiz.author_id);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Quiz {
@@ -66,6 +96,14 @@ pub struct Quiz {
 }
 
 /// A quiz in lists (without its questions).
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for q in client.list_quizzes(&Default::default()).await?.items {
+///     println!("{} {}", q.id, q.title);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct QuizSummary {
@@ -84,6 +122,11 @@ pub struct QuizSummary {
 }
 
 /// Filters of `GET /v1/quizzes`.
+///
+/// ```
+/// let f = livequiz_sdk::types::QuizFilter { author_id: Some(1), ..Default::default() };
+/// assert_eq!(f.limit, None);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
 pub struct QuizFilter {
@@ -99,6 +142,13 @@ pub struct QuizFilter {
 }
 
 /// A started quiz attempt (`POST /v1/quizzes/{id}/attempts`).
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let a: livequiz_sdk::types::Attempt = client.start_attempt(3).await?;
+/// println!("attempt {} of quiz {}", a.id, a.quiz_id);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Attempt {
