@@ -103,10 +103,7 @@ fn partitions() -> Vec<u16> {
 }
 
 fn bench_ours(c: &mut Criterion, n: u64, p: u16) {
-    let cfg = BoardConfig {
-        partitions: p,
-        ..BoardConfig::default()
-    };
+    let cfg = BoardConfig::new().partitions(p);
     let board = Board::new("bench", cfg).unwrap();
     board.bulk_load(entries(n)).unwrap();
     let ups = updates(n, 1 << 20);

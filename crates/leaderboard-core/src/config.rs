@@ -16,7 +16,8 @@ pub const DEFAULT_PARTITIONS: u16 = 8;
 
 /// When a board's standings start over.
 ///
-/// All calendar schedules are in UTC; weeks start on Monday 00:00.
+/// All calendar schedules are in UTC; weeks start on Monday 00:00. More schedules may be added
+/// in minor releases (match with a `_` arm).
 ///
 /// ```
 /// use leaderboard_core::ResetSchedule;
@@ -24,6 +25,7 @@ pub const DEFAULT_PARTITIONS: u16 = 8;
 /// assert_eq!(s.window_of(61_000), (60_000, 120_000));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ResetSchedule {
     /// Every hour on the hour.
     Hourly,
@@ -49,13 +51,19 @@ pub enum ResetSchedule {
 
 /// Configuration of one board; fixed when the board is created.
 ///
+/// Build it with [`BoardConfig::new`] (or `default()`) and the chained setters; the fields stay
+/// public for reading and for assignment. New settings may be added in minor releases (with
+/// defaults that keep today's behaviour), which is why the struct cannot be written as a literal
+/// outside this crate.
+///
 /// ```
 /// use leaderboard_core::{BoardConfig, Order, WriteOp};
-/// let cfg = BoardConfig { order: Order::LowFirst, default_op: WriteOp::Best, ..BoardConfig::default() };
+/// let cfg = BoardConfig::new().order(Order::LowFirst).default_op(WriteOp::Best);
 /// assert!(cfg.validate().is_ok());
 /// assert_eq!(cfg.partitions, 8);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BoardConfig {
     /// Which end of the score range ranks first.
     pub order: Order,
@@ -186,6 +194,16 @@ impl BoardConfig {
         self
     }
 
+    /// Sets how many op ids each partition remembers (see the field).
+    ///
+    /// ```
+    /// assert_eq!(leaderboard_core::BoardConfig::new().dedupe_capacity(64).dedupe_capacity, 64);
+    /// ```
+    pub fn dedupe_capacity(mut self, op_ids: usize) -> Self {
+        self.dedupe_capacity = op_ids;
+        self
+    }
+
     /// Sets the largest metadata accepted per entry, in bytes (at most
     /// 65,536, checked when a board is created).
     ///
@@ -201,7 +219,7 @@ impl BoardConfig {
     ///
     /// ```
     /// use leaderboard_core::BoardConfig;
-    /// let bad = BoardConfig { partitions: 0, ..BoardConfig::default() };
+    /// let bad = BoardConfig::new().partitions(0);
     /// assert!(bad.validate().is_err());
     /// ```
     pub fn validate(&self) -> Result<()> {

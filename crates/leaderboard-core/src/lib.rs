@@ -7,7 +7,7 @@
 //! ```
 //! use leaderboard_core::{BoardConfig, Leaderboards, RankStyle, Write, WriteOp};
 //! let boards = Leaderboards::new();
-//! let quiz = boards.create("quiz-42", BoardConfig { default_op: WriteOp::Incr, ..Default::default() }).unwrap();
+//! let quiz = boards.create("quiz-42", BoardConfig::new().default_op(WriteOp::Incr)).unwrap();
 //! quiz.write(Write::new("alice", 800, 1_000)).unwrap();
 //! quiz.write(Write::new("bob", 950, 1_200)).unwrap();
 //! let out = quiz.write(Write::new("alice", 300, 2_000)).unwrap(); // incr

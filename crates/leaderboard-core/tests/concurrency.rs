@@ -126,31 +126,23 @@ fn run(cfg: BoardConfig) {
 
 #[test]
 fn concurrent_writers_match_model_high_first() {
-    run(BoardConfig {
-        dedupe_capacity: 1 << 16,
-        ..BoardConfig::default()
-    });
+    run(BoardConfig::new().dedupe_capacity(1 << 16));
 }
 
 #[test]
 fn concurrent_writers_match_model_low_first_competition_one_partition() {
-    run(BoardConfig {
-        order: Order::LowFirst,
-        rank_style: RankStyle::Competition,
-        partitions: 1,
-        dedupe_capacity: 1 << 16,
-        ..BoardConfig::default()
-    });
+    run(BoardConfig::new()
+        .order(Order::LowFirst)
+        .rank_style(RankStyle::Competition)
+        .partitions(1)
+        .dedupe_capacity(1 << 16));
 }
 
 /// Op-id answer-once under a race: many threads send the same op ids at
 /// the same time; each applies exactly once.
 #[test]
 fn racing_retries_apply_once() {
-    let cfg = BoardConfig {
-        default_op: WriteOp::Incr,
-        ..BoardConfig::default()
-    };
+    let cfg = BoardConfig::new().default_op(WriteOp::Incr);
     let board = Arc::new(Board::new("r", cfg).unwrap());
     let applied: u64 = (0..4)
         .map(|_| {

@@ -59,7 +59,7 @@ impl Board {
     ///
     /// ```
     /// use leaderboard_core::{Board, BoardConfig};
-    /// assert!(Board::new("b", BoardConfig { partitions: 0, ..Default::default() }).is_err());
+    /// assert!(Board::new("b", BoardConfig::new().partitions(0)).is_err());
     /// ```
     pub fn new(id: impl Into<BoardId>, config: BoardConfig) -> Result<Board> {
         config.validate()?;
@@ -122,7 +122,7 @@ impl Board {
     ///
     /// ```
     /// use leaderboard_core::{Board, BoardConfig, ResetSchedule, Write};
-    /// let cfg = BoardConfig { reset: Some(ResetSchedule::Every { period_ms: 10, origin_ms: 0 }), ..Default::default() };
+    /// let cfg = BoardConfig::new().reset(ResetSchedule::Every { period_ms: 10, origin_ms: 0 });
     /// let b = Board::new("b", cfg).unwrap();
     /// b.write(Write::new("a", 1, 5)).unwrap();
     /// b.write(Write::new("a", 2, 15)).unwrap(); // rolls into [10, 20)
@@ -151,7 +151,7 @@ impl Board {
     ///
     /// ```
     /// use leaderboard_core::{Board, BoardConfig, ResetSchedule, Write};
-    /// let cfg = BoardConfig { reset: Some(ResetSchedule::Hourly), ..Default::default() };
+    /// let cfg = BoardConfig::new().reset(ResetSchedule::Hourly);
     /// let b = Board::new("b", cfg).unwrap();
     /// b.write(Write::new("a", 1, 0)).unwrap();
     /// assert!(b.roll(3_600_000));

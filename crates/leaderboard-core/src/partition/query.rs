@@ -6,7 +6,8 @@ use super::{Partition, Pos, probe};
 use crate::{Entry, SortKey};
 
 /// Bytes held by a partition or board, split so the index's own cost can
-/// be told apart from the member ids' and the metadata's.
+/// be told apart from the member ids' and the metadata's (more counters may
+/// be added in minor releases).
 ///
 /// ```
 /// use leaderboard_core::{BoardConfig, Partition, Write};
@@ -17,6 +18,7 @@ use crate::{Entry, SortKey};
 /// assert_eq!(m.member_bytes, 5);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MemoryUsage {
     /// Number of entries.
     pub entries: u64,
@@ -38,7 +40,8 @@ impl MemoryUsage {
     /// id handles, divided by `entries`).
     ///
     /// ```
-    /// let m = leaderboard_core::MemoryUsage { entries: 2, index_bytes: 100, member_handle_bytes: 32, ..Default::default() };
+    /// let mut m = leaderboard_core::MemoryUsage::default();
+    /// (m.entries, m.index_bytes, m.member_handle_bytes) = (2, 100, 32);
     /// assert_eq!(m.bytes_per_entry_beyond_id(), 34.0);
     /// ```
     pub fn bytes_per_entry_beyond_id(&self) -> f64 {
@@ -52,7 +55,8 @@ impl MemoryUsage {
     ///
     /// ```
     /// use leaderboard_core::MemoryUsage;
-    /// let a = MemoryUsage { entries: 1, ..Default::default() };
+    /// let mut a = MemoryUsage::default();
+    /// a.entries = 1;
     /// assert_eq!(a.add(&a).entries, 2);
     /// ```
     pub fn add(&self, o: &MemoryUsage) -> MemoryUsage {

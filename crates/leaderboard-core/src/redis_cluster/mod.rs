@@ -84,7 +84,7 @@ fn backend(e: redis::RedisError) -> Error {
 /// # async fn demo() -> leaderboard_core::Result<()> {
 /// use leaderboard_core::{BoardConfig, RedisBoard, Write, WriteOp};
 /// let nodes = ["redis://127.0.0.1:7001", "redis://127.0.0.1:7002"];
-/// let board = RedisBoard::connect(&nodes, "quiz-42", BoardConfig { default_op: WriteOp::Incr, ..Default::default() }).await?;
+/// let board = RedisBoard::connect(&nodes, "quiz-42", BoardConfig::new().default_op(WriteOp::Incr)).await?;
 /// let out = board.write(Write::new("alice", 100, 1_000)).await?;
 /// assert_eq!(out.new.rank, 1);
 /// let top = board.top(10).await?;

@@ -301,6 +301,13 @@ fn count_above(s: &Standings, parts: u16, key: &SortKey, style: RankStyle) -> Re
     let key = match style {
         RankStyle::Ordinal => key.clone(),
         RankStyle::Competition => key.tie_floor(),
+        // A style a newer leaderboard-core adds needs its count here first.
+        other => {
+            return Err(leaderboard_core::Error::InvalidConfig(format!(
+                "rank style {other:?} is not supported by the shard node"
+            ))
+            .into());
+        }
     };
     let mut n = 0;
     for p in 0..parts {

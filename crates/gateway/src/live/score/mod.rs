@@ -57,14 +57,12 @@ pub fn board_id(session: i64) -> String {
 /// Configuration of every session board, in process or on the shard
 /// cluster: points are added (`incr`), equal scores share a rank.
 pub fn session_board_config() -> BoardConfig {
-    BoardConfig {
-        default_op: WriteOp::Incr,
-        rank_style: RankStyle::Competition,
+    BoardConfig::new()
+        .default_op(WriteOp::Incr)
+        .rank_style(RankStyle::Competition)
         // A session has at most tens of thousands of players; a few
         // partitions keep writes parallel without making top-N merges wide.
-        partitions: 4,
-        ..BoardConfig::default()
-    }
+        .partitions(4)
 }
 
 /// Member id of a player on the session's board.
