@@ -514,7 +514,7 @@ fn mutated_requests_never_break_the_gateway_or_what_it_acknowledged() {
             let sent = rt.block_on(async {
                 tokio::time::timeout(
                     Duration::from_secs(30),
-                    client.raw(target.method.clone(), &path, ctype, body.clone()),
+                    client.raw(target.method, &path, ctype, body.clone()),
                 )
                 .await
             });

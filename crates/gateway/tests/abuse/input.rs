@@ -228,7 +228,7 @@ async fn unknown_fields_on_writes_are_refused_naming_the_field() {
         ),
     ];
     for (client, method, path, body, field) in cases {
-        let (status, problem) = send(client, method.clone(), &path, &body).await;
+        let (status, problem) = send(client, method, &path, &body).await;
         assert_eq!(status, 422, "{method} {path} with {body}: {problem:?}");
         let p = problem.expect("problem");
         assert!(

@@ -15,8 +15,8 @@
 //! as it is and the receiver writes them into a file of its own.
 //!
 //! Format version 1 (one record holding the whole encoded state, refused on read above 256 MiB)
-//! is read by [`read_legacy_file`] and [`read_legacy_data`] and converted; versions newer than
-//! [`FORMAT_VERSION`] are refused with an error that says so.
+//! is read by [`read_legacy_file`] (its size checked by [`legacy_data_fits`]) and converted;
+//! versions newer than [`FORMAT_VERSION`] are refused with an error that says so.
 
 use std::io::{self, Read, Write};
 
