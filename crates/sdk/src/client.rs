@@ -151,18 +151,46 @@ pub struct Method(&'static str);
 
 impl Method {
     /// `GET`.
+    ///
+    /// ```
+    /// assert_eq!(livequiz_sdk::Method::GET.as_str(), "GET");
+    /// ```
     pub const GET: Method = Method("GET");
     /// `POST`.
+    ///
+    /// ```
+    /// assert_eq!(livequiz_sdk::Method::POST.as_str(), "POST");
+    /// ```
     pub const POST: Method = Method("POST");
     /// `PUT`.
+    ///
+    /// ```
+    /// assert_eq!(livequiz_sdk::Method::PUT.as_str(), "PUT");
+    /// ```
     pub const PUT: Method = Method("PUT");
     /// `PATCH`.
+    ///
+    /// ```
+    /// assert_eq!(livequiz_sdk::Method::PATCH.as_str(), "PATCH");
+    /// ```
     pub const PATCH: Method = Method("PATCH");
     /// `DELETE`.
+    ///
+    /// ```
+    /// assert_eq!(livequiz_sdk::Method::DELETE.as_str(), "DELETE");
+    /// ```
     pub const DELETE: Method = Method("DELETE");
     /// `HEAD`.
+    ///
+    /// ```
+    /// assert_eq!(livequiz_sdk::Method::HEAD.as_str(), "HEAD");
+    /// ```
     pub const HEAD: Method = Method("HEAD");
     /// `OPTIONS`.
+    ///
+    /// ```
+    /// assert_eq!(livequiz_sdk::Method::OPTIONS.as_str(), "OPTIONS");
+    /// ```
     pub const OPTIONS: Method = Method("OPTIONS");
 
     /// The method's name.

@@ -56,7 +56,11 @@ pub struct TransportError(reqwest::Error);
 impl TransportError {
     /// Whether connecting failed (refused, unreachable, DNS, TLS handshake).
     ///
-    /// See the type's example.
+    /// ```no_run
+    /// # fn demo(e: livequiz_sdk::TransportError) {
+    /// if e.is_connect() { /* the gateway is down or unreachable: try again later */ }
+    /// # }
+    /// ```
     pub fn is_connect(&self) -> bool {
         self.0.is_connect()
     }

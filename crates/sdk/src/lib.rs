@@ -50,6 +50,7 @@
 //! derives), so the HTTP and WebSocket stacks inside can be upgraded in any release.
 //! Configuration grows through [`ClientBuilder`] and [`live::LiveOptions`]' setters.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;

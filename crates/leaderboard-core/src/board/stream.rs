@@ -249,11 +249,27 @@ pub struct BoardLoader {
 
 impl BoardLoader {
     /// A loader waiting for a stream's first chunk.
+    ///
+    /// ```
+    /// assert!(!leaderboard_core::BoardLoader::new().is_done());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Whether the stream's last chunk has been pushed.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, BoardLoader};
+    /// let mut chunks: Vec<Vec<u8>> = Vec::new();
+    /// let b = Board::new("b", Default::default()).unwrap();
+    /// b.snapshot_chunks(4096, |c| Ok::<_, ()>(chunks.push(c.to_vec()))).unwrap();
+    /// let mut loader = BoardLoader::new();
+    /// for c in &chunks {
+    ///     loader.push(c).unwrap();
+    /// }
+    /// assert!(loader.is_done());
+    /// ```
     pub fn is_done(&self) -> bool {
         self.done.is_some()
     }
@@ -262,6 +278,11 @@ impl BoardLoader {
     /// they were written; anything out of place, inconsistent or after the
     /// end is [`Error::CorruptSnapshot`], and a head of another format
     /// version [`Error::UnsupportedSnapshotVersion`].
+    ///
+    /// ```
+    /// use leaderboard_core::BoardLoader;
+    /// assert!(BoardLoader::new().push(b"not a snapshot").is_err());
+    /// ```
     pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
         if self.done.is_some() {
             return Err(corrupt("chunk after the end of the board"));
@@ -372,6 +393,15 @@ impl BoardLoader {
     }
 
     /// The rebuilt board; an error if the stream has not reached its end.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, BoardLoader, Write};
+    /// let b = Board::new("b", Default::default()).unwrap();
+    /// b.write(Write::new("a", 1, 0)).unwrap();
+    /// let mut loader = BoardLoader::new();
+    /// b.snapshot_chunks(4096, |c| loader.push(c)).unwrap();
+    /// assert_eq!(loader.finish().unwrap().count(), 1);
+    /// ```
     pub fn finish(self) -> Result<Board> {
         self.done
             .ok_or_else(|| corrupt("the board's snapshot stream ends early"))

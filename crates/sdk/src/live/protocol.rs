@@ -890,21 +890,53 @@ pub fn percentile(sorted_scores: &[i64], score: i64) -> u32 {
 /// ```
 pub mod close {
     /// The session finished normally.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::SESSION_FINISHED >= 1000);
+    /// ```
     pub const SESSION_FINISHED: u16 = 4000;
     /// The host removed (or banned) this player.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::REMOVED >= 1000);
+    /// ```
     pub const REMOVED: u16 = 4001;
     /// Unknown join code.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::UNKNOWN_SESSION >= 1000);
+    /// ```
     pub const UNKNOWN_SESSION: u16 = 4004;
     /// Join refused: bad or taken nickname, bad resume token, bad auth,
     /// session full or locked, banned, bad two-step pattern.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::JOIN_REFUSED >= 1000);
+    /// ```
     pub const JOIN_REFUSED: u16 = 4003;
     /// The same player connected again elsewhere; this connection is stale.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::REPLACED >= 1000);
+    /// ```
     pub const REPLACED: u16 = 4009;
     /// The client did not read its frames fast enough and was dropped.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::TOO_SLOW >= 1000);
+    /// ```
     pub const TOO_SLOW: u16 = 4008;
     /// Server is shutting down (reconnect with the resume token).
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::GOING_AWAY >= 1000);
+    /// ```
     pub const GOING_AWAY: u16 = 1001;
     /// A frame was larger than [`super::MAX_CLIENT_FRAME`].
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::TOO_BIG >= 1000);
+    /// ```
     pub const TOO_BIG: u16 = 1009;
 }
 
