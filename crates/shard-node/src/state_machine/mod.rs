@@ -146,6 +146,16 @@ impl StateMachineHandle {
         self.shared.state.read().expect("poisoned").app.query(q)
     }
 
+    /// Op-id memory of the group's boards (for metrics).
+    pub fn op_id_stats(&self) -> leaderboard_core::OpIdStats {
+        self.shared
+            .state
+            .read()
+            .expect("poisoned")
+            .app
+            .op_id_stats()
+    }
+
     /// Index of the last applied entry.
     pub fn last_applied(&self) -> Option<u64> {
         self.shared
