@@ -90,7 +90,8 @@ pub struct OpIdPolicy {
     /// the nodes that stamp times.
     pub horizon_ms: u64,
     /// Most bytes one partition's op-id memory may take (default
-    /// [`DEFAULT_OP_ID_MAX_BYTES`]).
+    /// [`DEFAULT_OP_ID_MAX_BYTES`]; 0 refuses every write that carries an
+    /// op id).
     pub max_bytes: u64,
 }
 
