@@ -72,7 +72,11 @@
 //! - **Snapshots**: [`Board::snapshot`] / [`Board::restore`] (and the same
 //!   on [`Partition`] and [`Leaderboards`]) write serde + bincode behind a
 //!   magic and a format version; unknown versions are rejected with
-//!   [`Error::UnsupportedSnapshotVersion`].
+//!   [`Error::UnsupportedSnapshotVersion`]. [`Board::snapshot_chunks`]
+//!   and [`BoardLoader`] write and rebuild a board a bounded chunk at a
+//!   time, for boards too large to hold encoded in memory. Every form
+//!   carries the whole op-id memory: each remembered id with its outcome
+//!   and the clock it was remembered at, and each partition's op-id clock.
 //!
 //! ## Design
 //!
@@ -263,7 +267,7 @@ mod snapshot;
 mod types;
 mod window;
 
-pub use board::{Board, PARALLEL_TOP_THRESHOLD, Standings};
+pub use board::{Board, BoardLoader, PARALLEL_TOP_THRESHOLD, Standings};
 pub use config::{
     BoardConfig, BoardConfigV1, DEFAULT_OP_ID_HORIZON_MS, DEFAULT_OP_ID_MAX_BYTES,
     DEFAULT_PARTITIONS, OpIdPolicy, ResetSchedule,

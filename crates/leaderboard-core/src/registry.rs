@@ -60,6 +60,26 @@ impl Leaderboards {
         Ok(board)
     }
 
+    /// Adds a board built elsewhere (e.g. by a [`crate::BoardLoader`]);
+    /// fails with [`Error::BoardExists`] if its id is taken.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, BoardConfig, Leaderboards};
+    /// let boards = Leaderboards::new();
+    /// boards.insert(Board::new("a", BoardConfig::default()).unwrap()).unwrap();
+    /// assert!(boards.insert(Board::new("a", BoardConfig::default()).unwrap()).is_err());
+    /// assert!(boards.get("a").is_some());
+    /// ```
+    pub fn insert(&self, board: Board) -> Result<Arc<Board>> {
+        let mut map = self.boards.write();
+        if map.contains_key(board.id()) {
+            return Err(Error::BoardExists(board.id().to_string()));
+        }
+        let board = Arc::new(board);
+        map.insert(board.id().clone(), board.clone());
+        Ok(board)
+    }
+
     /// The board with this id, creating it with `config` if absent.
     ///
     /// ```

@@ -1,4 +1,5 @@
-//! The versioned snapshot envelope shared by partitions and boards.
+//! The versioned snapshot envelope shared by partitions, boards, registries
+//! and the head of a board's chunk stream (`Board::snapshot_chunks`).
 //!
 //! Layout: 4 magic bytes (what kind of snapshot), a little-endian `u16`
 //! format version, then the bincode (v2, standard config) encoding of the
@@ -12,9 +13,11 @@
 //!    configuration and in each partition) and a list of ids, oldest first.
 //! 2. Op-id memory by time and bytes: the board configuration holds an
 //!    [`crate::OpIdPolicy`]; each partition its policy, its op-id clock and
-//!    its ids with the clock at which each was remembered. Version 1 is
-//!    still read: its boards get the default policy and their ids count as
-//!    remembered at the first time the partition is told.
+//!    its ids with the clock at which each was remembered (a chunk stream:
+//!    each partition's clock and each id's time; the policy is the board's).
+//!    Version 1 is still read, whole or streamed: its boards get the default
+//!    policy and their ids count as remembered at the first time the
+//!    partition is told.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

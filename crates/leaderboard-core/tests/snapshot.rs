@@ -2,8 +2,8 @@
 //! histories, and corrupted snapshots rejected without panicking.
 
 use leaderboard_core::{
-    Board, BoardConfig, Error, Fanout, Leaderboards, OpId, Order, Partition, RankStyle,
-    ResetSchedule, SNAPSHOT_VERSION, Window, Write, WriteOp,
+    Board, BoardConfig, BoardLoader, Error, Fanout, Leaderboards, OpId, Order, Partition,
+    RankStyle, ResetSchedule, SNAPSHOT_VERSION, Window, Write, WriteOp,
 };
 use proptest::prelude::*;
 
@@ -79,6 +79,24 @@ fn all(b: &Board, w: Window) -> Option<Vec<leaderboard_core::RankedEntry>> {
         .map(|s| s.top_with(usize::MAX, Fanout::Sequential))
 }
 
+fn chunks(b: &Board, max: usize) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    b.snapshot_chunks(max, |c| {
+        out.push(c.to_vec());
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    out
+}
+
+fn load(chunks: &[Vec<u8>]) -> Result<Board, Error> {
+    let mut loader = BoardLoader::new();
+    for c in chunks {
+        loader.push(c)?;
+    }
+    loader.finish()
+}
+
 fn same(a: &Board, b: &Board) {
     assert_eq!(a.id(), b.id());
     assert_eq!(a.config(), b.config());
@@ -123,6 +141,63 @@ proptest! {
             let again = Partition::restore(&part.snapshot()).unwrap();
             prop_assert_eq!(again.entries(), part.entries());
             prop_assert_eq!(again.order(), part.order());
+        }
+    }
+
+    /// The chunked stream rebuilds the same board, op-id memory included,
+    /// at any chunk size; every chunk stays near the target.
+    #[test]
+    fn board_round_trips_in_chunks(
+        order in prop_oneof![Just(Order::HighFirst), Just(Order::LowFirst)],
+        partitions in 1u16..6,
+        windowed in any::<bool>(),
+        max in 1usize..2048,
+        ws in writes(),
+    ) {
+        let board = Board::new("chunked", config(order, RankStyle::Competition, partitions, windowed)).unwrap();
+        for w in &ws {
+            let _ = board.write(to_write(w));
+        }
+        let cs = chunks(&board, max);
+        for c in &cs {
+            // One item (an entry or an op id with its outcome) past the target at most.
+            prop_assert!(c.len() < max.max(256) + 256, "chunk of {} bytes for a target of {}", c.len(), max);
+        }
+        let copy = load(&cs).unwrap();
+        same(&board, &copy);
+        for w in ws.iter().filter(|w| w.op_id.is_some()).take(10) {
+            prop_assert_eq!(board.write(to_write(w)), copy.write(to_write(w)));
+        }
+    }
+
+    /// A chunk missing, repeated or moved, or a stream cut short, is
+    /// refused (or, for a repeat that cancels out, never panics).
+    #[test]
+    fn damaged_chunk_streams_are_refused(
+        ws in writes(),
+        at in any::<prop::sample::Index>(),
+        to in any::<prop::sample::Index>(),
+    ) {
+        let board = Board::new("d", config(Order::HighFirst, RankStyle::Ordinal, 3, true)).unwrap();
+        for w in &ws {
+            let _ = board.write(to_write(w));
+        }
+        let cs = chunks(&board, 300);
+        let i = at.index(cs.len());
+        let mut missing = cs.clone();
+        missing.remove(i);
+        prop_assert!(load(&missing).is_err());
+        let mut repeated = cs.clone();
+        repeated.insert(i, cs[i].clone());
+        prop_assert!(load(&repeated).is_err());
+        prop_assert!(load(&cs[..i]).is_err());
+        let j = to.index(cs.len());
+        if cs[i] != cs[j] {
+            let mut moved = cs.clone();
+            moved.swap(i, j);
+            if let Ok(b) = load(&moved) {
+                let _ = b.top(10);
+            }
         }
     }
 
@@ -201,4 +276,26 @@ fn versions_and_shapes_are_checked() {
     other.write(Write::new("keep", 1, 0)).unwrap();
     assert!(other.restore(&b.snapshot()).is_err());
     assert_eq!(other.top(5)[0].entry.member, "keep");
+}
+
+#[test]
+fn chunk_stream_versions_are_checked() {
+    let b = Board::new("v", BoardConfig::default()).unwrap();
+    b.write(Write::new("a", 1, 0)).unwrap();
+    let mut cs = chunks(&b, 4096);
+    assert_eq!(&cs[0][..4], b"LBS1");
+    cs[0][4] = cs[0][4].wrapping_add(1);
+    assert!(matches!(
+        load(&cs),
+        Err(Error::UnsupportedSnapshotVersion { .. })
+    ));
+    // A whole-board snapshot is not a chunk stream.
+    assert!(matches!(
+        load(&[b.snapshot()]),
+        Err(Error::CorruptSnapshot(_))
+    ));
+    // Nothing may follow the end.
+    let mut cs = chunks(&b, 4096);
+    cs.push(cs[1].clone());
+    assert!(load(&cs).is_err());
 }

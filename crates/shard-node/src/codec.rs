@@ -8,8 +8,10 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::Result;
 
-/// Upper bound on the bytes any one decode may allocate (a snapshot must fit).
-pub const DECODE_LIMIT: usize = 1 << 30;
+/// Upper bound on the bytes any one decode may allocate: the largest record
+/// ([`crate::log_store::record::MAX_RECORD`]). Snapshots are decoded a record at a time, so no
+/// value is ever bigger.
+pub const DECODE_LIMIT: usize = 256 << 20;
 
 fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<DECODE_LIMIT>()

@@ -16,6 +16,7 @@
 //! max_frame_bytes = 16777216       # frame cap (default); clients use the same
 //! [raft]
 //! heartbeat_ms = 100
+//! install_snapshot_timeout_ms = 60000  # a follower restores a snapshot inside this time
 //! ```
 //!
 //! `bootstrap` lists the initial voters; the node with the lowest id among them initializes

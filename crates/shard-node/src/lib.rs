@@ -31,10 +31,13 @@
 //!   openraft's `ensure_linearizable`, a read index — and serves after applying up to it); with
 //!   [`client::ReadOptions::follower`] any replica answers from what it has applied.
 //! * **Storage** follows openraft's seams, one type per storage trait so each is tested alone:
-//!   [`types`] (type config), [`log_store`] (segmented log, one crc32 record per entry, torn tail cut on open and any other damage
-//!   refused, fsync with group commit, atomic vote and purge files), [`state_machine`] (apply,
-//!   atomic checksummed snapshots, restore on start), [`raft::network`] (Raft RPCs over the
-//!   node's QUIC endpoint), one [`router`] for every group of a node.
+//!   [`types`] (type config), [`log_store`] (segmented log, one crc32 record per entry, torn
+//!   tail cut on open and any other damage refused, fsync with group commit, atomic vote and
+//!   purge files), [`state_machine`] (apply; snapshots as files of bounded checksummed records,
+//!   built, sent, received and restored record by record and replaced atomically; restore on
+//!   start; applying, snapshot work and large queries run on tokio's blocking pool so the async
+//!   workers always serve heartbeats), [`raft::network`] (Raft RPCs over the node's QUIC
+//!   endpoint), one [`router`] for every group of a node.
 //! * **Transport** ([`transport`]): one quinn endpoint per process; each RPC is one
 //!   bidirectional stream carrying one request and one response frame:
 //!   `len: u32 | version: u16 | bincode body`, capped at [`transport::frame::MAX_FRAME`] (or a

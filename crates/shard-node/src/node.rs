@@ -1,7 +1,7 @@
 //! The node runtime: one QUIC endpoint, one router, one openraft instance per hosted group.
 //!
 //! Data layout: `DATA_DIR/group-<id>/log` (the [log store](crate::log_store)),
-//! `DATA_DIR/group-<id>/sm` (the [state machine](crate::state_machine) snapshot) and
+//! `DATA_DIR/group-<id>/sm` (the [state machine](crate::state_machine) snapshot file) and
 //! `DATA_DIR/group-<id>/initialized`, a marker written once this replica has seen a membership
 //! of the group (see [`Bootstrap`]). Reopening the same directories restores every group: the
 //! state machine from its snapshot, then openraft re-applies committed log entries after it.
@@ -143,6 +143,17 @@ pub struct RaftTuning {
     /// on the slowest link (1 MiB: ~8 ms at 1 Gbit/s). One entry always travels, whatever its
     /// size below the frame cap.
     pub max_append_bytes: u64,
+    /// Bytes of a snapshot sent per InstallSnapshot RPC (one frame each; must stay well below
+    /// the frame cap).
+    pub snapshot_chunk_bytes: u64,
+    /// Target payload of a snapshot file record: building, storing and restoring a snapshot
+    /// hold about one record besides the state.
+    pub snapshot_record_bytes: u64,
+    /// Time allowed for one InstallSnapshot RPC (ms). The follower restores the whole state
+    /// inside the RPC that carries the last chunk, so this must cover restoring the largest
+    /// group (about 0.5 s per million members on a 2-core machine, see docs/PERFORMANCE.md) or
+    /// the leader gives up and starts over.
+    pub install_snapshot_timeout_ms: u64,
 }
 
 impl Default for RaftTuning {
@@ -155,6 +166,9 @@ impl Default for RaftTuning {
             keep_logs: 1_000,
             max_payload_entries: 512,
             max_append_bytes: 1 << 20,
+            snapshot_chunk_bytes: 4 << 20,
+            snapshot_record_bytes: 1 << 20,
+            install_snapshot_timeout_ms: 60_000,
         }
     }
 }
@@ -171,8 +185,36 @@ impl RaftTuning {
         }
     }
 
+    /// Largest accepted [`RaftTuning::snapshot_chunk_bytes`]: half the frame cap.
+    pub const MAX_SNAPSHOT_CHUNK: u64 = (crate::transport::frame::MAX_FRAME / 2) as u64;
+
+    /// Largest accepted [`RaftTuning::snapshot_record_bytes`] (records are checked against the
+    /// log's record limit on read).
+    pub const MAX_SNAPSHOT_RECORD: u64 = 64 << 20;
+
+    /// The state machine's snapshot settings.
+    pub fn snapshot_options(&self) -> crate::state_machine::SnapshotOptions {
+        crate::state_machine::SnapshotOptions {
+            record_bytes: self.snapshot_record_bytes as usize,
+        }
+    }
+
     /// The openraft configuration.
     pub fn to_config(&self) -> Result<Arc<openraft::Config>> {
+        if !(1..=Self::MAX_SNAPSHOT_CHUNK).contains(&self.snapshot_chunk_bytes) {
+            return Err(Error::Config(format!(
+                "snapshot_chunk_bytes must be 1..={}, got {}",
+                Self::MAX_SNAPSHOT_CHUNK,
+                self.snapshot_chunk_bytes
+            )));
+        }
+        if !(1..=Self::MAX_SNAPSHOT_RECORD).contains(&self.snapshot_record_bytes) {
+            return Err(Error::Config(format!(
+                "snapshot_record_bytes must be 1..={}, got {}",
+                Self::MAX_SNAPSHOT_RECORD,
+                self.snapshot_record_bytes
+            )));
+        }
         let cfg = openraft::Config {
             cluster_name: "leaderboard".into(),
             heartbeat_interval: self.heartbeat_ms,
@@ -181,9 +223,8 @@ impl RaftTuning {
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_logs),
             max_in_snapshot_log_to_keep: self.keep_logs,
             max_payload_entries: self.max_payload_entries,
-            // Chunks stay far below the frame cap (16 MiB).
-            snapshot_max_chunk_size: 4 << 20,
-            install_snapshot_timeout: 5_000,
+            snapshot_max_chunk_size: self.snapshot_chunk_bytes,
+            install_snapshot_timeout: self.install_snapshot_timeout_ms,
             ..Default::default()
         };
         Ok(Arc::new(
@@ -316,7 +357,14 @@ impl ShardNode {
                 opts.hook.as_ref().map(|h| h(g)),
                 publisher.as_ref().map(|p| p.hook(g, is_leader.clone())),
             );
-            let (sm, handle) = StateMachine::open(&dir.join("sm"), app, hook)?;
+            // Restoring a large snapshot takes seconds: off the async workers, which serve the
+            // groups started before this one.
+            let (sm_dir, sm_opts) = (dir.join("sm"), opts.raft.snapshot_options());
+            let (sm, handle) = tokio::task::spawn_blocking(move || {
+                StateMachine::open_with(&sm_dir, app, hook, sm_opts)
+            })
+            .await
+            .map_err(|e| Error::Io(format!("state machine open task: {e}")))??;
             sm.set_node(opts.id);
             let network = NetworkFactory {
                 transport: transport.clone(),

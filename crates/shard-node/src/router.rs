@@ -225,7 +225,7 @@ impl Router {
                         .await
                         .map_err(|e| read_err(id, e))?;
                 }
-                Ok(ClientReply::Read(g.sm.query(&query)?))
+                Ok(ClientReply::Read(g.sm.query(query).await?))
             }
             ClientRequest::AddLearner {
                 id: node,

@@ -4,7 +4,6 @@
 //! travels in each network frame, never inside Raft itself.
 
 use std::fmt;
-use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +49,7 @@ openraft::declare_raft_types!(
         NodeId = NodeId,
         Node = NodeInfo,
         Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = Cursor<Vec<u8>>,
+        SnapshotData = crate::state_machine::SnapshotData,
         AsyncRuntime = openraft::TokioRuntime,
 );
 

@@ -4,6 +4,7 @@ mod current;
 mod query;
 mod snapshot;
 mod standings;
+mod stream;
 mod top_cache;
 mod view;
 
@@ -14,6 +15,7 @@ use parking_lot::RwLock;
 pub use query::PARALLEL_TOP_THRESHOLD;
 pub(crate) use snapshot::BoardStateBytes;
 pub use standings::Standings;
+pub use stream::BoardLoader;
 
 use crate::{
     BoardConfig, BoardId, Entry, Error, OpIdStats, RemoveOutcome, Result, Window, WindowSpan,

@@ -156,6 +156,20 @@ impl Dedupe {
         self.expire();
     }
 
+    /// Makes room for `n` more op ids at once (at most as many as the byte
+    /// bound leaves room for, and at most a few million: `n` may come from
+    /// a damaged snapshot), so that loading a known number does not grow
+    /// the table step by step. A failed reservation is left to ordinary
+    /// growth.
+    pub fn reserve(&mut self, n: usize) {
+        let room = self.policy.max_bytes.saturating_sub(self.bytes) / ENTRY_OVERHEAD;
+        let n = n
+            .min(usize::try_from(room).unwrap_or(usize::MAX))
+            .min(1 << 22);
+        let _ = self.map.try_reserve(n);
+        let _ = self.queue.try_reserve(n);
+    }
+
     /// The op-id clock ([`NO_TIME`] until told a time).
     pub fn clock(&self) -> i64 {
         self.clock
@@ -261,21 +275,46 @@ impl Dedupe {
         clock: i64,
         ids: impl IntoIterator<Item = RememberedOp>,
     ) -> Result<Dedupe> {
-        let mut d = Dedupe::new(policy);
-        d.clock = clock;
-        let mut last = NO_TIME;
+        let mut d = Dedupe::loading(policy, clock);
         for r in ids {
-            if r.at < last || (r.at > clock && r.at != NO_TIME) {
-                return Err(Error::CorruptSnapshot(format!(
-                    "op id stamped {} after {last} (clock {clock})",
-                    r.at
-                )));
-            }
-            last = r.at;
-            d.insert_at(r.id, r.at, &r.outcome);
+            d.load(r)?;
         }
         d.expire();
         Ok(d)
+    }
+
+    /// An empty memory whose clock is `clock`, to be filled from a snapshot
+    /// one id at a time with [`Dedupe::load`] and closed with
+    /// [`Dedupe::loaded`] (what [`Dedupe::restore`] does from a list).
+    pub fn loading(policy: OpIdPolicy, clock: i64) -> Dedupe {
+        let mut d = Dedupe::new(policy);
+        d.clock = clock;
+        d
+    }
+
+    /// Adds the next id of a snapshot (oldest first). A stamp before the
+    /// previous id's, or after the clock, means the snapshot is damaged.
+    pub fn load(&mut self, r: RememberedOp) -> Result<()> {
+        let last = self.queue.back().map_or(NO_TIME, |&(at, _)| at);
+        if r.at < last || (r.at > self.clock && r.at != NO_TIME) {
+            return Err(Error::CorruptSnapshot(format!(
+                "op id stamped {} after {last} (clock {})",
+                r.at, self.clock
+            )));
+        }
+        self.insert_at(r.id, r.at, &r.outcome);
+        Ok(())
+    }
+
+    /// Ends a load: forgets the ids that are past the horizon.
+    pub fn loaded(&mut self) {
+        self.expire();
+    }
+
+    /// Number of op ids remembered: exactly what [`Dedupe::iter`] yields,
+    /// since an id enters and leaves the map and the queue together.
+    pub fn len(&self) -> usize {
+        self.map.len()
     }
 
     /// Remembered op ids, oldest first, with their stamps and outcomes.

@@ -34,8 +34,9 @@ pub(crate) use tree::Pos;
 use tree::{Descent, Probe, Tree};
 
 pub use dedupe::OpIdStats;
+pub(crate) use dedupe::{NO_TIME, RememberedOp};
 pub use query::MemoryUsage;
-pub(crate) use state::{PartitionState, PartitionStateV1};
+pub(crate) use state::{PartitionLoader, PartitionState, PartitionStateV1};
 
 /// One partition's order-statistic index (see the module docs).
 ///

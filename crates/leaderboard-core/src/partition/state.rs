@@ -76,29 +76,42 @@ impl Partition {
         let dedupe = std::mem::replace(&mut self.dedupe, Dedupe::new(policy));
         *self = Partition::new(self.order, policy);
         self.dedupe = dedupe;
-        let order = self.order;
         for e in entries {
-            let hash = member_hash(&e.member);
-            let slot = match self.slab.find(&e.member, hash) {
-                // Listed twice: the last entry wins.
-                Some(slot) => {
-                    let moved = self.slab.set_key(slot, e.score, e.subscore, e.at, hash);
-                    if moved != slot {
-                        self.metadata.remove(&slot);
-                    }
-                    moved
-                }
-                None => self.slab.insert(&e.member, e.score, e.subscore, e.at, hash),
-            };
-            match e.metadata {
-                Some(m) if !m.is_empty() => {
-                    self.metadata.insert(slot, m.into_boxed_slice());
-                }
-                _ => {
+            self.load_entry(e);
+        }
+        self.build_tree();
+        Ok(())
+    }
+
+    /// Puts `e` in the slab and metadata table (not in the tree): the
+    /// first half of a bulk load. A member loaded twice keeps its last entry.
+    fn load_entry(&mut self, e: Entry) {
+        let hash = member_hash(&e.member);
+        let slot = match self.slab.find(&e.member, hash) {
+            // Listed twice: the last entry wins.
+            Some(slot) => {
+                let moved = self.slab.set_key(slot, e.score, e.subscore, e.at, hash);
+                if moved != slot {
                     self.metadata.remove(&slot);
                 }
+                moved
+            }
+            None => self.slab.insert(&e.member, e.score, e.subscore, e.at, hash),
+        };
+        match e.metadata {
+            Some(m) if !m.is_empty() => {
+                self.metadata.insert(slot, m.into_boxed_slice());
+            }
+            _ => {
+                self.metadata.remove(&slot);
             }
         }
+    }
+
+    /// Builds the tree over every slab record, sorted once: the second half
+    /// of a bulk load.
+    fn build_tree(&mut self) {
+        let order = self.order;
         let slab = &self.slab;
         let mut keys: Vec<(i64, u32)> = slab
             .iter_slots()
@@ -111,6 +124,28 @@ impl Partition {
             })
         });
         self.tree.build(&keys);
+    }
+
+    /// Number of remembered op ids.
+    pub(crate) fn op_id_count(&self) -> usize {
+        self.dedupe.len()
+    }
+
+    /// Remembered op ids, oldest first, with their stamps and outcomes.
+    pub(crate) fn op_ids(&self) -> impl Iterator<Item = RememberedOp> + '_ {
+        self.dedupe.iter()
+    }
+
+    /// Calls `f` with every entry in rank order, stopping at its first error.
+    pub(crate) fn try_for_each_entry<E>(
+        &self,
+        mut f: impl FnMut(Entry) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut pos = self.tree.first();
+        while let Some(p) = pos {
+            f(self.entry_of_slot(self.tree.at(p).1))?;
+            pos = self.tree.next(p);
+        }
         Ok(())
     }
 
@@ -165,5 +200,73 @@ impl Partition {
             (_, body) => decode_body::<PartitionStateV1>(body)?.into(),
         };
         Partition::from_state(state)
+    }
+}
+
+/// Rebuilds a partition from entries that arrive a few at a time (a
+/// chunked snapshot): entries go straight into the slab, the tree is built
+/// once at the end, so no list of every entry is ever held.
+pub(crate) struct PartitionLoader {
+    p: Partition,
+    expected: u64,
+    pushed: u64,
+}
+
+impl PartitionLoader {
+    /// A loader for a partition that must end up with `expected` entries
+    /// and about `op_ids` remembered op ids, whose op-id memory follows
+    /// `policy` and whose op-id clock was `op_id_clock`.
+    pub fn new(
+        order: Order,
+        policy: OpIdPolicy,
+        op_id_clock: i64,
+        expected: u64,
+        op_ids: u64,
+    ) -> Self {
+        let mut p = Partition::new(order, policy);
+        p.dedupe = Dedupe::loading(policy, op_id_clock);
+        p.dedupe
+            .reserve(usize::try_from(op_ids).unwrap_or(usize::MAX));
+        PartitionLoader {
+            p,
+            expected,
+            pushed: 0,
+        }
+    }
+
+    /// Adds one entry.
+    pub fn push(&mut self, e: Entry) -> Result<()> {
+        validate_member(&e.member).map_err(|e| Error::CorruptSnapshot(e.to_string()))?;
+        self.pushed += 1;
+        if self.pushed > self.expected {
+            return Err(Error::CorruptSnapshot(format!(
+                "partition has more than the {} entries its header announced",
+                self.expected
+            )));
+        }
+        self.p.load_entry(e);
+        Ok(())
+    }
+
+    /// Remembers an op id with its stamp (oldest first, as written); a
+    /// stamp out of order or after the clock is [`Error::CorruptSnapshot`].
+    pub fn remember(&mut self, op: RememberedOp) -> Result<()> {
+        self.p.dedupe.load(op)
+    }
+
+    /// The finished partition; fails if entries are missing or repeated.
+    /// Op ids already past the horizon are forgotten.
+    pub fn finish(mut self) -> Result<Partition> {
+        if self.pushed != self.expected || self.p.len() as u64 != self.expected {
+            return Err(Error::CorruptSnapshot(format!(
+                "partition announced {} entries, found {} ({} distinct)",
+                self.expected,
+                self.pushed,
+                self.p.len()
+            )));
+        }
+        self.p.build_tree();
+        self.p.dedupe.loaded();
+        Ok(self.p)
     }
 }

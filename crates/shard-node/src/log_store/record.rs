@@ -16,11 +16,27 @@ pub const HEADER: usize = 8;
 /// Largest payload accepted when scanning; a bigger length is treated as garbage.
 pub const MAX_RECORD: usize = 256 << 20;
 
-/// Appends the encoded record for `payload` to `out`.
-pub fn encode_into(out: &mut Vec<u8>, payload: &[u8]) {
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+/// Appends the encoded record for `payload` to `out`. A payload over [`MAX_RECORD`] is refused
+/// (`InvalidInput`) rather than written with a length no reader accepts or, past 4 GiB, a length
+/// cut to 32 bits.
+pub fn encode_into(out: &mut Vec<u8>, payload: &[u8]) -> io::Result<()> {
+    let len = checked_len(payload.len())?;
+    out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
     out.extend_from_slice(payload);
+    Ok(())
+}
+
+/// The record length field for a payload of `len` bytes, or an error if it exceeds
+/// [`MAX_RECORD`].
+pub fn checked_len(len: usize) -> io::Result<u32> {
+    if len > MAX_RECORD {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("record of {len} bytes exceeds the limit of {MAX_RECORD} bytes"),
+        ));
+    }
+    Ok(len as u32)
 }
 
 /// Outcome of decoding the record at the start of a buffer.
@@ -63,7 +79,7 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 pub fn write_atomic(path: &Path, payload: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut buf = Vec::with_capacity(payload.len() + HEADER);
-    encode_into(&mut buf, payload);
+    encode_into(&mut buf, payload)?;
     {
         let mut f = OpenOptions::new()
             .write(true)
@@ -104,7 +120,7 @@ mod tests {
     #[test]
     fn detects_torn_and_corrupt_records() {
         let mut buf = Vec::new();
-        encode_into(&mut buf, b"hello");
+        encode_into(&mut buf, b"hello").unwrap();
         assert_eq!(decode(&buf), Decoded::Record(b"hello", 13));
         assert_eq!(decode(&buf[..10]), Decoded::Truncated);
         assert_eq!(decode(&buf[..3]), Decoded::Truncated);
@@ -113,6 +129,15 @@ mod tests {
         assert_eq!(decode(&bad), Decoded::Corrupt);
         let huge = [0xff; 16];
         assert_eq!(decode(&huge), Decoded::Corrupt);
+    }
+
+    #[test]
+    fn oversized_payloads_are_refused_not_truncated() {
+        assert!(checked_len(MAX_RECORD).is_ok());
+        let err = checked_len(MAX_RECORD + 1).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        // Past 4 GiB the old encoder wrote `len as u32`, a small wrong length.
+        assert!(checked_len((u32::MAX as usize) + 2).is_err());
     }
 
     #[test]

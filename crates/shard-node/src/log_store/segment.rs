@@ -338,7 +338,7 @@ impl Segments {
                 .last_mut()
                 .expect("segment exists after rotate");
             seg.offsets.push(seg.len + buf.len() as u64);
-            record::encode_into(&mut buf, payload);
+            record::encode_into(&mut buf, payload)?;
         }
         self.flush_buf(&mut buf)
     }

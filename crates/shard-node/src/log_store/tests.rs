@@ -242,7 +242,7 @@ async fn undecodable_entry_with_a_good_checksum_stops_the_log() {
         write_log(dir.path(), 10, 1 << 20).await;
         let seg = segment_files(dir.path()).pop().unwrap();
         let mut rec = Vec::new();
-        record::encode_into(&mut rec, &payload);
+        record::encode_into(&mut rec, &payload).unwrap();
         append_bytes(&seg, &rec);
         let msg = assert_refused(dir.path(), &seg);
         assert!(msg.contains("entry 11"), "{msg}");
@@ -274,7 +274,7 @@ async fn torn_tails_of_the_last_segment_are_still_repaired() {
 
     // A header that announces more bytes than the file holds.
     let mut rec = Vec::new();
-    record::encode_into(&mut rec, &[7u8; 100]);
+    record::encode_into(&mut rec, &[7u8; 100]).unwrap();
     append_bytes(&seg, &rec[..50]);
     let (_, got) = reopen().await;
     assert_eq!(got, (1..=40).collect::<Vec<_>>());
@@ -282,7 +282,7 @@ async fn torn_tails_of_the_last_segment_are_still_repaired() {
     // A complete header whose payload is damaged, then zeros: the rest of an unsynced batch
     // never arrived.
     let mut rec = Vec::new();
-    record::encode_into(&mut rec, &codec::encode(&ents(41, 41)[0]).unwrap());
+    record::encode_into(&mut rec, &codec::encode(&ents(41, 41)[0]).unwrap()).unwrap();
     let last = rec.len() - 1;
     rec[last] ^= 0xff;
     append_bytes(&seg, &rec);

@@ -249,8 +249,40 @@ impl AppState {
         })
     }
 
-    /// Encodes the whole state (leaderboard-core's versioned snapshot inside).
-    pub fn snapshot(&self) -> Result<Vec<u8>> {
+    /// The layout the group belongs to.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Hands every board to `sink` as a stream of chunks of about `max_chunk` bytes
+    /// (leaderboard-core's `Board::snapshot_chunks`), boards in id order, one chunk in memory at a
+    /// time. Returns the number of boards written.
+    pub fn write_snapshot<E>(
+        &self,
+        max_chunk: usize,
+        mut sink: impl FnMut(&[u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<u64, E> {
+        let mut n = 0;
+        for id in self.boards.ids() {
+            if let Some(board) = self.boards.get(id.as_str()) {
+                board.snapshot_chunks(max_chunk, &mut sink)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Adds a board rebuilt from a snapshot stream; a board id seen twice is corruption.
+    pub fn insert_board(&mut self, board: Board) -> Result<()> {
+        self.boards
+            .insert(board)
+            .map_err(|e| Error::Corrupt(format!("snapshot: {e}")))?;
+        Ok(())
+    }
+
+    /// Encodes the whole state in the format-1 layout (one buffer; kept to test the conversion
+    /// of old snapshots).
+    pub fn legacy_snapshot(&self) -> Result<Vec<u8>> {
         crate::codec::encode(&Snapshot {
             group: self.group,
             layout: self.layout,
@@ -258,9 +290,17 @@ impl AppState {
         })
     }
 
-    /// Replaces the state with a snapshot made by [`AppState::snapshot`].
+    /// Replaces the state with a format-1 snapshot (the encoded state a format-1 node wrote or
+    /// sent), read whole.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<()> {
-        let snap: Snapshot = crate::codec::decode(bytes)?;
+        let config =
+            bincode::config::standard().with_limit::<{ super::snapfile::LEGACY_LIMIT as usize }>();
+        let (snap, used): (Snapshot, usize) = bincode::serde::decode_from_slice(bytes, config)?;
+        if used != bytes.len() {
+            return Err(Error::Corrupt(
+                "trailing bytes after a format-1 snapshot".into(),
+            ));
+        }
         if snap.group != self.group || snap.layout != self.layout {
             return Err(Error::Corrupt(format!(
                 "snapshot of group {} under {:?} cannot be restored into group {} under {:?}",

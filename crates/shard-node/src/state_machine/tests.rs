@@ -1,0 +1,211 @@
+//! Snapshot files: damage is refused, other format versions are refused clearly, and format-1
+//! snapshots are converted.
+
+use std::io::Cursor;
+
+use leaderboard_core::{BoardConfig, BoardId, OpId, Write};
+use openraft::testing::log_id;
+use serde::Serialize;
+
+use super::*;
+use crate::command::{Batch, Command};
+use crate::layout::Layout;
+
+fn app_with(members: u64) -> AppState {
+    let mut app = AppState::new(0, Layout::default());
+    let board = BoardId::new("b");
+    let mut cmds = vec![Command::CreateBoard {
+        board: board.clone(),
+        config: BoardConfig::default(),
+    }];
+    cmds.extend((0..members).map(|v| Command::Write {
+        board: board.clone(),
+        write: Write::new(format!("m{v}"), v as i64, 0).op_id(OpId(u128::from(v))),
+    }));
+    for r in app.apply(&Batch::new(cmds)).results {
+        r.unwrap();
+    }
+    app
+}
+
+fn meta() -> SnapshotMeta {
+    SnapshotMeta {
+        last_log_id: Some(log_id(2, 1, 40)),
+        last_membership: StoredMembership::default(),
+        snapshot_id: "2-40-0".into(),
+    }
+}
+
+fn file_of(app: &AppState, record_bytes: usize) -> Vec<u8> {
+    snapfile::write_app(Vec::new(), &meta(), app, record_bytes)
+        .unwrap()
+        .0
+}
+
+/// Offsets of the records of a snapshot file.
+fn records(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+        out.push(pos..pos + record::HEADER + len);
+        pos += record::HEADER + len;
+    }
+    out
+}
+
+fn read(bytes: &[u8]) -> Result<AppState> {
+    snapfile::read_app(Cursor::new(bytes), 0, Layout::default()).map(|(_, app)| app)
+}
+
+fn listing(app: &AppState) -> Vec<leaderboard_core::RankedEntry> {
+    app.boards().get("b").unwrap().top(usize::MAX)
+}
+
+#[test]
+fn round_trips_in_bounded_records() {
+    let app = app_with(3000);
+    let bytes = file_of(&app, 512);
+    let recs = records(&bytes);
+    assert!(recs.len() > 50);
+    assert!(recs.iter().all(|r| r.len() <= record::HEADER + 512 + 256));
+    let back = read(&bytes).unwrap();
+    assert_eq!(listing(&back), listing(&app));
+    // Written again, the restored state gives the same bytes (op-id memory included).
+    assert_eq!(file_of(&back, 512), bytes);
+    // Another group or layout is refused.
+    assert!(snapfile::read_app(Cursor::new(&bytes), 1, Layout::default()).is_err());
+    assert!(snapfile::read_app(Cursor::new(&bytes), 0, Layout::new(2)).is_err());
+}
+
+#[test]
+fn damaged_files_are_refused() {
+    let bytes = file_of(&app_with(500), 256);
+    let recs = records(&bytes);
+    assert!(recs.len() > 10);
+    let middle = recs[recs.len() / 2].clone();
+    // A record missing (each remaining one intact).
+    let mut missing = bytes[..middle.start].to_vec();
+    missing.extend_from_slice(&bytes[middle.end..]);
+    assert!(read(&missing).is_err());
+    // A record repeated.
+    let mut repeated = bytes[..middle.end].to_vec();
+    repeated.extend_from_slice(&bytes[middle.clone()]);
+    repeated.extend_from_slice(&bytes[middle.end..]);
+    assert!(read(&repeated).is_err());
+    // Cut anywhere.
+    for cut in [1, 9, middle.start, middle.start + 3, bytes.len() - 1] {
+        assert!(read(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    // A flipped bit.
+    let mut flipped = bytes.clone();
+    flipped[middle.start + 12] ^= 4;
+    assert!(read(&flipped).is_err());
+    // Anything after the end record.
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert!(read(&trailing).is_err());
+}
+
+#[test]
+fn other_format_versions_are_refused_clearly() {
+    let bytes = file_of(&app_with(10), 4096);
+    let first = records(&bytes)[0].clone();
+    let mut payload = bytes[first.start + record::HEADER..first.end].to_vec();
+    payload[4..6].copy_from_slice(&3u16.to_le_bytes());
+    let mut newer = Vec::new();
+    record::encode_into(&mut newer, &payload).unwrap();
+    newer.extend_from_slice(&bytes[first.end..]);
+    let err = read(&newer).err().unwrap().to_string();
+    assert!(err.contains("format version 3 is not supported"), "{err}");
+}
+
+/// The format-1 file as the previous release wrote it.
+#[derive(Serialize)]
+struct LegacyFile {
+    meta: SnapshotMeta,
+    data: Vec<u8>,
+}
+
+#[test]
+fn format_1_snapshot_is_converted_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(2000);
+    let legacy = LegacyFile {
+        meta: meta(),
+        data: app.legacy_snapshot().unwrap(),
+    };
+    std::fs::create_dir_all(dir.path()).unwrap();
+    record::write_atomic(
+        &dir.path().join(snapfile::LEGACY_FILE),
+        &crate::codec::encode(&legacy).unwrap(),
+    )
+    .unwrap();
+    let (_, handle) = StateMachine::open_with(
+        dir.path(),
+        AppState::new(0, Layout::default()),
+        None,
+        SnapshotOptions { record_bytes: 1024 },
+    )
+    .unwrap();
+    assert_eq!(handle.snapshot_index(), Some(40));
+    assert_eq!(handle.last_applied(), Some(40));
+    assert_eq!(
+        listing(&handle.shared.state.read().unwrap().app),
+        listing(&app)
+    );
+    assert!(!dir.path().join(snapfile::LEGACY_FILE).exists());
+    let converted = std::fs::read(dir.path().join(snapfile::FILE)).unwrap();
+    assert!(records(&converted).len() > 10);
+    assert_eq!(listing(&read(&converted).unwrap()), listing(&app));
+}
+
+#[test]
+fn format_1_file_with_a_truncated_length_is_refused() {
+    let app = app_with(10);
+    let legacy = LegacyFile {
+        meta: meta(),
+        data: app.legacy_snapshot().unwrap(),
+    };
+    let mut bytes = Vec::new();
+    record::encode_into(&mut bytes, &crate::codec::encode(&legacy).unwrap()).unwrap();
+    // What a file over 4 GiB looked like: the length field holds the size modulo 2^32.
+    bytes[0..4].copy_from_slice(&7u32.to_le_bytes());
+    let err = snapfile::read_legacy_file(&bytes).unwrap_err().to_string();
+    assert!(err.contains("truncated length"), "{err}");
+}
+
+#[tokio::test]
+async fn format_1_data_from_an_old_leader_is_installed() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(1500);
+    let (mut sm, handle) = StateMachine::open_with(
+        dir.path(),
+        AppState::new(0, Layout::default()),
+        None,
+        SnapshotOptions { record_bytes: 1024 },
+    )
+    .unwrap();
+    let mut data = sm.begin_receiving_snapshot().await.unwrap();
+    for piece in app.legacy_snapshot().unwrap().chunks(4096) {
+        data.write_all(piece).await.unwrap();
+    }
+    data.shutdown().await.unwrap();
+    sm.install_snapshot(&meta(), data).await.unwrap();
+    assert_eq!(handle.last_applied(), Some(40));
+    assert_eq!(
+        listing(&handle.shared.state.read().unwrap().app),
+        listing(&app)
+    );
+    // Stored in the current format; the reception file is gone.
+    let stored = std::fs::read(dir.path().join(snapfile::FILE)).unwrap();
+    assert_eq!(listing(&read(&stored).unwrap()), listing(&app));
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, [std::ffi::OsString::from(snapfile::FILE)]);
+    let current = sm.get_current_snapshot().await.unwrap().unwrap();
+    assert_eq!(current.meta, meta());
+}
