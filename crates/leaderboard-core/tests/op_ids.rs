@@ -4,7 +4,8 @@
 //! told (`at`, or the `now_ms` of the `_at` methods), never slept.
 
 use leaderboard_core::{
-    Board, BoardConfig, Error, OpId, OpIdPolicy, OpIdStats, ResetSchedule, Window, Write, WriteOp,
+    Board, BoardConfig, BoardLoader, Error, OpId, OpIdPolicy, OpIdStats, ResetSchedule, Window,
+    Write, WriteOp,
 };
 
 /// An `incr` of `delta` for `member` with op id `id`.
@@ -16,6 +17,23 @@ fn incr(member: &str, delta: i64, at: i64, id: u128) -> Write {
 
 fn score(b: &Board, member: &str) -> Option<i64> {
     b.entry(member).map(|r| r.entry.score)
+}
+
+/// A copy of `b` written as a chunk stream of small chunks and loaded back
+/// (what a shard node's snapshot file holds).
+fn streamed(b: &Board) -> Board {
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    b.snapshot_chunks(300, |c| {
+        chunks.push(c.to_vec());
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    assert!(chunks.len() > 3, "{} chunks", chunks.len());
+    let mut loader = BoardLoader::new();
+    for c in &chunks {
+        loader.push(c).unwrap();
+    }
+    loader.finish().unwrap()
 }
 
 /// A client retries an `incr` for ~13 s; meanwhile the partition takes
@@ -217,36 +235,63 @@ fn leader_and_replica_paths_remember_refuse_and_forget_alike() {
     assert!(outcomes.0 > 0 && outcomes.1 > 0, "{outcomes:?}");
     assert_eq!(leader.op_id_stats(), replica.op_id_stats());
     assert_eq!(leader.top(100), replica.top(100));
-    // A replica restored from the leader's snapshot carries on identically.
-    let restored = Board::from_snapshot(&leader.snapshot()).unwrap();
+    // Replicas restored from the leader's snapshot, whole or streamed in
+    // chunks, carry on identically (same ids kept, refused and forgotten).
+    let restored = [
+        Board::from_snapshot(&leader.snapshot()).unwrap(),
+        streamed(&leader),
+    ];
     let s = leader.op_id_stats();
-    let r = restored.op_id_stats();
-    assert_eq!((r.entries, r.bytes), (s.entries, s.bytes));
+    for r in &restored {
+        let r = r.op_id_stats();
+        assert_eq!((r.entries, r.bytes), (s.entries, s.bytes));
+    }
     for i in 2_000..2_400u64 {
         let w = incr("late", 1, 0, u128::from(i % 350));
         let now = 1_000 + (i as i64) * 3;
-        assert_eq!(
-            leader.write_at(w.clone(), now).map(|o| o.applied),
-            restored.apply_at(w, now),
-            "write {i}"
-        );
+        let want = leader.write_at(w.clone(), now).map(|o| o.applied);
+        for r in &restored {
+            assert_eq!(want, r.apply_at(w.clone(), now), "write {i}");
+        }
     }
-    let (s, r) = (leader.op_id_stats(), restored.op_id_stats());
-    assert_eq!((r.entries, r.bytes), (s.entries, s.bytes));
+    let s = leader.op_id_stats();
+    for r in &restored {
+        let r = r.op_id_stats();
+        assert_eq!((r.entries, r.bytes), (s.entries, s.bytes));
+    }
+    assert_eq!(leader.top(100), restored[1].top(100));
 }
 
-/// A snapshot keeps each id's time and the clock: a restored board forgets
-/// an id exactly when the original would.
+/// A snapshot (whole, or streamed in chunks) keeps each id's time and the
+/// clock: a restored board forgets an id exactly when the original would.
 #[test]
 fn snapshots_keep_op_id_times() {
-    let b = Board::new("b", BoardConfig::default()).unwrap();
+    let b = Board::new(
+        "b",
+        BoardConfig {
+            partitions: 1,
+            ..BoardConfig::default()
+        },
+    )
+    .unwrap();
     b.write_at(incr("alice", 10, 0, 1), 1_000).unwrap();
     b.write_at(incr("bob", 10, 0, 2), 30_000).unwrap();
-    for board in [Board::from_snapshot(&b.snapshot()).unwrap(), {
-        let into = Board::new("b", BoardConfig::default()).unwrap();
-        into.restore(&b.snapshot()).unwrap();
-        into
-    }] {
+    // The clock is carried too: an id written at a time behind it is
+    // stamped with the clock (30,000), not with its own time.
+    for board in [streamed(&b), Board::from_snapshot(&b.snapshot()).unwrap()] {
+        assert!(board.apply_at(incr("carol", 1, 0, 3), 20_000).unwrap());
+        assert!(!board.apply_at(incr("carol", 1, 0, 3), 90_000).unwrap());
+        assert!(board.apply_at(incr("carol", 1, 0, 3), 90_001).unwrap());
+    }
+    for board in [
+        Board::from_snapshot(&b.snapshot()).unwrap(),
+        {
+            let into = Board::new("b", b.config().clone()).unwrap();
+            into.restore(&b.snapshot()).unwrap();
+            into
+        },
+        streamed(&b),
+    ] {
         assert!(!board.apply_at(incr("alice", 10, 0, 1), 61_000).unwrap());
         assert!(!board.apply_at(incr("bob", 10, 0, 2), 61_001).unwrap());
         // alice's id is now past the horizon, bob's is not.

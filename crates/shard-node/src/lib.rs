@@ -121,10 +121,14 @@
 //!   default) and applied by the leader; a new leader has every committed entry, so no
 //!   acknowledged write is lost while a majority survives.
 //! * Apply is deterministic: commands carry the caller's time, batches the proposing leader's
-//!   time (for op-id memory); nodes never read a clock on the apply path. Board state is identical on every replica; only the node that proposed an
-//!   entry computes write outcomes (board-wide ranks) for it, since only its client waits for
-//!   them; the others take leaderboard-core's cheaper `Board::apply` path. A group's snapshot is leaderboard-core's versioned snapshot plus the group and
-//!   layout it belongs to; restoring into another group or layout is refused.
+//!   time (for op-id memory); nodes never read a clock on the apply path. Board state is
+//!   identical on every replica; only the node that proposed an entry computes write outcomes
+//!   (board-wide ranks) for it, since only its client waits for them; the others take
+//!   leaderboard-core's cheaper `Board::apply` path. A group's snapshot is a file of checksummed
+//!   records: the group and layout it belongs to, then each board as leaderboard-core's
+//!   versioned chunk stream, op-id memory (every remembered id with its time, and the op-id
+//!   clock) included, so a retry answered from memory before a snapshot install or a restart is
+//!   answered the same after it. Restoring into another group or layout is refused.
 //! * Nothing received from the network panics: frames are size-checked, version-checked and
 //!   decoded with a bounded bincode configuration; query sizes are capped
 //!   ([`state_machine::app::MAX_QUERY_ROWS`]).

@@ -1,10 +1,13 @@
 //! Exactly-once writes under retries through the replicated path: op ids age by the time the
-//! leader stamps into each batch, every replica keeps, refuses and forgets the same ids, and a
-//! retry after a leader failover returns the original outcome.
+//! leader stamps into each batch, every replica keeps, refuses and forgets the same ids, a retry
+//! after a leader failover returns the original outcome, and so does one reaching a replica whose
+//! op-id memory came from a streamed snapshot (installed from the leader, or restored on restart).
 
 mod common;
 
-use common::{TestCluster, BOARD};
+use std::time::Duration;
+
+use common::{eventually, TestCluster, BOARD};
 use leaderboard_core::{BoardConfig, BoardId, OpId, OpIdPolicy, Write, WriteOp};
 use shard_node::command::{Batch, BatchReply, Command, CommandOutcome};
 use shard_node::layout::Layout;
@@ -174,6 +177,127 @@ async fn duplicate_after_leader_failover_returns_the_original_outcome() {
     c.stop(old).await;
     let new = c.leader(0).await;
     assert_ne!(new, old);
+    let retry = client.write(BOARD, retried).await.unwrap();
+    assert!(!retry.applied, "the retry was applied again: {retry:?}");
+    assert_eq!(
+        leaderboard_core::WriteOutcome {
+            applied: true,
+            ..retry
+        },
+        first
+    );
+    let alice = client.entry(BOARD, "alice").await.unwrap().unwrap();
+    assert_eq!(alice.entry.score, 30);
+    c.shutdown().await;
+}
+
+/// Builds a snapshot on node `id` and waits until it covers `index` and the log behind it is
+/// purged (so that the state after a restart or an install can only come from the file).
+async fn snapshot_on(c: &TestCluster, id: u64, index: u64) {
+    c.nodes[&id]
+        .raft(0)
+        .unwrap()
+        .trigger()
+        .snapshot()
+        .await
+        .unwrap();
+    eventually(
+        &format!("node {id} snapshot at {index}, log purged"),
+        Duration::from_secs(60),
+        || async {
+            let s = c.status(id, 0).await;
+            (s.snapshot >= Some(index) && s.purged >= Some(index)).then_some(())
+        },
+    )
+    .await;
+}
+
+/// An `incr` commits while one follower is down; the leader snapshots and purges its log, so
+/// that follower gets the write only inside the leader's streamed snapshot (installed chunk by
+/// chunk) and then restarts from that file; the other follower snapshots, purges and restarts
+/// from its own file. Then the leader dies and the client's retry reaches one of the two: it is
+/// answered from memory with the first outcome, and the score is not doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_snapshot_install_and_restart_applies_once() {
+    let tuning = RaftTuning {
+        // Snapshots only when the test asks; the log behind one is purged at once. Small records
+        // and chunks, so the op-id memory spans many of them.
+        snapshot_logs: 1_000_000,
+        keep_logs: 0,
+        snapshot_record_bytes: 4 << 10,
+        snapshot_chunk_bytes: 16 << 10,
+        ..RaftTuning::fast()
+    };
+    let mut c = TestCluster::start(3, 3, Layout::new(1), tuning).await;
+    let client = c.client().await;
+    client
+        .create_board(
+            BOARD,
+            BoardConfig {
+                partitions: 1,
+                ..BoardConfig::default()
+            },
+        )
+        .await
+        .unwrap();
+    client.write(BOARD, Write::new("bob", 50, 0)).await.unwrap();
+    let leader = c.leader(0).await;
+    let followers: Vec<u64> = c.nodes.keys().copied().filter(|&id| id != leader).collect();
+    let (installer, restarter) = (followers[0], followers[1]);
+    c.stop(installer).await;
+
+    let retried = Write::new("alice", 30, 0)
+        .op(WriteOp::Incr)
+        .op_id(OpId::hashed("session-9/question-2/alice"));
+    let first = client.write(BOARD, retried.clone()).await.unwrap();
+    assert!(first.applied);
+    for chunk in 0..3u64 {
+        let writes = (0..1_000u64)
+            .map(|i| {
+                let n = chunk * 1_000 + i;
+                Write::new(format!("m{n}"), 1, 0)
+                    .op(WriteOp::Incr)
+                    .op_id(OpId(u128::from(n) + 1))
+            })
+            .collect();
+        for r in client.write_batch(BOARD, writes).await {
+            r.unwrap();
+        }
+    }
+    let last = c.status(leader, 0).await.last_applied.unwrap();
+    snapshot_on(&c, leader, last).await;
+
+    // The follower that was down installs the leader's snapshot, then restarts from it.
+    c.restart(installer).await;
+    eventually(
+        "the follower installs the leader's snapshot",
+        Duration::from_secs(60),
+        || async { (c.status(installer, 0).await.snapshot >= Some(last)).then_some(()) },
+    )
+    .await;
+    c.applied(0, last).await;
+    c.stop(installer).await;
+    c.restart(installer).await;
+    // The other one restarts from a snapshot of its own.
+    let at = c.status(restarter, 0).await.last_applied.unwrap();
+    snapshot_on(&c, restarter, at).await;
+    c.stop(restarter).await;
+    c.restart(restarter).await;
+    c.applied(0, last).await;
+
+    // Every replica holds the same op-id memory (the leader's outcomes carry board-wide ranks,
+    // the others' partition-local ones, which encode to the same size).
+    let held = |id: u64| {
+        let s = c.nodes[&id].router().group(0).unwrap().sm.op_id_stats();
+        (s.entries, s.bytes)
+    };
+    assert_eq!(held(leader).0, 3_001);
+    assert_eq!(held(installer), held(leader));
+    assert_eq!(held(restarter), held(leader));
+
+    c.stop(leader).await;
+    let new = c.leader(0).await;
+    assert!(new == installer || new == restarter, "leader {new}");
     let retry = client.write(BOARD, retried).await.unwrap();
     assert!(!retry.applied, "the retry was applied again: {retry:?}");
     assert_eq!(
