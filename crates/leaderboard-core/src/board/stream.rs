@@ -179,13 +179,13 @@ where
 
 impl Board {
     /// Writes the whole board (config, both windows, metadata, op-id
-    /// memory with its clock and stamps) as a stream of chunks handed to `sink` one at a time, each
-    /// about `max_chunk` bytes (a list chunk is emitted as soon as it
-    /// reaches the target, so it exceeds it by at most one entry). Only
-    /// one chunk is in memory at once; [`BoardLoader`] rebuilds the board
-    /// from the chunks in the same order. The board is read-locked for the
-    /// duration, so the stream is one consistent cut. The first error of
-    /// `sink` stops the stream and is returned.
+    /// memory with its clock and stamps) as a stream of chunks handed to
+    /// `sink` one at a time, each about `max_chunk` bytes (a list chunk is
+    /// emitted as soon as it reaches the target, so it exceeds it by at
+    /// most one entry). Only one chunk is in memory at once; [`BoardLoader`]
+    /// rebuilds the board from the chunks in the same order. The board is
+    /// read-locked for the duration, so the stream is one consistent cut.
+    /// The first error of `sink` stops the stream and is returned.
     ///
     /// ```
     /// use leaderboard_core::{Board, BoardLoader, Write};
