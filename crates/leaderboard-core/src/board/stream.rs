@@ -149,6 +149,16 @@ where
     /// Adds one item to a list chunk of `kind`; emits the chunk once it
     /// reaches the size target.
     fn item<T: Serialize>(&mut self, kind: u8, item: &T) -> std::result::Result<(), E> {
+        self.item_with(kind, |buf| encode_into(item, buf))
+    }
+
+    /// Adds one item, whose encoding `encode` appends, to a list chunk of
+    /// `kind`; emits the chunk once it reaches the size target.
+    fn item_with(
+        &mut self,
+        kind: u8,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) -> std::result::Result<(), E> {
         if self.count > 0 && (self.kind != kind || self.count == u32::MAX) {
             self.flush()?;
         }
@@ -158,7 +168,7 @@ where
             self.buf.extend_from_slice(&[0; 4]);
             self.kind = kind;
         }
-        encode_into(item, &mut self.buf);
+        encode(&mut self.buf);
         self.count += 1;
         if self.buf.len() >= self.max {
             self.flush()?;
@@ -233,9 +243,11 @@ impl Board {
                 };
                 packer.single(PARTITION, &head)?;
                 part.try_for_each_entry(|e| packer.item(ENTRIES, &e))?;
-                for op in part.op_ids() {
-                    packer.item(OP_IDS, &op)?;
-                }
+                // Each id as the bytes of its `RememberedOp`, transcoded from
+                // the stored outcome rather than decoded and encoded again.
+                part.try_for_each_op_id_encoded(|op| {
+                    packer.item_with(OP_IDS, |buf| buf.extend_from_slice(op))
+                })?;
                 total += head.entries;
             }
         }

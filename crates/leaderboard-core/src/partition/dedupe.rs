@@ -317,6 +317,29 @@ impl Dedupe {
         self.map.len()
     }
 
+    /// Appends every remembered op id, oldest first, to a snapshot stream:
+    /// `each` gets the bytes of one [`RememberedOp`] as bincode's standard
+    /// (varint) configuration encodes it, the same bytes as encoding an item
+    /// of [`Dedupe::iter`], but transcoded from the stored outcome without
+    /// decoding it (no allocation per id; decoding was most of the cost of
+    /// writing a large memory, which happens under the board's read lock).
+    pub fn try_for_each_encoded<E>(
+        &self,
+        mut each: impl FnMut(&[u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut buf = Vec::with_capacity(256);
+        for &(at, id) in &self.queue {
+            if let Some(fixed) = self.map.get(&id) {
+                buf.clear();
+                varint::u128(&mut buf, id.0);
+                varint::i64(&mut buf, at);
+                transcode_outcome(fixed, &mut buf);
+                each(&buf)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Remembered op ids, oldest first, with their stamps and outcomes.
     pub fn iter(&self) -> impl Iterator<Item = RememberedOp> + '_ {
         self.queue.iter().filter_map(|&(at, id)| {
@@ -356,6 +379,98 @@ fn decode(bytes: &[u8]) -> WriteOutcome {
         .0
 }
 
+/// bincode's variable-length integers (standard configuration, little
+/// endian): below 251 one byte, else a marker byte (251 to 254) and the
+/// value in 2, 4, 8 or 16 bytes; signed values zigzag-encoded first.
+mod varint {
+    pub fn u128(out: &mut Vec<u8>, v: u128) {
+        if v <= 250 {
+            out.push(v as u8);
+        } else if v <= u128::from(u16::MAX) {
+            out.push(251);
+            out.extend_from_slice(&(v as u16).to_le_bytes());
+        } else if v <= u128::from(u32::MAX) {
+            out.push(252);
+            out.extend_from_slice(&(v as u32).to_le_bytes());
+        } else if v <= u128::from(u64::MAX) {
+            out.push(253);
+            out.extend_from_slice(&(v as u64).to_le_bytes());
+        } else {
+            out.push(254);
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    pub fn u64(out: &mut Vec<u8>, v: u64) {
+        u128(out, u128::from(v));
+    }
+
+    pub fn i64(out: &mut Vec<u8>, v: i64) {
+        u64(
+            out,
+            if v < 0 {
+                !(v as u64) * 2 + 1
+            } else {
+                (v as u64) * 2
+            },
+        );
+    }
+}
+
+/// Reads the stored (fixed-width) encoding of a [`WriteOutcome`] and
+/// appends its standard (varint) encoding: the bytes `bincode` gives for
+/// the decoded value with the standard configuration. Field order follows
+/// the types: `applied`, `changed`, `old` (option tag, then rank and
+/// entry), `new` (rank, entry), `top_changed`; an entry is `member`
+/// (length, bytes), `score`, `subscore` (tag, value), `at`, `metadata`
+/// (tag, length, bytes).
+fn transcode_outcome(fixed: &[u8], out: &mut Vec<u8>) {
+    struct Cursor<'a>(&'a [u8]);
+    impl<'a> Cursor<'a> {
+        fn take(&mut self, n: usize) -> &'a [u8] {
+            let (head, rest) = self.0.split_at(n);
+            self.0 = rest;
+            head
+        }
+        fn byte(&mut self) -> u8 {
+            self.take(1)[0]
+        }
+        fn word(&mut self) -> [u8; 8] {
+            self.take(8).try_into().expect("8 bytes")
+        }
+    }
+    fn ranked(c: &mut Cursor<'_>, out: &mut Vec<u8>) {
+        varint::u64(out, u64::from_le_bytes(c.word()));
+        let len = u64::from_le_bytes(c.word());
+        varint::u64(out, len);
+        out.extend_from_slice(c.take(len as usize));
+        varint::i64(out, i64::from_le_bytes(c.word()));
+        let tag = c.byte();
+        out.push(tag);
+        if tag == 1 {
+            varint::i64(out, i64::from_le_bytes(c.word()));
+        }
+        varint::i64(out, i64::from_le_bytes(c.word()));
+        let tag = c.byte();
+        out.push(tag);
+        if tag == 1 {
+            let len = u64::from_le_bytes(c.word());
+            varint::u64(out, len);
+            out.extend_from_slice(c.take(len as usize));
+        }
+    }
+    let mut c = Cursor(fixed);
+    out.extend_from_slice(c.take(2));
+    let tag = c.byte();
+    out.push(tag);
+    if tag == 1 {
+        ranked(&mut c, out);
+    }
+    ranked(&mut c, out);
+    out.push(c.byte());
+    debug_assert!(c.0.is_empty(), "an outcome's encoding is used up exactly");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,6 +508,110 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// What the snapshot stream writes for an id is exactly bincode's
+    /// standard encoding of the decoded `RememberedOp`, at every boundary
+    /// of the variable-length integers.
+    #[test]
+    fn transcoding_gives_the_standard_encoding() {
+        let standard = bincode::config::standard();
+        let ints: [u64; 9] = [
+            0,
+            250,
+            251,
+            65_535,
+            65_536,
+            u64::from(u32::MAX),
+            u64::from(u32::MAX) + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let signed: Vec<i64> = ints
+            .iter()
+            .flat_map(|&v| {
+                [
+                    v as i64,
+                    (v / 2) as i64,
+                    -((v / 2) as i64),
+                    ((v / 2) as i64).wrapping_add(1),
+                ]
+            })
+            .chain([i64::MIN, i64::MAX, -1, -126, -125, 125, 126])
+            .collect();
+        let ids = [
+            0u128,
+            250,
+            251,
+            u128::from(u64::MAX),
+            u128::from(u64::MAX) + 1,
+            u128::MAX,
+        ];
+        let mut n = 0;
+        for (i, &rank) in ints.iter().enumerate() {
+            for (j, &v) in signed.iter().enumerate() {
+                let mut o = outcome(
+                    &"m".repeat(1 + (i * 37 + j) % 300),
+                    i % 2 == 0,
+                    j % 3 == 0,
+                    None,
+                );
+                o.applied = j % 2 == 0;
+                o.top_changed = i % 3 == 0;
+                o.new.rank = rank;
+                o.new.entry.score = v;
+                o.new.entry.at = signed[(j + 5) % signed.len()];
+                o.new.entry.subscore = (j % 3 == 1).then_some(v.wrapping_neg());
+                o.new.entry.metadata = match j % 4 {
+                    0 => None,
+                    1 => Some(Vec::new()),
+                    2 => Some(vec![7; 251]),
+                    _ => Some(vec![9; 65_536 + j]),
+                };
+                if let Some(old) = o.old.as_mut() {
+                    old.rank = ints[(i + 3) % ints.len()];
+                    old.entry.score = signed[(j + 1) % signed.len()];
+                }
+                let op = RememberedOp {
+                    id: OpId(ids[(i + j) % ids.len()]),
+                    at: signed[(j + 2) % signed.len()],
+                    outcome: o,
+                };
+                let want = bincode::serde::encode_to_vec(&op, standard).unwrap();
+                let mut got = Vec::new();
+                varint::u128(&mut got, op.id.0);
+                varint::i64(&mut got, op.at);
+                transcode_outcome(&encode(&op.outcome), &mut got);
+                assert_eq!(got, want, "{op:?}");
+                n += 1;
+            }
+        }
+        assert!(n > 300);
+        // And through a memory: the same bytes, in the same order, as
+        // encoding what `iter` yields.
+        let mut d = Dedupe::new(OpIdPolicy {
+            horizon_ms: 10,
+            max_bytes: u64::MAX,
+        });
+        for i in 0..50u128 {
+            d.observe(i as i64 * 3);
+            d.insert(
+                OpId(i * 1_000_003),
+                &outcome("p", i % 2 == 0, i % 3 == 0, Some(i as usize)),
+            );
+        }
+        let mut got = Vec::new();
+        d.try_for_each_encoded(|b| {
+            got.push(b.to_vec());
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        let want: Vec<Vec<u8>> = d
+            .iter()
+            .map(|r| bincode::serde::encode_to_vec(&r, standard).unwrap())
+            .collect();
+        assert_eq!(got.len(), d.len());
+        assert_eq!(got, want);
     }
 
     #[test]

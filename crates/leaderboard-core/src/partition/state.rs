@@ -131,9 +131,14 @@ impl Partition {
         self.dedupe.len()
     }
 
-    /// Remembered op ids, oldest first, with their stamps and outcomes.
-    pub(crate) fn op_ids(&self) -> impl Iterator<Item = RememberedOp> + '_ {
-        self.dedupe.iter()
+    /// Calls `f` with the encoding of every remembered op id (a
+    /// [`RememberedOp`], bincode standard configuration), oldest first,
+    /// stopping at its first error.
+    pub(crate) fn try_for_each_op_id_encoded<E>(
+        &self,
+        f: impl FnMut(&[u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        self.dedupe.try_for_each_encoded(f)
     }
 
     /// Calls `f` with every entry in rank order, stopping at its first error.
