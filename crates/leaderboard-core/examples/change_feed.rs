@@ -101,7 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let mut shown: BTreeSet<String> = BTreeSet::new(); // the top 10 clients last received
     let mut now = 1_700_000_000_000i64;
-    let mut first: Option<Write> = None;
+    let mut last: Option<Write> = None;
     for answer in 0..answers {
         now += 1 + rng.below(5) as i64;
         let player = rng.below(players);
@@ -115,7 +115,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The op id makes a retried answer harmless: the same answer never scores twice.
         let write = Write::new(member.clone(), points, now)
             .op_id(OpId::hashed(format!("match-7/answer/{answer}")));
-        first.get_or_insert_with(|| write.clone());
+        last = Some(write.clone());
         let out = board.write(write)?;
         if !out.changed {
             continue; // a wrong answer or a retry: nothing to push
@@ -167,7 +167,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A replayed answer (the same write with the same op id: a client retrying after a
     // timeout) is not counted again, and its outcome says so, so the server pushes nothing.
-    let replay = board.write(first.expect("at least one answer"))?;
+    // Op ids are remembered for the board's op-id horizon (a minute by default) of the times
+    // the writes carry, which covers any retry of a recent answer.
+    let replay = board.write(last.expect("at least one answer"))?;
     assert!(!replay.applied);
     assert!(tops >= 1 && tops <= answers);
     // Every arrival in the top 10 came from a write outcome, every departure from a diff of

@@ -5,7 +5,7 @@ mod common;
 
 use common::Model;
 use leaderboard_core::{
-    Board, BoardConfig, Cursor, Fanout, OpId, Order, RankStyle, Write, WriteOp,
+    Board, BoardConfig, Cursor, Fanout, OpId, OpIdPolicy, Order, RankStyle, Write, WriteOp,
 };
 use proptest::prelude::*;
 
@@ -102,7 +102,7 @@ fn config() -> impl Strategy<Value = BoardConfig> {
                 .partitions(partitions)
                 .default_op(default_op)
                 .top_n_watch(3)
-                .dedupe_capacity(1 << 20)
+                .op_ids(OpIdPolicy::new().horizon_ms(u64::MAX).max_bytes(u64::MAX))
                 .max_metadata_bytes(16)
         })
 }
