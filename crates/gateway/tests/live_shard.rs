@@ -1,9 +1,11 @@
-//! The live-quiz score boards on a real shard-node cluster (3 nodes in this
-//! process, QUIC on 127.0.0.1, generated certificates) behave exactly like
-//! the in-process boards.
+//! The live-quiz score mirror on a real shard-node cluster (3 nodes in this
+//! process, QUIC on 127.0.0.1, generated certificates): it holds what the
+//! sessions' own boards hold, and a game whose mirror stalls goes on.
 
-use gateway::live::engine::{BoardRank, ScoreWrite};
-use gateway::live::score::{LocalBoards, ScoreBoard, ShardBoards};
+use gateway::live::engine::ranks::Ranks;
+use gateway::live::engine::{Ranked, ScoreWrite};
+use gateway::live::mirror::{board_id, MirrorTarget, ShardMirror};
+use shard_node::client::ShardClient;
 use shard_node::layout::Layout;
 use shard_node::testing::LocalCluster;
 
@@ -16,131 +18,157 @@ fn w(player: u64, delta: i64, key: &str, at: i64) -> ScoreWrite {
     }
 }
 
-/// Everything a board answered while running one script.
-#[derive(Debug, PartialEq)]
-struct Trace(Vec<(&'static str, Vec<BoardRank>)>);
-
-/// The same sequence of engine calls on any board: joins, answers, a retried
-/// answer, ties, a removal, a second session, a big rank lookup, a drop.
-async fn script(b: &dyn ScoreBoard) -> Trace {
-    let mut t = Vec::new();
-    // Reads of a session nobody wrote to see an empty board.
-    t.push(("empty top", b.top(7, 10).await.unwrap()));
-    b.apply(
-        7,
-        (1..=4)
-            .map(|p| w(p, 0, &format!("7:join:{p}"), 1))
-            .collect(),
-    )
-    .await
-    .unwrap();
-    t.push(("joined", b.all(7).await.unwrap()));
-    b.apply(
-        7,
-        vec![
-            w(1, 500, "7:0:1", 2),
-            w(2, 500, "7:0:2", 2),
-            w(3, 200, "7:0:3", 3),
-        ],
-    )
-    .await
-    .unwrap();
-    // A retry of writes already applied (a driver retry, a replay) counts once,
-    // even when mixed with a new write.
-    b.apply(7, vec![w(1, 500, "7:0:1", 2), w(4, 100, "7:0:4", 4)])
-        .await
-        .unwrap();
-    b.apply(7, vec![w(2, 500, "7:0:2", 2)]).await.unwrap();
-    t.push(("top 3", b.top(7, 3).await.unwrap()));
-    t.push(("all", b.all(7).await.unwrap()));
-    t.push(("ranks", b.ranks(7, &[3, 1, 99, 4]).await.unwrap()));
-    b.apply(7, vec![w(3, 300, "7:1:3", 5), w(1, 0, "7:1:1", 5)])
-        .await
-        .unwrap();
-    t.push(("after q1", b.all(7).await.unwrap()));
-    b.remove(7, 2).await.unwrap();
-    b.remove(7, 42).await.unwrap(); // absent player: harmless
-    t.push(("removed", b.all(7).await.unwrap()));
-    // Another session is a separate board.
-    b.apply(8, vec![w(1, 10, "8:0:1", 1)]).await.unwrap();
-    t.push(("other session", b.all(8).await.unwrap()));
-    // Many players: ranks of all of them at once (the shard board reads the
-    // whole board instead of one lookup each).
-    let many: Vec<u64> = (100..160).collect();
-    b.apply(
-        8,
-        many.iter()
-            .map(|&p| w(p, (p % 7) as i64 * 10, &format!("8:0:{p}"), 2))
-            .collect(),
-    )
-    .await
-    .unwrap();
-    t.push(("many ranks", b.ranks(8, &many).await.unwrap()));
-    t.push(("few ranks", b.ranks(8, &many[..5]).await.unwrap()));
-    // A dropped session's board is gone; using the id again starts empty.
-    b.drop_session(7).await.unwrap();
-    t.push(("dropped", b.all(7).await.unwrap()));
-    b.apply(7, vec![w(9, 1, "7:join:9", 9)]).await.unwrap();
-    t.push(("reused", b.all(7).await.unwrap()));
-    b.drop_session(8).await.unwrap();
-    b.drop_session(8).await.unwrap(); // twice: harmless
-    Trace(t)
-}
-
-fn r(player: u64, rank: u64, score: i64) -> BoardRank {
-    BoardRank {
-        player,
-        rank,
-        score,
+/// Every entry of a session's board on the cluster, best first.
+async fn mirrored(client: &ShardClient, session: i64) -> Vec<Ranked> {
+    let board = board_id(session);
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = match client.page_after(&board, cursor.as_ref(), 1_000).await {
+            Ok(page) => page,
+            Err(e) if matches!(&e, shard_node::Error::Leaderboard(l) if l.is_not_found()) => {
+                return out;
+            }
+            Err(e) => panic!("reading {board}: {e}"),
+        };
+        out.extend(page.entries.into_iter().map(|r| Ranked {
+            player: r.entry.member.parse().unwrap(),
+            rank: r.rank,
+            score: r.entry.score,
+            at: r.entry.at,
+        }));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return out,
+        }
     }
 }
 
+/// The engine's boards of the sessions the script writes to.
+#[derive(Default)]
+struct Engines(std::collections::HashMap<i64, Ranks>);
+
+impl Engines {
+    fn apply(&mut self, session: i64, writes: &[ScoreWrite]) {
+        self.0.entry(session).or_default().apply(writes);
+    }
+
+    fn all(&self, session: i64) -> Vec<Ranked> {
+        self.0.get(&session).map(Ranks::all).unwrap_or_default()
+    }
+}
+
+/// Runs the same changes through the mirror on the cluster and through the
+/// engine's own boards (which apply each change once, as a session does; the
+/// mirror also gets retries), and compares the two after each step: joins,
+/// answers, retried writes, ties, a removal, a second session, many players,
+/// a drop and a reuse of the id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shard_boards_match_local_boards() {
+async fn the_mirror_on_the_cluster_holds_what_the_engine_holds() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = LocalCluster::start(3, Layout::default(), dir.path())
         .await
         .expect("start a 3-node shard cluster");
-    let shard = ShardBoards::new(cluster.client_config().unwrap());
-    let remote = script(&shard).await;
-    let local = script(&LocalBoards::new()).await;
-    assert_eq!(remote, local);
+    let mirror = ShardMirror::new(cluster.client_config().unwrap());
+    let client = cluster.client().await.unwrap();
+    let mut engine = Engines::default();
+    let mut steps: Vec<(&str, Vec<Ranked>)> = Vec::new();
+    macro_rules! step {
+        ($name:expr, $session:expr) => {{
+            let remote = mirrored(&client, $session).await;
+            assert_eq!(remote, engine.all($session), "{}", $name);
+            steps.push(($name, remote));
+        }};
+    }
+    let joins: Vec<ScoreWrite> = (1..=4)
+        .map(|p| w(p, 0, &format!("7:join:{p}"), 1))
+        .collect();
+    mirror.write(7, &joins).await.unwrap();
+    engine.apply(7, &joins);
+    step!("joined", 7);
+    let q0 = vec![
+        w(1, 500, "7:0:1", 2),
+        w(2, 500, "7:0:2", 2),
+        w(3, 200, "7:0:3", 3),
+    ];
+    mirror.write(7, &q0).await.unwrap();
+    engine.apply(7, &q0);
+    // Retries of writes already applied count once, even mixed with a new one.
+    mirror
+        .write(7, &[w(1, 500, "7:0:1", 2), w(4, 100, "7:0:4", 4)])
+        .await
+        .unwrap();
+    mirror.write(7, &[w(2, 500, "7:0:2", 2)]).await.unwrap();
+    engine.apply(7, &[w(4, 100, "7:0:4", 4)]);
+    step!("answered", 7);
+    let q1 = vec![w(3, 300, "7:1:3", 5), w(1, 0, "7:1:1", 5)];
+    mirror.write(7, &q1).await.unwrap();
+    engine.apply(7, &q1);
+    step!("after q1", 7);
+    mirror.remove(7, 2).await.unwrap();
+    mirror.remove(7, 42).await.unwrap(); // absent player: harmless
+    engine.0.get_mut(&7).unwrap().remove(2);
+    step!("removed", 7);
+    // Another session is a separate board.
+    mirror.write(8, &[w(1, 10, "8:0:1", 1)]).await.unwrap();
+    engine.apply(8, &[w(1, 10, "8:0:1", 1)]);
+    step!("other session", 8);
+    let many: Vec<ScoreWrite> = (100..160)
+        .map(|p| w(p, (p % 7) as i64 * 10, &format!("8:0:{p}"), 2))
+        .collect();
+    mirror.write(8, &many).await.unwrap();
+    engine.apply(8, &many);
+    step!("many", 8);
+    // A dropped session's board is gone; using the id again starts empty.
+    mirror.drop_board(7).await.unwrap();
+    engine.0.remove(&7);
+    step!("dropped", 7);
+    mirror.write(7, &[w(9, 1, "7:join:9", 9)]).await.unwrap();
+    engine.apply(7, &[w(9, 1, "7:join:9", 9)]);
+    step!("reused", 7);
+    mirror.drop_board(8).await.unwrap();
+    mirror.drop_board(8).await.unwrap(); // twice: harmless
 
-    // And the in-process answers are the ones the engine expects.
+    // And the answers are the ones a game expects.
     let get = |name: &str| {
-        local
-            .0
+        steps
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.clone())
             .unwrap()
     };
-    assert!(get("empty top").is_empty());
+    let r = |v: Vec<Ranked>| v.iter().map(|x| (x.rank, x.score)).collect::<Vec<_>>();
     assert_eq!(get("joined").len(), 4);
-    let top: Vec<(u64, i64)> = get("top 3").iter().map(|x| (x.rank, x.score)).collect();
-    assert_eq!(top, vec![(1, 500), (1, 500), (3, 200)]);
-    assert_eq!(get("ranks"), vec![r(3, 3, 200), r(1, 1, 500), r(4, 4, 100)]);
-    let removed: Vec<(u64, i64)> = get("removed").iter().map(|x| (x.rank, x.score)).collect();
-    assert_eq!(removed, vec![(1, 500), (1, 500), (3, 100)]);
+    assert_eq!(
+        r(get("answered")),
+        vec![(1, 500), (1, 500), (3, 200), (4, 100)]
+    );
+    assert_eq!(r(get("removed")), vec![(1, 500), (1, 500), (3, 100)]);
     assert!(get("removed").iter().all(|x| x.player != 2));
-    assert_eq!(get("other session"), vec![r(1, 1, 10)]);
-    assert_eq!(get("many ranks").len(), 60);
-    assert_eq!(get("few ranks").len(), 5);
+    assert_eq!(r(get("other session")), vec![(1, 10)]);
+    assert_eq!(get("many").len(), 61);
     assert!(get("dropped").is_empty());
-    assert_eq!(get("reused"), vec![r(9, 1, 1)]);
+    assert_eq!(
+        get("reused")
+            .iter()
+            .map(|x| (x.player, x.score))
+            .collect::<Vec<_>>(),
+        vec![(9, 1)]
+    );
 
     cluster.shutdown().await;
 }
 
 #[tokio::test]
 async fn broken_configuration_fails_operations_with_a_clear_error() {
-    let b = ShardBoards::unavailable("SHARD_CERTS_DIR is not set".into());
-    let e = b.top(1, 10).await.unwrap_err();
+    let m = ShardMirror::unavailable("SHARD_CERTS_DIR is not set".into());
+    let e = m.write(1, &[w(1, 0, "1:join:1", 1)]).await.unwrap_err();
     assert!(e.to_string().contains("SHARD_CERTS_DIR"), "{e}");
 }
 
 /// A whole game through a gateway whose `SHARD_NODES` is set: the session's
-/// board lives on the cluster and the final standings come from it.
+/// scores are mirrored on the cluster (written behind: the test waits for
+/// them), held points stay off it until the reveal, and the game finishes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
     use sdk::live::{ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, ServerMsg};
@@ -243,14 +271,17 @@ async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
     .await;
     // The joins registered both players on the session's board in the cluster.
     let client = cluster.client().await.unwrap();
-    let board = gateway::live::score::board_id(s.session_id);
+    let board = board_id(s.session_id);
+    eventually("both players on the cluster's board", || async {
+        client.count(&board).await.ok() == Some(2)
+    })
+    .await;
     assert!(client
         .boards()
         .await
         .unwrap()
         .iter()
         .any(|b| b.as_str() == board));
-    assert_eq!(client.count(&board).await.unwrap(), 2);
 
     h.send(ClientMsg::Start).unwrap();
     for p in [&mut ann, &mut bob] {
@@ -268,7 +299,7 @@ async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
     // the cluster's board still has her at 0.
     let ann_id = ann.welcome().player_id.expect("ann's id");
     let held = client
-        .entry(&board, &gateway::live::score::member(ann_id))
+        .entry(&board, &gateway::live::engine::ranks::member(ann_id))
         .await
         .unwrap()
         .expect("ann is on the board");
@@ -286,4 +317,17 @@ async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
     assert_eq!(top[1].score, 0);
     server.stop().await;
     cluster.shutdown().await;
+}
+
+/// Polls `check` until it holds (the mirror is written behind the game).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

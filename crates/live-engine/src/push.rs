@@ -1,25 +1,42 @@
 //! Coalesced, versioned leaderboard pushes (at most one per `interval`,
-//! 250 ms = 4 a second, per session).
+//! 250 ms = 4 a second, per session), computed from the session's own board.
 //!
 //! A change marks the state dirty; the push happens at
 //! `max(first change, last push + interval)`, so an idle session pushes a
 //! change at once (leading edge) and a busy one pushes every interval. Each
-//! push bumps one `version` shared by the broadcast top list and the
-//! personal rank frames, so clients drop anything older than what they saw.
-//! Changes are joins, removals and reveals: answers to the open question
-//! change no score until it closes (see [`Session::commit`]). A player's
-//! `rank` frame goes out when their rank, score or percentile, or the
-//! number of players, differs from their last one (so players in the lobby
-//! see the player count grow, coalesced like everything else).
+//! push bumps one `version` shared by the top list and the personal rank
+//! frames, so clients drop anything older than what they saw. Changes are
+//! joins, removals and reveals: answers to the open question change no score
+//! until it closes (see [`Session::commit`]).
+//!
+//! A push reads every player's rank in one ordered scan of the board
+//! ([`crate::ranks::Ranks::all`]) and sends, to each connected player:
+//!
+//! - the top list, if it changed since the player last got it, right before
+//!   their rank frame (adjacent frames leave in one write);
+//! - a `rank` frame if their rank or score changed: **every** such player in
+//!   **every** push, so a reveal's points reach each of 10,000 players in the
+//!   first push after it;
+//! - a `rank` frame that only refreshes the player count and the percentile
+//!   (joins and leaves move them for everyone): these are spread over
+//!   [`SLOTS`] groups of players (`id % SLOTS`), and a push serves as many
+//!   groups as keep it under [`REFRESHES_PER_PUSH`] such frames. A lobby
+//!   filling up with 10,000 players would otherwise send 40,000 frames a
+//!   second that say little more than "one more player"; this way each
+//!   player's count is at most a second old, and scores and ranks are never
+//!   held back.
+//!
+//! The host gets every top-list change.
 
 use std::time::Duration;
 
 use sdk::live::{percentile, ServerMsg, Standing};
-use tokio::time::Instant;
 
-use super::effects::{Effect, Target};
-use super::roster::Pushed;
-use super::session::{Session, State};
+use crate::clock::Instant;
+use crate::effects::{Effect, Target};
+use crate::ranks::Ranked;
+use crate::roster::Pushed;
+use crate::session::{Session, State};
 
 /// Coalescing state of one session.
 #[derive(Debug)]
@@ -27,62 +44,56 @@ pub struct PushState {
     interval: Duration,
     top_n: usize,
     version: u64,
-    /// Oldest unpushed change that may move the top list.
-    top_dirty_since: Option<Instant>,
-    /// Oldest unpushed change per rank slot (see [`SLOTS`]).
-    rank_dirty_since: [Option<Instant>; SLOTS],
+    /// Oldest unpushed change of the scores or of who is on the board.
+    board_dirty_since: Option<Instant>,
+    /// Oldest unpushed change per refresh slot (see [`SLOTS`]).
+    refresh_dirty_since: [Option<Instant>; SLOTS],
     counts_dirty_since: Option<Instant>,
     last_push: Option<Instant>,
-    /// The slot a large session serves next (round robin).
+    /// The refresh slot a large session serves next (round robin).
     next_slot: usize,
     last_top: Vec<Standing>,
     /// Bumped whenever the top list changes (players' `top_seen`).
     top_seq: u64,
 }
 
-/// Rank slots: a player's slot is `id % SLOTS`. A push serves every slot
-/// in a small session and [`slots_per_push`] of them, round robin, in a
-/// large one; each slot keeps its own oldest unpushed change, so a
-/// session that grows or shrinks changes how many slots a push serves,
-/// never who is in which.
+/// Refresh slots: a player's slot is `id % SLOTS`. A push refreshes every
+/// slot in a small session and [`slots_per_push`] of them, round robin, in a
+/// large one; each slot keeps its own oldest unpushed change, so a session
+/// that grows or shrinks changes how many slots a push serves, never who is
+/// in which.
 pub const SLOTS: usize = 8;
 
-/// Sockets a push aims to serve at most. Larger sessions serve a share
-/// of the slots per push, so each player gets the changed top list and
-/// their changed rank within `ceil(SLOTS / slots_per_push)` pushes (at the
-/// 250 ms cadence: every 500 ms at 5,000 players, every second at
-/// 10,000), as two adjacent frames that leave in one write. Broadcasting
-/// the top list 4 times a second to 10,000 sockets plus rank frames was
-/// ~50,000 frames a second in an answer wave, more than 2 cores can write
-/// (and a load generator on the same cores read); acknowledgements queued
-/// behind them for seconds, and half the players per push at 10,000 put
-/// the 99th percentiles at the targets' edges (docs/PERFORMANCE.md). The
-/// host gets every top-list change.
-pub const PLAYERS_PER_PUSH: usize = 2_500;
+/// Count-only `rank` frames (the player count or the percentile moved, the
+/// rank and score did not) a push aims to send at most. Larger sessions
+/// refresh a share of the slots per push, so each player's count is at most
+/// `ceil(SLOTS / slots_per_push)` pushes old (at the 250 ms cadence: 500 ms
+/// at 5,000 players, a second at 10,000). Rank and score changes are not
+/// limited by it.
+pub const REFRESHES_PER_PUSH: usize = 2_500;
 
-/// Slots a push serves in a session of `players`: all of them up to
-/// [`PLAYERS_PER_PUSH`] players, else as many as keep a push under it
-/// (at least one: over `SLOTS * PLAYERS_PER_PUSH` players a push serves
-/// more rather than let ranks go staler).
+/// Refresh slots a push serves in a session of `players`: all of them up to
+/// [`REFRESHES_PER_PUSH`] players, else as many as keep a push under it (at
+/// least one).
 pub fn slots_per_push(players: usize) -> usize {
-    if players <= PLAYERS_PER_PUSH {
+    if players <= REFRESHES_PER_PUSH {
         SLOTS
     } else {
-        (SLOTS * PLAYERS_PER_PUSH / players).max(1)
+        (SLOTS * REFRESHES_PER_PUSH / players).max(1)
     }
 }
 
-/// Which players get rank frames in the next push: a set of slots.
+/// The refresh slots a push serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RankSel(u8);
+struct SlotSet(u8);
 
-impl RankSel {
-    /// Whether `player` is selected.
-    pub fn contains(self, player: u64) -> bool {
+impl SlotSet {
+    /// Whether `player` is in one of the slots.
+    fn contains(self, player: u64) -> bool {
         self.0 & (1 << (player % SLOTS as u64)) != 0
     }
 
-    /// The selected slots.
+    /// The slots.
     fn slots(self) -> impl Iterator<Item = usize> {
         (0..SLOTS).filter(move |s| self.0 & (1 << s) != 0)
     }
@@ -95,8 +106,8 @@ impl PushState {
             interval,
             top_n,
             version: 0,
-            top_dirty_since: None,
-            rank_dirty_since: [None; SLOTS],
+            board_dirty_since: None,
+            refresh_dirty_since: [None; SLOTS],
             counts_dirty_since: None,
             last_push: None,
             next_slot: 0,
@@ -107,8 +118,8 @@ impl PushState {
 
     /// Scores or membership changed.
     pub fn board_changed(&mut self, now: Instant) {
-        self.top_dirty_since.get_or_insert(now);
-        for s in &mut self.rank_dirty_since {
+        self.board_dirty_since.get_or_insert(now);
+        for s in &mut self.refresh_dirty_since {
             s.get_or_insert(now);
         }
     }
@@ -119,14 +130,14 @@ impl PushState {
     }
 
     fn board_dirty(&self) -> bool {
-        self.top_dirty_since.is_some() || self.rank_dirty_since.iter().any(Option::is_some)
+        self.board_dirty_since.is_some() || self.refresh_dirty_since.iter().any(Option::is_some)
     }
 
     /// When the next push is due, if anything is dirty.
     pub fn due_at(&self) -> Option<Instant> {
-        let first = [self.top_dirty_since, self.counts_dirty_since]
+        let first = [self.board_dirty_since, self.counts_dirty_since]
             .into_iter()
-            .chain(self.rank_dirty_since)
+            .chain(self.refresh_dirty_since)
             .flatten()
             .min()?;
         Some(match self.last_push {
@@ -135,21 +146,21 @@ impl PushState {
         })
     }
 
-    /// The rank frames the next push sends, and the oldest change they
+    /// The refresh slots the next push serves and the oldest change they
     /// carry: the next `per_push` dirty slots, round robin.
-    fn rank_sel(&self, per_push: usize) -> Option<(RankSel, Instant)> {
+    fn refresh_sel(&self, per_push: usize) -> (SlotSet, Option<Instant>) {
         let mut mask = 0u8;
         let mut since: Option<Instant> = None;
         for slot in (0..SLOTS).map(|k| (self.next_slot + k) % SLOTS) {
             if mask.count_ones() as usize == per_push {
                 break;
             }
-            if let Some(t) = self.rank_dirty_since[slot] {
+            if let Some(t) = self.refresh_dirty_since[slot] {
                 mask |= 1 << slot;
                 since = Some(since.map_or(t, |s| s.min(t)));
             }
         }
-        Some((RankSel(mask), since?))
+        (SlotSet(mask), since)
     }
 
     /// Size of the top list.
@@ -169,22 +180,10 @@ impl PushState {
     }
 }
 
-/// A player's rank as read from the board.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BoardRank {
-    /// Player id.
-    pub player: u64,
-    /// Competition rank.
-    pub rank: u64,
-    /// Score on the board.
-    pub score: i64,
-}
-
 impl Session {
-    /// Whether a push is due at `now` and whether it needs board data.
-    pub fn push_due(&self, now: Instant) -> Option<bool> {
-        let due = self.push.due_at()?;
-        (now >= due).then_some(self.push.board_dirty())
+    /// Whether a push is due at `now`.
+    pub fn push_due(&self, now: Instant) -> bool {
+        self.push.due_at().is_some_and(|due| now >= due)
     }
 
     /// Size of the top list.
@@ -192,29 +191,15 @@ impl Session {
         self.push.top_n()
     }
 
-    /// Slots the next push serves (all in a small session).
-    fn slots_per_push(&self) -> usize {
-        slots_per_push(self.roster.len())
+    /// The current leaderboard version.
+    pub fn push_version(&self) -> u64 {
+        self.push.version()
     }
 
-    /// The players whose ranks the next push needs (pass their ranks to
-    /// [`Session::push`]); empty when it sends no rank frames.
-    pub fn rank_ids(&self) -> Vec<u64> {
-        match self.push.rank_sel(self.slots_per_push()) {
-            None => Vec::new(),
-            Some((sel, _)) => self
-                .roster
-                .iter()
-                .filter(|p| sel.contains(p.id))
-                .map(|p| p.id)
-                .collect(),
-        }
-    }
-
-    /// Builds the coalesced frames from board data (`top`: best first;
-    /// `ranks`: the players of [`Session::rank_ids`]). Pass empty vectors
-    /// when [`Session::push_due`] said no board data is needed.
-    pub fn push(&mut self, now: Instant, top: Vec<BoardRank>, ranks: Vec<BoardRank>) {
+    /// Builds the coalesced frames (see the module docs): the host's answer
+    /// counts, the top list and the players' rank frames, all read from the
+    /// session's board.
+    pub fn push(&mut self, now: Instant) {
         let players = self.roster.len() as u32;
         if self.push.counts_dirty_since.take().is_some() {
             if let State::Question(o) = &self.state {
@@ -235,81 +220,55 @@ impl Session {
         self.push.version += 1;
         let version = self.push.version;
         let pushed_at = self.epoch(now);
-        let per_push = self.slots_per_push();
-        let large = per_push < SLOTS;
-        if let Some(since) = self.push.top_dirty_since.take() {
-            let changed_at = self.epoch(since);
-            let top = self.standings(&top);
-            if top != self.push.last_top {
-                self.push.last_top = top.clone();
-                self.push.top_seq += 1;
-                let msg = ServerMsg::Leaderboard {
-                    version,
-                    top,
-                    players,
-                    changed_at,
-                    pushed_at,
-                };
-                if large {
-                    self.emit(Effect::Send(Target::Host, msg));
-                } else {
-                    let seq = self.push.top_seq;
-                    for p in self.roster.iter_mut().filter(|p| p.connected) {
-                        p.top_seen = seq;
-                    }
-                    self.emit(Effect::Send(Target::All, msg));
-                }
-            }
-        }
-        let Some((sel, since)) = self.push.rank_sel(per_push) else {
-            return;
-        };
+        let (sel, refresh_since) = self.push.refresh_sel(slots_per_push(players as usize));
         for slot in sel.slots() {
-            self.push.rank_dirty_since[slot] = None;
+            self.push.refresh_dirty_since[slot] = None;
             self.push.next_slot = (slot + 1) % SLOTS;
         }
-        let changed_at = self.epoch(since);
-        // The top list goes right before the rank frame of each served
-        // player who lacks its latest version (everyone in a large session
-        // once per change; in a small one, who attached since the broadcast).
-        let top_seq = self.push.top_seq;
-        let slot_top = (top_seq > 0).then(|| ServerMsg::Leaderboard {
-            version,
-            top: self.push.last_top.clone(),
-            players,
-            changed_at,
-            pushed_at,
-        });
-        // Every player's score, for the percentiles (only when rank
-        // frames go out: one sort per push).
-        let mut scores: Vec<i64> = if ranks.is_empty() {
-            Vec::new()
-        } else {
-            self.roster.iter().map(|p| p.score).collect()
+        let board_since = self.push.board_dirty_since.take();
+        let since = match (board_since, refresh_since) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b).unwrap_or(now),
         };
-        scores.sort_unstable();
-        let mut frames = Vec::with_capacity(ranks.len() * if large { 2 } else { 1 });
-        for r in ranks {
-            if !sel.contains(r.player) {
-                continue;
+        let changed_at = self.epoch(since);
+        if board_since.is_some() {
+            let top = self.standings(&self.ranks.top(self.push.top_n));
+            if top != self.push.last_top {
+                self.push.last_top = top;
+                self.push.top_seq += 1;
+                let msg = self.top_msg(version, changed_at, pushed_at);
+                self.emit(Effect::Send(Target::Host, msg));
             }
+        }
+        let top_seq = self.push.top_seq;
+        let top = (top_seq > 0).then(|| self.top_msg(version, changed_at, pushed_at));
+        // One ordered scan gives every player's rank and score; ascending
+        // scores give the percentiles.
+        let all = self.ranks.all();
+        let ascending: Vec<i64> = all.iter().rev().map(|r| r.score).collect();
+        let mut frames = Vec::new();
+        for r in all {
             let Some(p) = self.roster.get_mut(r.player) else {
                 continue;
             };
             if !p.connected {
                 continue;
             }
-            if let Some(top) = slot_top.as_ref().filter(|_| p.top_seen != top_seq) {
+            if let Some(top) = top.as_ref().filter(|_| p.top_seen != top_seq) {
                 p.top_seen = top_seq;
                 frames.push(Effect::Send(Target::Player(r.player), top.clone()));
             }
             let pushed = Pushed {
                 rank: r.rank,
                 score: r.score,
-                percentile: percentile(&scores, r.score),
+                percentile: percentile(&ascending, r.score),
                 players,
             };
-            if p.last_pushed == Some(pushed) {
+            let moved = p.last_pushed.map_or(true, |last| {
+                (last.rank, last.score) != (pushed.rank, pushed.score)
+            });
+            let refresh = sel.contains(r.player) && p.last_pushed != Some(pushed);
+            if !(moved || refresh) {
                 continue;
             }
             p.last_pushed = Some(pushed);
@@ -327,9 +286,20 @@ impl Session {
         self.out_extend(frames);
     }
 
+    /// The current top list as a frame.
+    fn top_msg(&self, version: u64, changed_at: i64, pushed_at: i64) -> ServerMsg {
+        ServerMsg::Leaderboard {
+            version,
+            top: self.push.last_top.clone(),
+            players: self.roster.len() as u32,
+            changed_at,
+            pushed_at,
+        }
+    }
+
     /// Board ranks as standings with nicknames (players no longer in the
     /// roster are left out).
-    fn standings(&self, ranks: &[BoardRank]) -> Vec<Standing> {
+    fn standings(&self, ranks: &[Ranked]) -> Vec<Standing> {
         ranks
             .iter()
             .filter_map(|r| {
@@ -344,22 +314,22 @@ impl Session {
             .collect()
     }
 
-    /// Builds the final frames from the full standings (best first).
-    pub fn finished_frames(&mut self, standings: &[BoardRank]) -> Vec<Standing> {
+    /// The final frames (everyone's standing, the top list, then the close),
+    /// from the session's board; returns the full standings, best first.
+    pub fn finished_frames(&mut self) -> Vec<Standing> {
         let players = self.roster.len() as u32;
         let reason = self.finish_reason;
-        let all = self.standings(standings);
+        let all = self.standings(&self.ranks.all());
         let top: Vec<Standing> = all.iter().take(self.push.top_n()).cloned().collect();
-        let mut scores: Vec<i64> = all.iter().map(|s| s.score).collect();
-        scores.sort_unstable();
-        let mut frames = Vec::with_capacity(all.len() + 1);
+        let ascending: Vec<i64> = all.iter().rev().map(|s| s.score).collect();
+        let mut frames = Vec::with_capacity(all.len() + 2);
         for s in &all {
             let msg = ServerMsg::Finished {
                 top: top.clone(),
                 you: Some(s.clone()),
                 players,
                 reason,
-                percentile: Some(percentile(&scores, s.score)),
+                percentile: Some(percentile(&ascending, s.score)),
             };
             frames.push(Effect::Send(Target::Player(s.player_id), msg));
         }

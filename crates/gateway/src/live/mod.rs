@@ -117,17 +117,23 @@
 pub mod actor;
 pub mod admission;
 pub mod checkpoint;
+pub mod clock;
 pub mod cluster;
 mod codes;
-pub mod engine;
+pub mod conn;
 pub mod handshake;
 pub mod http;
-pub mod score;
+pub mod mesh;
+pub mod mirror;
+pub mod route;
 pub mod service;
 pub mod store;
 pub mod wiring;
 pub mod ws;
 
+/// The pure session engine (the `live-engine` crate): state machine,
+/// scoring, roster, ranks, pushes.
+pub use live_engine as engine;
 pub use service::{Account, Authenticator, LiveService};
 
 /// The `/v1/live` routes, with the service as their state.
