@@ -17,6 +17,8 @@
 //! long the actor took to get to it.
 
 pub mod fanout;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 
