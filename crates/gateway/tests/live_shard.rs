@@ -2,12 +2,35 @@
 //! process, QUIC on 127.0.0.1, generated certificates): it holds what the
 //! sessions' own boards hold, and a game whose mirror stalls goes on.
 
+use std::path::Path;
+use std::time::Duration;
+
 use gateway::live::engine::ranks::Ranks;
 use gateway::live::engine::{Ranked, ScoreWrite};
 use gateway::live::mirror::{board_id, MirrorTarget, ShardMirror};
+use gateway::testing::TestServer;
+use sdk::live::{ClientMsg, CreateSession, CreatedSession, Credentials, LiveClient, LiveEvent};
+use sdk::live::{PlayerResult, ServerMsg};
+use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
 use shard_node::client::ShardClient;
 use shard_node::layout::Layout;
-use shard_node::testing::LocalCluster;
+use shard_node::testing::{LocalCluster, ThreadCluster};
+
+/// Held while a test points `SHARD_CERTS_DIR` at its cluster and starts a
+/// gateway, which reads it then: the tests of this binary run at once.
+static SHARD_ENV: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A gateway whose scores are mirrored to the cluster at `nodes`, reading
+/// its certificates from `certs` the way a deployment does.
+async fn gateway_on(nodes: &str, certs: &Path, dir: &Path) -> TestServer {
+    let mut config = gateway::config::Config::for_tests(dir.join("gw"));
+    config.shard_nodes = vec![nodes.to_string()];
+    let _env = SHARD_ENV.lock().await;
+    std::env::set_var("SHARD_CERTS_DIR", certs);
+    gateway::testing::spawn(config)
+        .await
+        .expect("spawn gateway")
+}
 
 fn w(player: u64, delta: i64, key: &str, at: i64) -> ScoreWrite {
     ScoreWrite {
@@ -171,9 +194,6 @@ async fn broken_configuration_fails_operations_with_a_clear_error() {
 /// them), held points stay off it until the reveal, and the game finishes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
-    use sdk::live::{ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, ServerMsg};
-    use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
-
     async fn next_msg<T>(
         c: &mut LiveClient,
         what: &str,
@@ -197,14 +217,7 @@ async fn a_game_ranks_on_the_cluster_when_shard_nodes_is_set() {
     let cluster = LocalCluster::start(3, Layout::default(), &dir.path().join("shards"))
         .await
         .expect("start a 3-node shard cluster");
-    // The gateway reads the certificates the way a deployment does. No other
-    // test in this binary reads these variables.
-    std::env::set_var("SHARD_CERTS_DIR", &cluster.certs_dir);
-    let mut config = gateway::config::Config::for_tests(dir.path().join("gw"));
-    config.shard_nodes = vec![cluster.shard_nodes()];
-    let server = gateway::testing::spawn(config)
-        .await
-        .expect("spawn gateway");
+    let server = gateway_on(&cluster.shard_nodes(), &cluster.certs_dir, dir.path()).await;
 
     let anon = sdk::Client::new(&server.base_url).unwrap();
     anon.register(&RegisterRequest {
@@ -330,4 +343,204 @@ where
         assert!(tokio::time::Instant::now() < deadline, "never: {what}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// The next message `f` picks, within `within`.
+async fn next_msg<T>(
+    c: &mut LiveClient,
+    what: &str,
+    within: Duration,
+    mut f: impl FnMut(&ServerMsg) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let ev = tokio::time::timeout_at(deadline, c.next())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .unwrap_or_else(|| panic!("connection ended while waiting for {what}"));
+        if let LiveEvent::Message(m) = &ev {
+            if let Some(v) = f(m) {
+                return v;
+            }
+        }
+    }
+}
+
+/// A session of one question (`time_limit_ms`, choice 1 right) on `server`,
+/// hosted by a fresh account; a long reveal keeps it from finishing.
+async fn one_question_session(server: &TestServer, time_limit_ms: u32) -> CreatedSession {
+    let anon = sdk::Client::new(&server.base_url).unwrap();
+    anon.register(&RegisterRequest {
+        username: "host".into(),
+        password: "host-password".into(),
+    })
+    .await
+    .unwrap();
+    let host = anon.login("host", "host-password").await.unwrap();
+    let q = host
+        .create_question(&QuestionInput {
+            text: "Does the game wait for the mirror?".into(),
+            topic: "live".into(),
+            tags: vec![],
+            difficulty: 1,
+            explanation: "it is written behind".into(),
+            choices: ["yes", "no"]
+                .iter()
+                .enumerate()
+                .map(|(i, t)| ChoiceInput {
+                    id: None,
+                    text: t.to_string(),
+                    correct: i == 1,
+                })
+                .collect(),
+        })
+        .await
+        .unwrap();
+    let quiz = host
+        .create_quiz(&QuizInput {
+            title: "stall quiz".into(),
+            description: String::new(),
+            questions: vec![QuizItemInput {
+                question_id: q.id,
+                time_limit_ms,
+            }],
+        })
+        .await
+        .unwrap();
+    host.create_live_session(&CreateSession {
+        quiz_id: quiz.id,
+        scoring: None,
+        reveal_ms: Some(60_000),
+        top_n: Some(5),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// The score mirror stalls mid-question: the shard group's leader is killed,
+/// and the node that takes over is frozen (for at least 5 s), so one node of
+/// three runs and the group cannot commit anything. Meanwhile every player
+/// answers, well before the deadline: every answer is accepted and
+/// acknowledged, the question is revealed and the new ranks pushed, all
+/// while the node is still frozen (it thaws only after). Then the mirror
+/// catches up with every player's score.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_score_mirror_holds_up_no_answer() {
+    const PLAYERS: usize = 20;
+    const FREEZE: Duration = Duration::from_secs(5);
+    // How long a frame may take on a loaded test machine (a failure, not a
+    // measure: nothing here waits for the cluster).
+    const WITHIN: Duration = Duration::from_secs(30);
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = ThreadCluster::start(3, Layout::default(), &dir.path().join("shards"))
+        .await
+        .expect("start a 3-node shard cluster");
+    let server = gateway_on(&cluster.shard_nodes(), &cluster.certs_dir, dir.path()).await;
+    let reader = cluster.client().await.unwrap();
+    let s = one_question_session(&server, 60_000).await;
+    let board = board_id(s.session_id);
+    let url = &server.base_url;
+    let h = LiveClient::connect(url, &s.code, Credentials::Host(s.host_token.clone()))
+        .await
+        .unwrap();
+    let mut players = Vec::new();
+    for i in 0..PLAYERS {
+        let p = LiveClient::connect(url, &s.code, Credentials::Guest(format!("p{i}")))
+            .await
+            .unwrap();
+        players.push(p);
+    }
+    // The mirror works before the fault: every player is on the cluster's board.
+    eventually("every player on the cluster's board", || async {
+        reader.count(&board).await.ok() == Some(PLAYERS as u64)
+    })
+    .await;
+    h.send(ClientMsg::Start).unwrap();
+    for p in &mut players {
+        next_msg(p, "the question", WITHIN, |m| {
+            matches!(m, ServerMsg::Question(q) if q.index == 0).then_some(())
+        })
+        .await;
+    }
+
+    // The fault: the leader dies, and its successor freezes.
+    let group = cluster.layout.group_ids().next().unwrap();
+    let first = cluster.leader(group).await.expect("a leader");
+    cluster.kill(first).unwrap();
+    let second = loop {
+        match cluster.leader(group).await {
+            Some(l) if l != first => break l,
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    cluster.freeze(second).unwrap();
+    let frozen_at = tokio::time::Instant::now();
+
+    // Everyone answers (even players right), well before the 60 s deadline.
+    for (i, p) in players.iter_mut().enumerate() {
+        let choice = if i % 2 == 0 { 1 } else { 0 };
+        p.answer(0, vec![choice], Some(i as u64)).unwrap();
+    }
+    // Every answer is acknowledged, the last one closes the question, and the
+    // results and new ranks arrive, while the mirror cannot write anything.
+    let mut results: Vec<PlayerResult> = Vec::new();
+    for (i, p) in players.iter_mut().enumerate() {
+        let ack = next_msg(p, "the answer's ack", WITHIN, |m| match m {
+            ServerMsg::AnswerAck { req, .. } => Some(Ok(*req)),
+            ServerMsg::Error { code, .. } => Some(Err(*code)),
+            _ => None,
+        })
+        .await;
+        assert_eq!(ack, Ok(Some(i as u64)), "player {i}");
+        let result = next_msg(p, "the reveal", WITHIN, |m| match m {
+            ServerMsg::Reveal { result, .. } => *result,
+            _ => None,
+        })
+        .await;
+        assert!(result.answered, "player {i}: {result:?}");
+        assert_eq!(result.correct, i % 2 == 0, "player {i}: {result:?}");
+        let score = result.score;
+        next_msg(p, "the new rank", WITHIN, |m| match m {
+            ServerMsg::Rank { score: s, .. } if *s == score => Some(()),
+            _ => None,
+        })
+        .await;
+        results.push(result);
+    }
+    assert!(results.iter().any(|r| r.score > 0));
+
+    // The cluster comes back (after 5 s of freeze at least); the mirror
+    // catches up.
+    tokio::time::sleep(FREEZE.saturating_sub(frozen_at.elapsed())).await;
+    cluster.thaw(second).unwrap();
+    let welcome_ids: Vec<u64> = players
+        .iter()
+        .map(|p| p.welcome().player_id.expect("a player id"))
+        .collect();
+    let expected: std::collections::HashMap<u64, i64> = welcome_ids
+        .iter()
+        .zip(&results)
+        .map(|(&id, r)| (id, r.score))
+        .collect();
+    let mut last = Vec::new();
+    let caught_up = async {
+        loop {
+            last = mirrored(&reader, s.session_id).await;
+            let got: std::collections::HashMap<u64, i64> =
+                last.iter().map(|r| (r.player, r.score)).collect();
+            if got == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(60), caught_up)
+        .await
+        .is_err()
+    {
+        panic!("the mirror never caught up: {last:?}, expected {expected:?}");
+    }
+    server.stop().await;
+    cluster.shutdown().await;
 }
