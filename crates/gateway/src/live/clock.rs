@@ -2,7 +2,7 @@
 //! an origin taken when the live service starts.
 //!
 //! The engine ([`super::engine`]) reads no clock; every call gets an
-//! [`engine::Instant`](super::engine::Instant). A [`Clock`] turns the
+//! [`engine::Instant`]. A [`Clock`] turns the
 //! runtime's instants into those and back (for the actor's timers), so a
 //! stamp taken anywhere in the process (the WebSocket reader stamps each
 //! frame it receives) means the same time to every session.

@@ -1,6 +1,6 @@
 //! Delivering frames to the connections attached to one session.
 //!
-//! Each connection has a bounded queue ([`CONN_QUEUE`] frames). The session
+//! Each connection has a bounded queue ([`CONN_QUEUE`](crate::live::conn::CONN_QUEUE) frames). The session
 //! never waits on a connection: when a queue is full the consumer is too
 //! slow, and it is dropped (close code 4008) so it cannot hold back the
 //! other 9,999 players. A frame for many receivers is serialised once and
