@@ -124,7 +124,7 @@ impl LiveService {
     }
 
     /// Counts join attempts against the gateway's per-address limit from now
-    /// on (see [`super::admission::JoinAdmission`]).
+    /// on (see [`super::ws::JoinAdmission`]).
     pub fn use_limits(&self, limits: Arc<Limits>) {
         let _ = self.limits.set(limits);
     }

@@ -22,19 +22,41 @@ use std::sync::Arc;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::FromRequestParts;
 use axum::extract::State;
+use axum::http::request::Parts;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
 use tokio::sync::mpsc;
 
-use super::admission::JoinAdmission;
 use super::conn::{describe, encode, ConnTx, Out};
 use super::handshake::{read_hello, resolve_role, NoHello, WsParams};
 use super::service::LiveService;
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::limits::ClientIp;
+
+/// Extractor of `GET /v1/live/ws` that counts one join attempt of the
+/// client's address against `JOIN_PER_IP_PER_MIN` before the upgrade; over
+/// the limit the request is answered 429 problem+json with `Retry-After`.
+/// Every attempt counts, whatever its code or credentials, so join codes
+/// cannot be enumerated nor a session flooded with bots from one address.
+pub struct JoinAdmission;
+
+impl FromRequestParts<Arc<LiveService>> for JoinAdmission {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        live: &Arc<LiveService>,
+    ) -> Result<Self, Self::Rejection> {
+        let client = ClientIp::from_parts(parts, &live.policy().trusted_proxies);
+        live.admit_join(client)?;
+        Ok(JoinAdmission)
+    }
+}
 
 /// `GET /v1/live/ws`: upgrades and runs the connection. Input errors before
 /// the upgrade (no `code`, a credential in the URL, not a WebSocket upgrade)
