@@ -27,6 +27,7 @@ mod shard;
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -101,6 +102,8 @@ pub struct ScoreMirror {
     tx: mpsc::Sender<Queued>,
     /// Sessions whose changes were dropped: they need a reset.
     lost: Arc<Mutex<HashSet<i64>>>,
+    /// How many sessions `lost` holds, read without the lock.
+    lost_any: Arc<AtomicUsize>,
 }
 
 impl ScoreMirror {
@@ -113,8 +116,9 @@ impl ScoreMirror {
     pub fn spawn_with(target: Arc<dyn MirrorTarget>, queue: usize, give_up: Duration) -> Self {
         let (tx, rx) = mpsc::channel(queue.max(1));
         let lost = Arc::new(Mutex::new(HashSet::new()));
-        tokio::spawn(run(target, rx, lost.clone(), give_up));
-        ScoreMirror { tx, lost }
+        let lost_any = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(run(target, rx, lost.clone(), lost_any.clone(), give_up));
+        ScoreMirror { tx, lost, lost_any }
     }
 
     /// Queues a change without waiting; a full queue drops it (counted) and
@@ -150,15 +154,17 @@ impl ScoreMirror {
 
     /// Whether `session` lost changes and the queue has room for its reset
     /// now (the mark is taken: queue the reset with [`ScoreMirror::send`]).
+    /// Cheap when nothing was lost: every session actor asks each turn.
     pub fn take_resync(&self, session: i64) -> bool {
-        if self.tx.capacity() == 0 {
+        if self.tx.capacity() == 0 || self.lost_any.load(Ordering::Relaxed) == 0 {
             return false;
         }
-        let taken = self
-            .lost
-            .lock()
-            .expect("mirror set poisoned")
-            .remove(&session);
+        let taken = {
+            let mut lost = self.lost.lock().expect("mirror set poisoned");
+            let taken = lost.remove(&session);
+            self.lost_any.store(lost.len(), Ordering::Relaxed);
+            taken
+        };
         if taken {
             metrics::counter!("live_mirror_resyncs_total").increment(1);
         }
@@ -167,24 +173,27 @@ impl ScoreMirror {
 
     /// Forgets a session's resync mark (it finished).
     pub fn forget(&self, session: i64) {
-        self.lost
-            .lock()
-            .expect("mirror set poisoned")
-            .remove(&session);
+        let mut lost = self.lost.lock().expect("mirror set poisoned");
+        lost.remove(&session);
+        self.lost_any.store(lost.len(), Ordering::Relaxed);
     }
 
     fn mark_lost(&self, session: i64) {
-        self.lost
-            .lock()
-            .expect("mirror set poisoned")
-            .insert(session);
+        mark_lost(&self.lost, &self.lost_any, session);
     }
+}
+
+fn mark_lost(lost: &Mutex<HashSet<i64>>, lost_any: &AtomicUsize, session: i64) {
+    let mut lost = lost.lock().expect("mirror set poisoned");
+    lost.insert(session);
+    lost_any.store(lost.len(), Ordering::Relaxed);
 }
 
 async fn run(
     target: Arc<dyn MirrorTarget>,
     mut rx: mpsc::Receiver<Queued>,
     lost: Arc<Mutex<HashSet<i64>>>,
+    lost_any: Arc<AtomicUsize>,
     give_up: Duration,
 ) {
     let mut taken = Vec::with_capacity(TAKE);
@@ -195,7 +204,7 @@ async fn run(
                 metrics::counter!("live_mirror_dropped_total", "why" => "gave_up")
                     .increment(q.change.writes() as u64);
                 if q.change != Change::Drop {
-                    lost.lock().expect("mirror set poisoned").insert(q.session);
+                    mark_lost(&lost, &lost_any, q.session);
                 }
             }
         }
@@ -256,7 +265,6 @@ async fn apply(target: &dyn MirrorTarget, q: &Queued, give_up: Duration) -> bool
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A board per session in memory that fails while `failing` is set, and
     /// holds each call until `gate` lets it through.
