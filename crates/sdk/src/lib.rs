@@ -49,15 +49,27 @@
 //! No type of another crate appears in the public API (the `openapi` feature adds `utoipa`
 //! derives), so the HTTP and WebSocket stacks inside can be upgraded in any release.
 //! Configuration grows through [`ClientBuilder`] and [`live::LiveOptions`]' setters.
+//!
+//! ## Features
+//!
+//! - `client` (default): the clients. Without it the crate is only the wire types ([`types`] and
+//!   the [`live`] protocol), with no async runtime or HTTP stack (the gateway's pure live engine
+//!   depends on it that way).
+//! - `openapi`: `utoipa::ToSchema` on the API types.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod endpoints;
+#[cfg(feature = "client")]
 mod error;
 pub mod live;
 pub mod types;
 
+#[cfg(feature = "client")]
 pub use client::{Client, ClientBuilder, Method};
+#[cfg(feature = "client")]
 pub use error::{Error, TransportError};
