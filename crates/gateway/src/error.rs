@@ -193,6 +193,20 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            StoreError::Conflict(why) => ApiError::Conflict(why),
+            StoreError::Unavailable(e) => ApiError::Unavailable(format!("database: {e}")),
+            e @ (StoreError::Database(_) | StoreError::Corrupt(_)) => {
+                ApiError::Internal(anyhow::Error::new(e))
+            }
+        }
+    }
+}
+
 impl From<crate::search::SearchError> for ApiError {
     fn from(e: crate::search::SearchError) -> Self {
         if e.is_retryable() {

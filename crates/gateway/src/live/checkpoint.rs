@@ -20,8 +20,8 @@
 //! Stores: [`RedisCheckpoints`] (keys `live:{<code>}:meta`, `:players` (a
 //! hash by player id) and `:phase`, one hash tag per code so they share a
 //! slot and a pipeline) when the gateway is in Redis Cluster mode, else the
-//! database (`live_checkpoints`, `live_checkpoint_players`; see
-//! [`super::store::SqlStore`]).
+//! database ([`SqlCheckpoints`] over the tables of
+//! [`crate::store::live::LiveStore`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,6 +33,7 @@ use redis::cluster_async::ClusterConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::engine::{PhaseCheckpoint, PhaseRecord, PlayerRecord, SessionMeta};
+use crate::store::live::{CheckpointWrite, LiveStore};
 
 /// Lifetime of checkpoint keys after their last write.
 pub const TTL_SECS: i64 = 86_400;
@@ -173,6 +174,80 @@ impl CheckpointStore for RedisCheckpoints {
             let mut c = self.conn.clone();
             pipe.query_async::<()>(&mut c).await?;
             Ok(())
+        })
+    }
+}
+
+/// Checkpoints in the database (a gateway without Redis Cluster): the
+/// restarted gateway resumes its sessions from them.
+pub struct SqlCheckpoints {
+    store: LiveStore,
+    ttl: Duration,
+}
+
+impl SqlCheckpoints {
+    /// Checkpoints in `store`'s tables, expiring `ttl` after their last write.
+    pub fn new(store: LiveStore, ttl: Duration) -> Self {
+        SqlCheckpoints { store, ttl }
+    }
+}
+
+impl CheckpointStore for SqlCheckpoints {
+    fn exists<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, bool> {
+        Box::pin(async move { Ok(self.store.checkpoint_exists(code, self.ttl).await?) })
+    }
+
+    fn create<'a>(&'a self, meta: &'a SessionMeta) -> CheckpointFuture<'a, ()> {
+        Box::pin(async move {
+            let json = serde_json::to_string(meta)?;
+            Ok(self
+                .store
+                .create_checkpoint(&meta.code, &json, self.ttl)
+                .await?)
+        })
+    }
+
+    fn load<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, Option<Saved>> {
+        Box::pin(async move {
+            let Some(rows) = self.store.load_checkpoint(code, self.ttl).await? else {
+                return Ok(None);
+            };
+            Ok(parse_saved(
+                Some(&rows.meta),
+                rows.players.iter().map(String::as_str),
+                rows.phase.as_deref(),
+            ))
+        })
+    }
+
+    fn write<'a>(&'a self, code: &'a str, writes: &'a [Write]) -> CheckpointFuture<'a, ()> {
+        Box::pin(async move {
+            // The documents first, then the rows borrowing them.
+            let docs = writes
+                .iter()
+                .map(|w| match w {
+                    Write::Player(p) => serde_json::to_string(p).map(Some),
+                    Write::Phase(ck) => serde_json::to_string(ck).map(Some),
+                    Write::Removed(_) | Write::Clear => Ok(None),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let rows: Vec<CheckpointWrite<'_>> = writes
+                .iter()
+                .zip(&docs)
+                .map(|(w, doc)| {
+                    let doc = doc.as_deref().unwrap_or_default();
+                    match w {
+                        Write::Player(p) => CheckpointWrite::Player {
+                            id: p.id,
+                            record: doc,
+                        },
+                        Write::Phase(_) => CheckpointWrite::Phase(doc),
+                        Write::Removed(id) => CheckpointWrite::Removed(*id),
+                        Write::Clear => CheckpointWrite::Clear,
+                    }
+                })
+                .collect();
+            Ok(self.store.write_checkpoint(code, &rows).await?)
         })
     }
 }
@@ -324,5 +399,77 @@ async fn write_loop(
         for done in cleared {
             let _ = done.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::engine::LiveQuiz;
+    use sdk::live::ScoringRules;
+
+    #[tokio::test]
+    async fn checkpoints_round_trip_in_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = crate::config::Config::for_tests(dir.path());
+        let db = crate::db::Db::connect(&config).await.expect("sqlite");
+        db.migrate().await.expect("migrate");
+        let store = SqlCheckpoints::new(LiveStore::new(&db), Duration::from_secs(86_400));
+        let meta = SessionMeta {
+            session_id: 3,
+            code: "123456".into(),
+            host_token: "secret".into(),
+            quiz: LiveQuiz {
+                quiz_id: 1,
+                questions: Vec::new(),
+                rules: ScoringRules::default(),
+                reveal_ms: 100,
+                top_n: 5,
+                hide_text_on_devices: true,
+            },
+            join: Default::default(),
+            created_at: 1,
+        };
+        assert!(!store.exists("123456").await.unwrap());
+        store.create(&meta).await.expect("create");
+        assert!(store.exists("123456").await.unwrap());
+        let player = |id: u64| PlayerRecord {
+            id,
+            nickname: format!("p{id}"),
+            account_id: None,
+            resume_token: format!("t{id}"),
+            joined_at: 1,
+            banned: false,
+            extra_time_percent: if id == 3 { 200 } else { 100 },
+        };
+        let phase = PhaseCheckpoint {
+            phase: PhaseRecord::Question {
+                index: 2,
+                opened_at: 99,
+                closing: false,
+                extra_time: vec![(3, 150)],
+            },
+            end_requested: true,
+            locked: true,
+        };
+        let writes = [
+            Write::Player(player(1)),
+            Write::Player(player(2)),
+            Write::Player(player(3)),
+            Write::Removed(2),
+            Write::Phase(phase.clone()),
+            // A repeated record (an account rejoining) replaces the first.
+            Write::Player(player(3)),
+        ];
+        store.write("123456", &writes).await.expect("write");
+        let saved = store.load("123456").await.unwrap().expect("saved");
+        assert_eq!(saved.meta, meta);
+        assert_eq!(saved.players, vec![player(1), player(3)]);
+        assert_eq!(saved.phase, phase);
+        assert!(store.load("654321").await.unwrap().is_none());
+        store.write("123456", &[Write::Clear]).await.expect("clear");
+        assert!(store.load("123456").await.unwrap().is_none());
+        assert!(!store.exists("123456").await.unwrap());
+        db.close().await;
     }
 }

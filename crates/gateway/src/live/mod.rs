@@ -28,11 +28,12 @@
 //! - [`score`]: the [`score::ScoreBoard`] trait ranking players:
 //!   leaderboard-core in process, writes keyed by an op id per
 //!   `(session, question, player)` so retries apply once.
-//! - [`store`]: MySQL/SQLite records (`live_sessions`, `live_answers`
-//!   unique on `(session, question, player)`, `live_standings`), answers
-//!   written by a batching writer on its own thread and runtime, through a
-//!   native-driver pool (not `Any`) with a few fixed-size prepared
-//!   multi-row INSERTs.
+//! - [`writer`]: accepted answers become durable through a batching
+//!   writer on its own thread and runtime; the SQL is the store layer's
+//!   ([`crate::store::live`]: `live_sessions`, `live_answers` unique on
+//!   `(session, question, player)`, `live_standings`, checkpoints), which
+//!   flushes on a native-driver pool (not `Any`) with a few fixed-size
+//!   prepared multi-row INSERTs.
 //! - [`ws`] and [`http`]: the axum endpoints; [`handshake`]: the first
 //!   frame of a WebSocket connection, which carries its credential.
 //! - [`admission`]: what a stranger may cost the gateway. Per host
@@ -124,8 +125,8 @@ pub mod handshake;
 pub mod http;
 pub mod score;
 pub mod service;
-pub mod store;
 pub mod wiring;
+pub mod writer;
 pub mod ws;
 
 pub use service::{Account, Authenticator, LiveService};

@@ -14,15 +14,19 @@ use tokio::sync::mpsc;
 
 use super::actor::{self, ActorDeps, Cmd, CMD_QUEUE};
 use super::admission::LivePolicy;
-use super::checkpoint::{CheckpointStore, Checkpointer};
+use super::checkpoint::{CheckpointStore, Checkpointer, SqlCheckpoints};
 use super::cluster::Cluster;
 use super::engine::scoring::validate_rules;
-use super::engine::{JoinRules, LiveQuiz, PhaseRecord, Session, SessionMeta};
+use super::engine::{
+    AnswerRecord, JoinRules, LiveQuestion, LiveQuiz, PhaseRecord, Session, SessionMeta,
+};
 use super::score::ScoreBoard;
-use super::store::{AnswerWriter, HostQuota, LiveStore, StoreError};
+use super::writer::AnswerWriter;
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::limits::{ClientIp, Limits};
+use crate::store::live::{HostQuota, LiveStore};
+use crate::store::StoreError;
 
 /// A logged-in account as the live module needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +90,8 @@ pub struct SessionHandle {
 pub struct LiveService {
     pub(super) sessions: Arc<Mutex<HashMap<String, SessionHandle>>>,
     deps: ActorDeps,
+    /// Where sessions are checkpointed without Redis Cluster.
+    sql_checkpoints: Arc<dyn CheckpointStore>,
     auth: Arc<dyn Authenticator>,
     next_conn: AtomicU64,
     cluster: OnceLock<Arc<Cluster>>,
@@ -103,7 +109,7 @@ impl LiveService {
     /// answer writer, so call it inside a tokio runtime.
     pub fn new(
         board: Arc<dyn ScoreBoard>,
-        store: Arc<dyn LiveStore>,
+        store: LiveStore,
         auth: Arc<dyn Authenticator>,
     ) -> Arc<Self> {
         Self::with_policy(board, store, auth, LivePolicy::default())
@@ -112,13 +118,18 @@ impl LiveService {
     /// [`LiveService::new`] with the gateway's live-session settings.
     pub fn with_policy(
         board: Arc<dyn ScoreBoard>,
-        store: Arc<dyn LiveStore>,
+        store: LiveStore,
         auth: Arc<dyn Authenticator>,
         policy: LivePolicy,
     ) -> Arc<Self> {
         let writer = AnswerWriter::spawn(store.clone());
+        let sql_checkpoints = Arc::new(SqlCheckpoints::new(
+            store.clone(),
+            std::time::Duration::from_secs(super::checkpoint::TTL_SECS as u64),
+        ));
         Arc::new(LiveService {
             sessions: Arc::new(Mutex::new(HashMap::new())),
+            sql_checkpoints,
             deps: ActorDeps {
                 board,
                 store,
@@ -176,12 +187,12 @@ impl LiveService {
     pub(super) fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
         match self.cluster() {
             Some(c) => c.checkpoints(),
-            None => self.deps.store.clone(),
+            None => self.sql_checkpoints.clone(),
         }
     }
 
     /// The store (for reading standings back).
-    pub fn store(&self) -> &Arc<dyn LiveStore> {
+    pub fn store(&self) -> &LiveStore {
         &self.deps.store
     }
 
@@ -240,12 +251,21 @@ impl LiveService {
             generated_nicknames: req.generated_nicknames,
             nickname_filter: req.nickname_filter,
         };
-        let questions = self
+        let questions: Vec<LiveQuestion> = self
             .deps
             .store
-            .load_quiz(req.quiz_id)
+            .quiz(req.quiz_id)
             .await?
-            .ok_or(CreateError::QuizNotFound(req.quiz_id))?;
+            .ok_or(CreateError::QuizNotFound(req.quiz_id))?
+            .into_iter()
+            .map(|q| LiveQuestion {
+                question_id: q.question_id,
+                text: q.text,
+                choices: q.choices,
+                correct: q.correct,
+                time_limit_ms: q.time_limit_ms,
+            })
+            .collect();
         if questions.is_empty() {
             return Err(CreateError::Invalid("the quiz has no questions".into()));
         }
@@ -397,7 +417,21 @@ impl LiveService {
         {
             return Ok(None); // finished and stored; only the cleanup was lost
         }
-        let answers = self.deps.store.answers(id).await?;
+        let answers: Vec<AnswerRecord> = self
+            .deps
+            .store
+            .answers(id)
+            .await?
+            .into_iter()
+            .map(|a| AnswerRecord {
+                question: a.question,
+                player: a.player,
+                choices: a.choices,
+                correct: a.correct,
+                points: a.points,
+                answered_at: a.answered_at,
+            })
+            .collect();
         let host_token = saved.meta.host_token.clone();
         let epoch = now_ms();
         let (session, writes) = Session::restore(

@@ -11,10 +11,10 @@ use sqlx::Row;
 
 use super::score::{client_config, LocalBoards, ScoreBoard, ShardBoards};
 use super::service::{Account, Authenticator, LiveService};
-use super::store::SqlStore;
 use crate::auth::tokens::TokenStore;
 use crate::config::Config;
-use crate::db::{Db, Dialect};
+use crate::db::Db;
+use crate::store::live::LiveStore;
 
 /// Resolves login tokens through the gateway's token store and users table.
 pub struct TokenAuth {
@@ -71,10 +71,10 @@ impl LiveService {
                 }
             }
         };
-        let store = SqlStore::new(db.primary().clone(), db.dialect() == Dialect::MySql);
-        // Answer flushes on the native driver (see store::sql); the Any pool
-        // if that pool cannot be configured (it would fail the same way).
-        let store = match store.clone().with_answer_pool(&config.primary_url()) {
+        let store = LiveStore::new(db);
+        // Answer flushes on the native driver (see store::live::answers); the
+        // Any pool if that pool cannot be configured (it would fail the same way).
+        let store = match store.clone().with_answer_pool(&config.primary_url(), 2) {
             Ok(native) => native,
             Err(e) => {
                 tracing::warn!(error = %e, "live answers: native pool unavailable, using the shared pool");
@@ -86,6 +86,6 @@ impl LiveService {
             db: db.clone(),
         };
         let policy = super::admission::LivePolicy::from_config(config);
-        LiveService::with_policy(board, Arc::new(store), Arc::new(auth), policy)
+        LiveService::with_policy(board, store, Arc::new(auth), policy)
     }
 }

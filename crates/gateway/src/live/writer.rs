@@ -11,13 +11,12 @@
 //! `(session_id, question_index, player_id)`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::LiveStore;
-use crate::live::engine::PendingAnswer;
+use super::engine::PendingAnswer;
+use crate::store::live::{AnswerRow, LiveStore};
 
 /// Most rows per flush (one transaction; several INSERT statements).
 /// Large, because a flush costs one commit/fsync whatever its size: under a
@@ -52,7 +51,7 @@ impl AnswerWriter {
     /// 2 cores that turned 2 ms of database work into flushes of up to a
     /// second, and every ack waits for its flush. On its own thread the
     /// writer resumes as soon as the database answers.
-    pub fn spawn(store: Arc<dyn LiveStore>) -> Self {
+    pub fn spawn(store: LiveStore) -> Self {
         // Unbounded on purpose: the queue holds at most one row per player
         // per open question (the engine accepts one answer each), and the
         // session actor must never block on it.
@@ -86,7 +85,7 @@ impl AnswerWriter {
     }
 }
 
-async fn run(store: Arc<dyn LiveStore>, mut rx: mpsc::UnboundedReceiver<Item>) {
+async fn run(store: LiveStore, mut rx: mpsc::UnboundedReceiver<Item>) {
     let mut batch: Vec<Item> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -97,12 +96,12 @@ async fn run(store: Arc<dyn LiveStore>, mut rx: mpsc::UnboundedReceiver<Item>) {
                 Ok(None) | Err(_) => break,
             }
         }
-        flush(&*store, &mut batch).await;
+        flush(&store, &mut batch).await;
     }
 }
 
-async fn flush(store: &dyn LiveStore, batch: &mut Vec<Item>) {
-    let rows: Vec<PendingAnswer> = batch.iter().map(|i| i.answer.clone()).collect();
+async fn flush(store: &LiveStore, batch: &mut Vec<Item>) {
+    let rows: Vec<AnswerRow<'_>> = batch.iter().map(|i| row(&i.answer)).collect();
     let mut backoff = Duration::from_millis(50);
     let started = std::time::Instant::now();
     loop {
@@ -129,5 +128,20 @@ async fn flush(store: &dyn LiveStore, batch: &mut Vec<Item>) {
     }
     for (_, (reply, answers)) in by_session {
         let _ = reply.send(answers);
+    }
+}
+
+/// The row recording `a`.
+fn row(a: &PendingAnswer) -> AnswerRow<'_> {
+    AnswerRow {
+        session_id: a.session_id,
+        question: a.question,
+        player: a.player,
+        question_id: a.question_id,
+        choices: &a.choices,
+        correct: a.correct,
+        points: a.points,
+        elapsed_ms: a.elapsed_ms,
+        answered_at: a.answered_at,
     }
 }

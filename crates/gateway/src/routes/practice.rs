@@ -168,6 +168,6 @@ pub async fn progress(
     user: AuthUser,
 ) -> Result<ApiJson<Progress>, ApiError> {
     let mut p = stats::progress(state.db.primary(), user.id).await?;
-    p.live = Some(crate::live::store::records::progress(state.db.primary(), user.id).await?);
+    p.live = Some(crate::store::live::records::progress(state.db.primary(), user.id).await?);
     Ok(ApiJson(p))
 }

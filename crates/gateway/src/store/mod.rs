@@ -1,8 +1,11 @@
-//! Data access shared by several route modules: loading API objects from rows, validation of
-//! inputs, and dynamic SQL helpers that work on both dialects.
+//! The data layer: every SQL statement of the gateway, behind typed functions that return
+//! [`StoreError`] (never an HTTP error): loading API objects from rows, validation of inputs,
+//! the live sessions' records and checkpoints ([`live`]), and dynamic SQL helpers that work on
+//! both dialects.
 
 pub mod bank;
 pub mod in_play;
+pub mod live;
 pub mod questions;
 pub mod quizzes;
 pub mod stats;
@@ -10,6 +13,75 @@ pub mod stats;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Row as _};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No row has this key; the text names it (`quiz 7`).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The write conflicts with stored rows: a unique key is taken, a row is still referenced,
+    /// or a reference points at a missing row. The text says which, in words for a client.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database cannot be reached right now (no connection within the pool's timeout,
+    /// connection lost, pool closed): worth retrying later.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// Any other database failure.
+    #[error("database: {0}")]
+    Database(#[source] sqlx::Error),
+    /// A stored value cannot be read back (a document that does not parse, text that is not
+    /// UTF-8).
+    #[error("unreadable stored data: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => {
+                    return StoreError::Conflict(
+                        "a resource with the same key already exists".into(),
+                    )
+                }
+                sqlx::error::ErrorKind::ForeignKeyViolation => {
+                    return StoreError::Conflict(
+                        "the resource is referenced by another resource or refers to a missing one"
+                            .into(),
+                    )
+                }
+                _ => {}
+            }
+        }
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                StoreError::Unavailable(e)
+            }
+            e => StoreError::Database(e),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// A text column of `row`, whatever type the driver reports it as: the `Any` driver hands
+/// MySQL's `TEXT` family (`MEDIUMTEXT` documents) over as bytes, SQLite's `TEXT` as text.
+pub fn text_column(row: &AnyRow, column: &str) -> Result<String, StoreError> {
+    match row.try_get::<String, _>(column) {
+        Ok(s) => Ok(s),
+        Err(text_err) => match row.try_get::<Vec<u8>, _>(column) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|e| StoreError::Corrupt(format!("column {column}: {e}"))),
+            Err(_) => Err(text_err.into()),
+        },
+    }
+}
 
 /// `?, ?, ?` with `n` placeholders (n ≥ 1).
 pub fn placeholders(n: usize) -> String {

@@ -4,6 +4,7 @@ use sdk::types::{Quiz, QuizInput, QuizItem, QuizSummary};
 use sqlx::{AnyConnection, AnyPool, Row as _};
 
 use super::questions::{load_many, KeyAccess};
+use super::StoreError;
 use super::{bind_all, placeholders, Arg};
 use crate::error::{ApiError, Violations};
 
@@ -153,4 +154,176 @@ pub fn summary_from_row(r: &sqlx::any::AnyRow) -> Result<QuizSummary, ApiError> 
         question_count: r.try_get::<i64, _>("n")? as u32,
         created_at: r.try_get("created_at")?,
     })
+}
+
+/// A question as a live game plays it: its text, its choices in display order, which of them
+/// are correct (0-based positions), and its time limit in the quiz.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayableQuestion {
+    /// The question's id.
+    pub question_id: i64,
+    /// The question's text.
+    pub text: String,
+    /// Choice texts in display order.
+    pub choices: Vec<String>,
+    /// Positions (in `choices`) of the correct choices.
+    pub correct: Vec<u32>,
+    /// Time to answer in this quiz (ms, at least 1).
+    pub time_limit_ms: u32,
+}
+
+/// The questions of quiz `id` in quiz order with their answer keys, in one query (the quiz,
+/// its items, their questions and choices joined); `None` if the quiz does not exist. Read it
+/// from the primary when the caller just edited the quiz (read-your-own-write).
+pub async fn playable(
+    pool: &AnyPool,
+    id: i64,
+) -> Result<Option<Vec<PlayableQuestion>>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT qq.position AS position, qq.question_id AS question_id, q.text AS text, \
+         qq.time_limit_ms AS time_limit_ms, c.text AS choice, c.is_correct AS is_correct \
+         FROM quizzes z \
+         LEFT JOIN quiz_questions qq ON qq.quiz_id = z.id \
+         LEFT JOIN questions q ON q.id = qq.question_id \
+         LEFT JOIN choices c ON c.question_id = qq.question_id \
+         WHERE z.id = ? ORDER BY qq.position, c.position, c.id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut out: Vec<PlayableQuestion> = Vec::new();
+    let mut position = None;
+    for r in &rows {
+        // The quiz's own row when it has no items: every item column is NULL.
+        let Some(pos) = r.try_get::<Option<i64>, _>("position")? else {
+            continue;
+        };
+        if position != Some(pos) {
+            position = Some(pos);
+            let limit: i64 = r.try_get("time_limit_ms")?;
+            out.push(PlayableQuestion {
+                question_id: r.try_get("question_id")?,
+                text: r.try_get::<Option<String>, _>("text")?.unwrap_or_default(),
+                choices: Vec::new(),
+                correct: Vec::new(),
+                time_limit_ms: limit.clamp(1, i64::from(u32::MAX)) as u32,
+            });
+        }
+        let Some(q) = out.last_mut() else { continue };
+        if let Some(choice) = r.try_get::<Option<String>, _>("choice")? {
+            if r.try_get::<Option<i64>, _>("is_correct")?.unwrap_or(0) != 0 {
+                q.correct.push(q.choices.len() as u32);
+            }
+            q.choices.push(choice);
+        }
+    }
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sdk::types::{ChoiceInput, QuestionInput, QuizItemInput};
+
+    fn question(text: &str, correct: &[bool]) -> QuestionInput {
+        QuestionInput {
+            text: text.into(),
+            topic: "t".into(),
+            tags: Vec::new(),
+            difficulty: 1,
+            explanation: String::new(),
+            choices: correct
+                .iter()
+                .enumerate()
+                .map(|(i, &correct)| ChoiceInput {
+                    id: None,
+                    text: format!("{text}-{i}"),
+                    correct,
+                })
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_quiz_is_loaded_for_play_in_quiz_order_with_its_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = crate::db::Db::connect(&crate::config::Config::for_tests(dir.path()))
+            .await
+            .expect("sqlite");
+        db.migrate().await.expect("migrate");
+        let pool = db.primary();
+        let mut conn = pool.acquire().await.expect("connection");
+        sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, created_at) \
+             VALUES (1, 'ann', 'x', 'author', 0)",
+        )
+        .execute(&mut *conn)
+        .await
+        .expect("user");
+        let a = super::super::questions::insert(&mut conn, 1, &question("a", &[false, true]), &[])
+            .await
+            .expect("a");
+        let b = super::super::questions::insert(
+            &mut conn,
+            1,
+            &question("b", &[true, false, true]),
+            &[],
+        )
+        .await
+        .expect("b");
+        for (id, title) in [(7, "two"), (8, "empty")] {
+            sqlx::query(
+                "INSERT INTO quizzes (id, author_id, title, description, created_at, updated_at) \
+                 VALUES (?, 1, ?, '', 0, 0)",
+            )
+            .bind(id)
+            .bind(title)
+            .execute(&mut *conn)
+            .await
+            .expect("quiz");
+        }
+        let items = QuizInput {
+            title: "two".into(),
+            description: String::new(),
+            // b first: quiz order, not id order.
+            questions: vec![
+                QuizItemInput {
+                    question_id: b,
+                    time_limit_ms: 20_000,
+                },
+                QuizItemInput {
+                    question_id: a,
+                    time_limit_ms: 5_000,
+                },
+            ],
+        };
+        write_items(&mut conn, 7, &items).await.expect("items");
+        drop(conn);
+        let got = playable(pool, 7).await.expect("load").expect("quiz 7");
+        assert_eq!(
+            got,
+            vec![
+                PlayableQuestion {
+                    question_id: b,
+                    text: "b".into(),
+                    choices: vec!["b-0".into(), "b-1".into(), "b-2".into()],
+                    correct: vec![0, 2],
+                    time_limit_ms: 20_000,
+                },
+                PlayableQuestion {
+                    question_id: a,
+                    text: "a".into(),
+                    choices: vec!["a-0".into(), "a-1".into()],
+                    correct: vec![1],
+                    time_limit_ms: 5_000,
+                },
+            ]
+        );
+        assert_eq!(playable(pool, 8).await.expect("load"), Some(Vec::new()));
+        assert_eq!(playable(pool, 9).await.expect("load"), None);
+        db.close().await;
+    }
 }

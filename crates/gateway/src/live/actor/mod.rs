@@ -18,7 +18,8 @@ use self::fanout::{encode, ConnTx, Fanout, Out, SLICE};
 use super::checkpoint::Checkpointer;
 use super::engine::{Effect, PendingAnswer, PhaseCheckpoint, Session, Target};
 use super::score::ScoreBoard;
-use super::store::{AnswerWriter, FinalRow, LiveStore};
+use super::writer::AnswerWriter;
+use crate::store::live::{FinalRow, LiveStore};
 
 /// Capacity of a session's command queue. Connection tasks wait when it is
 /// full (backpressure on readers), which only happens under overload.
@@ -89,7 +90,7 @@ pub struct ActorDeps {
     /// Where scores are ranked.
     pub board: Arc<dyn ScoreBoard>,
     /// Durable records.
-    pub store: Arc<dyn LiveStore>,
+    pub store: LiveStore,
     /// Batched answer writer.
     pub writer: AnswerWriter,
 }

@@ -1,36 +1,114 @@
-//! Durable records of live sessions: sessions, answers, final standings.
+//! The durable side of live sessions: the session rows, the answers, the final standings
+//! (tables of `migrations/{mysql,sqlite}/0100_live.sql`), the checkpoints a gateway without
+//! Redis Cluster resumes its sessions from (`0101_live_checkpoints.sql`), and the hosts'
+//! reports over them ([`records`]).
 //!
-//! [`LiveStore`] is implemented over SQL ([`SqlStore`]: MySQL primary in
-//! cluster mode, SQLite on the embedded default); answers go through the
-//! batched [`AnswerWriter`].
+//! [`LiveStore`] works on the primary: the live module writes there, and reads there what it
+//! must see at once (the quiz a host just edited, every acknowledged answer on a takeover).
+//! Answer flushes are the hot path of a large session (thousands of rows a second, every ack
+//! waits for one), so they can run on a pool of the native driver
+//! ([`LiveStore::with_answer_pool`]) instead of `Any`; see [`answers`].
+//!
+//! The store knows rows, not the game: it takes and returns its own plain types
+//! ([`AnswerRow`], [`StoredAnswer`], [`FinalRow`], checkpoint documents as JSON text), which
+//! the live module converts from and to its engine's types.
 
+pub mod answers;
+mod checkpoints;
 pub mod records;
-mod sql;
-pub mod writer;
+mod sessions;
 
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::Arc;
 
-use sdk::live::{ScoringRules, Standing};
+use sdk::live::Standing;
+use sqlx::AnyPool;
 
-pub use sql::SqlStore;
-pub use writer::AnswerWriter;
+pub use checkpoints::{CheckpointRows, CheckpointWrite};
 
-use super::checkpoint::CheckpointStore;
-use super::engine::{AnswerRecord, LiveQuestion, PendingAnswer};
+use crate::db::{Db, Dialect};
 
-/// Future returned by [`LiveStore`] methods.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+/// The live sessions' tables on the primary. Cheap to clone.
+#[derive(Clone)]
+pub struct LiveStore {
+    pool: AnyPool,
+    dialect: Dialect,
+    answers: answers::AnswerPool,
+    /// The INSERT statement of each of [`answers::CHUNKS`], in its order.
+    answer_sql: Arc<Vec<String>>,
+}
 
-/// A database operation failed.
-#[derive(Debug, thiserror::Error)]
-#[error("live store: {0}")]
-pub struct StoreError(pub String);
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        StoreError(e.to_string())
+impl std::fmt::Debug for LiveStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveStore")
+            .field("dialect", &self.dialect)
+            .finish_non_exhaustive()
     }
+}
+
+impl LiveStore {
+    /// The store over `db`'s primary. Answers are flushed on the same `Any` pool; see
+    /// [`LiveStore::with_answer_pool`] for the faster native path.
+    pub fn new(db: &Db) -> Self {
+        Self::on(db.primary().clone(), db.dialect())
+    }
+
+    /// The store over `pool`, which speaks `dialect`.
+    pub fn on(pool: AnyPool, dialect: Dialect) -> Self {
+        LiveStore {
+            pool,
+            dialect,
+            answers: answers::AnswerPool::Any,
+            answer_sql: Arc::new(answers::statements(dialect)),
+        }
+    }
+
+    /// `INSERT IGNORE` in this dialect.
+    fn insert_ignore(&self) -> &'static str {
+        match self.dialect {
+            Dialect::MySql => "INSERT IGNORE INTO",
+            Dialect::Sqlite => "INSERT OR IGNORE INTO",
+        }
+    }
+}
+
+/// One accepted answer to record (borrowed from the writer's queue: a flush copies nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerRow<'a> {
+    /// The session's id.
+    pub session_id: i64,
+    /// 0-based index of the question in the session.
+    pub question: u32,
+    /// The player's id in the session.
+    pub player: u64,
+    /// The question's id in the bank.
+    pub question_id: i64,
+    /// Chosen choice positions.
+    pub choices: &'a [u32],
+    /// Whether the answer is right.
+    pub correct: bool,
+    /// Points scored.
+    pub points: u32,
+    /// Time taken to answer (ms).
+    pub elapsed_ms: u32,
+    /// When it was answered (Unix ms).
+    pub answered_at: i64,
+}
+
+/// An answer as recorded, read back when a gateway takes a session over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    /// 0-based index of the question in the session.
+    pub question: u32,
+    /// The player's id in the session.
+    pub player: u64,
+    /// Chosen choice positions.
+    pub choices: Vec<u32>,
+    /// Whether the answer is right.
+    pub correct: bool,
+    /// Points scored.
+    pub points: u32,
+    /// When it was answered (Unix ms).
+    pub answered_at: i64,
 }
 
 /// A final standing with the player's account, if any.
@@ -55,8 +133,8 @@ pub struct HostQuota {
     pub since_ms: i64,
 }
 
-/// What decides whether a user may host a quiz (see `live::http::create_session`): the host
-/// sees every answer key at each reveal, so hosting needs the right to read them all.
+/// What decides whether a user may host a quiz: the host sees every answer key at each
+/// reveal, so hosting needs the right to read them all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostRights {
     /// The quiz's author.
@@ -65,36 +143,4 @@ pub struct HostRights {
     pub role: Option<String>,
     /// Questions of the quiz written by someone other than the user.
     pub foreign_questions: u64,
-}
-
-/// The durable side of live sessions (and, without Redis Cluster, where
-/// running sessions are checkpointed).
-pub trait LiveStore: CheckpointStore {
-    /// Loads a quiz's questions in order with their answer keys; `None` if
-    /// the quiz does not exist.
-    fn load_quiz(&self, quiz_id: i64) -> StoreFuture<'_, Option<Vec<LiveQuestion>>>;
-    /// What decides whether `user_id` may host `quiz_id`; `None` if the quiz does not exist.
-    fn host_rights(&self, quiz_id: i64, user_id: i64) -> StoreFuture<'_, Option<HostRights>>;
-    /// Records a new live session and returns its id; `None` when the host
-    /// already has `quota.max_running` unfinished sessions.
-    fn create_session<'a>(
-        &'a self,
-        code: &'a str,
-        quiz_id: i64,
-        host_user_id: i64,
-        rules: &'a ScoringRules,
-        quota: Option<HostQuota>,
-    ) -> StoreFuture<'a, Option<i64>>;
-    /// Inserts answers, ignoring ones already recorded.
-    fn insert_answers<'a>(&'a self, answers: &'a [PendingAnswer]) -> StoreFuture<'a, ()>;
-    /// Stores final standings and marks the session finished.
-    fn finish_session<'a>(&'a self, session_id: i64, rows: &'a [FinalRow]) -> StoreFuture<'a, ()>;
-    /// Stored final standings, best first.
-    fn standings(&self, session_id: i64) -> StoreFuture<'_, Vec<Standing>>;
-    /// Every answer recorded for a session, by question then player (a
-    /// gateway taking the session over recomputes scores from them). Read
-    /// from the primary: it must see every acknowledged answer.
-    fn answers(&self, session_id: i64) -> StoreFuture<'_, Vec<AnswerRecord>>;
-    /// Number of answers recorded for a session (reports, tests, load generator checks).
-    fn answer_count(&self, session_id: i64) -> StoreFuture<'_, u64>;
 }
