@@ -1,6 +1,7 @@
 //! What the live service admits: how many sessions a host may run, how long
-//! they live, how many players they take, which join codes exist, and how
-//! many join attempts one client address may make ([`JoinAdmission`]).
+//! they live, how many players they take, which join codes exist, how
+//! many join attempts one client address may make ([`JoinAdmission`]), and
+//! how many live WebSockets the gateway holds at once ([`WsSlot`]).
 //!
 //! The per-session rules (cap, lock, bans, two-step pattern, nicknames) are
 //! enforced by the session itself (see [`super::engine::guard`]); this module
@@ -14,7 +15,7 @@ use axum::http::request::Parts;
 
 use super::engine::{Lifetime, NicknameFilter};
 use super::service::LiveService;
-use crate::config::Config;
+use crate::config::{Config, LiveTuningConfig};
 use crate::error::ApiError;
 use crate::limits::ClientIp;
 
@@ -33,6 +34,8 @@ pub struct LivePolicy {
     pub filter: Arc<NicknameFilter>,
     /// Proxies whose `X-Forwarded-For` names the client (join limits).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Queue, batch and pacing sizes, timeouts and bounds of the live path.
+    pub tuning: Arc<LiveTuningConfig>,
 }
 
 impl LivePolicy {
@@ -49,6 +52,7 @@ impl LivePolicy {
             code_digits: l.code_digits.clamp(1, 6),
             filter: Arc::new(NicknameFilter::new(&l.nickname_blocklist)),
             trusted_proxies: config.trusted_proxies.clone(),
+            tuning: Arc::new(config.live_tuning.clone()),
         }
     }
 
@@ -86,6 +90,50 @@ impl FromRequestParts<Arc<LiveService>> for JoinAdmission {
         let client = ClientIp::from_parts(parts, &live.policy().trusted_proxies);
         live.admit_join(client)?;
         Ok(JoinAdmission)
+    }
+}
+
+/// Extractor of `GET /v1/live/ws` that takes one of the gateway's live
+/// WebSocket slots (`LIVE_MAX_WS_CONNECTIONS`) for the life of the
+/// connection: moved into the upgraded connection's task, it is given back
+/// when the socket ends. When every slot is taken the request is answered
+/// before the upgrade with 503 problem+json and `Retry-After`, so the client
+/// (or a load balancer in front) tries again or elsewhere, instead of the
+/// gateway taking sockets beyond what it serves well and leaving nothing
+/// for the REST API.
+pub struct WsSlot {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// How long a client refused for lack of a WebSocket slot should wait.
+const WS_FULL_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl FromRequestParts<Arc<LiveService>> for WsSlot {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        _parts: &mut Parts,
+        live: &Arc<LiveService>,
+    ) -> Result<Self, Self::Rejection> {
+        let Some((slots, bound)) = live.websocket_slots() else {
+            return Ok(WsSlot { _permit: None });
+        };
+        match slots.try_acquire_owned() {
+            Ok(permit) => Ok(WsSlot {
+                _permit: Some(permit),
+            }),
+            Err(_) => {
+                metrics::counter!("live_connections_refused_total", "reason" => "gateway_full")
+                    .increment(1);
+                Err(ApiError::Overloaded(
+                    format!(
+                        "this gateway holds its maximum of {bound} live connections \
+                         (LIVE_MAX_WS_CONNECTIONS); try again shortly"
+                    ),
+                    WS_FULL_RETRY,
+                ))
+            }
+        }
     }
 }
 

@@ -14,8 +14,8 @@
 //!   lock or unlock.
 //!
 //! Scores are not here: they are recomputed from the durable answers. A
-//! checkpoint expires a day after its last write and is deleted once the
-//! final standings are stored.
+//! checkpoint expires `LIVE_CHECKPOINT_TTL_SECS` (a day) after its last
+//! write and is deleted once the final standings are stored.
 //!
 //! Stores: [`RedisCheckpoints`] (keys `live:{<code>}:meta`, `:players` (a
 //! hash by player id) and `:phase`, one hash tag per code so they share a
@@ -34,15 +34,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::engine::{PhaseCheckpoint, PhaseRecord, PlayerRecord, SessionMeta};
 use crate::store::live::{CheckpointWrite, LiveStore};
-
-/// Lifetime of checkpoint keys after their last write.
-pub const TTL_SECS: i64 = 86_400;
-
-/// Tries per checkpoint pipeline (~6 s with the backoff).
-const WRITE_ATTEMPTS: u32 = 8;
-
-/// Most checkpoint writes sent in one pipeline.
-const BATCH: usize = 256;
 
 fn key(code: &str, part: &str) -> String {
     format!("live:{{{code}}}:{part}")
@@ -86,12 +77,17 @@ pub fn lobby() -> PhaseCheckpoint {
 /// Checkpoints in Redis Cluster.
 pub struct RedisCheckpoints {
     conn: ClusterConnection,
+    /// Key lifetime after the last write, in seconds.
+    ttl_secs: u64,
 }
 
 impl RedisCheckpoints {
-    /// Checkpoints on this connection.
-    pub fn new(conn: ClusterConnection) -> Self {
-        RedisCheckpoints { conn }
+    /// Checkpoints on this connection, expiring `ttl` after their last write.
+    pub fn new(conn: ClusterConnection, ttl: Duration) -> Self {
+        RedisCheckpoints {
+            conn,
+            ttl_secs: ttl.as_secs().max(1),
+        }
     }
 }
 
@@ -116,7 +112,7 @@ impl CheckpointStore for RedisCheckpoints {
             redis::pipe()
                 .del(&[key(code, "players"), key(code, "phase")])
                 .ignore()
-                .set_ex(key(code, "meta"), json, TTL_SECS as u64)
+                .set_ex(key(code, "meta"), json, self.ttl_secs)
                 .ignore()
                 .query_async::<()>(&mut c)
                 .await?;
@@ -159,7 +155,7 @@ impl CheckpointStore for RedisCheckpoints {
                     }
                     Write::Phase(ck) => {
                         let json = serde_json::to_string(ck)?;
-                        pipe.set_ex(&phase, json, TTL_SECS as u64).ignore();
+                        pipe.set_ex(&phase, json, self.ttl_secs).ignore();
                     }
                     Write::Clear => {
                         pipe.del(&[&meta, &players, &phase]).ignore();
@@ -168,8 +164,9 @@ impl CheckpointStore for RedisCheckpoints {
                 }
             }
             if !cleared {
-                pipe.expire(&players, TTL_SECS).ignore();
-                pipe.expire(&meta, TTL_SECS).ignore();
+                let ttl = i64::try_from(self.ttl_secs).unwrap_or(i64::MAX);
+                pipe.expire(&players, ttl).ignore();
+                pipe.expire(&meta, ttl).ignore();
             }
             let mut c = self.conn.clone();
             pipe.query_async::<()>(&mut c).await?;
@@ -297,22 +294,27 @@ enum Queued {
 }
 
 /// The checkpoint writer of one session: writes go out in order, batched
-/// into pipelines, retried until Redis takes them.
+/// (`LIVE_CHECKPOINT_BATCH` per pipeline or transaction), retried with
+/// backoff up to `LIVE_CHECKPOINT_ATTEMPTS` times.
 #[derive(Clone)]
 pub struct Checkpointer {
     tx: mpsc::UnboundedSender<Queued>,
 }
 
 impl Checkpointer {
-    /// Starts the writer for `code`; the receiver gets the id of every
-    /// player whose record is stored.
+    /// Starts the writer for `code`, sending at most `batch` writes at once
+    /// and trying each batch `attempts` times; the receiver gets the id of
+    /// every player whose record is stored.
     pub fn spawn(
         store: Arc<dyn CheckpointStore>,
         code: String,
+        batch: usize,
+        attempts: u32,
     ) -> (Self, mpsc::UnboundedReceiver<u64>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_loop(store, code, rx, ack_tx));
+        let limits = (batch.max(1), attempts.max(1));
+        tokio::spawn(write_loop(store, code, rx, ack_tx, limits));
         (Checkpointer { tx }, ack_rx)
     }
 
@@ -357,9 +359,10 @@ async fn write_loop(
     code: String,
     mut rx: mpsc::UnboundedReceiver<Queued>,
     acks: mpsc::UnboundedSender<u64>,
+    (max_batch, attempts): (usize, u32),
 ) {
-    let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, max_batch).await > 0 {
         let mut writes = Vec::with_capacity(batch.len());
         let mut joined = Vec::new();
         let mut cleared = Vec::new();
@@ -380,10 +383,10 @@ async fn write_loop(
         // seconds; after that the game goes on without failover safety
         // rather than stalling.
         let mut backoff = Duration::from_millis(20);
-        for attempt in 1..=WRITE_ATTEMPTS {
+        for attempt in 1..=attempts {
             match store.write(&code, &writes).await {
                 Ok(()) => break,
-                Err(e) if attempt == WRITE_ATTEMPTS => {
+                Err(e) if attempt == attempts => {
                     tracing::error!(error = %e, code, "live checkpoint write failed; giving up: this session cannot fail over");
                 }
                 Err(e) => {

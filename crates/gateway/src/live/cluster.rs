@@ -45,14 +45,12 @@ use sdk::live::{close, ClientMsg, ErrorCode};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::actor::fanout::{ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
+use super::actor::fanout::{ConnTx, Out};
 use super::actor::Cmd;
 use super::checkpoint::{CheckpointStore, RedisCheckpoints};
 use super::service::LiveService;
 use super::ws::{attach_role, Role};
-
-/// How long a bridging gateway waits for the owner to answer a join.
-const ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::config::LiveTuningConfig;
 
 /// One message between gateways.
 #[derive(Debug, Serialize, Deserialize)]
@@ -106,6 +104,9 @@ pub struct Cluster {
     conn: ClusterConnection,
     /// Owner lease lifetime; renewed every third of it.
     lease: Duration,
+    /// How long a bridging gateway waits for the owner to answer a join
+    /// (`LIVE_ATTACH_TIMEOUT_MS`).
+    attach_timeout: Duration,
     /// Session checkpoints, on the same connection.
     checkpoints: Arc<RedisCheckpoints>,
     live: Weak<LiveService>,
@@ -140,6 +141,7 @@ impl Cluster {
     pub async fn connect(
         nodes: &[String],
         lease: Duration,
+        tuning: &LiveTuningConfig,
         live: Weak<LiveService>,
     ) -> anyhow::Result<Arc<Self>> {
         let nodes = nodes.to_vec();
@@ -153,9 +155,10 @@ impl Cluster {
         conn.ssubscribe(inbox(&id)).await?;
         let cluster = Arc::new(Cluster {
             id,
-            checkpoints: Arc::new(RedisCheckpoints::new(conn.clone())),
+            checkpoints: Arc::new(RedisCheckpoints::new(conn.clone(), tuning.checkpoint_ttl)),
             conn,
             lease,
+            attach_timeout: tuning.attach_timeout,
             live,
             remotes: Mutex::new(HashMap::new()),
             bridged: Mutex::new(HashMap::new()),
@@ -325,7 +328,7 @@ impl Cluster {
         };
         let result = match self.publish(owner, &wire).await {
             Ok(0) => Err(ErrorCode::Internal), // the owner is gone; retry after the takeover
-            Ok(_) => match tokio::time::timeout(ATTACH_TIMEOUT, rx).await {
+            Ok(_) => match tokio::time::timeout(self.attach_timeout, rx).await {
                 Ok(Ok(r)) => r,
                 _ => Err(ErrorCode::Internal),
             },
@@ -464,10 +467,11 @@ impl Cluster {
                 let _ = cluster.publish(&from, &wire).await;
                 return;
             };
+            let tuning = &live.policy().tuning;
             let capacity = if matches!(role, Role::Host { .. }) {
-                HOST_QUEUE
+                tuning.host_queue
             } else {
-                CONN_QUEUE
+                tuning.conn_queue
             };
             let (tx, rx) = mpsc::channel(capacity);
             let kill = Arc::new(Notify::new());

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
-use super::actor::{self, ActorDeps, Cmd, CMD_QUEUE};
+use super::actor::{self, ActorDeps, Cmd};
 use super::admission::LivePolicy;
 use super::checkpoint::{CheckpointStore, Checkpointer, SqlCheckpoints};
 use super::cluster::Cluster;
@@ -102,6 +102,9 @@ pub struct LiveService {
     /// The gateway's per-client limits (join attempts per address); none in
     /// tests that build the service alone.
     limits: OnceLock<Arc<Limits>>,
+    /// Slots of live WebSockets and their number, once the server bounds
+    /// them (see [`LiveService::bound_websockets`]).
+    websockets: OnceLock<(Arc<tokio::sync::Semaphore>, usize)>,
 }
 
 impl LiveService {
@@ -122,11 +125,10 @@ impl LiveService {
         auth: Arc<dyn Authenticator>,
         policy: LivePolicy,
     ) -> Arc<Self> {
-        let writer = AnswerWriter::spawn(store.clone());
-        let sql_checkpoints = Arc::new(SqlCheckpoints::new(
-            store.clone(),
-            std::time::Duration::from_secs(super::checkpoint::TTL_SECS as u64),
-        ));
+        let tuning = policy.tuning.clone();
+        let writer =
+            AnswerWriter::spawn(store.clone(), tuning.answer_batch_max, tuning.answer_flush);
+        let sql_checkpoints = Arc::new(SqlCheckpoints::new(store.clone(), tuning.checkpoint_ttl));
         Arc::new(LiveService {
             sessions: Arc::new(Mutex::new(HashMap::new())),
             sql_checkpoints,
@@ -134,6 +136,7 @@ impl LiveService {
                 board,
                 store,
                 writer,
+                tuning,
             },
             auth,
             next_conn: AtomicU64::new(1),
@@ -141,6 +144,7 @@ impl LiveService {
             takeover: tokio::sync::Mutex::new(()),
             policy,
             limits: OnceLock::new(),
+            websockets: OnceLock::new(),
         })
     }
 
@@ -148,6 +152,20 @@ impl LiveService {
     /// on (see [`super::admission::JoinAdmission`]).
     pub fn use_limits(&self, limits: Arc<Limits>) {
         let _ = self.limits.set(limits);
+    }
+
+    /// Holds at most `bound` live WebSockets at once from now on (see
+    /// [`super::admission::WsSlot`]); the server sets it once, from
+    /// `LIVE_MAX_WS_CONNECTIONS` and its connection cap.
+    pub fn bound_websockets(&self, bound: usize) {
+        let _ = self
+            .websockets
+            .set((Arc::new(tokio::sync::Semaphore::new(bound)), bound));
+    }
+
+    /// The live WebSocket slots and their number, if bounded.
+    pub fn websocket_slots(&self) -> Option<(Arc<tokio::sync::Semaphore>, usize)> {
+        self.websockets.get().cloned()
     }
 
     /// The live-session settings.
@@ -172,7 +190,8 @@ impl LiveService {
         nodes: &[String],
         lease: std::time::Duration,
     ) -> anyhow::Result<()> {
-        let cluster = Cluster::connect(nodes, lease, Arc::downgrade(self)).await?;
+        let cluster =
+            Cluster::connect(nodes, lease, &self.policy.tuning, Arc::downgrade(self)).await?;
         let _ = self.cluster.set(cluster);
         Ok(())
     }
@@ -333,7 +352,8 @@ impl LiveService {
         let session = Session::new(id, code.clone(), quiz, now, epoch)
             .with_join_rules(join, now)
             .with_filter(self.policy.filter.clone())
-            .with_lifetime(self.policy.lifetime);
+            .with_lifetime(self.policy.lifetime)
+            .with_push_interval(self.policy.tuning.push_interval);
         self.spawn(session, host_token.clone(), tx, rx);
         metrics::counter!("live_sessions_created_total").increment(1);
         Ok(CreatedSession {
@@ -354,7 +374,12 @@ impl LiveService {
         if let Some(cluster) = self.cluster() {
             cluster.hold(code.clone(), tx.clone());
         }
-        let checkpoint = Checkpointer::spawn(self.checkpoints(), code.clone());
+        let checkpoint = Checkpointer::spawn(
+            self.checkpoints(),
+            code.clone(),
+            self.policy.tuning.checkpoint_batch,
+            self.policy.tuning.checkpoint_attempts,
+        );
         self.sessions
             .lock()
             .expect("live registry poisoned")
@@ -444,11 +469,12 @@ impl LiveService {
         );
         let session = session
             .with_filter(self.policy.filter.clone())
-            .with_lifetime(self.policy.lifetime);
+            .with_lifetime(self.policy.lifetime)
+            .with_push_interval(self.policy.tuning.push_interval);
         // A shared board (shard nodes) still has the old totals: start over.
         self.deps.board.drop_session(id).await?;
         self.deps.board.apply(id, writes).await?;
-        let (tx, rx) = mpsc::channel(CMD_QUEUE);
+        let (tx, rx) = mpsc::channel(self.policy.tuning.cmd_queue);
         let players = session.roster.len();
         self.spawn(session, host_token, tx, rx);
         tracing::info!(code, session = id, players, "live session taken over");

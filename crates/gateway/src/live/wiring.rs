@@ -74,7 +74,10 @@ impl LiveService {
         let store = LiveStore::new(db);
         // Answer flushes on the native driver (see store::live::answers); the
         // Any pool if that pool cannot be configured (it would fail the same way).
-        let store = match store.clone().with_answer_pool(&config.primary_url(), 2) {
+        let store = match store.clone().with_answer_pool(
+            &config.primary_url(),
+            config.live_tuning.answer_db_connections,
+        ) {
             Ok(native) => native,
             Err(e) => {
                 tracing::warn!(error = %e, "live answers: native pool unavailable, using the shared pool");

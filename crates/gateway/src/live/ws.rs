@@ -26,9 +26,9 @@ use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::actor::fanout::{encode, ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
+use super::actor::fanout::{encode, ConnTx, Out};
 use super::actor::{describe, Cmd};
-use super::admission::JoinAdmission;
+use super::admission::{JoinAdmission, WsSlot};
 use super::cluster::Cluster;
 use super::handshake::{read_hello, resolve_role, NoHello, WsParams};
 use super::service::{LiveService, SessionHandle};
@@ -65,10 +65,12 @@ pub enum Role {
 
 /// `GET /v1/live/ws`: upgrades and runs the connection. Input errors before
 /// the upgrade (no `code`, a credential in the URL, not a WebSocket upgrade)
-/// are 400 problem+json.
+/// are 400 problem+json; a gateway holding its maximum of live WebSockets
+/// answers 503 problem+json with `Retry-After` ([`WsSlot`]).
 pub async fn ws_handler(
     State(live): State<Arc<LiveService>>,
     _admitted: JoinAdmission,
+    slot: WsSlot,
     ApiQuery(params): ApiQuery<WsParams>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -80,14 +82,19 @@ pub async fn ws_handler(
         ))
     })?;
     let code = params.code;
+    let tuning = &live.policy().tuning;
     Ok(upgrade
         // Client frames are tiny; small buffers keep 10k sockets cheap.
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(8 * 1024)
-        .max_write_buffer_size(512 * 1024)
+        .read_buffer_size(tuning.ws_read_buffer)
+        .write_buffer_size(tuning.ws_write_buffer)
+        .max_write_buffer_size(tuning.ws_max_write_buffer)
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| connection(live, code, socket)))
+        .on_upgrade(move |socket| async move {
+            // The slot is given back when the connection ends.
+            let _slot = slot;
+            connection(live, code, socket).await
+        }))
 }
 
 async fn refuse(socket: WebSocket, code: ErrorCode, close_code: u16) {
@@ -255,10 +262,11 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
     };
     // The host gets a roster frame per join: give it room for a burst of
     // thousands of joins; players get the normal bound.
+    let tuning = live.policy().tuning.clone();
     let capacity = if matches!(role, Role::Host { .. }) {
-        HOST_QUEUE
+        tuning.host_queue
     } else {
-        CONN_QUEUE
+        tuning.conn_queue
     };
     let (tx, mut rx) = mpsc::channel(capacity);
     let kill = Arc::new(Notify::new());
@@ -290,7 +298,7 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
         tokio::select! {
             out = rx.recv() => match out {
                 Some(first) => {
-                    if !write_queued(&mut sink, &mut rx, first).await {
+                    if !write_queued(&mut sink, &mut rx, first, tuning.ws_write_batch).await {
                         break;
                     }
                 }
@@ -347,12 +355,10 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
     up.detach(conn_id, player).await;
 }
 
-/// Most frames written before one flush (one `send` syscall for an ack, a
-/// leaderboard and a rank frame that were queued together).
-const WRITE_BATCH: usize = 32;
-
-/// Writes `first` and whatever else is already queued (up to
-/// [`WRITE_BATCH`] frames), then flushes once. At 10,000 sockets the
+/// Writes `first` and whatever else is already queued (up to `batch`
+/// frames, `LIVE_WS_WRITE_BATCH`: one `send` syscall for an ack, a
+/// leaderboard and a rank frame that were queued together), then flushes
+/// once. At 10,000 sockets the
 /// gateway's CPU goes mostly to `send` syscalls, so frames that are ready
 /// together leave together. Returns false when the connection is done
 /// (write error or a close frame sent).
@@ -360,6 +366,7 @@ async fn write_queued(
     sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
     rx: &mut mpsc::Receiver<Out>,
     first: Out,
+    batch: usize,
 ) -> bool {
     let mut next = Some(first);
     let mut written = 0;
@@ -380,7 +387,7 @@ async fn write_queued(
             }
         }
         written += 1;
-        if written < WRITE_BATCH {
+        if written < batch {
             next = rx.try_recv().ok();
         }
     }

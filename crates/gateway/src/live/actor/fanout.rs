@@ -33,15 +33,6 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::live::engine::Target;
 
-/// Frames a connection may have queued before it counts as too slow.
-/// A question, a reveal and a few leaderboard frames per second are a
-/// handful; 256 is seconds of backlog.
-pub const CONN_QUEUE: usize = 256;
-
-/// Queue bound of a host connection: the host receives one roster frame per
-/// join, so a burst of 10,000 joins must fit.
-pub const HOST_QUEUE: usize = 32_768;
-
 /// What a connection task writes to its socket.
 #[derive(Debug, Clone)]
 pub enum Out {
@@ -83,14 +74,6 @@ pub fn encode(msg: &ServerMsg) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(msg).unwrap_or_else(|_| "{}".into()))
 }
 
-/// Connections served per [`Fanout::pump`] before the actor yields.
-pub const SLICE: usize = 128;
-
-/// Most paced deliveries held back. Past it the backlog is delivered at
-/// once, so it never outgrows a few pushes of a 10,000-player session; the
-/// bounded per-connection queues then apply as without pacing.
-pub const BACKLOG_CAP: usize = 65_536;
-
 /// Who a paced delivery is for.
 #[derive(Debug, Clone, Copy)]
 enum To {
@@ -106,8 +89,13 @@ enum Pending {
 }
 
 /// The connections of one session on this gateway.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Fanout {
+    /// Most paced deliveries held back (`LIVE_FANOUT_BACKLOG`). Past it the
+    /// backlog is delivered at once, so it never outgrows a few pushes of a
+    /// 10,000-player session; the bounded per-connection queues then apply
+    /// as without pacing.
+    backlog_cap: usize,
     hosts: Vec<ConnTx>,
     players: HashMap<u64, ConnTx>,
     /// Everything paced but leaderboard pushes, in emission order.
@@ -128,7 +116,28 @@ pub struct Fanout {
     last_top: Option<((u64, i64), Utf8Bytes)>,
 }
 
+impl Default for Fanout {
+    fn default() -> Self {
+        Fanout::new(crate::config::LiveTuningConfig::default().fanout_backlog)
+    }
+}
+
 impl Fanout {
+    /// No connections yet; paced deliveries held back up to `backlog_cap`.
+    pub fn new(backlog_cap: usize) -> Self {
+        Fanout {
+            backlog_cap,
+            hosts: Vec::new(),
+            players: HashMap::new(),
+            backlog: VecDeque::new(),
+            ordered_in: 0,
+            ordered_out: 0,
+            reveal_barrier: 0,
+            pushes: VecDeque::new(),
+            last_top: None,
+        }
+    }
+
     /// Attaches the host; several host connections are allowed (a second screen).
     pub fn add_host(&mut self, conn: ConnTx) {
         self.hosts.push(conn);
@@ -301,9 +310,9 @@ impl Fanout {
         }
     }
 
-    /// Delivers everything at once if the backlog is over [`BACKLOG_CAP`].
+    /// Delivers everything at once if the backlog is over its bound.
     fn cap(&mut self) {
-        if self.backlog.len() + self.pushes.len() > BACKLOG_CAP {
+        if self.backlog.len() + self.pushes.len() > self.backlog_cap {
             self.pump(usize::MAX);
         }
     }
@@ -380,6 +389,10 @@ fn reason(code: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The defaults of `LIVE_FANOUT_SLICE` and `LIVE_CONN_QUEUE`.
+    const SLICE: usize = 128;
+    const CONN_QUEUE: usize = 256;
 
     fn conn(id: u64) -> (ConnTx, mpsc::Receiver<Out>) {
         let (tx, rx) = mpsc::channel(CONN_QUEUE);

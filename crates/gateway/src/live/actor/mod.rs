@@ -14,20 +14,13 @@ use sdk::live::{close, ClientMsg, ErrorCode, FinishReason, ServerMsg};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use self::fanout::{encode, ConnTx, Fanout, Out, SLICE};
+use self::fanout::{encode, ConnTx, Fanout, Out};
 use super::checkpoint::Checkpointer;
 use super::engine::{Effect, PendingAnswer, PhaseCheckpoint, Session, Target};
 use super::score::ScoreBoard;
 use super::writer::AnswerWriter;
+use crate::config::LiveTuningConfig;
 use crate::store::live::{FinalRow, LiveStore};
-
-/// Capacity of a session's command queue. Connection tasks wait when it is
-/// full (backpressure on readers), which only happens under overload.
-pub const CMD_QUEUE: usize = 16_384;
-
-/// Most extra commands an actor turn takes from its queue after the one it
-/// woke for (bounded so timers and pacing still get their turn).
-pub const CMD_BATCH: usize = 512;
 
 /// A request to a session actor.
 #[derive(Debug)]
@@ -93,6 +86,12 @@ pub struct ActorDeps {
     pub store: LiveStore,
     /// Batched answer writer.
     pub writer: AnswerWriter,
+    /// Queue, batch and pacing sizes (`LIVE_CMD_QUEUE`: connection tasks
+    /// wait when a session's command queue is full, which only happens
+    /// under overload; `LIVE_CMD_BATCH`: the extra commands a turn takes
+    /// after the one it woke for, bounded so timers and pacing still get
+    /// their turn; `LIVE_FANOUT_SLICE`, `LIVE_FANOUT_BACKLOG`).
+    pub tuning: Arc<LiveTuningConfig>,
 }
 
 /// Runs a session until it finishes or every command sender is gone;
@@ -109,8 +108,8 @@ pub async fn run(
 ) {
     let (commit_tx, mut commit_rx) = mpsc::unbounded_channel::<Vec<PendingAnswer>>();
     let mut actor = Actor {
+        fanout: Fanout::new(deps.tuning.fanout_backlog),
         deps,
-        fanout: Fanout::default(),
         commit_tx,
         done: false,
         cp,
@@ -136,7 +135,7 @@ pub async fn run(
         // backlog is paced out the actor yields after every slice, and one
         // command per turn would let answers queue up behind a question's
         // 10,000-frame fan-out.
-        for _ in 0..CMD_BATCH {
+        for _ in 0..actor.deps.tuning.cmd_batch {
             match rx.try_recv() {
                 Ok(cmd) => actor.handle(&mut session, cmd),
                 Err(_) => break,
@@ -175,7 +174,7 @@ pub async fn run(
             actor.drain(&mut session).await;
         }
         actor.checkpoint_phase(&session);
-        if actor.fanout.pump(SLICE) {
+        if actor.fanout.pump(actor.deps.tuning.fanout_slice) {
             // More to deliver: let the woken connection tasks (and acks)
             // run first, even while commands keep arriving.
             tokio::task::yield_now().await;

@@ -181,6 +181,12 @@ pub struct BoardRank {
 }
 
 impl Session {
+    /// Pushes at most once per `interval` (250 ms unless set).
+    pub fn with_push_interval(mut self, interval: Duration) -> Self {
+        self.push.interval = interval;
+        self
+    }
+
     /// Whether a push is due at `now` and whether it needs board data.
     pub fn push_due(&self, now: Instant) -> Option<bool> {
         let due = self.push.due_at()?;
