@@ -7,8 +7,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use sqlx::Row;
-
 use super::score::{client_config, LocalBoards, ScoreBoard, ShardBoards};
 use super::service::{Account, Authenticator, LiveService};
 use crate::auth::tokens::TokenStore;
@@ -29,14 +27,12 @@ impl TokenAuth {
             return None;
         }
         let uid = self.tokens.get(token).await.ok()??;
-        let row = sqlx::query("SELECT id, username FROM users WHERE id = ?")
-            .bind(uid)
-            .fetch_optional(self.db.primary())
+        let user = crate::store::users::load(self.db.primary(), uid)
             .await
             .ok()??;
         Some(Account {
-            id: row.try_get("id").ok()?,
-            username: row.try_get("username").ok()?,
+            id: user.id,
+            username: user.username,
         })
     }
 }

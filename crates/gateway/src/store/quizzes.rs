@@ -1,11 +1,12 @@
-//! Quizzes: validation, item writes and loading.
+//! Quizzes: validation, writes (inside a caller's transaction, see [`super::begin`]),
+//! listings, attempts, and loading (for the API, and for a live game in one query).
 
-use sdk::types::{Quiz, QuizInput, QuizItem, QuizSummary};
+use sdk::types::{Attempt, Quiz, QuizInput, QuizItem, QuizSummary};
 use sqlx::{AnyConnection, AnyPool, Row as _};
 
 use super::questions::{load_many, KeyAccess};
-use super::StoreError;
-use super::{bind_all, placeholders, Arg};
+use super::{bind_all, inserted_id, listing, placeholders, Arg, StoreError};
+use crate::db::now_ms;
 use crate::error::{ApiError, Violations};
 
 /// Questions per quiz.
@@ -48,11 +49,11 @@ pub fn validate(q: &QuizInput) -> Result<(), ApiError> {
     v.finish()
 }
 
-/// Checks that every listed question exists (422 naming the missing ones).
-pub async fn check_questions_exist(
+/// The questions `q` lists that do not exist, as (position in the list, question id).
+pub async fn missing_questions(
     conn: &mut AnyConnection,
     q: &QuizInput,
-) -> Result<(), ApiError> {
+) -> Result<Vec<(usize, i64)>, StoreError> {
     let ids: Vec<i64> = q.questions.iter().map(|i| i.question_id).collect();
     let args: Vec<Arg> = ids.iter().map(|i| Arg::Int(*i)).collect();
     let sql = format!(
@@ -65,20 +66,130 @@ pub async fn check_questions_exist(
         .iter()
         .map(|r| r.try_get::<i64, _>("id"))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut v = Violations::new();
-    for (i, id) in ids.iter().enumerate() {
-        if !found.contains(id) {
-            v.add(
-                format!("questions[{i}].question_id"),
-                format!("question {id} does not exist"),
-            );
-        }
+    Ok(ids
+        .into_iter()
+        .enumerate()
+        .filter(|(_, id)| !found.contains(id))
+        .collect())
+}
+
+/// Creates a quiz by `author_id` from `q` (whose questions the caller checked exist, see
+/// [`missing_questions`]); returns its id.
+pub async fn create(
+    conn: &mut AnyConnection,
+    author_id: i64,
+    q: &QuizInput,
+) -> Result<i64, StoreError> {
+    let now = now_ms();
+    let res = sqlx::query(
+        "INSERT INTO quizzes (author_id, title, description, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(author_id)
+    .bind(q.title.trim())
+    .bind(q.description.trim())
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let id = inserted_id(conn, &res).await?;
+    write_items(conn, id, q).await?;
+    Ok(id)
+}
+
+/// Locks quiz `id` for writing (an `UPDATE` of `updated_at`, which takes the row lock up
+/// front) and returns its author; [`StoreError::NotFound`] if it does not exist.
+pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<i64, StoreError> {
+    let res = sqlx::query("UPDATE quizzes SET updated_at = ? WHERE id = ?")
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    if res.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("quiz {id}")));
     }
-    v.finish()
+    Ok(sqlx::query("SELECT author_id FROM quizzes WHERE id = ?")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("author_id")?)
+}
+
+/// Replaces the title, description and items of quiz `id` with `q`.
+pub async fn update(conn: &mut AnyConnection, id: i64, q: &QuizInput) -> Result<(), StoreError> {
+    sqlx::query("UPDATE quizzes SET title = ?, description = ? WHERE id = ?")
+        .bind(q.title.trim())
+        .bind(q.description.trim())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    write_items(conn, id, q).await
+}
+
+/// Deletes quiz `id` with its attempts (its questions stay).
+pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM quizzes WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// One page of quizzes (of `author` when given), newest first, with the total.
+pub async fn list(
+    pool: &AnyPool,
+    author: Option<i64>,
+    limit: u32,
+    offset: u64,
+) -> Result<(i64, Vec<QuizSummary>), StoreError> {
+    let (from, args) = match author {
+        Some(a) => ("quizzes z WHERE z.author_id = ?", vec![Arg::Int(a)]),
+        None => ("quizzes z", vec![]),
+    };
+    let select = "z.id AS id, z.author_id AS author_id, z.title AS title, \
+         z.description AS description, z.created_at AS created_at, \
+         (SELECT COUNT(*) FROM quiz_questions qq WHERE qq.quiz_id = z.id) AS n";
+    let (total, rows) = listing(pool, select, from, "z.id", &args, limit, offset).await?;
+    let items = rows.iter().map(summary).collect::<Result<_, _>>()?;
+    Ok((total, items))
+}
+
+/// Starts an attempt by `user_id` at quiz `quiz_id`; `None` if the quiz does not exist.
+pub async fn start_attempt(
+    pool: &AnyPool,
+    quiz_id: i64,
+    user_id: i64,
+) -> Result<Option<Attempt>, StoreError> {
+    let exists = sqlx::query("SELECT id FROM quizzes WHERE id = ?")
+        .bind(quiz_id)
+        .fetch_optional(pool)
+        .await?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let now = now_ms();
+    let mut conn = pool.acquire().await?;
+    let res =
+        sqlx::query("INSERT INTO quiz_attempts (quiz_id, user_id, started_at) VALUES (?, ?, ?)")
+            .bind(quiz_id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    Ok(Some(Attempt {
+        id: inserted_id(&mut conn, &res).await?,
+        quiz_id,
+        user_id,
+        started_at: now,
+    }))
 }
 
 /// Replaces the items of quiz `id`.
-pub async fn write_items(conn: &mut AnyConnection, id: i64, q: &QuizInput) -> Result<(), ApiError> {
+pub async fn write_items(
+    conn: &mut AnyConnection,
+    id: i64,
+    q: &QuizInput,
+) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM quiz_questions WHERE quiz_id = ?")
         .bind(id)
         .execute(&mut *conn)
@@ -97,15 +208,16 @@ pub async fn write_items(conn: &mut AnyConnection, id: i64, q: &QuizInput) -> Re
     Ok(())
 }
 
-/// Loads a quiz with its questions (answer keys as `keys` allows); 404 if missing.
-pub async fn load(pool: &AnyPool, id: i64, keys: KeyAccess) -> Result<Quiz, ApiError> {
+/// Loads a quiz with its questions (answer keys as `keys` allows); [`StoreError::NotFound`]
+/// if missing.
+pub async fn load(pool: &AnyPool, id: i64, keys: KeyAccess) -> Result<Quiz, StoreError> {
     let row = sqlx::query(
         "SELECT id, author_id, title, description, created_at, updated_at FROM quizzes WHERE id = ?",
     )
     .bind(id)
     .fetch_optional(pool)
     .await?
-    .ok_or_else(|| ApiError::NotFound(format!("quiz {id} not found")))?;
+    .ok_or_else(|| StoreError::NotFound(format!("quiz {id}")))?;
     let items = sqlx::query(
         "SELECT position, question_id, time_limit_ms FROM quiz_questions WHERE quiz_id = ? ORDER BY position",
     )
@@ -145,7 +257,7 @@ pub async fn load(pool: &AnyPool, id: i64, keys: KeyAccess) -> Result<Quiz, ApiE
 }
 
 /// Maps a summary row (id, author_id, title, description, created_at, n).
-pub fn summary_from_row(r: &sqlx::any::AnyRow) -> Result<QuizSummary, ApiError> {
+fn summary(r: &sqlx::any::AnyRow) -> Result<QuizSummary, StoreError> {
     Ok(QuizSummary {
         id: r.try_get("id")?,
         author_id: r.try_get("author_id")?,

@@ -98,7 +98,7 @@ impl LiveStore {
             return Ok(None);
         }
         // Same connection: SQLite's last_insert_rowid() is per connection.
-        Ok(Some(crate::db::inserted_id(&mut conn, &res).await?))
+        Ok(Some(crate::store::inserted_id(&mut conn, &res).await?))
     }
 
     /// Stores final standings and marks the session finished, in one transaction.
