@@ -40,8 +40,10 @@
 //!   account, a quota of unfinished sessions (counted in the database, so
 //!   across gateways); per client address, join attempts
 //!   (`JOIN_PER_IP_PER_MIN`, checked before the upgrade, unknown codes
-//!   included); per session, a player cap. Bounded join-code allocation
-//!   (a clear 503 when none is free). The per-session rules - lock, bans,
+//!   included); per session, a player cap; per gateway, a bound on live
+//!   WebSockets (`LIVE_MAX_WS_CONNECTIONS`: 503 with `Retry-After` before
+//!   the upgrade). Bounded join-code allocation (a clear 503 when none is
+//!   free). The per-session rules - lock, bans,
 //!   two-step join pattern, generated or filtered nicknames, lobby idle
 //!   expiry and maximum lifetime - live in the engine
 //!   ([`engine::guard`]), so they are pure, tested with paused time, and
@@ -58,6 +60,10 @@
 //!   expires) or restarts, the first gateway a client reconnects to takes
 //!   the session over, recomputing scores and streaks from the durable
 //!   answers.
+//!
+//! Every size, interval and timeout the live path tunes itself with (the
+//! numbers below are their defaults) is a setting of
+//! [`crate::config::LiveTuningConfig`], checked at start.
 //!
 //! ## Invariants
 //!
