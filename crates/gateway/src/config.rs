@@ -162,18 +162,26 @@ pub struct LiveTuningConfig {
     /// `LIVE_CODE_ATTEMPTS` (default 16, 1..=1000): taken join codes tried before creating a
     /// session fails with 503 (each is a Redis claim in cluster mode).
     pub code_attempts: usize,
+    /// `LIVE_MIRROR_QUEUE` (default 16384, 1..=1048576): with `SHARD_NODES`, score changes
+    /// waiting to be copied to the shard-node cluster; a change that finds the queue full is
+    /// dropped (counted) and its session resynced later.
+    pub mirror_queue: usize,
+    /// `LIVE_MIRROR_GIVE_UP_SECS` (default 60, 1..=3600): how long a change is retried while
+    /// the shard-node cluster is down before it is dropped and its session marked for a
+    /// resync.
+    pub mirror_give_up: Duration,
 }
 
 impl Default for LiveTuningConfig {
     fn default() -> Self {
         LiveTuningConfig {
             push_interval: Duration::from_millis(250),
-            fanout_slice: 128,
-            fanout_backlog: 65_536,
-            conn_queue: 256,
-            host_queue: 32_768,
-            cmd_queue: 16_384,
-            cmd_batch: 512,
+            fanout_slice: crate::live::actor::fanout::SLICE,
+            fanout_backlog: crate::live::actor::fanout::BACKLOG_CAP,
+            conn_queue: crate::live::conn::CONN_QUEUE,
+            host_queue: crate::live::conn::HOST_QUEUE,
+            cmd_queue: crate::live::actor::CMD_QUEUE,
+            cmd_batch: crate::live::actor::CMD_BATCH,
             ws_write_batch: 32,
             ws_read_buffer: 4 * 1024,
             ws_write_buffer: 8 * 1024,
@@ -187,6 +195,8 @@ impl Default for LiveTuningConfig {
             checkpoint_batch: 256,
             checkpoint_attempts: 8,
             code_attempts: 16,
+            mirror_queue: crate::live::mirror::MIRROR_QUEUE,
+            mirror_give_up: crate::live::mirror::GIVE_UP_AFTER,
         }
     }
 }
@@ -274,6 +284,8 @@ impl LiveTuningConfig {
                 1..=100,
             )?,
             code_attempts: env.in_range("LIVE_CODE_ATTEMPTS", d.code_attempts, 1..=1_000)?,
+            mirror_queue: env.in_range("LIVE_MIRROR_QUEUE", d.mirror_queue, 1..=1_048_576)?,
+            mirror_give_up: env.secs_in("LIVE_MIRROR_GIVE_UP_SECS", d.mirror_give_up, 1..=3_600)?,
         })
     }
 
@@ -861,6 +873,8 @@ mod live_tuning_tests {
             ("LIVE_CHECKPOINT_BATCH", "0", &[]),
             ("LIVE_CHECKPOINT_ATTEMPTS", "0", &[]),
             ("LIVE_CODE_ATTEMPTS", "0", &[]),
+            ("LIVE_MIRROR_QUEUE", "0", &[]),
+            ("LIVE_MIRROR_GIVE_UP_SECS", "0", &[]),
             ("LIVE_OWNER_LEASE_MS", "100", &[]),
             ("LIVE_OWNER_LEASE_MS", "3600000", &[]),
         ] {

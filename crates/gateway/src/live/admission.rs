@@ -1,7 +1,9 @@
 //! What the live service admits: how many sessions a host may run, how long
 //! they live, how many players they take, which join codes exist, how
-//! many join attempts one client address may make ([`JoinAdmission`]), and
-//! how many live WebSockets the gateway holds at once ([`WsSlot`]).
+//! many join attempts one client address may make (checked by
+//! [`super::ws::JoinAdmission`]), and how the live path is tuned (queue and
+//! batch sizes, intervals, the bound on live WebSockets checked by
+//! [`super::ws::WsSlot`]).
 //!
 //! The per-session rules (cap, lock, bans, two-step pattern, nicknames) are
 //! enforced by the session itself (see [`super::engine::guard`]); this module
@@ -10,14 +12,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-
 use super::engine::{Lifetime, NicknameFilter};
-use super::service::LiveService;
 use crate::config::{Config, LiveTuningConfig};
-use crate::error::ApiError;
-use crate::limits::ClientIp;
 
 /// The gateway-wide live-session settings.
 #[derive(Debug, Clone)]
@@ -70,70 +66,6 @@ impl LivePolicy {
 impl Default for LivePolicy {
     fn default() -> Self {
         LivePolicy::from_config(&Config::default())
-    }
-}
-
-/// Extractor of `GET /v1/live/ws` that counts one join attempt of the
-/// client's address against `JOIN_PER_IP_PER_MIN` before the upgrade; over
-/// the limit the request is answered 429 problem+json with `Retry-After`.
-/// Every attempt counts, whatever its code or credentials, so join codes
-/// cannot be enumerated nor a session flooded with bots from one address.
-pub struct JoinAdmission;
-
-impl FromRequestParts<Arc<LiveService>> for JoinAdmission {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        live: &Arc<LiveService>,
-    ) -> Result<Self, Self::Rejection> {
-        let client = ClientIp::from_parts(parts, &live.policy().trusted_proxies);
-        live.admit_join(client)?;
-        Ok(JoinAdmission)
-    }
-}
-
-/// Extractor of `GET /v1/live/ws` that takes one of the gateway's live
-/// WebSocket slots (`LIVE_MAX_WS_CONNECTIONS`) for the life of the
-/// connection: moved into the upgraded connection's task, it is given back
-/// when the socket ends. When every slot is taken the request is answered
-/// before the upgrade with 503 problem+json and `Retry-After`, so the client
-/// (or a load balancer in front) tries again or elsewhere, instead of the
-/// gateway taking sockets beyond what it serves well and leaving nothing
-/// for the REST API.
-pub struct WsSlot {
-    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-/// How long a client refused for lack of a WebSocket slot should wait.
-const WS_FULL_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
-
-impl FromRequestParts<Arc<LiveService>> for WsSlot {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        _parts: &mut Parts,
-        live: &Arc<LiveService>,
-    ) -> Result<Self, Self::Rejection> {
-        let Some((slots, bound)) = live.websocket_slots() else {
-            return Ok(WsSlot { _permit: None });
-        };
-        match slots.try_acquire_owned() {
-            Ok(permit) => Ok(WsSlot {
-                _permit: Some(permit),
-            }),
-            Err(_) => {
-                metrics::counter!("live_connections_refused_total", "reason" => "gateway_full")
-                    .increment(1);
-                Err(ApiError::Overloaded(
-                    format!(
-                        "this gateway holds its maximum of {bound} live connections \
-                         (LIVE_MAX_WS_CONNECTIONS); try again shortly"
-                    ),
-                    WS_FULL_RETRY,
-                ))
-            }
-        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! [`LiveService`]: the registry of sessions this gateway runs, join-code
-//! allocation, and session creation (within the host's quota of running
-//! sessions and the gateway's [`LivePolicy`]).
-//! Join codes come from the private `codes` module (bounded allocation).
+//! allocation, session creation (within the host's quota of running
+//! sessions and the gateway's [`LivePolicy`]) and takeover.
+//! Join codes come from the private `codes` module (bounded allocation);
+//! where a code's session runs is [`LiveService::route`] (in `route`). The
+//! other gateways are a [`Mesh`] here, never the Redis implementation.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,15 +14,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 use sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
-use super::actor::{self, ActorDeps, Cmd};
+use super::actor::{self, ActorDeps, Cmd, SessionHandle};
 use super::admission::LivePolicy;
 use super::checkpoint::{CheckpointStore, Checkpointer, SqlCheckpoints};
-use super::cluster::Cluster;
+use super::clock::Clock;
 use super::engine::scoring::validate_rules;
 use super::engine::{
     AnswerRecord, JoinRules, LiveQuestion, LiveQuiz, PhaseRecord, Session, SessionMeta,
 };
-use super::score::ScoreBoard;
+use super::mesh::{LocalSessions, Mesh, MeshFuture};
+use super::mirror::{Change, ScoreMirror};
 use super::writer::AnswerWriter;
 use crate::db::now_ms;
 use crate::error::ApiError;
@@ -75,26 +78,15 @@ pub enum CreateError {
     NoFreeCode,
 }
 
-/// A running session as seen by connections.
-#[derive(Clone)]
-pub struct SessionHandle {
-    /// Session id.
-    pub id: i64,
-    /// Secret of the host.
-    pub host_token: String,
-    /// The actor's queue.
-    pub tx: mpsc::Sender<Cmd>,
-}
-
 /// The live-quiz service of one gateway process.
 pub struct LiveService {
     pub(super) sessions: Arc<Mutex<HashMap<String, SessionHandle>>>,
     deps: ActorDeps,
-    /// Where sessions are checkpointed without Redis Cluster.
+    /// Where sessions are checkpointed without a mesh (the database).
     sql_checkpoints: Arc<dyn CheckpointStore>,
     auth: Arc<dyn Authenticator>,
     next_conn: AtomicU64,
-    cluster: OnceLock<Arc<Cluster>>,
+    mesh: OnceLock<Arc<dyn Mesh>>,
     /// Held while this gateway restores a session it took over, so that
     /// connections for that code wait for it instead of missing it.
     takeover: tokio::sync::Mutex<()>,
@@ -108,22 +100,19 @@ pub struct LiveService {
 }
 
 impl LiveService {
-    /// A service over a board, a store and an authenticator. Spawns the
-    /// answer writer, so call it inside a tokio runtime.
-    pub fn new(
-        board: Arc<dyn ScoreBoard>,
-        store: LiveStore,
-        auth: Arc<dyn Authenticator>,
-    ) -> Arc<Self> {
-        Self::with_policy(board, store, auth, LivePolicy::default())
+    /// A service over a store and an authenticator, without a score
+    /// mirror. Spawns the answer writer, so call it inside a tokio runtime.
+    pub fn new(store: LiveStore, auth: Arc<dyn Authenticator>) -> Arc<Self> {
+        Self::with_policy(store, auth, LivePolicy::default(), None)
     }
 
-    /// [`LiveService::new`] with the gateway's live-session settings.
+    /// [`LiveService::new`] with the gateway's live-session settings and
+    /// the shard-node score mirror, if one is configured.
     pub fn with_policy(
-        board: Arc<dyn ScoreBoard>,
         store: LiveStore,
         auth: Arc<dyn Authenticator>,
         policy: LivePolicy,
+        mirror: Option<ScoreMirror>,
     ) -> Arc<Self> {
         let tuning = policy.tuning.clone();
         let writer =
@@ -133,14 +122,15 @@ impl LiveService {
             sessions: Arc::new(Mutex::new(HashMap::new())),
             sql_checkpoints,
             deps: ActorDeps {
-                board,
                 store,
                 writer,
                 tuning,
+                mirror,
+                clock: Clock::start(),
             },
             auth,
             next_conn: AtomicU64::new(1),
-            cluster: OnceLock::new(),
+            mesh: OnceLock::new(),
             takeover: tokio::sync::Mutex::new(()),
             policy,
             limits: OnceLock::new(),
@@ -149,13 +139,13 @@ impl LiveService {
     }
 
     /// Counts join attempts against the gateway's per-address limit from now
-    /// on (see [`super::admission::JoinAdmission`]).
+    /// on (see [`super::ws::JoinAdmission`]).
     pub fn use_limits(&self, limits: Arc<Limits>) {
         let _ = self.limits.set(limits);
     }
 
     /// Holds at most `bound` live WebSockets at once from now on (see
-    /// [`super::admission::WsSlot`]); the server sets it once, from
+    /// [`super::ws::WsSlot`]); the server sets it once, from
     /// `LIVE_MAX_WS_CONNECTIONS` and its connection cap.
     pub fn bound_websockets(&self, bound: usize) {
         let _ = self
@@ -182,30 +172,22 @@ impl LiveService {
         }
     }
 
-    /// Joins the gateways sharing sessions through Redis Cluster, given its
-    /// seed node URLs ([`crate::config::Config::redis_urls`]) and the owner
-    /// lease; see [`super::cluster`]. Without it sessions are process-local.
-    pub async fn join_cluster(
-        self: &Arc<Self>,
-        nodes: &[String],
-        lease: std::time::Duration,
-    ) -> anyhow::Result<()> {
-        let cluster =
-            Cluster::connect(nodes, lease, &self.policy.tuning, Arc::downgrade(self)).await?;
-        let _ = self.cluster.set(cluster);
-        Ok(())
+    /// Shares sessions with the other gateways of `mesh` from now on (see
+    /// [`super::cluster`]); without a mesh sessions are process-local.
+    pub fn join_mesh(&self, mesh: Arc<dyn Mesh>) {
+        let _ = self.mesh.set(mesh);
     }
 
-    /// The Redis Cluster mesh, when joined.
-    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
-        self.cluster.get()
+    /// The mesh of gateways, when joined.
+    pub fn mesh(&self) -> Option<&Arc<dyn Mesh>> {
+        self.mesh.get()
     }
 
-    /// Where sessions are checkpointed: Redis Cluster when joined, else the
-    /// database.
+    /// Where sessions are checkpointed: the mesh's store (Redis Cluster)
+    /// when joined, else the database.
     pub(super) fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
-        match self.cluster() {
-            Some(c) => c.checkpoints(),
+        match self.mesh() {
+            Some(m) => m.checkpoints(),
             None => self.sql_checkpoints.clone(),
         }
     }
@@ -320,8 +302,8 @@ impl LiveService {
             Ok(Some(id)) => id,
             Ok(None) => {
                 self.forget(&code);
-                if let Some(cluster) = self.cluster() {
-                    cluster.release(&code).await;
+                if let Some(mesh) = self.mesh() {
+                    mesh.release(&code).await;
                 }
                 metrics::counter!("live_sessions_refused_total", "why" => "per_user").increment(1);
                 return Err(CreateError::TooManySessions(
@@ -348,8 +330,8 @@ impl LiveService {
             self.forget(&code);
             return Err(CreateError::Checkpoint(e.to_string()));
         }
-        let now = tokio::time::Instant::now();
-        let session = Session::new(id, code.clone(), quiz, now, epoch)
+        let now = self.deps.clock.now();
+        let session = Session::new(id, code.clone(), quiz, now, epoch, rand::random())
             .with_join_rules(join, now)
             .with_filter(self.policy.filter.clone())
             .with_lifetime(self.policy.lifetime)
@@ -371,8 +353,9 @@ impl LiveService {
         rx: mpsc::Receiver<Cmd>,
     ) {
         let (id, code) = (session.id, session.code.clone());
-        if let Some(cluster) = self.cluster() {
-            cluster.hold(code.clone(), tx.clone());
+        let handle = SessionHandle { id, host_token, tx };
+        if let Some(mesh) = self.mesh() {
+            mesh.hold(code.clone(), handle.clone());
         }
         let checkpoint = Checkpointer::spawn(
             self.checkpoints(),
@@ -383,7 +366,7 @@ impl LiveService {
         self.sessions
             .lock()
             .expect("live registry poisoned")
-            .insert(code.clone(), SessionHandle { id, host_token, tx });
+            .insert(code.clone(), handle);
         let sessions = self.sessions.clone();
         let deps = self.deps.clone();
         tokio::spawn(actor::run(session, deps, rx, checkpoint, move || {
@@ -399,17 +382,18 @@ impl LiveService {
     /// Cluster when its gateway died and the lease expired (the lease is
     /// claimed first), on a single gateway when this process restarted.
     /// Restores the session from the checkpoint and the durable answers
-    /// (see [`super::engine::restore`]), puts every player's total back on
-    /// the board and starts its actor. `None` if there is no such session
-    /// or another gateway owns it (or won the race to take it over).
+    /// (see [`super::engine::restore`]), has the score mirror (if any) start
+    /// over from the recomputed totals, and starts its actor. `None` if there
+    /// is no such session or another gateway owns it (or won the race to
+    /// take it over).
     pub async fn local_or_take_over(&self, code: &str) -> Option<SessionHandle> {
         let _one_at_a_time = self.takeover.lock().await;
-        if let Some(h) = self.session(code).filter(|h| h.id != 0) {
+        if let Some(h) = self.session(code).filter(SessionHandle::is_running) {
             return Some(h);
         }
-        let cluster = self.cluster().cloned();
-        if let Some(cluster) = &cluster {
-            match cluster.claim(code).await {
+        let mesh = self.mesh().cloned();
+        if let Some(mesh) = &mesh {
+            match mesh.claim(code).await {
                 Ok(true) => {}
                 Ok(false) => return None,
                 Err(e) => {
@@ -422,10 +406,10 @@ impl LiveService {
         if let Err(e) = &restored {
             tracing::error!(error = %e, code, "live takeover failed");
         }
-        match (restored, cluster) {
+        match (restored, mesh) {
             (Ok(Some(handle)), _) => Some(handle),
-            (_, Some(cluster)) => {
-                cluster.release(code).await;
+            (_, Some(mesh)) => {
+                mesh.release(code).await;
                 None
             }
             (_, None) => None,
@@ -464,21 +448,33 @@ impl LiveService {
             saved.players,
             saved.phase,
             &answers,
-            tokio::time::Instant::now(),
+            self.deps.clock.now(),
             epoch,
+            rand::random(),
         );
         let session = session
             .with_filter(self.policy.filter.clone())
             .with_lifetime(self.policy.lifetime)
             .with_push_interval(self.policy.tuning.push_interval);
-        // A shared board (shard nodes) still has the old totals: start over.
-        self.deps.board.drop_session(id).await?;
-        self.deps.board.apply(id, writes).await?;
+        // The mirror still has the old owner's totals: it starts over.
+        if let Some(mirror) = &self.deps.mirror {
+            mirror.send(id, Change::Reset(writes));
+        }
         let (tx, rx) = mpsc::channel(self.policy.tuning.cmd_queue);
         let players = session.roster.len();
         self.spawn(session, host_token, tx, rx);
         tracing::info!(code, session = id, players, "live session taken over");
         metrics::counter!("live_sessions_taken_over_total").increment(1);
         Ok(self.session(code))
+    }
+}
+
+impl LocalSessions for LiveService {
+    fn local_or_take_over<'a>(&'a self, code: &'a str) -> MeshFuture<'a, Option<SessionHandle>> {
+        Box::pin(LiveService::local_or_take_over(self, code))
+    }
+
+    fn next_conn_id(&self) -> u64 {
+        LiveService::next_conn_id(self)
     }
 }
