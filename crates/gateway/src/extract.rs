@@ -32,10 +32,13 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rej) => Err(json_rejection(rej)),
+        if !json_content_type(req.headers()) {
+            return Err(not_json());
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| json_rejection(JsonRejection::BytesRejection(e)))?;
+        decode_json(&bytes).map(ApiJson)
     }
 }
 
@@ -45,12 +48,71 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
-/// Decodes a JSON body read by the handler itself (routes with their own size limit), with
-/// the same problem documents as [`ApiJson`].
+/// Whether a request declares a JSON body: `application/json` or `application/*+json`,
+/// parameters allowed (the rule of axum's `Json`).
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    let subtype = subtype.to_ascii_lowercase();
+    kind.eq_ignore_ascii_case("application") && (subtype == "json" || subtype.ends_with("+json"))
+}
+
+/// Decodes a JSON body (also for routes that read the body themselves, with their own size
+/// limit), with the problem documents of [`ApiJson`].
+///
+/// JSON has one number type, and JSON Schema counts `57.0` as the integer 57, so a number
+/// with a zero fraction is accepted where the type wants an integer: when a body fails only
+/// because of such numbers, it is decoded again with them written as integers.
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    axum::Json::<T>::from_bytes(bytes)
-        .map(|axum::Json(v)| v)
-        .map_err(json_rejection)
+    match axum::Json::<T>::from_bytes(bytes) {
+        Ok(axum::Json(v)) => Ok(v),
+        Err(JsonRejection::JsonDataError(e)) => integral_floats_as_integers(bytes)
+            .and_then(|b| axum::Json::<T>::from_bytes(&b).ok())
+            .map(|axum::Json(v)| v)
+            .ok_or_else(|| json_rejection(JsonRejection::JsonDataError(e))),
+        Err(rej) => Err(json_rejection(rej)),
+    }
+}
+
+/// The body with every number that has a zero fraction and fits an `i64` or `u64` written
+/// as an integer, or `None` when it has none (or is not JSON).
+fn integral_floats_as_integers(bytes: &[u8]) -> Option<Vec<u8>> {
+    fn walk(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) => {
+                let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) else {
+                    return false;
+                };
+                // Both bounds are powers of two, exact as f64.
+                let int =
+                    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                        serde_json::Number::from(f as i64)
+                    } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                        serde_json::Number::from(f as u64)
+                    } else {
+                        return false;
+                    };
+                *n = int;
+                true
+            }
+            serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, i| walk(i) | c),
+            serde_json::Value::Object(map) => map.values_mut().fold(false, |c, i| walk(i) | c),
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    if !walk(&mut value) {
+        return None;
+    }
+    serde_json::to_vec(&value).ok()
 }
 
 fn json_rejection(rej: JsonRejection) -> ApiError {
@@ -65,9 +127,7 @@ fn json_rejection(rej: JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(e) => {
             ApiError::BadRequest(format!("the body is not valid JSON: {}", source_text(&e)))
         }
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
-            "send the body as JSON with `Content-Type: application/json`".into(),
-        ),
+        JsonRejection::MissingJsonContentType(_) => not_json(),
         JsonRejection::BytesRejection(e) => {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge("the request body exceeds the size limit".into())
@@ -77,6 +137,12 @@ fn json_rejection(rej: JsonRejection) -> ApiError {
         }
         other => ApiError::BadRequest(other.body_text()),
     }
+}
+
+fn not_json() -> ApiError {
+    ApiError::UnsupportedMediaType(
+        "send the body as JSON with `Content-Type: application/json`".into(),
+    )
 }
 
 /// The field a data error is about, with serde's message: an unknown or missing field is
@@ -203,6 +269,22 @@ mod tests {
 
     fn fields(e: &ApiError) -> Vec<String> {
         e.problem().errors.into_iter().map(|f| f.field).collect()
+    }
+
+    /// JSON Schema counts `3.0` as an integer, so the document's integers accept it; a real
+    /// fraction, or a number out of the type's range, is still refused by field.
+    #[test]
+    fn integers_written_with_a_zero_fraction_are_integers() {
+        let item: Item = decode_json(br#"{"id": 3.0}"#).expect("3.0 is 3");
+        assert_eq!(item.id, 3);
+        let body: Body2 =
+            decode_json(br#"{"name": "a", "items": [{"id": -2.0}, {"id": 1e3}]}"#).expect("nested");
+        assert_eq!(body.items[1].id, 1000);
+        for bad in [r#"{"id": 3.5}"#, r#"{"id": 1e300}"#, r#"{"id": "3"}"#] {
+            let e = decode_json::<Item>(bad.as_bytes()).expect_err(bad);
+            assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+            assert_eq!(fields(&e), ["id"], "{bad}");
+        }
     }
 
     #[tokio::test]

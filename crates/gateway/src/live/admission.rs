@@ -13,10 +13,10 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::engine::{Lifetime, NicknameFilter};
-use super::service::LiveService;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::limits::ClientIp;
+use crate::state::AppState;
 
 /// The gateway-wide live-session settings.
 #[derive(Debug, Clone)]
@@ -76,15 +76,15 @@ impl Default for LivePolicy {
 /// cannot be enumerated nor a session flooded with bots from one address.
 pub struct JoinAdmission;
 
-impl FromRequestParts<Arc<LiveService>> for JoinAdmission {
+impl FromRequestParts<AppState> for JoinAdmission {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        live: &Arc<LiveService>,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let client = ClientIp::from_parts(parts, &live.policy().trusted_proxies);
-        live.admit_join(client)?;
+        let client = ClientIp::from_parts(parts, &state.live.policy().trusted_proxies);
+        state.live.admit_join(client)?;
         Ok(JoinAdmission)
     }
 }

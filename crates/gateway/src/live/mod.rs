@@ -33,8 +33,10 @@
 //!   written by a batching writer on its own thread and runtime, through a
 //!   native-driver pool (not `Any`) with a few fixed-size prepared
 //!   multi-row INSERTs.
-//! - [`ws`] and [`http`]: the axum endpoints; [`handshake`]: the first
-//!   frame of a WebSocket connection, which carries its credential.
+//! - [`ws`]: the connection task of an upgraded WebSocket; [`handshake`]:
+//!   its first frame, which carries the credential. The HTTP endpoints
+//!   (session creation, the upgrade, standings and records) are with the
+//!   other routes in `crate::routes::live`.
 //! - [`admission`]: what a stranger may cost the gateway. Per host
 //!   account, a quota of unfinished sessions (counted in the database, so
 //!   across gateways); per client address, join attempts
@@ -121,7 +123,6 @@ pub mod cluster;
 mod codes;
 pub mod engine;
 pub mod handshake;
-pub mod http;
 pub mod score;
 pub mod service;
 pub mod store;
@@ -129,15 +130,3 @@ pub mod wiring;
 pub mod ws;
 
 pub use service::{Account, Authenticator, LiveService};
-
-/// The `/v1/live` routes, with the service as their state.
-pub fn router<S: Clone + Send + Sync + 'static>(
-    live: std::sync::Arc<LiveService>,
-) -> axum::Router<S> {
-    use axum::routing::{get, post};
-    axum::Router::new()
-        .route("/v1/live/sessions", post(http::create_session))
-        .route("/v1/live/sessions/{id}/standings", get(http::standings))
-        .route("/v1/live/ws", get(ws::ws_handler))
-        .with_state(live)
-}

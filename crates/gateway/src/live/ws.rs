@@ -17,9 +17,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
@@ -28,13 +26,10 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::actor::fanout::{encode, ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
 use super::actor::{describe, Cmd};
-use super::admission::JoinAdmission;
 use super::cluster::Cluster;
-use super::handshake::{read_hello, resolve_role, NoHello, WsParams};
+use super::handshake::{read_hello, resolve_role, NoHello};
 use super::service::{LiveService, SessionHandle};
 use crate::db::now_ms;
-use crate::error::ApiError;
-use crate::extract::ApiQuery;
 
 /// What a connection asks to be, credentials already resolved. Crosses
 /// gateways (see [`super::cluster`]), hence serialisable.
@@ -63,31 +58,18 @@ pub enum Role {
     },
 }
 
-/// `GET /v1/live/ws`: upgrades and runs the connection. Input errors before
-/// the upgrade (no `code`, a credential in the URL, not a WebSocket upgrade)
-/// are 400 problem+json.
-pub async fn ws_handler(
-    State(live): State<Arc<LiveService>>,
-    _admitted: JoinAdmission,
-    ApiQuery(params): ApiQuery<WsParams>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<Response, ApiError> {
-    params.refuse_credentials()?;
-    let upgrade = upgrade.map_err(|e| {
-        ApiError::BadRequest(format!(
-            "/v1/live/ws only accepts WebSocket upgrades: {}",
-            e.body_text()
-        ))
-    })?;
-    let code = params.code;
-    Ok(upgrade
+/// Upgrades a `GET /v1/live/ws` request whose checks passed (the route is
+/// `crate::routes::live::websocket`) and runs the connection for join code
+/// `code`.
+pub fn accept(live: Arc<LiveService>, code: String, upgrade: WebSocketUpgrade) -> Response {
+    upgrade
         // Client frames are tiny; small buffers keep 10k sockets cheap.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(8 * 1024)
         .max_write_buffer_size(512 * 1024)
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| connection(live, code, socket)))
+        .on_upgrade(move |socket| connection(live, code, socket))
 }
 
 async fn refuse(socket: WebSocket, code: ErrorCode, close_code: u16) {

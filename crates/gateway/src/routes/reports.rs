@@ -6,8 +6,6 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use sdk::types::{AnswerRecord, ChoiceStats, QuestionStats, QuizReport, ReportParams, UserReport};
 use sqlx::Row as _;
 
@@ -18,12 +16,14 @@ use crate::routes::auth::load_user;
 use crate::state::AppState;
 use crate::store::questions::KeyAccess;
 use crate::store::stats::{self, csv_field, ratio};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/users/{id}/report", get(user_report))
-        .route("/v1/quizzes/{id}/report", get(quiz_report))
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(user_report))
+        .routes(routes!(quiz_report))
 }
 
 /// Answers listed in a user report.
