@@ -129,4 +129,4 @@ pub mod store;
 pub mod wiring;
 pub mod ws;
 
-pub use service::{Account, Authenticator, LiveService};
+pub use service::{Account, LiveService};

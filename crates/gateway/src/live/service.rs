@@ -4,8 +4,6 @@
 //! Join codes come from the private `codes` module (bounded allocation).
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -20,6 +18,7 @@ use super::engine::scoring::validate_rules;
 use super::engine::{JoinRules, LiveQuiz, PhaseRecord, Session, SessionMeta};
 use super::score::ScoreBoard;
 use super::store::{AnswerWriter, HostQuota, LiveStore, StoreError};
+use crate::auth::Authenticator;
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::limits::{ClientIp, Limits};
@@ -31,15 +30,6 @@ pub struct Account {
     pub id: i64,
     /// Username (the nickname when joining with a token).
     pub username: String,
-}
-
-/// Resolves login tokens (implemented by the gateway's auth module).
-pub trait Authenticator: Send + Sync + 'static {
-    /// The account of a token, or `None` if it is invalid or expired.
-    fn resolve<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Option<Account>> + Send + 'a>>;
 }
 
 /// Why a session could not be created.
@@ -86,7 +76,7 @@ pub struct SessionHandle {
 pub struct LiveService {
     pub(super) sessions: Arc<Mutex<HashMap<String, SessionHandle>>>,
     deps: ActorDeps,
-    auth: Arc<dyn Authenticator>,
+    auth: Authenticator,
     next_conn: AtomicU64,
     cluster: OnceLock<Arc<Cluster>>,
     /// Held while this gateway restores a session it took over, so that
@@ -99,12 +89,13 @@ pub struct LiveService {
 }
 
 impl LiveService {
-    /// A service over a board, a store and an authenticator. Spawns the
-    /// answer writer, so call it inside a tokio runtime.
+    /// A service over a board, a store and the gateway's authenticator (a
+    /// join frame's login token is resolved as a REST request's is). Spawns
+    /// the answer writer, so call it inside a tokio runtime.
     pub fn new(
         board: Arc<dyn ScoreBoard>,
         store: Arc<dyn LiveStore>,
-        auth: Arc<dyn Authenticator>,
+        auth: Authenticator,
     ) -> Arc<Self> {
         Self::with_policy(board, store, auth, LivePolicy::default())
     }
@@ -113,7 +104,7 @@ impl LiveService {
     pub fn with_policy(
         board: Arc<dyn ScoreBoard>,
         store: Arc<dyn LiveStore>,
-        auth: Arc<dyn Authenticator>,
+        auth: Authenticator,
         policy: LivePolicy,
     ) -> Arc<Self> {
         let writer = AnswerWriter::spawn(store.clone());
@@ -185,8 +176,8 @@ impl LiveService {
         &self.deps.store
     }
 
-    /// The authenticator.
-    pub fn auth(&self) -> &Arc<dyn Authenticator> {
+    /// The authenticator (the gateway's one token check).
+    pub fn auth(&self) -> &Authenticator {
         &self.auth
     }
 

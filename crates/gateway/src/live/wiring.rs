@@ -1,61 +1,23 @@
 //! How the gateway builds its [`LiveService`]: the SQL store on the primary
 //! pool, the leaderboard (in process, or the shard-node cluster when
-//! `SHARD_NODES` is set), and login tokens resolved the same way
-//! as `auth::resolve_token` (token store, then the user row).
+//! `SHARD_NODES` is set), and the gateway's [`Authenticator`], so a join
+//! frame's login token is checked by the same function as a REST request's.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use sqlx::Row;
-
 use super::score::{client_config, LocalBoards, ScoreBoard, ShardBoards};
-use super::service::{Account, Authenticator, LiveService};
+use super::service::LiveService;
 use super::store::SqlStore;
-use crate::auth::tokens::TokenStore;
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::db::{Db, Dialect};
-
-/// Resolves login tokens through the gateway's token store and users table.
-pub struct TokenAuth {
-    tokens: TokenStore,
-    db: Db,
-}
-
-impl TokenAuth {
-    async fn lookup(&self, token: &str) -> Option<Account> {
-        let token = token.trim();
-        if token.is_empty() || token.len() > 256 {
-            return None;
-        }
-        let uid = self.tokens.get(token).await.ok()??;
-        let row = sqlx::query("SELECT id, username FROM users WHERE id = ?")
-            .bind(uid)
-            .fetch_optional(self.db.primary())
-            .await
-            .ok()??;
-        Some(Account {
-            id: row.try_get("id").ok()?,
-            username: row.try_get("username").ok()?,
-        })
-    }
-}
-
-impl Authenticator for TokenAuth {
-    fn resolve<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Option<Account>> + Send + 'a>> {
-        Box::pin(self.lookup(token))
-    }
-}
 
 impl LiveService {
     /// The live service of a gateway (call inside the runtime: it spawns
     /// the answer writer). Scores rank on the shard-node cluster when
     /// `config.shard_nodes` is set (the client connects on first use), in
     /// process otherwise.
-    pub fn start(db: &Db, tokens: &TokenStore, config: &Config) -> Arc<LiveService> {
+    pub fn start(db: &Db, auth: Authenticator, config: &Config) -> Arc<LiveService> {
         let board: Arc<dyn ScoreBoard> = if config.shard_nodes.is_empty() {
             tracing::info!("live leaderboard: in process");
             Arc::new(LocalBoards::new())
@@ -81,11 +43,7 @@ impl LiveService {
                 store
             }
         };
-        let auth = TokenAuth {
-            tokens: tokens.clone(),
-            db: db.clone(),
-        };
         let policy = super::admission::LivePolicy::from_config(config);
-        LiveService::with_policy(board, Arc::new(store), Arc::new(auth), policy)
+        LiveService::with_policy(board, Arc::new(store), auth, policy)
     }
 }

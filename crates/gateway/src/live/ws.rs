@@ -232,7 +232,13 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
     let role = match resolve_role(&live, hello).await {
         Ok(role) => role,
         Err((code, message)) => {
-            return refuse_with(socket, code, message, close::JOIN_REFUSED).await;
+            // A transient refusal closes with 1001 so that clients retry (docs/PROTOCOL.md).
+            let close_code = if code == ErrorCode::Internal {
+                close::GOING_AWAY
+            } else {
+                close::JOIN_REFUSED
+            };
+            return refuse_with(socket, code, message, close_code).await;
         }
     };
     // The host gets a roster frame per join: give it room for a burst of
