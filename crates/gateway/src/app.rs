@@ -23,7 +23,7 @@ pub fn router(state: AppState) -> Router {
     // The API routes and `/openapi.json` come from one list (see `crate::routes`).
     let (api, _doc) = routes::api().split_for_parts();
     let routes = api
-        .merge(routes::docs::router())
+        .merge(routes::docs::router(crate::openapi::json(&state.config)))
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::metrics::track))

@@ -10,7 +10,7 @@
 //! instead of silently dropped, so a client never believes something was set that was not.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -82,37 +82,108 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
 }
 
-/// The body with every number that has a zero fraction and fits an `i64` or `u64` written
-/// as an integer, or `None` when it has none (or is not JSON).
-fn integral_floats_as_integers(bytes: &[u8]) -> Option<Vec<u8>> {
-    fn walk(v: &mut serde_json::Value) -> bool {
-        match v {
-            serde_json::Value::Number(n) => {
-                let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) else {
-                    return false;
-                };
-                // Both bounds are powers of two, exact as f64.
-                let int =
-                    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
-                        serde_json::Number::from(f as i64)
-                    } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
-                        serde_json::Number::from(f as u64)
-                    } else {
-                        return false;
-                    };
-                *n = int;
-                true
-            }
-            serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, i| walk(i) | c),
-            serde_json::Value::Object(map) => map.values_mut().fold(false, |c, i| walk(i) | c),
-            _ => false,
-        }
-    }
-    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    if !walk(&mut value) {
+/// The integer a JSON number token stands for when it is written with a fraction or an
+/// exponent but has no fractional part (`57.0`, `-3.00`, `1e3`, `2.5e1`), as decimal digits;
+/// `None` for anything else (a plain integer included). Exact: computed on the digits, never
+/// through a float, so `9223372036854775807.5` is no integer.
+pub fn integral_number(token: &str) -> Option<String> {
+    let (negative, unsigned) = match token.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, token),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if exponent.is_none() && frac.is_empty() {
         return None;
     }
-    serde_json::to_vec(&value).ok()
+    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits_only(int) || !digits_only(frac) {
+        return None;
+    }
+    let exponent: i64 = match exponent {
+        Some(e) => {
+            let e = e.strip_prefix('+').unwrap_or(e);
+            // Anything beyond 40 digits is out of every integer type's range anyway.
+            if e.trim_start_matches('-').len() > 4 {
+                return None;
+            }
+            e.parse().ok()?
+        }
+        None => 0,
+    };
+    // digits × 10^shift
+    let digits = format!("{int}{frac}");
+    let shift = exponent - frac.len() as i64;
+    let integer = if shift >= 0 {
+        if shift > 40 {
+            return None;
+        }
+        format!("{digits}{}", "0".repeat(shift as usize))
+    } else {
+        let cut = digits.len() as i64 + shift;
+        let (whole, rest) = if cut <= 0 {
+            ("", digits.as_str())
+        } else {
+            digits.split_at(cut as usize)
+        };
+        if !rest.bytes().all(|b| b == b'0') {
+            return None;
+        }
+        whole.to_string()
+    };
+    let integer = integer.trim_start_matches('0');
+    let integer = if integer.is_empty() { "0" } else { integer };
+    if integer.len() > 40 {
+        return None;
+    }
+    Some(if negative && integer != "0" {
+        format!("-{integer}")
+    } else {
+        integer.to_string()
+    })
+}
+
+/// The body with every number token that is an integer written with a fraction or an
+/// exponent ([`integral_number`]) rewritten as plain digits, or `None` when it has none.
+/// Strings are left alone.
+fn integral_floats_as_integers(bytes: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut rest = text;
+    while let Some(i) = rest.find(|c: char| c == '"' || c == '-' || c.is_ascii_digit()) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with('"') {
+            // A string: copied as is, escapes included, up to its closing quote.
+            let mut end = 1;
+            let b = rest.as_bytes();
+            while end < b.len() && b[end] != b'"' {
+                end += if b[end] == b'\\' { 2 } else { 1 };
+            }
+            let end = (end + 1).min(rest.len());
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        let len = rest
+            .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
+            .unwrap_or(rest.len());
+        let token = &rest[..len];
+        match integral_number(token) {
+            Some(int) => {
+                out.push_str(&int);
+                changed = true;
+            }
+            None => out.push_str(token),
+        }
+        rest = &rest[len..];
+    }
+    out.push_str(rest);
+    changed.then(|| out.into_bytes())
 }
 
 fn json_rejection(rej: JsonRejection) -> ApiError {
@@ -204,9 +275,31 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::BadRequest(
-                format!("invalid query string: {}", source_text(&e)),
-            )),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                // An integer written with a zero fraction is an integer, as in bodies.
+                let query = parts.uri.query().unwrap_or_default();
+                let pairs: Vec<(String, String)> =
+                    serde_urlencoded::from_str(query).unwrap_or_default();
+                let mut changed = false;
+                let pairs: Vec<(String, String)> = pairs
+                    .into_iter()
+                    .map(|(k, v)| match integral_number(&v) {
+                        Some(int) => {
+                            changed = true;
+                            (k, int)
+                        }
+                        None => (k, v),
+                    })
+                    .collect();
+                changed
+                    .then(|| serde_urlencoded::to_string(&pairs).ok())
+                    .flatten()
+                    .and_then(|q| serde_urlencoded::from_str::<T>(&q).ok())
+                    .map(ApiQuery)
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(format!("invalid query string: {}", source_text(&e)))
+                    })
+            }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
     }
@@ -226,9 +319,31 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
-            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::BadRequest(
-                format!("invalid path parameter: {}", e.body_text()),
-            )),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                // An id written with a zero fraction (`/v1/quizzes/7.0`) is an integer, as in
+                // bodies: the parameters again, as JSON numbers where they are integers.
+                let retry = RawPathParams::from_request_parts(parts, state)
+                    .await
+                    .ok()
+                    .and_then(|raw| {
+                        let values: Vec<serde_json::Value> = raw
+                            .iter()
+                            .map(|(_, v)| match integral_number(v) {
+                                Some(int) => serde_json::from_str(&int)
+                                    .unwrap_or(serde_json::Value::String(int)),
+                                None => serde_json::Value::String(v.to_string()),
+                            })
+                            .collect();
+                        let value = match <[serde_json::Value; 1]>::try_from(values) {
+                            Ok([one]) => one,
+                            Err(many) => serde_json::Value::Array(many),
+                        };
+                        serde_json::from_value::<T>(value).ok()
+                    });
+                retry.map(ApiPath).ok_or_else(|| {
+                    ApiError::BadRequest(format!("invalid path parameter: {}", e.body_text()))
+                })
+            }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
     }
@@ -280,11 +395,43 @@ mod tests {
         let body: Body2 =
             decode_json(br#"{"name": "a", "items": [{"id": -2.0}, {"id": 1e3}]}"#).expect("nested");
         assert_eq!(body.items[1].id, 1000);
-        for bad in [r#"{"id": 3.5}"#, r#"{"id": 1e300}"#, r#"{"id": "3"}"#] {
+        for bad in [
+            r#"{"id": 3.5}"#,
+            r#"{"id": 1e300}"#,
+            r#"{"id": "3.0"}"#,
+            r#"{"id": -9223372036854775809}"#,
+            r#"{"id": 9223372036854775807.5}"#,
+        ] {
             let e = decode_json::<Item>(bad.as_bytes()).expect_err(bad);
             assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
             assert_eq!(fields(&e), ["id"], "{bad}");
         }
+    }
+
+    #[test]
+    fn integral_numbers_are_found_exactly() {
+        for (token, int) in [
+            ("57.0", Some("57")),
+            ("-3.00", Some("-3")),
+            ("1e3", Some("1000")),
+            ("2.5e1", Some("25")),
+            ("2500e-2", Some("25")),
+            ("-0.0", Some("0")),
+            ("0.5e1", Some("5")),
+            ("57", None),
+            ("57.5", None),
+            ("25e-1", None),
+            ("9223372036854775807.5", None),
+            ("1.", None),
+            ("abc", None),
+        ] {
+            assert_eq!(integral_number(token).as_deref(), int, "{token}");
+        }
+        let body = integral_floats_as_integers(br#"{"a": [1.0, "2.0", 3.5, -4e0], "b\"1.0": 2.0}"#);
+        assert_eq!(
+            String::from_utf8(body.unwrap()).unwrap(),
+            r#"{"a": [1, "2.0", 3.5, -4], "b\"1.0": 2}"#
+        );
     }
 
     #[tokio::test]

@@ -23,6 +23,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
+use crate::config::Config;
+
 /// The media type of every error response.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Where the problem document's schema is.
@@ -283,10 +285,13 @@ pub fn rules() -> Vec<(&'static str, serde_json::Value)> {
     ]
 }
 
-/// Applies [`rules`] to `doc`; the pointers that lead nowhere.
-fn apply_rules(doc: &mut serde_json::Value) -> Vec<&'static str> {
+/// Applies `rules` to `doc`; the pointers that lead nowhere.
+fn apply_rules(
+    doc: &mut serde_json::Value,
+    rules: impl IntoIterator<Item = (&'static str, serde_json::Value)>,
+) -> Vec<&'static str> {
     let mut missing = Vec::new();
-    for (pointer, rule) in rules() {
+    for (pointer, rule) in rules {
         match (doc.pointer_mut(pointer), rule) {
             (Some(serde_json::Value::Object(target)), serde_json::Value::Object(add)) => {
                 target.extend(add)
@@ -297,16 +302,29 @@ fn apply_rules(doc: &mut serde_json::Value) -> Vec<&'static str> {
     missing
 }
 
-/// The document as JSON, with the [`rules`] (built once).
-pub fn json() -> &'static str {
-    static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| {
-        let mut doc = serde_json::to_value(document()).unwrap_or_default();
-        for pointer in apply_rules(&mut doc) {
-            tracing::error!(pointer, "an OpenAPI rule points at nothing");
-        }
-        serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
-    })
+/// The limits a gateway takes from its configuration: a pointer and the members it adds.
+fn configured(config: &Config) -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        (
+            "/components/schemas/CreateSession/properties/max_players",
+            json!({ "maximum": config.live.max_players_per_session }),
+        ),
+        (
+            "/components/schemas/QuestionImport/properties/questions",
+            json!({ "maxItems": config.import_max_questions }),
+        ),
+    ]
+}
+
+/// The document served by a gateway with `config`, as JSON: with the [`rules`] and the
+/// limits of its configuration (`LIVE_MAX_PLAYERS_PER_SESSION`, `IMPORT_MAX_QUESTIONS`).
+pub fn json(config: &Config) -> String {
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    for pointer in apply_rules(&mut doc, rules().into_iter().chain(configured(config))) {
+        tracing::error!(pointer, "an OpenAPI rule points at nothing");
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
 }
 
 #[cfg(test)]
@@ -316,7 +334,11 @@ mod tests {
     #[test]
     fn every_rule_points_at_a_schema() {
         let mut doc = serde_json::to_value(document()).unwrap();
-        assert_eq!(apply_rules(&mut doc), Vec::<&str>::new());
+        let config = Config::default();
+        let all = rules().into_iter().chain(configured(&config));
+        assert_eq!(apply_rules(&mut doc, all), Vec::<&str>::new());
+        let max = &doc["components"]["schemas"]["CreateSession"]["properties"]["max_players"];
+        assert_eq!(max["maximum"], config.live.max_players_per_session);
     }
 
     /// The not-blank class lists exactly the characters `str::trim` removes.

@@ -23,10 +23,12 @@ use utoipa_swagger_ui::Config;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Routes of this module (pages, not API operations: they are not in the document).
-pub fn router() -> Router<AppState> {
+/// Routes of this module (pages, not API operations: they are not in the document), serving
+/// `openapi_json`, the document of this gateway ([`crate::openapi::json`]).
+pub fn router(openapi_json: String) -> Router<AppState> {
+    let openapi_json: Arc<str> = openapi_json.into();
     Router::new()
-        .route("/openapi.json", get(openapi_json))
+        .route("/openapi.json", get(move || openapi(openapi_json.clone())))
         .route("/docs", get(index))
         .route("/docs/", get(index))
         .route("/docs/{file}", get(asset))
@@ -48,10 +50,10 @@ async fn index() -> Html<&'static str> {
     Html(INDEX)
 }
 
-async fn openapi_json() -> impl IntoResponse {
+async fn openapi(json: Arc<str>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        crate::openapi::json(),
+        json.to_string(),
     )
 }
 

@@ -104,6 +104,20 @@ pub async fn scenario(ctx: &Ctx) {
         .unwrap();
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("invalid query string"), "{body}");
+    // An integer written with a zero fraction is an integer (JSON Schema's rule, which the
+    // document's `integer` parameters follow); a real fraction is not.
+    for (path, want) in [
+        ("/v1/questions?limit=5.0", 200),
+        ("/v1/questions?limit=5.5", 400),
+        ("/v1/quizzes/999999.0", 404),
+        ("/v1/quizzes/7.5", 400),
+    ] {
+        let (status, body) = token
+            .raw(sdk::Method::GET, path, "application/json", "")
+            .await
+            .unwrap();
+        assert_eq!(status, want, "{path}: {body}");
+    }
 
     // A failed dependency makes /readyz answer 503 and name it.
     ctx.server.state.db.replica().close().await;
