@@ -13,11 +13,16 @@
 //!   `primary()`; **lag-tolerant reads** (lists, search hydration, reports, admin listings) use
 //!   `replica()`. One query text serves both dialects (see `db` for the subset used).
 //! * [`auth`] - argon2id password hashes, opaque random bearer tokens whose SHA-256 is stored
-//!   with an expiry (Redis Cluster `SET EX`, or an in-process map), the [`auth::AuthUser`]
-//!   extractor and [`auth::resolve_token`] for WebSockets. Roles: player < author < admin.
-//! * [`routes`] - one module and one `router()` per route group under `/v1`, plus `/healthz`,
-//!   `/readyz`, `/metrics`, `/openapi.json`, `/docs`. Request and response types are
-//!   `sdk::types`, shared with the client.
+//!   with an expiry (Redis Cluster `SET EX`, or an in-process map), and one token check,
+//!   [`auth::Authenticator::resolve`], behind the [`auth::AuthUser`] extractor and the live
+//!   WebSocket's join frame alike. Roles: player < author < admin.
+//! * [`routes`] - one module and one `router()` per route group under `/v1` (the live
+//!   endpoints included), plus `/healthz`, `/readyz`, `/metrics`. Each route is registered with
+//!   its OpenAPI operation (`utoipa-axum`), so [`openapi`] (`/openapi.json`) is built from the
+//!   same list as the router; `/docs` is a Swagger UI console over it, served from the binary.
+//!   Request and response types are `sdk::types`, shared with the client; the document states
+//!   the rules the handlers enforce (lengths, ranges, counts, patterns, every status and content
+//!   type), and `scripts/api-conformance` checks it against a running gateway.
 //! * [`search::SearchIndex`] - tantivy or Elasticsearch; kept in sync after each committed
 //!   question change ([`reindex`]), rebuilt by `gateway reindex`.
 //! * [`server`] - the accept loop: HTTP/1.1 with a header-read timeout, per-address and global
