@@ -23,6 +23,11 @@
 //!   Request and response types are `sdk::types`, shared with the client; the document states
 //!   the rules the handlers enforce (lengths, ranges, counts, patterns, every status and content
 //!   type), and `scripts/api-conformance` checks it against a running gateway.
+//! * [`live`] - live quiz sessions over WebSocket: one actor per session around the pure
+//!   session engine (the `live-engine` crate, which owns each session's ranks), answers stored
+//!   before they are acknowledged, sessions shared and taken over across gateways through Redis
+//!   Cluster, scores mirrored to the shard-node cluster when `SHARD_NODES` is set. Its module
+//!   docs are the map.
 //! * [`search::SearchIndex`] - tantivy or Elasticsearch; kept in sync after each committed
 //!   question change ([`reindex`]), rebuilt by `gateway reindex`.
 //! * [`server`] - the accept loop: HTTP/1.1 with a header-read timeout, per-address and global

@@ -47,6 +47,63 @@ pub enum ResetSchedule {
     },
 }
 
+/// Default [`OpIdPolicy::horizon_ms`]: a minute, several times the
+/// longest a client keeps retrying one write (the shard-node client retries
+/// for 10 s plus one 3 s attempt), so a retry is answered from memory even
+/// after a leader change and a few seconds of clock skew between leaders.
+pub const DEFAULT_OP_ID_HORIZON_MS: u64 = 60_000;
+
+/// Default [`OpIdPolicy::max_bytes`] per partition: 128 MiB, about 600,000
+/// remembered op ids of short member ids, which covers ~10,000 op-id writes
+/// per second to one partition for the default horizon.
+pub const DEFAULT_OP_ID_MAX_BYTES: u64 = 128 << 20;
+
+/// How a partition remembers op ids (what makes a retried write apply
+/// exactly once).
+///
+/// An op id is remembered, with the outcome of its write, for at least
+/// `horizon_ms` after it was applied, measured on the partition's op-id
+/// clock: the largest time the partition has been told (a write's `at`, or
+/// the time given to [`crate::Board::write_at`] and friends). The
+/// partition has no clock of its own, so replicas that are told the same
+/// times forget the same ids. Older ids are forgotten, oldest first, when
+/// the clock moves on.
+///
+/// The memory is bounded: it takes at most `max_bytes` (as accounted, see
+/// [`OpIdStats::bytes`](crate::OpIdStats)). When a new op id does not fit
+/// and no remembered id is old enough to forget, the write is refused with
+/// [`Error::OpIdMemoryFull`] (retryable, nothing applied) rather than
+/// forgetting an id a client may still retry. Writes without an op id are
+/// never refused.
+///
+/// ```
+/// use leaderboard_core::{BoardConfig, OpIdPolicy};
+/// let cfg = BoardConfig { op_ids: OpIdPolicy { horizon_ms: 30_000, max_bytes: 1 << 20 }, ..Default::default() };
+/// assert!(cfg.validate().is_ok());
+/// assert_eq!(OpIdPolicy::default().horizon_ms, 60_000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OpIdPolicy {
+    /// Shortest time an applied op id is remembered, in ms of the op-id
+    /// clock (default [`DEFAULT_OP_ID_HORIZON_MS`]). Size it above the
+    /// longest time a client may retry a write, plus the clock skew between
+    /// the nodes that stamp times.
+    pub horizon_ms: u64,
+    /// Most bytes one partition's op-id memory may take (default
+    /// [`DEFAULT_OP_ID_MAX_BYTES`]; 0 refuses every write that carries an
+    /// op id).
+    pub max_bytes: u64,
+}
+
+impl Default for OpIdPolicy {
+    fn default() -> Self {
+        OpIdPolicy {
+            horizon_ms: DEFAULT_OP_ID_HORIZON_MS,
+            max_bytes: DEFAULT_OP_ID_MAX_BYTES,
+        }
+    }
+}
+
 /// Configuration of one board; fixed when the board is created.
 ///
 /// ```
@@ -71,11 +128,10 @@ pub struct BoardConfig {
     pub reset: Option<ResetSchedule>,
     /// N of "did the top N change" in write outcomes.
     pub top_n_watch: usize,
-    /// How many op ids each partition remembers (FIFO). A retry arriving
-    /// after this many newer op-id writes to the same partition is applied
-    /// again, so size it to cover the retry horizon (writes/s x retry time).
-    /// Costs ~150 bytes per remembered op id.
-    pub dedupe_capacity: usize,
+    /// How long each partition remembers op ids, and how many bytes that
+    /// memory may take (see [`OpIdPolicy`]).
+    #[serde(default)]
+    pub op_ids: OpIdPolicy,
     /// Largest metadata accepted per entry, in bytes (at most 65,536).
     pub max_metadata_bytes: usize,
 }
@@ -89,7 +145,7 @@ impl Default for BoardConfig {
             rank_style: RankStyle::Ordinal,
             reset: None,
             top_n_watch: 10,
-            dedupe_capacity: 16_384,
+            op_ids: OpIdPolicy::default(),
             max_metadata_bytes: 256,
         }
     }
@@ -124,5 +180,56 @@ impl BoardConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// A [`BoardConfig`] as snapshot format 1 (and data written by releases of
+/// that format, such as shard-node logs) stored it: the op-id memory was a
+/// count of ids instead of an [`OpIdPolicy`]. Only for reading such data:
+/// convert it with `BoardConfig::from`, which gives the board the default
+/// op-id policy (the old count does not translate into a time).
+///
+/// ```
+/// use leaderboard_core::{BoardConfig, BoardConfigV1, Order, WriteOp, RankStyle};
+/// let old = BoardConfigV1 {
+///     order: Order::LowFirst, partitions: 4, default_op: WriteOp::Incr,
+///     rank_style: RankStyle::Ordinal, reset: None, top_n_watch: 10,
+///     dedupe_capacity: 16_384, max_metadata_bytes: 256,
+/// };
+/// let cfg = BoardConfig::from(old);
+/// assert_eq!((cfg.order, cfg.partitions, cfg.op_ids), (Order::LowFirst, 4, Default::default()));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardConfigV1 {
+    /// [`BoardConfig::order`].
+    pub order: Order,
+    /// [`BoardConfig::partitions`].
+    pub partitions: u16,
+    /// [`BoardConfig::default_op`].
+    pub default_op: WriteOp,
+    /// [`BoardConfig::rank_style`].
+    pub rank_style: RankStyle,
+    /// [`BoardConfig::reset`].
+    pub reset: Option<ResetSchedule>,
+    /// [`BoardConfig::top_n_watch`].
+    pub top_n_watch: usize,
+    /// How many op ids each partition remembered (first in, first out).
+    pub dedupe_capacity: usize,
+    /// [`BoardConfig::max_metadata_bytes`].
+    pub max_metadata_bytes: usize,
+}
+
+impl From<BoardConfigV1> for BoardConfig {
+    fn from(c: BoardConfigV1) -> Self {
+        BoardConfig {
+            order: c.order,
+            partitions: c.partitions,
+            default_op: c.default_op,
+            rank_style: c.rank_style,
+            reset: c.reset,
+            top_n_watch: c.top_n_watch,
+            op_ids: OpIdPolicy::default(),
+            max_metadata_bytes: c.max_metadata_bytes,
+        }
     }
 }

@@ -76,8 +76,8 @@ impl fmt::Debug for BoardId {
 }
 
 /// Operation id that makes a write idempotent: a write whose op id was
-/// already applied (and is still remembered, see
-/// [`crate::BoardConfig::dedupe_capacity`]) is not applied again.
+/// already applied (and is still remembered, see [`crate::OpIdPolicy`]) is
+/// not applied again: the first outcome is returned with `applied: false`.
 ///
 /// 128 bits so callers can hash a natural key (session, question, player)
 /// into it with [`OpId::hashed`] and never worry about collisions.

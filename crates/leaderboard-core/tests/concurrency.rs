@@ -9,7 +9,13 @@ use std::thread;
 
 use common::Model;
 use leaderboard_core::{
-    Board, BoardConfig, Fanout, OpId, Order, RankStyle, Write, WriteOp, WriteOutcome,
+    Board, BoardConfig, Fanout, OpId, OpIdPolicy, Order, RankStyle, Write, WriteOp, WriteOutcome,
+};
+
+/// Op ids are never forgotten, whatever the writes' times.
+const NEVER_FORGET: OpIdPolicy = OpIdPolicy {
+    horizon_ms: u64::MAX,
+    max_bytes: u64::MAX,
 };
 
 const THREADS: u64 = 4;
@@ -127,7 +133,7 @@ fn run(cfg: BoardConfig) {
 #[test]
 fn concurrent_writers_match_model_high_first() {
     run(BoardConfig {
-        dedupe_capacity: 1 << 16,
+        op_ids: NEVER_FORGET,
         ..BoardConfig::default()
     });
 }
@@ -138,7 +144,7 @@ fn concurrent_writers_match_model_low_first_competition_one_partition() {
         order: Order::LowFirst,
         rank_style: RankStyle::Competition,
         partitions: 1,
-        dedupe_capacity: 1 << 16,
+        op_ids: NEVER_FORGET,
         ..BoardConfig::default()
     });
 }

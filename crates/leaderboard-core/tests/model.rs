@@ -5,7 +5,7 @@ mod common;
 
 use common::Model;
 use leaderboard_core::{
-    Board, BoardConfig, Cursor, Fanout, OpId, Order, RankStyle, Write, WriteOp,
+    Board, BoardConfig, Cursor, Fanout, OpId, OpIdPolicy, Order, RankStyle, Write, WriteOp,
 };
 use proptest::prelude::*;
 
@@ -104,7 +104,10 @@ fn config() -> impl Strategy<Value = BoardConfig> {
             partitions,
             default_op,
             top_n_watch: 3,
-            dedupe_capacity: 1 << 20,
+            op_ids: OpIdPolicy {
+                horizon_ms: u64::MAX,
+                max_bytes: u64::MAX,
+            },
             max_metadata_bytes: 16,
             ..BoardConfig::default()
         })

@@ -33,15 +33,24 @@
 //! Design notes: the client is cheap to clone (reqwest's pool is shared); it never retries on its
 //! own, because non-idempotent calls (answering) must not be repeated blindly;
 //! [`Error::is_retryable`] tells callers when a retry is safe to consider. TLS is rustls only.
+//!
+//! Feature `client` (default): the clients. Without it the crate is only the wire types, with no
+//! async runtime or HTTP stack (the gateway's pure live engine depends on it that way).
 #![warn(missing_docs)]
 
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod endpoints;
+#[cfg(feature = "client")]
 mod error;
 pub mod live;
 pub mod types;
 
+#[cfg(feature = "client")]
 pub use client::Client;
+#[cfg(feature = "client")]
 pub use error::Error;
 /// HTTP method type used by [`Client::raw`].
+#[cfg(feature = "client")]
 pub use reqwest::Method;

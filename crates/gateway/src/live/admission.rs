@@ -1,6 +1,7 @@
 //! What the live service admits: how many sessions a host may run, how long
 //! they live, how many players they take, which join codes exist, and how
-//! many join attempts one client address may make ([`JoinAdmission`]).
+//! many join attempts one client address may make (checked by
+//! [`super::ws::JoinAdmission`]).
 //!
 //! The per-session rules (cap, lock, bans, two-step pattern, nicknames) are
 //! enforced by the session itself (see [`super::engine::guard`]); this module
@@ -9,14 +10,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-
 use super::engine::{Lifetime, NicknameFilter};
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::limits::ClientIp;
-use crate::state::AppState;
 
 /// The gateway-wide live-session settings.
 #[derive(Debug, Clone)]
@@ -66,26 +61,6 @@ impl LivePolicy {
 impl Default for LivePolicy {
     fn default() -> Self {
         LivePolicy::from_config(&Config::default())
-    }
-}
-
-/// Extractor of `GET /v1/live/ws` that counts one join attempt of the
-/// client's address against `JOIN_PER_IP_PER_MIN` before the upgrade; over
-/// the limit the request is answered 429 problem+json with `Retry-After`.
-/// Every attempt counts, whatever its code or credentials, so join codes
-/// cannot be enumerated nor a session flooded with bots from one address.
-pub struct JoinAdmission;
-
-impl FromRequestParts<AppState> for JoinAdmission {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let client = ClientIp::from_parts(parts, &state.live.policy().trusted_proxies);
-        state.live.admit_join(client)?;
-        Ok(JoinAdmission)
     }
 }
 

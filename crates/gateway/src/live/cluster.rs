@@ -16,7 +16,14 @@
 //! message and the close to the owner. On the owner, the remote connection
 //! is an ordinary [`ConnTx`] in the session's fanout, whose queue is drained
 //! by a forwarding task that publishes each frame back. Pings are answered
-//! by the bridging gateway.
+//! by the bridging gateway. A relayed message carries the time the bridging
+//! gateway received it, so an answer is judged by when it reached a
+//! gateway, not by when it crossed Redis (the owner trusts that stamp up to
+//! [`MAX_RELAY_AGE`] before its own receipt).
+//!
+//! This module is the [`Mesh`] behind which the service and the WebSocket
+//! endpoint see it; it sees this gateway's sessions only as
+//! [`LocalSessions`].
 //!
 //! Transport: Redis **sharded pub/sub** (`SPUBLISH`/`SSUBSCRIBE`, RESP3
 //! pushes on the redis crate's cluster connection). Each gateway subscribes
@@ -45,14 +52,20 @@ use sdk::live::{close, ClientMsg, ErrorCode};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::actor::fanout::{ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
-use super::actor::Cmd;
+use super::actor::SessionHandle;
 use super::checkpoint::{CheckpointStore, RedisCheckpoints};
-use super::service::LiveService;
-use super::ws::{attach_role, Role};
+use super::conn::{ConnTx, Out, Role};
+use super::mesh::{LocalSessions, Mesh, MeshFuture};
+use crate::db::now_ms;
 
 /// How long a bridging gateway waits for the owner to answer a join.
 const ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How much earlier than the owner's own receipt a relayed message may
+/// count as received (the bridging gateway's stamp, on its wall clock).
+/// Relaying takes milliseconds; the bound keeps a bridging gateway with a
+/// wrong clock from stretching deadlines.
+pub const MAX_RELAY_AGE: Duration = Duration::from_secs(2);
 
 /// One message between gateways.
 #[derive(Debug, Serialize, Deserialize)]
@@ -65,11 +78,14 @@ enum Wire {
         conn: u64,
         role: Role,
     },
-    /// Bridging gateway -> owner: a client message.
+    /// Bridging gateway -> owner: a client message, received at server
+    /// time `at` (ms) by the bridging gateway (absent from older gateways).
     Msg {
         from: String,
         conn: u64,
         msg: ClientMsg,
+        #[serde(default)]
+        at: Option<i64>,
     },
     /// Bridging gateway -> owner: the socket closed.
     Detach { from: String, conn: u64 },
@@ -88,7 +104,7 @@ enum Wire {
 struct Remote {
     local_id: u64,
     player: Option<u64>,
-    tx: mpsc::Sender<Cmd>,
+    session: SessionHandle,
 }
 
 /// A socket on this gateway bridged to another gateway's session.
@@ -102,13 +118,15 @@ struct Bridged {
 
 /// This gateway's membership in the Redis Cluster mesh of gateways.
 pub struct Cluster {
+    /// Itself, for the tasks a [`Mesh`] call starts.
+    me: Weak<Cluster>,
     id: String,
     conn: ClusterConnection,
     /// Owner lease lifetime; renewed every third of it.
     lease: Duration,
     /// Session checkpoints, on the same connection.
     checkpoints: Arc<RedisCheckpoints>,
-    live: Weak<LiveService>,
+    live: Weak<dyn LocalSessions>,
     /// Owner side: remote connections by (gateway, connection id).
     remotes: Mutex<HashMap<(String, u64), Remote>>,
     /// Bridging side: local sockets by connection id.
@@ -140,7 +158,7 @@ impl Cluster {
     pub async fn connect(
         nodes: &[String],
         lease: Duration,
-        live: Weak<LiveService>,
+        live: Weak<dyn LocalSessions>,
     ) -> anyhow::Result<Arc<Self>> {
         let nodes = nodes.to_vec();
         let (push_tx, mut push_rx) = mpsc::unbounded_channel();
@@ -151,7 +169,8 @@ impl Cluster {
         let mut conn = client.get_async_connection().await?;
         let id = format!("{:016x}", rand::random::<u64>());
         conn.ssubscribe(inbox(&id)).await?;
-        let cluster = Arc::new(Cluster {
+        let cluster = Arc::new_cyclic(|me| Cluster {
+            me: me.clone(),
             id,
             checkpoints: Arc::new(RedisCheckpoints::new(conn.clone())),
             conn,
@@ -180,16 +199,6 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// Where sessions are checkpointed in this mode.
-    pub fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
-        self.checkpoints.clone()
-    }
-
-    /// This gateway's instance id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
     /// Publishes to a gateway's inbox; the number of subscribers that got
     /// it (0: that gateway is gone).
     async fn publish(&self, gateway: &str, wire: &Wire) -> redis::RedisResult<i64> {
@@ -199,7 +208,7 @@ impl Cluster {
     }
 
     /// Claims `code` for this gateway; false if another session holds it.
-    pub async fn claim(&self, code: &str) -> redis::RedisResult<bool> {
+    async fn claim(&self, code: &str) -> redis::RedisResult<bool> {
         let mut c = self.conn.clone();
         let set: Option<String> = redis::cmd("SET")
             .arg(owner_key(code))
@@ -213,7 +222,7 @@ impl Cluster {
     }
 
     /// Gives up the lease on `code` if this gateway holds it.
-    pub async fn release(&self, code: &str) {
+    async fn release(&self, code: &str) {
         let release = redis::Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then \
              return redis.call('DEL', KEYS[1]) else return 0 end",
@@ -230,7 +239,7 @@ impl Cluster {
     }
 
     /// The gateway that owns `code`, if any.
-    pub async fn owner(&self, code: &str) -> Option<String> {
+    async fn owner(&self, code: &str) -> Option<String> {
         let mut c = self.conn.clone();
         match c.get::<_, Option<String>>(owner_key(code)).await {
             Ok(o) => o,
@@ -251,7 +260,7 @@ impl Cluster {
     /// a reconnect and a restore for nothing (bridging gateways that saw
     /// the gap have sent their clients to reconnect, which brings them
     /// back here).
-    pub fn hold(self: &Arc<Self>, code: String, session: mpsc::Sender<Cmd>) {
+    fn hold_lease(self: &Arc<Self>, code: String, session: SessionHandle) {
         let cluster = self.clone();
         tokio::spawn(async move {
             // 1: renewed, 2: had lapsed and is claimed again, 0: someone else's.
@@ -278,7 +287,7 @@ impl Cluster {
                             .await;
                         match r {
                             Ok(0) => {
-                                let _ = session.send(Cmd::Abdicate).await;
+                                session.abdicate().await;
                                 return;
                             }
                             Ok(2) => {
@@ -298,7 +307,7 @@ impl Cluster {
     }
 
     /// Bridging side: joins `conn` to the session `code` owned by `owner`.
-    pub async fn attach_remote(
+    async fn attach_remote(
         &self,
         owner: &str,
         code: &str,
@@ -345,11 +354,19 @@ impl Cluster {
 
     /// Bridging side: relays a client message; false if Redis failed or
     /// the owner is gone (the client reconnects and reaches the new owner).
-    pub async fn send_remote(&self, owner: &str, conn: u64, msg: ClientMsg) -> bool {
+    async fn send_remote(
+        &self,
+        owner: &str,
+        conn: u64,
+        msg: ClientMsg,
+        received: tokio::time::Instant,
+    ) -> bool {
+        let age = i64::try_from(received.elapsed().as_millis()).unwrap_or(i64::MAX);
         let wire = Wire::Msg {
             from: self.id.clone(),
             conn,
             msg,
+            at: Some(now_ms().saturating_sub(age)),
         };
         match self.publish(owner, &wire).await {
             Ok(n) => n > 0,
@@ -361,7 +378,7 @@ impl Cluster {
     }
 
     /// Bridging side: the socket closed.
-    pub async fn detach_remote(&self, owner: &str, conn: u64) {
+    async fn detach_remote(&self, owner: &str, conn: u64) {
         self.bridged
             .lock()
             .expect("bridge map poisoned")
@@ -381,13 +398,20 @@ impl Cluster {
                 conn,
                 role,
             } => self.on_attach(code, from, conn, role),
-            Wire::Msg { from, conn, msg } => {
+            Wire::Msg {
+                from,
+                conn,
+                msg,
+                at,
+            } => {
+                let received = relayed_at(at);
                 let target = {
                     let map = self.remotes.lock().expect("remote map poisoned");
-                    map.get(&(from, conn)).map(|r| (r.player, r.tx.clone()))
+                    map.get(&(from, conn))
+                        .map(|r| (r.player, r.session.clone()))
                 };
-                if let Some((player, tx)) = target {
-                    let _ = tx.send(Cmd::Msg { player, msg }).await;
+                if let Some((player, session)) = target {
+                    session.send(player, msg, received).await;
                 }
             }
             Wire::Detach { from, conn } => {
@@ -397,12 +421,7 @@ impl Cluster {
                     .expect("remote map poisoned")
                     .remove(&(from, conn));
                 if let Some(r) = gone {
-                    let _ =
-                        r.tx.send(Cmd::Detach {
-                            conn_id: r.local_id,
-                            player: r.player,
-                        })
-                        .await;
+                    r.session.detach(r.local_id, r.player).await;
                 }
             }
             Wire::Attached { conn, result } => {
@@ -464,29 +483,19 @@ impl Cluster {
                 let _ = cluster.publish(&from, &wire).await;
                 return;
             };
-            let capacity = if matches!(role, Role::Host { .. }) {
-                HOST_QUEUE
-            } else {
-                CONN_QUEUE
-            };
-            let (tx, rx) = mpsc::channel(capacity);
-            let kill = Arc::new(Notify::new());
             let local_id = live.next_conn_id();
-            let local = ConnTx {
-                id: local_id,
-                tx,
-                kill: kill.clone(),
-            };
+            let (local, rx) = ConnTx::new(local_id, role.queue_bound());
             // Forward before attaching: the welcome is queued during the attach.
+            let kill = local.kill.clone();
             tokio::spawn(forward(cluster.clone(), from.clone(), conn, rx, kill));
-            let result = attach_role(&handle, role, local).await;
+            let result = handle.attach(role, local).await;
             if let Ok(player) = result {
                 cluster.remotes.lock().expect("remote map poisoned").insert(
                     (from.clone(), conn),
                     Remote {
                         local_id,
                         player,
-                        tx: handle.tx.clone(),
+                        session: handle,
                     },
                 );
             }
@@ -494,6 +503,69 @@ impl Cluster {
                 .publish(&from, &Wire::Attached { conn, result })
                 .await;
         });
+    }
+}
+
+/// Owner side: when a relayed message counts as received: the bridging
+/// gateway's stamp, but no earlier than [`MAX_RELAY_AGE`] before now.
+fn relayed_at(at: Option<i64>) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    let age = at
+        .map_or(0, |at| now_ms().saturating_sub(at))
+        .clamp(0, MAX_RELAY_AGE.as_millis() as i64);
+    now.checked_sub(Duration::from_millis(age as u64))
+        .unwrap_or(now)
+}
+
+impl Mesh for Cluster {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
+        self.checkpoints.clone()
+    }
+
+    fn claim<'a>(&'a self, code: &'a str) -> MeshFuture<'a, redis::RedisResult<bool>> {
+        Box::pin(Cluster::claim(self, code))
+    }
+
+    fn release<'a>(&'a self, code: &'a str) -> MeshFuture<'a, ()> {
+        Box::pin(Cluster::release(self, code))
+    }
+
+    fn owner<'a>(&'a self, code: &'a str) -> MeshFuture<'a, Option<String>> {
+        Box::pin(Cluster::owner(self, code))
+    }
+
+    fn hold(&self, code: String, session: SessionHandle) {
+        if let Some(me) = self.me.upgrade() {
+            me.hold_lease(code, session);
+        }
+    }
+
+    fn attach_remote<'a>(
+        &'a self,
+        owner: &'a str,
+        code: &'a str,
+        role: Role,
+        conn: ConnTx,
+    ) -> MeshFuture<'a, Result<Option<u64>, ErrorCode>> {
+        Box::pin(Cluster::attach_remote(self, owner, code, role, conn))
+    }
+
+    fn send_remote<'a>(
+        &'a self,
+        owner: &'a str,
+        conn: u64,
+        msg: ClientMsg,
+        received: tokio::time::Instant,
+    ) -> MeshFuture<'a, bool> {
+        Box::pin(Cluster::send_remote(self, owner, conn, msg, received))
+    }
+
+    fn detach_remote<'a>(&'a self, owner: &'a str, conn: u64) -> MeshFuture<'a, ()> {
+        Box::pin(Cluster::detach_remote(self, owner, conn))
     }
 }
 

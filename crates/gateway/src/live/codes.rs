@@ -8,8 +8,8 @@
 
 use tokio::sync::mpsc;
 
-use super::actor::{Cmd, CMD_QUEUE};
-use super::service::{CreateError, LiveService, SessionHandle};
+use super::actor::{Cmd, SessionHandle, CMD_QUEUE};
+use super::service::{CreateError, LiveService};
 
 /// Free-code checks (a Redis claim each in cluster mode) before creation
 /// gives up with [`CreateError::NoFreeCode`].
@@ -24,8 +24,8 @@ impl LiveService {
     /// session parked in its checkpoint, waiting for a client to reconnect
     /// so a gateway takes it over.
     pub(super) async fn code_is_free(&self, code: &str) -> Result<bool, CreateError> {
-        if let Some(cluster) = self.cluster() {
-            if !cluster.claim(code).await? {
+        if let Some(mesh) = self.mesh() {
+            if !mesh.claim(code).await? {
                 return Ok(false);
             }
         }
@@ -35,8 +35,8 @@ impl LiveService {
             .await
             .map_err(|e| CreateError::Checkpoint(e.to_string()));
         if !matches!(parked, Ok(false)) {
-            if let Some(cluster) = self.cluster() {
-                cluster.release(code).await;
+            if let Some(mesh) = self.mesh() {
+                mesh.release(code).await;
             }
         }
         parked.map(|taken| !taken)

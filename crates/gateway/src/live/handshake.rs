@@ -13,9 +13,8 @@ use sdk::live::{ErrorCode, Hello, JoinHello, HELLO_TIMEOUT_SECS};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::actor::describe;
+use super::conn::{describe, Role};
 use super::service::LiveService;
-use super::ws::Role;
 use crate::error::ApiError;
 
 /// Query string of the WebSocket URL: the join code. The parameters that

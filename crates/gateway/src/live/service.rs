@@ -1,7 +1,9 @@
 //! [`LiveService`]: the registry of sessions this gateway runs, join-code
-//! allocation, and session creation (within the host's quota of running
-//! sessions and the gateway's [`LivePolicy`]).
-//! Join codes come from the private `codes` module (bounded allocation).
+//! allocation, session creation (within the host's quota of running
+//! sessions and the gateway's [`LivePolicy`]) and takeover.
+//! Join codes come from the private `codes` module (bounded allocation);
+//! where a code's session runs is [`LiveService::route`] (in `route`). The
+//! other gateways are a [`Mesh`] here, never the Redis implementation.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,13 +12,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
-use super::actor::{self, ActorDeps, Cmd, CMD_QUEUE};
+use super::actor::{self, ActorDeps, Cmd, SessionHandle, CMD_QUEUE};
 use super::admission::LivePolicy;
 use super::checkpoint::{CheckpointStore, Checkpointer};
-use super::cluster::Cluster;
+use super::clock::Clock;
 use super::engine::scoring::validate_rules;
 use super::engine::{JoinRules, LiveQuiz, PhaseRecord, Session, SessionMeta};
-use super::score::ScoreBoard;
+use super::mesh::{LocalSessions, Mesh, MeshFuture};
+use super::mirror::{Change, ScoreMirror};
 use super::store::{AnswerWriter, HostQuota, LiveStore, StoreError};
 use crate::auth::Authenticator;
 use crate::db::now_ms;
@@ -61,24 +64,13 @@ pub enum CreateError {
     NoFreeCode,
 }
 
-/// A running session as seen by connections.
-#[derive(Clone)]
-pub struct SessionHandle {
-    /// Session id.
-    pub id: i64,
-    /// Secret of the host.
-    pub host_token: String,
-    /// The actor's queue.
-    pub tx: mpsc::Sender<Cmd>,
-}
-
 /// The live-quiz service of one gateway process.
 pub struct LiveService {
     pub(super) sessions: Arc<Mutex<HashMap<String, SessionHandle>>>,
     deps: ActorDeps,
     auth: Authenticator,
     next_conn: AtomicU64,
-    cluster: OnceLock<Arc<Cluster>>,
+    mesh: OnceLock<Arc<dyn Mesh>>,
     /// Held while this gateway restores a session it took over, so that
     /// connections for that code wait for it instead of missing it.
     takeover: tokio::sync::Mutex<()>,
@@ -89,35 +81,34 @@ pub struct LiveService {
 }
 
 impl LiveService {
-    /// A service over a board, a store and the gateway's authenticator (a
-    /// join frame's login token is resolved as a REST request's is). Spawns
-    /// the answer writer, so call it inside a tokio runtime.
-    pub fn new(
-        board: Arc<dyn ScoreBoard>,
-        store: Arc<dyn LiveStore>,
-        auth: Authenticator,
-    ) -> Arc<Self> {
-        Self::with_policy(board, store, auth, LivePolicy::default())
+    /// A service over a store and the gateway's authenticator (a join
+    /// frame's login token is resolved as a REST request's is), without a
+    /// score mirror. Spawns the answer writer, so call it inside a tokio
+    /// runtime.
+    pub fn new(store: Arc<dyn LiveStore>, auth: Authenticator) -> Arc<Self> {
+        Self::with_policy(store, auth, LivePolicy::default(), None)
     }
 
-    /// [`LiveService::new`] with the gateway's live-session settings.
+    /// [`LiveService::new`] with the gateway's live-session settings and
+    /// the shard-node score mirror, if one is configured.
     pub fn with_policy(
-        board: Arc<dyn ScoreBoard>,
         store: Arc<dyn LiveStore>,
         auth: Authenticator,
         policy: LivePolicy,
+        mirror: Option<ScoreMirror>,
     ) -> Arc<Self> {
         let writer = AnswerWriter::spawn(store.clone());
         Arc::new(LiveService {
             sessions: Arc::new(Mutex::new(HashMap::new())),
             deps: ActorDeps {
-                board,
                 store,
                 writer,
+                mirror,
+                clock: Clock::start(),
             },
             auth,
             next_conn: AtomicU64::new(1),
-            cluster: OnceLock::new(),
+            mesh: OnceLock::new(),
             takeover: tokio::sync::Mutex::new(()),
             policy,
             limits: OnceLock::new(),
@@ -125,7 +116,7 @@ impl LiveService {
     }
 
     /// Counts join attempts against the gateway's per-address limit from now
-    /// on (see [`super::admission::JoinAdmission`]).
+    /// on (see [`super::ws::JoinAdmission`]).
     pub fn use_limits(&self, limits: Arc<Limits>) {
         let _ = self.limits.set(limits);
     }
@@ -144,29 +135,22 @@ impl LiveService {
         }
     }
 
-    /// Joins the gateways sharing sessions through Redis Cluster, given its
-    /// seed node URLs ([`crate::config::Config::redis_urls`]) and the owner
-    /// lease; see [`super::cluster`]. Without it sessions are process-local.
-    pub async fn join_cluster(
-        self: &Arc<Self>,
-        nodes: &[String],
-        lease: std::time::Duration,
-    ) -> anyhow::Result<()> {
-        let cluster = Cluster::connect(nodes, lease, Arc::downgrade(self)).await?;
-        let _ = self.cluster.set(cluster);
-        Ok(())
+    /// Shares sessions with the other gateways of `mesh` from now on (see
+    /// [`super::cluster`]); without a mesh sessions are process-local.
+    pub fn join_mesh(&self, mesh: Arc<dyn Mesh>) {
+        let _ = self.mesh.set(mesh);
     }
 
-    /// The Redis Cluster mesh, when joined.
-    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
-        self.cluster.get()
+    /// The mesh of gateways, when joined.
+    pub fn mesh(&self) -> Option<&Arc<dyn Mesh>> {
+        self.mesh.get()
     }
 
-    /// Where sessions are checkpointed: Redis Cluster when joined, else the
-    /// database.
+    /// Where sessions are checkpointed: the mesh's store (Redis Cluster)
+    /// when joined, else the database.
     pub(super) fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
-        match self.cluster() {
-            Some(c) => c.checkpoints(),
+        match self.mesh() {
+            Some(m) => m.checkpoints(),
             None => self.deps.store.clone(),
         }
     }
@@ -272,8 +256,8 @@ impl LiveService {
             Ok(Some(id)) => id,
             Ok(None) => {
                 self.forget(&code);
-                if let Some(cluster) = self.cluster() {
-                    cluster.release(&code).await;
+                if let Some(mesh) = self.mesh() {
+                    mesh.release(&code).await;
                 }
                 metrics::counter!("live_sessions_refused_total", "why" => "per_user").increment(1);
                 return Err(CreateError::TooManySessions(
@@ -300,8 +284,8 @@ impl LiveService {
             self.forget(&code);
             return Err(CreateError::Checkpoint(e.to_string()));
         }
-        let now = tokio::time::Instant::now();
-        let session = Session::new(id, code.clone(), quiz, now, epoch)
+        let now = self.deps.clock.now();
+        let session = Session::new(id, code.clone(), quiz, now, epoch, rand::random())
             .with_join_rules(join, now)
             .with_filter(self.policy.filter.clone())
             .with_lifetime(self.policy.lifetime);
@@ -322,14 +306,15 @@ impl LiveService {
         rx: mpsc::Receiver<Cmd>,
     ) {
         let (id, code) = (session.id, session.code.clone());
-        if let Some(cluster) = self.cluster() {
-            cluster.hold(code.clone(), tx.clone());
+        let handle = SessionHandle { id, host_token, tx };
+        if let Some(mesh) = self.mesh() {
+            mesh.hold(code.clone(), handle.clone());
         }
         let checkpoint = Checkpointer::spawn(self.checkpoints(), code.clone());
         self.sessions
             .lock()
             .expect("live registry poisoned")
-            .insert(code.clone(), SessionHandle { id, host_token, tx });
+            .insert(code.clone(), handle);
         let sessions = self.sessions.clone();
         let deps = self.deps.clone();
         tokio::spawn(actor::run(session, deps, rx, checkpoint, move || {
@@ -345,17 +330,18 @@ impl LiveService {
     /// Cluster when its gateway died and the lease expired (the lease is
     /// claimed first), on a single gateway when this process restarted.
     /// Restores the session from the checkpoint and the durable answers
-    /// (see [`super::engine::restore`]), puts every player's total back on
-    /// the board and starts its actor. `None` if there is no such session
-    /// or another gateway owns it (or won the race to take it over).
+    /// (see [`super::engine::restore`]), has the score mirror (if any) start
+    /// over from the recomputed totals, and starts its actor. `None` if there
+    /// is no such session or another gateway owns it (or won the race to
+    /// take it over).
     pub async fn local_or_take_over(&self, code: &str) -> Option<SessionHandle> {
         let _one_at_a_time = self.takeover.lock().await;
-        if let Some(h) = self.session(code).filter(|h| h.id != 0) {
+        if let Some(h) = self.session(code).filter(SessionHandle::is_running) {
             return Some(h);
         }
-        let cluster = self.cluster().cloned();
-        if let Some(cluster) = &cluster {
-            match cluster.claim(code).await {
+        let mesh = self.mesh().cloned();
+        if let Some(mesh) = &mesh {
+            match mesh.claim(code).await {
                 Ok(true) => {}
                 Ok(false) => return None,
                 Err(e) => {
@@ -368,10 +354,10 @@ impl LiveService {
         if let Err(e) = &restored {
             tracing::error!(error = %e, code, "live takeover failed");
         }
-        match (restored, cluster) {
+        match (restored, mesh) {
             (Ok(Some(handle)), _) => Some(handle),
-            (_, Some(cluster)) => {
-                cluster.release(code).await;
+            (_, Some(mesh)) => {
+                mesh.release(code).await;
                 None
             }
             (_, None) => None,
@@ -396,20 +382,32 @@ impl LiveService {
             saved.players,
             saved.phase,
             &answers,
-            tokio::time::Instant::now(),
+            self.deps.clock.now(),
             epoch,
+            rand::random(),
         );
         let session = session
             .with_filter(self.policy.filter.clone())
             .with_lifetime(self.policy.lifetime);
-        // A shared board (shard nodes) still has the old totals: start over.
-        self.deps.board.drop_session(id).await?;
-        self.deps.board.apply(id, writes).await?;
+        // The mirror still has the old owner's totals: it starts over.
+        if let Some(mirror) = &self.deps.mirror {
+            mirror.send(id, Change::Reset(writes));
+        }
         let (tx, rx) = mpsc::channel(CMD_QUEUE);
         let players = session.roster.len();
         self.spawn(session, host_token, tx, rx);
         tracing::info!(code, session = id, players, "live session taken over");
         metrics::counter!("live_sessions_taken_over_total").increment(1);
         Ok(self.session(code))
+    }
+}
+
+impl LocalSessions for LiveService {
+    fn local_or_take_over<'a>(&'a self, code: &'a str) -> MeshFuture<'a, Option<SessionHandle>> {
+        Box::pin(LiveService::local_or_take_over(self, code))
+    }
+
+    fn next_conn_id(&self) -> u64 {
+        LiveService::next_conn_id(self)
     }
 }

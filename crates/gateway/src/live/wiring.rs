@@ -1,11 +1,13 @@
 //! How the gateway builds its [`LiveService`]: the SQL store on the primary
-//! pool, the leaderboard (in process, or the shard-node cluster when
-//! `SHARD_NODES` is set), and the gateway's [`Authenticator`], so a join
-//! frame's login token is checked by the same function as a REST request's.
+//! pool, the score mirror on the shard-node cluster when `SHARD_NODES` is
+//! set, the Redis Cluster mesh of gateways when configured, and the
+//! gateway's [`Authenticator`], so a join frame's login token is checked by
+//! the same function as a REST request's.
 
 use std::sync::Arc;
 
-use super::score::{client_config, LocalBoards, ScoreBoard, ShardBoards};
+use super::cluster::Cluster;
+use super::mirror::{client_config, ScoreMirror, ShardMirror};
 use super::service::LiveService;
 use super::store::SqlStore;
 use crate::auth::Authenticator;
@@ -14,24 +16,25 @@ use crate::db::{Db, Dialect};
 
 impl LiveService {
     /// The live service of a gateway (call inside the runtime: it spawns
-    /// the answer writer). Scores rank on the shard-node cluster when
-    /// `config.shard_nodes` is set (the client connects on first use), in
-    /// process otherwise.
+    /// the answer writer and the mirror's worker). Each session ranks its
+    /// players itself; with `config.shard_nodes` set, the scores are also
+    /// mirrored to the shard-node cluster (the client connects on first
+    /// use).
     pub fn start(db: &Db, auth: Authenticator, config: &Config) -> Arc<LiveService> {
-        let board: Arc<dyn ScoreBoard> = if config.shard_nodes.is_empty() {
-            tracing::info!("live leaderboard: in process");
-            Arc::new(LocalBoards::new())
+        let mirror = if config.shard_nodes.is_empty() {
+            None
         } else {
-            match client_config(&config.shard_nodes) {
+            let target = match client_config(&config.shard_nodes) {
                 Ok(cfg) => {
-                    tracing::info!(nodes = ?config.shard_nodes, "live leaderboard: shard-node cluster");
-                    Arc::new(ShardBoards::new(cfg))
+                    tracing::info!(nodes = ?config.shard_nodes, "live scores: mirrored to the shard-node cluster");
+                    ShardMirror::new(cfg)
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "live leaderboard: bad shard-node configuration, live sessions will fail");
-                    Arc::new(ShardBoards::unavailable(e.to_string()))
+                    tracing::error!(error = %e, "live scores: bad shard-node configuration, the mirror will drop every change");
+                    ShardMirror::unavailable(e.to_string())
                 }
-            }
+            };
+            Some(ScoreMirror::spawn(Arc::new(target)))
         };
         let store = SqlStore::new(db.primary().clone(), db.dialect() == Dialect::MySql);
         // Answer flushes on the native driver (see store::sql); the Any pool
@@ -44,6 +47,20 @@ impl LiveService {
             }
         };
         let policy = super::admission::LivePolicy::from_config(config);
-        LiveService::with_policy(board, Arc::new(store), auth, policy)
+        LiveService::with_policy(Arc::new(store), auth, policy, mirror)
+    }
+
+    /// Joins the gateways sharing sessions through Redis Cluster, given its
+    /// seed node URLs ([`crate::config::Config::redis_urls`]) and the owner
+    /// lease; see [`super::cluster`]. Without it sessions are process-local.
+    pub async fn join_cluster(
+        self: &Arc<Self>,
+        nodes: &[String],
+        lease: std::time::Duration,
+    ) -> anyhow::Result<()> {
+        let me: Arc<dyn super::mesh::LocalSessions> = self.clone();
+        let cluster = Cluster::connect(nodes, lease, Arc::downgrade(&me)).await?;
+        self.join_mesh(cluster);
+        Ok(())
     }
 }

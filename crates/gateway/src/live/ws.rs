@@ -1,4 +1,5 @@
-//! The WebSocket endpoint `GET /v1/live/ws` and the per-connection task.
+//! The WebSocket endpoint `GET /v1/live/ws` (its route is
+//! `crate::routes::live::websocket`) and the per-connection task.
 //!
 //! The URL carries only the join code (`?code=..`); the client's first frame
 //! says who it is ([`super::handshake`]). Credentials stay out of the URL
@@ -11,56 +12,55 @@
 //! Every attempt counts against the client address's join limit
 //! ([`JoinAdmission`]: 429 before the upgrade), unknown codes included.
 //!
-//! A code whose session runs on another gateway (Redis Cluster mode) is
-//! bridged to that gateway through [`super::cluster`]; the socket side of
-//! the connection task is the same either way.
+//! Where the code's session runs is [`LiveService::route`]'s decision; a
+//! session on another gateway (Redis Cluster mode) is reached through the
+//! mesh, and the socket side of the connection task is the same either way.
+//!
+//! The reader stamps every frame when it arrives: an answer is judged by
+//! that time, not by when its session gets to it.
 
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
-use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::mpsc;
 
-use super::actor::fanout::{encode, ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
-use super::actor::{describe, Cmd};
-use super::cluster::Cluster;
+use super::conn::{describe, encode, ConnTx, Out};
 use super::handshake::{read_hello, resolve_role, NoHello};
-use super::service::{LiveService, SessionHandle};
+use super::service::LiveService;
 use crate::db::now_ms;
+use crate::error::ApiError;
+use crate::limits::ClientIp;
+use crate::state::AppState;
 
-/// What a connection asks to be, credentials already resolved. Crosses
-/// gateways (see [`super::cluster`]), hence serialisable.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// The host, with the secret from session creation.
-    Host {
-        /// The host secret.
-        host_token: String,
-    },
-    /// A player rejoining.
-    Resume {
-        /// The resume token.
-        token: String,
-    },
-    /// A new player.
-    Join {
-        /// Nickname (the username for accounts).
-        nickname: String,
-        /// Account id for logged-in players.
-        account_id: Option<i64>,
-        /// Two-step join pattern, if given.
-        #[serde(default)]
-        pattern: Option<String>,
-    },
+/// Extractor of `GET /v1/live/ws` that counts one join attempt of the
+/// client's address against `JOIN_PER_IP_PER_MIN` before the upgrade; over
+/// the limit the request is answered 429 problem+json with `Retry-After`.
+/// Every attempt counts, whatever its code or credentials, so join codes
+/// cannot be enumerated nor a session flooded with bots from one address.
+pub struct JoinAdmission;
+
+impl FromRequestParts<AppState> for JoinAdmission {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let client = ClientIp::from_parts(parts, &state.live.policy().trusted_proxies);
+        state.live.admit_join(client)?;
+        Ok(JoinAdmission)
+    }
 }
 
-/// Upgrades a `GET /v1/live/ws` request whose checks passed (the route is
-/// `crate::routes::live::websocket`) and runs the connection for join code
-/// `code`.
+/// Upgrades a `GET /v1/live/ws` request whose checks passed (the route,
+/// `crate::routes::live::websocket`, refuses a missing `code`, a credential
+/// in the URL and a request that is no upgrade with 400 problem+json) and
+/// runs the connection for join code `code`.
 pub fn accept(live: Arc<LiveService>, code: String, upgrade: WebSocketUpgrade) -> Response {
     upgrade
         // Client frames are tiny; small buffers keep 10k sockets cheap.
@@ -90,124 +90,6 @@ async fn refuse_with(mut socket: WebSocket, code: ErrorCode, message: String, cl
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-/// Attaches `conn` to a session running in this process; the player id,
-/// `None` for the host.
-pub async fn attach_role(
-    handle: &SessionHandle,
-    role: Role,
-    conn: ConnTx,
-) -> Result<Option<u64>, ErrorCode> {
-    let tx = &handle.tx;
-    let (reply, rx) = oneshot::channel();
-    let cmd = match role {
-        Role::Host { host_token } => {
-            if handle.host_token.is_empty() || host_token != handle.host_token {
-                return Err(ErrorCode::Unauthorized);
-            }
-            let (reply, rx) = oneshot::channel();
-            tx.send(Cmd::Host { conn, reply })
-                .await
-                .map_err(|_| ErrorCode::Finished)?;
-            rx.await.map_err(|_| ErrorCode::Finished)??;
-            return Ok(None);
-        }
-        Role::Resume { token } => Cmd::Resume { token, conn, reply },
-        Role::Join {
-            nickname,
-            account_id,
-            pattern,
-        } => Cmd::Join {
-            nickname,
-            account_id,
-            pattern,
-            conn,
-            reply,
-        },
-    };
-    tx.send(cmd).await.map_err(|_| ErrorCode::Finished)?;
-    let id = rx.await.map_err(|_| ErrorCode::Finished)??;
-    Ok(Some(id))
-}
-
-/// Where a connection's messages go: the session's actor in this process,
-/// or the owning gateway through Redis.
-enum Upstream {
-    Local(SessionHandle),
-    Remote {
-        cluster: Arc<Cluster>,
-        owner: String,
-        code: String,
-    },
-}
-
-impl Upstream {
-    async fn attach(&self, role: Role, conn: ConnTx) -> Result<Option<u64>, ErrorCode> {
-        match self {
-            Upstream::Local(h) => attach_role(h, role, conn).await,
-            Upstream::Remote {
-                cluster,
-                owner,
-                code,
-            } => cluster.attach_remote(owner, code, role, conn).await,
-        }
-    }
-
-    /// Relays a client message; false when the session is gone.
-    async fn msg(&self, conn_id: u64, player: Option<u64>, msg: ClientMsg) -> bool {
-        match self {
-            Upstream::Local(h) => h.tx.send(Cmd::Msg { player, msg }).await.is_ok(),
-            Upstream::Remote { cluster, owner, .. } => {
-                cluster.send_remote(owner, conn_id, msg).await
-            }
-        }
-    }
-
-    async fn detach(&self, conn_id: u64, player: Option<u64>) {
-        match self {
-            Upstream::Local(h) => {
-                let _ = h.tx.send(Cmd::Detach { conn_id, player }).await;
-            }
-            Upstream::Remote { cluster, owner, .. } => {
-                cluster.detach_remote(owner, conn_id).await;
-            }
-        }
-    }
-}
-
-/// Where the session of `code` runs: here, on its owning gateway, or -
-/// when it has no owner any more (the owner crashed, its lease expired, or
-/// this single gateway restarted) - here again after this gateway took it
-/// over. `None`: no such session.
-async fn upstream(live: &LiveService, code: &str) -> Option<Upstream> {
-    if let Some(h) = live.session(code).filter(|h| h.id != 0) {
-        return Some(Upstream::Local(h));
-    }
-    let Some(cluster) = live.cluster().cloned() else {
-        // One gateway: a session of an earlier run of this process comes
-        // back from its checkpoint.
-        return live.local_or_take_over(code).await.map(Upstream::Local);
-    };
-    // Twice: a lost takeover race means another gateway owns it now.
-    for _ in 0..2 {
-        match cluster.owner(code).await {
-            Some(owner) if owner != cluster.id() => {
-                return Some(Upstream::Remote {
-                    cluster,
-                    owner,
-                    code: code.to_string(),
-                })
-            }
-            // Ours (being restored, or finishing), or nobody's.
-            _ => {
-                if let Some(h) = live.local_or_take_over(code).await {
-                    return Some(Upstream::Local(h));
-                }
-            }
-        }
-    }
-    None
-}
-
 async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket) {
     // Who the client is comes first: no session lookup (nor takeover) for a
     // socket that never says.
@@ -226,7 +108,7 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
         }
         Err(NoHello::Gone) => return,
     };
-    let Some(up) = upstream(&live, &code).await else {
+    let Some(route) = live.route(&code).await else {
         return refuse(socket, ErrorCode::UnknownSession, close::UNKNOWN_SESSION).await;
     };
     let role = match resolve_role(&live, hello).await {
@@ -241,22 +123,10 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
             return refuse_with(socket, code, message, close_code).await;
         }
     };
-    // The host gets a roster frame per join: give it room for a burst of
-    // thousands of joins; players get the normal bound.
-    let capacity = if matches!(role, Role::Host { .. }) {
-        HOST_QUEUE
-    } else {
-        CONN_QUEUE
-    };
-    let (tx, mut rx) = mpsc::channel(capacity);
-    let kill = Arc::new(Notify::new());
     let conn_id = live.next_conn_id();
-    let conn = ConnTx {
-        id: conn_id,
-        tx: tx.clone(),
-        kill: kill.clone(),
-    };
-    let player = match up.attach(role, conn).await {
+    let (conn, mut rx) = ConnTx::new(conn_id, role.queue_bound());
+    let (tx, kill) = (conn.tx.clone(), conn.kill.clone());
+    let player = match route.attach(role, conn).await {
         Ok(player) => player,
         Err(code) => {
             let close_code = match code {
@@ -291,13 +161,15 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
             }
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
+                    // The answer's time: now, not when its session gets to it.
+                    let received = tokio::time::Instant::now();
                     match serde_json::from_str::<ClientMsg>(text.as_str()) {
                         Ok(ClientMsg::Ping) => {
                             let pong = ServerMsg::Pong { server_time: now_ms() };
                             let _ = tx.try_send(Out::Frame(encode(&pong)));
                         }
                         Ok(msg) => {
-                            if !up.msg(conn_id, player, msg).await {
+                            if !route.send(conn_id, player, msg, received).await {
                                 break; // the session is over
                             }
                         }
@@ -332,7 +204,7 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
         }
     }
     metrics::gauge!("live_connections").decrement(1.0);
-    up.detach(conn_id, player).await;
+    route.detach(conn_id, player).await;
 }
 
 /// Most frames written before one flush (one `send` syscall for an ack, a

@@ -34,7 +34,7 @@ pub struct Standings {
 impl Standings {
     pub(crate) fn new(span: WindowSpan, config: Arc<BoardConfig>) -> Self {
         let partitions = (0..config.partitions)
-            .map(|_| RwLock::new(Partition::new(config.order, config.dedupe_capacity)))
+            .map(|_| RwLock::new(Partition::new(config.order, config.op_ids)))
             .collect();
         Standings {
             span,
@@ -104,10 +104,11 @@ impl Standings {
         }
     }
 
-    /// Applies a write to this window (see [`crate::Board::write`]).
-    pub(crate) fn write(&self, w: &Write) -> Result<WriteOutcome> {
+    /// Applies a write to this window (see [`crate::Board::write`]) at
+    /// op-id time `now` (the write's `at` if `None`).
+    pub(crate) fn write(&self, w: &Write, now: Option<i64>) -> Result<WriteOutcome> {
         let p = self.partition_for(&w.member);
-        let local = self.write_partition(p, w)?;
+        let local = self.write_partition(p, w, now.unwrap_or(w.at))?;
         let a = match local {
             LocalWrite::Duplicate(o) => return Ok(o),
             LocalWrite::Done(a) => a,
@@ -120,20 +121,22 @@ impl Standings {
         Ok(out)
     }
 
-    /// Applies a write to one partition only (see [`crate::Board::apply`]).
-    pub(crate) fn apply(&self, w: &Write) -> Result<bool> {
+    /// Applies a write to one partition only (see [`crate::Board::apply`])
+    /// at op-id time `now` (the write's `at` if `None`).
+    pub(crate) fn apply(&self, w: &Write, now: Option<i64>) -> Result<bool> {
         let p = self.partition_for(&w.member);
         let mut part = self.partitions[p].write();
-        part.write_quiet(w, &self.config, &mut |old, new| {
+        part.write_quiet(w, &self.config, now.unwrap_or(w.at), &mut |old, new| {
             self.top_cache
                 .on_change_parts(self.config.order, old, Some(new));
         })
     }
 
     /// Applies writes in order without change-feed ranks, one lock per
-    /// partition (see [`crate::Board::apply_batch`]). The writes must
-    /// already be validated and belong to this window.
-    pub(crate) fn apply_batch(&self, writes: &[&Write]) -> Vec<Result<bool>> {
+    /// partition (see [`crate::Board::apply_batch`]), at op-id time `now`
+    /// (each write's `at` if `None`). The writes must already be validated
+    /// and belong to this window.
+    pub(crate) fn apply_batch(&self, writes: &[&Write], now: Option<i64>) -> Vec<Result<bool>> {
         let mut by_part: Vec<Vec<usize>> = vec![Vec::new(); self.partitions.len()];
         for (i, w) in writes.iter().enumerate() {
             by_part[self.partition_for(&w.member)].push(i);
@@ -145,7 +148,7 @@ impl Standings {
             }
             let ws: Vec<&Write> = idx.iter().map(|&i| writes[i]).collect();
             let mut part = self.partitions[p].write();
-            let results = part.write_batch_local(&ws, &self.config, |old, new| {
+            let results = part.write_batch_local(&ws, &self.config, now, |old, new| {
                 self.top_cache
                     .on_change_parts(self.config.order, old, Some(new));
             });
@@ -159,9 +162,9 @@ impl Standings {
     }
 
     /// The partition write plus the top-N cache check, under one lock.
-    fn write_partition(&self, p: usize, w: &Write) -> Result<LocalWrite> {
+    fn write_partition(&self, p: usize, w: &Write, now: i64) -> Result<LocalWrite> {
         let mut part = self.partitions[p].write();
-        let local = part.write_local(w, &self.config)?;
+        let local = part.write_local(w, &self.config, now)?;
         if let LocalWrite::Done(a) = &local {
             if a.changed {
                 let old = a.old.as_ref().map(|(e, _)| e);

@@ -10,7 +10,7 @@ use crate::{Entry, SortKey};
 ///
 /// ```
 /// use leaderboard_core::{BoardConfig, Partition, Write};
-/// let mut p = Partition::new(Default::default(), 0);
+/// let mut p = Partition::new(Default::default(), Default::default());
 /// p.write(&Write::new("alice", 1, 0), &BoardConfig::default()).unwrap();
 /// let m = p.memory();
 /// assert_eq!(m.entries, 1);
@@ -71,7 +71,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// for (m, s) in [("a", 1), ("b", 3), ("c", 2)] {
     ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
     /// }
@@ -87,7 +87,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// for (m, s) in [("a", 1), ("b", 3), ("c", 2)] {
     ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
     /// }
@@ -102,7 +102,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// for (m, s) in [("a", 1), ("b", 3), ("c", 2)] {
     ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
     /// }
@@ -127,7 +127,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// for (m, s) in [("a", 1), ("b", 3), ("c", 2)] {
     ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
     /// }
@@ -141,7 +141,7 @@ impl Partition {
     /// Every entry in rank order.
     ///
     /// ```
-    /// let p = leaderboard_core::Partition::new(Default::default(), 0);
+    /// let p = leaderboard_core::Partition::new(Default::default(), Default::default());
     /// assert!(p.entries().is_empty());
     /// ```
     pub fn entries(&self) -> Vec<Entry> {
@@ -151,7 +151,7 @@ impl Partition {
     /// Allocated bytes of this partition, by kind.
     ///
     /// ```
-    /// let p = leaderboard_core::Partition::new(Default::default(), 0);
+    /// let p = leaderboard_core::Partition::new(Default::default(), Default::default());
     /// assert_eq!(p.memory().entries, 0);
     /// ```
     pub fn memory(&self) -> MemoryUsage {

@@ -162,9 +162,9 @@ impl RedisBoard {
         })
     }
 
-    /// Sets how long op ids are remembered (default 24 hours). Unlike the
-    /// in-memory board (which keeps the last `dedupe_capacity` op ids),
-    /// Redis expires them by time.
+    /// Sets how long op ids are remembered (default 24 hours), by Redis'
+    /// own clock (the in-memory board uses the times it is told and the
+    /// board's [`crate::OpIdPolicy`]).
     ///
     /// ```no_run
     /// # fn demo(b: leaderboard_core::RedisBoard) {

@@ -13,9 +13,12 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "client")]
 mod client;
 pub mod protocol;
+#[cfg(feature = "client")]
 mod rest;
 
+#[cfg(feature = "client")]
 pub use client::{ws_url, Credentials, LiveClient, LiveError, LiveEvent, LiveOptions};
 pub use protocol::*;

@@ -1,23 +1,36 @@
-//! The async driver of one session: a task that owns the [`Session`] core,
+//! The driver of one session: a task that owns the [`Session`] core,
 //! receives [`Cmd`]s from connections, runs the core's timers and performs
-//! its [`Effect`]s (frames, board writes, durable answers, final standings).
+//! its [`Effect`]s (frames, durable answers, checkpoints, the score mirror,
+//! final standings).
 //!
 //! One task per session serialises every state change without locks; the
-//! work per command is microseconds, so one task serves 10,000 players.
+//! work per command is microseconds, so one task serves 10,000 players. The
+//! actor awaits nothing between receiving an answer and acknowledging it
+//! but the answer writer's commit: the ranks are the engine's own, and the
+//! shard-node mirror, when there is one, is written behind
+//! ([`super::mirror`]).
+//!
+//! Time: every answer carries the instant its frame was received (stamped
+//! by the connection's reader), and the engine judges it by that. Before it
+//! lets a deadline pass ([`Session::tick`]), the actor hands the engine every
+//! command already queued, so an answer received in time is accepted however
+//! long the actor took to get to it.
 
 pub mod fanout;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use sdk::live::{close, ClientMsg, ErrorCode, FinishReason, ServerMsg};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
 
-use self::fanout::{encode, ConnTx, Fanout, Out, SLICE};
+use self::fanout::{Fanout, SLICE};
 use super::checkpoint::Checkpointer;
+use super::clock::Clock;
+use super::conn::{describe, encode, ConnTx, Out, Role};
 use super::engine::{Effect, PendingAnswer, PhaseCheckpoint, Session, Target};
-use super::score::ScoreBoard;
+use super::mirror::{Change, ScoreMirror};
 use super::store::{AnswerWriter, FinalRow, LiveStore};
 
 /// Capacity of a session's command queue. Connection tasks wait when it is
@@ -25,7 +38,8 @@ use super::store::{AnswerWriter, FinalRow, LiveStore};
 pub const CMD_QUEUE: usize = 16_384;
 
 /// Most extra commands an actor turn takes from its queue after the one it
-/// woke for (bounded so timers and pacing still get their turn).
+/// woke for (bounded so pacing still gets its turn), unless a timer is due:
+/// then the queue is emptied first (see the module docs).
 pub const CMD_BATCH: usize = 512;
 
 /// A request to a session actor.
@@ -73,6 +87,8 @@ pub enum Cmd {
         player: Option<u64>,
         /// The message.
         msg: ClientMsg,
+        /// When the gateway received its frame: an answer is judged by it.
+        received: tokio::time::Instant,
     },
     /// Another gateway owns the session now (this one lost its lease):
     /// close every connection with "going away" so clients reconnect and
@@ -86,12 +102,99 @@ type PendingJoin = (ConnTx, oneshot::Sender<Result<u64, ErrorCode>>);
 /// Everything a session actor needs besides its core.
 #[derive(Clone)]
 pub struct ActorDeps {
-    /// Where scores are ranked.
-    pub board: Arc<dyn ScoreBoard>,
     /// Durable records.
-    pub store: Arc<dyn LiveStore>,
+    pub store: std::sync::Arc<dyn LiveStore>,
     /// Batched answer writer.
     pub writer: AnswerWriter,
+    /// The copy of the scores on the shard-node cluster, if configured.
+    pub mirror: Option<ScoreMirror>,
+    /// The engine's clock.
+    pub clock: Clock,
+}
+
+/// A running session as seen by connections (here, or bridged from another
+/// gateway): its id, the host's secret, and its actor's queue.
+#[derive(Clone)]
+pub struct SessionHandle {
+    /// Session id (0 while the session is being created).
+    pub id: i64,
+    /// Secret of the host.
+    pub host_token: String,
+    /// The actor's queue.
+    pub tx: mpsc::Sender<Cmd>,
+}
+
+impl SessionHandle {
+    /// Whether the session runs (a placeholder reserving a code does not).
+    pub fn is_running(&self) -> bool {
+        self.id != 0
+    }
+
+    /// Attaches `conn` as `role`; the player id, `None` for the host.
+    pub async fn attach(&self, role: Role, conn: ConnTx) -> Result<Option<u64>, ErrorCode> {
+        let (reply, rx) = oneshot::channel();
+        let cmd = match role {
+            Role::Host { host_token } => {
+                if self.host_token.is_empty() || host_token != self.host_token {
+                    return Err(ErrorCode::Unauthorized);
+                }
+                let (reply, rx) = oneshot::channel();
+                self.tx
+                    .send(Cmd::Host { conn, reply })
+                    .await
+                    .map_err(|_| ErrorCode::Finished)?;
+                rx.await.map_err(|_| ErrorCode::Finished)??;
+                return Ok(None);
+            }
+            Role::Resume { token } => Cmd::Resume { token, conn, reply },
+            Role::Join {
+                nickname,
+                account_id,
+                pattern,
+            } => Cmd::Join {
+                nickname,
+                account_id,
+                pattern,
+                conn,
+                reply,
+            },
+        };
+        self.tx.send(cmd).await.map_err(|_| ErrorCode::Finished)?;
+        let id = rx.await.map_err(|_| ErrorCode::Finished)??;
+        Ok(Some(id))
+    }
+
+    /// Passes a client message received at `received`; false when the
+    /// session is gone.
+    pub async fn send(
+        &self,
+        player: Option<u64>,
+        msg: ClientMsg,
+        received: tokio::time::Instant,
+    ) -> bool {
+        let cmd = Cmd::Msg {
+            player,
+            msg,
+            received,
+        };
+        self.tx.send(cmd).await.is_ok()
+    }
+
+    /// Connection `conn_id` (of `player`, if a player) closed.
+    pub async fn detach(&self, conn_id: u64, player: Option<u64>) {
+        let _ = self.tx.send(Cmd::Detach { conn_id, player }).await;
+    }
+
+    /// Another gateway owns the session now: the actor closes its
+    /// connections with "going away" and stops.
+    pub async fn abdicate(&self) {
+        let _ = self.tx.send(Cmd::Abdicate).await;
+    }
+
+    /// Resolves once the actor has stopped.
+    pub async fn closed(&self) {
+        self.tx.closed().await
+    }
 }
 
 /// Runs a session until it finishes or every command sender is gone;
@@ -107,6 +210,7 @@ pub async fn run(
     on_exit: impl FnOnce() + Send,
 ) {
     let (commit_tx, mut commit_rx) = mpsc::unbounded_channel::<Vec<PendingAnswer>>();
+    let clock = deps.clock;
     let mut actor = Actor {
         deps,
         fanout: Fanout::default(),
@@ -117,14 +221,14 @@ pub async fn run(
         last_phase: None,
     };
     while !actor.done {
-        let wake = session.next_wakeup();
+        let wake = session.next_wakeup().map(|w| clock.runtime(w));
         let backlogged = actor.fanout.backlogged();
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 Some(cmd) => actor.handle(&mut session, cmd),
                 None => break,
             },
-            Some(batch) = commit_rx.recv() => committed(&mut session, batch),
+            Some(batch) = commit_rx.recv() => committed(&mut session, clock, batch),
             Some(player) = stored_rx.recv() => actor.stored(&mut session, player),
             _ = sleep_until(wake), if wake.is_some() => {}
             // Paced fan-out: the next slice after the connection tasks woken
@@ -134,45 +238,34 @@ pub async fn run(
         // Then everything else that is ready, without waiting: while a
         // backlog is paced out the actor yields after every slice, and one
         // command per turn would let answers queue up behind a question's
-        // 10,000-frame fan-out.
-        for _ in 0..CMD_BATCH {
+        // 10,000-frame fan-out. When a timer is due (a deadline may pass in
+        // this turn), everything already queued goes first: answers received
+        // before the deadline must reach the engine before it closes the
+        // question. The queue is bounded, and readers stamp their frames
+        // before they queue them, so this ends.
+        let timer_due = session.next_wakeup().is_some_and(|w| w <= clock.now());
+        let take = if timer_due { 2 * CMD_QUEUE } else { CMD_BATCH };
+        for _ in 0..take {
             match rx.try_recv() {
                 Ok(cmd) => actor.handle(&mut session, cmd),
                 Err(_) => break,
             }
         }
         while let Ok(batch) = commit_rx.try_recv() {
-            committed(&mut session, batch);
+            committed(&mut session, clock, batch);
         }
         while let Ok(player) = stored_rx.try_recv() {
             actor.stored(&mut session, player);
         }
         actor.drain(&mut session).await;
-        let now = Instant::now();
+        let now = clock.now();
         session.tick(now);
         actor.drain(&mut session).await;
-        if let Some(needs_board) = session.push_due(now) {
-            let (top, ranks) = if needs_board {
-                let ids = session.rank_ids();
-                let top = actor.deps.board.top(session.id, session.top_n()).await;
-                let ranks = if ids.is_empty() {
-                    Ok(Vec::new())
-                } else {
-                    actor.deps.board.ranks(session.id, &ids).await
-                };
-                match (top, ranks) {
-                    (Ok(t), Ok(r)) => (t, r),
-                    (Err(e), _) | (_, Err(e)) => {
-                        tracing::warn!(error = %e, "live leaderboard read failed");
-                        (Vec::new(), Vec::new())
-                    }
-                }
-            } else {
-                (Vec::new(), Vec::new())
-            };
-            session.push(now, top, ranks);
+        if session.push_due(now) {
+            session.push(now);
             actor.drain(&mut session).await;
         }
+        actor.resync_mirror(&session);
         actor.checkpoint_phase(&session);
         if actor.fanout.pump(SLICE) {
             // More to deliver: let the woken connection tasks (and acks)
@@ -185,10 +278,10 @@ pub async fn run(
     on_exit();
 }
 
-/// A batch is durable: `live_answer_commit_seconds` (accepted until back
+/// A batch is durable: `live_answer_commit_seconds` (received until back
 /// here), then ack it (its points wait for the question's close).
-fn committed(session: &mut Session, batch: Vec<PendingAnswer>) {
-    let now = Instant::now();
+fn committed(session: &mut Session, clock: Clock, batch: Vec<PendingAnswer>) {
+    let now = clock.now();
     for a in &batch {
         metrics::histogram!("live_answer_commit_seconds")
             .record(now.saturating_duration_since(a.accepted).as_secs_f64());
@@ -196,7 +289,7 @@ fn committed(session: &mut Session, batch: Vec<PendingAnswer>) {
     session.commit(now, batch);
 }
 
-async fn sleep_until(at: Option<Instant>) {
+async fn sleep_until(at: Option<tokio::time::Instant>) {
     if let Some(at) = at {
         tokio::time::sleep_until(at).await;
     }
@@ -217,7 +310,7 @@ struct Actor {
 
 impl Actor {
     fn handle(&mut self, session: &mut Session, cmd: Cmd) {
-        let now = Instant::now();
+        let now = self.deps.clock.now();
         match cmd {
             Cmd::Join {
                 nickname,
@@ -279,11 +372,16 @@ impl Actor {
                 }
                 self.done = true;
             }
-            Cmd::Msg { player, msg } => {
+            Cmd::Msg {
+                player,
+                msg,
+                received,
+            } => {
                 if player.is_none() {
                     session.host_active(now);
                 }
-                let result = self.client_msg(session, now, player, msg);
+                let received = self.deps.clock.at(received);
+                let result = self.client_msg(session, now, received, player, msg);
                 if let Err((code, req)) = result {
                     let target = player.map_or(Target::Host, Target::Player);
                     let msg = ServerMsg::Error {
@@ -299,7 +397,7 @@ impl Actor {
 
     /// A joined player's record is stored: welcome its connection(s).
     fn stored(&mut self, session: &mut Session, player: u64) {
-        let now = Instant::now();
+        let now = self.deps.clock.now();
         for (conn, reply) in self.joining.remove(&player).unwrap_or_default() {
             if session.roster.get(player).is_some() {
                 self.attach(session, now, player, conn);
@@ -322,17 +420,25 @@ impl Actor {
         }
     }
 
-    fn attach(&mut self, session: &mut Session, now: Instant, player: u64, conn: ConnTx) {
+    fn attach(
+        &mut self,
+        session: &mut Session,
+        now: super::engine::Instant,
+        player: u64,
+        conn: ConnTx,
+    ) {
         let welcome = ServerMsg::Welcome(session.welcome(now, Some(player)));
         conn.push(Out::Frame(encode(&welcome)));
         self.fanout.add_player(player, conn);
         session.attach(now, player);
     }
 
+    /// One client message, handled at `now`, received at `received`.
     fn client_msg(
         &mut self,
         session: &mut Session,
-        now: Instant,
+        now: super::engine::Instant,
+        received: super::engine::Instant,
         player: Option<u64>,
         msg: ClientMsg,
     ) -> Result<(), (ErrorCode, Option<u64>)> {
@@ -346,7 +452,7 @@ impl Actor {
                 },
             ) => {
                 let pending = session
-                    .answer(now, p, question, &choices, req)
+                    .answer(received, p, question, &choices, req)
                     .map_err(|c| (c, req))?;
                 metrics::counter!("live_answers_accepted_total").increment(1);
                 if !self.deps.writer.submit(pending, self.commit_tx.clone()) {
@@ -408,13 +514,13 @@ impl Actor {
                     }
                     Effect::Close(target, code) => self.fanout.close(target, code),
                     Effect::Score(writes) => {
-                        if let Err(e) = self.deps.board.apply(session.id, writes).await {
-                            tracing::error!(error = %e, session = session.id, "live score write failed");
+                        if let Some(m) = &self.deps.mirror {
+                            m.write(session.id, writes);
                         }
                     }
                     Effect::Unscore(player) => {
-                        if let Err(e) = self.deps.board.remove(session.id, player).await {
-                            tracing::error!(error = %e, session = session.id, "live score removal failed");
+                        if let Some(m) = &self.deps.mirror {
+                            m.send(session.id, Change::Remove(player));
                         }
                     }
                     Effect::Finished => self.finish(session).await,
@@ -423,14 +529,19 @@ impl Actor {
         }
     }
 
-    async fn finish(&mut self, session: &mut Session) {
-        let all = match self.deps.board.all(session.id).await {
-            Ok(all) => all,
-            Err(e) => {
-                tracing::error!(error = %e, session = session.id, "live final standings read failed");
-                Vec::new()
-            }
+    /// Queues a reset of the session's mirrored board when the mirror lost
+    /// some of its changes (see [`super::mirror`]).
+    fn resync_mirror(&self, session: &Session) {
+        let Some(m) = &self.deps.mirror else {
+            return;
         };
+        if !self.done && m.take_resync(session.id) {
+            let tag = format!("resync:{}", crate::db::now_ms());
+            m.send(session.id, Change::Reset(session.mirror_writes(&tag)));
+        }
+    }
+
+    async fn finish(&mut self, session: &mut Session) {
         let reason = session.finish_reason().map_or("completed", finish_name);
         metrics::counter!("live_sessions_finished_total", "reason" => reason).increment(1);
         tracing::info!(
@@ -439,7 +550,7 @@ impl Actor {
             reason,
             "live session finished"
         );
-        let standings = session.finished_frames(&all);
+        let standings = session.finished_frames();
         let rows: Vec<FinalRow> = standings
             .into_iter()
             .map(|s| {
@@ -465,7 +576,10 @@ impl Actor {
         }
         // Before the lease goes: no gateway may take a finished session over.
         self.cp.clear().await;
-        let _ = self.deps.board.drop_session(session.id).await;
+        if let Some(m) = &self.deps.mirror {
+            m.forget(session.id);
+            m.send(session.id, Change::Drop);
+        }
         self.done = true;
     }
 }
@@ -473,38 +587,6 @@ impl Actor {
 /// A fresh resume token: 128 random bits, hex.
 pub fn new_token() -> String {
     format!("{:032x}", rand::random::<u128>())
-}
-
-/// The human-readable message of an error code.
-pub fn describe(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::BadMessage => "the frame is not a valid protocol message",
-        ErrorCode::TooLarge => "the frame is too large",
-        ErrorCode::UnknownSession => "no live session has this code",
-        ErrorCode::NicknameTaken => "this nickname is already used in the session",
-        ErrorCode::BadNickname => "nicknames are 1-32 characters without control characters",
-        ErrorCode::BadResumeToken => "the resume token is not valid for this session",
-        ErrorCode::Unauthorized => "missing or invalid token",
-        ErrorCode::NotHost => "only the host can do this",
-        ErrorCode::NotPlayer => "only players can answer",
-        ErrorCode::NotOpen => "that question is not open",
-        ErrorCode::TooLate => "the deadline has passed",
-        ErrorCode::AlreadyAnswered => "you already answered this question",
-        ErrorCode::BadChoice => "choices must be distinct indices of this question's choices",
-        ErrorCode::WrongPhase => "not possible in the session's current phase",
-        ErrorCode::UnknownPlayer => "no such player in this session",
-        ErrorCode::Finished => "the session has finished",
-        ErrorCode::Internal => "internal error; try again",
-        ErrorCode::SessionFull => "the session has as many players as it admits",
-        ErrorCode::Locked => "the host locked the session: no new players",
-        ErrorCode::Banned => "the host banned you from this session",
-        ErrorCode::BadPattern => {
-            "enter the join pattern shown on the host's screen (it changes every few seconds)"
-        }
-        ErrorCode::BadExtraTime => {
-            "extra time is a percent of the time limit from 100 (none) to 300 (three times)"
-        }
-    }
 }
 
 /// The wire name of a refusal, for metric labels.

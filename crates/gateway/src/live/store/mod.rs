@@ -55,7 +55,7 @@ pub struct HostQuota {
     pub since_ms: i64,
 }
 
-/// What decides whether a user may host a quiz (see `live::http::create_session`): the host
+/// What decides whether a user may host a quiz (see `routes::live::create_session`): the host
 /// sees every answer key at each reveal, so hosting needs the right to read them all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostRights {

@@ -613,7 +613,7 @@ mod tests {
             elapsed_ms: 1200,
             answered_at: 1_700_000_000_000,
             req: None,
-            accepted: tokio::time::Instant::now(),
+            accepted: crate::live::engine::Instant::ZERO,
         }
     }
 

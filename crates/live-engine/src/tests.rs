@@ -1,16 +1,16 @@
-//! State machine tests with paused time.
+//! State machine tests; the time is a value the test passes in.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::testing::{advance, now, SEED};
 use sdk::live::{close, ErrorCode, Phase, ScoringRules, ServerMsg};
-use tokio::time::Instant;
 
-use super::effects::{Effect, PendingAnswer, Target};
-use super::push::{slots_per_push, BoardRank, PLAYERS_PER_PUSH, SLOTS};
-use super::quiz::{LiveQuestion, LiveQuiz};
-use super::session::Session;
+use crate::effects::{Effect, PendingAnswer, Target};
+use crate::push::{slots_per_push, REFRESHES_PER_PUSH, SLOTS};
+use crate::quiz::{LiveQuestion, LiveQuiz};
+use crate::session::Session;
 
 fn quiz(n: usize) -> Arc<LiveQuiz> {
     let questions = (0..n)
@@ -33,7 +33,7 @@ fn quiz(n: usize) -> Arc<LiveQuiz> {
 }
 
 fn session(n: usize) -> Session {
-    Session::new(7, "123456".into(), quiz(n), Instant::now(), 1_000_000)
+    Session::new(7, "123456".into(), quiz(n), now(), 1_000_000, SEED)
 }
 
 fn sends(effects: &[Effect]) -> Vec<(Target, &ServerMsg)> {
@@ -47,18 +47,18 @@ fn sends(effects: &[Effect]) -> Vec<(Target, &ServerMsg)> {
 }
 
 fn answer(s: &mut Session, p: u64, q: u32, c: &[u32]) -> Result<PendingAnswer, ErrorCode> {
-    s.answer(Instant::now(), p, q, c, None)
+    s.answer(now(), p, q, c, None)
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_full_game_scores_by_the_formula_and_streaks() {
+#[test]
+fn a_full_game_scores_by_the_formula_and_streaks() {
     let mut s = session(2);
-    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    let bob = s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
-    s.attach(Instant::now(), ann);
-    s.attach(Instant::now(), bob);
+    let ann = s.join(now(), "ann", None, "ta".into()).unwrap();
+    let bob = s.join(now(), "bob", None, "tb".into()).unwrap();
+    s.attach(now(), ann);
+    s.attach(now(), bob);
     s.take_effects();
-    s.start(Instant::now()).unwrap();
+    s.start(now()).unwrap();
     assert_eq!(s.phase(), Phase::Question);
     let fx = s.take_effects();
     assert!(
@@ -72,23 +72,23 @@ async fn a_full_game_scores_by_the_formula_and_streaks() {
         answer(&mut s, ann, 0, &[1]),
         Err(ErrorCode::AlreadyAnswered)
     );
-    tokio::time::advance(Duration::from_millis(5_000)).await;
+    advance(Duration::from_millis(5_000));
     let b = answer(&mut s, bob, 0, &[1]).unwrap();
     assert_eq!(b.points, 750);
-    s.commit(Instant::now(), vec![a]);
+    s.commit(now(), vec![a]);
     let fx = s.take_effects();
     assert!(sends(&fx)
         .iter()
         .any(|(t, m)| *t == Target::Player(ann) && matches!(m, ServerMsg::AnswerAck { .. })));
     // The points are held until the question closes.
     assert!(!fx.iter().any(|e| matches!(e, Effect::Score(_))), "{fx:?}");
-    assert_eq!(s.roster.get(ann).unwrap().score, 0);
+    assert_eq!(s.score(ann), Some(0));
     assert_eq!(
         s.phase(),
         Phase::Question,
         "bob's answer is not durable yet"
     );
-    s.commit(Instant::now(), vec![b]);
+    s.commit(now(), vec![b]);
     // Everyone answered: reveal without waiting for the deadline, and the
     // points of both go to the board together, after the reveal frames.
     assert_eq!(s.phase(), Phase::Reveal);
@@ -127,146 +127,244 @@ async fn a_full_game_scores_by_the_formula_and_streaks() {
     assert_eq!(reveal.2, vec![0, 2, 0]);
 
     // After the reveal pause, question 2 opens; ann's streak bonus applies.
-    tokio::time::advance(Duration::from_millis(3_000)).await;
-    s.tick(Instant::now());
+    advance(Duration::from_millis(3_000));
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Question);
     let a2 = answer(&mut s, ann, 1, &[1]).unwrap();
     assert_eq!(a2.points, 1100);
     let b2 = answer(&mut s, bob, 1, &[0]).unwrap();
     assert_eq!(b2.points, 0);
-    s.commit(Instant::now(), vec![a2, b2]);
-    assert_eq!(s.roster.get(ann).unwrap().score, 2100);
-    assert_eq!(s.roster.get(bob).unwrap().score, 750);
-    tokio::time::advance(Duration::from_millis(3_000)).await;
+    s.commit(now(), vec![a2, b2]);
+    assert_eq!(s.score(ann), Some(2100));
+    assert_eq!(s.score(bob), Some(750));
+    advance(Duration::from_millis(3_000));
     s.take_effects();
-    s.tick(Instant::now());
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Finished);
     assert!(s.take_effects().contains(&Effect::Finished));
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_deadline_is_enforced_and_waits_for_pending_answers() {
+#[test]
+fn the_deadline_is_enforced_and_waits_for_pending_answers() {
     let mut s = session(1);
-    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    let bob = s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
+    let ann = s.join(now(), "ann", None, "ta".into()).unwrap();
+    let bob = s.join(now(), "bob", None, "tb".into()).unwrap();
     assert_eq!(answer(&mut s, ann, 0, &[1]), Err(ErrorCode::NotOpen));
-    s.start(Instant::now()).unwrap();
-    assert_eq!(s.start(Instant::now()), Err(ErrorCode::WrongPhase));
+    s.start(now()).unwrap();
+    assert_eq!(s.start(now()), Err(ErrorCode::WrongPhase));
     assert_eq!(answer(&mut s, ann, 0, &[7]), Err(ErrorCode::BadChoice));
     assert_eq!(answer(&mut s, ann, 1, &[1]), Err(ErrorCode::NotOpen));
-    tokio::time::advance(Duration::from_millis(9_999)).await;
+    advance(Duration::from_millis(9_999));
     let a = answer(&mut s, ann, 0, &[1]).unwrap();
     assert_eq!(a.points, 500);
-    tokio::time::advance(Duration::from_millis(1)).await;
+    advance(Duration::from_millis(1));
     assert_eq!(answer(&mut s, bob, 0, &[1]), Err(ErrorCode::TooLate));
-    assert_eq!(s.next_wakeup().map(|w| w <= Instant::now()), Some(true));
-    s.tick(Instant::now());
+    assert_eq!(s.next_wakeup().map(|w| w <= now()), Some(true));
+    s.tick(now());
     assert_eq!(
         s.phase(),
         Phase::Question,
         "the reveal waits for the pending answer"
     );
-    s.commit(Instant::now(), vec![a]);
+    s.commit(now(), vec![a]);
     assert_eq!(s.phase(), Phase::Reveal);
     assert_eq!(answer(&mut s, bob, 0, &[1]), Err(ErrorCode::TooLate));
 }
 
-#[tokio::test(start_paused = true)]
-async fn host_controls_skip_remove_and_end() {
-    let mut s = session(3);
-    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    let bob = s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
-    assert_eq!(s.skip(Instant::now()), Err(ErrorCode::WrongPhase));
-    s.start(Instant::now()).unwrap();
-    s.skip(Instant::now()).unwrap();
+#[test]
+fn answers_are_judged_by_when_they_were_received_not_when_they_are_handled() {
+    let mut s = session(2);
+    let ids: Vec<u64> = ["ann", "bob", "cy", "dan", "eve"]
+        .iter()
+        .map(|n| s.join(now(), n, None, format!("t{n}")).unwrap())
+        .collect();
+    let [ann, bob, cy, dan, eve] = ids[..] else {
+        unreachable!()
+    };
+    let opened = now();
+    s.start(opened).unwrap();
+    let at = |ms: u64| opened + Duration::from_millis(ms);
+    // The session is busy: nothing reaches it until 12 s, past the 10 s
+    // deadline. ann's answer came in at 2 s: accepted, and paid for 2 s.
+    advance(Duration::from_millis(12_000));
+    let a = s.answer(at(2_000), ann, 0, &[1], None).unwrap();
+    assert_eq!(a.points, 900);
+    assert_eq!(a.elapsed_ms, 2_000);
+    assert_eq!(a.answered_at, 1_000_000 + 2_000, "stamped when received");
+    // One received after the deadline is late, whenever it is handled.
+    assert_eq!(
+        s.answer(at(10_000), eve, 0, &[1], None),
+        Err(ErrorCode::TooLate)
+    );
+    // The deadline passes (the driver ticks once it has handed over what was
+    // queued): the question closes, waiting for ann's pending answer, and
+    // answers received in time still get in meanwhile.
+    s.tick(now());
+    assert_eq!(s.phase(), Phase::Question);
+    let b = s.answer(at(9_999), bob, 0, &[1], None).unwrap();
+    assert_eq!(b.points, 500);
+    assert_eq!(
+        s.answer(at(10_000), cy, 0, &[1], None),
+        Err(ErrorCode::TooLate)
+    );
+    s.commit(now(), vec![a]);
+    assert_eq!(s.phase(), Phase::Question, "bob's answer is pending too");
+    s.commit(now(), vec![b]);
     assert_eq!(s.phase(), Phase::Reveal);
-    s.skip(Instant::now()).unwrap();
+    // Once revealed, nothing more gets in, in time or not.
+    assert_eq!(
+        s.answer(at(5_000), dan, 0, &[1], None),
+        Err(ErrorCode::TooLate)
+    );
+    // An answer to the next question received before it opened is refused.
+    advance(Duration::from_millis(3_000));
+    let before_open = now() - Duration::from_millis(1);
+    s.tick(now());
+    assert_eq!(s.phase(), Phase::Question);
+    assert_eq!(
+        s.answer(before_open, dan, 1, &[1], None),
+        Err(ErrorCode::NotOpen)
+    );
+    // A skip closes it at the moment the host's skip is handled: an answer
+    // received before then still counts, one received after does not.
+    advance(Duration::from_millis(1_000));
+    let skipped = now();
+    s.skip(skipped).unwrap();
+    assert_eq!(
+        s.phase(),
+        Phase::Reveal,
+        "nothing pending: revealed at once"
+    );
+    assert_eq!(
+        s.answer(skipped, dan, 1, &[1], None),
+        Err(ErrorCode::TooLate)
+    );
+}
+
+#[test]
+fn a_closing_question_takes_answers_received_before_the_skip() {
+    let mut s = session(1);
+    let ann = s.join(now(), "ann", None, "ta".into()).unwrap();
+    let bob = s.join(now(), "bob", None, "tb".into()).unwrap();
+    let cy = s.join(now(), "cy", None, "tc".into()).unwrap();
+    s.start(now()).unwrap();
+    advance(Duration::from_millis(1_000));
+    let a = answer(&mut s, ann, 0, &[1]).unwrap();
+    let received = now();
+    advance(Duration::from_millis(1_000));
+    s.skip(now()).unwrap();
+    assert_eq!(s.phase(), Phase::Question, "ann's answer is pending");
+    let b = s.answer(received, bob, 0, &[1], None).unwrap();
+    assert_eq!(s.answer(now(), cy, 0, &[1], None), Err(ErrorCode::TooLate));
+    s.commit(now(), vec![a, b]);
+    assert_eq!(s.phase(), Phase::Reveal);
+}
+
+#[test]
+fn host_controls_skip_remove_and_end() {
+    let mut s = session(3);
+    let ann = s.join(now(), "ann", None, "ta".into()).unwrap();
+    let bob = s.join(now(), "bob", None, "tb".into()).unwrap();
+    assert_eq!(s.skip(now()), Err(ErrorCode::WrongPhase));
+    s.start(now()).unwrap();
+    s.skip(now()).unwrap();
+    assert_eq!(s.phase(), Phase::Reveal);
+    s.skip(now()).unwrap();
     assert_eq!(s.phase(), Phase::Question);
     s.take_effects();
-    s.remove(Instant::now(), bob).unwrap();
+    s.remove(now(), bob).unwrap();
     let fx = s.take_effects();
     assert!(fx.contains(&Effect::Close(Target::Player(bob), close::REMOVED)));
     assert!(fx.contains(&Effect::Unscore(bob)));
-    assert_eq!(s.remove(Instant::now(), bob), Err(ErrorCode::UnknownPlayer));
+    assert_eq!(s.remove(now(), bob), Err(ErrorCode::UnknownPlayer));
     assert_eq!(s.roster.by_token("tb"), None);
     // ann is now everyone: her answer closes the question once durable.
     let a = answer(&mut s, ann, 1, &[1]).unwrap();
-    s.commit(Instant::now(), vec![a]);
+    s.commit(now(), vec![a]);
     assert_eq!(s.phase(), Phase::Reveal);
-    s.end(Instant::now()).unwrap();
+    s.end(now()).unwrap();
     assert_eq!(s.phase(), Phase::Finished);
-    assert_eq!(s.end(Instant::now()), Err(ErrorCode::Finished));
+    assert_eq!(s.end(now()), Err(ErrorCode::Finished));
     assert_eq!(
-        s.join(Instant::now(), "cy", None, "tc".into()),
+        s.join(now(), "cy", None, "tc".into()),
         Err(ErrorCode::Finished)
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn pushes_are_coalesced_and_versioned() {
+#[test]
+fn pushes_are_coalesced_and_versioned() {
     let mut s = session(1);
-    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    s.attach(Instant::now(), ann);
+    let ann = s.join(now(), "ann", None, "ta".into()).unwrap();
+    s.attach(now(), ann);
     // Leading edge: the first change is due at once.
-    assert_eq!(s.push_due(Instant::now()), Some(true));
-    let rank = |score| {
-        vec![BoardRank {
-            player: ann,
-            rank: 1,
-            score,
-        }]
-    };
-    s.push(Instant::now(), rank(0), rank(0));
+    assert!(s.push_due(now()));
+    s.push(now());
     let fx = s.take_effects();
-    let versions: Vec<u64> = sends(&fx)
+    let versions: Vec<(Target, u64)> = sends(&fx)
         .iter()
-        .filter_map(|(_, m)| match m {
+        .filter_map(|(t, m)| match m {
             ServerMsg::Leaderboard { version, .. } | ServerMsg::Rank { version, .. } => {
-                Some(*version)
+                Some((*t, *version))
             }
             _ => None,
         })
         .collect();
-    assert_eq!(versions, vec![1, 1]);
+    // The host's top list, then ann's, right before her rank.
+    let ann_t = Target::Player(ann);
+    assert_eq!(versions, vec![(Target::Host, 1), (ann_t, 1), (ann_t, 1)]);
     // A change right after waits for the 250 ms interval.
-    s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
-    assert_eq!(s.push_due(Instant::now()), None);
-    tokio::time::advance(Duration::from_millis(250)).await;
-    assert_eq!(s.push_due(Instant::now()), Some(true));
-    // Same rank and top, but one more player: ann's rank frame says so
-    // (the lobby count reaches the players) with her new percentile.
-    s.push(Instant::now(), rank(0), rank(0));
+    let bob = s.join(now(), "bob", None, "tb".into()).unwrap();
+    assert!(!s.push_due(now()));
+    advance(Duration::from_millis(250));
+    assert!(s.push_due(now()));
+    // Same rank, but one more player: ann's rank frame says so (the lobby
+    // count reaches the players) with her new percentile; the host's top
+    // list gains bob.
+    s.push(now());
     let fx = s.take_effects();
+    let to_ann: Vec<&ServerMsg> = sends(&fx)
+        .into_iter()
+        .filter(|(t, _)| *t == ann_t)
+        .map(|(_, m)| m)
+        .collect();
     assert!(
         matches!(
-            &sends(&fx)[..],
-            [(
-                Target::Player(p),
+            &to_ann[..],
+            [
+                ServerMsg::Leaderboard { version: 2, .. },
                 ServerMsg::Rank {
                     version: 2,
                     players: 2,
                     percentile: 0,
                     ..
                 }
-            )] if *p == ann
+            ]
         ),
         "{fx:?}"
     );
-    // Nothing of hers changed: no frame for her, but the version still moves.
-    tokio::time::advance(Duration::from_millis(250)).await;
-    s.attach(Instant::now(), 2);
+    // Nothing of hers changed: no frame for her (bob, attaching, gets his
+    // first), but the version still moves.
+    advance(Duration::from_millis(250));
+    s.attach(now(), bob);
     s.take_effects();
-    s.push(Instant::now(), rank(0), rank(0));
-    assert!(sends(&s.take_effects()).is_empty());
-    tokio::time::advance(Duration::from_millis(250)).await;
-    s.start(Instant::now()).unwrap();
+    s.push(now());
+    let fx = s.take_effects();
+    assert!(
+        sends(&fx).iter().all(|(t, _)| *t == Target::Player(bob)),
+        "{fx:?}"
+    );
+    assert!(sends(&fx)
+        .iter()
+        .any(|(_, m)| matches!(m, ServerMsg::Rank { version: 3, .. })));
+    advance(Duration::from_millis(250));
+    s.start(now()).unwrap();
     let a = answer(&mut s, ann, 0, &[1]).unwrap();
-    s.commit(Instant::now(), vec![a]);
+    s.commit(now(), vec![a]);
     s.take_effects();
     // The open question's points are held: the push carries only the
     // host's answer counts, and no version.
-    assert_eq!(s.push_due(Instant::now()), Some(false));
-    s.push(Instant::now(), Vec::new(), Vec::new());
+    assert!(s.push_due(now()));
+    s.push(now());
     let fx = sends(&s.take_effects())
         .into_iter()
         .map(|(t, m)| (t, m.clone()))
@@ -275,11 +373,11 @@ async fn pushes_are_coalesced_and_versioned() {
         matches!(&fx[..], [(Target::Host, ServerMsg::AnswerCounts { .. })]),
         "{fx:?}"
     );
-    tokio::time::advance(Duration::from_millis(250)).await;
-    s.skip(Instant::now()).unwrap();
+    advance(Duration::from_millis(250));
+    s.skip(now()).unwrap();
     s.take_effects();
-    assert_eq!(s.push_due(Instant::now()), Some(true));
-    s.push(Instant::now(), rank(1000), rank(1000));
+    assert!(s.push_due(now()));
+    s.push(now());
     let fx = s.take_effects();
     assert!(sends(&fx).iter().any(|(t, m)| *t == Target::Player(ann)
         && matches!(
@@ -292,22 +390,22 @@ async fn pushes_are_coalesced_and_versioned() {
         )));
 }
 
-#[tokio::test(start_paused = true)]
-async fn resume_keeps_score_and_question_state() {
+#[test]
+fn resume_keeps_score_and_question_state() {
     let mut s = session(1);
-    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    s.attach(Instant::now(), ann);
-    s.start(Instant::now()).unwrap();
+    let ann = s.join(now(), "ann", None, "ta".into()).unwrap();
+    s.attach(now(), ann);
+    s.start(now()).unwrap();
     let a = answer(&mut s, ann, 0, &[1]).unwrap();
     s.detach(ann);
-    s.commit(Instant::now(), vec![a]);
+    s.commit(now(), vec![a]);
     assert_eq!(s.roster.by_token("ta"), Some(ann));
-    let w = s.welcome(Instant::now(), Some(ann));
+    let w = s.welcome(now(), Some(ann));
     assert_eq!(w.resume_token.as_deref(), Some("ta"));
     assert_eq!(w.score, 1000);
     assert_eq!(w.phase, Phase::Reveal);
     assert_eq!(
-        s.join(Instant::now(), "ANN", None, "tx".into()),
+        s.join(now(), "ANN", None, "tx".into()),
         Err(ErrorCode::NicknameTaken)
     );
 }
@@ -323,160 +421,175 @@ fn session_of(n: usize) -> Session {
 fn add_players(s: &mut Session, from: usize, n: usize) {
     for i in from..from + n {
         let id = s
-            .join(Instant::now(), &format!("p{i}"), None, format!("t{i}"))
+            .join(now(), &format!("p{i}"), None, format!("t{i}"))
             .unwrap();
-        s.attach(Instant::now(), id);
+        s.attach(now(), id);
     }
     s.take_effects();
 }
 
-/// Frames of one push in a large session: per player (leaderboard, rank)
-/// frames, and the host's top lists.
+/// Frames of pushes, per player: (top lists, rank frames); and the host's
+/// top lists.
 #[derive(Debug, Default)]
 struct Served {
     players: HashMap<u64, (u32, u32)>,
     host_tops: u32,
-    /// Top lists broadcast to every player (small sessions).
-    all_tops: u32,
 }
 
-/// Runs one due push where every player's rank is `rank`, checks that it
-/// served whole slots, a player's top list (if sent) right before their
-/// rank, and returns the slots it served.
-async fn serve_slots(s: &mut Session, rank: u64, got: &mut Served) -> Vec<u64> {
-    assert_eq!(s.push_due(Instant::now()), Some(true));
-    let ids = s.rank_ids();
-    let mut slots: Vec<u64> = ids.iter().map(|id| id % SLOTS as u64).collect();
-    slots.sort_unstable();
-    slots.dedup();
-    let ranks: Vec<BoardRank> = ids
-        .iter()
-        .map(|&player| BoardRank {
-            player,
-            rank,
-            score: 0,
-        })
-        .collect();
-    let top = (1..=10)
-        .map(|player| BoardRank {
-            player,
-            rank: 1,
-            score: 0,
-        })
-        .collect();
-    s.push(Instant::now(), top, ranks);
+/// Runs one due push, checks that a player's top list (if sent) comes right
+/// before their rank frame (if sent), counts what it sent, and returns the
+/// rank frames by player. Then the clock moves to the next push.
+fn serve(s: &mut Session, got: &mut Served) -> HashMap<u64, ServerMsg> {
+    assert!(s.push_due(now()));
+    s.push(now());
     let fx = s.take_effects();
-    let mut last: Option<(u64, bool)> = None;
-    let mut tops = std::collections::HashSet::new();
-    for (t, m) in sends(&fx) {
+    let mut tops = HashMap::new();
+    let mut ranks = HashMap::new();
+    let mut rank_at = HashMap::new();
+    for (i, (t, m)) in sends(&fx).into_iter().enumerate() {
         match (t, m) {
             (Target::Host, ServerMsg::Leaderboard { .. }) => got.host_tops += 1,
-            (Target::All, ServerMsg::Leaderboard { .. }) => got.all_tops += 1,
             (Target::Player(p), ServerMsg::Leaderboard { .. }) => {
-                assert!(slots.contains(&(p % SLOTS as u64)));
                 got.players.entry(p).or_default().0 += 1;
-                tops.insert(p);
-                last = Some((p, true));
+                assert!(tops.insert(p, i).is_none(), "two top lists for {p}");
             }
             (Target::Player(p), ServerMsg::Rank { .. }) => {
-                assert!(slots.contains(&(p % SLOTS as u64)));
-                if tops.contains(&p) {
-                    assert_eq!(last, Some((p, true)));
-                }
                 got.players.entry(p).or_default().1 += 1;
-                last = Some((p, false));
+                assert!(
+                    ranks.insert(p, m.clone()).is_none(),
+                    "two rank frames for {p}"
+                );
+                rank_at.insert(p, i);
             }
             other => panic!("unexpected frame {other:?}"),
         }
     }
-    tokio::time::advance(Duration::from_millis(250)).await;
-    slots
+    for (p, top) in tops {
+        if let Some(rank) = rank_at.get(&p) {
+            assert_eq!(
+                *rank,
+                top + 1,
+                "player {p}: the top list right before the rank"
+            );
+        }
+    }
+    advance(Duration::from_millis(250));
+    ranks
+}
+
+/// Pushes until none is due.
+fn settle(s: &mut Session) {
+    let mut got = Served::default();
+    while s.push_due(now()) {
+        serve(s, &mut got);
+    }
 }
 
 #[test]
-fn pushes_serve_fewer_slots_as_the_session_grows() {
+fn count_refreshes_serve_fewer_slots_as_the_session_grows() {
     assert_eq!(slots_per_push(0), SLOTS);
-    assert_eq!(slots_per_push(PLAYERS_PER_PUSH), SLOTS);
-    assert_eq!(slots_per_push(PLAYERS_PER_PUSH + 1), 7);
+    assert_eq!(slots_per_push(REFRESHES_PER_PUSH), SLOTS);
+    assert_eq!(slots_per_push(REFRESHES_PER_PUSH + 1), 7);
     assert_eq!(slots_per_push(5_000), 4);
     assert_eq!(slots_per_push(10_000), 2);
     assert_eq!(slots_per_push(20_000), 1);
     assert_eq!(slots_per_push(usize::MAX), 1);
 }
 
-#[tokio::test(start_paused = true)]
-async fn large_sessions_push_top_and_rank_to_some_slots_per_tick() {
-    for n in [PLAYERS_PER_PUSH + 1, 4 * PLAYERS_PER_PUSH] {
+#[test]
+fn one_push_gives_every_one_of_10_000_players_their_new_rank() {
+    let n = 10_000;
+    let mut s = session_of(n);
+    settle(&mut s);
+    s.start(now()).unwrap();
+    // Even ids right, odd ids wrong: everyone's rank or score moves.
+    let ids = s.roster.ids();
+    let answers: Vec<PendingAnswer> = ids
+        .iter()
+        .map(|&p| answer(&mut s, p, 0, if p % 2 == 0 { &[1] } else { &[0] }).unwrap())
+        .collect();
+    s.commit(now(), answers);
+    assert_eq!(s.phase(), Phase::Reveal, "everyone answered");
+    s.take_effects();
+    let mut got = Served::default();
+    let ranks = serve(&mut s, &mut got);
+    assert_eq!(ranks.len(), n, "every player's new rank in the first push");
+    for (p, m) in &ranks {
+        let ServerMsg::Rank { rank, score, .. } = m else {
+            unreachable!()
+        };
+        let expected = if p % 2 == 0 {
+            (1, 1000)
+        } else {
+            (n as u64 / 2 + 1, 0)
+        };
+        assert_eq!((*rank, *score), expected, "player {p}");
+    }
+    // With the top list that changed, right before it.
+    assert!(got.players.values().all(|&c| c == (1, 1)));
+    assert_eq!(got.host_tops, 1);
+    // The refresh rotation that follows has nothing left to tell anyone.
+    let mut later = Served::default();
+    while s.push_due(now()) {
+        serve(&mut s, &mut later);
+    }
+    assert!(later.players.is_empty(), "{:?}", later.players.len());
+}
+
+#[test]
+fn count_only_changes_reach_every_player_within_a_second() {
+    for n in [100, 4 * REFRESHES_PER_PUSH - 1] {
         let mut s = session_of(n);
-        let per_push = slots_per_push(n);
+        settle(&mut s);
+        // One more player: the count moves for everyone, nobody's rank does.
+        add_players(&mut s, n, 1);
+        let per_push = slots_per_push(n + 1);
         let mut got = Served::default();
         for _ in 0..SLOTS.div_ceil(per_push) {
-            let slots = serve_slots(&mut s, 1, &mut got).await;
-            assert!(slots.len() <= per_push, "{n} players");
+            let ranks = serve(&mut s, &mut got);
+            let mut slots: Vec<u64> = ranks
+                .keys()
+                .filter(|&&p| p <= n as u64)
+                .map(|p| p % SLOTS as u64)
+                .collect();
+            slots.sort_unstable();
+            slots.dedup();
+            assert!(slots.len() <= per_push, "{n} players: slots {slots:?}");
+            assert!(ranks
+                .values()
+                .all(|m| matches!(m, ServerMsg::Rank { players, .. } if *players == n as u32 + 1)));
         }
-        // Within ceil(SLOTS / per_push) pushes every player got the top list
-        // and a rank once, the host got the one top-list change, and
-        // nothing is dirty.
-        assert_eq!(got.players.len(), n, "{n} players");
-        assert!(got.players.values().all(|&c| c == (1, 1)));
-        assert_eq!(got.host_tops, 1);
-        assert_eq!(s.push_due(Instant::now()), None);
+        // Within ceil(SLOTS / per_push) pushes (a second at 10,000) every
+        // player got the new count once; the newcomer got the top list.
+        assert_eq!(got.players.len(), n + 1, "{n} players");
+        assert!(got.players.values().all(|&(_, ranks)| ranks == 1));
+        assert_eq!(got.players.values().map(|c| c.0).sum::<u32>(), 1);
+        assert!(!s.push_due(now()));
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_growing_session_serves_everyone_in_time() {
-    // Half the slots served, then the session grows from 4 slots a push
-    // to 2: every player, old or new, gets the changed rank within the
-    // 4 pushes the new size needs, and the top list unless they have it.
-    let old = 2 * PLAYERS_PER_PUSH;
-    let mut s = session_of(old);
-    let mut got = Served::default();
-    assert_eq!(serve_slots(&mut s, 1, &mut got).await, [0, 1, 2, 3]);
-    let had_top: std::collections::HashSet<u64> = got.players.keys().copied().collect();
-    add_players(&mut s, old, PLAYERS_PER_PUSH);
-    let mut got = Served::default();
-    let mut served = Vec::new();
-    for _ in 0..4 {
-        served.extend(serve_slots(&mut s, 2, &mut got).await);
-    }
-    assert_eq!(served, [4, 5, 6, 7, 0, 1, 2, 3]);
-    assert_eq!(got.players.len(), 3 * PLAYERS_PER_PUSH);
-    for (p, &(tops, ranks)) in &got.players {
-        assert_eq!(ranks, 1, "player {p}");
-        assert_eq!(tops, u32::from(!had_top.contains(p)), "player {p}");
-    }
-    assert_eq!(s.push_due(Instant::now()), None);
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_reconnecting_player_gets_the_top_list_again() {
-    for n in [2, 4 * PLAYERS_PER_PUSH] {
+#[test]
+fn a_reconnecting_player_gets_the_top_list_again() {
+    for n in [2, 4 * REFRESHES_PER_PUSH] {
         let mut s = session_of(n);
-        let mut got = Served::default();
-        while s.push_due(Instant::now()).is_some() {
-            serve_slots(&mut s, 1, &mut got).await;
-        }
-        // Small sessions get the top list as a broadcast.
-        let top_frames = u32::from(n > PLAYERS_PER_PUSH);
-        assert_eq!(got.all_tops, 1 - top_frames);
-        assert!(got.players.values().all(|&c| c == (top_frames, 1)));
+        settle(&mut s);
         // A player drops and resumes; the top list has not changed since.
-        let p = *got.players.keys().min().unwrap();
+        let p = 1;
         s.detach(p);
-        s.attach(Instant::now(), p);
+        s.attach(now(), p);
         s.take_effects();
         let mut again = Served::default();
-        while s.push_due(Instant::now()).is_some() {
-            serve_slots(&mut s, 1, &mut again).await;
+        while s.push_due(now()) {
+            serve(&mut s, &mut again);
         }
         assert_eq!(again.players.get(&p), Some(&(1, 1)), "{n} players");
-        assert_eq!(again.all_tops, 0);
+        assert_eq!(again.players.len(), 1, "{n} players");
+        assert_eq!(again.host_tops, 0);
     }
 }
 
-fn record(a: &PendingAnswer) -> super::restore::AnswerRecord {
-    super::restore::AnswerRecord {
+fn record(a: &PendingAnswer) -> crate::restore::AnswerRecord {
+    crate::restore::AnswerRecord {
         question: a.question,
         player: a.player,
         choices: a.choices.clone(),
@@ -488,7 +601,7 @@ fn record(a: &PendingAnswer) -> super::restore::AnswerRecord {
 
 /// Restores `s` as another gateway would: from its checkpoints and `durable` answers.
 fn restore_copy(s: &Session, durable: &[PendingAnswer], epoch_now: i64) -> (Session, Vec<i64>) {
-    use super::restore::SessionMeta;
+    use crate::restore::SessionMeta;
     let meta = SessionMeta {
         session_id: s.id,
         code: s.code.clone(),
@@ -509,37 +622,38 @@ fn restore_copy(s: &Session, durable: &[PendingAnswer], epoch_now: i64) -> (Sess
         players,
         s.phase_checkpoint(),
         &answers,
-        Instant::now(),
+        now(),
         epoch_now,
+        SEED,
     );
     (r, writes.iter().map(|w| w.delta).collect())
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_restored_session_continues_with_durable_scores_streaks_and_deadline() {
+#[test]
+fn a_restored_session_continues_with_durable_scores_streaks_and_deadline() {
     let mut s = session(3);
-    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    let bob = s.join(Instant::now(), "bob", None, "tb".into()).unwrap();
-    let cid = s.join(Instant::now(), "cid", None, "tc".into()).unwrap();
-    s.start(Instant::now()).unwrap();
+    let ann = s.join(now(), "ann", None, "ta".into()).unwrap();
+    let bob = s.join(now(), "bob", None, "tb".into()).unwrap();
+    let cid = s.join(now(), "cid", None, "tc".into()).unwrap();
+    s.start(now()).unwrap();
     // Question 0: ann and bob right, cid wrong.
     let a0 = answer(&mut s, ann, 0, &[1]).unwrap();
     let b0 = answer(&mut s, bob, 0, &[1]).unwrap();
     let c0 = answer(&mut s, cid, 0, &[0]).unwrap();
-    s.commit(Instant::now(), vec![a0.clone(), b0.clone(), c0.clone()]);
-    s.skip(Instant::now()).unwrap(); // leave the reveal
+    s.commit(now(), vec![a0.clone(), b0.clone(), c0.clone()]);
+    s.skip(now()).unwrap(); // leave the reveal
     assert_eq!(s.phase(), Phase::Question);
     // Question 1 at 2 s: ann answers right (durable), bob's answer is accepted but the
     // gateway dies before it is stored; cid has not answered.
-    tokio::time::advance(Duration::from_millis(2_000)).await;
+    advance(Duration::from_millis(2_000));
     let a1 = answer(&mut s, ann, 1, &[1]).unwrap();
-    s.commit(Instant::now(), vec![a1.clone()]);
+    s.commit(now(), vec![a1.clone()]);
     let _lost = answer(&mut s, bob, 1, &[1]).unwrap();
     // ann's question-1 points are held until question 1 closes.
-    let ann_score = s.roster.get(ann).unwrap().score;
+    let ann_score = s.score(ann).unwrap();
     assert_eq!(ann_score, i64::from(a0.points));
 
-    let epoch_now = s.epoch(Instant::now());
+    let epoch_now = s.epoch(now());
     let durable = [a0.clone(), b0.clone(), c0, a1.clone()];
     let (mut r, totals) = restore_copy(&s, &durable, epoch_now);
     assert_eq!(r.phase(), Phase::Question);
@@ -555,7 +669,7 @@ async fn a_restored_session_continues_with_durable_scores_streaks_and_deadline()
     assert!(r.roster.get(ann).is_some_and(|p| !p.connected));
     assert_eq!(r.roster.by_token("tb"), Some(bob));
     // Same question, same deadline (8 s left), answer-once from the durable record.
-    let w = r.welcome(Instant::now(), Some(ann));
+    let w = r.welcome(now(), Some(ann));
     assert!(w.answered);
     assert_eq!(w.score, ann_score);
     assert_eq!(
@@ -563,21 +677,21 @@ async fn a_restored_session_continues_with_durable_scores_streaks_and_deadline()
         Some(1_000_000 + 10_000)
     );
     assert_eq!(
-        r.answer(Instant::now(), ann, 1, &[1], None),
+        r.answer(now(), ann, 1, &[1], None),
         Err(ErrorCode::AlreadyAnswered)
     );
     // bob's lost answer can be given again, with his streak from question 0.
-    let b1 = r.answer(Instant::now(), bob, 1, &[1], None).unwrap();
+    let b1 = r.answer(now(), bob, 1, &[1], None).unwrap();
     assert_eq!(b1.points, a1.points, "same speed, same streak bonus as ann");
     // New players never reuse an id.
-    assert_eq!(r.join(Instant::now(), "dan", None, "td".into()), Ok(4));
+    assert_eq!(r.join(now(), "dan", None, "td".into()), Ok(4));
     // Leaderboard versions continue above the old owner's.
     assert!(r.push.version() >= epoch_now as u64);
     // The deadline still closes it: cid never answers.
     r.take_effects();
-    r.commit(Instant::now(), vec![b1]);
-    tokio::time::advance(Duration::from_millis(8_000)).await;
-    r.tick(Instant::now());
+    r.commit(now(), vec![b1]);
+    advance(Duration::from_millis(8_000));
+    r.tick(now());
     assert_eq!(r.phase(), Phase::Reveal);
     let fx = r.take_effects();
     let ann_result = sends(&fx).into_iter().find_map(|(t, m)| match (t, m) {
@@ -597,67 +711,67 @@ async fn a_restored_session_continues_with_durable_scores_streaks_and_deadline()
     assert_eq!(r.roster.get(ann).unwrap().streak, 2);
 }
 
-#[tokio::test(start_paused = true)]
-async fn restoring_a_closed_question_or_finished_session_moves_on() {
+#[test]
+fn restoring_a_closed_question_or_finished_session_moves_on() {
     let mut s = session(3);
-    let ann = s.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    s.start(Instant::now()).unwrap();
+    let ann = s.join(now(), "ann", None, "ta".into()).unwrap();
+    s.start(now()).unwrap();
     let a0 = answer(&mut s, ann, 0, &[1]).unwrap();
-    s.commit(Instant::now(), vec![a0.clone()]);
+    s.commit(now(), vec![a0.clone()]);
     // All answered: revealed; the restore keeps the reveal and its end time.
     assert_eq!(s.phase(), Phase::Reveal);
-    let (mut r, _) = restore_copy(&s, std::slice::from_ref(&a0), s.epoch(Instant::now()));
+    let (mut r, _) = restore_copy(&s, std::slice::from_ref(&a0), s.epoch(now()));
     assert_eq!(r.phase(), Phase::Reveal);
-    tokio::time::advance(Duration::from_millis(3_000)).await;
-    r.tick(Instant::now());
+    advance(Duration::from_millis(3_000));
+    r.tick(now());
     assert_eq!(r.phase(), Phase::Question);
 
     // A question past its deadline when restored is revealed at the first tick.
     let ck = r.phase_checkpoint();
-    tokio::time::advance(Duration::from_millis(20_000)).await;
+    advance(Duration::from_millis(20_000));
     let (mut late, _) = {
         let mut copy = r;
         copy.take_effects();
         assert!(matches!(
             ck.phase,
-            super::restore::PhaseRecord::Question { index: 1, .. }
+            crate::restore::PhaseRecord::Question { index: 1, .. }
         ));
-        let e = copy.epoch(Instant::now());
+        let e = copy.epoch(now());
         restore_copy(&copy, std::slice::from_ref(&a0), e)
     };
-    late.tick(Instant::now());
+    late.tick(now());
     assert_eq!(late.phase(), Phase::Reveal);
 
     // A finished session whose standings were not stored finishes again.
     let mut f = session(3);
-    f.join(Instant::now(), "ann", None, "ta".into()).unwrap();
-    f.end(Instant::now()).unwrap();
+    f.join(now(), "ann", None, "ta".into()).unwrap();
+    f.end(now()).unwrap();
     assert_eq!(f.phase(), Phase::Finished);
-    let (mut rf, _) = restore_copy(&f, &[], f.epoch(Instant::now()));
+    let (mut rf, _) = restore_copy(&f, &[], f.epoch(now()));
     assert_eq!(rf.phase(), Phase::Finished);
     assert!(rf.take_effects().contains(&Effect::Finished));
 }
 
-/// The board as the actor keeps it: score writes applied once per op key, ranked
-/// (competition style, ties by player id here) for pushes.
+/// What a mirror of the session's board holds: the `Score` and `Unscore`
+/// effects, each write applied once per op key.
 #[derive(Debug, Default)]
-struct Board {
+struct Mirror {
     scores: HashMap<u64, i64>,
     ops: std::collections::HashSet<String>,
 }
 
-impl Board {
-    /// A board holding each player's current total (what a restore writes).
-    fn of(s: &Session) -> Board {
+impl Mirror {
+    /// A mirror reset to the session's totals (what a restore writes).
+    fn of(s: &Session) -> Mirror {
         let scores = s
-            .roster
-            .ids()
-            .into_iter()
-            .filter_map(|id| Some((id, s.roster.get(id)?.score)))
+            .ranks()
+            .all()
+            .iter()
+            .map(|r| (r.player, r.score))
             .collect();
-        Board {
+        Mirror {
             scores,
-            ..Board::default()
+            ..Mirror::default()
         }
     }
 
@@ -679,31 +793,27 @@ impl Board {
         }
     }
 
-    fn ranks(&self) -> Vec<BoardRank> {
-        let mut all: Vec<(u64, i64)> = self.scores.iter().map(|(p, s)| (*p, *s)).collect();
-        all.sort_by_key(|&(p, s)| (std::cmp::Reverse(s), p));
-        all.iter()
-            .map(|&(player, score)| BoardRank {
-                player,
-                rank: 1 + all.iter().filter(|(_, s)| *s > score).count() as u64,
-                score,
-            })
-            .collect()
+    /// Holds exactly the session's scores.
+    fn assert_matches(&self, s: &Session) {
+        let engine: HashMap<u64, i64> = s
+            .ranks()
+            .all()
+            .iter()
+            .map(|r| (r.player, r.score))
+            .collect();
+        assert_eq!(self.scores, engine);
     }
 }
 
-/// One actor turn: performs the queued effects on `board`, then the push if one is due;
-/// returns every frame of the turn in order.
-fn turn(s: &mut Session, board: &mut Board) -> Vec<(Target, ServerMsg)> {
+/// One actor turn: the queued effects (copied to the mirror), then the push
+/// if one is due; returns every frame of the turn in order.
+fn turn(s: &mut Session, mirror: &mut Mirror) -> Vec<(Target, ServerMsg)> {
     let mut fx = s.take_effects();
-    board.apply(&fx);
-    if s.push_due(Instant::now()).is_some() {
-        let ids = s.rank_ids();
-        let all = board.ranks();
-        let ranks = all.iter().filter(|r| ids.contains(&r.player)).copied();
-        s.push(Instant::now(), all.clone(), ranks.collect());
+    mirror.apply(&fx);
+    if s.push_due(now()) {
+        s.push(now());
         let pushed = s.take_effects();
-        board.apply(&pushed);
+        mirror.apply(&pushed);
         fx.extend(pushed);
     }
     sends(&fx)
@@ -727,12 +837,12 @@ fn assert_no_points(frames: &[(Target, ServerMsg)]) {
 }
 
 /// At the question's deadline: the reveal gives ann her points, and the frames after it
-/// (the first push) show them; the board has them.
-async fn closes_with_the_points(s: &mut Session, board: &mut Board, ann: u64, points: u32) {
-    tokio::time::advance(Duration::from_millis(10_000)).await;
-    s.tick(Instant::now());
+/// (the first push) show them; the board and its mirror have them.
+fn closes_with_the_points(s: &mut Session, mirror: &mut Mirror, ann: u64, points: u32) {
+    advance(Duration::from_millis(10_000));
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Reveal);
-    let frames = turn(s, board);
+    let frames = turn(s, mirror);
     let reveal = frames.iter().position(|(t, m)| {
         *t == Target::Player(ann)
             && matches!(m, ServerMsg::Reveal { result: Some(r), .. }
@@ -750,31 +860,31 @@ async fn closes_with_the_points(s: &mut Session, board: &mut Board, ann: u64, po
         reveal.is_some() && reveal < rank && reveal < top,
         "{frames:?}"
     );
-    assert_eq!(board.scores[&ann], i64::from(points));
-    assert_eq!(s.roster.get(ann).unwrap().score, i64::from(points));
+    assert_eq!(s.score(ann), Some(i64::from(points)));
+    mirror.assert_matches(s);
 }
 
-#[tokio::test(start_paused = true)]
-async fn points_reach_the_board_and_pushes_only_when_the_question_closes() {
+#[test]
+fn points_reach_the_board_and_pushes_only_when_the_question_closes() {
     let mut s = session(3);
-    let mut board = Board::default();
+    let mut board = Mirror::default();
     let ids: Vec<u64> = ["ann", "bob", "cid"]
         .into_iter()
         .map(|n| {
-            let id = s.join(Instant::now(), n, None, format!("t{n}")).unwrap();
-            s.attach(Instant::now(), id);
+            let id = s.join(now(), n, None, format!("t{n}")).unwrap();
+            s.attach(now(), id);
             id
         })
         .collect();
     let (ann, bob) = (ids[0], ids[1]);
     assert_no_points(&turn(&mut s, &mut board));
-    tokio::time::advance(Duration::from_millis(250)).await;
-    s.start(Instant::now()).unwrap();
+    advance(Duration::from_millis(250));
+    s.start(now()).unwrap();
     // ann right, bob wrong, both durable and acknowledged; cid keeps the question open.
     let a = answer(&mut s, ann, 0, &[1]).unwrap();
     let b = answer(&mut s, bob, 0, &[0]).unwrap();
     assert_eq!((a.points, b.points), (1000, 0));
-    s.commit(Instant::now(), vec![a.clone(), b.clone()]);
+    s.commit(now(), vec![a.clone(), b.clone()]);
     let frames = turn(&mut s, &mut board);
     assert_no_points(&frames);
     assert!(frames
@@ -782,34 +892,35 @@ async fn points_reach_the_board_and_pushes_only_when_the_question_closes() {
         .any(|(t, m)| *t == Target::Player(ann)
             && matches!(m, ServerMsg::AnswerAck { question: 0, .. })));
     assert!(board.scores.values().all(|&v| v == 0), "{board:?}");
+    board.assert_matches(&s);
     // Pushes keep coming (a player resumes, another joins): still no points.
-    tokio::time::advance(Duration::from_millis(300)).await;
+    advance(Duration::from_millis(300));
     s.detach(ann);
-    s.attach(Instant::now(), ann);
-    let w = s.welcome(Instant::now(), Some(ann));
+    s.attach(now(), ann);
+    let w = s.welcome(now(), Some(ann));
     assert!(w.answered);
     assert_eq!(w.score, 0);
-    s.join(Instant::now(), "dan", None, "tdan".into()).unwrap();
+    s.join(now(), "dan", None, "tdan".into()).unwrap();
     assert_no_points(&turn(&mut s, &mut board));
 
     // Another gateway takes the session over mid-question from the durable answers: the
     // answers count (answer-once), their points stay held.
-    let (mut r, totals) = restore_copy(&s, &[a.clone(), b], s.epoch(Instant::now()));
+    let (mut r, totals) = restore_copy(&s, &[a.clone(), b], s.epoch(now()));
     assert!(totals.iter().all(|&t| t == 0), "{totals:?}");
-    let mut restored_board = Board::of(&r);
+    let mut restored_board = Mirror::of(&r);
     for id in r.roster.ids() {
-        r.attach(Instant::now(), id);
+        r.attach(now(), id);
     }
-    let w = r.welcome(Instant::now(), Some(ann));
+    let w = r.welcome(now(), Some(ann));
     assert!(w.answered);
     assert_eq!(w.score, 0);
     assert_eq!(
-        r.answer(Instant::now(), ann, 0, &[1], None),
+        r.answer(now(), ann, 0, &[1], None),
         Err(ErrorCode::AlreadyAnswered)
     );
     assert_no_points(&turn(&mut r, &mut restored_board));
 
     // Both copies apply ann's points at the close, not before.
-    closes_with_the_points(&mut r, &mut restored_board, ann, a.points).await;
-    closes_with_the_points(&mut s, &mut board, ann, a.points).await;
+    closes_with_the_points(&mut r, &mut restored_board, ann, a.points);
+    closes_with_the_points(&mut s, &mut board, ann, a.points);
 }

@@ -5,15 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::testing::{advance, now, SEED};
 use sdk::live::{ErrorCode, Phase, QuestionView, RosterEntry, ScoringRules, ServerMsg};
-use tokio::time::Instant;
 
-use super::effects::{Effect, PendingAnswer, Target};
-use super::push::BoardRank;
-use super::quiz::{LiveQuestion, LiveQuiz};
-use super::restore::{PhaseCheckpoint, PlayerRecord, SessionMeta};
-use super::scoring::speed_points;
-use super::session::Session;
+use crate::effects::{Effect, PendingAnswer, ScoreWrite, Target};
+use crate::quiz::{LiveQuestion, LiveQuiz};
+use crate::restore::{PhaseCheckpoint, PlayerRecord, SessionMeta};
+use crate::scoring::speed_points;
+use crate::session::Session;
 
 /// Server time (ms) of the sessions' creation.
 const EPOCH: i64 = 1_000_000;
@@ -39,7 +38,7 @@ fn quiz(hide: bool, rules: ScoringRules) -> Arc<LiveQuiz> {
 }
 
 fn session_with(hide: bool, rules: ScoringRules) -> Session {
-    Session::new(7, "123456".into(), quiz(hide, rules), Instant::now(), EPOCH)
+    Session::new(7, "123456".into(), quiz(hide, rules), now(), EPOCH, SEED)
 }
 
 fn session() -> Session {
@@ -47,15 +46,13 @@ fn session() -> Session {
 }
 
 fn join(s: &mut Session, nick: &str) -> u64 {
-    let id = s
-        .join(Instant::now(), nick, None, format!("t-{nick}"))
-        .unwrap();
-    s.attach(Instant::now(), id);
+    let id = s.join(now(), nick, None, format!("t-{nick}")).unwrap();
+    s.attach(now(), id);
     id
 }
 
 fn answer(s: &mut Session, p: u64, q: u32) -> Result<PendingAnswer, ErrorCode> {
-    s.answer(Instant::now(), p, q, &[1], None)
+    s.answer(now(), p, q, &[1], None)
 }
 
 /// The question frames of a question's opening: the host's, the shared
@@ -109,8 +106,8 @@ fn host_frames(effects: &[Effect]) -> Vec<&ServerMsg> {
         .collect()
 }
 
-#[tokio::test(start_paused = true)]
-async fn extra_time_is_validated_and_confirmed_to_the_host() {
+#[test]
+fn extra_time_is_validated_and_confirmed_to_the_host() {
     let mut s = session();
     let ann = join(&mut s, "ann");
     s.take_effects();
@@ -132,23 +129,20 @@ async fn extra_time_is_validated_and_confirmed_to_the_host() {
         ),
         "{fx:?}"
     );
-    assert_eq!(
-        s.welcome(Instant::now(), Some(ann)).extra_time_percent,
-        Some(150)
-    );
+    assert_eq!(s.welcome(now(), Some(ann)).extra_time_percent, Some(150));
     // Back to none.
     s.set_extra_time(ann, 100).unwrap();
     assert_eq!(s.roster.get(ann).unwrap().extra_time_percent, 100);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_player_with_extra_time_answers_until_their_own_deadline_for_full_speed_points() {
+#[test]
+fn a_player_with_extra_time_answers_until_their_own_deadline_for_full_speed_points() {
     let mut s = session();
     let ann = join(&mut s, "ann");
     let bob = join(&mut s, "bob");
     s.set_extra_time(ann, 200).unwrap();
     s.take_effects();
-    let t0 = Instant::now();
+    let t0 = now();
     s.start(t0).unwrap();
     let open = opening(&s.take_effects());
     // The host: full view, plus how long the room may wait.
@@ -169,19 +163,19 @@ async fn a_player_with_extra_time_answers_until_their_own_deadline_for_full_spee
     assert_eq!(mine.text, "question 0?");
 
     // At bob's deadline his answer is late; the question stays open for ann.
-    tokio::time::advance(Duration::from_millis(10_000)).await;
+    advance(Duration::from_millis(10_000));
     assert_eq!(answer(&mut s, bob, 0), Err(ErrorCode::TooLate));
-    s.tick(Instant::now());
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Question);
-    s.push(Instant::now(), Vec::new(), Vec::new()); // nothing else due
+    s.push(now()); // nothing else due
     assert_eq!(s.next_wakeup(), Some(t0 + Duration::from_millis(20_000)));
     // ann's resumed welcome shows her own deadline.
-    let w = s.welcome(Instant::now(), Some(ann));
+    let w = s.welcome(now(), Some(ann));
     assert_eq!(w.question.map(|q| q.deadline), Some(EPOCH + 20_000));
 
     // ann answers at 15 s: half her limit is 10 s in, so 15 s is 75% of it
     // (625 points), where bob's limit would have paid the 500 minimum.
-    tokio::time::advance(Duration::from_millis(5_000)).await;
+    advance(Duration::from_millis(5_000));
     let a = answer(&mut s, ann, 0).unwrap();
     assert_eq!(
         a.points,
@@ -190,36 +184,36 @@ async fn a_player_with_extra_time_answers_until_their_own_deadline_for_full_spee
     assert_eq!(a.points, 625);
     assert_eq!(a.elapsed_ms, 15_000);
     // Nobody else can still answer: the question closes once hers is durable.
-    s.tick(Instant::now());
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Question);
-    s.commit(Instant::now(), vec![a]);
+    s.commit(now(), vec![a]);
     assert_eq!(s.phase(), Phase::Reveal);
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_question_closes_when_the_latest_personal_deadline_passes() {
+#[test]
+fn the_question_closes_when_the_latest_personal_deadline_passes() {
     let mut s = session();
     let ann = join(&mut s, "ann");
     let _bob = join(&mut s, "bob");
     let cy = join(&mut s, "cy");
     s.set_extra_time(ann, 150).unwrap();
     s.set_extra_time(cy, 300).unwrap();
-    let t0 = Instant::now();
+    let t0 = now();
     s.start(t0).unwrap();
     let open = opening(&s.take_effects());
     assert_eq!(open.host.latest_deadline, Some(EPOCH + 30_000));
     // Nobody answers. At 10 s and at 15 s (ann's deadline) it stays open for cy.
-    tokio::time::advance(Duration::from_millis(10_000)).await;
-    s.tick(Instant::now());
+    advance(Duration::from_millis(10_000));
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Question);
-    tokio::time::advance(Duration::from_millis(5_000)).await;
+    advance(Duration::from_millis(5_000));
     assert_eq!(answer(&mut s, ann, 0), Err(ErrorCode::TooLate));
-    s.tick(Instant::now());
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Question);
-    s.push(Instant::now(), Vec::new(), Vec::new()); // nothing else due
+    s.push(now()); // nothing else due
     assert_eq!(s.next_wakeup(), Some(t0 + Duration::from_millis(30_000)));
-    tokio::time::advance(Duration::from_millis(15_000)).await;
-    s.tick(Instant::now());
+    advance(Duration::from_millis(15_000));
+    s.tick(now());
     assert_eq!(
         s.phase(),
         Phase::Reveal,
@@ -227,56 +221,56 @@ async fn the_question_closes_when_the_latest_personal_deadline_passes() {
     );
 
     // Next question: cy leaves the session (removed) while it waits for her.
-    s.skip(Instant::now()).unwrap();
-    let t1 = Instant::now();
-    tokio::time::advance(Duration::from_millis(16_000)).await;
-    s.tick(Instant::now());
+    s.skip(now()).unwrap();
+    let t1 = now();
+    advance(Duration::from_millis(16_000));
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Question);
-    s.remove(Instant::now(), cy).unwrap();
-    assert_eq!(s.next_wakeup().map(|w| w <= Instant::now()), Some(true));
-    s.tick(Instant::now());
+    s.remove(now(), cy).unwrap();
+    assert_eq!(s.next_wakeup().map(|w| w <= now()), Some(true));
+    s.tick(now());
     assert_eq!(
         s.phase(),
         Phase::Reveal,
         "only players still in the session hold it"
     );
-    assert!(t1 + Duration::from_millis(16_000) <= Instant::now());
+    assert!(t1 + Duration::from_millis(16_000) <= now());
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_room_does_not_wait_for_an_accommodated_player_who_answered() {
+#[test]
+fn the_room_does_not_wait_for_an_accommodated_player_who_answered() {
     let mut s = session();
     let ann = join(&mut s, "ann");
     let _bob = join(&mut s, "bob");
     s.set_extra_time(ann, 200).unwrap();
-    s.start(Instant::now()).unwrap();
+    s.start(now()).unwrap();
     let a = answer(&mut s, ann, 0).unwrap();
-    s.commit(Instant::now(), vec![a]);
+    s.commit(now(), vec![a]);
     // bob has not answered: the question's own deadline closes it.
-    tokio::time::advance(Duration::from_millis(10_000)).await;
-    s.tick(Instant::now());
+    advance(Duration::from_millis(10_000));
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Reveal);
 }
 
-#[tokio::test(start_paused = true)]
-async fn extra_time_changed_during_a_question_applies_from_the_next_one() {
+#[test]
+fn extra_time_changed_during_a_question_applies_from_the_next_one() {
     let mut s = session();
     let _ann = join(&mut s, "ann");
     let bob = join(&mut s, "bob");
-    s.start(Instant::now()).unwrap();
+    s.start(now()).unwrap();
     s.take_effects();
     s.set_extra_time(bob, 200).unwrap();
     // Question 0 keeps bob's original limit.
-    let w = s.welcome(Instant::now(), Some(bob));
+    let w = s.welcome(now(), Some(bob));
     assert_eq!(w.question.map(|q| q.deadline), Some(EPOCH + 10_000));
     assert_eq!(w.extra_time_percent, Some(200));
-    tokio::time::advance(Duration::from_millis(10_000)).await;
+    advance(Duration::from_millis(10_000));
     assert_eq!(answer(&mut s, bob, 0), Err(ErrorCode::TooLate));
-    s.tick(Instant::now());
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Reveal);
     s.take_effects();
     // Question 1 opens with it.
-    s.skip(Instant::now()).unwrap();
+    s.skip(now()).unwrap();
     let open = opening(&s.take_effects());
     let opened = open.host.opened_at;
     assert_eq!(open.personal.len(), 1);
@@ -285,49 +279,47 @@ async fn extra_time_changed_during_a_question_applies_from_the_next_one() {
     assert_eq!(open.shared.deadline, opened + 10_000);
 }
 
-#[tokio::test(start_paused = true)]
-async fn accuracy_only_sessions_pay_full_points_at_any_speed() {
+#[test]
+fn accuracy_only_sessions_pay_full_points_at_any_speed() {
     let rules = ScoringRules {
         speed: false,
         ..ScoringRules::default()
     };
     let mut s = session_with(false, rules);
     let ann = join(&mut s, "ann");
-    s.start(Instant::now()).unwrap();
-    tokio::time::advance(Duration::from_millis(9_500)).await;
+    s.start(now()).unwrap();
+    advance(Duration::from_millis(9_500));
     let a = answer(&mut s, ann, 0).unwrap();
     assert_eq!(a.points, 1000);
-    s.commit(Instant::now(), vec![a]);
-    s.skip(Instant::now()).unwrap();
-    tokio::time::advance(Duration::from_millis(7_000)).await;
+    s.commit(now(), vec![a]);
+    s.skip(now()).unwrap();
+    advance(Duration::from_millis(7_000));
     // The streak bonus still follows its own setting.
     let b = answer(&mut s, ann, 1).unwrap();
     assert_eq!(b.points, 1000 + 100);
 }
 
-#[tokio::test(start_paused = true)]
-async fn rank_frames_carry_the_percentile_with_ties() {
+#[test]
+fn rank_frames_carry_the_percentile_with_ties() {
     let mut s = session();
     let ids: Vec<u64> = ["ann", "bob", "cy", "dan"]
         .iter()
         .map(|n| join(&mut s, n))
         .collect();
     let scores = [300, 200, 200, 0];
-    for (&id, &score) in ids.iter().zip(&scores) {
-        s.roster.get_mut(id).unwrap().score = score;
-    }
-    s.take_effects();
-    let ranks: Vec<BoardRank> = ids
+    let writes: Vec<ScoreWrite> = ids
         .iter()
         .zip(&scores)
-        .zip([1, 2, 2, 4])
-        .map(|((&player, &score), rank)| BoardRank {
+        .map(|(&player, &delta)| ScoreWrite {
             player,
-            rank,
-            score,
+            delta,
+            op_key: format!("test:{player}"),
+            at: EPOCH,
         })
         .collect();
-    s.push(Instant::now(), ranks.clone(), ranks.clone());
+    s.ranks.apply(&writes);
+    s.take_effects();
+    s.push(now());
     let fx = s.take_effects();
     let got: Vec<(u64, u32)> = fx
         .iter()
@@ -344,9 +336,9 @@ async fn rank_frames_carry_the_percentile_with_ties() {
         vec![(ids[0], 100), (ids[1], 33), (ids[2], 33), (ids[3], 0)]
     );
     // Final standings carry it too (the host's has none).
-    s.end(Instant::now()).unwrap();
+    s.end(now()).unwrap();
     s.take_effects();
-    s.finished_frames(&ranks);
+    s.finished_frames();
     let fx = s.take_effects();
     let finished: Vec<(Target, Option<u32>)> = fx
         .iter()
@@ -367,17 +359,12 @@ async fn rank_frames_carry_the_percentile_with_ties() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_single_player_is_at_the_100th_percentile() {
+#[test]
+fn a_single_player_is_at_the_100th_percentile() {
     let mut s = session();
-    let ann = join(&mut s, "ann");
+    join(&mut s, "ann");
     s.take_effects();
-    let me = vec![BoardRank {
-        player: ann,
-        rank: 1,
-        score: 0,
-    }];
-    s.push(Instant::now(), me.clone(), me);
+    s.push(now());
     let fx = s.take_effects();
     assert!(
         fx.iter().any(|e| matches!(
@@ -395,14 +382,14 @@ async fn a_single_player_is_at_the_100th_percentile() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn hidden_sessions_send_players_no_texts_and_the_host_everything() {
+#[test]
+fn hidden_sessions_send_players_no_texts_and_the_host_everything() {
     let mut s = session_with(true, ScoringRules::default());
     let ann = join(&mut s, "ann");
     let bob = join(&mut s, "bob");
     s.set_extra_time(bob, 150).unwrap();
     s.take_effects();
-    s.start(Instant::now()).unwrap();
+    s.start(now()).unwrap();
     let open = opening(&s.take_effects());
     assert_eq!(open.host.text, "question 0?");
     assert!(!open.host.hidden);
@@ -419,20 +406,20 @@ async fn hidden_sessions_send_players_no_texts_and_the_host_everything() {
     }
     assert_eq!(open.personal[0].0, bob);
     // A resumed player's welcome hides them too; the host's does not.
-    let w = s.welcome(Instant::now(), Some(ann)).question.unwrap();
+    let w = s.welcome(now(), Some(ann)).question.unwrap();
     assert!(w.hidden && w.text.is_empty());
-    let h = s.welcome(Instant::now(), None).question.unwrap();
+    let h = s.welcome(now(), None).question.unwrap();
     assert!(!h.hidden && h.text == "question 0?");
     // Answers by index work as ever.
     assert!(answer(&mut s, ann, 0).is_ok());
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_session_showing_texts_sends_one_frame_to_everyone() {
+#[test]
+fn a_session_showing_texts_sends_one_frame_to_everyone() {
     let mut s = session();
     join(&mut s, "ann");
     s.take_effects();
-    s.start(Instant::now()).unwrap();
+    s.start(now()).unwrap();
     let fx = s.take_effects();
     assert!(
         fx.iter().any(|e| matches!(
@@ -444,15 +431,15 @@ async fn a_session_showing_texts_sends_one_frame_to_everyone() {
     assert!(!fx.iter().any(|e| matches!(e, Effect::SendPlayers { .. })));
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_host_welcome_carries_the_roster_counts_lock_and_cap() {
+#[test]
+fn the_host_welcome_carries_the_roster_counts_lock_and_cap() {
     let mut s = session();
     let ann = join(&mut s, "ann");
     let bob = join(&mut s, "bob");
     s.set_extra_time(bob, 200).unwrap();
     s.detach(bob);
     s.set_locked(true).unwrap();
-    let w = s.welcome(Instant::now(), None);
+    let w = s.welcome(now(), None);
     assert_eq!(
         w.roster,
         Some(vec![
@@ -471,14 +458,14 @@ async fn the_host_welcome_carries_the_roster_counts_lock_and_cap() {
         ])
     );
     assert!(w.locked);
-    assert_eq!(w.max_players, super::guard::DEFAULT_MAX_PLAYERS);
+    assert_eq!(w.max_players, crate::guard::DEFAULT_MAX_PLAYERS);
     assert_eq!(w.answer_counts, None, "no question open");
     assert_eq!(w.extra_time_percent, None);
     // A player's welcome has the cap and their percent, never the roster.
-    let p = s.welcome(Instant::now(), Some(bob));
+    let p = s.welcome(now(), Some(bob));
     assert_eq!(p.roster, None);
     assert_eq!(p.answer_counts, None);
-    assert_eq!(p.max_players, super::guard::DEFAULT_MAX_PLAYERS);
+    assert_eq!(p.max_players, crate::guard::DEFAULT_MAX_PLAYERS);
     assert_eq!(p.extra_time_percent, Some(200));
     let json = serde_json::to_string(&ServerMsg::Welcome(p)).unwrap();
     assert!(
@@ -486,16 +473,16 @@ async fn the_host_welcome_carries_the_roster_counts_lock_and_cap() {
         "{json}"
     );
 
-    s.start(Instant::now()).unwrap();
+    s.start(now()).unwrap();
     let a = answer(&mut s, ann, 0).unwrap();
-    let w = s.welcome(Instant::now(), None);
+    let w = s.welcome(now(), None);
     let counts = w.answer_counts.expect("counts of the open question");
     assert_eq!(
         (counts.question, counts.answered, counts.players),
         (0, 0, 2)
     );
-    s.commit(Instant::now(), vec![a]);
-    let counts = s.welcome(Instant::now(), None).answer_counts.unwrap();
+    s.commit(now(), vec![a]);
+    let counts = s.welcome(now(), None).answer_counts.unwrap();
     assert_eq!((counts.answered, counts.counts), (1, vec![0, 1, 0]));
 }
 
@@ -504,18 +491,18 @@ fn through_json<T: serde::Serialize + serde::de::DeserializeOwned>(v: &T) -> T {
     serde_json::from_str(&serde_json::to_string(v).unwrap()).unwrap()
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_restore_keeps_extra_time_and_the_session_options() {
+#[test]
+fn a_restore_keeps_extra_time_and_the_session_options() {
     let rules = ScoringRules {
         speed: false,
         ..ScoringRules::default()
     };
     let quiz = quiz(true, rules);
-    let mut s = Session::new(7, "123456".into(), quiz.clone(), Instant::now(), EPOCH);
+    let mut s = Session::new(7, "123456".into(), quiz.clone(), now(), EPOCH, SEED);
     let ann = join(&mut s, "ann");
     let bob = join(&mut s, "bob");
     s.set_extra_time(ann, 200).unwrap();
-    s.start(Instant::now()).unwrap();
+    s.start(now()).unwrap();
     // Changed while question 0 is open: for question 1 on.
     s.set_extra_time(ann, 150).unwrap();
     s.set_extra_time(bob, 300).unwrap();
@@ -533,21 +520,21 @@ async fn a_restore_keeps_extra_time_and_the_session_options() {
         .map(|r| through_json(&r))
         .collect();
     let phase: PhaseCheckpoint = through_json(&s.phase_checkpoint());
-    tokio::time::advance(Duration::from_millis(12_000)).await;
-    let now = Instant::now();
-    let (mut r, _) = Session::restore(meta, players, phase, &[], now, EPOCH + 12_000);
+    advance(Duration::from_millis(12_000));
+    let t = now();
+    let (mut r, _) = Session::restore(meta, players, phase, &[], t, EPOCH + 12_000, SEED);
     assert_eq!(r.roster.get(ann).unwrap().extra_time_percent, 150);
     assert_eq!(r.roster.get(bob).unwrap().extra_time_percent, 300);
     // Question 0 keeps the extra time it opened with: ann's 20 s, bob's 10 s.
     assert_eq!(r.phase(), Phase::Question);
-    let w = r.welcome(now, Some(ann));
+    let w = r.welcome(t, Some(ann));
     let q = w.question.unwrap();
     assert_eq!((q.deadline, q.hidden), (EPOCH + 20_000, true));
     assert_eq!(w.extra_time_percent, Some(150));
-    assert_eq!(r.answer(now, bob, 0, &[1], None), Err(ErrorCode::TooLate));
-    let a = r.answer(now, ann, 0, &[1], None).unwrap();
+    assert_eq!(r.answer(t, bob, 0, &[1], None), Err(ErrorCode::TooLate));
+    let a = r.answer(t, ann, 0, &[1], None).unwrap();
     assert_eq!(a.points, 1000, "accuracy-only survives the restore");
-    let host = r.welcome(now, None);
+    let host = r.welcome(t, None);
     assert_eq!(host.question.unwrap().latest_deadline, Some(EPOCH + 20_000));
     let roster = host.roster.unwrap();
     assert_eq!(
@@ -558,11 +545,11 @@ async fn a_restore_keeps_extra_time_and_the_session_options() {
         vec![(ann, 150), (bob, 300)]
     );
     // Question 1 opens with the new values, texts still hidden.
-    r.commit(now, vec![a]);
-    r.tick(now);
+    r.commit(t, vec![a]);
+    r.tick(t);
     assert_eq!(r.phase(), Phase::Reveal);
     r.take_effects();
-    r.skip(now).unwrap();
+    r.skip(t).unwrap();
     let open = opening(&r.take_effects());
     let opened = open.host.opened_at;
     let mine: Vec<(u64, i64, bool)> = open
@@ -591,7 +578,7 @@ fn checkpoints_from_before_these_options_read_with_defaults() {
     .unwrap();
     assert!(matches!(
         phase.phase,
-        super::restore::PhaseRecord::Question { ref extra_time, .. } if extra_time.is_empty()
+        crate::restore::PhaseRecord::Question { ref extra_time, .. } if extra_time.is_empty()
     ));
     let quiz: LiveQuiz = serde_json::from_str(
         r#"{"quiz_id":1,"questions":[],"rules":{"max_points":1000,"full_points_ms":500,

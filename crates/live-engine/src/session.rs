@@ -1,27 +1,28 @@
 //! The session state machine: lobby -> question -> reveal -> ... -> finished.
 //!
-//! Synchronous and I/O-free: every method takes the current time, mutates
-//! the state and queues [`Effect`]s that the async driver
-//! ([`crate::live::actor`]) performs. Time is `tokio::time::Instant`, so tests
-//! drive it with `tokio::time::pause`.
+//! Synchronous and I/O-free: every method takes the current time (an
+//! [`Instant`] of the driver's clock), mutates the state and queues
+//! [`Effect`]s that the driver performs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Instant;
+use crate::effects::{Effect, PendingAnswer, ScoreWrite, Target};
+use crate::guard::{Admitted, Guard};
+use crate::push::PushState;
+use crate::quiz::{normalise_choices, personal_limit_ms, LiveQuiz};
+use crate::ranks::Ranks;
+use crate::restore::PlayerRecord;
+use crate::roster::{Player, Roster};
+use crate::scoring::{score_answer, Scored};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use sdk::live::{
     close, AnswerCountsView, ErrorCode, FinishReason, Phase, PlayerResult, RosterEntry, ServerMsg,
     Welcome, EXTRA_TIME_MAX_PERCENT, EXTRA_TIME_MIN_PERCENT, PROTOCOL_VERSION,
 };
-use tokio::time::Instant;
-
-use super::effects::{Effect, PendingAnswer, ScoreWrite, Target};
-use super::guard::{Admitted, Guard};
-use super::push::PushState;
-use super::quiz::{normalise_choices, personal_limit_ms, LiveQuiz};
-use super::restore::PlayerRecord;
-use super::roster::{Player, Roster};
-use super::scoring::{score_answer, Scored};
 
 /// An accepted answer to the open question.
 ///
@@ -30,55 +31,63 @@ use super::scoring::{score_answer, Scored};
 /// would tell its player (and anyone playing several seats, one per
 /// choice) which choice is right before the reveal.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Accepted {
+pub(crate) struct Accepted {
     /// As scored when accepted (points, and the streak it makes).
-    pub(super) scored: Scored,
+    pub(crate) scored: Scored,
     /// Durably recorded (and acknowledged).
-    pub(super) durable: bool,
+    pub(crate) durable: bool,
     /// Server time (ms) it was received: the board's tie-break once the
     /// points are applied at the close.
-    pub(super) answered_at: i64,
+    pub(crate) answered_at: i64,
 }
 
 /// The open question.
 #[derive(Debug)]
-pub(super) struct Open {
-    pub(super) index: u32,
-    pub(super) opened: Instant,
-    pub(super) opened_at: i64,
+pub(crate) struct Open {
+    pub(crate) index: u32,
+    pub(crate) opened: Instant,
+    pub(crate) opened_at: i64,
     /// The question's own deadline (players without extra time).
-    pub(super) deadline: Instant,
+    pub(crate) deadline: Instant,
     /// Extra time of the players who had some when the question opened
     /// (percent of the limit, over 100): their personal deadlines. A change
     /// the host makes while it is open applies from the next question.
-    pub(super) extra: HashMap<u64, u32>,
+    pub(crate) extra: HashMap<u64, u32>,
     /// Accepted answers, their points held until the close.
-    pub(super) answers: HashMap<u64, Accepted>,
-    pub(super) counts: Vec<u32>,
+    pub(crate) answers: HashMap<u64, Accepted>,
+    pub(crate) counts: Vec<u32>,
     /// Accepted but not yet durable; the reveal waits for them.
-    pub(super) pending: usize,
+    pub(crate) pending: usize,
     /// Deadline passed or skipped; waiting for `pending` to drain.
-    pub(super) closing: bool,
+    pub(crate) closing: bool,
+    /// When it stopped taking answers, once `closing`: answers the gateway
+    /// received before then are still accepted until the reveal (they may
+    /// reach the session later than they arrived, e.g. behind a busy turn).
+    pub(crate) closed_at: Option<Instant>,
 }
 
 impl Open {
     /// The player's extra time on this question, in percent (100: none).
-    pub(super) fn percent(&self, player: u64) -> u32 {
+    pub(crate) fn percent(&self, player: u64) -> u32 {
         self.extra.get(&player).copied().unwrap_or(100)
     }
 
     /// When this player's answers stop being accepted.
     fn deadline_of(&self, player: u64, limit_ms: u32) -> Instant {
-        match self.extra.get(&player) {
+        let deadline = match self.extra.get(&player) {
             None => self.deadline,
             Some(&pct) => self.opened + Duration::from_millis(personal_limit_ms(limit_ms, pct)),
+        };
+        match self.closed_at {
+            Some(closed) => deadline.min(closed),
+            None => deadline,
         }
     }
 
     /// When the question closes by itself: its deadline, or the latest
     /// personal deadline of a player with extra time who is still in the
     /// session and has not answered.
-    pub(super) fn closes_at(&self, roster: &Roster, limit_ms: u32) -> Instant {
+    pub(crate) fn closes_at(&self, roster: &Roster, limit_ms: u32) -> Instant {
         self.extra
             .keys()
             .filter(|id| !self.answers.contains_key(id) && roster.get(**id).is_some())
@@ -95,7 +104,7 @@ impl Open {
 }
 
 #[derive(Debug)]
-pub(super) enum State {
+pub(crate) enum State {
     Lobby,
     Question(Open),
     Reveal { index: u32, until: Instant },
@@ -105,34 +114,45 @@ pub(super) enum State {
 /// One live session.
 #[derive(Debug)]
 pub struct Session {
+    /// The ranked scores (the only copy; see [`crate::ranks`]).
+    pub(crate) ranks: Ranks,
+    /// Randomness (two-step patterns, generated nicknames), seeded by the
+    /// driver: the engine reads no entropy itself.
+    pub(crate) rng: StdRng,
     /// Database id.
     pub id: i64,
     /// Join code.
     pub code: String,
-    pub(super) quiz: Arc<LiveQuiz>,
-    pub(super) state: State,
+    pub(crate) quiz: Arc<LiveQuiz>,
+    pub(crate) state: State,
     /// The players.
     pub roster: Roster,
-    pub(super) push: PushState,
-    pub(super) end_requested: bool,
-    /// Join rules, lock, bans, two-step pattern, lifetime (see [`super::guard`]).
-    pub(super) guard: Guard,
-    pub(super) finish_reason: Option<FinishReason>,
+    pub(crate) push: PushState,
+    pub(crate) end_requested: bool,
+    /// Join rules, lock, bans, two-step pattern, lifetime (see [`crate::guard`]).
+    pub(crate) guard: Guard,
+    pub(crate) finish_reason: Option<FinishReason>,
     epoch_base: (Instant, i64),
     out: Vec<Effect>,
 }
 
 impl Session {
-    /// A new session in the lobby. `epoch_now_ms` is the wall clock at `now`.
+    /// A new session in the lobby. `epoch_now_ms` is the wall clock at
+    /// `now`; `seed` seeds the session's random choices (two-step patterns,
+    /// generated nicknames), so pass fresh entropy (a cryptographic RNG's
+    /// output: patterns must not be predictable).
     pub fn new(
         id: i64,
         code: String,
         quiz: Arc<LiveQuiz>,
         now: Instant,
         epoch_now_ms: i64,
+        seed: [u8; 32],
     ) -> Self {
         let push = PushState::new(Duration::from_millis(250), quiz.top_n);
         Session {
+            ranks: Ranks::new(),
+            rng: StdRng::from_seed(seed),
             id,
             code,
             quiz,
@@ -153,16 +173,42 @@ impl Session {
         ms + at.saturating_duration_since(base).as_millis() as i64
     }
 
+    /// A player's total (closed questions), from the session's board.
+    pub fn score(&self, player: u64) -> Option<i64> {
+        self.ranks.score(player)
+    }
+
+    /// The ranked scores.
+    pub fn ranks(&self) -> &Ranks {
+        &self.ranks
+    }
+
+    /// Every player's total as writes that rebuild the board on an empty
+    /// one (a mirror starting over), with op keys
+    /// `"<session>:<tag>:<player>"`: pass a tag no earlier rebuild used.
+    pub fn mirror_writes(&self, tag: &str) -> Vec<ScoreWrite> {
+        self.ranks
+            .all()
+            .into_iter()
+            .map(|r| ScoreWrite {
+                player: r.player,
+                delta: r.score,
+                op_key: format!("{}:{tag}:{}", self.id, r.player),
+                at: r.at,
+            })
+            .collect()
+    }
+
     /// Takes the queued effects.
     pub fn take_effects(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.out)
     }
 
-    pub(super) fn emit(&mut self, e: Effect) {
+    pub(crate) fn emit(&mut self, e: Effect) {
         self.out.push(e);
     }
 
-    pub(super) fn out_extend(&mut self, effects: Vec<Effect>) {
+    pub(crate) fn out_extend(&mut self, effects: Vec<Effect>) {
         self.out.extend(effects);
     }
 
@@ -224,7 +270,7 @@ impl Session {
     }
 
     /// A join carrying the two-step `pattern` (if any), checked against the
-    /// session's join rules, lock and bans (see [`super::guard`]). A
+    /// session's join rules, lock and bans (see [`crate::guard`]). A
     /// generated-nickname session ignores `nickname`.
     pub fn join_with(
         &mut self,
@@ -247,12 +293,14 @@ impl Session {
             if let Some(p) = self.roster.get_mut(id) {
                 p.joined_at = at;
             }
-            self.emit(Effect::Score(vec![ScoreWrite {
+            let write = ScoreWrite {
                 player: id,
                 delta: 0,
                 op_key: format!("{}:join:{id}", self.id),
                 at,
-            }]));
+            };
+            self.ranks.apply(std::slice::from_ref(&write));
+            self.emit(Effect::Score(vec![write]));
             self.push.board_changed(now);
         }
         Ok(id)
@@ -333,7 +381,7 @@ impl Session {
             phase: self.phase(),
             question,
             answered,
-            score: p.map_or(0, |p| p.score),
+            score: p.and_then(|p| self.ranks.score(p.id)).unwrap_or(0),
             players: self.roster.len() as u32,
             server_time: self.epoch(now),
             locked: self.guard.locked,
@@ -360,7 +408,7 @@ impl Session {
     }
 
     /// The open question's answer counts (durable answers), as the host sees them.
-    pub(super) fn counts_view(&self, o: &Open) -> AnswerCountsView {
+    pub(crate) fn counts_view(&self, o: &Open) -> AnswerCountsView {
         AnswerCountsView {
             question: o.index,
             answered: o.answers.values().filter(|a| a.durable).count() as u32,
@@ -451,13 +499,14 @@ impl Session {
     }
 
     /// Removes a player, telling the host `event`.
-    pub(super) fn remove_as(
+    pub(crate) fn remove_as(
         &mut self,
         now: Instant,
         player: u64,
         event: &str,
     ) -> Result<Player, ErrorCode> {
         let p = self.roster.remove(player).ok_or(ErrorCode::UnknownPlayer)?;
+        self.ranks.remove(player);
         self.emit(Effect::Close(Target::Player(player), close::REMOVED));
         self.emit(Effect::Unscore(player));
         let msg = roster_msg(&p, event, self.roster.len());
@@ -493,6 +542,7 @@ impl Session {
             counts: vec![0; q.choices.len()],
             pending: 0,
             closing: false,
+            closed_at: None,
         };
         let hide = quiz.hide_text_on_devices;
         let mut host = q.view(index, total, opened_at);
@@ -528,18 +578,21 @@ impl Session {
         }
     }
 
-    pub(super) fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         self.finish_reason.get_or_insert(FinishReason::Completed);
         self.state = State::Finished;
         self.emit(Effect::Finished);
     }
 
     /// Closes the open question: reveal now, or once pending answers drain.
-    pub(super) fn close_question(&mut self, now: Instant) {
+    /// Answers the gateway received before `now` are still accepted until
+    /// then.
+    pub(crate) fn close_question(&mut self, now: Instant) {
         let State::Question(o) = &mut self.state else {
             return;
         };
         o.closing = true;
+        o.closed_at.get_or_insert(now);
         if o.pending == 0 {
             self.reveal(now);
         }
@@ -556,31 +609,35 @@ impl Session {
         let q = &self.quiz.questions[o.index as usize];
         let correct = q.correct.clone();
         let session_id = self.id;
-        let mut writes = Vec::new();
-        let mut frames = Vec::with_capacity(self.roster.len() + 1);
-        for id in self.roster.ids() {
+        let ids = self.roster.ids();
+        let writes: Vec<ScoreWrite> = ids
+            .iter()
+            .filter_map(|id| Some((*id, o.answers.get(id)?)))
+            .filter(|(_, a)| a.scored.points > 0)
+            .map(|(id, a)| ScoreWrite {
+                player: id,
+                delta: i64::from(a.scored.points),
+                op_key: format!("{session_id}:{}:{id}", o.index),
+                at: a.answered_at,
+            })
+            .collect();
+        self.ranks.apply(&writes);
+        let mut frames = Vec::with_capacity(ids.len() + 1);
+        for id in ids {
+            let score = self.ranks.score(id).unwrap_or(0);
             let Some(p) = self.roster.get_mut(id) else {
                 continue;
             };
             let result = match o.answers.get(&id) {
                 Some(a) => {
                     let s = a.scored;
-                    p.score += i64::from(s.points);
                     p.streak = s.streak;
-                    if s.points > 0 {
-                        writes.push(ScoreWrite {
-                            player: id,
-                            delta: i64::from(s.points),
-                            op_key: format!("{session_id}:{}:{id}", o.index),
-                            at: a.answered_at,
-                        });
-                    }
                     PlayerResult {
                         answered: true,
                         correct: s.correct,
                         points: s.points,
                         streak: s.streak,
-                        score: p.score,
+                        score,
                     }
                 }
                 None => {
@@ -590,7 +647,7 @@ impl Session {
                         correct: false,
                         points: 0,
                         streak: 0,
-                        score: p.score,
+                        score,
                     }
                 }
             };
@@ -627,9 +684,18 @@ impl Session {
     /// Accepts one answer (not yet durable): validates phase, question,
     /// deadline, once-only and choices, and scores it. The points are held
     /// until the question closes (see [`Session::commit`]).
+    ///
+    /// `received` is when the gateway received the frame, not when the
+    /// session got to it: the deadline and the speed points are judged by
+    /// it. So an answer received in time is accepted however long it waited
+    /// behind other work, as long as the question has not been revealed
+    /// (a question past its deadline waits for the answers still pending,
+    /// see [`Session::commit`], and the driver hands the session every
+    /// queued message before it lets a deadline pass). One received before
+    /// the question opened is refused as `not_open`.
     pub fn answer(
         &mut self,
-        now: Instant,
+        received: Instant,
         player: u64,
         question: u32,
         choices: &[u32],
@@ -641,7 +707,7 @@ impl Session {
             .ok_or(ErrorCode::UnknownPlayer)?
             .streak;
         let session_id = self.id;
-        let epoch_now = self.epoch(now);
+        let epoch_received = self.epoch(received);
         let rules = self.quiz.rules;
         let o = match &mut self.state {
             State::Question(o) => o,
@@ -657,14 +723,17 @@ impl Session {
             });
         }
         let q = &self.quiz.questions[o.index as usize];
-        if o.closing || now >= o.deadline_of(player, q.time_limit_ms) {
+        if received < o.opened {
+            return Err(ErrorCode::NotOpen);
+        }
+        if received >= o.deadline_of(player, q.time_limit_ms) {
             return Err(ErrorCode::TooLate);
         }
         if o.answers.contains_key(&player) {
             return Err(ErrorCode::AlreadyAnswered);
         }
         let chosen = normalise_choices(choices, q.choices.len()).ok_or(ErrorCode::BadChoice)?;
-        let elapsed = now.saturating_duration_since(o.opened).as_millis() as u64;
+        let elapsed = received.saturating_duration_since(o.opened).as_millis() as u64;
         // Speed points against the player's own limit: extra time is not
         // paid for in points.
         let limit = personal_limit_ms(q.time_limit_ms, o.percent(player));
@@ -674,7 +743,7 @@ impl Session {
             Accepted {
                 scored,
                 durable: false,
-                answered_at: epoch_now,
+                answered_at: epoch_received,
             },
         );
         o.pending += 1;
@@ -687,9 +756,9 @@ impl Session {
             correct: scored.correct,
             points: scored.points,
             elapsed_ms: elapsed.min(u64::from(u32::MAX)) as u32,
-            answered_at: epoch_now,
+            answered_at: epoch_received,
             req,
-            accepted: now,
+            accepted: received,
         })
     }
 
@@ -749,7 +818,7 @@ impl Session {
 }
 
 /// The host's `roster` frame about player `p`.
-pub(super) fn roster_msg(p: &Player, event: &str, players: usize) -> ServerMsg {
+pub(crate) fn roster_msg(p: &Player, event: &str, players: usize) -> ServerMsg {
     ServerMsg::Roster {
         player_id: p.id,
         nickname: p.nickname.clone(),

@@ -1,4 +1,5 @@
-//! Players of one session: ids, unique nicknames, resume tokens, scores.
+//! Players of one session: ids, unique nicknames, resume tokens, streaks.
+//! Their scores are on the session's board ([`crate::ranks`]), not here.
 
 use std::collections::HashMap;
 
@@ -18,10 +19,6 @@ pub struct Player {
     pub account_id: Option<i64>,
     /// Secret to rejoin as this player.
     pub resume_token: String,
-    /// Total score of the closed questions (authoritative copy; the board
-    /// mirrors it). Points for the open question are held with the question
-    /// and added when it closes, so no frame shows them before the reveal.
-    pub score: i64,
     /// Consecutive correct answers up to the last closed question.
     pub streak: u32,
     /// Whether a connection is attached right now.
@@ -107,7 +104,6 @@ impl Roster {
                 nickname,
                 account_id,
                 resume_token: token,
-                score: 0,
                 streak: 0,
                 connected: false,
                 last_pushed: None,

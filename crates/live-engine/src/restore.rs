@@ -1,8 +1,8 @@
 //! Checkpoint and restore: what another gateway needs to continue a session
 //! whose owner died.
 //!
-//! A session is rebuilt from three checkpoints (kept in Redis Cluster by
-//! [`crate::live::cluster`]) and the durable answers (the database):
+//! A session is rebuilt from three checkpoints (kept by the driver: in Redis
+//! Cluster or in the database) and the durable answers (the database):
 //!
 //! - [`SessionMeta`]: id, code, host secret, the quiz itself, the host's
 //!   join settings and the creation time (written once at creation);
@@ -27,15 +27,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Instant;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
-use super::effects::{Effect, ScoreWrite};
-use super::guard::JoinRules;
-use super::quiz::LiveQuiz;
-use super::roster::Player;
-use super::scoring::Scored;
-use super::session::{Accepted, Open, Session, State};
+use crate::effects::{Effect, ScoreWrite};
+use crate::guard::JoinRules;
+use crate::quiz::LiveQuiz;
+use crate::roster::Player;
+use crate::scoring::Scored;
+use crate::session::{Accepted, Open, Session, State};
 
 /// The fixed part of a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,10 +196,11 @@ impl Session {
     }
 
     /// Rebuilds a session from its checkpoints and durable answers at `now`
-    /// (server time `epoch_now` ms). Returns it with the board writes that
-    /// put every player's recomputed total back on an empty board: the
-    /// points of the closed questions; those of an open question stay held
-    /// until it closes.
+    /// (server time `epoch_now` ms; `seed` as for [`Session::new`]). Every
+    /// player's recomputed total goes on the session's board: the points of
+    /// the closed questions; those of an open question stay held until it
+    /// closes. Returns the session with those totals as writes, for a mirror
+    /// to start over from (their op keys are unique to this restore).
     ///
     /// Every player starts disconnected (they resume with their tokens);
     /// an open question keeps its original deadline (if it has passed, the
@@ -215,10 +216,18 @@ impl Session {
         answers: &[AnswerRecord],
         now: Instant,
         epoch_now: i64,
+        seed: [u8; 32],
     ) -> (Session, Vec<ScoreWrite>) {
         let quiz = Arc::new(meta.quiz);
-        let mut s = Session::new(meta.session_id, meta.code, quiz.clone(), now, epoch_now)
-            .with_join_rules(meta.join, now);
+        let mut s = Session::new(
+            meta.session_id,
+            meta.code,
+            quiz.clone(),
+            now,
+            epoch_now,
+            seed,
+        )
+        .with_join_rules(meta.join, now);
         let instant = |ms: i64| -> Instant {
             let d = Duration::from_millis(ms.abs_diff(epoch_now));
             if ms >= epoch_now {
@@ -274,7 +283,6 @@ impl Session {
                 nickname: rec.nickname,
                 account_id: rec.account_id,
                 resume_token: rec.resume_token,
-                score,
                 streak,
                 connected: false,
                 last_pushed: None,
@@ -312,6 +320,7 @@ impl Session {
                     counts,
                     pending: 0,
                     closing,
+                    closed_at: None,
                 })
             }
             PhaseRecord::Reveal { index, until } => State::Reveal {
@@ -327,6 +336,7 @@ impl Session {
         if matches!(s.state, State::Finished) {
             s.emit(Effect::Finished);
         }
+        s.ranks.apply(&writes);
         s.push.continue_after(epoch_now.max(0) as u64);
         s.push.board_changed(now);
         s.push.counts_changed(now);

@@ -1,6 +1,8 @@
-//! What the pure session core asks its async driver to do.
+//! What the pure session core asks its driver to do.
 
 use sdk::live::ServerMsg;
+
+use crate::clock::Instant;
 
 /// Who receives a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,7 +17,9 @@ pub enum Target {
     Player(u64),
 }
 
-/// One score change for the [`ScoreBoard`](crate::live::score::ScoreBoard).
+/// One score change, already applied to the session's own board; the
+/// driver may copy it to a mirror (another board, elsewhere), where the op
+/// key makes a retried copy count once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScoreWrite {
     /// Player id.
@@ -54,8 +58,9 @@ pub struct PendingAnswer {
     pub answered_at: i64,
     /// Client correlation id.
     pub req: Option<u64>,
-    /// When the session accepted it (the gateway's ack latency metric).
-    pub accepted: tokio::time::Instant,
+    /// When the gateway received it (the time it was judged by, and the
+    /// start of the driver's commit latency metric).
+    pub accepted: Instant,
 }
 
 /// An instruction from the core.
@@ -78,11 +83,13 @@ pub enum Effect {
     },
     /// Close the target's connections with a close code.
     Close(Target, u16),
-    /// Apply score changes to the board.
+    /// Score changes the session applied to its board (joins register a
+    /// player with 0, a reveal adds the question's points): for a mirror.
     Score(Vec<ScoreWrite>),
-    /// Take a removed player off the board.
+    /// A removed player left the session's board: for a mirror.
     Unscore(u64),
-    /// The session is over: read the final standings from the board,
-    /// store them, and send [`ServerMsg::Finished`].
+    /// The session is over: take the final standings
+    /// ([`Session::finished_frames`](crate::Session::finished_frames)), store
+    /// them, and send them.
     Finished,
 }

@@ -1,20 +1,20 @@
 //! Join rules and lifetime of a session: cap, lock, ban, two-step pattern,
 //! nickname rules, lobby expiry, maximum lifetime, and their survival
-//! through a restore. Time is passed in (paused tokio time).
+//! through a restore. Time is passed in.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::testing::{advance, now, SEED};
 use sdk::live::{close, ErrorCode, FinishReason, Phase, ScoringRules, ServerMsg};
-use tokio::time::Instant;
 
-use super::effects::{Effect, Target};
-use super::guard::{JoinRules, Lifetime};
-use super::nickname::NicknameFilter;
-use super::pattern::{GRACE, ROTATION};
-use super::quiz::{LiveQuestion, LiveQuiz};
-use super::restore::SessionMeta;
-use super::session::Session;
+use crate::effects::{Effect, Target};
+use crate::guard::{JoinRules, Lifetime};
+use crate::nickname::NicknameFilter;
+use crate::pattern::{GRACE, ROTATION};
+use crate::quiz::{LiveQuestion, LiveQuiz};
+use crate::restore::SessionMeta;
+use crate::session::Session;
 
 fn quiz() -> Arc<LiveQuiz> {
     let q = |i: i64| LiveQuestion {
@@ -35,8 +35,8 @@ fn quiz() -> Arc<LiveQuiz> {
 }
 
 fn session(rules: JoinRules) -> Session {
-    let now = Instant::now();
-    Session::new(7, "123456".into(), quiz(), now, 1_000_000).with_join_rules(rules, now)
+    let t = now();
+    Session::new(7, "123456".into(), quiz(), t, 1_000_000, SEED).with_join_rules(rules, t)
 }
 
 fn rules() -> JoinRules {
@@ -44,12 +44,12 @@ fn rules() -> JoinRules {
 }
 
 fn join(s: &mut Session, nick: &str, account: Option<i64>) -> Result<u64, ErrorCode> {
-    s.join(Instant::now(), nick, account, format!("t-{nick}"))
+    s.join(now(), nick, account, format!("t-{nick}"))
 }
 
 /// Sends the due leaderboard push, so that `next_wakeup` shows the other timers.
 fn settle(s: &mut Session) {
-    s.push(Instant::now(), Vec::new(), Vec::new());
+    s.push(now());
     s.take_effects();
 }
 
@@ -63,8 +63,8 @@ fn host_frames(effects: &[Effect]) -> Vec<&ServerMsg> {
         .collect()
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_cap_refuses_new_players_but_not_returning_accounts() {
+#[test]
+fn the_cap_refuses_new_players_but_not_returning_accounts() {
     let mut s = session(JoinRules {
         max_players: 2,
         ..rules()
@@ -73,39 +73,39 @@ async fn the_cap_refuses_new_players_but_not_returning_accounts() {
     join(&mut s, "bob", None).unwrap();
     assert_eq!(join(&mut s, "cy", None), Err(ErrorCode::SessionFull));
     assert_eq!(join(&mut s, "ann again", Some(1)), Ok(ann), "a rejoin");
-    s.remove(Instant::now(), ann).unwrap();
+    s.remove(now(), ann).unwrap();
     assert!(
         join(&mut s, "cy", None).is_ok(),
         "a removed player frees a seat"
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_locked_session_refuses_joins_and_lets_players_resume() {
+#[test]
+fn a_locked_session_refuses_joins_and_lets_players_resume() {
     let mut s = session(rules());
     let ann = join(&mut s, "ann", Some(1)).unwrap();
     s.take_effects();
     s.set_locked(true).unwrap();
     assert!(host_frames(&s.take_effects()).contains(&&ServerMsg::JoinsLocked { locked: true }));
-    assert!(s.welcome(Instant::now(), None).locked);
+    assert!(s.welcome(now(), None).locked);
     assert_eq!(join(&mut s, "bob", None), Err(ErrorCode::Locked));
     assert_eq!(s.resume("t-ann"), Ok(ann));
     assert_eq!(join(&mut s, "ann", Some(1)), Ok(ann), "an account rejoins");
     assert!(s.phase_checkpoint().locked);
     s.set_locked(false).unwrap();
     assert!(join(&mut s, "bob", None).is_ok());
-    s.end(Instant::now()).unwrap();
+    s.end(now()).unwrap();
     assert_eq!(s.set_locked(true), Err(ErrorCode::Finished));
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_ban_keeps_the_account_and_token_out_and_remove_does_not() {
+#[test]
+fn a_ban_keeps_the_account_and_token_out_and_remove_does_not() {
     let mut s = session(rules());
     let eve = join(&mut s, "eve", Some(5)).unwrap();
     let mal = join(&mut s, "mal", None).unwrap();
     let kim = join(&mut s, "kim", Some(6)).unwrap();
     s.take_effects();
-    let rec = s.ban(Instant::now(), eve).unwrap();
+    let rec = s.ban(now(), eve).unwrap();
     assert!(rec.banned && rec.account_id == Some(5) && rec.resume_token == "t-eve");
     let fx = s.take_effects();
     assert!(fx.contains(&Effect::Close(Target::Player(eve), close::REMOVED)));
@@ -115,25 +115,25 @@ async fn a_ban_keeps_the_account_and_token_out_and_remove_does_not() {
     ));
     assert_eq!(join(&mut s, "eve2", Some(5)), Err(ErrorCode::Banned));
     assert_eq!(s.resume("t-eve"), Err(ErrorCode::Banned));
-    s.ban(Instant::now(), mal).unwrap();
+    s.ban(now(), mal).unwrap();
     assert_eq!(s.resume("t-mal"), Err(ErrorCode::Banned));
     // A guest is known by its token only: a new connection and nickname get in.
     assert!(join(&mut s, "mal2", None).is_ok());
-    assert_eq!(s.ban(Instant::now(), mal), Err(ErrorCode::UnknownPlayer));
+    assert_eq!(s.ban(now(), mal), Err(ErrorCode::UnknownPlayer));
     // Remove is a kick: the token dies, the account may come back as a new player.
-    s.remove(Instant::now(), kim).unwrap();
+    s.remove(now(), kim).unwrap();
     assert_eq!(s.resume("t-kim"), Err(ErrorCode::BadResumeToken));
     let again = join(&mut s, "kim", Some(6)).unwrap();
     assert_ne!(again, kim);
 }
 
-#[tokio::test(start_paused = true)]
-async fn two_step_joins_need_the_current_or_just_replaced_pattern() {
+#[test]
+fn two_step_joins_need_the_current_or_just_replaced_pattern() {
     let mut s = session(JoinRules {
         two_step: true,
         ..rules()
     });
-    let t0 = Instant::now();
+    let t0 = now();
     let Some(ServerMsg::JoinPattern {
         pattern: first,
         expires_at,
@@ -155,8 +155,8 @@ async fn two_step_joins_need_the_current_or_just_replaced_pattern() {
     assert!(s
         .join_with(t0, "ann", None, Some(&first), tok("ann"))
         .is_ok());
-    tokio::time::advance(ROTATION).await;
-    let t1 = Instant::now();
+    advance(ROTATION);
+    let t1 = now();
     s.take_effects();
     s.tick(t1);
     let fx = s.take_effects();
@@ -189,17 +189,15 @@ async fn two_step_joins_need_the_current_or_just_replaced_pattern() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn nicknames_are_generated_or_filtered_when_the_host_asks() {
+#[test]
+fn nicknames_are_generated_or_filtered_when_the_host_asks() {
     let mut gen = session(JoinRules {
         generated_nicknames: true,
         ..rules()
     });
     let mut names = std::collections::HashSet::new();
     for (i, asked) in ["", "Sh1t", "ann", "ann", "\u{7}"].iter().enumerate() {
-        let id = gen
-            .join(Instant::now(), asked, None, format!("t{i}"))
-            .unwrap();
+        let id = gen.join(now(), asked, None, format!("t{i}")).unwrap();
         let nick = gen.roster.get(id).unwrap().nickname.clone();
         assert_ne!(&nick, asked);
         assert!(names.insert(nick.to_lowercase()), "{nick}");
@@ -224,26 +222,26 @@ const LIFE: Lifetime = Lifetime {
     max: Duration::from_secs(600),
 };
 
-#[tokio::test(start_paused = true)]
-async fn an_idle_lobby_finishes_and_host_activity_keeps_it() {
-    let t0 = Instant::now();
+#[test]
+fn an_idle_lobby_finishes_and_host_activity_keeps_it() {
+    let t0 = now();
     let mut s = session(rules()).with_lifetime(LIFE);
     join(&mut s, "ann", None).unwrap();
     settle(&mut s);
     assert_eq!(s.next_wakeup().map(|w| w - t0), Some(LIFE.lobby_idle));
-    tokio::time::advance(Duration::from_secs(20)).await;
-    s.host_active(Instant::now());
-    tokio::time::advance(Duration::from_secs(29)).await;
-    s.tick(Instant::now());
+    advance(Duration::from_secs(20));
+    s.host_active(now());
+    advance(Duration::from_secs(29));
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Lobby, "the host was there 29 s ago");
-    tokio::time::advance(Duration::from_secs(1)).await;
+    advance(Duration::from_secs(1));
     s.take_effects();
-    s.tick(Instant::now());
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Finished);
     assert!(s.take_effects().contains(&Effect::Finished));
     assert_eq!(s.finish_reason(), Some(FinishReason::LobbyIdle));
     assert_eq!(s.next_wakeup(), None);
-    s.finished_frames(&[]);
+    s.finished_frames();
     let fx = s.take_effects();
     assert!(host_frames(&fx).iter().any(|m| matches!(
         m,
@@ -254,22 +252,22 @@ async fn an_idle_lobby_finishes_and_host_activity_keeps_it() {
     )));
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_maximum_lifetime_ends_a_game_after_its_pending_answers() {
-    let t0 = Instant::now();
+#[test]
+fn the_maximum_lifetime_ends_a_game_after_its_pending_answers() {
+    let t0 = now();
     let mut s = session(rules()).with_lifetime(LIFE);
     let ann = join(&mut s, "ann", None).unwrap();
     join(&mut s, "bob", None).unwrap();
     s.start(t0).unwrap();
-    tokio::time::advance(LIFE.max - Duration::from_secs(5)).await;
+    advance(LIFE.max - Duration::from_secs(5));
     // Question 0 timed out long ago; the second one is open.
-    s.tick(Instant::now());
-    tokio::time::advance(Duration::from_millis(1_000)).await;
-    s.tick(Instant::now());
+    s.tick(now());
+    advance(Duration::from_millis(1_000));
+    s.tick(now());
     assert_eq!(s.phase(), Phase::Question);
-    let pending = s.answer(Instant::now(), ann, 1, &[1], None).unwrap();
-    tokio::time::advance(Duration::from_secs(4)).await;
-    let at_max = Instant::now();
+    let pending = s.answer(now(), ann, 1, &[1], None).unwrap();
+    advance(Duration::from_secs(4));
+    let at_max = now();
     settle(&mut s);
     assert_eq!(s.next_wakeup(), Some(t0 + LIFE.max));
     s.tick(at_max);
@@ -284,7 +282,7 @@ async fn the_maximum_lifetime_ends_a_game_after_its_pending_answers() {
         "no busy loop while the reveal waits"
     );
     s.take_effects();
-    s.commit(Instant::now(), vec![pending]);
+    s.commit(now(), vec![pending]);
     assert_eq!(s.phase(), Phase::Finished);
     assert_eq!(s.finish_reason(), Some(FinishReason::MaxDuration));
     assert!(s.take_effects().iter().any(|e| matches!(
@@ -293,15 +291,15 @@ async fn the_maximum_lifetime_ends_a_game_after_its_pending_answers() {
     )));
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_restored_session_keeps_its_rules_lock_bans_and_age() {
+#[test]
+fn a_restored_session_keeps_its_rules_lock_bans_and_age() {
     let join_rules = JoinRules {
         max_players: 2,
         two_step: true,
         generated_nicknames: false,
         nickname_filter: true,
     };
-    let t0 = Instant::now();
+    let t0 = now();
     let mut s = session(join_rules);
     let pattern = |s: &Session| match s.pattern_frame() {
         Some(ServerMsg::JoinPattern { pattern, .. }) => pattern,
@@ -330,9 +328,9 @@ async fn a_restored_session_keeps_its_rules_lock_bans_and_age() {
         created_at: 1_000_000,
     };
     // Another gateway takes over 50 s later (server time 1,050,000).
-    tokio::time::advance(Duration::from_secs(50)).await;
-    let now = Instant::now();
-    let (r, _) = Session::restore(meta, players, s.phase_checkpoint(), &[], now, 1_050_000);
+    advance(Duration::from_secs(50));
+    let t = now();
+    let (r, _) = Session::restore(meta, players, s.phase_checkpoint(), &[], t, 1_050_000, SEED);
     let mut r = r.with_lifetime(Lifetime {
         lobby_idle: Duration::from_secs(3_600),
         max: Duration::from_secs(60),
@@ -343,24 +341,24 @@ async fn a_restored_session_keeps_its_rules_lock_bans_and_age() {
     assert_eq!(r.resume("t-ann"), Ok(ann));
     let fresh = pattern(&r);
     assert_eq!(
-        r.join_with(now, "x", Some(5), Some(&fresh), "t2".into()),
+        r.join_with(t, "x", Some(5), Some(&fresh), "t2".into()),
         Err(ErrorCode::Banned)
     );
     r.set_locked(false).unwrap();
     let cy = r
-        .join_with(now, "cy", None, Some(&fresh), "t-cy".into())
+        .join_with(t, "cy", None, Some(&fresh), "t-cy".into())
         .unwrap();
     assert!(cy > eve, "banned ids are not reused");
     assert_eq!(
-        r.join_with(now, "dan", None, Some(&fresh), "t-dan".into()),
+        r.join_with(t, "dan", None, Some(&fresh), "t-dan".into()),
         Err(ErrorCode::SessionFull)
     );
     // 60 s from the original creation, not from the takeover.
     assert!(r
         .next_wakeup()
         .is_some_and(|w| w <= t0 + Duration::from_secs(60)));
-    tokio::time::advance(Duration::from_secs(10)).await;
-    r.tick(Instant::now());
+    advance(Duration::from_secs(10));
+    r.tick(now());
     assert_eq!(r.phase(), Phase::Finished);
     assert_eq!(r.finish_reason(), Some(FinishReason::MaxDuration));
 }

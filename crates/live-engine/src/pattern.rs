@@ -8,11 +8,13 @@
 //! started typing it just before the change still gets in). A wrong guess is
 //! a refused join attempt, counted by the per-address join limit.
 //!
-//! Pure: the clock is passed in; patterns come from the thread RNG.
+//! Pure: the clock and the random generator are passed in.
 
 use std::time::Duration;
 
-use tokio::time::Instant;
+use rand::Rng;
+
+use crate::clock::Instant;
 
 /// Symbols of a pattern (dice faces: easy to show as shapes or colours).
 pub const ALPHABET: &[u8] = b"123456";
@@ -32,17 +34,17 @@ pub struct PatternClock {
     rotates_at: Instant,
 }
 
-fn random_pattern() -> String {
+fn random_pattern(rng: &mut impl Rng) -> String {
     (0..PATTERN_LEN)
-        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
         .collect()
 }
 
 impl PatternClock {
     /// A fresh pattern at `now`.
-    pub fn new(now: Instant) -> Self {
+    pub fn new(now: Instant, rng: &mut impl Rng) -> Self {
         PatternClock {
-            current: random_pattern(),
+            current: random_pattern(rng),
             previous: None,
             rotates_at: now + ROTATION,
         }
@@ -71,13 +73,13 @@ impl PatternClock {
     }
 
     /// Rotates if due at `now`; whether it did.
-    pub fn rotate(&mut self, now: Instant) -> bool {
+    pub fn rotate(&mut self, now: Instant, rng: &mut impl Rng) -> bool {
         if now < self.rotates_at {
             return false;
         }
-        let mut next = random_pattern();
+        let mut next = random_pattern(rng);
         while next == self.current {
-            next = random_pattern();
+            next = random_pattern(rng);
         }
         let old = std::mem::replace(&mut self.current, next);
         self.previous = Some((old, now + GRACE));
@@ -92,8 +94,9 @@ mod tests {
 
     #[test]
     fn the_current_pattern_and_the_previous_within_grace_are_accepted() {
-        let t0 = Instant::now();
-        let mut p = PatternClock::new(t0);
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
+        let t0 = Instant::ZERO;
+        let mut p = PatternClock::new(t0, &mut rng);
         let first = p.current().to_string();
         assert_eq!(first.len(), PATTERN_LEN);
         assert!(first.bytes().all(|b| ALPHABET.contains(&b)));
@@ -101,9 +104,9 @@ mod tests {
         assert!(p.accepts(t0, Some(&format!(" {first} "))));
         assert!(!p.accepts(t0, None));
         assert!(!p.accepts(t0, Some("")));
-        assert!(!p.rotate(t0 + ROTATION - Duration::from_millis(1)));
+        assert!(!p.rotate(t0 + ROTATION - Duration::from_millis(1), &mut rng));
         let t1 = t0 + ROTATION;
-        assert!(p.rotate(t1));
+        assert!(p.rotate(t1, &mut rng));
         let second = p.current().to_string();
         assert_ne!(first, second);
         assert!(p.accepts(t1, Some(&second)));

@@ -16,16 +16,16 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Instant;
 use sdk::live::{ErrorCode, FinishReason, ServerMsg};
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
-use super::effects::{Effect, Target};
-use super::nickname::{generate, NicknameFilter};
-use super::pattern::PatternClock;
-use super::restore::PlayerRecord;
-use super::roster::validate_nickname;
-use super::session::{Session, State};
+use crate::effects::{Effect, Target};
+use crate::nickname::{generate, NicknameFilter};
+use crate::pattern::PatternClock;
+use crate::restore::PlayerRecord;
+use crate::roster::validate_nickname;
+use crate::session::{Session, State};
 
 /// Default player cap of a session (the gateway's
 /// `LIVE_MAX_PLAYERS_PER_SESSION` replaces it).
@@ -71,8 +71,8 @@ pub struct Lifetime {
 /// The join and lifetime state of one session.
 #[derive(Debug)]
 pub struct Guard {
-    pub(super) rules: JoinRules,
-    pub(super) locked: bool,
+    pub(crate) rules: JoinRules,
+    pub(crate) locked: bool,
     banned_accounts: HashSet<i64>,
     banned_tokens: HashSet<String>,
     pattern: Option<PatternClock>,
@@ -101,7 +101,7 @@ impl Guard {
     }
 
     /// Remembers a ban (an account and a resume token).
-    pub(super) fn ban(&mut self, account_id: Option<i64>, token: &str) {
+    pub(crate) fn ban(&mut self, account_id: Option<i64>, token: &str) {
         if let Some(a) = account_id {
             self.banned_accounts.insert(a);
         }
@@ -109,13 +109,13 @@ impl Guard {
     }
 
     /// Sets the creation time (a restored session keeps its original one).
-    pub(super) fn set_born(&mut self, born: Instant) {
+    pub(crate) fn set_born(&mut self, born: Instant) {
         self.born = born;
     }
 }
 
 /// What a join is admitted as.
-pub(super) enum Admitted {
+pub(crate) enum Admitted {
     /// The account already plays: the same player.
     Existing(u64),
     /// A new player with this nickname.
@@ -126,7 +126,9 @@ impl Session {
     /// Applies the host's join settings (a fresh session, at `now`).
     pub fn with_join_rules(mut self, rules: JoinRules, now: Instant) -> Self {
         self.guard.rules = rules;
-        self.guard.pattern = rules.two_step.then(|| PatternClock::new(now));
+        self.guard.pattern = rules
+            .two_step
+            .then(|| PatternClock::new(now, &mut self.rng));
         self
     }
 
@@ -158,9 +160,9 @@ impl Session {
     }
 
     /// Checks a join against bans, the lock, the cap, the pattern and the
-    /// nickname rules; nothing changes.
-    pub(super) fn admit(
-        &self,
+    /// nickname rules; nothing but the random generator changes.
+    pub(crate) fn admit(
+        &mut self,
         now: Instant,
         nickname: &str,
         account_id: Option<i64>,
@@ -187,8 +189,9 @@ impl Session {
             }
         }
         if g.rules.generated_nicknames {
-            let refused = |n: &str| self.roster.nick_taken(n) || g.filter.blocks(n);
-            return Ok(Admitted::New(generate(refused)));
+            let (roster, filter) = (&self.roster, &g.filter);
+            let refused = |n: &str| roster.nick_taken(n) || filter.blocks(n);
+            return Ok(Admitted::New(generate(&mut self.rng, refused)));
         }
         let nick = validate_nickname(nickname)?;
         if g.rules.nickname_filter && g.filter.blocks(&nick) {
@@ -252,7 +255,7 @@ impl Session {
     }
 
     /// The next pattern rotation or expiry, if any.
-    pub(super) fn guard_wakeup(&self) -> Option<Instant> {
+    pub(crate) fn guard_wakeup(&self) -> Option<Instant> {
         if matches!(self.state, State::Finished) {
             return None;
         }
@@ -273,11 +276,17 @@ impl Session {
 
     /// Rotates the pattern and ends an expired session (the open question
     /// is revealed first, as when the host ends it).
-    pub(super) fn guard_tick(&mut self, now: Instant) {
+    pub(crate) fn guard_tick(&mut self, now: Instant) {
         if matches!(self.state, State::Finished) {
             return;
         }
-        if self.guard.pattern.as_mut().is_some_and(|p| p.rotate(now)) {
+        let rng = &mut self.rng;
+        if self
+            .guard
+            .pattern
+            .as_mut()
+            .is_some_and(|p| p.rotate(now, rng))
+        {
             if let Some(frame) = self.pattern_frame() {
                 self.emit(Effect::Send(Target::Host, frame));
             }

@@ -13,6 +13,7 @@
 //! bored class tries first.
 
 use rand::seq::IndexedRandom;
+use rand::Rng;
 
 /// The built-in list. `=` marks whole-word-only entries.
 const BUILTIN: &[&str] = &[
@@ -153,16 +154,15 @@ const ANIMALS: &[&str] = &[
 /// A friendly random nickname `refused` does not refuse (taken in the
 /// session, or caught by the word filter: digits read as letters): "Brave
 /// Otter", or with a number once the plain names run short ("Brave Otter
-/// 417").
-pub fn generate(refused: impl Fn(&str) -> bool) -> String {
-    let mut rng = rand::rng();
-    let mut pick = || {
-        let a = ADJECTIVES.choose(&mut rng).copied().unwrap_or("Happy");
-        let b = ANIMALS.choose(&mut rng).copied().unwrap_or("Otter");
+/// 417"), drawn with `rng`.
+pub fn generate(rng: &mut impl Rng, refused: impl Fn(&str) -> bool) -> String {
+    let pick = |rng: &mut _| {
+        let a = ADJECTIVES.choose(rng).copied().unwrap_or("Happy");
+        let b = ANIMALS.choose(rng).copied().unwrap_or("Otter");
         format!("{a} {b}")
     };
     for _ in 0..16 {
-        let name = pick();
+        let name = pick(rng);
         if !refused(&name) {
             return name;
         }
@@ -170,7 +170,7 @@ pub fn generate(refused: impl Fn(&str) -> bool) -> String {
     // 1,024 plain names; with numbers up to 100,000 each, a free one turns
     // up within a few tries even in a 10,000-player session.
     loop {
-        let name = format!("{} {}", pick(), rand::random_range(2..100_000u32));
+        let name = format!("{} {}", pick(rng), rng.random_range(2..100_000u32));
         if !refused(&name) {
             return name;
         }
@@ -235,14 +235,15 @@ mod tests {
                 assert!(!f.blocks(&format!("{a} {b}")), "{a} {b}");
             }
         }
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..3_000 {
-            let name = generate(|n| seen.contains(&n.to_lowercase()));
+            let name = generate(&mut rng, |n| seen.contains(&n.to_lowercase()));
             assert!(name.chars().count() <= 32 && !name.is_empty());
             assert!(seen.insert(name.to_lowercase()), "{name} twice");
         }
         // Every plain name taken: numbered ones.
-        let numbered = generate(|n| !n.chars().any(|c| c.is_ascii_digit()));
+        let numbered = generate(&mut rng, |n| !n.chars().any(|c| c.is_ascii_digit()));
         assert!(numbered.chars().any(|c| c.is_ascii_digit()), "{numbered}");
     }
 }

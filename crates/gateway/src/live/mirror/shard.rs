@@ -1,60 +1,54 @@
-//! [`ScoreBoard`] over the shard-node cluster (`SHARD_NODES` set).
+//! [`MirrorTarget`] over the shard-node cluster (`SHARD_NODES` set).
 //!
-//! Same semantics as [`LocalBoards`](super::LocalBoards): one board per session
-//! ([`board_id`]), created on first use with the same configuration (incr
-//! writes, competition ranks), writes carry the engine's op ids so a retry is
-//! applied once, reads of a session without a board see an empty board.
+//! One board per session ([`board_id`]), created on first use with
+//! [`session_board_config`] (incr writes, competition ranks), writes carry
+//! the engine's op ids so a retried write is applied once. Members are the
+//! player ids as text, as on the engine's own board.
 //!
-//! The client connects lazily on first use, so [`ShardBoards::new`] is
+//! The client connects lazily on first use, so [`ShardMirror::new`] is
 //! synchronous. Boards this gateway created are remembered so a write does
 //! not pay a create round trip; if another gateway dropped the board in the
 //! meantime, the operation re-creates it and runs once more.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Mutex;
 
-use leaderboard_core::{OpId, RankedEntry, WriteOp};
+use leaderboard_core::{BoardConfig, OpId, WriteOp};
 use shard_node::client::{ClientConfig, ShardClient};
 use shard_node::layout::Layout;
 use shard_node::transport::TlsIdentity;
 use tokio::sync::OnceCell;
 
-use super::{board_id, member, session_board_config, BoardError, BoardFuture, ScoreBoard};
-use crate::live::engine::{BoardRank, ScoreWrite};
+use super::{MirrorError, MirrorFuture, MirrorTarget};
+use crate::live::engine::ranks::{board_config, member};
+use crate::live::engine::ScoreWrite;
 
-/// Above this many players, `ranks` reads the whole board once instead of
-/// one entry lookup per player.
-const RANKS_BY_ENTRY: usize = 32;
+/// Board id of a session on the cluster.
+pub fn board_id(session: i64) -> String {
+    format!("live:{session}")
+}
 
-/// Rows per page when reading a whole board.
-const PAGE: usize = 10_000;
+/// Configuration of a session's board on the cluster: the engine's (incr,
+/// competition ranks), in a few partitions so writes to a large session
+/// spread over the cluster's groups.
+pub fn session_board_config() -> BoardConfig {
+    board_config(4)
+}
 
 /// Session boards on the shard-node cluster.
-pub struct ShardBoards {
+pub struct ShardMirror {
     cfg: Result<ClientConfig, String>,
     client: OnceCell<ShardClient>,
     created: Mutex<HashSet<i64>>,
 }
 
-fn err(e: shard_node::Error) -> BoardError {
-    BoardError(e.to_string())
+fn err(e: shard_node::Error) -> MirrorError {
+    MirrorError(e.to_string())
 }
 
 fn not_found(e: &shard_node::Error) -> bool {
     matches!(e, shard_node::Error::Leaderboard(e) if e.is_not_found())
-}
-
-fn ranked(rows: Vec<RankedEntry>) -> Vec<BoardRank> {
-    rows.into_iter()
-        .filter_map(|r| {
-            Some(BoardRank {
-                player: r.entry.member.parse().ok()?,
-                rank: r.rank,
-                score: r.entry.score,
-            })
-        })
-        .collect()
 }
 
 /// The client configuration of a gateway: nodes from `SHARD_NODES` (given
@@ -62,16 +56,16 @@ fn ranked(rows: Vec<RankedEntry>) -> Vec<BoardRank> {
 /// [`ClientConfig::from_env`] reads it: `SHARD_GROUPS` (default 1), and
 /// `SHARD_CERTS_DIR` with `SHARD_CLIENT_NAME` (default `client`), or
 /// `SHARD_CA`, `SHARD_CERT`, `SHARD_KEY`.
-pub fn client_config(shard_nodes: &[String]) -> Result<ClientConfig, BoardError> {
+pub fn client_config(shard_nodes: &[String]) -> Result<ClientConfig, MirrorError> {
     let nodes = ClientConfig::parse_nodes(&shard_nodes.join(",")).map_err(err)?;
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let need = |k: &str| var(k).ok_or_else(|| BoardError(format!("{k} is not set")));
+    let need = |k: &str| var(k).ok_or_else(|| MirrorError(format!("{k} is not set")));
     let mut layout = Layout::default();
     if let Some(g) = var("SHARD_GROUPS") {
         layout.groups = g
             .trim()
             .parse()
-            .map_err(|_| BoardError(format!("SHARD_GROUPS={g:?} is not a number")))?;
+            .map_err(|_| MirrorError(format!("SHARD_GROUPS={g:?} is not a number")))?;
     }
     layout.validate().map_err(err)?;
     if let Some(dir) = var("SHARD_CERTS_DIR") {
@@ -87,7 +81,7 @@ pub fn client_config(shard_nodes: &[String]) -> Result<ClientConfig, BoardError>
     Ok(ClientConfig::new(nodes, layout, tls))
 }
 
-impl ShardBoards {
+impl ShardMirror {
     /// Boards on the cluster `cfg` describes; connects on first use.
     pub fn new(cfg: ClientConfig) -> Self {
         Self {
@@ -97,17 +91,9 @@ impl ShardBoards {
         }
     }
 
-    /// Boards over an existing client.
-    pub fn with_client(client: ShardClient) -> Self {
-        Self {
-            cfg: Ok(client.config().clone()),
-            client: OnceCell::new_with(Some(client)),
-            created: Mutex::new(HashSet::new()),
-        }
-    }
-
-    /// Boards that fail every operation with `reason` (a gateway whose shard
-    /// configuration is broken keeps serving everything else).
+    /// A mirror that fails every operation with `reason` (a gateway whose
+    /// shard configuration is broken plays its sessions all the same; the
+    /// mirror's failures are logged and counted).
     pub fn unavailable(reason: String) -> Self {
         Self {
             cfg: Err(reason),
@@ -116,10 +102,10 @@ impl ShardBoards {
         }
     }
 
-    async fn client(&self) -> Result<&ShardClient, BoardError> {
+    async fn client(&self) -> Result<&ShardClient, MirrorError> {
         self.client
             .get_or_try_init(|| async {
-                let cfg = self.cfg.clone().map_err(BoardError)?;
+                let cfg = self.cfg.clone().map_err(MirrorError)?;
                 ShardClient::connect(cfg).await.map_err(err)
             })
             .await
@@ -139,7 +125,7 @@ impl ShardBoards {
     }
 
     /// The client, with the session's board created (idempotent on the cluster).
-    async fn board(&self, session: i64) -> Result<&ShardClient, BoardError> {
+    async fn board(&self, session: i64) -> Result<&ShardClient, MirrorError> {
         let client = self.client().await?;
         if !self.known(session) {
             client
@@ -153,7 +139,7 @@ impl ShardBoards {
 
     /// Runs `op` on the session's board; if the board vanished (another
     /// gateway dropped it), re-creates it and runs `op` once more.
-    async fn run<'a, T, F, Fut>(&'a self, session: i64, op: F) -> Result<T, BoardError>
+    async fn run<'a, T, F, Fut>(&'a self, session: i64, op: F) -> Result<T, MirrorError>
     where
         F: Fn(&'a ShardClient, String) -> Fut,
         Fut: Future<Output = Result<T, shard_node::Error>>,
@@ -168,56 +154,17 @@ impl ShardBoards {
             r => r.map_err(err),
         }
     }
-
-    async fn all_now(&self, session: i64) -> Result<Vec<BoardRank>, BoardError> {
-        self.run(session, |c, board| async move {
-            let mut out = Vec::new();
-            let mut cursor = None;
-            loop {
-                let page = c.page_after(&board, cursor.as_ref(), PAGE).await?;
-                out.extend(page.entries);
-                match page.next_cursor {
-                    Some(next) => cursor = Some(next),
-                    None => return Ok(out),
-                }
-            }
-        })
-        .await
-        .map(ranked)
-    }
-
-    async fn ranks_now(&self, session: i64, players: &[u64]) -> Result<Vec<BoardRank>, BoardError> {
-        if players.len() > RANKS_BY_ENTRY {
-            let all: HashMap<u64, BoardRank> = self
-                .all_now(session)
-                .await?
-                .into_iter()
-                .map(|r| (r.player, r))
-                .collect();
-            return Ok(players.iter().filter_map(|p| all.get(p).cloned()).collect());
-        }
-        let entries = self
-            .run(session, |c, board| async move {
-                futures_util::future::try_join_all(players.iter().map(|&p| {
-                    let board = board.clone();
-                    async move { c.entry(&board, &member(p)).await }
-                }))
-                .await
-            })
-            .await?;
-        Ok(ranked(entries.into_iter().flatten().collect()))
-    }
 }
 
-impl ScoreBoard for ShardBoards {
-    fn apply<'a>(&'a self, session: i64, writes: Vec<ScoreWrite>) -> BoardFuture<'a, ()> {
+impl MirrorTarget for ShardMirror {
+    fn write<'a>(&'a self, session: i64, writes: &'a [ScoreWrite]) -> MirrorFuture<'a> {
         Box::pin(async move {
             let batch: Vec<leaderboard_core::Write> = writes
-                .into_iter()
+                .iter()
                 .map(|w| {
                     leaderboard_core::Write::new(member(w.player), w.delta, w.at)
                         .op(WriteOp::Incr)
-                        .op_id(OpId::hashed(w.op_key))
+                        .op_id(OpId::hashed(&w.op_key))
                 })
                 .collect();
             self.run(session, |c, board| {
@@ -233,7 +180,7 @@ impl ScoreBoard for ShardBoards {
         })
     }
 
-    fn remove(&self, session: i64, player: u64) -> BoardFuture<'_, ()> {
+    fn remove(&self, session: i64, player: u64) -> MirrorFuture<'_> {
         Box::pin(async move {
             self.run(session, |c, board| async move {
                 c.remove(&board, &member(player)).await.map(|_| ())
@@ -242,23 +189,7 @@ impl ScoreBoard for ShardBoards {
         })
     }
 
-    fn top(&self, session: i64, n: usize) -> BoardFuture<'_, Vec<BoardRank>> {
-        Box::pin(async move {
-            self.run(session, |c, board| async move { c.top(&board, n).await })
-                .await
-                .map(ranked)
-        })
-    }
-
-    fn ranks<'a>(&'a self, session: i64, players: &'a [u64]) -> BoardFuture<'a, Vec<BoardRank>> {
-        Box::pin(self.ranks_now(session, players))
-    }
-
-    fn all(&self, session: i64) -> BoardFuture<'_, Vec<BoardRank>> {
-        Box::pin(self.all_now(session))
-    }
-
-    fn drop_session(&self, session: i64) -> BoardFuture<'_, ()> {
+    fn drop_board(&self, session: i64) -> MirrorFuture<'_> {
         Box::pin(async move {
             self.set_known(session, false);
             let client = self.client().await?;
