@@ -5,7 +5,7 @@
 //! Swagger UI's files come from the `utoipa-swagger-ui` crate built with its `vendored`
 //! feature: they are inside a crate from the registry, embedded in the binary, so nothing is
 //! downloaded at build or run time and the console works offline. The page is ours
-//! ([`INDEX`]): external scripts and stylesheets only, no inline script or style, so it runs
+//! (`INDEX`): external scripts and stylesheets only, no inline script or style, so it runs
 //! under the gateway's Content-Security-Policy unchanged ([`crate::browser`]). Swagger UI sets
 //! element styles from script through the DOM, which `style-src 'self'` allows; its icons are
 //! `data:` images, which `img-src` allows; its requests go to this origin (`connect-src
