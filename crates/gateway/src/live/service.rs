@@ -12,19 +12,23 @@ use std::sync::{Arc, Mutex, OnceLock};
 use sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
-use super::actor::{self, ActorDeps, Cmd, SessionHandle, CMD_QUEUE};
+use super::actor::{self, ActorDeps, Cmd, SessionHandle};
 use super::admission::LivePolicy;
-use super::checkpoint::{CheckpointStore, Checkpointer};
+use super::checkpoint::{CheckpointStore, Checkpointer, SqlCheckpoints};
 use super::clock::Clock;
 use super::engine::scoring::validate_rules;
-use super::engine::{JoinRules, LiveQuiz, PhaseRecord, Session, SessionMeta};
+use super::engine::{
+    AnswerRecord, JoinRules, LiveQuestion, LiveQuiz, PhaseRecord, Session, SessionMeta,
+};
 use super::mesh::{LocalSessions, Mesh, MeshFuture};
 use super::mirror::{Change, ScoreMirror};
-use super::store::{AnswerWriter, HostQuota, LiveStore, StoreError};
+use super::writer::AnswerWriter;
 use crate::auth::Authenticator;
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::limits::{ClientIp, Limits};
+use crate::store::live::{HostQuota, LiveStore};
+use crate::store::StoreError;
 
 /// A logged-in account as the live module needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +72,8 @@ pub enum CreateError {
 pub struct LiveService {
     pub(super) sessions: Arc<Mutex<HashMap<String, SessionHandle>>>,
     deps: ActorDeps,
+    /// Where sessions are checkpointed without a mesh (the database).
+    sql_checkpoints: Arc<dyn CheckpointStore>,
     auth: Authenticator,
     next_conn: AtomicU64,
     mesh: OnceLock<Arc<dyn Mesh>>,
@@ -78,6 +84,9 @@ pub struct LiveService {
     /// The gateway's per-client limits (join attempts per address); none in
     /// tests that build the service alone.
     limits: OnceLock<Arc<Limits>>,
+    /// Slots of live WebSockets and their number, once the server bounds
+    /// them (see [`LiveService::bound_websockets`]).
+    websockets: OnceLock<(Arc<tokio::sync::Semaphore>, usize)>,
 }
 
 impl LiveService {
@@ -85,24 +94,29 @@ impl LiveService {
     /// frame's login token is resolved as a REST request's is), without a
     /// score mirror. Spawns the answer writer, so call it inside a tokio
     /// runtime.
-    pub fn new(store: Arc<dyn LiveStore>, auth: Authenticator) -> Arc<Self> {
+    pub fn new(store: LiveStore, auth: Authenticator) -> Arc<Self> {
         Self::with_policy(store, auth, LivePolicy::default(), None)
     }
 
     /// [`LiveService::new`] with the gateway's live-session settings and
     /// the shard-node score mirror, if one is configured.
     pub fn with_policy(
-        store: Arc<dyn LiveStore>,
+        store: LiveStore,
         auth: Authenticator,
         policy: LivePolicy,
         mirror: Option<ScoreMirror>,
     ) -> Arc<Self> {
-        let writer = AnswerWriter::spawn(store.clone());
+        let tuning = policy.tuning.clone();
+        let writer =
+            AnswerWriter::spawn(store.clone(), tuning.answer_batch_max, tuning.answer_flush);
+        let sql_checkpoints = Arc::new(SqlCheckpoints::new(store.clone(), tuning.checkpoint_ttl));
         Arc::new(LiveService {
             sessions: Arc::new(Mutex::new(HashMap::new())),
+            sql_checkpoints,
             deps: ActorDeps {
                 store,
                 writer,
+                tuning,
                 mirror,
                 clock: Clock::start(),
             },
@@ -112,6 +126,7 @@ impl LiveService {
             takeover: tokio::sync::Mutex::new(()),
             policy,
             limits: OnceLock::new(),
+            websockets: OnceLock::new(),
         })
     }
 
@@ -119,6 +134,20 @@ impl LiveService {
     /// on (see [`super::ws::JoinAdmission`]).
     pub fn use_limits(&self, limits: Arc<Limits>) {
         let _ = self.limits.set(limits);
+    }
+
+    /// Holds at most `bound` live WebSockets at once from now on (see
+    /// [`super::ws::WsSlot`]); the server sets it once, from
+    /// `LIVE_MAX_WS_CONNECTIONS` and its connection cap.
+    pub fn bound_websockets(&self, bound: usize) {
+        let _ = self
+            .websockets
+            .set((Arc::new(tokio::sync::Semaphore::new(bound)), bound));
+    }
+
+    /// The live WebSocket slots and their number, if bounded.
+    pub fn websocket_slots(&self) -> Option<(Arc<tokio::sync::Semaphore>, usize)> {
+        self.websockets.get().cloned()
     }
 
     /// The live-session settings.
@@ -151,12 +180,12 @@ impl LiveService {
     pub(super) fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
         match self.mesh() {
             Some(m) => m.checkpoints(),
-            None => self.deps.store.clone(),
+            None => self.sql_checkpoints.clone(),
         }
     }
 
     /// The store (for reading standings back).
-    pub fn store(&self) -> &Arc<dyn LiveStore> {
+    pub fn store(&self) -> &LiveStore {
         &self.deps.store
     }
 
@@ -215,12 +244,21 @@ impl LiveService {
             generated_nicknames: req.generated_nicknames,
             nickname_filter: req.nickname_filter,
         };
-        let questions = self
+        let questions: Vec<LiveQuestion> = self
             .deps
             .store
-            .load_quiz(req.quiz_id)
+            .quiz(req.quiz_id)
             .await?
-            .ok_or(CreateError::QuizNotFound(req.quiz_id))?;
+            .ok_or(CreateError::QuizNotFound(req.quiz_id))?
+            .into_iter()
+            .map(|q| LiveQuestion {
+                question_id: q.question_id,
+                text: q.text,
+                choices: q.choices,
+                correct: q.correct,
+                time_limit_ms: q.time_limit_ms,
+            })
+            .collect();
         if questions.is_empty() {
             return Err(CreateError::Invalid("the quiz has no questions".into()));
         }
@@ -288,7 +326,8 @@ impl LiveService {
         let session = Session::new(id, code.clone(), quiz, now, epoch, rand::random())
             .with_join_rules(join, now)
             .with_filter(self.policy.filter.clone())
-            .with_lifetime(self.policy.lifetime);
+            .with_lifetime(self.policy.lifetime)
+            .with_push_interval(self.policy.tuning.push_interval);
         self.spawn(session, host_token.clone(), tx, rx);
         metrics::counter!("live_sessions_created_total").increment(1);
         Ok(CreatedSession {
@@ -310,7 +349,12 @@ impl LiveService {
         if let Some(mesh) = self.mesh() {
             mesh.hold(code.clone(), handle.clone());
         }
-        let checkpoint = Checkpointer::spawn(self.checkpoints(), code.clone());
+        let checkpoint = Checkpointer::spawn(
+            self.checkpoints(),
+            code.clone(),
+            self.policy.tuning.checkpoint_batch,
+            self.policy.tuning.checkpoint_attempts,
+        );
         self.sessions
             .lock()
             .expect("live registry poisoned")
@@ -374,7 +418,21 @@ impl LiveService {
         {
             return Ok(None); // finished and stored; only the cleanup was lost
         }
-        let answers = self.deps.store.answers(id).await?;
+        let answers: Vec<AnswerRecord> = self
+            .deps
+            .store
+            .answers(id)
+            .await?
+            .into_iter()
+            .map(|a| AnswerRecord {
+                question: a.question,
+                player: a.player,
+                choices: a.choices,
+                correct: a.correct,
+                points: a.points,
+                answered_at: a.answered_at,
+            })
+            .collect();
         let host_token = saved.meta.host_token.clone();
         let epoch = now_ms();
         let (session, writes) = Session::restore(
@@ -388,12 +446,13 @@ impl LiveService {
         );
         let session = session
             .with_filter(self.policy.filter.clone())
-            .with_lifetime(self.policy.lifetime);
+            .with_lifetime(self.policy.lifetime)
+            .with_push_interval(self.policy.tuning.push_interval);
         // The mirror still has the old owner's totals: it starts over.
         if let Some(mirror) = &self.deps.mirror {
             mirror.send(id, Change::Reset(writes));
         }
-        let (tx, rx) = mpsc::channel(CMD_QUEUE);
+        let (tx, rx) = mpsc::channel(self.policy.tuning.cmd_queue);
         let players = session.roster.len();
         self.spawn(session, host_token, tx, rx);
         tracing::info!(code, session = id, players, "live session taken over");

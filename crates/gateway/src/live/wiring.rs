@@ -9,10 +9,10 @@ use std::sync::Arc;
 use super::cluster::Cluster;
 use super::mirror::{client_config, ScoreMirror, ShardMirror};
 use super::service::LiveService;
-use super::store::SqlStore;
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::db::{Db, Dialect};
+use crate::db::Db;
+use crate::store::live::LiveStore;
 
 impl LiveService {
     /// The live service of a gateway (call inside the runtime: it spawns
@@ -34,12 +34,21 @@ impl LiveService {
                     ShardMirror::unavailable(e.to_string())
                 }
             };
-            Some(ScoreMirror::spawn(Arc::new(target)))
+            let t = &config.live_tuning;
+            Some(ScoreMirror::spawn_with(
+                Arc::new(target),
+                t.mirror_queue,
+                t.mirror_give_up,
+            ))
         };
-        let store = SqlStore::new(db.primary().clone(), db.dialect() == Dialect::MySql);
-        // Answer flushes on the native driver (see store::sql); the Any pool
-        // if that pool cannot be configured (it would fail the same way).
-        let store = match store.clone().with_answer_pool(&config.primary_url()) {
+        let store = LiveStore::new(db);
+        // Answer flushes on the native driver (see store::live::answers); the
+        // Any pool if that pool cannot be configured (it would fail the same way).
+        let connections = config.live_tuning.answer_db_connections;
+        let store = match store
+            .clone()
+            .with_answer_pool(&config.primary_url(), connections)
+        {
             Ok(native) => native,
             Err(e) => {
                 tracing::warn!(error = %e, "live answers: native pool unavailable, using the shared pool");
@@ -47,7 +56,7 @@ impl LiveService {
             }
         };
         let policy = super::admission::LivePolicy::from_config(config);
-        LiveService::with_policy(Arc::new(store), auth, policy, mirror)
+        LiveService::with_policy(store, auth, policy, mirror)
     }
 
     /// Joins the gateways sharing sessions through Redis Cluster, given its
@@ -59,7 +68,8 @@ impl LiveService {
         lease: std::time::Duration,
     ) -> anyhow::Result<()> {
         let me: Arc<dyn super::mesh::LocalSessions> = self.clone();
-        let cluster = Cluster::connect(nodes, lease, Arc::downgrade(&me)).await?;
+        let tuning = self.policy().tuning.clone();
+        let cluster = Cluster::connect(nodes, lease, tuning, Arc::downgrade(&me)).await?;
         self.join_mesh(cluster);
         Ok(())
     }

@@ -21,10 +21,10 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::live::handshake::WsParams;
 use crate::live::service::{Account, CreateError};
-use crate::live::store::{records, HostRights};
-use crate::live::ws::JoinAdmission;
+use crate::live::ws::{JoinAdmission, WsSlot};
 use crate::routes::{page, paging};
 use crate::state::AppState;
+use crate::store::live::{records, HostRights};
 use crate::store::stats::csv_field;
 
 /// Routes of this module, each with its OpenAPI operation.
@@ -138,10 +138,12 @@ pub async fn standings(
     params(("code" = String, Query, description = "the session's join code")),
     responses((status = 101, description = "switched to the WebSocket protocol of `docs/PROTOCOL.md`"),
               (status = 400, body = Problem, description = "not a WebSocket upgrade, no `code`, or a credential in the URL"),
-              (status = 429, body = Problem, description = "too many join attempts from this address; see Retry-After")))]
+              (status = 429, body = Problem, description = "too many join attempts from this address; see Retry-After"),
+              (status = 503, body = Problem, description = "this gateway holds its maximum of live connections (`LIVE_MAX_WS_CONNECTIONS`); see Retry-After")))]
 pub async fn websocket(
     State(state): State<AppState>,
     _admitted: JoinAdmission,
+    slot: WsSlot,
     ApiQuery(params): ApiQuery<WsParams>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -152,7 +154,12 @@ pub async fn websocket(
             e.body_text()
         ))
     })?;
-    Ok(crate::live::ws::accept(state.live, params.code, upgrade))
+    Ok(crate::live::ws::accept(
+        state.live,
+        params.code,
+        slot,
+        upgrade,
+    ))
 }
 
 /// The caller's hosted live sessions, newest first (from the replica).

@@ -1,24 +1,21 @@
-//! The actor with a session, a store in memory and connections as queues:
-//! what it does when it is late.
+//! The actor with a session, a store in a temporary SQLite database and
+//! connections as queues: what it does when it is late.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use sdk::live::{ClientMsg, ScoringRules, ServerMsg, Standing};
+use sdk::live::{ClientMsg, ScoringRules, ServerMsg};
 
 use super::*;
+use crate::config::LiveTuningConfig;
 use crate::live::checkpoint::{CheckpointFuture, CheckpointStore, Saved, Write};
 use crate::live::conn::{CONN_QUEUE, HOST_QUEUE};
-use crate::live::engine::{AnswerRecord, LiveQuestion, LiveQuiz, SessionMeta};
-use crate::live::store::{FinalRow, HostQuota, HostRights, StoreFuture};
+use crate::live::engine::{LiveQuestion, LiveQuiz, SessionMeta};
 
-/// Answers and standings in memory; checkpoints accepted and forgotten.
-#[derive(Default)]
-struct MemStore {
-    answers: Mutex<Vec<PendingAnswer>>,
-}
+/// Checkpoints accepted and forgotten.
+struct NoCheckpoints;
 
-impl CheckpointStore for MemStore {
+impl CheckpointStore for NoCheckpoints {
     fn exists<'a>(&'a self, _: &'a str) -> CheckpointFuture<'a, bool> {
         Box::pin(async { Ok(false) })
     }
@@ -30,42 +27,6 @@ impl CheckpointStore for MemStore {
     }
     fn write<'a>(&'a self, _: &'a str, _: &'a [Write]) -> CheckpointFuture<'a, ()> {
         Box::pin(async { Ok(()) })
-    }
-}
-
-impl LiveStore for MemStore {
-    fn load_quiz(&self, _: i64) -> StoreFuture<'_, Option<Vec<LiveQuestion>>> {
-        Box::pin(async { Ok(None) })
-    }
-    fn host_rights(&self, _: i64, _: i64) -> StoreFuture<'_, Option<HostRights>> {
-        Box::pin(async { Ok(None) })
-    }
-    fn create_session<'a>(
-        &'a self,
-        _: &'a str,
-        _: i64,
-        _: i64,
-        _: &'a ScoringRules,
-        _: Option<HostQuota>,
-    ) -> StoreFuture<'a, Option<i64>> {
-        Box::pin(async { Ok(Some(1)) })
-    }
-    fn insert_answers<'a>(&'a self, answers: &'a [PendingAnswer]) -> StoreFuture<'a, ()> {
-        self.answers.lock().unwrap().extend(answers.iter().cloned());
-        Box::pin(async { Ok(()) })
-    }
-    fn finish_session<'a>(&'a self, _: i64, _: &'a [FinalRow]) -> StoreFuture<'a, ()> {
-        Box::pin(async { Ok(()) })
-    }
-    fn standings(&self, _: i64) -> StoreFuture<'_, Vec<Standing>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-    fn answers(&self, _: i64) -> StoreFuture<'_, Vec<AnswerRecord>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-    fn answer_count(&self, _: i64) -> StoreFuture<'_, u64> {
-        let n = self.answers.lock().unwrap().len() as u64;
-        Box::pin(async move { Ok(n) })
     }
 }
 
@@ -87,12 +48,20 @@ fn quiz(limit_ms: u32) -> Arc<LiveQuiz> {
     })
 }
 
-/// A running actor over a session of `quiz`.
-fn start(quiz: Arc<LiveQuiz>) -> SessionHandle {
-    let store = Arc::new(MemStore::default());
+/// A running actor over a session of `quiz`, its answers stored in a
+/// database in the returned directory.
+async fn start(quiz: Arc<LiveQuiz>) -> (SessionHandle, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = crate::db::Db::connect(&crate::config::Config::for_tests(dir.path()))
+        .await
+        .expect("sqlite");
+    db.migrate().await.expect("migrate");
+    let store = LiveStore::new(&db);
+    let tuning = Arc::new(LiveTuningConfig::default());
     let deps = ActorDeps {
-        store: store.clone(),
-        writer: AnswerWriter::spawn(store.clone()),
+        writer: AnswerWriter::spawn(store.clone(), tuning.answer_batch_max, tuning.answer_flush),
+        store,
+        tuning: tuning.clone(),
         mirror: None,
         clock: Clock::start(),
     };
@@ -105,13 +74,19 @@ fn start(quiz: Arc<LiveQuiz>) -> SessionHandle {
         [7; 32],
     );
     let (tx, rx) = mpsc::channel(CMD_QUEUE);
-    let cp = Checkpointer::spawn(store, "123456".into());
+    let cp = Checkpointer::spawn(
+        Arc::new(NoCheckpoints),
+        "123456".into(),
+        tuning.checkpoint_batch,
+        tuning.checkpoint_attempts,
+    );
     tokio::spawn(run(session, deps, rx, cp, || {}));
-    SessionHandle {
+    let handle = SessionHandle {
         id: 1,
         host_token: "host".into(),
         tx,
-    }
+    };
+    (handle, dir)
 }
 
 /// The next frame on a connection's queue.
@@ -143,7 +118,7 @@ async fn until<T>(rx: &mut mpsc::Receiver<Out>, mut f: impl FnMut(ServerMsg) -> 
 /// the deadline must wait for all of them, not just the first batch.
 async fn late_actor_accepts_answers_received_in_time(players: usize, filler: usize) {
     let limit = Duration::from_millis(1_500);
-    let session = start(quiz(limit.as_millis() as u32));
+    let (session, _db) = start(quiz(limit.as_millis() as u32)).await;
     let (host, mut host_rx) = ConnTx::new(0, HOST_QUEUE);
     let role = Role::Host {
         host_token: "host".into(),

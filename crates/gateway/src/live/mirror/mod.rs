@@ -37,7 +37,8 @@ pub use shard::{board_id, client_config, session_board_config, ShardMirror};
 
 use super::engine::ScoreWrite;
 
-/// Changes the queue holds (a join is one, a reveal one per session).
+/// Changes the queue holds (a join is one, a reveal one per session): the
+/// default of `LIVE_MIRROR_QUEUE`.
 pub const MIRROR_QUEUE: usize = 16_384;
 
 /// Changes the worker takes from the queue at once (consecutive writes of
@@ -45,7 +46,7 @@ pub const MIRROR_QUEUE: usize = 16_384;
 const TAKE: usize = 256;
 
 /// How long a change is retried before it is dropped (and its session
-/// marked for a resync).
+/// marked for a resync): the default of `LIVE_MIRROR_GIVE_UP_SECS`.
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
 
 /// Future returned by [`MirrorTarget`] methods.
