@@ -97,7 +97,7 @@ pub enum BankFormat {
 /// assert!(p.format.is_none()); // JSON
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `json` (default) or `csv`.

@@ -15,10 +15,11 @@ use super::{Progress, User};
 /// assert!(serde_json::to_string(&p).is_ok());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 pub struct ReportParams {
     /// `json` (default) or `csv`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<super::BankFormat>), schema(value_type = Option<super::BankFormat>))]
     pub format: Option<String>,
 }
 
