@@ -692,8 +692,17 @@ pub mod close {
     pub const REPLACED: u16 = 4009;
     /// The client did not read its frames fast enough and was dropped.
     pub const TOO_SLOW: u16 = 4008;
-    /// Server is shutting down (reconnect with the resume token).
+    /// A transient refusal (a join or resume refused with `internal`), or
+    /// the session stopped here because another gateway holds its lease
+    /// now. Reconnect with the resume token, with the usual backoff.
     pub const GOING_AWAY: u16 = 1001;
+    /// The session can be reached again right now: its gateway is shutting
+    /// down and has handed it over (the answers it accepted stored and
+    /// acknowledged, its checkpoint written, its lease released), or a
+    /// gateway bridging the socket saw the session's owner change or go.
+    /// Reconnect at once (no backoff before the first attempt) with the
+    /// resume token (host: the host token).
+    pub const RECONNECT_NOW: u16 = 4010;
     /// A frame was larger than [`super::MAX_CLIENT_FRAME`].
     pub const TOO_BIG: u16 = 1009;
 }
