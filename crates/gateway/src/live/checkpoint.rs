@@ -33,6 +33,7 @@ use redis::cluster_async::ClusterConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::engine::{PhaseCheckpoint, PhaseRecord, PlayerRecord, SessionMeta};
+use super::lifecycle::Lifecycle;
 
 /// Lifetime of checkpoint keys after their last write.
 pub const TTL_SECS: i64 = 86_400;
@@ -219,6 +220,8 @@ enum Queued {
     Plain(Write),
     /// The final clear; the sender is told once it is done.
     Clear(oneshot::Sender<()>),
+    /// Nothing to write: the sender is told once everything before is.
+    Flush(oneshot::Sender<()>),
 }
 
 /// The checkpoint writer of one session: writes go out in order, batched
@@ -229,15 +232,17 @@ pub struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Starts the writer for `code`; the receiver gets the id of every
-    /// player whose record is stored.
+    /// Starts the writer for `code` (a task of `life`: it ends once every
+    /// handle is dropped and its queue written); the receiver gets the id of
+    /// every player whose record is stored.
     pub fn spawn(
         store: Arc<dyn CheckpointStore>,
         code: String,
+        life: &Lifecycle,
     ) -> (Self, mpsc::UnboundedReceiver<u64>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_loop(store, code, rx, ack_tx));
+        life.spawn(write_loop(store, code, rx, ack_tx));
         (Checkpointer { tx }, ack_rx)
     }
 
@@ -275,6 +280,14 @@ impl Checkpointer {
             let _ = rx.await;
         }
     }
+
+    /// Waits until every write queued before is done (or given up).
+    pub async fn flush(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.tx.send(Queued::Flush(done)).is_ok() {
+            let _ = rx.await;
+        }
+    }
 }
 
 async fn write_loop(
@@ -287,7 +300,8 @@ async fn write_loop(
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let mut writes = Vec::with_capacity(batch.len());
         let mut joined = Vec::new();
-        let mut cleared = Vec::new();
+        // Told once this batch is written (a clear, a flush).
+        let mut waiting = Vec::new();
         for q in batch.drain(..) {
             match q {
                 Queued::Player(p) => {
@@ -297,8 +311,9 @@ async fn write_loop(
                 Queued::Plain(w) => writes.push(w),
                 Queued::Clear(done) => {
                     writes.push(Write::Clear);
-                    cleared.push(done);
+                    waiting.push(done);
                 }
+                Queued::Flush(done) => waiting.push(done),
             }
         }
         // A store outage delays joins (the welcome waits) for a few
@@ -306,6 +321,9 @@ async fn write_loop(
         // rather than stalling.
         let mut backoff = Duration::from_millis(20);
         for attempt in 1..=WRITE_ATTEMPTS {
+            if writes.is_empty() {
+                break;
+            }
             match store.write(&code, &writes).await {
                 Ok(()) => break,
                 Err(e) if attempt == WRITE_ATTEMPTS => {
@@ -321,7 +339,7 @@ async fn write_loop(
         for id in joined {
             let _ = acks.send(id);
         }
-        for done in cleared {
+        for done in waiting {
             let _ = done.send(());
         }
     }

@@ -159,6 +159,7 @@ mod codes;
 pub mod conn;
 pub mod handshake;
 pub mod http;
+pub mod lifecycle;
 pub mod mesh;
 pub mod mirror;
 pub mod route;

@@ -1,6 +1,8 @@
 //! [`LiveService`]: the registry of sessions this gateway runs, join-code
 //! allocation, session creation (within the host's quota of running
-//! sessions and the gateway's [`LivePolicy`]) and takeover.
+//! sessions and the gateway's [`LivePolicy`]), takeover, and shutdown
+//! ([`LiveService::shutdown`]: every session handed over, every task
+//! ended; see [`super::lifecycle`]).
 //! Join codes come from the private `codes` module (bounded allocation);
 //! where a code's session runs is [`LiveService::route`] (in `route`). The
 //! other gateways are a [`Mesh`] here, never the Redis implementation.
@@ -14,14 +16,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 use sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
-use super::actor::{self, ActorDeps, Cmd, SessionHandle, CMD_QUEUE};
+use super::actor::{self, ActorDeps, Cmd, SessionHandle, Tenure, CMD_QUEUE};
 use super::admission::LivePolicy;
 use super::checkpoint::{CheckpointStore, Checkpointer};
 use super::clock::Clock;
 use super::engine::scoring::validate_rules;
 use super::engine::{JoinRules, LiveQuiz, PhaseRecord, Session, SessionMeta};
+use super::lifecycle::Lifecycle;
 use super::mesh::{LocalSessions, Mesh, MeshFuture};
-use super::mirror::{Change, ScoreMirror};
+use super::mirror::{Change, MirrorTarget, ScoreMirror};
 use super::store::{AnswerWriter, HostQuota, LiveStore, StoreError};
 use crate::db::now_ms;
 use crate::error::ApiError;
@@ -98,14 +101,17 @@ impl LiveService {
     }
 
     /// [`LiveService::new`] with the gateway's live-session settings and
-    /// the shard-node score mirror, if one is configured.
+    /// the shard-node score mirror, if one is configured (its worker is
+    /// started here).
     pub fn with_policy(
         store: Arc<dyn LiveStore>,
         auth: Arc<dyn Authenticator>,
         policy: LivePolicy,
-        mirror: Option<ScoreMirror>,
+        mirror: Option<Arc<dyn MirrorTarget>>,
     ) -> Arc<Self> {
+        let life = Lifecycle::new();
         let writer = AnswerWriter::spawn(store.clone());
+        let mirror = mirror.map(|target| ScoreMirror::spawn(target, &life));
         Arc::new(LiveService {
             sessions: Arc::new(Mutex::new(HashMap::new())),
             deps: ActorDeps {
@@ -113,6 +119,7 @@ impl LiveService {
                 writer,
                 mirror,
                 clock: Clock::start(),
+                life,
             },
             auth,
             next_conn: AtomicU64::new(1),
@@ -132,6 +139,35 @@ impl LiveService {
     /// The live-session settings.
     pub fn policy(&self) -> &LivePolicy {
         &self.policy
+    }
+
+    /// The stop signals and task tracker of the live module.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.deps.life
+    }
+
+    /// Shuts the live module down (see [`super::lifecycle`]): every session
+    /// is handed over (answers it accepted stored and acknowledged,
+    /// checkpoint written, lease released, clients told to reconnect at
+    /// once), then every task of the module ends and the answer writer
+    /// flushes and stops. Each step is bounded
+    /// ([`super::lifecycle::STEP_GRACE`]). Idempotent.
+    pub async fn shutdown(&self) {
+        let sessions = self.running();
+        let started = std::time::Instant::now();
+        let ended = self.deps.life.stop().await;
+        let flushed = tokio::time::timeout(super::lifecycle::STEP_GRACE, self.deps.writer.close())
+            .await
+            .is_ok();
+        if !flushed {
+            tracing::error!("live shutdown: the answer writer did not finish in time");
+        }
+        tracing::info!(
+            sessions,
+            complete = ended && flushed,
+            ms = started.elapsed().as_millis() as u64,
+            "live sessions handed over; live module stopped"
+        );
     }
 
     /// Counts one join attempt of `client`; `RateLimited` (429) when its
@@ -156,7 +192,7 @@ impl LiveService {
 
     /// Where sessions are checkpointed: the mesh's store (Redis Cluster)
     /// when joined, else the database.
-    pub(super) fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
+    pub fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
         match self.mesh() {
             Some(m) => m.checkpoints(),
             None => self.deps.store.clone(),
@@ -314,23 +350,34 @@ impl LiveService {
         rx: mpsc::Receiver<Cmd>,
     ) {
         let (id, code) = (session.id, session.code.clone());
-        let handle = SessionHandle { id, host_token, tx };
-        if let Some(mesh) = self.mesh() {
-            mesh.hold(code.clone(), handle.clone());
-        }
-        let checkpoint = Checkpointer::spawn(self.checkpoints(), code.clone());
+        let handle = SessionHandle::new(id, host_token, tx);
+        let tenure = Tenure {
+            lease: self
+                .mesh()
+                .map(|mesh| mesh.hold(code.clone(), handle.clone())),
+            moved: handle.moved_flag(),
+        };
+        let life = &self.deps.life;
+        let checkpoint = Checkpointer::spawn(self.checkpoints(), code.clone(), life);
         self.sessions
             .lock()
             .expect("live registry poisoned")
             .insert(code.clone(), handle);
         let sessions = self.sessions.clone();
         let deps = self.deps.clone();
-        tokio::spawn(actor::run(session, deps, rx, checkpoint, move || {
-            sessions
-                .lock()
-                .expect("live registry poisoned")
-                .remove(&code);
-        }));
+        life.spawn_session(actor::run(
+            session,
+            deps,
+            rx,
+            checkpoint,
+            tenure,
+            move || {
+                sessions
+                    .lock()
+                    .expect("live registry poisoned")
+                    .remove(&code);
+            },
+        ));
     }
 
     /// The session with this code if it runs here; otherwise takes it over
@@ -340,12 +387,15 @@ impl LiveService {
     /// Restores the session from the checkpoint and the durable answers
     /// (see [`super::engine::restore`]), has the score mirror (if any) start
     /// over from the recomputed totals, and starts its actor. `None` if there
-    /// is no such session or another gateway owns it (or won the race to
-    /// take it over).
+    /// is no such session, another gateway owns it (or won the race to take
+    /// it over), or this gateway is shutting down.
     pub async fn local_or_take_over(&self, code: &str) -> Option<SessionHandle> {
         let _one_at_a_time = self.takeover.lock().await;
         if let Some(h) = self.session(code).filter(SessionHandle::is_running) {
             return Some(h);
+        }
+        if self.deps.life.is_stopping() {
+            return None; // this gateway is handing its sessions over
         }
         let mesh = self.mesh().cloned();
         if let Some(mesh) = &mesh {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use sqlx::Row;
 
 use super::cluster::Cluster;
-use super::mirror::{client_config, ScoreMirror, ShardMirror};
+use super::mirror::{client_config, MirrorTarget, ShardMirror};
 use super::service::{Account, Authenticator, LiveService};
 use super::store::SqlStore;
 use crate::auth::tokens::TokenStore;
@@ -72,7 +72,7 @@ impl LiveService {
                     ShardMirror::unavailable(e.to_string())
                 }
             };
-            Some(ScoreMirror::spawn(Arc::new(target)))
+            Some(Arc::new(target) as Arc<dyn MirrorTarget>)
         };
         let store = SqlStore::new(db.primary().clone(), db.dialect() == Dialect::MySql);
         // Answer flushes on the native driver (see store::sql); the Any pool
@@ -101,7 +101,8 @@ impl LiveService {
         lease: std::time::Duration,
     ) -> anyhow::Result<()> {
         let me: Arc<dyn super::mesh::LocalSessions> = self.clone();
-        let cluster = Cluster::connect(nodes, lease, Arc::downgrade(&me)).await?;
+        let life = self.lifecycle().clone();
+        let cluster = Cluster::connect(nodes, lease, Arc::downgrade(&me), life).await?;
         self.join_mesh(cluster);
         Ok(())
     }
