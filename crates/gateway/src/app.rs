@@ -76,10 +76,16 @@ pub async fn start(
         max_connections: crate::server::connection_cap(&state.config)?,
         trusted_proxies: state.config.trusted_proxies.clone(),
     };
+    let websockets = state
+        .config
+        .live_tuning
+        .ws_connection_bound(limits.max_connections)?;
+    state.live.bound_websockets(websockets);
     let listener = crate::server::listen(state.config.bind)?;
     let addr = listener.local_addr()?;
     tracing::info!(
         max_connections = limits.max_connections,
+        live_websockets = websockets,
         per_address = limits.connections.max_conns_per_ip,
         header_timeout_ms = limits.connections.header_read_timeout.as_millis() as u64,
         "connection limits"

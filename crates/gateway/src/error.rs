@@ -1,9 +1,10 @@
 //! [`ApiError`]: the one error type of every handler, rendered as `application/problem+json`.
 //!
 //! One status mapping lives here. Server-side failures (database, search, Redis) are logged with
-//! their detail and answered with a generic message, so internals never leak to clients. Unique-key
-//! violations become 409 and foreign-key violations 409 as well (the row is in use), so callers
-//! can tell "you sent something wrong" from "we failed".
+//! their detail and answered with a generic message, so internals never leak to clients. The
+//! store's errors ([`crate::store::StoreError`]) map as: not found 404, conflict (a unique key
+//! taken, a row still in use) 409, database unreachable 503, anything else 500; so callers can
+//! tell "you sent something wrong" from "we failed".
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -168,27 +169,16 @@ fn retry_after_value(d: std::time::Duration) -> axum::http::HeaderValue {
     axum::http::HeaderValue::from(secs.max(1))
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &e {
-            match db.kind() {
-                sqlx::error::ErrorKind::UniqueViolation => {
-                    return ApiError::Conflict("a resource with the same key already exists".into())
-                }
-                sqlx::error::ErrorKind::ForeignKeyViolation => {
-                    return ApiError::Conflict(
-                        "the resource is referenced by another resource or refers to a missing one"
-                            .into(),
-                    )
-                }
-                _ => {}
-            }
-        }
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                ApiError::Unavailable(format!("database: {e}"))
+            StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            StoreError::Conflict(why) => ApiError::Conflict(why),
+            StoreError::Unavailable(e) => ApiError::Unavailable(format!("database: {e}")),
+            e @ (StoreError::Database(_) | StoreError::Unexpected(_)) => {
+                ApiError::Internal(anyhow::Error::new(e))
             }
-            e => ApiError::Internal(anyhow::Error::new(e).context("database")),
         }
     }
 }

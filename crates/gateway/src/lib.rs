@@ -12,6 +12,10 @@
 //!   create/edit, `/v1/me`, progress right after answering, everything inside a transaction) use
 //!   `primary()`; **lag-tolerant reads** (lists, search hydration, reports, admin listings) use
 //!   `replica()`. One query text serves both dialects (see `db` for the subset used).
+//! * [`store`] - the data layer: every SQL statement, behind typed functions that return
+//!   [`store::StoreError`] (not found, conflict, unavailable, ...), never an HTTP error; the
+//!   live sessions' tables and checkpoints are [`store::live`]. Handlers and the live module
+//!   call the store and map its errors ([`error::ApiError`] has the one mapping).
 //! * [`auth`] - argon2id password hashes, opaque random bearer tokens whose SHA-256 is stored
 //!   with an expiry (Redis Cluster `SET EX`, or an in-process map), the [`auth::AuthUser`]
 //!   extractor and [`auth::resolve_token`] for WebSockets. Roles: player < author < admin.

@@ -542,6 +542,41 @@ async fn a_single_gateway_resumes_its_sessions_after_a_restart() {
     drop(second);
 }
 
+/// One gateway on MySQL without Redis Cluster (checkpoints in the database, as on SQLite):
+/// the process is killed in the middle of a question and started again; the session comes
+/// back from its checkpoint rows when the clients reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_gateway_on_mysql_resumes_its_sessions_after_a_restart() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (config, admin_url, db_name) = mysql_config(data.path()).await;
+    let primary = config.database_url.clone().expect("primary url");
+    let replica = config.database_replica_url.clone().expect("replica url");
+    let env = [
+        ("DATABASE_URL", primary.as_str()),
+        ("DATABASE_REPLICA_URL", replica.as_str()),
+        ("MIGRATE_ON_START", "true"),
+        ("DB_MAX_CONNECTIONS", "4"),
+    ];
+    let mut first = GatewayProcess::start(data.path(), &env).await;
+    let front = Proxy::start(&first.base_url).await;
+    let host_api = register_host(&front.base_url).await;
+    let quiz_id = make_quiz_with(&host_api, &[5_000, 60_000, 5_000]).await;
+    let s = host_session(&host_api, quiz_id, 50).await;
+    let url = front.base_url.clone();
+    let (totals, second, _) =
+        game_across_a_crash(&s.code, &s.host_token, &url, [&url, &url, &url], async {
+            first.crash();
+            let second = GatewayProcess::start(data.path(), &env).await;
+            front.retarget(&second.base_url);
+            front.cut();
+            second
+        })
+        .await;
+    assert_stored(&front.base_url, s.session_id, &totals).await;
+    drop(second);
+    drop_database(&admin_url, &db_name).await;
+}
+
 /// One gateway in cluster mode with a short lease, a session in its lobby with player ann,
 /// and a Redis connection to play with the owner key.
 struct LeaseFixture {

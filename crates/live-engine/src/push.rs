@@ -181,6 +181,12 @@ impl PushState {
 }
 
 impl Session {
+    /// Pushes at most once per `interval` (250 ms unless set).
+    pub fn with_push_interval(mut self, interval: Duration) -> Self {
+        self.push.interval = interval;
+        self
+    }
+
     /// Whether a push is due at `now`.
     pub fn push_due(&self, now: Instant) -> bool {
         self.push.due_at().is_some_and(|due| now >= due)

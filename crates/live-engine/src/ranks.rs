@@ -9,8 +9,12 @@
 //! ordered scan ([`Ranks::all`]) rather than one lookup each.
 //!
 //! Order: more points first; equal points rank together (competition ranks:
-//! 1, 2, 2, 4) and are listed by who reached the score first (the write's
-//! `at`), then by player id.
+//! 1, 2, 2, 4) and are listed by player id (the order they joined in). Not by
+//! who reached the score first: the points of a question are applied all
+//! together at its reveal, a restore recomputes the totals from the durable
+//! answers, and the stored standings are read back ordered by rank and player
+//! id, so the player id is the one tie order every copy agrees on. Member ids
+//! are zero-padded so the board's member order is the numeric order.
 
 use leaderboard_core::{Board, BoardConfig, RankStyle, Write, WriteOp};
 
@@ -44,7 +48,7 @@ pub fn board_config(partitions: u16) -> BoardConfig {
 
 /// Member id of a player on a session's board.
 pub fn member(player: u64) -> String {
-    player.to_string()
+    format!("{player:020}")
 }
 
 /// The ranked scores of one session.
@@ -76,7 +80,8 @@ impl Ranks {
     pub fn apply(&mut self, writes: &[ScoreWrite]) {
         let batch = writes
             .iter()
-            .map(|w| Write::new(member(w.player), w.delta, w.at).op(WriteOp::Incr))
+            // A constant `at`: equal scores are then ordered by member id (see the module docs).
+            .map(|w| Write::new(member(w.player), w.delta, 0).op(WriteOp::Incr))
             .collect();
         // A write can only fail on an `i64` overflow, which points bounded by
         // `u32` per question cannot reach.
@@ -151,27 +156,30 @@ mod tests {
     #[test]
     fn points_add_up_and_equal_scores_share_a_rank() {
         let mut r = Ranks::new();
-        r.apply(&[w(1, 0, 1), w(2, 0, 2), w(3, 0, 3), w(10, 0, 4)]);
+        r.apply(&[w(1, 0, 1), w(2, 0, 2), w(3, 0, 3), w(10, 0, 4), w(9, 0, 5)]);
         r.apply(&[w(1, 500, 10), w(2, 500, 9), w(3, 200, 11)]);
         let all: Vec<(u64, u64, i64)> = r
             .all()
             .iter()
             .map(|x| (x.player, x.rank, x.score))
             .collect();
-        // Ties listed by who reached the score first.
-        assert_eq!(all, vec![(2, 1, 500), (1, 1, 500), (3, 3, 200), (10, 4, 0)]);
+        // Ties listed by player id, numerically (9 before 10), whoever scored first.
+        assert_eq!(
+            all,
+            vec![(1, 1, 500), (2, 1, 500), (3, 3, 200), (9, 4, 0), (10, 4, 0)]
+        );
         assert_eq!(r.top(2), r.all()[..2].to_vec());
         assert_eq!(r.score(3), Some(200));
         r.remove(2);
         assert_eq!(r.score(2), None);
-        assert_eq!(r.len(), 3);
+        assert_eq!(r.len(), 4);
         assert_eq!(
             r.all()[1],
             Ranked {
                 player: 3,
                 rank: 2,
                 score: 200,
-                at: 11
+                at: 0
             }
         );
     }

@@ -14,7 +14,6 @@ pub mod tokens;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use sdk::types::Role;
-use sqlx::Row as _;
 
 use crate::error::{ApiError, Violations};
 use crate::state::AppState;
@@ -105,21 +104,15 @@ pub async fn resolve_token(state: &AppState, token: &str) -> Result<AuthUser, Ap
             "the token is invalid or has expired; log in again".into(),
         ));
     };
-    let row = sqlx::query("SELECT id, username, role FROM users WHERE id = ?")
-        .bind(uid)
-        .fetch_optional(state.db.primary())
-        .await?;
-    let Some(row) = row else {
+    let Some(user) = crate::store::users::load(state.db.primary(), uid).await? else {
         return Err(ApiError::Unauthorized(
             "the token's user no longer exists".into(),
         ));
     };
-    let role: String = row.try_get("role")?;
     Ok(AuthUser {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role {role:?} in db")))?,
+        id: user.id,
+        username: user.username,
+        role: user.role,
     })
 }
 

@@ -1,7 +1,9 @@
 //! What the live service admits: how many sessions a host may run, how long
-//! they live, how many players they take, which join codes exist, and how
+//! they live, how many players they take, which join codes exist, how
 //! many join attempts one client address may make (checked by
-//! [`super::ws::JoinAdmission`]).
+//! [`super::ws::JoinAdmission`]), and how the live path is tuned (queue and
+//! batch sizes, intervals, the bound on live WebSockets checked by
+//! [`super::ws::WsSlot`]).
 //!
 //! The per-session rules (cap, lock, bans, two-step pattern, nicknames) are
 //! enforced by the session itself (see [`super::engine::guard`]); this module
@@ -11,7 +13,7 @@
 use std::sync::Arc;
 
 use super::engine::{Lifetime, NicknameFilter};
-use crate::config::Config;
+use crate::config::{Config, LiveTuningConfig};
 
 /// The gateway-wide live-session settings.
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct LivePolicy {
     pub filter: Arc<NicknameFilter>,
     /// Proxies whose `X-Forwarded-For` names the client (join limits).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Queue, batch and pacing sizes, timeouts and bounds of the live path.
+    pub tuning: Arc<LiveTuningConfig>,
 }
 
 impl LivePolicy {
@@ -44,6 +48,7 @@ impl LivePolicy {
             code_digits: l.code_digits.clamp(1, 6),
             filter: Arc::new(NicknameFilter::new(&l.nickname_blocklist)),
             trusted_proxies: config.trusted_proxies.clone(),
+            tuning: Arc::new(config.live_tuning.clone()),
         }
     }
 

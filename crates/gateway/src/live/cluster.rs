@@ -69,10 +69,8 @@ use super::checkpoint::{CheckpointStore, RedisCheckpoints};
 use super::conn::{ConnTx, Out, Role};
 use super::lifecycle::Lifecycle;
 use super::mesh::{Lease, LeaseKeeper, LocalSessions, Mesh, MeshFuture};
+use crate::config::LiveTuningConfig;
 use crate::db::now_ms;
-
-/// How long a bridging gateway waits for the owner to answer a join.
-const ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How much earlier than the owner's own receipt a relayed message may
 /// count as received (the bridging gateway's stamp, on its wall clock).
@@ -137,6 +135,9 @@ pub struct Cluster {
     conn: ClusterConnection,
     /// Owner lease lifetime; renewed every third of it.
     lease: Duration,
+    /// How long a bridging gateway waits for the owner to answer a join
+    /// (`LIVE_ATTACH_TIMEOUT_MS`), queue bounds of bridged connections.
+    tuning: Arc<LiveTuningConfig>,
     /// Session checkpoints, on the same connection.
     checkpoints: Arc<RedisCheckpoints>,
     live: Weak<dyn LocalSessions>,
@@ -174,6 +175,7 @@ impl Cluster {
     pub async fn connect(
         nodes: &[String],
         lease: Duration,
+        tuning: Arc<LiveTuningConfig>,
         live: Weak<dyn LocalSessions>,
         life: Lifecycle,
     ) -> anyhow::Result<Arc<Self>> {
@@ -189,9 +191,10 @@ impl Cluster {
         let cluster = Arc::new_cyclic(|me| Cluster {
             me: me.clone(),
             id,
-            checkpoints: Arc::new(RedisCheckpoints::new(conn.clone())),
+            checkpoints: Arc::new(RedisCheckpoints::new(conn.clone(), tuning.checkpoint_ttl)),
             conn,
             lease,
+            tuning,
             live,
             remotes: Mutex::new(HashMap::new()),
             bridged: Mutex::new(HashMap::new()),
@@ -387,7 +390,7 @@ impl Cluster {
         };
         let result = match self.publish(owner, &wire).await {
             Ok(0) => Err(ErrorCode::Internal), // the owner is gone; retry after the takeover
-            Ok(_) => match tokio::time::timeout(ATTACH_TIMEOUT, rx).await {
+            Ok(_) => match tokio::time::timeout(self.tuning.attach_timeout, rx).await {
                 Ok(Ok(r)) => r,
                 _ => Err(ErrorCode::Internal),
             },
@@ -544,7 +547,7 @@ impl Cluster {
                 return;
             };
             let local_id = live.next_conn_id();
-            let (local, rx) = ConnTx::new(local_id, role.queue_bound());
+            let (local, rx) = ConnTx::new(local_id, role.queue_bound(&cluster.tuning));
             // Forward before attaching: the welcome is queued during the attach.
             let kill = local.kill.clone();
             cluster

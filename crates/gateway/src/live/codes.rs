@@ -8,12 +8,8 @@
 
 use tokio::sync::mpsc;
 
-use super::actor::{Cmd, SessionHandle, CMD_QUEUE};
+use super::actor::{Cmd, SessionHandle};
 use super::service::{CreateError, LiveService};
-
-/// Free-code checks (a Redis claim each in cluster mode) before creation
-/// gives up with [`CreateError::NoFreeCode`].
-const CODE_ATTEMPTS: usize = 16;
 
 /// Random picks before the local registry is scanned for a free code.
 const RANDOM_PICKS: usize = 32;
@@ -51,11 +47,12 @@ impl LiveService {
 
     /// A code no session holds (here, parked, or on another gateway),
     /// reserved in the registry; [`CreateError::NoFreeCode`] after
-    /// [`CODE_ATTEMPTS`] taken ones or when every code is taken here.
+    /// `LIVE_CODE_ATTEMPTS` taken ones (a Redis claim each in cluster mode)
+    /// or when every code is taken here.
     pub(super) async fn allocate_code(
         &self,
     ) -> Result<(String, mpsc::Sender<Cmd>, mpsc::Receiver<Cmd>), CreateError> {
-        for _ in 0..CODE_ATTEMPTS {
+        for _ in 0..self.policy().tuning.code_attempts {
             let Some((code, tx, rx)) = self.reserve_code() else {
                 break;
             };
@@ -93,7 +90,7 @@ impl LiveService {
             .chain((0..space).map(|i| (start + i) % space))
             .map(|n| self.policy().code(n))
             .find(|c| !map.contains_key(c))?;
-        let (tx, rx) = mpsc::channel(CMD_QUEUE);
+        let (tx, rx) = mpsc::channel(self.policy().tuning.cmd_queue);
         // Placeholder until the id is known; connections see the session
         // only once `spawn` fills in the real handle.
         map.insert(

@@ -11,13 +11,16 @@ use sdk::live::{ErrorCode, ServerMsg};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, Notify};
 
-/// Frames a connection may have queued before it counts as too slow.
-/// A question, a reveal and a few leaderboard frames per second are a
-/// handful; 256 is seconds of backlog.
+use crate::config::LiveTuningConfig;
+
+/// Frames a connection may have queued before it counts as too slow (the
+/// default of `LIVE_CONN_QUEUE`). A question, a reveal and a few
+/// leaderboard frames per second are a handful; 256 is seconds of backlog.
 pub const CONN_QUEUE: usize = 256;
 
-/// Queue bound of a host connection: the host receives one roster frame per
-/// join, so a burst of 10,000 joins must fit.
+/// Queue bound of a host connection (the default of `LIVE_HOST_QUEUE`): the
+/// host receives one roster frame per join, so a burst of 10,000 joins must
+/// fit.
 pub const HOST_QUEUE: usize = 32_768;
 
 /// What a connection asks to be, credentials already resolved. Crosses
@@ -49,12 +52,12 @@ pub enum Role {
 
 impl Role {
     /// The queue bound of a connection in this role: the host gets a roster
-    /// frame per join, so room for a burst of thousands; players the normal
-    /// bound.
-    pub fn queue_bound(&self) -> usize {
+    /// frame per join, so room for a burst of thousands
+    /// (`LIVE_HOST_QUEUE`); players the normal bound (`LIVE_CONN_QUEUE`).
+    pub fn queue_bound(&self, tuning: &LiveTuningConfig) -> usize {
         match self {
-            Role::Host { .. } => HOST_QUEUE,
-            _ => CONN_QUEUE,
+            Role::Host { .. } => tuning.host_queue,
+            _ => tuning.conn_queue,
         }
     }
 }

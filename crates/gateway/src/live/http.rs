@@ -14,12 +14,12 @@ use sdk::types::{
 };
 
 use super::service::{Account, CreateError, LiveService};
-use super::store::{records, HostRights};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{page, paging};
 use crate::state::AppState;
+use crate::store::live::{records, HostRights};
 use crate::store::stats::csv_field;
 
 async fn caller(live: &LiveService, headers: &HeaderMap) -> Result<Account, ApiError> {

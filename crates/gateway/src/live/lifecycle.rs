@@ -32,7 +32,8 @@ use tokio_util::task::TaskTracker;
 /// then the remaining tasks, then the answer writer) before it gives up on
 /// what is left: a database or Redis outage must not keep a process from
 /// exiting. What an unfinished step loses is what a crash loses (answers
-/// never acknowledged); the lease then expires by itself.
+/// never acknowledged); the lease then expires by itself. The default of
+/// `LIVE_SHUTDOWN_STEP_MS`.
 pub const STEP_GRACE: Duration = Duration::from_secs(10);
 
 /// The stop signals and task tracker shared by everything in the live
@@ -102,13 +103,13 @@ impl Lifecycle {
         self.sessions.len()
     }
 
-    /// Step 1: hands every session over and waits (up to [`STEP_GRACE`])
-    /// for the actors to end. Step 2: tells the rest to stop and waits for
-    /// every task (again up to [`STEP_GRACE`]). Whether everything ended.
-    pub(super) async fn stop(&self) -> bool {
+    /// Step 1: hands every session over and waits (up to `step`) for the
+    /// actors to end. Step 2: tells the rest to stop and waits for every
+    /// task (again up to `step`). Whether everything ended.
+    pub(super) async fn stop(&self, step: Duration) -> bool {
         self.stopping.cancel();
         self.sessions.close();
-        let handed_over = tokio::time::timeout(STEP_GRACE, self.sessions.wait())
+        let handed_over = tokio::time::timeout(step, self.sessions.wait())
             .await
             .is_ok();
         if !handed_over {
@@ -119,9 +120,7 @@ impl Lifecycle {
         }
         self.stopped.cancel();
         self.tasks.close();
-        let ended = tokio::time::timeout(STEP_GRACE, self.tasks.wait())
-            .await
-            .is_ok();
+        let ended = tokio::time::timeout(step, self.tasks.wait()).await.is_ok();
         if !ended {
             tracing::error!(
                 tasks = self.tasks.len(),

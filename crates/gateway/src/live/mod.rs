@@ -16,7 +16,7 @@
 //!    └──▶ route ──▶ service   (where the code's session runs: here, taken over, or bridged)
 //!           │          │
 //!           │          ├──▶ actor ──▶ engine   (the session: pure, its own crate)
-//!           │          │      ├──▶ store      (answers, standings: SQL)
+//!           │          │      ├──▶ writer     (answers, batched into crate::store)
 //!           │          │      ├──▶ checkpoint (failover state)
 //!           │          │      └──▶ mirror     (scores on the shard cluster, written behind)
 //!           └──────────┴──▶ mesh ◀── cluster  (the other gateways, behind a trait)
@@ -51,11 +51,12 @@
 //!   shard-node cluster behind the game (bounded queue, its own task, op
 //!   ids, retries, dropped changes counted and resynced), for readers
 //!   outside the session; nothing in a game waits for it.
-//! - [`store`]: MySQL/SQLite records (`live_sessions`, `live_answers`
-//!   unique on `(session, question, player)`, `live_standings`), answers
-//!   written by a batching writer on its own thread and runtime, through a
-//!   native-driver pool (not `Any`) with a few fixed-size prepared
-//!   multi-row INSERTs.
+//! - [`writer`]: accepted answers become durable through a batching
+//!   writer on its own thread and runtime; the SQL is the store layer's
+//!   ([`crate::store::live`]: `live_sessions`, `live_answers` unique on
+//!   `(session, question, player)`, `live_standings`, checkpoints), which
+//!   flushes on a native-driver pool (not `Any`) with a few fixed-size
+//!   prepared multi-row INSERTs.
 //! - [`ws`] and [`http`]: the axum endpoints; [`handshake`]: the first
 //!   frame of a WebSocket connection, which carries its credential. The
 //!   WebSocket reader stamps each frame as it arrives: an answer is judged
@@ -64,8 +65,10 @@
 //!   account, a quota of unfinished sessions (counted in the database, so
 //!   across gateways); per client address, join attempts
 //!   (`JOIN_PER_IP_PER_MIN`, checked before the upgrade, unknown codes
-//!   included); per session, a player cap. Bounded join-code allocation
-//!   (a clear 503 when none is free). The per-session rules - lock, bans,
+//!   included); per session, a player cap; per gateway, a bound on live
+//!   WebSockets (`LIVE_MAX_WS_CONNECTIONS`: 503 with `Retry-After` before
+//!   the upgrade). Bounded join-code allocation (a clear 503 when none is
+//!   free). The per-session rules - lock, bans,
 //!   two-step join pattern, generated or filtered nicknames, lobby idle
 //!   expiry and maximum lifetime - live in the engine
 //!   ([`engine::guard`]), so they are pure, tested with explicit times,
@@ -92,7 +95,11 @@
 //!   to reconnect at once (close 4010), so another gateway takes it over
 //!   without waiting for the lease; then the remaining tasks end and the
 //!   answer writer flushes and stops.
-
+//!
+//! Every size, interval and timeout the live path tunes itself with (the
+//! numbers below are their defaults) is a setting of
+//! [`crate::config::LiveTuningConfig`], checked at start.
+//!
 //! ## Invariants
 //!
 //! - One answer per player per question: the engine refuses a second one
@@ -191,8 +198,8 @@ pub mod mesh;
 pub mod mirror;
 pub mod route;
 pub mod service;
-pub mod store;
 pub mod wiring;
+pub mod writer;
 pub mod ws;
 
 /// The pure session engine (the `live-engine` crate): state machine,

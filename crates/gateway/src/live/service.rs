@@ -16,19 +16,23 @@ use std::sync::{Arc, Mutex, OnceLock};
 use sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
-use super::actor::{self, ActorDeps, Cmd, SessionHandle, Tenure, CMD_QUEUE};
+use super::actor::{self, ActorDeps, Cmd, SessionHandle, Tenure};
 use super::admission::LivePolicy;
-use super::checkpoint::{CheckpointStore, Checkpointer};
+use super::checkpoint::{CheckpointStore, Checkpointer, SqlCheckpoints};
 use super::clock::Clock;
 use super::engine::scoring::validate_rules;
-use super::engine::{JoinRules, LiveQuiz, PhaseRecord, Session, SessionMeta};
+use super::engine::{
+    AnswerRecord, JoinRules, LiveQuestion, LiveQuiz, PhaseRecord, Session, SessionMeta,
+};
 use super::lifecycle::Lifecycle;
 use super::mesh::{LocalSessions, Mesh, MeshFuture};
 use super::mirror::{Change, MirrorTarget, ScoreMirror};
-use super::store::{AnswerWriter, HostQuota, LiveStore, StoreError};
+use super::writer::AnswerWriter;
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::limits::{ClientIp, Limits};
+use crate::store::live::{HostQuota, LiveStore};
+use crate::store::StoreError;
 
 /// A logged-in account as the live module needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +85,8 @@ pub enum CreateError {
 pub struct LiveService {
     pub(super) sessions: Arc<Mutex<HashMap<String, SessionHandle>>>,
     deps: ActorDeps,
+    /// Where sessions are checkpointed without a mesh (the database).
+    sql_checkpoints: Arc<dyn CheckpointStore>,
     auth: Arc<dyn Authenticator>,
     next_conn: AtomicU64,
     mesh: OnceLock<Arc<dyn Mesh>>,
@@ -91,12 +97,15 @@ pub struct LiveService {
     /// The gateway's per-client limits (join attempts per address); none in
     /// tests that build the service alone.
     limits: OnceLock<Arc<Limits>>,
+    /// Slots of live WebSockets and their number, once the server bounds
+    /// them (see [`LiveService::bound_websockets`]).
+    websockets: OnceLock<(Arc<tokio::sync::Semaphore>, usize)>,
 }
 
 impl LiveService {
     /// A service over a store and an authenticator, without a score
     /// mirror. Spawns the answer writer, so call it inside a tokio runtime.
-    pub fn new(store: Arc<dyn LiveStore>, auth: Arc<dyn Authenticator>) -> Arc<Self> {
+    pub fn new(store: LiveStore, auth: Arc<dyn Authenticator>) -> Arc<Self> {
         Self::with_policy(store, auth, LivePolicy::default(), None)
     }
 
@@ -104,19 +113,26 @@ impl LiveService {
     /// the shard-node score mirror, if one is configured (its worker is
     /// started here).
     pub fn with_policy(
-        store: Arc<dyn LiveStore>,
+        store: LiveStore,
         auth: Arc<dyn Authenticator>,
         policy: LivePolicy,
         mirror: Option<Arc<dyn MirrorTarget>>,
     ) -> Arc<Self> {
         let life = Lifecycle::new();
-        let writer = AnswerWriter::spawn(store.clone());
-        let mirror = mirror.map(|target| ScoreMirror::spawn(target, &life));
+        let tuning = policy.tuning.clone();
+        let writer =
+            AnswerWriter::spawn(store.clone(), tuning.answer_batch_max, tuning.answer_flush);
+        let sql_checkpoints = Arc::new(SqlCheckpoints::new(store.clone(), tuning.checkpoint_ttl));
+        let mirror = mirror.map(|target| {
+            ScoreMirror::spawn_with(target, tuning.mirror_queue, tuning.mirror_give_up, &life)
+        });
         Arc::new(LiveService {
             sessions: Arc::new(Mutex::new(HashMap::new())),
+            sql_checkpoints,
             deps: ActorDeps {
                 store,
                 writer,
+                tuning,
                 mirror,
                 clock: Clock::start(),
                 life,
@@ -127,6 +143,7 @@ impl LiveService {
             takeover: tokio::sync::Mutex::new(()),
             policy,
             limits: OnceLock::new(),
+            websockets: OnceLock::new(),
         })
     }
 
@@ -134,6 +151,20 @@ impl LiveService {
     /// on (see [`super::ws::JoinAdmission`]).
     pub fn use_limits(&self, limits: Arc<Limits>) {
         let _ = self.limits.set(limits);
+    }
+
+    /// Holds at most `bound` live WebSockets at once from now on (see
+    /// [`super::ws::WsSlot`]); the server sets it once, from
+    /// `LIVE_MAX_WS_CONNECTIONS` and its connection cap.
+    pub fn bound_websockets(&self, bound: usize) {
+        let _ = self
+            .websockets
+            .set((Arc::new(tokio::sync::Semaphore::new(bound)), bound));
+    }
+
+    /// The live WebSocket slots and their number, if bounded.
+    pub fn websocket_slots(&self) -> Option<(Arc<tokio::sync::Semaphore>, usize)> {
+        self.websockets.get().cloned()
     }
 
     /// The live-session settings.
@@ -150,13 +181,14 @@ impl LiveService {
     /// is handed over (answers it accepted stored and acknowledged,
     /// checkpoint written, lease released, clients told to reconnect at
     /// once), then every task of the module ends and the answer writer
-    /// flushes and stops. Each step is bounded
-    /// ([`super::lifecycle::STEP_GRACE`]). Idempotent.
+    /// flushes and stops. Each step is bounded (`LIVE_SHUTDOWN_STEP_MS`).
+    /// Idempotent.
     pub async fn shutdown(&self) {
         let sessions = self.running();
         let started = std::time::Instant::now();
-        let ended = self.deps.life.stop().await;
-        let flushed = tokio::time::timeout(super::lifecycle::STEP_GRACE, self.deps.writer.close())
+        let step = self.policy.tuning.shutdown_step;
+        let ended = self.deps.life.stop(step).await;
+        let flushed = tokio::time::timeout(step, self.deps.writer.close())
             .await
             .is_ok();
         if !flushed {
@@ -195,12 +227,12 @@ impl LiveService {
     pub fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
         match self.mesh() {
             Some(m) => m.checkpoints(),
-            None => self.deps.store.clone(),
+            None => self.sql_checkpoints.clone(),
         }
     }
 
     /// The store (for reading standings back).
-    pub fn store(&self) -> &Arc<dyn LiveStore> {
+    pub fn store(&self) -> &LiveStore {
         &self.deps.store
     }
 
@@ -259,12 +291,21 @@ impl LiveService {
             generated_nicknames: req.generated_nicknames,
             nickname_filter: req.nickname_filter,
         };
-        let questions = self
+        let questions: Vec<LiveQuestion> = self
             .deps
             .store
-            .load_quiz(req.quiz_id)
+            .quiz(req.quiz_id)
             .await?
-            .ok_or(CreateError::QuizNotFound(req.quiz_id))?;
+            .ok_or(CreateError::QuizNotFound(req.quiz_id))?
+            .into_iter()
+            .map(|q| LiveQuestion {
+                question_id: q.question_id,
+                text: q.text,
+                choices: q.choices,
+                correct: q.correct,
+                time_limit_ms: q.time_limit_ms,
+            })
+            .collect();
         if questions.is_empty() {
             return Err(CreateError::Invalid("the quiz has no questions".into()));
         }
@@ -332,7 +373,8 @@ impl LiveService {
         let session = Session::new(id, code.clone(), quiz, now, epoch, rand::random())
             .with_join_rules(join, now)
             .with_filter(self.policy.filter.clone())
-            .with_lifetime(self.policy.lifetime);
+            .with_lifetime(self.policy.lifetime)
+            .with_push_interval(self.policy.tuning.push_interval);
         self.spawn(session, host_token.clone(), tx, rx);
         metrics::counter!("live_sessions_created_total").increment(1);
         Ok(CreatedSession {
@@ -358,7 +400,13 @@ impl LiveService {
             moved: handle.moved_flag(),
         };
         let life = &self.deps.life;
-        let checkpoint = Checkpointer::spawn(self.checkpoints(), code.clone(), life);
+        let checkpoint = Checkpointer::spawn(
+            self.checkpoints(),
+            code.clone(),
+            self.policy.tuning.checkpoint_batch,
+            self.policy.tuning.checkpoint_attempts,
+            life,
+        );
         self.sessions
             .lock()
             .expect("live registry poisoned")
@@ -432,7 +480,21 @@ impl LiveService {
         {
             return Ok(None); // finished and stored; only the cleanup was lost
         }
-        let answers = self.deps.store.answers(id).await?;
+        let answers: Vec<AnswerRecord> = self
+            .deps
+            .store
+            .answers(id)
+            .await?
+            .into_iter()
+            .map(|a| AnswerRecord {
+                question: a.question,
+                player: a.player,
+                choices: a.choices,
+                correct: a.correct,
+                points: a.points,
+                answered_at: a.answered_at,
+            })
+            .collect();
         let host_token = saved.meta.host_token.clone();
         let epoch = now_ms();
         let (session, writes) = Session::restore(
@@ -446,12 +508,13 @@ impl LiveService {
         );
         let session = session
             .with_filter(self.policy.filter.clone())
-            .with_lifetime(self.policy.lifetime);
+            .with_lifetime(self.policy.lifetime)
+            .with_push_interval(self.policy.tuning.push_interval);
         // The mirror still has the old owner's totals: it starts over.
         if let Some(mirror) = &self.deps.mirror {
             mirror.send(id, Change::Reset(writes));
         }
-        let (tx, rx) = mpsc::channel(CMD_QUEUE);
+        let (tx, rx) = mpsc::channel(self.policy.tuning.cmd_queue);
         let players = session.roster.len();
         self.spawn(session, host_token, tx, rx);
         tracing::info!(code, session = id, players, "live session taken over");

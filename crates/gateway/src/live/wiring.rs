@@ -8,15 +8,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use sqlx::Row;
-
 use super::cluster::Cluster;
 use super::mirror::{client_config, MirrorTarget, ShardMirror};
 use super::service::{Account, Authenticator, LiveService};
-use super::store::SqlStore;
 use crate::auth::tokens::TokenStore;
 use crate::config::Config;
-use crate::db::{Db, Dialect};
+use crate::db::Db;
+use crate::store::live::LiveStore;
 
 /// Resolves login tokens through the gateway's token store and users table.
 pub struct TokenAuth {
@@ -31,14 +29,12 @@ impl TokenAuth {
             return None;
         }
         let uid = self.tokens.get(token).await.ok()??;
-        let row = sqlx::query("SELECT id, username FROM users WHERE id = ?")
-            .bind(uid)
-            .fetch_optional(self.db.primary())
+        let user = crate::store::users::load(self.db.primary(), uid)
             .await
             .ok()??;
         Some(Account {
-            id: row.try_get("id").ok()?,
-            username: row.try_get("username").ok()?,
+            id: user.id,
+            username: user.username,
         })
     }
 }
@@ -74,10 +70,14 @@ impl LiveService {
             };
             Some(Arc::new(target) as Arc<dyn MirrorTarget>)
         };
-        let store = SqlStore::new(db.primary().clone(), db.dialect() == Dialect::MySql);
-        // Answer flushes on the native driver (see store::sql); the Any pool
-        // if that pool cannot be configured (it would fail the same way).
-        let store = match store.clone().with_answer_pool(&config.primary_url()) {
+        let store = LiveStore::new(db);
+        // Answer flushes on the native driver (see store::live::answers); the
+        // Any pool if that pool cannot be configured (it would fail the same way).
+        let connections = config.live_tuning.answer_db_connections;
+        let store = match store
+            .clone()
+            .with_answer_pool(&config.primary_url(), connections)
+        {
             Ok(native) => native,
             Err(e) => {
                 tracing::warn!(error = %e, "live answers: native pool unavailable, using the shared pool");
@@ -89,7 +89,7 @@ impl LiveService {
             db: db.clone(),
         };
         let policy = super::admission::LivePolicy::from_config(config);
-        LiveService::with_policy(Arc::new(store), Arc::new(auth), policy, mirror)
+        LiveService::with_policy(store, Arc::new(auth), policy, mirror)
     }
 
     /// Joins the gateways sharing sessions through Redis Cluster, given its
@@ -101,8 +101,9 @@ impl LiveService {
         lease: std::time::Duration,
     ) -> anyhow::Result<()> {
         let me: Arc<dyn super::mesh::LocalSessions> = self.clone();
+        let tuning = self.policy().tuning.clone();
         let life = self.lifecycle().clone();
-        let cluster = Cluster::connect(nodes, lease, Arc::downgrade(&me), life).await?;
+        let cluster = Cluster::connect(nodes, lease, tuning, Arc::downgrade(&me), life).await?;
         self.join_mesh(cluster);
         Ok(())
     }

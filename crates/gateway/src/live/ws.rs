@@ -9,7 +9,9 @@
 //! by a close code, because browsers cannot read the HTTP status of a failed
 //! upgrade; so is a first frame that is not a credential, or none in time.
 //! Every attempt counts against the client address's join limit
-//! ([`JoinAdmission`]: 429 before the upgrade), unknown codes included.
+//! ([`JoinAdmission`]: 429 before the upgrade), unknown codes included, and
+//! takes one of the gateway's live WebSocket slots ([`WsSlot`]: 503 before
+//! the upgrade when none is free).
 //!
 //! Where the code's session runs is [`LiveService::route`]'s decision; a
 //! session on another gateway (Redis Cluster mode) is reached through the
@@ -38,7 +40,6 @@ use tokio::sync::mpsc;
 
 use super::conn::{describe, encode, ConnTx, Out};
 use super::handshake::{read_hello, resolve_role, NoHello, WsParams};
-use super::lifecycle::STEP_GRACE;
 use super::route::Route;
 use super::service::LiveService;
 use crate::db::now_ms;
@@ -66,12 +67,58 @@ impl FromRequestParts<Arc<LiveService>> for JoinAdmission {
     }
 }
 
+/// Extractor of `GET /v1/live/ws` that takes one of the gateway's live
+/// WebSocket slots (`LIVE_MAX_WS_CONNECTIONS`) for the life of the
+/// connection: moved into the upgraded connection's task, it is given back
+/// when the socket ends. When every slot is taken the request is answered
+/// before the upgrade with 503 problem+json and `Retry-After`, so the client
+/// (or a load balancer in front) tries again or elsewhere, instead of the
+/// gateway taking sockets beyond what it serves well and leaving nothing
+/// for the REST API.
+pub struct WsSlot {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// How long a client refused for lack of a WebSocket slot should wait.
+const WS_FULL_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl FromRequestParts<Arc<LiveService>> for WsSlot {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        _parts: &mut Parts,
+        live: &Arc<LiveService>,
+    ) -> Result<Self, Self::Rejection> {
+        let Some((slots, bound)) = live.websocket_slots() else {
+            return Ok(WsSlot { _permit: None });
+        };
+        match slots.try_acquire_owned() {
+            Ok(permit) => Ok(WsSlot {
+                _permit: Some(permit),
+            }),
+            Err(_) => {
+                metrics::counter!("live_connections_refused_total", "reason" => "gateway_full")
+                    .increment(1);
+                Err(ApiError::Overloaded(
+                    format!(
+                        "this gateway holds its maximum of {bound} live connections \
+                         (LIVE_MAX_WS_CONNECTIONS); try again shortly"
+                    ),
+                    WS_FULL_RETRY,
+                ))
+            }
+        }
+    }
+}
+
 /// `GET /v1/live/ws`: upgrades and runs the connection. Input errors before
 /// the upgrade (no `code`, a credential in the URL, not a WebSocket upgrade)
-/// are 400 problem+json.
+/// are 400 problem+json; a gateway holding its maximum of live WebSockets
+/// answers 503 problem+json with `Retry-After` ([`WsSlot`]).
 pub async fn ws_handler(
     State(live): State<Arc<LiveService>>,
     _admitted: JoinAdmission,
+    slot: WsSlot,
     ApiQuery(params): ApiQuery<WsParams>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -83,16 +130,21 @@ pub async fn ws_handler(
         ))
     })?;
     let code = params.code;
+    let tuning = &live.policy().tuning;
     Ok(upgrade
         // Client frames are tiny; small buffers keep 10k sockets cheap.
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(8 * 1024)
-        .max_write_buffer_size(512 * 1024)
+        .read_buffer_size(tuning.ws_read_buffer)
+        .write_buffer_size(tuning.ws_write_buffer)
+        .max_write_buffer_size(tuning.ws_max_write_buffer)
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
         .on_upgrade(move |socket| {
             let life = live.lifecycle().clone();
-            life.track(connection(live, code, socket))
+            life.track(async move {
+                // The slot is given back when the connection ends.
+                let _slot = slot;
+                connection(live, code, socket).await
+            })
         }))
 }
 
@@ -155,7 +207,8 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
         }
     };
     let conn_id = live.next_conn_id();
-    let (conn, mut rx) = ConnTx::new(conn_id, role.queue_bound());
+    let tuning = live.policy().tuning.clone();
+    let (conn, mut rx) = ConnTx::new(conn_id, role.queue_bound(&tuning));
     let (tx, kill) = (conn.tx.clone(), conn.kill.clone());
     let player = match route.attach(role, conn).await {
         Ok(player) => player,
@@ -179,7 +232,7 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
         tokio::select! {
             out = rx.recv() => match out {
                 Some(first) => {
-                    if !write_queued(&mut sink, &mut rx, first).await {
+                    if !write_queued(&mut sink, &mut rx, first, tuning.ws_write_batch).await {
                         break;
                     }
                 }
@@ -196,7 +249,7 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
             _ = life.stopped() => {
                 let mut open = true;
                 while let (true, Ok(out)) = (open, rx.try_recv()) {
-                    open = write_queued(&mut sink, &mut rx, out).await;
+                    open = write_queued(&mut sink, &mut rx, out, tuning.ws_write_batch).await;
                 }
                 if !open {
                     break;
@@ -224,12 +277,12 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
                                     drop(tx);
                                     let last = async {
                                         while let Some(out) = rx.recv().await {
-                                            if !write_queued(&mut sink, &mut rx, out).await {
+                                            if !write_queued(&mut sink, &mut rx, out, tuning.ws_write_batch).await {
                                                 break;
                                             }
                                         }
                                     };
-                                    let _ = tokio::time::timeout(STEP_GRACE, last).await;
+                                    let _ = tokio::time::timeout(tuning.shutdown_step, last).await;
                                 }
                                 break;
                             }
@@ -268,12 +321,10 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
     route.detach(conn_id, player).await;
 }
 
-/// Most frames written before one flush (one `send` syscall for an ack, a
-/// leaderboard and a rank frame that were queued together).
-const WRITE_BATCH: usize = 32;
-
-/// Writes `first` and whatever else is already queued (up to
-/// [`WRITE_BATCH`] frames), then flushes once. At 10,000 sockets the
+/// Writes `first` and whatever else is already queued (up to `batch`
+/// frames, `LIVE_WS_WRITE_BATCH`: one `send` syscall for an ack, a
+/// leaderboard and a rank frame that were queued together), then flushes
+/// once. At 10,000 sockets the
 /// gateway's CPU goes mostly to `send` syscalls, so frames that are ready
 /// together leave together. Returns false when the connection is done
 /// (write error or a close frame sent).
@@ -281,6 +332,7 @@ async fn write_queued(
     sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
     rx: &mut mpsc::Receiver<Out>,
     first: Out,
+    batch: usize,
 ) -> bool {
     let mut next = Some(first);
     let mut written = 0;
@@ -301,7 +353,7 @@ async fn write_queued(
             }
         }
         written += 1;
-        if written < WRITE_BATCH {
+        if written < batch {
             next = rx.try_recv().ok();
         }
     }

@@ -5,15 +5,14 @@ use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use sdk::types::{LoginRequest, RegisterRequest, Role, TokenResponse, User};
-use sqlx::Row as _;
+use sdk::types::{LoginRequest, RegisterRequest, TokenResponse, User};
 
 use crate::auth::{admin, tokens, AuthUser};
-use crate::db::now_ms;
 use crate::error::{ApiError, Violations};
 use crate::extract::ApiJson;
 use crate::limits::ClientIp;
 use crate::state::AppState;
+use crate::store::{users, StoreError};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -21,27 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/register", post(register))
         .route("/v1/auth/login", post(login))
         .route("/v1/auth/logout", post(logout))
-}
-
-/// Loads a user row by id from `pool`.
-pub async fn load_user(pool: &sqlx::AnyPool, id: i64) -> Result<Option<User>, ApiError> {
-    let row = sqlx::query("SELECT id, username, role, created_at FROM users WHERE id = ?")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    row.map(|r| user_from_row(&r)).transpose()
-}
-
-/// Maps a `users` row (id, username, role, created_at) to the API type.
-pub fn user_from_row(r: &sqlx::any::AnyRow) -> Result<User, ApiError> {
-    let role: String = r.try_get("role")?;
-    Ok(User {
-        id: r.try_get("id")?,
-        username: r.try_get("username")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role {role:?}")))?,
-        created_at: r.try_get("created_at")?,
-    })
 }
 
 /// Creates an account, as a player; the first account becomes admin when no
@@ -67,47 +45,20 @@ pub async fn register(
         // is nobody's business.
         return Err(taken());
     }
-    let now = now_ms();
-    // Insert as a player, then take the first-user slot in the same transaction; the slot's
-    // primary key lets only one account ever have it, however many register at once.
-    let mut tx = state.db.primary().begin().await?;
-    let res = sqlx::query(
-        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+    let user = match users::register(
+        state.db.primary(),
+        state.db.dialect(),
+        &req.username,
+        &hash,
+        admin::first_user_is_admin(&state.config),
     )
-    .bind(&req.username)
-    .bind(&hash)
-    .bind(Role::Player.as_str())
-    .bind(now)
-    .execute(&mut *tx)
-    .await;
-    let res = match res.map_err(ApiError::from) {
-        Err(ApiError::Conflict(_)) => return Err(taken()),
-        Err(e) => return Err(e),
-        Ok(r) => r,
+    .await
+    {
+        Err(StoreError::Conflict(_)) => return Err(taken()),
+        other => other?,
     };
-    let id = crate::db::inserted_id(&mut tx, &res).await?;
-    let first = admin::claim_first_user_slot(&mut tx, state.db.dialect(), id).await?;
-    let role = if first && admin::first_user_is_admin(&state.config) {
-        sqlx::query("UPDATE users SET role = ? WHERE id = ?")
-            .bind(Role::Admin.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        Role::Admin
-    } else {
-        Role::Player
-    };
-    tx.commit().await?;
     metrics::counter!("users_registered_total").increment(1);
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(User {
-            id,
-            username: req.username,
-            role,
-            created_at: now,
-        }),
-    ))
+    Ok((StatusCode::CREATED, ApiJson(user)))
 }
 
 /// Exchanges username and password for a bearer token. Limited per client address
@@ -134,25 +85,18 @@ pub async fn login(
         .limits
         .login_user
         .check(&crate::auth::login_limit_key(&req.username))?;
-    let row = sqlx::query(
-        "SELECT id, username, role, created_at, password_hash FROM users WHERE username = ?",
-    )
-    .bind(&req.username)
-    .fetch_optional(state.db.primary())
-    .await?;
+    let found = users::with_password_hash(state.db.primary(), &req.username).await?;
     let bad = || ApiError::Unauthorized("wrong username or password".into());
-    let Some(row) = row else {
+    let Some((user, phc)) = found else {
         // The work of a wrong password, so timing does not reveal which usernames exist.
         state.passwords.verify_unknown(req.password).await?;
         metrics::counter!("logins_failed_total").increment(1);
         return Err(bad());
     };
-    let phc: String = row.try_get("password_hash")?;
     if !state.passwords.verify(req.password, phc).await? {
         metrics::counter!("logins_failed_total").increment(1);
         return Err(bad());
     }
-    let user = user_from_row(&row)?;
     let token = tokens::new_token();
     state
         .tokens

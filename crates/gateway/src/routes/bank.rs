@@ -145,9 +145,7 @@ pub async fn import(
         ));
     }
     let tags = validate_all(&qs, rows.as_deref(), errors)?;
-    let mut tx = state.db.primary().begin().await?;
-    let ids = bank::insert_batch(&mut tx, state.db.dialect(), user.id, &qs, &tags).await?;
-    tx.commit().await?;
+    let ids = bank::import(state.db.primary(), state.db.dialect(), user.id, &qs, &tags).await?;
     metrics::counter!("questions_created_total").increment(ids.len() as u64);
     let docs = qs
         .iter()

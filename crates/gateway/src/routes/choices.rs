@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::Router;
 use sdk::types::{Choice, ChoiceInput};
-use sqlx::Row as _;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Violations};
@@ -14,6 +13,7 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::reindex::sync_question;
 use crate::state::AppState;
 use crate::store::questions::{self as store, MAX_CHOICE, MAX_CHOICES, MIN_CHOICES};
+use crate::store::{begin, commit};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -29,25 +29,6 @@ fn validate(c: &ChoiceInput) -> Result<(), ApiError> {
     let mut v = Violations::new();
     v.text("text", &c.text, 1, MAX_CHOICE);
     v.finish()
-}
-
-async fn texts(
-    conn: &mut sqlx::AnyConnection,
-    id: i64,
-    except: Option<i64>,
-) -> Result<Vec<String>, ApiError> {
-    let rows = sqlx::query("SELECT id, text FROM choices WHERE question_id = ?")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let cid: i64 = r.try_get("id")?;
-        if Some(cid) != except {
-            out.push(r.try_get::<String, _>("text")?.trim().to_lowercase());
-        }
-    }
-    Ok(out)
 }
 
 /// The choices of a question in display order (correct flags for its author and admins only).
@@ -77,7 +58,7 @@ pub async fn add(
 ) -> Result<(StatusCode, ApiJson<Choice>), ApiError> {
     user.require_author()?;
     validate(&c)?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
     let existing = store::choice_keys(&mut tx, id).await?;
@@ -86,7 +67,7 @@ pub async fn add(
             "question {id} already has {MAX_CHOICES} choices, the maximum"
         )));
     }
-    if texts(&mut tx, id, None)
+    if store::choice_texts(&mut tx, id, None)
         .await?
         .contains(&c.text.trim().to_lowercase())
     {
@@ -95,13 +76,8 @@ pub async fn add(
             "duplicates another choice of this question",
         ));
     }
-    let pos: i64 = sqlx::query("SELECT COUNT(*) AS n FROM choices WHERE question_id = ?")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
-    let cid = store::insert_choice(&mut tx, id, pos, &c).await?;
-    tx.commit().await?;
+    let cid = store::add_choice(&mut tx, id, &c).await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     Ok((
         StatusCode::CREATED,
@@ -128,7 +104,7 @@ pub async fn update(
 ) -> Result<ApiJson<Choice>, ApiError> {
     user.require_author()?;
     validate(&c)?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
     let existing = store::choice_keys(&mut tx, id).await?;
@@ -142,7 +118,7 @@ pub async fn update(
             "this is the only correct choice; mark another one correct first".into(),
         ));
     }
-    if texts(&mut tx, id, Some(choice_id))
+    if store::choice_texts(&mut tx, id, Some(choice_id))
         .await?
         .contains(&c.text.trim().to_lowercase())
     {
@@ -151,13 +127,8 @@ pub async fn update(
             "duplicates another choice of this question",
         ));
     }
-    sqlx::query("UPDATE choices SET text = ?, is_correct = ? WHERE id = ?")
-        .bind(c.text.trim())
-        .bind(i64::from(c.correct))
-        .bind(choice_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    store::update_choice(&mut tx, choice_id, &c).await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     Ok(ApiJson(Choice {
         id: choice_id,
@@ -177,7 +148,7 @@ pub async fn delete(
     ApiPath((id, choice_id)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
     user.require_author()?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
     let existing = store::choice_keys(&mut tx, id).await?;
@@ -196,11 +167,8 @@ pub async fn delete(
             "this is the only correct choice; mark another one correct first".into(),
         ));
     }
-    sqlx::query("DELETE FROM choices WHERE id = ?")
-        .bind(choice_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    store::delete_choice(&mut tx, choice_id).await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }

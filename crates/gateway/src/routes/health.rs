@@ -44,11 +44,7 @@ fn check(name: &str, r: Result<(), String>) -> Check {
 }
 
 async fn ping_db(pool: &sqlx::AnyPool) -> Result<(), String> {
-    sqlx::query("SELECT 1")
-        .execute(pool)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    crate::store::ping(pool).await.map_err(|e| e.to_string())
 }
 
 /// Readiness: database primary and replica, Redis (when configured) and the search index.

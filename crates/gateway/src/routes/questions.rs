@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use sdk::types::{Page, Question, QuestionFilter, QuestionInput, QuestionPatch};
-use sqlx::Row as _;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Violations};
@@ -14,7 +13,7 @@ use crate::reindex::{remove_question, sync_question};
 use crate::routes::{page, paging};
 use crate::state::AppState;
 use crate::store::questions::{self as store, MAX_EXPLANATION, MAX_TEXT, MAX_TOPIC};
-use crate::store::{bind_all, listing, Arg};
+use crate::store::{begin, commit};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -38,9 +37,9 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<Question>), ApiError> {
     user.require_author()?;
     let tags = store::validate(&input)?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let id = store::insert(&mut tx, user.id, &input, &tags).await?;
-    tx.commit().await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     metrics::counter!("questions_created_total").increment(1);
     let q = store::load_one(state.db.primary(), id, store::KeyAccess::All).await?;
@@ -77,7 +76,7 @@ pub async fn replace(
 ) -> Result<ApiJson<Question>, ApiError> {
     user.require_author()?;
     let tags = store::validate(&input)?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
     let existing = store::choice_keys(&mut tx, id).await?;
@@ -93,44 +92,8 @@ pub async fn replace(
         }
     }
     v.finish()?;
-    sqlx::query(
-        "UPDATE questions SET text = ?, topic = ?, difficulty = ?, explanation = ? WHERE id = ?",
-    )
-    .bind(input.text.trim())
-    .bind(input.topic.trim())
-    .bind(i64::from(input.difficulty))
-    .bind(input.explanation.trim())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    for (eid, _) in &existing {
-        if !input.choices.iter().any(|c| c.id == Some(*eid)) {
-            sqlx::query("DELETE FROM choices WHERE id = ?")
-                .bind(eid)
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
-    for (pos, c) in input.choices.iter().enumerate() {
-        match c.id {
-            Some(cid) => {
-                sqlx::query(
-                    "UPDATE choices SET position = ?, text = ?, is_correct = ? WHERE id = ?",
-                )
-                .bind(pos as i64)
-                .bind(c.text.trim())
-                .bind(i64::from(c.correct))
-                .bind(cid)
-                .execute(&mut *tx)
-                .await?;
-            }
-            None => {
-                store::insert_choice(&mut tx, id, pos as i64, c).await?;
-            }
-        }
-    }
-    store::write_tags(&mut tx, id, &tags).await?;
-    tx.commit().await?;
+    store::replace(&mut tx, id, &input, &existing, &tags).await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     Ok(ApiJson(
         store::load_one(state.db.primary(), id, store::KeyAccess::All).await?,
@@ -167,36 +130,11 @@ pub async fn patch(
         .as_ref()
         .map(|t| store::clean_tags(t, "tags", &mut v));
     v.finish()?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
-    let mut sets: Vec<&str> = Vec::new();
-    let mut args: Vec<Arg> = Vec::new();
-    if let Some(t) = &p.text {
-        sets.push("text = ?");
-        args.push(Arg::Text(t.trim().into()));
-    }
-    if let Some(t) = &p.topic {
-        sets.push("topic = ?");
-        args.push(Arg::Text(t.trim().into()));
-    }
-    if let Some(d) = p.difficulty {
-        sets.push("difficulty = ?");
-        args.push(Arg::Int(d.into()));
-    }
-    if let Some(e) = &p.explanation {
-        sets.push("explanation = ?");
-        args.push(Arg::Text(e.trim().into()));
-    }
-    if !sets.is_empty() {
-        args.push(Arg::Int(id));
-        let sql = format!("UPDATE questions SET {} WHERE id = ?", sets.join(", "));
-        bind_all(sqlx::query(&sql), &args).execute(&mut *tx).await?;
-    }
-    if let Some(tags) = tags {
-        store::write_tags(&mut tx, id, &tags).await?;
-    }
-    tx.commit().await?;
+    store::patch(&mut tx, id, &p, tags.as_deref()).await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     Ok(ApiJson(
         store::load_one(state.db.primary(), id, store::KeyAccess::All).await?,
@@ -215,26 +153,16 @@ pub async fn delete(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     user.require_author()?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
-    let used: Option<i64> =
-        sqlx::query("SELECT quiz_id FROM quiz_questions WHERE question_id = ? LIMIT 1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get("quiz_id"))
-            .transpose()?;
-    if let Some(quiz) = used {
+    if let Some(quiz) = store::used_by(&mut tx, id).await? {
         return Err(ApiError::Conflict(format!(
             "question {id} is used by quiz {quiz}; remove it from the quiz first"
         )));
     }
-    sqlx::query("DELETE FROM questions WHERE id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    store::delete(&mut tx, id).await?;
+    commit(tx).await?;
     remove_question(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -254,34 +182,7 @@ pub async fn list(
         store::check_difficulty(d, "difficulty", &mut v);
     }
     v.finish()?;
-    let mut wh = vec!["1 = 1".to_string()];
-    let mut args = Vec::new();
-    if let Some(t) = f.topic.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        wh.push("LOWER(q.topic) = ?".into());
-        args.push(Arg::Text(t.to_lowercase()));
-    }
-    if let Some(t) = f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        wh.push(
-            "EXISTS (SELECT 1 FROM question_tags t WHERE t.question_id = q.id AND t.tag = ?)"
-                .into(),
-        );
-        args.push(Arg::Text(t.to_lowercase()));
-    }
-    if let Some(d) = f.difficulty {
-        wh.push("q.difficulty = ?".into());
-        args.push(Arg::Int(d.into()));
-    }
-    if let Some(a) = f.author_id {
-        wh.push("q.author_id = ?".into());
-        args.push(Arg::Int(a));
-    }
-    let from = format!("questions q WHERE {}", wh.join(" AND "));
-    let pool = state.db.replica();
-    let (total, rows) = listing(pool, "q.id AS id", &from, "q.id", &args, limit, offset).await?;
-    let ids = rows
-        .iter()
-        .map(|r| r.try_get::<i64, _>("id"))
-        .collect::<Result<Vec<_>, _>>()?;
-    let items = store::load_many(pool, &ids, store::KeyAccess::of(&user)).await?;
+    let keys = store::KeyAccess::of(&user);
+    let (total, items) = store::list(state.db.replica(), &f, keys, limit, offset).await?;
     Ok(ApiJson(page(items, total, limit, offset)))
 }

@@ -4,14 +4,13 @@ use axum::extract::State;
 use axum::routing::{get, put};
 use axum::Router;
 use sdk::types::{Page, PageParams, SetRoleRequest, User};
-use sqlx::Row as _;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::auth::{load_user, user_from_row};
 use crate::routes::{page, paging};
 use crate::state::AppState;
+use crate::store::users;
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -25,7 +24,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/v1/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = sdk::types::Problem)))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<ApiJson<User>, ApiError> {
-    load_user(state.db.primary(), user.id)
+    users::load(state.db.primary(), user.id)
         .await?
         .map(ApiJson)
         .ok_or_else(|| ApiError::NotFound("user not found".into()))
@@ -41,19 +40,7 @@ pub async fn list_users(
 ) -> Result<ApiJson<Page<User>>, ApiError> {
     user.require_admin()?;
     let (limit, offset) = paging(p.limit, p.offset)?;
-    let pool = state.db.replica();
-    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
-        .fetch_one(pool)
-        .await?
-        .try_get("n")?;
-    let rows = sqlx::query(
-        "SELECT id, username, role, created_at FROM users ORDER BY id LIMIT ? OFFSET ?",
-    )
-    .bind(i64::from(limit))
-    .bind(offset as i64)
-    .fetch_all(pool)
-    .await?;
-    let items = rows.iter().map(user_from_row).collect::<Result<_, _>>()?;
+    let (total, items) = users::list(state.db.replica(), limit, offset).await?;
     Ok(ApiJson(page(items, total, limit, offset)))
 }
 
@@ -75,18 +62,7 @@ pub async fn set_role(
             "admins cannot demote themselves; ask another admin".into(),
         ));
     }
-    let res = sqlx::query("UPDATE users SET role = ? WHERE id = ?")
-        .bind(req.role.as_str())
-        .bind(id)
-        .execute(state.db.primary())
-        .await?;
-    if res.rows_affected() == 0 {
-        // MySQL reports 0 affected rows when the value did not change; check existence.
-        if load_user(state.db.primary(), id).await?.is_none() {
-            return Err(ApiError::NotFound(format!("user {id} not found")));
-        }
-    }
-    load_user(state.db.primary(), id)
+    users::set_role(state.db.primary(), id, req.role)
         .await?
         .map(ApiJson)
         .ok_or_else(|| ApiError::NotFound(format!("user {id} not found")))

@@ -32,12 +32,14 @@ use sdk::live::{close, ServerMsg};
 use crate::live::conn::{encode, ConnTx, Out};
 use crate::live::engine::Target;
 
-/// Connections served per [`Fanout::pump`] before the actor yields.
+/// Connections served per [`Fanout::pump`] before the actor yields: the
+/// default of `LIVE_FANOUT_SLICE`.
 pub const SLICE: usize = 128;
 
-/// Most paced deliveries held back. Past it the backlog is delivered at
-/// once, so it never outgrows a few pushes of a 10,000-player session; the
-/// bounded per-connection queues then apply as without pacing.
+/// Most paced deliveries held back (the default of `LIVE_FANOUT_BACKLOG`).
+/// Past it the backlog is delivered at once, so it never outgrows a few
+/// pushes of a 10,000-player session; the bounded per-connection queues
+/// then apply as without pacing.
 pub const BACKLOG_CAP: usize = 65_536;
 
 /// Who a paced delivery is for.
@@ -55,8 +57,10 @@ enum Pending {
 }
 
 /// The connections of one session on this gateway.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Fanout {
+    /// Most paced deliveries held back (see [`BACKLOG_CAP`]).
+    backlog_cap: usize,
     hosts: Vec<ConnTx>,
     players: HashMap<u64, ConnTx>,
     /// Everything paced but leaderboard pushes, in emission order.
@@ -77,7 +81,28 @@ pub struct Fanout {
     last_top: Option<((u64, i64), Utf8Bytes)>,
 }
 
+impl Default for Fanout {
+    fn default() -> Self {
+        Fanout::new(BACKLOG_CAP)
+    }
+}
+
 impl Fanout {
+    /// No connections yet; paced deliveries held back up to `backlog_cap`.
+    pub fn new(backlog_cap: usize) -> Self {
+        Fanout {
+            backlog_cap,
+            hosts: Vec::new(),
+            players: HashMap::new(),
+            backlog: VecDeque::new(),
+            ordered_in: 0,
+            ordered_out: 0,
+            reveal_barrier: 0,
+            pushes: VecDeque::new(),
+            last_top: None,
+        }
+    }
+
     /// Attaches the host; several host connections are allowed (a second screen).
     pub fn add_host(&mut self, conn: ConnTx) {
         self.hosts.push(conn);
@@ -250,9 +275,9 @@ impl Fanout {
         }
     }
 
-    /// Delivers everything at once if the backlog is over [`BACKLOG_CAP`].
+    /// Delivers everything at once if the backlog is over its bound.
     fn cap(&mut self) {
-        if self.backlog.len() + self.pushes.len() > BACKLOG_CAP {
+        if self.backlog.len() + self.pushes.len() > self.backlog_cap {
             self.pump(usize::MAX);
         }
     }

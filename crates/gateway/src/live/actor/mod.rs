@@ -37,7 +37,7 @@ use std::time::Duration;
 use sdk::live::{close, ClientMsg, ErrorCode, FinishReason, ServerMsg};
 use tokio::sync::{mpsc, oneshot};
 
-use self::fanout::{Fanout, SLICE};
+use self::fanout::Fanout;
 use super::checkpoint::Checkpointer;
 use super::clock::Clock;
 use super::conn::{describe, encode, ConnTx, Out, Role};
@@ -45,21 +45,26 @@ use super::engine::{Effect, PendingAnswer, PhaseCheckpoint, Session, Target};
 use super::lifecycle::Lifecycle;
 use super::mesh::Lease;
 use super::mirror::{Change, ScoreMirror};
-use super::store::{AnswerWriter, FinalRow, LiveStore};
+use super::writer::AnswerWriter;
+use crate::config::LiveTuningConfig;
+use crate::store::live::{FinalRow, LiveStore};
 
-/// Capacity of a session's command queue. Connection tasks wait when it is
-/// full (backpressure on readers), which only happens under overload.
+/// Capacity of a session's command queue (the default of `LIVE_CMD_QUEUE`).
+/// Connection tasks wait when it is full (backpressure on readers), which
+/// only happens under overload.
 pub const CMD_QUEUE: usize = 16_384;
 
 /// Most extra commands an actor turn takes from its queue after the one it
-/// woke for (bounded so pacing still gets its turn), unless a timer is due:
-/// then the queue is emptied first (see the module docs).
+/// woke for (the default of `LIVE_CMD_BATCH`; bounded so pacing still gets
+/// its turn), unless a timer is due: then the queue is emptied first (see
+/// the module docs).
 pub const CMD_BATCH: usize = 512;
 
 /// Longest a session being handed over waits for the answers it accepted to
 /// be stored (and for joins to be checkpointed) before it lets its clients
 /// go anyway: an answer not stored by then was never acknowledged, so the
-/// player may send it again to the next owner.
+/// player may send it again to the next owner. The default of
+/// `LIVE_HANDOVER_FLUSH_MS`.
 pub const HAND_OVER_FLUSH: Duration = Duration::from_secs(5);
 
 /// A request to a session actor.
@@ -123,9 +128,12 @@ type PendingJoin = (ConnTx, oneshot::Sender<Result<u64, ErrorCode>>);
 #[derive(Clone)]
 pub struct ActorDeps {
     /// Durable records.
-    pub store: std::sync::Arc<dyn LiveStore>,
+    pub store: LiveStore,
     /// Batched answer writer.
     pub writer: AnswerWriter,
+    /// Queue, batch and pacing sizes (`LIVE_CMD_QUEUE`, `LIVE_CMD_BATCH`,
+    /// `LIVE_FANOUT_SLICE`, `LIVE_FANOUT_BACKLOG`).
+    pub tuning: std::sync::Arc<LiveTuningConfig>,
     /// The copy of the scores on the shard-node cluster, if configured.
     pub mirror: Option<ScoreMirror>,
     /// The engine's clock.
@@ -280,8 +288,8 @@ pub async fn run(
     let clock = deps.clock;
     let life = deps.life.clone();
     let mut actor = Actor {
+        fanout: Fanout::new(deps.tuning.fanout_backlog),
         deps,
-        fanout: Fanout::default(),
         commit_tx,
         done: false,
         cp,
@@ -321,7 +329,12 @@ pub async fn run(
         // question. The queue is bounded, and readers stamp their frames
         // before they queue them, so this ends.
         let timer_due = session.next_wakeup().is_some_and(|w| w <= clock.now());
-        let take = if timer_due { 2 * CMD_QUEUE } else { CMD_BATCH };
+        let tuning = &actor.deps.tuning;
+        let take = if timer_due {
+            2 * tuning.cmd_queue
+        } else {
+            tuning.cmd_batch
+        };
         for _ in 0..take {
             match rx.try_recv() {
                 Ok(cmd) => actor.handle(&mut session, cmd),
@@ -344,7 +357,7 @@ pub async fn run(
         }
         actor.resync_mirror(&session);
         actor.checkpoint_phase(&session);
-        if actor.fanout.pump(SLICE) {
+        if actor.fanout.pump(actor.deps.tuning.fanout_slice) {
             // More to deliver: let the woken connection tasks (and acks)
             // run first, even while commands keep arriving.
             tokio::task::yield_now().await;
@@ -414,7 +427,7 @@ impl Actor {
             self.handle(session, cmd);
         }
         self.drain(session).await;
-        let flushed = tokio::time::Instant::now() + HAND_OVER_FLUSH;
+        let flushed = tokio::time::Instant::now() + self.deps.tuning.handover_flush;
         while !self.done && (self.in_flight > 0 || !self.joining.is_empty()) {
             tokio::select! {
                 Some(batch) = commit_rx.recv() => self.committed(session, batch),

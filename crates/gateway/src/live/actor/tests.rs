@@ -1,57 +1,42 @@
-//! The actor with a session, a store in memory and connections as queues:
-//! what it does when it is late, and how it hands its session over when
-//! the gateway stops.
+//! The actor with a session, a store in a temporary SQLite database and
+//! connections as queues: what it does when it is late, and how it hands
+//! its session over when the gateway stops.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sdk::live::{ClientMsg, ScoringRules, ServerMsg, Standing};
+use sdk::live::{ClientMsg, ScoringRules, ServerMsg};
 
 use super::*;
+use crate::config::LiveTuningConfig;
 use crate::live::checkpoint::{CheckpointFuture, CheckpointStore, Saved, Write};
 use crate::live::conn::{CONN_QUEUE, HOST_QUEUE};
-use crate::live::engine::{AnswerRecord, LiveQuestion, LiveQuiz, SessionMeta};
+use crate::live::engine::{LiveQuestion, LiveQuiz, PhaseRecord, SessionMeta};
 use crate::live::lifecycle::Lifecycle;
-use crate::live::store::{FinalRow, HostQuota, HostRights, StoreFuture};
 
-/// Answers and standings in memory; checkpoints accepted and remembered
-/// as a log of writes. Answer inserts wait for `gate` while it is shut.
-struct MemStore {
-    answers: Mutex<Vec<PendingAnswer>>,
-    checkpoints: Mutex<Vec<Write>>,
-    gate: tokio::sync::Semaphore,
-    /// Answer inserts begun (stored or waiting at the gate).
-    inserts: std::sync::atomic::AtomicUsize,
-}
+/// Checkpoints accepted and forgotten.
+struct NoCheckpoints;
 
-impl Default for MemStore {
-    fn default() -> Self {
-        MemStore::gated(true)
+impl CheckpointStore for NoCheckpoints {
+    fn exists<'a>(&'a self, _: &'a str) -> CheckpointFuture<'a, bool> {
+        Box::pin(async { Ok(false) })
+    }
+    fn create<'a>(&'a self, _: &'a SessionMeta) -> CheckpointFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+    fn load<'a>(&'a self, _: &'a str) -> CheckpointFuture<'a, Option<Saved>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn write<'a>(&'a self, _: &'a str, _: &'a [Write]) -> CheckpointFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
     }
 }
 
-impl MemStore {
-    /// A store whose answer inserts wait until [`MemStore::open`] if not `open`.
-    fn gated(open: bool) -> Self {
-        let permits = if open {
-            tokio::sync::Semaphore::MAX_PERMITS
-        } else {
-            0
-        };
-        MemStore {
-            answers: Mutex::default(),
-            checkpoints: Mutex::default(),
-            gate: tokio::sync::Semaphore::new(permits),
-            inserts: Default::default(),
-        }
-    }
+/// Checkpoints accepted and remembered as a log of writes.
+#[derive(Default)]
+struct LogCheckpoints(Mutex<Vec<Write>>);
 
-    fn open(&self) {
-        self.gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS);
-    }
-}
-
-impl CheckpointStore for MemStore {
+impl CheckpointStore for LogCheckpoints {
     fn exists<'a>(&'a self, _: &'a str) -> CheckpointFuture<'a, bool> {
         Box::pin(async { Ok(false) })
     }
@@ -62,51 +47,8 @@ impl CheckpointStore for MemStore {
         Box::pin(async { Ok(None) })
     }
     fn write<'a>(&'a self, _: &'a str, writes: &'a [Write]) -> CheckpointFuture<'a, ()> {
-        self.checkpoints
-            .lock()
-            .unwrap()
-            .extend(writes.iter().cloned());
+        self.0.lock().unwrap().extend(writes.iter().cloned());
         Box::pin(async { Ok(()) })
-    }
-}
-
-impl LiveStore for MemStore {
-    fn load_quiz(&self, _: i64) -> StoreFuture<'_, Option<Vec<LiveQuestion>>> {
-        Box::pin(async { Ok(None) })
-    }
-    fn host_rights(&self, _: i64, _: i64) -> StoreFuture<'_, Option<HostRights>> {
-        Box::pin(async { Ok(None) })
-    }
-    fn create_session<'a>(
-        &'a self,
-        _: &'a str,
-        _: i64,
-        _: i64,
-        _: &'a ScoringRules,
-        _: Option<HostQuota>,
-    ) -> StoreFuture<'a, Option<i64>> {
-        Box::pin(async { Ok(Some(1)) })
-    }
-    fn insert_answers<'a>(&'a self, answers: &'a [PendingAnswer]) -> StoreFuture<'a, ()> {
-        self.inserts.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async move {
-            let _permit = self.gate.acquire().await;
-            self.answers.lock().unwrap().extend(answers.iter().cloned());
-            Ok(())
-        })
-    }
-    fn finish_session<'a>(&'a self, _: i64, _: &'a [FinalRow]) -> StoreFuture<'a, ()> {
-        Box::pin(async { Ok(()) })
-    }
-    fn standings(&self, _: i64) -> StoreFuture<'_, Vec<Standing>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-    fn answers(&self, _: i64) -> StoreFuture<'_, Vec<AnswerRecord>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-    fn answer_count(&self, _: i64) -> StoreFuture<'_, u64> {
-        let n = self.answers.lock().unwrap().len() as u64;
-        Box::pin(async move { Ok(n) })
     }
 }
 
@@ -128,22 +70,61 @@ fn quiz(limit_ms: u32) -> Arc<LiveQuiz> {
     })
 }
 
-/// A running actor over a session of `quiz`.
-fn start(quiz: Arc<LiveQuiz>) -> SessionHandle {
-    start_with(quiz, Arc::new(MemStore::default()), &Lifecycle::new(), None)
+/// A running actor over a session of `quiz`, its answers stored in a
+/// database in the returned directory.
+async fn start(quiz: Arc<LiveQuiz>) -> (SessionHandle, tempfile::TempDir) {
+    let (store, dir) = database().await;
+    let checkpoints = Arc::new(NoCheckpoints);
+    let handle = start_with(quiz, store, checkpoints, &Lifecycle::new(), None);
+    (handle, dir)
 }
 
-/// A running actor over a session of `quiz` on `store`, a task of `life`,
-/// holding `lease`.
+/// A live store in a fresh SQLite database in the returned directory.
+async fn database() -> (LiveStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = crate::db::Db::connect(&crate::config::Config::for_tests(dir.path()))
+        .await
+        .expect("sqlite");
+    db.migrate().await.expect("migrate");
+    (LiveStore::new(&db), dir)
+}
+
+/// The database file of [`database`], locked for writing until the
+/// returned connection commits: answer flushes wait meanwhile.
+async fn lock_database(dir: &tempfile::TempDir) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    let url = format!("sqlite://{}", dir.path().join("quiz.db").display());
+    let mut lock = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open the database");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .expect("lock the database");
+    lock
+}
+
+async fn unlock_database(mut lock: sqlx::SqliteConnection) {
+    sqlx::query("COMMIT")
+        .execute(&mut lock)
+        .await
+        .expect("unlock the database");
+}
+
+/// A running actor over a session of `quiz` on `store` and `checkpoints`,
+/// a task of `life`, holding `lease`.
 fn start_with(
     quiz: Arc<LiveQuiz>,
-    store: Arc<MemStore>,
+    store: LiveStore,
+    checkpoints: Arc<dyn CheckpointStore>,
     life: &Lifecycle,
     lease: Option<Lease>,
 ) -> SessionHandle {
+    let tuning = Arc::new(LiveTuningConfig::default());
     let deps = ActorDeps {
-        store: store.clone(),
-        writer: AnswerWriter::spawn(store.clone()),
+        writer: AnswerWriter::spawn(store.clone(), tuning.answer_batch_max, tuning.answer_flush),
+        store,
+        tuning: tuning.clone(),
         mirror: None,
         clock: Clock::start(),
         life: life.clone(),
@@ -158,7 +139,13 @@ fn start_with(
     );
     let (tx, rx) = mpsc::channel(CMD_QUEUE);
     let handle = SessionHandle::new(1, "host".into(), tx);
-    let cp = Checkpointer::spawn(store, "123456".into(), life);
+    let cp = Checkpointer::spawn(
+        checkpoints,
+        "123456".into(),
+        tuning.checkpoint_batch,
+        tuning.checkpoint_attempts,
+        life,
+    );
     let tenure = Tenure {
         lease,
         moved: handle.moved_flag(),
@@ -203,7 +190,7 @@ async fn until<T>(rx: &mut mpsc::Receiver<Out>, mut f: impl FnMut(ServerMsg) -> 
 /// the deadline must wait for all of them, not just the first batch.
 async fn late_actor_accepts_answers_received_in_time(players: usize, filler: usize) {
     let limit = Duration::from_millis(1_500);
-    let session = start(quiz(limit.as_millis() as u32));
+    let (session, _db) = start(quiz(limit.as_millis() as u32)).await;
     let (host, mut host_rx) = ConnTx::new(0, HOST_QUEUE);
     let role = Role::Host {
         host_token: "host".into(),
@@ -328,7 +315,8 @@ async fn game_in_question(
 /// session finished.
 #[tokio::test]
 async fn a_session_handed_over_acknowledges_what_it_accepted_before_it_lets_go() {
-    let store = Arc::new(MemStore::gated(false));
+    let (store, dir) = database().await;
+    let checkpoints = Arc::new(LogCheckpoints::default());
     let life = Lifecycle::new();
     let (lease, mut keeper) = Lease::new();
     let released = Arc::new(AtomicBool::new(false));
@@ -341,9 +329,18 @@ async fn a_session_handed_over_acknowledges_what_it_accepted_before_it_lets_go()
             }
         })
     };
-    let session = start_with(quiz(60_000), store.clone(), &life, Some(lease));
+    let session = start_with(
+        quiz(60_000),
+        store.clone(),
+        checkpoints.clone(),
+        &life,
+        Some(lease),
+    );
     let (mut host_rx, mut conns) = game_in_question(&session, 2).await;
     let (ann, ann_rx) = &mut conns[0];
+    // Queued before the gateway stops, so the actor takes it (before or
+    // while it hands over); storing it waits for the database.
+    let lock = lock_database(&dir).await;
     session
         .send(
             Some(*ann),
@@ -355,21 +352,9 @@ async fn a_session_handed_over_acknowledges_what_it_accepted_before_it_lets_go()
             tokio::time::Instant::now(),
         )
         .await;
-    // The actor accepted it: the store holds its insert.
-    for _ in 0..1_000 {
-        if store.inserts.load(Ordering::SeqCst) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(
-        store.inserts.load(Ordering::SeqCst),
-        1,
-        "the answer is being stored"
-    );
     let stopping = tokio::spawn({
         let life = life.clone();
-        async move { life.stop().await }
+        async move { life.stop(crate::live::lifecycle::STEP_GRACE).await }
     });
     // Stopping, with the answer not stored: nobody is let go.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -378,7 +363,7 @@ async fn a_session_handed_over_acknowledges_what_it_accepted_before_it_lets_go()
         "the lease waits for the answer"
     );
     assert!(ann_rx.try_recv().is_err(), "ann hears nothing yet");
-    store.open();
+    unlock_database(lock).await;
     let ack = next(ann_rx).await;
     assert!(
         matches!(ack, ServerMsg::AnswerAck { req: Some(5), .. }),
@@ -397,9 +382,9 @@ async fn a_session_handed_over_acknowledges_what_it_accepted_before_it_lets_go()
     assert!(stopping.await.unwrap(), "every task ended in time");
     assert_eq!((life.sessions(), life.running()), (0, 0));
     keeper_task.await.unwrap();
-    assert_eq!(store.answers.lock().unwrap().len(), 1);
+    assert_eq!(store.answer_count(1).await.unwrap(), 1);
     // The checkpoint has both players and the open question.
-    let log = store.checkpoints.lock().unwrap().clone();
+    let log = checkpoints.0.lock().unwrap().clone();
     assert_eq!(
         log.iter().filter(|w| matches!(w, Write::Player(_))).count(),
         2
@@ -407,7 +392,7 @@ async fn a_session_handed_over_acknowledges_what_it_accepted_before_it_lets_go()
     assert!(matches!(
         log.last(),
         Some(Write::Phase(PhaseCheckpoint {
-            phase: crate::live::engine::PhaseRecord::Question { index: 0, .. },
+            phase: PhaseRecord::Question { index: 0, .. },
             ..
         }))
     ));
@@ -424,7 +409,8 @@ async fn a_session_handed_over_acknowledges_what_it_accepted_before_it_lets_go()
 #[tokio::test]
 async fn stopping_after_a_session_finished_waits_for_nothing() {
     let life = Lifecycle::new();
-    let session = start_with(quiz(60_000), Arc::new(MemStore::default()), &life, None);
+    let (store, _dir) = database().await;
+    let session = start_with(quiz(60_000), store, Arc::new(NoCheckpoints), &life, None);
     let (_host_rx, mut conns) = game_in_question(&session, 1).await;
     session
         .send(None, ClientMsg::End, tokio::time::Instant::now())
@@ -436,7 +422,7 @@ async fn stopping_after_a_session_finished_waits_for_nothing() {
         }
     };
     assert_eq!(code, close::SESSION_FINISHED);
-    assert!(life.stop().await);
+    assert!(life.stop(crate::live::lifecycle::STEP_GRACE).await);
     assert_eq!(life.running(), 0);
 }
 
@@ -444,8 +430,9 @@ async fn stopping_after_a_session_finished_waits_for_nothing() {
 /// it, and refuses what comes after.
 #[tokio::test]
 async fn a_closed_writer_has_stored_everything_submitted_before() {
-    let store = Arc::new(MemStore::gated(false));
-    let writer = AnswerWriter::spawn(store.clone());
+    let (store, dir) = database().await;
+    let writer = AnswerWriter::spawn(store.clone(), 100, Duration::from_millis(10));
+    let lock = lock_database(&dir).await;
     let (commit_tx, mut commits) = mpsc::unbounded_channel();
     let answer = |player: u64| PendingAnswer {
         session_id: 1,
@@ -467,9 +454,11 @@ async fn a_closed_writer_has_stored_everything_submitted_before() {
         let writer = writer.clone();
         async move { writer.close().await }
     });
-    store.open();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!closing.is_finished(), "the writer waits for the database");
+    unlock_database(lock).await;
     closing.await.unwrap();
-    assert_eq!(store.answers.lock().unwrap().len(), 3);
+    assert_eq!(store.answer_count(1).await.unwrap(), 3);
     let mut reported = 0;
     while let Ok(batch) = commits.try_recv() {
         reported += batch.len();

@@ -47,7 +47,8 @@ pub use shard::{board_id, client_config, session_board_config, ShardMirror};
 
 use super::engine::ScoreWrite;
 
-/// Changes the queue holds (a join is one, a reveal one per session).
+/// Changes the queue holds (a join is one, a reveal one per session): the
+/// default of `LIVE_MIRROR_QUEUE`.
 pub const MIRROR_QUEUE: usize = 16_384;
 
 /// Changes the worker takes from the queue at once (consecutive writes of
@@ -55,7 +56,7 @@ pub const MIRROR_QUEUE: usize = 16_384;
 const TAKE: usize = 256;
 
 /// How long a change is retried before it is dropped (and its session
-/// marked for a resync).
+/// marked for a resync): the default of `LIVE_MIRROR_GIVE_UP_SECS`.
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
 
 /// How long a stopping worker spends deleting finished sessions' boards.
@@ -537,7 +538,10 @@ mod tests {
             fake.calls.load(Ordering::SeqCst) >= 2
         })
         .await;
-        assert!(life.stop().await, "the worker ended in time");
+        assert!(
+            life.stop(crate::live::lifecycle::STEP_GRACE).await,
+            "the worker ended in time"
+        );
         assert_eq!(life.running(), 0);
         let boards = fake.boards.lock().unwrap();
         assert!(!boards.contains_key(&2), "the finished board is deleted");

@@ -3,7 +3,7 @@
 //!
 //! Aggregation happens in Rust over one read of a session's answers: a session holds at most
 //! players x questions rows, and the choice distribution needs the stored choice lists parsed
-//! anyway (they are comma-separated 0-based choice positions, see [`super::SqlStore`]).
+//! anyway (they are comma-separated 0-based choice positions, see [`super::answers`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,9 +14,8 @@ use sdk::types::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row as _};
 
-use crate::error::ApiError;
 use crate::store::stats::ratio;
-use crate::store::{bind_all, listing, placeholders, Arg};
+use crate::store::{bind_all, listing, placeholders, Arg, StoreError};
 
 const SUMMARY: &str = "s.id AS id, s.code AS code, s.quiz_id AS quiz_id, \
      COALESCE(z.title, '') AS quiz_title, s.status AS status, s.created_at AS created_at, \
@@ -42,7 +41,7 @@ pub async fn hosted(
     host: i64,
     limit: u32,
     offset: u64,
-) -> Result<(i64, Vec<LiveSessionSummary>), ApiError> {
+) -> Result<(i64, Vec<LiveSessionSummary>), StoreError> {
     let from = format!("{FROM} WHERE s.host_user_id = ?");
     let (total, rows) = listing(
         pool,
@@ -62,7 +61,7 @@ pub async fn hosted(
 pub async fn session(
     pool: &AnyPool,
     id: i64,
-) -> Result<Option<(LiveSessionSummary, i64)>, ApiError> {
+) -> Result<Option<(LiveSessionSummary, i64)>, StoreError> {
     let row = sqlx::query(&format!(
         "SELECT {SUMMARY}, s.host_user_id AS host FROM {FROM} WHERE s.id = ?"
     ))
@@ -93,7 +92,7 @@ struct Tally {
 pub async fn report(
     pool: &AnyPool,
     session: LiveSessionSummary,
-) -> Result<LiveSessionReport, ApiError> {
+) -> Result<LiveSessionReport, StoreError> {
     let id = session.id;
     let mut tallies: BTreeMap<u32, Tally> = BTreeMap::new();
     let order =
@@ -199,7 +198,7 @@ pub async fn report(
 async fn question_texts(
     pool: &AnyPool,
     ids: &[i64],
-) -> Result<(HashMap<i64, String>, HashMap<i64, Vec<(String, bool)>>), ApiError> {
+) -> Result<(HashMap<i64, String>, HashMap<i64, Vec<(String, bool)>>), StoreError> {
     let mut texts = HashMap::new();
     let mut choices: HashMap<i64, Vec<(String, bool)>> = HashMap::new();
     if ids.is_empty() {
@@ -226,7 +225,7 @@ async fn question_texts(
 
 /// The live games of account `user`: finished sessions it has a standing in, and its answers
 /// in them (as the player its standing names).
-pub async fn progress(pool: &AnyPool, user: i64) -> Result<LiveProgress, ApiError> {
+pub async fn progress(pool: &AnyPool, user: i64) -> Result<LiveProgress, StoreError> {
     let r = sqlx::query(
         "SELECT COUNT(DISTINCT st.session_id) AS sessions, COUNT(a.player_id) AS answered, \
          COUNT(CASE WHEN a.correct <> 0 THEN 1 END) AS correct \

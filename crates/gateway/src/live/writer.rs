@@ -2,8 +2,10 @@
 //! [`AnswerWriter::spawn`]), turns a stream of accepted answers into
 //! multi-row `INSERT ... IGNORE` statements.
 //!
-//! A batch is flushed when [`MAX_BATCH`] rows are queued or [`FLUSH_EVERY`]
-//! after its first row, whichever is first. A failed flush is retried with
+//! A batch is flushed when `LIVE_ANSWER_BATCH_MAX` rows are queued (large,
+//! because a flush costs one commit/fsync whatever its size: under a burst
+//! the batch grows instead of the queue) or `LIVE_ANSWER_FLUSH_MS` after its
+//! first row, whichever is first. A failed flush is retried with
 //! backoff, never dropped: the answers are not acknowledged until their
 //! batch is committed, so a database outage delays acks (and the reveal)
 //! instead of losing anything. Duplicates (a retried batch, another gateway
@@ -15,21 +17,12 @@
 //! writer's thread ends.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::LiveStore;
-use crate::live::engine::PendingAnswer;
-
-/// Most rows per flush (one transaction; several INSERT statements).
-/// Large, because a flush costs one commit/fsync whatever its size: under a
-/// burst the batch grows instead of the queue.
-pub const MAX_BATCH: usize = 20_000;
-
-/// Longest a row waits for its batch to fill.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(10);
+use super::engine::PendingAnswer;
+use crate::store::live::{AnswerRow, LiveStore};
 
 /// Where a committed batch is reported: the owning session's actor.
 pub type CommitTx = mpsc::UnboundedSender<Vec<PendingAnswer>>;
@@ -63,7 +56,7 @@ impl AnswerWriter {
     /// 2 cores that turned 2 ms of database work into flushes of up to a
     /// second, and every ack waits for its flush. On its own thread the
     /// writer resumes as soon as the database answers.
-    pub fn spawn(store: Arc<dyn LiveStore>) -> Self {
+    pub fn spawn(store: LiveStore, max_batch: usize, flush_every: Duration) -> Self {
         // Unbounded on purpose: the queue holds at most one row per player
         // per open question (the engine accepts one answer each), and the
         // session actor must never block on it.
@@ -75,7 +68,7 @@ impl AnswerWriter {
             Ok(rt) => {
                 let spawned = std::thread::Builder::new()
                     .name("live-answer-writer".into())
-                    .spawn(move || rt.block_on(run(store, rx)));
+                    .spawn(move || rt.block_on(run(store, rx, max_batch, flush_every)));
                 if let Err(e) = spawned {
                     // The closure (and the queue's receiver) is gone with the
                     // failed spawn: submits will fail and answers get an
@@ -85,7 +78,7 @@ impl AnswerWriter {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "live answer writer runtime unavailable; writing on the main runtime");
-                tokio::spawn(run(store, rx));
+                tokio::spawn(run(store, rx, max_batch, flush_every));
             }
         }
         AnswerWriter { tx }
@@ -108,8 +101,13 @@ impl AnswerWriter {
     }
 }
 
-async fn run(store: Arc<dyn LiveStore>, mut rx: mpsc::UnboundedReceiver<Queued>) {
-    let mut batch: Vec<Item> = Vec::with_capacity(MAX_BATCH);
+async fn run(
+    store: LiveStore,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
+    max_batch: usize,
+    flush_every: Duration,
+) {
+    let mut batch: Vec<Item> = Vec::new();
     let mut closed = None;
     while closed.is_none() {
         match rx.recv().await {
@@ -117,8 +115,8 @@ async fn run(store: Arc<dyn LiveStore>, mut rx: mpsc::UnboundedReceiver<Queued>)
             Some(Queued::Close(done)) => closed = Some(done),
             None => break,
         }
-        let until = tokio::time::Instant::now() + FLUSH_EVERY;
-        while batch.len() < MAX_BATCH && closed.is_none() {
+        let until = tokio::time::Instant::now() + flush_every;
+        while batch.len() < max_batch && closed.is_none() {
             match tokio::time::timeout_at(until, rx.recv()).await {
                 Ok(Some(Queued::Answer(item))) => batch.push(item),
                 Ok(Some(Queued::Close(done))) => closed = Some(done),
@@ -126,7 +124,7 @@ async fn run(store: Arc<dyn LiveStore>, mut rx: mpsc::UnboundedReceiver<Queued>)
             }
         }
         if !batch.is_empty() {
-            flush(&*store, &mut batch).await;
+            flush(&store, &mut batch).await;
         }
     }
     // Later submits fail from here on; an answer that raced the close is
@@ -137,8 +135,8 @@ async fn run(store: Arc<dyn LiveStore>, mut rx: mpsc::UnboundedReceiver<Queued>)
     }
 }
 
-async fn flush(store: &dyn LiveStore, batch: &mut Vec<Item>) {
-    let rows: Vec<PendingAnswer> = batch.iter().map(|i| i.answer.clone()).collect();
+async fn flush(store: &LiveStore, batch: &mut Vec<Item>) {
+    let rows: Vec<AnswerRow<'_>> = batch.iter().map(|i| row(&i.answer)).collect();
     let mut backoff = Duration::from_millis(50);
     let started = std::time::Instant::now();
     loop {
@@ -165,5 +163,20 @@ async fn flush(store: &dyn LiveStore, batch: &mut Vec<Item>) {
     }
     for (_, (reply, answers)) in by_session {
         let _ = reply.send(answers);
+    }
+}
+
+/// The row recording `a`.
+fn row(a: &PendingAnswer) -> AnswerRow<'_> {
+    AnswerRow {
+        session_id: a.session_id,
+        question: a.question,
+        player: a.player,
+        question_id: a.question_id,
+        choices: &a.choices,
+        correct: a.correct,
+        points: a.points,
+        elapsed_ms: a.elapsed_ms,
+        answered_at: a.answered_at,
     }
 }
