@@ -14,25 +14,16 @@ use crate::routes;
 use crate::server::ServerLimits;
 use crate::state::AppState;
 
-/// Every route of the gateway, with metrics, body limit, problem+json for framework errors,
+/// Every route of the gateway (the API of [`routes::api`], `/docs`, `/openapi.json` and the
+/// browser client's pages), with metrics, body limit, problem+json for framework errors,
 /// tracing, panic-catching, security headers and (when configured) CORS layers.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let origins = state.config.cors_allowed_origins.clone();
-    let routes = Router::new()
-        .merge(routes::health::router())
-        .merge(routes::docs::router())
-        .merge(routes::auth::router())
-        .merge(routes::users::router())
-        .merge(routes::questions::router())
-        .merge(routes::bank::router())
-        .merge(routes::search::router())
-        .merge(routes::choices::router())
-        .merge(routes::practice::router())
-        .merge(routes::quizzes::router())
-        .merge(routes::reports::router())
-        .merge(crate::live::router(state.live.clone()))
-        .merge(crate::live::http::records_router())
+    // The API routes and `/openapi.json` come from one list (see `crate::routes`).
+    let (api, _doc) = routes::api().split_for_parts();
+    let routes = api
+        .merge(routes::docs::router(crate::openapi::json(&state.config)))
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::metrics::track))

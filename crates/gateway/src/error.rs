@@ -217,10 +217,14 @@ impl Violations {
         });
     }
 
-    /// Checks a string's length in characters (after trimming) and records a message if outside.
+    /// Checks a text's length in characters and records a message if outside: at least `min`
+    /// once trimmed (whitespace alone is no text), at most `max` as sent. Both are what the
+    /// OpenAPI document states (`minLength` with a not-blank `pattern`, and `maxLength`,
+    /// which counts the characters sent), so a value the schema accepts is accepted here.
     pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
-        let n = value.trim().chars().count();
-        if n < min {
+        let trimmed = value.trim().chars().count();
+        let n = value.chars().count();
+        if trimmed < min {
             if min == 1 {
                 self.add(field, "must not be empty");
             } else {
@@ -238,5 +242,33 @@ impl Violations {
         } else {
             Err(ApiError::Validation(self.0))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(v: Violations) -> Vec<String> {
+        match v.finish() {
+            Ok(()) => vec![],
+            Err(ApiError::Validation(errs)) => errs.into_iter().map(|e| e.message).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// What the document states: not blank (at least `min` characters once trimmed) and at
+    /// most `max` characters as sent, spaces included.
+    #[test]
+    fn text_is_not_blank_and_at_most_max_as_sent() {
+        let check = |value: &str| {
+            let mut v = Violations::new();
+            v.text("t", value, 1, 5);
+            fields(v)
+        };
+        assert!(check("abcde").is_empty());
+        assert!(check(" abc ").is_empty());
+        assert_eq!(check(" \u{3000}\t"), ["must not be empty"]);
+        assert_eq!(check("abcd  "), ["must be at most 5 characters (got 6)"]);
     }
 }

@@ -17,11 +17,16 @@
 //!   live sessions' tables and checkpoints are [`store::live`]. Handlers and the live module
 //!   call the store and map its errors ([`error::ApiError`] has the one mapping).
 //! * [`auth`] - argon2id password hashes, opaque random bearer tokens whose SHA-256 is stored
-//!   with an expiry (Redis Cluster `SET EX`, or an in-process map), the [`auth::AuthUser`]
-//!   extractor and [`auth::resolve_token`] for WebSockets. Roles: player < author < admin.
-//! * [`routes`] - one module and one `router()` per route group under `/v1`, plus `/healthz`,
-//!   `/readyz`, `/metrics`, `/openapi.json`, `/docs`. Request and response types are
-//!   `sdk::types`, shared with the client.
+//!   with an expiry (Redis Cluster `SET EX`, or an in-process map), and one token check,
+//!   [`auth::Authenticator::resolve`], behind the [`auth::AuthUser`] extractor and the live
+//!   WebSocket's join frame alike. Roles: player < author < admin.
+//! * [`routes`] - one module and one `router()` per route group under `/v1` (the live
+//!   endpoints included), plus `/healthz`, `/readyz`, `/metrics`. Each route is registered with
+//!   its OpenAPI operation (`utoipa-axum`), so [`openapi`] (`/openapi.json`) is built from the
+//!   same list as the router; `/docs` is a Swagger UI console over it, served from the binary.
+//!   Request and response types are `sdk::types`, shared with the client; the document states
+//!   the rules the handlers enforce (lengths, ranges, counts, patterns, every status and content
+//!   type), and `scripts/api-conformance` checks it against a running gateway.
 //! * [`live`] - live quiz sessions over WebSocket: one actor per session around the pure
 //!   session engine (the `live-engine` crate, which owns each session's ranks), answers stored
 //!   before they are acknowledged, sessions shared and taken over across gateways through Redis

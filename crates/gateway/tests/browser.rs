@@ -1,4 +1,4 @@
-//! The player and host pages in a real browser: headless Chromium driven through chromedriver
+//! The player and host pages (and the API console at `/docs`) in a real browser: headless Chromium driven through chromedriver
 //! (WebDriver, `fantoccini`) against an in-process gateway on SQLite, one browser session per
 //! player and one for the host page (or, in the tests about the player page, the host driven
 //! from Rust through the SDK's `LiveClient`). Needs `chromium` and `chromium-driver` installed
@@ -15,6 +15,9 @@ mod harness;
 
 #[path = "browser/account.rs"]
 mod account;
+
+#[path = "browser/docs.rs"]
+mod docs;
 
 #[path = "browser/options.rs"]
 mod options;

@@ -20,6 +20,10 @@ both!(crate::game::reconnect_resume, reconnect_resume);
 both!(crate::game::host_controls, host_controls);
 both!(crate::game::auto_reconnect, auto_reconnect);
 both!(crate::features::extra_time, extra_time);
+both!(
+    crate::features::account_tokens_are_checked_like_rest,
+    account_tokens_are_checked_like_rest
+);
 both!(crate::features::hidden_question, hidden_question);
 both!(
     crate::features::host_reconnect_roster,

@@ -105,7 +105,8 @@ pub async fn read_hello(socket: &mut WebSocket) -> Result<Hello, NoHello> {
 }
 
 /// Resolves the first frame's credential to a role (login tokens are looked
-/// up here); the refusal's code and message.
+/// up here, by the gateway's one token check, `crate::auth::Authenticator`);
+/// the refusal's code and message (`internal` when the check itself failed).
 pub async fn resolve_role(live: &LiveService, hello: Hello) -> Result<Role, (ErrorCode, String)> {
     match hello {
         Hello::Host { host_token } => Ok(Role::Host { host_token }),
@@ -117,8 +118,13 @@ pub async fn resolve_role(live: &LiveService, hello: Hello) -> Result<Role, (Err
             pattern,
             ..
         }) => {
-            let account = live.auth().resolve(&token).await.ok_or_else(|| {
-                let code = ErrorCode::Unauthorized;
+            // The same check as a REST request's bearer token.
+            let account = live.auth().resolve(&token).await.map_err(|e| {
+                let code = match e {
+                    ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+                    // The token store or the database failed: transient, not a bad token.
+                    _ => ErrorCode::Internal,
+                };
                 (code, describe(code).to_string())
             })?;
             Ok(Role::Join {

@@ -57,10 +57,12 @@
 //!   `(session, question, player)`, `live_standings`, checkpoints), which
 //!   flushes on a native-driver pool (not `Any`) with a few fixed-size
 //!   prepared multi-row INSERTs.
-//! - [`ws`] and [`http`]: the axum endpoints; [`handshake`]: the first
-//!   frame of a WebSocket connection, which carries its credential. The
-//!   WebSocket reader stamps each frame as it arrives: an answer is judged
-//!   by when the gateway received it, not by when its session got to it.
+//! - [`ws`]: the connection task of an upgraded WebSocket; [`handshake`]:
+//!   its first frame, which carries the credential. The HTTP endpoints
+//!   (session creation, the upgrade, standings and records) are with the
+//!   other routes in `crate::routes::live`. The WebSocket reader stamps each
+//!   frame as it arrives: an answer is judged by when the gateway received
+//!   it, not by when its session got to it.
 //! - [`admission`]: what a stranger may cost the gateway. Per host
 //!   account, a quota of unfinished sessions (counted in the database, so
 //!   across gateways); per client address, join attempts
@@ -192,7 +194,6 @@ pub mod cluster;
 mod codes;
 pub mod conn;
 pub mod handshake;
-pub mod http;
 pub mod lifecycle;
 pub mod mesh;
 pub mod mirror;
@@ -205,16 +206,4 @@ pub mod ws;
 /// The pure session engine (the `live-engine` crate): state machine,
 /// scoring, roster, ranks, pushes.
 pub use live_engine as engine;
-pub use service::{Account, Authenticator, LiveService};
-
-/// The `/v1/live` routes, with the service as their state.
-pub fn router<S: Clone + Send + Sync + 'static>(
-    live: std::sync::Arc<LiveService>,
-) -> axum::Router<S> {
-    use axum::routing::{get, post};
-    axum::Router::new()
-        .route("/v1/live/sessions", post(http::create_session))
-        .route("/v1/live/sessions/{id}/standings", get(http::standings))
-        .route("/v1/live/ws", get(ws::ws_handler))
-        .with_state(live)
-}
+pub use service::{Account, LiveService};

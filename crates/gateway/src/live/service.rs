@@ -8,8 +8,6 @@
 //! other gateways are a [`Mesh`] here, never the Redis implementation.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -28,6 +26,7 @@ use super::lifecycle::Lifecycle;
 use super::mesh::{LocalSessions, Mesh, MeshFuture};
 use super::mirror::{Change, MirrorTarget, ScoreMirror};
 use super::writer::AnswerWriter;
+use crate::auth::Authenticator;
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::limits::{ClientIp, Limits};
@@ -41,15 +40,6 @@ pub struct Account {
     pub id: i64,
     /// Username (the nickname when joining with a token).
     pub username: String,
-}
-
-/// Resolves login tokens (implemented by the gateway's auth module).
-pub trait Authenticator: Send + Sync + 'static {
-    /// The account of a token, or `None` if it is invalid or expired.
-    fn resolve<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Option<Account>> + Send + 'a>>;
 }
 
 /// Why a session could not be created.
@@ -87,7 +77,7 @@ pub struct LiveService {
     deps: ActorDeps,
     /// Where sessions are checkpointed without a mesh (the database).
     sql_checkpoints: Arc<dyn CheckpointStore>,
-    auth: Arc<dyn Authenticator>,
+    auth: Authenticator,
     next_conn: AtomicU64,
     mesh: OnceLock<Arc<dyn Mesh>>,
     /// Held while this gateway restores a session it took over, so that
@@ -103,9 +93,11 @@ pub struct LiveService {
 }
 
 impl LiveService {
-    /// A service over a store and an authenticator, without a score
-    /// mirror. Spawns the answer writer, so call it inside a tokio runtime.
-    pub fn new(store: LiveStore, auth: Arc<dyn Authenticator>) -> Arc<Self> {
+    /// A service over a store and the gateway's authenticator (a join
+    /// frame's login token is resolved as a REST request's is), without a
+    /// score mirror. Spawns the answer writer, so call it inside a tokio
+    /// runtime.
+    pub fn new(store: LiveStore, auth: Authenticator) -> Arc<Self> {
         Self::with_policy(store, auth, LivePolicy::default(), None)
     }
 
@@ -114,7 +106,7 @@ impl LiveService {
     /// started here).
     pub fn with_policy(
         store: LiveStore,
-        auth: Arc<dyn Authenticator>,
+        auth: Authenticator,
         policy: LivePolicy,
         mirror: Option<Arc<dyn MirrorTarget>>,
     ) -> Arc<Self> {
@@ -236,8 +228,8 @@ impl LiveService {
         &self.deps.store
     }
 
-    /// The authenticator.
-    pub fn auth(&self) -> &Arc<dyn Authenticator> {
+    /// The authenticator (the gateway's one token check).
+    pub fn auth(&self) -> &Authenticator {
         &self.auth
     }
 

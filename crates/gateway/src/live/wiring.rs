@@ -1,52 +1,18 @@
 //! How the gateway builds its [`LiveService`]: the SQL store on the primary
 //! pool, the score mirror on the shard-node cluster when `SHARD_NODES` is
-//! set, the Redis Cluster mesh of gateways when configured, and login tokens
-//! resolved the same way as `auth::resolve_token` (token store, then the
-//! user row).
+//! set, the Redis Cluster mesh of gateways when configured, and the
+//! gateway's [`Authenticator`], so a join frame's login token is checked by
+//! the same function as a REST request's.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use super::cluster::Cluster;
 use super::mirror::{client_config, MirrorTarget, ShardMirror};
-use super::service::{Account, Authenticator, LiveService};
-use crate::auth::tokens::TokenStore;
+use super::service::LiveService;
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::db::Db;
 use crate::store::live::LiveStore;
-
-/// Resolves login tokens through the gateway's token store and users table.
-pub struct TokenAuth {
-    tokens: TokenStore,
-    db: Db,
-}
-
-impl TokenAuth {
-    async fn lookup(&self, token: &str) -> Option<Account> {
-        let token = token.trim();
-        if token.is_empty() || token.len() > 256 {
-            return None;
-        }
-        let uid = self.tokens.get(token).await.ok()??;
-        let user = crate::store::users::load(self.db.primary(), uid)
-            .await
-            .ok()??;
-        Some(Account {
-            id: user.id,
-            username: user.username,
-        })
-    }
-}
-
-impl Authenticator for TokenAuth {
-    fn resolve<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Option<Account>> + Send + 'a>> {
-        Box::pin(self.lookup(token))
-    }
-}
 
 impl LiveService {
     /// The live service of a gateway (call inside the runtime: it spawns
@@ -54,7 +20,7 @@ impl LiveService {
     /// players itself; with `config.shard_nodes` set, the scores are also
     /// mirrored to the shard-node cluster (the client connects on first
     /// use).
-    pub fn start(db: &Db, tokens: &TokenStore, config: &Config) -> Arc<LiveService> {
+    pub fn start(db: &Db, auth: Authenticator, config: &Config) -> Arc<LiveService> {
         let mirror = if config.shard_nodes.is_empty() {
             None
         } else {
@@ -84,12 +50,8 @@ impl LiveService {
                 store
             }
         };
-        let auth = TokenAuth {
-            tokens: tokens.clone(),
-            db: db.clone(),
-        };
         let policy = super::admission::LivePolicy::from_config(config);
-        LiveService::with_policy(store, Arc::new(auth), policy, mirror)
+        LiveService::with_policy(store, auth, policy, mirror)
     }
 
     /// Joins the gateways sharing sessions through Redis Cluster, given its

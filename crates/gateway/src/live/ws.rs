@@ -1,4 +1,5 @@
-//! The WebSocket endpoint `GET /v1/live/ws` and the per-connection task.
+//! The WebSocket endpoint `GET /v1/live/ws` (its route is
+//! `crate::routes::live::websocket`) and the per-connection task.
 //!
 //! The URL carries only the join code (`?code=..`); the client's first frame
 //! says who it is ([`super::handshake`]). Credentials stay out of the URL
@@ -28,10 +29,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::FromRequestParts;
-use axum::extract::State;
 use axum::http::request::Parts;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
@@ -39,13 +38,13 @@ use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
 use tokio::sync::mpsc;
 
 use super::conn::{describe, encode, ConnTx, Out};
-use super::handshake::{read_hello, resolve_role, NoHello, WsParams};
+use super::handshake::{read_hello, resolve_role, NoHello};
 use super::route::Route;
 use super::service::LiveService;
 use crate::db::now_ms;
 use crate::error::ApiError;
-use crate::extract::ApiQuery;
 use crate::limits::ClientIp;
+use crate::state::AppState;
 
 /// Extractor of `GET /v1/live/ws` that counts one join attempt of the
 /// client's address against `JOIN_PER_IP_PER_MIN` before the upgrade; over
@@ -54,13 +53,14 @@ use crate::limits::ClientIp;
 /// cannot be enumerated nor a session flooded with bots from one address.
 pub struct JoinAdmission;
 
-impl FromRequestParts<Arc<LiveService>> for JoinAdmission {
+impl FromRequestParts<AppState> for JoinAdmission {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        live: &Arc<LiveService>,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let live = &state.live;
         let client = ClientIp::from_parts(parts, &live.policy().trusted_proxies);
         live.admit_join(client)?;
         Ok(JoinAdmission)
@@ -82,13 +82,14 @@ pub struct WsSlot {
 /// How long a client refused for lack of a WebSocket slot should wait.
 const WS_FULL_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
-impl FromRequestParts<Arc<LiveService>> for WsSlot {
+impl FromRequestParts<AppState> for WsSlot {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         _parts: &mut Parts,
-        live: &Arc<LiveService>,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let live = &state.live;
         let Some((slots, bound)) = live.websocket_slots() else {
             return Ok(WsSlot { _permit: None });
         };
@@ -111,27 +112,20 @@ impl FromRequestParts<Arc<LiveService>> for WsSlot {
     }
 }
 
-/// `GET /v1/live/ws`: upgrades and runs the connection. Input errors before
-/// the upgrade (no `code`, a credential in the URL, not a WebSocket upgrade)
-/// are 400 problem+json; a gateway holding its maximum of live WebSockets
-/// answers 503 problem+json with `Retry-After` ([`WsSlot`]).
-pub async fn ws_handler(
-    State(live): State<Arc<LiveService>>,
-    _admitted: JoinAdmission,
+/// Upgrades a `GET /v1/live/ws` request whose checks passed (the route,
+/// `crate::routes::live::websocket`, refuses a missing `code`, a credential
+/// in the URL and a request that is no upgrade with 400 problem+json, and a
+/// gateway holding its maximum of live WebSockets with 503 and
+/// `Retry-After`, [`WsSlot`]) and runs the connection for join code `code`,
+/// holding `slot` until it ends.
+pub fn accept(
+    live: Arc<LiveService>,
+    code: String,
     slot: WsSlot,
-    ApiQuery(params): ApiQuery<WsParams>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<Response, ApiError> {
-    params.refuse_credentials()?;
-    let upgrade = upgrade.map_err(|e| {
-        ApiError::BadRequest(format!(
-            "/v1/live/ws only accepts WebSocket upgrades: {}",
-            e.body_text()
-        ))
-    })?;
-    let code = params.code;
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let tuning = &live.policy().tuning;
-    Ok(upgrade
+    upgrade
         // Client frames are tiny; small buffers keep 10k sockets cheap.
         .read_buffer_size(tuning.ws_read_buffer)
         .write_buffer_size(tuning.ws_write_buffer)
@@ -145,7 +139,7 @@ pub async fn ws_handler(
                 let _slot = slot;
                 connection(live, code, socket).await
             })
-        }))
+        })
 }
 
 async fn refuse(socket: WebSocket, code: ErrorCode, close_code: u16) {
@@ -203,7 +197,13 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
     let role = match resolve_role(&live, hello).await {
         Ok(role) => role,
         Err((code, message)) => {
-            return refuse_with(socket, code, message, close::JOIN_REFUSED).await;
+            // A transient refusal closes with 1001 so that clients retry (docs/PROTOCOL.md).
+            let close_code = if code == ErrorCode::Internal {
+                close::GOING_AWAY
+            } else {
+                close::JOIN_REFUSED
+            };
+            return refuse_with(socket, code, message, close_code).await;
         }
     };
     let conn_id = live.next_conn_id();

@@ -3,8 +3,6 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::Router;
 use sdk::types::{LoginRequest, RegisterRequest, TokenResponse, User};
 
 use crate::auth::{admin, tokens, AuthUser};
@@ -13,13 +11,15 @@ use crate::extract::ApiJson;
 use crate::limits::ClientIp;
 use crate::state::AppState;
 use crate::store::{users, StoreError};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/auth/register", post(register))
-        .route("/v1/auth/login", post(login))
-        .route("/v1/auth/logout", post(logout))
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(logout))
 }
 
 /// Creates an account, as a player; the first account becomes admin when no
@@ -76,7 +76,11 @@ pub async fn login(
 ) -> Result<ApiJson<TokenResponse>, ApiError> {
     let mut v = Violations::new();
     v.text("username", &req.username, 1, 64);
-    v.text("password", &req.password, 1, 128);
+    // As registered: any 1-128 characters, spaces included (never trimmed).
+    let p = req.password.chars().count();
+    if !(1..=128).contains(&p) {
+        v.add("password", format!("must be 1-128 characters (got {p})"));
+    }
     v.finish()?;
     // The address first: a flood from one address is refused without touching the
     // username's budget, so it cannot lock others out of an account as cheaply.

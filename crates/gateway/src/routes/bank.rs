@@ -9,8 +9,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use sdk::types::{
     BankFormat, ExportParams, FieldError, ImportResult, QuestionBatch, QuestionInput,
 };
@@ -22,12 +20,14 @@ use crate::routes::bank_csv;
 use crate::search::QuestionDoc;
 use crate::state::AppState;
 use crate::store::{bank, questions};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/questions/import", post(import))
-        .route("/v1/questions/export", get(export))
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(import))
+        .routes(routes!(export))
 }
 
 /// Whether the body is CSV (`text/csv`) or JSON (`application/json`), parameters allowed;
@@ -97,12 +97,23 @@ fn row_number(field: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// The schema of a JSON import: a [`QuestionBatch`] of at least one question (the type is
+/// shared with the export, which may be empty).
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Documentation only: the body is decoded as a `QuestionBatch`.
+struct QuestionImport {
+    /// The questions, each validated like `POST /v1/questions`.
+    #[schema(min_items = 1)]
+    questions: Vec<QuestionInput>,
+}
+
 /// Imports questions (author/admin) from JSON (`{"questions":[...]}`) or CSV (`text/csv`),
 /// all or nothing. The body may be up to `IMPORT_MAX_BYTES` and hold up to
 /// `IMPORT_MAX_QUESTIONS` questions.
 #[utoipa::path(post, path = "/v1/questions/import", tag = "questions", security(("bearer" = [])),
     request_body(content(
-        (QuestionBatch = "application/json"),
+        (QuestionImport = "application/json"),
         (String = "text/csv")
     )),
     responses((status = 201, body = ImportResult), (status = 400, body = sdk::types::Problem),
@@ -175,8 +186,8 @@ pub async fn import(
 /// answer keys, as JSON in the import's shape or as CSV (`?format=csv`).
 #[utoipa::path(get, path = "/v1/questions/export", tag = "questions", security(("bearer" = [])),
     params(ExportParams),
-    responses((status = 200, body = QuestionBatch, content_type = "application/json"),
-              (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, description = "JSON, or CSV with `?format=csv`",
+                content((QuestionBatch = "application/json"), (String = "text/csv"))),
               (status = 401, body = sdk::types::Problem), (status = 403, body = sdk::types::Problem)))]
 pub async fn export(
     State(state): State<AppState>,

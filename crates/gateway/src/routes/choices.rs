@@ -3,8 +3,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::Router;
 use sdk::types::{Choice, ChoiceInput};
 
 use crate::auth::AuthUser;
@@ -14,15 +12,14 @@ use crate::reindex::sync_question;
 use crate::state::AppState;
 use crate::store::questions::{self as store, MAX_CHOICE, MAX_CHOICES, MIN_CHOICES};
 use crate::store::{begin, commit};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/questions/{id}/choices", get(list).post(add))
-        .route(
-            "/v1/questions/{id}/choices/{choice_id}",
-            put(update).delete(delete),
-        )
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(update, delete))
 }
 
 fn validate(c: &ChoiceInput) -> Result<(), ApiError> {

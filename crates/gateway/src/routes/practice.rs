@@ -1,8 +1,6 @@
 //! Practice mode: `POST /v1/questions/{id}/answer` and `GET /v1/me/progress`.
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use sdk::types::{AnswerRequest, AnswerResult, Progress};
 
 use crate::auth::AuthUser;
@@ -11,12 +9,14 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::practice::{self, NewAnswer};
 use crate::store::{in_play, stats, StoreError};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/questions/{id}/answer", post(answer))
-        .route("/v1/me/progress", get(progress))
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(answer))
+        .routes(routes!(progress))
 }
 
 /// Longest accepted answer time (a day).

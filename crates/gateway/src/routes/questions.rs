@@ -2,8 +2,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
 use sdk::types::{Page, Question, QuestionFilter, QuestionInput, QuestionPatch};
 
 use crate::auth::AuthUser;
@@ -14,15 +12,14 @@ use crate::routes::{page, paging};
 use crate::state::AppState;
 use crate::store::questions::{self as store, MAX_EXPLANATION, MAX_TEXT, MAX_TOPIC};
 use crate::store::{begin, commit};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/questions", get(list).post(create))
-        .route(
-            "/v1/questions/{id}",
-            get(get_one).put(replace).patch(patch).delete(delete),
-        )
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, replace, patch, delete))
 }
 
 /// Creates a question with its choices (author/admin).

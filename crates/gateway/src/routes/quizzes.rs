@@ -2,8 +2,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::Router;
 use sdk::types::{Attempt, Page, Quiz, QuizFilter, QuizInput, QuizSummary};
 
 use crate::auth::AuthUser;
@@ -14,13 +12,15 @@ use crate::state::AppState;
 use crate::store::questions::KeyAccess;
 use crate::store::quizzes as store;
 use crate::store::{begin, commit, Tx};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/quizzes", get(list).post(create))
-        .route("/v1/quizzes/{id}", get(get_one).put(replace).delete(delete))
-        .route("/v1/quizzes/{id}/attempts", post(start_attempt))
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, replace, delete))
+        .routes(routes!(start_attempt))
 }
 
 /// Creates a quiz from existing questions (author/admin). The response shows the answer keys

@@ -4,8 +4,6 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use sdk::types::{QuizReport, ReportParams, UserReport};
 
 use crate::auth::AuthUser;
@@ -15,12 +13,14 @@ use crate::state::AppState;
 use crate::store::questions::KeyAccess;
 use crate::store::stats::{self, csv_field};
 use crate::store::{reports, users};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/users/{id}/report", get(user_report))
-        .route("/v1/quizzes/{id}/report", get(quiz_report))
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(user_report))
+        .routes(routes!(quiz_report))
 }
 
 /// Answers listed in a user report.

@@ -1,8 +1,6 @@
 //! `GET /v1/me`, `GET /v1/users` and `PUT /v1/users/{id}/role` (admin).
 
 use axum::extract::State;
-use axum::routing::{get, put};
-use axum::Router;
 use sdk::types::{Page, PageParams, SetRoleRequest, User};
 
 use crate::auth::AuthUser;
@@ -11,13 +9,15 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{page, paging};
 use crate::state::AppState;
 use crate::store::users;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/me", get(me))
-        .route("/v1/users", get(list_users))
-        .route("/v1/users/{id}/role", put(set_role))
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(list_users))
+        .routes(routes!(set_role))
 }
 
 /// The caller's account (read from the primary: it reflects role changes immediately).

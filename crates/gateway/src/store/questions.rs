@@ -39,9 +39,11 @@ pub fn clean_tags(tags: &[String], field: &str, v: &mut Violations) -> Vec<Strin
     }
     let mut out: Vec<String> = Vec::new();
     for (i, t) in tags.iter().enumerate() {
-        let t = t.trim().to_lowercase();
+        // At most MAX_TAG characters as sent, not blank: what the document states; and as
+        // stored (lowercasing lengthens a few letters, e.g. 'İ').
         let n = t.chars().count();
-        if n == 0 || n > MAX_TAG {
+        let t = t.trim().to_lowercase();
+        if t.is_empty() || n > MAX_TAG || t.chars().count() > MAX_TAG {
             v.add(
                 format!("{field}[{i}]"),
                 format!("must be 1-{MAX_TAG} characters"),

@@ -349,3 +349,36 @@ impl Drop for Proxy {
         self.task.abort();
     }
 }
+
+/// Joins session `code` with a login token over a bare WebSocket (no SDK retries) and
+/// returns the refusal: the error frame's code and the close code that followed it.
+pub async fn raw_join(base: &str, code: &str, token: &str) -> (sdk::live::ErrorCode, Option<u16>) {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    let url = format!("{}/v1/live/ws?code={code}", base.replacen("http", "ws", 1));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("websocket upgrade");
+    let hello = serde_json::json!({ "type": "join", "token": token }).to_string();
+    ws.send(Message::text(hello)).await.expect("send hello");
+    let mut error = None;
+    while let Some(msg) = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("an answer to the hello")
+    {
+        match msg.expect("frame") {
+            Message::Text(t) => match serde_json::from_str::<ServerMsg>(t.as_str()) {
+                Ok(ServerMsg::Error { code, .. }) => error = Some(code),
+                other => panic!("expected an error frame, got {other:?}"),
+            },
+            Message::Close(frame) => {
+                return (
+                    error.expect("an error frame before the close"),
+                    frame.map(|f| u16::from(f.code)),
+                )
+            }
+            _ => {}
+        }
+    }
+    panic!("the connection ended without a close frame")
+}

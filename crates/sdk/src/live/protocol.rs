@@ -6,6 +6,8 @@
 //! cannot drift. `docs/PROTOCOL.md` documents every message with examples.
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
 
 /// Protocol version sent in [`Welcome::protocol`]. Incremented on any
 /// incompatible change; additive fields do not bump it (clients must ignore
@@ -24,6 +26,7 @@ pub const MAX_CLIENT_FRAME: usize = 4 * 1024;
 /// offensive nicknames; they are fixed for the session's life (and survive a
 /// failover). `Default` gives quiz 0 with every setting at its default, for
 /// `..Default::default()` in struct literals.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
@@ -34,14 +37,17 @@ pub struct CreateSession {
     pub scoring: Option<ScoringRules>,
     /// Pause between a reveal and the next question, in ms (default 5000).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 60_000))]
     pub reveal_ms: Option<u64>,
     /// Number of entries in the pushed top list (default 10, max 100).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub top_n: Option<u32>,
     /// Most players the session admits (default and maximum: the server's
     /// `LIVE_MAX_PLAYERS_PER_SESSION`); a join beyond it is refused with
     /// [`ErrorCode::SessionFull`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub max_players: Option<u32>,
     /// Two-step join: a join must carry the pattern the host is shown in
     /// [`ServerMsg::JoinPattern`] frames (it rotates), so a bot that only
@@ -74,6 +80,7 @@ pub const EXTRA_TIME_MIN_PERCENT: u32 = 100;
 pub const EXTRA_TIME_MAX_PERCENT: u32 = 300;
 
 /// Response of `POST /v1/live/sessions`.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreatedSession {
     /// Database id of the session.
@@ -96,18 +103,23 @@ pub struct CreatedSession {
 ///
 /// Every field is optional in JSON (a missing one takes its default), so
 /// `{"speed": false}` alone asks for accuracy-only scoring.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ScoringRules {
     /// Points for an instant correct answer (default 1000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
     pub max_points: u32,
     /// Answers faster than this get full points (default 500 ms).
+    #[cfg_attr(feature = "openapi", schema(maximum = 60_000))]
     pub full_points_ms: u32,
     /// Whether the streak bonus applies (default true).
     pub streak: bool,
     /// Bonus per consecutive correct answer after the first (default 100).
+    #[cfg_attr(feature = "openapi", schema(maximum = 100_000))]
     pub streak_step: u32,
     /// Maximum streak bonus per answer (default 500).
+    #[cfg_attr(feature = "openapi", schema(maximum = 100_000))]
     pub streak_cap: u32,
     /// Whether answer speed counts (default true). `false` is
     /// accuracy-only scoring: a correct answer earns `max_points` whenever
@@ -379,6 +391,7 @@ pub struct PlayerResult {
 }
 
 /// One row of a leaderboard.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Standing {
     /// Rank (competition style: equal scores share a rank).

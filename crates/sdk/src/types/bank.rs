@@ -67,7 +67,7 @@ pub enum BankFormat {
 
 /// Query of `GET /v1/questions/export`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `json` (default) or `csv`.

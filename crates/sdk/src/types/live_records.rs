@@ -31,14 +31,24 @@ pub struct LiveSessionSummary {
 
 /// Paging of `GET /v1/live/sessions`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct LiveSessionFilter {
     /// Page size (1-100, default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 100),
+        schema(minimum = 1, maximum = 100)
+    )]
     pub limit: Option<u32>,
     /// Rows to skip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(maximum = 1_000_000),
+        schema(maximum = 1_000_000)
+    )]
     pub offset: Option<u64>,
 }
 

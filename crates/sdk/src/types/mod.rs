@@ -75,8 +75,13 @@ impl Role {
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// 3-32 characters: ASCII letters, digits, `_`, `-`, `.`; unique ignoring case.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]{3,32}$")
+    )]
     pub username: String,
     /// 8-128 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub password: String,
 }
 
@@ -86,8 +91,10 @@ pub struct RegisterRequest {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The registered username (any case).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub username: String,
     /// The password.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
     pub password: String,
 }
 
@@ -130,11 +137,21 @@ pub struct SetRoleRequest {
 
 /// Paging parameters (`?limit=&offset=`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 pub struct PageParams {
     /// Page size, 1-100 (default 20).
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 100),
+        schema(minimum = 1, maximum = 100)
+    )]
     pub limit: Option<u32>,
-    /// Items to skip (default 0).
+    /// Items to skip (default 0, at most 1000000).
+    #[cfg_attr(
+        feature = "openapi",
+        param(maximum = 1_000_000),
+        schema(maximum = 1_000_000)
+    )]
     pub offset: Option<u64>,
 }
 

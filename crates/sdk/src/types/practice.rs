@@ -12,9 +12,11 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(deny_unknown_fields)]
 pub struct AnswerRequest {
     /// The selected choices (1-6 distinct ids of this question).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 6))]
     pub choice_ids: Vec<i64>,
     /// Milliseconds the player took (0-86400000), used by reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 86_400_000))]
     pub time_ms: Option<u64>,
     /// Answer within a quiz attempt (`POST /v1/quizzes/{id}/attempts`); each question once.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,6 +16,7 @@ pub struct ChoiceInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// 1-500 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
     pub text: String,
     /// Whether selecting this choice is (part of) the right answer.
     pub correct: bool,
@@ -40,18 +41,24 @@ pub struct Choice {
 #[serde(deny_unknown_fields)]
 pub struct QuestionInput {
     /// 1-2000 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
     pub text: String,
     /// 1-100 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub topic: String,
     /// Up to 10 tags of 1-32 characters; stored lowercased, duplicates removed.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub tags: Vec<String>,
     /// 1 (easiest) to 5 (hardest).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
     pub difficulty: u8,
     /// Shown after answering; up to 4000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub explanation: String,
     /// 2-6 choices, at least one correct.
+    #[cfg_attr(feature = "openapi", schema(min_items = 2, max_items = 6))]
     pub choices: Vec<ChoiceInput>,
 }
 
@@ -63,18 +70,23 @@ pub struct QuestionInput {
 pub struct QuestionPatch {
     /// New text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
     pub text: Option<String>,
     /// New topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub topic: Option<String>,
     /// New tags (replace all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub tags: Option<Vec<String>>,
     /// New difficulty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
     pub difficulty: Option<u8>,
     /// New explanation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub explanation: Option<String>,
 }
 
@@ -110,7 +122,7 @@ pub struct Question {
 
 /// Filters of `GET /v1/questions`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 pub struct QuestionFilter {
     /// Exact topic, ignoring case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,36 +132,63 @@ pub struct QuestionFilter {
     pub tag: Option<String>,
     /// Difficulty 1-5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 5),
+        schema(minimum = 1, maximum = 5)
+    )]
     pub difficulty: Option<u8>,
     /// Author's user id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
     /// Page size, 1-100 (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 100),
+        schema(minimum = 1, maximum = 100)
+    )]
     pub limit: Option<u32>,
     /// Items to skip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(maximum = 1_000_000),
+        schema(maximum = 1_000_000)
+    )]
     pub offset: Option<u64>,
 }
 
 /// Parameters of `GET /v1/questions/search`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 pub struct SearchParams {
     /// Free text; typos are tolerated. Empty lists by filters only.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(max_length = 512), schema(max_length = 512))]
     pub q: String,
     /// Exact topic filter, ignoring case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
-    /// Comma-separated tags; every one must be present.
+    /// Comma-separated tags; every one must be present (at most 10 entries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(pattern = "^[^,]*(,[^,]*){0,9}$"),
+        schema(pattern = "^[^,]*(,[^,]*){0,9}$")
+    )]
     pub tags: Option<String>,
     /// Page size, 1-100 (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 100),
+        schema(minimum = 1, maximum = 100)
+    )]
     pub limit: Option<u32>,
     /// Items to skip (at most 10000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(maximum = 10_000), schema(maximum = 10_000))]
     pub offset: Option<u64>,
 }
 

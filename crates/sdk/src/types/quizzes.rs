@@ -16,6 +16,7 @@ pub struct QuizItemInput {
     /// An existing question.
     pub question_id: i64,
     /// Time to answer, 1000-600000 ms.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1_000, maximum = 600_000))]
     pub time_limit_ms: u32,
 }
 
@@ -25,11 +26,14 @@ pub struct QuizItemInput {
 #[serde(deny_unknown_fields)]
 pub struct QuizInput {
     /// 1-200 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub title: String,
     /// Up to 2000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub description: String,
     /// 1-100 distinct questions, in play order.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub questions: Vec<QuizItemInput>,
 }
 
@@ -85,16 +89,26 @@ pub struct QuizSummary {
 
 /// Filters of `GET /v1/quizzes`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 pub struct QuizFilter {
     /// Author's user id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
     /// Page size, 1-100 (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 100),
+        schema(minimum = 1, maximum = 100)
+    )]
     pub limit: Option<u32>,
     /// Items to skip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(maximum = 1_000_000),
+        schema(maximum = 1_000_000)
+    )]
     pub offset: Option<u64>,
 }
 

@@ -10,10 +10,11 @@ use super::{Progress, User};
 
 /// Format selector of report endpoints (`?format=csv`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 pub struct ReportParams {
     /// `json` (default) or `csv`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<super::BankFormat>), schema(value_type = Option<super::BankFormat>))]
     pub format: Option<String>,
 }
 

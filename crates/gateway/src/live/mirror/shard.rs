@@ -162,7 +162,8 @@ impl MirrorTarget for ShardMirror {
             let batch: Vec<leaderboard_core::Write> = writes
                 .iter()
                 .map(|w| {
-                    leaderboard_core::Write::new(member(w.player), w.delta, w.at)
+                    // The engine's tie order (by player id): a constant `at`, as its board writes.
+                    leaderboard_core::Write::new(member(w.player), w.delta, 0)
                         .op(WriteOp::Incr)
                         .op_id(OpId::hashed(&w.op_key))
                 })

@@ -1,32 +1,39 @@
-//! REST side of live sessions: create a session, read final standings, and (for hosts and
-//! admins) the list of hosted sessions and a session's report.
-//! Errors are the gateway's [`ApiError`] problem documents, malformed input included
-//! (the [`ApiJson`] and [`ApiPath`] extractors).
+//! The live-session endpoints: create a session, its WebSocket, its final standings, and (for
+//! hosts and admins) the list of hosted sessions and a session's report. They take the same
+//! extractors as every other route ([`AuthUser`], [`ApiJson`], [`ApiPath`], [`ApiQuery`]), so
+//! credentials and malformed input are refused with the same problem documents. The sessions
+//! themselves run in [`crate::live`]; the WebSocket protocol is in `docs/PROTOCOL.md`.
 
-use std::sync::Arc;
-
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sdk::live::{CreateSession, CreatedSession, Standing};
 use sdk::types::{
-    LiveSessionFilter, LiveSessionReport, LiveSessionSummary, Page, ReportParams, Role,
+    LiveSessionFilter, LiveSessionReport, LiveSessionSummary, Page, Problem, ReportParams, Role,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::service::{Account, CreateError, LiveService};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::live::handshake::WsParams;
+use crate::live::service::{Account, CreateError};
+use crate::live::ws::{JoinAdmission, WsSlot};
 use crate::routes::{page, paging};
 use crate::state::AppState;
 use crate::store::live::{records, HostRights};
 use crate::store::stats::csv_field;
 
-async fn caller(live: &LiveService, headers: &HeaderMap) -> Result<Account, ApiError> {
-    let token = crate::auth::bearer(headers)?;
-    live.auth().resolve(token).await.ok_or_else(|| {
-        ApiError::Unauthorized("the token is invalid or has expired; log in again".into())
-    })
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(hosted_sessions, create_session))
+        .routes(routes!(standings))
+        .routes(routes!(session_report))
+        .routes(routes!(websocket))
 }
 
 /// Whether `host` may host a quiz with these rights. The host's screen shows every answer
@@ -55,14 +62,27 @@ fn may_host(host: &Account, rights: &HostRights) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `POST /v1/live/sessions`: the quiz's author (or an admin) hosts a quiz.
+/// Hosts a quiz: the quiz's author (or an admin) creates a live session and gets its join
+/// code and the host secret (see `docs/PROTOCOL.md`). At most `LIVE_MAX_SESSIONS_PER_USER`
+/// unfinished sessions per host.
+#[utoipa::path(post, path = "/v1/live/sessions", tag = "live", security(("bearer" = [])),
+    request_body = CreateSession,
+    responses((status = 201, body = CreatedSession),
+              (status = 403, body = Problem, description = "not the quiz's author (or its questions are by other authors) and not an admin"),
+              (status = 404, body = Problem, description = "no such quiz"),
+              (status = 422, body = Problem, description = "a setting is out of range, or the quiz has no playable question"),
+              (status = 429, body = Problem, description = "the host already runs the most sessions allowed; see Retry-After"),
+              (status = 503, body = Problem, description = "no free join code; see Retry-After")))]
 pub async fn create_session(
-    State(live): State<Arc<LiveService>>,
-    headers: HeaderMap,
-    body: Result<ApiJson<CreateSession>, ApiError>,
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<CreateSession>,
 ) -> Result<(StatusCode, ApiJson<CreatedSession>), ApiError> {
-    let host = caller(&live, &headers).await?;
-    let ApiJson(req) = body?;
+    let live = &state.live;
+    let host = Account {
+        id: user.id,
+        username: user.username,
+    };
     let rights = live
         .store()
         .host_rights(req.quiz_id, host.id)
@@ -89,36 +109,64 @@ pub async fn create_session(
     }
 }
 
-/// `GET /v1/live/sessions/{id}/standings`: stored final standings (any
-/// logged-in user; empty until the session finishes).
+/// The stored final standings of a live session, best first (any logged-in user; empty until
+/// the session finishes).
+#[utoipa::path(get, path = "/v1/live/sessions/{id}/standings", tag = "live", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "live session id")),
+    responses((status = 200, body = Vec<Standing>)))]
 pub async fn standings(
-    State(live): State<Arc<LiveService>>,
-    headers: HeaderMap,
-    id: Result<ApiPath<i64>, ApiError>,
+    State(state): State<AppState>,
+    _user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<ApiJson<Vec<Standing>>, ApiError> {
-    caller(&live, &headers).await?;
-    let ApiPath(id) = id?;
-    live.store()
+    state
+        .live
+        .store()
         .standings(id)
         .await
         .map(ApiJson)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))
 }
 
-/// Routes of the session records, on the gateway's state (they read the database like the
-/// other reports, not the running sessions).
-pub fn records_router() -> axum::Router<AppState> {
-    use axum::routing::get;
-    axum::Router::new()
-        .route("/v1/live/sessions", get(hosted_sessions))
-        .route("/v1/live/sessions/{id}/report", get(session_report))
+/// Opens a live-session connection: a WebSocket upgrade for the session of join code `code`.
+/// The first frame carries the credential (a guest nickname, a login token, a resume token
+/// or the host secret), never the URL; every message is in `docs/PROTOCOL.md`. Each attempt
+/// counts against the client address's `JOIN_PER_IP_PER_MIN`, unknown codes included. A
+/// refused join after the upgrade is an error frame and a close code, as browsers cannot read
+/// the status of a failed upgrade.
+#[utoipa::path(get, path = "/v1/live/ws", tag = "live",
+    params(("code" = String, Query, description = "the session's join code")),
+    responses((status = 101, description = "switched to the WebSocket protocol of `docs/PROTOCOL.md`"),
+              (status = 400, body = Problem, description = "not a WebSocket upgrade, no `code`, or a credential in the URL"),
+              (status = 429, body = Problem, description = "too many join attempts from this address; see Retry-After"),
+              (status = 503, body = Problem, description = "this gateway holds its maximum of live connections (`LIVE_MAX_WS_CONNECTIONS`); see Retry-After")))]
+pub async fn websocket(
+    State(state): State<AppState>,
+    _admitted: JoinAdmission,
+    slot: WsSlot,
+    ApiQuery(params): ApiQuery<WsParams>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    params.refuse_credentials()?;
+    let upgrade = upgrade.map_err(|e| {
+        ApiError::BadRequest(format!(
+            "/v1/live/ws only accepts WebSocket upgrades: {}",
+            e.body_text()
+        ))
+    })?;
+    Ok(crate::live::ws::accept(
+        state.live,
+        params.code,
+        slot,
+        upgrade,
+    ))
 }
 
 /// The caller's hosted live sessions, newest first (from the replica).
 #[utoipa::path(get, path = "/v1/live/sessions", tag = "live", security(("bearer" = [])),
     params(LiveSessionFilter),
-    responses((status = 200, body = Page<LiveSessionSummary>), (status = 401, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Page<LiveSessionSummary>), (status = 401, body = Problem),
+              (status = 422, body = Problem)))]
 pub async fn hosted_sessions(
     State(state): State<AppState>,
     user: AuthUser,
@@ -137,8 +185,8 @@ pub async fn hosted_sessions(
     params(("id" = i64, Path), ReportParams),
     responses((status = 200, description = "JSON, or CSV with `?format=csv`",
                 content((LiveSessionReport = "application/json"), (String = "text/csv"))),
-              (status = 401, body = sdk::types::Problem), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn session_report(
     State(state): State<AppState>,
     user: AuthUser,
