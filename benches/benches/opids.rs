@@ -16,38 +16,15 @@
 //!
 //! Run: `cargo bench -p benches --bench opids`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use benches::workload::{entries, member, updates};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use leaderboard_core::{Board, BoardConfig, OpId, OpIdPolicy, Write, WriteOp};
 
-/// Counts live heap bytes so memory per id is measured, not estimated.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size(), Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, Ordering::Relaxed);
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: benches::alloc::Counting = benches::alloc::Counting;
 
 const MEMBERS: u64 = 100_000;
 /// Writes per ms of op-id clock (50,000 writes/s).
@@ -87,17 +64,17 @@ fn memory() {
     let ups = updates(MEMBERS, 1 << 20);
     for n in [100_000u64, 300_000, 1_000_000] {
         let b = board(u64::MAX);
-        let before = LIVE.load(Ordering::Relaxed);
+        let before = benches::alloc::live_bytes();
         for i in 0..n {
             b.apply_at(write(&ups, i, true), now(i)).unwrap();
         }
-        let with = LIVE.load(Ordering::Relaxed) - before;
+        let with = benches::alloc::live_bytes() - before;
         let b2 = board(u64::MAX);
-        let before = LIVE.load(Ordering::Relaxed);
+        let before = benches::alloc::live_bytes();
         for i in 0..n {
             b2.apply_at(write(&ups, i, false), now(i)).unwrap();
         }
-        let without = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+        let without = benches::alloc::live_bytes().saturating_sub(before);
         let s = b.op_id_stats();
         println!(
             "MEMORY opids ids={n} heap_per_id={:.1} accounted_per_id={:.1} member_id_bytes={}",
