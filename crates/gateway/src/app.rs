@@ -52,9 +52,11 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
-/// Binds `state.config.bind` and serves until `shutdown` resolves (then drains in-flight
-/// requests), with the connection limits of [`crate::server`]. Fails when the configured
-/// connection cap does not fit the descriptor limit.
+/// Binds `state.config.bind` and serves until `shutdown` resolves, with the connection limits
+/// of [`crate::server`]; then stops accepting, hands the live sessions over and stops the live
+/// module ([`crate::live::LiveService::shutdown`]) while in-flight requests drain. The task
+/// ends when both are done. Fails when the configured connection cap does not fit the
+/// descriptor limit.
 pub async fn start(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -79,16 +81,29 @@ pub async fn start(
         header_timeout_ms = limits.connections.header_read_timeout.as_millis() as u64,
         "connection limits"
     );
+    let live = state.live.clone();
     let app = router(state);
     let task = tokio::spawn(async move {
-        crate::server::serve(listener, app, limits, shutdown).await;
+        // Live sessions are handed over once the listener is closed (so a
+        // client told to reconnect is not accepted here again), while the
+        // HTTP connections drain.
+        let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+        let http = crate::server::serve(listener, app, limits, shutdown, move || {
+            let _ = closed_tx.send(());
+        });
+        let live = async move {
+            let _ = closed_rx.await;
+            live.shutdown().await;
+        };
+        tokio::join!(http, live);
         Ok(())
     });
     Ok(Running { addr, task })
 }
 
 /// Connects everything in `config`, syncs the search index if it is empty, and serves until
-/// `shutdown` resolves.
+/// `shutdown` resolves; returns once the server and the live module have stopped (see
+/// [`start`]) and the database pools are closed.
 pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -170,6 +170,16 @@ pub struct LiveTuningConfig {
     /// the shard-node cluster is down before it is dropped and its session marked for a
     /// resync.
     pub mirror_give_up: Duration,
+    /// `LIVE_HANDOVER_FLUSH_MS` (default 5000, 0..=60000): when the gateway stops, how long a
+    /// session being handed over waits for the answers it accepted to be stored (and
+    /// acknowledged) and its joins checkpointed before it lets its clients go anyway (an
+    /// answer not stored by then was never acknowledged).
+    pub handover_flush: Duration,
+    /// `LIVE_SHUTDOWN_STEP_MS` (default 10000, more than `LIVE_HANDOVER_FLUSH_MS` and at most
+    /// 300000): bound of each step of stopping the live module (sessions handed over, the
+    /// other tasks ended, the answer writer flushed), so an outage cannot keep the gateway from
+    /// exiting.
+    pub shutdown_step: Duration,
 }
 
 impl Default for LiveTuningConfig {
@@ -197,6 +207,8 @@ impl Default for LiveTuningConfig {
             code_attempts: 16,
             mirror_queue: crate::live::mirror::MIRROR_QUEUE,
             mirror_give_up: crate::live::mirror::GIVE_UP_AFTER,
+            handover_flush: crate::live::actor::HAND_OVER_FLUSH,
+            shutdown_step: crate::live::lifecycle::STEP_GRACE,
         }
     }
 }
@@ -216,6 +228,8 @@ impl LiveTuningConfig {
             0..=1_048_576,
         )?;
         let max_session = limits.max_session.as_secs();
+        let handover_flush =
+            env.millis_in("LIVE_HANDOVER_FLUSH_MS", d.handover_flush, 0..=60_000)?;
         let max_ws_connections = match env.var("LIVE_MAX_WS_CONNECTIONS") {
             None => None,
             Some(_) => Some(env.in_range("LIVE_MAX_WS_CONNECTIONS", 1, 1..=usize::MAX)?),
@@ -286,6 +300,20 @@ impl LiveTuningConfig {
             code_attempts: env.in_range("LIVE_CODE_ATTEMPTS", d.code_attempts, 1..=1_000)?,
             mirror_queue: env.in_range("LIVE_MIRROR_QUEUE", d.mirror_queue, 1..=1_048_576)?,
             mirror_give_up: env.secs_in("LIVE_MIRROR_GIVE_UP_SECS", d.mirror_give_up, 1..=3_600)?,
+            handover_flush,
+            shutdown_step: env
+                .millis_in(
+                    "LIVE_SHUTDOWN_STEP_MS",
+                    d.shutdown_step.max(handover_flush * 2),
+                    handover_flush.as_millis() as u64 + 1..=300_000,
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e} (more than LIVE_HANDOVER_FLUSH_MS={}, so a session handed over \
+                         has the time to let its clients go)",
+                        handover_flush.as_millis()
+                    )
+                })?,
         })
     }
 
@@ -875,6 +903,14 @@ mod live_tuning_tests {
             ("LIVE_CODE_ATTEMPTS", "0", &[]),
             ("LIVE_MIRROR_QUEUE", "0", &[]),
             ("LIVE_MIRROR_GIVE_UP_SECS", "0", &[]),
+            ("LIVE_HANDOVER_FLUSH_MS", "60001", &[]),
+            ("LIVE_SHUTDOWN_STEP_MS", "300001", &[]),
+            // The sessions' step must outlast their wait for answers.
+            (
+                "LIVE_SHUTDOWN_STEP_MS",
+                "5000",
+                &[("LIVE_HANDOVER_FLUSH_MS", "5000")],
+            ),
             ("LIVE_OWNER_LEASE_MS", "100", &[]),
             ("LIVE_OWNER_LEASE_MS", "3600000", &[]),
         ] {

@@ -36,6 +36,10 @@
 //!   question change ([`reindex`]), rebuilt by `gateway reindex`.
 //! * [`server`] - the accept loop: HTTP/1.1 with a header-read timeout, per-address and global
 //!   connection caps (the global one derived from the descriptor limit), graceful shutdown.
+//!   [`app::serve`] returns once the listener is closed, the requests in flight have finished
+//!   and the live module has stopped: its sessions handed over to the other gateways (answers
+//!   stored and acknowledged, checkpoint written, lease released, clients told to reconnect at
+//!   once) and every one of its tasks ended ([`live::lifecycle`]).
 //! * [`browser`] - CORS for `CORS_ALLOWED_ORIGINS` and the security headers of every response;
 //!   [`uniform_errors`] - framework errors (405, extractor rejections) as problem+json.
 //! * [`error::ApiError`] - the only handler error; `application/problem+json` with per-field

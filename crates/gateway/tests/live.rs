@@ -11,6 +11,8 @@ mod both;
 mod features;
 #[path = "live/game.rs"]
 mod game;
+#[path = "live/shutdown.rs"]
+mod shutdown;
 
 both!(crate::game::happy_path, happy_path);
 both!(crate::game::bad_input, bad_input);
@@ -30,4 +32,8 @@ both!(
 both!(
     crate::features::players_see_the_count_and_cap,
     players_see_the_count_and_cap
+);
+both!(
+    crate::shutdown::shutdown_hands_sessions_over,
+    shutdown_hands_sessions_over
 );

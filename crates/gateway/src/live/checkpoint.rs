@@ -33,6 +33,7 @@ use redis::cluster_async::ClusterConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::engine::{PhaseCheckpoint, PhaseRecord, PlayerRecord, SessionMeta};
+use super::lifecycle::Lifecycle;
 use crate::store::live::{CheckpointWrite, LiveStore};
 
 fn key(code: &str, part: &str) -> String {
@@ -291,6 +292,8 @@ enum Queued {
     Plain(Write),
     /// The final clear; the sender is told once it is done.
     Clear(oneshot::Sender<()>),
+    /// Nothing to write: the sender is told once everything before is.
+    Flush(oneshot::Sender<()>),
 }
 
 /// The checkpoint writer of one session: writes go out in order, batched
@@ -303,18 +306,20 @@ pub struct Checkpointer {
 
 impl Checkpointer {
     /// Starts the writer for `code`, sending at most `batch` writes at once
-    /// and trying each batch `attempts` times; the receiver gets the id of
-    /// every player whose record is stored.
+    /// and trying each batch `attempts` times, as a task of `life` (it ends
+    /// once every handle is dropped and its queue written); the receiver
+    /// gets the id of every player whose record is stored.
     pub fn spawn(
         store: Arc<dyn CheckpointStore>,
         code: String,
         batch: usize,
         attempts: u32,
+        life: &Lifecycle,
     ) -> (Self, mpsc::UnboundedReceiver<u64>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
         let limits = (batch.max(1), attempts.max(1));
-        tokio::spawn(write_loop(store, code, rx, ack_tx, limits));
+        life.spawn(write_loop(store, code, rx, ack_tx, limits));
         (Checkpointer { tx }, ack_rx)
     }
 
@@ -352,6 +357,14 @@ impl Checkpointer {
             let _ = rx.await;
         }
     }
+
+    /// Waits until every write queued before is done (or given up).
+    pub async fn flush(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.tx.send(Queued::Flush(done)).is_ok() {
+            let _ = rx.await;
+        }
+    }
 }
 
 async fn write_loop(
@@ -365,7 +378,8 @@ async fn write_loop(
     while rx.recv_many(&mut batch, max_batch).await > 0 {
         let mut writes = Vec::with_capacity(batch.len());
         let mut joined = Vec::new();
-        let mut cleared = Vec::new();
+        // Told once this batch is written (a clear, a flush).
+        let mut waiting = Vec::new();
         for q in batch.drain(..) {
             match q {
                 Queued::Player(p) => {
@@ -375,8 +389,9 @@ async fn write_loop(
                 Queued::Plain(w) => writes.push(w),
                 Queued::Clear(done) => {
                     writes.push(Write::Clear);
-                    cleared.push(done);
+                    waiting.push(done);
                 }
+                Queued::Flush(done) => waiting.push(done),
             }
         }
         // A store outage delays joins (the welcome waits) for a few
@@ -384,6 +399,9 @@ async fn write_loop(
         // rather than stalling.
         let mut backoff = Duration::from_millis(20);
         for attempt in 1..=attempts {
+            if writes.is_empty() {
+                break;
+            }
             match store.write(&code, &writes).await {
                 Ok(()) => break,
                 Err(e) if attempt == attempts => {
@@ -399,7 +417,7 @@ async fn write_loop(
         for id in joined {
             let _ = acks.send(id);
         }
-        for done in cleared {
+        for done in waiting {
             let _ = done.send(());
         }
     }

@@ -5,10 +5,11 @@
 //! exactly as with one gateway). Ownership is a lease in Redis Cluster:
 //! `live:{<code>}:owner` holds the owner's instance id (`SET NX PX`, renewed
 //! by the owner every third of the lease while the session runs, deleted
-//! when it ends). `NX` also makes join codes unique across gateways, and
-//! decides which gateway takes a session over when its owner died (see
-//! [`super::checkpoint`]). An owner whose renewal finds another id there
-//! abdicates: it closes its sockets with 1001 and stops the session.
+//! when it ends or is handed over). `NX` also makes join codes unique
+//! across gateways, and decides which gateway takes a session over when its
+//! owner died or handed it over (see [`super::checkpoint`]). An owner whose
+//! renewal finds another id there abdicates: it closes its sockets with
+//! 1001 and stops the session.
 //!
 //! A gateway that gets a WebSocket for a code it does not run looks the
 //! owner up and **bridges** the connection: it resolves the credentials
@@ -33,10 +34,21 @@
 //! publisher awaiting each publish, one subscriber connection).
 //!
 //! Failover: every third of the lease a bridging gateway checks the owners
-//! of its bridged sockets; when an owner's lease is gone (it crashed) the
-//! sockets are closed with 1001 and the clients reconnect with their
-//! resume tokens; a publish nobody receives (the owner's inbox has no
-//! subscriber) fails a join or message the same way at once.
+//! of its bridged sockets; when an owner's lease is gone (it crashed) or
+//! names another gateway, the sockets are closed with 4010 (reconnect now)
+//! and the clients reconnect with their resume tokens; a publish nobody
+//! receives (the owner's inbox has no subscriber) fails a join or message
+//! at once (1001, retried). An owner that shuts down hands its sessions
+//! over: it releases their leases before it closes their sockets (bridged
+//! ones through their bridging gateways) with 4010, so the first gateway a
+//! client reconnects to takes the session over at once.
+//!
+//! Stopping ([`Lifecycle`]): when the gateway begins shutting down, its
+//! bridged sockets are closed with 4010 (their clients reconnect, through
+//! the load balancer, to a gateway that is staying) and attaches from other
+//! gateways are refused as transient; the lease keepers run until their
+//! sessions release them; the dispatcher and the relays end once the
+//! sessions are gone.
 //!
 //! Limits: pub/sub is at-most-once. A bridged frame lost in a Redis
 //! failover is lost (the client's resume gets the current state back).
@@ -55,7 +67,8 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use super::actor::SessionHandle;
 use super::checkpoint::{CheckpointStore, RedisCheckpoints};
 use super::conn::{ConnTx, Out, Role};
-use super::mesh::{LocalSessions, Mesh, MeshFuture};
+use super::lifecycle::Lifecycle;
+use super::mesh::{Lease, LeaseKeeper, LocalSessions, Mesh, MeshFuture};
 use crate::config::LiveTuningConfig;
 use crate::db::now_ms;
 
@@ -132,6 +145,8 @@ pub struct Cluster {
     remotes: Mutex<HashMap<(String, u64), Remote>>,
     /// Bridging side: local sockets by connection id.
     bridged: Mutex<HashMap<u64, Bridged>>,
+    /// The gateway's stop signals and task tracker.
+    life: Lifecycle,
 }
 
 fn inbox(gateway: &str) -> String {
@@ -148,6 +163,7 @@ fn close_reason(code: u16) -> &'static str {
         close::REMOVED => "removed by the host",
         close::REPLACED => "replaced by a newer connection",
         close::TOO_SLOW => "too slow",
+        close::RECONNECT_NOW => "session moved: reconnect now",
         _ => "closed",
     }
 }
@@ -155,12 +171,13 @@ fn close_reason(code: u16) -> &'static str {
 impl Cluster {
     /// Connects to Redis Cluster (RESP3) at the seed `nodes` (URLs, see
     /// `Config::redis_urls`), subscribes to this gateway's inbox and
-    /// starts the dispatcher.
+    /// starts the dispatcher and the owner watch, as tasks of `life`.
     pub async fn connect(
         nodes: &[String],
         lease: Duration,
         tuning: Arc<LiveTuningConfig>,
         live: Weak<dyn LocalSessions>,
+        life: Lifecycle,
     ) -> anyhow::Result<Arc<Self>> {
         let nodes = nodes.to_vec();
         let (push_tx, mut push_rx) = mpsc::unbounded_channel();
@@ -181,10 +198,20 @@ impl Cluster {
             live,
             remotes: Mutex::new(HashMap::new()),
             bridged: Mutex::new(HashMap::new()),
+            life: life.clone(),
         });
         let weak = Arc::downgrade(&cluster);
-        tokio::spawn(async move {
-            while let Some(push) = push_rx.recv().await {
+        let dispatcher = life.clone();
+        life.spawn(async move {
+            loop {
+                let push: redis::PushInfo = tokio::select! {
+                    push = push_rx.recv() => match push {
+                        Some(push) => push,
+                        None => break,
+                    },
+                    // Sessions being handed over relay to the end; then it ends.
+                    _ = dispatcher.stopped() => break,
+                };
                 let Some(cluster) = weak.upgrade() else { break };
                 if push.kind != PushKind::SMessage {
                     continue;
@@ -198,7 +225,7 @@ impl Cluster {
                 }
             }
         });
-        tokio::spawn(watch_owners(Arc::downgrade(&cluster)));
+        life.spawn(watch_owners(Arc::downgrade(&cluster), life.clone()));
         Ok(cluster)
     }
 
@@ -253,60 +280,76 @@ impl Cluster {
         }
     }
 
-    /// Renews the lease on `code` until the session's actor stops, then
-    /// releases it. If the lease turns out to be someone else's (this
-    /// gateway stalled longer than the lease and another one took the
-    /// session over), the actor is told to abdicate. A lease that lapsed
-    /// with nobody else claiming it (a renewal delayed past the lease on a
-    /// saturated machine) is claimed again in the same script: the session
-    /// still runs only here, and abdicating would send every player through
-    /// a reconnect and a restore for nothing (bridging gateways that saw
-    /// the gap have sent their clients to reconnect, which brings them
-    /// back here).
-    fn hold_lease(self: &Arc<Self>, code: String, session: SessionHandle) {
-        let cluster = self.clone();
-        tokio::spawn(async move {
-            // 1: renewed, 2: had lapsed and is claimed again, 0: someone else's.
-            let renew = redis::Script::new(
-                "local owner = redis.call('GET', KEYS[1]) \
-                 if owner == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end \
-                 if not owner then \
-                   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end \
-                 return 0",
-            );
-            let key = owner_key(&code);
-            let mut tick = tokio::time::interval(cluster.lease / 3);
-            tick.tick().await;
-            loop {
-                tokio::select! {
-                    _ = session.closed() => break,
-                    _ = tick.tick() => {
-                        let mut c = cluster.conn.clone();
-                        let r: redis::RedisResult<i64> = renew
-                            .key(&key)
-                            .arg(&cluster.id)
-                            .arg(cluster.lease.as_millis() as u64)
-                            .invoke_async(&mut c)
-                            .await;
-                        match r {
-                            Ok(0) => {
-                                session.abdicate().await;
-                                return;
-                            }
-                            Ok(2) => {
-                                metrics::counter!("live_owner_lease_reclaimed_total").increment(1);
-                                tracing::warn!(code, "live owner lease had lapsed; claimed again");
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                tracing::warn!(error = %e, code, "live owner lease renewal failed");
-                            }
+    /// Renews the lease on `code` until the session's actor releases it
+    /// (a hand-over) or drops it (the session ended), then gives it up if it
+    /// is still this gateway's: a renewal never runs after the release. If
+    /// the lease turns out to be someone else's (this gateway stalled longer
+    /// than the lease and another one took the session over), the actor is
+    /// told to abdicate. A lease that lapsed with nobody else claiming it (a
+    /// renewal delayed past the lease on a saturated machine) is claimed
+    /// again in the same script: the session still runs only here, and
+    /// abdicating would send every player through a reconnect and a restore
+    /// for nothing (bridging gateways that saw the gap have sent their
+    /// clients to reconnect, which brings them back here).
+    fn hold_lease(self: &Arc<Self>, code: String, session: SessionHandle) -> Lease {
+        let (lease, keeper) = Lease::new();
+        self.life
+            .spawn(self.clone().keep_lease(code, session, keeper));
+        lease
+    }
+
+    async fn keep_lease(
+        self: Arc<Self>,
+        code: String,
+        session: SessionHandle,
+        mut keeper: LeaseKeeper,
+    ) {
+        // 1: renewed, 2: had lapsed and is claimed again, 0: someone else's.
+        let renew = redis::Script::new(
+            "local owner = redis.call('GET', KEYS[1]) \
+             if owner == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end \
+             if not owner then \
+               redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end \
+             return 0",
+        );
+        let key = owner_key(&code);
+        let mut tick = tokio::time::interval(self.lease / 3);
+        tick.tick().await;
+        let done = loop {
+            tokio::select! {
+                done = keeper.released() => break done,
+                // The session did not let go in time (see Lifecycle): the
+                // lease expires by itself.
+                _ = self.life.stopped() => return,
+                _ = tick.tick() => {
+                    let mut c = self.conn.clone();
+                    let r: redis::RedisResult<i64> = renew
+                        .key(&key)
+                        .arg(&self.id)
+                        .arg(self.lease.as_millis() as u64)
+                        .invoke_async(&mut c)
+                        .await;
+                    match r {
+                        Ok(0) => {
+                            session.abdicate().await;
+                            return;
+                        }
+                        Ok(2) => {
+                            metrics::counter!("live_owner_lease_reclaimed_total").increment(1);
+                            tracing::warn!(code, "live owner lease had lapsed; claimed again");
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, code, "live owner lease renewal failed");
                         }
                     }
                 }
             }
-            cluster.release(&code).await;
-        });
+        };
+        self.release(&code).await;
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
     }
 
     /// Bridging side: joins `conn` to the session `code` owned by `owner`.
@@ -329,6 +372,16 @@ impl Cluster {
                 reply: Some(reply),
             },
         );
+        // After the insert: a socket bridged from now on is either in the
+        // map when the stopping gateway sends its sockets away, or sees it
+        // stopping here.
+        if self.life.is_stopping() {
+            self.bridged
+                .lock()
+                .expect("bridge map poisoned")
+                .remove(&id);
+            return Err(ErrorCode::Internal);
+        }
         let wire = Wire::Attach {
             code: code.to_string(),
             from: self.id.clone(),
@@ -474,14 +527,21 @@ impl Cluster {
     /// Owner side: a remote connection joins one of this gateway's sessions.
     fn on_attach(self: &Arc<Self>, code: String, from: String, conn: u64, role: Role) {
         let cluster = self.clone();
-        tokio::spawn(async move {
+        self.life.spawn(async move {
             let Some(live) = cluster.live.upgrade() else {
                 return;
             };
             let Some(handle) = live.local_or_take_over(&code).await else {
+                // While this gateway hands its sessions over, the client is
+                // to try again (it will find the next owner).
+                let refusal = if cluster.life.is_stopping() {
+                    ErrorCode::Internal
+                } else {
+                    ErrorCode::UnknownSession
+                };
                 let wire = Wire::Attached {
                     conn,
-                    result: Err(ErrorCode::UnknownSession),
+                    result: Err(refusal),
                 };
                 let _ = cluster.publish(&from, &wire).await;
                 return;
@@ -490,7 +550,9 @@ impl Cluster {
             let (local, rx) = ConnTx::new(local_id, role.queue_bound(&cluster.tuning));
             // Forward before attaching: the welcome is queued during the attach.
             let kill = local.kill.clone();
-            tokio::spawn(forward(cluster.clone(), from.clone(), conn, rx, kill));
+            cluster
+                .life
+                .spawn(forward(cluster.clone(), from.clone(), conn, rx, kill));
             let result = handle.attach(role, local).await;
             if let Ok(player) = result {
                 cluster.remotes.lock().expect("remote map poisoned").insert(
@@ -541,9 +603,12 @@ impl Mesh for Cluster {
         Box::pin(Cluster::owner(self, code))
     }
 
-    fn hold(&self, code: String, session: SessionHandle) {
-        if let Some(me) = self.me.upgrade() {
-            me.hold_lease(code, session);
+    fn hold(&self, code: String, session: SessionHandle) -> Lease {
+        match self.me.upgrade() {
+            Some(me) => me.hold_lease(code, session),
+            // Unreachable while a session runs (the service holds the mesh):
+            // a lease nobody keeps, released at once.
+            None => Lease::new().0,
         }
     }
 
@@ -588,6 +653,8 @@ async fn forward(
                 None => return,
             },
             _ = kill.notified() => Wire::Close { conn, code: close::TOO_SLOW },
+            // The sessions are gone: nothing more comes.
+            _ = cluster.life.stopped() => return,
         };
         let last = matches!(wire, Wire::Close { .. });
         if let Err(e) = cluster.publish(&to, &wire).await {
@@ -601,16 +668,30 @@ async fn forward(
 
 /// Bridging side: every third of the lease, checks that the owners of the
 /// bridged sockets still hold their sessions. When an owner's lease has
-/// expired (it crashed) or moved, its sockets are closed with "going away":
-/// the clients reconnect with their resume tokens, and the first gateway to
-/// see such a code without owner takes the session over.
-async fn watch_owners(cluster: Weak<Cluster>) {
+/// expired (it crashed), was released (it handed the session over) or
+/// moved, its sockets are closed with "reconnect now": the clients
+/// reconnect with their resume tokens, and the first gateway to see such a
+/// code without owner takes the session over. When this gateway begins
+/// stopping, every bridged socket is closed that way (the session stays
+/// where it is; its clients come back through another gateway).
+async fn watch_owners(cluster: Weak<Cluster>, life: Lifecycle) {
     let Some(lease) = cluster.upgrade().map(|c| c.lease) else {
         return;
     };
     let mut tick = tokio::time::interval(lease / 3);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = life.stopping() => {
+                if let Some(cluster) = cluster.upgrade() {
+                    let mut map = cluster.bridged.lock().expect("bridge map poisoned");
+                    for (_, b) in map.drain() {
+                        send_away(&b);
+                    }
+                }
+                return;
+            }
+        }
         let Some(cluster) = cluster.upgrade() else {
             return;
         };
@@ -638,17 +719,26 @@ async fn watch_owners(cluster: Weak<Cluster>) {
             let mut map = cluster.bridged.lock().expect("bridge map poisoned");
             map.retain(|_, b| {
                 let moved = b.code == code && b.owner == owner;
-                // A full queue cannot take the close: end the connection
-                // as too slow instead (clients reconnect after either).
-                if moved
-                    && b.tx
-                        .try_send(Out::Close(close::GOING_AWAY, "session moved"))
-                        .is_err()
-                {
-                    b.kill.notify_one();
+                if moved {
+                    send_away(b);
                 }
                 !moved
             });
         }
+    }
+}
+
+/// Closes a bridged socket with "reconnect now"; a full queue cannot take
+/// the close: the connection ends as too slow instead (clients reconnect
+/// after either).
+fn send_away(b: &Bridged) {
+    if b.tx
+        .try_send(Out::Close(
+            close::RECONNECT_NOW,
+            "session moved: reconnect now",
+        ))
+        .is_err()
+    {
+        b.kill.notify_one();
     }
 }

@@ -95,11 +95,7 @@ impl LiveService {
         // only once `spawn` fills in the real handle.
         map.insert(
             code.clone(),
-            SessionHandle {
-                id: 0,
-                host_token: String::new(),
-                tx: tx.clone(),
-            },
+            SessionHandle::new(0, String::new(), tx.clone()),
         );
         Some((code, tx, rx))
     }

@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use livequiz_sdk::live::{ClientMsg, ErrorCode};
+use tokio::sync::oneshot;
 
 use super::actor::SessionHandle;
 use super::checkpoint::CheckpointStore;
@@ -41,8 +42,10 @@ pub trait Mesh: Send + Sync + 'static {
     fn owner<'a>(&'a self, code: &'a str) -> MeshFuture<'a, Option<String>>;
 
     /// Keeps this gateway's lease on `code` while `session` runs (telling it
-    /// to abdicate if another gateway took it over), then releases it.
-    fn hold(&self, code: String, session: SessionHandle);
+    /// to abdicate if another gateway took it over) until the returned
+    /// [`Lease`] is released or dropped; then gives the lease up if it is
+    /// still this gateway's.
+    fn hold(&self, code: String, session: SessionHandle) -> Lease;
 
     /// Bridges `conn` to the session `code` owned by gateway `owner`: the
     /// player id, `None` for the host.
@@ -76,4 +79,46 @@ pub trait LocalSessions: Send + Sync + 'static {
 
     /// A fresh connection id.
     fn next_conn_id(&self) -> u64;
+}
+
+/// A session's hold on its owner lease, kept by its actor. Releasing it (or
+/// dropping it, when the actor ends) stops the renewals and then deletes the
+/// owner key if it still names this gateway, in that order: a renewal in
+/// flight cannot claim a lease again after its release.
+#[derive(Debug)]
+pub struct Lease {
+    release: oneshot::Sender<oneshot::Sender<()>>,
+}
+
+/// The lease keeper's side of a [`Lease`]: resolves with the actor's
+/// request to release (answer it once the lease is given up), or with
+/// `None` when the actor dropped its lease.
+#[derive(Debug)]
+pub struct LeaseKeeper {
+    release: oneshot::Receiver<oneshot::Sender<()>>,
+}
+
+impl Lease {
+    /// A lease and the keeper that renews it.
+    pub fn new() -> (Lease, LeaseKeeper) {
+        let (tx, rx) = oneshot::channel();
+        (Lease { release: tx }, LeaseKeeper { release: rx })
+    }
+
+    /// Gives the lease up now and waits until the owner key is deleted (if
+    /// it was still this gateway's) or the keeper is gone.
+    pub async fn release(self) {
+        let (done, wait) = oneshot::channel();
+        if self.release.send(done).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+impl LeaseKeeper {
+    /// Resolves when the lease is to be given up: `Some(done)` when it was
+    /// released (send on `done` once it is), `None` when it was dropped.
+    pub async fn released(&mut self) -> Option<oneshot::Sender<()>> {
+        (&mut self.release).await.ok()
+    }
 }

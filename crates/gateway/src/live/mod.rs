@@ -87,6 +87,16 @@
 //!   expires) or restarts, the first gateway a client reconnects to takes
 //!   the session over, recomputing scores and streaks from the durable
 //!   answers.
+//! - [`lifecycle`]: how the module stops. Every task it starts (session
+//!   actors, checkpoint writers, the mirror, the mesh's dispatcher, lease
+//!   keepers and relays, WebSocket connections) runs under one
+//!   [`lifecycle::Lifecycle`]: a stop token and a task tracker. On
+//!   [`LiveService::shutdown`] (the gateway got SIGTERM) each session is
+//!   handed over: the answers it accepted stored and acknowledged, its
+//!   checkpoint written, its lease released, and only then its clients sent
+//!   to reconnect at once (close 4010), so another gateway takes it over
+//!   without waiting for the lease; then the remaining tasks end and the
+//!   answer writer flushes and stops.
 //!
 //! Every size, interval and timeout the live path tunes itself with (the
 //! numbers below are their defaults) is a setting of
@@ -141,6 +151,14 @@
 //!   acknowledged answer counts once (an open question's points still held
 //!   until it closes), an open question keeps its deadline, leaderboard
 //!   versions keep increasing (see [`engine::restore`]).
+//! - A stopping gateway lets nobody go before the next owner can take over
+//!   with everything they were told: an answer it accepted is stored and
+//!   acknowledged (or, after 5 s of database outage, never acknowledged),
+//!   the checkpoint is written and the lease released before the first
+//!   client is told to reconnect; a renewal of the lease never runs after
+//!   its release. Once [`LiveService::shutdown`] returns, no task of the
+//!   module runs ([`lifecycle::Lifecycle::running`] is 0) unless a step
+//!   gave up after its bound.
 //!
 //! ## Deliberately not implemented (yet)
 //!
@@ -152,7 +170,16 @@
 //!   but not yet stored (never acknowledged; the player may answer again)
 //!   and frames in flight. Takeover needs a client to reconnect (the SDK
 //!   does it by itself); a session nobody reconnects to stays parked in
-//!   Redis until its checkpoint expires (a day).
+//!   Redis until its checkpoint expires (a day). A graceful stop loses
+//!   neither, but a frame a client sends while its session is being handed
+//!   over is not taken (its answer gets no ack; the player answers again on
+//!   the next owner), and a session created by a request in flight at that
+//!   moment is handed over before anyone joins it.
+//! - A stop during a database outage: a session waits 5 s for its accepted
+//!   answers, then lets its clients go without their acks and releases its
+//!   lease; if the writer still stores those answers before it gives up,
+//!   the next owner (which read the answers when it took over) does not
+//!   count them, though the database holds them.
 //! - The shard-node mirror is eventually consistent: while the cluster is
 //!   down its copy lags (changes are retried for a minute, then dropped and
 //!   the session resynced once the queue has room), and a change in flight
@@ -167,6 +194,7 @@ pub mod cluster;
 mod codes;
 pub mod conn;
 pub mod handshake;
+pub mod lifecycle;
 pub mod mesh;
 pub mod mirror;
 pub mod route;

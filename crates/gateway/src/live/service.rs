@@ -1,6 +1,8 @@
 //! [`LiveService`]: the registry of sessions this gateway runs, join-code
 //! allocation, session creation (within the host's quota of running
-//! sessions and the gateway's [`LivePolicy`]) and takeover.
+//! sessions and the gateway's [`LivePolicy`]), takeover, and shutdown
+//! ([`LiveService::shutdown`]: every session handed over, every task
+//! ended; see [`super::lifecycle`]).
 //! Join codes come from the private `codes` module (bounded allocation);
 //! where a code's session runs is [`LiveService::route`] (in `route`). The
 //! other gateways are a [`Mesh`] here, never the Redis implementation.
@@ -12,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use livequiz_sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
-use super::actor::{self, ActorDeps, Cmd, SessionHandle};
+use super::actor::{self, ActorDeps, Cmd, SessionHandle, Tenure};
 use super::admission::LivePolicy;
 use super::checkpoint::{CheckpointStore, Checkpointer, SqlCheckpoints};
 use super::clock::Clock;
@@ -20,8 +22,9 @@ use super::engine::scoring::validate_rules;
 use super::engine::{
     AnswerRecord, JoinRules, LiveQuestion, LiveQuiz, PhaseRecord, Session, SessionMeta,
 };
+use super::lifecycle::Lifecycle;
 use super::mesh::{LocalSessions, Mesh, MeshFuture};
-use super::mirror::{Change, ScoreMirror};
+use super::mirror::{Change, MirrorTarget, ScoreMirror};
 use super::writer::AnswerWriter;
 use crate::auth::Authenticator;
 use crate::db::now_ms;
@@ -99,17 +102,22 @@ impl LiveService {
     }
 
     /// [`LiveService::new`] with the gateway's live-session settings and
-    /// the shard-node score mirror, if one is configured.
+    /// the shard-node score mirror, if one is configured (its worker is
+    /// started here).
     pub fn with_policy(
         store: LiveStore,
         auth: Authenticator,
         policy: LivePolicy,
-        mirror: Option<ScoreMirror>,
+        mirror: Option<Arc<dyn MirrorTarget>>,
     ) -> Arc<Self> {
+        let life = Lifecycle::new();
         let tuning = policy.tuning.clone();
         let writer =
             AnswerWriter::spawn(store.clone(), tuning.answer_batch_max, tuning.answer_flush);
         let sql_checkpoints = Arc::new(SqlCheckpoints::new(store.clone(), tuning.checkpoint_ttl));
+        let mirror = mirror.map(|target| {
+            ScoreMirror::spawn_with(target, tuning.mirror_queue, tuning.mirror_give_up, &life)
+        });
         Arc::new(LiveService {
             sessions: Arc::new(Mutex::new(HashMap::new())),
             sql_checkpoints,
@@ -119,6 +127,7 @@ impl LiveService {
                 tuning,
                 mirror,
                 clock: Clock::start(),
+                life,
             },
             auth,
             next_conn: AtomicU64::new(1),
@@ -155,6 +164,36 @@ impl LiveService {
         &self.policy
     }
 
+    /// The stop signals and task tracker of the live module.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.deps.life
+    }
+
+    /// Shuts the live module down (see [`super::lifecycle`]): every session
+    /// is handed over (answers it accepted stored and acknowledged,
+    /// checkpoint written, lease released, clients told to reconnect at
+    /// once), then every task of the module ends and the answer writer
+    /// flushes and stops. Each step is bounded (`LIVE_SHUTDOWN_STEP_MS`).
+    /// Idempotent.
+    pub async fn shutdown(&self) {
+        let sessions = self.running();
+        let started = std::time::Instant::now();
+        let step = self.policy.tuning.shutdown_step;
+        let ended = self.deps.life.stop(step).await;
+        let flushed = tokio::time::timeout(step, self.deps.writer.close())
+            .await
+            .is_ok();
+        if !flushed {
+            tracing::error!("live shutdown: the answer writer did not finish in time");
+        }
+        tracing::info!(
+            sessions,
+            complete = ended && flushed,
+            ms = started.elapsed().as_millis() as u64,
+            "live sessions handed over; live module stopped"
+        );
+    }
+
     /// Counts one join attempt of `client`; `RateLimited` (429) when its
     /// address is over `JOIN_PER_IP_PER_MIN`.
     pub fn admit_join(&self, client: ClientIp) -> Result<(), ApiError> {
@@ -177,7 +216,7 @@ impl LiveService {
 
     /// Where sessions are checkpointed: the mesh's store (Redis Cluster)
     /// when joined, else the database.
-    pub(super) fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
+    pub fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
         match self.mesh() {
             Some(m) => m.checkpoints(),
             None => self.sql_checkpoints.clone(),
@@ -345,15 +384,20 @@ impl LiveService {
         rx: mpsc::Receiver<Cmd>,
     ) {
         let (id, code) = (session.id, session.code.clone());
-        let handle = SessionHandle { id, host_token, tx };
-        if let Some(mesh) = self.mesh() {
-            mesh.hold(code.clone(), handle.clone());
-        }
+        let handle = SessionHandle::new(id, host_token, tx);
+        let tenure = Tenure {
+            lease: self
+                .mesh()
+                .map(|mesh| mesh.hold(code.clone(), handle.clone())),
+            moved: handle.moved_flag(),
+        };
+        let life = &self.deps.life;
         let checkpoint = Checkpointer::spawn(
             self.checkpoints(),
             code.clone(),
             self.policy.tuning.checkpoint_batch,
             self.policy.tuning.checkpoint_attempts,
+            life,
         );
         self.sessions
             .lock()
@@ -361,12 +405,19 @@ impl LiveService {
             .insert(code.clone(), handle);
         let sessions = self.sessions.clone();
         let deps = self.deps.clone();
-        tokio::spawn(actor::run(session, deps, rx, checkpoint, move || {
-            sessions
-                .lock()
-                .expect("live registry poisoned")
-                .remove(&code);
-        }));
+        life.spawn_session(actor::run(
+            session,
+            deps,
+            rx,
+            checkpoint,
+            tenure,
+            move || {
+                sessions
+                    .lock()
+                    .expect("live registry poisoned")
+                    .remove(&code);
+            },
+        ));
     }
 
     /// The session with this code if it runs here; otherwise takes it over
@@ -376,12 +427,15 @@ impl LiveService {
     /// Restores the session from the checkpoint and the durable answers
     /// (see [`super::engine::restore`]), has the score mirror (if any) start
     /// over from the recomputed totals, and starts its actor. `None` if there
-    /// is no such session or another gateway owns it (or won the race to
-    /// take it over).
+    /// is no such session, another gateway owns it (or won the race to take
+    /// it over), or this gateway is shutting down.
     pub async fn local_or_take_over(&self, code: &str) -> Option<SessionHandle> {
         let _one_at_a_time = self.takeover.lock().await;
         if let Some(h) = self.session(code).filter(SessionHandle::is_running) {
             return Some(h);
+        }
+        if self.deps.life.is_stopping() {
+            return None; // this gateway is handing its sessions over
         }
         let mesh = self.mesh().cloned();
         if let Some(mesh) = &mesh {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::cluster::Cluster;
-use super::mirror::{client_config, ScoreMirror, ShardMirror};
+use super::mirror::{client_config, MirrorTarget, ShardMirror};
 use super::service::LiveService;
 use crate::auth::Authenticator;
 use crate::config::Config;
@@ -34,12 +34,7 @@ impl LiveService {
                     ShardMirror::unavailable(e.to_string())
                 }
             };
-            let t = &config.live_tuning;
-            Some(ScoreMirror::spawn_with(
-                Arc::new(target),
-                t.mirror_queue,
-                t.mirror_give_up,
-            ))
+            Some(Arc::new(target) as Arc<dyn MirrorTarget>)
         };
         let store = LiveStore::new(db);
         // Answer flushes on the native driver (see store::live::answers); the
@@ -69,7 +64,8 @@ impl LiveService {
     ) -> anyhow::Result<()> {
         let me: Arc<dyn super::mesh::LocalSessions> = self.clone();
         let tuning = self.policy().tuning.clone();
-        let cluster = Cluster::connect(nodes, lease, tuning, Arc::downgrade(&me)).await?;
+        let life = self.lifecycle().clone();
+        let cluster = Cluster::connect(nodes, lease, tuning, Arc::downgrade(&me), life).await?;
         self.join_mesh(cluster);
         Ok(())
     }

@@ -11,11 +11,15 @@
 //! instead of losing anything. Duplicates (a retried batch, another gateway
 //! that recorded the same answer) are ignored by the unique key
 //! `(session_id, question_index, player_id)`.
+//!
+//! On shutdown the gateway closes the writer ([`AnswerWriter::close`]) once
+//! its sessions are gone: everything queued before is flushed, then the
+//! writer's thread ends.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::engine::PendingAnswer;
 use crate::store::live::{AnswerRow, LiveStore};
@@ -28,15 +32,22 @@ struct Item {
     reply: CommitTx,
 }
 
+enum Queued {
+    Answer(Item),
+    /// Flush what came before, answer, and stop.
+    Close(oneshot::Sender<()>),
+}
+
 /// Handle to the writer task (cheap to clone).
 #[derive(Clone)]
 pub struct AnswerWriter {
-    tx: mpsc::UnboundedSender<Item>,
+    tx: mpsc::UnboundedSender<Queued>,
 }
 
 impl AnswerWriter {
     /// Starts the writer over `store` on its own thread. It stops when
-    /// every handle is dropped and its queue is drained.
+    /// closed ([`AnswerWriter::close`]) or when every handle is dropped,
+    /// after writing its queue.
     ///
     /// Why a thread with its own single-threaded runtime: a flush is a
     /// dozen sequential awaits (begin, the INSERT statements, commit), and
@@ -73,29 +84,54 @@ impl AnswerWriter {
         AnswerWriter { tx }
     }
 
-    /// Queues an answer; the batch containing it is sent to `reply` once durable.
+    /// Queues an answer; the batch containing it is sent to `reply` once
+    /// durable. False when the writer has stopped.
     pub fn submit(&self, answer: PendingAnswer, reply: CommitTx) -> bool {
-        self.tx.send(Item { answer, reply }).is_ok()
+        self.tx.send(Queued::Answer(Item { answer, reply })).is_ok()
+    }
+
+    /// Stops the writer: returns once every answer queued before is
+    /// written (the writer retries a failing database, so bound the wait
+    /// if that matters). Answers submitted after it are refused.
+    pub async fn close(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Queued::Close(done)).is_ok() {
+            let _ = wait.await;
+        }
     }
 }
 
 async fn run(
     store: LiveStore,
-    mut rx: mpsc::UnboundedReceiver<Item>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
     max_batch: usize,
     flush_every: Duration,
 ) {
     let mut batch: Vec<Item> = Vec::new();
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
+    let mut closed = None;
+    while closed.is_none() {
+        match rx.recv().await {
+            Some(Queued::Answer(first)) => batch.push(first),
+            Some(Queued::Close(done)) => closed = Some(done),
+            None => break,
+        }
         let until = tokio::time::Instant::now() + flush_every;
-        while batch.len() < max_batch {
+        while batch.len() < max_batch && closed.is_none() {
             match tokio::time::timeout_at(until, rx.recv()).await {
-                Ok(Some(item)) => batch.push(item),
+                Ok(Some(Queued::Answer(item))) => batch.push(item),
+                Ok(Some(Queued::Close(done))) => closed = Some(done),
                 Ok(None) | Err(_) => break,
             }
         }
-        flush(&store, &mut batch).await;
+        if !batch.is_empty() {
+            flush(&store, &mut batch).await;
+        }
+    }
+    // Later submits fail from here on; an answer that raced the close is
+    // never acknowledged.
+    drop(rx);
+    if let Some(done) = closed {
+        let _ = done.send(());
     }
 }
 

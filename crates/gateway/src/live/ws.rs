@@ -20,6 +20,12 @@
 //!
 //! The reader stamps every frame when it arrives: an answer is judged by
 //! that time, not by when its session gets to it.
+//!
+//! Connection tasks are tasks of the live [`super::lifecycle::Lifecycle`]:
+//! while the gateway shuts down, a connection still in its handshake is
+//! refused as transient (`internal`, 1001), an attached one is closed by
+//! its session (or, bridged, by the mesh) with 4010 once the session is
+//! handed over, and any left when the sessions are gone is closed with 1001.
 
 use std::sync::Arc;
 
@@ -33,6 +39,7 @@ use tokio::sync::mpsc;
 
 use super::conn::{describe, encode, ConnTx, Out};
 use super::handshake::{read_hello, resolve_role, NoHello};
+use super::route::Route;
 use super::service::LiveService;
 use crate::db::now_ms;
 use crate::error::ApiError;
@@ -125,10 +132,13 @@ pub fn accept(
         .max_write_buffer_size(tuning.ws_max_write_buffer)
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| async move {
-            // The slot is given back when the connection ends.
-            let _slot = slot;
-            connection(live, code, socket).await
+        .on_upgrade(move |socket| {
+            let life = live.lifecycle().clone();
+            life.track(async move {
+                // The slot is given back when the connection ends.
+                let _slot = slot;
+                connection(live, code, socket).await
+            })
         })
 }
 
@@ -150,10 +160,20 @@ async fn refuse_with(mut socket: WebSocket, code: ErrorCode, message: String, cl
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
+/// Refuses a connection as transient because the gateway is shutting down.
+async fn refuse_stopping(socket: WebSocket) {
+    refuse(socket, ErrorCode::Internal, close::GOING_AWAY).await
+}
+
 async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket) {
+    let life = live.lifecycle().clone();
     // Who the client is comes first: no session lookup (nor takeover) for a
     // socket that never says.
-    let hello = match read_hello(&mut socket).await {
+    let hello = tokio::select! {
+        hello = read_hello(&mut socket) => hello,
+        _ = life.stopping() => return refuse_stopping(socket).await,
+    };
+    let hello = match hello {
         Ok(hello) => hello,
         Err(NoHello::Refused(message)) => {
             return refuse_with(socket, ErrorCode::BadMessage, message, close::JOIN_REFUSED).await
@@ -169,6 +189,9 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
         Err(NoHello::Gone) => return,
     };
     let Some(route) = live.route(&code).await else {
+        if life.is_stopping() {
+            return refuse_stopping(socket).await;
+        }
         return refuse(socket, ErrorCode::UnknownSession, close::UNKNOWN_SESSION).await;
     };
     let role = match resolve_role(&live, hello).await {
@@ -220,6 +243,21 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
                 let _ = sink.send(Message::Close(Some(frame))).await;
                 break;
             }
+            // Its session has closed it by now (see the module docs): what
+            // it queued goes out first, the close included; a connection
+            // left open is closed here.
+            _ = life.stopped() => {
+                let mut open = true;
+                while let (true, Ok(out)) = (open, rx.try_recv()) {
+                    open = write_queued(&mut sink, &mut rx, out, tuning.ws_write_batch).await;
+                }
+                if !open {
+                    break;
+                }
+                let frame = CloseFrame { code: close::GOING_AWAY, reason: Utf8Bytes::from_static("server stopping") };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                break;
+            }
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     // The answer's time: now, not when its session gets to it.
@@ -231,7 +269,22 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
                         }
                         Ok(msg) => {
                             if !route.send(conn_id, player, msg, received).await {
-                                break; // the session is over
+                                if matches!(route, Route::Local(_)) {
+                                    // The session here is over or being
+                                    // handed over: what it queues last (the
+                                    // final standings, the close) still goes
+                                    // out, until it lets go of the queue.
+                                    drop(tx);
+                                    let last = async {
+                                        while let Some(out) = rx.recv().await {
+                                            if !write_queued(&mut sink, &mut rx, out, tuning.ws_write_batch).await {
+                                                break;
+                                            }
+                                        }
+                                    };
+                                    let _ = tokio::time::timeout(tuning.shutdown_step, last).await;
+                                }
+                                break;
                             }
                         }
                         Err(e) => {

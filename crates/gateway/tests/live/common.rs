@@ -275,12 +275,26 @@ pub struct Proxy {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// `host:port` of an `http://host:port` base URL.
+fn authority(base: &str) -> String {
+    base.trim_start_matches("http://").to_string()
+}
+
 impl Proxy {
     /// Proxies to the gateway at `target` (`http://host:port`).
     pub async fn start(target: &str) -> Proxy {
-        let upstream = std::sync::Arc::new(std::sync::Mutex::new(
-            target.trim_start_matches("http://").to_string(),
-        ));
+        Self::start_with(target, None).await
+    }
+
+    /// Proxies to `primary`, and to `fallback` whenever `primary` refuses the connection (a
+    /// stopped gateway's closed port), as a load balancer's "next upstream" does.
+    #[allow(dead_code)] // used by the failover test binary only
+    pub async fn with_fallback(primary: &str, fallback: &str) -> Proxy {
+        Self::start_with(primary, Some(authority(fallback))).await
+    }
+
+    async fn start_with(target: &str, fallback: Option<String>) -> Proxy {
+        let upstream = std::sync::Arc::new(std::sync::Mutex::new(authority(target)));
         let target = upstream.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -292,8 +306,16 @@ impl Proxy {
                 let mut cut = generation.clone();
                 let born = *cut.borrow();
                 let upstream = target.lock().expect("proxy target").clone();
+                let fallback = fallback.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else {
+                    let outbound = match tokio::net::TcpStream::connect(&upstream).await {
+                        Ok(s) => Ok(s),
+                        Err(e) => match &fallback {
+                            Some(next) => tokio::net::TcpStream::connect(next).await,
+                            None => Err(e),
+                        },
+                    };
+                    let Ok(mut outbound) = outbound else {
                         return;
                     };
                     tokio::select! {
@@ -315,8 +337,7 @@ impl Proxy {
     /// balancer does when a backend dies.
     #[allow(dead_code)] // used by the failover test binary only
     pub fn retarget(&self, target: &str) {
-        *self.upstream.lock().expect("proxy target") =
-            target.trim_start_matches("http://").to_string();
+        *self.upstream.lock().expect("proxy target") = authority(target);
     }
 
     /// Drops every connection open now (both directions), abruptly.

@@ -7,7 +7,9 @@
 //! than a final close code it reconnects with the resume token (players) or
 //! the host token (hosts), with exponential backoff, and delivers
 //! [`LiveEvent::Reconnected`] with the fresh welcome (same player, same
-//! score, current question). A rejoin refused with `internal` (the
+//! score, current question). After [`close::RECONNECT_NOW`] (the session's
+//! gateway is shutting down and handed it over) the first attempt is made
+//! at once, without the backoff. A rejoin refused with `internal` (the
 //! session's gateway is being replaced) is retried too; any other refusal
 //! ends the client.
 
@@ -96,7 +98,9 @@ pub struct LiveOptions {
     pub max_attempts: u32,
     /// First backoff delay; doubles up to 2 s (default 100 ms). Each wait
     /// is drawn from the upper half of the current delay (`[d/2, d)`), so
-    /// thousands of clients dropped at once do not retry in lockstep.
+    /// thousands of clients dropped at once do not retry in lockstep. After
+    /// a close with [`close::RECONNECT_NOW`] the first attempt does not
+    /// wait.
     pub backoff: Duration,
     /// Capacity of the event queue to the application (default 1024).
     pub event_queue: usize,
@@ -555,9 +559,14 @@ async fn run(
         let Some((url, hello)) = &again else { return };
         let mut delay = options.backoff;
         let mut attempt = 0;
+        // A session handed over can be reached again right away.
+        let mut wait = code != Some(close::RECONNECT_NOW);
         loop {
             attempt += 1;
-            tokio::time::sleep(jittered(delay)).await;
+            if wait {
+                tokio::time::sleep(jittered(delay)).await;
+            }
+            wait = true;
             match open(url, hello).await {
                 Ok((fresh, welcome)) => {
                     ws = fresh;
@@ -698,6 +707,110 @@ mod tests {
         assert_eq!(
             frame(Credentials::Resume("r".into())),
             r#"{"type":"resume","resume_token":"r"}"#
+        );
+    }
+
+    /// A one-session server: each accepted connection reads the first
+    /// frame, answers with a welcome and is then closed with the next code
+    /// of `closes` (the last connection stays open). The first frames are
+    /// reported on the returned channel.
+    async fn server(closes: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Hello>) {
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+        use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (hellos, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut closes = closes.into_iter();
+            let mut open = Vec::new();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+                let Some(Ok(Message::Text(first))) = ws.next().await else {
+                    continue;
+                };
+                let _ = hellos.send(serde_json::from_str::<Hello>(first.as_str()).unwrap());
+                let welcome = ServerMsg::Welcome(Welcome {
+                    protocol: super::super::protocol::PROTOCOL_VERSION,
+                    session_id: 1,
+                    code: "123456".into(),
+                    role: super::super::protocol::Role::Player,
+                    player_id: Some(7),
+                    nickname: Some("ann".into()),
+                    resume_token: Some("r1".into()),
+                    phase: super::super::protocol::Phase::Lobby,
+                    question: None,
+                    answered: false,
+                    score: 0,
+                    players: 1,
+                    server_time: 0,
+                    locked: false,
+                    max_players: 10,
+                    extra_time_percent: None,
+                    roster: None,
+                    answer_counts: None,
+                });
+                let text = serde_json::to_string(&welcome).unwrap();
+                ws.send(Message::text(text)).await.unwrap();
+                match closes.next() {
+                    Some(code) => {
+                        let frame = CloseFrame {
+                            code: CloseCode::from(code),
+                            reason: "".into(),
+                        };
+                        let _ = ws.close(Some(frame)).await;
+                    }
+                    None => open.push(ws),
+                }
+            }
+        });
+        (base, rx)
+    }
+
+    /// The client's next event (within 10 s).
+    async fn event(c: &mut LiveClient) -> LiveEvent {
+        tokio::time::timeout(Duration::from_secs(10), c.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("an event")
+    }
+
+    /// After "reconnect now" the client does not wait out its backoff (an
+    /// hour here) before the first attempt; after "going away" it does.
+    #[tokio::test]
+    async fn reconnect_now_skips_the_backoff() {
+        let (base, mut hellos) = server(vec![close::RECONNECT_NOW]).await;
+        let options = LiveOptions {
+            backoff: Duration::from_secs(3600),
+            ..LiveOptions::default()
+        };
+        let mut c = LiveClient::connect_with(
+            &base,
+            "123456",
+            Credentials::Guest("ann".into()),
+            options.clone(),
+        )
+        .await
+        .unwrap();
+        let first = hellos.recv().await.unwrap();
+        assert!(matches!(first, Hello::Join(_)));
+        assert_eq!(event(&mut c).await, LiveEvent::Disconnected);
+        match event(&mut c).await {
+            LiveEvent::Reconnected(w) => assert_eq!(w.player_id, Some(7)),
+            other => panic!("expected a reconnect, got {other:?}"),
+        }
+        let again = hellos.recv().await.unwrap();
+        assert_eq!(again, Credentials::Resume("r1".into()).hello());
+
+        let (base, _hellos) = server(vec![close::GOING_AWAY]).await;
+        let mut c =
+            LiveClient::connect_with(&base, "123456", Credentials::Guest("ann".into()), options)
+                .await
+                .unwrap();
+        assert_eq!(event(&mut c).await, LiveEvent::Disconnected);
+        let waited = tokio::time::timeout(Duration::from_millis(500), c.next()).await;
+        assert!(
+            waited.is_err(),
+            "after 1001 the client waits its backoff: {waited:?}"
         );
     }
 

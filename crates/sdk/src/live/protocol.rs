@@ -939,12 +939,25 @@ pub mod close {
     /// assert!(livequiz_sdk::live::close::TOO_SLOW >= 1000);
     /// ```
     pub const TOO_SLOW: u16 = 4008;
-    /// Server is shutting down (reconnect with the resume token).
+    /// A transient refusal (a join or resume refused with `internal`), or
+    /// the session stopped here because another gateway holds its lease
+    /// now. Reconnect with the resume token, with the usual backoff.
     ///
     /// ```
     /// assert!(livequiz_sdk::live::close::GOING_AWAY >= 1000);
     /// ```
     pub const GOING_AWAY: u16 = 1001;
+    /// The session can be reached again right now: its gateway is shutting
+    /// down and has handed it over (the answers it accepted stored and
+    /// acknowledged, its checkpoint written, its lease released), or a
+    /// gateway bridging the socket saw the session's owner change or go.
+    /// Reconnect at once (no backoff before the first attempt) with the
+    /// resume token (host: the host token).
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::RECONNECT_NOW >= 1000);
+    /// ```
+    pub const RECONNECT_NOW: u16 = 4010;
     /// A frame was larger than [`super::MAX_CLIENT_FRAME`].
     ///
     /// ```

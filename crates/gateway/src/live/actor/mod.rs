@@ -15,12 +15,24 @@
 //! lets a deadline pass ([`Session::tick`]), the actor hands the engine every
 //! command already queued, so an answer received in time is accepted however
 //! long the actor took to get to it.
+//!
+//! Stopping: when the gateway shuts down ([`super::lifecycle`]) the actor
+//! hands its session over instead of finishing it: it takes the commands
+//! already queued (and no more), waits until the answers it accepted are
+//! stored and acknowledged and the joins it accepted are checkpointed and
+//! welcomed, writes its phase to the checkpoint, releases its lease, and
+//! only then closes every connection with
+//! [`close::RECONNECT_NOW`]: a client that reconnects at once finds the
+//! session free to take over, with everything it was told.
 
 pub mod fanout;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use livequiz_sdk::live::{close, ClientMsg, ErrorCode, FinishReason, ServerMsg};
 use tokio::sync::{mpsc, oneshot};
@@ -30,6 +42,8 @@ use super::checkpoint::Checkpointer;
 use super::clock::Clock;
 use super::conn::{describe, encode, ConnTx, Out, Role};
 use super::engine::{Effect, PendingAnswer, PhaseCheckpoint, Session, Target};
+use super::lifecycle::Lifecycle;
+use super::mesh::Lease;
 use super::mirror::{Change, ScoreMirror};
 use super::writer::AnswerWriter;
 use crate::config::LiveTuningConfig;
@@ -45,6 +59,13 @@ pub const CMD_QUEUE: usize = 16_384;
 /// its turn), unless a timer is due: then the queue is emptied first (see
 /// the module docs).
 pub const CMD_BATCH: usize = 512;
+
+/// Longest a session being handed over waits for the answers it accepted to
+/// be stored (and for joins to be checkpointed) before it lets its clients
+/// go anyway: an answer not stored by then was never acknowledged, so the
+/// player may send it again to the next owner. The default of
+/// `LIVE_HANDOVER_FLUSH_MS`.
+pub const HAND_OVER_FLUSH: Duration = Duration::from_secs(5);
 
 /// A request to a session actor.
 #[derive(Debug)]
@@ -117,6 +138,9 @@ pub struct ActorDeps {
     pub mirror: Option<ScoreMirror>,
     /// The engine's clock.
     pub clock: Clock,
+    /// The gateway's stop signals; the actor hands its session over when
+    /// they say stop.
+    pub life: Lifecycle,
 }
 
 /// A running session as seen by connections (here, or bridged from another
@@ -129,12 +153,42 @@ pub struct SessionHandle {
     pub host_token: String,
     /// The actor's queue.
     pub tx: mpsc::Sender<Cmd>,
+    /// Set by the actor when it stops without finishing the session (handed
+    /// over on shutdown, or abdicated): a connection it no longer takes
+    /// is told to try again, not that the session finished.
+    moved: Arc<AtomicBool>,
 }
 
 impl SessionHandle {
+    /// The handle of a session whose actor reads `tx`.
+    pub fn new(id: i64, host_token: String, tx: mpsc::Sender<Cmd>) -> Self {
+        SessionHandle {
+            id,
+            host_token,
+            tx,
+            moved: Arc::default(),
+        }
+    }
+
     /// Whether the session runs (a placeholder reserving a code does not).
     pub fn is_running(&self) -> bool {
         self.id != 0
+    }
+
+    /// Why the actor did not take a command: the session finished, or
+    /// (`internal`, transient) it left this gateway.
+    fn gone(&self) -> ErrorCode {
+        if self.moved.load(Ordering::Acquire) {
+            ErrorCode::Internal
+        } else {
+            ErrorCode::Finished
+        }
+    }
+
+    /// The flag the actor sets when it stops without finishing (see
+    /// [`Tenure`]).
+    pub fn moved_flag(&self) -> Arc<AtomicBool> {
+        self.moved.clone()
     }
 
     /// Attaches `conn` as `role`; the player id, `None` for the host.
@@ -149,8 +203,8 @@ impl SessionHandle {
                 self.tx
                     .send(Cmd::Host { conn, reply })
                     .await
-                    .map_err(|_| ErrorCode::Finished)?;
-                rx.await.map_err(|_| ErrorCode::Finished)??;
+                    .map_err(|_| self.gone())?;
+                rx.await.map_err(|_| self.gone())??;
                 return Ok(None);
             }
             Role::Resume { token } => Cmd::Resume { token, conn, reply },
@@ -166,8 +220,8 @@ impl SessionHandle {
                 reply,
             },
         };
-        self.tx.send(cmd).await.map_err(|_| ErrorCode::Finished)?;
-        let id = rx.await.map_err(|_| ErrorCode::Finished)??;
+        self.tx.send(cmd).await.map_err(|_| self.gone())?;
+        let id = rx.await.map_err(|_| self.gone())??;
         Ok(Some(id))
     }
 
@@ -198,26 +252,41 @@ impl SessionHandle {
         let _ = self.tx.send(Cmd::Abdicate).await;
     }
 
-    /// Resolves once the actor has stopped.
+    /// Resolves once the actor has stopped taking commands.
     pub async fn closed(&self) {
         self.tx.closed().await
     }
 }
 
-/// Runs a session until it finishes or every command sender is gone;
-/// calls `on_exit` last (the registry forgets the code). A join is
-/// welcomed once its player record is in the checkpoint (`stored_rx`
-/// returns the ids of stored records), and phase changes are written as
-/// they happen.
+/// What a session actor holds besides its core, for as long as it runs the
+/// session here.
+#[derive(Debug, Default)]
+pub struct Tenure {
+    /// Its owner lease, with a mesh of gateways: released when the session
+    /// is handed over (before the clients are told to reconnect) or when
+    /// the actor ends.
+    pub lease: Option<Lease>,
+    /// The handle's flag ([`SessionHandle::moved_flag`]), set when the actor
+    /// stops without finishing.
+    pub moved: Arc<AtomicBool>,
+}
+
+/// Runs a session until it finishes, is handed over (the gateway stops) or
+/// every command sender is gone; calls `on_exit` last (the registry forgets
+/// the code). A join is welcomed once its player record is in the
+/// checkpoint (`stored_rx` returns the ids of stored records), and phase
+/// changes are written as they happen.
 pub async fn run(
     mut session: Session,
     deps: ActorDeps,
     mut rx: mpsc::Receiver<Cmd>,
     (cp, mut stored_rx): (Checkpointer, mpsc::UnboundedReceiver<u64>),
+    tenure: Tenure,
     on_exit: impl FnOnce() + Send,
 ) {
     let (commit_tx, mut commit_rx) = mpsc::unbounded_channel::<Vec<PendingAnswer>>();
     let clock = deps.clock;
+    let life = deps.life.clone();
     let mut actor = Actor {
         fanout: Fanout::new(deps.tuning.fanout_backlog),
         deps,
@@ -226,6 +295,9 @@ pub async fn run(
         cp,
         joining: HashMap::new(),
         last_phase: None,
+        in_flight: 0,
+        lease: tenure.lease,
+        moved: tenure.moved,
     };
     while !actor.done {
         let wake = session.next_wakeup().map(|w| clock.runtime(w));
@@ -235,8 +307,14 @@ pub async fn run(
                 Some(cmd) => actor.handle(&mut session, cmd),
                 None => break,
             },
-            Some(batch) = commit_rx.recv() => committed(&mut session, clock, batch),
+            Some(batch) = commit_rx.recv() => actor.committed(&mut session, batch),
             Some(player) = stored_rx.recv() => actor.stored(&mut session, player),
+            _ = life.stopping() => {
+                actor
+                    .hand_over(&mut session, &mut rx, &mut commit_rx, &mut stored_rx)
+                    .await;
+                break;
+            }
             _ = sleep_until(wake), if wake.is_some() => {}
             // Paced fan-out: the next slice after the connection tasks woken
             // by the last one had their turn.
@@ -264,7 +342,7 @@ pub async fn run(
             }
         }
         while let Ok(batch) = commit_rx.try_recv() {
-            committed(&mut session, clock, batch);
+            actor.committed(&mut session, batch);
         }
         while let Ok(player) = stored_rx.try_recv() {
             actor.stored(&mut session, player);
@@ -287,18 +365,10 @@ pub async fn run(
     }
     // Whatever is still paced (final standings, close frames) goes now.
     actor.fanout.pump(usize::MAX);
+    // The lease (if still held: the session finished or abdicated) is given
+    // up by its keeper once dropped.
+    drop(actor);
     on_exit();
-}
-
-/// A batch is durable: `live_answer_commit_seconds` (received until back
-/// here), then ack it (its points wait for the question's close).
-fn committed(session: &mut Session, clock: Clock, batch: Vec<PendingAnswer>) {
-    let now = clock.now();
-    for a in &batch {
-        metrics::histogram!("live_answer_commit_seconds")
-            .record(now.saturating_duration_since(a.accepted).as_secs_f64());
-    }
-    session.commit(now, batch);
 }
 
 async fn sleep_until(at: Option<tokio::time::Instant>) {
@@ -318,9 +388,88 @@ struct Actor {
     joining: HashMap<u64, Vec<PendingJoin>>,
     /// The phase last written to the checkpoint.
     last_phase: Option<PhaseCheckpoint>,
+    /// Answers given to the writer and not yet reported stored.
+    in_flight: usize,
+    /// The owner lease, with a mesh of gateways.
+    lease: Option<Lease>,
+    /// See [`Tenure::moved`].
+    moved: Arc<AtomicBool>,
 }
 
 impl Actor {
+    /// A batch is durable: `live_answer_commit_seconds` (received until back
+    /// here), then ack it (its points wait for the question's close).
+    fn committed(&mut self, session: &mut Session, batch: Vec<PendingAnswer>) {
+        let now = self.deps.clock.now();
+        for a in &batch {
+            metrics::histogram!("live_answer_commit_seconds")
+                .record(now.saturating_duration_since(a.accepted).as_secs_f64());
+        }
+        self.in_flight = self.in_flight.saturating_sub(batch.len());
+        session.commit(now, batch);
+    }
+
+    /// The gateway is shutting down: hands the session over (see the module
+    /// docs). Ends with the connections closed, or with the session
+    /// finished if that is where the commands already queued took it.
+    async fn hand_over(
+        &mut self,
+        session: &mut Session,
+        rx: &mut mpsc::Receiver<Cmd>,
+        commit_rx: &mut mpsc::UnboundedReceiver<Vec<PendingAnswer>>,
+        stored_rx: &mut mpsc::UnboundedReceiver<u64>,
+    ) {
+        // From now on a connection the actor does not take is sent to try
+        // again, not told the session finished.
+        self.moved.store(true, Ordering::Release);
+        rx.close();
+        while let Ok(cmd) = rx.try_recv() {
+            self.handle(session, cmd);
+        }
+        self.drain(session).await;
+        let flushed = tokio::time::Instant::now() + self.deps.tuning.handover_flush;
+        while !self.done && (self.in_flight > 0 || !self.joining.is_empty()) {
+            tokio::select! {
+                Some(batch) = commit_rx.recv() => self.committed(session, batch),
+                Some(player) = stored_rx.recv() => self.stored(session, player),
+                _ = tokio::time::sleep_until(flushed) => {
+                    tracing::error!(
+                        code = session.code,
+                        answers = self.in_flight,
+                        joins = self.joining.len(),
+                        "live hand-over: answers or joins still not stored; the clients go without them"
+                    );
+                    break;
+                }
+            }
+            self.drain(session).await;
+        }
+        if self.done {
+            // Finished (the host ended it) or abdicated by the commands it
+            // had: the clients have been told.
+            return;
+        }
+        for (_, reply) in self.joining.drain().flat_map(|(_, v)| v) {
+            let _ = reply.send(Err(ErrorCode::Internal));
+        }
+        // The next owner starts from the checkpoint: it must be complete
+        // before anyone can take the session.
+        self.checkpoint_phase(session);
+        self.cp.flush().await;
+        if let Some(lease) = self.lease.take() {
+            lease.release().await;
+        }
+        self.fanout.close(Target::All, close::RECONNECT_NOW);
+        self.done = true;
+        metrics::counter!("live_sessions_handed_over_total").increment(1);
+        tracing::info!(
+            code = session.code,
+            session = session.id,
+            players = session.roster.len(),
+            "live session handed over"
+        );
+    }
+
     fn handle(&mut self, session: &mut Session, cmd: Cmd) {
         let now = self.deps.clock.now();
         match cmd {
@@ -374,6 +523,7 @@ impl Actor {
                 }
             }
             Cmd::Abdicate => {
+                self.moved.store(true, Ordering::Release);
                 tracing::warn!(
                     code = session.code,
                     "live session lease lost: another gateway owns it now"
@@ -470,6 +620,7 @@ impl Actor {
                 if !self.deps.writer.submit(pending, self.commit_tx.clone()) {
                     return Err((ErrorCode::Internal, req));
                 }
+                self.in_flight += 1;
                 Ok(())
             }
             (None, ClientMsg::Answer { req, .. }) => Err((ErrorCode::NotPlayer, req)),

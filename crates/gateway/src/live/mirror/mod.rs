@@ -17,10 +17,18 @@
 //! total) as soon as the queue has room, so a mirror that lost writes
 //! becomes exact again instead of staying wrong.
 //!
+//! When the gateway shuts down the worker stops at once: the change being
+//! applied is abandoned and the changes still queued are dropped, except
+//! the deletion of finished sessions' boards, tried once (for up to
+//! [`STOP_GRACE`] in all). The sessions' next owner resets their boards from
+//! the durable answers when it takes them over, and a write of the old
+//! owner landing after that reset would count twice: nothing is retried
+//! once the sessions are being handed over.
+//!
 //! Metrics: `live_mirror_queued` (changes waiting), `live_mirror_lag_seconds`
 //! (queued until applied), `live_mirror_retries_total`,
-//! `live_mirror_dropped_total{why="full"|"gave_up"}` (score writes dropped),
-//! `live_mirror_resyncs_total`.
+//! `live_mirror_dropped_total{why="full"|"gave_up"|"shutdown"}` (score
+//! writes dropped), `live_mirror_resyncs_total`.
 
 mod shard;
 
@@ -32,6 +40,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
+
+use super::lifecycle::Lifecycle;
 
 pub use shard::{board_id, client_config, session_board_config, ShardMirror};
 
@@ -48,6 +58,9 @@ const TAKE: usize = 256;
 /// How long a change is retried before it is dropped (and its session
 /// marked for a resync): the default of `LIVE_MIRROR_GIVE_UP_SECS`.
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
+
+/// How long a stopping worker spends deleting finished sessions' boards.
+pub const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// Future returned by [`MirrorTarget`] methods.
 pub type MirrorFuture<'a> = Pin<Box<dyn Future<Output = Result<(), MirrorError>> + Send + 'a>>;
@@ -108,17 +121,29 @@ pub struct ScoreMirror {
 }
 
 impl ScoreMirror {
-    /// Starts the worker over `target` (call inside the runtime).
-    pub fn spawn(target: Arc<dyn MirrorTarget>) -> Self {
-        Self::spawn_with(target, MIRROR_QUEUE, GIVE_UP_AFTER)
+    /// Starts the worker over `target` as a task of `life` (call inside
+    /// the runtime); it stops when `life` says the gateway is stopping.
+    pub fn spawn(target: Arc<dyn MirrorTarget>, life: &Lifecycle) -> Self {
+        Self::spawn_with(target, MIRROR_QUEUE, GIVE_UP_AFTER, life)
     }
 
     /// [`ScoreMirror::spawn`] with another queue bound and give-up time.
-    pub fn spawn_with(target: Arc<dyn MirrorTarget>, queue: usize, give_up: Duration) -> Self {
+    pub fn spawn_with(
+        target: Arc<dyn MirrorTarget>,
+        queue: usize,
+        give_up: Duration,
+        life: &Lifecycle,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(queue.max(1));
         let lost = Arc::new(Mutex::new(HashSet::new()));
         let lost_any = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(run(target, rx, lost.clone(), lost_any.clone(), give_up));
+        let worker = Worker {
+            target,
+            lost: lost.clone(),
+            lost_any: lost_any.clone(),
+            give_up,
+        };
+        life.spawn(worker.run(rx, life.clone()));
         ScoreMirror { tx, lost, lost_any }
     }
 
@@ -190,23 +215,58 @@ fn mark_lost(lost: &Mutex<HashSet<i64>>, lost_any: &AtomicUsize, session: i64) {
     lost_any.store(lost.len(), Ordering::Relaxed);
 }
 
-async fn run(
+/// The task applying queued changes.
+struct Worker {
     target: Arc<dyn MirrorTarget>,
-    mut rx: mpsc::Receiver<Queued>,
     lost: Arc<Mutex<HashSet<i64>>>,
     lost_any: Arc<AtomicUsize>,
     give_up: Duration,
-) {
-    let mut taken = Vec::with_capacity(TAKE);
-    while rx.recv_many(&mut taken, TAKE).await > 0 {
-        metrics::gauge!("live_mirror_queued").decrement(taken.len() as f64);
-        for q in coalesce(taken.drain(..)) {
-            if !apply(&*target, &q, give_up).await {
-                metrics::counter!("live_mirror_dropped_total", "why" => "gave_up")
-                    .increment(q.change.writes() as u64);
-                if q.change != Change::Drop {
-                    mark_lost(&lost, &lost_any, q.session);
+}
+
+impl Worker {
+    async fn run(self, mut rx: mpsc::Receiver<Queued>, life: Lifecycle) {
+        let mut taken = Vec::with_capacity(TAKE);
+        let left = 'work: loop {
+            tokio::select! {
+                n = rx.recv_many(&mut taken, TAKE) => if n == 0 { return },
+                _ = life.stopping() => break Vec::new(),
+            }
+            metrics::gauge!("live_mirror_queued").decrement(taken.len() as f64);
+            let mut batch = coalesce(taken.drain(..)).into_iter();
+            while let Some(q) = batch.next() {
+                tokio::select! {
+                    applied = apply(&*self.target, &q, self.give_up) => if !applied {
+                        metrics::counter!("live_mirror_dropped_total", "why" => "gave_up")
+                            .increment(q.change.writes() as u64);
+                        if q.change != Change::Drop {
+                            mark_lost(&self.lost, &self.lost_any, q.session);
+                        }
+                    },
+                    _ = life.stopping() => {
+                        metrics::counter!("live_mirror_dropped_total", "why" => "shutdown")
+                            .increment(q.change.writes() as u64);
+                        break 'work batch.collect();
+                    }
                 }
+            }
+        };
+        // Stopping: no more retries (see the module docs); finished
+        // sessions' boards are deleted if the cluster takes it at once.
+        rx.close();
+        let until = tokio::time::Instant::now() + STOP_GRACE;
+        let queued = std::iter::from_fn(|| {
+            let q = rx.try_recv().ok()?;
+            metrics::gauge!("live_mirror_queued").decrement(1.0);
+            Some(q)
+        });
+        for q in left.into_iter().chain(queued) {
+            let dropped = q.change == Change::Drop
+                && tokio::time::timeout_at(until, self.target.drop_board(q.session))
+                    .await
+                    .is_ok_and(|r| r.is_ok());
+            if !dropped {
+                metrics::counter!("live_mirror_dropped_total", "why" => "shutdown")
+                    .increment(q.change.writes() as u64);
             }
         }
     }
@@ -274,6 +334,8 @@ mod tests {
         ops: Mutex<HashSet<String>>,
         calls: AtomicUsize,
         failing: std::sync::atomic::AtomicBool,
+        /// Fails writes only (removals and board deletions go through).
+        failing_writes: std::sync::atomic::AtomicBool,
         gate: tokio::sync::Semaphore,
     }
 
@@ -289,6 +351,7 @@ mod tests {
                 ops: Mutex::default(),
                 calls: AtomicUsize::new(0),
                 failing: std::sync::atomic::AtomicBool::new(false),
+                failing_writes: std::sync::atomic::AtomicBool::new(false),
                 gate: tokio::sync::Semaphore::new(permits),
             })
         }
@@ -320,6 +383,9 @@ mod tests {
         fn write<'a>(&'a self, session: i64, writes: &'a [ScoreWrite]) -> MirrorFuture<'a> {
             Box::pin(async move {
                 self.enter().await?;
+                if self.failing_writes.load(Ordering::SeqCst) {
+                    return Err(MirrorError("writes down".into()));
+                }
                 let mut boards = self.boards.lock().unwrap();
                 let mut ops = self.ops.lock().unwrap();
                 let board = boards.entry(session).or_default();
@@ -373,7 +439,7 @@ mod tests {
     #[tokio::test]
     async fn changes_apply_in_order_and_consecutive_writes_go_as_one_batch() {
         let fake = Fake::new(false);
-        let m = ScoreMirror::spawn(fake.clone());
+        let m = ScoreMirror::spawn(fake.clone(), &Lifecycle::new());
         // Held at the gate: everything queues up behind the first change.
         m.write(1, vec![w(1, 0, "1:join:1")]);
         for p in 2..=50 {
@@ -396,7 +462,7 @@ mod tests {
     async fn a_failing_cluster_is_retried_and_retries_count_once() {
         let fake = Fake::new(true);
         fake.failing.store(true, Ordering::SeqCst);
-        let m = ScoreMirror::spawn(fake.clone());
+        let m = ScoreMirror::spawn(fake.clone(), &Lifecycle::new());
         m.write(1, vec![w(1, 100, "1:0:1")]);
         m.write(1, vec![w(1, 100, "1:0:1")]); // the same op again
         eventually("a few failed attempts", || {
@@ -416,7 +482,7 @@ mod tests {
     #[tokio::test]
     async fn what_does_not_fit_is_dropped_and_the_session_marked_for_a_resync() {
         let fake = Fake::new(false);
-        let m = ScoreMirror::spawn_with(fake.clone(), 2, GIVE_UP_AFTER);
+        let m = ScoreMirror::spawn_with(fake.clone(), 2, GIVE_UP_AFTER, &Lifecycle::new());
         // The worker takes the first change and waits at the gate; two fit
         // behind it; the rest is dropped.
         m.write(1, vec![w(1, 0, "1:join:1")]);
@@ -440,10 +506,45 @@ mod tests {
     async fn a_change_that_keeps_failing_is_given_up_and_marked() {
         let fake = Fake::new(true);
         fake.failing.store(true, Ordering::SeqCst);
-        let m = ScoreMirror::spawn_with(fake.clone(), 16, Duration::from_millis(200));
+        let m = ScoreMirror::spawn_with(
+            fake.clone(),
+            16,
+            Duration::from_millis(200),
+            &Lifecycle::new(),
+        );
         m.write(3, vec![w(1, 10, "3:0:1")]);
         eventually("given up", || m.lost.lock().unwrap().contains(&3)).await;
         fake.failing.store(false, Ordering::SeqCst);
         assert!(m.take_resync(3));
+    }
+
+    /// The gateway stops while a write is being retried: the worker gives it
+    /// up at once, drops the writes queued behind it (the next owner resets
+    /// those boards), still deletes a finished session's board, and ends.
+    #[tokio::test]
+    async fn a_stopping_worker_retries_nothing_deletes_finished_boards_and_ends() {
+        let fake = Fake::new(true);
+        fake.failing_writes.store(true, Ordering::SeqCst);
+        fake.boards
+            .lock()
+            .unwrap()
+            .insert(2, HashMap::from([(1, 10)]));
+        let life = Lifecycle::new();
+        let m = ScoreMirror::spawn(fake.clone(), &life);
+        m.write(1, vec![w(1, 100, "1:0:1")]);
+        m.send(2, Change::Drop);
+        m.write(3, vec![w(1, 100, "3:0:1")]);
+        eventually("the first write retried", || {
+            fake.calls.load(Ordering::SeqCst) >= 2
+        })
+        .await;
+        assert!(
+            life.stop(crate::live::lifecycle::STEP_GRACE).await,
+            "the worker ended in time"
+        );
+        assert_eq!(life.running(), 0);
+        let boards = fake.boards.lock().unwrap();
+        assert!(!boards.contains_key(&2), "the finished board is deleted");
+        assert!(!boards.contains_key(&1) && !boards.contains_key(&3));
     }
 }
