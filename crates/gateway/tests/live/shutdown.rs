@@ -1,16 +1,15 @@
 //! A gateway that shuts down hands its live sessions over instead of dropping them.
 
-use livequiz_sdk::live::{close, ClientMsg, Credentials, LiveClient, LiveEvent, LiveOptions, ServerMsg};
+use livequiz_sdk::live::{
+    close, ClientMsg, Credentials, LiveClient, LiveEvent, LiveOptions, ServerMsg,
+};
 
 use crate::common::{host_session, make_quiz_with, wait_msg, Ctx};
 use gateway::live::engine::PhaseRecord;
 
 /// Connects without automatic reconnects, so the close code is seen.
 async fn connect_once(ctx: &Ctx, code: &str, creds: Credentials) -> LiveClient {
-    let options = LiveOptions {
-        reconnect: false,
-        ..LiveOptions::default()
-    };
+    let options = LiveOptions::default().reconnect(false);
     LiveClient::connect_with(&ctx.server.base_url, code, creds, options)
         .await
         .expect("connect")
