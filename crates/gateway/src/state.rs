@@ -24,6 +24,8 @@ pub struct AppState {
     pub auth: crate::auth::Authenticator,
     /// Live quiz sessions (owned by `crate::live`).
     pub live: Arc<crate::live::LiveService>,
+    /// The quick-match queue (owned by `crate::matchmaking`).
+    pub matchmaking: Arc<crate::matchmaking::Matchmaker>,
     /// Per-client rate limits of the public entry points.
     pub limits: Arc<crate::limits::Limits>,
     /// Password hashing, bounded in concurrency (and so in memory).
@@ -77,10 +79,18 @@ impl AppState {
         limits.spawn_sweeper();
         live.use_limits(limits.clone());
         let passwords = Arc::new(crate::auth::password::Passwords::new(&config).await?);
+        let match_store = crate::matchmaking::store::MatchStore::new(&db);
+        let matchmaking = crate::matchmaking::Matchmaker::start(
+            match_store.clone(),
+            live.clone(),
+            Arc::new(crate::matchmaking::ResultsBook::new(match_store)),
+            crate::matchmaking::MatchSettings::default(),
+        );
         Ok(AppState {
             auth,
             passwords,
             live,
+            matchmaking,
             limits,
             db,
             redis,

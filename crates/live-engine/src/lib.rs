@@ -88,6 +88,7 @@
 pub mod clock;
 pub mod effects;
 pub mod guard;
+pub mod hostless;
 #[cfg(test)]
 mod guard_tests;
 pub mod nickname;
@@ -108,6 +109,7 @@ mod tests;
 
 pub use clock::Instant;
 pub use effects::{Effect, PendingAnswer, ScoreWrite, Target};
+pub use hostless::Hostless;
 pub use guard::{JoinRules, Lifetime, DEFAULT_MAX_PLAYERS};
 pub use nickname::NicknameFilter;
 pub use quiz::{LiveQuestion, LiveQuiz};

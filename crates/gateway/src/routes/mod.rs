@@ -11,6 +11,7 @@ pub mod choices;
 pub mod docs;
 pub mod health;
 pub mod live;
+pub mod matchmaking;
 pub mod practice;
 pub mod questions;
 pub mod quizzes;
@@ -39,6 +40,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(quizzes::router())
         .merge(reports::router())
         .merge(live::router())
+        .merge(matchmaking::router())
 }
 
 /// Default and maximum page sizes of every list endpoint.
