@@ -90,6 +90,8 @@ pub mod effects;
 pub mod guard;
 pub mod hostless;
 #[cfg(test)]
+mod hostless_tests;
+#[cfg(test)]
 mod guard_tests;
 pub mod nickname;
 #[cfg(test)]

@@ -83,6 +83,43 @@ pub async fn duel_played_to_the_end(ctx: &Ctx) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(ctx.book.calls.load(Ordering::SeqCst), 1);
     assert_eq!(ctx.results_rows(&ma.match_id).await, 1);
+    // Time to match and queue length are exported.
+    let metrics = reqwest::get(format!("{}/metrics", ctx.gw(0).base_url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(metrics.contains("matchmaking_time_to_match_seconds_bucket"));
+    assert!(metrics.contains("matchmaking_time_to_match_seconds_count"));
+    assert!(metrics.contains("matchmaking_queue_length"));
+}
+
+/// A player who drops during a match resumes it with the welcome's resume token, keeps their
+/// points, and is not counted as having abandoned.
+pub async fn resume_during_match(ctx: &Ctx) {
+    let (ann_id, ann) = ctx.player("ann", 1500.0).await;
+    let (bob_id, bob) = ctx.player("bob", 1500.0).await;
+    let mut qa = ctx.queue(0, &ann, QueueRequest::duel(None)).await;
+    let mut qb = ctx.queue(1, &bob, QueueRequest::duel(None)).await;
+    let (ma, _) = tokio::join!(matched(&mut qa), matched(&mut qb));
+    let mut a = join(&ctx.gw(0).base_url, &ma.code, &ann).await;
+    let b = join(&ctx.gw(1).base_url, &ma.code, &bob).await;
+    let bob_player = b.welcome().player_id;
+    let token = b.welcome().resume_token.clone().expect("resume token");
+    let ann_play = tokio::spawn(async move { play(&mut a, 1).await });
+    // Bob drops before answering anything, then comes back (on the other gateway with MySQL).
+    drop(b);
+    let mut b = LiveClient::connect(&ctx.gw(0).base_url, &ma.code, Credentials::Resume(token))
+        .await
+        .expect("resume the match");
+    assert_eq!(b.welcome().player_id, bob_player);
+    play(&mut b, 1).await;
+    ann_play.await.expect("ann plays");
+    let rec = ctx.record_of(&ma.match_id).await;
+    let by: HashMap<i64, _> = rec.players.iter().map(|p| (p.user_id, p.clone())).collect();
+    assert!(!by[&ann_id].abandoned);
+    assert!(!by[&bob_id].abandoned, "bob resumed and finished");
 }
 
 /// Rooms form with the size asked for; sizes and topics do not mix.
