@@ -14,12 +14,24 @@ mod common;
 #[path = "matchmaking/scenarios.rs"]
 mod scenarios;
 
-both!(crate::scenarios::duel_played_to_the_end, duel_played_to_the_end);
+both!(
+    crate::scenarios::duel_played_to_the_end,
+    duel_played_to_the_end
+);
 both!(crate::scenarios::room_formation, room_formation);
-both!(crate::scenarios::gap_widens_with_the_wait, gap_widens_with_the_wait);
-both!(crate::scenarios::no_double_match_under_concurrency, no_double_match_under_concurrency);
+both!(
+    crate::scenarios::gap_widens_with_the_wait,
+    gap_widens_with_the_wait
+);
+both!(
+    crate::scenarios::no_double_match_under_concurrency,
+    no_double_match_under_concurrency
+);
 both!(crate::scenarios::leaving_and_dropping, leaving_and_dropping);
-both!(crate::scenarios::absent_player_abandons, absent_player_abandons);
+both!(
+    crate::scenarios::absent_player_abandons,
+    absent_player_abandons
+);
 both!(crate::scenarios::resume_during_match, resume_during_match);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

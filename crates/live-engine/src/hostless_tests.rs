@@ -114,7 +114,15 @@ fn a_restored_session_stays_hostless() {
     let json = serde_json::to_string(&meta).unwrap();
     let meta: SessionMeta = serde_json::from_str(&json).unwrap();
     advance(Duration::from_secs(1));
-    let (mut r, _) = Session::restore(meta, vec![], s.phase_checkpoint(), &[], now(), EPOCH + 1_000, SEED);
+    let (mut r, _) = Session::restore(
+        meta,
+        vec![],
+        s.phase_checkpoint(),
+        &[],
+        now(),
+        EPOCH + 1_000,
+        SEED,
+    );
     assert!(r.is_hostless());
     assert_eq!(
         r.join(now(), "eve", None, "t-eve".into()),

@@ -249,9 +249,9 @@ impl Session {
             self.guard_wakeup(),
             self.hostless_wakeup(),
         ]
-            .into_iter()
-            .flatten()
-            .min()
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Advances timers: rotates the two-step pattern, ends an expired

@@ -34,7 +34,12 @@ impl RatingBook for ResultsBook {
         Box::pin(async move {
             let players = serde_json::to_string(&rec.players)?;
             self.store
-                .record_result(&rec.match_id, rec.topic.as_deref(), rec.ended_at_ms, &players)
+                .record_result(
+                    &rec.match_id,
+                    rec.topic.as_deref(),
+                    rec.ended_at_ms,
+                    &players,
+                )
                 .await?;
             Ok(())
         })

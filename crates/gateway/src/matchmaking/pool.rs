@@ -56,7 +56,10 @@ impl Curve {
     }
 
     fn accepts(&self, waited_ms: u64, diff: f64) -> bool {
-        self.gap(waited_ms).is_none_or(|g| diff <= g)
+        match self.gap(waited_ms) {
+            None => true,
+            Some(g) => diff <= g,
+        }
     }
 }
 
@@ -119,7 +122,11 @@ pub fn form(tickets: &[Ticket], now: i64, curve: &Curve) -> Vec<Group> {
         let gap = curve.gap(waited);
         let within = |j: usize| {
             let t = &tickets[j];
-            t.size == a.size && gap.is_none_or(|g| (t.rating - a.rating).abs() <= g)
+            t.size == a.size
+                && match gap {
+                    None => true,
+                    Some(g) => (t.rating - a.rating).abs() <= g,
+                }
         };
         let p = pos[anchor];
         let (mut lo, mut hi) = (p, p + 1);

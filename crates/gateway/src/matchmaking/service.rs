@@ -311,7 +311,12 @@ impl Matchmaker {
                     "topic must be 1-100 characters, or null for any".into(),
                 ));
             }
-            if self.store.candidates(Some(t), (1, 5), None, 1).await?.is_empty() {
+            if self
+                .store
+                .candidates(Some(t), (1, 5), None, 1)
+                .await?
+                .is_empty()
+            {
                 return Err(QueueError::Invalid(format!(
                     "the bank has no playable question on topic {t:?}"
                 )));
@@ -408,10 +413,7 @@ impl Matchmaker {
         if !authority {
             return Ok(());
         }
-        let waiting = self
-            .store
-            .waiting(wall - settings.stale_after_ms)
-            .await?;
+        let waiting = self.store.waiting(wall - settings.stale_after_ms).await?;
         metrics::gauge!("matchmaking_queue_length").set(waiting.len() as f64);
         if waiting.len() >= 2 {
             self.form(&waiting, &settings).await?;
@@ -466,7 +468,11 @@ impl Matchmaker {
     }
 
     /// Forms every group the waiting tickets make and starts their matches.
-    async fn form(&self, waiting: &[QueuedRow], settings: &MatchSettings) -> Result<(), StoreError> {
+    async fn form(
+        &self,
+        waiting: &[QueuedRow],
+        settings: &MatchSettings,
+    ) -> Result<(), StoreError> {
         let tickets: Vec<Ticket> = waiting
             .iter()
             .map(|r| Ticket {
@@ -605,20 +611,22 @@ impl Matchmaker {
             let players = details
                 .players
                 .iter()
-                .map(|p| match standings.iter().find(|s| s.account_id == p.user_id) {
-                    Some(s) => MatchPlayer {
-                        user_id: p.user_id,
-                        placement: s.rank,
-                        points: s.score,
-                        abandoned: s.left,
+                .map(
+                    |p| match standings.iter().find(|s| s.account_id == p.user_id) {
+                        Some(s) => MatchPlayer {
+                            user_id: p.user_id,
+                            placement: s.rank,
+                            points: s.score,
+                            abandoned: s.left,
+                        },
+                        None => MatchPlayer {
+                            user_id: p.user_id,
+                            placement: last,
+                            points: 0,
+                            abandoned: true,
+                        },
                     },
-                    None => MatchPlayer {
-                        user_id: p.user_id,
-                        placement: last,
-                        points: 0,
-                        abandoned: true,
-                    },
-                })
+                )
                 .collect();
             let rec = MatchRecord {
                 match_id: f.match_id.clone(),

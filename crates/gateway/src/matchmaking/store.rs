@@ -381,7 +381,9 @@ impl MatchStore {
             .map(|r| {
                 Ok(FinalStanding {
                     account_id: r.try_get("account_id")?,
-                    rank: r.try_get::<i64, _>("final_rank")?.clamp(1, i64::from(u32::MAX)) as u32,
+                    rank: r
+                        .try_get::<i64, _>("final_rank")?
+                        .clamp(1, i64::from(u32::MAX)) as u32,
                     score: r.try_get("score")?,
                     left: r.try_get::<i64, _>("left_match")? != 0,
                 })

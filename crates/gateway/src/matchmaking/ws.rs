@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use livequiz_sdk::matchmaking::{
-    MatchClientMsg, MatchErrorCode, MatchServerMsg, QueueStatus,
-};
+use livequiz_sdk::matchmaking::{MatchClientMsg, MatchErrorCode, MatchServerMsg, QueueStatus};
 
 use super::service::{Matchmaker, Place, QueueError};
 use crate::error::ApiError;
@@ -38,7 +36,9 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 }
 
 async fn refuse(mut socket: WebSocket, code: MatchErrorCode, message: String) {
-    let _ = socket.send(frame(&MatchServerMsg::Error { code, message })).await;
+    let _ = socket
+        .send(frame(&MatchServerMsg::Error { code, message }))
+        .await;
     close(&mut socket, POLICY, "refused").await;
 }
 

@@ -10,9 +10,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use gateway::config::Config;
 use gateway::matchmaking::store::MatchStore;
-use gateway::matchmaking::{
-    MatchClock, MatchRecord, MatchSettings, RatingBook, ResultsBook,
-};
+use gateway::matchmaking::{MatchClock, MatchRecord, MatchSettings, RatingBook, ResultsBook};
 use gateway::store::StoreError;
 use gateway::testing::{spawn, TestServer};
 use livequiz_sdk::matchmaking::{MatchClient, QueueRequest};
@@ -33,7 +31,10 @@ pub struct TestBook {
 impl RatingBook for TestBook {
     fn ratings(&self, ids: &[i64]) -> BoxFuture<'_, Result<Vec<f64>, StoreError>> {
         let r = self.ratings.lock().unwrap();
-        let out = ids.iter().map(|i| r.get(i).copied().unwrap_or(1500.0)).collect();
+        let out = ids
+            .iter()
+            .map(|i| r.get(i).copied().unwrap_or(1500.0))
+            .collect();
         Box::pin(async move { Ok(out) })
     }
 

@@ -48,7 +48,9 @@ async fn play(c: &mut LiveClient, choice: u32) -> usize {
 pub async fn duel_played_to_the_end(ctx: &Ctx) {
     let (ann_id, ann) = ctx.player("ann", 1500.0).await;
     let (bob_id, bob) = ctx.player("bob", 1520.0).await;
-    let mut qa = ctx.queue(0, &ann, QueueRequest::duel(Some("mm".into()))).await;
+    let mut qa = ctx
+        .queue(0, &ann, QueueRequest::duel(Some("mm".into())))
+        .await;
     // The gap at (almost) no wait: 100, +20 a second.
     let gap = qa.status().rating_gap.expect("a gap at first");
     assert!((100.0..110.0).contains(&gap), "gap {gap}");
@@ -60,10 +62,20 @@ pub async fn duel_played_to_the_end(ctx: &Ctx) {
     assert_eq!(ma.topic.as_deref(), Some("mm"));
     let ids: HashSet<i64> = ma.players.iter().map(|p| p.user_id).collect();
     assert_eq!(ids, HashSet::from([ann_id, bob_id]));
-    assert_eq!(ctx.queued_rows().await, 0, "matched tickets leave the queue");
+    assert_eq!(
+        ctx.queued_rows().await,
+        0,
+        "matched tickets leave the queue"
+    );
 
     // Only the matched accounts may join: a guest and another account are refused.
-    match LiveClient::connect(&ctx.gw(0).base_url, &ma.code, Credentials::Guest("eve".into())).await {
+    match LiveClient::connect(
+        &ctx.gw(0).base_url,
+        &ma.code,
+        Credentials::Guest("eve".into()),
+    )
+    .await
+    {
         Err(LiveError::Refused { code, .. }) => assert_eq!(code, ErrorCode::NotInMatch),
         other => panic!("a guest must be refused, got {:?}", other.map(|_| ())),
     }
@@ -147,7 +159,13 @@ pub async fn room_formation(ctx: &Ctx) {
     assert_eq!(codes.len(), 1, "one room for the three");
     assert_eq!(ctx.queued_rows().await, 2);
     assert_eq!(d.leave().await.expect("leave"), None);
-    assert_eq!(o.next().await.map(|m| matches!(m, MatchServerMsg::Queued(_))).ok(), Some(true));
+    assert_eq!(
+        o.next()
+            .await
+            .map(|m| matches!(m, MatchServerMsg::Queued(_)))
+            .ok(),
+        Some(true)
+    );
     assert_eq!(o.leave().await.expect("leave"), None);
 }
 
@@ -195,7 +213,10 @@ pub async fn gap_widens_with_the_wait(ctx: &Ctx) {
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while ctx.queued_rows().await != 0 {
-        assert!(tokio::time::Instant::now() < deadline, "timed-out ticket left behind");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed-out ticket left behind"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -238,8 +259,16 @@ pub async fn no_double_match_under_concurrency(ctx: &Ctx) {
     // One account, two sockets at once (on both gateways with MySQL).
     let (_, token) = ctx.player("twice", 1500.0).await;
     let (a, b) = tokio::join!(
-        MatchClient::queue(&ctx.gw(0).base_url, &token, QueueRequest::duel(Some("other".into()))),
-        MatchClient::queue(&ctx.gw(1).base_url, &token, QueueRequest::duel(Some("other".into())))
+        MatchClient::queue(
+            &ctx.gw(0).base_url,
+            &token,
+            QueueRequest::duel(Some("other".into()))
+        ),
+        MatchClient::queue(
+            &ctx.gw(1).base_url,
+            &token,
+            QueueRequest::duel(Some("other".into()))
+        )
     );
     let (ok, refused) = match (a, b) {
         (Ok(q), Err(e)) | (Err(e), Ok(q)) => (q, e),
@@ -270,14 +299,20 @@ pub async fn leaving_and_dropping(ctx: &Ctx) {
     drop(qb);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while ctx.queued_rows().await != 0 {
-        assert!(tokio::time::Instant::now() < deadline, "a dropped player stays queued");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a dropped player stays queued"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Carl waits alone: bob is gone.
     let (_, carl) = ctx.player("carl", 1500.0).await;
     let mut qc = ctx.queue(0, &carl, QueueRequest::duel(None)).await;
     for _ in 0..3 {
-        assert!(matches!(qc.next().await.expect("status"), MatchServerMsg::Queued(_)));
+        assert!(matches!(
+            qc.next().await.expect("status"),
+            MatchServerMsg::Queued(_)
+        ));
     }
     assert_eq!(qc.leave().await.expect("leave"), None);
 
@@ -285,7 +320,10 @@ pub async fn leaving_and_dropping(ctx: &Ctx) {
     let (_, dan) = ctx.player("dan", 1500.0).await;
     for (req, code) in [
         (QueueRequest::room(None, 9), MatchErrorCode::BadMessage),
-        (QueueRequest::duel(Some("no such topic".into())), MatchErrorCode::BadMessage),
+        (
+            QueueRequest::duel(Some("no such topic".into())),
+            MatchErrorCode::BadMessage,
+        ),
     ] {
         match MatchClient::queue(&ctx.gw(0).base_url, &dan, req).await {
             Err(MatchError::Refused { code: c, .. }) => assert_eq!(c, code),
@@ -338,9 +376,13 @@ pub async fn authority_killed(ctx: &Ctx) {
     let (_, ann) = ctx.player("ann", 1500.0).await;
     let (_, bob) = ctx.player("bob", 1500.0).await;
     // Ann waits alone; then the authority dies and bob arrives.
-    let mut qa = ctx.queue(survivor_index, &ann, QueueRequest::duel(Some("mm".into()))).await;
+    let mut qa = ctx
+        .queue(survivor_index, &ann, QueueRequest::duel(Some("mm".into())))
+        .await;
     authority.state.matchmaking.halt();
-    let mut qb = ctx.queue(survivor_index, &bob, QueueRequest::duel(Some("mm".into()))).await;
+    let mut qb = ctx
+        .queue(survivor_index, &bob, QueueRequest::duel(Some("mm".into())))
+        .await;
     let (ma, mb) = tokio::join!(matched(&mut qa), matched(&mut qb));
     assert_eq!(ma.code, mb.code);
     assert!(survivor.state.matchmaking.is_authority());
