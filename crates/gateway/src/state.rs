@@ -84,7 +84,7 @@ impl AppState {
             match_store.clone(),
             live.clone(),
             Arc::new(crate::matchmaking::ResultsBook::new(match_store)),
-            crate::matchmaking::MatchSettings::default(),
+            crate::matchmaking::MatchSettings::from_env()?,
         );
         Ok(AppState {
             auth,

@@ -108,6 +108,47 @@ impl Default for MatchSettings {
     }
 }
 
+impl MatchSettings {
+    /// The defaults with the environment's overrides: `MATCH_QUESTIONS`,
+    /// `MATCH_TIME_LIMIT_MS`, `MATCH_REVEAL_MS`, `MATCH_COUNTDOWN_MS`,
+    /// `MATCH_TICK_MS`, `MATCH_ANY_AFTER_MS`, `MATCH_MAX_WAIT_MS`; a value
+    /// that is not a positive integer is an error naming the variable.
+    pub fn from_env() -> anyhow::Result<Self> {
+        fn var(name: &str) -> anyhow::Result<Option<u64>> {
+            match std::env::var(name) {
+                Err(_) => Ok(None),
+                Ok(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(Some(n)),
+                    _ => anyhow::bail!("{name} must be a positive integer (got {v:?})"),
+                },
+            }
+        }
+        let mut s = MatchSettings::default();
+        if let Some(n) = var("MATCH_QUESTIONS")? {
+            s.questions = n.min(100) as u32;
+        }
+        if let Some(n) = var("MATCH_TIME_LIMIT_MS")? {
+            s.time_limit_ms = n.min(600_000) as u32;
+        }
+        if let Some(n) = var("MATCH_REVEAL_MS")? {
+            s.reveal_ms = n.min(60_000);
+        }
+        if let Some(n) = var("MATCH_COUNTDOWN_MS")? {
+            s.countdown_ms = n.min(600_000) as i64;
+        }
+        if let Some(n) = var("MATCH_TICK_MS")? {
+            s.tick = Duration::from_millis(n.min(10_000));
+        }
+        if let Some(n) = var("MATCH_ANY_AFTER_MS")? {
+            s.curve.any_after_ms = n;
+        }
+        if let Some(n) = var("MATCH_MAX_WAIT_MS")? {
+            s.curve.max_wait_ms = n;
+        }
+        Ok(s)
+    }
+}
+
 /// What `mm_matches.members` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MatchDetails {
