@@ -75,10 +75,7 @@ struct Stats {
 }
 
 async fn recorded(url: &str) -> anyhow::Result<u64> {
-    let text = Client::new(url)?
-        .metrics()
-        .await
-        .context("read /metrics")?;
+    let text = Client::new(url)?.metrics().await.context("read /metrics")?;
     Ok(text
         .lines()
         .find(|l| l.starts_with("matchmaking_results_recorded_total"))
@@ -158,15 +155,14 @@ async fn player_loop(url: String, token: String, until: Instant, stats: Arc<Mute
             }
             s.matches.insert(m.match_id.clone());
         }
-        let mut live = match LiveClient::connect(&url, &m.code, Credentials::Account(token.clone()))
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                err(&stats, format!("join: {e}"));
-                continue;
-            }
-        };
+        let mut live =
+            match LiveClient::connect(&url, &m.code, Credentials::Account(token.clone())).await {
+                Ok(c) => c,
+                Err(e) => {
+                    err(&stats, format!("join: {e}"));
+                    continue;
+                }
+            };
         loop {
             match live.next_message().await {
                 Some(ServerMsg::Question(qv)) => {

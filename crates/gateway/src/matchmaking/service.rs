@@ -181,6 +181,8 @@ pub struct Matchmaker {
     /// Smoothed time to match per size (ms), from this gateway's deliveries.
     estimates: Mutex<HashMap<u32, f64>>,
     authority: AtomicBool,
+    /// When the lease was last asked for (wall ms).
+    lease_asked: AtomicI64,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -235,6 +237,7 @@ impl Matchmaker {
             waiters: Mutex::new(HashMap::new()),
             estimates: Mutex::new(HashMap::new()),
             authority: AtomicBool::new(false),
+            lease_asked: AtomicI64::new(0),
             task: Mutex::new(None),
         });
         let weak = Arc::downgrade(&mm);
@@ -446,11 +449,20 @@ impl Matchmaker {
             self.store.heartbeat(&self.gateway, wall).await?;
             self.deliver().await?;
         }
-        let authority = self
-            .store
-            .lease(LEASE, &self.gateway, wall, settings.lease_ms)
-            .await?;
-        self.authority.store(authority, Ordering::Release);
+        // The lease is renewed (or asked for) three times per lifetime, not
+        // every tick: an idle gateway writes little.
+        let authority = if wall >= self.lease_asked.load(Ordering::Acquire) + settings.lease_ms / 3
+        {
+            self.lease_asked.store(wall, Ordering::Release);
+            let held = self
+                .store
+                .lease(LEASE, &self.gateway, wall, settings.lease_ms)
+                .await?;
+            self.authority.store(held, Ordering::Release);
+            held
+        } else {
+            self.authority.load(Ordering::Acquire)
+        };
         if !authority {
             return Ok(());
         }
