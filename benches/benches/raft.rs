@@ -12,7 +12,8 @@
 //! Criterion is a poor fit (one measurement is a whole cluster running for seconds), so this is
 //! a `harness = false` bench that prints a table: writes/s, commit latency per call (p50, p99,
 //! p99.9, max), the writes per request the clients' batchers formed (`w/req`) and per Raft entry
-//! the leader proposed (`w/entry`, after merging concurrent requests), the writes per CPU-second
+//! the leader proposed (`w/entry`, after merging concurrent requests), whether a snapshot was
+//! built during the row (`snap`: writes wait for the build), the writes per CPU-second
 //! of the whole process (three nodes and the load generator: the cost that does not depend on
 //! how much of the machine the process got), and the 1-minute load average when the row started
 //! and ended (the machine may be shared).
@@ -26,7 +27,8 @@
 //! ```
 //!
 //! `RAFT_BENCH_MAX_BATCH` and `RAFT_BENCH_INFLIGHT` override the client's `max_batch` and
-//! `max_inflight` (default: the client's defaults).
+//! `max_inflight`, `RAFT_BENCH_PROPOSALS` the nodes' `RaftTuning::proposals_in_flight` (default:
+//! the defaults).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -62,6 +64,7 @@ async fn cluster(
     fsync: FsyncPolicy,
     max_batch: Option<usize>,
     max_inflight: Option<usize>,
+    proposals: Option<usize>,
 ) -> Cluster {
     let certs = certs::dev_cluster(3).expect("certs");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -81,6 +84,9 @@ async fn cluster(
             max_payload_entries: 64,
             ..RaftTuning::default()
         };
+        if let Some(n) = proposals {
+            opts.raft.proposals_in_flight = n as u64;
+        }
         nodes.push(ShardNode::start(opts).await.expect("start node"));
     }
     let infos: Vec<(NodeId, NodeInfo)> = nodes
@@ -233,6 +239,22 @@ fn batches(nodes: &[ShardNode]) -> (u64, u64, u64) {
     })
 }
 
+/// The highest log index any node's snapshot covers: a row during which it moves built a
+/// snapshot, and writes wait while a snapshot is built.
+fn snapshot_index(nodes: &[ShardNode]) -> u64 {
+    nodes
+        .iter()
+        .flat_map(|n| {
+            n.router()
+                .groups()
+                .iter()
+                .map(|g| n.router().status(g).snapshot.unwrap_or(0))
+                .collect::<Vec<_>>()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 fn pct(v: &[u32], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -311,17 +333,21 @@ fn main() {
     };
     let env = |k: &str| -> Option<usize> { std::env::var(k).ok().and_then(|s| s.parse().ok()) };
     let (max_batch, max_inflight) = (env("RAFT_BENCH_MAX_BATCH"), env("RAFT_BENCH_INFLIGHT"));
+    let proposals = env("RAFT_BENCH_PROPOSALS");
     rt.block_on(async {
-        let c = cluster(fsync, max_batch, max_inflight).await;
+        let c = cluster(fsync, max_batch, max_inflight, proposals).await;
         // Warm up: connections, allocator, board with members.
         let _ = run(&c.clients, 256, 1, secs.min(1.0)).await;
         let cfg = c.clients[0].config();
         println!(
-            "\n3-node group on loopback, fsync={fsync:?}, client max_batch={} max_inflight={}, {secs} s per row",
-            cfg.max_batch, cfg.max_inflight
+            "\n3-node group on loopback, fsync={fsync:?}, client max_batch={} max_inflight={}, \
+             leader proposals_in_flight={}, {secs} s per row",
+            cfg.max_batch,
+            cfg.max_inflight,
+            proposals.map_or(RaftTuning::default().proposals_in_flight, |n| n as u64),
         );
         println!(
-            "{:>8} {:>6} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8} {:>12} {:>11}",
+            "{:>8} {:>6} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8} {:>5} {:>12} {:>11}",
             "callers",
             "batch",
             "clients",
@@ -333,16 +359,18 @@ fn main() {
             "errors",
             "w/req",
             "w/entry",
+            "snap",
             "writes/cpu-s",
             "load"
         );
         for r in &rows {
             let (load0, cpu0, (r0, e0, w0)) = (load_avg(), cpu_secs(), batches(&c.nodes));
+            let snap0 = snapshot_index(&c.nodes);
             let o = run(&c.clients[..r.clients], r.callers, r.batch, secs).await;
             let cpu = (cpu_secs() - cpu0).max(0.01);
             let (r1, e1, w1) = batches(&c.nodes);
             println!(
-                "{:>8} {:>6} {:>7} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>7.1} {:>8.1} {:>12.0} {:>11}",
+                "{:>8} {:>6} {:>7} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>7.1} {:>8.1} {:>5} {:>12.0} {:>11}",
                 r.callers,
                 r.batch,
                 r.clients,
@@ -354,6 +382,7 @@ fn main() {
                 o.errors,
                 (w1 - w0) as f64 / (r1 - r0).max(1) as f64,
                 (w1 - w0) as f64 / (e1 - e0).max(1) as f64,
+                if snapshot_index(&c.nodes) > snap0 { "yes" } else { "-" },
                 o.writes as f64 / cpu,
                 format!("{load0:.1}-{:.1}", load_avg())
             );
