@@ -14,8 +14,8 @@
 //! `CHAOS_WORKERS` and `CHAOS_FSYNC` work as in the test. Each run prints its summary (faults
 //! applied, operations, increments answered from op-id memory); a failing run prints the
 //! violation and keeps its run directory. The process exits non-zero if any run failed. Long
-//! runs stay exact on exactly-once: the workload moves to a fresh board every 10,000 increments,
-//! below the op ids a partition remembers.
+//! runs stay exact on exactly-once on their one board: it remembers op ids for longer than the
+//! run plus its healing and re-send time (the op-id horizon is set from `CHAOS_SECS`).
 
 #[path = "../../crates/shard-node/tests/chaos/harness/mod.rs"]
 mod harness;

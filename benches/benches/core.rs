@@ -16,38 +16,15 @@
 //! Run: `cargo bench -p benches --bench core`. The Redis server's data is
 //! flushed (FLUSHDB on db 0): never point it at a server that matters.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use benches::workload::{entries, probes, updates};
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use leaderboard_core::{Board, BoardConfig, Fanout, RankStyle, Write};
 
-/// Counts live heap bytes so memory per entry is measured, not estimated.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size(), Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, Ordering::Relaxed);
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: benches::alloc::Counting = benches::alloc::Counting;
 
 fn sizes() -> Vec<u64> {
     std::env::var("LB_BENCH_SIZES")
@@ -67,19 +44,19 @@ fn configure(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
 fn memory_ours(n: u64) {
     let list = entries(n);
     let id_bytes: usize = list.iter().map(|e| e.member.len()).sum();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = benches::alloc::live_bytes();
     let board = Board::new("mem", BoardConfig::default()).unwrap();
     board.bulk_load(list.clone()).unwrap();
-    let bulk = LIVE.load(Ordering::Relaxed) - before;
+    let bulk = benches::alloc::live_bytes() - before;
     drop(board);
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = benches::alloc::live_bytes();
     let board = Board::new("mem", BoardConfig::default()).unwrap();
     for e in &list {
         board
             .apply(Write::new(e.member.clone(), e.score, 0))
             .unwrap();
     }
-    let written = LIVE.load(Ordering::Relaxed) - before;
+    let written = benches::alloc::live_bytes() - before;
     let m = board.memory();
     println!(
         "MEMORY ours n={n} bulk_total_per_entry={:.1} bulk_beyond_id={:.1} \
@@ -103,10 +80,7 @@ fn partitions() -> Vec<u16> {
 }
 
 fn bench_ours(c: &mut Criterion, n: u64, p: u16) {
-    let cfg = BoardConfig {
-        partitions: p,
-        ..BoardConfig::default()
-    };
+    let cfg = BoardConfig::new().partitions(p);
     let board = Board::new("bench", cfg).unwrap();
     board.bulk_load(entries(n)).unwrap();
     let ups = updates(n, 1 << 20);

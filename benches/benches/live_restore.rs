@@ -1,19 +1,24 @@
-//! CPU cost of taking a live session over: `Session::restore` rebuilding a
-//! 10,000-player session from its checkpoint and 30,000 durable answers
-//! (two questions revealed, the third open with every player answered).
-//! The Redis/SQL reads and the clients' reconnects come on top (see
-//! docs/PERFORMANCE.md, "live quiz").
+//! CPU cost of the live engine at 10,000 players:
+//!
+//! - taking a session over: `Session::restore` rebuilding it from its
+//!   checkpoint and 30,000 durable answers (two questions revealed, the third
+//!   open with every player answered); the Redis/SQL reads and the clients'
+//!   reconnects come on top (see docs/PERFORMANCE.md, "live quiz");
+//! - the push after a reveal: every player's rank and score moved, so one
+//!   `Session::push` reads the board in order and builds 10,000 rank frames
+//!   and 10,000 top lists (serialising and writing them to sockets comes on
+//!   top).
 //!
 //! `cargo bench -p benches --bench live_restore`
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gateway::live::engine::{
-    AnswerRecord, LiveQuestion, LiveQuiz, PhaseCheckpoint, PhaseRecord, PlayerRecord, Session,
-    SessionMeta,
+use live_engine::{
+    AnswerRecord, Instant, LiveQuestion, LiveQuiz, PhaseCheckpoint, PhaseRecord, PlayerRecord,
+    Session, SessionMeta,
 };
-use sdk::live::ScoringRules;
+use livequiz_sdk::live::ScoringRules;
 
 const PLAYERS: u64 = 10_000;
 
@@ -91,32 +96,68 @@ fn inputs() -> (
 }
 
 fn restore(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("runtime");
     let (meta, players, phase, answers) = inputs();
     c.bench_function("live/restore_10k_players_30k_answers", |b| {
         b.iter(|| {
-            // Instants need a runtime context (tokio's clock).
-            let _guard = rt.enter();
-            let now = tokio::time::Instant::now();
             let (session, writes) = Session::restore(
                 meta.clone(),
                 players.clone(),
                 phase.clone(),
                 &answers,
-                now,
+                Instant::ZERO,
                 70_000,
+                [7; 32],
             );
             black_box((session.roster.len(), writes.len()))
         })
     });
 }
 
+/// A 10,000-player session just revealed: everyone attached, every rank
+/// pushed once before the question, and the question's points applied.
+fn revealed() -> Session {
+    let (meta, players, _, answers) = inputs();
+    let lobby = PhaseCheckpoint {
+        phase: PhaseRecord::Lobby,
+        end_requested: false,
+        locked: false,
+    };
+    let mut t = Instant::ZERO;
+    let (mut s, _) = Session::restore(meta, players, lobby, &[], t, 70_000, [7; 32]);
+    for id in 1..=PLAYERS {
+        s.attach(t, id);
+    }
+    s.push(t);
+    s.start(t).unwrap();
+    s.take_effects();
+    t += std::time::Duration::from_millis(300);
+    let pending: Vec<_> = answers
+        .iter()
+        .filter(|a| a.question == 0)
+        .map(|a| s.answer(t, a.player, 0, &a.choices, None).unwrap())
+        .collect();
+    s.commit(t, pending);
+    s.take_effects();
+    s
+}
+
+fn push(c: &mut Criterion) {
+    let t = Instant::ZERO + std::time::Duration::from_secs(1);
+    c.bench_function("live/push_after_reveal_10k_players", |b| {
+        b.iter_batched(
+            revealed,
+            |mut s| {
+                s.push(t);
+                black_box(s.take_effects().len())
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = restore
+    targets = restore, push
 }
 criterion_main!(benches);

@@ -3,7 +3,8 @@
 //!
 //! Node 1 runs a one-voter group in this process (real QUIC with mutual TLS, real disk in a temp
 //! dir) and is loaded with `SNAP_BENCH_MEMBERS` members (default 10 million, one board with the
-//! default 8 partitions, writes with op ids) through a `ShardClient`. Then:
+//! default 8 partitions, writes with op ids kept for [`OP_ID_HORIZON_MS`]) through a
+//! `ShardClient`. Then:
 //!
 //! 1. **build**: node 1 builds a snapshot (streamed to `snapshot.lbs` under the state's read
 //!    lock, fsynced, renamed);
@@ -28,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use leaderboard_core::{BoardConfig, OpId, Write};
+use leaderboard_core::{BoardConfig, OpId, OpIdPolicy, Write};
 use shard_node::certs;
 use shard_node::client::{ClientConfig, NodeEntry, ShardClient};
 use shard_node::command::{Query, QueryReply};
@@ -40,6 +41,13 @@ use shard_node::transport::TlsIdentity;
 use shard_node::types::NodeInfo;
 
 const BOARD: &str = "big";
+
+/// How long the loaded board remembers op ids. The load writes ~180,000 op ids a second: with
+/// the default minute every one of 10 million would be remembered, over the default byte bound
+/// of each partition (writes would be refused). One second keeps ~180,000 of them in the
+/// snapshot, about as many as the count-bounded memory of earlier releases held (16,384 per
+/// partition), so the figures stay comparable.
+const OP_ID_HORIZON_MS: u64 = 1_000;
 
 fn identity(c: &certs::DevCerts, name: &str) -> TlsIdentity {
     let p = c.get(name).expect("cert");
@@ -172,10 +180,8 @@ async fn bench(members: u64) {
         identity(&certs, certs::CLIENT),
     );
     let client = ShardClient::connect(cfg).await.expect("client");
-    client
-        .create_board(BOARD, BoardConfig::default())
-        .await
-        .expect("board");
+    let config = BoardConfig::new().op_ids(OpIdPolicy::new().horizon_ms(OP_ID_HORIZON_MS));
+    client.create_board(BOARD, config).await.expect("board");
 
     // Load.
     let t = Instant::now();

@@ -1,3 +1,4 @@
 //! Benchmarks and load generator support code.
 
+pub mod alloc;
 pub mod workload;

@@ -52,10 +52,7 @@ fn main() -> anyhow::Result<()> {
             "usage: hotpath rank|around|top|update|apply|batch|memory [members>0] [partitions] [iterations]"
         );
     }
-    let config = BoardConfig {
-        partitions: p,
-        ..Default::default()
-    };
+    let config = BoardConfig::new().partitions(p);
     let board = Board::new("hotpath", config.clone())?;
     board.bulk_load(entries(n))?;
     if op == "memory" {

@@ -51,10 +51,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use hdrhistogram::Histogram;
-use sdk::live::{
+use livequiz_sdk::live::{
     ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, LiveOptions, ServerMsg,
 };
-use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
+use livequiz_sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
 
 #[derive(Debug, Clone)]
 struct Args {
@@ -201,8 +201,10 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-async fn setup(a: &Args) -> anyhow::Result<(sdk::Client, sdk::live::CreatedSession)> {
-    let anon = sdk::Client::new(&a.url)?;
+async fn setup(
+    a: &Args,
+) -> anyhow::Result<(livequiz_sdk::Client, livequiz_sdk::live::CreatedSession)> {
+    let anon = livequiz_sdk::Client::new(&a.url)?;
     let name = format!("loadhost{:08x}", rand::random::<u32>());
     let password = "load-generator-password".to_string();
     anon.register(&RegisterRequest {
@@ -262,11 +264,9 @@ async fn player(
 ) {
     let permit = gate.acquire_owned().await.expect("semaphore");
     let started = Instant::now(); // join time excludes waiting for a connect slot
-    let opts = LiveOptions {
-        reconnect: a.reconnect,
-        max_attempts: 100,
-        ..LiveOptions::default()
-    };
+    let opts = LiveOptions::default()
+        .reconnect(a.reconnect)
+        .max_attempts(100);
     let creds = Credentials::Guest(format!("p{i}"));
     let mut client = match LiveClient::connect_with(a.ws_url(), &code, creds, opts).await {
         Ok(c) => c,
@@ -352,11 +352,13 @@ async fn player(
                 continue;
             }
             LiveEvent::Closed { code, reason } => {
-                if code != Some(sdk::live::close::SESSION_FINISHED) {
+                if code != Some(livequiz_sdk::live::close::SESSION_FINISHED) {
                     stats.error(format!("closed {code:?} {reason}"));
                 }
                 break;
             }
+            // Connection events a newer SDK may add: nothing to measure.
+            _ => continue,
         };
         match msg {
             ServerMsg::Question(q) => planned = Some(plan_answer(&a, think.as_mut(), q.index)),

@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use gateway::config::Config;
 use gateway::testing::spawn;
-use sdk::types::{ChoiceInput, QuestionBatch, QuestionInput, RegisterRequest};
-use sdk::Client;
+use livequiz_sdk::types::{ChoiceInput, QuestionBatch, QuestionInput, RegisterRequest};
+use livequiz_sdk::Client;
 
 /// Questions created one by one per round, as the baseline.
 const BASELINE: usize = 500;

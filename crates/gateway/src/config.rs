@@ -63,7 +63,7 @@ pub struct Config {
     /// `IMPORT_MAX_QUESTIONS` (default 10000): questions per import; larger batches get 413, so
     /// one request cannot hold the database write lock for long. Must be at least 1.
     pub import_max_questions: usize,
-    /// `LIVE_OWNER_LEASE_MS` (default 5000): with Redis Cluster, how long a live session's owner
+    /// `LIVE_OWNER_LEASE_MS` (default 5000, 300..=600000): with Redis Cluster, how long a live session's owner
     /// lease lasts without renewal (renewed every third of it). After a gateway crash its
     /// sessions are taken over by another gateway within about this time.
     pub live_owner_lease: Duration,
@@ -83,6 +83,257 @@ pub struct Config {
     /// Live-session limits: sessions per host, their lifetime, players per
     /// session, the join-code space, the nickname word list.
     pub live: LiveLimitsConfig,
+    /// Live-path tuning: push cadence, queue and batch sizes, timeouts, the bound on live
+    /// WebSockets.
+    pub live_tuning: LiveTuningConfig,
+}
+
+/// How the live path trades latency, memory and CPU. The defaults are what the gateway is
+/// measured with (docs/PERFORMANCE.md); each setting is checked at start, and a value outside
+/// its range stops the gateway with an error naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveTuningConfig {
+    /// `LIVE_PUSH_INTERVAL_MS` (default 250, 10..=10000): a session pushes leaderboard and
+    /// rank changes at most once per interval (changes in between are coalesced into one
+    /// push). Shorter means fresher ranks and more frames to write.
+    pub push_interval: Duration,
+    /// `LIVE_FANOUT_SLICE` (default 128, 1..=65536): connections a session actor hands frames
+    /// to per turn before it yields, so commands (answers, joins) are not held up behind a
+    /// broadcast to thousands of sockets.
+    pub fanout_slice: usize,
+    /// `LIVE_FANOUT_BACKLOG` (default 65536, 1024..=16777216): frames a session may have
+    /// waiting for the paced fan-out; beyond it the session drops its slowest consumers
+    /// instead of growing without bound.
+    pub fanout_backlog: usize,
+    /// `LIVE_CONN_QUEUE` (default 256, 8..=65536): frames queued for one player's socket; a
+    /// player whose queue is full is too slow and is disconnected (close code 4008) rather
+    /// than waited for.
+    pub conn_queue: usize,
+    /// `LIVE_HOST_QUEUE` (default 32768, `LIVE_CONN_QUEUE`..=1048576): the same for the host,
+    /// who gets a roster frame per join (room for a burst of thousands of joins).
+    pub host_queue: usize,
+    /// `LIVE_CMD_QUEUE` (default 16384, 16..=1048576): commands (answers, joins, host
+    /// commands) queued for one session's actor; a full queue makes connections wait.
+    pub cmd_queue: usize,
+    /// `LIVE_CMD_BATCH` (default 512, 1..=`LIVE_CMD_QUEUE`): commands a session actor takes
+    /// per turn.
+    pub cmd_batch: usize,
+    /// `LIVE_WS_WRITE_BATCH` (default 32, 1..=4096): frames a connection writes before one
+    /// flush (frames ready together leave in one `send`).
+    pub ws_write_batch: usize,
+    /// `LIVE_WS_READ_BUFFER_BYTES` (default 4096, 256..=1048576): read buffer of a live
+    /// WebSocket (client frames are tiny; small buffers keep 10,000 sockets cheap).
+    pub ws_read_buffer: usize,
+    /// `LIVE_WS_WRITE_BUFFER_BYTES` (default 8192, 0..=1048576): bytes a live WebSocket
+    /// gathers before writing to the socket.
+    pub ws_write_buffer: usize,
+    /// `LIVE_WS_MAX_WRITE_BUFFER_BYTES` (default 524288, more than
+    /// `LIVE_WS_WRITE_BUFFER_BYTES` and at most 67108864): most bytes a live WebSocket holds
+    /// unsent; a client that lets more pile up is disconnected.
+    pub ws_max_write_buffer: usize,
+    /// `LIVE_MAX_WS_CONNECTIONS` (default: 20000, or 90% of the connection cap
+    /// `MAX_CONNECTIONS` if that is less; at least 1 and at most that cap): live WebSockets
+    /// this gateway holds at once. Beyond it `GET /v1/live/ws` is refused before the upgrade
+    /// with 503 problem+json and `Retry-After` (a load balancer can try another gateway), and
+    /// the rest of the connection cap stays free for the REST API.
+    pub max_ws_connections: Option<usize>,
+    /// `LIVE_ATTACH_TIMEOUT_MS` (default 10000, 100..=120000): with Redis Cluster, how long a
+    /// gateway bridging a socket waits for the session's owner to answer its join.
+    pub attach_timeout: Duration,
+    /// `LIVE_ANSWER_BATCH_MAX` (default 20000, 1..=1000000): most answers per database flush
+    /// (one transaction). Large, because a flush costs one commit whatever its size.
+    pub answer_batch_max: usize,
+    /// `LIVE_ANSWER_FLUSH_MS` (default 10, 0..=1000): longest an accepted answer waits for
+    /// its batch to fill before the flush (its acknowledgement waits for the flush).
+    pub answer_flush: Duration,
+    /// `LIVE_ANSWER_DB_CONNECTIONS` (default 2, 1..=64): MySQL connections of the answer
+    /// writer's own pool (SQLite has one writer, so one).
+    pub answer_db_connections: u32,
+    /// `LIVE_CHECKPOINT_TTL_SECS` (default 86400, `LIVE_MAX_SESSION_SECS`..=86400): a session
+    /// checkpoint not written for this long is gone, and its session cannot be resumed. At
+    /// least the session lifetime, so a running session's checkpoint never expires.
+    pub checkpoint_ttl: Duration,
+    /// `LIVE_CHECKPOINT_BATCH` (default 256, 1..=65536): checkpoint writes of one session
+    /// sent together (one Redis pipeline or one transaction).
+    pub checkpoint_batch: usize,
+    /// `LIVE_CHECKPOINT_ATTEMPTS` (default 8, 1..=100): tries of a checkpoint write (with
+    /// backoff) before the session goes on without failover safety.
+    pub checkpoint_attempts: u32,
+    /// `LIVE_CODE_ATTEMPTS` (default 16, 1..=1000): taken join codes tried before creating a
+    /// session fails with 503 (each is a Redis claim in cluster mode).
+    pub code_attempts: usize,
+    /// `LIVE_MIRROR_QUEUE` (default 16384, 1..=1048576): with `SHARD_NODES`, score changes
+    /// waiting to be copied to the shard-node cluster; a change that finds the queue full is
+    /// dropped (counted) and its session resynced later.
+    pub mirror_queue: usize,
+    /// `LIVE_MIRROR_GIVE_UP_SECS` (default 60, 1..=3600): how long a change is retried while
+    /// the shard-node cluster is down before it is dropped and its session marked for a
+    /// resync.
+    pub mirror_give_up: Duration,
+    /// `LIVE_HANDOVER_FLUSH_MS` (default 5000, 0..=60000): when the gateway stops, how long a
+    /// session being handed over waits for the answers it accepted to be stored (and
+    /// acknowledged) and its joins checkpointed before it lets its clients go anyway (an
+    /// answer not stored by then was never acknowledged).
+    pub handover_flush: Duration,
+    /// `LIVE_SHUTDOWN_STEP_MS` (default 10000, more than `LIVE_HANDOVER_FLUSH_MS` and at most
+    /// 300000): bound of each step of stopping the live module (sessions handed over, the
+    /// other tasks ended, the answer writer flushed), so an outage cannot keep the gateway from
+    /// exiting.
+    pub shutdown_step: Duration,
+}
+
+impl Default for LiveTuningConfig {
+    fn default() -> Self {
+        LiveTuningConfig {
+            push_interval: Duration::from_millis(250),
+            fanout_slice: crate::live::actor::fanout::SLICE,
+            fanout_backlog: crate::live::actor::fanout::BACKLOG_CAP,
+            conn_queue: crate::live::conn::CONN_QUEUE,
+            host_queue: crate::live::conn::HOST_QUEUE,
+            cmd_queue: crate::live::actor::CMD_QUEUE,
+            cmd_batch: crate::live::actor::CMD_BATCH,
+            ws_write_batch: 32,
+            ws_read_buffer: 4 * 1024,
+            ws_write_buffer: 8 * 1024,
+            ws_max_write_buffer: 512 * 1024,
+            max_ws_connections: None,
+            attach_timeout: Duration::from_millis(10_000),
+            answer_batch_max: 20_000,
+            answer_flush: Duration::from_millis(10),
+            answer_db_connections: 2,
+            checkpoint_ttl: Duration::from_secs(86_400),
+            checkpoint_batch: 256,
+            checkpoint_attempts: 8,
+            code_attempts: 16,
+            mirror_queue: crate::live::mirror::MIRROR_QUEUE,
+            mirror_give_up: crate::live::mirror::GIVE_UP_AFTER,
+            handover_flush: crate::live::actor::HAND_OVER_FLUSH,
+            shutdown_step: crate::live::lifecycle::STEP_GRACE,
+        }
+    }
+}
+
+/// Live WebSockets allowed when `LIVE_MAX_WS_CONNECTIONS` is not set (and the connection cap
+/// leaves room for them): twice the players one session is sized for.
+pub const DEFAULT_MAX_WS_CONNECTIONS: usize = 20_000;
+
+impl LiveTuningConfig {
+    fn from_env(env: &Env<'_>, limits: &LiveLimitsConfig) -> anyhow::Result<LiveTuningConfig> {
+        let d = LiveTuningConfig::default();
+        let conn_queue = env.in_range("LIVE_CONN_QUEUE", d.conn_queue, 8..=65_536)?;
+        let cmd_queue = env.in_range("LIVE_CMD_QUEUE", d.cmd_queue, 16..=1_048_576)?;
+        let ws_write_buffer = env.in_range(
+            "LIVE_WS_WRITE_BUFFER_BYTES",
+            d.ws_write_buffer,
+            0..=1_048_576,
+        )?;
+        let max_session = limits.max_session.as_secs();
+        let handover_flush =
+            env.millis_in("LIVE_HANDOVER_FLUSH_MS", d.handover_flush, 0..=60_000)?;
+        let max_ws_connections = match env.var("LIVE_MAX_WS_CONNECTIONS") {
+            None => None,
+            Some(_) => Some(env.in_range("LIVE_MAX_WS_CONNECTIONS", 1, 1..=usize::MAX)?),
+        };
+        Ok(LiveTuningConfig {
+            push_interval: env.millis_in("LIVE_PUSH_INTERVAL_MS", d.push_interval, 10..=10_000)?,
+            fanout_slice: env.in_range("LIVE_FANOUT_SLICE", d.fanout_slice, 1..=65_536)?,
+            fanout_backlog: env.in_range(
+                "LIVE_FANOUT_BACKLOG",
+                d.fanout_backlog,
+                1_024..=16_777_216,
+            )?,
+            conn_queue,
+            host_queue: env.in_range("LIVE_HOST_QUEUE", d.host_queue, conn_queue..=1_048_576)?,
+            cmd_queue,
+            cmd_batch: env.in_range("LIVE_CMD_BATCH", d.cmd_batch.min(cmd_queue), 1..=cmd_queue)?,
+            ws_write_batch: env.in_range("LIVE_WS_WRITE_BATCH", d.ws_write_batch, 1..=4_096)?,
+            ws_read_buffer: env.in_range(
+                "LIVE_WS_READ_BUFFER_BYTES",
+                d.ws_read_buffer,
+                256..=1_048_576,
+            )?,
+            ws_write_buffer,
+            ws_max_write_buffer: env.in_range(
+                "LIVE_WS_MAX_WRITE_BUFFER_BYTES",
+                d.ws_max_write_buffer.max(ws_write_buffer + 1),
+                ws_write_buffer + 1..=67_108_864,
+            )?,
+            max_ws_connections,
+            attach_timeout: env.millis_in(
+                "LIVE_ATTACH_TIMEOUT_MS",
+                d.attach_timeout,
+                100..=120_000,
+            )?,
+            answer_batch_max: env.in_range(
+                "LIVE_ANSWER_BATCH_MAX",
+                d.answer_batch_max,
+                1..=1_000_000,
+            )?,
+            answer_flush: env.millis_in("LIVE_ANSWER_FLUSH_MS", d.answer_flush, 0..=1_000)?,
+            answer_db_connections: env.in_range(
+                "LIVE_ANSWER_DB_CONNECTIONS",
+                d.answer_db_connections,
+                1..=64,
+            )?,
+            checkpoint_ttl: env
+                .secs_in(
+                    "LIVE_CHECKPOINT_TTL_SECS",
+                    d.checkpoint_ttl,
+                    max_session..=86_400,
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e} (at least LIVE_MAX_SESSION_SECS={max_session}, so a running \
+                         session's checkpoint cannot expire)"
+                    )
+                })?,
+            checkpoint_batch: env.in_range(
+                "LIVE_CHECKPOINT_BATCH",
+                d.checkpoint_batch,
+                1..=65_536,
+            )?,
+            checkpoint_attempts: env.in_range(
+                "LIVE_CHECKPOINT_ATTEMPTS",
+                d.checkpoint_attempts,
+                1..=100,
+            )?,
+            code_attempts: env.in_range("LIVE_CODE_ATTEMPTS", d.code_attempts, 1..=1_000)?,
+            mirror_queue: env.in_range("LIVE_MIRROR_QUEUE", d.mirror_queue, 1..=1_048_576)?,
+            mirror_give_up: env.secs_in("LIVE_MIRROR_GIVE_UP_SECS", d.mirror_give_up, 1..=3_600)?,
+            handover_flush,
+            shutdown_step: env
+                .millis_in(
+                    "LIVE_SHUTDOWN_STEP_MS",
+                    d.shutdown_step.max(handover_flush * 2),
+                    handover_flush.as_millis() as u64 + 1..=300_000,
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e} (more than LIVE_HANDOVER_FLUSH_MS={}, so a session handed over \
+                         has the time to let its clients go)",
+                        handover_flush.as_millis()
+                    )
+                })?,
+        })
+    }
+
+    /// The bound on live WebSockets given the gateway's connection cap (`MAX_CONNECTIONS`,
+    /// resolved): `LIVE_MAX_WS_CONNECTIONS` if set (refused when larger than the cap, which
+    /// would make it no bound), else [`DEFAULT_MAX_WS_CONNECTIONS`] or 90% of the cap if
+    /// that is less.
+    pub fn ws_connection_bound(&self, max_connections: usize) -> anyhow::Result<usize> {
+        match self.max_ws_connections {
+            Some(n) if n > max_connections => anyhow::bail!(
+                "invalid LIVE_MAX_WS_CONNECTIONS={n}: more than the {max_connections} \
+                 connections this gateway may hold (MAX_CONNECTIONS, or what the descriptor \
+                 limit allows); lower it or raise that cap"
+            ),
+            Some(n) => Ok(n),
+            None => Ok(DEFAULT_MAX_WS_CONNECTIONS
+                .min(max_connections / 10 * 9)
+                .max(1)),
+        }
+    }
 }
 
 /// Limits of live sessions, so that a logged-in stranger cannot hold join
@@ -162,37 +413,20 @@ impl Default for ConnectionsConfig {
     }
 }
 
-/// A whole number of seconds in `range` from `name`.
-fn secs_in(
-    name: &str,
-    default: Duration,
-    range: std::ops::RangeInclusive<u64>,
-) -> anyhow::Result<Duration> {
-    let secs = parsed(name, default.as_secs())?;
-    if !range.contains(&secs) {
-        anyhow::bail!(
-            "invalid {name}={secs}: must be {}..={} seconds",
-            range.start(),
-            range.end()
-        );
-    }
-    Ok(Duration::from_secs(secs))
-}
-
 impl LiveLimitsConfig {
-    fn from_env() -> anyhow::Result<LiveLimitsConfig> {
+    fn from_env(env: &Env<'_>) -> anyhow::Result<LiveLimitsConfig> {
         let d = LiveLimitsConfig::default();
         let max_players_per_session =
-            parsed("LIVE_MAX_PLAYERS_PER_SESSION", d.max_players_per_session)?;
+            env.parsed("LIVE_MAX_PLAYERS_PER_SESSION", d.max_players_per_session)?;
         if max_players_per_session == 0 {
             anyhow::bail!("invalid LIVE_MAX_PLAYERS_PER_SESSION=0: must be at least 1");
         }
-        let code_digits = parsed("LIVE_CODE_DIGITS", d.code_digits)?;
+        let code_digits = env.parsed("LIVE_CODE_DIGITS", d.code_digits)?;
         if !(1..=6).contains(&code_digits) {
             anyhow::bail!("invalid LIVE_CODE_DIGITS={code_digits}: must be 1..=6");
         }
-        let mut nickname_blocklist = list("LIVE_NICKNAME_BLOCKLIST");
-        if let Some(path) = var("LIVE_NICKNAME_BLOCKLIST_FILE") {
+        let mut nickname_blocklist = env.list("LIVE_NICKNAME_BLOCKLIST");
+        if let Some(path) = env.var("LIVE_NICKNAME_BLOCKLIST_FILE") {
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 anyhow::anyhow!("cannot read LIVE_NICKNAME_BLOCKLIST_FILE={path:?}: {e}")
             })?;
@@ -204,9 +438,10 @@ impl LiveLimitsConfig {
             );
         }
         Ok(LiveLimitsConfig {
-            max_sessions_per_user: parsed("LIVE_MAX_SESSIONS_PER_USER", d.max_sessions_per_user)?,
-            lobby_idle: secs_in("LIVE_LOBBY_IDLE_SECS", d.lobby_idle, 1..=86_400)?,
-            max_session: secs_in("LIVE_MAX_SESSION_SECS", d.max_session, 1..=86_400)?,
+            max_sessions_per_user: env
+                .parsed("LIVE_MAX_SESSIONS_PER_USER", d.max_sessions_per_user)?,
+            lobby_idle: env.secs_in("LIVE_LOBBY_IDLE_SECS", d.lobby_idle, 1..=86_400)?,
+            max_session: env.secs_in("LIVE_MAX_SESSION_SECS", d.max_session, 1..=86_400)?,
             max_players_per_session,
             code_digits,
             nickname_blocklist,
@@ -215,13 +450,13 @@ impl LiveLimitsConfig {
 }
 
 impl ConnectionsConfig {
-    fn from_env() -> anyhow::Result<ConnectionsConfig> {
+    fn from_env(env: &Env<'_>) -> anyhow::Result<ConnectionsConfig> {
         let d = ConnectionsConfig::default();
-        let header_ms: u64 = parsed("HEADER_READ_TIMEOUT_MS", 10_000)?;
+        let header_ms: u64 = env.parsed("HEADER_READ_TIMEOUT_MS", 10_000)?;
         if !(1..=3_600_000).contains(&header_ms) {
             anyhow::bail!("invalid HEADER_READ_TIMEOUT_MS={header_ms}: must be 1-3600000 ms");
         }
-        let max_connections = match var("MAX_CONNECTIONS") {
+        let max_connections = match env.var("MAX_CONNECTIONS") {
             None => None,
             Some(v) => match v.parse::<usize>() {
                 Ok(n) if n > 0 => Some(n),
@@ -230,7 +465,7 @@ impl ConnectionsConfig {
         };
         Ok(ConnectionsConfig {
             header_read_timeout: Duration::from_millis(header_ms),
-            max_conns_per_ip: parsed("MAX_CONNS_PER_IP", d.max_conns_per_ip)?,
+            max_conns_per_ip: env.parsed("MAX_CONNS_PER_IP", d.max_conns_per_ip)?,
             max_connections,
         })
     }
@@ -286,13 +521,15 @@ impl Default for LimitsConfig {
 }
 
 impl LimitsConfig {
-    fn from_env() -> anyhow::Result<LimitsConfig> {
+    fn from_env(env: &Env<'_>) -> anyhow::Result<LimitsConfig> {
         let d = LimitsConfig::default();
         Ok(LimitsConfig {
-            login_per_ip_per_min: parsed("LOGIN_PER_IP_PER_MIN", d.login_per_ip_per_min)?,
-            login_per_user_per_min: parsed("LOGIN_PER_USER_PER_MIN", d.login_per_user_per_min)?,
-            register_per_ip_per_min: parsed("REGISTER_PER_IP_PER_MIN", d.register_per_ip_per_min)?,
-            join_per_ip_per_min: parsed("JOIN_PER_IP_PER_MIN", d.join_per_ip_per_min)?,
+            login_per_ip_per_min: env.parsed("LOGIN_PER_IP_PER_MIN", d.login_per_ip_per_min)?,
+            login_per_user_per_min: env
+                .parsed("LOGIN_PER_USER_PER_MIN", d.login_per_user_per_min)?,
+            register_per_ip_per_min: env
+                .parsed("REGISTER_PER_IP_PER_MIN", d.register_per_ip_per_min)?,
+            join_per_ip_per_min: env.parsed("JOIN_PER_IP_PER_MIN", d.join_per_ip_per_min)?,
         })
     }
 }
@@ -323,6 +560,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             limits: LimitsConfig::default(),
             live: LiveLimitsConfig::default(),
+            live_tuning: LiveTuningConfig::default(),
             connections: ConnectionsConfig::default(),
             cors_allowed_origins: Vec::new(),
         }
@@ -334,33 +572,99 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+/// Where settings are read from: the process environment ([`Config::from_env`]) or any
+/// lookup ([`Config::from_vars`], for tests). Values are trimmed; empty means unset.
+struct Env<'a> {
+    get: &'a dyn Fn(&str) -> Option<String>,
 }
 
-fn list(name: &str) -> Vec<String> {
-    var(name)
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
+impl Env<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        (self.get)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
 
-fn parsed<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
-where
-    T::Err: std::fmt::Display,
-{
-    match var(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|e| anyhow::anyhow!("invalid {name}={v:?}: {e}")),
+    fn list(&self, name: &str) -> Vec<String> {
+        self.var(name)
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, name: &str, default: T) -> anyhow::Result<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.var(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|e| anyhow::anyhow!("invalid {name}={v:?}: {e}")),
+        }
+    }
+
+    /// A number in `range` from `name` (`default` when unset); anything else is refused with
+    /// an error naming the variable and the range.
+    fn in_range<T>(
+        &self,
+        name: &str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> anyhow::Result<T>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+        T::Err: std::fmt::Display,
+    {
+        let v = self.parsed(name, default)?;
+        if !range.contains(&v) {
+            anyhow::bail!(
+                "invalid {name}={v}: must be {}..={}",
+                range.start(),
+                range.end()
+            );
+        }
+        Ok(v)
+    }
+
+    /// A whole number of milliseconds in `range` from `name`.
+    fn millis_in(
+        &self,
+        name: &str,
+        default: Duration,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> anyhow::Result<Duration> {
+        let ms = self.parsed(name, default.as_millis() as u64)?;
+        if !range.contains(&ms) {
+            anyhow::bail!(
+                "invalid {name}={ms}: must be {}..={} ms",
+                range.start(),
+                range.end()
+            );
+        }
+        Ok(Duration::from_millis(ms))
+    }
+
+    /// A whole number of seconds in `range` from `name`.
+    fn secs_in(
+        &self,
+        name: &str,
+        default: Duration,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> anyhow::Result<Duration> {
+        let secs = self.parsed(name, default.as_secs())?;
+        if !range.contains(&secs) {
+            anyhow::bail!(
+                "invalid {name}={secs}: must be {}..={} seconds",
+                range.start(),
+                range.end()
+            );
+        }
+        Ok(Duration::from_secs(secs))
     }
 }
 
@@ -376,54 +680,71 @@ fn parse_net(a: &str) -> anyhow::Result<ipnet::IpNet> {
 impl Config {
     /// Reads the configuration from the environment; errors name the bad variable.
     pub fn from_env() -> anyhow::Result<Config> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration from `get` (a variable's value by name, `None` when unset),
+    /// as [`Config::from_env`] does from the environment; errors name the bad variable.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let env = Env { get: &get };
         let d = Config::default();
-        let hash_concurrency = parsed("HASH_CONCURRENCY", d.hash_concurrency)?;
+        let hash_concurrency = env.parsed("HASH_CONCURRENCY", d.hash_concurrency)?;
         if hash_concurrency == 0 {
             anyhow::bail!("invalid HASH_CONCURRENCY=0: at least one password hash must run");
         }
+        let live = LiveLimitsConfig::from_env(&env)?;
         Ok(Config {
-            bind: parsed("BIND", d.bind)?,
-            data_dir: var("DATA_DIR").map(PathBuf::from).unwrap_or(d.data_dir),
-            database_url: var("DATABASE_URL"),
-            database_replica_url: var("DATABASE_REPLICA_URL"),
-            redis_cluster_nodes: list("REDIS_CLUSTER_NODES"),
-            elasticsearch_url: var("ELASTICSEARCH_URL"),
-            elasticsearch_index: var("ELASTICSEARCH_INDEX").unwrap_or(d.elasticsearch_index),
-            shard_nodes: list("SHARD_NODES"),
-            token_ttl: Duration::from_secs(parsed("TOKEN_TTL", 86_400u64)?.max(1)),
-            admin_username: var("ADMIN_USERNAME"),
-            migrate_on_start: match var("MIGRATE_ON_START") {
+            bind: env.parsed("BIND", d.bind)?,
+            data_dir: env.var("DATA_DIR").map(PathBuf::from).unwrap_or(d.data_dir),
+            database_url: env.var("DATABASE_URL"),
+            database_replica_url: env.var("DATABASE_REPLICA_URL"),
+            redis_cluster_nodes: env.list("REDIS_CLUSTER_NODES"),
+            elasticsearch_url: env.var("ELASTICSEARCH_URL"),
+            elasticsearch_index: env
+                .var("ELASTICSEARCH_INDEX")
+                .unwrap_or(d.elasticsearch_index),
+            shard_nodes: env.list("SHARD_NODES"),
+            token_ttl: Duration::from_secs(env.parsed("TOKEN_TTL", 86_400u64)?.max(1)),
+            admin_username: env.var("ADMIN_USERNAME"),
+            migrate_on_start: match env.var("MIGRATE_ON_START") {
                 None => None,
                 Some(v) => Some(
                     v.parse()
                         .map_err(|_| anyhow::anyhow!("MIGRATE_ON_START must be true or false"))?,
                 ),
             },
-            db_max_connections: parsed("DB_MAX_CONNECTIONS", d.db_max_connections)?.max(1),
-            argon2_memory_kib: parsed("ARGON2_MEMORY_KIB", d.argon2_memory_kib)?,
-            argon2_iterations: parsed("ARGON2_ITERATIONS", d.argon2_iterations)?,
+            db_max_connections: env
+                .parsed("DB_MAX_CONNECTIONS", d.db_max_connections)?
+                .max(1),
+            argon2_memory_kib: env.parsed("ARGON2_MEMORY_KIB", d.argon2_memory_kib)?,
+            argon2_iterations: env.parsed("ARGON2_ITERATIONS", d.argon2_iterations)?,
             hash_concurrency,
-            hash_queue: parsed("HASH_QUEUE", 4 * hash_concurrency)?,
-            max_body_bytes: parsed("MAX_BODY_BYTES", d.max_body_bytes)?,
+            hash_queue: env.parsed("HASH_QUEUE", 4 * hash_concurrency)?,
+            max_body_bytes: env.parsed("MAX_BODY_BYTES", d.max_body_bytes)?,
             import_max_bytes: at_least_one(
                 "IMPORT_MAX_BYTES",
-                parsed("IMPORT_MAX_BYTES", d.import_max_bytes)?,
+                env.parsed("IMPORT_MAX_BYTES", d.import_max_bytes)?,
             )?,
             import_max_questions: at_least_one(
                 "IMPORT_MAX_QUESTIONS",
-                parsed("IMPORT_MAX_QUESTIONS", d.import_max_questions)?,
+                env.parsed("IMPORT_MAX_QUESTIONS", d.import_max_questions)?,
             )?,
-            live_owner_lease: Duration::from_millis(
-                parsed("LIVE_OWNER_LEASE_MS", 5_000u64)?.clamp(300, 600_000),
-            ),
-            trusted_proxies: list("TRUSTED_PROXIES")
+            live_owner_lease: env.millis_in(
+                "LIVE_OWNER_LEASE_MS",
+                d.live_owner_lease,
+                300..=600_000,
+            )?,
+            trusted_proxies: env
+                .list("TRUSTED_PROXIES")
                 .iter()
                 .map(|a| parse_net(a))
                 .collect::<anyhow::Result<_>>()?,
-            limits: LimitsConfig::from_env()?,
-            live: LiveLimitsConfig::from_env()?,
-            connections: ConnectionsConfig::from_env()?,
-            cors_allowed_origins: list("CORS_ALLOWED_ORIGINS")
+            limits: LimitsConfig::from_env(&env)?,
+            live_tuning: LiveTuningConfig::from_env(&env, &live)?,
+            live,
+            connections: ConnectionsConfig::from_env(&env)?,
+            cors_allowed_origins: env
+                .list("CORS_ALLOWED_ORIGINS")
                 .iter()
                 .map(|o| origin(o))
                 .collect::<anyhow::Result<_>>()?,
@@ -491,5 +812,131 @@ mod import_limit_tests {
         let e = at_least_one("IMPORT_MAX_QUESTIONS", 0).expect_err("0 refused");
         assert!(e.to_string().contains("IMPORT_MAX_QUESTIONS"), "{e}");
         assert_eq!(at_least_one("IMPORT_MAX_BYTES", 5).unwrap(), 5);
+    }
+}
+
+#[cfg(test)]
+mod live_tuning_tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn unset_settings_take_their_documented_defaults() {
+        let c = config(&[]).expect("defaults");
+        assert_eq!(c.live_tuning, LiveTuningConfig::default());
+        assert_eq!(c.live_tuning.push_interval, Duration::from_millis(250));
+        assert_eq!(c.live_owner_lease, Duration::from_millis(5_000));
+    }
+
+    #[test]
+    fn live_tuning_is_read_from_its_variables() {
+        let c = config(&[
+            ("LIVE_PUSH_INTERVAL_MS", "100"),
+            ("LIVE_CONN_QUEUE", "64"),
+            ("LIVE_HOST_QUEUE", "64"),
+            ("LIVE_CMD_QUEUE", "100"),
+            ("LIVE_CMD_BATCH", "100"),
+            ("LIVE_ANSWER_FLUSH_MS", "0"),
+            ("LIVE_ANSWER_BATCH_MAX", "500"),
+            ("LIVE_MAX_WS_CONNECTIONS", "3"),
+            ("LIVE_MAX_SESSION_SECS", "3600"),
+            ("LIVE_CHECKPOINT_TTL_SECS", "3600"),
+            ("LIVE_OWNER_LEASE_MS", "300"),
+        ])
+        .expect("valid settings");
+        let t = &c.live_tuning;
+        assert_eq!(t.push_interval, Duration::from_millis(100));
+        assert_eq!((t.conn_queue, t.host_queue), (64, 64));
+        assert_eq!((t.cmd_queue, t.cmd_batch), (100, 100));
+        assert_eq!((t.answer_flush, t.answer_batch_max), (Duration::ZERO, 500));
+        assert_eq!(t.max_ws_connections, Some(3));
+        assert_eq!(t.checkpoint_ttl, Duration::from_secs(3_600));
+        assert_eq!(c.live_owner_lease, Duration::from_millis(300));
+    }
+
+    #[test]
+    fn bad_live_tuning_is_refused_naming_the_variable() {
+        for (name, value, context) in [
+            ("LIVE_PUSH_INTERVAL_MS", "0", &[][..]),
+            ("LIVE_PUSH_INTERVAL_MS", "fast", &[]),
+            ("LIVE_FANOUT_SLICE", "0", &[]),
+            ("LIVE_FANOUT_BACKLOG", "10", &[]),
+            ("LIVE_CONN_QUEUE", "1", &[]),
+            ("LIVE_CONN_QUEUE", "-5", &[]),
+            // The host's queue is never shorter than a player's.
+            ("LIVE_HOST_QUEUE", "100", &[("LIVE_CONN_QUEUE", "200")]),
+            ("LIVE_CMD_QUEUE", "0", &[]),
+            // A turn cannot take more commands than the queue holds.
+            ("LIVE_CMD_BATCH", "600", &[("LIVE_CMD_QUEUE", "500")]),
+            ("LIVE_CMD_BATCH", "0", &[]),
+            ("LIVE_WS_WRITE_BATCH", "0", &[]),
+            ("LIVE_WS_READ_BUFFER_BYTES", "10", &[]),
+            (
+                "LIVE_WS_MAX_WRITE_BUFFER_BYTES",
+                "8192",
+                &[("LIVE_WS_WRITE_BUFFER_BYTES", "8192")],
+            ),
+            ("LIVE_MAX_WS_CONNECTIONS", "0", &[]),
+            ("LIVE_MAX_WS_CONNECTIONS", "many", &[]),
+            ("LIVE_ATTACH_TIMEOUT_MS", "1", &[]),
+            ("LIVE_ANSWER_BATCH_MAX", "0", &[]),
+            ("LIVE_ANSWER_FLUSH_MS", "5000", &[]),
+            ("LIVE_ANSWER_DB_CONNECTIONS", "0", &[]),
+            ("LIVE_CHECKPOINT_TTL_SECS", "90000", &[]),
+            // A running session's checkpoint must outlive the session.
+            (
+                "LIVE_CHECKPOINT_TTL_SECS",
+                "600",
+                &[("LIVE_MAX_SESSION_SECS", "3600")],
+            ),
+            ("LIVE_CHECKPOINT_BATCH", "0", &[]),
+            ("LIVE_CHECKPOINT_ATTEMPTS", "0", &[]),
+            ("LIVE_CODE_ATTEMPTS", "0", &[]),
+            ("LIVE_MIRROR_QUEUE", "0", &[]),
+            ("LIVE_MIRROR_GIVE_UP_SECS", "0", &[]),
+            ("LIVE_HANDOVER_FLUSH_MS", "60001", &[]),
+            ("LIVE_SHUTDOWN_STEP_MS", "300001", &[]),
+            // The sessions' step must outlast their wait for answers.
+            (
+                "LIVE_SHUTDOWN_STEP_MS",
+                "5000",
+                &[("LIVE_HANDOVER_FLUSH_MS", "5000")],
+            ),
+            ("LIVE_OWNER_LEASE_MS", "100", &[]),
+            ("LIVE_OWNER_LEASE_MS", "3600000", &[]),
+        ] {
+            let mut vars = context.to_vec();
+            vars.push((name, value));
+            let e = config(&vars).expect_err(&format!("{name}={value} accepted"));
+            assert!(e.to_string().contains(name), "{name}={value}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_websocket_bound_fits_the_connection_cap() {
+        let t = LiveTuningConfig::default();
+        assert_eq!(
+            t.ws_connection_bound(1_000_000).unwrap(),
+            DEFAULT_MAX_WS_CONNECTIONS
+        );
+        // A small cap keeps a tenth of its connections for the REST API.
+        assert_eq!(t.ws_connection_bound(1_000).unwrap(), 900);
+        assert_eq!(t.ws_connection_bound(5).unwrap(), 1);
+        let set = LiveTuningConfig {
+            max_ws_connections: Some(2_000),
+            ..t
+        };
+        assert_eq!(set.ws_connection_bound(2_000).unwrap(), 2_000);
+        let e = set.ws_connection_bound(1_999).expect_err("above the cap");
+        assert!(e.to_string().contains("LIVE_MAX_WS_CONNECTIONS"), "{e}");
     }
 }

@@ -1,13 +1,14 @@
 //! [`ApiError`]: the one error type of every handler, rendered as `application/problem+json`.
 //!
 //! One status mapping lives here. Server-side failures (database, search, Redis) are logged with
-//! their detail and answered with a generic message, so internals never leak to clients. Unique-key
-//! violations become 409 and foreign-key violations 409 as well (the row is in use), so callers
-//! can tell "you sent something wrong" from "we failed".
+//! their detail and answered with a generic message, so internals never leak to clients. The
+//! store's errors ([`crate::store::StoreError`]) map as: not found 404, conflict (a unique key
+//! taken, a row still in use) 409, database unreachable 503, anything else 500; so callers can
+//! tell "you sent something wrong" from "we failed".
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sdk::types::{FieldError, Problem};
+use livequiz_sdk::types::{FieldError, Problem};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -168,27 +169,16 @@ fn retry_after_value(d: std::time::Duration) -> axum::http::HeaderValue {
     axum::http::HeaderValue::from(secs.max(1))
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &e {
-            match db.kind() {
-                sqlx::error::ErrorKind::UniqueViolation => {
-                    return ApiError::Conflict("a resource with the same key already exists".into())
-                }
-                sqlx::error::ErrorKind::ForeignKeyViolation => {
-                    return ApiError::Conflict(
-                        "the resource is referenced by another resource or refers to a missing one"
-                            .into(),
-                    )
-                }
-                _ => {}
-            }
-        }
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                ApiError::Unavailable(format!("database: {e}"))
+            StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            StoreError::Conflict(why) => ApiError::Conflict(why),
+            StoreError::Unavailable(e) => ApiError::Unavailable(format!("database: {e}")),
+            e @ (StoreError::Database(_) | StoreError::Unexpected(_)) => {
+                ApiError::Internal(anyhow::Error::new(e))
             }
-            e => ApiError::Internal(anyhow::Error::new(e).context("database")),
         }
     }
 }
@@ -227,10 +217,14 @@ impl Violations {
         });
     }
 
-    /// Checks a string's length in characters (after trimming) and records a message if outside.
+    /// Checks a text's length in characters and records a message if outside: at least `min`
+    /// once trimmed (whitespace alone is no text), at most `max` as sent. Both are what the
+    /// OpenAPI document states (`minLength` with a not-blank `pattern`, and `maxLength`,
+    /// which counts the characters sent), so a value the schema accepts is accepted here.
     pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
-        let n = value.trim().chars().count();
-        if n < min {
+        let trimmed = value.trim().chars().count();
+        let n = value.chars().count();
+        if trimmed < min {
             if min == 1 {
                 self.add(field, "must not be empty");
             } else {
@@ -248,5 +242,33 @@ impl Violations {
         } else {
             Err(ApiError::Validation(self.0))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(v: Violations) -> Vec<String> {
+        match v.finish() {
+            Ok(()) => vec![],
+            Err(ApiError::Validation(errs)) => errs.into_iter().map(|e| e.message).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// What the document states: not blank (at least `min` characters once trimmed) and at
+    /// most `max` characters as sent, spaces included.
+    #[test]
+    fn text_is_not_blank_and_at_most_max_as_sent() {
+        let check = |value: &str| {
+            let mut v = Violations::new();
+            v.text("t", value, 1, 5);
+            fields(v)
+        };
+        assert!(check("abcde").is_empty());
+        assert!(check(" abc ").is_empty());
+        assert_eq!(check(" \u{3000}\t"), ["must not be empty"]);
+        assert_eq!(check("abcd  "), ["must be at most 5 characters (got 6)"]);
     }
 }

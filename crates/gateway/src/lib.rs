@@ -12,16 +12,34 @@
 //!   create/edit, `/v1/me`, progress right after answering, everything inside a transaction) use
 //!   `primary()`; **lag-tolerant reads** (lists, search hydration, reports, admin listings) use
 //!   `replica()`. One query text serves both dialects (see `db` for the subset used).
+//! * [`store`] - the data layer: every SQL statement, behind typed functions that return
+//!   [`store::StoreError`] (not found, conflict, unavailable, ...), never an HTTP error; the
+//!   live sessions' tables and checkpoints are [`store::live`]. Handlers and the live module
+//!   call the store and map its errors ([`error::ApiError`] has the one mapping).
 //! * [`auth`] - argon2id password hashes, opaque random bearer tokens whose SHA-256 is stored
-//!   with an expiry (Redis Cluster `SET EX`, or an in-process map), the [`auth::AuthUser`]
-//!   extractor and [`auth::resolve_token`] for WebSockets. Roles: player < author < admin.
-//! * [`routes`] - one module and one `router()` per route group under `/v1`, plus `/healthz`,
-//!   `/readyz`, `/metrics`, `/openapi.json`, `/docs`. Request and response types are
-//!   `sdk::types`, shared with the client.
+//!   with an expiry (Redis Cluster `SET EX`, or an in-process map), and one token check,
+//!   [`auth::Authenticator::resolve`], behind the [`auth::AuthUser`] extractor and the live
+//!   WebSocket's join frame alike. Roles: player < author < admin.
+//! * [`routes`] - one module and one `router()` per route group under `/v1` (the live
+//!   endpoints included), plus `/healthz`, `/readyz`, `/metrics`. Each route is registered with
+//!   its OpenAPI operation (`utoipa-axum`), so [`openapi`] (`/openapi.json`) is built from the
+//!   same list as the router; `/docs` is a Swagger UI console over it, served from the binary.
+//!   Request and response types are `livequiz_sdk::types`, shared with the client; the document states
+//!   the rules the handlers enforce (lengths, ranges, counts, patterns, every status and content
+//!   type), and `scripts/api-conformance` checks it against a running gateway.
+//! * [`live`] - live quiz sessions over WebSocket: one actor per session around the pure
+//!   session engine (the `live-engine` crate, which owns each session's ranks), answers stored
+//!   before they are acknowledged, sessions shared and taken over across gateways through Redis
+//!   Cluster, scores mirrored to the shard-node cluster when `SHARD_NODES` is set. Its module
+//!   docs are the map.
 //! * [`search::SearchIndex`] - tantivy or Elasticsearch; kept in sync after each committed
 //!   question change ([`reindex`]), rebuilt by `gateway reindex`.
 //! * [`server`] - the accept loop: HTTP/1.1 with a header-read timeout, per-address and global
 //!   connection caps (the global one derived from the descriptor limit), graceful shutdown.
+//!   [`app::serve`] returns once the listener is closed, the requests in flight have finished
+//!   and the live module has stopped: its sessions handed over to the other gateways (answers
+//!   stored and acknowledged, checkpoint written, lease released, clients told to reconnect at
+//!   once) and every one of its tasks ended ([`live::lifecycle`]).
 //! * [`browser`] - CORS for `CORS_ALLOWED_ORIGINS` and the security headers of every response;
 //!   [`uniform_errors`] - framework errors (405, extractor rejections) as problem+json.
 //! * [`error::ApiError`] - the only handler error; `application/problem+json` with per-field

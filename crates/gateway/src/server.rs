@@ -18,8 +18,10 @@
 //!
 //! Connections (WebSockets too) are counted until their socket is dropped: the count lives
 //! in the I/O object, which an upgrade hands on to the WebSocket task. Shutdown stops the
-//! accepting, lets every connection finish its in-flight request, and returns when all have
-//! closed (upgraded WebSockets are not waited for; the live module ends them).
+//! accepting (the listener is closed, so a load balancer sends new connections elsewhere), tells
+//! the caller (`stopped_accepting`: the gateway then hands its live sessions over), lets every
+//! connection finish its in-flight request, and returns when all have closed (upgraded
+//! WebSockets are not waited for; the live module ends them).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -103,12 +105,14 @@ pub struct ServerLimits {
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then drains (see the module docs).
+/// Serves `app` on `listener` until `shutdown` resolves, then closes the listener, calls
+/// `stopped_accepting`, and drains (see the module docs).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    stopped_accepting: impl FnOnce() + Send,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let per_ip = Arc::new(PerAddress::new(
@@ -195,6 +199,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    stopped_accepting();
     let _ = stop_tx.send(true);
     drop(alive_tx);
     let _ = alive_rx.recv().await;

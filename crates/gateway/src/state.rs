@@ -20,6 +20,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Login tokens (Redis when configured, else in-process).
     pub tokens: TokenStore,
+    /// Resolves bearer tokens to users (REST and WebSocket alike).
+    pub auth: crate::auth::Authenticator,
     /// Live quiz sessions (owned by `crate::live`).
     pub live: Arc<crate::live::LiveService>,
     /// Per-client rate limits of the public entry points.
@@ -65,7 +67,8 @@ impl AppState {
             Some(c) => TokenStore::Redis(c.clone()),
             None => TokenStore::memory(),
         };
-        let live = crate::live::LiveService::start(&db, &tokens, &config);
+        let auth = crate::auth::Authenticator::new(tokens.clone(), db.clone());
+        let live = crate::live::LiveService::start(&db, auth.clone(), &config);
         if redis.is_some() {
             live.join_cluster(&config.redis_urls(), config.live_owner_lease)
                 .await?;
@@ -75,6 +78,7 @@ impl AppState {
         live.use_limits(limits.clone());
         let passwords = Arc::new(crate::auth::password::Passwords::new(&config).await?);
         Ok(AppState {
+            auth,
             passwords,
             live,
             limits,

@@ -1,5 +1,7 @@
 //! Test helper: a gateway running in-process on `127.0.0.1:<random port>`.
 
+use std::sync::Mutex;
+
 use tokio::sync::oneshot;
 
 use crate::config::Config;
@@ -11,25 +13,32 @@ pub struct TestServer {
     pub base_url: String,
     /// The server's state (direct database access for assertions).
     pub state: AppState,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    shutdown: Mutex<Option<oneshot::Sender<()>>>,
+    task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<anyhow::Result<()>>>>,
 }
 
 impl TestServer {
-    /// Stops the server and waits for it to finish.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
+    /// Shuts the server down as a signal does (it stops accepting, hands its live sessions
+    /// over and stops the live module while in-flight requests drain) and waits until it has
+    /// stopped. The state stays readable. Idempotent.
+    pub async fn shut_down(&self) {
+        if let Some(tx) = self.shutdown.lock().expect("poisoned").take() {
             let _ = tx.send(());
         }
-        if let Some(t) = self.task.take() {
+        if let Some(t) = self.task.lock().await.take() {
             let _ = t.await;
         }
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(self) {
+        self.shut_down().await;
     }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
+        if let Some(tx) = self.shutdown.get_mut().ok().and_then(Option::take) {
             let _ = tx.send(());
         }
     }
@@ -49,7 +58,7 @@ pub async fn spawn(mut config: Config) -> anyhow::Result<TestServer> {
     Ok(TestServer {
         base_url: format!("http://{}", running.addr),
         state,
-        shutdown: Some(tx),
-        task: Some(running.task),
+        shutdown: Mutex::new(Some(tx)),
+        task: tokio::sync::Mutex::new(Some(running.task)),
     })
 }

@@ -11,7 +11,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sdk::types::Problem;
+use livequiz_sdk::types::Problem;
 
 use crate::error::ApiError;
 

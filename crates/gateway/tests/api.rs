@@ -1,4 +1,4 @@
-//! API integration tests: every REST endpoint driven through `sdk::Client` against an
+//! API integration tests: every REST endpoint driven through `livequiz_sdk::Client` against an
 //! in-process gateway, on the embedded backend (SQLite + tantivy + in-process tokens) AND on
 //! MySQL/MariaDB primary + replica with Redis Cluster tokens (env from `scripts/stack env`).
 //!

@@ -1,4 +1,4 @@
-//! The player and host pages in a real browser: headless Chromium driven through chromedriver
+//! The player and host pages (and the API console at `/docs`) in a real browser: headless Chromium driven through chromedriver
 //! (WebDriver, `fantoccini`) against an in-process gateway on SQLite, one browser session per
 //! player and one for the host page (or, in the tests about the player page, the host driven
 //! from Rust through the SDK's `LiveClient`). Needs `chromium` and `chromium-driver` installed
@@ -16,12 +16,15 @@ mod harness;
 #[path = "browser/account.rs"]
 mod account;
 
+#[path = "browser/docs.rs"]
+mod docs;
+
 #[path = "browser/options.rs"]
 mod options;
 
 use common::{connect_to, host_session, make_quiz_with, Ctx};
 use harness::{Browser, Driver};
-use sdk::live::{Credentials, LiveClient, ServerMsg};
+use livequiz_sdk::live::{Credentials, LiveClient, ServerMsg};
 
 /// One test at a time: each runs several Chromium processes on a small machine.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -85,7 +88,7 @@ async fn wait_locked(b: &Browser) {
     .await;
 }
 
-async fn host(ctx: &Ctx, limits: &[u32]) -> (sdk::live::CreatedSession, LiveClient) {
+async fn host(ctx: &Ctx, limits: &[u32]) -> (livequiz_sdk::live::CreatedSession, LiveClient) {
     let quiz = make_quiz_with(&ctx.host, limits).await;
     let session = host_session(&ctx.host, quiz, 60_000).await;
     let host = connect_to(
@@ -109,7 +112,7 @@ async fn host_waits<T>(
             .await
             .unwrap_or_else(|_| panic!("host: timed out waiting for {what}"))
             .unwrap_or_else(|| panic!("host: connection ended while waiting for {what}"));
-        if let sdk::live::LiveEvent::Message(m) = &ev {
+        if let livequiz_sdk::live::LiveEvent::Message(m) = &ev {
             if let Some(v) = f(m) {
                 return v;
             }
@@ -150,7 +153,8 @@ async fn three_players_play_a_whole_quiz() {
         players.push(b);
     }
     players[0].shot("a-lobby").await;
-    host.send(sdk::live::ClientMsg::Start).expect("start");
+    host.send(livequiz_sdk::live::ClientMsg::Start)
+        .expect("start");
 
     // Who picks what: Ada and Bo click, Cy uses the keys 1-6.
     let picks = [["yes", "no", "yes"], ["no", "yes", "yes"]];
@@ -182,7 +186,8 @@ async fn three_players_play_a_whole_quiz() {
             assert!(b.text("r-correct").await.contains("yes"));
         }
         players[0].shot(&format!("a-reveal-{qi}")).await;
-        host.send(sdk::live::ClientMsg::Skip).expect("skip");
+        host.send(livequiz_sdk::live::ClientMsg::Skip)
+            .expect("skip");
     }
 
     host_waits(&mut host, "finished", |m| {
@@ -242,18 +247,21 @@ async fn reload_mid_question_keeps_player_score_and_answer() {
     join(&b, &base, &session.code, "Dee").await;
     // A second player who never answers keeps each question open until the host skips.
     let _quiet = connect_to(&base, &session.code, Credentials::Guest("Quiet".into())).await;
-    host.send(sdk::live::ClientMsg::Start).expect("start");
+    host.send(livequiz_sdk::live::ClientMsg::Start)
+        .expect("start");
 
     host_waits_question(&mut host, 0).await;
     wait_question(&b, 0).await;
     click_choice(&b, "yes").await;
     wait_locked(&b).await;
-    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+    host.send(livequiz_sdk::live::ClientMsg::Skip)
+        .expect("skip");
     host_waits_reveal(&mut host, 0).await;
     b.wait_screen("reveal").await;
     let first_score: i64 = b.text("r-score").await.parse().expect("score");
     assert!(first_score > 0, "a correct answer scores");
-    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+    host.send(livequiz_sdk::live::ClientMsg::Skip)
+        .expect("skip");
 
     host_waits_question(&mut host, 1).await;
     wait_question(&b, 1).await;
@@ -278,7 +286,8 @@ async fn reload_mid_question_keeps_player_score_and_answer() {
         "after the reload every choice is locked and the sent one is marked"
     );
 
-    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+    host.send(livequiz_sdk::live::ClientMsg::Skip)
+        .expect("skip");
     host_waits_reveal(&mut host, 1).await;
     b.wait_screen("reveal").await;
     b.wait_js(
@@ -286,7 +295,8 @@ async fn reload_mid_question_keeps_player_score_and_answer() {
         "return document.getElementById('verdict-text').textContent.startsWith('Correct!');",
     )
     .await;
-    host.send(sdk::live::ClientMsg::Skip).expect("skip");
+    host.send(livequiz_sdk::live::ClientMsg::Skip)
+        .expect("skip");
     b.wait_screen("finished").await;
     let standings = ctx
         .host
@@ -360,7 +370,8 @@ async fn narrow_phone_window_keyboard_only() {
     b.shot("c-lobby").await;
     assert!(b.fits_width().await, "lobby scrolls sideways");
 
-    host.send(sdk::live::ClientMsg::Start).expect("start");
+    host.send(livequiz_sdk::live::ClientMsg::Start)
+        .expect("start");
     wait_question(&b, 0).await;
     b.shot("c-question").await;
     assert!(b.fits_width().await, "question screen scrolls sideways");
@@ -946,9 +957,9 @@ async fn player_page_joins_as_the_logged_in_user() {
     let driver = Driver::start().await;
     let (session, mut host) = host(&ctx, &[LIMIT_MS]).await;
     let base = ctx.server.base_url.clone();
-    sdk::Client::new(&base)
+    livequiz_sdk::Client::new(&base)
         .expect("client")
-        .register(&sdk::types::RegisterRequest {
+        .register(&livequiz_sdk::types::RegisterRequest {
             username: "zoe".into(),
             password: "zoe-password-1".into(),
         })
@@ -991,7 +1002,7 @@ async fn player_page_joins_as_the_logged_in_user() {
     })
     .await;
     assert_eq!(joined, "zoe");
-    host.send(sdk::live::ClientMsg::End).expect("end");
+    host.send(livequiz_sdk::live::ClientMsg::End).expect("end");
     b.wait_screen("finished").await;
     let standings = ctx
         .host

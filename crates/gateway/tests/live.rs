@@ -11,6 +11,8 @@ mod both;
 mod features;
 #[path = "live/game.rs"]
 mod game;
+#[path = "live/shutdown.rs"]
+mod shutdown;
 
 both!(crate::game::happy_path, happy_path);
 both!(crate::game::bad_input, bad_input);
@@ -18,6 +20,10 @@ both!(crate::game::reconnect_resume, reconnect_resume);
 both!(crate::game::host_controls, host_controls);
 both!(crate::game::auto_reconnect, auto_reconnect);
 both!(crate::features::extra_time, extra_time);
+both!(
+    crate::features::account_tokens_are_checked_like_rest,
+    account_tokens_are_checked_like_rest
+);
 both!(crate::features::hidden_question, hidden_question);
 both!(
     crate::features::host_reconnect_roster,
@@ -26,4 +32,8 @@ both!(
 both!(
     crate::features::players_see_the_count_and_cap,
     players_see_the_count_and_cap
+);
+both!(
+    crate::shutdown::shutdown_hands_sessions_over,
+    shutdown_hands_sessions_over
 );

@@ -2,7 +2,9 @@
 //! middle of a question; another gateway takes the session over from its Redis checkpoint and
 //! the durable answers, and the game goes on: same players, same scores (an answer to the open
 //! question keeps its points held until the reveal), the same open question with its deadline,
-//! answer-once across the crash, final standings stored. Real
+//! answer-once across the crash, final standings stored. The same game when the owner is
+//! stopped with SIGTERM instead: it hands the session over, and the other gateway takes it at
+//! once instead of after the lease. Real
 //! stack (MySQL primary + replica, Redis Cluster; env from `scripts/stack env`, panics with a
 //! clear message when missing).
 
@@ -10,8 +12,8 @@
 #[path = "live/common.rs"]
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{
     connect_to, drop_database, host_session, make_quiz_with, mysql_config, register_host, wait_for,
@@ -20,11 +22,11 @@ use common::{
 use gateway::config::Config;
 use gateway::live::engine::scoring::score_answer;
 use gateway::testing::spawn;
-use sdk::live::{
+use livequiz_sdk::live::{
     close, ClientMsg, Credentials, ErrorCode, LiveClient, LiveEvent, ScoringRules, ServerMsg,
     Welcome,
 };
-use sdk::Client;
+use livequiz_sdk::Client;
 
 /// Owner leases in this test: a crash is noticed within about this long.
 const LEASE_MS: u64 = 1_500;
@@ -38,23 +40,30 @@ struct GatewayProcess {
 impl GatewayProcess {
     /// A gateway of the real stack (`config`'s MySQL and Redis Cluster).
     async fn with_stack(config: &Config, data_dir: &std::path::Path) -> GatewayProcess {
+        Self::with_stack_and(config, data_dir, &[]).await
+    }
+
+    /// [`GatewayProcess::with_stack`] with `more` variables (they win over the defaults).
+    async fn with_stack_and(
+        config: &Config,
+        data_dir: &std::path::Path,
+        more: &[(&str, &str)],
+    ) -> GatewayProcess {
         let nodes = config.redis_cluster_nodes.join(",");
         let lease = LEASE_MS.to_string();
-        Self::start(
-            data_dir,
-            &[
-                ("DATABASE_URL", config.database_url.as_deref().unwrap()),
-                (
-                    "DATABASE_REPLICA_URL",
-                    config.database_replica_url.as_deref().unwrap(),
-                ),
-                ("REDIS_CLUSTER_NODES", &nodes),
-                ("LIVE_OWNER_LEASE_MS", &lease),
-                ("MIGRATE_ON_START", "false"),
-                ("DB_MAX_CONNECTIONS", "4"),
-            ],
-        )
-        .await
+        let mut env = vec![
+            ("DATABASE_URL", config.database_url.as_deref().unwrap()),
+            (
+                "DATABASE_REPLICA_URL",
+                config.database_replica_url.as_deref().unwrap(),
+            ),
+            ("REDIS_CLUSTER_NODES", &nodes),
+            ("LIVE_OWNER_LEASE_MS", &lease),
+            ("MIGRATE_ON_START", "false"),
+            ("DB_MAX_CONNECTIONS", "4"),
+        ];
+        env.extend_from_slice(more);
+        Self::start(data_dir, &env).await
     }
 
     /// A gateway with `env` on top of the embedded default in `data_dir`.
@@ -104,6 +113,28 @@ impl GatewayProcess {
     fn crash(&mut self) {
         self.child.kill().expect("SIGKILL the gateway");
         self.child.wait().expect("reap the gateway");
+    }
+
+    /// Sends SIGTERM (as an orchestrator stopping the gateway does).
+    fn terminate(&self) {
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "SIGTERM the gateway");
+    }
+
+    /// Waits (at most 30 s) for the process to exit by itself.
+    async fn exited(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll the gateway") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the gateway never exited");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
@@ -189,14 +220,15 @@ async fn play_question(players: &mut [Player], question: u32) {
 /// `crash` runs (it must leave every client able to reconnect to a gateway that takes the
 /// session over); then the checks that the session continued with the same players,
 /// scores, question and deadline and answer-once, questions 1 and 2, and the final frames.
-/// Returns the players' totals (best effort order: ann, bob, cy) and `crash`'s output.
+/// Returns the players' totals (best effort order: ann, bob, cy), `crash`'s output, and when
+/// every client had reconnected (the host and the players, all welcomed again).
 async fn game_across_a_crash<T>(
     code: &str,
     host_token: &str,
     host_at: &str,
     players_at: [&str; 3],
     crash: impl std::future::Future<Output = T>,
-) -> (Vec<i64>, T) {
+) -> (Vec<i64>, T, Instant) {
     let mut host = connect_to(host_at, code, Credentials::Host(host_token.to_string())).await;
     let mut players = Vec::new();
     for (name, base) in ["ann", "bob", "cy"].into_iter().zip(players_at) {
@@ -255,6 +287,7 @@ async fn game_across_a_crash<T>(
         );
         welcomes.push(w);
     }
+    let reconnected_at = Instant::now();
     assert!(welcomes[0].answered, "ann's durable answer counts");
     assert!(!welcomes[1].answered && !welcomes[2].answered);
     assert_eq!(welcomes[1].score, players[1].total, "bob's score is back");
@@ -308,7 +341,11 @@ async fn game_across_a_crash<T>(
         .await;
         assert_eq!(closed, Some(close::SESSION_FINISHED));
     }
-    (players.iter().map(|p| p.total).collect(), crashed)
+    (
+        players.iter().map(|p| p.total).collect(),
+        crashed,
+        reconnected_at,
+    )
 }
 
 /// The stored final standings' scores equal `totals` (as multisets).
@@ -347,7 +384,7 @@ async fn a_session_survives_the_crash_of_its_gateway() {
     // The host, ann and bob are bridged from B to A; cy is on A itself. When A dies, B
     // notices the expired lease, sends its clients to reconnect and takes the session
     // over; cy's socket dies with A and comes back through the balancer.
-    let (totals, ()) = game_across_a_crash(
+    let (totals, (), _) = game_across_a_crash(
         &s.code,
         &s.host_token,
         &b.base_url,
@@ -376,6 +413,109 @@ async fn a_session_survives_the_crash_of_its_gateway() {
     drop_database(&admin_url, &db_name).await;
 }
 
+/// Owner leases in the hand-over test: far longer than anything the test waits for (10 s at
+/// most per event), so a session that reaches the other gateway in time cannot have waited
+/// for its lease to expire.
+const HAND_OVER_LEASE_MS: u64 = 30_000;
+
+/// Answers stored for a session, read from the primary.
+async fn answers_stored(database_url: &str, session_id: i64) -> i64 {
+    use sqlx::Connection as _;
+    let mut c = sqlx::MySqlConnection::connect(database_url)
+        .await
+        .expect("connect to the primary");
+    sqlx::query_scalar("SELECT COUNT(*) FROM live_answers WHERE session_id = ?")
+        .bind(session_id)
+        .fetch_one(&mut c)
+        .await
+        .expect("count answers")
+}
+
+/// A counter's value on a gateway's `/metrics` (0 when it was never incremented).
+async fn counter(base_url: &str, name: &str) -> u64 {
+    let text = reqwest::get(format!("{base_url}/metrics"))
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Two gateway processes; the session's owner A is stopped with SIGTERM in the middle of a
+/// question. A hands the session over (stores what it accepted, writes the checkpoint,
+/// releases its lease, then tells every client, bridged ones included, to reconnect now) and
+/// exits cleanly; gateway B takes the session over as soon as the first client reconnects:
+/// the game goes on with the same players, scores, question and deadline (the checks of the
+/// crash test), long before A's lease could have expired. Prints the hand-over time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_stopped_with_sigterm_hands_its_sessions_over_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, admin_url, db_name) = mysql_config(dir.path()).await;
+    let lease = HAND_OVER_LEASE_MS.to_string();
+    let dir_a = tempfile::tempdir().expect("tempdir");
+    let mut a = GatewayProcess::with_stack_and(
+        &config,
+        dir_a.path(),
+        &[
+            ("LIVE_OWNER_LEASE_MS", &lease),
+            ("MIGRATE_ON_START", "true"),
+        ],
+    )
+    .await;
+    let dir_b = tempfile::tempdir().expect("tempdir");
+    let b =
+        GatewayProcess::with_stack_and(&config, dir_b.path(), &[("LIVE_OWNER_LEASE_MS", &lease)])
+            .await;
+    // cy reaches A through a "load balancer" that uses B whenever A refuses a connection (A
+    // closes its listener first thing when it stops).
+    let balancer = Proxy::with_fallback(&a.base_url, &b.base_url).await;
+    let host_api = register_host(&a.base_url).await;
+    // Question 1 stays open (60 s) across the stop.
+    let quiz_id = make_quiz_with(&host_api, &[5_000, 60_000, 5_000]).await;
+    let s = host_session(&host_api, quiz_id, 50).await; // created on A
+
+    let (totals, stopped_at, reconnected_at) = game_across_a_crash(
+        &s.code,
+        &s.host_token,
+        &b.base_url,
+        [&b.base_url, &b.base_url, &balancer.base_url],
+        async {
+            let stopped_at = Instant::now();
+            a.terminate();
+            stopped_at
+        },
+    )
+    .await;
+    let hand_over = reconnected_at - stopped_at;
+    println!(
+        "hand-over: every client welcomed back by the new owner {} ms after SIGTERM",
+        hand_over.as_millis()
+    );
+    assert!(
+        hand_over < Duration::from_millis(HAND_OVER_LEASE_MS),
+        "the session moved before A's lease could have expired ({hand_over:?})"
+    );
+    let status = a.exited().await;
+    assert!(status.success(), "A exits cleanly after SIGTERM: {status}");
+    assert_eq!(
+        counter(&b.base_url, "live_sessions_taken_over_total").await,
+        1,
+        "B runs the session now"
+    );
+    assert_stored(&b.base_url, s.session_id, &totals).await;
+    assert_eq!(
+        answers_stored(config.database_url.as_deref().unwrap(), s.session_id).await,
+        9,
+        "every answer recorded once"
+    );
+    drop(b);
+    drop_database(&admin_url, &db_name).await;
+}
+
 /// The embedded default (one gateway, SQLite, no Redis): the gateway process is killed in the
 /// middle of a question and started again on the same data directory; the session comes back
 /// from its checkpoint in the database when the clients reconnect.
@@ -389,7 +529,7 @@ async fn a_single_gateway_resumes_its_sessions_after_a_restart() {
     let quiz_id = make_quiz_with(&host_api, &[5_000, 60_000, 5_000]).await;
     let s = host_session(&host_api, quiz_id, 50).await;
     let url = front.base_url.clone();
-    let (totals, second) =
+    let (totals, second, _) =
         game_across_a_crash(&s.code, &s.host_token, &url, [&url, &url, &url], async {
             first.crash();
             let second = GatewayProcess::start(data.path(), &[]).await;
@@ -402,6 +542,41 @@ async fn a_single_gateway_resumes_its_sessions_after_a_restart() {
     drop(second);
 }
 
+/// One gateway on MySQL without Redis Cluster (checkpoints in the database, as on SQLite):
+/// the process is killed in the middle of a question and started again; the session comes
+/// back from its checkpoint rows when the clients reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_gateway_on_mysql_resumes_its_sessions_after_a_restart() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (config, admin_url, db_name) = mysql_config(data.path()).await;
+    let primary = config.database_url.clone().expect("primary url");
+    let replica = config.database_replica_url.clone().expect("replica url");
+    let env = [
+        ("DATABASE_URL", primary.as_str()),
+        ("DATABASE_REPLICA_URL", replica.as_str()),
+        ("MIGRATE_ON_START", "true"),
+        ("DB_MAX_CONNECTIONS", "4"),
+    ];
+    let mut first = GatewayProcess::start(data.path(), &env).await;
+    let front = Proxy::start(&first.base_url).await;
+    let host_api = register_host(&front.base_url).await;
+    let quiz_id = make_quiz_with(&host_api, &[5_000, 60_000, 5_000]).await;
+    let s = host_session(&host_api, quiz_id, 50).await;
+    let url = front.base_url.clone();
+    let (totals, second, _) =
+        game_across_a_crash(&s.code, &s.host_token, &url, [&url, &url, &url], async {
+            first.crash();
+            let second = GatewayProcess::start(data.path(), &env).await;
+            front.retarget(&second.base_url);
+            front.cut();
+            second
+        })
+        .await;
+    assert_stored(&front.base_url, s.session_id, &totals).await;
+    drop(second);
+    drop_database(&admin_url, &db_name).await;
+}
+
 /// One gateway in cluster mode with a short lease, a session in its lobby with player ann,
 /// and a Redis connection to play with the owner key.
 struct LeaseFixture {
@@ -409,7 +584,7 @@ struct LeaseFixture {
     admin_url: String,
     db_name: String,
     a: gateway::testing::TestServer,
-    s: sdk::live::CreatedSession,
+    s: livequiz_sdk::live::CreatedSession,
     ann: LiveClient,
     r: redis::cluster_async::ClusterConnection,
     owner_key: String,
@@ -531,7 +706,7 @@ async fn a_gateway_that_loses_its_lease_abdicates() {
         .expect("expire the owner");
     let w = reconnected(&mut f.ann, "ann").await;
     assert_eq!(w.player_id, ann_id, "same player");
-    assert_eq!(w.phase, sdk::live::Phase::Lobby);
+    assert_eq!(w.phase, livequiz_sdk::live::Phase::Lobby);
     assert_eq!(
         f.a.state.live.running(),
         1,

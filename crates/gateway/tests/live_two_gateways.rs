@@ -11,8 +11,10 @@ use common::{
     wait_msg,
 };
 use gateway::testing::spawn;
-use sdk::live::{close, ClientMsg, Credentials, ErrorCode, LiveClient, LiveEvent, ServerMsg};
-use sdk::Client;
+use livequiz_sdk::live::{
+    close, ClientMsg, Credentials, ErrorCode, LiveClient, LiveEvent, ServerMsg,
+};
+use livequiz_sdk::Client;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn players_on_two_gateways_play_one_session() {
@@ -43,7 +45,7 @@ async fn players_on_two_gateways_play_one_session() {
     assert_eq!(bob.welcome().session_id, s.session_id);
     // Nicknames are unique across gateways: the owner's roster decides.
     match LiveClient::connect(&b.base_url, &s.code, Credentials::Guest("ann".into())).await {
-        Err(sdk::live::LiveError::Refused { code, .. }) => {
+        Err(livequiz_sdk::live::LiveError::Refused { code, .. }) => {
             assert_eq!(code, ErrorCode::NicknameTaken)
         }
         other => panic!("a taken nickname via B must be refused, got {other:?}"),

@@ -29,7 +29,9 @@
 // `storage` too, so a reloaded page resumes), drops leaderboard/rank frames older than the
 // highest `version` seen, estimates the clock offset from `server_time` (welcome, pong), and
 // reconnects with exponential backoff (100 ms to 2 s, jitter, 20 attempts) and the resume
-// credential unless the close code is final (see CLOSE_CODES). docs/WEB.md has the details.
+// credential unless the close code is final (see CLOSE_CODES); after 4010 (the session was
+// handed over to another gateway) the first attempt is made at once. docs/WEB.md has the
+// details.
 
 /** A REST error: the problem+json body of a non-2xx response. */
 export class ApiError extends Error {
@@ -85,6 +87,7 @@ export const CLOSE_CODES = Object.freeze({
   4004: { meaning: "unknown session code", reconnect: false },
   4008: { meaning: "too slow: outgoing queue overflowed", reconnect: true },
   4009: { meaning: "replaced by a newer connection", reconnect: false },
+  4010: { meaning: "session moved: reconnect now", reconnect: true, now: true },
 });
 
 /** What a close code means, and whether it is worth reconnecting. */
@@ -728,7 +731,9 @@ export class LiveClient extends Emitter {
       return;
     }
     const base = Math.min(this.backoff.max, this.backoff.min * 2 ** this.#attempt);
-    const delay = Math.round(base / 2 + (base / 2) * this.random());
+    // A handed-over session can be reached again at once: no wait before the first attempt.
+    const now = info.now && this.#attempt === 0;
+    const delay = now ? 0 : Math.round(base / 2 + (base / 2) * this.random());
     this.#attempt += 1;
     this.#setState("reconnecting", { code, reason, ...info, attempt: this.#attempt, delay });
     this.#timer = this.setTimeout(() => {

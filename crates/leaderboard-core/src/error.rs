@@ -15,7 +15,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong in `leaderboard-core`.
 ///
 /// Every variant except [`Error::Backend`] means "the input was rejected and
-/// nothing changed"; retrying the same call gives the same error. Use the
+/// nothing changed"; retrying the same call gives the same error, except
+/// [`Error::OpIdMemoryFull`], which clears with time. Use the
 /// classifiers instead of matching when you only need the category:
 ///
 /// ```
@@ -76,12 +77,12 @@ pub enum Error {
     },
     /// A snapshot was written by a format version this build cannot read.
     #[error(
-        "snapshot format version {found} is not supported (this build reads version {supported})"
+        "snapshot format version {found} is not supported (this build reads versions up to {supported})"
     )]
     UnsupportedSnapshotVersion {
         /// Version found in the header.
         found: u16,
-        /// Version this build writes and reads.
+        /// Version this build writes (and the newest it reads).
         supported: u16,
     },
     /// A snapshot's bytes could not be decoded.
@@ -98,6 +99,24 @@ pub enum Error {
         /// Number of partitions.
         partitions: u16,
     },
+    /// The partition's op-id memory is full: remembering this write's op id
+    /// would take it past [`crate::OpIdPolicy::max_bytes`], and every id it
+    /// holds is younger than the horizon, so none may be forgotten yet (a
+    /// client may still retry them). Nothing was applied. Retryable: room
+    /// frees up as remembered ids age past the horizon.
+    #[error(
+        "op-id memory full: {used_bytes} of {limit_bytes} bytes in use, all younger than the \
+         horizon; retry in about {retry_after_ms} ms"
+    )]
+    OpIdMemoryFull {
+        /// Bytes the partition's op-id memory holds.
+        used_bytes: u64,
+        /// Its limit.
+        limit_bytes: u64,
+        /// Time until the oldest remembered id may be forgotten, in ms of the
+        /// partition's op-id clock (the horizon when nothing is remembered).
+        retry_after_ms: u64,
+    },
     /// The storage backend (Redis) failed; the write may or may not have
     /// been applied, so retry it with the same op id.
     #[error("backend error: {message}")]
@@ -110,7 +129,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the same call may succeed later (only backend failures).
+    /// True when the same call may succeed later (transient backend
+    /// failures and a full op-id memory).
     ///
     /// ```
     /// use leaderboard_core::Error;
@@ -123,7 +143,7 @@ impl Error {
             Error::Backend {
                 retryable: true,
                 ..
-            }
+            } | Error::OpIdMemoryFull { .. }
         )
     }
 

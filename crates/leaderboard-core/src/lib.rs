@@ -7,7 +7,7 @@
 //! ```
 //! use leaderboard_core::{BoardConfig, Leaderboards, RankStyle, Write, WriteOp};
 //! let boards = Leaderboards::new();
-//! let quiz = boards.create("quiz-42", BoardConfig { default_op: WriteOp::Incr, ..Default::default() }).unwrap();
+//! let quiz = boards.create("quiz-42", BoardConfig::new().default_op(WriteOp::Incr)).unwrap();
 //! quiz.write(Write::new("alice", 800, 1_000)).unwrap();
 //! quiz.write(Write::new("bob", 950, 1_200)).unwrap();
 //! let out = quiz.write(Write::new("alice", 300, 2_000)).unwrap(); // incr
@@ -20,8 +20,8 @@
 //! - A [`Leaderboards`] registry holds boards by [`BoardId`]. Each [`Board`]
 //!   has a [`BoardConfig`]: order ([`Order::HighFirst`] or `LowFirst`),
 //!   partition count `P`, default [`WriteOp`], [`RankStyle`], optional
-//!   [`ResetSchedule`], the N of "top N changed", the op-id memory size and
-//!   the metadata cap.
+//!   [`ResetSchedule`], the N of "top N changed", the op-id memory's
+//!   [`OpIdPolicy`] and the metadata cap.
 //! - An [`Entry`] is a member id, an `i64` score (negatives allowed), an
 //!   optional subscore, the time the score was reached (`at`, ms since the
 //!   epoch, from the caller's clock) and optional small metadata.
@@ -38,7 +38,21 @@
 //!   subtract (new members start from 0; overflow is
 //!   [`Error::Overflow`] and changes nothing). A write may carry an
 //!   [`OpId`]: a repeat is not applied again and returns the first
-//!   outcome with `applied: false`.
+//!   outcome with `applied: false`. Exactly once holds for repeats within
+//!   the op-id horizon (see below).
+//! - **Op-id memory** ([`OpIdPolicy`]): each partition remembers its op ids
+//!   and their outcomes for at least `horizon_ms` (default 60 s) of its
+//!   *op-id clock*, the largest time it has been told: the write's `at`,
+//!   or the `now_ms` of [`Board::write_at`] / [`Board::apply_at`], which a
+//!   replicated deployment fills with one time stamped where the write is
+//!   proposed, so every replica forgets the same ids. The memory is bounded
+//!   in bytes per partition (`max_bytes`, default 128 MiB); a new op id
+//!   that does not fit while every remembered one is younger than the
+//!   horizon is refused with [`Error::OpIdMemoryFull`] (retryable, nothing
+//!   applied) instead of forgetting an id a client may still retry. Writes
+//!   without an op id are never refused. [`Board::op_id_stats`] reports
+//!   ids held, bytes, refusals and expiries. Cost: ~200 bytes per
+//!   remembered id with short member ids (see `docs/PERFORMANCE.md`).
 //! - **Change feed**: every write returns a [`WriteOutcome`] with the old
 //!   and new entry and rank and whether the top `top_n_watch` changed, so a
 //!   server pushes only what changed. [`Board::apply`] is the same write
@@ -60,7 +74,9 @@
 //!   magic and a format version; unknown versions are rejected with
 //!   [`Error::UnsupportedSnapshotVersion`]. [`Board::snapshot_chunks`]
 //!   and [`BoardLoader`] write and rebuild a board a bounded chunk at a
-//!   time, for boards too large to hold encoded in memory.
+//!   time, for boards too large to hold encoded in memory. Every form
+//!   carries the whole op-id memory: each remembered id with its outcome
+//!   and the clock it was remembered at, and each partition's op-id clock.
 //!
 //! ## Design
 //!
@@ -163,9 +179,11 @@
 //!   operation (checked after each step in the tests).
 //! - An operation either succeeds completely or returns an error having
 //!   changed nothing.
-//! - An op id is answered from memory while among the partition's last
-//!   `dedupe_capacity` op ids (FIFO); it is recorded under the same lock
-//!   as the write, so concurrent retries never apply twice.
+//! - An op id is answered from memory until the partition's op-id clock is
+//!   more than `horizon_ms` past the clock when it was remembered, and is
+//!   never forgotten earlier (a full memory refuses new ids instead); it is
+//!   recorded under the same lock as the write, so concurrent retries never
+//!   apply twice. The clock only moves forward.
 //!
 //! ## Deliberately not implemented
 //!
@@ -179,8 +197,22 @@
 //!   partition-local ranks.
 //! - Op ids are scoped to the member's partition: reusing one op id for a
 //!   different member is a caller bug that is not detected across partitions.
+//! - The op-id clock trusts the times it is told. A time far in the future
+//!   ages every remembered id at once, and until real time catches up new
+//!   ids all carry that time, so the memory fills and refuses instead of
+//!   expiring; a replicated deployment must stamp times from clocks that
+//!   agree to well within the horizon minus the clients' retry time. An
+//!   embedded board told only the writes' `at` relies on the callers' clocks
+//!   the same way.
+//! - The byte bound is per partition, and what is counted is an estimate
+//!   (the encoded outcome plus a fixed per-id overhead matching measured
+//!   heap use), not the allocator's exact figure. Refusal and expiry
+//!   counters restart when a partition is restored or its window dropped.
 //! - Only two windows are kept; older ones are dropped on roll (snapshot
-//!   before rolling if they must be archived).
+//!   before rolling if they must be archived). A write's `at` picks its
+//!   window, so a retry goes to the window (and op-id memory) of its first
+//!   attempt; once that window is dropped the retry fails with
+//!   [`Error::WindowExpired`] instead of its first outcome.
 //! - Deep `page(offset)` costs O(P² log n); use keyset cursors to scroll.
 //! - The update and rank speed targets of the issue (1M updates/s, rank
 //!   1 µs on one thread at 1M-10M members) are not reached on the 2-core
@@ -222,6 +254,7 @@
 //!   the same script); reads send one command per partition concurrently
 //!   and merge. Tested against a real cluster (`REDIS_CLUSTER_NODES`).
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod board;
 mod config;
@@ -235,12 +268,15 @@ mod snapshot;
 mod types;
 mod window;
 
-pub use board::{Board, BoardLoader, PARALLEL_TOP_THRESHOLD, Standings};
-pub use config::{BoardConfig, DEFAULT_PARTITIONS, ResetSchedule};
+pub use board::{Board, BoardLoader, PARALLEL_TOP_THRESHOLD, PartitionReadGuard, Standings};
+pub use config::{
+    BoardConfig, BoardConfigV1, DEFAULT_OP_ID_HORIZON_MS, DEFAULT_OP_ID_MAX_BYTES,
+    DEFAULT_PARTITIONS, OpIdPolicy, ResetSchedule,
+};
 pub use error::{Error, Result};
 pub use hash::{member_hash, partition_of, partition_of_hash};
 pub use key::{Cursor, SortKey};
-pub use partition::{MemoryUsage, Partition};
+pub use partition::{MemoryUsage, OpIdStats, Partition};
 pub use registry::Leaderboards;
 pub use snapshot::SNAPSHOT_VERSION;
 pub use types::{
@@ -252,3 +288,8 @@ pub use window::WindowSpan;
 mod redis_cluster;
 #[cfg(feature = "redis-cluster")]
 pub use redis_cluster::RedisBoard;
+
+/// The README's code blocks, compiled and run as doc tests so the quick start stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -163,8 +163,8 @@ pub fn assign_ranks(
 /// ```
 /// use leaderboard_core::{merge::parallel_top, BoardConfig, Order, Partition, Write};
 /// let cfg = BoardConfig::default();
-/// let mut a = Partition::new(Order::HighFirst, 0);
-/// let mut b = Partition::new(Order::HighFirst, 0);
+/// let mut a = Partition::new(Order::HighFirst, Default::default());
+/// let mut b = Partition::new(Order::HighFirst, Default::default());
 /// a.write(&Write::new("x", 1, 0), &cfg).unwrap();
 /// b.write(&Write::new("y", 2, 0), &cfg).unwrap();
 /// let top = parallel_top(&[&a, &b], 1);

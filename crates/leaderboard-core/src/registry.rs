@@ -7,7 +7,7 @@ use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
 use crate::board::Board;
-use crate::snapshot::{REGISTRY_MAGIC, decode_versioned, encode_versioned};
+use crate::snapshot::{REGISTRY_MAGIC, decode_body, decode_header, encode_versioned};
 use crate::{BoardConfig, BoardId, Error, Result};
 
 /// Many boards by id. Thread-safe; boards are handed out as `Arc<Board>`
@@ -172,7 +172,10 @@ impl Leaderboards {
     /// assert!(Leaderboards::from_snapshot(b"garbage").is_err());
     /// ```
     pub fn from_snapshot(bytes: &[u8]) -> Result<Leaderboards> {
-        let state: RegistryState = decode_versioned(REGISTRY_MAGIC, bytes)?;
+        // The registry's own layout is the same in every version; each
+        // board inside carries its own version.
+        let (_, body) = decode_header(REGISTRY_MAGIC, bytes)?;
+        let state: RegistryState = decode_body(body)?;
         let mut map = BTreeMap::new();
         for b in state.boards {
             let board = Board::from_snapshot(&b.0)?;

@@ -76,8 +76,8 @@ impl fmt::Debug for BoardId {
 }
 
 /// Operation id that makes a write idempotent: a write whose op id was
-/// already applied (and is still remembered, see
-/// [`crate::BoardConfig::dedupe_capacity`]) is not applied again.
+/// already applied (and is still remembered, see [`crate::OpIdPolicy`]) is
+/// not applied again: the first outcome is returned with `applied: false`.
 ///
 /// 128 bits so callers can hash a natural key (session, question, player)
 /// into it with [`OpId::hashed`] and never worry about collisions.
@@ -103,7 +103,8 @@ impl OpId {
     }
 }
 
-/// Which end of the score range ranks first.
+/// Which end of the score range ranks first. Deliberately exhaustive: a
+/// range has two ends.
 ///
 /// ```
 /// use leaderboard_core::Order;
@@ -118,7 +119,8 @@ pub enum Order {
     LowFirst,
 }
 
-/// How tied entries are numbered.
+/// How tied entries are numbered (more styles, such as dense ranking, may be
+/// added in minor releases).
 ///
 /// Two entries are *tied* when they have the same score and the same
 /// subscore; time and member id still order them in listings.
@@ -128,6 +130,7 @@ pub enum Order {
 /// assert_eq!(RankStyle::default(), RankStyle::Ordinal);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum RankStyle {
     /// 1, 2, 3, 4: every entry has its own rank (ties broken by time, then id).
     #[default]
@@ -136,13 +139,15 @@ pub enum RankStyle {
     Competition,
 }
 
-/// How a write combines with the member's current entry.
+/// How a write combines with the member's current entry (more operators may
+/// be added in minor releases).
 ///
 /// ```
 /// use leaderboard_core::WriteOp;
 /// assert_eq!(WriteOp::default(), WriteOp::Set);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum WriteOp {
     /// Replace the entry with the write's values.
     #[default]
@@ -226,7 +231,10 @@ pub struct RankedEntry {
     pub entry: Entry,
 }
 
-/// A score write. Build it with [`Write::new`] and the chained setters.
+/// A score write. Build it with [`Write::new`] and the chained setters (the
+/// fields are public for reading and assignment; new optional fields may be
+/// added in minor releases, so it cannot be written as a literal outside this
+/// crate).
 ///
 /// Field semantics per operator: `score` is the new score for `Set`/`Best`
 /// and the delta for `Incr`/`Decr`. `subscore: None` means "no subscore"
@@ -243,6 +251,7 @@ pub struct RankedEntry {
 /// assert_eq!(w.op, Some(WriteOp::Incr));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Write {
     /// Member id.
     pub member: String,
@@ -367,7 +376,7 @@ pub fn validate_member(member: &str) -> Result<()> {
 
 /// What a write did: the change-feed record a server pushes to clients.
 ///
-/// Ranks use the board's `rank_style`.
+/// Ranks use the board's `rank_style`. Fields may be added in minor releases.
 ///
 /// ```
 /// use leaderboard_core::{BoardConfig, Leaderboards, Write};
@@ -379,6 +388,7 @@ pub fn validate_member(member: &str) -> Result<()> {
 /// assert!(out.old.is_none());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct WriteOutcome {
     /// False when the op id was seen before: the write was not applied
     /// again and the other fields repeat the first outcome.
@@ -395,7 +405,7 @@ pub struct WriteOutcome {
     pub top_changed: bool,
 }
 
-/// What a removal did.
+/// What a removal did (fields may be added in minor releases).
 ///
 /// ```
 /// use leaderboard_core::{BoardConfig, Leaderboards, Write};
@@ -406,6 +416,7 @@ pub struct WriteOutcome {
 /// assert!(out.top_changed);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RemoveOutcome {
     /// The entry that was removed, with its rank just before removal.
     pub removed: RankedEntry,
@@ -413,7 +424,8 @@ pub struct RemoveOutcome {
     pub top_changed: bool,
 }
 
-/// One page of a keyset-paginated listing.
+/// One page of a keyset-paginated listing (fields may be added in minor
+/// releases; [`Page::new`] builds one).
 ///
 /// ```
 /// use leaderboard_core::{BoardConfig, Leaderboards, Write};
@@ -428,6 +440,7 @@ pub struct RemoveOutcome {
 /// assert!(p2.next_cursor.is_none());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Page {
     /// Entries in rank order.
     pub entries: Vec<RankedEntry>,
@@ -435,7 +448,26 @@ pub struct Page {
     pub next_cursor: Option<crate::Cursor>,
 }
 
-/// Which time window a query reads.
+impl Page {
+    /// A page of `entries`, with the cursor of the next page (`None` at the
+    /// end): for code that assembles pages itself, e.g. from partitions held
+    /// on several nodes.
+    ///
+    /// ```
+    /// use leaderboard_core::Page;
+    /// let empty = Page::new(Vec::new(), None);
+    /// assert!(empty.entries.is_empty() && empty.next_cursor.is_none());
+    /// ```
+    pub fn new(entries: Vec<RankedEntry>, next_cursor: Option<crate::Cursor>) -> Self {
+        Page {
+            entries,
+            next_cursor,
+        }
+    }
+}
+
+/// Which time window a query reads. Deliberately exhaustive: a board keeps
+/// two windows.
 ///
 /// ```
 /// use leaderboard_core::Window;
@@ -450,13 +482,15 @@ pub enum Window {
     Previous,
 }
 
-/// Whether `top` merges partitions on the calling thread or fans out.
+/// Whether `top` merges partitions on the calling thread or fans out (more
+/// strategies may be added in minor releases).
 ///
 /// ```
 /// use leaderboard_core::Fanout;
 /// assert_eq!(Fanout::default(), Fanout::Auto);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Fanout {
     /// Parallel when `n * partitions` is large enough to pay for the
     /// thread hand-off (see `docs/PERFORMANCE.md`), else sequential.

@@ -9,8 +9,11 @@ use std::thread;
 
 use common::Model;
 use leaderboard_core::{
-    Board, BoardConfig, Fanout, OpId, Order, RankStyle, Write, WriteOp, WriteOutcome,
+    Board, BoardConfig, Fanout, OpId, OpIdPolicy, Order, RankStyle, Write, WriteOp, WriteOutcome,
 };
+
+/// Op ids are never forgotten, whatever the writes' times.
+const NEVER_FORGET: OpIdPolicy = OpIdPolicy::new().horizon_ms(u64::MAX).max_bytes(u64::MAX);
 
 const THREADS: u64 = 4;
 const MEMBERS: u64 = 120;
@@ -126,31 +129,23 @@ fn run(cfg: BoardConfig) {
 
 #[test]
 fn concurrent_writers_match_model_high_first() {
-    run(BoardConfig {
-        dedupe_capacity: 1 << 16,
-        ..BoardConfig::default()
-    });
+    run(BoardConfig::new().op_ids(NEVER_FORGET));
 }
 
 #[test]
 fn concurrent_writers_match_model_low_first_competition_one_partition() {
-    run(BoardConfig {
-        order: Order::LowFirst,
-        rank_style: RankStyle::Competition,
-        partitions: 1,
-        dedupe_capacity: 1 << 16,
-        ..BoardConfig::default()
-    });
+    run(BoardConfig::new()
+        .order(Order::LowFirst)
+        .rank_style(RankStyle::Competition)
+        .partitions(1)
+        .op_ids(NEVER_FORGET));
 }
 
 /// Op-id answer-once under a race: many threads send the same op ids at
 /// the same time; each applies exactly once.
 #[test]
 fn racing_retries_apply_once() {
-    let cfg = BoardConfig {
-        default_op: WriteOp::Incr,
-        ..BoardConfig::default()
-    };
+    let cfg = BoardConfig::new().default_op(WriteOp::Incr);
     let board = Arc::new(Board::new("r", cfg).unwrap());
     let applied: u64 = (0..4)
         .map(|_| {

@@ -5,7 +5,7 @@ mod common;
 
 use common::Model;
 use leaderboard_core::{
-    Board, BoardConfig, Cursor, Fanout, OpId, Order, RankStyle, Write, WriteOp,
+    Board, BoardConfig, Cursor, Fanout, OpId, OpIdPolicy, Order, RankStyle, Write, WriteOp,
 };
 use proptest::prelude::*;
 
@@ -47,15 +47,12 @@ impl Op {
         else {
             return None;
         };
-        Some(Write {
-            member: name(*m),
-            score: *score,
-            subscore: *sub,
-            at: *at,
-            op: *op,
-            op_id: op_id.map(|k| OpId(*m as u128 * 100 + k as u128)),
-            metadata: meta.clone(),
-        })
+        let mut w = Write::new(name(*m), *score, *at);
+        w.subscore = *sub;
+        w.op = *op;
+        w.op_id = op_id.map(|k| OpId(*m as u128 * 100 + k as u128));
+        w.metadata = meta.clone();
+        Some(w)
     }
 }
 
@@ -98,15 +95,15 @@ fn config() -> impl Strategy<Value = BoardConfig> {
         prop_oneof![Just(1u16), Just(3), Just(8)],
         prop_oneof![Just(WriteOp::Set), Just(WriteOp::Best), Just(WriteOp::Incr)],
     )
-        .prop_map(|(order, rank_style, partitions, default_op)| BoardConfig {
-            order,
-            rank_style,
-            partitions,
-            default_op,
-            top_n_watch: 3,
-            dedupe_capacity: 1 << 20,
-            max_metadata_bytes: 16,
-            ..BoardConfig::default()
+        .prop_map(|(order, rank_style, partitions, default_op)| {
+            BoardConfig::new()
+                .order(order)
+                .rank_style(rank_style)
+                .partitions(partitions)
+                .default_op(default_op)
+                .top_n_watch(3)
+                .op_ids(OpIdPolicy::new().horizon_ms(u64::MAX).max_bytes(u64::MAX))
+                .max_metadata_bytes(16)
         })
 }
 
@@ -232,7 +229,8 @@ proptest! {
         let mut model = Model::new(cfg.order, cfg.rank_style, cfg.default_op, cfg.top_n_watch);
         for op in ops {
             if let Op::Write { member: m, score, sub, at, op, .. } = op {
-                let w = Write { member: member(m), score, subscore: sub, at, op, op_id: None, metadata: None };
+                let mut w = Write::new(member(m), score, at);
+                (w.subscore, w.op) = (sub, op);
                 prop_assert_eq!(board.write(w.clone()).is_ok(), model.write(&w).is_ok());
             } else if let Op::Remove(m) = op {
                 prop_assert_eq!(board.remove(&member(m)).is_some(), model.remove(&member(m)).is_some());

@@ -84,16 +84,14 @@ async fn run_against_model(cfg: BoardConfig, seed: u64) {
                 1 => i64::MIN + 1,
                 _ => rng.below(9) as i64 - 4,
             };
-            let w = Write {
-                member: member(m),
-                score,
-                subscore: (rng.below(2) == 0).then(|| rng.below(3) as i64 - 1),
-                at: rng.below(4) as i64,
-                op: (rng.below(3) != 0).then(|| ops[rng.below(4) as usize]),
-                op_id: (rng.below(3) == 0).then(|| OpId(m as u128 * 100 + rng.below(4) as u128)),
-                metadata: (rng.below(4) == 0)
-                    .then(|| vec![rng.below(256) as u8; rng.below(3) as usize]),
-            };
+            // Drawn in the order the fields are listed (subscore before time).
+            let subscore = (rng.below(2) == 0).then(|| rng.below(3) as i64 - 1);
+            let mut w = Write::new(member(m), score, rng.below(4) as i64);
+            w.subscore = subscore;
+            w.op = (rng.below(3) != 0).then(|| ops[rng.below(4) as usize]);
+            w.op_id = (rng.below(3) == 0).then(|| OpId(m as u128 * 100 + rng.below(4) as u128));
+            w.metadata =
+                (rng.below(4) == 0).then(|| vec![rng.below(256) as u8; rng.below(3) as usize]);
             let want = model.write(&w);
             let got = board.write(w.clone()).await;
             match (want, got) {
@@ -182,27 +180,23 @@ async fn run_against_model(cfg: BoardConfig, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn high_first_ordinal_matches_model() {
-    let cfg = BoardConfig {
-        partitions: 3,
-        default_op: WriteOp::Incr,
-        top_n_watch: 3,
-        max_metadata_bytes: 16,
-        ..BoardConfig::default()
-    };
+    let cfg = BoardConfig::new()
+        .partitions(3)
+        .default_op(WriteOp::Incr)
+        .top_n_watch(3)
+        .max_metadata_bytes(16);
     run_against_model(cfg, 0x9e37_79b9_7f4a_7c15).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn low_first_competition_matches_model() {
-    let cfg = BoardConfig {
-        order: Order::LowFirst,
-        rank_style: RankStyle::Competition,
-        partitions: 4,
-        default_op: WriteOp::Best,
-        top_n_watch: 3,
-        max_metadata_bytes: 16,
-        ..BoardConfig::default()
-    };
+    let cfg = BoardConfig::new()
+        .order(Order::LowFirst)
+        .rank_style(RankStyle::Competition)
+        .partitions(4)
+        .default_op(WriteOp::Best)
+        .top_n_watch(3)
+        .max_metadata_bytes(16);
     run_against_model(cfg, 0xdead_beef_cafe_f00d).await;
 }
 
@@ -210,11 +204,7 @@ async fn low_first_competition_matches_model() {
 /// twice: every op applies exactly once and no update is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_incr_with_retries_applies_each_op_once() {
-    let cfg = BoardConfig {
-        default_op: WriteOp::Incr,
-        partitions: 4,
-        ..BoardConfig::default()
-    };
+    let cfg = BoardConfig::new().default_op(WriteOp::Incr).partitions(4);
     let board = Arc::new(
         RedisBoard::connect(&nodes(), unique("conc"), cfg)
             .await
@@ -243,10 +233,7 @@ async fn concurrent_incr_with_retries_applies_each_op_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reopening_with_another_shape_is_rejected() {
     let id = unique("shape");
-    let cfg = BoardConfig {
-        partitions: 2,
-        ..BoardConfig::default()
-    };
+    let cfg = BoardConfig::new().partitions(2);
     let b = RedisBoard::connect(&nodes(), id.clone(), cfg.clone())
         .await
         .unwrap();
@@ -255,16 +242,10 @@ async fn reopening_with_another_shape_is_rejected() {
         .await
         .unwrap();
     assert_eq!(again.count().await.unwrap(), 1);
-    let other = BoardConfig {
-        partitions: 3,
-        ..BoardConfig::default()
-    };
+    let other = BoardConfig::new().partitions(3);
     let err = RedisBoard::connect(&nodes(), id, other).await.unwrap_err();
     assert!(err.is_invalid_input(), "{err}");
-    let windowed = BoardConfig {
-        reset: Some(leaderboard_core::ResetSchedule::Daily),
-        ..BoardConfig::default()
-    };
+    let windowed = BoardConfig::new().reset(leaderboard_core::ResetSchedule::Daily);
     assert!(
         RedisBoard::connect(&nodes(), unique("w"), windowed)
             .await

@@ -49,29 +49,24 @@ fn writes() -> impl Strategy<Value = Vec<W>> {
 }
 
 fn to_write(w: &W) -> Write {
-    Write {
-        member: format!("m{}", w.member),
-        score: w.score,
-        subscore: w.sub,
-        at: w.at,
-        op: Some(w.op),
-        op_id: w.op_id.map(|i| OpId(i as u128)),
-        metadata: w.meta.clone(),
-    }
+    let mut out = Write::new(format!("m{}", w.member), w.score, w.at).op(w.op);
+    out.subscore = w.sub;
+    out.op_id = w.op_id.map(|i| OpId(i as u128));
+    out.metadata = w.meta.clone();
+    out
 }
 
 fn config(order: Order, style: RankStyle, partitions: u16, windowed: bool) -> BoardConfig {
-    BoardConfig {
-        order,
-        rank_style: style,
-        partitions,
-        reset: windowed.then_some(ResetSchedule::Every {
-            period_ms: 20,
-            origin_ms: 0,
-        }),
-        max_metadata_bytes: 8,
-        ..BoardConfig::default()
-    }
+    let mut cfg = BoardConfig::new()
+        .order(order)
+        .rank_style(style)
+        .partitions(partitions)
+        .max_metadata_bytes(8);
+    cfg.reset = windowed.then_some(ResetSchedule::Every {
+        period_ms: 20,
+        origin_ms: 0,
+    });
+    cfg
 }
 
 fn all(b: &Board, w: Window) -> Option<Vec<leaderboard_core::RankedEntry>> {
@@ -265,14 +260,7 @@ fn versions_and_shapes_are_checked() {
         Err(Error::CorruptSnapshot(_))
     ));
     // Restoring into a board of another shape changes nothing.
-    let other = Board::new(
-        "v",
-        BoardConfig {
-            partitions: 3,
-            ..BoardConfig::default()
-        },
-    )
-    .unwrap();
+    let other = Board::new("v", BoardConfig::new().partitions(3)).unwrap();
     other.write(Write::new("keep", 1, 0)).unwrap();
     assert!(other.restore(&b.snapshot()).is_err());
     assert_eq!(other.top(5)[0].entry.member, "keep");

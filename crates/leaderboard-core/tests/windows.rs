@@ -67,14 +67,12 @@ proptest! {
 
     #[test]
     fn windows_match_model(ops in ops(), incr in any::<bool>()) {
-        let cfg = BoardConfig {
-            reset: Some(ResetSchedule::Every { period_ms: PERIOD, origin_ms: 0 }),
-            default_op: if incr { WriteOp::Incr } else { WriteOp::Best },
-            partitions: 3,
-            rank_style: RankStyle::Competition,
-            top_n_watch: 2,
-            ..BoardConfig::default()
-        };
+        let cfg = BoardConfig::new()
+            .reset(ResetSchedule::Every { period_ms: PERIOD, origin_ms: 0 })
+            .default_op(if incr { WriteOp::Incr } else { WriteOp::Best })
+            .partitions(3)
+            .rank_style(RankStyle::Competition)
+            .top_n_watch(2);
         let board = Board::new("w", cfg.clone()).unwrap();
         let mut w = Windows { cfg, current: 0, rolled: false, models: HashMap::new() };
         for op in ops {
@@ -130,14 +128,7 @@ fn calendar_schedules_reset_on_boundaries() {
         (ResetSchedule::Weekly, false), // 2024-02-01 is a Thursday
         (ResetSchedule::ExpiresAt { at_ms: feb_start }, true),
     ] {
-        let b = Board::new(
-            "c",
-            BoardConfig {
-                reset: Some(reset),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let b = Board::new("c", BoardConfig::new().reset(reset)).unwrap();
         b.write(Write::new("a", 5, jan_end)).unwrap();
         b.write(Write::new("b", 7, feb_start)).unwrap();
         if rolls {

@@ -1,14 +1,19 @@
 //! SDK quick start: `cargo run -p gateway` in one terminal, then
-//! `cargo run -p sdk --example quickstart [http://127.0.0.1:8080]` (on a fresh data directory).
+//! `cargo run -p livequiz-sdk --example quickstart [http://127.0.0.1:8080]` (on a fresh data directory).
 
-use sdk::types::{ChoiceInput, QuestionFilter, QuestionInput, RegisterRequest};
+use livequiz_sdk::types::{ChoiceInput, QuestionFilter, QuestionInput, RegisterRequest};
 
 #[tokio::main]
-async fn main() -> Result<(), sdk::Error> {
+async fn main() -> Result<(), livequiz_sdk::Error> {
     let base = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "http://127.0.0.1:8080".into());
-    let anon = sdk::Client::new(&base)?;
+    run(&base).await
+}
+
+/// Registers an account, writes a question, answers it, lists and fetches questions.
+pub async fn run(base: &str) -> Result<(), livequiz_sdk::Error> {
+    let anon = livequiz_sdk::Client::new(base)?;
     anon.register(&RegisterRequest {
         username: "ada".into(),
         password: "correct horse battery".into(),
@@ -49,7 +54,9 @@ async fn main() -> Result<(), sdk::Error> {
         .await?;
     println!("{} Rust questions", page.total);
     match ada.get_question(999_999).await {
-        Err(sdk::Error::Api(problem)) => println!("{}: {}", problem.status, problem.detail),
+        Err(livequiz_sdk::Error::Api(problem)) => {
+            println!("{}: {}", problem.status, problem.detail)
+        }
         other => println!("{other:?}"),
     }
     Ok(())

@@ -6,10 +6,10 @@
 //! ([`types::Problem`]) with per-field validation messages.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), sdk::Error> {
-//! use sdk::types::{ChoiceInput, QuestionInput, RegisterRequest};
+//! # async fn demo() -> Result<(), livequiz_sdk::Error> {
+//! use livequiz_sdk::types::{ChoiceInput, QuestionInput, RegisterRequest};
 //!
-//! let anon = sdk::Client::new("http://127.0.0.1:8080")?;
+//! let anon = livequiz_sdk::Client::new("http://127.0.0.1:8080")?;
 //! anon.register(&RegisterRequest { username: "ada".into(), password: "correct horse".into() }).await?;
 //! let client = anon.login("ada", "correct horse").await?; // a client holding the token
 //! let q = client
@@ -30,18 +30,46 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Design notes: the client is cheap to clone (reqwest's pool is shared); it never retries on its
-//! own, because non-idempotent calls (answering) must not be repeated blindly;
+//! Design notes: the client is cheap to clone (clones share one connection pool); it never
+//! retries on its own, because non-idempotent calls (answering) must not be repeated blindly;
 //! [`Error::is_retryable`] tells callers when a retry is safe to consider. TLS is rustls only.
+//! Live games are in [`live`]: [`live::LiveClient`] reconnects and resumes by itself.
+//!
+//! ## Gateway versions
+//!
+//! This release speaks to the live-quiz gateway 0.1: its REST API under `/v1` and live protocol
+//! version [`live::PROTOCOL_VERSION`] (2), which the gateway states in every
+//! [`live::Welcome::protocol`]. Within a protocol version the gateway only adds optional fields,
+//! messages and error codes; the SDK ignores fields it does not know, and its enums of messages,
+//! codes and errors are `#[non_exhaustive]`, so match them with a `_` arm. The crate's
+//! `CHANGELOG.md` says which gateway versions each release speaks to.
+//!
+//! ## Stability
+//!
+//! No type of another crate appears in the public API (the `openapi` feature adds `utoipa`
+//! derives), so the HTTP and WebSocket stacks inside can be upgraded in any release.
+//! Configuration grows through [`ClientBuilder`] and [`live::LiveOptions`]' setters.
+//!
+//! ## Features
+//!
+//! - `client` (default): the clients. Without it the crate is only the wire types ([`types`] and
+//!   the [`live`] protocol), with no async runtime or HTTP stack (the gateway's pure live engine
+//!   depends on it that way).
+//! - `openapi`: `utoipa::ToSchema` on the API types.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod endpoints;
+#[cfg(feature = "client")]
 mod error;
 pub mod live;
 pub mod types;
 
-pub use client::Client;
-pub use error::Error;
-/// HTTP method type used by [`Client::raw`].
-pub use reqwest::Method;
+#[cfg(feature = "client")]
+pub use client::{Client, ClientBuilder, Method};
+#[cfg(feature = "client")]
+pub use error::{Error, TransportError};

@@ -6,14 +6,22 @@
 //! function of the state and its own fields (the time of a write is the caller's `at`, never the
 //! node's clock), which is what makes replicas identical.
 //!
+//! A batch also carries the time its leader proposed it ([`Batch::proposed_at_ms`]), stamped by
+//! the node before the batch enters the log: it is the clock of leaderboard-core's op-id memory,
+//! so every replica forgets remembered op ids at the same point of the log, whatever its own
+//! clock (see [`crate::state_machine::app`]).
+//!
 //! Queries are the per-group halves of board-wide reads: each group answers for the partitions
 //! it owns and the client merges the answers with `leaderboard_core::merge` (see
 //! [`crate::client`]).
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, SeqAccess, Visitor};
+use serde::ser::SerializeTuple;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use leaderboard_core::{
-    BoardConfig, BoardId, Entry, RankStyle, RemoveOutcome, SortKey, Window, Write, WriteOutcome,
+    BoardConfig, BoardConfigV1, BoardId, Entry, RankStyle, RemoveOutcome, SortKey, Window, Write,
+    WriteOutcome,
 };
 
 use crate::error::Error;
@@ -96,10 +104,29 @@ pub enum CommandOutcome {
 /// The commands sit behind an `Arc` because openraft clones entries (from the log cache into
 /// each follower's AppendEntries, into the apply queue); a batch of a thousand writes is then
 /// copied by reference, not deeply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// # Encoding
+///
+/// A batch is a log entry, so its encoding is a stored format, versioned:
+///
+/// 1. (releases before the op-id clock) the commands as a sequence: their count, then each;
+///    `CreateBoard` held a [`BoardConfigV1`].
+/// 2. the marker `u64::MAX` (a count no format-1 batch can have), the format number `2: u16`,
+///    [`Batch::proposed_at_ms`], then the commands.
+///
+/// Both are read, so a node restarted on a newer release replays the log its older release
+/// wrote; format-1 batches apply without a time (see [`Batch::proposed_at_ms`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     /// Commands, applied in order.
     pub commands: std::sync::Arc<[Command]>,
+    /// When the group's leader proposed the batch, in ms since the epoch by its clock. The
+    /// node that receives a client's batch sets it just before proposing it (a client's value is
+    /// replaced), so it is in the log and every replica applies the batch at the same time.
+    /// leaderboard-core uses it as the op-id clock of the partitions the batch writes to
+    /// (`Board::write_at`), never a replica's own clock. `None` (a batch not proposed through a
+    /// node, or read from a format-1 log) leaves the op-id clock where it is.
+    pub proposed_at_ms: Option<i64>,
 }
 
 impl Default for Batch {
@@ -109,12 +136,129 @@ impl Default for Batch {
 }
 
 impl Batch {
-    /// A batch of `commands`.
+    /// A batch of `commands`, not yet stamped with a time.
     pub fn new(commands: Vec<Command>) -> Self {
         Self {
             commands: commands.into(),
+            proposed_at_ms: None,
         }
     }
+
+    /// The same batch stamped with `now_ms` as the time it is proposed.
+    pub fn proposed_at(mut self, now_ms: i64) -> Self {
+        self.proposed_at_ms = Some(now_ms);
+        self
+    }
+}
+
+/// First value of a batch encoded in format 2 or later (see [`Batch`]): a format-1 batch starts
+/// with its number of commands, which is never this large.
+const BATCH_MARKER: u64 = u64::MAX;
+/// The batch format this build writes.
+const BATCH_FORMAT: u16 = 2;
+
+impl Serialize for Batch {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(4)?;
+        t.serialize_element(&BATCH_MARKER)?;
+        t.serialize_element(&BATCH_FORMAT)?;
+        t.serialize_element(&self.proposed_at_ms)?;
+        t.serialize_element(&*self.commands)?;
+        t.end()
+    }
+}
+
+/// A [`Command`] as format-1 batches stored it (only `CreateBoard` differs).
+#[derive(Serialize, Deserialize)]
+enum CommandV1 {
+    CreateBoard {
+        board: BoardId,
+        config: BoardConfigV1,
+    },
+    DropBoard {
+        board: BoardId,
+    },
+    Write {
+        board: BoardId,
+        write: Write,
+    },
+    Remove {
+        board: BoardId,
+        member: String,
+    },
+    Roll {
+        board: BoardId,
+        now: i64,
+    },
+}
+
+impl From<CommandV1> for Command {
+    fn from(c: CommandV1) -> Self {
+        match c {
+            CommandV1::CreateBoard { board, config } => Command::CreateBoard {
+                board,
+                config: config.into(),
+            },
+            CommandV1::DropBoard { board } => Command::DropBoard { board },
+            CommandV1::Write { board, write } => Command::Write { board, write },
+            CommandV1::Remove { board, member } => Command::Remove { board, member },
+            CommandV1::Roll { board, now } => Command::Roll { board, now },
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Batch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct BatchVisitor;
+
+        impl<'de> Visitor<'de> for BatchVisitor {
+            type Value = Batch;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a batch of commands")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Batch, A::Error> {
+                let first: u64 = element(&mut seq, 0)?;
+                if first != BATCH_MARKER {
+                    // Format 1: `first` commands follow.
+                    let n = usize::try_from(first)
+                        .map_err(|_| de::Error::custom("batch length out of range"))?;
+                    // Capacity from data only up to a small bound: the length may be damaged.
+                    let mut commands = Vec::with_capacity(n.min(1024));
+                    for i in 0..n {
+                        commands.push(Command::from(element::<CommandV1, A>(&mut seq, i + 1)?));
+                    }
+                    return Ok(Batch::new(commands));
+                }
+                let format: u16 = element(&mut seq, 1)?;
+                if format != BATCH_FORMAT {
+                    return Err(de::Error::custom(format!(
+                        "batch format {format} is not supported (this build reads formats 1 and \
+                         {BATCH_FORMAT})"
+                    )));
+                }
+                let proposed_at_ms: Option<i64> = element(&mut seq, 2)?;
+                let commands: Vec<Command> = element(&mut seq, 3)?;
+                Ok(Batch {
+                    commands: commands.into(),
+                    proposed_at_ms,
+                })
+            }
+        }
+
+        // Read as an open-ended tuple: the first value decides what follows.
+        d.deserialize_tuple(usize::MAX, BatchVisitor)
+    }
+}
+
+/// The next value of a sequence, which must be there.
+fn element<'de, T: Deserialize<'de>, A: SeqAccess<'de>>(
+    seq: &mut A,
+    index: usize,
+) -> Result<T, A::Error> {
+    seq.next_element()?
+        .ok_or_else(|| de::Error::invalid_length(index, &"a complete batch"))
 }
 
 /// One result per command of a batch, in order.
@@ -215,4 +359,112 @@ pub enum QueryReply {
     },
     /// Answer to [`Query::Before`]: nearest first.
     Before(Vec<Entry>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leaderboard_core::{OpId, Order, RankStyle, WriteOp};
+
+    /// A batch as format 1 encoded it: the derived encoding of its command list.
+    #[derive(Serialize)]
+    struct BatchV1 {
+        commands: Vec<CommandV1>,
+    }
+
+    fn config_v1() -> BoardConfigV1 {
+        BoardConfigV1 {
+            order: Order::LowFirst,
+            partitions: 4,
+            default_op: WriteOp::Incr,
+            rank_style: RankStyle::Competition,
+            reset: None,
+            top_n_watch: 3,
+            dedupe_capacity: 16_384,
+            max_metadata_bytes: 64,
+        }
+    }
+
+    #[test]
+    fn batches_round_trip_with_their_time() {
+        let batch = Batch::new(vec![
+            Command::CreateBoard {
+                board: BoardId::new("b"),
+                config: BoardConfig::default(),
+            },
+            Command::Write {
+                board: BoardId::new("b"),
+                write: Write::new("a", 1, 2).op_id(OpId(3)),
+            },
+        ]);
+        for b in [batch.clone(), batch.proposed_at(1_700_000_000_123)] {
+            let bytes = crate::codec::encode(&b).unwrap();
+            assert_eq!(crate::codec::decode::<Batch>(&bytes).unwrap(), b);
+        }
+    }
+
+    #[test]
+    fn format_1_batches_still_decode() {
+        let old = BatchV1 {
+            commands: vec![
+                CommandV1::CreateBoard {
+                    board: BoardId::new("b"),
+                    config: config_v1(),
+                },
+                CommandV1::Write {
+                    board: BoardId::new("b"),
+                    write: Write::new("a", 1, 2).op_id(OpId(3)),
+                },
+                CommandV1::DropBoard {
+                    board: BoardId::new("b"),
+                },
+                CommandV1::Remove {
+                    board: BoardId::new("b"),
+                    member: "a".into(),
+                },
+                CommandV1::Roll {
+                    board: BoardId::new("b"),
+                    now: 9,
+                },
+            ],
+        };
+        let bytes = crate::codec::encode(&old).unwrap();
+        let batch: Batch = crate::codec::decode(&bytes).unwrap();
+        assert_eq!(batch.proposed_at_ms, None);
+        assert_eq!(batch.commands.len(), 5);
+        assert_eq!(
+            batch.commands[0],
+            Command::CreateBoard {
+                board: BoardId::new("b"),
+                config: config_v1().into(),
+            }
+        );
+        assert_eq!(
+            batch.commands[4],
+            Command::Roll {
+                board: BoardId::new("b"),
+                now: 9
+            }
+        );
+        // The empty batch of format 1 (openraft's storage tests write one).
+        let empty = crate::codec::encode(&BatchV1 { commands: vec![] }).unwrap();
+        assert_eq!(
+            crate::codec::decode::<Batch>(&empty).unwrap(),
+            Batch::default()
+        );
+    }
+
+    #[test]
+    fn unknown_formats_and_damaged_batches_are_errors() {
+        let mut bytes = crate::codec::encode(&Batch::default().proposed_at(5)).unwrap();
+        // Marker: 0xFD then eight 0xFF bytes; the format number follows.
+        assert_eq!(bytes[0], 0xFD);
+        bytes[9] = 3;
+        let err = crate::codec::decode::<Batch>(&bytes).unwrap_err();
+        assert!(err.to_string().contains("batch format 3"), "{err}");
+        // A format-1 count far beyond the data fails without allocating for it.
+        let huge = crate::codec::encode(&(u64::MAX - 1)).unwrap();
+        assert!(crate::codec::decode::<Batch>(&huge).is_err());
+        assert!(crate::codec::decode::<Batch>(&[]).is_err());
+    }
 }

@@ -30,11 +30,21 @@ pub fn routes(router: Arc<Router>, publish: Option<Arc<PublishStats>>) -> axum::
         .with_state(AppState { router, publish })
 }
 
-async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        crate::metrics::render(&s.router, s.publish.as_deref()),
-    )
+async fn metrics(State(s): State<AppState>) -> axum::response::Response {
+    // Rendering reads each group's op-id memory under its state lock, which an `apply` batch
+    // holds while it runs: off the async workers, like the state machine's other waits.
+    let body = tokio::task::spawn_blocking(move || {
+        crate::metrics::render(&s.router, s.publish.as_deref())
+    })
+    .await;
+    match body {
+        Ok(body) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("rendering metrics failed: {e}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn ready(State(s): State<AppState>) -> impl IntoResponse {

@@ -26,7 +26,7 @@
 //!   while earlier entries are in flight into one entry ([`raft::proposer`]: openraft 0.9
 //!   appends one entry per fsync), which is what makes tens of thousands of committed writes
 //!   per second possible. Every write may carry an op id; leaderboard-core answers a repeat from
-//!   memory, so retries across leader changes are harmless.
+//!   memory, so retries across leader changes are harmless (see "Exactly once" below).
 //! * **Reads** fan out to every group in parallel and merge with `leaderboard_core::merge`
 //!   (rank = 1 + Σ entries above; top N and pages = k-way merge; see [`client::ops`]). They are
 //!   linearizable by default (the leader confirms leadership with a heartbeat round —
@@ -90,16 +90,47 @@
 //! arrive as [`Error::Leaderboard`] with their classifiers (`is_not_found`, `is_conflict`,
 //! `is_invalid_input`).
 //!
+//! ## Exactly once
+//!
+//! A write with an op id is applied at most once, and a repeat gets the first outcome back
+//! (`applied: false`), as long as the repeat is committed within the board's op-id horizon
+//! (`BoardConfig::op_ids.horizon_ms`, default 60 s) of the first. The client retries a write for
+//! `ClientConfig::retry_for` (10 s) plus one RPC timeout (3 s), well inside it, across leader
+//! changes and whether or not the first attempt committed.
+//!
+//! * **Time.** The node that proposes a batch stamps its own wall clock into it
+//!   ([`command::Batch::proposed_at_ms`]) before it enters the log; applying the batch moves the
+//!   op-id clock of the partitions it writes to that stamp (if later), so every replica forgets
+//!   the same ids at the same entry. An id is forgotten once a later stamp is more than the
+//!   horizon past the stamp it was remembered at. Clock skew between leaders shortens the
+//!   effective horizon by the skew (a new leader whose clock is behind only keeps ids longer).
+//! * **Bound.** Each partition's op-id memory is bounded in bytes (`op_ids.max_bytes`, default
+//!   128 MiB). When a new id does not fit and nothing is old enough to forget, that write is
+//!   refused with `leaderboard_core::Error::OpIdMemoryFull` (retryable; nothing applied) instead
+//!   of forgetting an id that may still be retried; writes without op ids are never refused.
+//! * **Outcome.** The replica that proposed a write remembers its outcome with board-wide
+//!   ranks; the others remember partition-local ranks (the entries are the same). A repeat
+//!   answered by a new leader after a failover carries those local ranks when the board has more
+//!   than one partition.
+//! * **Cost.** ~200 bytes of memory per remembered id with short member ids, i.e. about 600 MB
+//!   per replica for 50,000 op-id writes/s kept 60 s, and some apply time (`docs/PERFORMANCE.md`,
+//!   "op-id memory"). `/metrics` shows `shard_opid_entries`, `shard_opid_bytes`,
+//!   `shard_opid_refused_total` and `shard_opid_expired_total` per group.
+//!
 //! ## Invariants
 //!
 //! * A write is acknowledged only after its entry is committed (durable on a majority, fsync by
 //!   default) and applied by the leader; a new leader has every committed entry, so no
 //!   acknowledged write is lost while a majority survives.
-//! * Apply is deterministic: commands carry the caller's time; nodes never read a clock on the
-//!   apply path. Board state is identical on every replica; only the node that proposed an
-//!   entry computes write outcomes (board-wide ranks) for it, since only its client waits for
-//!   them; the others take leaderboard-core's cheaper `Board::apply` path. A group's snapshot is leaderboard-core's versioned snapshot plus the group and
-//!   layout it belongs to; restoring into another group or layout is refused.
+//! * Apply is deterministic: commands carry the caller's time, batches the proposing leader's
+//!   time (for op-id memory); nodes never read a clock on the apply path. Board state is
+//!   identical on every replica; only the node that proposed an entry computes write outcomes
+//!   (board-wide ranks) for it, since only its client waits for them; the others take
+//!   leaderboard-core's cheaper `Board::apply` path. A group's snapshot is a file of checksummed
+//!   records: the group and layout it belongs to, then each board as leaderboard-core's
+//!   versioned chunk stream, op-id memory (every remembered id with its time, and the op-id
+//!   clock) included, so a retry answered from memory before a snapshot install or a restart is
+//!   answered the same after it. Restoring into another group or layout is refused.
 //! * Nothing received from the network panics: frames are size-checked, version-checked and
 //!   decoded with a bounded bincode configuration; query sizes are capped
 //!   ([`state_machine::app::MAX_QUERY_ROWS`]).

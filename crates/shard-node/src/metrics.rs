@@ -119,7 +119,8 @@ pub fn render(router: &Router, publish: Option<&PublishStats>) -> String {
             "Index covered by the latest snapshot.",
         ),
     ];
-    let statuses: Vec<_> = router.groups().iter().map(|g| router.status(g)).collect();
+    let groups = router.groups();
+    let statuses: Vec<_> = groups.iter().map(|g| router.status(g)).collect();
     for (i, (name, help)) in gauges.iter().enumerate() {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
         for s in &statuses {
@@ -131,6 +132,44 @@ pub fn render(router: &Router, publish: Option<&PublishStats>) -> String {
                 _ => s.snapshot.unwrap_or(0),
             };
             let _ = writeln!(out, "{name}{{group=\"{}\"}} {v}", s.group);
+        }
+    }
+    // Op-id memory (exactly-once writes): what it holds and what it costs, per group replica.
+    let op_ids: Vec<_> = groups.iter().map(|g| (g.id, g.sm.op_id_stats())).collect();
+    let series: [(&str, &str, &str); 4] = [
+        (
+            "shard_opid_entries",
+            "gauge",
+            "Op ids remembered by the group's partitions.",
+        ),
+        (
+            "shard_opid_bytes",
+            "gauge",
+            "Bytes of op-id memory, as accounted against each partition's bound.",
+        ),
+        (
+            "shard_opid_refused_total",
+            "counter",
+            "Op-id writes refused because op-id memory was full (counted since the replica \
+             started or installed a snapshot).",
+        ),
+        (
+            "shard_opid_expired_total",
+            "counter",
+            "Op ids forgotten past the horizon (counted since the replica started or installed \
+             a snapshot).",
+        ),
+    ];
+    for (i, (name, kind, help)) in series.iter().enumerate() {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (group, s) in &op_ids {
+            let v = match i {
+                0 => s.entries,
+                1 => s.bytes,
+                2 => s.refused,
+                _ => s.expired,
+            };
+            let _ = writeln!(out, "{name}{{group=\"{group}\"}} {v}");
         }
     }
     out

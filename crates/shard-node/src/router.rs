@@ -81,6 +81,13 @@ fn read_err(group: GroupId, e: RaftError<NodeId, CheckIsLeaderError<NodeId, Node
     }
 }
 
+/// This node's wall clock in ms since the epoch (0 if it is set before 1970).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 impl Router {
     /// An empty router for node `node`.
     pub fn new(node: NodeId, faults: Arc<Faults>) -> Self {
@@ -198,6 +205,9 @@ impl Router {
         }
         match req {
             ClientRequest::Write(batch) => {
+                // The time every replica will apply the batch at (op-id memory): stamped here,
+                // once, so that it is in the log; replicas never read their own clocks.
+                let batch = batch.proposed_at(now_ms());
                 let size = codec::encoded_len(&batch)?;
                 if size > self.max_entry {
                     return Err(Error::Rejected(format!(

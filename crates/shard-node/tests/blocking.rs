@@ -28,6 +28,13 @@ async fn building_a_snapshot_of_a_million_members_causes_no_election() {
         keep_logs: 0,
         // Appends of a few 1,000-write entries: small frames, cheap to decode.
         max_payload_entries: 16,
+        // Timeouts over a second, not the fast tuning's 300-600 ms: on a shared 2-core machine a
+        // busy neighbour can delay a healthy worker for a few hundred ms, which is not what this
+        // test is about. A worker blocked by the build is blocked for the whole build (seconds
+        // for a million members with their op ids), so it still misses these.
+        heartbeat_ms: 100,
+        election_min_ms: 1_000,
+        election_max_ms: 1_500,
         ..RaftTuning::fast()
     };
     let c = TestCluster::start(3, 3, Layout { groups: 1 }, tuning).await;

@@ -55,6 +55,13 @@ async fn metrics_health_and_readiness() {
         body.contains("shard_group_is_leader{group=\"0\"} 1"),
         "{body}"
     );
+    // Five writes with op ids, all remembered, none refused.
+    assert!(body.contains("shard_opid_entries{group=\"0\"} 5"), "{body}");
+    assert!(
+        body.contains("shard_opid_refused_total{group=\"0\"} 0"),
+        "{body}"
+    );
+    assert!(body.contains("# TYPE shard_opid_bytes gauge"), "{body}");
     let _served: u64 = body
         .lines()
         .find_map(|l| l.strip_prefix("shard_write_commands_total "))

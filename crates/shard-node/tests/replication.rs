@@ -108,11 +108,7 @@ async fn batches_merged_into_shared_entries_answer_each_write() {
 async fn two_groups_answer_like_one_board() {
     let c = TestCluster::start(3, 3, Layout::new(2), RaftTuning::fast()).await;
     let client = c.client().await;
-    let cfg = BoardConfig {
-        partitions: 8,
-        default_op: WriteOp::Incr,
-        ..BoardConfig::default()
-    };
+    let cfg = BoardConfig::new().partitions(8).default_op(WriteOp::Incr);
     client.create_board(BOARD, cfg.clone()).await.unwrap();
     // Creating again with the same config is fine; with another config it is a conflict.
     client.create_board(BOARD, cfg.clone()).await.unwrap();
@@ -177,11 +173,9 @@ async fn two_groups_answer_like_one_board() {
     }
     assert_eq!(seen, 200);
     // Competition ranks (ties share a rank) merge the same way.
-    let comp = BoardConfig {
-        partitions: 5,
-        rank_style: RankStyle::Competition,
-        ..BoardConfig::default()
-    };
+    let comp = BoardConfig::new()
+        .partitions(5)
+        .rank_style(RankStyle::Competition);
     client.create_board("comp", comp.clone()).await.unwrap();
     let local_comp = leaderboard_core::Board::new("comp", comp).unwrap();
     let writes: Vec<Write> = (0..60i64)
@@ -257,10 +251,7 @@ fn no_snapshots() -> RaftTuning {
 
 /// Creates [`BOARD`] with room for 1 KiB of metadata per member.
 async fn create_big_board(client: &ShardClient) {
-    let cfg = BoardConfig {
-        max_metadata_bytes: 1024,
-        ..BoardConfig::default()
-    };
+    let cfg = BoardConfig::new().max_metadata_bytes(1024);
     client.create_board(BOARD, cfg).await.unwrap();
 }
 

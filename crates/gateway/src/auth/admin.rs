@@ -11,45 +11,13 @@
 //!   ([`create_admin`]) from the server's shell. A stranger who registers first on a fresh
 //!   install gets a player account.
 
-use sdk::types::{Role, User};
-use sqlx::Row as _;
+use livequiz_sdk::types::User;
 
 use crate::auth::password::Passwords;
 use crate::config::Config;
-use crate::db::{now_ms, Db, Dialect};
+use crate::db::Db;
 use crate::error::ApiError;
-use crate::routes::auth::load_user;
-
-/// Takes the first-user slot for `user_id` inside the caller's transaction on `conn`:
-/// `true` for the one account that ever gets it.
-pub async fn claim_first_user_slot(
-    conn: &mut sqlx::AnyConnection,
-    dialect: Dialect,
-    user_id: i64,
-) -> Result<bool, sqlx::Error> {
-    // A plain read first, so once the slot is taken (nearly always) nothing is locked.
-    let taken: i64 = sqlx::query("SELECT COUNT(*) AS n FROM admin_bootstrap")
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?;
-    if taken > 0 {
-        return Ok(false);
-    }
-    let sql = match dialect {
-        Dialect::MySql => {
-            "INSERT IGNORE INTO admin_bootstrap (slot, user_id, claimed_at) VALUES (1, ?, ?)"
-        }
-        Dialect::Sqlite => {
-            "INSERT OR IGNORE INTO admin_bootstrap (slot, user_id, claimed_at) VALUES (1, ?, ?)"
-        }
-    };
-    let res = sqlx::query(sql)
-        .bind(user_id)
-        .bind(now_ms())
-        .execute(&mut *conn)
-        .await?;
-    Ok(res.rows_affected() == 1)
-}
+use crate::store::users::{self, AdminWrite};
 
 /// Whether registering `username` makes its account admin when it takes the first-user
 /// slot: only when no `ADMIN_USERNAME` is configured.
@@ -93,48 +61,12 @@ pub async fn create_admin(
         e => anyhow::Error::new(e),
     })?;
     let hash = passwords.hash(password).await?;
-    let mut tx = db.primary().begin().await?;
-    let existing: Option<i64> = sqlx::query("SELECT id FROM users WHERE username = ?")
-        .bind(username)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.try_get("id"))
-        .transpose()?;
-    let id = match existing {
-        Some(_) if !promote => anyhow::bail!(
+    match users::make_admin(db.primary(), db.dialect(), username, &hash, promote).await? {
+        AdminWrite::Created(user) => Ok(AdminCreated::Created(user)),
+        AdminWrite::Promoted(user) => Ok(AdminCreated::Promoted(user)),
+        AdminWrite::Exists => anyhow::bail!(
             "the user {username:?} already exists; pass --promote to make it admin \
              (its password becomes the one given)"
         ),
-        Some(id) => {
-            sqlx::query("UPDATE users SET role = ?, password_hash = ? WHERE id = ?")
-                .bind(Role::Admin.as_str())
-                .bind(&hash)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            id
-        }
-        None => {
-            let res = sqlx::query(
-                "INSERT INTO users (username, password_hash, role, created_at) \
-                 VALUES (?, ?, ?, ?)",
-            )
-            .bind(username)
-            .bind(&hash)
-            .bind(Role::Admin.as_str())
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
-            crate::db::inserted_id(&mut tx, &res).await?
-        }
-    };
-    claim_first_user_slot(&mut tx, db.dialect(), id).await?;
-    tx.commit().await?;
-    let user = load_user(db.primary(), id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("user {id} vanished after creation"))?;
-    Ok(match existing {
-        Some(_) => AdminCreated::Promoted(user),
-        None => AdminCreated::Created(user),
-    })
+    }
 }

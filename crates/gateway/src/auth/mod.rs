@@ -1,10 +1,10 @@
 //! Authentication and authorization.
 //!
-//! [`AuthUser`] is an axum extractor: it reads `Authorization: Bearer <token>`, looks the token
-//! up in the [`tokens::TokenStore`], and loads the user from the primary (so a role change or a
-//! deleted account takes effect on the next request). WebSocket clients, which cannot set
-//! headers in browsers, call [`resolve_token`] with a token from the query string or first
-//! message. [`password`] hashes with a bound on concurrent argon2 work; [`admin`] decides who
+//! Every credential is checked by one function, [`Authenticator::resolve`]: it looks a bearer
+//! token up in the [`tokens::TokenStore`] and loads its user from the primary (so a role change
+//! or a deleted account takes effect on the next request). REST requests reach it through the
+//! [`AuthUser`] extractor (`Authorization: Bearer <token>`); a live WebSocket, which cannot set
+//! headers in browsers, through the token of its first frame (`crate::live::handshake`). [`password`] hashes with a bound on concurrent argon2 work; [`admin`] decides who
 //! becomes admin on a fresh install.
 
 pub mod admin;
@@ -13,11 +13,12 @@ pub mod tokens;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use sdk::types::Role;
-use sqlx::Row as _;
+use livequiz_sdk::types::Role;
 
+use crate::db::Db;
 use crate::error::{ApiError, Violations};
 use crate::state::AppState;
+use tokens::TokenStore;
 
 /// Checks a new account's username and password (registration, `gateway admin create`):
 /// every bad field is listed.
@@ -94,32 +95,46 @@ impl AuthUser {
     }
 }
 
-/// Resolves a bearer token to its user: 401 if the token is unknown, expired or its user gone.
-pub async fn resolve_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+/// Resolves login tokens to users: the one path of every credential check, REST and
+/// WebSocket alike. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Authenticator {
+    tokens: TokenStore,
+    db: Db,
+}
+
+impl Authenticator {
+    /// Resolves through `tokens` and the users table of `db`'s primary.
+    pub fn new(tokens: TokenStore, db: Db) -> Authenticator {
+        Authenticator { tokens, db }
+    }
+
+    /// The user of a bearer token: 401 if the token is malformed, unknown, expired or its
+    /// user gone; 503 (or 500) when the token store or the database fails.
+    pub async fn resolve(&self, token: &str) -> Result<AuthUser, ApiError> {
+        resolve(&self.tokens, &self.db, token).await
+    }
+}
+
+async fn resolve(tokens: &TokenStore, db: &Db, token: &str) -> Result<AuthUser, ApiError> {
     let token = token.trim();
     if token.is_empty() || token.len() > 256 {
         return Err(ApiError::Unauthorized("invalid token".into()));
     }
-    let Some(uid) = state.tokens.get(token).await? else {
+    let Some(uid) = tokens.get(token).await? else {
         return Err(ApiError::Unauthorized(
             "the token is invalid or has expired; log in again".into(),
         ));
     };
-    let row = sqlx::query("SELECT id, username, role FROM users WHERE id = ?")
-        .bind(uid)
-        .fetch_optional(state.db.primary())
-        .await?;
-    let Some(row) = row else {
+    let Some(user) = crate::store::users::load(db.primary(), uid).await? else {
         return Err(ApiError::Unauthorized(
             "the token's user no longer exists".into(),
         ));
     };
-    let role: String = row.try_get("role")?;
     Ok(AuthUser {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role {role:?} in db")))?,
+        id: user.id,
+        username: user.username,
+        role: user.role,
     })
 }
 
@@ -146,6 +161,6 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers)?;
-        resolve_token(state, token).await
+        state.auth.resolve(token).await
     }
 }

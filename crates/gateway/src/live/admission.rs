@@ -1,6 +1,9 @@
 //! What the live service admits: how many sessions a host may run, how long
-//! they live, how many players they take, which join codes exist, and how
-//! many join attempts one client address may make ([`JoinAdmission`]).
+//! they live, how many players they take, which join codes exist, how
+//! many join attempts one client address may make (checked by
+//! [`super::ws::JoinAdmission`]), and how the live path is tuned (queue and
+//! batch sizes, intervals, the bound on live WebSockets checked by
+//! [`super::ws::WsSlot`]).
 //!
 //! The per-session rules (cap, lock, bans, two-step pattern, nicknames) are
 //! enforced by the session itself (see [`super::engine::guard`]); this module
@@ -9,14 +12,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-
 use super::engine::{Lifetime, NicknameFilter};
-use super::service::LiveService;
-use crate::config::Config;
-use crate::error::ApiError;
-use crate::limits::ClientIp;
+use crate::config::{Config, LiveTuningConfig};
 
 /// The gateway-wide live-session settings.
 #[derive(Debug, Clone)]
@@ -33,6 +30,8 @@ pub struct LivePolicy {
     pub filter: Arc<NicknameFilter>,
     /// Proxies whose `X-Forwarded-For` names the client (join limits).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Queue, batch and pacing sizes, timeouts and bounds of the live path.
+    pub tuning: Arc<LiveTuningConfig>,
 }
 
 impl LivePolicy {
@@ -49,6 +48,7 @@ impl LivePolicy {
             code_digits: l.code_digits.clamp(1, 6),
             filter: Arc::new(NicknameFilter::new(&l.nickname_blocklist)),
             trusted_proxies: config.trusted_proxies.clone(),
+            tuning: Arc::new(config.live_tuning.clone()),
         }
     }
 
@@ -66,26 +66,6 @@ impl LivePolicy {
 impl Default for LivePolicy {
     fn default() -> Self {
         LivePolicy::from_config(&Config::default())
-    }
-}
-
-/// Extractor of `GET /v1/live/ws` that counts one join attempt of the
-/// client's address against `JOIN_PER_IP_PER_MIN` before the upgrade; over
-/// the limit the request is answered 429 problem+json with `Retry-After`.
-/// Every attempt counts, whatever its code or credentials, so join codes
-/// cannot be enumerated nor a session flooded with bots from one address.
-pub struct JoinAdmission;
-
-impl FromRequestParts<Arc<LiveService>> for JoinAdmission {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        live: &Arc<LiveService>,
-    ) -> Result<Self, Self::Rejection> {
-        let client = ClientIp::from_parts(parts, &live.policy().trusted_proxies);
-        live.admit_join(client)?;
-        Ok(JoinAdmission)
     }
 }
 

@@ -14,14 +14,14 @@
 //!   lock or unlock.
 //!
 //! Scores are not here: they are recomputed from the durable answers. A
-//! checkpoint expires a day after its last write and is deleted once the
-//! final standings are stored.
+//! checkpoint expires `LIVE_CHECKPOINT_TTL_SECS` (a day) after its last
+//! write and is deleted once the final standings are stored.
 //!
 //! Stores: [`RedisCheckpoints`] (keys `live:{<code>}:meta`, `:players` (a
 //! hash by player id) and `:phase`, one hash tag per code so they share a
 //! slot and a pipeline) when the gateway is in Redis Cluster mode, else the
-//! database (`live_checkpoints`, `live_checkpoint_players`; see
-//! [`super::store::SqlStore`]).
+//! database ([`SqlCheckpoints`] over the tables of
+//! [`crate::store::live::LiveStore`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,15 +33,8 @@ use redis::cluster_async::ClusterConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::engine::{PhaseCheckpoint, PhaseRecord, PlayerRecord, SessionMeta};
-
-/// Lifetime of checkpoint keys after their last write.
-pub const TTL_SECS: i64 = 86_400;
-
-/// Tries per checkpoint pipeline (~6 s with the backoff).
-const WRITE_ATTEMPTS: u32 = 8;
-
-/// Most checkpoint writes sent in one pipeline.
-const BATCH: usize = 256;
+use super::lifecycle::Lifecycle;
+use crate::store::live::{CheckpointWrite, LiveStore};
 
 fn key(code: &str, part: &str) -> String {
     format!("live:{{{code}}}:{part}")
@@ -85,12 +78,17 @@ pub fn lobby() -> PhaseCheckpoint {
 /// Checkpoints in Redis Cluster.
 pub struct RedisCheckpoints {
     conn: ClusterConnection,
+    /// Key lifetime after the last write, in seconds.
+    ttl_secs: u64,
 }
 
 impl RedisCheckpoints {
-    /// Checkpoints on this connection.
-    pub fn new(conn: ClusterConnection) -> Self {
-        RedisCheckpoints { conn }
+    /// Checkpoints on this connection, expiring `ttl` after their last write.
+    pub fn new(conn: ClusterConnection, ttl: Duration) -> Self {
+        RedisCheckpoints {
+            conn,
+            ttl_secs: ttl.as_secs().max(1),
+        }
     }
 }
 
@@ -115,7 +113,7 @@ impl CheckpointStore for RedisCheckpoints {
             redis::pipe()
                 .del(&[key(code, "players"), key(code, "phase")])
                 .ignore()
-                .set_ex(key(code, "meta"), json, TTL_SECS as u64)
+                .set_ex(key(code, "meta"), json, self.ttl_secs)
                 .ignore()
                 .query_async::<()>(&mut c)
                 .await?;
@@ -158,7 +156,7 @@ impl CheckpointStore for RedisCheckpoints {
                     }
                     Write::Phase(ck) => {
                         let json = serde_json::to_string(ck)?;
-                        pipe.set_ex(&phase, json, TTL_SECS as u64).ignore();
+                        pipe.set_ex(&phase, json, self.ttl_secs).ignore();
                     }
                     Write::Clear => {
                         pipe.del(&[&meta, &players, &phase]).ignore();
@@ -167,12 +165,87 @@ impl CheckpointStore for RedisCheckpoints {
                 }
             }
             if !cleared {
-                pipe.expire(&players, TTL_SECS).ignore();
-                pipe.expire(&meta, TTL_SECS).ignore();
+                let ttl = i64::try_from(self.ttl_secs).unwrap_or(i64::MAX);
+                pipe.expire(&players, ttl).ignore();
+                pipe.expire(&meta, ttl).ignore();
             }
             let mut c = self.conn.clone();
             pipe.query_async::<()>(&mut c).await?;
             Ok(())
+        })
+    }
+}
+
+/// Checkpoints in the database (a gateway without Redis Cluster): the
+/// restarted gateway resumes its sessions from them.
+pub struct SqlCheckpoints {
+    store: LiveStore,
+    ttl: Duration,
+}
+
+impl SqlCheckpoints {
+    /// Checkpoints in `store`'s tables, expiring `ttl` after their last write.
+    pub fn new(store: LiveStore, ttl: Duration) -> Self {
+        SqlCheckpoints { store, ttl }
+    }
+}
+
+impl CheckpointStore for SqlCheckpoints {
+    fn exists<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, bool> {
+        Box::pin(async move { Ok(self.store.checkpoint_exists(code, self.ttl).await?) })
+    }
+
+    fn create<'a>(&'a self, meta: &'a SessionMeta) -> CheckpointFuture<'a, ()> {
+        Box::pin(async move {
+            let json = serde_json::to_string(meta)?;
+            Ok(self
+                .store
+                .create_checkpoint(&meta.code, &json, self.ttl)
+                .await?)
+        })
+    }
+
+    fn load<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, Option<Saved>> {
+        Box::pin(async move {
+            let Some(rows) = self.store.load_checkpoint(code, self.ttl).await? else {
+                return Ok(None);
+            };
+            Ok(parse_saved(
+                Some(&rows.meta),
+                rows.players.iter().map(String::as_str),
+                rows.phase.as_deref(),
+            ))
+        })
+    }
+
+    fn write<'a>(&'a self, code: &'a str, writes: &'a [Write]) -> CheckpointFuture<'a, ()> {
+        Box::pin(async move {
+            // The documents first, then the rows borrowing them.
+            let docs = writes
+                .iter()
+                .map(|w| match w {
+                    Write::Player(p) => serde_json::to_string(p).map(Some),
+                    Write::Phase(ck) => serde_json::to_string(ck).map(Some),
+                    Write::Removed(_) | Write::Clear => Ok(None),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let rows: Vec<CheckpointWrite<'_>> = writes
+                .iter()
+                .zip(&docs)
+                .map(|(w, doc)| {
+                    let doc = doc.as_deref().unwrap_or_default();
+                    match w {
+                        Write::Player(p) => CheckpointWrite::Player {
+                            id: p.id,
+                            record: doc,
+                        },
+                        Write::Phase(_) => CheckpointWrite::Phase(doc),
+                        Write::Removed(id) => CheckpointWrite::Removed(*id),
+                        Write::Clear => CheckpointWrite::Clear,
+                    }
+                })
+                .collect();
+            Ok(self.store.write_checkpoint(code, &rows).await?)
         })
     }
 }
@@ -219,25 +292,34 @@ enum Queued {
     Plain(Write),
     /// The final clear; the sender is told once it is done.
     Clear(oneshot::Sender<()>),
+    /// Nothing to write: the sender is told once everything before is.
+    Flush(oneshot::Sender<()>),
 }
 
 /// The checkpoint writer of one session: writes go out in order, batched
-/// into pipelines, retried until Redis takes them.
+/// (`LIVE_CHECKPOINT_BATCH` per pipeline or transaction), retried with
+/// backoff up to `LIVE_CHECKPOINT_ATTEMPTS` times.
 #[derive(Clone)]
 pub struct Checkpointer {
     tx: mpsc::UnboundedSender<Queued>,
 }
 
 impl Checkpointer {
-    /// Starts the writer for `code`; the receiver gets the id of every
-    /// player whose record is stored.
+    /// Starts the writer for `code`, sending at most `batch` writes at once
+    /// and trying each batch `attempts` times, as a task of `life` (it ends
+    /// once every handle is dropped and its queue written); the receiver
+    /// gets the id of every player whose record is stored.
     pub fn spawn(
         store: Arc<dyn CheckpointStore>,
         code: String,
+        batch: usize,
+        attempts: u32,
+        life: &Lifecycle,
     ) -> (Self, mpsc::UnboundedReceiver<u64>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_loop(store, code, rx, ack_tx));
+        let limits = (batch.max(1), attempts.max(1));
+        life.spawn(write_loop(store, code, rx, ack_tx, limits));
         (Checkpointer { tx }, ack_rx)
     }
 
@@ -275,6 +357,14 @@ impl Checkpointer {
             let _ = rx.await;
         }
     }
+
+    /// Waits until every write queued before is done (or given up).
+    pub async fn flush(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.tx.send(Queued::Flush(done)).is_ok() {
+            let _ = rx.await;
+        }
+    }
 }
 
 async fn write_loop(
@@ -282,12 +372,14 @@ async fn write_loop(
     code: String,
     mut rx: mpsc::UnboundedReceiver<Queued>,
     acks: mpsc::UnboundedSender<u64>,
+    (max_batch, attempts): (usize, u32),
 ) {
-    let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, max_batch).await > 0 {
         let mut writes = Vec::with_capacity(batch.len());
         let mut joined = Vec::new();
-        let mut cleared = Vec::new();
+        // Told once this batch is written (a clear, a flush).
+        let mut waiting = Vec::new();
         for q in batch.drain(..) {
             match q {
                 Queued::Player(p) => {
@@ -297,18 +389,22 @@ async fn write_loop(
                 Queued::Plain(w) => writes.push(w),
                 Queued::Clear(done) => {
                     writes.push(Write::Clear);
-                    cleared.push(done);
+                    waiting.push(done);
                 }
+                Queued::Flush(done) => waiting.push(done),
             }
         }
         // A store outage delays joins (the welcome waits) for a few
         // seconds; after that the game goes on without failover safety
         // rather than stalling.
         let mut backoff = Duration::from_millis(20);
-        for attempt in 1..=WRITE_ATTEMPTS {
+        for attempt in 1..=attempts {
+            if writes.is_empty() {
+                break;
+            }
             match store.write(&code, &writes).await {
                 Ok(()) => break,
-                Err(e) if attempt == WRITE_ATTEMPTS => {
+                Err(e) if attempt == attempts => {
                     tracing::error!(error = %e, code, "live checkpoint write failed; giving up: this session cannot fail over");
                 }
                 Err(e) => {
@@ -321,8 +417,80 @@ async fn write_loop(
         for id in joined {
             let _ = acks.send(id);
         }
-        for done in cleared {
+        for done in waiting {
             let _ = done.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::engine::LiveQuiz;
+    use livequiz_sdk::live::ScoringRules;
+
+    #[tokio::test]
+    async fn checkpoints_round_trip_in_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = crate::config::Config::for_tests(dir.path());
+        let db = crate::db::Db::connect(&config).await.expect("sqlite");
+        db.migrate().await.expect("migrate");
+        let store = SqlCheckpoints::new(LiveStore::new(&db), Duration::from_secs(86_400));
+        let meta = SessionMeta {
+            session_id: 3,
+            code: "123456".into(),
+            host_token: "secret".into(),
+            quiz: LiveQuiz {
+                quiz_id: 1,
+                questions: Vec::new(),
+                rules: ScoringRules::default(),
+                reveal_ms: 100,
+                top_n: 5,
+                hide_text_on_devices: true,
+            },
+            join: Default::default(),
+            created_at: 1,
+        };
+        assert!(!store.exists("123456").await.unwrap());
+        store.create(&meta).await.expect("create");
+        assert!(store.exists("123456").await.unwrap());
+        let player = |id: u64| PlayerRecord {
+            id,
+            nickname: format!("p{id}"),
+            account_id: None,
+            resume_token: format!("t{id}"),
+            joined_at: 1,
+            banned: false,
+            extra_time_percent: if id == 3 { 200 } else { 100 },
+        };
+        let phase = PhaseCheckpoint {
+            phase: PhaseRecord::Question {
+                index: 2,
+                opened_at: 99,
+                closing: false,
+                extra_time: vec![(3, 150)],
+            },
+            end_requested: true,
+            locked: true,
+        };
+        let writes = [
+            Write::Player(player(1)),
+            Write::Player(player(2)),
+            Write::Player(player(3)),
+            Write::Removed(2),
+            Write::Phase(phase.clone()),
+            // A repeated record (an account rejoining) replaces the first.
+            Write::Player(player(3)),
+        ];
+        store.write("123456", &writes).await.expect("write");
+        let saved = store.load("123456").await.unwrap().expect("saved");
+        assert_eq!(saved.meta, meta);
+        assert_eq!(saved.players, vec![player(1), player(3)]);
+        assert_eq!(saved.phase, phase);
+        assert!(store.load("654321").await.unwrap().is_none());
+        store.write("123456", &[Write::Clear]).await.expect("clear");
+        assert!(store.load("123456").await.unwrap().is_none());
+        assert!(!store.exists("123456").await.unwrap());
+        db.close().await;
     }
 }

@@ -5,10 +5,11 @@
 //! exactly as with one gateway). Ownership is a lease in Redis Cluster:
 //! `live:{<code>}:owner` holds the owner's instance id (`SET NX PX`, renewed
 //! by the owner every third of the lease while the session runs, deleted
-//! when it ends). `NX` also makes join codes unique across gateways, and
-//! decides which gateway takes a session over when its owner died (see
-//! [`super::checkpoint`]). An owner whose renewal finds another id there
-//! abdicates: it closes its sockets with 1001 and stops the session.
+//! when it ends or is handed over). `NX` also makes join codes unique
+//! across gateways, and decides which gateway takes a session over when its
+//! owner died or handed it over (see [`super::checkpoint`]). An owner whose
+//! renewal finds another id there abdicates: it closes its sockets with
+//! 1001 and stops the session.
 //!
 //! A gateway that gets a WebSocket for a code it does not run looks the
 //! owner up and **bridges** the connection: it resolves the credentials
@@ -16,7 +17,14 @@
 //! message and the close to the owner. On the owner, the remote connection
 //! is an ordinary [`ConnTx`] in the session's fanout, whose queue is drained
 //! by a forwarding task that publishes each frame back. Pings are answered
-//! by the bridging gateway.
+//! by the bridging gateway. A relayed message carries the time the bridging
+//! gateway received it, so an answer is judged by when it reached a
+//! gateway, not by when it crossed Redis (the owner trusts that stamp up to
+//! [`MAX_RELAY_AGE`] before its own receipt).
+//!
+//! This module is the [`Mesh`] behind which the service and the WebSocket
+//! endpoint see it; it sees this gateway's sessions only as
+//! [`LocalSessions`].
 //!
 //! Transport: Redis **sharded pub/sub** (`SPUBLISH`/`SSUBSCRIBE`, RESP3
 //! pushes on the redis crate's cluster connection). Each gateway subscribes
@@ -26,10 +34,21 @@
 //! publisher awaiting each publish, one subscriber connection).
 //!
 //! Failover: every third of the lease a bridging gateway checks the owners
-//! of its bridged sockets; when an owner's lease is gone (it crashed) the
-//! sockets are closed with 1001 and the clients reconnect with their
-//! resume tokens; a publish nobody receives (the owner's inbox has no
-//! subscriber) fails a join or message the same way at once.
+//! of its bridged sockets; when an owner's lease is gone (it crashed) or
+//! names another gateway, the sockets are closed with 4010 (reconnect now)
+//! and the clients reconnect with their resume tokens; a publish nobody
+//! receives (the owner's inbox has no subscriber) fails a join or message
+//! at once (1001, retried). An owner that shuts down hands its sessions
+//! over: it releases their leases before it closes their sockets (bridged
+//! ones through their bridging gateways) with 4010, so the first gateway a
+//! client reconnects to takes the session over at once.
+//!
+//! Stopping ([`Lifecycle`]): when the gateway begins shutting down, its
+//! bridged sockets are closed with 4010 (their clients reconnect, through
+//! the load balancer, to a gateway that is staying) and attaches from other
+//! gateways are refused as transient; the lease keepers run until their
+//! sessions release them; the dispatcher and the relays end once the
+//! sessions are gone.
 //!
 //! Limits: pub/sub is at-most-once. A bridged frame lost in a Redis
 //! failover is lost (the client's resume gets the current state back).
@@ -39,20 +58,25 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
+use livequiz_sdk::live::{close, ClientMsg, ErrorCode};
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncCommands as _, PushKind, Value};
-use sdk::live::{close, ClientMsg, ErrorCode};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::actor::fanout::{ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
-use super::actor::Cmd;
+use super::actor::SessionHandle;
 use super::checkpoint::{CheckpointStore, RedisCheckpoints};
-use super::service::LiveService;
-use super::ws::{attach_role, Role};
+use super::conn::{ConnTx, Out, Role};
+use super::lifecycle::Lifecycle;
+use super::mesh::{Lease, LeaseKeeper, LocalSessions, Mesh, MeshFuture};
+use crate::config::LiveTuningConfig;
+use crate::db::now_ms;
 
-/// How long a bridging gateway waits for the owner to answer a join.
-const ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much earlier than the owner's own receipt a relayed message may
+/// count as received (the bridging gateway's stamp, on its wall clock).
+/// Relaying takes milliseconds; the bound keeps a bridging gateway with a
+/// wrong clock from stretching deadlines.
+pub const MAX_RELAY_AGE: Duration = Duration::from_secs(2);
 
 /// One message between gateways.
 #[derive(Debug, Serialize, Deserialize)]
@@ -65,11 +89,14 @@ enum Wire {
         conn: u64,
         role: Role,
     },
-    /// Bridging gateway -> owner: a client message.
+    /// Bridging gateway -> owner: a client message, received at server
+    /// time `at` (ms) by the bridging gateway (absent from older gateways).
     Msg {
         from: String,
         conn: u64,
         msg: ClientMsg,
+        #[serde(default)]
+        at: Option<i64>,
     },
     /// Bridging gateway -> owner: the socket closed.
     Detach { from: String, conn: u64 },
@@ -88,7 +115,7 @@ enum Wire {
 struct Remote {
     local_id: u64,
     player: Option<u64>,
-    tx: mpsc::Sender<Cmd>,
+    session: SessionHandle,
 }
 
 /// A socket on this gateway bridged to another gateway's session.
@@ -102,17 +129,24 @@ struct Bridged {
 
 /// This gateway's membership in the Redis Cluster mesh of gateways.
 pub struct Cluster {
+    /// Itself, for the tasks a [`Mesh`] call starts.
+    me: Weak<Cluster>,
     id: String,
     conn: ClusterConnection,
     /// Owner lease lifetime; renewed every third of it.
     lease: Duration,
+    /// How long a bridging gateway waits for the owner to answer a join
+    /// (`LIVE_ATTACH_TIMEOUT_MS`), queue bounds of bridged connections.
+    tuning: Arc<LiveTuningConfig>,
     /// Session checkpoints, on the same connection.
     checkpoints: Arc<RedisCheckpoints>,
-    live: Weak<LiveService>,
+    live: Weak<dyn LocalSessions>,
     /// Owner side: remote connections by (gateway, connection id).
     remotes: Mutex<HashMap<(String, u64), Remote>>,
     /// Bridging side: local sockets by connection id.
     bridged: Mutex<HashMap<u64, Bridged>>,
+    /// The gateway's stop signals and task tracker.
+    life: Lifecycle,
 }
 
 fn inbox(gateway: &str) -> String {
@@ -129,6 +163,7 @@ fn close_reason(code: u16) -> &'static str {
         close::REMOVED => "removed by the host",
         close::REPLACED => "replaced by a newer connection",
         close::TOO_SLOW => "too slow",
+        close::RECONNECT_NOW => "session moved: reconnect now",
         _ => "closed",
     }
 }
@@ -136,11 +171,13 @@ fn close_reason(code: u16) -> &'static str {
 impl Cluster {
     /// Connects to Redis Cluster (RESP3) at the seed `nodes` (URLs, see
     /// `Config::redis_urls`), subscribes to this gateway's inbox and
-    /// starts the dispatcher.
+    /// starts the dispatcher and the owner watch, as tasks of `life`.
     pub async fn connect(
         nodes: &[String],
         lease: Duration,
-        live: Weak<LiveService>,
+        tuning: Arc<LiveTuningConfig>,
+        live: Weak<dyn LocalSessions>,
+        life: Lifecycle,
     ) -> anyhow::Result<Arc<Self>> {
         let nodes = nodes.to_vec();
         let (push_tx, mut push_rx) = mpsc::unbounded_channel();
@@ -151,18 +188,30 @@ impl Cluster {
         let mut conn = client.get_async_connection().await?;
         let id = format!("{:016x}", rand::random::<u64>());
         conn.ssubscribe(inbox(&id)).await?;
-        let cluster = Arc::new(Cluster {
+        let cluster = Arc::new_cyclic(|me| Cluster {
+            me: me.clone(),
             id,
-            checkpoints: Arc::new(RedisCheckpoints::new(conn.clone())),
+            checkpoints: Arc::new(RedisCheckpoints::new(conn.clone(), tuning.checkpoint_ttl)),
             conn,
             lease,
+            tuning,
             live,
             remotes: Mutex::new(HashMap::new()),
             bridged: Mutex::new(HashMap::new()),
+            life: life.clone(),
         });
         let weak = Arc::downgrade(&cluster);
-        tokio::spawn(async move {
-            while let Some(push) = push_rx.recv().await {
+        let dispatcher = life.clone();
+        life.spawn(async move {
+            loop {
+                let push: redis::PushInfo = tokio::select! {
+                    push = push_rx.recv() => match push {
+                        Some(push) => push,
+                        None => break,
+                    },
+                    // Sessions being handed over relay to the end; then it ends.
+                    _ = dispatcher.stopped() => break,
+                };
                 let Some(cluster) = weak.upgrade() else { break };
                 if push.kind != PushKind::SMessage {
                     continue;
@@ -176,18 +225,8 @@ impl Cluster {
                 }
             }
         });
-        tokio::spawn(watch_owners(Arc::downgrade(&cluster)));
+        life.spawn(watch_owners(Arc::downgrade(&cluster), life.clone()));
         Ok(cluster)
-    }
-
-    /// Where sessions are checkpointed in this mode.
-    pub fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
-        self.checkpoints.clone()
-    }
-
-    /// This gateway's instance id.
-    pub fn id(&self) -> &str {
-        &self.id
     }
 
     /// Publishes to a gateway's inbox; the number of subscribers that got
@@ -199,7 +238,7 @@ impl Cluster {
     }
 
     /// Claims `code` for this gateway; false if another session holds it.
-    pub async fn claim(&self, code: &str) -> redis::RedisResult<bool> {
+    async fn claim(&self, code: &str) -> redis::RedisResult<bool> {
         let mut c = self.conn.clone();
         let set: Option<String> = redis::cmd("SET")
             .arg(owner_key(code))
@@ -213,7 +252,7 @@ impl Cluster {
     }
 
     /// Gives up the lease on `code` if this gateway holds it.
-    pub async fn release(&self, code: &str) {
+    async fn release(&self, code: &str) {
         let release = redis::Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then \
              return redis.call('DEL', KEYS[1]) else return 0 end",
@@ -230,7 +269,7 @@ impl Cluster {
     }
 
     /// The gateway that owns `code`, if any.
-    pub async fn owner(&self, code: &str) -> Option<String> {
+    async fn owner(&self, code: &str) -> Option<String> {
         let mut c = self.conn.clone();
         match c.get::<_, Option<String>>(owner_key(code)).await {
             Ok(o) => o,
@@ -241,64 +280,80 @@ impl Cluster {
         }
     }
 
-    /// Renews the lease on `code` until the session's actor stops, then
-    /// releases it. If the lease turns out to be someone else's (this
-    /// gateway stalled longer than the lease and another one took the
-    /// session over), the actor is told to abdicate. A lease that lapsed
-    /// with nobody else claiming it (a renewal delayed past the lease on a
-    /// saturated machine) is claimed again in the same script: the session
-    /// still runs only here, and abdicating would send every player through
-    /// a reconnect and a restore for nothing (bridging gateways that saw
-    /// the gap have sent their clients to reconnect, which brings them
-    /// back here).
-    pub fn hold(self: &Arc<Self>, code: String, session: mpsc::Sender<Cmd>) {
-        let cluster = self.clone();
-        tokio::spawn(async move {
-            // 1: renewed, 2: had lapsed and is claimed again, 0: someone else's.
-            let renew = redis::Script::new(
-                "local owner = redis.call('GET', KEYS[1]) \
-                 if owner == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end \
-                 if not owner then \
-                   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end \
-                 return 0",
-            );
-            let key = owner_key(&code);
-            let mut tick = tokio::time::interval(cluster.lease / 3);
-            tick.tick().await;
-            loop {
-                tokio::select! {
-                    _ = session.closed() => break,
-                    _ = tick.tick() => {
-                        let mut c = cluster.conn.clone();
-                        let r: redis::RedisResult<i64> = renew
-                            .key(&key)
-                            .arg(&cluster.id)
-                            .arg(cluster.lease.as_millis() as u64)
-                            .invoke_async(&mut c)
-                            .await;
-                        match r {
-                            Ok(0) => {
-                                let _ = session.send(Cmd::Abdicate).await;
-                                return;
-                            }
-                            Ok(2) => {
-                                metrics::counter!("live_owner_lease_reclaimed_total").increment(1);
-                                tracing::warn!(code, "live owner lease had lapsed; claimed again");
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                tracing::warn!(error = %e, code, "live owner lease renewal failed");
-                            }
+    /// Renews the lease on `code` until the session's actor releases it
+    /// (a hand-over) or drops it (the session ended), then gives it up if it
+    /// is still this gateway's: a renewal never runs after the release. If
+    /// the lease turns out to be someone else's (this gateway stalled longer
+    /// than the lease and another one took the session over), the actor is
+    /// told to abdicate. A lease that lapsed with nobody else claiming it (a
+    /// renewal delayed past the lease on a saturated machine) is claimed
+    /// again in the same script: the session still runs only here, and
+    /// abdicating would send every player through a reconnect and a restore
+    /// for nothing (bridging gateways that saw the gap have sent their
+    /// clients to reconnect, which brings them back here).
+    fn hold_lease(self: &Arc<Self>, code: String, session: SessionHandle) -> Lease {
+        let (lease, keeper) = Lease::new();
+        self.life
+            .spawn(self.clone().keep_lease(code, session, keeper));
+        lease
+    }
+
+    async fn keep_lease(
+        self: Arc<Self>,
+        code: String,
+        session: SessionHandle,
+        mut keeper: LeaseKeeper,
+    ) {
+        // 1: renewed, 2: had lapsed and is claimed again, 0: someone else's.
+        let renew = redis::Script::new(
+            "local owner = redis.call('GET', KEYS[1]) \
+             if owner == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end \
+             if not owner then \
+               redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end \
+             return 0",
+        );
+        let key = owner_key(&code);
+        let mut tick = tokio::time::interval(self.lease / 3);
+        tick.tick().await;
+        let done = loop {
+            tokio::select! {
+                done = keeper.released() => break done,
+                // The session did not let go in time (see Lifecycle): the
+                // lease expires by itself.
+                _ = self.life.stopped() => return,
+                _ = tick.tick() => {
+                    let mut c = self.conn.clone();
+                    let r: redis::RedisResult<i64> = renew
+                        .key(&key)
+                        .arg(&self.id)
+                        .arg(self.lease.as_millis() as u64)
+                        .invoke_async(&mut c)
+                        .await;
+                    match r {
+                        Ok(0) => {
+                            session.abdicate().await;
+                            return;
+                        }
+                        Ok(2) => {
+                            metrics::counter!("live_owner_lease_reclaimed_total").increment(1);
+                            tracing::warn!(code, "live owner lease had lapsed; claimed again");
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, code, "live owner lease renewal failed");
                         }
                     }
                 }
             }
-            cluster.release(&code).await;
-        });
+        };
+        self.release(&code).await;
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
     }
 
     /// Bridging side: joins `conn` to the session `code` owned by `owner`.
-    pub async fn attach_remote(
+    async fn attach_remote(
         &self,
         owner: &str,
         code: &str,
@@ -317,6 +372,16 @@ impl Cluster {
                 reply: Some(reply),
             },
         );
+        // After the insert: a socket bridged from now on is either in the
+        // map when the stopping gateway sends its sockets away, or sees it
+        // stopping here.
+        if self.life.is_stopping() {
+            self.bridged
+                .lock()
+                .expect("bridge map poisoned")
+                .remove(&id);
+            return Err(ErrorCode::Internal);
+        }
         let wire = Wire::Attach {
             code: code.to_string(),
             from: self.id.clone(),
@@ -325,7 +390,7 @@ impl Cluster {
         };
         let result = match self.publish(owner, &wire).await {
             Ok(0) => Err(ErrorCode::Internal), // the owner is gone; retry after the takeover
-            Ok(_) => match tokio::time::timeout(ATTACH_TIMEOUT, rx).await {
+            Ok(_) => match tokio::time::timeout(self.tuning.attach_timeout, rx).await {
                 Ok(Ok(r)) => r,
                 _ => Err(ErrorCode::Internal),
             },
@@ -345,11 +410,19 @@ impl Cluster {
 
     /// Bridging side: relays a client message; false if Redis failed or
     /// the owner is gone (the client reconnects and reaches the new owner).
-    pub async fn send_remote(&self, owner: &str, conn: u64, msg: ClientMsg) -> bool {
+    async fn send_remote(
+        &self,
+        owner: &str,
+        conn: u64,
+        msg: ClientMsg,
+        received: tokio::time::Instant,
+    ) -> bool {
+        let age = i64::try_from(received.elapsed().as_millis()).unwrap_or(i64::MAX);
         let wire = Wire::Msg {
             from: self.id.clone(),
             conn,
             msg,
+            at: Some(now_ms().saturating_sub(age)),
         };
         match self.publish(owner, &wire).await {
             Ok(n) => n > 0,
@@ -361,7 +434,7 @@ impl Cluster {
     }
 
     /// Bridging side: the socket closed.
-    pub async fn detach_remote(&self, owner: &str, conn: u64) {
+    async fn detach_remote(&self, owner: &str, conn: u64) {
         self.bridged
             .lock()
             .expect("bridge map poisoned")
@@ -381,13 +454,20 @@ impl Cluster {
                 conn,
                 role,
             } => self.on_attach(code, from, conn, role),
-            Wire::Msg { from, conn, msg } => {
+            Wire::Msg {
+                from,
+                conn,
+                msg,
+                at,
+            } => {
+                let received = relayed_at(at);
                 let target = {
                     let map = self.remotes.lock().expect("remote map poisoned");
-                    map.get(&(from, conn)).map(|r| (r.player, r.tx.clone()))
+                    map.get(&(from, conn))
+                        .map(|r| (r.player, r.session.clone()))
                 };
-                if let Some((player, tx)) = target {
-                    let _ = tx.send(Cmd::Msg { player, msg }).await;
+                if let Some((player, session)) = target {
+                    session.send(player, msg, received).await;
                 }
             }
             Wire::Detach { from, conn } => {
@@ -397,12 +477,7 @@ impl Cluster {
                     .expect("remote map poisoned")
                     .remove(&(from, conn));
                 if let Some(r) = gone {
-                    let _ =
-                        r.tx.send(Cmd::Detach {
-                            conn_id: r.local_id,
-                            player: r.player,
-                        })
-                        .await;
+                    r.session.detach(r.local_id, r.player).await;
                 }
             }
             Wire::Attached { conn, result } => {
@@ -452,41 +527,40 @@ impl Cluster {
     /// Owner side: a remote connection joins one of this gateway's sessions.
     fn on_attach(self: &Arc<Self>, code: String, from: String, conn: u64, role: Role) {
         let cluster = self.clone();
-        tokio::spawn(async move {
+        self.life.spawn(async move {
             let Some(live) = cluster.live.upgrade() else {
                 return;
             };
             let Some(handle) = live.local_or_take_over(&code).await else {
+                // While this gateway hands its sessions over, the client is
+                // to try again (it will find the next owner).
+                let refusal = if cluster.life.is_stopping() {
+                    ErrorCode::Internal
+                } else {
+                    ErrorCode::UnknownSession
+                };
                 let wire = Wire::Attached {
                     conn,
-                    result: Err(ErrorCode::UnknownSession),
+                    result: Err(refusal),
                 };
                 let _ = cluster.publish(&from, &wire).await;
                 return;
             };
-            let capacity = if matches!(role, Role::Host { .. }) {
-                HOST_QUEUE
-            } else {
-                CONN_QUEUE
-            };
-            let (tx, rx) = mpsc::channel(capacity);
-            let kill = Arc::new(Notify::new());
             let local_id = live.next_conn_id();
-            let local = ConnTx {
-                id: local_id,
-                tx,
-                kill: kill.clone(),
-            };
+            let (local, rx) = ConnTx::new(local_id, role.queue_bound(&cluster.tuning));
             // Forward before attaching: the welcome is queued during the attach.
-            tokio::spawn(forward(cluster.clone(), from.clone(), conn, rx, kill));
-            let result = attach_role(&handle, role, local).await;
+            let kill = local.kill.clone();
+            cluster
+                .life
+                .spawn(forward(cluster.clone(), from.clone(), conn, rx, kill));
+            let result = handle.attach(role, local).await;
             if let Ok(player) = result {
                 cluster.remotes.lock().expect("remote map poisoned").insert(
                     (from.clone(), conn),
                     Remote {
                         local_id,
                         player,
-                        tx: handle.tx.clone(),
+                        session: handle,
                     },
                 );
             }
@@ -494,6 +568,72 @@ impl Cluster {
                 .publish(&from, &Wire::Attached { conn, result })
                 .await;
         });
+    }
+}
+
+/// Owner side: when a relayed message counts as received: the bridging
+/// gateway's stamp, but no earlier than [`MAX_RELAY_AGE`] before now.
+fn relayed_at(at: Option<i64>) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    let age = at
+        .map_or(0, |at| now_ms().saturating_sub(at))
+        .clamp(0, MAX_RELAY_AGE.as_millis() as i64);
+    now.checked_sub(Duration::from_millis(age as u64))
+        .unwrap_or(now)
+}
+
+impl Mesh for Cluster {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
+        self.checkpoints.clone()
+    }
+
+    fn claim<'a>(&'a self, code: &'a str) -> MeshFuture<'a, redis::RedisResult<bool>> {
+        Box::pin(Cluster::claim(self, code))
+    }
+
+    fn release<'a>(&'a self, code: &'a str) -> MeshFuture<'a, ()> {
+        Box::pin(Cluster::release(self, code))
+    }
+
+    fn owner<'a>(&'a self, code: &'a str) -> MeshFuture<'a, Option<String>> {
+        Box::pin(Cluster::owner(self, code))
+    }
+
+    fn hold(&self, code: String, session: SessionHandle) -> Lease {
+        match self.me.upgrade() {
+            Some(me) => me.hold_lease(code, session),
+            // Unreachable while a session runs (the service holds the mesh):
+            // a lease nobody keeps, released at once.
+            None => Lease::new().0,
+        }
+    }
+
+    fn attach_remote<'a>(
+        &'a self,
+        owner: &'a str,
+        code: &'a str,
+        role: Role,
+        conn: ConnTx,
+    ) -> MeshFuture<'a, Result<Option<u64>, ErrorCode>> {
+        Box::pin(Cluster::attach_remote(self, owner, code, role, conn))
+    }
+
+    fn send_remote<'a>(
+        &'a self,
+        owner: &'a str,
+        conn: u64,
+        msg: ClientMsg,
+        received: tokio::time::Instant,
+    ) -> MeshFuture<'a, bool> {
+        Box::pin(Cluster::send_remote(self, owner, conn, msg, received))
+    }
+
+    fn detach_remote<'a>(&'a self, owner: &'a str, conn: u64) -> MeshFuture<'a, ()> {
+        Box::pin(Cluster::detach_remote(self, owner, conn))
     }
 }
 
@@ -513,6 +653,8 @@ async fn forward(
                 None => return,
             },
             _ = kill.notified() => Wire::Close { conn, code: close::TOO_SLOW },
+            // The sessions are gone: nothing more comes.
+            _ = cluster.life.stopped() => return,
         };
         let last = matches!(wire, Wire::Close { .. });
         if let Err(e) = cluster.publish(&to, &wire).await {
@@ -526,16 +668,30 @@ async fn forward(
 
 /// Bridging side: every third of the lease, checks that the owners of the
 /// bridged sockets still hold their sessions. When an owner's lease has
-/// expired (it crashed) or moved, its sockets are closed with "going away":
-/// the clients reconnect with their resume tokens, and the first gateway to
-/// see such a code without owner takes the session over.
-async fn watch_owners(cluster: Weak<Cluster>) {
+/// expired (it crashed), was released (it handed the session over) or
+/// moved, its sockets are closed with "reconnect now": the clients
+/// reconnect with their resume tokens, and the first gateway to see such a
+/// code without owner takes the session over. When this gateway begins
+/// stopping, every bridged socket is closed that way (the session stays
+/// where it is; its clients come back through another gateway).
+async fn watch_owners(cluster: Weak<Cluster>, life: Lifecycle) {
     let Some(lease) = cluster.upgrade().map(|c| c.lease) else {
         return;
     };
     let mut tick = tokio::time::interval(lease / 3);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = life.stopping() => {
+                if let Some(cluster) = cluster.upgrade() {
+                    let mut map = cluster.bridged.lock().expect("bridge map poisoned");
+                    for (_, b) in map.drain() {
+                        send_away(&b);
+                    }
+                }
+                return;
+            }
+        }
         let Some(cluster) = cluster.upgrade() else {
             return;
         };
@@ -563,17 +719,26 @@ async fn watch_owners(cluster: Weak<Cluster>) {
             let mut map = cluster.bridged.lock().expect("bridge map poisoned");
             map.retain(|_, b| {
                 let moved = b.code == code && b.owner == owner;
-                // A full queue cannot take the close: end the connection
-                // as too slow instead (clients reconnect after either).
-                if moved
-                    && b.tx
-                        .try_send(Out::Close(close::GOING_AWAY, "session moved"))
-                        .is_err()
-                {
-                    b.kill.notify_one();
+                if moved {
+                    send_away(b);
                 }
                 !moved
             });
         }
+    }
+}
+
+/// Closes a bridged socket with "reconnect now"; a full queue cannot take
+/// the close: the connection ends as too slow instead (clients reconnect
+/// after either).
+fn send_away(b: &Bridged) {
+    if b.tx
+        .try_send(Out::Close(
+            close::RECONNECT_NOW,
+            "session moved: reconnect now",
+        ))
+        .is_err()
+    {
+        b.kill.notify_one();
     }
 }

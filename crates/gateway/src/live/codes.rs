@@ -8,12 +8,8 @@
 
 use tokio::sync::mpsc;
 
-use super::actor::{Cmd, CMD_QUEUE};
-use super::service::{CreateError, LiveService, SessionHandle};
-
-/// Free-code checks (a Redis claim each in cluster mode) before creation
-/// gives up with [`CreateError::NoFreeCode`].
-const CODE_ATTEMPTS: usize = 16;
+use super::actor::{Cmd, SessionHandle};
+use super::service::{CreateError, LiveService};
 
 /// Random picks before the local registry is scanned for a free code.
 const RANDOM_PICKS: usize = 32;
@@ -24,8 +20,8 @@ impl LiveService {
     /// session parked in its checkpoint, waiting for a client to reconnect
     /// so a gateway takes it over.
     pub(super) async fn code_is_free(&self, code: &str) -> Result<bool, CreateError> {
-        if let Some(cluster) = self.cluster() {
-            if !cluster.claim(code).await? {
+        if let Some(mesh) = self.mesh() {
+            if !mesh.claim(code).await? {
                 return Ok(false);
             }
         }
@@ -35,8 +31,8 @@ impl LiveService {
             .await
             .map_err(|e| CreateError::Checkpoint(e.to_string()));
         if !matches!(parked, Ok(false)) {
-            if let Some(cluster) = self.cluster() {
-                cluster.release(code).await;
+            if let Some(mesh) = self.mesh() {
+                mesh.release(code).await;
             }
         }
         parked.map(|taken| !taken)
@@ -51,11 +47,12 @@ impl LiveService {
 
     /// A code no session holds (here, parked, or on another gateway),
     /// reserved in the registry; [`CreateError::NoFreeCode`] after
-    /// [`CODE_ATTEMPTS`] taken ones or when every code is taken here.
+    /// `LIVE_CODE_ATTEMPTS` taken ones (a Redis claim each in cluster mode)
+    /// or when every code is taken here.
     pub(super) async fn allocate_code(
         &self,
     ) -> Result<(String, mpsc::Sender<Cmd>, mpsc::Receiver<Cmd>), CreateError> {
-        for _ in 0..CODE_ATTEMPTS {
+        for _ in 0..self.policy().tuning.code_attempts {
             let Some((code, tx, rx)) = self.reserve_code() else {
                 break;
             };
@@ -93,16 +90,12 @@ impl LiveService {
             .chain((0..space).map(|i| (start + i) % space))
             .map(|n| self.policy().code(n))
             .find(|c| !map.contains_key(c))?;
-        let (tx, rx) = mpsc::channel(CMD_QUEUE);
+        let (tx, rx) = mpsc::channel(self.policy().tuning.cmd_queue);
         // Placeholder until the id is known; connections see the session
         // only once `spawn` fills in the real handle.
         map.insert(
             code.clone(),
-            SessionHandle {
-                id: 0,
-                host_token: String::new(),
-                tx: tx.clone(),
-            },
+            SessionHandle::new(0, String::new(), tx.clone()),
         );
         Some((code, tx, rx))
     }

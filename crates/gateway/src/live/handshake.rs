@@ -9,13 +9,12 @@
 //! bridged connection's role crosses gateways already resolved).
 
 use axum::extract::ws::{Message, WebSocket};
-use sdk::live::{ErrorCode, Hello, JoinHello, HELLO_TIMEOUT_SECS};
+use livequiz_sdk::live::{ErrorCode, Hello, JoinHello, HELLO_TIMEOUT_SECS};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::actor::describe;
+use super::conn::{describe, Role};
 use super::service::LiveService;
-use super::ws::Role;
 use crate::error::ApiError;
 
 /// Query string of the WebSocket URL: the join code. The parameters that
@@ -63,7 +62,7 @@ impl WsParams {
 pub enum NoHello {
     /// Refused: a `bad_message` error frame with this text, then a close.
     Refused(String),
-    /// A frame over [`sdk::live::MAX_CLIENT_FRAME`] or a protocol violation.
+    /// A frame over [`livequiz_sdk::live::MAX_CLIENT_FRAME`] or a protocol violation.
     BadFrame,
     /// The client went away.
     Gone,
@@ -106,7 +105,8 @@ pub async fn read_hello(socket: &mut WebSocket) -> Result<Hello, NoHello> {
 }
 
 /// Resolves the first frame's credential to a role (login tokens are looked
-/// up here); the refusal's code and message.
+/// up here, by the gateway's one token check, `crate::auth::Authenticator`);
+/// the refusal's code and message (`internal` when the check itself failed).
 pub async fn resolve_role(live: &LiveService, hello: Hello) -> Result<Role, (ErrorCode, String)> {
     match hello {
         Hello::Host { host_token } => Ok(Role::Host { host_token }),
@@ -118,8 +118,13 @@ pub async fn resolve_role(live: &LiveService, hello: Hello) -> Result<Role, (Err
             pattern,
             ..
         }) => {
-            let account = live.auth().resolve(&token).await.ok_or_else(|| {
-                let code = ErrorCode::Unauthorized;
+            // The same check as a REST request's bearer token.
+            let account = live.auth().resolve(&token).await.map_err(|e| {
+                let code = match e {
+                    ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+                    // The token store or the database failed: transient, not a bad token.
+                    _ => ErrorCode::Internal,
+                };
                 (code, describe(code).to_string())
             })?;
             Ok(Role::Join {
@@ -140,6 +145,11 @@ pub async fn resolve_role(live: &LiveService, hello: Hello) -> Result<Role, (Err
         Hello::Join(_) => Err((
             ErrorCode::BadNickname,
             "a join frame needs a nickname (guest) or a token (account)".into(),
+        )),
+        // A first frame the protocol crate knows and this gateway does not accept yet.
+        _ => Err((
+            ErrorCode::BadMessage,
+            describe(ErrorCode::BadMessage).to_string(),
         )),
     }
 }

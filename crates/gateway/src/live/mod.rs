@@ -6,15 +6,30 @@
 //! the first frame: players as guests (a nickname) or with their login token,
 //! the host with the host secret (credentials never travel in URLs). The wire protocol
 //! (every message, error code and close code) is in `docs/PROTOCOL.md`; its
-//! types are `sdk::live`, shared with the SDK's client.
+//! types are `livequiz_sdk::live`, shared with the SDK's client.
 //!
 //! ## Layers
 //!
-//! - [`engine`]: the pure session state machine (lobby -> question ->
-//!   reveal -> ... -> finished), scoring, roster, leaderboard coalescing.
-//!   Synchronous, no I/O; it queues [`engine::Effect`]s. Unit tested with
-//!   `tokio::time::pause`.
-//! - [`actor`]: one task per session owns the core, runs its timers (the
+//! ```text
+//!   ws ──▶ handshake          (who the socket is: the first frame)
+//!    │
+//!    └──▶ route ──▶ service   (where the code's session runs: here, taken over, or bridged)
+//!           │          │
+//!           │          ├──▶ actor ──▶ engine   (the session: pure, its own crate)
+//!           │          │      ├──▶ writer     (answers, batched into crate::store)
+//!           │          │      ├──▶ checkpoint (failover state)
+//!           │          │      └──▶ mirror     (scores on the shard cluster, written behind)
+//!           └──────────┴──▶ mesh ◀── cluster  (the other gateways, behind a trait)
+//! ```
+//!
+//! - [`engine`] (the `live-engine` crate): the pure session state machine
+//!   (lobby -> question -> reveal -> ... -> finished), scoring, roster, join
+//!   rules, and the ranks: each session owns a leaderboard-core board, the
+//!   only copy of its scores, so a push (top list and every player's own
+//!   rank) is a function of the session and the time. No tokio, no I/O: the
+//!   time is a value ([`engine::Instant`], converted by [`clock`]) and it
+//!   queues [`engine::Effect`]s. Its crate docs describe the state machine.
+//! - [`actor`]: one task per session owns the engine, runs its timers (the
 //!   question deadline is the server's clock), performs effects, and fans
 //!   frames out to bounded per-connection queues (slow consumers are
 //!   dropped, never waited on). The fan-out is paced: frames go through a
@@ -23,30 +38,45 @@
 //!   waits behind a 10,000-socket push. Leaderboard pushes have their own
 //!   lane, served alternately with questions/reveals (except that a push
 //!   queued after a reveal waits for it: it carries the points the reveal
-//!   explains), and each actor turn takes every ready command (up to 512),
-//!   not one per slice.
-//! - [`score`]: the [`score::ScoreBoard`] trait ranking players:
-//!   leaderboard-core in process, writes keyed by an op id per
-//!   `(session, question, player)` so retries apply once.
-//! - [`store`]: MySQL/SQLite records (`live_sessions`, `live_answers`
-//!   unique on `(session, question, player)`, `live_standings`), answers
-//!   written by a batching writer on its own thread and runtime, through a
-//!   native-driver pool (not `Any`) with a few fixed-size prepared
-//!   multi-row INSERTs.
-//! - [`ws`] and [`http`]: the axum endpoints; [`handshake`]: the first
-//!   frame of a WebSocket connection, which carries its credential.
+//!   explains), and each actor turn takes every ready command (up to 512;
+//!   all of them when a deadline may pass). The actor awaits nothing on an
+//!   answer's way but the database commit.
+//! - [`conn`]: what a connection is to everyone handling one (its
+//!   [`conn::Role`], the session's [`conn::ConnTx`] on its queue, frames).
+//! - [`route`]: [`LiveService::route`], the one place that decides where a
+//!   join code's session runs; [`mesh`]: the two narrow traits between this
+//!   gateway's sessions and the other gateways, so [`service`], [`ws`] and
+//!   [`cluster`] never import one another.
+//! - [`mirror`]: with `SHARD_NODES`, every score change is copied to the
+//!   shard-node cluster behind the game (bounded queue, its own task, op
+//!   ids, retries, dropped changes counted and resynced), for readers
+//!   outside the session; nothing in a game waits for it.
+//! - [`writer`]: accepted answers become durable through a batching
+//!   writer on its own thread and runtime; the SQL is the store layer's
+//!   ([`crate::store::live`]: `live_sessions`, `live_answers` unique on
+//!   `(session, question, player)`, `live_standings`, checkpoints), which
+//!   flushes on a native-driver pool (not `Any`) with a few fixed-size
+//!   prepared multi-row INSERTs.
+//! - [`ws`]: the connection task of an upgraded WebSocket; [`handshake`]:
+//!   its first frame, which carries the credential. The HTTP endpoints
+//!   (session creation, the upgrade, standings and records) are with the
+//!   other routes in `crate::routes::live`. The WebSocket reader stamps each
+//!   frame as it arrives: an answer is judged by when the gateway received
+//!   it, not by when its session got to it.
 //! - [`admission`]: what a stranger may cost the gateway. Per host
 //!   account, a quota of unfinished sessions (counted in the database, so
 //!   across gateways); per client address, join attempts
 //!   (`JOIN_PER_IP_PER_MIN`, checked before the upgrade, unknown codes
-//!   included); per session, a player cap. Bounded join-code allocation
-//!   (a clear 503 when none is free). The per-session rules - lock, bans,
+//!   included); per session, a player cap; per gateway, a bound on live
+//!   WebSockets (`LIVE_MAX_WS_CONNECTIONS`: 503 with `Retry-After` before
+//!   the upgrade). Bounded join-code allocation (a clear 503 when none is
+//!   free). The per-session rules - lock, bans,
 //!   two-step join pattern, generated or filtered nicknames, lobby idle
 //!   expiry and maximum lifetime - live in the engine
-//!   ([`engine::guard`]), so they are pure, tested with paused time, and
-//!   checkpointed with the session (docs/SECURITY.md).
-//! - [`cluster`]: several gateways, one session. With Redis Cluster
-//!   configured, the creating gateway owns the session (a lease on
+//!   ([`engine::guard`]), so they are pure, tested with explicit times,
+//!   and checkpointed with the session (docs/SECURITY.md).
+//! - [`cluster`]: several gateways, one session, as the [`mesh::Mesh`]
+//!   over Redis Cluster. The creating gateway owns the session (a lease on
 //!   `live:{<code>}:owner`) and any other gateway bridges its sockets for
 //!   that code to the owner over sharded pub/sub; the owner's actor stays
 //!   the single authority, so answer-once, deadlines and scoring are the
@@ -57,6 +87,20 @@
 //!   expires) or restarts, the first gateway a client reconnects to takes
 //!   the session over, recomputing scores and streaks from the durable
 //!   answers.
+//! - [`lifecycle`]: how the module stops. Every task it starts (session
+//!   actors, checkpoint writers, the mirror, the mesh's dispatcher, lease
+//!   keepers and relays, WebSocket connections) runs under one
+//!   [`lifecycle::Lifecycle`]: a stop token and a task tracker. On
+//!   [`LiveService::shutdown`] (the gateway got SIGTERM) each session is
+//!   handed over: the answers it accepted stored and acknowledged, its
+//!   checkpoint written, its lease released, and only then its clients sent
+//!   to reconnect at once (close 4010), so another gateway takes it over
+//!   without waiting for the lease; then the remaining tasks end and the
+//!   answer writer flushes and stops.
+//!
+//! Every size, interval and timeout the live path tunes itself with (the
+//! numbers below are their defaults) is a setting of
+//! [`crate::config::LiveTuningConfig`], checked at start.
 //!
 //! ## Invariants
 //!
@@ -68,6 +112,13 @@
 //!   only then acknowledged (`answer_ack`). A database outage delays acks
 //!   and the reveal (the reveal waits for accepted answers to become
 //!   durable); it never drops an accepted answer.
+//! - An answer received before its deadline is accepted whatever the
+//!   server's delays: it is stamped when the gateway reads its frame (a
+//!   bridged one carries the bridging gateway's stamp), the actor hands the
+//!   engine every queued command before a deadline may pass, and a closing
+//!   question takes answers received in time until it is revealed. A
+//!   shard-node outage delays nothing in a game: the scores the game shows
+//!   are the engine's, the cluster only mirrors them.
 //! - Nobody but the host learns anything about correctness before the
 //!   reveal: the points of the open question are held in the session,
 //!   off the players' totals and the board, and applied all together when
@@ -79,11 +130,12 @@
 //!   it) the new scores. A restore holds the open question's points the
 //!   same way.
 //! - Leaderboard frames carry a per-session monotonic `version`; they are
-//!   coalesced to at most one push per 250 ms per session. In sessions over
-//!   2,000 players each push serves one of 4 player groups (top list, then
-//!   the player's rank, adjacent so they leave in one write), so a player
-//!   sees changes at most once a second and a push fans out to a quarter
-//!   of the sockets; the host gets every top-list change.
+//!   coalesced to at most one push per 250 ms per session. Every push gives
+//!   every player whose rank or score changed their new rank (the top list,
+//!   if theirs is out of date, right before it: both leave in one write),
+//!   whatever the session's size; only refreshes of the player count are
+//!   spread over up to a second in sessions over 2,500 players. The host
+//!   gets every top-list change.
 //! - Each connection task writes every frame already queued before one
 //!   flush: at 10,000 sockets the CPU goes to `send` syscalls.
 //! - The answer writer flushes one transaction per batch (one commit and
@@ -99,6 +151,14 @@
 //!   acknowledged answer counts once (an open question's points still held
 //!   until it closes), an open question keeps its deadline, leaderboard
 //!   versions keep increasing (see [`engine::restore`]).
+//! - A stopping gateway lets nobody go before the next owner can take over
+//!   with everything they were told: an answer it accepted is stored and
+//!   acknowledged (or, after 5 s of database outage, never acknowledged),
+//!   the checkpoint is written and the lease released before the first
+//!   client is told to reconnect; a renewal of the lease never runs after
+//!   its release. Once [`LiveService::shutdown`] returns, no task of the
+//!   module runs ([`lifecycle::Lifecycle::running`] is 0) unless a step
+//!   gave up after its bound.
 //!
 //! ## Deliberately not implemented (yet)
 //!
@@ -110,34 +170,40 @@
 //!   but not yet stored (never acknowledged; the player may answer again)
 //!   and frames in flight. Takeover needs a client to reconnect (the SDK
 //!   does it by itself); a session nobody reconnects to stays parked in
-//!   Redis until its checkpoint expires (a day).
-//! - With `SHARD_NODES` set, scores rank on the shard-node cluster
-//!   ([`score::ShardBoards`]); a shard-node outage mid-game is not tested.
+//!   Redis until its checkpoint expires (a day). A graceful stop loses
+//!   neither, but a frame a client sends while its session is being handed
+//!   over is not taken (its answer gets no ack; the player answers again on
+//!   the next owner), and a session created by a request in flight at that
+//!   moment is handed over before anyone joins it.
+//! - A stop during a database outage: a session waits 5 s for its accepted
+//!   answers, then lets its clients go without their acks and releases its
+//!   lease; if the writer still stores those answers before it gives up,
+//!   the next owner (which read the answers when it took over) does not
+//!   count them, though the database holds them.
+//! - The shard-node mirror is eventually consistent: while the cluster is
+//!   down its copy lags (changes are retried for a minute, then dropped and
+//!   the session resynced once the queue has room), and a change in flight
+//!   when the gateway dies is lost until the session's next takeover resets
+//!   the mirror. Readers needing the exact live standings ask the session.
 
 pub mod actor;
 pub mod admission;
 pub mod checkpoint;
+pub mod clock;
 pub mod cluster;
 mod codes;
-pub mod engine;
+pub mod conn;
 pub mod handshake;
-pub mod http;
-pub mod score;
+pub mod lifecycle;
+pub mod mesh;
+pub mod mirror;
+pub mod route;
 pub mod service;
-pub mod store;
 pub mod wiring;
+pub mod writer;
 pub mod ws;
 
-pub use service::{Account, Authenticator, LiveService};
-
-/// The `/v1/live` routes, with the service as their state.
-pub fn router<S: Clone + Send + Sync + 'static>(
-    live: std::sync::Arc<LiveService>,
-) -> axum::Router<S> {
-    use axum::routing::{get, post};
-    axum::Router::new()
-        .route("/v1/live/sessions", post(http::create_session))
-        .route("/v1/live/sessions/{id}/standings", get(http::standings))
-        .route("/v1/live/ws", get(ws::ws_handler))
-        .with_state(live)
-}
+/// The pure session engine (the `live-engine` crate): state machine,
+/// scoring, roster, ranks, pushes.
+pub use live_engine as engine;
+pub use service::{Account, LiveService};

@@ -1,28 +1,37 @@
 //! [`LiveService`]: the registry of sessions this gateway runs, join-code
-//! allocation, and session creation (within the host's quota of running
-//! sessions and the gateway's [`LivePolicy`]).
-//! Join codes come from the private `codes` module (bounded allocation).
+//! allocation, session creation (within the host's quota of running
+//! sessions and the gateway's [`LivePolicy`]), takeover, and shutdown
+//! ([`LiveService::shutdown`]: every session handed over, every task
+//! ended; see [`super::lifecycle`]).
+//! Join codes come from the private `codes` module (bounded allocation);
+//! where a code's session runs is [`LiveService::route`] (in `route`). The
+//! other gateways are a [`Mesh`] here, never the Redis implementation.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use sdk::live::{CreateSession, CreatedSession};
+use livequiz_sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
-use super::actor::{self, ActorDeps, Cmd, CMD_QUEUE};
+use super::actor::{self, ActorDeps, Cmd, SessionHandle, Tenure};
 use super::admission::LivePolicy;
-use super::checkpoint::{CheckpointStore, Checkpointer};
-use super::cluster::Cluster;
+use super::checkpoint::{CheckpointStore, Checkpointer, SqlCheckpoints};
+use super::clock::Clock;
 use super::engine::scoring::validate_rules;
-use super::engine::{JoinRules, LiveQuiz, PhaseRecord, Session, SessionMeta};
-use super::score::ScoreBoard;
-use super::store::{AnswerWriter, HostQuota, LiveStore, StoreError};
+use super::engine::{
+    AnswerRecord, JoinRules, LiveQuestion, LiveQuiz, PhaseRecord, Session, SessionMeta,
+};
+use super::lifecycle::Lifecycle;
+use super::mesh::{LocalSessions, Mesh, MeshFuture};
+use super::mirror::{Change, MirrorTarget, ScoreMirror};
+use super::writer::AnswerWriter;
+use crate::auth::Authenticator;
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::limits::{ClientIp, Limits};
+use crate::store::live::{HostQuota, LiveStore};
+use crate::store::StoreError;
 
 /// A logged-in account as the live module needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,15 +40,6 @@ pub struct Account {
     pub id: i64,
     /// Username (the nickname when joining with a token).
     pub username: String,
-}
-
-/// Resolves login tokens (implemented by the gateway's auth module).
-pub trait Authenticator: Send + Sync + 'static {
-    /// The account of a token, or `None` if it is invalid or expired.
-    fn resolve<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Option<Account>> + Send + 'a>>;
 }
 
 /// Why a session could not be created.
@@ -71,24 +71,15 @@ pub enum CreateError {
     NoFreeCode,
 }
 
-/// A running session as seen by connections.
-#[derive(Clone)]
-pub struct SessionHandle {
-    /// Session id.
-    pub id: i64,
-    /// Secret of the host.
-    pub host_token: String,
-    /// The actor's queue.
-    pub tx: mpsc::Sender<Cmd>,
-}
-
 /// The live-quiz service of one gateway process.
 pub struct LiveService {
     pub(super) sessions: Arc<Mutex<HashMap<String, SessionHandle>>>,
     deps: ActorDeps,
-    auth: Arc<dyn Authenticator>,
+    /// Where sessions are checkpointed without a mesh (the database).
+    sql_checkpoints: Arc<dyn CheckpointStore>,
+    auth: Authenticator,
     next_conn: AtomicU64,
-    cluster: OnceLock<Arc<Cluster>>,
+    mesh: OnceLock<Arc<dyn Mesh>>,
     /// Held while this gateway restores a session it took over, so that
     /// connections for that code wait for it instead of missing it.
     takeover: tokio::sync::Mutex<()>,
@@ -96,52 +87,111 @@ pub struct LiveService {
     /// The gateway's per-client limits (join attempts per address); none in
     /// tests that build the service alone.
     limits: OnceLock<Arc<Limits>>,
+    /// Slots of live WebSockets and their number, once the server bounds
+    /// them (see [`LiveService::bound_websockets`]).
+    websockets: OnceLock<(Arc<tokio::sync::Semaphore>, usize)>,
 }
 
 impl LiveService {
-    /// A service over a board, a store and an authenticator. Spawns the
-    /// answer writer, so call it inside a tokio runtime.
-    pub fn new(
-        board: Arc<dyn ScoreBoard>,
-        store: Arc<dyn LiveStore>,
-        auth: Arc<dyn Authenticator>,
-    ) -> Arc<Self> {
-        Self::with_policy(board, store, auth, LivePolicy::default())
+    /// A service over a store and the gateway's authenticator (a join
+    /// frame's login token is resolved as a REST request's is), without a
+    /// score mirror. Spawns the answer writer, so call it inside a tokio
+    /// runtime.
+    pub fn new(store: LiveStore, auth: Authenticator) -> Arc<Self> {
+        Self::with_policy(store, auth, LivePolicy::default(), None)
     }
 
-    /// [`LiveService::new`] with the gateway's live-session settings.
+    /// [`LiveService::new`] with the gateway's live-session settings and
+    /// the shard-node score mirror, if one is configured (its worker is
+    /// started here).
     pub fn with_policy(
-        board: Arc<dyn ScoreBoard>,
-        store: Arc<dyn LiveStore>,
-        auth: Arc<dyn Authenticator>,
+        store: LiveStore,
+        auth: Authenticator,
         policy: LivePolicy,
+        mirror: Option<Arc<dyn MirrorTarget>>,
     ) -> Arc<Self> {
-        let writer = AnswerWriter::spawn(store.clone());
+        let life = Lifecycle::new();
+        let tuning = policy.tuning.clone();
+        let writer =
+            AnswerWriter::spawn(store.clone(), tuning.answer_batch_max, tuning.answer_flush);
+        let sql_checkpoints = Arc::new(SqlCheckpoints::new(store.clone(), tuning.checkpoint_ttl));
+        let mirror = mirror.map(|target| {
+            ScoreMirror::spawn_with(target, tuning.mirror_queue, tuning.mirror_give_up, &life)
+        });
         Arc::new(LiveService {
             sessions: Arc::new(Mutex::new(HashMap::new())),
+            sql_checkpoints,
             deps: ActorDeps {
-                board,
                 store,
                 writer,
+                tuning,
+                mirror,
+                clock: Clock::start(),
+                life,
             },
             auth,
             next_conn: AtomicU64::new(1),
-            cluster: OnceLock::new(),
+            mesh: OnceLock::new(),
             takeover: tokio::sync::Mutex::new(()),
             policy,
             limits: OnceLock::new(),
+            websockets: OnceLock::new(),
         })
     }
 
     /// Counts join attempts against the gateway's per-address limit from now
-    /// on (see [`super::admission::JoinAdmission`]).
+    /// on (see [`super::ws::JoinAdmission`]).
     pub fn use_limits(&self, limits: Arc<Limits>) {
         let _ = self.limits.set(limits);
+    }
+
+    /// Holds at most `bound` live WebSockets at once from now on (see
+    /// [`super::ws::WsSlot`]); the server sets it once, from
+    /// `LIVE_MAX_WS_CONNECTIONS` and its connection cap.
+    pub fn bound_websockets(&self, bound: usize) {
+        let _ = self
+            .websockets
+            .set((Arc::new(tokio::sync::Semaphore::new(bound)), bound));
+    }
+
+    /// The live WebSocket slots and their number, if bounded.
+    pub fn websocket_slots(&self) -> Option<(Arc<tokio::sync::Semaphore>, usize)> {
+        self.websockets.get().cloned()
     }
 
     /// The live-session settings.
     pub fn policy(&self) -> &LivePolicy {
         &self.policy
+    }
+
+    /// The stop signals and task tracker of the live module.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.deps.life
+    }
+
+    /// Shuts the live module down (see [`super::lifecycle`]): every session
+    /// is handed over (answers it accepted stored and acknowledged,
+    /// checkpoint written, lease released, clients told to reconnect at
+    /// once), then every task of the module ends and the answer writer
+    /// flushes and stops. Each step is bounded (`LIVE_SHUTDOWN_STEP_MS`).
+    /// Idempotent.
+    pub async fn shutdown(&self) {
+        let sessions = self.running();
+        let started = std::time::Instant::now();
+        let step = self.policy.tuning.shutdown_step;
+        let ended = self.deps.life.stop(step).await;
+        let flushed = tokio::time::timeout(step, self.deps.writer.close())
+            .await
+            .is_ok();
+        if !flushed {
+            tracing::error!("live shutdown: the answer writer did not finish in time");
+        }
+        tracing::info!(
+            sessions,
+            complete = ended && flushed,
+            ms = started.elapsed().as_millis() as u64,
+            "live sessions handed over; live module stopped"
+        );
     }
 
     /// Counts one join attempt of `client`; `RateLimited` (429) when its
@@ -153,40 +203,33 @@ impl LiveService {
         }
     }
 
-    /// Joins the gateways sharing sessions through Redis Cluster, given its
-    /// seed node URLs ([`crate::config::Config::redis_urls`]) and the owner
-    /// lease; see [`super::cluster`]. Without it sessions are process-local.
-    pub async fn join_cluster(
-        self: &Arc<Self>,
-        nodes: &[String],
-        lease: std::time::Duration,
-    ) -> anyhow::Result<()> {
-        let cluster = Cluster::connect(nodes, lease, Arc::downgrade(self)).await?;
-        let _ = self.cluster.set(cluster);
-        Ok(())
+    /// Shares sessions with the other gateways of `mesh` from now on (see
+    /// [`super::cluster`]); without a mesh sessions are process-local.
+    pub fn join_mesh(&self, mesh: Arc<dyn Mesh>) {
+        let _ = self.mesh.set(mesh);
     }
 
-    /// The Redis Cluster mesh, when joined.
-    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
-        self.cluster.get()
+    /// The mesh of gateways, when joined.
+    pub fn mesh(&self) -> Option<&Arc<dyn Mesh>> {
+        self.mesh.get()
     }
 
-    /// Where sessions are checkpointed: Redis Cluster when joined, else the
-    /// database.
-    pub(super) fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
-        match self.cluster() {
-            Some(c) => c.checkpoints(),
-            None => self.deps.store.clone(),
+    /// Where sessions are checkpointed: the mesh's store (Redis Cluster)
+    /// when joined, else the database.
+    pub fn checkpoints(&self) -> Arc<dyn CheckpointStore> {
+        match self.mesh() {
+            Some(m) => m.checkpoints(),
+            None => self.sql_checkpoints.clone(),
         }
     }
 
     /// The store (for reading standings back).
-    pub fn store(&self) -> &Arc<dyn LiveStore> {
+    pub fn store(&self) -> &LiveStore {
         &self.deps.store
     }
 
-    /// The authenticator.
-    pub fn auth(&self) -> &Arc<dyn Authenticator> {
+    /// The authenticator (the gateway's one token check).
+    pub fn auth(&self) -> &Authenticator {
         &self.auth
     }
 
@@ -240,12 +283,21 @@ impl LiveService {
             generated_nicknames: req.generated_nicknames,
             nickname_filter: req.nickname_filter,
         };
-        let questions = self
+        let questions: Vec<LiveQuestion> = self
             .deps
             .store
-            .load_quiz(req.quiz_id)
+            .quiz(req.quiz_id)
             .await?
-            .ok_or(CreateError::QuizNotFound(req.quiz_id))?;
+            .ok_or(CreateError::QuizNotFound(req.quiz_id))?
+            .into_iter()
+            .map(|q| LiveQuestion {
+                question_id: q.question_id,
+                text: q.text,
+                choices: q.choices,
+                correct: q.correct,
+                time_limit_ms: q.time_limit_ms,
+            })
+            .collect();
         if questions.is_empty() {
             return Err(CreateError::Invalid("the quiz has no questions".into()));
         }
@@ -281,8 +333,8 @@ impl LiveService {
             Ok(Some(id)) => id,
             Ok(None) => {
                 self.forget(&code);
-                if let Some(cluster) = self.cluster() {
-                    cluster.release(&code).await;
+                if let Some(mesh) = self.mesh() {
+                    mesh.release(&code).await;
                 }
                 metrics::counter!("live_sessions_refused_total", "why" => "per_user").increment(1);
                 return Err(CreateError::TooManySessions(
@@ -309,11 +361,12 @@ impl LiveService {
             self.forget(&code);
             return Err(CreateError::Checkpoint(e.to_string()));
         }
-        let now = tokio::time::Instant::now();
-        let session = Session::new(id, code.clone(), quiz, now, epoch)
+        let now = self.deps.clock.now();
+        let session = Session::new(id, code.clone(), quiz, now, epoch, rand::random())
             .with_join_rules(join, now)
             .with_filter(self.policy.filter.clone())
-            .with_lifetime(self.policy.lifetime);
+            .with_lifetime(self.policy.lifetime)
+            .with_push_interval(self.policy.tuning.push_interval);
         self.spawn(session, host_token.clone(), tx, rx);
         metrics::counter!("live_sessions_created_total").increment(1);
         Ok(CreatedSession {
@@ -331,22 +384,40 @@ impl LiveService {
         rx: mpsc::Receiver<Cmd>,
     ) {
         let (id, code) = (session.id, session.code.clone());
-        if let Some(cluster) = self.cluster() {
-            cluster.hold(code.clone(), tx.clone());
-        }
-        let checkpoint = Checkpointer::spawn(self.checkpoints(), code.clone());
+        let handle = SessionHandle::new(id, host_token, tx);
+        let tenure = Tenure {
+            lease: self
+                .mesh()
+                .map(|mesh| mesh.hold(code.clone(), handle.clone())),
+            moved: handle.moved_flag(),
+        };
+        let life = &self.deps.life;
+        let checkpoint = Checkpointer::spawn(
+            self.checkpoints(),
+            code.clone(),
+            self.policy.tuning.checkpoint_batch,
+            self.policy.tuning.checkpoint_attempts,
+            life,
+        );
         self.sessions
             .lock()
             .expect("live registry poisoned")
-            .insert(code.clone(), SessionHandle { id, host_token, tx });
+            .insert(code.clone(), handle);
         let sessions = self.sessions.clone();
         let deps = self.deps.clone();
-        tokio::spawn(actor::run(session, deps, rx, checkpoint, move || {
-            sessions
-                .lock()
-                .expect("live registry poisoned")
-                .remove(&code);
-        }));
+        life.spawn_session(actor::run(
+            session,
+            deps,
+            rx,
+            checkpoint,
+            tenure,
+            move || {
+                sessions
+                    .lock()
+                    .expect("live registry poisoned")
+                    .remove(&code);
+            },
+        ));
     }
 
     /// The session with this code if it runs here; otherwise takes it over
@@ -354,17 +425,21 @@ impl LiveService {
     /// Cluster when its gateway died and the lease expired (the lease is
     /// claimed first), on a single gateway when this process restarted.
     /// Restores the session from the checkpoint and the durable answers
-    /// (see [`super::engine::restore`]), puts every player's total back on
-    /// the board and starts its actor. `None` if there is no such session
-    /// or another gateway owns it (or won the race to take it over).
+    /// (see [`super::engine::restore`]), has the score mirror (if any) start
+    /// over from the recomputed totals, and starts its actor. `None` if there
+    /// is no such session, another gateway owns it (or won the race to take
+    /// it over), or this gateway is shutting down.
     pub async fn local_or_take_over(&self, code: &str) -> Option<SessionHandle> {
         let _one_at_a_time = self.takeover.lock().await;
-        if let Some(h) = self.session(code).filter(|h| h.id != 0) {
+        if let Some(h) = self.session(code).filter(SessionHandle::is_running) {
             return Some(h);
         }
-        let cluster = self.cluster().cloned();
-        if let Some(cluster) = &cluster {
-            match cluster.claim(code).await {
+        if self.deps.life.is_stopping() {
+            return None; // this gateway is handing its sessions over
+        }
+        let mesh = self.mesh().cloned();
+        if let Some(mesh) = &mesh {
+            match mesh.claim(code).await {
                 Ok(true) => {}
                 Ok(false) => return None,
                 Err(e) => {
@@ -377,10 +452,10 @@ impl LiveService {
         if let Err(e) = &restored {
             tracing::error!(error = %e, code, "live takeover failed");
         }
-        match (restored, cluster) {
+        match (restored, mesh) {
             (Ok(Some(handle)), _) => Some(handle),
-            (_, Some(cluster)) => {
-                cluster.release(code).await;
+            (_, Some(mesh)) => {
+                mesh.release(code).await;
                 None
             }
             (_, None) => None,
@@ -397,7 +472,21 @@ impl LiveService {
         {
             return Ok(None); // finished and stored; only the cleanup was lost
         }
-        let answers = self.deps.store.answers(id).await?;
+        let answers: Vec<AnswerRecord> = self
+            .deps
+            .store
+            .answers(id)
+            .await?
+            .into_iter()
+            .map(|a| AnswerRecord {
+                question: a.question,
+                player: a.player,
+                choices: a.choices,
+                correct: a.correct,
+                points: a.points,
+                answered_at: a.answered_at,
+            })
+            .collect();
         let host_token = saved.meta.host_token.clone();
         let epoch = now_ms();
         let (session, writes) = Session::restore(
@@ -405,20 +494,33 @@ impl LiveService {
             saved.players,
             saved.phase,
             &answers,
-            tokio::time::Instant::now(),
+            self.deps.clock.now(),
             epoch,
+            rand::random(),
         );
         let session = session
             .with_filter(self.policy.filter.clone())
-            .with_lifetime(self.policy.lifetime);
-        // A shared board (shard nodes) still has the old totals: start over.
-        self.deps.board.drop_session(id).await?;
-        self.deps.board.apply(id, writes).await?;
-        let (tx, rx) = mpsc::channel(CMD_QUEUE);
+            .with_lifetime(self.policy.lifetime)
+            .with_push_interval(self.policy.tuning.push_interval);
+        // The mirror still has the old owner's totals: it starts over.
+        if let Some(mirror) = &self.deps.mirror {
+            mirror.send(id, Change::Reset(writes));
+        }
+        let (tx, rx) = mpsc::channel(self.policy.tuning.cmd_queue);
         let players = session.roster.len();
         self.spawn(session, host_token, tx, rx);
         tracing::info!(code, session = id, players, "live session taken over");
         metrics::counter!("live_sessions_taken_over_total").increment(1);
         Ok(self.session(code))
+    }
+}
+
+impl LocalSessions for LiveService {
+    fn local_or_take_over<'a>(&'a self, code: &'a str) -> MeshFuture<'a, Option<SessionHandle>> {
+        Box::pin(LiveService::local_or_take_over(self, code))
+    }
+
+    fn next_conn_id(&self) -> u64 {
+        LiveService::next_conn_id(self)
     }
 }

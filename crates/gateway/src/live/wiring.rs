@@ -1,91 +1,72 @@
 //! How the gateway builds its [`LiveService`]: the SQL store on the primary
-//! pool, the leaderboard (in process, or the shard-node cluster when
-//! `SHARD_NODES` is set), and login tokens resolved the same way
-//! as `auth::resolve_token` (token store, then the user row).
+//! pool, the score mirror on the shard-node cluster when `SHARD_NODES` is
+//! set, the Redis Cluster mesh of gateways when configured, and the
+//! gateway's [`Authenticator`], so a join frame's login token is checked by
+//! the same function as a REST request's.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use sqlx::Row;
-
-use super::score::{client_config, LocalBoards, ScoreBoard, ShardBoards};
-use super::service::{Account, Authenticator, LiveService};
-use super::store::SqlStore;
-use crate::auth::tokens::TokenStore;
+use super::cluster::Cluster;
+use super::mirror::{client_config, MirrorTarget, ShardMirror};
+use super::service::LiveService;
+use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::db::{Db, Dialect};
-
-/// Resolves login tokens through the gateway's token store and users table.
-pub struct TokenAuth {
-    tokens: TokenStore,
-    db: Db,
-}
-
-impl TokenAuth {
-    async fn lookup(&self, token: &str) -> Option<Account> {
-        let token = token.trim();
-        if token.is_empty() || token.len() > 256 {
-            return None;
-        }
-        let uid = self.tokens.get(token).await.ok()??;
-        let row = sqlx::query("SELECT id, username FROM users WHERE id = ?")
-            .bind(uid)
-            .fetch_optional(self.db.primary())
-            .await
-            .ok()??;
-        Some(Account {
-            id: row.try_get("id").ok()?,
-            username: row.try_get("username").ok()?,
-        })
-    }
-}
-
-impl Authenticator for TokenAuth {
-    fn resolve<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Option<Account>> + Send + 'a>> {
-        Box::pin(self.lookup(token))
-    }
-}
+use crate::db::Db;
+use crate::store::live::LiveStore;
 
 impl LiveService {
     /// The live service of a gateway (call inside the runtime: it spawns
-    /// the answer writer). Scores rank on the shard-node cluster when
-    /// `config.shard_nodes` is set (the client connects on first use), in
-    /// process otherwise.
-    pub fn start(db: &Db, tokens: &TokenStore, config: &Config) -> Arc<LiveService> {
-        let board: Arc<dyn ScoreBoard> = if config.shard_nodes.is_empty() {
-            tracing::info!("live leaderboard: in process");
-            Arc::new(LocalBoards::new())
+    /// the answer writer and the mirror's worker). Each session ranks its
+    /// players itself; with `config.shard_nodes` set, the scores are also
+    /// mirrored to the shard-node cluster (the client connects on first
+    /// use).
+    pub fn start(db: &Db, auth: Authenticator, config: &Config) -> Arc<LiveService> {
+        let mirror = if config.shard_nodes.is_empty() {
+            None
         } else {
-            match client_config(&config.shard_nodes) {
+            let target = match client_config(&config.shard_nodes) {
                 Ok(cfg) => {
-                    tracing::info!(nodes = ?config.shard_nodes, "live leaderboard: shard-node cluster");
-                    Arc::new(ShardBoards::new(cfg))
+                    tracing::info!(nodes = ?config.shard_nodes, "live scores: mirrored to the shard-node cluster");
+                    ShardMirror::new(cfg)
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "live leaderboard: bad shard-node configuration, live sessions will fail");
-                    Arc::new(ShardBoards::unavailable(e.to_string()))
+                    tracing::error!(error = %e, "live scores: bad shard-node configuration, the mirror will drop every change");
+                    ShardMirror::unavailable(e.to_string())
                 }
-            }
+            };
+            Some(Arc::new(target) as Arc<dyn MirrorTarget>)
         };
-        let store = SqlStore::new(db.primary().clone(), db.dialect() == Dialect::MySql);
-        // Answer flushes on the native driver (see store::sql); the Any pool
-        // if that pool cannot be configured (it would fail the same way).
-        let store = match store.clone().with_answer_pool(&config.primary_url()) {
+        let store = LiveStore::new(db);
+        // Answer flushes on the native driver (see store::live::answers); the
+        // Any pool if that pool cannot be configured (it would fail the same way).
+        let connections = config.live_tuning.answer_db_connections;
+        let store = match store
+            .clone()
+            .with_answer_pool(&config.primary_url(), connections)
+        {
             Ok(native) => native,
             Err(e) => {
                 tracing::warn!(error = %e, "live answers: native pool unavailable, using the shared pool");
                 store
             }
         };
-        let auth = TokenAuth {
-            tokens: tokens.clone(),
-            db: db.clone(),
-        };
         let policy = super::admission::LivePolicy::from_config(config);
-        LiveService::with_policy(board, Arc::new(store), Arc::new(auth), policy)
+        LiveService::with_policy(store, auth, policy, mirror)
+    }
+
+    /// Joins the gateways sharing sessions through Redis Cluster, given its
+    /// seed node URLs ([`crate::config::Config::redis_urls`]) and the owner
+    /// lease; see [`super::cluster`]. Without it sessions are process-local.
+    pub async fn join_cluster(
+        self: &Arc<Self>,
+        nodes: &[String],
+        lease: std::time::Duration,
+    ) -> anyhow::Result<()> {
+        let me: Arc<dyn super::mesh::LocalSessions> = self.clone();
+        let tuning = self.policy().tuning.clone();
+        let life = self.lifecycle().clone();
+        let cluster = Cluster::connect(nodes, lease, tuning, Arc::downgrade(&me), life).await?;
+        self.join_mesh(cluster);
+        Ok(())
     }
 }

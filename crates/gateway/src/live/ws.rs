@@ -1,4 +1,5 @@
-//! The WebSocket endpoint `GET /v1/live/ws` and the per-connection task.
+//! The WebSocket endpoint `GET /v1/live/ws` (its route is
+//! `crate::routes::live::websocket`) and the per-connection task.
 //!
 //! The URL carries only the join code (`?code=..`); the client's first frame
 //! says who it is ([`super::handshake`]). Credentials stay out of the URL
@@ -9,85 +10,136 @@
 //! by a close code, because browsers cannot read the HTTP status of a failed
 //! upgrade; so is a first frame that is not a credential, or none in time.
 //! Every attempt counts against the client address's join limit
-//! ([`JoinAdmission`]: 429 before the upgrade), unknown codes included.
+//! ([`JoinAdmission`]: 429 before the upgrade), unknown codes included, and
+//! takes one of the gateway's live WebSocket slots ([`WsSlot`]: 503 before
+//! the upgrade when none is free).
 //!
-//! A code whose session runs on another gateway (Redis Cluster mode) is
-//! bridged to that gateway through [`super::cluster`]; the socket side of
-//! the connection task is the same either way.
+//! Where the code's session runs is [`LiveService::route`]'s decision; a
+//! session on another gateway (Redis Cluster mode) is reached through the
+//! mesh, and the socket side of the connection task is the same either way.
+//!
+//! The reader stamps every frame when it arrives: an answer is judged by
+//! that time, not by when its session gets to it.
+//!
+//! Connection tasks are tasks of the live [`super::lifecycle::Lifecycle`]:
+//! while the gateway shuts down, a connection still in its handshake is
+//! refused as transient (`internal`, 1001), an attached one is closed by
+//! its session (or, bridged, by the mesh) with 4010 once the session is
+//! handed over, and any left when the sessions are gone is closed with 1001.
 
 use std::sync::Arc;
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
-use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot, Notify};
+use livequiz_sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
+use tokio::sync::mpsc;
 
-use super::actor::fanout::{encode, ConnTx, Out, CONN_QUEUE, HOST_QUEUE};
-use super::actor::{describe, Cmd};
-use super::admission::JoinAdmission;
-use super::cluster::Cluster;
-use super::handshake::{read_hello, resolve_role, NoHello, WsParams};
-use super::service::{LiveService, SessionHandle};
+use super::conn::{describe, encode, ConnTx, Out};
+use super::handshake::{read_hello, resolve_role, NoHello};
+use super::route::Route;
+use super::service::LiveService;
 use crate::db::now_ms;
 use crate::error::ApiError;
-use crate::extract::ApiQuery;
+use crate::limits::ClientIp;
+use crate::state::AppState;
 
-/// What a connection asks to be, credentials already resolved. Crosses
-/// gateways (see [`super::cluster`]), hence serialisable.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// The host, with the secret from session creation.
-    Host {
-        /// The host secret.
-        host_token: String,
-    },
-    /// A player rejoining.
-    Resume {
-        /// The resume token.
-        token: String,
-    },
-    /// A new player.
-    Join {
-        /// Nickname (the username for accounts).
-        nickname: String,
-        /// Account id for logged-in players.
-        account_id: Option<i64>,
-        /// Two-step join pattern, if given.
-        #[serde(default)]
-        pattern: Option<String>,
-    },
+/// Extractor of `GET /v1/live/ws` that counts one join attempt of the
+/// client's address against `JOIN_PER_IP_PER_MIN` before the upgrade; over
+/// the limit the request is answered 429 problem+json with `Retry-After`.
+/// Every attempt counts, whatever its code or credentials, so join codes
+/// cannot be enumerated nor a session flooded with bots from one address.
+pub struct JoinAdmission;
+
+impl FromRequestParts<AppState> for JoinAdmission {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let live = &state.live;
+        let client = ClientIp::from_parts(parts, &live.policy().trusted_proxies);
+        live.admit_join(client)?;
+        Ok(JoinAdmission)
+    }
 }
 
-/// `GET /v1/live/ws`: upgrades and runs the connection. Input errors before
-/// the upgrade (no `code`, a credential in the URL, not a WebSocket upgrade)
-/// are 400 problem+json.
-pub async fn ws_handler(
-    State(live): State<Arc<LiveService>>,
-    _admitted: JoinAdmission,
-    ApiQuery(params): ApiQuery<WsParams>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<Response, ApiError> {
-    params.refuse_credentials()?;
-    let upgrade = upgrade.map_err(|e| {
-        ApiError::BadRequest(format!(
-            "/v1/live/ws only accepts WebSocket upgrades: {}",
-            e.body_text()
-        ))
-    })?;
-    let code = params.code;
-    Ok(upgrade
+/// Extractor of `GET /v1/live/ws` that takes one of the gateway's live
+/// WebSocket slots (`LIVE_MAX_WS_CONNECTIONS`) for the life of the
+/// connection: moved into the upgraded connection's task, it is given back
+/// when the socket ends. When every slot is taken the request is answered
+/// before the upgrade with 503 problem+json and `Retry-After`, so the client
+/// (or a load balancer in front) tries again or elsewhere, instead of the
+/// gateway taking sockets beyond what it serves well and leaving nothing
+/// for the REST API.
+pub struct WsSlot {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// How long a client refused for lack of a WebSocket slot should wait.
+const WS_FULL_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl FromRequestParts<AppState> for WsSlot {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        _parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let live = &state.live;
+        let Some((slots, bound)) = live.websocket_slots() else {
+            return Ok(WsSlot { _permit: None });
+        };
+        match slots.try_acquire_owned() {
+            Ok(permit) => Ok(WsSlot {
+                _permit: Some(permit),
+            }),
+            Err(_) => {
+                metrics::counter!("live_connections_refused_total", "reason" => "gateway_full")
+                    .increment(1);
+                Err(ApiError::Overloaded(
+                    format!(
+                        "this gateway holds its maximum of {bound} live connections \
+                         (LIVE_MAX_WS_CONNECTIONS); try again shortly"
+                    ),
+                    WS_FULL_RETRY,
+                ))
+            }
+        }
+    }
+}
+
+/// Upgrades a `GET /v1/live/ws` request whose checks passed (the route,
+/// `crate::routes::live::websocket`, refuses a missing `code`, a credential
+/// in the URL and a request that is no upgrade with 400 problem+json, and a
+/// gateway holding its maximum of live WebSockets with 503 and
+/// `Retry-After`, [`WsSlot`]) and runs the connection for join code `code`,
+/// holding `slot` until it ends.
+pub fn accept(
+    live: Arc<LiveService>,
+    code: String,
+    slot: WsSlot,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let tuning = &live.policy().tuning;
+    upgrade
         // Client frames are tiny; small buffers keep 10k sockets cheap.
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(8 * 1024)
-        .max_write_buffer_size(512 * 1024)
+        .read_buffer_size(tuning.ws_read_buffer)
+        .write_buffer_size(tuning.ws_write_buffer)
+        .max_write_buffer_size(tuning.ws_max_write_buffer)
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| connection(live, code, socket)))
+        .on_upgrade(move |socket| {
+            let life = live.lifecycle().clone();
+            life.track(async move {
+                // The slot is given back when the connection ends.
+                let _slot = slot;
+                connection(live, code, socket).await
+            })
+        })
 }
 
 async fn refuse(socket: WebSocket, code: ErrorCode, close_code: u16) {
@@ -108,128 +160,20 @@ async fn refuse_with(mut socket: WebSocket, code: ErrorCode, message: String, cl
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-/// Attaches `conn` to a session running in this process; the player id,
-/// `None` for the host.
-pub async fn attach_role(
-    handle: &SessionHandle,
-    role: Role,
-    conn: ConnTx,
-) -> Result<Option<u64>, ErrorCode> {
-    let tx = &handle.tx;
-    let (reply, rx) = oneshot::channel();
-    let cmd = match role {
-        Role::Host { host_token } => {
-            if handle.host_token.is_empty() || host_token != handle.host_token {
-                return Err(ErrorCode::Unauthorized);
-            }
-            let (reply, rx) = oneshot::channel();
-            tx.send(Cmd::Host { conn, reply })
-                .await
-                .map_err(|_| ErrorCode::Finished)?;
-            rx.await.map_err(|_| ErrorCode::Finished)??;
-            return Ok(None);
-        }
-        Role::Resume { token } => Cmd::Resume { token, conn, reply },
-        Role::Join {
-            nickname,
-            account_id,
-            pattern,
-        } => Cmd::Join {
-            nickname,
-            account_id,
-            pattern,
-            conn,
-            reply,
-        },
-    };
-    tx.send(cmd).await.map_err(|_| ErrorCode::Finished)?;
-    let id = rx.await.map_err(|_| ErrorCode::Finished)??;
-    Ok(Some(id))
-}
-
-/// Where a connection's messages go: the session's actor in this process,
-/// or the owning gateway through Redis.
-enum Upstream {
-    Local(SessionHandle),
-    Remote {
-        cluster: Arc<Cluster>,
-        owner: String,
-        code: String,
-    },
-}
-
-impl Upstream {
-    async fn attach(&self, role: Role, conn: ConnTx) -> Result<Option<u64>, ErrorCode> {
-        match self {
-            Upstream::Local(h) => attach_role(h, role, conn).await,
-            Upstream::Remote {
-                cluster,
-                owner,
-                code,
-            } => cluster.attach_remote(owner, code, role, conn).await,
-        }
-    }
-
-    /// Relays a client message; false when the session is gone.
-    async fn msg(&self, conn_id: u64, player: Option<u64>, msg: ClientMsg) -> bool {
-        match self {
-            Upstream::Local(h) => h.tx.send(Cmd::Msg { player, msg }).await.is_ok(),
-            Upstream::Remote { cluster, owner, .. } => {
-                cluster.send_remote(owner, conn_id, msg).await
-            }
-        }
-    }
-
-    async fn detach(&self, conn_id: u64, player: Option<u64>) {
-        match self {
-            Upstream::Local(h) => {
-                let _ = h.tx.send(Cmd::Detach { conn_id, player }).await;
-            }
-            Upstream::Remote { cluster, owner, .. } => {
-                cluster.detach_remote(owner, conn_id).await;
-            }
-        }
-    }
-}
-
-/// Where the session of `code` runs: here, on its owning gateway, or -
-/// when it has no owner any more (the owner crashed, its lease expired, or
-/// this single gateway restarted) - here again after this gateway took it
-/// over. `None`: no such session.
-async fn upstream(live: &LiveService, code: &str) -> Option<Upstream> {
-    if let Some(h) = live.session(code).filter(|h| h.id != 0) {
-        return Some(Upstream::Local(h));
-    }
-    let Some(cluster) = live.cluster().cloned() else {
-        // One gateway: a session of an earlier run of this process comes
-        // back from its checkpoint.
-        return live.local_or_take_over(code).await.map(Upstream::Local);
-    };
-    // Twice: a lost takeover race means another gateway owns it now.
-    for _ in 0..2 {
-        match cluster.owner(code).await {
-            Some(owner) if owner != cluster.id() => {
-                return Some(Upstream::Remote {
-                    cluster,
-                    owner,
-                    code: code.to_string(),
-                })
-            }
-            // Ours (being restored, or finishing), or nobody's.
-            _ => {
-                if let Some(h) = live.local_or_take_over(code).await {
-                    return Some(Upstream::Local(h));
-                }
-            }
-        }
-    }
-    None
+/// Refuses a connection as transient because the gateway is shutting down.
+async fn refuse_stopping(socket: WebSocket) {
+    refuse(socket, ErrorCode::Internal, close::GOING_AWAY).await
 }
 
 async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket) {
+    let life = live.lifecycle().clone();
     // Who the client is comes first: no session lookup (nor takeover) for a
     // socket that never says.
-    let hello = match read_hello(&mut socket).await {
+    let hello = tokio::select! {
+        hello = read_hello(&mut socket) => hello,
+        _ = life.stopping() => return refuse_stopping(socket).await,
+    };
+    let hello = match hello {
         Ok(hello) => hello,
         Err(NoHello::Refused(message)) => {
             return refuse_with(socket, ErrorCode::BadMessage, message, close::JOIN_REFUSED).await
@@ -244,31 +188,29 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
         }
         Err(NoHello::Gone) => return,
     };
-    let Some(up) = upstream(&live, &code).await else {
+    let Some(route) = live.route(&code).await else {
+        if life.is_stopping() {
+            return refuse_stopping(socket).await;
+        }
         return refuse(socket, ErrorCode::UnknownSession, close::UNKNOWN_SESSION).await;
     };
     let role = match resolve_role(&live, hello).await {
         Ok(role) => role,
         Err((code, message)) => {
-            return refuse_with(socket, code, message, close::JOIN_REFUSED).await;
+            // A transient refusal closes with 1001 so that clients retry (docs/PROTOCOL.md).
+            let close_code = if code == ErrorCode::Internal {
+                close::GOING_AWAY
+            } else {
+                close::JOIN_REFUSED
+            };
+            return refuse_with(socket, code, message, close_code).await;
         }
     };
-    // The host gets a roster frame per join: give it room for a burst of
-    // thousands of joins; players get the normal bound.
-    let capacity = if matches!(role, Role::Host { .. }) {
-        HOST_QUEUE
-    } else {
-        CONN_QUEUE
-    };
-    let (tx, mut rx) = mpsc::channel(capacity);
-    let kill = Arc::new(Notify::new());
     let conn_id = live.next_conn_id();
-    let conn = ConnTx {
-        id: conn_id,
-        tx: tx.clone(),
-        kill: kill.clone(),
-    };
-    let player = match up.attach(role, conn).await {
+    let tuning = live.policy().tuning.clone();
+    let (conn, mut rx) = ConnTx::new(conn_id, role.queue_bound(&tuning));
+    let (tx, kill) = (conn.tx.clone(), conn.kill.clone());
+    let player = match route.attach(role, conn).await {
         Ok(player) => player,
         Err(code) => {
             let close_code = match code {
@@ -290,7 +232,7 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
         tokio::select! {
             out = rx.recv() => match out {
                 Some(first) => {
-                    if !write_queued(&mut sink, &mut rx, first).await {
+                    if !write_queued(&mut sink, &mut rx, first, tuning.ws_write_batch).await {
                         break;
                     }
                 }
@@ -301,16 +243,48 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
                 let _ = sink.send(Message::Close(Some(frame))).await;
                 break;
             }
+            // Its session has closed it by now (see the module docs): what
+            // it queued goes out first, the close included; a connection
+            // left open is closed here.
+            _ = life.stopped() => {
+                let mut open = true;
+                while let (true, Ok(out)) = (open, rx.try_recv()) {
+                    open = write_queued(&mut sink, &mut rx, out, tuning.ws_write_batch).await;
+                }
+                if !open {
+                    break;
+                }
+                let frame = CloseFrame { code: close::GOING_AWAY, reason: Utf8Bytes::from_static("server stopping") };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                break;
+            }
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
+                    // The answer's time: now, not when its session gets to it.
+                    let received = tokio::time::Instant::now();
                     match serde_json::from_str::<ClientMsg>(text.as_str()) {
                         Ok(ClientMsg::Ping) => {
                             let pong = ServerMsg::Pong { server_time: now_ms() };
                             let _ = tx.try_send(Out::Frame(encode(&pong)));
                         }
                         Ok(msg) => {
-                            if !up.msg(conn_id, player, msg).await {
-                                break; // the session is over
+                            if !route.send(conn_id, player, msg, received).await {
+                                if matches!(route, Route::Local(_)) {
+                                    // The session here is over or being
+                                    // handed over: what it queues last (the
+                                    // final standings, the close) still goes
+                                    // out, until it lets go of the queue.
+                                    drop(tx);
+                                    let last = async {
+                                        while let Some(out) = rx.recv().await {
+                                            if !write_queued(&mut sink, &mut rx, out, tuning.ws_write_batch).await {
+                                                break;
+                                            }
+                                        }
+                                    };
+                                    let _ = tokio::time::timeout(tuning.shutdown_step, last).await;
+                                }
+                                break;
                             }
                         }
                         Err(e) => {
@@ -344,15 +318,13 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
         }
     }
     metrics::gauge!("live_connections").decrement(1.0);
-    up.detach(conn_id, player).await;
+    route.detach(conn_id, player).await;
 }
 
-/// Most frames written before one flush (one `send` syscall for an ack, a
-/// leaderboard and a rank frame that were queued together).
-const WRITE_BATCH: usize = 32;
-
-/// Writes `first` and whatever else is already queued (up to
-/// [`WRITE_BATCH`] frames), then flushes once. At 10,000 sockets the
+/// Writes `first` and whatever else is already queued (up to `batch`
+/// frames, `LIVE_WS_WRITE_BATCH`: one `send` syscall for an ack, a
+/// leaderboard and a rank frame that were queued together), then flushes
+/// once. At 10,000 sockets the
 /// gateway's CPU goes mostly to `send` syscalls, so frames that are ready
 /// together leave together. Returns false when the connection is done
 /// (write error or a close frame sent).
@@ -360,6 +332,7 @@ async fn write_queued(
     sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
     rx: &mut mpsc::Receiver<Out>,
     first: Out,
+    batch: usize,
 ) -> bool {
     let mut next = Some(first);
     let mut written = 0;
@@ -380,7 +353,7 @@ async fn write_queued(
             }
         }
         written += 1;
-        if written < WRITE_BATCH {
+        if written < batch {
             next = rx.try_recv().ok();
         }
     }

@@ -3,55 +3,33 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::Router;
-use sdk::types::{LoginRequest, RegisterRequest, Role, TokenResponse, User};
-use sqlx::Row as _;
+use livequiz_sdk::types::{LoginRequest, RegisterRequest, TokenResponse, User};
 
 use crate::auth::{admin, tokens, AuthUser};
-use crate::db::now_ms;
 use crate::error::{ApiError, Violations};
 use crate::extract::ApiJson;
 use crate::limits::ClientIp;
 use crate::state::AppState;
+use crate::store::{users, StoreError};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/auth/register", post(register))
-        .route("/v1/auth/login", post(login))
-        .route("/v1/auth/logout", post(logout))
-}
-
-/// Loads a user row by id from `pool`.
-pub async fn load_user(pool: &sqlx::AnyPool, id: i64) -> Result<Option<User>, ApiError> {
-    let row = sqlx::query("SELECT id, username, role, created_at FROM users WHERE id = ?")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    row.map(|r| user_from_row(&r)).transpose()
-}
-
-/// Maps a `users` row (id, username, role, created_at) to the API type.
-pub fn user_from_row(r: &sqlx::any::AnyRow) -> Result<User, ApiError> {
-    let role: String = r.try_get("role")?;
-    Ok(User {
-        id: r.try_get("id")?,
-        username: r.try_get("username")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role {role:?}")))?,
-        created_at: r.try_get("created_at")?,
-    })
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(logout))
 }
 
 /// Creates an account, as a player; the first account becomes admin when no
 /// `ADMIN_USERNAME` is configured (see `auth::admin`). Limited per client address
 /// (`REGISTER_PER_IP_PER_MIN`) before any hashing.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = User), (status = 409, body = sdk::types::Problem, description = "username taken"),
-              (status = 422, body = sdk::types::Problem),
-              (status = 429, body = sdk::types::Problem, description = "too many registrations from this address; see Retry-After"),
-              (status = 503, body = sdk::types::Problem, description = "password hashing at capacity; see Retry-After")))]
+    responses((status = 201, body = User), (status = 409, body = livequiz_sdk::types::Problem, description = "username taken"),
+              (status = 422, body = livequiz_sdk::types::Problem),
+              (status = 429, body = livequiz_sdk::types::Problem, description = "too many registrations from this address; see Retry-After"),
+              (status = 503, body = livequiz_sdk::types::Problem, description = "password hashing at capacity; see Retry-After")))]
 pub async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -67,57 +45,30 @@ pub async fn register(
         // is nobody's business.
         return Err(taken());
     }
-    let now = now_ms();
-    // Insert as a player, then take the first-user slot in the same transaction; the slot's
-    // primary key lets only one account ever have it, however many register at once.
-    let mut tx = state.db.primary().begin().await?;
-    let res = sqlx::query(
-        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+    let user = match users::register(
+        state.db.primary(),
+        state.db.dialect(),
+        &req.username,
+        &hash,
+        admin::first_user_is_admin(&state.config),
     )
-    .bind(&req.username)
-    .bind(&hash)
-    .bind(Role::Player.as_str())
-    .bind(now)
-    .execute(&mut *tx)
-    .await;
-    let res = match res.map_err(ApiError::from) {
-        Err(ApiError::Conflict(_)) => return Err(taken()),
-        Err(e) => return Err(e),
-        Ok(r) => r,
+    .await
+    {
+        Err(StoreError::Conflict(_)) => return Err(taken()),
+        other => other?,
     };
-    let id = crate::db::inserted_id(&mut tx, &res).await?;
-    let first = admin::claim_first_user_slot(&mut tx, state.db.dialect(), id).await?;
-    let role = if first && admin::first_user_is_admin(&state.config) {
-        sqlx::query("UPDATE users SET role = ? WHERE id = ?")
-            .bind(Role::Admin.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        Role::Admin
-    } else {
-        Role::Player
-    };
-    tx.commit().await?;
     metrics::counter!("users_registered_total").increment(1);
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(User {
-            id,
-            username: req.username,
-            role,
-            created_at: now,
-        }),
-    ))
+    Ok((StatusCode::CREATED, ApiJson(user)))
 }
 
 /// Exchanges username and password for a bearer token. Limited per client address
 /// (`LOGIN_PER_IP_PER_MIN`) and per username (`LOGIN_PER_USER_PER_MIN`) before any hashing;
 /// unknown usernames cost the same verification as wrong passwords.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem),
-              (status = 429, body = sdk::types::Problem, description = "too many attempts from this address or for this username; see Retry-After"),
-              (status = 503, body = sdk::types::Problem, description = "password hashing at capacity; see Retry-After")))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = livequiz_sdk::types::Problem),
+              (status = 422, body = livequiz_sdk::types::Problem),
+              (status = 429, body = livequiz_sdk::types::Problem, description = "too many attempts from this address or for this username; see Retry-After"),
+              (status = 503, body = livequiz_sdk::types::Problem, description = "password hashing at capacity; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -125,7 +76,11 @@ pub async fn login(
 ) -> Result<ApiJson<TokenResponse>, ApiError> {
     let mut v = Violations::new();
     v.text("username", &req.username, 1, 64);
-    v.text("password", &req.password, 1, 128);
+    // As registered: any 1-128 characters, spaces included (never trimmed).
+    let p = req.password.chars().count();
+    if !(1..=128).contains(&p) {
+        v.add("password", format!("must be 1-128 characters (got {p})"));
+    }
     v.finish()?;
     // The address first: a flood from one address is refused without touching the
     // username's budget, so it cannot lock others out of an account as cheaply.
@@ -134,25 +89,18 @@ pub async fn login(
         .limits
         .login_user
         .check(&crate::auth::login_limit_key(&req.username))?;
-    let row = sqlx::query(
-        "SELECT id, username, role, created_at, password_hash FROM users WHERE username = ?",
-    )
-    .bind(&req.username)
-    .fetch_optional(state.db.primary())
-    .await?;
+    let found = users::with_password_hash(state.db.primary(), &req.username).await?;
     let bad = || ApiError::Unauthorized("wrong username or password".into());
-    let Some(row) = row else {
+    let Some((user, phc)) = found else {
         // The work of a wrong password, so timing does not reveal which usernames exist.
         state.passwords.verify_unknown(req.password).await?;
         metrics::counter!("logins_failed_total").increment(1);
         return Err(bad());
     };
-    let phc: String = row.try_get("password_hash")?;
     if !state.passwords.verify(req.password, phc).await? {
         metrics::counter!("logins_failed_total").increment(1);
         return Err(bad());
     }
-    let user = user_from_row(&row)?;
     let token = tokens::new_token();
     state
         .tokens
@@ -168,7 +116,7 @@ pub async fn login(
 
 /// Revokes the caller's token.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = sdk::types::Problem)))]
+    responses((status = 204), (status = 401, body = livequiz_sdk::types::Problem)))]
 pub async fn logout(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -181,7 +129,7 @@ pub async fn logout(
 
 #[cfg(test)]
 mod tests {
-    use sdk::types::{LoginRequest, RegisterRequest};
+    use livequiz_sdk::types::{LoginRequest, RegisterRequest};
 
     use crate::auth::password::Work;
     use crate::config::Config;
@@ -201,7 +149,7 @@ mod tests {
         let server = crate::testing::spawn(Config::for_tests(dir.path()))
             .await
             .unwrap();
-        let anon = sdk::Client::new(&server.base_url).unwrap();
+        let anon = livequiz_sdk::Client::new(&server.base_url).unwrap();
         anon.register(&RegisterRequest {
             username: "alice".into(),
             password: "alice-password".into(),

@@ -9,9 +9,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
-use sdk::types::{
+use livequiz_sdk::types::{
     BankFormat, ExportParams, FieldError, ImportResult, QuestionBatch, QuestionInput,
 };
 
@@ -22,12 +20,14 @@ use crate::routes::bank_csv;
 use crate::search::QuestionDoc;
 use crate::state::AppState;
 use crate::store::{bank, questions};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/questions/import", post(import))
-        .route("/v1/questions/export", get(export))
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(import))
+        .routes(routes!(export))
 }
 
 /// Whether the body is CSV (`text/csv`) or JSON (`application/json`), parameters allowed;
@@ -97,18 +97,29 @@ fn row_number(field: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// The schema of a JSON import: a [`QuestionBatch`] of at least one question (the type is
+/// shared with the export, which may be empty).
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Documentation only: the body is decoded as a `QuestionBatch`.
+struct QuestionImport {
+    /// The questions, each validated like `POST /v1/questions`.
+    #[schema(min_items = 1)]
+    questions: Vec<QuestionInput>,
+}
+
 /// Imports questions (author/admin) from JSON (`{"questions":[...]}`) or CSV (`text/csv`),
 /// all or nothing. The body may be up to `IMPORT_MAX_BYTES` and hold up to
 /// `IMPORT_MAX_QUESTIONS` questions.
 #[utoipa::path(post, path = "/v1/questions/import", tag = "questions", security(("bearer" = [])),
     request_body(content(
-        (QuestionBatch = "application/json"),
+        (QuestionImport = "application/json"),
         (String = "text/csv")
     )),
-    responses((status = 201, body = ImportResult), (status = 400, body = sdk::types::Problem),
-              (status = 401, body = sdk::types::Problem), (status = 403, body = sdk::types::Problem),
-              (status = 413, body = sdk::types::Problem), (status = 415, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem)))]
+    responses((status = 201, body = ImportResult), (status = 400, body = livequiz_sdk::types::Problem),
+              (status = 401, body = livequiz_sdk::types::Problem), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 413, body = livequiz_sdk::types::Problem), (status = 415, body = livequiz_sdk::types::Problem),
+              (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn import(
     State(state): State<AppState>,
     user: AuthUser,
@@ -145,9 +156,7 @@ pub async fn import(
         ));
     }
     let tags = validate_all(&qs, rows.as_deref(), errors)?;
-    let mut tx = state.db.primary().begin().await?;
-    let ids = bank::insert_batch(&mut tx, state.db.dialect(), user.id, &qs, &tags).await?;
-    tx.commit().await?;
+    let ids = bank::import(state.db.primary(), state.db.dialect(), user.id, &qs, &tags).await?;
     metrics::counter!("questions_created_total").increment(ids.len() as u64);
     let docs = qs
         .iter()
@@ -177,16 +186,16 @@ pub async fn import(
 /// answer keys, as JSON in the import's shape or as CSV (`?format=csv`).
 #[utoipa::path(get, path = "/v1/questions/export", tag = "questions", security(("bearer" = [])),
     params(ExportParams),
-    responses((status = 200, body = QuestionBatch, content_type = "application/json"),
-              (status = 200, body = String, content_type = "text/csv"),
-              (status = 401, body = sdk::types::Problem), (status = 403, body = sdk::types::Problem)))]
+    responses((status = 200, description = "JSON, or CSV with `?format=csv`",
+                content((QuestionBatch = "application/json"), (String = "text/csv"))),
+              (status = 401, body = livequiz_sdk::types::Problem), (status = 403, body = livequiz_sdk::types::Problem)))]
 pub async fn export(
     State(state): State<AppState>,
     user: AuthUser,
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> Result<Response, ApiError> {
     user.require_author()?;
-    let author = (user.role != sdk::types::Role::Admin).then_some(user.id);
+    let author = (user.role != livequiz_sdk::types::Role::Admin).then_some(user.id);
     let questions = bank::export(state.db.replica(), author).await?;
     match p.format.unwrap_or_default() {
         BankFormat::Json => Ok(ApiJson(QuestionBatch { questions }).into_response()),
@@ -195,5 +204,8 @@ pub async fn export(
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv export: {e}")))?;
             Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response())
         }
+        other => Err(ApiError::BadRequest(format!(
+            "export format {other:?} is not supported by this gateway"
+        ))),
     }
 }

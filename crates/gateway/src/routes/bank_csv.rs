@@ -1,10 +1,10 @@
-//! The CSV form of the question bank (layout: [`sdk::types::CSV_HEADER`]).
+//! The CSV form of the question bank (layout: [`livequiz_sdk::types::CSV_HEADER`]).
 //!
 //! Reading never stops at the first bad row: every row's problems are collected under the
 //! field `row N` (N counts questions from 1, the header not included), so an author fixes a
 //! file in one round.
 
-use sdk::types::{ChoiceInput, FieldError, QuestionInput, CSV_HEADER};
+use livequiz_sdk::types::{ChoiceInput, FieldError, QuestionInput, CSV_HEADER};
 
 use crate::store::questions::MAX_CHOICES;
 

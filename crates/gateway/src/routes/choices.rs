@@ -3,10 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::Router;
-use sdk::types::{Choice, ChoiceInput};
-use sqlx::Row as _;
+use livequiz_sdk::types::{Choice, ChoiceInput};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Violations};
@@ -14,15 +11,15 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::reindex::sync_question;
 use crate::state::AppState;
 use crate::store::questions::{self as store, MAX_CHOICE, MAX_CHOICES, MIN_CHOICES};
+use crate::store::{begin, commit};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/questions/{id}/choices", get(list).post(add))
-        .route(
-            "/v1/questions/{id}/choices/{choice_id}",
-            put(update).delete(delete),
-        )
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(update, delete))
 }
 
 fn validate(c: &ChoiceInput) -> Result<(), ApiError> {
@@ -31,29 +28,10 @@ fn validate(c: &ChoiceInput) -> Result<(), ApiError> {
     v.finish()
 }
 
-async fn texts(
-    conn: &mut sqlx::AnyConnection,
-    id: i64,
-    except: Option<i64>,
-) -> Result<Vec<String>, ApiError> {
-    let rows = sqlx::query("SELECT id, text FROM choices WHERE question_id = ?")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let cid: i64 = r.try_get("id")?;
-        if Some(cid) != except {
-            out.push(r.try_get::<String, _>("text")?.trim().to_lowercase());
-        }
-    }
-    Ok(out)
-}
-
 /// The choices of a question in display order (correct flags for its author and admins only).
 #[utoipa::path(get, path = "/v1/questions/{id}/choices", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<Choice>), (status = 404, body = sdk::types::Problem)))]
+    responses((status = 200, body = Vec<Choice>), (status = 404, body = livequiz_sdk::types::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -66,9 +44,9 @@ pub async fn list(
 /// Adds a choice at the end (author of the question or admin); 409 when it already has 6.
 #[utoipa::path(post, path = "/v1/questions/{id}/choices", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = ChoiceInput,
-    responses((status = 201, body = Choice), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 409, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem)))]
+    responses((status = 201, body = Choice), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 409, body = livequiz_sdk::types::Problem),
+              (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn add(
     State(state): State<AppState>,
     user: AuthUser,
@@ -77,7 +55,7 @@ pub async fn add(
 ) -> Result<(StatusCode, ApiJson<Choice>), ApiError> {
     user.require_author()?;
     validate(&c)?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
     let existing = store::choice_keys(&mut tx, id).await?;
@@ -86,7 +64,7 @@ pub async fn add(
             "question {id} already has {MAX_CHOICES} choices, the maximum"
         )));
     }
-    if texts(&mut tx, id, None)
+    if store::choice_texts(&mut tx, id, None)
         .await?
         .contains(&c.text.trim().to_lowercase())
     {
@@ -95,13 +73,8 @@ pub async fn add(
             "duplicates another choice of this question",
         ));
     }
-    let pos: i64 = sqlx::query("SELECT COUNT(*) AS n FROM choices WHERE question_id = ?")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
-    let cid = store::insert_choice(&mut tx, id, pos, &c).await?;
-    tx.commit().await?;
+    let cid = store::add_choice(&mut tx, id, &c).await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     Ok((
         StatusCode::CREATED,
@@ -117,9 +90,9 @@ pub async fn add(
 #[utoipa::path(put, path = "/v1/questions/{id}/choices/{choice_id}", tag = "questions",
     security(("bearer" = [])), params(("id" = i64, Path), ("choice_id" = i64, Path)),
     request_body = ChoiceInput,
-    responses((status = 200, body = Choice), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 409, body = sdk::types::Problem),
-              (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Choice), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 409, body = livequiz_sdk::types::Problem),
+              (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -128,7 +101,7 @@ pub async fn update(
 ) -> Result<ApiJson<Choice>, ApiError> {
     user.require_author()?;
     validate(&c)?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
     let existing = store::choice_keys(&mut tx, id).await?;
@@ -142,7 +115,7 @@ pub async fn update(
             "this is the only correct choice; mark another one correct first".into(),
         ));
     }
-    if texts(&mut tx, id, Some(choice_id))
+    if store::choice_texts(&mut tx, id, Some(choice_id))
         .await?
         .contains(&c.text.trim().to_lowercase())
     {
@@ -151,13 +124,8 @@ pub async fn update(
             "duplicates another choice of this question",
         ));
     }
-    sqlx::query("UPDATE choices SET text = ?, is_correct = ? WHERE id = ?")
-        .bind(c.text.trim())
-        .bind(i64::from(c.correct))
-        .bind(choice_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    store::update_choice(&mut tx, choice_id, &c).await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     Ok(ApiJson(Choice {
         id: choice_id,
@@ -169,15 +137,15 @@ pub async fn update(
 /// Deletes a choice; 409 if that would leave fewer than 2 choices or no correct one.
 #[utoipa::path(delete, path = "/v1/questions/{id}/choices/{choice_id}", tag = "questions",
     security(("bearer" = [])), params(("id" = i64, Path), ("choice_id" = i64, Path)),
-    responses((status = 204), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 409, body = sdk::types::Problem)))]
+    responses((status = 204), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 409, body = livequiz_sdk::types::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath((id, choice_id)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
     user.require_author()?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
     let existing = store::choice_keys(&mut tx, id).await?;
@@ -196,11 +164,8 @@ pub async fn delete(
             "this is the only correct choice; mark another one correct first".into(),
         ));
     }
-    sqlx::query("DELETE FROM choices WHERE id = ?")
-        .bind(choice_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    store::delete_choice(&mut tx, choice_id).await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }

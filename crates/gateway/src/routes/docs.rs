@@ -1,88 +1,96 @@
-//! `/openapi.json` and a self-contained `/docs` page (no CDN, no build-time downloads).
+//! `/openapi.json` and `/docs`, an interactive console over it (Swagger UI): every operation
+//! with its parameters, body and response schemas, and "Try it out" requests sent with the
+//! bearer token entered under "Authorize".
 //!
-//! The page has no inline style or script: its stylesheet is served at `/docs.css`, so the
-//! gateway's Content-Security-Policy (`style-src 'self'`, see [`crate::browser`]) needs no
-//! `unsafe-inline` exception that injected markup could use.
+//! Swagger UI's files come from the `utoipa-swagger-ui` crate built with its `vendored`
+//! feature: they are inside a crate from the registry, embedded in the binary, so nothing is
+//! downloaded at build or run time and the console works offline. The page is ours
+//! (`INDEX`): external scripts and stylesheets only, no inline script or style, so it runs
+//! under the gateway's Content-Security-Policy unchanged ([`crate::browser`]). Swagger UI sets
+//! element styles from script through the DOM, which `style-src 'self'` allows; its icons are
+//! `data:` images, which `img-src` allows; its requests go to this origin (`connect-src
+//! 'self'`). The spec validator badge (an image from another site) is turned off.
 
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::Path;
 use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use utoipa_swagger_ui::Config;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
+/// Routes of this module (pages, not API operations: they are not in the document), serving
+/// `openapi_json`, the document of this gateway ([`crate::openapi::json`]).
+pub fn router(openapi_json: String) -> Router<AppState> {
+    let openapi_json: Arc<str> = openapi_json.into();
     Router::new()
-        .route("/openapi.json", get(openapi_json))
-        .route("/docs", get(docs))
-        .route("/docs.css", get(docs_css))
+        .route("/openapi.json", get(move || openapi(openapi_json.clone())))
+        .route("/docs", get(index))
+        .route("/docs/", get(index))
+        .route("/docs/{file}", get(asset))
 }
 
-/// The stylesheet of `/docs`.
-const DOCS_CSS: &str =
-    "body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}\n\
-code{background:#f3f3f3;padding:0 .3em}\n\
-.m{display:inline-block;width:4.5em;font-weight:bold}\n\
-li{margin:.3em 0}\n";
+/// The console's page: Swagger UI's stylesheet and scripts, its configuration last.
+const INDEX: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>Quiz gateway API</title>\
+<link rel=\"stylesheet\" href=\"/docs/swagger-ui.css\">\
+<link rel=\"icon\" type=\"image/png\" href=\"/docs/favicon-32x32.png\" sizes=\"32x32\">\
+</head><body><main id=\"swagger-ui\"></main>\
+<script src=\"/docs/swagger-ui-bundle.js\"></script>\
+<script src=\"/docs/swagger-ui-standalone-preset.js\"></script>\
+<script src=\"/docs/swagger-initializer.js\"></script>\
+</body></html>\n";
 
-async fn docs_css() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        DOCS_CSS,
-    )
+async fn index() -> Html<&'static str> {
+    Html(INDEX)
 }
 
-async fn openapi_json() -> impl IntoResponse {
+async fn openapi(json: Arc<str>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        crate::openapi::json(),
+        json.to_string(),
     )
 }
 
-/// Renders the operations of the OpenAPI document as a plain HTML page, with the raw JSON linked.
-async fn docs() -> Html<String> {
-    let spec = crate::openapi::document();
-    let mut out = String::from(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Quiz gateway API</title>\
-         <link rel=\"stylesheet\" href=\"/docs.css\"></head><body><h1>Quiz gateway API</h1>\
-         <p>Machine-readable spec: <a href=\"/openapi.json\">/openapi.json</a>. \
-         Authenticate with <code>Authorization: Bearer &lt;token&gt;</code> from \
-         <code>POST /v1/auth/login</code>. Errors are <code>application/problem+json</code>.</p><ul>",
-    );
-    for (path, item) in spec.paths.paths.iter() {
-        let ops = [
-            ("GET", &item.get),
-            ("POST", &item.post),
-            ("PUT", &item.put),
-            ("PATCH", &item.patch),
-            ("DELETE", &item.delete),
-        ];
-        for (m, op) in ops {
-            if let Some(op) = op {
-                let summary = op
-                    .summary
-                    .clone()
-                    .or_else(|| op.description.clone())
-                    .unwrap_or_default();
-                out.push_str(&format!(
-                    "<li><span class=\"m\">{m}</span><code>{}</code> {}</li>",
-                    escape(path),
-                    escape(&summary)
-                ));
-            }
-        }
-    }
-    out.push_str("</ul></body></html>");
-    Html(out)
+/// Swagger UI's settings, written into `swagger-initializer.js`.
+fn config() -> Arc<Config<'static>> {
+    static CONFIG: OnceLock<Arc<Config<'static>>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            Arc::new(
+                Config::new(["/openapi.json"])
+                    // No top bar: the console shows this API only.
+                    .use_base_layout()
+                    .try_it_out_enabled(true)
+                    .display_request_duration(true)
+                    .filter(true)
+                    // No badge fetched from the validator's site (offline, and the CSP
+                    // allows no other origin's images).
+                    .validator_url("none"),
+            )
+        })
+        .clone()
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// A file of Swagger UI's distribution (scripts, stylesheet, icons).
+async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
+    match utoipa_swagger_ui::serve(&file, config()) {
+        Ok(Some(f)) if file != "index.html" && !file.ends_with(".html") => Ok((
+            [
+                (header::CONTENT_TYPE, f.content_type),
+                (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
+            ],
+            f.bytes.into_owned(),
+        )
+            .into_response()),
+        Ok(_) => Err(ApiError::NotFound(format!("no route for /docs/{file}"))),
+        Err(e) => Err(ApiError::Internal(anyhow::anyhow!(
+            "swagger ui file {file}: {e}"
+        ))),
+    }
 }

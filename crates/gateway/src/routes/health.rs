@@ -3,19 +3,20 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use livequiz_sdk::types::{Check, Health, Readiness};
 use redis::AsyncCommands as _;
-use sdk::types::{Check, Health, Readiness};
 
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
 }
 
 /// Liveness: the process answers.
@@ -44,11 +45,7 @@ fn check(name: &str, r: Result<(), String>) -> Check {
 }
 
 async fn ping_db(pool: &sqlx::AnyPool) -> Result<(), String> {
-    sqlx::query("SELECT 1")
-        .execute(pool)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    crate::store::ping(pool).await.map_err(|e| e.to_string())
 }
 
 /// Readiness: database primary and replica, Redis (when configured) and the search index.

@@ -1,4 +1,8 @@
-//! One module per route group; each has a `router()` merged by [`crate::app::router`].
+//! One module per route group. Each module's `router()` registers its handlers with
+//! `utoipa-axum`'s `routes!`, which takes a handler's path and method from its
+//! `#[utoipa::path]` annotation: the route and its OpenAPI operation are one declaration, so
+//! the router ([`crate::app::router`]) and `/openapi.json` ([`crate::openapi`]) are built from
+//! the same list, [`api`], and cannot drift.
 
 pub mod auth;
 pub mod bank;
@@ -6,6 +10,7 @@ pub mod bank_csv;
 pub mod choices;
 pub mod docs;
 pub mod health;
+pub mod live;
 pub mod practice;
 pub mod questions;
 pub mod quizzes;
@@ -13,9 +18,28 @@ pub mod reports;
 pub mod search;
 pub mod users;
 
-use sdk::types::Page;
+use livequiz_sdk::types::Page;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::{ApiError, Violations};
+use crate::state::AppState;
+
+/// Every API route with its OpenAPI operation (the pages, `/docs` and `/openapi.json` are
+/// added by [`crate::app::router`]).
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(questions::router())
+        .merge(bank::router())
+        .merge(search::router())
+        .merge(choices::router())
+        .merge(practice::router())
+        .merge(quizzes::router())
+        .merge(reports::router())
+        .merge(live::router())
+}
 
 /// Default and maximum page sizes of every list endpoint.
 pub const DEFAULT_LIMIT: u32 = 20;

@@ -2,10 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
-use sdk::types::{Page, Question, QuestionFilter, QuestionInput, QuestionPatch};
-use sqlx::Row as _;
+use livequiz_sdk::types::{Page, Question, QuestionFilter, QuestionInput, QuestionPatch};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Violations};
@@ -14,23 +11,22 @@ use crate::reindex::{remove_question, sync_question};
 use crate::routes::{page, paging};
 use crate::state::AppState;
 use crate::store::questions::{self as store, MAX_EXPLANATION, MAX_TEXT, MAX_TOPIC};
-use crate::store::{bind_all, listing, Arg};
+use crate::store::{begin, commit};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/questions", get(list).post(create))
-        .route(
-            "/v1/questions/{id}",
-            get(get_one).put(replace).patch(patch).delete(delete),
-        )
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, replace, patch, delete))
 }
 
 /// Creates a question with its choices (author/admin).
 #[utoipa::path(post, path = "/v1/questions", tag = "questions", security(("bearer" = [])),
     request_body = QuestionInput,
-    responses((status = 201, body = Question), (status = 401, body = sdk::types::Problem),
-              (status = 403, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 201, body = Question), (status = 401, body = livequiz_sdk::types::Problem),
+              (status = 403, body = livequiz_sdk::types::Problem), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -38,9 +34,9 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<Question>), ApiError> {
     user.require_author()?;
     let tags = store::validate(&input)?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let id = store::insert(&mut tx, user.id, &input, &tags).await?;
-    tx.commit().await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     metrics::counter!("questions_created_total").increment(1);
     let q = store::load_one(state.db.primary(), id, store::KeyAccess::All).await?;
@@ -52,7 +48,7 @@ pub async fn create(
 /// game of it.
 #[utoipa::path(get, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 200, body = Question), (status = 404, body = sdk::types::Problem)))]
+    responses((status = 200, body = Question), (status = 404, body = livequiz_sdk::types::Problem)))]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -67,8 +63,8 @@ pub async fn get_one(
 /// updated), choices without one are added, the others are deleted - all in one transaction.
 #[utoipa::path(put, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = QuestionInput,
-    responses((status = 200, body = Question), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Question), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn replace(
     State(state): State<AppState>,
     user: AuthUser,
@@ -77,7 +73,7 @@ pub async fn replace(
 ) -> Result<ApiJson<Question>, ApiError> {
     user.require_author()?;
     let tags = store::validate(&input)?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
     let existing = store::choice_keys(&mut tx, id).await?;
@@ -93,44 +89,8 @@ pub async fn replace(
         }
     }
     v.finish()?;
-    sqlx::query(
-        "UPDATE questions SET text = ?, topic = ?, difficulty = ?, explanation = ? WHERE id = ?",
-    )
-    .bind(input.text.trim())
-    .bind(input.topic.trim())
-    .bind(i64::from(input.difficulty))
-    .bind(input.explanation.trim())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    for (eid, _) in &existing {
-        if !input.choices.iter().any(|c| c.id == Some(*eid)) {
-            sqlx::query("DELETE FROM choices WHERE id = ?")
-                .bind(eid)
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
-    for (pos, c) in input.choices.iter().enumerate() {
-        match c.id {
-            Some(cid) => {
-                sqlx::query(
-                    "UPDATE choices SET position = ?, text = ?, is_correct = ? WHERE id = ?",
-                )
-                .bind(pos as i64)
-                .bind(c.text.trim())
-                .bind(i64::from(c.correct))
-                .bind(cid)
-                .execute(&mut *tx)
-                .await?;
-            }
-            None => {
-                store::insert_choice(&mut tx, id, pos as i64, c).await?;
-            }
-        }
-    }
-    store::write_tags(&mut tx, id, &tags).await?;
-    tx.commit().await?;
+    store::replace(&mut tx, id, &input, &existing, &tags).await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     Ok(ApiJson(
         store::load_one(state.db.primary(), id, store::KeyAccess::All).await?,
@@ -140,8 +100,8 @@ pub async fn replace(
 /// Changes some fields of a question (its author or an admin).
 #[utoipa::path(patch, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = QuestionPatch,
-    responses((status = 200, body = Question), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Question), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn patch(
     State(state): State<AppState>,
     user: AuthUser,
@@ -167,36 +127,11 @@ pub async fn patch(
         .as_ref()
         .map(|t| store::clean_tags(t, "tags", &mut v));
     v.finish()?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
-    let mut sets: Vec<&str> = Vec::new();
-    let mut args: Vec<Arg> = Vec::new();
-    if let Some(t) = &p.text {
-        sets.push("text = ?");
-        args.push(Arg::Text(t.trim().into()));
-    }
-    if let Some(t) = &p.topic {
-        sets.push("topic = ?");
-        args.push(Arg::Text(t.trim().into()));
-    }
-    if let Some(d) = p.difficulty {
-        sets.push("difficulty = ?");
-        args.push(Arg::Int(d.into()));
-    }
-    if let Some(e) = &p.explanation {
-        sets.push("explanation = ?");
-        args.push(Arg::Text(e.trim().into()));
-    }
-    if !sets.is_empty() {
-        args.push(Arg::Int(id));
-        let sql = format!("UPDATE questions SET {} WHERE id = ?", sets.join(", "));
-        bind_all(sqlx::query(&sql), &args).execute(&mut *tx).await?;
-    }
-    if let Some(tags) = tags {
-        store::write_tags(&mut tx, id, &tags).await?;
-    }
-    tx.commit().await?;
+    store::patch(&mut tx, id, &p, tags.as_deref()).await?;
+    commit(tx).await?;
     sync_question(&state, id).await;
     Ok(ApiJson(
         store::load_one(state.db.primary(), id, store::KeyAccess::All).await?,
@@ -207,34 +142,24 @@ pub async fn patch(
 /// are deleted with it.
 #[utoipa::path(delete, path = "/v1/questions/{id}", tag = "questions", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, body = sdk::types::Problem),
-              (status = 404, body = sdk::types::Problem), (status = 409, body = sdk::types::Problem)))]
+    responses((status = 204), (status = 403, body = livequiz_sdk::types::Problem),
+              (status = 404, body = livequiz_sdk::types::Problem), (status = 409, body = livequiz_sdk::types::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     user.require_author()?;
-    let mut tx = state.db.primary().begin().await?;
+    let mut tx = begin(state.db.primary()).await?;
     let author = store::lock(&mut tx, id).await?;
     user.require_owner(author, "question")?;
-    let used: Option<i64> =
-        sqlx::query("SELECT quiz_id FROM quiz_questions WHERE question_id = ? LIMIT 1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get("quiz_id"))
-            .transpose()?;
-    if let Some(quiz) = used {
+    if let Some(quiz) = store::used_by(&mut tx, id).await? {
         return Err(ApiError::Conflict(format!(
             "question {id} is used by quiz {quiz}; remove it from the quiz first"
         )));
     }
-    sqlx::query("DELETE FROM questions WHERE id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    store::delete(&mut tx, id).await?;
+    commit(tx).await?;
     remove_question(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -242,7 +167,7 @@ pub async fn delete(
 /// Lists questions, newest first, with filters and paging (from the replica).
 #[utoipa::path(get, path = "/v1/questions", tag = "questions", security(("bearer" = [])),
     params(QuestionFilter),
-    responses((status = 200, body = Page<Question>), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = Page<Question>), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -254,34 +179,7 @@ pub async fn list(
         store::check_difficulty(d, "difficulty", &mut v);
     }
     v.finish()?;
-    let mut wh = vec!["1 = 1".to_string()];
-    let mut args = Vec::new();
-    if let Some(t) = f.topic.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        wh.push("LOWER(q.topic) = ?".into());
-        args.push(Arg::Text(t.to_lowercase()));
-    }
-    if let Some(t) = f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        wh.push(
-            "EXISTS (SELECT 1 FROM question_tags t WHERE t.question_id = q.id AND t.tag = ?)"
-                .into(),
-        );
-        args.push(Arg::Text(t.to_lowercase()));
-    }
-    if let Some(d) = f.difficulty {
-        wh.push("q.difficulty = ?".into());
-        args.push(Arg::Int(d.into()));
-    }
-    if let Some(a) = f.author_id {
-        wh.push("q.author_id = ?".into());
-        args.push(Arg::Int(a));
-    }
-    let from = format!("questions q WHERE {}", wh.join(" AND "));
-    let pool = state.db.replica();
-    let (total, rows) = listing(pool, "q.id AS id", &from, "q.id", &args, limit, offset).await?;
-    let ids = rows
-        .iter()
-        .map(|r| r.try_get::<i64, _>("id"))
-        .collect::<Result<Vec<_>, _>>()?;
-    let items = store::load_many(pool, &ids, store::KeyAccess::of(&user)).await?;
+    let keys = store::KeyAccess::of(&user);
+    let (total, items) = store::list(state.db.replica(), &f, keys, limit, offset).await?;
     Ok(ApiJson(page(items, total, limit, offset)))
 }

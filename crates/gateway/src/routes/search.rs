@@ -1,9 +1,7 @@
 //! `GET /v1/questions/search`: relevance-ranked, typo-tolerant search over the question bank.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::Router;
-use sdk::types::{SearchHit, SearchParams, SearchResponse};
+use livequiz_sdk::types::{SearchHit, SearchParams, SearchResponse};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Violations};
@@ -13,10 +11,15 @@ use crate::search::{SearchQuery, MAX_OFFSET};
 use crate::state::AppState;
 use crate::store::in_play;
 use crate::store::questions::{self as store, KeyAccess};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/questions/search", get(search))
+/// Most comma-separated entries in `tags`.
+pub const MAX_SEARCH_TAGS: usize = 10;
+
+/// Routes of this module, each with its OpenAPI operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(search))
 }
 
 /// Searches text, choices, tags, topic and explanation; `topic` and `tags` filter exactly.
@@ -26,7 +29,7 @@ pub fn router() -> Router<AppState> {
 /// and relevance scores would rank the choices it mentions.
 #[utoipa::path(get, path = "/v1/questions/search", tag = "questions", security(("bearer" = [])),
     params(SearchParams),
-    responses((status = 200, body = SearchResponse), (status = 422, body = sdk::types::Problem)))]
+    responses((status = 200, body = SearchResponse), (status = 422, body = livequiz_sdk::types::Problem)))]
 pub async fn search(
     State(state): State<AppState>,
     user: AuthUser,
@@ -42,17 +45,16 @@ pub async fn search(
     if offset > MAX_OFFSET as u64 {
         v.add("offset", format!("must be at most {MAX_OFFSET}"));
     }
-    let tags: Vec<String> = p
-        .tags
-        .as_deref()
-        .unwrap_or("")
+    let listed = p.tags.as_deref().unwrap_or("");
+    // Counted as sent, empty entries too, as the document's pattern does.
+    if listed.split(',').count() > MAX_SEARCH_TAGS {
+        v.add("tags", format!("at most {MAX_SEARCH_TAGS} tags"));
+    }
+    let tags: Vec<String> = listed
         .split(',')
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
         .collect();
-    if tags.len() > 10 {
-        v.add("tags", "at most 10 tags");
-    }
     v.finish()?;
     let keys = KeyAccess::of(&user);
     // From the primary: a game that started a moment ago on another gateway counts.

@@ -7,12 +7,11 @@
 
 use std::collections::HashMap;
 
-use sdk::types::{ChoiceInput, QuestionInput};
+use livequiz_sdk::types::{ChoiceInput, QuestionInput};
 use sqlx::{AnyConnection, AnyPool, Row as _};
 
-use super::{bind_all, placeholders, Arg};
+use super::{bind_all, inserted_id, placeholders, Arg, StoreError};
 use crate::db::{now_ms, Dialect};
-use crate::error::ApiError;
 
 /// Questions per multi-row statement: 500 x 7 columns stays far below SQLite's 32766 bound
 /// variables and MySQL's 65535 placeholders, also for their choices (up to 6 x 4 columns each).
@@ -24,6 +23,21 @@ fn value_rows(rows: usize, cols: usize) -> String {
     vec![one.as_str(); rows].join(", ")
 }
 
+/// Imports validated questions (`tags[i]` are the cleaned tags of `questions[i]`) by
+/// `author_id` in one transaction, all or nothing; returns their ids in input order.
+pub async fn import(
+    pool: &AnyPool,
+    dialect: Dialect,
+    author_id: i64,
+    questions: &[QuestionInput],
+    tags: &[Vec<String>],
+) -> Result<Vec<i64>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let ids = insert_batch(&mut tx, dialect, author_id, questions, tags).await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
 /// Inserts validated questions (`tags[i]` are the cleaned tags of `questions[i]`) inside the
 /// caller's transaction; returns their ids in input order.
 ///
@@ -31,13 +45,13 @@ fn value_rows(rows: usize, cols: usize) -> String {
 /// lock, InnoDB's auto-increment for a statement with a known row count); the range is
 /// checked anyway, and a mismatch fails the import (rolled back) instead of linking choices
 /// to the wrong question.
-pub async fn insert_batch(
+async fn insert_batch(
     conn: &mut AnyConnection,
     dialect: Dialect,
     author_id: i64,
     questions: &[QuestionInput],
     tags: &[Vec<String>],
-) -> Result<Vec<i64>, ApiError> {
+) -> Result<Vec<i64>, StoreError> {
     let now = now_ms();
     let mut ids = Vec::with_capacity(questions.len());
     for (ci, chunk) in questions.chunks(CHUNK).enumerate() {
@@ -61,7 +75,7 @@ pub async fn insert_batch(
         let res = bind_all(sqlx::query(&sql), &args)
             .execute(&mut *conn)
             .await?;
-        let reported = crate::db::inserted_id(conn, &res).await?;
+        let reported = inserted_id(conn, &res).await?;
         let n = chunk.len() as i64;
         // MySQL reports the first id of a multi-row insert, SQLite the last.
         let first = match dialect {
@@ -80,7 +94,7 @@ pub async fn insert_batch(
         .await?
         .try_get("n")?;
         if found != n {
-            return Err(ApiError::Internal(anyhow::anyhow!(
+            return Err(StoreError::Unexpected(format!(
                 "import chunk {ci}: expected {n} consecutive question ids from {first}, found {found}"
             )));
         }
@@ -96,7 +110,7 @@ async fn insert_children(
     questions: &[QuestionInput],
     tags: &[Vec<String>],
     ids: &[i64],
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let choices: Vec<(i64, i64, &ChoiceInput)> = questions
         .iter()
         .zip(ids)
@@ -148,7 +162,7 @@ async fn insert_children(
 
 /// Every question of `author` (all questions when `None`), oldest first, as import inputs
 /// with their answer keys (the caller checked that it may read them).
-pub async fn export(pool: &AnyPool, author: Option<i64>) -> Result<Vec<QuestionInput>, ApiError> {
+pub async fn export(pool: &AnyPool, author: Option<i64>) -> Result<Vec<QuestionInput>, StoreError> {
     let (filter, args) = match author {
         Some(a) => ("WHERE author_id = ?", vec![Arg::Int(a)]),
         None => ("", Vec::new()),

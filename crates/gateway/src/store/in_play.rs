@@ -13,8 +13,8 @@
 
 use sqlx::{AnyPool, Row as _};
 
+use super::StoreError;
 use crate::db::now_ms;
-use crate::error::ApiError;
 
 /// Age after which a session still marked live is taken as abandoned (48 hours). The longest
 /// quiz (100 questions of 10 minutes, with 1-minute reveals) plays in about 18 hours; a
@@ -28,7 +28,7 @@ const IN_PLAY: &str = "quiz_questions qq JOIN live_sessions s ON s.quiz_id = qq.
      AND s.status = 'live' AND s.created_at > ?";
 
 /// The id of an unfinished live session playing question `id`, if any.
-pub async fn session_playing(pool: &AnyPool, id: i64) -> Result<Option<i64>, ApiError> {
+pub async fn session_playing(pool: &AnyPool, id: i64) -> Result<Option<i64>, StoreError> {
     let sql = format!("SELECT s.id AS id FROM {IN_PLAY} WHERE qq.question_id = ? LIMIT 1");
     let row = sqlx::query(&sql)
         .bind(now_ms() - MAX_GAME_AGE_MS)
@@ -40,16 +40,16 @@ pub async fn session_playing(pool: &AnyPool, id: i64) -> Result<Option<i64>, Api
 
 /// Every question an unfinished live session plays, with its author (one query; a few
 /// rows per running session). Uses `live_sessions_live` then `quiz_questions`' primary key.
-pub async fn all_playing(pool: &AnyPool) -> Result<Vec<(i64, i64)>, ApiError> {
+pub async fn all_playing(pool: &AnyPool) -> Result<Vec<(i64, i64)>, StoreError> {
     let sql = format!(
         "SELECT DISTINCT qq.question_id AS id, q.author_id AS author_id FROM {IN_PLAY} \
          JOIN questions q ON q.id = qq.question_id"
     );
-    sqlx::query(&sql)
+    Ok(sqlx::query(&sql)
         .bind(now_ms() - MAX_GAME_AGE_MS)
         .fetch_all(pool)
         .await?
         .iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("author_id")?)))
-        .collect()
+        .collect::<Result<_, sqlx::Error>>()?)
 }

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use sdk::types::{Progress, TopicProgress};
+use livequiz_sdk::types::{Progress, TopicProgress};
 use sqlx::{AnyPool, Row as _};
 
-use crate::error::ApiError;
+use super::StoreError;
 
 /// correct / answered, 0 when nothing was answered.
 pub fn ratio(correct: u64, answered: u64) -> f64 {
@@ -54,7 +54,7 @@ pub fn progress_of(user_id: i64, answers: &[(String, bool)]) -> Progress {
 }
 
 /// Loads the progress of `user_id` from `pool`.
-pub async fn progress(pool: &AnyPool, user_id: i64) -> Result<Progress, ApiError> {
+pub async fn progress(pool: &AnyPool, user_id: i64) -> Result<Progress, StoreError> {
     let rows = sqlx::query(
         "SELECT q.topic AS topic, a.correct AS correct FROM practice_answers a \
          JOIN questions q ON q.id = a.question_id WHERE a.user_id = ? ORDER BY a.id",

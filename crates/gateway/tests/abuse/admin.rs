@@ -5,8 +5,8 @@
 
 use std::net::IpAddr;
 
+use livequiz_sdk::types::{Role, User};
 use reqwest::StatusCode;
-use sdk::types::{Role, User};
 use serde_json::json;
 use tokio::task::JoinSet;
 
@@ -29,7 +29,9 @@ async fn register(gw: &Gateway, from: IpAddr, username: &str) -> Result<User, St
 /// The role `username` has after logging in with `password` from `from` (read from the
 /// primary, via `/v1/me`).
 async fn role_from(gw: &Gateway, from: IpAddr, username: &str, password: &str) -> Role {
-    let c = sdk::Client::with_http(http_from(from), &gw.base_url)
+    let c = livequiz_sdk::Client::builder(&gw.base_url)
+        .local_address(from)
+        .build()
         .expect("sdk client")
         .login(username, password)
         .await

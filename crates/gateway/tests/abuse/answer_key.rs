@@ -6,12 +6,14 @@
 
 use std::time::Duration;
 
-use sdk::live::{ClientMsg, CreateSession, CreatedSession, Credentials, LiveClient, ServerMsg};
-use sdk::types::{
+use livequiz_sdk::live::{
+    ClientMsg, CreateSession, CreatedSession, Credentials, LiveClient, ServerMsg,
+};
+use livequiz_sdk::types::{
     AnswerRequest, ChoiceInput, Problem, Question, QuestionFilter, QuestionInput, Quiz, QuizInput,
     QuizItemInput, RegisterRequest, Role, SearchParams,
 };
-use sdk::Client;
+use livequiz_sdk::Client;
 use serde_json::json;
 
 use crate::process::Gateway;
@@ -107,7 +109,7 @@ fn quiz_of(ids: &[i64]) -> QuizInput {
     }
 }
 
-async fn host(client: &Client, quiz_id: i64) -> Result<CreatedSession, sdk::Error> {
+async fn host(client: &Client, quiz_id: i64) -> Result<CreatedSession, livequiz_sdk::Error> {
     client
         .create_live_session(&CreateSession {
             quiz_id,
@@ -119,9 +121,9 @@ async fn host(client: &Client, quiz_id: i64) -> Result<CreatedSession, sdk::Erro
         .await
 }
 
-fn problem<T: std::fmt::Debug>(r: Result<T, sdk::Error>, status: u16) -> Problem {
+fn problem<T: std::fmt::Debug>(r: Result<T, livequiz_sdk::Error>, status: u16) -> Problem {
     match r {
-        Err(sdk::Error::Api(p)) if p.status == status => p,
+        Err(livequiz_sdk::Error::Api(p)) if p.status == status => p,
         other => panic!("expected a {status} problem, got {other:?}"),
     }
 }

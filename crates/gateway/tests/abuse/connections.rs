@@ -306,14 +306,11 @@ async fn bad_connection_limits_are_refused_at_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_outlives_the_header_timeout() {
-    use sdk::live::{ClientMsg, Credentials, LiveClient, LiveOptions, ServerMsg};
+    use livequiz_sdk::live::{ClientMsg, Credentials, LiveClient, LiveOptions, ServerMsg};
     let gw = Gateway::sqlite(&[("HEADER_READ_TIMEOUT_MS", "500")]).await;
     let accounts = super::input::accounts(&gw).await;
     let session = super::input::live_session(&accounts.author).await;
-    let options = LiveOptions {
-        reconnect: false,
-        ..LiveOptions::default()
-    };
+    let options = LiveOptions::default().reconnect(false);
     let mut player = LiveClient::connect_with(
         &gw.base_url,
         &session.code,

@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
+use livequiz_sdk::{Client, Method};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use sdk::{Client, Method};
 use serde_json::{json, Value};
 
 use super::input::{accounts, question_input, quiz};
@@ -280,8 +280,8 @@ struct Fixture {
     author: Client,
     player: Client,
     /// Acknowledged before fuzzing and out of reach of the fuzzed callers (the admin's).
-    kept_question: sdk::types::Question,
-    kept_quiz: sdk::types::Quiz,
+    kept_question: livequiz_sdk::types::Question,
+    kept_quiz: livequiz_sdk::types::Quiz,
     targets: Vec<Target>,
     live_code: String,
 }
@@ -293,7 +293,7 @@ impl Fixture {
         let (q, own_quiz) = quiz(&a.author).await;
         let spare = gw
             .client()
-            .register(&sdk::types::RegisterRequest {
+            .register(&livequiz_sdk::types::RegisterRequest {
                 username: "edge_spare".into(),
                 password: "correct horse battery".into(),
             })
@@ -466,11 +466,10 @@ impl Fixture {
 /// request body it refused unread (413, 415), and a pooled client could race that close with
 /// its next request and report a transport error the gateway did not cause.
 fn unpooled(gw: &Gateway, token: Option<&str>) -> Client {
-    let http = reqwest::Client::builder()
+    let c = Client::builder(&gw.base_url)
         .pool_max_idle_per_host(0)
         .build()
-        .expect("http client");
-    let c = Client::with_http(http, &gw.base_url).expect("client");
+        .expect("client");
     match token {
         Some(t) => c.with_token(t),
         None => c,
@@ -515,7 +514,7 @@ fn mutated_requests_never_break_the_gateway_or_what_it_acknowledged() {
             let sent = rt.block_on(async {
                 tokio::time::timeout(
                     Duration::from_secs(30),
-                    client.raw(target.method.clone(), &path, ctype, body.clone()),
+                    client.raw(target.method, &path, ctype, body.clone()),
                 )
                 .await
             });
@@ -543,7 +542,7 @@ fn mutated_requests_never_break_the_gateway_or_what_it_acknowledged() {
             );
             if status >= 400 {
                 prop_assert!(
-                    serde_json::from_str::<sdk::types::Problem>(&text).is_ok(),
+                    serde_json::from_str::<livequiz_sdk::types::Problem>(&text).is_ok(),
                     "{} {path}: {status} is not a problem: {text}",
                     target.method
                 );

@@ -5,12 +5,12 @@
 //!
 //! Also the account and live-session fixtures the other edge tests share.
 
-use sdk::live::{CreateSession, CreatedSession};
-use sdk::types::{
+use livequiz_sdk::live::{CreateSession, CreatedSession};
+use livequiz_sdk::types::{
     ChoiceInput, Problem, Question, QuestionInput, Quiz, QuizInput, QuizItemInput, RegisterRequest,
     Role,
 };
-use sdk::{Client, Method};
+use livequiz_sdk::{Client, Method};
 
 use super::process::Gateway;
 
@@ -228,7 +228,7 @@ async fn unknown_fields_on_writes_are_refused_naming_the_field() {
         ),
     ];
     for (client, method, path, body, field) in cases {
-        let (status, problem) = send(client, method.clone(), &path, &body).await;
+        let (status, problem) = send(client, method, &path, &body).await;
         assert_eq!(status, 422, "{method} {path} with {body}: {problem:?}");
         let p = problem.expect("problem");
         assert!(

@@ -35,7 +35,7 @@ async fn per_user_limit(gw: &Gateway, peer: &Gateway) {
     // Another account has its own quota (hosting needs its own quiz: the host sees the keys).
     let other_id = other.client.me().await.expect("me").id;
     host.client
-        .set_role(other_id, sdk::types::Role::Author)
+        .set_role(other_id, livequiz_sdk::types::Role::Author)
         .await
         .expect("make the other user an author");
     let other_quiz = quiz(&other.client, &[5_000]).await;
@@ -174,6 +174,79 @@ async fn no_free_join_code_is_a_clear_error() {
             .contains("no free join code"),
         "{full:?}"
     );
+}
+
+/// A gateway holds at most `LIVE_MAX_WS_CONNECTIONS` live WebSockets: one more is refused
+/// before the upgrade with a 503 problem naming the bound and a `Retry-After`, the REST API
+/// still answers, and a socket that closes gives its slot back.
+#[tokio::test]
+async fn websockets_beyond_the_gateway_bound_are_refused_before_the_upgrade() {
+    let gw = Gateway::sqlite(&[("LIVE_MAX_WS_CONNECTIONS", "2")]).await;
+    let host = user(&gw, "host").await;
+    let quiz_id = quiz(&host.client, &[5_000]).await;
+    let (code, host_token, _) = session(&gw, &host.token, json!({"quiz_id": quiz_id})).await;
+    let _h = joined(
+        gw.addr,
+        lo(1),
+        &query(&[("code", &code), ("host_token", &host_token)]),
+    )
+    .await;
+    let ann = joined(
+        gw.addr,
+        lo(2),
+        &query(&[("code", &code), ("nickname", "ann")]),
+    )
+    .await;
+    let bob = query(&[("code", &code), ("nickname", "bob")]);
+    match refused(gw.addr, lo(3), &bob).await {
+        Refused::Http(r) => {
+            r.assert_problem(503);
+            let detail = r.body["detail"].as_str().unwrap_or_default();
+            assert!(
+                detail.contains("LIVE_MAX_WS_CONNECTIONS") && detail.contains('2'),
+                "the refusal names the bound: {detail}"
+            );
+        }
+        other => panic!("expected a 503 before the upgrade, got {other:?}"),
+    }
+    // The REST API is not affected: the host creates another session.
+    session(&gw, &host.token, json!({"quiz_id": quiz_id})).await;
+    // Ann leaves; her slot comes back once her connection has ended.
+    drop(ann);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let bob = loop {
+        match join(gw.addr, lo(3), &bob).await {
+            Ok(live) => break live,
+            Err(Refused::Http(r)) if r.status == 503 => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "ann's slot never came back: {r:?}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(other) => panic!("bob refused: {other:?}"),
+        }
+    };
+    assert_eq!(bob.welcome["type"], "welcome");
+}
+
+/// Bad live tuning stops the gateway at start with an error naming the variable; so does a
+/// WebSocket bound larger than the connection cap (which would be no bound).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_live_tuning_is_refused_at_start() {
+    for (name, value) in [
+        ("LIVE_PUSH_INTERVAL_MS", "0"),
+        ("LIVE_CONN_QUEUE", "many"),
+        ("LIVE_CMD_BATCH", "0"),
+        ("LIVE_ANSWER_BATCH_MAX", "0"),
+        ("LIVE_CHECKPOINT_TTL_SECS", "60"),
+        ("LIVE_MAX_WS_CONNECTIONS", "0"),
+        ("LIVE_OWNER_LEASE_MS", "10"),
+    ] {
+        crate::connections::assert_refused_at_start(name, value, None).await;
+    }
+    crate::connections::assert_refused_at_start("LIVE_MAX_WS_CONNECTIONS", "100000", Some(1024))
+        .await;
 }
 
 /// Bad live-session settings stop the gateway at start with an error naming the variable.

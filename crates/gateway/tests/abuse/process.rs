@@ -253,8 +253,8 @@ impl Gateway {
     }
 
     /// An SDK client without credentials.
-    pub fn client(&self) -> sdk::Client {
-        sdk::Client::new(&self.base_url).expect("sdk client")
+    pub fn client(&self) -> livequiz_sdk::Client {
+        livequiz_sdk::Client::new(&self.base_url).expect("sdk client")
     }
 
     /// Sends one HTTP/1.1 request (`Connection: close` unless `headers` name a `Connection`)

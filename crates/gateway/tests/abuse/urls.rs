@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use sdk::live::{close, CreateSession, CreatedSession, Credentials, LiveClient};
-use sdk::types::{RegisterRequest, Role};
-use sdk::Client;
+use livequiz_sdk::live::{close, CreateSession, CreatedSession, Credentials, LiveClient};
+use livequiz_sdk::types::{RegisterRequest, Role};
+use livequiz_sdk::Client;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -53,7 +53,7 @@ async fn game(gw: &Gateway) -> Game {
     let player = account(gw, "player").await;
     assert_eq!(admin.me().await.expect("me").role, Role::Admin);
     let q = admin
-        .create_question(&sdk::types::QuestionInput {
+        .create_question(&livequiz_sdk::types::QuestionInput {
             text: "2+2?".into(),
             topic: "maths".into(),
             tags: vec![],
@@ -62,7 +62,7 @@ async fn game(gw: &Gateway) -> Game {
             choices: ["3", "4"]
                 .iter()
                 .enumerate()
-                .map(|(i, t)| sdk::types::ChoiceInput {
+                .map(|(i, t)| livequiz_sdk::types::ChoiceInput {
                     id: None,
                     text: (*t).into(),
                     correct: i == 1,
@@ -72,10 +72,10 @@ async fn game(gw: &Gateway) -> Game {
         .await
         .expect("question");
     let quiz = admin
-        .create_quiz(&sdk::types::QuizInput {
+        .create_quiz(&livequiz_sdk::types::QuizInput {
             title: "sums".into(),
             description: String::new(),
-            questions: vec![sdk::types::QuizItemInput {
+            questions: vec![livequiz_sdk::types::QuizItemInput {
                 question_id: q.id,
                 time_limit_ms: 60_000,
             }],

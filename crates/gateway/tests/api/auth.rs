@@ -1,7 +1,7 @@
 //! Registration, login, logout, me, roles, and malformed input.
 
-use sdk::types::{LoginRequest, PageParams, RegisterRequest, Role};
-use sdk::Method;
+use livequiz_sdk::types::{LoginRequest, PageParams, RegisterRequest, Role};
+use livequiz_sdk::Method;
 
 use crate::common::{eventually, expect_status, fields, Ctx};
 
@@ -150,7 +150,7 @@ pub async fn scenario(ctx: &Ctx) {
         .await
         .unwrap();
     assert_eq!(status, 400, "{body}");
-    let p: sdk::types::Problem = serde_json::from_str(&body).unwrap();
+    let p: livequiz_sdk::types::Problem = serde_json::from_str(&body).unwrap();
     assert!(p.detail.contains("not valid JSON"), "{p:?}");
     let (status, body) = anon
         .raw(
@@ -173,7 +173,7 @@ pub async fn scenario(ctx: &Ctx) {
         "a".repeat(200_000)
     );
     // A separate client: the server closes the connection after refusing the oversized body.
-    let fresh = sdk::Client::new(anon.base_url()).unwrap();
+    let fresh = livequiz_sdk::Client::new(anon.base_url()).unwrap();
     let (status, body) = fresh
         .raw(Method::POST, "/v1/auth/login", "application/json", huge)
         .await

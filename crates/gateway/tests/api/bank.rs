@@ -1,8 +1,8 @@
 //! Bulk import and export of the question bank: JSON and CSV round trips, all-or-nothing
 //! validation naming every bad question, roles and the size cap.
 
-use sdk::types::{QuestionBatch, QuestionInput, SearchParams, CSV_HEADER};
-use sdk::Client;
+use livequiz_sdk::types::{QuestionBatch, QuestionInput, SearchParams, CSV_HEADER};
+use livequiz_sdk::Client;
 
 use crate::common::{choice, eventually, expect_status, fields, question, Ctx};
 
@@ -38,7 +38,10 @@ pub async fn scenario(ctx: &Ctx) {
     let (admin, author, player) = ctx.cast().await;
     let writer2 = ctx.user("writer2").await;
     let id2 = writer2.me().await.unwrap().id;
-    admin.set_role(id2, sdk::types::Role::Author).await.unwrap();
+    admin
+        .set_role(id2, livequiz_sdk::types::Role::Author)
+        .await
+        .unwrap();
 
     // Roles: players may neither import nor export; anonymous callers are 401.
     let one = QuestionBatch {
@@ -132,7 +135,7 @@ pub async fn scenario(ctx: &Ctx) {
     // Unknown fields are refused like everywhere else.
     let (status, _) = writer2
         .raw(
-            reqwest::Method::POST,
+            livequiz_sdk::Method::POST,
             "/v1/questions/import",
             "application/json",
             r#"{"questions":[],"extra":1}"#,
@@ -142,7 +145,7 @@ pub async fn scenario(ctx: &Ctx) {
     assert_eq!(status, 422);
     let (status, _) = writer2
         .raw(
-            reqwest::Method::POST,
+            livequiz_sdk::Method::POST,
             "/v1/questions/import",
             "text/plain",
             "text,topic",
@@ -222,7 +225,7 @@ pub async fn caps_scenario(ctx: &Ctx) {
         .with_token(author.token().unwrap());
     let (status, body) = fresh
         .raw(
-            reqwest::Method::POST,
+            livequiz_sdk::Method::POST,
             "/v1/questions/import",
             "application/json",
             huge,

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use gateway::config::Config;
 use gateway::testing::{spawn, TestServer};
-use sdk::types::{ChoiceInput, QuestionInput, RegisterRequest};
-use sdk::Client;
+use livequiz_sdk::types::{ChoiceInput, QuestionInput, RegisterRequest};
+use livequiz_sdk::Client;
 use sqlx::Connection as _;
 
 /// A gateway under test.
@@ -204,7 +204,10 @@ impl Ctx {
         let author = self.user("author").await;
         let player = self.user("player").await;
         let id = author.me().await.unwrap().id;
-        admin.set_role(id, sdk::types::Role::Author).await.unwrap();
+        admin
+            .set_role(id, livequiz_sdk::types::Role::Author)
+            .await
+            .unwrap();
         (admin, author, player)
     }
 }
@@ -273,11 +276,11 @@ pub fn choice(text: &str, correct: bool) -> ChoiceInput {
 /// Asserts that `r` failed with `status`, returning the problem.
 #[track_caller]
 pub fn expect_status<T: std::fmt::Debug>(
-    r: Result<T, sdk::Error>,
+    r: Result<T, livequiz_sdk::Error>,
     status: u16,
-) -> sdk::types::Problem {
+) -> livequiz_sdk::types::Problem {
     match r {
-        Err(sdk::Error::Api(p)) => {
+        Err(livequiz_sdk::Error::Api(p)) => {
             assert_eq!(p.status, status, "unexpected problem: {p:?}");
             assert!(p.kind.starts_with("/problems/"), "{p:?}");
             assert!(!p.detail.is_empty(), "{p:?}");
@@ -288,6 +291,6 @@ pub fn expect_status<T: std::fmt::Debug>(
 }
 
 /// The field names of a validation problem.
-pub fn fields(p: &sdk::types::Problem) -> Vec<String> {
+pub fn fields(p: &livequiz_sdk::types::Problem) -> Vec<String> {
     p.errors.iter().map(|e| e.field.clone()).collect()
 }

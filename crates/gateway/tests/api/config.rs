@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use gateway::config::Config;
-use sdk::types::{RegisterRequest, Role, SearchParams};
+use livequiz_sdk::types::{RegisterRequest, Role, SearchParams};
 
 use crate::common::{expect_status, question, Ctx};
 

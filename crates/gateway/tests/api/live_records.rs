@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use sdk::live::{ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, ServerMsg};
-use sdk::types::{LiveSessionFilter, QuizInput, QuizItemInput};
+use livequiz_sdk::live::{ClientMsg, CreateSession, Credentials, LiveClient, LiveEvent, ServerMsg};
+use livequiz_sdk::types::{LiveSessionFilter, QuizInput, QuizItemInput};
 
 use crate::common::{choice, eventually, expect_status, question, Ctx};
 
@@ -39,7 +39,7 @@ pub async fn scenario(ctx: &Ctx) {
     let other = ctx.user("writer2").await;
     let other_id = other.me().await.unwrap().id;
     admin
-        .set_role(other_id, sdk::types::Role::Author)
+        .set_role(other_id, livequiz_sdk::types::Role::Author)
         .await
         .unwrap();
     let player_id = player.me().await.unwrap().id;
@@ -175,7 +175,7 @@ pub async fn scenario(ctx: &Ctx) {
     expect_status(author.live_session_report(987_654).await, 404);
     let (status, _) = author
         .raw(
-            reqwest::Method::GET,
+            livequiz_sdk::Method::GET,
             &format!("/v1/live/sessions/{}/report?format=xml", s.session_id),
             "application/json",
             "",

@@ -1,6 +1,6 @@
 //! Practice answers and progress.
 
-use sdk::types::AnswerRequest;
+use livequiz_sdk::types::AnswerRequest;
 
 use crate::common::{choice, expect_status, fields, question, Ctx};
 

@@ -1,6 +1,6 @@
 //! Questions CRUD, choices sub-resource, list filters.
 
-use sdk::types::{ChoiceInput, QuestionFilter, QuestionPatch};
+use livequiz_sdk::types::{ChoiceInput, QuestionFilter, QuestionPatch};
 
 use crate::common::{choice, eventually, expect_status, fields, question, Ctx};
 
@@ -8,7 +8,10 @@ pub async fn scenario(ctx: &Ctx) {
     let (admin, author, player) = ctx.cast().await;
     let other_author = ctx.user("writer2").await;
     let id2 = other_author.me().await.unwrap().id;
-    admin.set_role(id2, sdk::types::Role::Author).await.unwrap();
+    admin
+        .set_role(id2, livequiz_sdk::types::Role::Author)
+        .await
+        .unwrap();
 
     // Players cannot author.
     expect_status(

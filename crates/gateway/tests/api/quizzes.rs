@@ -1,6 +1,6 @@
 //! Quizzes CRUD, attempts, quiz and user reports (JSON and CSV).
 
-use sdk::types::{AnswerRequest, QuizFilter, QuizInput, QuizItemInput};
+use livequiz_sdk::types::{AnswerRequest, QuizFilter, QuizInput, QuizItemInput};
 
 use crate::common::{eventually, expect_status, fields, question, Ctx};
 
@@ -166,7 +166,7 @@ pub async fn scenario(ctx: &Ctx) {
     // Attempts: each question once per attempt; only the attempt's owner; only its questions.
     let a = player.start_attempt(z.id).await.unwrap();
     expect_status(player.start_attempt(55_555).await, 404);
-    let ans = |q: &sdk::types::Question, idx: usize, t: u64| AnswerRequest {
+    let ans = |q: &livequiz_sdk::types::Question, idx: usize, t: u64| AnswerRequest {
         choice_ids: vec![q.choices[idx].id],
         time_ms: Some(t),
         attempt_id: Some(a.id),
@@ -245,7 +245,7 @@ pub async fn scenario(ctx: &Ctx) {
     expect_status(admin.user_report(4_040_404).await, 404);
     let (status, body) = player
         .raw(
-            sdk::Method::GET,
+            livequiz_sdk::Method::GET,
             &format!("/v1/users/{}/report?format=xml", me.id),
             "application/json",
             "",

@@ -1,6 +1,6 @@
 //! Search: typo tolerance, relevance, filters, sync on edit/delete, bad parameters.
 
-use sdk::types::SearchParams;
+use livequiz_sdk::types::SearchParams;
 
 use crate::common::{choice, eventually, expect_status, fields, question, Ctx};
 

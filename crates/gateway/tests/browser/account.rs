@@ -6,7 +6,7 @@
 
 use fantoccini::Locator;
 use gateway::config::Config;
-use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput};
+use livequiz_sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput};
 use serde_json::{json, Value};
 
 use super::common::Ctx;
@@ -49,7 +49,7 @@ const SEEDS: [Seed; 3] = [
 ];
 
 /// Creates the three questions and a quiz of them as `author`; returns the quiz id.
-async fn seed_quiz(author: &sdk::Client) -> i64 {
+async fn seed_quiz(author: &livequiz_sdk::Client) -> i64 {
     let mut items = Vec::new();
     for s in &SEEDS {
         let q = author
@@ -304,7 +304,7 @@ async fn account_page_registers_practises_and_charts_progress() {
     b.shot("e-practice-summary").await;
 
     // ---- progress: the chart shows what REST reports ----
-    let learner = sdk::Client::new(&base)
+    let learner = livequiz_sdk::Client::new(&base)
         .expect("client")
         .login("learner", PASSWORD)
         .await

@@ -3,8 +3,10 @@
 //! imports question files all or nothing; what the page did is checked over REST.
 
 use fantoccini::Locator;
-use sdk::types::{ChoiceInput, QuestionInput, QuizFilter, RegisterRequest, Role, CSV_HEADER};
-use sdk::Client;
+use livequiz_sdk::types::{
+    ChoiceInput, QuestionInput, QuizFilter, RegisterRequest, Role, CSV_HEADER,
+};
+use livequiz_sdk::Client;
 use serde_json::json;
 
 use super::common::Ctx;
@@ -571,7 +573,8 @@ async fn author_page_imports_all_or_nothing_at_phone_width() {
     b.wait_text("notice", "Edited on a phone?").await;
     let after = writer.get_question(kept).await.expect("get question");
     assert_eq!(after.text, "Edited on a phone?");
-    let ids = |q: &sdk::types::Question| q.choices.iter().map(|c| c.id).collect::<Vec<_>>();
+    let ids =
+        |q: &livequiz_sdk::types::Question| q.choices.iter().map(|c| c.id).collect::<Vec<_>>();
     assert_eq!(after.choices.len(), 3);
     assert_eq!(
         ids(&after)[..2],

@@ -117,7 +117,7 @@ async fn wait_locked(b: &Browser) {
 
 /// "Rank r of n · top x% · ahead of p% of the others": what the standings imply for `name`
 /// (competition ranks; `p` is the share of the other players with fewer points, rounded down).
-fn standing_line(standings: &[sdk::live::Standing], name: &str) -> (String, String) {
+fn standing_line(standings: &[livequiz_sdk::live::Standing], name: &str) -> (String, String) {
     let me = standings
         .iter()
         .find(|s| s.nickname == name)

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use gateway::config::Config;
 use gateway::testing::{spawn, TestServer};
-use sdk::live::{CreateSession, CreatedSession, Credentials, LiveClient, LiveEvent, ServerMsg};
-use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
-use sdk::Client;
+use livequiz_sdk::live::{
+    CreateSession, CreatedSession, Credentials, LiveClient, LiveEvent, ServerMsg,
+};
+use livequiz_sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
+use livequiz_sdk::Client;
 use sqlx::Connection as _;
 
 /// A gateway under test with a logged-in host and a quiz.
@@ -273,12 +275,26 @@ pub struct Proxy {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// `host:port` of an `http://host:port` base URL.
+fn authority(base: &str) -> String {
+    base.trim_start_matches("http://").to_string()
+}
+
 impl Proxy {
     /// Proxies to the gateway at `target` (`http://host:port`).
     pub async fn start(target: &str) -> Proxy {
-        let upstream = std::sync::Arc::new(std::sync::Mutex::new(
-            target.trim_start_matches("http://").to_string(),
-        ));
+        Self::start_with(target, None).await
+    }
+
+    /// Proxies to `primary`, and to `fallback` whenever `primary` refuses the connection (a
+    /// stopped gateway's closed port), as a load balancer's "next upstream" does.
+    #[allow(dead_code)] // used by the failover test binary only
+    pub async fn with_fallback(primary: &str, fallback: &str) -> Proxy {
+        Self::start_with(primary, Some(authority(fallback))).await
+    }
+
+    async fn start_with(target: &str, fallback: Option<String>) -> Proxy {
+        let upstream = std::sync::Arc::new(std::sync::Mutex::new(authority(target)));
         let target = upstream.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -290,8 +306,16 @@ impl Proxy {
                 let mut cut = generation.clone();
                 let born = *cut.borrow();
                 let upstream = target.lock().expect("proxy target").clone();
+                let fallback = fallback.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else {
+                    let outbound = match tokio::net::TcpStream::connect(&upstream).await {
+                        Ok(s) => Ok(s),
+                        Err(e) => match &fallback {
+                            Some(next) => tokio::net::TcpStream::connect(next).await,
+                            None => Err(e),
+                        },
+                    };
+                    let Ok(mut outbound) = outbound else {
                         return;
                     };
                     tokio::select! {
@@ -313,8 +337,7 @@ impl Proxy {
     /// balancer does when a backend dies.
     #[allow(dead_code)] // used by the failover test binary only
     pub fn retarget(&self, target: &str) {
-        *self.upstream.lock().expect("proxy target") =
-            target.trim_start_matches("http://").to_string();
+        *self.upstream.lock().expect("proxy target") = authority(target);
     }
 
     /// Drops every connection open now (both directions), abruptly.
@@ -327,4 +350,41 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Joins session `code` with a login token over a bare WebSocket (no SDK retries) and
+/// returns the refusal: the error frame's code and the close code that followed it.
+pub async fn raw_join(
+    base: &str,
+    code: &str,
+    token: &str,
+) -> (livequiz_sdk::live::ErrorCode, Option<u16>) {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    let url = format!("{}/v1/live/ws?code={code}", base.replacen("http", "ws", 1));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("websocket upgrade");
+    let hello = serde_json::json!({ "type": "join", "token": token }).to_string();
+    ws.send(Message::text(hello)).await.expect("send hello");
+    let mut error = None;
+    while let Some(msg) = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("an answer to the hello")
+    {
+        match msg.expect("frame") {
+            Message::Text(t) => match serde_json::from_str::<ServerMsg>(t.as_str()) {
+                Ok(ServerMsg::Error { code, .. }) => error = Some(code),
+                other => panic!("expected an error frame, got {other:?}"),
+            },
+            Message::Close(frame) => {
+                return (
+                    error.expect("an error frame before the close"),
+                    frame.map(|f| u16::from(f.code)),
+                )
+            }
+            _ => {}
+        }
+    }
+    panic!("the connection ended without a close frame")
 }

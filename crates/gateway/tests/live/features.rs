@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use sdk::live::{
+use livequiz_sdk::live::{
     ClientMsg, CreateSession, CreatedSession, Credentials, ErrorCode, LiveClient, Phase,
     ScoringRules, ServerMsg,
 };
@@ -27,7 +27,7 @@ async fn expect_error(c: &mut LiveClient, want: ErrorCode) {
     assert_eq!(got, want);
 }
 
-async fn question(c: &mut LiveClient, index: u32) -> sdk::live::QuestionView {
+async fn question(c: &mut LiveClient, index: u32) -> livequiz_sdk::live::QuestionView {
     wait_msg(c, "question", |m| match m {
         ServerMsg::Question(q) if q.index == index => Some(q.clone()),
         _ => None,
@@ -295,4 +295,59 @@ pub async fn players_see_the_count_and_cap(ctx: &Ctx) {
         _ => None,
     })
     .await;
+}
+
+/// A join frame's login token is checked by the same function as a REST request's bearer
+/// token: what REST accepts the WebSocket accepts (as that account), what REST refuses with
+/// 401 it refuses as `unauthorized`, and when the check itself fails (the database is down)
+/// both say so: 503 over REST, `internal` with close 1001 (retry) over the WebSocket, not a
+/// verdict on the token.
+pub async fn account_tokens_are_checked_like_rest(ctx: &Ctx) {
+    let url = &ctx.server.base_url;
+    let s = ctx.session(5_000).await;
+    let anon = livequiz_sdk::Client::new(url).unwrap();
+    anon.register(&livequiz_sdk::types::RegisterRequest {
+        username: "cleo".into(),
+        password: "cleo-password".into(),
+    })
+    .await
+    .expect("register");
+    let cleo = anon.login("cleo", "cleo-password").await.expect("login");
+    let token = cleo.token().expect("token").to_string();
+    assert_eq!(
+        cleo.me().await.expect("REST accepts the token").username,
+        "cleo"
+    );
+    let joined = ctx
+        .connect(&s.code, Credentials::Account(token.clone()))
+        .await;
+    assert_eq!(joined.welcome().nickname.as_deref(), Some("cleo"));
+    drop(joined);
+
+    // Logged out: refused by both.
+    cleo.logout().await.expect("logout");
+    assert_eq!(
+        cleo.me().await.expect_err("REST refuses").status(),
+        Some(401)
+    );
+    let r = LiveClient::connect(url, &s.code, Credentials::Account(token.clone())).await;
+    match r {
+        Err(livequiz_sdk::live::LiveError::Refused { code, .. }) => {
+            assert_eq!(code, ErrorCode::Unauthorized)
+        }
+        other => panic!("expected an unauthorized join, got {other:?}"),
+    }
+
+    // The check cannot be made: a transient refusal, not `unauthorized`.
+    let fresh = anon
+        .login("cleo", "cleo-password")
+        .await
+        .expect("login again");
+    let token = fresh.token().expect("token").to_string();
+    ctx.server.state.db.primary().close().await;
+    let status = fresh.me().await.expect_err("REST cannot check").status();
+    assert_eq!(status, Some(503));
+    let (code, close) = crate::common::raw_join(url, &s.code, &token).await;
+    assert_eq!(code, ErrorCode::Internal);
+    assert_eq!(close, Some(livequiz_sdk::live::close::GOING_AWAY));
 }

@@ -1,6 +1,6 @@
 //! Live game scenarios, each run on the embedded default and on the real stack.
 
-use sdk::live::{
+use livequiz_sdk::live::{
     close, ClientMsg, Credentials, ErrorCode, LiveError, LiveEvent, Phase, ScoringRules, ServerMsg,
 };
 
@@ -133,14 +133,14 @@ pub async fn happy_path(ctx: &Ctx) {
     assert_eq!(ctx.answers_recorded(s.session_id).await, 6);
 }
 
-fn refused(r: Result<sdk::live::LiveClient, LiveError>) -> ErrorCode {
+fn refused(r: Result<livequiz_sdk::live::LiveClient, LiveError>) -> ErrorCode {
     match r {
         Err(LiveError::Refused { code, .. }) => code,
         other => panic!("expected a refused join, got {other:?}"),
     }
 }
 
-async fn expect_error(c: &mut sdk::live::LiveClient, want: ErrorCode) {
+async fn expect_error(c: &mut livequiz_sdk::live::LiveClient, want: ErrorCode) {
     let got = wait_msg(c, "error frame", |m| match m {
         ServerMsg::Error { code, .. } => Some(*code),
         _ => None,
@@ -159,22 +159,29 @@ pub async fn bad_input(ctx: &Ctx) {
     } else {
         "000000"
     };
-    let r = sdk::live::LiveClient::connect(url, bad, Credentials::Guest("x".into())).await;
+    let r = livequiz_sdk::live::LiveClient::connect(url, bad, Credentials::Guest("x".into())).await;
     assert_eq!(refused(r), ErrorCode::UnknownSession);
     let mut host = ctx
         .connect(&s.code, Credentials::Host(s.host_token.clone()))
         .await;
     let mut ann = ctx.connect(&s.code, Credentials::Guest("ann".into())).await;
     let _bob = ctx.connect(&s.code, Credentials::Guest("bob".into())).await;
-    let r = sdk::live::LiveClient::connect(url, &s.code, Credentials::Guest("ANN".into())).await;
+    let r = livequiz_sdk::live::LiveClient::connect(url, &s.code, Credentials::Guest("ANN".into()))
+        .await;
     assert_eq!(refused(r), ErrorCode::NicknameTaken);
-    let r = sdk::live::LiveClient::connect(url, &s.code, Credentials::Guest(" ".into())).await;
+    let r =
+        livequiz_sdk::live::LiveClient::connect(url, &s.code, Credentials::Guest(" ".into())).await;
     assert_eq!(refused(r), ErrorCode::BadNickname);
-    let r = sdk::live::LiveClient::connect(url, &s.code, Credentials::Host("nope".into())).await;
+    let r = livequiz_sdk::live::LiveClient::connect(url, &s.code, Credentials::Host("nope".into()))
+        .await;
     assert_eq!(refused(r), ErrorCode::Unauthorized);
-    let r = sdk::live::LiveClient::connect(url, &s.code, Credentials::Resume("nope".into())).await;
+    let r =
+        livequiz_sdk::live::LiveClient::connect(url, &s.code, Credentials::Resume("nope".into()))
+            .await;
     assert_eq!(refused(r), ErrorCode::BadResumeToken);
-    let r = sdk::live::LiveClient::connect(url, &s.code, Credentials::Account("nope".into())).await;
+    let r =
+        livequiz_sdk::live::LiveClient::connect(url, &s.code, Credentials::Account("nope".into()))
+            .await;
     assert_eq!(refused(r), ErrorCode::Unauthorized);
 
     ann.send_raw("{not json").unwrap();
@@ -296,7 +303,7 @@ pub async fn host_controls(ctx: &Ctx) {
     })
     .await;
     assert_eq!(code, Some(close::REMOVED));
-    let r = sdk::live::LiveClient::connect(
+    let r = livequiz_sdk::live::LiveClient::connect(
         &ctx.server.base_url,
         &s.code,
         Credentials::Resume(bob_token),
@@ -335,7 +342,7 @@ pub async fn host_controls(ctx: &Ctx) {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].nickname, "ann");
     // The code is free again: joining now fails.
-    let r = sdk::live::LiveClient::connect(
+    let r = livequiz_sdk::live::LiveClient::connect(
         &ctx.server.base_url,
         &s.code,
         Credentials::Guest("late".into()),
@@ -357,10 +364,13 @@ pub async fn auto_reconnect(ctx: &Ctx) {
     let host = ctx
         .connect(&s.code, Credentials::Host(s.host_token.clone()))
         .await;
-    let mut ann =
-        sdk::live::LiveClient::connect(&proxy.base_url, &s.code, Credentials::Guest("ann".into()))
-            .await
-            .expect("connect through the proxy");
+    let mut ann = livequiz_sdk::live::LiveClient::connect(
+        &proxy.base_url,
+        &s.code,
+        Credentials::Guest("ann".into()),
+    )
+    .await
+    .expect("connect through the proxy");
     let _bob = ctx.connect(&s.code, Credentials::Guest("bob".into())).await;
     let me = ann.welcome().player_id.unwrap();
     host.send(ClientMsg::Start).unwrap();

@@ -193,6 +193,27 @@ test("a dropped connection reconnects with backoff and resumes", () => {
   );
 });
 
+test("4010 (session handed over) reconnects at once, then backs off as usual", () => {
+  const c = client();
+  const ws = joined(c);
+  ws.serverClose(4010);
+  assert.equal(c.state, "reconnecting");
+  assert.equal(states.at(-1).delay, 0);
+  assert.equal(states.at(-1).now, true);
+  time.advance(0);
+  const ws2 = FakeSocket.last();
+  assert.equal(FakeSocket.instances.length, 2);
+  // that attempt fails: the next one waits the usual backoff
+  ws2.serverClose(1006);
+  assert.equal(states.at(-1).delay, 200);
+  time.advance(200);
+  const ws3 = FakeSocket.last();
+  ws3.serverOpen();
+  assert.deepEqual(ws3.sent[0], { type: "resume", resume_token: "r1" });
+  ws3.serverSend(welcome());
+  assert.equal(c.state, "open");
+});
+
 test("versions survive a reconnect, so stale frames of the old connection stay dropped", () => {
   const c = client();
   const ws = joined(c);

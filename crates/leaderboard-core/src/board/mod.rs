@@ -14,12 +14,12 @@ use parking_lot::RwLock;
 
 pub use query::PARALLEL_TOP_THRESHOLD;
 pub(crate) use snapshot::BoardStateBytes;
-pub use standings::Standings;
+pub use standings::{PartitionReadGuard, Standings};
 pub use stream::BoardLoader;
 
 use crate::{
-    BoardConfig, BoardId, Entry, Error, RemoveOutcome, Result, Window, WindowSpan, Write,
-    WriteOutcome,
+    BoardConfig, BoardId, Entry, Error, OpIdStats, RemoveOutcome, Result, Window, WindowSpan,
+    Write, WriteOutcome,
 };
 
 /// The current window and the one before it.
@@ -59,7 +59,7 @@ impl Board {
     ///
     /// ```
     /// use leaderboard_core::{Board, BoardConfig};
-    /// assert!(Board::new("b", BoardConfig { partitions: 0, ..Default::default() }).is_err());
+    /// assert!(Board::new("b", BoardConfig::new().partitions(0)).is_err());
     /// ```
     pub fn new(id: impl Into<BoardId>, config: BoardConfig) -> Result<Board> {
         config.validate()?;
@@ -122,7 +122,7 @@ impl Board {
     ///
     /// ```
     /// use leaderboard_core::{Board, BoardConfig, ResetSchedule, Write};
-    /// let cfg = BoardConfig { reset: Some(ResetSchedule::Every { period_ms: 10, origin_ms: 0 }), ..Default::default() };
+    /// let cfg = BoardConfig::new().reset(ResetSchedule::Every { period_ms: 10, origin_ms: 0 });
     /// let b = Board::new("b", cfg).unwrap();
     /// b.write(Write::new("a", 1, 5)).unwrap();
     /// b.write(Write::new("a", 2, 15)).unwrap(); // rolls into [10, 20)
@@ -151,7 +151,7 @@ impl Board {
     ///
     /// ```
     /// use leaderboard_core::{Board, BoardConfig, ResetSchedule, Write};
-    /// let cfg = BoardConfig { reset: Some(ResetSchedule::Hourly), ..Default::default() };
+    /// let cfg = BoardConfig::new().reset(ResetSchedule::Hourly);
     /// let b = Board::new("b", cfg).unwrap();
     /// b.write(Write::new("a", 1, 0)).unwrap();
     /// assert!(b.roll(3_600_000));
@@ -188,7 +188,11 @@ impl Board {
     /// a later one (rolling the board forward first); or the previous one
     /// (late arrivals are accepted while it is kept). Earlier times fail
     /// with [`Error::WindowExpired`]. A repeated op id returns the first
-    /// outcome with `applied: false`. Errors change nothing.
+    /// outcome with `applied: false` while it is remembered (see
+    /// [`crate::OpIdPolicy`]; the write's `at` is its time for the op-id
+    /// memory, [`Board::write_at`] takes another). A new op id that does not
+    /// fit the op-id memory fails with [`Error::OpIdMemoryFull`]. Errors
+    /// change nothing.
     ///
     /// ```
     /// use leaderboard_core::{Board, OpId, Write, WriteOp};
@@ -204,7 +208,31 @@ impl Board {
     /// ```
     pub fn write(&self, write: Write) -> Result<WriteOutcome> {
         write.validate(self.config.max_metadata_bytes)?;
-        self.target(write.at)?.write(&write)
+        self.target(write.at)?.write(&write, None)
+    }
+
+    /// [`Board::write`] at time `now_ms` of the op-id clock instead of the
+    /// write's `at` (which still picks the window). The partition's op-id
+    /// clock moves to `now_ms` if that is later, ids older than the horizon
+    /// are forgotten, and a new op id is stamped with the clock. This is
+    /// what a replicated deployment calls, with one time chosen where the
+    /// write is proposed and carried in the replicated command, so every
+    /// replica remembers and forgets the same op ids whatever its own clock
+    /// and whatever the callers put in `at`.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, BoardConfig, OpId, OpIdPolicy, Write, WriteOp};
+    /// let cfg = BoardConfig::new().partitions(1).op_ids(OpIdPolicy::new().horizon_ms(60_000));
+    /// let b = Board::new("b", cfg).unwrap();
+    /// let w = Write::new("a", 5, 0).op(WriteOp::Incr).op_id(OpId(1));
+    /// assert!(b.write_at(w.clone(), 1_000).unwrap().applied);
+    /// assert!(!b.write_at(w.clone(), 61_000).unwrap().applied); // a minute later: remembered
+    /// b.write_at(Write::new("x", 1, 0), 61_001).unwrap();
+    /// assert!(b.write_at(w, 61_001).unwrap().applied); // past the horizon: forgotten
+    /// ```
+    pub fn write_at(&self, write: Write, now_ms: i64) -> Result<WriteOutcome> {
+        write.validate(self.config.max_metadata_bytes)?;
+        self.target(write.at)?.write(&write, Some(now_ms))
     }
 
     /// Applies a write like [`Board::write`] but without the change-feed
@@ -225,7 +253,42 @@ impl Board {
     /// ```
     pub fn apply(&self, write: Write) -> Result<bool> {
         write.validate(self.config.max_metadata_bytes)?;
-        self.target(write.at)?.apply(&write)
+        self.target(write.at)?.apply(&write, None)
+    }
+
+    /// [`Board::apply`] at time `now_ms` of the op-id clock (see
+    /// [`Board::write_at`]).
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, OpId, Write};
+    /// let b = Board::new("b", Default::default()).unwrap();
+    /// let w = Write::new("a", 5, 0).op_id(OpId(1));
+    /// assert!(b.apply_at(w.clone(), 1_000).unwrap());
+    /// assert!(!b.apply_at(w, 2_000).unwrap());
+    /// ```
+    pub fn apply_at(&self, write: Write, now_ms: i64) -> Result<bool> {
+        write.validate(self.config.max_metadata_bytes)?;
+        self.target(write.at)?.apply(&write, Some(now_ms))
+    }
+
+    /// Size and counters of the op-id memory of every partition of both
+    /// kept windows.
+    ///
+    /// ```
+    /// use leaderboard_core::{Board, OpId, Write};
+    /// let b = Board::new("b", Default::default()).unwrap();
+    /// b.apply(Write::new("a", 5, 0).op_id(OpId(1))).unwrap();
+    /// b.apply(Write::new("a", 5, 0)).unwrap();
+    /// assert_eq!(b.op_id_stats().entries, 1);
+    /// ```
+    pub fn op_id_stats(&self) -> OpIdStats {
+        let w = self.windows.read();
+        std::iter::once(&w.current)
+            .chain(w.previous.as_ref())
+            .flat_map(|s| s.partitions.iter())
+            .fold(OpIdStats::default(), |acc, p| {
+                acc.add(&p.read().op_id_stats())
+            })
     }
 
     /// [`Board::apply`] for many writes: one result per write, in order (a
@@ -263,7 +326,7 @@ impl Board {
         }
         for (standings, idx) in groups {
             let ws: Vec<&Write> = idx.iter().map(|&i| &writes[i]).collect();
-            for (&i, r) in idx.iter().zip(standings.apply_batch(&ws)) {
+            for (&i, r) in idx.iter().zip(standings.apply_batch(&ws, None)) {
                 out[i] = Some(r);
             }
         }

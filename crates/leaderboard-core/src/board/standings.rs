@@ -31,10 +31,40 @@ pub struct Standings {
     pub(crate) top_cache: TopCache,
 }
 
+/// Read access to one partition of a window, from [`Standings::partition`]: dereferences to
+/// the [`Partition`]; writers to that partition wait until it is dropped.
+///
+/// ```
+/// use leaderboard_core::{Board, Window, Write};
+/// let board = Board::new("b", Default::default()).unwrap();
+/// board.write(Write::new("alice", 1, 0)).unwrap();
+/// let s = board.standings(Window::Current).unwrap();
+/// let p = leaderboard_core::partition_of("alice", board.config().partitions);
+/// let guard = s.partition(p).unwrap();
+/// assert_eq!(guard.get("alice").unwrap().score, 1);
+/// ```
+pub struct PartitionReadGuard<'a>(RwLockReadGuard<'a, Partition>);
+
+impl std::ops::Deref for PartitionReadGuard<'_> {
+    type Target = Partition;
+
+    fn deref(&self) -> &Partition {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PartitionReadGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionReadGuard")
+            .field("len", &self.0.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Standings {
     pub(crate) fn new(span: WindowSpan, config: Arc<BoardConfig>) -> Self {
         let partitions = (0..config.partitions)
-            .map(|_| RwLock::new(Partition::new(config.order, config.dedupe_capacity)))
+            .map(|_| RwLock::new(Partition::new(config.order, config.op_ids)))
             .collect();
         Standings {
             span,
@@ -69,13 +99,14 @@ impl Standings {
     /// assert_eq!(s.partition(0).unwrap().len(), 0);
     /// assert!(s.partition(99).is_err());
     /// ```
-    pub fn partition(&self, index: u16) -> Result<RwLockReadGuard<'_, Partition>> {
-        self.partitions.get(index as usize).map(|p| p.read()).ok_or(
-            crate::Error::PartitionOutOfRange {
+    pub fn partition(&self, index: u16) -> Result<PartitionReadGuard<'_>> {
+        self.partitions
+            .get(index as usize)
+            .map(|p| PartitionReadGuard(p.read()))
+            .ok_or(crate::Error::PartitionOutOfRange {
                 index,
                 partitions: self.config.partitions,
-            },
-        )
+            })
     }
 
     fn partition_for(&self, member: &str) -> usize {
@@ -104,10 +135,11 @@ impl Standings {
         }
     }
 
-    /// Applies a write to this window (see [`crate::Board::write`]).
-    pub(crate) fn write(&self, w: &Write) -> Result<WriteOutcome> {
+    /// Applies a write to this window (see [`crate::Board::write`]) at
+    /// op-id time `now` (the write's `at` if `None`).
+    pub(crate) fn write(&self, w: &Write, now: Option<i64>) -> Result<WriteOutcome> {
         let p = self.partition_for(&w.member);
-        let local = self.write_partition(p, w)?;
+        let local = self.write_partition(p, w, now.unwrap_or(w.at))?;
         let a = match local {
             LocalWrite::Duplicate(o) => return Ok(o),
             LocalWrite::Done(a) => a,
@@ -120,20 +152,22 @@ impl Standings {
         Ok(out)
     }
 
-    /// Applies a write to one partition only (see [`crate::Board::apply`]).
-    pub(crate) fn apply(&self, w: &Write) -> Result<bool> {
+    /// Applies a write to one partition only (see [`crate::Board::apply`])
+    /// at op-id time `now` (the write's `at` if `None`).
+    pub(crate) fn apply(&self, w: &Write, now: Option<i64>) -> Result<bool> {
         let p = self.partition_for(&w.member);
         let mut part = self.partitions[p].write();
-        part.write_quiet(w, &self.config, &mut |old, new| {
+        part.write_quiet(w, &self.config, now.unwrap_or(w.at), &mut |old, new| {
             self.top_cache
                 .on_change_parts(self.config.order, old, Some(new));
         })
     }
 
     /// Applies writes in order without change-feed ranks, one lock per
-    /// partition (see [`crate::Board::apply_batch`]). The writes must
-    /// already be validated and belong to this window.
-    pub(crate) fn apply_batch(&self, writes: &[&Write]) -> Vec<Result<bool>> {
+    /// partition (see [`crate::Board::apply_batch`]), at op-id time `now`
+    /// (each write's `at` if `None`). The writes must already be validated
+    /// and belong to this window.
+    pub(crate) fn apply_batch(&self, writes: &[&Write], now: Option<i64>) -> Vec<Result<bool>> {
         let mut by_part: Vec<Vec<usize>> = vec![Vec::new(); self.partitions.len()];
         for (i, w) in writes.iter().enumerate() {
             by_part[self.partition_for(&w.member)].push(i);
@@ -145,7 +179,7 @@ impl Standings {
             }
             let ws: Vec<&Write> = idx.iter().map(|&i| writes[i]).collect();
             let mut part = self.partitions[p].write();
-            let results = part.write_batch_local(&ws, &self.config, |old, new| {
+            let results = part.write_batch_local(&ws, &self.config, now, |old, new| {
                 self.top_cache
                     .on_change_parts(self.config.order, old, Some(new));
             });
@@ -159,9 +193,9 @@ impl Standings {
     }
 
     /// The partition write plus the top-N cache check, under one lock.
-    fn write_partition(&self, p: usize, w: &Write) -> Result<LocalWrite> {
+    fn write_partition(&self, p: usize, w: &Write, now: i64) -> Result<LocalWrite> {
         let mut part = self.partitions[p].write();
-        let local = part.write_local(w, &self.config)?;
+        let local = part.write_local(w, &self.config, now)?;
         if let LocalWrite::Done(a) = &local {
             if a.changed {
                 let old = a.old.as_ref().map(|(e, _)| e);

@@ -48,23 +48,44 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write, WriteOp};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// let ws = [Write::new("a", 5, 0), Write::new("a", 2, 1).op(WriteOp::Incr), Write::new("", 1, 0)];
     /// let out = p.apply_batch(&ws.iter().collect::<Vec<_>>(), &BoardConfig::default());
     /// assert!(out[0].is_ok() && out[1].is_ok() && out[2].is_err());
     /// assert_eq!(p.get("a").unwrap().score, 7);
     /// ```
     pub fn apply_batch(&mut self, writes: &[&Write], cfg: &BoardConfig) -> Vec<Result<bool>> {
-        self.write_batch_local(writes, cfg, |_, _| ())
+        self.write_batch_local(writes, cfg, None, |_, _| ())
     }
 
-    /// [`Partition::apply_batch`], calling `on_change` with the old and
-    /// new key of every write that changed an entry (see
-    /// [`Partition::write_quiet`]).
+    /// [`Partition::apply_batch`] with every write at time `now_ms` of the
+    /// op-id clock instead of its own `at` (see [`Partition::write_at`]).
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, OpId, Partition, Write};
+    /// let mut p = Partition::new(Default::default(), Default::default());
+    /// let w = Write::new("a", 5, 0).op_id(OpId(1));
+    /// let out = p.apply_batch_at(&[&w, &w], &BoardConfig::default(), 7_000);
+    /// assert_eq!((out[0].as_ref().ok(), out[1].as_ref().ok()), (Some(&true), Some(&false)));
+    /// assert_eq!(p.op_id_clock(), 7_000);
+    /// ```
+    pub fn apply_batch_at(
+        &mut self,
+        writes: &[&Write],
+        cfg: &BoardConfig,
+        now_ms: i64,
+    ) -> Vec<Result<bool>> {
+        self.write_batch_local(writes, cfg, Some(now_ms), |_, _| ())
+    }
+
+    /// [`Partition::apply_batch`] at op-id time `now` (each write's own
+    /// `at` if `None`), calling `on_change` with the old and new key of
+    /// every write that changed an entry (see [`Partition::write_quiet`]).
     pub(crate) fn write_batch_local(
         &mut self,
         writes: &[&Write],
         cfg: &BoardConfig,
+        now: Option<i64>,
         mut on_change: impl FnMut(Option<KeyParts<'_>>, KeyParts<'_>),
     ) -> Vec<Result<bool>> {
         let n = writes.len();
@@ -102,7 +123,8 @@ impl Partition {
             let Some(i) = t.checked_sub(AHEAD_INDEX) else {
                 continue;
             };
-            out.push(self.write_quiet(writes[i], cfg, &mut on_change));
+            let w = writes[i];
+            out.push(self.write_quiet(w, cfg, now.unwrap_or(w.at), &mut on_change));
         }
         out
     }

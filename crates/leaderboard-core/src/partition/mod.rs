@@ -25,16 +25,18 @@ use std::cmp::Ordering;
 use hashbrown::HashMap;
 
 use crate::{
-    BoardConfig, Entry, Error, OpId, Order, RankStyle, RankedEntry, Result, SortKey, Write,
-    WriteOp, WriteOutcome, member_hash,
+    BoardConfig, Entry, Error, OpId, OpIdPolicy, Order, RankStyle, RankedEntry, Result, SortKey,
+    Write, WriteOp, WriteOutcome, member_hash,
 };
 use dedupe::Dedupe;
 use slab::Slab;
 pub(crate) use tree::Pos;
 use tree::{Descent, Probe, Tree};
 
+pub use dedupe::OpIdStats;
+pub(crate) use dedupe::{NO_TIME, RememberedOp};
 pub use query::MemoryUsage;
-pub(crate) use state::{PartitionLoader, PartitionState};
+pub(crate) use state::{PartitionLoader, PartitionState, PartitionStateV1};
 
 /// One partition's order-statistic index (see the module docs).
 ///
@@ -46,7 +48,7 @@ pub(crate) use state::{PartitionLoader, PartitionState};
 /// ```
 /// use leaderboard_core::{BoardConfig, Order, Partition, Write};
 /// let cfg = BoardConfig::default();
-/// let mut p = Partition::new(Order::HighFirst, 1024);
+/// let mut p = Partition::new(Order::HighFirst, Default::default());
 /// p.write(&Write::new("alice", 10, 0), &cfg).unwrap();
 /// p.write(&Write::new("bob", 20, 0), &cfg).unwrap();
 /// assert_eq!(p.len(), 2);
@@ -176,27 +178,54 @@ pub(crate) struct Applied {
 }
 
 impl Partition {
-    /// An empty partition remembering up to `dedupe_capacity` op ids.
+    /// An empty partition remembering op ids as `op_ids` says.
     ///
     /// ```
-    /// let p = leaderboard_core::Partition::new(leaderboard_core::Order::LowFirst, 0);
+    /// use leaderboard_core::{Order, Partition};
+    /// let p = Partition::new(Order::LowFirst, Default::default());
     /// assert!(p.is_empty());
     /// ```
-    pub fn new(order: Order, dedupe_capacity: usize) -> Self {
+    pub fn new(order: Order, op_ids: OpIdPolicy) -> Self {
         Partition {
             order,
             slab: Slab::default(),
             tree: Tree::default(),
             metadata: HashMap::new(),
-            dedupe: Dedupe::new(dedupe_capacity),
+            dedupe: Dedupe::new(op_ids),
         }
+    }
+
+    /// Size and counters of the op-id memory.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, OpId, Partition, Write};
+    /// let mut p = Partition::new(Default::default(), Default::default());
+    /// p.write(&Write::new("a", 1, 0).op_id(OpId(1)), &BoardConfig::default()).unwrap();
+    /// assert_eq!(p.op_id_stats().entries, 1);
+    /// ```
+    pub fn op_id_stats(&self) -> OpIdStats {
+        self.dedupe.stats()
+    }
+
+    /// The op-id clock: the largest time this partition has been told
+    /// (`i64::MIN` before the first), which ages its remembered op ids.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Partition, Write};
+    /// let mut p = Partition::new(Default::default(), Default::default());
+    /// p.write_at(&Write::new("a", 1, 0), &BoardConfig::default(), 5_000).unwrap();
+    /// p.write_at(&Write::new("a", 1, 0), &BoardConfig::default(), 4_000).unwrap();
+    /// assert_eq!(p.op_id_clock(), 5_000);
+    /// ```
+    pub fn op_id_clock(&self) -> i64 {
+        self.dedupe.clock()
     }
 
     /// The partition's rank order.
     ///
     /// ```
     /// use leaderboard_core::{Order, Partition};
-    /// assert_eq!(Partition::new(Order::LowFirst, 0).order(), Order::LowFirst);
+    /// assert_eq!(Partition::new(Order::LowFirst, Default::default()).order(), Order::LowFirst);
     /// ```
     pub fn order(&self) -> Order {
         self.order
@@ -205,7 +234,7 @@ impl Partition {
     /// Number of entries.
     ///
     /// ```
-    /// assert_eq!(leaderboard_core::Partition::new(Default::default(), 0).len(), 0);
+    /// assert_eq!(leaderboard_core::Partition::new(Default::default(), Default::default()).len(), 0);
     /// ```
     pub fn len(&self) -> usize {
         self.slab.len()
@@ -214,7 +243,7 @@ impl Partition {
     /// Whether the partition has no entries.
     ///
     /// ```
-    /// assert!(leaderboard_core::Partition::new(Default::default(), 0).is_empty());
+    /// assert!(leaderboard_core::Partition::new(Default::default(), Default::default()).is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -253,7 +282,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// p.write(&Write::new("a", 5, 1).subscore(2), &BoardConfig::default()).unwrap();
     /// let e = p.get("a").unwrap();
     /// assert_eq!((e.score, e.subscore, e.at), (5, Some(2), 1));
@@ -267,7 +296,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// p.write(&Write::new("a", 5, 1), &BoardConfig::default()).unwrap();
     /// assert_eq!(p.key_of("a").unwrap().score, 5);
     /// ```
@@ -280,7 +309,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, SortKey, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// for (m, s) in [("a", 3), ("b", 2), ("c", 1)] {
     ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
     /// }
@@ -304,7 +333,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, RankStyle, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// for (m, s) in [("a", 3), ("b", 3), ("c", 1)] {
     ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
     /// }
@@ -321,12 +350,13 @@ impl Partition {
 
     /// Applies a write with the board rules in `cfg` (default operator,
     /// metadata cap, rank style, top-N watch). Ranks in the outcome are
-    /// local to this partition. Errors change nothing.
+    /// local to this partition. Errors change nothing (but the op-id clock,
+    /// which moves to the write's `at` first: see [`Partition::write_at`]).
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Error, OpId, Partition, Write, WriteOp};
     /// let cfg = BoardConfig::default();
-    /// let mut p = Partition::new(Default::default(), 16);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// let w = Write::new("a", 5, 0).op(WriteOp::Incr).op_id(OpId(1));
     /// assert!(p.write(&w, &cfg).unwrap().applied);
     /// let again = p.write(&w, &cfg).unwrap();
@@ -336,7 +366,31 @@ impl Partition {
     /// assert!(matches!(p.write(&overflow, &cfg), Err(Error::Overflow { .. })));
     /// ```
     pub fn write(&mut self, w: &Write, cfg: &BoardConfig) -> Result<WriteOutcome> {
-        match self.write_local(w, cfg)? {
+        self.write_at(w, cfg, w.at)
+    }
+
+    /// [`Partition::write`] at time `now_ms` of the op-id clock instead of
+    /// the write's `at`: the clock moves to `now_ms` if that is later, op ids
+    /// older than the horizon are forgotten, and a new op id is stamped with
+    /// the clock (see [`OpIdPolicy`]). A replicated deployment passes one
+    /// time chosen where the write is proposed, so that every replica
+    /// forgets the same ids. A new op id that does not fit the memory's
+    /// byte bound fails with [`Error::OpIdMemoryFull`] and changes nothing.
+    ///
+    /// ```
+    /// use leaderboard_core::{BoardConfig, Error, OpId, OpIdPolicy, Partition, Write, WriteOp};
+    /// let cfg = BoardConfig::default();
+    /// let policy = OpIdPolicy::new().horizon_ms(1_000);
+    /// let mut p = Partition::new(Default::default(), policy);
+    /// let w = Write::new("a", 5, 0).op(WriteOp::Incr).op_id(OpId(1));
+    /// p.write_at(&w, &cfg, 10_000).unwrap();
+    /// assert!(!p.write_at(&w, &cfg, 11_000).unwrap().applied); // within the horizon
+    /// p.write_at(&Write::new("b", 1, 0), &cfg, 11_001).unwrap(); // time moves on
+    /// assert!(p.write_at(&w, &cfg, 11_001).unwrap().applied); // forgotten
+    /// assert_eq!(p.get("a").unwrap().score, 10);
+    /// ```
+    pub fn write_at(&mut self, w: &Write, cfg: &BoardConfig, now_ms: i64) -> Result<WriteOutcome> {
+        match self.write_local(w, cfg, now_ms)? {
             LocalWrite::Duplicate(o) => Ok(o),
             LocalWrite::Done(a) => Ok(self.local_outcome(&a, cfg)),
         }
@@ -379,24 +433,30 @@ impl Partition {
         }
     }
 
-    /// The write itself; positions are 0-based indexes in this partition.
-    pub(crate) fn write_local(&mut self, w: &Write, cfg: &BoardConfig) -> Result<LocalWrite> {
-        let out = self.apply(w, cfg)?;
+    /// The write itself at op-id time `now`; positions are 0-based indexes
+    /// in this partition.
+    pub(crate) fn write_local(
+        &mut self,
+        w: &Write,
+        cfg: &BoardConfig,
+        now: i64,
+    ) -> Result<LocalWrite> {
+        let out = self.apply(w, cfg, now)?;
         if let (LocalWrite::Done(a), Some(id)) = (&out, w.op_id) {
             // Remembered under the same lock as the write, so a concurrent
             // retry can never apply it twice. A board replaces these local
             // ranks with global ones right after (`remember`).
             let o = self.local_outcome(a, cfg);
-            self.dedupe.insert(id, o);
+            self.dedupe.insert(id, &o);
         }
         Ok(out)
     }
 
-    fn apply(&mut self, w: &Write, cfg: &BoardConfig) -> Result<LocalWrite> {
+    fn apply(&mut self, w: &Write, cfg: &BoardConfig, now: i64) -> Result<LocalWrite> {
         w.validate(cfg.max_metadata_bytes)?;
+        self.dedupe.observe(now);
         if let Some(id) = w.op_id {
-            if let Some(o) = self.dedupe.get(id) {
-                let mut o = o.clone();
+            if let Some(mut o) = self.dedupe.get(id) {
                 o.applied = false;
                 return Ok(LocalWrite::Duplicate(o));
             }
@@ -405,6 +465,14 @@ impl Partition {
         let slot = self.slab.find(&w.member, hash);
         let old = slot.map(|s| self.entry_of_slot(s));
         let new = next_entry(old.as_ref(), w, w.op.unwrap_or(cfg.default_op), self.order)?;
+        if w.op_id.is_some() {
+            // The outcome to remember has the old entry (if any) and the
+            // new one (the old one again when it is kept): make sure it fits
+            // before anything changes.
+            let kept = new.as_ref().or(old.as_ref());
+            let kept = kept.expect("a write without a new entry keeps an existing one");
+            self.dedupe.admit(dedupe::outcome_len(old.as_ref(), kept))?;
+        }
         let order = self.order;
         let new = match new {
             Some(new) if old.as_ref() != Some(&new) => new,
@@ -494,7 +562,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, OpId, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 8);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// let mut out = p.write(&Write::new("a", 1, 0).op_id(OpId(9)), &BoardConfig::default()).unwrap();
     /// out.new.rank = 42;
     /// p.remember(OpId(9), out);
@@ -502,14 +570,14 @@ impl Partition {
     /// assert_eq!(again.new.rank, 42);
     /// ```
     pub fn remember(&mut self, op_id: OpId, outcome: WriteOutcome) {
-        self.dedupe.update(op_id, outcome);
+        self.dedupe.update(op_id, &outcome);
     }
 
     /// Removes a member; returns its entry with its local ordinal rank.
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// p.write(&Write::new("a", 1, 0), &BoardConfig::default()).unwrap();
     /// assert_eq!(p.remove("a").unwrap().rank, 1);
     /// assert!(p.remove("a").is_none());

@@ -6,17 +6,19 @@ use super::{Partition, Pos, probe};
 use crate::{Entry, SortKey};
 
 /// Bytes held by a partition or board, split so the index's own cost can
-/// be told apart from the member ids' and the metadata's.
+/// be told apart from the member ids' and the metadata's (more counters may
+/// be added in minor releases).
 ///
 /// ```
 /// use leaderboard_core::{BoardConfig, Partition, Write};
-/// let mut p = Partition::new(Default::default(), 0);
+/// let mut p = Partition::new(Default::default(), Default::default());
 /// p.write(&Write::new("alice", 1, 0), &BoardConfig::default()).unwrap();
 /// let m = p.memory();
 /// assert_eq!(m.entries, 1);
 /// assert_eq!(m.member_bytes, 5);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MemoryUsage {
     /// Number of entries.
     pub entries: u64,
@@ -38,7 +40,8 @@ impl MemoryUsage {
     /// id handles, divided by `entries`).
     ///
     /// ```
-    /// let m = leaderboard_core::MemoryUsage { entries: 2, index_bytes: 100, member_handle_bytes: 32, ..Default::default() };
+    /// let mut m = leaderboard_core::MemoryUsage::default();
+    /// (m.entries, m.index_bytes, m.member_handle_bytes) = (2, 100, 32);
     /// assert_eq!(m.bytes_per_entry_beyond_id(), 34.0);
     /// ```
     pub fn bytes_per_entry_beyond_id(&self) -> f64 {
@@ -52,7 +55,8 @@ impl MemoryUsage {
     ///
     /// ```
     /// use leaderboard_core::MemoryUsage;
-    /// let a = MemoryUsage { entries: 1, ..Default::default() };
+    /// let mut a = MemoryUsage::default();
+    /// a.entries = 1;
     /// assert_eq!(a.add(&a).entries, 2);
     /// ```
     pub fn add(&self, o: &MemoryUsage) -> MemoryUsage {
@@ -71,7 +75,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// for (m, s) in [("a", 1), ("b", 3), ("c", 2)] {
     ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
     /// }
@@ -87,7 +91,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// for (m, s) in [("a", 1), ("b", 3), ("c", 2)] {
     ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
     /// }
@@ -102,7 +106,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// for (m, s) in [("a", 1), ("b", 3), ("c", 2)] {
     ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
     /// }
@@ -127,7 +131,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// for (m, s) in [("a", 1), ("b", 3), ("c", 2)] {
     ///     p.write(&Write::new(m, s, 0), &BoardConfig::default()).unwrap();
     /// }
@@ -141,7 +145,7 @@ impl Partition {
     /// Every entry in rank order.
     ///
     /// ```
-    /// let p = leaderboard_core::Partition::new(Default::default(), 0);
+    /// let p = leaderboard_core::Partition::new(Default::default(), Default::default());
     /// assert!(p.entries().is_empty());
     /// ```
     pub fn entries(&self) -> Vec<Entry> {
@@ -151,7 +155,7 @@ impl Partition {
     /// Allocated bytes of this partition, by kind.
     ///
     /// ```
-    /// let p = leaderboard_core::Partition::new(Default::default(), 0);
+    /// let p = leaderboard_core::Partition::new(Default::default(), Default::default());
     /// assert_eq!(p.memory().entries, 0);
     /// ```
     pub fn memory(&self) -> MemoryUsage {

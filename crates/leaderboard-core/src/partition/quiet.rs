@@ -15,18 +15,19 @@ use super::{KeyParts, LocalWrite, Partition, entry_parts, next_score, orient, pr
 use crate::{BoardConfig, Result, Write, member_hash};
 
 impl Partition {
-    /// Applies `w` like [`Partition::write_local`]; returns whether it was
-    /// applied (`false` for a remembered op id) and calls `on_change` with
-    /// the member's key before (`None` if new) and after when the stored
-    /// entry changed (metadata included).
+    /// Applies `w` like [`Partition::write_local`] at op-id time `now`;
+    /// returns whether it was applied (`false` for a remembered op id) and
+    /// calls `on_change` with the member's key before (`None` if new) and
+    /// after when the stored entry changed (metadata included).
     pub(crate) fn write_quiet(
         &mut self,
         w: &Write,
         cfg: &BoardConfig,
+        now: i64,
         on_change: &mut impl FnMut(Option<KeyParts<'_>>, KeyParts<'_>),
     ) -> Result<bool> {
         if w.op_id.is_some() {
-            return Ok(match self.write_local(w, cfg)? {
+            return Ok(match self.write_local(w, cfg, now)? {
                 LocalWrite::Duplicate(_) => false,
                 LocalWrite::Done(a) => {
                     if a.changed {
@@ -38,6 +39,7 @@ impl Partition {
             });
         }
         w.validate(cfg.max_metadata_bytes)?;
+        self.dedupe.observe(now);
         let order = self.order;
         let member = w.member.as_str();
         let hash = member_hash(member);

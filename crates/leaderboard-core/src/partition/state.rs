@@ -2,20 +2,58 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::dedupe::{NO_TIME, RememberedOp};
 use super::tree::Probe;
 use super::{Dedupe, Partition, orient, probe};
-use crate::snapshot::{PARTITION_MAGIC, decode_versioned, encode_versioned};
-use crate::{Entry, Error, OpId, Order, Result, WriteOutcome, member_hash, validate_member};
+use crate::snapshot::{
+    PARTITION_MAGIC, SNAPSHOT_VERSION, decode_body, decode_header, encode_versioned,
+};
+use crate::{
+    Entry, Error, OpId, OpIdPolicy, Order, Result, WriteOutcome, member_hash, validate_member,
+};
 
-/// Serialized form of a partition (inside a versioned envelope).
+/// Serialized form of a partition (inside a versioned envelope), format 2.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct PartitionState {
     pub order: Order,
-    pub dedupe_capacity: u64,
+    pub op_id_policy: OpIdPolicy,
+    /// The op-id clock (`i64::MIN` if never told a time).
+    pub op_id_clock: i64,
     /// Entries in rank order.
     pub entries: Vec<Entry>,
     /// Remembered op ids, oldest first.
+    pub op_ids: Vec<RememberedOp>,
+}
+
+/// A partition as snapshot format 1 stored it: op-id memory as a count.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct PartitionStateV1 {
+    pub order: Order,
+    pub dedupe_capacity: u64,
+    pub entries: Vec<Entry>,
     pub op_ids: Vec<(OpId, WriteOutcome)>,
+}
+
+impl From<PartitionStateV1> for PartitionState {
+    /// The default op-id policy; the ids count as remembered at the first
+    /// time the partition is told (format 1 kept no times).
+    fn from(s: PartitionStateV1) -> Self {
+        PartitionState {
+            order: s.order,
+            op_id_policy: OpIdPolicy::default(),
+            op_id_clock: NO_TIME,
+            entries: s.entries,
+            op_ids: s
+                .op_ids
+                .into_iter()
+                .map(|(id, outcome)| RememberedOp {
+                    id,
+                    at: NO_TIME,
+                    outcome,
+                })
+                .collect(),
+        }
+    }
 }
 
 impl Partition {
@@ -25,7 +63,7 @@ impl Partition {
     ///
     /// ```
     /// use leaderboard_core::{Entry, Partition};
-    /// let mut p = Partition::new(Default::default(), 0);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// p.bulk_load(vec![Entry::new("a", 1, 0), Entry::new("b", 2, 0)]).unwrap();
     /// assert_eq!(p.top(1)[0].member, "b");
     /// assert!(p.bulk_load(vec![Entry::new("", 1, 0)]).is_err());
@@ -34,8 +72,9 @@ impl Partition {
         for e in &entries {
             validate_member(&e.member)?;
         }
-        let dedupe = std::mem::replace(&mut self.dedupe, Dedupe::new(0));
-        *self = Partition::new(self.order, 0);
+        let policy = self.dedupe.policy();
+        let dedupe = std::mem::replace(&mut self.dedupe, Dedupe::new(policy));
+        *self = Partition::new(self.order, policy);
         self.dedupe = dedupe;
         for e in entries {
             self.load_entry(e);
@@ -87,14 +126,19 @@ impl Partition {
         self.tree.build(&keys);
     }
 
-    /// The op-id memory's bound.
-    pub(crate) fn dedupe_capacity(&self) -> usize {
-        self.dedupe.capacity()
+    /// Number of remembered op ids.
+    pub(crate) fn op_id_count(&self) -> usize {
+        self.dedupe.len()
     }
 
-    /// Remembered op ids, oldest first, with their outcomes.
-    pub(crate) fn op_ids(&self) -> impl Iterator<Item = (OpId, &WriteOutcome)> + '_ {
-        self.dedupe.iter()
+    /// Calls `f` with the encoding of every remembered op id (a
+    /// [`RememberedOp`], bincode standard configuration), oldest first,
+    /// stopping at its first error.
+    pub(crate) fn try_for_each_op_id_encoded<E>(
+        &self,
+        f: impl FnMut(&[u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        self.dedupe.try_for_each_encoded(f)
     }
 
     /// Calls `f` with every entry in rank order, stopping at its first error.
@@ -113,28 +157,32 @@ impl Partition {
     pub(crate) fn state(&self) -> PartitionState {
         PartitionState {
             order: self.order,
-            dedupe_capacity: self.dedupe.capacity() as u64,
+            op_id_policy: self.dedupe.policy(),
+            op_id_clock: self.dedupe.clock(),
             entries: self.entries(),
-            op_ids: self.dedupe.iter().map(|(id, o)| (id, o.clone())).collect(),
+            op_ids: self.dedupe.iter().collect(),
         }
     }
 
     pub(crate) fn from_state(state: PartitionState) -> Result<Partition> {
-        let mut p = Partition::new(state.order, state.dedupe_capacity as usize);
+        let mut p = Partition::new(state.order, state.op_id_policy);
         p.bulk_load(state.entries)
             .map_err(|e| Error::CorruptSnapshot(e.to_string()))?;
-        for (id, o) in state.op_ids {
-            p.dedupe.insert(id, o);
-        }
+        p.dedupe = Dedupe::restore(state.op_id_policy, state.op_id_clock, state.op_ids)?;
         Ok(p)
     }
 
-    /// Serializes the partition (entries, metadata, op-id memory) behind a
-    /// versioned header.
+    /// Gives the partition the op-id policy `policy` (its board's).
+    pub(crate) fn set_op_id_policy(&mut self, policy: OpIdPolicy) {
+        self.dedupe.set_policy(policy);
+    }
+
+    /// Serializes the partition (entries, metadata, op-id memory and clock)
+    /// behind a versioned header.
     ///
     /// ```
     /// use leaderboard_core::{BoardConfig, Partition, Write};
-    /// let mut p = Partition::new(Default::default(), 4);
+    /// let mut p = Partition::new(Default::default(), Default::default());
     /// p.write(&Write::new("a", 1, 0), &BoardConfig::default()).unwrap();
     /// let q = Partition::restore(&p.snapshot()).unwrap();
     /// assert_eq!(q.entries(), p.entries());
@@ -143,7 +191,8 @@ impl Partition {
         encode_versioned(PARTITION_MAGIC, &self.state())
     }
 
-    /// Rebuilds a partition from [`Partition::snapshot`] bytes; unknown
+    /// Rebuilds a partition from [`Partition::snapshot`] bytes (of this
+    /// version or of version 1, see [`crate::SNAPSHOT_VERSION`]); unknown
     /// versions are rejected with [`Error::UnsupportedSnapshotVersion`].
     ///
     /// ```
@@ -151,7 +200,11 @@ impl Partition {
     /// assert!(matches!(Partition::restore(b"nope"), Err(Error::CorruptSnapshot(_))));
     /// ```
     pub fn restore(bytes: &[u8]) -> Result<Partition> {
-        Partition::from_state(decode_versioned(PARTITION_MAGIC, bytes)?)
+        let state = match decode_header(PARTITION_MAGIC, bytes)? {
+            (SNAPSHOT_VERSION, body) => decode_body::<PartitionState>(body)?,
+            (_, body) => decode_body::<PartitionStateV1>(body)?.into(),
+        };
+        Partition::from_state(state)
     }
 }
 
@@ -166,9 +219,17 @@ pub(crate) struct PartitionLoader {
 
 impl PartitionLoader {
     /// A loader for a partition that must end up with `expected` entries
-    /// and about `op_ids` remembered op ids.
-    pub fn new(order: Order, dedupe_capacity: usize, expected: u64, op_ids: u64) -> Self {
-        let mut p = Partition::new(order, dedupe_capacity);
+    /// and about `op_ids` remembered op ids, whose op-id memory follows
+    /// `policy` and whose op-id clock was `op_id_clock`.
+    pub fn new(
+        order: Order,
+        policy: OpIdPolicy,
+        op_id_clock: i64,
+        expected: u64,
+        op_ids: u64,
+    ) -> Self {
+        let mut p = Partition::new(order, policy);
+        p.dedupe = Dedupe::loading(policy, op_id_clock);
         p.dedupe
             .reserve(usize::try_from(op_ids).unwrap_or(usize::MAX));
         PartitionLoader {
@@ -192,12 +253,14 @@ impl PartitionLoader {
         Ok(())
     }
 
-    /// Remembers an op id (oldest first, as written).
-    pub fn remember(&mut self, id: OpId, outcome: WriteOutcome) {
-        self.p.dedupe.insert(id, outcome);
+    /// Remembers an op id with its stamp (oldest first, as written); a
+    /// stamp out of order or after the clock is [`Error::CorruptSnapshot`].
+    pub fn remember(&mut self, op: RememberedOp) -> Result<()> {
+        self.p.dedupe.load(op)
     }
 
     /// The finished partition; fails if entries are missing or repeated.
+    /// Op ids already past the horizon are forgotten.
     pub fn finish(mut self) -> Result<Partition> {
         if self.pushed != self.expected || self.p.len() as u64 != self.expected {
             return Err(Error::CorruptSnapshot(format!(
@@ -208,6 +271,7 @@ impl PartitionLoader {
             )));
         }
         self.p.build_tree();
+        self.p.dedupe.loaded();
         Ok(self.p)
     }
 }

@@ -68,7 +68,7 @@ proptest! {
     ) {
         let order = if low_first { Order::LowFirst } else { Order::HighFirst };
         let cfg = BoardConfig { order, ..BoardConfig::default() };
-        let mut p = Partition::new(order, 0);
+        let mut p = Partition::new(order, Default::default());
         for s in steps {
             match s {
                 Step::Write(m, score, sub, at, op) => {
@@ -92,7 +92,7 @@ proptest! {
 #[test]
 fn grows_to_three_levels_and_shrinks_back() {
     let cfg = BoardConfig::default();
-    let mut p = Partition::new(Order::HighFirst, 0);
+    let mut p = Partition::new(Order::HighFirst, Default::default());
     // 128 * 64 = 8192 entries fill two levels; 20k needs a third.
     for i in 0..20_000i64 {
         p.write(&Write::new(format!("m{i}"), (i * 7919) % 1000, i), &cfg)
@@ -133,7 +133,7 @@ proptest! {
     ) {
         let order = if low_first { Order::LowFirst } else { Order::HighFirst };
         let cfg = BoardConfig { order, ..BoardConfig::default() };
-        let mut p = Partition::new(order, 0);
+        let mut p = Partition::new(order, Default::default());
         let entries: Vec<Entry> = scores
             .iter()
             .enumerate()
@@ -211,12 +211,12 @@ proptest! {
     ) {
         let order = if low_first { Order::LowFirst } else { Order::HighFirst };
         let cfg = BoardConfig { order, max_metadata_bytes: 4, ..BoardConfig::default() };
-        let mut general = Partition::new(order, 64);
-        let mut quiet = Partition::new(order, 64);
+        let mut general = Partition::new(order, Default::default());
+        let mut quiet = Partition::new(order, Default::default());
         for w in &writes {
             let want = general.write(w, &cfg);
             let mut seen = Vec::new();
-            let got = quiet.write_quiet(w, &cfg, &mut |old, new| {
+            let got = quiet.write_quiet(w, &cfg, w.at, &mut |old, new| {
                 seen.push((old.map(|(s, b, a, m)| (s, b, a, m.to_owned())), (new.0, new.1, new.2, new.3.to_owned())));
             });
             match (&want, &got) {

@@ -84,7 +84,7 @@ fn backend(e: redis::RedisError) -> Error {
 /// # async fn demo() -> leaderboard_core::Result<()> {
 /// use leaderboard_core::{BoardConfig, RedisBoard, Write, WriteOp};
 /// let nodes = ["redis://127.0.0.1:7001", "redis://127.0.0.1:7002"];
-/// let board = RedisBoard::connect(&nodes, "quiz-42", BoardConfig { default_op: WriteOp::Incr, ..Default::default() }).await?;
+/// let board = RedisBoard::connect(&nodes, "quiz-42", BoardConfig::new().default_op(WriteOp::Incr)).await?;
 /// let out = board.write(Write::new("alice", 100, 1_000)).await?;
 /// assert_eq!(out.new.rank, 1);
 /// let top = board.top(10).await?;
@@ -162,9 +162,9 @@ impl RedisBoard {
         })
     }
 
-    /// Sets how long op ids are remembered (default 24 hours). Unlike the
-    /// in-memory board (which keeps the last `dedupe_capacity` op ids),
-    /// Redis expires them by time.
+    /// Sets how long op ids are remembered (default 24 hours), by Redis'
+    /// own clock (the in-memory board uses the times it is told and the
+    /// board's [`crate::OpIdPolicy`]).
     ///
     /// ```no_run
     /// # fn demo(b: leaderboard_core::RedisBoard) {

@@ -63,6 +63,7 @@ impl Model {
                         .filter(|o| self.better(tie(o), tie(e)))
                         .count() as u64
                 }
+                other => panic!("the model has no rank style {other:?} yet"),
             };
             out.push(RankedEntry {
                 rank,
@@ -83,6 +84,7 @@ impl Model {
                     .filter(|o| self.better(tie(o), tie(&sorted[i])))
                     .count() as u64
             }
+            other => panic!("the model has no rank style {other:?} yet"),
         })
     }
 
@@ -136,6 +138,7 @@ impl Model {
                 })?,
                 keep_sub(),
             )),
+            other => panic!("the model has no operator {other:?} yet"),
         };
         let new = match candidate {
             None => old.clone().unwrap(),

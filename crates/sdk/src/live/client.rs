@@ -7,7 +7,9 @@
 //! than a final close code it reconnects with the resume token (players) or
 //! the host token (hosts), with exponential backoff, and delivers
 //! [`LiveEvent::Reconnected`] with the fresh welcome (same player, same
-//! score, current question). A rejoin refused with `internal` (the
+//! score, current question). After [`close::RECONNECT_NOW`] (the session's
+//! gateway is shutting down and handed it over) the first attempt is made
+//! at once, without the backoff. A rejoin refused with `internal` (the
 //! session's gateway is being replaced) is retried too; any other refusal
 //! ends the client.
 
@@ -26,7 +28,15 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How to join; sent as the connection's first frame ([`Hello`]), never in
 /// the URL.
+///
+/// ```
+/// use livequiz_sdk::live::Credentials;
+/// let guest = Credentials::Guest("ann".into());
+/// let resume = Credentials::Resume("token-from-an-earlier-welcome".into());
+/// assert_ne!(guest, resume);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Credentials {
     /// A guest with a nickname.
     Guest(String),
@@ -40,6 +50,12 @@ pub enum Credentials {
 
 impl Credentials {
     /// The first frame that presents these credentials.
+    ///
+    /// ```
+    /// use livequiz_sdk::live::{Credentials, Hello};
+    /// let first = Credentials::Host("secret".into()).hello();
+    /// assert!(matches!(first, Hello::Host { .. }));
+    /// ```
     pub fn hello(&self) -> Hello {
         match self {
             Credentials::Guest(nickname) => Hello::Join(JoinHello {
@@ -60,8 +76,21 @@ impl Credentials {
     }
 }
 
-/// Client knobs.
+/// Client knobs. Start from [`LiveOptions::default`] and change what you need with the setters;
+/// new knobs may be added in minor releases.
+///
+/// ```
+/// use std::time::Duration;
+/// use livequiz_sdk::live::LiveOptions;
+/// let options = LiveOptions::default()
+///     .reconnect(true)
+///     .max_attempts(5)
+///     .backoff(Duration::from_millis(250))
+///     .event_queue(64);
+/// assert_eq!(options.max_attempts, 5);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LiveOptions {
     /// Reconnect automatically (default true).
     pub reconnect: bool,
@@ -69,10 +98,56 @@ pub struct LiveOptions {
     pub max_attempts: u32,
     /// First backoff delay; doubles up to 2 s (default 100 ms). Each wait
     /// is drawn from the upper half of the current delay (`[d/2, d)`), so
-    /// thousands of clients dropped at once do not retry in lockstep.
+    /// thousands of clients dropped at once do not retry in lockstep. After
+    /// a close with [`close::RECONNECT_NOW`] the first attempt does not
+    /// wait.
     pub backoff: Duration,
     /// Capacity of the event queue to the application (default 1024).
     pub event_queue: usize,
+}
+
+impl LiveOptions {
+    /// Whether to reconnect automatically.
+    ///
+    /// ```
+    /// assert!(!livequiz_sdk::live::LiveOptions::default().reconnect(false).reconnect);
+    /// ```
+    pub fn reconnect(mut self, on: bool) -> Self {
+        self.reconnect = on;
+        self
+    }
+
+    /// Attempts per outage before giving up.
+    ///
+    /// ```
+    /// assert_eq!(livequiz_sdk::live::LiveOptions::default().max_attempts(3).max_attempts, 3);
+    /// ```
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n;
+        self
+    }
+
+    /// First backoff delay (doubles up to 2 s, jittered).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let o = livequiz_sdk::live::LiveOptions::default().backoff(Duration::from_millis(10));
+    /// assert_eq!(o.backoff, Duration::from_millis(10));
+    /// ```
+    pub fn backoff(mut self, first: Duration) -> Self {
+        self.backoff = first;
+        self
+    }
+
+    /// Capacity of the event queue to the application.
+    ///
+    /// ```
+    /// assert_eq!(livequiz_sdk::live::LiveOptions::default().event_queue(8).event_queue, 8);
+    /// ```
+    pub fn event_queue(mut self, capacity: usize) -> Self {
+        self.event_queue = capacity;
+        self
+    }
 }
 
 impl Default for LiveOptions {
@@ -87,7 +162,16 @@ impl Default for LiveOptions {
 }
 
 /// Something that happened on the connection.
+///
+/// See [`LiveClient::next`] for a loop over events.
+///
+/// ```
+/// use livequiz_sdk::live::LiveEvent;
+/// let e = LiveEvent::Closed { code: Some(4000), reason: String::new() };
+/// assert!(matches!(e, LiveEvent::Closed { code: Some(4000), .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum LiveEvent {
     /// A server message (stale leaderboard frames already dropped).
     Message(ServerMsg),
@@ -105,7 +189,20 @@ pub enum LiveEvent {
 }
 
 /// Errors of [`LiveClient`].
+///
+/// ```no_run
+/// # async fn demo() {
+/// use livequiz_sdk::live::{Credentials, LiveClient, LiveError};
+/// match LiveClient::connect("http://127.0.0.1:8080", "000000", Credentials::Guest("ann".into())).await {
+///     Err(LiveError::Refused { code, message }) => println!("refused: {code:?}: {message}"),
+///     Err(e) if e.is_retryable() => println!("try again later: {e}"),
+///     Err(e) => println!("{e}"),
+///     Ok(_) => println!("joined"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LiveError {
     /// The URL is not usable.
     #[error("bad url: {0}")]
@@ -131,12 +228,30 @@ pub enum LiveError {
 
 impl LiveError {
     /// Whether trying again later may succeed.
+    ///
+    /// ```
+    /// use livequiz_sdk::live::LiveError;
+    /// assert!(LiveError::Connect("refused".into()).is_retryable());
+    /// assert!(!LiveError::Closed.is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         matches!(self, LiveError::Connect(_))
     }
 }
 
 /// A live-session connection.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), livequiz_sdk::live::LiveError> {
+/// use livequiz_sdk::live::{Credentials, LiveClient, ServerMsg};
+/// let mut player = LiveClient::connect("http://127.0.0.1:8080", "123456", Credentials::Guest("ann".into())).await?;
+/// while let Some(msg) = player.next_message().await {
+///     if let ServerMsg::Question(q) = msg {
+///         player.answer(q.index, vec![0], None)?;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct LiveClient {
     tx: mpsc::UnboundedSender<ClientMsg>,
@@ -147,6 +262,11 @@ pub struct LiveClient {
 
 /// Builds the WebSocket URL of session `code` from the gateway's base URL. It
 /// carries only the join code: credentials go in the first frame.
+///
+/// ```
+/// let url = livequiz_sdk::live::ws_url("https://quiz.example", "123456").unwrap();
+/// assert_eq!(url, "wss://quiz.example/v1/live/ws?code=123456");
+/// ```
 pub fn ws_url(base_url: &str, code: &str) -> Result<String, LiveError> {
     let base = base_url.trim_end_matches('/');
     let base = if let Some(rest) = base.strip_prefix("http://") {
@@ -228,6 +348,14 @@ fn is_final(code: u16) -> bool {
 
 impl LiveClient {
     /// Connects and joins; returns after the welcome frame.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), livequiz_sdk::live::LiveError> {
+    /// use livequiz_sdk::live::{Credentials, LiveClient};
+    /// let player = LiveClient::connect("https://quiz.example", "123456", Credentials::Guest("ann".into())).await?;
+    /// println!("player {:?} in phase {:?}", player.welcome().player_id, player.welcome().phase);
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(
         base_url: &str,
         code: &str,
@@ -237,6 +365,14 @@ impl LiveClient {
     }
 
     /// [`LiveClient::connect`] with options.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), livequiz_sdk::live::LiveError> {
+    /// use livequiz_sdk::live::{Credentials, LiveClient, LiveOptions};
+    /// let options = LiveOptions::default().max_attempts(5);
+    /// let host = LiveClient::connect_with("http://127.0.0.1:8080", "123456", Credentials::Host("secret".into()), options).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect_with(
         base_url: &str,
         code: &str,
@@ -273,21 +409,50 @@ impl LiveClient {
     }
 
     /// The welcome of the first connection.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// let w = player.welcome();
+    /// println!("protocol {}, {} players, score {}", w.protocol, w.players, w.score);
+    /// # Ok(()) }
+    /// ```
     pub fn welcome(&self) -> &Welcome {
         &self.welcome
     }
 
     /// Sends a message (queued while reconnecting).
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// use livequiz_sdk::live::ClientMsg;
+    /// player.send(ClientMsg::Ping)?; // answered with a pong
+    /// # Ok(()) }
+    /// ```
     pub fn send(&self, msg: ClientMsg) -> Result<(), LiveError> {
         self.tx.send(msg).map_err(|_| LiveError::Closed)
     }
 
     /// Sends a raw text frame (for testing how the gateway handles malformed input).
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// player.send_raw("{not json")?; // the gateway answers with an error frame, nothing changes
+    /// # Ok(()) }
+    /// ```
     pub fn send_raw(&self, text: impl Into<String>) -> Result<(), LiveError> {
         self.raw.send(text.into()).map_err(|_| LiveError::Closed)
     }
 
     /// Answers question `question` with `choices`; `req` comes back in the ack.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// use livequiz_sdk::live::ServerMsg;
+    /// if let Some(ServerMsg::Question(q)) = player.next_message().await {
+    ///     player.answer(q.index, vec![0], Some(1))?; // choice 0; the ack echoes req 1
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn answer(
         &self,
         question: u32,
@@ -306,17 +471,46 @@ impl LiveClient {
     /// [`EXTRA_TIME_MAX_PERCENT`](super::protocol::EXTRA_TIME_MAX_PERCENT)).
     /// Confirmed with a `roster` frame whose `event` is `extra_time`; a bad
     /// percent gets an `error` frame with `bad_extra_time`.
+    ///
+    /// ```no_run
+    /// # async fn demo(host: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// host.extra_time(7, 150)?; // player 7 gets 1.5 times each time limit
+    /// # Ok(()) }
+    /// ```
     pub fn extra_time(&self, player_id: u64, percent: u32) -> Result<(), LiveError> {
         self.send(ClientMsg::ExtraTime { player_id, percent })
     }
 
     /// The next event; `None` once the connection has ended for good and
     /// every event was read.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// use livequiz_sdk::live::LiveEvent;
+    /// while let Some(event) = player.next().await {
+    ///     match event {
+    ///         LiveEvent::Message(msg) => println!("{msg:?}"),
+    ///         LiveEvent::Disconnected => println!("reconnecting..."),
+    ///         LiveEvent::Reconnected(w) => println!("back, score {}", w.score),
+    ///         LiveEvent::Closed { code, reason } => println!("closed {code:?}: {reason}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn next(&mut self) -> Option<LiveEvent> {
         self.rx.recv().await
     }
 
     /// The next server message, skipping connection events; `None` when closed.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// while let Some(msg) = player.next_message().await {
+    ///     println!("{msg:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn next_message(&mut self) -> Option<ServerMsg> {
         loop {
             match self.next().await? {
@@ -328,6 +522,12 @@ impl LiveClient {
     }
 
     /// Closes the connection (no reconnect).
+    ///
+    /// ```no_run
+    /// # async fn demo(mut player: livequiz_sdk::live::LiveClient) -> Result<(), livequiz_sdk::live::LiveError> {
+    /// player.close(); // no reconnect
+    /// # Ok(()) }
+    /// ```
     pub fn close(self) {
         drop(self);
     }
@@ -359,9 +559,14 @@ async fn run(
         let Some((url, hello)) = &again else { return };
         let mut delay = options.backoff;
         let mut attempt = 0;
+        // A session handed over can be reached again right away.
+        let mut wait = code != Some(close::RECONNECT_NOW);
         loop {
             attempt += 1;
-            tokio::time::sleep(jittered(delay)).await;
+            if wait {
+                tokio::time::sleep(jittered(delay)).await;
+            }
+            wait = true;
             match open(url, hello).await {
                 Ok((fresh, welcome)) => {
                     ws = fresh;
@@ -502,6 +707,110 @@ mod tests {
         assert_eq!(
             frame(Credentials::Resume("r".into())),
             r#"{"type":"resume","resume_token":"r"}"#
+        );
+    }
+
+    /// A one-session server: each accepted connection reads the first
+    /// frame, answers with a welcome and is then closed with the next code
+    /// of `closes` (the last connection stays open). The first frames are
+    /// reported on the returned channel.
+    async fn server(closes: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Hello>) {
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+        use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (hellos, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut closes = closes.into_iter();
+            let mut open = Vec::new();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+                let Some(Ok(Message::Text(first))) = ws.next().await else {
+                    continue;
+                };
+                let _ = hellos.send(serde_json::from_str::<Hello>(first.as_str()).unwrap());
+                let welcome = ServerMsg::Welcome(Welcome {
+                    protocol: super::super::protocol::PROTOCOL_VERSION,
+                    session_id: 1,
+                    code: "123456".into(),
+                    role: super::super::protocol::Role::Player,
+                    player_id: Some(7),
+                    nickname: Some("ann".into()),
+                    resume_token: Some("r1".into()),
+                    phase: super::super::protocol::Phase::Lobby,
+                    question: None,
+                    answered: false,
+                    score: 0,
+                    players: 1,
+                    server_time: 0,
+                    locked: false,
+                    max_players: 10,
+                    extra_time_percent: None,
+                    roster: None,
+                    answer_counts: None,
+                });
+                let text = serde_json::to_string(&welcome).unwrap();
+                ws.send(Message::text(text)).await.unwrap();
+                match closes.next() {
+                    Some(code) => {
+                        let frame = CloseFrame {
+                            code: CloseCode::from(code),
+                            reason: "".into(),
+                        };
+                        let _ = ws.close(Some(frame)).await;
+                    }
+                    None => open.push(ws),
+                }
+            }
+        });
+        (base, rx)
+    }
+
+    /// The client's next event (within 10 s).
+    async fn event(c: &mut LiveClient) -> LiveEvent {
+        tokio::time::timeout(Duration::from_secs(10), c.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("an event")
+    }
+
+    /// After "reconnect now" the client does not wait out its backoff (an
+    /// hour here) before the first attempt; after "going away" it does.
+    #[tokio::test]
+    async fn reconnect_now_skips_the_backoff() {
+        let (base, mut hellos) = server(vec![close::RECONNECT_NOW]).await;
+        let options = LiveOptions {
+            backoff: Duration::from_secs(3600),
+            ..LiveOptions::default()
+        };
+        let mut c = LiveClient::connect_with(
+            &base,
+            "123456",
+            Credentials::Guest("ann".into()),
+            options.clone(),
+        )
+        .await
+        .unwrap();
+        let first = hellos.recv().await.unwrap();
+        assert!(matches!(first, Hello::Join(_)));
+        assert_eq!(event(&mut c).await, LiveEvent::Disconnected);
+        match event(&mut c).await {
+            LiveEvent::Reconnected(w) => assert_eq!(w.player_id, Some(7)),
+            other => panic!("expected a reconnect, got {other:?}"),
+        }
+        let again = hellos.recv().await.unwrap();
+        assert_eq!(again, Credentials::Resume("r1".into()).hello());
+
+        let (base, _hellos) = server(vec![close::GOING_AWAY]).await;
+        let mut c =
+            LiveClient::connect_with(&base, "123456", Credentials::Guest("ann".into()), options)
+                .await
+                .unwrap();
+        assert_eq!(event(&mut c).await, LiveEvent::Disconnected);
+        let waited = tokio::time::timeout(Duration::from_millis(500), c.next()).await;
+        assert!(
+            waited.is_err(),
+            "after 1001 the client waits its backoff: {waited:?}"
         );
     }
 

@@ -6,15 +6,26 @@
 //! cannot drift. `docs/PROTOCOL.md` documents every message with examples.
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
 
 /// Protocol version sent in [`Welcome::protocol`]. Incremented on any
 /// incompatible change; additive fields do not bump it (clients must ignore
 /// unknown fields). Version 2: credentials moved from the URL to the first
 /// frame ([`Hello`]), and [`QuestionView`] lost `question_id`.
+///
+/// ```
+/// assert_eq!(livequiz_sdk::live::PROTOCOL_VERSION, 2);
+/// ```
 pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest client frame the gateway accepts, in bytes. Client messages are
 /// tiny (an answer is ~60 bytes), so anything bigger is abuse.
+///
+/// ```
+/// let answer = r#"{"type":"answer","question":0,"choices":[1]}"#;
+/// assert!(answer.len() < livequiz_sdk::live::MAX_CLIENT_FRAME);
+/// ```
 pub const MAX_CLIENT_FRAME: usize = 4 * 1024;
 
 /// Request body of `POST /v1/live/sessions` (authenticated host).
@@ -24,6 +35,19 @@ pub const MAX_CLIENT_FRAME: usize = 4 * 1024;
 /// offensive nicknames; they are fixed for the session's life (and survive a
 /// failover). `Default` gives quiz 0 with every setting at its default, for
 /// `..Default::default()` in struct literals.
+///
+/// ```
+/// use livequiz_sdk::live::{CreateSession, ScoringRules};
+/// let req = CreateSession {
+///     quiz_id: 3,
+///     scoring: Some(ScoringRules { speed: false, ..ScoringRules::default() }),
+///     max_players: Some(30),
+///     two_step: true,
+///     ..CreateSession::default()
+/// };
+/// assert!(serde_json::to_string(&req).unwrap().contains("\"two_step\":true"));
+/// ```
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
@@ -34,14 +58,17 @@ pub struct CreateSession {
     pub scoring: Option<ScoringRules>,
     /// Pause between a reveal and the next question, in ms (default 5000).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 60_000))]
     pub reveal_ms: Option<u64>,
     /// Number of entries in the pushed top list (default 10, max 100).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub top_n: Option<u32>,
     /// Most players the session admits (default and maximum: the server's
     /// `LIVE_MAX_PLAYERS_PER_SESSION`); a join beyond it is refused with
     /// [`ErrorCode::SessionFull`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub max_players: Option<u32>,
     /// Two-step join: a join must carry the pattern the host is shown in
     /// [`ServerMsg::JoinPattern`] frames (it rotates), so a bot that only
@@ -68,12 +95,30 @@ pub struct CreateSession {
 
 /// Lowest per-player extra time, in percent of a question's time limit
 /// ([`ClientMsg::ExtraTime`]): 100 is none.
+///
+/// ```
+/// use livequiz_sdk::live::{EXTRA_TIME_MAX_PERCENT, EXTRA_TIME_MIN_PERCENT};
+/// assert!((EXTRA_TIME_MIN_PERCENT..=EXTRA_TIME_MAX_PERCENT).contains(&150));
+/// ```
 pub const EXTRA_TIME_MIN_PERCENT: u32 = 100;
 
 /// Highest per-player extra time, in percent (300: three times the limit).
+///
+/// ```
+/// assert_eq!(livequiz_sdk::live::EXTRA_TIME_MAX_PERCENT, 300);
+/// ```
 pub const EXTRA_TIME_MAX_PERCENT: u32 = 300;
 
 /// Response of `POST /v1/live/sessions`.
+///
+/// ```no_run
+/// # async fn demo(host: livequiz_sdk::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use livequiz_sdk::live::{CreateSession, Credentials, LiveClient};
+/// let s = host.create_live_session(&CreateSession { quiz_id: 3, ..Default::default() }).await?;
+/// let live = LiveClient::connect(host.base_url(), &s.code, Credentials::Host(s.host_token)).await?;
+/// # Ok(()) }
+/// ```
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreatedSession {
     /// Database id of the session.
@@ -96,18 +141,29 @@ pub struct CreatedSession {
 ///
 /// Every field is optional in JSON (a missing one takes its default), so
 /// `{"speed": false}` alone asks for accuracy-only scoring.
+///
+/// ```
+/// use livequiz_sdk::live::ScoringRules;
+/// let accuracy_only: ScoringRules = serde_json::from_str(r#"{"speed": false}"#).unwrap();
+/// assert_eq!(accuracy_only, ScoringRules { speed: false, ..ScoringRules::default() });
+/// ```
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ScoringRules {
     /// Points for an instant correct answer (default 1000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
     pub max_points: u32,
     /// Answers faster than this get full points (default 500 ms).
+    #[cfg_attr(feature = "openapi", schema(maximum = 60_000))]
     pub full_points_ms: u32,
     /// Whether the streak bonus applies (default true).
     pub streak: bool,
     /// Bonus per consecutive correct answer after the first (default 100).
+    #[cfg_attr(feature = "openapi", schema(maximum = 100_000))]
     pub streak_step: u32,
     /// Maximum streak bonus per answer (default 500).
+    #[cfg_attr(feature = "openapi", schema(maximum = 100_000))]
     pub streak_cap: u32,
     /// Whether answer speed counts (default true). `false` is
     /// accuracy-only scoring: a correct answer earns `max_points` whenever
@@ -129,8 +185,15 @@ impl Default for ScoringRules {
 }
 
 /// Messages a client sends.
+///
+/// ```
+/// use livequiz_sdk::live::ClientMsg;
+/// let answer = ClientMsg::Answer { question: 2, choices: vec![1], req: None };
+/// assert_eq!(serde_json::to_string(&answer).unwrap(), r#"{"type":"answer","question":2,"choices":[1]}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClientMsg {
     /// Answer the open question with the chosen choice indices (0-based;
     /// several for multiple-answer questions). Players only.
@@ -195,6 +258,10 @@ pub enum ClientMsg {
 
 /// How long the gateway waits, after the WebSocket upgrade, for the client's
 /// first frame ([`Hello`]) before it refuses the connection.
+///
+/// ```
+/// assert_eq!(livequiz_sdk::live::HELLO_TIMEOUT_SECS, 10);
+/// ```
 pub const HELLO_TIMEOUT_SECS: u64 = 10;
 
 /// The first frame a client sends on a new connection (and only then): who it
@@ -203,12 +270,13 @@ pub const HELLO_TIMEOUT_SECS: u64 = 10;
 /// host secret there outlives the game.
 ///
 /// ```
-/// # use sdk::live::{Hello, JoinHello};
+/// # use livequiz_sdk::live::{Hello, JoinHello};
 /// let guest: Hello = serde_json::from_str(r#"{"type":"join","nickname":"ann"}"#).unwrap();
 /// assert_eq!(guest, Hello::Join(JoinHello { nickname: Some("ann".into()), ..JoinHello::default() }));
 /// ```
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Hello {
     /// A new player: a guest with `nickname`, or an account with its login
     /// `token` (`{"type":"join","token":"..."}`; the nickname is then the
@@ -228,6 +296,12 @@ pub enum Hello {
 
 /// Fields of [`Hello::Join`]. All optional, so that later versions can add
 /// fields without breaking older servers (unknown fields are ignored).
+///
+/// ```
+/// use livequiz_sdk::live::{Hello, JoinHello};
+/// let join = Hello::Join(JoinHello { nickname: Some("ann".into()), pattern: Some("3514".into()), ..JoinHello::default() });
+/// assert!(serde_json::to_string(&join).unwrap().contains("\"pattern\":\"3514\""));
+/// ```
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinHello {
     /// A guest's nickname (1-32 characters; ignored with `token`).
@@ -267,8 +341,14 @@ impl std::fmt::Debug for JoinHello {
 // ---- End of the handshake ---------------------------------------------------
 
 /// Role of a connection.
+///
+/// ```
+/// use livequiz_sdk::live::Role;
+/// assert_eq!(serde_json::to_string(&Role::Host).unwrap(), "\"host\"");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Role {
     /// Runs the session.
     Host,
@@ -277,8 +357,15 @@ pub enum Role {
 }
 
 /// Phase of a session.
+///
+/// ```
+/// use livequiz_sdk::live::Phase;
+/// let p: Phase = serde_json::from_str("\"reveal\"").unwrap();
+/// assert_eq!(p, Phase::Reveal);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Phase {
     /// Waiting for the host to start; players may join.
     Lobby,
@@ -291,6 +378,11 @@ pub enum Phase {
 }
 
 /// One choice as shown to players (never says whether it is correct).
+///
+/// ```
+/// let c: livequiz_sdk::live::ChoiceView = serde_json::from_str(r#"{"index":1,"text":"Paris"}"#).unwrap();
+/// assert_eq!(c.index, 1);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChoiceView {
     /// 0-based index used in [`ClientMsg::Answer::choices`].
@@ -301,6 +393,13 @@ pub struct ChoiceView {
 
 /// A question as sent to players: no answer key, and no question-bank id either (with the
 /// id a player could look the question up over REST while it is open).
+///
+/// ```
+/// let q: livequiz_sdk::live::QuestionView = serde_json::from_str(
+///     r#"{"index":0,"total":5,"text":"?","choices":[],"multiple":false,"opened_at":0,"deadline":20000,"time_limit_ms":20000}"#,
+/// ).unwrap();
+/// assert_eq!(q.deadline - q.opened_at, i64::from(q.time_limit_ms));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuestionView {
     /// 0-based position in the quiz.
@@ -337,6 +436,13 @@ pub struct QuestionView {
 }
 
 /// One player in the host's [`Welcome::roster`].
+///
+/// ```
+/// let r: livequiz_sdk::live::RosterEntry = serde_json::from_str(
+///     r#"{"player_id":3,"nickname":"ann","connected":true,"extra_time_percent":100}"#,
+/// ).unwrap();
+/// assert!(r.connected);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RosterEntry {
     /// The player.
@@ -351,6 +457,12 @@ pub struct RosterEntry {
 
 /// Live answer counts of the open question, as in
 /// [`ServerMsg::AnswerCounts`] (in the host's [`Welcome::answer_counts`]).
+///
+/// ```
+/// let a: livequiz_sdk::live::AnswerCountsView =
+///     serde_json::from_str(r#"{"question":0,"answered":2,"players":3,"counts":[1,1]}"#).unwrap();
+/// assert_eq!(a.counts.iter().sum::<u32>(), a.answered);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerCountsView {
     /// Question index.
@@ -364,6 +476,13 @@ pub struct AnswerCountsView {
 }
 
 /// A player's result for one question, in a [`ServerMsg::Reveal`].
+///
+/// ```
+/// let r: livequiz_sdk::live::PlayerResult = serde_json::from_str(
+///     r#"{"answered":true,"correct":true,"points":950,"streak":2,"score":1950}"#,
+/// ).unwrap();
+/// assert!(r.correct);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlayerResult {
     /// Whether the player answered at all.
@@ -379,6 +498,13 @@ pub struct PlayerResult {
 }
 
 /// One row of a leaderboard.
+///
+/// ```
+/// let s: livequiz_sdk::live::Standing =
+///     serde_json::from_str(r#"{"rank":1,"player_id":3,"nickname":"ann","score":1950}"#).unwrap();
+/// assert_eq!(s.rank, 1);
+/// ```
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Standing {
     /// Rank (competition style: equal scores share a rank).
@@ -392,6 +518,13 @@ pub struct Standing {
 }
 
 /// First frame on every connection: who you are and where the session is.
+///
+/// ```
+/// let w: livequiz_sdk::live::Welcome = serde_json::from_str(
+///     r#"{"protocol":2,"session_id":1,"code":"123456","role":"player","phase":"lobby","players":1,"server_time":0}"#,
+/// ).unwrap();
+/// assert_eq!(w.protocol, livequiz_sdk::live::PROTOCOL_VERSION);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Welcome {
     /// [`PROTOCOL_VERSION`] of the server.
@@ -447,8 +580,14 @@ pub struct Welcome {
 }
 
 /// Why a session finished, in [`ServerMsg::Finished::reason`].
+///
+/// ```
+/// use livequiz_sdk::live::FinishReason;
+/// assert_eq!(serde_json::to_string(&FinishReason::Host).unwrap(), "\"host\"");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum FinishReason {
     /// The last question was revealed.
     Completed,
@@ -460,9 +599,36 @@ pub enum FinishReason {
     MaxDuration,
 }
 
+impl FinishReason {
+    /// The wire name (`"completed"`, `"host"`, `"lobby_idle"`, `"max_duration"`).
+    ///
+    /// ```
+    /// use livequiz_sdk::live::FinishReason;
+    /// assert_eq!(FinishReason::LobbyIdle.as_str(), "lobby_idle");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Completed => "completed",
+            FinishReason::Host => "host",
+            FinishReason::LobbyIdle => "lobby_idle",
+            FinishReason::MaxDuration => "max_duration",
+        }
+    }
+}
+
 /// Messages the server sends.
+///
+/// ```
+/// use livequiz_sdk::live::ServerMsg;
+/// let msg: ServerMsg = serde_json::from_str(r#"{"type":"pong","server_time":5}"#).unwrap();
+/// match msg {
+///     ServerMsg::Pong { server_time } => assert_eq!(server_time, 5),
+///     _ => unreachable!(), // new message types may be added in minor releases
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ServerMsg {
     /// First frame of every connection.
     Welcome(Welcome),
@@ -612,8 +778,15 @@ pub enum ServerMsg {
 }
 
 /// Error codes of [`ServerMsg::Error`].
+///
+/// ```
+/// use livequiz_sdk::live::ErrorCode;
+/// let code: ErrorCode = serde_json::from_str("\"too_late\"").unwrap();
+/// assert_eq!(code, ErrorCode::TooLate);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// The frame is not valid JSON or not a known message.
     BadMessage,
@@ -662,12 +835,56 @@ pub enum ErrorCode {
     BadExtraTime,
 }
 
+impl ErrorCode {
+    /// A human-readable explanation of the code, in English (the gateway sends it as the
+    /// `message` of its error frames; a client may show its own text instead).
+    ///
+    /// ```
+    /// use livequiz_sdk::live::ErrorCode;
+    /// assert_eq!(ErrorCode::AlreadyAnswered.describe(), "you already answered this question");
+    /// ```
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorCode::BadMessage => "the frame is not a valid protocol message",
+            ErrorCode::TooLarge => "the frame is too large",
+            ErrorCode::UnknownSession => "no live session has this code",
+            ErrorCode::NicknameTaken => "this nickname is already used in the session",
+            ErrorCode::BadNickname => "nicknames are 1-32 characters without control characters",
+            ErrorCode::BadResumeToken => "the resume token is not valid for this session",
+            ErrorCode::Unauthorized => "missing or invalid token",
+            ErrorCode::NotHost => "only the host can do this",
+            ErrorCode::NotPlayer => "only players can answer",
+            ErrorCode::NotOpen => "that question is not open",
+            ErrorCode::TooLate => "the deadline has passed",
+            ErrorCode::AlreadyAnswered => "you already answered this question",
+            ErrorCode::BadChoice => "choices must be distinct indices of this question's choices",
+            ErrorCode::WrongPhase => "not possible in the session's current phase",
+            ErrorCode::UnknownPlayer => "no such player in this session",
+            ErrorCode::Finished => "the session has finished",
+            ErrorCode::Internal => "internal error; try again",
+            ErrorCode::SessionFull => "the session has as many players as it admits",
+            ErrorCode::Locked => "the host locked the session: no new players",
+            ErrorCode::Banned => "the host banned you from this session",
+            ErrorCode::BadPattern => {
+                "enter the join pattern shown on the host's screen (it changes every few seconds)"
+            }
+            ErrorCode::BadExtraTime => {
+                "extra time is a percent of the time limit from 100 (none) to 300 (three times)"
+            }
+        }
+    }
+}
+
 /// The percentile of a player with `score` among `scores` (every player's
 /// score, the player's own included, sorted ascending): the share of the
 /// others with strictly fewer points, in percent rounded down; 100 for a
 /// player alone. This is [`ServerMsg::Rank::percentile`]; a UI can say
 /// "ahead of P% of the other players". For a "top X%" label use the rank
 /// instead: `X = ceil(100 * rank / players)` (rank 1 of 10 is the top 10%).
+///
+/// ```
+/// assert_eq!(livequiz_sdk::live::percentile(&[0, 200, 200, 300], 300), 100);
+/// ```
 pub fn percentile(sorted_scores: &[i64], score: i64) -> u32 {
     let others = sorted_scores.len().saturating_sub(1) as u64;
     if others == 0 {
@@ -678,23 +895,74 @@ pub fn percentile(sorted_scores: &[i64], score: i64) -> u32 {
 }
 
 /// WebSocket close codes the gateway uses (4000-4999 are application codes).
+///
+/// ```
+/// use livequiz_sdk::live::{close, LiveEvent};
+/// let ended = LiveEvent::Closed { code: Some(close::SESSION_FINISHED), reason: String::new() };
+/// assert!(matches!(ended, LiveEvent::Closed { code: Some(4000), .. }));
+/// ```
 pub mod close {
     /// The session finished normally.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::SESSION_FINISHED >= 1000);
+    /// ```
     pub const SESSION_FINISHED: u16 = 4000;
     /// The host removed (or banned) this player.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::REMOVED >= 1000);
+    /// ```
     pub const REMOVED: u16 = 4001;
     /// Unknown join code.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::UNKNOWN_SESSION >= 1000);
+    /// ```
     pub const UNKNOWN_SESSION: u16 = 4004;
     /// Join refused: bad or taken nickname, bad resume token, bad auth,
     /// session full or locked, banned, bad two-step pattern.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::JOIN_REFUSED >= 1000);
+    /// ```
     pub const JOIN_REFUSED: u16 = 4003;
     /// The same player connected again elsewhere; this connection is stale.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::REPLACED >= 1000);
+    /// ```
     pub const REPLACED: u16 = 4009;
     /// The client did not read its frames fast enough and was dropped.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::TOO_SLOW >= 1000);
+    /// ```
     pub const TOO_SLOW: u16 = 4008;
-    /// Server is shutting down (reconnect with the resume token).
+    /// A transient refusal (a join or resume refused with `internal`), or
+    /// the session stopped here because another gateway holds its lease
+    /// now. Reconnect with the resume token, with the usual backoff.
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::GOING_AWAY >= 1000);
+    /// ```
     pub const GOING_AWAY: u16 = 1001;
+    /// The session can be reached again right now: its gateway is shutting
+    /// down and has handed it over (the answers it accepted stored and
+    /// acknowledged, its checkpoint written, its lease released), or a
+    /// gateway bridging the socket saw the session's owner change or go.
+    /// Reconnect at once (no backoff before the first attempt) with the
+    /// resume token (host: the host token).
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::RECONNECT_NOW >= 1000);
+    /// ```
+    pub const RECONNECT_NOW: u16 = 4010;
     /// A frame was larger than [`super::MAX_CLIENT_FRAME`].
+    ///
+    /// ```
+    /// assert!(livequiz_sdk::live::close::TOO_BIG >= 1000);
+    /// ```
     pub const TOO_BIG: u16 = 1009;
 }
 

@@ -18,6 +18,10 @@ use super::QuestionInput;
 /// numbers of the correct choices separated by `;` (e.g. `1;3`). Cells follow RFC 4180 quoting,
 /// so texts may contain commas, quotes and line breaks. The header row is required, so a file
 /// whose columns were reordered is refused instead of being read wrongly.
+///
+/// ```
+/// assert_eq!(livequiz_sdk::types::CSV_HEADER.join(",").split(',').next(), Some("text"));
+/// ```
 pub const CSV_HEADER: [&str; 12] = [
     "text",
     "topic",
@@ -35,6 +39,13 @@ pub const CSV_HEADER: [&str; 12] = [
 
 /// Body of `POST /v1/questions/import` as JSON, and the JSON export of
 /// `GET /v1/questions/export`.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let batch: livequiz_sdk::types::QuestionBatch = client.export_questions().await?;
+/// println!("{}", serde_json::to_string_pretty(&batch).unwrap());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -44,6 +55,13 @@ pub struct QuestionBatch {
 }
 
 /// Answer of a successful import: every question was stored.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let r: livequiz_sdk::types::ImportResult = client.import_questions_csv("text,topic,...").await?;
+/// assert_eq!(r.imported as usize, r.ids.len());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ImportResult {
@@ -54,9 +72,16 @@ pub struct ImportResult {
 }
 
 /// Wire format of an export.
+///
+/// ```
+/// use livequiz_sdk::types::{BankFormat, ExportParams};
+/// let p = ExportParams { format: Some(BankFormat::Csv) };
+/// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"format":"csv"}"#);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum BankFormat {
     /// `{"questions":[...]}` (default).
     #[default]
@@ -66,8 +91,13 @@ pub enum BankFormat {
 }
 
 /// Query of `GET /v1/questions/export`.
+///
+/// ```
+/// let p = livequiz_sdk::types::ExportParams::default();
+/// assert!(p.format.is_none()); // JSON
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `json` (default) or `csv`.

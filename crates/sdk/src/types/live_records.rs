@@ -7,6 +7,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 /// One hosted live session (`GET /v1/live/sessions`).
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for s in client.list_live_sessions(&Default::default()).await?.items {
+///     println!("{} {} {}", s.id, s.status, s.quiz_title);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct LiveSessionSummary {
@@ -30,19 +38,43 @@ pub struct LiveSessionSummary {
 }
 
 /// Paging of `GET /v1/live/sessions`.
+///
+/// ```
+/// let f = livequiz_sdk::types::LiveSessionFilter { limit: Some(10), ..Default::default() };
+/// assert_eq!(f.offset, None);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct LiveSessionFilter {
     /// Page size (1-100, default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 100),
+        schema(minimum = 1, maximum = 100)
+    )]
     pub limit: Option<u32>,
     /// Rows to skip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(maximum = 1_000_000),
+        schema(maximum = 1_000_000)
+    )]
     pub offset: Option<u64>,
 }
 
 /// How often one choice of a live question was selected.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let report = client.live_session_report(7).await?;
+/// for c in &report.questions[0].choices {
+///     println!("{} {} chose {}", c.index, c.selected, c.text);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct LiveChoiceStats {
@@ -57,6 +89,14 @@ pub struct LiveChoiceStats {
 }
 
 /// Statistics of one question of a live session.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for q in client.live_session_report(7).await?.questions {
+///     println!("{} answers, {:.0} ms on average", q.answers, q.mean_time_ms);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct LiveQuestionStats {
@@ -79,6 +119,14 @@ pub struct LiveQuestionStats {
 }
 
 /// Result of one player of a live session.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for p in client.live_session_report(7).await?.players {
+///     println!("{} {:?}", p.nickname, p.account_id);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct LivePlayerResult {
@@ -100,6 +148,13 @@ pub struct LivePlayerResult {
 }
 
 /// `GET /v1/live/sessions/{id}/report`.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let r: livequiz_sdk::types::LiveSessionReport = client.live_session_report(7).await?;
+/// println!("{}: {} players", r.session.quiz_title, r.players.len());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct LiveSessionReport {
@@ -112,6 +167,13 @@ pub struct LiveSessionReport {
 }
 
 /// Live games of one account (`live` part of `GET /v1/me/progress`).
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let p = client.progress().await?;
+/// println!("{:?}", p);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct LiveProgress {

@@ -7,6 +7,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 /// `problem+json` error body (RFC 9457) returned by every failing request.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// if let Err(e) = client.get_question(0).await {
+///     if let Some(p) = e.problem() {
+///         println!("{} {}: {}", p.status, p.title, p.detail);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Problem {
@@ -25,6 +35,18 @@ pub struct Problem {
 }
 
 /// One invalid field.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// use livequiz_sdk::types::QuizInput;
+/// let bad = QuizInput { title: String::new(), description: String::new(), questions: vec![] };
+/// if let Err(e) = client.create_quiz(&bad).await {
+///     for f in e.problem().map(|p| p.errors.as_slice()).unwrap_or_default() {
+///         println!("{}: {}", f.field, f.message);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct FieldError {
@@ -35,6 +57,14 @@ pub struct FieldError {
 }
 
 /// Result of one readiness check.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for c in client.ready().await?.checks {
+///     println!("{} {}", c.name, if c.ok { "ok" } else { "down" });
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Check {
@@ -48,6 +78,13 @@ pub struct Check {
 }
 
 /// Body of `/readyz` (status 200 when ready, 503 otherwise).
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let r: livequiz_sdk::types::Readiness = client.ready().await?;
+/// if !r.ready { eprintln!("not ready"); }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Readiness {
@@ -58,6 +95,13 @@ pub struct Readiness {
 }
 
 /// Body of `/healthz`.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let h: livequiz_sdk::types::Health = client.health().await?;
+/// assert_eq!(h.status, "ok");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Health {

@@ -7,14 +7,21 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 /// Body of `POST /v1/questions/{id}/answer`.
+///
+/// ```
+/// let req = livequiz_sdk::types::AnswerRequest { choice_ids: vec![12, 14], time_ms: Some(3_500), ..Default::default() };
+/// assert!(req.attempt_id.is_none());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AnswerRequest {
     /// The selected choices (1-6 distinct ids of this question).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 6))]
     pub choice_ids: Vec<i64>,
     /// Milliseconds the player took (0-86400000), used by reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 86_400_000))]
     pub time_ms: Option<u64>,
     /// Answer within a quiz attempt (`POST /v1/quizzes/{id}/attempts`); each question once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -22,6 +29,13 @@ pub struct AnswerRequest {
 }
 
 /// Result of answering.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let r: livequiz_sdk::types::AnswerResult = client.answer(7, &[12]).await?;
+/// println!("{} ({})", r.correct, r.explanation);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AnswerResult {
@@ -38,6 +52,14 @@ pub struct AnswerResult {
 }
 
 /// Accuracy on one topic.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for t in client.progress().await?.topics {
+///     println!("{}: {:.0}%", t.topic, 100.0 * t.accuracy);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct TopicProgress {
@@ -52,6 +74,13 @@ pub struct TopicProgress {
 }
 
 /// A user's progress (`GET /v1/me/progress`).
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let p: livequiz_sdk::types::Progress = client.progress().await?;
+/// println!("streak {} (best {})", p.current_streak, p.best_streak);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Progress {

@@ -9,15 +9,29 @@ use utoipa::{IntoParams, ToSchema};
 use super::{Progress, User};
 
 /// Format selector of report endpoints (`?format=csv`).
+///
+/// ```
+/// let p = livequiz_sdk::types::ReportParams::default();
+/// assert!(serde_json::to_string(&p).is_ok());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 pub struct ReportParams {
     /// `json` (default) or `csv`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<super::BankFormat>), schema(value_type = Option<super::BankFormat>))]
     pub format: Option<String>,
 }
 
 /// One recorded answer (user report).
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for a in client.user_report(1).await?.answers {
+///     println!("{:?}", a);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AnswerRecord {
@@ -40,6 +54,13 @@ pub struct AnswerRecord {
 }
 
 /// Report on one user (`GET /v1/users/{id}/report`).
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let r: livequiz_sdk::types::UserReport = client.user_report(1).await?;
+/// println!("{}: {} attempts", r.user.username, r.attempts);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct UserReport {
@@ -54,6 +75,16 @@ pub struct UserReport {
 }
 
 /// How often a choice was selected.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for q in client.quiz_report(3).await?.questions {
+///     for c in &q.choices {
+///         println!("{:?}", c);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ChoiceStats {
@@ -70,6 +101,14 @@ pub struct ChoiceStats {
 }
 
 /// Statistics of one quiz question.
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// for q in client.quiz_report(3).await?.questions {
+///     println!("{:?}", q);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct QuestionStats {
@@ -93,6 +132,13 @@ pub struct QuestionStats {
 }
 
 /// Report on one quiz (`GET /v1/quizzes/{id}/report`).
+///
+/// ```no_run
+/// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+/// let r: livequiz_sdk::types::QuizReport = client.quiz_report(3).await?;
+/// println!("{}: {} attempts", r.title, r.attempts);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct QuizReport {

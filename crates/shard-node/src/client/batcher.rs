@@ -10,9 +10,10 @@
 //! bounded ([`QUEUE`]); callers wait when it is full (backpressure instead of unbounded memory).
 //!
 //! A batch is retried as a whole across leader changes by the client's retry loop; that is
-//! safe for writes carrying an op id (leaderboard-core answers a repeat from memory). Writes
-//! without an op id may be applied twice if a leader dies after committing but before
-//! answering — give every write that matters an op id.
+//! safe for writes carrying an op id (leaderboard-core answers a repeat from memory for the
+//! board's op-id horizon, far longer than the client retries). Writes without an op id may be
+//! applied twice if a leader dies after committing but before answering — give every write that
+//! matters an op id.
 
 use std::sync::Arc;
 

@@ -509,10 +509,7 @@ impl ShardClient {
             None
         };
         let entries = self.rank_run(board, &cfg, run, before + 1, o).await?;
-        Ok(Page {
-            entries,
-            next_cursor,
-        })
+        Ok(Page::new(entries, next_cursor))
     }
 
     /// [`ShardClient::around`] with read options.

@@ -11,7 +11,9 @@
 //! Pure and synchronous: no I/O, no clock, so it is deterministic and testable without a
 //! runtime. The async state machine around it owns durability.
 
-use leaderboard_core::{Board, Cursor, Leaderboards, RankStyle, SortKey, Standings, Window};
+use leaderboard_core::{
+    Board, Cursor, Leaderboards, OpIdStats, RankStyle, SortKey, Standings, Window,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::command::{Batch, BatchReply, Command, CommandOutcome, Query, QueryReply};
@@ -67,14 +69,28 @@ impl AppState {
     /// replicas whose replies no client waits for (entries another node proposed). The board
     /// state is the same either way; only the outcome remembered for an op id differs (a later
     /// retry of it is answered with partition-local ranks).
+    ///
+    /// Writes are applied at the batch's [`Batch::proposed_at_ms`] on the op-id clock
+    /// (`Board::write_at`): remembered op ids age by the leader's stamps, so every replica keeps,
+    /// refuses and forgets the same ids. An unstamped batch leaves the clock where it is.
     pub fn apply_as(&mut self, batch: &Batch, outcomes: bool) -> BatchReply {
+        let now = batch.proposed_at_ms.unwrap_or(i64::MIN);
         BatchReply {
             results: batch
                 .commands
                 .iter()
-                .map(|c| self.apply_one(c, outcomes))
+                .map(|c| self.apply_one(c, outcomes, now))
                 .collect(),
         }
+    }
+
+    /// Op-id memory of every board of the group, summed.
+    pub fn op_id_stats(&self) -> OpIdStats {
+        self.boards
+            .ids()
+            .iter()
+            .filter_map(|id| self.boards.get(id.as_str()))
+            .fold(OpIdStats::default(), |acc, b| acc.add(&b.op_id_stats()))
     }
 
     fn board(&self, id: &str) -> Result<std::sync::Arc<Board>> {
@@ -95,7 +111,7 @@ impl AppState {
         Ok(())
     }
 
-    fn apply_one(&mut self, cmd: &Command, outcomes: bool) -> Result<CommandOutcome> {
+    fn apply_one(&mut self, cmd: &Command, outcomes: bool, now: i64) -> Result<CommandOutcome> {
         match cmd {
             Command::CreateBoard { board, config } => match self.boards.get(board.as_str()) {
                 Some(b) if b.config() == config => Ok(CommandOutcome::Created),
@@ -114,9 +130,9 @@ impl AppState {
                 leaderboard_core::validate_member(&write.member)?;
                 self.check_owner(&write.member, &b)?;
                 if outcomes {
-                    Ok(CommandOutcome::Written(b.write(write.clone())?))
+                    Ok(CommandOutcome::Written(b.write_at(write.clone(), now)?))
                 } else {
-                    Ok(CommandOutcome::Replicated(b.apply(write.clone())?))
+                    Ok(CommandOutcome::Replicated(b.apply_at(write.clone(), now)?))
                 }
             }
             Command::Remove { board, member } => {
@@ -301,6 +317,13 @@ fn count_above(s: &Standings, parts: u16, key: &SortKey, style: RankStyle) -> Re
     let key = match style {
         RankStyle::Ordinal => key.clone(),
         RankStyle::Competition => key.tie_floor(),
+        // A style a newer leaderboard-core adds needs its count here first.
+        other => {
+            return Err(leaderboard_core::Error::InvalidConfig(format!(
+                "rank style {other:?} is not supported by the shard node"
+            ))
+            .into());
+        }
     };
     let mut n = 0;
     for p in 0..parts {

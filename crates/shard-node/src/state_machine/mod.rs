@@ -354,6 +354,17 @@ impl StateMachineHandle {
             .map_err(|e| Error::Io(format!("query task: {e}")))?
     }
 
+    /// Op-id memory of the group's boards (for metrics). Waits for the state lock like
+    /// [`StateMachineHandle::last_applied`]; call it off the async workers.
+    pub fn op_id_stats(&self) -> leaderboard_core::OpIdStats {
+        self.shared
+            .state
+            .read()
+            .expect("poisoned")
+            .app
+            .op_id_stats()
+    }
+
     /// Index of the last applied entry. Waits for the state lock (an `apply` batch holds it
     /// briefly): for tests and tools, not for an async hot path.
     pub fn last_applied(&self) -> Option<u64> {

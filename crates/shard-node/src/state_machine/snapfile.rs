@@ -14,9 +14,20 @@
 //! `End`. The same bytes are the snapshot's data on the wire: the leader's file is sent in chunks
 //! as it is and the receiver writes them into a file of its own.
 //!
-//! Format version 1 (one record holding the whole encoded state, refused on read above 256 MiB)
-//! is read by [`read_legacy_file`] and [`read_legacy_data`] and converted; versions newer than
-//! [`FORMAT_VERSION`] are refused with an error that says so.
+//! Versions:
+//!
+//! 1. One record holding the whole encoded state (refused on read above 256 MiB); read by
+//!    [`read_legacy_file`] and [`legacy_data_fits`] + [`AppState::restore`] and converted.
+//! 2. The records above, with boards in leaderboard-core's chunk stream version 1: op-id memory
+//!    as a count of ids, without the times they were remembered at. Still read (leaderboard-core
+//!    reads both stream versions): such boards get the default op-id policy, and their op ids
+//!    count as remembered at the first time each partition is told after the restore, so a
+//!    retry within the horizon after that is still answered from memory.
+//! 3. The same records, boards in stream version 2: each partition's op-id clock, and every
+//!    remembered op id with the clock it was remembered at and its outcome.
+//!
+//! The file's version says what its boards hold, so an older build refuses a newer file at its
+//! first record, with an error naming both versions, rather than deep inside a board.
 
 use std::io::{self, Read, Write};
 
@@ -32,8 +43,11 @@ use crate::types::{GroupId, SnapshotMeta};
 pub const FILE: &str = "snapshot.lbs";
 /// Name of the format-1 snapshot file (read once and converted).
 pub const LEGACY_FILE: &str = "snapshot";
-/// Format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+/// Format version this build writes (and the newest it reads).
+pub const FORMAT_VERSION: u16 = 3;
+/// Oldest format version of this record layout that this build reads (format 1 has its own
+/// readers).
+pub const OLDEST_FORMAT_VERSION: u16 = 2;
 /// First bytes of the first record's payload.
 pub const MAGIC: &[u8; 4] = b"LBSN";
 /// Default payload size of a snapshot record.
@@ -196,9 +210,9 @@ fn read_record<R: Read>(input: &mut R, buf: &mut Vec<u8>) -> Result<Option<u32>>
 }
 
 impl<R: Read> Reader<R> {
-    /// Reads and checks the header record. A file of another format version is refused with an
-    /// error naming both versions; a format-1 snapshot is not recognised here (see
-    /// [`is_current_format`]).
+    /// Reads and checks the header record. A file of a format version this build does not read
+    /// is refused with an error naming the versions; a format-1 snapshot is not recognised here
+    /// (see [`is_current_format`]).
     pub fn open(mut input: R) -> Result<(Self, Header)> {
         let mut buf = Vec::new();
         if read_record(&mut input, &mut buf)?.is_none() {
@@ -208,10 +222,10 @@ impl<R: Read> Reader<R> {
             return Err(corrupt("not a snapshot file (bad magic)"));
         }
         let version = u16::from_le_bytes([buf[4], buf[5]]);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::Corrupt(format!(
-                "snapshot format version {version} is not supported (this build reads version \
-                 {FORMAT_VERSION}); refusing to guess at its contents"
+                "snapshot format version {version} is not supported (this build reads versions \
+                 {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}); refusing to guess at its contents"
             )));
         }
         let header: Header = crate::codec::decode(&buf[6..])?;

@@ -1,9 +1,11 @@
-//! Snapshot files: damage is refused, other format versions are refused clearly, and format-1
-//! snapshots are converted. Applying: small calls in place, large ones on the blocking pool.
+//! Snapshot files: damage is refused, other format versions are refused clearly, format-1
+//! snapshots are converted, format-2 files (op ids without times) are read, and the op-id memory
+//! (ids, their times, the clock) survives a round trip. Applying: small calls in place, large
+//! ones on the blocking pool.
 
 use std::io::Cursor;
 
-use leaderboard_core::{BoardConfig, BoardId, OpId, Write};
+use leaderboard_core::{BoardConfig, BoardId, OpId, Write, WriteOp};
 use openraft::testing::log_id;
 use serde::Serialize;
 
@@ -111,13 +113,148 @@ fn damaged_files_are_refused() {
 fn other_format_versions_are_refused_clearly() {
     let bytes = file_of(&app_with(10), 4096);
     let first = records(&bytes)[0].clone();
-    let mut payload = bytes[first.start + record::HEADER..first.end].to_vec();
-    payload[4..6].copy_from_slice(&3u16.to_le_bytes());
-    let mut newer = Vec::new();
-    record::encode_into(&mut newer, &payload).unwrap();
-    newer.extend_from_slice(&bytes[first.end..]);
-    let err = read(&newer).err().unwrap().to_string();
-    assert!(err.contains("format version 3 is not supported"), "{err}");
+    assert_eq!(
+        &bytes[first.start + record::HEADER + 4..first.start + record::HEADER + 6],
+        &snapfile::FORMAT_VERSION.to_le_bytes()
+    );
+    for version in [snapfile::FORMAT_VERSION + 1, 1] {
+        let mut payload = bytes[first.start + record::HEADER..first.end].to_vec();
+        payload[4..6].copy_from_slice(&version.to_le_bytes());
+        let mut other = Vec::new();
+        record::encode_into(&mut other, &payload).unwrap();
+        other.extend_from_slice(&bytes[first.end..]);
+        let err = read(&other).err().unwrap().to_string();
+        assert!(
+            err.contains(&format!(
+                "format version {version} is not supported (this build reads versions 2 to 3)"
+            )),
+            "{err}"
+        );
+    }
+}
+
+/// An `incr` of `member` with op id `id`.
+fn incr(member: &str, id: u128) -> Command {
+    Command::Write {
+        board: BoardId::new("b"),
+        write: Write::new(member, 10, 0).op(WriteOp::Incr).op_id(OpId(id)),
+    }
+}
+
+/// Applies `cmds` in one batch stamped `now` (as the proposing leader does); whether each was
+/// applied.
+fn apply_at(app: &mut AppState, now: i64, cmds: Vec<Command>) -> Vec<bool> {
+    app.apply(&Batch::new(cmds).proposed_at(now))
+        .results
+        .into_iter()
+        .map(|r| match r.unwrap() {
+            crate::command::CommandOutcome::Written(o) => o.applied,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
+
+/// The op-id memory is in the file whole: each id with the time it was remembered at and the
+/// clock, so a restored state forgets exactly what the original forgets, when it does.
+#[test]
+fn op_ids_survive_a_snapshot_file_with_their_times() {
+    let mut app = AppState::new(0, Layout::default());
+    app.apply(&Batch::new(vec![Command::CreateBoard {
+        board: BoardId::new("b"),
+        config: BoardConfig::new().partitions(1),
+    }]))
+    .results[0]
+        .as_ref()
+        .unwrap();
+    assert_eq!(apply_at(&mut app, 1_000, vec![incr("alice", 1)]), [true]);
+    assert_eq!(apply_at(&mut app, 30_000, vec![incr("bob", 2)]), [true]);
+    let bytes = file_of(&app, 256);
+    let mut back = read(&bytes).unwrap();
+    let (s, r) = (app.op_id_stats(), back.op_id_stats());
+    assert_eq!((r.entries, r.bytes), (s.entries, s.bytes));
+    assert_eq!(r.entries, 2);
+    for state in [&mut app, &mut back] {
+        // A retry within the horizon is answered from memory, not applied again.
+        let retried = apply_at(state, 61_000, vec![incr("alice", 1), incr("bob", 2)]);
+        assert_eq!(retried, [false, false]);
+        // Past alice's horizon (stamped 1,000) her id is forgotten; bob's (30,000) is not.
+        let later = apply_at(state, 61_001, vec![incr("alice", 1), incr("bob", 2)]);
+        assert_eq!(later, [true, false]);
+        // The clock came along: a batch stamped behind it stamps its id with the clock.
+        assert_eq!(apply_at(state, 5_000, vec![incr("carol", 3)]), [true]);
+        assert_eq!(apply_at(state, 121_001, vec![incr("carol", 3)]), [false]);
+        assert_eq!(apply_at(state, 121_002, vec![incr("carol", 3)]), [true]);
+    }
+    assert_eq!(listing(&back), listing(&app));
+    assert_eq!(file_of(&back, 256), file_of(&app, 256));
+}
+
+/// A snapshot file written by the previous release (format 2: boards whose op-id memory was a
+/// count of ids, without times), made by that release's `snapfile::write_app`: board `old`, two
+/// partitions, `incr`s alice +10 (op id 100), bob +7 (101), carol +3 (102), alice +5 (103), and
+/// dave +1 without an op id.
+const FORMAT_2_FILE: &[u8] = include_bytes!("../../tests/data/snapshot-format-2.lbs");
+
+#[test]
+fn format_2_files_are_read_with_their_op_ids() {
+    let (header, mut app) =
+        snapfile::read_app(Cursor::new(FORMAT_2_FILE), 0, Layout::default()).unwrap();
+    assert_eq!(header.meta, meta());
+    let board = app.boards().get("old").unwrap();
+    assert_eq!(board.config().op_ids, Default::default());
+    assert_eq!(board.config().partitions, 2);
+    let scores: Vec<(String, i64)> = board
+        .top(10)
+        .into_iter()
+        .map(|r| (r.entry.member, r.entry.score))
+        .collect();
+    assert_eq!(
+        scores,
+        [("alice", 15), ("bob", 7), ("carol", 3), ("dave", 1)].map(|(m, s)| (m.to_string(), s))
+    );
+    assert_eq!(app.op_id_stats().entries, 4);
+    // The ids kept without a time count as remembered at the first batch after the restore:
+    // retries are answered from memory for a horizon from then.
+    let retry = |id: u128, member: &str, delta: i64| Command::Write {
+        board: BoardId::new("old"),
+        write: Write::new(member, delta, 0)
+            .op(WriteOp::Incr)
+            .op_id(OpId(id)),
+    };
+    let t = 1_800_000_000_000;
+    let cmds = || vec![retry(100, "alice", 10), retry(102, "carol", 3)];
+    assert_eq!(apply_at(&mut app, t, cmds()), [false, false]);
+    assert_eq!(apply_at(&mut app, t + 60_000, cmds()), [false, false]);
+    assert_eq!(
+        app.boards()
+            .get("old")
+            .unwrap()
+            .entry("alice")
+            .unwrap()
+            .entry
+            .score,
+        15
+    );
+    // Written again, the file is in the current format and reads back the same.
+    let bytes = file_of(&app, 256);
+    let again = read_with_board(&bytes);
+    assert_eq!(again, app.boards().get("old").unwrap().top(10));
+    // Opening a state machine directory holding the old file works the same.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(snapfile::FILE), FORMAT_2_FILE).unwrap();
+    let (_, handle) = StateMachine::open_with(
+        dir.path(),
+        AppState::new(0, Layout::default()),
+        None,
+        SnapshotOptions { record_bytes: 1024 },
+    )
+    .unwrap();
+    assert_eq!(handle.last_applied(), Some(40));
+    assert_eq!(handle.op_id_stats().entries, 4);
+}
+
+fn read_with_board(bytes: &[u8]) -> Vec<leaderboard_core::RankedEntry> {
+    read(bytes).unwrap().boards().get("old").unwrap().top(10)
 }
 
 /// The format-1 file as the previous release wrote it.

@@ -23,8 +23,9 @@ use crate::error::{Error, Result};
 
 /// The protocol version this build speaks. Bump it on any incompatible message change.
 /// Version 2: certificates carry roles, requests are authorized by role, and errors include
-/// `Forbidden`.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// `Forbidden`. Version 3: write batches carry the leader's time (`Batch::proposed_at_ms`) and
+/// board configurations an op-id policy instead of a count.
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Largest frame (version + body) accepted or sent: 16 MiB. The default cap, and the highest
 /// one a node or client may be configured with.

@@ -1,6 +1,6 @@
 //! Delivering frames to the connections attached to one session.
 //!
-//! Each connection has a bounded queue ([`CONN_QUEUE`] frames). The session
+//! Each connection has a bounded queue ([`CONN_QUEUE`](crate::live::conn::CONN_QUEUE) frames). The session
 //! never waits on a connection: when a queue is full the consumer is too
 //! slow, and it is dropped (close code 4008) so it cannot hold back the
 //! other 9,999 players. A frame for many receivers is serialised once and
@@ -25,70 +25,21 @@
 //! must see the reveal before the scores it explains.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
-use sdk::live::{close, ServerMsg};
-use tokio::sync::{mpsc, Notify};
+use livequiz_sdk::live::{close, ServerMsg};
 
+use crate::live::conn::{encode, ConnTx, Out};
 use crate::live::engine::Target;
 
-/// Frames a connection may have queued before it counts as too slow.
-/// A question, a reveal and a few leaderboard frames per second are a
-/// handful; 256 is seconds of backlog.
-pub const CONN_QUEUE: usize = 256;
-
-/// Queue bound of a host connection: the host receives one roster frame per
-/// join, so a burst of 10,000 joins must fit.
-pub const HOST_QUEUE: usize = 32_768;
-
-/// What a connection task writes to its socket.
-#[derive(Debug, Clone)]
-pub enum Out {
-    /// A JSON text frame.
-    Frame(Utf8Bytes),
-    /// Close with this code and reason, then stop.
-    Close(u16, &'static str),
-}
-
-/// The session's handle on one connection.
-#[derive(Debug, Clone)]
-pub struct ConnTx {
-    /// Process-unique connection id (tells a stale connection from its replacement).
-    pub id: u64,
-    /// Bounded queue to the socket writer.
-    pub tx: mpsc::Sender<Out>,
-    /// Wakes the connection task to close it as too slow (the queue is full,
-    /// so the close cannot go through it).
-    pub kill: Arc<Notify>,
-}
-
-impl ConnTx {
-    /// Queues a frame; a full or closed queue drops the connection.
-    pub fn push(&self, out: Out) -> bool {
-        match self.tx.try_send(out) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                metrics::counter!("live_slow_consumers_dropped_total").increment(1);
-                self.kill.notify_one();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-}
-
-/// Serialises a frame (infallible for these types).
-pub fn encode(msg: &ServerMsg) -> Utf8Bytes {
-    Utf8Bytes::from(serde_json::to_string(msg).unwrap_or_else(|_| "{}".into()))
-}
-
-/// Connections served per [`Fanout::pump`] before the actor yields.
+/// Connections served per [`Fanout::pump`] before the actor yields: the
+/// default of `LIVE_FANOUT_SLICE`.
 pub const SLICE: usize = 128;
 
-/// Most paced deliveries held back. Past it the backlog is delivered at
-/// once, so it never outgrows a few pushes of a 10,000-player session; the
-/// bounded per-connection queues then apply as without pacing.
+/// Most paced deliveries held back (the default of `LIVE_FANOUT_BACKLOG`).
+/// Past it the backlog is delivered at once, so it never outgrows a few
+/// pushes of a 10,000-player session; the bounded per-connection queues
+/// then apply as without pacing.
 pub const BACKLOG_CAP: usize = 65_536;
 
 /// Who a paced delivery is for.
@@ -106,8 +57,10 @@ enum Pending {
 }
 
 /// The connections of one session on this gateway.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Fanout {
+    /// Most paced deliveries held back (see [`BACKLOG_CAP`]).
+    backlog_cap: usize,
     hosts: Vec<ConnTx>,
     players: HashMap<u64, ConnTx>,
     /// Everything paced but leaderboard pushes, in emission order.
@@ -128,7 +81,28 @@ pub struct Fanout {
     last_top: Option<((u64, i64), Utf8Bytes)>,
 }
 
+impl Default for Fanout {
+    fn default() -> Self {
+        Fanout::new(BACKLOG_CAP)
+    }
+}
+
 impl Fanout {
+    /// No connections yet; paced deliveries held back up to `backlog_cap`.
+    pub fn new(backlog_cap: usize) -> Self {
+        Fanout {
+            backlog_cap,
+            hosts: Vec::new(),
+            players: HashMap::new(),
+            backlog: VecDeque::new(),
+            ordered_in: 0,
+            ordered_out: 0,
+            reveal_barrier: 0,
+            pushes: VecDeque::new(),
+            last_top: None,
+        }
+    }
+
     /// Attaches the host; several host connections are allowed (a second screen).
     pub fn add_host(&mut self, conn: ConnTx) {
         self.hosts.push(conn);
@@ -301,9 +275,9 @@ impl Fanout {
         }
     }
 
-    /// Delivers everything at once if the backlog is over [`BACKLOG_CAP`].
+    /// Delivers everything at once if the backlog is over its bound.
     fn cap(&mut self) {
-        if self.backlog.len() + self.pushes.len() > BACKLOG_CAP {
+        if self.backlog.len() + self.pushes.len() > self.backlog_cap {
             self.pump(usize::MAX);
         }
     }
@@ -381,10 +355,8 @@ fn reason(code: u16) -> &'static str {
 mod tests {
     use super::*;
 
-    fn conn(id: u64) -> (ConnTx, mpsc::Receiver<Out>) {
-        let (tx, rx) = mpsc::channel(CONN_QUEUE);
-        let kill = Arc::new(Notify::new());
-        (ConnTx { id, tx, kill }, rx)
+    fn conn(id: u64) -> (ConnTx, tokio::sync::mpsc::Receiver<Out>) {
+        ConnTx::new(id, crate::live::conn::CONN_QUEUE)
     }
 
     fn text(out: Out) -> String {

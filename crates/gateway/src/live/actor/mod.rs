@@ -1,32 +1,71 @@
-//! The async driver of one session: a task that owns the [`Session`] core,
+//! The driver of one session: a task that owns the [`Session`] core,
 //! receives [`Cmd`]s from connections, runs the core's timers and performs
-//! its [`Effect`]s (frames, board writes, durable answers, final standings).
+//! its [`Effect`]s (frames, durable answers, checkpoints, the score mirror,
+//! final standings).
 //!
 //! One task per session serialises every state change without locks; the
-//! work per command is microseconds, so one task serves 10,000 players.
+//! work per command is microseconds, so one task serves 10,000 players. The
+//! actor awaits nothing between receiving an answer and acknowledging it
+//! but the answer writer's commit: the ranks are the engine's own, and the
+//! shard-node mirror, when there is one, is written behind
+//! ([`super::mirror`]).
+//!
+//! Time: every answer carries the instant its frame was received (stamped
+//! by the connection's reader), and the engine judges it by that. Before it
+//! lets a deadline pass ([`Session::tick`]), the actor hands the engine every
+//! command already queued, so an answer received in time is accepted however
+//! long the actor took to get to it.
+//!
+//! Stopping: when the gateway shuts down ([`super::lifecycle`]) the actor
+//! hands its session over instead of finishing it: it takes the commands
+//! already queued (and no more), waits until the answers it accepted are
+//! stored and acknowledged and the joins it accepted are checkpointed and
+//! welcomed, writes its phase to the checkpoint, releases its lease, and
+//! only then closes every connection with
+//! [`close::RECONNECT_NOW`]: a client that reconnects at once finds the
+//! session free to take over, with everything it was told.
 
 pub mod fanout;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use sdk::live::{close, ClientMsg, ErrorCode, FinishReason, ServerMsg};
+use livequiz_sdk::live::{close, ClientMsg, ErrorCode, FinishReason, ServerMsg};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
 
-use self::fanout::{encode, ConnTx, Fanout, Out, SLICE};
+use self::fanout::Fanout;
 use super::checkpoint::Checkpointer;
+use super::clock::Clock;
+use super::conn::{describe, encode, ConnTx, Out, Role};
 use super::engine::{Effect, PendingAnswer, PhaseCheckpoint, Session, Target};
-use super::score::ScoreBoard;
-use super::store::{AnswerWriter, FinalRow, LiveStore};
+use super::lifecycle::Lifecycle;
+use super::mesh::Lease;
+use super::mirror::{Change, ScoreMirror};
+use super::writer::AnswerWriter;
+use crate::config::LiveTuningConfig;
+use crate::store::live::{FinalRow, LiveStore};
 
-/// Capacity of a session's command queue. Connection tasks wait when it is
-/// full (backpressure on readers), which only happens under overload.
+/// Capacity of a session's command queue (the default of `LIVE_CMD_QUEUE`).
+/// Connection tasks wait when it is full (backpressure on readers), which
+/// only happens under overload.
 pub const CMD_QUEUE: usize = 16_384;
 
 /// Most extra commands an actor turn takes from its queue after the one it
-/// woke for (bounded so timers and pacing still get their turn).
+/// woke for (the default of `LIVE_CMD_BATCH`; bounded so pacing still gets
+/// its turn), unless a timer is due: then the queue is emptied first (see
+/// the module docs).
 pub const CMD_BATCH: usize = 512;
+
+/// Longest a session being handed over waits for the answers it accepted to
+/// be stored (and for joins to be checkpointed) before it lets its clients
+/// go anyway: an answer not stored by then was never acknowledged, so the
+/// player may send it again to the next owner. The default of
+/// `LIVE_HANDOVER_FLUSH_MS`.
+pub const HAND_OVER_FLUSH: Duration = Duration::from_secs(5);
 
 /// A request to a session actor.
 #[derive(Debug)]
@@ -73,6 +112,8 @@ pub enum Cmd {
         player: Option<u64>,
         /// The message.
         msg: ClientMsg,
+        /// When the gateway received its frame: an answer is judged by it.
+        received: tokio::time::Instant,
     },
     /// Another gateway owns the session now (this one lost its lease):
     /// close every connection with "going away" so clients reconnect and
@@ -86,46 +127,194 @@ type PendingJoin = (ConnTx, oneshot::Sender<Result<u64, ErrorCode>>);
 /// Everything a session actor needs besides its core.
 #[derive(Clone)]
 pub struct ActorDeps {
-    /// Where scores are ranked.
-    pub board: Arc<dyn ScoreBoard>,
     /// Durable records.
-    pub store: Arc<dyn LiveStore>,
+    pub store: LiveStore,
     /// Batched answer writer.
     pub writer: AnswerWriter,
+    /// Queue, batch and pacing sizes (`LIVE_CMD_QUEUE`, `LIVE_CMD_BATCH`,
+    /// `LIVE_FANOUT_SLICE`, `LIVE_FANOUT_BACKLOG`).
+    pub tuning: std::sync::Arc<LiveTuningConfig>,
+    /// The copy of the scores on the shard-node cluster, if configured.
+    pub mirror: Option<ScoreMirror>,
+    /// The engine's clock.
+    pub clock: Clock,
+    /// The gateway's stop signals; the actor hands its session over when
+    /// they say stop.
+    pub life: Lifecycle,
 }
 
-/// Runs a session until it finishes or every command sender is gone;
-/// calls `on_exit` last (the registry forgets the code). A join is
-/// welcomed once its player record is in the checkpoint (`stored_rx`
-/// returns the ids of stored records), and phase changes are written as
-/// they happen.
+/// A running session as seen by connections (here, or bridged from another
+/// gateway): its id, the host's secret, and its actor's queue.
+#[derive(Clone)]
+pub struct SessionHandle {
+    /// Session id (0 while the session is being created).
+    pub id: i64,
+    /// Secret of the host.
+    pub host_token: String,
+    /// The actor's queue.
+    pub tx: mpsc::Sender<Cmd>,
+    /// Set by the actor when it stops without finishing the session (handed
+    /// over on shutdown, or abdicated): a connection it no longer takes
+    /// is told to try again, not that the session finished.
+    moved: Arc<AtomicBool>,
+}
+
+impl SessionHandle {
+    /// The handle of a session whose actor reads `tx`.
+    pub fn new(id: i64, host_token: String, tx: mpsc::Sender<Cmd>) -> Self {
+        SessionHandle {
+            id,
+            host_token,
+            tx,
+            moved: Arc::default(),
+        }
+    }
+
+    /// Whether the session runs (a placeholder reserving a code does not).
+    pub fn is_running(&self) -> bool {
+        self.id != 0
+    }
+
+    /// Why the actor did not take a command: the session finished, or
+    /// (`internal`, transient) it left this gateway.
+    fn gone(&self) -> ErrorCode {
+        if self.moved.load(Ordering::Acquire) {
+            ErrorCode::Internal
+        } else {
+            ErrorCode::Finished
+        }
+    }
+
+    /// The flag the actor sets when it stops without finishing (see
+    /// [`Tenure`]).
+    pub fn moved_flag(&self) -> Arc<AtomicBool> {
+        self.moved.clone()
+    }
+
+    /// Attaches `conn` as `role`; the player id, `None` for the host.
+    pub async fn attach(&self, role: Role, conn: ConnTx) -> Result<Option<u64>, ErrorCode> {
+        let (reply, rx) = oneshot::channel();
+        let cmd = match role {
+            Role::Host { host_token } => {
+                if self.host_token.is_empty() || host_token != self.host_token {
+                    return Err(ErrorCode::Unauthorized);
+                }
+                let (reply, rx) = oneshot::channel();
+                self.tx
+                    .send(Cmd::Host { conn, reply })
+                    .await
+                    .map_err(|_| self.gone())?;
+                rx.await.map_err(|_| self.gone())??;
+                return Ok(None);
+            }
+            Role::Resume { token } => Cmd::Resume { token, conn, reply },
+            Role::Join {
+                nickname,
+                account_id,
+                pattern,
+            } => Cmd::Join {
+                nickname,
+                account_id,
+                pattern,
+                conn,
+                reply,
+            },
+        };
+        self.tx.send(cmd).await.map_err(|_| self.gone())?;
+        let id = rx.await.map_err(|_| self.gone())??;
+        Ok(Some(id))
+    }
+
+    /// Passes a client message received at `received`; false when the
+    /// session is gone.
+    pub async fn send(
+        &self,
+        player: Option<u64>,
+        msg: ClientMsg,
+        received: tokio::time::Instant,
+    ) -> bool {
+        let cmd = Cmd::Msg {
+            player,
+            msg,
+            received,
+        };
+        self.tx.send(cmd).await.is_ok()
+    }
+
+    /// Connection `conn_id` (of `player`, if a player) closed.
+    pub async fn detach(&self, conn_id: u64, player: Option<u64>) {
+        let _ = self.tx.send(Cmd::Detach { conn_id, player }).await;
+    }
+
+    /// Another gateway owns the session now: the actor closes its
+    /// connections with "going away" and stops.
+    pub async fn abdicate(&self) {
+        let _ = self.tx.send(Cmd::Abdicate).await;
+    }
+
+    /// Resolves once the actor has stopped taking commands.
+    pub async fn closed(&self) {
+        self.tx.closed().await
+    }
+}
+
+/// What a session actor holds besides its core, for as long as it runs the
+/// session here.
+#[derive(Debug, Default)]
+pub struct Tenure {
+    /// Its owner lease, with a mesh of gateways: released when the session
+    /// is handed over (before the clients are told to reconnect) or when
+    /// the actor ends.
+    pub lease: Option<Lease>,
+    /// The handle's flag ([`SessionHandle::moved_flag`]), set when the actor
+    /// stops without finishing.
+    pub moved: Arc<AtomicBool>,
+}
+
+/// Runs a session until it finishes, is handed over (the gateway stops) or
+/// every command sender is gone; calls `on_exit` last (the registry forgets
+/// the code). A join is welcomed once its player record is in the
+/// checkpoint (`stored_rx` returns the ids of stored records), and phase
+/// changes are written as they happen.
 pub async fn run(
     mut session: Session,
     deps: ActorDeps,
     mut rx: mpsc::Receiver<Cmd>,
     (cp, mut stored_rx): (Checkpointer, mpsc::UnboundedReceiver<u64>),
+    tenure: Tenure,
     on_exit: impl FnOnce() + Send,
 ) {
     let (commit_tx, mut commit_rx) = mpsc::unbounded_channel::<Vec<PendingAnswer>>();
+    let clock = deps.clock;
+    let life = deps.life.clone();
     let mut actor = Actor {
+        fanout: Fanout::new(deps.tuning.fanout_backlog),
         deps,
-        fanout: Fanout::default(),
         commit_tx,
         done: false,
         cp,
         joining: HashMap::new(),
         last_phase: None,
+        in_flight: 0,
+        lease: tenure.lease,
+        moved: tenure.moved,
     };
     while !actor.done {
-        let wake = session.next_wakeup();
+        let wake = session.next_wakeup().map(|w| clock.runtime(w));
         let backlogged = actor.fanout.backlogged();
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 Some(cmd) => actor.handle(&mut session, cmd),
                 None => break,
             },
-            Some(batch) = commit_rx.recv() => committed(&mut session, batch),
+            Some(batch) = commit_rx.recv() => actor.committed(&mut session, batch),
             Some(player) = stored_rx.recv() => actor.stored(&mut session, player),
+            _ = life.stopping() => {
+                actor
+                    .hand_over(&mut session, &mut rx, &mut commit_rx, &mut stored_rx)
+                    .await;
+                break;
+            }
             _ = sleep_until(wake), if wake.is_some() => {}
             // Paced fan-out: the next slice after the connection tasks woken
             // by the last one had their turn.
@@ -134,47 +323,41 @@ pub async fn run(
         // Then everything else that is ready, without waiting: while a
         // backlog is paced out the actor yields after every slice, and one
         // command per turn would let answers queue up behind a question's
-        // 10,000-frame fan-out.
-        for _ in 0..CMD_BATCH {
+        // 10,000-frame fan-out. When a timer is due (a deadline may pass in
+        // this turn), everything already queued goes first: answers received
+        // before the deadline must reach the engine before it closes the
+        // question. The queue is bounded, and readers stamp their frames
+        // before they queue them, so this ends.
+        let timer_due = session.next_wakeup().is_some_and(|w| w <= clock.now());
+        let tuning = &actor.deps.tuning;
+        let take = if timer_due {
+            2 * tuning.cmd_queue
+        } else {
+            tuning.cmd_batch
+        };
+        for _ in 0..take {
             match rx.try_recv() {
                 Ok(cmd) => actor.handle(&mut session, cmd),
                 Err(_) => break,
             }
         }
         while let Ok(batch) = commit_rx.try_recv() {
-            committed(&mut session, batch);
+            actor.committed(&mut session, batch);
         }
         while let Ok(player) = stored_rx.try_recv() {
             actor.stored(&mut session, player);
         }
         actor.drain(&mut session).await;
-        let now = Instant::now();
+        let now = clock.now();
         session.tick(now);
         actor.drain(&mut session).await;
-        if let Some(needs_board) = session.push_due(now) {
-            let (top, ranks) = if needs_board {
-                let ids = session.rank_ids();
-                let top = actor.deps.board.top(session.id, session.top_n()).await;
-                let ranks = if ids.is_empty() {
-                    Ok(Vec::new())
-                } else {
-                    actor.deps.board.ranks(session.id, &ids).await
-                };
-                match (top, ranks) {
-                    (Ok(t), Ok(r)) => (t, r),
-                    (Err(e), _) | (_, Err(e)) => {
-                        tracing::warn!(error = %e, "live leaderboard read failed");
-                        (Vec::new(), Vec::new())
-                    }
-                }
-            } else {
-                (Vec::new(), Vec::new())
-            };
-            session.push(now, top, ranks);
+        if session.push_due(now) {
+            session.push(now);
             actor.drain(&mut session).await;
         }
+        actor.resync_mirror(&session);
         actor.checkpoint_phase(&session);
-        if actor.fanout.pump(SLICE) {
+        if actor.fanout.pump(actor.deps.tuning.fanout_slice) {
             // More to deliver: let the woken connection tasks (and acks)
             // run first, even while commands keep arriving.
             tokio::task::yield_now().await;
@@ -182,21 +365,13 @@ pub async fn run(
     }
     // Whatever is still paced (final standings, close frames) goes now.
     actor.fanout.pump(usize::MAX);
+    // The lease (if still held: the session finished or abdicated) is given
+    // up by its keeper once dropped.
+    drop(actor);
     on_exit();
 }
 
-/// A batch is durable: `live_answer_commit_seconds` (accepted until back
-/// here), then ack it (its points wait for the question's close).
-fn committed(session: &mut Session, batch: Vec<PendingAnswer>) {
-    let now = Instant::now();
-    for a in &batch {
-        metrics::histogram!("live_answer_commit_seconds")
-            .record(now.saturating_duration_since(a.accepted).as_secs_f64());
-    }
-    session.commit(now, batch);
-}
-
-async fn sleep_until(at: Option<Instant>) {
+async fn sleep_until(at: Option<tokio::time::Instant>) {
     if let Some(at) = at {
         tokio::time::sleep_until(at).await;
     }
@@ -213,11 +388,90 @@ struct Actor {
     joining: HashMap<u64, Vec<PendingJoin>>,
     /// The phase last written to the checkpoint.
     last_phase: Option<PhaseCheckpoint>,
+    /// Answers given to the writer and not yet reported stored.
+    in_flight: usize,
+    /// The owner lease, with a mesh of gateways.
+    lease: Option<Lease>,
+    /// See [`Tenure::moved`].
+    moved: Arc<AtomicBool>,
 }
 
 impl Actor {
+    /// A batch is durable: `live_answer_commit_seconds` (received until back
+    /// here), then ack it (its points wait for the question's close).
+    fn committed(&mut self, session: &mut Session, batch: Vec<PendingAnswer>) {
+        let now = self.deps.clock.now();
+        for a in &batch {
+            metrics::histogram!("live_answer_commit_seconds")
+                .record(now.saturating_duration_since(a.accepted).as_secs_f64());
+        }
+        self.in_flight = self.in_flight.saturating_sub(batch.len());
+        session.commit(now, batch);
+    }
+
+    /// The gateway is shutting down: hands the session over (see the module
+    /// docs). Ends with the connections closed, or with the session
+    /// finished if that is where the commands already queued took it.
+    async fn hand_over(
+        &mut self,
+        session: &mut Session,
+        rx: &mut mpsc::Receiver<Cmd>,
+        commit_rx: &mut mpsc::UnboundedReceiver<Vec<PendingAnswer>>,
+        stored_rx: &mut mpsc::UnboundedReceiver<u64>,
+    ) {
+        // From now on a connection the actor does not take is sent to try
+        // again, not told the session finished.
+        self.moved.store(true, Ordering::Release);
+        rx.close();
+        while let Ok(cmd) = rx.try_recv() {
+            self.handle(session, cmd);
+        }
+        self.drain(session).await;
+        let flushed = tokio::time::Instant::now() + self.deps.tuning.handover_flush;
+        while !self.done && (self.in_flight > 0 || !self.joining.is_empty()) {
+            tokio::select! {
+                Some(batch) = commit_rx.recv() => self.committed(session, batch),
+                Some(player) = stored_rx.recv() => self.stored(session, player),
+                _ = tokio::time::sleep_until(flushed) => {
+                    tracing::error!(
+                        code = session.code,
+                        answers = self.in_flight,
+                        joins = self.joining.len(),
+                        "live hand-over: answers or joins still not stored; the clients go without them"
+                    );
+                    break;
+                }
+            }
+            self.drain(session).await;
+        }
+        if self.done {
+            // Finished (the host ended it) or abdicated by the commands it
+            // had: the clients have been told.
+            return;
+        }
+        for (_, reply) in self.joining.drain().flat_map(|(_, v)| v) {
+            let _ = reply.send(Err(ErrorCode::Internal));
+        }
+        // The next owner starts from the checkpoint: it must be complete
+        // before anyone can take the session.
+        self.checkpoint_phase(session);
+        self.cp.flush().await;
+        if let Some(lease) = self.lease.take() {
+            lease.release().await;
+        }
+        self.fanout.close(Target::All, close::RECONNECT_NOW);
+        self.done = true;
+        metrics::counter!("live_sessions_handed_over_total").increment(1);
+        tracing::info!(
+            code = session.code,
+            session = session.id,
+            players = session.roster.len(),
+            "live session handed over"
+        );
+    }
+
     fn handle(&mut self, session: &mut Session, cmd: Cmd) {
-        let now = Instant::now();
+        let now = self.deps.clock.now();
         match cmd {
             Cmd::Join {
                 nickname,
@@ -269,6 +523,7 @@ impl Actor {
                 }
             }
             Cmd::Abdicate => {
+                self.moved.store(true, Ordering::Release);
                 tracing::warn!(
                     code = session.code,
                     "live session lease lost: another gateway owns it now"
@@ -279,11 +534,16 @@ impl Actor {
                 }
                 self.done = true;
             }
-            Cmd::Msg { player, msg } => {
+            Cmd::Msg {
+                player,
+                msg,
+                received,
+            } => {
                 if player.is_none() {
                     session.host_active(now);
                 }
-                let result = self.client_msg(session, now, player, msg);
+                let received = self.deps.clock.at(received);
+                let result = self.client_msg(session, now, received, player, msg);
                 if let Err((code, req)) = result {
                     let target = player.map_or(Target::Host, Target::Player);
                     let msg = ServerMsg::Error {
@@ -299,7 +559,7 @@ impl Actor {
 
     /// A joined player's record is stored: welcome its connection(s).
     fn stored(&mut self, session: &mut Session, player: u64) {
-        let now = Instant::now();
+        let now = self.deps.clock.now();
         for (conn, reply) in self.joining.remove(&player).unwrap_or_default() {
             if session.roster.get(player).is_some() {
                 self.attach(session, now, player, conn);
@@ -322,17 +582,25 @@ impl Actor {
         }
     }
 
-    fn attach(&mut self, session: &mut Session, now: Instant, player: u64, conn: ConnTx) {
+    fn attach(
+        &mut self,
+        session: &mut Session,
+        now: super::engine::Instant,
+        player: u64,
+        conn: ConnTx,
+    ) {
         let welcome = ServerMsg::Welcome(session.welcome(now, Some(player)));
         conn.push(Out::Frame(encode(&welcome)));
         self.fanout.add_player(player, conn);
         session.attach(now, player);
     }
 
+    /// One client message, handled at `now`, received at `received`.
     fn client_msg(
         &mut self,
         session: &mut Session,
-        now: Instant,
+        now: super::engine::Instant,
+        received: super::engine::Instant,
         player: Option<u64>,
         msg: ClientMsg,
     ) -> Result<(), (ErrorCode, Option<u64>)> {
@@ -346,12 +614,13 @@ impl Actor {
                 },
             ) => {
                 let pending = session
-                    .answer(now, p, question, &choices, req)
+                    .answer(received, p, question, &choices, req)
                     .map_err(|c| (c, req))?;
                 metrics::counter!("live_answers_accepted_total").increment(1);
                 if !self.deps.writer.submit(pending, self.commit_tx.clone()) {
                     return Err((ErrorCode::Internal, req));
                 }
+                self.in_flight += 1;
                 Ok(())
             }
             (None, ClientMsg::Answer { req, .. }) => Err((ErrorCode::NotPlayer, req)),
@@ -390,6 +659,9 @@ impl Actor {
                 Ok(())
             }
             (_, ClientMsg::Ping) => Ok(()), // answered by the connection task
+            // A message the protocol crate knows and this gateway does not handle yet: refused
+            // like an unknown frame, nothing changes.
+            (_, _) => Err((ErrorCode::BadMessage, None)),
         }
     }
 
@@ -408,13 +680,13 @@ impl Actor {
                     }
                     Effect::Close(target, code) => self.fanout.close(target, code),
                     Effect::Score(writes) => {
-                        if let Err(e) = self.deps.board.apply(session.id, writes).await {
-                            tracing::error!(error = %e, session = session.id, "live score write failed");
+                        if let Some(m) = &self.deps.mirror {
+                            m.write(session.id, writes);
                         }
                     }
                     Effect::Unscore(player) => {
-                        if let Err(e) = self.deps.board.remove(session.id, player).await {
-                            tracing::error!(error = %e, session = session.id, "live score removal failed");
+                        if let Some(m) = &self.deps.mirror {
+                            m.send(session.id, Change::Remove(player));
                         }
                     }
                     Effect::Finished => self.finish(session).await,
@@ -423,14 +695,19 @@ impl Actor {
         }
     }
 
-    async fn finish(&mut self, session: &mut Session) {
-        let all = match self.deps.board.all(session.id).await {
-            Ok(all) => all,
-            Err(e) => {
-                tracing::error!(error = %e, session = session.id, "live final standings read failed");
-                Vec::new()
-            }
+    /// Queues a reset of the session's mirrored board when the mirror lost
+    /// some of its changes (see [`super::mirror`]).
+    fn resync_mirror(&self, session: &Session) {
+        let Some(m) = &self.deps.mirror else {
+            return;
         };
+        if !self.done && m.take_resync(session.id) {
+            let tag = format!("resync:{}", crate::db::now_ms());
+            m.send(session.id, Change::Reset(session.mirror_writes(&tag)));
+        }
+    }
+
+    async fn finish(&mut self, session: &mut Session) {
         let reason = session.finish_reason().map_or("completed", finish_name);
         metrics::counter!("live_sessions_finished_total", "reason" => reason).increment(1);
         tracing::info!(
@@ -439,7 +716,7 @@ impl Actor {
             reason,
             "live session finished"
         );
-        let standings = session.finished_frames(&all);
+        let standings = session.finished_frames();
         let rows: Vec<FinalRow> = standings
             .into_iter()
             .map(|s| {
@@ -465,7 +742,10 @@ impl Actor {
         }
         // Before the lease goes: no gateway may take a finished session over.
         self.cp.clear().await;
-        let _ = self.deps.board.drop_session(session.id).await;
+        if let Some(m) = &self.deps.mirror {
+            m.forget(session.id);
+            m.send(session.id, Change::Drop);
+        }
         self.done = true;
     }
 }
@@ -473,38 +753,6 @@ impl Actor {
 /// A fresh resume token: 128 random bits, hex.
 pub fn new_token() -> String {
     format!("{:032x}", rand::random::<u128>())
-}
-
-/// The human-readable message of an error code.
-pub fn describe(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::BadMessage => "the frame is not a valid protocol message",
-        ErrorCode::TooLarge => "the frame is too large",
-        ErrorCode::UnknownSession => "no live session has this code",
-        ErrorCode::NicknameTaken => "this nickname is already used in the session",
-        ErrorCode::BadNickname => "nicknames are 1-32 characters without control characters",
-        ErrorCode::BadResumeToken => "the resume token is not valid for this session",
-        ErrorCode::Unauthorized => "missing or invalid token",
-        ErrorCode::NotHost => "only the host can do this",
-        ErrorCode::NotPlayer => "only players can answer",
-        ErrorCode::NotOpen => "that question is not open",
-        ErrorCode::TooLate => "the deadline has passed",
-        ErrorCode::AlreadyAnswered => "you already answered this question",
-        ErrorCode::BadChoice => "choices must be distinct indices of this question's choices",
-        ErrorCode::WrongPhase => "not possible in the session's current phase",
-        ErrorCode::UnknownPlayer => "no such player in this session",
-        ErrorCode::Finished => "the session has finished",
-        ErrorCode::Internal => "internal error; try again",
-        ErrorCode::SessionFull => "the session has as many players as it admits",
-        ErrorCode::Locked => "the host locked the session: no new players",
-        ErrorCode::Banned => "the host banned you from this session",
-        ErrorCode::BadPattern => {
-            "enter the join pattern shown on the host's screen (it changes every few seconds)"
-        }
-        ErrorCode::BadExtraTime => {
-            "extra time is a percent of the time limit from 100 (none) to 300 (three times)"
-        }
-    }
 }
 
 /// The wire name of a refusal, for metric labels.
@@ -523,10 +771,5 @@ fn code_name(code: ErrorCode) -> &'static str {
 
 /// The wire name of a finish reason, for logs and metric labels.
 fn finish_name(reason: FinishReason) -> &'static str {
-    match reason {
-        FinishReason::Completed => "completed",
-        FinishReason::Host => "host",
-        FinishReason::LobbyIdle => "lobby_idle",
-        FinishReason::MaxDuration => "max_duration",
-    }
+    reason.as_str()
 }

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
+use livequiz_sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
 use serde_json::Value;
 use sqlx::{Connection as _, Row as _};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -28,7 +28,7 @@ pub fn lo(last: u8) -> IpAddr {
 /// A logged-in user of a gateway.
 pub struct User {
     /// Client carrying the user's bearer token.
-    pub client: sdk::Client,
+    pub client: livequiz_sdk::Client,
     /// The bearer token.
     pub token: String,
 }
@@ -51,7 +51,7 @@ pub async fn user(gw: &Gateway, username: &str) -> User {
 }
 
 /// A quiz with one question per time limit (ms); choice 1 of 3 is correct.
-pub async fn quiz(author: &sdk::Client, limits_ms: &[u32]) -> i64 {
+pub async fn quiz(author: &livequiz_sdk::Client, limits_ms: &[u32]) -> i64 {
     let mut items = Vec::new();
     for (i, &time_limit_ms) in limits_ms.iter().enumerate() {
         let choice = |text: &str, correct| ChoiceInput {

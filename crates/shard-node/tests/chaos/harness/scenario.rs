@@ -26,10 +26,16 @@ use shard_node::client::ShardClient;
 use super::cluster::{Cluster, ClusterOptions};
 use super::history::{self, Answer, Call, History};
 use super::nemesis::{self, Nemesis};
-use super::workload::{board_name, member_name, Workload, WorkloadOptions, FINAL_PROCESS};
+use super::workload::{member_name, Workload, WorkloadOptions, BOARD, FINAL_PROCESS};
 
 /// The seed used when `CHAOS_SEED` is not set.
 pub const DEFAULT_SEED: u64 = 20_261_207;
+
+/// Longest wait for the cluster to be ready after healing.
+const HEAL_WAIT: Duration = Duration::from_secs(90);
+
+/// Longest time the unanswered increments are re-sent after healing.
+const RESEND_FOR: Duration = Duration::from_secs(120);
 
 /// Steps the linearizability search may take per member before it gives up.
 const MAX_CHECK_STEPS: u64 = 50_000_000;
@@ -178,11 +184,19 @@ async fn drive(
             // mixes.
             incr_per_mille: vec![900, 0, 500, 100],
             think_ms: 20,
+            // An increment may be re-sent after healing, up to the whole run after its first
+            // attempt: the board remembers op ids longer than that (the default minute covers a
+            // client's own retries, not a run of minutes).
+            op_id_horizon: Duration::from_secs(o.secs)
+                + Duration::from_secs(60)
+                + HEAL_WAIT
+                + RESEND_FOR
+                + Duration::from_secs(60),
         },
     ));
-    tokio::time::timeout(Duration::from_secs(60), workload.ensure_board(0))
+    tokio::time::timeout(Duration::from_secs(60), workload.ensure_board())
         .await
-        .map_err(|_| "could not create the first board in 60 s".to_string())?;
+        .map_err(|_| "could not create the board in 60 s".to_string())?;
 
     // Faults and workload.
     let mut nemesis = Nemesis::new(o.seed, history.start());
@@ -201,13 +215,10 @@ async fn drive(
     }
     let _ = std::fs::write(dir.join("faults.txt"), nemesis.log.join("\n"));
     faults?;
-    cluster.wait_ready(Duration::from_secs(90)).await?;
+    cluster.wait_ready(HEAL_WAIT).await?;
 
     // Unanswered increments, re-sent.
-    let resent = match workload
-        .resolve(Instant::now() + Duration::from_secs(120))
-        .await
-    {
+    let resent = match workload.resolve(Instant::now() + RESEND_FOR).await {
         Ok(n) => n,
         Err(e) => {
             failures.push(format!("after healing, increments stayed unanswered:\n{e}"));
@@ -228,28 +239,25 @@ async fn drive(
             }
         }
     }
-    let epochs = workload.epochs();
-    for &epoch in &epochs {
-        let board = board_name(epoch);
-        for m in 0..o.members {
-            let member = member_name(m);
-            let want = expected
-                .get(&(board.clone(), member.clone()))
-                .copied()
-                .unwrap_or(0);
-            match workload.final_read(&board, &member).await {
-                Ok(got) if got == want => {}
-                Ok(got) => failures.push(format!(
-                    "{board}/{member}: final score {got}, but its increments add up to {want} \
-                     ({})",
-                    if got > want {
-                        "some increment was applied more than once"
-                    } else {
-                        "some acknowledged increment was lost"
-                    }
-                )),
-                Err(e) => failures.push(e),
-            }
+    let board = BOARD.to_string();
+    for m in 0..o.members {
+        let member = member_name(m);
+        let want = expected
+            .get(&(board.clone(), member.clone()))
+            .copied()
+            .unwrap_or(0);
+        match workload.final_read(&board, &member).await {
+            Ok(got) if got == want => {}
+            Ok(got) => failures.push(format!(
+                "{board}/{member}: final score {got}, but its increments add up to {want} \
+                 ({})",
+                if got > want {
+                    "some increment was applied more than once"
+                } else {
+                    "some acknowledged increment was lost"
+                }
+            )),
+            Err(e) => failures.push(e),
         }
     }
     if doubtful > 0 {
@@ -259,7 +267,7 @@ async fn drive(
     }
 
     // Every replica holds the same boards.
-    if let Err(e) = replicas_agree(cluster, &epochs, &expected, o.members).await {
+    if let Err(e) = replicas_agree(cluster, BOARD, &expected, o.members).await {
         failures.push(e);
     }
 
@@ -297,12 +305,11 @@ async fn drive(
     let _ = writeln!(summary, "chaos run {}", o.replay());
     let _ = writeln!(
         summary,
-        "  {} faults applied; {} increments invoked on {} board(s), {incrs} answered by the \
-         workload, {resent} answered only when re-sent after healing; {reads} linearizable \
-         reads by the workload",
+        "  {} faults applied; {} increments invoked, {incrs} answered by the workload, \
+         {resent} answered only when re-sent after healing; {reads} linearizable reads by the \
+         workload",
         nemesis.applied,
         workload.increments(),
-        epochs.len(),
     );
     let from_memory = records
         .iter()
@@ -332,7 +339,7 @@ async fn drive(
 /// every replica, and the hot members' scores with the expected sums.
 async fn replicas_agree(
     cluster: &Cluster,
-    epochs: &[u64],
+    board: &str,
     expected: &BTreeMap<(String, String), i64>,
     members: usize,
 ) -> Result<(), String> {
@@ -359,39 +366,37 @@ async fn replicas_agree(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
-        for &epoch in epochs {
-            let board = board_name(epoch);
-            let mut first: Option<(u64, Vec<leaderboard_core::Entry>)> = None;
-            for id in cluster.ids() {
-                let entries = cluster.local_board(id, g, &board).await?;
-                for e in &entries {
-                    let want = expected
-                        .get(&(board.clone(), e.member.clone()))
-                        .copied()
-                        .unwrap_or(0);
-                    if e.score != want {
-                        return Err(format!(
-                            "node {id} holds {board}/{} at {} (its increments add up to {want})",
-                            e.member, e.score
-                        ));
-                    }
-                }
-                if entries.len() > members {
+        let board = board.to_string();
+        let mut first: Option<(u64, Vec<leaderboard_core::Entry>)> = None;
+        for id in cluster.ids() {
+            let entries = cluster.local_board(id, g, &board).await?;
+            for e in &entries {
+                let want = expected
+                    .get(&(board.clone(), e.member.clone()))
+                    .copied()
+                    .unwrap_or(0);
+                if e.score != want {
                     return Err(format!(
-                        "node {id} holds {} entries on {board}",
-                        entries.len()
+                        "node {id} holds {board}/{} at {} (its increments add up to {want})",
+                        e.member, e.score
                     ));
                 }
-                match &first {
-                    None => first = Some((id, entries)),
-                    Some((other, theirs)) if *theirs != entries => {
-                        return Err(format!(
-                            "group {g}, {board}: node {id} holds {entries:?}, node {other} \
-                             holds {theirs:?}"
-                        ))
-                    }
-                    Some(_) => {}
+            }
+            if entries.len() > members {
+                return Err(format!(
+                    "node {id} holds {} entries on {board}",
+                    entries.len()
+                ));
+            }
+            match &first {
+                None => first = Some((id, entries)),
+                Some((other, theirs)) if *theirs != entries => {
+                    return Err(format!(
+                        "group {g}, {board}: node {id} holds {entries:?}, node {other} \
+                         holds {theirs:?}"
+                    ))
                 }
+                Some(_) => {}
             }
         }
     }

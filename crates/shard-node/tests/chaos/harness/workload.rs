@@ -7,19 +7,19 @@
 //!
 //! Every `incr` carries its own op id, so the client's retries across leader changes (and the
 //! re-sends after healing) cannot apply it twice, as long as the partition still remembers the
-//! id. A partition remembers a bounded number of op ids (`BoardConfig::dedupe_capacity`, its
-//! last 16,384 by default), so the run moves to a fresh board every [`EPOCH_INCRS`] increments:
-//! no partition ever sees more ids than it keeps, and the exactly-once check stays valid however
-//! long the run is. (Past that bound a late retry would be applied again — a known limit of a
-//! count-bounded memory, which a memory kept for the client's whole retry horizon removes; the
-//! run stays below it so that what it checks holds for the node as it is.)
+//! id. A partition remembers op ids for its board's op-id horizon (`OpIdPolicy::horizon_ms`) of
+//! leader-stamped time, however many there are (up to a byte bound far above what a run
+//! writes), so the whole run uses one board, [`BOARD`]. The horizon must cover the longest time
+//! a client may retry a write; here the last retries are the re-sends after healing, up to the
+//! whole run later, so the board is created with [`WorkloadOptions::op_id_horizon`] sized by
+//! the scenario to the run plus its healing and re-send time, and the exactly-once check holds
+//! however long the run is.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use leaderboard_core::{BoardConfig, OpId, Write, WriteOp};
+use leaderboard_core::{BoardConfig, OpId, OpIdPolicy, Write, WriteOp};
 use shard_node::client::ShardClient;
 
 use super::history::{Answer, Call, History, Record};
@@ -28,13 +28,8 @@ use super::rng::Rng;
 /// The process id of the final reads after healing.
 pub const FINAL_PROCESS: u64 = u64::MAX;
 
-/// Increments per board. Below the 16,384 op ids a partition remembers by default, with room.
-pub const EPOCH_INCRS: u64 = 10_000;
-
-/// The board of an epoch.
-pub fn board_name(epoch: u64) -> String {
-    format!("chaos-{epoch}")
-}
+/// The board of the run.
+pub const BOARD: &str = "chaos";
 
 /// A hot member's name.
 pub fn member_name(i: usize) -> String {
@@ -58,6 +53,9 @@ pub struct WorkloadOptions {
     pub incr_per_mille: Vec<u64>,
     /// Each worker waits up to this long (uniformly) between operations.
     pub think_ms: u64,
+    /// How long the board remembers op ids: longer than any increment may be retried or
+    /// re-sent after its first attempt.
+    pub op_id_horizon: Duration,
 }
 
 /// The shared state of the workers.
@@ -69,7 +67,7 @@ pub struct Workload {
     stop: AtomicBool,
     next_seq: AtomicU64,
     next_process: AtomicU64,
-    boards: Mutex<BTreeSet<u64>>,
+    created: AtomicBool,
 }
 
 /// The write an increment record stands for.
@@ -102,7 +100,7 @@ impl Workload {
             stop: AtomicBool::new(false),
             next_seq: AtomicU64::new(0),
             next_process: AtomicU64::new(0),
-            boards: Mutex::new(BTreeSet::new()),
+            created: AtomicBool::new(false),
         }
     }
 
@@ -111,35 +109,28 @@ impl Workload {
         &self.clients[0]
     }
 
-    /// Epochs whose board exists.
-    pub fn epochs(&self) -> Vec<u64> {
-        self.boards
-            .lock()
-            .expect("poisoned")
-            .iter()
-            .copied()
-            .collect()
-    }
-
     /// Increments invoked so far.
     pub fn increments(&self) -> u64 {
         self.next_seq.load(Ordering::Relaxed)
     }
 
-    /// Creates the board of `epoch` (idempotent; retried until it succeeds or the workload is
-    /// stopped, `false` then).
-    pub async fn ensure_board(&self, epoch: u64) -> bool {
-        if self.boards.lock().expect("poisoned").contains(&epoch) {
+    /// The board's configuration: the defaults, with op ids kept for
+    /// [`WorkloadOptions::op_id_horizon`].
+    pub fn board_config(&self) -> BoardConfig {
+        let horizon_ms = u64::try_from(self.opts.op_id_horizon.as_millis()).unwrap_or(u64::MAX);
+        BoardConfig::new().op_ids(OpIdPolicy::new().horizon_ms(horizon_ms))
+    }
+
+    /// Creates [`BOARD`] (idempotent; retried until it succeeds or the workload is stopped,
+    /// `false` then). The workers start once it exists.
+    pub async fn ensure_board(&self) -> bool {
+        if self.created.load(Ordering::Relaxed) {
             return true;
         }
         loop {
-            match self
-                .client()
-                .create_board(&board_name(epoch), BoardConfig::default())
-                .await
-            {
+            match self.client().create_board(BOARD, self.board_config()).await {
                 Ok(()) => {
-                    self.boards.lock().expect("poisoned").insert(epoch);
+                    self.created.store(true, Ordering::Relaxed);
                     return true;
                 }
                 Err(_) if self.stop.load(Ordering::Relaxed) => return false,
@@ -170,16 +161,12 @@ impl Workload {
             let member = member_name(rng.index(self.opts.members));
             if rng.chance(mix) {
                 let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-                let epoch = seq / EPOCH_INCRS;
-                if !self.ensure_board(epoch).await {
-                    break;
-                }
                 let call = Call::Incr {
                     delta: rng.range(1, 5) as i64,
                     op_id: op_id(self.seed, seq),
                     at: seq as i64,
                 };
-                let board = board_name(epoch);
+                let board = BOARD.to_string();
                 let write = write_of(&member, &call).expect("an increment");
                 let invoke = self.history.now();
                 let res = client.write(&board, write).await;
@@ -211,10 +198,7 @@ impl Workload {
                     process = self.next_process.fetch_add(1, Ordering::Relaxed);
                 }
             } else {
-                let Some(epoch) = self.epochs().last().copied() else {
-                    continue;
-                };
-                let board = board_name(epoch);
+                let board = BOARD.to_string();
                 let invoke = self.history.now();
                 let res = client.entry(&board, &member).await;
                 let ret = self.history.now();
