@@ -122,16 +122,25 @@ impl Proposer {
     }
 }
 
-/// The merged batch of `parts` (the only batch as is when there is one).
+/// The merged batch of `parts` (the only batch as is when there is one). It carries the latest
+/// of the parts' proposal times: every replica applies the whole entry at that time on the
+/// op-id clock, so the ids it remembers age from the moment the last of them was proposed
+/// (a merged entry without a time would leave the clock behind and age its ids too early).
 fn merge(parts: &[Proposal]) -> Batch {
     match parts {
         [one] => one.batch.clone(),
-        _ => Batch::new(
-            parts
-                .iter()
-                .flat_map(|p| p.batch.commands.iter().cloned())
-                .collect(),
-        ),
+        _ => {
+            let merged = Batch::new(
+                parts
+                    .iter()
+                    .flat_map(|p| p.batch.commands.iter().cloned())
+                    .collect(),
+            );
+            match parts.iter().filter_map(|p| p.batch.proposed_at_ms).max() {
+                Some(at) => merged.proposed_at(at),
+                None => merged,
+            }
+        }
     }
 }
 
@@ -249,6 +258,19 @@ mod tests {
         let merged = merge(&[a, b, c]);
         let boards: Vec<&str> = merged.commands.iter().map(|c| c.board().as_str()).collect();
         assert_eq!(boards, ["a1", "a2", "b1", "c1", "c2", "c3"]);
+    }
+
+    #[test]
+    fn a_merged_batch_is_applied_at_the_latest_proposal_time() {
+        let (mut a, _) = proposal(&["a1"]);
+        let (mut b, _) = proposal(&["b1"]);
+        let (c, _) = proposal(&["c1"]);
+        a.batch = a.batch.proposed_at(1_000);
+        b.batch = b.batch.proposed_at(3_000);
+        assert_eq!(merge(&[a, c, b]).proposed_at_ms, Some(3_000));
+        let (d, _) = proposal(&["d1"]);
+        let (e, _) = proposal(&["e1"]);
+        assert_eq!(merge(&[d, e]).proposed_at_ms, None);
     }
 
     #[tokio::test]
