@@ -42,7 +42,7 @@ fn parse_args() -> anyhow::Result<Args> {
         url: "http://127.0.0.1:8080".into(),
         players: 200,
         secs: 60,
-        parallel: 16,
+        parallel: 4,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -199,13 +199,34 @@ async fn main() -> anyhow::Result<()> {
             let _p = sem.acquire().await?;
             let anon = Client::new(&url)?;
             let name = format!("mg{run}p{i}");
-            anon.register(&RegisterRequest {
-                username: name.clone(),
-                password: "matchgen-password".into(),
-            })
-            .await?;
-            let c = anon.login(&name, "matchgen-password").await?;
-            anyhow::Ok(c.token().unwrap_or_default().to_string())
+            // Password hashing is bounded on the gateway (503 when busy): retry.
+            let mut registered = false;
+            for _ in 0..60 {
+                if !registered {
+                    match anon
+                        .register(&RegisterRequest {
+                            username: name.clone(),
+                            password: "matchgen-password".into(),
+                        })
+                        .await
+                    {
+                        Ok(_) => registered = true,
+                        Err(e) if e.to_string().contains("503") => {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                match anon.login(&name, "matchgen-password").await {
+                    Ok(c) => return anyhow::Ok(c.token().unwrap_or_default().to_string()),
+                    Err(e) if e.to_string().contains("503") => {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            anyhow::bail!("{name}: the gateway stayed busy")
         }));
     }
     let mut tokens = Vec::new();

@@ -481,7 +481,14 @@ impl Matchmaker {
 
     /// Hands this gateway's players the matches made for them.
     async fn deliver(&self) -> Result<(), StoreError> {
-        for a in self.store.assigned(&self.gateway).await? {
+        let assigned = self.store.assigned(&self.gateway).await?;
+        if assigned.is_empty() {
+            return Ok(());
+        }
+        // Out of the queue (one statement) before the players hear of their matches.
+        let matches: Vec<String> = assigned.iter().map(|a| a.match_id.clone()).collect();
+        self.store.remove_matched(&self.gateway, &matches).await?;
+        for a in assigned {
             let details: MatchDetails = serde_json::from_str(&a.details)?;
             let enqueued = details
                 .players
@@ -498,8 +505,6 @@ impl Matchmaker {
                 start_by: details.start_by,
                 waited_ms: waited,
             };
-            // Out of the queue before the player hears of the match.
-            self.store.remove(a.user_id, &a.ticket).await?;
             let tx = {
                 let w = self.waiters.lock().expect("poisoned");
                 w.get(&a.user_id)
@@ -537,12 +542,18 @@ impl Matchmaker {
             })
             .collect();
         let now = self.now();
-        for group in pool::form(&tickets, now, &settings.curve) {
-            let rows: Vec<&QueuedRow> = group.members.iter().map(|&i| &waiting[i]).collect();
-            if let Err(e) = self.start_match(&rows, group.topic, settings).await {
-                tracing::warn!(error = %e, "matchmaker: a match could not start");
-            }
-        }
+        // The matches of a turn start concurrently (their tickets are disjoint).
+        let starts =
+            pool::form(&tickets, now, &settings.curve)
+                .into_iter()
+                .map(|group| async move {
+                    let rows: Vec<&QueuedRow> =
+                        group.members.iter().map(|&i| &waiting[i]).collect();
+                    if let Err(e) = self.start_match(&rows, group.topic, settings).await {
+                        tracing::warn!(error = %e, "matchmaker: a match could not start");
+                    }
+                });
+        futures_util::future::join_all(starts).await;
         Ok(())
     }
 

@@ -153,6 +153,27 @@ impl MatchStore {
         Ok(())
     }
 
+    /// Removes this gateway's tickets of the given matches (delivered).
+    pub async fn remove_matched(
+        &self,
+        gateway: &str,
+        match_ids: &[String],
+    ) -> Result<(), StoreError> {
+        if match_ids.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "DELETE FROM mm_queue WHERE gateway = ? AND match_id IN ({})",
+            placeholders(match_ids.len())
+        );
+        let mut q = sqlx::query(&sql).bind(gateway.to_string());
+        for m in match_ids {
+            q = q.bind(m.clone());
+        }
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Refreshes the heartbeat of every ticket this gateway holds.
     pub async fn heartbeat(&self, gateway: &str, now: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE mm_queue SET heartbeat_ms = ? WHERE gateway = ?")
