@@ -78,6 +78,7 @@ pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod ranked;
 pub mod reindex;
 pub mod routes;
 pub mod search;

@@ -8,6 +8,7 @@ pub mod in_play;
 pub mod live;
 pub mod practice;
 pub mod questions;
+pub mod ranked;
 pub mod quizzes;
 pub mod reports;
 pub mod stats;
