@@ -289,7 +289,7 @@ impl Ranked {
         let now = self.now_ms();
         let mut tx = self.db.primary().begin().await?;
         let Some(seq) = store::insert_match(
-            &mut *tx,
+            &mut tx,
             &rec.match_id,
             rec.topic.as_deref().map(str::trim),
             rec.ended_at_ms,
@@ -305,16 +305,18 @@ impl Ranked {
         ids.sort_unstable();
         let init = Rating::default();
         store::ensure_ratings(
-            &mut *tx,
+            &mut tx,
             dialect,
             &ids,
             (init.mu, init.sigma, init.display),
             rec.ended_at_ms,
         )
         .await?;
-        let rows = store::lock_ratings(&mut *tx, dialect, &ids).await?;
-        let by_id: HashMap<i64, Rating> =
-            rows.iter().map(|r| (r.user_id, Rating::of_row(r))).collect();
+        let rows = store::lock_ratings(&mut tx, dialect, &ids).await?;
+        let by_id: HashMap<i64, Rating> = rows
+            .iter()
+            .map(|r| (r.user_id, Rating::of_row(r)))
+            .collect();
         let before: Vec<Rating> = rec
             .players
             .iter()
@@ -341,7 +343,7 @@ impl Ranked {
             let p = &rec.players[i];
             let (mu, sigma) = new[i];
             let display = rating::display(mu, sigma);
-            store::update_rating(&mut *tx, p.user_id, mu, sigma, display, rec.ended_at_ms).await?;
+            store::update_rating(&mut tx, p.user_id, mu, sigma, display, rec.ended_at_ms).await?;
         }
         for (board, period) in boards::keys_of(rec.ended_at_ms, topic_board) {
             if board == BoardKind::Rating.id() {
@@ -350,7 +352,7 @@ impl Ranked {
             for &i in &order {
                 let p = &rec.players[i];
                 store::add_points(
-                    &mut *tx,
+                    &mut tx,
                     dialect,
                     &board,
                     period,
@@ -364,7 +366,7 @@ impl Ranked {
         for (i, p) in rec.players.iter().enumerate() {
             let (mu, sigma) = new[i];
             store::insert_result(
-                &mut *tx,
+                &mut tx,
                 seq,
                 &store::ResultRow {
                     user_id: p.user_id,
@@ -433,7 +435,9 @@ fn validate(rec: &MatchRecord) -> Result<Option<String>, StoreError> {
     }
     let n = rec.players.len();
     if !(2..=MAX_PLAYERS).contains(&n) {
-        return bad(format!("a rated match has 2 to {MAX_PLAYERS} players, not {n}"));
+        return bad(format!(
+            "a rated match has 2 to {MAX_PLAYERS} players, not {n}"
+        ));
     }
     let mut ids: Vec<i64> = rec.players.iter().map(|p| p.user_id).collect();
     ids.sort_unstable();

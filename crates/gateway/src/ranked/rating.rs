@@ -120,7 +120,12 @@ mod tests {
 
     #[test]
     fn room_orders_by_placement_and_ties_share() {
-        let r = rate(&[seat(1, false), seat(2, false), seat(2, false), seat(4, false)]);
+        let r = rate(&[
+            seat(1, false),
+            seat(2, false),
+            seat(2, false),
+            seat(4, false),
+        ]);
         assert!(r[0].0 > r[1].0 && r[1].0 > r[3].0);
         assert!((r[1].0 - r[2].0).abs() < 1e-9);
     }

@@ -133,7 +133,7 @@ impl Ranked {
         v.retain(|(board, period, _), _| {
             keep.iter()
                 .find(|(b, _)| b == board)
-                .is_none_or(|(_, oldest)| period >= oldest)
+                .map_or(true, |(_, oldest)| period >= oldest)
         });
     }
 }

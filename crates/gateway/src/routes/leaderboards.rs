@@ -337,13 +337,19 @@ pub async fn board_page(
     }
     if let Some(c) = &q.cursor {
         if c.len() > MAX_CURSOR_CHARS {
-            v.add("cursor", format!("must be at most {MAX_CURSOR_CHARS} characters"));
+            v.add(
+                "cursor",
+                format!("must be at most {MAX_CURSOR_CHARS} characters"),
+            );
         }
     }
     v.finish()?;
     let view = view_of(&state.ranked, &board, ago).await?;
     let (rows, next) = view
-        .page(q.cursor.as_deref().filter(|c| !c.is_empty()), limit as usize)
+        .page(
+            q.cursor.as_deref().filter(|c| !c.is_empty()),
+            limit as usize,
+        )
         .map_err(|e| {
             let mut v = Violations::new();
             v.add("cursor", format!("not a cursor of this board: {e}"));

@@ -101,9 +101,7 @@ pub async fn insert_match(
     .await;
     match res {
         Ok(r) => Ok(Some(super::inserted_id(conn, &r).await?)),
-        Err(sqlx::Error::Database(e))
-            if e.kind() == sqlx::error::ErrorKind::UniqueViolation =>
-        {
+        Err(sqlx::Error::Database(e)) if e.kind() == sqlx::error::ErrorKind::UniqueViolation => {
             Ok(None)
         }
         Err(e) => Err(e.into()),
@@ -166,7 +164,11 @@ pub async fn lock_ratings(
     for id in user_ids {
         q = q.bind(*id);
     }
-    q.fetch_all(&mut *conn).await?.iter().map(rating_row).collect()
+    q.fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(rating_row)
+        .collect()
 }
 
 /// Stores a new rating (one more game).
@@ -341,7 +343,9 @@ pub async fn boards_with_prefix(pool: &AnyPool, prefix: &str) -> Result<Vec<Stri
         .bind(format!("{prefix}%"))
         .fetch_all(pool)
         .await?;
-    rows.iter().map(|r| super::text_column(r, "board")).collect()
+    rows.iter()
+        .map(|r| super::text_column(r, "board"))
+        .collect()
 }
 
 /// The periods of `board` that have rows, latest first (at most `limit`).
@@ -446,10 +450,7 @@ pub async fn result_count(pool: &AnyPool, user_id: i64) -> Result<i64, StoreErro
 }
 
 /// Usernames of `user_ids` (missing users are absent).
-pub async fn usernames(
-    pool: &AnyPool,
-    user_ids: &[i64],
-) -> Result<Vec<(i64, String)>, StoreError> {
+pub async fn usernames(pool: &AnyPool, user_ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -82,7 +82,10 @@ impl Ctx {
         init_logs();
         let shared = tempfile::tempdir().unwrap();
         let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let url = format!("sqlite://{}?mode=rwc", shared.path().join("quiz.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            shared.path().join("quiz.db").display()
+        );
         let mut ca = Config::for_tests(da.path());
         ca.database_url = Some(url.clone());
         let mut cb = Config::for_tests(db.path());
@@ -97,7 +100,9 @@ impl Ctx {
         let replica = env_or_panic("DATABASE_REPLICA_URL");
         let redis = env_or_panic("REDIS_CLUSTER_NODES");
         let name = format!("quiz_t_{:016x}", rand::random::<u64>());
-        let mut conn = sqlx::MySqlConnection::connect(&primary).await.expect("connect MySQL");
+        let mut conn = sqlx::MySqlConnection::connect(&primary)
+            .await
+            .expect("connect MySQL");
         sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
             .execute(&mut conn)
             .await
@@ -106,7 +111,10 @@ impl Ctx {
         let replica_db = with_db(&replica, &name);
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while sqlx::MySqlConnection::connect(&replica_db).await.is_err() {
-            assert!(std::time::Instant::now() < deadline, "database never replicated");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "database never replicated"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -193,7 +201,11 @@ impl Ctx {
 
     /// `GET base+path` with `token`: (status, content type, JSON body).
     pub async fn get(&self, base: &str, path: &str, tok: &Tok) -> (u16, String, Value) {
-        let token = if base == self.a.base_url { &tok.a } else { &tok.b };
+        let token = if base == self.a.base_url {
+            &tok.a
+        } else {
+            &tok.b
+        };
         let r = self
             .http
             .get(format!("{base}{path}"))
@@ -231,7 +243,10 @@ impl Ctx {
             if let Some(v) = f().await {
                 return v;
             }
-            assert!(std::time::Instant::now() < deadline, "timed out waiting for: {what}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for: {what}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
