@@ -88,6 +88,8 @@ pub const MAX_PLAYERS: usize = 8;
 pub const MAX_MATCH_ID_BYTES: usize = 128;
 /// Longest topic, in characters.
 pub const MAX_TOPIC_CHARS: usize = 100;
+/// How far past the boards' clock a match may say it ended (clock skew between gateways).
+pub const MAX_CLOCK_AHEAD_MS: i64 = 3_600_000;
 /// Largest absolute number of points one player can score in one match.
 pub const MAX_MATCH_POINTS: i64 = 1_000_000_000;
 
@@ -255,10 +257,11 @@ impl Ranked {
     /// Records a finished match exactly once (see the module docs): updates the players'
     /// ratings and adds their points to the day, week and topic boards. An invalid record
     /// (fewer than 2 or more than 8 players, a repeated user, placement 0, an empty or
-    /// too-long id or topic, points beyond ±10⁹) is [`StoreError::Conflict`] naming the
+    /// too-long id or topic, points beyond ±10⁹, an end time before 1970 or more than
+    /// [`MAX_CLOCK_AHEAD_MS`] after the clock) is [`StoreError::Conflict`] naming the
     /// problem, and changes nothing.
     pub async fn record_match(&self, rec: &MatchRecord) -> Result<Recorded, StoreError> {
-        let topic_board = validate(rec)?;
+        let topic_board = validate(rec, self.now_ms())?;
         let mut attempt = 0;
         let outcome = loop {
             attempt += 1;
@@ -349,19 +352,11 @@ impl Ranked {
             if board == BoardKind::Rating.id() {
                 continue;
             }
-            for &i in &order {
-                let p = &rec.players[i];
-                store::add_points(
-                    &mut tx,
-                    dialect,
-                    &board,
-                    period,
-                    p.user_id,
-                    p.points,
-                    rec.ended_at_ms,
-                )
-                .await?;
-            }
+            let points: Vec<(i64, i64)> = order
+                .iter()
+                .map(|&i| (rec.players[i].user_id, rec.players[i].points))
+                .collect();
+            store::add_points(&mut tx, dialect, &board, period, &points, rec.ended_at_ms).await?;
         }
         for (i, p) in rec.players.iter().enumerate() {
             let (mu, sigma) = new[i];
@@ -424,9 +419,16 @@ fn is_deadlock(e: &StoreError) -> bool {
     }
 }
 
-/// Checks a record; returns the id of its topic board.
-fn validate(rec: &MatchRecord) -> Result<Option<String>, StoreError> {
+/// Checks a record (`now`: the boards' clock); returns the id of its topic board.
+fn validate(rec: &MatchRecord, now: i64) -> Result<Option<String>, StoreError> {
     let bad = |m: String| Err(StoreError::Conflict(m));
+    // A time far ahead would roll the windowed boards past the real present.
+    if rec.ended_at_ms < 0 || rec.ended_at_ms > now.saturating_add(MAX_CLOCK_AHEAD_MS) {
+        return bad(format!(
+            "ended_at_ms must be between 0 and the present plus {} minutes",
+            MAX_CLOCK_AHEAD_MS / 60_000
+        ));
+    }
     let id = &rec.match_id;
     if id.is_empty() || id.len() > MAX_MATCH_ID_BYTES || id.chars().any(char::is_control) {
         return bad(format!(

@@ -108,7 +108,8 @@ pub async fn insert_match(
     }
 }
 
-/// Makes sure each of `user_ids` (sorted, distinct) has a rating row, new ones at `default`.
+/// Makes sure each of `user_ids` (sorted, distinct) has a rating row, new ones at `default`
+/// (one statement).
 pub async fn ensure_ratings(
     conn: &mut AnyConnection,
     dialect: Dialect,
@@ -116,20 +117,24 @@ pub async fn ensure_ratings(
     default: (f64, f64, i64),
     at: i64,
 ) -> Result<(), StoreError> {
-    for &id in user_ids {
-        sqlx::query(&format!(
-            "{} ranked_ratings (user_id, mu, sigma, display, games, updated_at) \
-             VALUES (?, ?, ?, ?, 0, ?)",
-            insert_ignore(dialect)
-        ))
-        .bind(id)
-        .bind(default.0)
-        .bind(default.1)
-        .bind(default.2)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
+    if user_ids.is_empty() {
+        return Ok(());
     }
+    let sql = format!(
+        "{} ranked_ratings (user_id, mu, sigma, display, games, updated_at) VALUES {}",
+        insert_ignore(dialect),
+        vec!["(?, ?, ?, ?, 0, ?)"; user_ids.len()].join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for &id in user_ids {
+        q = q
+            .bind(id)
+            .bind(default.0)
+            .bind(default.1)
+            .bind(default.2)
+            .bind(at);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -194,40 +199,45 @@ pub async fn update_rating(
     Ok(())
 }
 
-/// Adds `points` (one more match) to the user's row of `board` and `period`.
+/// Adds each `(user, points)` (one more match each) to the users' rows of `board` and
+/// `period`, in one upsert.
 pub async fn add_points(
     conn: &mut AnyConnection,
     dialect: Dialect,
     board: &str,
     period: i64,
-    user_id: i64,
-    points: i64,
+    points: &[(i64, i64)],
     at: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "{} ranked_points (board, period, user_id, points, matches, updated_at) \
-         VALUES (?, ?, ?, 0, 0, ?)",
-        insert_ignore(dialect)
-    ))
-    .bind(board.to_string())
-    .bind(period)
-    .bind(user_id)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE ranked_points SET points = points + ?, matches = matches + 1, \
-         updated_at = CASE WHEN updated_at > ? THEN updated_at ELSE ? END \
-         WHERE board = ? AND period = ? AND user_id = ?",
-    )
-    .bind(points)
-    .bind(at)
-    .bind(at)
-    .bind(board.to_string())
-    .bind(period)
-    .bind(user_id)
-    .execute(&mut *conn)
-    .await?;
+    if points.is_empty() {
+        return Ok(());
+    }
+    let values = vec!["(?, ?, ?, ?, 1, ?)"; points.len()].join(", ");
+    let upsert = match dialect {
+        Dialect::MySql => {
+            "ON DUPLICATE KEY UPDATE points = points + VALUES(points), matches = matches + 1, \
+             updated_at = GREATEST(updated_at, VALUES(updated_at))"
+        }
+        Dialect::Sqlite => {
+            "ON CONFLICT (board, period, user_id) DO UPDATE SET \
+             points = points + excluded.points, matches = matches + 1, \
+             updated_at = MAX(updated_at, excluded.updated_at)"
+        }
+    };
+    let sql = format!(
+        "INSERT INTO ranked_points (board, period, user_id, points, matches, updated_at) \
+         VALUES {values} {upsert}"
+    );
+    let mut q = sqlx::query(&sql);
+    for &(user, pts) in points {
+        q = q
+            .bind(board.to_string())
+            .bind(period)
+            .bind(user)
+            .bind(pts)
+            .bind(at);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 

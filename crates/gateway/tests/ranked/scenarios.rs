@@ -475,6 +475,8 @@ pub async fn bad_input(ctx: &Ctx) {
             &[(ann, 1, i64::MAX, false), (51, 2, 1, false)],
         ),
         record("topic", Some("   "), MONDAY_10H, &ok),
+        record("future", None, MONDAY_10H + 2 * 3_600_000, &ok),
+        record("past", None, -1, &ok),
     ];
     for rec in &bad {
         let e = r.record_match(rec).await.expect_err("refused");
