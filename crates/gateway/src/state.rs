@@ -79,7 +79,9 @@ impl AppState {
         limits.spawn_sweeper();
         live.use_limits(limits.clone());
         let passwords = Arc::new(crate::auth::password::Passwords::new(&config).await?);
-        let ranked = crate::ranked::Ranked::start(db.clone()).await?;
+        let ranked = crate::ranked::Ranked::start(db.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the ratings and leaderboards: {e}"))?;
         Ok(AppState {
             auth,
             passwords,
