@@ -72,3 +72,11 @@ async fn leaderboards_page_is_served_under_the_csp() {
     assert!(js.contains("/watch?limit="));
     ctx.finish().await;
 }
+
+/// MySQL only: SQLite has one writer, so its sequence numbers commit in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_commit_is_not_missed_mysql() {
+    let ctx = ctx::Ctx::mysql().await;
+    scenarios::slow_commit_is_not_missed(&ctx).await;
+    ctx.finish().await;
+}

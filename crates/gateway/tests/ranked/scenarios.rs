@@ -516,3 +516,72 @@ async fn next_top(stream: &mut reqwest::Response, buf: &mut String) -> Value {
         buf.push_str(std::str::from_utf8(&chunk).unwrap());
     }
 }
+
+/// A match whose transaction took its sequence number first but commits after a later match
+/// (MySQL hands out auto-increment values before commit) still reaches both gateways: the
+/// skipped number is re-checked until it appears.
+pub async fn slow_commit_is_not_missed(ctx: &Ctx) {
+    use gateway::db::Dialect;
+    use gateway::store::ranked as store;
+    let (ann, token) = ctx.user("ann").await;
+    let week = leaderboard_core::ResetSchedule::Weekly
+        .window_of(MONDAY_10H)
+        .0;
+    // The slow match: its rows written by hand in a transaction left open for a while.
+    let mut tx = ctx.a.state.db.primary().begin().await.unwrap();
+    let seq = store::insert_match(&mut tx, "slow", None, MONDAY_10H, MONDAY_10H, 2)
+        .await
+        .unwrap()
+        .expect("new match");
+    let dialect = ctx.a.state.db.dialect();
+    assert_eq!(dialect, Dialect::MySql);
+    store::add_points(
+        &mut tx,
+        dialect,
+        "points-week",
+        week,
+        &[(ann, 77), (71, 1)],
+        MONDAY_10H,
+    )
+    .await
+    .unwrap();
+    for (user, points) in [(ann, 77), (71, 1)] {
+        let r = store::ResultRow {
+            user_id: user,
+            placement: if user == ann { 1 } else { 2 },
+            points,
+            abandoned: false,
+            before: (25.0, 25.0 / 3.0),
+            after: (25.0, 25.0 / 3.0),
+        };
+        store::insert_result(&mut tx, seq, &r).await.unwrap();
+    }
+    // A later match commits first and is seen by both gateways.
+    ctx.a
+        .state
+        .ranked
+        .record_match(&record(
+            "fast",
+            None,
+            MONDAY_10H,
+            &[(61, 1, 5, false), (62, 2, 4, false)],
+        ))
+        .await
+        .unwrap();
+    for base in [&ctx.a.base_url, &ctx.b.base_url] {
+        ctx.ok_until(base, "/v1/leaderboards/points-week", &token, |v| {
+            v["total"] == 2
+        })
+        .await;
+    }
+    tx.commit().await.unwrap();
+    for base in [&ctx.a.base_url, &ctx.b.base_url] {
+        let v = ctx
+            .ok_until(base, "/v1/leaderboards/points-week", &token, |v| {
+                v["total"] == 4
+            })
+            .await;
+        assert_eq!(v["items"][0]["user_id"], ann, "{v}");
+        assert_eq!(v["items"][0]["score"], 77);
+    }
+}
