@@ -112,9 +112,7 @@ async function load() {
     api.request("GET", `${boardPath(b.id)}/me`, { query: q }),
     api.request("GET", `${boardPath(b.id)}/around`, { query: { ...q, above: AROUND, below: AROUND } }),
   ]);
-  $("reset").textContent = page.next_reset_ms
-    ? `Resets ${fmtTime(page.next_reset_ms)}. ${page.total} player${page.total === 1 ? "" : "s"}.`
-    : `All time. ${page.total} player${page.total === 1 ? "" : "s"}.`;
+  $("reset").textContent = describe(page);
   $("me-line").textContent = me.entry
     ? `#${me.entry.rank} of ${me.total} with ${me.entry.score}: better than or equal to ${me.percentile.toFixed(1)}% of players.`
     : "You are not on this board for this period yet.";
@@ -192,9 +190,17 @@ function onTop(page) {
   const extra = [...list.children].slice(page.items.length);
   fill(list, page.items);
   if (list.children.length + extra.length > PAGE) for (const li of extra) list.append(li);
-  $("reset").textContent = page.next_reset_ms
-    ? `Resets ${fmtTime(page.next_reset_ms)}. ${page.total} player${page.total === 1 ? "" : "s"}.`
-    : `All time. ${page.total} player${page.total === 1 ? "" : "s"}.`;
+  $("reset").textContent = describe(page);
+}
+
+/** The line under the pickers: when the board resets (or which past period this is), and size. */
+function describe(page) {
+  const players = `${page.total} player${page.total === 1 ? "" : "s"}.`;
+  if (!page.next_reset_ms) return `All time. ${players}`;
+  if (page.period.ago > 0) {
+    return `${fmtDay(page.period.start_ms)} to ${fmtDay(page.period.end_ms - 1)} (closed). ${players}`;
+  }
+  return `Resets ${fmtTime(page.next_reset_ms)}. ${players}`;
 }
 
 $("board").addEventListener("change", () => {
