@@ -30,6 +30,8 @@ pub struct AppState {
     pub limits: Arc<crate::limits::Limits>,
     /// Password hashing, bounded in concurrency (and so in memory).
     pub passwords: Arc<crate::auth::password::Passwords>,
+    /// Ratings and global leaderboards (`crate::ranked`).
+    pub ranked: Arc<crate::ranked::Ranked>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -79,6 +81,9 @@ impl AppState {
         limits.spawn_sweeper();
         live.use_limits(limits.clone());
         let passwords = Arc::new(crate::auth::password::Passwords::new(&config).await?);
+        let ranked = crate::ranked::Ranked::start(db.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the ratings and leaderboards: {e}"))?;
         let match_store = crate::matchmaking::store::MatchStore::new(&db);
         let matchmaking = crate::matchmaking::Matchmaker::start(
             match_store.clone(),
@@ -89,6 +94,7 @@ impl AppState {
         Ok(AppState {
             auth,
             passwords,
+            ranked,
             live,
             matchmaking,
             limits,

@@ -10,6 +10,7 @@ pub mod bank_csv;
 pub mod choices;
 pub mod docs;
 pub mod health;
+pub mod leaderboards;
 pub mod live;
 pub mod matchmaking;
 pub mod practice;
@@ -41,6 +42,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(reports::router())
         .merge(live::router())
         .merge(matchmaking::router())
+        .merge(leaderboards::router())
 }
 
 /// Default and maximum page sizes of every list endpoint.
