@@ -51,6 +51,7 @@ fn inputs() -> (
         },
         join: Default::default(),
         created_at: 1_000,
+        hostless: None,
     };
     let players = (1..=PLAYERS)
         .map(|id| PlayerRecord {

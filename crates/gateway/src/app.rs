@@ -82,6 +82,7 @@ pub async fn start(
         "connection limits"
     );
     let live = state.live.clone();
+    let matchmaking = state.matchmaking.clone();
     let app = router(state);
     let task = tokio::spawn(async move {
         // Live sessions are handed over once the listener is closed (so a
@@ -93,6 +94,8 @@ pub async fn start(
         });
         let live = async move {
             let _ = closed_rx.await;
+            // The queue's lease goes first: another gateway forms matches at once.
+            matchmaking.shutdown().await;
             live.shutdown().await;
         };
         tokio::join!(http, live);

@@ -79,6 +79,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod live;
+pub mod matchmaking;
 pub mod metrics;
 pub mod openapi;
 pub mod ranked;

@@ -24,6 +24,8 @@ pub struct AppState {
     pub auth: crate::auth::Authenticator,
     /// Live quiz sessions (owned by `crate::live`).
     pub live: Arc<crate::live::LiveService>,
+    /// The quick-match queue (owned by `crate::matchmaking`).
+    pub matchmaking: Arc<crate::matchmaking::Matchmaker>,
     /// Per-client rate limits of the public entry points.
     pub limits: Arc<crate::limits::Limits>,
     /// Password hashing, bounded in concurrency (and so in memory).
@@ -82,11 +84,19 @@ impl AppState {
         let ranked = crate::ranked::Ranked::start(db.clone())
             .await
             .map_err(|e| anyhow::anyhow!("loading the ratings and leaderboards: {e}"))?;
+        let match_store = crate::matchmaking::store::MatchStore::new(&db);
+        let matchmaking = crate::matchmaking::Matchmaker::start(
+            match_store.clone(),
+            live.clone(),
+            Arc::new(crate::matchmaking::ResultsBook::new(match_store)),
+            crate::matchmaking::MatchSettings::from_env()?,
+        );
         Ok(AppState {
             auth,
             passwords,
             ranked,
             live,
+            matchmaking,
             limits,
             db,
             redis,

@@ -168,6 +168,7 @@ impl Session {
         account_id: Option<i64>,
         pattern: Option<&str>,
     ) -> Result<Admitted, ErrorCode> {
+        self.hostless_admits(account_id)?;
         let g = &self.guard;
         if let Some(a) = account_id {
             if g.banned_accounts.contains(&a) {

@@ -326,6 +326,7 @@ fn a_restored_session_keeps_its_rules_lock_bans_and_age() {
         quiz: (*quiz()).clone(),
         join: s.join_rules(),
         created_at: 1_000_000,
+        hostless: None,
     };
     // Another gateway takes over 50 s later (server time 1,050,000).
     advance(Duration::from_secs(50));

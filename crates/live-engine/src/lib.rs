@@ -90,6 +90,9 @@ pub mod effects;
 pub mod guard;
 #[cfg(test)]
 mod guard_tests;
+pub mod hostless;
+#[cfg(test)]
+mod hostless_tests;
 pub mod nickname;
 #[cfg(test)]
 mod options_tests;
@@ -109,6 +112,7 @@ mod tests;
 pub use clock::Instant;
 pub use effects::{Effect, PendingAnswer, ScoreWrite, Target};
 pub use guard::{JoinRules, Lifetime, DEFAULT_MAX_PLAYERS};
+pub use hostless::Hostless;
 pub use nickname::NicknameFilter;
 pub use quiz::{LiveQuestion, LiveQuiz};
 pub use ranks::Ranked;

@@ -513,6 +513,7 @@ fn a_restore_keeps_extra_time_and_the_session_options() {
         quiz: (*quiz).clone(),
         join: s.join_rules(),
         created_at: EPOCH,
+        hostless: None,
     });
     let players: Vec<PlayerRecord> = [ann, bob]
         .iter()

@@ -56,6 +56,9 @@ pub struct SessionMeta {
     /// takeover).
     #[serde(default)]
     pub created_at: i64,
+    /// Set for a session the server runs without a host (a quick match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostless: Option<crate::hostless::Hostless>,
 }
 
 /// One player as checkpointed.
@@ -228,6 +231,9 @@ impl Session {
             seed,
         )
         .with_join_rules(meta.join, now);
+        if let Some(h) = &meta.hostless {
+            s = s.with_hostless(h);
+        }
         let instant = |ms: i64| -> Instant {
             let d = Duration::from_millis(ms.abs_diff(epoch_now));
             if ms >= epoch_now {

@@ -132,6 +132,8 @@ pub struct Session {
     /// Join rules, lock, bans, two-step pattern, lifetime (see [`crate::guard`]).
     pub(crate) guard: Guard,
     pub(crate) finish_reason: Option<FinishReason>,
+    /// Set for sessions the server runs (see [`crate::hostless`]).
+    pub(crate) hostless: Option<crate::hostless::HostlessState>,
     epoch_base: (Instant, i64),
     out: Vec<Effect>,
 }
@@ -162,9 +164,15 @@ impl Session {
             end_requested: false,
             guard: Guard::new(now),
             finish_reason: None,
+            hostless: None,
             epoch_base: (now, epoch_now_ms),
             out: Vec::new(),
         }
+    }
+
+    /// The instant and wall-clock ms the session's clock is based on.
+    pub(crate) fn epoch_base(&self) -> (Instant, i64) {
+        self.epoch_base
     }
 
     /// Wall-clock ms since the epoch for an instant.
@@ -235,16 +243,22 @@ impl Session {
             State::Reveal { until, .. } => Some(*until),
             _ => None,
         };
-        [timer, self.push.due_at(), self.guard_wakeup()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            timer,
+            self.push.due_at(),
+            self.guard_wakeup(),
+            self.hostless_wakeup(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Advances timers: rotates the two-step pattern, ends an expired
     /// session, closes an expired question, ends a reveal.
     pub fn tick(&mut self, now: Instant) {
         self.guard_tick(now);
+        self.hostless_tick(now);
         match &self.state {
             State::Question(o) if !o.closing && now >= self.question_closes_at(o) => {
                 self.close_question(now)

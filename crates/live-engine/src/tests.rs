@@ -609,6 +609,7 @@ fn restore_copy(s: &Session, durable: &[PendingAnswer], epoch_now: i64) -> (Sess
         quiz: (*quiz(3)).clone(),
         join: s.join_rules(),
         created_at: 0,
+        hostless: None,
     };
     let players = s
         .roster

@@ -67,6 +67,7 @@ mod endpoints;
 #[cfg(feature = "client")]
 mod error;
 pub mod live;
+pub mod matchmaking;
 pub mod types;
 
 #[cfg(feature = "client")]

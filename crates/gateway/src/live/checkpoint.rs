@@ -450,6 +450,7 @@ mod tests {
             },
             join: Default::default(),
             created_at: 1,
+            hostless: None,
         };
         assert!(!store.exists("123456").await.unwrap());
         store.create(&meta).await.expect("create");

@@ -20,7 +20,7 @@ use super::checkpoint::{CheckpointStore, Checkpointer, SqlCheckpoints};
 use super::clock::Clock;
 use super::engine::scoring::validate_rules;
 use super::engine::{
-    AnswerRecord, JoinRules, LiveQuestion, LiveQuiz, PhaseRecord, Session, SessionMeta,
+    AnswerRecord, Hostless, JoinRules, LiveQuestion, LiveQuiz, PhaseRecord, Session, SessionMeta,
 };
 use super::lifecycle::Lifecycle;
 use super::mesh::{LocalSessions, Mesh, MeshFuture};
@@ -317,17 +317,52 @@ impl LiveService {
             top_n: top_n as usize,
             hide_text_on_devices: req.show_question_on_devices == Some(false),
         });
-        let (code, tx, rx) = self.allocate_code().await?;
         let quota = (self.policy.max_sessions_per_user > 0).then(|| HostQuota {
             max_running: self.policy.max_sessions_per_user,
             // A minute of slack over the lifetime: a session at its end is
             // still finishing.
             since_ms: now_ms() - self.policy.lifetime.max.as_millis() as i64 - 60_000,
         });
+        self.launch(quiz, join, host.id, quota, None).await
+    }
+
+    /// Creates a session the server runs without a host (a quick match, see
+    /// [`super::engine::hostless`]): `quiz` is the drawn questions (its
+    /// `quiz_id` 0: it is no stored quiz), only `hostless.members` may join,
+    /// and it starts by itself. No host token is issued (the returned one is
+    /// empty, and no connection can attach as the host).
+    pub async fn create_hostless(
+        &self,
+        quiz: LiveQuiz,
+        hostless: Hostless,
+    ) -> Result<CreatedSession, CreateError> {
+        validate_rules(&quiz.rules).map_err(CreateError::Invalid)?;
+        if quiz.questions.is_empty() {
+            return Err(CreateError::Invalid("a match needs questions".into()));
+        }
+        let join = JoinRules {
+            max_players: hostless.members.len().max(1) as u32,
+            ..JoinRules::default()
+        };
+        self.launch(Arc::new(quiz), join, 0, None, Some(hostless))
+            .await
+    }
+
+    /// Allocates a code, records the session and starts its actor.
+    async fn launch(
+        &self,
+        quiz: Arc<LiveQuiz>,
+        join: JoinRules,
+        host_id: i64,
+        quota: Option<HostQuota>,
+        hostless: Option<Hostless>,
+    ) -> Result<CreatedSession, CreateError> {
+        let rules = quiz.rules;
+        let (code, tx, rx) = self.allocate_code().await?;
         let id = match self
             .deps
             .store
-            .create_session(&code, req.quiz_id, host.id, &rules, quota)
+            .create_session(&code, quiz.quiz_id, host_id, &rules, quota)
             .await
         {
             Ok(Some(id)) => id,
@@ -347,7 +382,11 @@ impl LiveService {
                 return Err(e.into());
             }
         };
-        let host_token = actor::new_token();
+        let host_token = if hostless.is_some() {
+            String::new()
+        } else {
+            actor::new_token()
+        };
         let epoch = now_ms();
         let meta = SessionMeta {
             session_id: id,
@@ -356,6 +395,7 @@ impl LiveService {
             quiz: (*quiz).clone(),
             join,
             created_at: epoch,
+            hostless: hostless.clone(),
         };
         if let Err(e) = self.checkpoints().create(&meta).await {
             self.forget(&code);
@@ -367,6 +407,10 @@ impl LiveService {
             .with_filter(self.policy.filter.clone())
             .with_lifetime(self.policy.lifetime)
             .with_push_interval(self.policy.tuning.push_interval);
+        let session = match &hostless {
+            Some(h) => session.with_hostless(h),
+            None => session,
+        };
         self.spawn(session, host_token.clone(), tx, rx);
         metrics::counter!("live_sessions_created_total").increment(1);
         Ok(CreatedSession {

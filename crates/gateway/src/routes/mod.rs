@@ -12,6 +12,7 @@ pub mod docs;
 pub mod health;
 pub mod leaderboards;
 pub mod live;
+pub mod matchmaking;
 pub mod practice;
 pub mod questions;
 pub mod quizzes;
@@ -40,6 +41,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(quizzes::router())
         .merge(reports::router())
         .merge(live::router())
+        .merge(matchmaking::router())
         .merge(leaderboards::router())
 }
 

@@ -833,6 +833,9 @@ pub enum ErrorCode {
     /// [`ClientMsg::ExtraTime`]: the percent is outside
     /// [`EXTRA_TIME_MIN_PERCENT`]..=[`EXTRA_TIME_MAX_PERCENT`].
     BadExtraTime,
+    /// The session is a quick match run by the server: only the accounts
+    /// the matchmaker put in it may join (with their login token).
+    NotInMatch,
 }
 
 impl ErrorCode {
@@ -870,6 +873,9 @@ impl ErrorCode {
             }
             ErrorCode::BadExtraTime => {
                 "extra time is a percent of the time limit from 100 (none) to 300 (three times)"
+            }
+            ErrorCode::NotInMatch => {
+                "this quick match is only for the players the matchmaker put in it"
             }
         }
     }

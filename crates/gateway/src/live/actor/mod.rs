@@ -720,10 +720,14 @@ impl Actor {
         let rows: Vec<FinalRow> = standings
             .into_iter()
             .map(|s| {
-                let account_id = session.roster.get(s.player_id).and_then(|p| p.account_id);
+                let player = session.roster.get(s.player_id);
+                let account_id = player.and_then(|p| p.account_id);
+                // Not connected when it ended: left (a quick match counts it as abandoned).
+                let left = player.is_some_and(|p| !p.connected);
                 FinalRow {
                     standing: s,
                     account_id,
+                    left,
                 }
             })
             .collect();

@@ -118,6 +118,8 @@ pub struct FinalRow {
     pub standing: Standing,
     /// Account id for logged-in players.
     pub account_id: Option<i64>,
+    /// The player was not connected when the session finished.
+    pub left: bool,
 }
 
 /// A host's quota of running sessions, checked in the same statement as the

@@ -111,14 +111,14 @@ impl LiveStore {
         for chunk in rows.chunks(500) {
             let mut sql = format!(
                 "{} live_standings (session_id, player_id, nickname, account_id, final_rank, \
-                 score) VALUES ",
+                 score, left_match) VALUES ",
                 self.insert_ignore()
             );
             for i in 0..chunk.len() {
                 sql.push_str(if i == 0 {
-                    "(?,?,?,?,?,?)"
+                    "(?,?,?,?,?,?,?)"
                 } else {
-                    ",(?,?,?,?,?,?)"
+                    ",(?,?,?,?,?,?,?)"
                 });
             }
             let mut q = sqlx::query(&sql);
@@ -129,7 +129,8 @@ impl LiveStore {
                     .bind(r.standing.nickname.clone())
                     .bind(r.account_id)
                     .bind(r.standing.rank as i64)
-                    .bind(r.standing.score);
+                    .bind(r.standing.score)
+                    .bind(i64::from(r.left));
             }
             q.execute(&mut *tx).await?;
         }

@@ -1,0 +1,294 @@
+//! Quick-match load generator: N players cycling queue -> duel -> queue against one gateway.
+//!
+//! ```text
+//! ulimit -n 65535
+//! REGISTER_PER_IP_PER_MIN=1000000 LOGIN_PER_IP_PER_MIN=1000000 JOIN_PER_IP_PER_MIN=1000000 \
+//!   MAX_CONNS_PER_IP=0 MATCH_QUESTIONS=2 MATCH_TIME_LIMIT_MS=3000 MATCH_REVEAL_MS=200 \
+//!   cargo run --release -p gateway &                     # embedded default on 127.0.0.1:8080
+//! cargo run --release -p benches --bin matchgen -- --players 1000 --secs 60
+//! ```
+//!
+//! It registers `--players` accounts (and, on a fresh database, an author who adds questions),
+//! then every player loops until `--secs` have passed: queue for a duel (any topic) through the
+//! SDK's `MatchClient`, join the match with `LiveClient`, answer every question after a random
+//! think time, wait for the end, queue again. It reports, with HDR histograms:
+//!
+//! - **time to match**: queue request sent until `matched` (client side), p50/p95/p99/max;
+//! - **matches per second**: distinct matches players were put in, over the run;
+//! - **results lost**: matches played to the end minus results the gateway recorded
+//!   (`matchmaking_results_recorded_total` on `/metrics`, read before and after): must be 0;
+//! - errors by kind.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use livequiz_sdk::live::{Credentials, LiveClient, ServerMsg};
+use livequiz_sdk::matchmaking::{MatchClient, QueueRequest};
+use livequiz_sdk::types::{ChoiceInput, QuestionInput, RegisterRequest};
+use livequiz_sdk::Client;
+
+struct Args {
+    url: String,
+    players: usize,
+    secs: u64,
+    parallel: usize,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        url: "http://127.0.0.1:8080".into(),
+        players: 200,
+        secs: 60,
+        parallel: 4,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--url" => a.url = val()?,
+            "--players" => a.players = val()?.parse()?,
+            "--secs" => a.secs = val()?.parse()?,
+            "--parallel" => a.parallel = val()?.parse()?,
+            other => anyhow::bail!(
+                "unknown flag {other}; flags: --url U --players N --secs S --parallel P"
+            ),
+        }
+    }
+    anyhow::ensure!(
+        a.url.contains("://127.") || a.url.contains("://localhost"),
+        "load is only sent to 127.0.0.0/8 (got {})",
+        a.url
+    );
+    anyhow::ensure!(a.players >= 2, "--players must be at least 2");
+    Ok(a)
+}
+
+#[derive(Default)]
+struct Stats {
+    time_to_match: Option<Histogram<u64>>,
+    matches: HashSet<String>,
+    finished: HashSet<String>,
+    errors: BTreeMap<String, u64>,
+}
+
+async fn recorded(url: &str) -> anyhow::Result<u64> {
+    let text = Client::new(url)?.metrics().await.context("read /metrics")?;
+    Ok(text
+        .lines()
+        .find(|l| l.starts_with("matchmaking_results_recorded_total"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0) as u64)
+}
+
+async fn seed_questions(url: &str, run: &str) -> anyhow::Result<()> {
+    let anon = Client::new(url)?;
+    let name = format!("mga{run}");
+    anon.register(&RegisterRequest {
+        username: name.clone(),
+        password: "matchgen-password".into(),
+    })
+    .await?;
+    let author = anon.login(&name, "matchgen-password").await?;
+    for i in 0..20 {
+        let q = QuestionInput {
+            text: format!("matchgen question {i}?"),
+            topic: "matchgen".into(),
+            tags: vec![],
+            difficulty: 3,
+            explanation: String::new(),
+            choices: vec![
+                ChoiceInput {
+                    id: None,
+                    text: "no".into(),
+                    correct: false,
+                },
+                ChoiceInput {
+                    id: None,
+                    text: "yes".into(),
+                    correct: true,
+                },
+            ],
+        };
+        if author.create_question(&q).await.is_err() {
+            println!("(not an author: using the questions already in the bank)");
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+async fn player_loop(url: String, token: String, until: Instant, stats: Arc<Mutex<Stats>>) {
+    let err = |stats: &Arc<Mutex<Stats>>, kind: String| {
+        *stats.lock().unwrap().errors.entry(kind).or_default() += 1;
+    };
+    while Instant::now() < until {
+        let t0 = Instant::now();
+        let mut q = match MatchClient::queue(&url, &token, QueueRequest::duel(None)).await {
+            Ok(q) => q,
+            Err(e) => {
+                err(&stats, format!("queue: {e}"));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        let left = until.saturating_duration_since(Instant::now());
+        let m = match tokio::time::timeout(left, q.wait()).await {
+            Ok(Ok(m)) => m,
+            Ok(Err(e)) => {
+                err(&stats, format!("wait: {e}"));
+                continue;
+            }
+            Err(_) => {
+                let _ = q.leave().await;
+                break;
+            }
+        };
+        let waited = t0.elapsed().as_millis() as u64;
+        {
+            let mut s = stats.lock().unwrap();
+            if let Some(h) = s.time_to_match.as_mut() {
+                let _ = h.record(waited.max(1));
+            }
+            s.matches.insert(m.match_id.clone());
+        }
+        let mut live =
+            match LiveClient::connect(&url, &m.code, Credentials::Account(token.clone())).await {
+                Ok(c) => c,
+                Err(e) => {
+                    err(&stats, format!("join: {e}"));
+                    continue;
+                }
+            };
+        loop {
+            match live.next_message().await {
+                Some(ServerMsg::Question(qv)) => {
+                    let think = rand::random_range(0..300u64);
+                    tokio::time::sleep(Duration::from_millis(think)).await;
+                    let choice = rand::random_range(0..2u32);
+                    let _ = live.answer(qv.index, vec![choice], None);
+                }
+                Some(ServerMsg::Finished { .. }) => {
+                    stats.lock().unwrap().finished.insert(m.match_id.clone());
+                    break;
+                }
+                Some(_) => {}
+                None => {
+                    err(&stats, "match connection ended".into());
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let run = format!("{:x}", rand::random::<u32>());
+    seed_questions(&args.url, &run).await?;
+    println!("registering {} players...", args.players);
+    let sem = Arc::new(tokio::sync::Semaphore::new(args.parallel.max(1)));
+    let mut regs = Vec::new();
+    for i in 0..args.players {
+        let (url, sem, run) = (args.url.clone(), sem.clone(), run.clone());
+        regs.push(tokio::spawn(async move {
+            let _p = sem.acquire().await?;
+            let anon = Client::new(&url)?;
+            let name = format!("mg{run}p{i}");
+            // Password hashing is bounded on the gateway (503 when busy): retry.
+            let mut registered = false;
+            for _ in 0..60 {
+                if !registered {
+                    match anon
+                        .register(&RegisterRequest {
+                            username: name.clone(),
+                            password: "matchgen-password".into(),
+                        })
+                        .await
+                    {
+                        Ok(_) => registered = true,
+                        Err(e) if e.to_string().contains("503") => {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                match anon.login(&name, "matchgen-password").await {
+                    Ok(c) => return anyhow::Ok(c.token().unwrap_or_default().to_string()),
+                    Err(e) if e.to_string().contains("503") => {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            anyhow::bail!("{name}: the gateway stayed busy")
+        }));
+    }
+    let mut tokens = Vec::new();
+    for r in regs {
+        tokens.push(r.await??);
+    }
+    let before = recorded(&args.url).await?;
+    let stats = Arc::new(Mutex::new(Stats {
+        time_to_match: Some(Histogram::new(3)?),
+        ..Stats::default()
+    }));
+    let start = Instant::now();
+    let until = start + Duration::from_secs(args.secs);
+    println!("{} players cycling for {} s...", tokens.len(), args.secs);
+    let mut tasks = Vec::new();
+    for t in tokens {
+        tasks.push(tokio::spawn(player_loop(
+            args.url.clone(),
+            t,
+            until,
+            stats.clone(),
+        )));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    // Let the authority record the last matches (it sweeps every tick).
+    let finished = stats.lock().unwrap().finished.len() as u64;
+    let mut after = recorded(&args.url).await?;
+    for _ in 0..50 {
+        if after - before >= finished {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        after = recorded(&args.url).await?;
+    }
+    let s = stats.lock().unwrap();
+    let h = s.time_to_match.as_ref().expect("histogram");
+    println!("players                 {}", args.players);
+    println!("run                     {elapsed:.1} s");
+    println!(
+        "time to match (ms)      p50 {}  p95 {}  p99 {}  max {}  (n = {})",
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.95),
+        h.value_at_quantile(0.99),
+        h.max(),
+        h.len()
+    );
+    println!(
+        "matches                 {} formed ({:.1}/s), {} played to the end",
+        s.matches.len(),
+        s.matches.len() as f64 / elapsed,
+        finished
+    );
+    println!(
+        "results recorded        {} (lost: {})",
+        after - before,
+        finished.saturating_sub(after - before)
+    );
+    for (k, v) in &s.errors {
+        println!("error                   {v} x {k}");
+    }
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! # Quick match: the queue, the matchmaker and server-run matches
+//!
+//! A logged-in player opens `GET /v1/match/ws` and asks for a match (a topic
+//! or any; a duel or a room of up to 8; the protocol is
+//! `livequiz_sdk::matchmaking` and `docs/PROTOCOL.md`). The matchmaker
+//! groups players of similar rating, widening the accepted gap with the
+//! wait ([`pool`]: the curve, the bound and what happens at it), creates a
+//! live session run by the server for the group (no host:
+//! [`crate::live::engine::hostless`]) and tells each player its join code.
+//! The players join it like any live session, with their login token; the
+//! session starts once all are connected (or at the end of a short
+//! countdown), plays the drawn questions with the usual scoring,
+//! answer-once, deadlines and reveals, and a player who drops resumes with
+//! the welcome's resume token. When it finishes, the result goes to the
+//! [`RatingBook`] once per match.
+//!
+//! ## Layers
+//!
+//! - [`pool`]: the matcher, pure: tickets and a time in, groups out.
+//! - [`store`]: the tables (`mm_queue`, `mm_lease`, `mm_matches`,
+//!   `mm_seen`, `match_results`) on the primary database.
+//! - [`service::Matchmaker`]: one per gateway. It holds the sockets of the
+//!   players queued on this gateway, refreshes their tickets' heartbeat and
+//!   delivers the matches the authority made for them. One gateway at a
+//!   time is the queue's **authority** (a lease row in `mm_lease`, renewed
+//!   every tick, taken over by another gateway once it expires when its
+//!   holder dies): it removes tickets whose gateway stopped refreshing them,
+//!   forms the groups, draws the questions, creates the sessions and records
+//!   finished matches.
+//! - [`ws`]: the queue socket of one player.
+//!
+//! ## Invariants
+//!
+//! - One ticket per account (the queue's primary key), and a ticket is
+//!   claimed for a match by one conditional `UPDATE ... WHERE match_id IS
+//!   NULL` per member inside one transaction that fails as a whole: no
+//!   player is ever in two matches, even with two authorities for a moment
+//!   (a lease that expired during a pause) or concurrent requests.
+//! - A player who leaves or drops is out of the queue: the socket's task
+//!   deletes the ticket; if the gateway died, the authority deletes tickets
+//!   whose heartbeat is older than `stale_after` (default 5 s).
+//! - A match result reaches [`RatingBook::record_match`] once it is
+//!   finished and stored; `mm_matches.recorded_at` is set after the book
+//!   accepted it, so a crash in between repeats the call with the same
+//!   `match_id` (the book's contract: exactly once per match id). A member
+//!   who never joined, or was not connected at the end, is `abandoned`.
+//!
+//! ## Deployment
+//!
+//! The queue is in the database in both modes: SQLite on the embedded
+//! single gateway (which is then always the authority), the shared MySQL
+//! primary with several gateways. The authority polls the queue every tick
+//! (default 200 ms), so the time to match is at least a tick, and a
+//! gateway learns of its players' matches on its next tick.
+//!
+//! ## Not implemented (yet)
+//!
+//! - Ghost duels at the wait bound (a player times out instead).
+//! - The matched players' sessions are created on the authority's gateway;
+//!   players on other gateways are bridged to it as for any session.
+//! - The drawn questions are not marked "in play" for the practice mode
+//!   and search (they are in no stored quiz).
+
+pub mod book;
+pub mod pool;
+pub mod service;
+pub mod store;
+pub mod ws;
+
+use futures_util::future::BoxFuture;
+
+use crate::store::StoreError;
+
+pub use book::ResultsBook;
+pub use service::{ManualClock, MatchClock, MatchSettings, Matchmaker, SystemClock};
+
+/// One player of a finished match.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MatchPlayer {
+    /// Account.
+    pub user_id: i64,
+    /// 1 = best; players with the same points share a placement; members
+    /// who never joined share the last one.
+    pub placement: u32,
+    /// Points scored.
+    pub points: i64,
+    /// Never joined, or not connected when the match ended.
+    pub abandoned: bool,
+}
+
+/// A finished match, for the ratings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MatchRecord {
+    /// The match id (the key of exactly-once recording).
+    pub match_id: String,
+    /// The match's topic (`None`: mixed).
+    pub topic: Option<String>,
+    /// When it ended (ms since the epoch).
+    pub ended_at_ms: i64,
+    /// Every member.
+    pub players: Vec<MatchPlayer>,
+}
+
+/// What the matchmaker needs from the ratings.
+pub trait RatingBook: Send + Sync + 'static {
+    /// The display rating of each account, in the order asked.
+    fn ratings(&self, user_ids: &[i64]) -> BoxFuture<'_, Result<Vec<f64>, StoreError>>;
+    /// Records a finished match. Must take effect exactly once per
+    /// `match_id`: the matchmaker calls it again after a crash between the
+    /// call and its own bookkeeping.
+    fn record_match(&self, rec: MatchRecord) -> BoxFuture<'_, Result<(), StoreError>>;
+}

@@ -1,0 +1,733 @@
+//! [`Matchmaker`]: the queue of one gateway and, while it holds the lease,
+//! the authority of the whole queue (see the module docs of
+//! [`super`]).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use livequiz_sdk::live::ScoringRules;
+use livequiz_sdk::matchmaking::{Matched, MatchedPlayer};
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::pool::{self, Curve, Ticket};
+use super::store::{MatchStore, QueuedRow};
+use super::{MatchPlayer, MatchRecord, RatingBook};
+use crate::db::now_ms;
+use crate::live::engine::{Hostless, LiveQuestion, LiveQuiz};
+use crate::live::LiveService;
+use crate::store::StoreError;
+
+/// The name of the queue's authority lease.
+const LEASE: &str = "queue";
+
+/// The time the queue measures waits with (injected in tests).
+pub trait MatchClock: Send + Sync + 'static {
+    /// Milliseconds since the epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl MatchClock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+}
+
+/// A clock that moves only when told (tests of the widening).
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// Starting at `ms`.
+    pub fn new(ms: i64) -> Self {
+        ManualClock(AtomicI64::new(ms))
+    }
+
+    /// Moves it forward.
+    pub fn advance(&self, d: Duration) {
+        self.0.fetch_add(d.as_millis() as i64, Ordering::SeqCst);
+    }
+}
+
+impl MatchClock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The matchmaker's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchSettings {
+    /// The gap curve and the wait bound.
+    pub curve: Curve,
+    /// Questions per match.
+    pub questions: u32,
+    /// Time to answer each (ms).
+    pub time_limit_ms: u32,
+    /// Reveal pause between questions (ms).
+    pub reveal_ms: u64,
+    /// Longest a match waits for its players to connect before it starts
+    /// with those who did (ms).
+    pub countdown_ms: i64,
+    /// How often the queue is polled and matches are formed.
+    pub tick: Duration,
+    /// The authority lease's lifetime (ms); another gateway takes over this
+    /// long after the authority stopped renewing it.
+    pub lease_ms: i64,
+    /// A ticket whose gateway has not refreshed it for this long (ms) is
+    /// removed (its gateway died).
+    pub stale_after_ms: i64,
+    /// A question a player got in a match is not drawn for them again for
+    /// this long (ms).
+    pub seen_for_ms: i64,
+    /// How often a waiting player gets a status frame.
+    pub status_every: Duration,
+}
+
+impl Default for MatchSettings {
+    fn default() -> Self {
+        MatchSettings {
+            curve: Curve::default(),
+            questions: 7,
+            time_limit_ms: 15_000,
+            reveal_ms: 4_000,
+            countdown_ms: 10_000,
+            tick: Duration::from_millis(200),
+            lease_ms: 3_000,
+            stale_after_ms: 5_000,
+            seen_for_ms: 7 * 24 * 3_600_000,
+            status_every: Duration::from_secs(1),
+        }
+    }
+}
+
+impl MatchSettings {
+    /// The defaults with the environment's overrides: `MATCH_QUESTIONS`,
+    /// `MATCH_TIME_LIMIT_MS`, `MATCH_REVEAL_MS`, `MATCH_COUNTDOWN_MS`,
+    /// `MATCH_TICK_MS`, `MATCH_ANY_AFTER_MS`, `MATCH_MAX_WAIT_MS`; a value
+    /// that is not a positive integer is an error naming the variable.
+    pub fn from_env() -> anyhow::Result<Self> {
+        fn var(name: &str) -> anyhow::Result<Option<u64>> {
+            match std::env::var(name) {
+                Err(_) => Ok(None),
+                Ok(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(Some(n)),
+                    _ => anyhow::bail!("{name} must be a positive integer (got {v:?})"),
+                },
+            }
+        }
+        let mut s = MatchSettings::default();
+        if let Some(n) = var("MATCH_QUESTIONS")? {
+            s.questions = n.min(100) as u32;
+        }
+        if let Some(n) = var("MATCH_TIME_LIMIT_MS")? {
+            s.time_limit_ms = n.min(600_000) as u32;
+        }
+        if let Some(n) = var("MATCH_REVEAL_MS")? {
+            s.reveal_ms = n.min(60_000);
+        }
+        if let Some(n) = var("MATCH_COUNTDOWN_MS")? {
+            s.countdown_ms = n.min(600_000) as i64;
+        }
+        if let Some(n) = var("MATCH_TICK_MS")? {
+            s.tick = Duration::from_millis(n.min(10_000));
+        }
+        if let Some(n) = var("MATCH_ANY_AFTER_MS")? {
+            s.curve.any_after_ms = n;
+        }
+        if let Some(n) = var("MATCH_MAX_WAIT_MS")? {
+            s.curve.max_wait_ms = n;
+        }
+        Ok(s)
+    }
+}
+
+/// What `mm_matches.members` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MatchDetails {
+    /// Everyone in the match with their rating.
+    pub players: Vec<MatchedPlayer>,
+    /// When it starts with whoever joined (server ms).
+    pub start_by: i64,
+    /// When each was queued (the matchmaker's clock), as `players`.
+    pub enqueued_at: Vec<i64>,
+    /// The questions' topic (`None`: mixed).
+    #[serde(default)]
+    pub topic: Option<String>,
+}
+
+/// A socket waiting on this gateway.
+struct Waiter {
+    ticket: String,
+    tx: mpsc::Sender<Matched>,
+}
+
+/// The queue of one gateway (see the module docs).
+pub struct Matchmaker {
+    store: MatchStore,
+    live: Arc<LiveService>,
+    book: RwLock<Arc<dyn RatingBook>>,
+    clock: RwLock<Arc<dyn MatchClock>>,
+    settings: RwLock<MatchSettings>,
+    gateway: String,
+    waiters: Mutex<HashMap<i64, Waiter>>,
+    /// Smoothed time to match per size (ms), from this gateway's deliveries.
+    estimates: Mutex<HashMap<u32, f64>>,
+    authority: AtomicBool,
+    /// When the lease was last asked for (wall ms).
+    lease_asked: AtomicI64,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Matchmaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matchmaker")
+            .field("gateway", &self.gateway)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a queue request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The account already waits (here or on another gateway).
+    #[error("this account already waits in the queue")]
+    AlreadyQueued,
+    /// Out of range input.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A player's place in the queue, for its socket.
+#[derive(Debug)]
+pub struct Place {
+    /// The ticket.
+    pub row: QueuedRow,
+    /// Where the match arrives.
+    pub matched: mpsc::Receiver<Matched>,
+}
+
+impl Matchmaker {
+    /// The matchmaker of this gateway over `store`, creating its matches
+    /// with `live`, recording results in `book`. Starts its loop (call it
+    /// inside a tokio runtime).
+    pub fn start(
+        store: MatchStore,
+        live: Arc<LiveService>,
+        book: Arc<dyn RatingBook>,
+        settings: MatchSettings,
+    ) -> Arc<Self> {
+        let mm = Arc::new(Matchmaker {
+            store,
+            live,
+            book: RwLock::new(book),
+            clock: RwLock::new(Arc::new(SystemClock)),
+            settings: RwLock::new(settings),
+            gateway: format!("gw-{:016x}", rand::random::<u64>()),
+            waiters: Mutex::new(HashMap::new()),
+            estimates: Mutex::new(HashMap::new()),
+            authority: AtomicBool::new(false),
+            lease_asked: AtomicI64::new(0),
+            task: Mutex::new(None),
+        });
+        let weak = Arc::downgrade(&mm);
+        let task = tokio::spawn(async move {
+            loop {
+                let Some(mm) = weak.upgrade() else { return };
+                let tick = mm.settings().tick;
+                if let Err(e) = mm.turn().await {
+                    tracing::warn!(error = %e, "matchmaker turn failed");
+                }
+                drop(mm);
+                tokio::time::sleep(tick).await;
+            }
+        });
+        *mm.task.lock().expect("poisoned") = Some(task);
+        mm
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> MatchSettings {
+        self.settings.read().expect("poisoned").clone()
+    }
+
+    /// Replaces the settings (tests use short games and ticks).
+    pub fn set_settings(&self, s: MatchSettings) {
+        *self.settings.write().expect("poisoned") = s;
+    }
+
+    /// Replaces the rating book (the gateway's rating system plugs in here).
+    pub fn set_book(&self, book: Arc<dyn RatingBook>) {
+        *self.book.write().expect("poisoned") = book;
+    }
+
+    /// Replaces the clock waits are measured with (tests).
+    pub fn set_clock(&self, clock: Arc<dyn MatchClock>) {
+        *self.clock.write().expect("poisoned") = clock;
+    }
+
+    fn book(&self) -> Arc<dyn RatingBook> {
+        self.book.read().expect("poisoned").clone()
+    }
+
+    /// The queue's clock, now.
+    pub fn now(&self) -> i64 {
+        self.clock.read().expect("poisoned").now_ms()
+    }
+
+    /// The gateway's token check (the queue socket's first frame).
+    pub fn live_auth(&self) -> &crate::auth::Authenticator {
+        self.live.auth()
+    }
+
+    /// This gateway's id in the queue.
+    pub fn gateway(&self) -> &str {
+        &self.gateway
+    }
+
+    /// Whether this gateway was the queue's authority at its last tick.
+    pub fn is_authority(&self) -> bool {
+        self.authority.load(Ordering::Acquire)
+    }
+
+    /// Players waiting on this gateway's sockets.
+    pub fn waiting_here(&self) -> usize {
+        self.waiters.lock().expect("poisoned").len()
+    }
+
+    /// The estimated wait for a size (ms): the smoothed time to match of the
+    /// recent matches of that size delivered here; before any, 5 s for a
+    /// duel, 15 s for a room.
+    pub fn estimate(&self, size: u32) -> u64 {
+        let e = self.estimates.lock().expect("poisoned");
+        match e.get(&size) {
+            Some(ms) => *ms as u64,
+            None if size <= 2 => 5_000,
+            None => 15_000,
+        }
+    }
+
+    /// Stops the loop and gives the lease up (the gateway stops).
+    pub async fn shutdown(&self) {
+        if let Some(t) = self.task.lock().expect("poisoned").take() {
+            t.abort();
+        }
+        if self.authority.swap(false, Ordering::AcqRel) {
+            let _ = self.store.release(LEASE, &self.gateway).await;
+        }
+    }
+
+    /// Stops the loop as a crash would: nothing is released, the lease and
+    /// the tickets' heartbeats just stop being renewed (failover tests).
+    pub fn halt(&self) {
+        if let Some(t) = self.task.lock().expect("poisoned").take() {
+            t.abort();
+        }
+        self.authority.store(false, Ordering::Release);
+    }
+
+    /// Queues `user_id` (checked and rated by the caller's socket).
+    pub async fn enqueue(
+        &self,
+        user_id: i64,
+        topic: Option<String>,
+        size: u32,
+    ) -> Result<Place, QueueError> {
+        if !(2..=livequiz_sdk::matchmaking::MAX_ROOM).contains(&size) {
+            return Err(QueueError::Invalid(format!(
+                "size must be 2 (a duel) to {} (a room)",
+                livequiz_sdk::matchmaking::MAX_ROOM
+            )));
+        }
+        if let Some(t) = &topic {
+            if t.trim().is_empty() || t.chars().count() > 100 {
+                return Err(QueueError::Invalid(
+                    "topic must be 1-100 characters, or null for any".into(),
+                ));
+            }
+            if self
+                .store
+                .candidates(Some(t), (1, 5), None, 1)
+                .await?
+                .is_empty()
+            {
+                return Err(QueueError::Invalid(format!(
+                    "the bank has no playable question on topic {t:?}"
+                )));
+            }
+        }
+        let rating = self
+            .book()
+            .ratings(&[user_id])
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(super::book::DEFAULT_RATING);
+        let row = QueuedRow {
+            user_id,
+            ticket: format!("{:016x}", rand::random::<u64>()),
+            topic,
+            size,
+            rating,
+            enqueued_at: self.now(),
+        };
+        let (tx, rx) = mpsc::channel(1);
+        {
+            let mut w = self.waiters.lock().expect("poisoned");
+            if w.contains_key(&user_id) {
+                return Err(QueueError::AlreadyQueued);
+            }
+            w.insert(
+                user_id,
+                Waiter {
+                    ticket: row.ticket.clone(),
+                    tx,
+                },
+            );
+        }
+        let wall = now_ms();
+        let stale = wall - self.settings().stale_after_ms;
+        match self.store.enqueue(&row, &self.gateway, wall, stale).await {
+            Ok(true) => {
+                metrics::gauge!("matchmaking_waiting_here").increment(1.0);
+                Ok(Place { row, matched: rx })
+            }
+            Ok(false) => {
+                self.forget(user_id, &row.ticket);
+                Err(QueueError::AlreadyQueued)
+            }
+            Err(e) => {
+                self.forget(user_id, &row.ticket);
+                Err(e.into())
+            }
+        }
+    }
+
+    fn forget(&self, user_id: i64, ticket: &str) -> bool {
+        let mut w = self.waiters.lock().expect("poisoned");
+        if w.get(&user_id).is_some_and(|x| x.ticket == ticket) {
+            w.remove(&user_id);
+            return true;
+        }
+        false
+    }
+
+    /// The player asks to leave: true when out of the queue, false when a
+    /// match claimed the ticket first (it is delivered).
+    pub async fn leave(&self, row: &QueuedRow) -> Result<bool, StoreError> {
+        self.store.leave(row.user_id, &row.ticket).await
+    }
+
+    /// The socket is done with this ticket (matched, left, dropped): the
+    /// ticket is removed whatever its state.
+    pub async fn release(&self, row: &QueuedRow) {
+        if self.forget(row.user_id, &row.ticket) {
+            metrics::gauge!("matchmaking_waiting_here").decrement(1.0);
+        }
+        if let Err(e) = self.store.remove(row.user_id, &row.ticket).await {
+            tracing::warn!(error = %e, "matchmaker: could not remove a ticket");
+        }
+    }
+
+    /// One tick: heartbeats, deliveries, the lease, and (as the authority)
+    /// forming matches and recording finished ones.
+    async fn turn(&self) -> Result<(), StoreError> {
+        let settings = self.settings();
+        let wall = now_ms();
+        let have_waiters = self.waiting_here() > 0;
+        if have_waiters {
+            self.store.heartbeat(&self.gateway, wall).await?;
+            self.deliver().await?;
+        }
+        // The lease is renewed (or asked for) three times per lifetime, not
+        // every tick: an idle gateway writes little.
+        let authority = if wall >= self.lease_asked.load(Ordering::Acquire) + settings.lease_ms / 3
+        {
+            self.lease_asked.store(wall, Ordering::Release);
+            let held = self
+                .store
+                .lease(LEASE, &self.gateway, wall, settings.lease_ms)
+                .await?;
+            self.authority.store(held, Ordering::Release);
+            held
+        } else {
+            self.authority.load(Ordering::Acquire)
+        };
+        if !authority {
+            return Ok(());
+        }
+        let waiting = self.store.waiting(wall - settings.stale_after_ms).await?;
+        metrics::gauge!("matchmaking_queue_length").set(waiting.len() as f64);
+        if waiting.len() >= 2 {
+            self.form(&waiting, &settings).await?;
+        }
+        self.record_finished().await?;
+        if have_waiters {
+            // Matches formed this turn reach this gateway's players at once.
+            self.deliver().await?;
+        }
+        Ok(())
+    }
+
+    /// Hands this gateway's players the matches made for them.
+    async fn deliver(&self) -> Result<(), StoreError> {
+        let assigned = self.store.assigned(&self.gateway).await?;
+        if assigned.is_empty() {
+            return Ok(());
+        }
+        // Out of the queue (one statement) before the players hear of their matches.
+        let matches: Vec<String> = assigned.iter().map(|a| a.match_id.clone()).collect();
+        self.store.remove_matched(&self.gateway, &matches).await?;
+        for a in assigned {
+            let details: MatchDetails = serde_json::from_str(&a.details)?;
+            let enqueued = details
+                .players
+                .iter()
+                .position(|p| p.user_id == a.user_id)
+                .and_then(|i| details.enqueued_at.get(i).copied())
+                .unwrap_or_else(|| self.now());
+            let waited = (self.now() - enqueued).max(0) as u64;
+            let matched = Matched {
+                match_id: a.match_id.clone(),
+                code: a.code.clone(),
+                topic: details.topic.clone(),
+                players: details.players.clone(),
+                start_by: details.start_by,
+                waited_ms: waited,
+            };
+            let tx = {
+                let w = self.waiters.lock().expect("poisoned");
+                w.get(&a.user_id)
+                    .filter(|x| x.ticket == a.ticket)
+                    .map(|x| x.tx.clone())
+            };
+            if let Some(tx) = tx {
+                let size = details.players.len() as u32;
+                if tx.try_send(matched).is_ok() {
+                    metrics::histogram!("matchmaking_time_to_match_seconds")
+                        .record(waited as f64 / 1000.0);
+                    let mut e = self.estimates.lock().expect("poisoned");
+                    let v = e.entry(size).or_insert(waited as f64);
+                    *v = 0.8 * *v + 0.2 * waited as f64;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Forms every group the waiting tickets make and starts their matches.
+    async fn form(
+        &self,
+        waiting: &[QueuedRow],
+        settings: &MatchSettings,
+    ) -> Result<(), StoreError> {
+        let tickets: Vec<Ticket> = waiting
+            .iter()
+            .map(|r| Ticket {
+                user_id: r.user_id,
+                rating: r.rating,
+                topic: r.topic.clone(),
+                size: r.size,
+                enqueued_at: r.enqueued_at,
+            })
+            .collect();
+        let now = self.now();
+        // The matches of a turn start concurrently (their tickets are disjoint).
+        let starts =
+            pool::form(&tickets, now, &settings.curve)
+                .into_iter()
+                .map(|group| async move {
+                    let rows: Vec<&QueuedRow> =
+                        group.members.iter().map(|&i| &waiting[i]).collect();
+                    if let Err(e) = self.start_match(&rows, group.topic, settings).await {
+                        tracing::warn!(error = %e, "matchmaker: a match could not start");
+                    }
+                });
+        futures_util::future::join_all(starts).await;
+        Ok(())
+    }
+
+    async fn start_match(
+        &self,
+        rows: &[&QueuedRow],
+        topic: Option<String>,
+        settings: &MatchSettings,
+    ) -> anyhow::Result<()> {
+        let match_id = format!("m{:016x}", rand::random::<u64>());
+        let members: Vec<(i64, String)> =
+            rows.iter().map(|r| (r.user_id, r.ticket.clone())).collect();
+        let users: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
+        let start_by = now_ms() + settings.countdown_ms;
+        let details = MatchDetails {
+            players: rows
+                .iter()
+                .map(|r| MatchedPlayer {
+                    user_id: r.user_id,
+                    rating: r.rating,
+                })
+                .collect(),
+            start_by,
+            enqueued_at: rows.iter().map(|r| r.enqueued_at).collect(),
+            topic: topic.clone(),
+        };
+        let json = serde_json::to_string(&details)?;
+        if !self
+            .store
+            .claim(&match_id, &members, topic.as_deref(), &json, now_ms())
+            .await?
+        {
+            return Ok(()); // a ticket left or was claimed meanwhile
+        }
+        let started = async {
+            let mean = rows.iter().map(|r| r.rating).sum::<f64>() / rows.len() as f64;
+            let questions = self.draw(topic.as_deref(), mean, &users, settings).await?;
+            anyhow::ensure!(!questions.is_empty(), "no playable question to draw");
+            let ids: Vec<i64> = questions.iter().map(|q| q.question_id).collect();
+            let quiz = LiveQuiz {
+                quiz_id: 0,
+                questions,
+                rules: ScoringRules::default(),
+                reveal_ms: settings.reveal_ms,
+                top_n: 10,
+                hide_text_on_devices: false,
+            };
+            let created = self
+                .live
+                .create_hostless(
+                    quiz,
+                    Hostless {
+                        members: users.clone(),
+                        start_by,
+                    },
+                )
+                .await?;
+            self.store
+                .started(&match_id, created.session_id, &created.code)
+                .await?;
+            self.store.mark_seen(&users, &ids, now_ms()).await?;
+            anyhow::Ok(())
+        }
+        .await;
+        if let Err(e) = started {
+            self.store.unclaim(&match_id).await?;
+            return Err(e);
+        }
+        metrics::counter!("matchmaking_matches_total", "size" => rows.len().to_string())
+            .increment(1);
+        Ok(())
+    }
+
+    /// Draws the match's questions: the topic (or any), difficulty near the
+    /// players' mean rating, none a player got in the last `seen_for_ms`.
+    /// Short of questions it widens the difficulty to all, then allows
+    /// questions seen before, then plays fewer.
+    async fn draw(
+        &self,
+        topic: Option<&str>,
+        rating: f64,
+        users: &[i64],
+        settings: &MatchSettings,
+    ) -> Result<Vec<LiveQuestion>, StoreError> {
+        let want = settings.questions.max(1) as usize;
+        let center = difficulty_for(rating);
+        let near = (center.saturating_sub(1).max(1), (center + 1).min(5));
+        let since = now_ms() - settings.seen_for_ms;
+        let mut ids: Vec<i64> = Vec::new();
+        for (range, unseen) in [(near, true), ((1, 5), true), (near, false), ((1, 5), false)] {
+            let filter = unseen.then_some((users, since));
+            let mut more = self.store.candidates(topic, range, filter, 500).await?;
+            more.retain(|id| !ids.contains(id));
+            more.shuffle(&mut rand::rng());
+            ids.extend(more.into_iter().take(want - ids.len()));
+            if ids.len() >= want {
+                break;
+            }
+        }
+        let questions = self.store.playable(&ids, settings.time_limit_ms).await?;
+        Ok(questions
+            .into_iter()
+            .map(|q| LiveQuestion {
+                question_id: q.question_id,
+                text: q.text,
+                choices: q.choices,
+                correct: q.correct,
+                time_limit_ms: q.time_limit_ms,
+            })
+            .collect())
+    }
+
+    /// Sends every finished, unrecorded match to the rating book.
+    async fn record_finished(&self) -> Result<(), StoreError> {
+        for f in self.store.finished().await? {
+            let details: MatchDetails = serde_json::from_str(&f.details)?;
+            let standings = self.store.standings(f.session_id).await?;
+            let last = standings.iter().map(|s| s.rank).max().unwrap_or(0) + 1;
+            let players = details
+                .players
+                .iter()
+                .map(
+                    |p| match standings.iter().find(|s| s.account_id == p.user_id) {
+                        Some(s) => MatchPlayer {
+                            user_id: p.user_id,
+                            placement: s.rank,
+                            points: s.score,
+                            abandoned: s.left,
+                        },
+                        None => MatchPlayer {
+                            user_id: p.user_id,
+                            placement: last,
+                            points: 0,
+                            abandoned: true,
+                        },
+                    },
+                )
+                .collect();
+            let rec = MatchRecord {
+                match_id: f.match_id.clone(),
+                topic: f.topic.clone(),
+                ended_at_ms: f.finished_at,
+                players,
+            };
+            match self.book().record_match(rec).await {
+                Ok(()) => {
+                    self.store.mark_recorded(&f.match_id, now_ms()).await?;
+                    metrics::counter!("matchmaking_results_recorded_total").increment(1);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, match_id = f.match_id, "rating book refused a result; retried next tick");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The bank's difficulty (1-5) for a display rating: 1500 is 3, a step per
+/// 200 points.
+pub fn difficulty_for(rating: f64) -> u8 {
+    let steps = ((rating - 1500.0) / 200.0).round();
+    (3.0 + steps).clamp(1.0, 5.0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::difficulty_for;
+
+    #[test]
+    fn difficulty_follows_the_rating() {
+        assert_eq!(difficulty_for(1500.0), 3);
+        assert_eq!(difficulty_for(1000.0), 1);
+        assert_eq!(difficulty_for(1720.0), 4);
+        assert_eq!(difficulty_for(3000.0), 5);
+    }
+}

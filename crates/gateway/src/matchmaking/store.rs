@@ -1,0 +1,569 @@
+//! The matchmaking tables (`migrations/*/0210_matchmaking.sql`): the shared
+//! queue, the authority's lease, formed matches, questions seen, and the
+//! default rating book's results. Every statement runs on both dialects.
+
+use sqlx::{AnyPool, Row as _};
+
+use crate::db::{Db, Dialect};
+use crate::store::quizzes::PlayableQuestion;
+use crate::store::{placeholders, StoreError};
+
+/// A queued ticket as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedRow {
+    /// Account.
+    pub user_id: i64,
+    /// Ticket id (tells a ticket from a later one of the same account).
+    pub ticket: String,
+    /// Topic or any.
+    pub topic: Option<String>,
+    /// Players wanted.
+    pub size: u32,
+    /// Rating when queued.
+    pub rating: f64,
+    /// When queued (ms, the matchmaker's clock).
+    pub enqueued_at: i64,
+}
+
+/// A ticket the authority put in a match whose session exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assigned {
+    /// Account.
+    pub user_id: i64,
+    /// Ticket id.
+    pub ticket: String,
+    /// Match id.
+    pub match_id: String,
+    /// The match's join code.
+    pub code: String,
+    /// The match's details (JSON of `MatchDetails`).
+    pub details: String,
+}
+
+/// A formed match whose session finished and whose result is not recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// Match id.
+    pub match_id: String,
+    /// Its session.
+    pub session_id: i64,
+    /// Topic or mixed.
+    pub topic: Option<String>,
+    /// JSON of `MatchDetails`.
+    pub details: String,
+    /// When the session finished (ms).
+    pub finished_at: i64,
+}
+
+/// A final standing of a match's session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinalStanding {
+    /// Account.
+    pub account_id: i64,
+    /// Rank (1 = best; ties share it).
+    pub rank: u32,
+    /// Points.
+    pub score: i64,
+    /// Not connected at the end.
+    pub left: bool,
+}
+
+/// The matchmaking tables on the primary. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct MatchStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl MatchStore {
+    /// The store over `db`'s primary.
+    pub fn new(db: &Db) -> Self {
+        MatchStore {
+            pool: db.primary().clone(),
+            dialect: db.dialect(),
+        }
+    }
+
+    /// The pool (for the default rating book).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    fn insert_ignore(&self) -> &'static str {
+        match self.dialect {
+            Dialect::MySql => "INSERT IGNORE INTO",
+            Dialect::Sqlite => "INSERT OR IGNORE INTO",
+        }
+    }
+
+    /// Queues a ticket; false when the account already has one that is
+    /// alive (heartbeat at or after `stale_before`). A stale one is replaced.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn enqueue(
+        &self,
+        row: &QueuedRow,
+        gateway: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError> {
+        sqlx::query("DELETE FROM mm_queue WHERE user_id = ? AND heartbeat_ms < ?")
+            .bind(row.user_id)
+            .bind(stale_before)
+            .execute(&self.pool)
+            .await?;
+        let res = sqlx::query(&format!(
+            "{} mm_queue (user_id, ticket, topic, size, rating, enqueued_at, gateway, \
+             heartbeat_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self.insert_ignore()
+        ))
+        .bind(row.user_id)
+        .bind(row.ticket.clone())
+        .bind(row.topic.clone())
+        .bind(i64::from(row.size))
+        .bind(row.rating)
+        .bind(row.enqueued_at)
+        .bind(gateway.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// Takes a ticket out of the queue if no match claimed it; false when
+    /// one did (the player gets that match).
+    pub async fn leave(&self, user_id: i64, ticket: &str) -> Result<bool, StoreError> {
+        let res = sqlx::query(
+            "DELETE FROM mm_queue WHERE user_id = ? AND ticket = ? AND match_id IS NULL",
+        )
+        .bind(user_id)
+        .bind(ticket.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// Removes a ticket whatever its state (its socket is gone, or its
+    /// match was delivered).
+    pub async fn remove(&self, user_id: i64, ticket: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM mm_queue WHERE user_id = ? AND ticket = ?")
+            .bind(user_id)
+            .bind(ticket.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes this gateway's tickets of the given matches (delivered).
+    pub async fn remove_matched(
+        &self,
+        gateway: &str,
+        match_ids: &[String],
+    ) -> Result<(), StoreError> {
+        if match_ids.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "DELETE FROM mm_queue WHERE gateway = ? AND match_id IN ({})",
+            placeholders(match_ids.len())
+        );
+        let mut q = sqlx::query(&sql).bind(gateway.to_string());
+        for m in match_ids {
+            q = q.bind(m.clone());
+        }
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Refreshes the heartbeat of every ticket this gateway holds.
+    pub async fn heartbeat(&self, gateway: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE mm_queue SET heartbeat_ms = ? WHERE gateway = ?")
+            .bind(now)
+            .bind(gateway.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// This gateway's tickets that a match with a session claimed.
+    pub async fn assigned(&self, gateway: &str) -> Result<Vec<Assigned>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT q.user_id AS user_id, q.ticket AS ticket, q.match_id AS match_id, \
+             q.code AS code, m.members AS details FROM mm_queue q \
+             JOIN mm_matches m ON m.match_id = q.match_id \
+             WHERE q.gateway = ? AND q.code IS NOT NULL",
+        )
+        .bind(gateway.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Assigned {
+                    user_id: r.try_get("user_id")?,
+                    ticket: r.try_get("ticket")?,
+                    match_id: r.try_get("match_id")?,
+                    code: r.try_get("code")?,
+                    details: crate::store::text_column(r, "details")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes tickets whose gateway stopped refreshing them (it died) and
+    /// returns the waiting ones (no match yet).
+    pub async fn waiting(&self, stale_before: i64) -> Result<Vec<QueuedRow>, StoreError> {
+        sqlx::query("DELETE FROM mm_queue WHERE heartbeat_ms < ?")
+            .bind(stale_before)
+            .execute(&self.pool)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT user_id, ticket, topic, size, rating, enqueued_at FROM mm_queue \
+             WHERE match_id IS NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QueuedRow {
+                    user_id: r.try_get("user_id")?,
+                    ticket: r.try_get("ticket")?,
+                    topic: r.try_get("topic")?,
+                    size: r.try_get::<i64, _>("size")?.clamp(0, 64) as u32,
+                    rating: r.try_get("rating")?,
+                    enqueued_at: r.try_get("enqueued_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Claims every ticket of a group for `match_id` and records the match,
+    /// in one transaction; false (nothing changed) when any ticket is gone
+    /// or already claimed - so no ticket is ever in two matches, whoever
+    /// runs this concurrently.
+    pub async fn claim(
+        &self,
+        match_id: &str,
+        members: &[(i64, String)],
+        topic: Option<&str>,
+        details: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (user, ticket) in members {
+            let res = sqlx::query(
+                "UPDATE mm_queue SET match_id = ? WHERE user_id = ? AND ticket = ? \
+                 AND match_id IS NULL",
+            )
+            .bind(match_id.to_string())
+            .bind(*user)
+            .bind(ticket.clone())
+            .execute(&mut *tx)
+            .await?;
+            if res.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO mm_matches (match_id, topic, members, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(match_id.to_string())
+        .bind(topic.map(str::to_string))
+        .bind(details.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The match's session exists: its tickets get the code.
+    pub async fn started(
+        &self,
+        match_id: &str,
+        session_id: i64,
+        code: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE mm_matches SET session_id = ?, code = ? WHERE match_id = ?")
+            .bind(session_id)
+            .bind(code.to_string())
+            .bind(match_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE mm_queue SET code = ? WHERE match_id = ?")
+            .bind(code.to_string())
+            .bind(match_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The match could not start: its tickets wait again, the match is gone.
+    pub async fn unclaim(&self, match_id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE mm_queue SET match_id = NULL WHERE match_id = ?")
+            .bind(match_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM mm_matches WHERE match_id = ?")
+            .bind(match_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes or renews the lease `name` for `holder` until `now + ttl_ms`;
+    /// whether `holder` holds it now.
+    pub async fn lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
+        sqlx::query(&format!(
+            "{} mm_lease (name, holder, expires_ms) VALUES (?, ?, ?)",
+            self.insert_ignore()
+        ))
+        .bind(name.to_string())
+        .bind(holder.to_string())
+        .bind(now + ttl_ms)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query(
+            "UPDATE mm_lease SET holder = ?, expires_ms = ? WHERE name = ? \
+             AND (holder = ? OR expires_ms < ?)",
+        )
+        .bind(holder.to_string())
+        .bind(now + ttl_ms)
+        .bind(name.to_string())
+        .bind(holder.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT holder, expires_ms FROM mm_lease WHERE name = ?")
+            .bind(name.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => {
+                r.try_get::<String, _>("holder")? == holder
+                    && r.try_get::<i64, _>("expires_ms")? > now
+            }
+            None => false,
+        })
+    }
+
+    /// Gives the lease up (the next gateway takes it at once).
+    pub async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE mm_lease SET expires_ms = 0 WHERE name = ? AND holder = ?")
+            .bind(name.to_string())
+            .bind(holder.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Matches whose session finished and whose result is not recorded yet.
+    pub async fn finished(&self) -> Result<Vec<Finished>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.match_id AS match_id, m.session_id AS session_id, m.topic AS topic, \
+             m.members AS details, s.finished_at AS finished_at FROM mm_matches m \
+             JOIN live_sessions s ON s.id = m.session_id \
+             WHERE m.recorded_at IS NULL AND s.status = 'finished' LIMIT 100",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Finished {
+                    match_id: r.try_get("match_id")?,
+                    session_id: r.try_get("session_id")?,
+                    topic: r.try_get("topic")?,
+                    details: crate::store::text_column(r, "details")?,
+                    finished_at: r.try_get::<Option<i64>, _>("finished_at")?.unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    /// The final standings of a session's accounts.
+    pub async fn standings(&self, session_id: i64) -> Result<Vec<FinalStanding>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT account_id, final_rank, score, left_match FROM live_standings \
+             WHERE session_id = ? AND account_id IS NOT NULL ORDER BY final_rank",
+        )
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FinalStanding {
+                    account_id: r.try_get("account_id")?,
+                    rank: r
+                        .try_get::<i64, _>("final_rank")?
+                        .clamp(1, i64::from(u32::MAX)) as u32,
+                    score: r.try_get("score")?,
+                    left: r.try_get::<i64, _>("left_match")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// The match's result reached the rating book.
+    pub async fn mark_recorded(&self, match_id: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE mm_matches SET recorded_at = ? WHERE match_id = ? AND recorded_at IS NULL",
+        )
+        .bind(now)
+        .bind(match_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ids of playable candidates: the topic (or any), difficulty within
+    /// `difficulty`, none that a member saw at or after `seen_since` (when
+    /// given), at most `limit`.
+    pub async fn candidates(
+        &self,
+        topic: Option<&str>,
+        difficulty: (u8, u8),
+        unseen_by: Option<(&[i64], i64)>,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut sql = String::from(
+            "SELECT q.id AS id FROM questions q WHERE q.difficulty BETWEEN ? AND ? \
+             AND EXISTS (SELECT 1 FROM choices c WHERE c.question_id = q.id AND c.is_correct <> 0)",
+        );
+        if topic.is_some() {
+            sql.push_str(" AND q.topic = ?");
+        }
+        if let Some((users, _)) = unseen_by {
+            sql.push_str(&format!(
+                " AND q.id NOT IN (SELECT s.question_id FROM mm_seen s WHERE s.user_id IN ({}) \
+                 AND s.seen_at >= ?)",
+                placeholders(users.len())
+            ));
+        }
+        sql.push_str(" LIMIT ?");
+        let mut q = sqlx::query(&sql)
+            .bind(i64::from(difficulty.0))
+            .bind(i64::from(difficulty.1));
+        if let Some(t) = topic {
+            q = q.bind(t.to_string());
+        }
+        if let Some((users, since)) = unseen_by {
+            for u in users {
+                q = q.bind(*u);
+            }
+            q = q.bind(since);
+        }
+        let rows = q.bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<i64, _>("id")?))
+            .collect()
+    }
+
+    /// The questions `ids` with their choices and keys, in the order given.
+    pub async fn playable(
+        &self,
+        ids: &[i64],
+        time_limit_ms: u32,
+    ) -> Result<Vec<PlayableQuestion>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT q.id AS id, q.text AS text, c.text AS choice, c.is_correct AS is_correct \
+             FROM questions q JOIN choices c ON c.question_id = q.id WHERE q.id IN ({}) \
+             ORDER BY q.id, c.position, c.id",
+            placeholders(ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        let mut by_id: std::collections::HashMap<i64, PlayableQuestion> =
+            std::collections::HashMap::new();
+        for r in &rows {
+            let id: i64 = r.try_get("id")?;
+            let e = by_id.entry(id).or_insert_with(|| PlayableQuestion {
+                question_id: id,
+                text: String::new(),
+                choices: Vec::new(),
+                correct: Vec::new(),
+                time_limit_ms,
+            });
+            if e.choices.is_empty() {
+                e.text = crate::store::text_column(r, "text")?;
+            }
+            if r.try_get::<i64, _>("is_correct")? != 0 {
+                e.correct.push(e.choices.len() as u32);
+            }
+            e.choices.push(crate::store::text_column(r, "choice")?);
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| by_id.remove(id))
+            .filter(|q| q.choices.len() >= 2 && !q.correct.is_empty())
+            .collect())
+    }
+
+    /// Remembers that `users` got `questions` at `now`.
+    pub async fn mark_seen(
+        &self,
+        users: &[i64],
+        questions: &[i64],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        if users.is_empty() || questions.is_empty() {
+            return Ok(());
+        }
+        let n = users.len() * questions.len();
+        let values = vec!["(?, ?, ?)"; n].join(", ");
+        let sql = match self.dialect {
+            Dialect::MySql => format!(
+                "INSERT INTO mm_seen (user_id, question_id, seen_at) VALUES {values} \
+                 ON DUPLICATE KEY UPDATE seen_at = VALUES(seen_at)"
+            ),
+            Dialect::Sqlite => format!(
+                "INSERT INTO mm_seen (user_id, question_id, seen_at) VALUES {values} \
+                 ON CONFLICT (user_id, question_id) DO UPDATE SET seen_at = excluded.seen_at"
+            ),
+        };
+        let mut q = sqlx::query(&sql);
+        for u in users {
+            for qid in questions {
+                q = q.bind(*u).bind(*qid).bind(now);
+            }
+        }
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Records a match result once (the default rating book): false when
+    /// `match_id` was recorded before.
+    pub async fn record_result(
+        &self,
+        match_id: &str,
+        topic: Option<&str>,
+        ended_at: i64,
+        players: &str,
+    ) -> Result<bool, StoreError> {
+        let res = sqlx::query(&format!(
+            "{} match_results (match_id, topic, ended_at, players) VALUES (?, ?, ?, ?)",
+            self.insert_ignore()
+        ))
+        .bind(match_id.to_string())
+        .bind(topic.map(str::to_string))
+        .bind(ended_at)
+        .bind(players.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+}

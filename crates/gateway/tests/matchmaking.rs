@@ -1,0 +1,42 @@
+//! Quick-match integration tests: the queue over `/v1/match/ws` through the SDK's
+//! `MatchClient`, server-run matches played through `LiveClient`, results recorded once. On the
+//! embedded default (SQLite, one gateway) and on the real stack (MySQL primary + replica and
+//! Redis Cluster from `scripts/stack env`, two gateways sharing the queue).
+
+#[allow(dead_code)]
+#[path = "live/common.rs"]
+mod live_common;
+#[macro_use]
+#[path = "support/both.rs"]
+mod both;
+#[path = "matchmaking/common.rs"]
+mod common;
+#[path = "matchmaking/scenarios.rs"]
+mod scenarios;
+
+both!(
+    crate::scenarios::duel_played_to_the_end,
+    duel_played_to_the_end
+);
+both!(crate::scenarios::room_formation, room_formation);
+both!(
+    crate::scenarios::gap_widens_with_the_wait,
+    gap_widens_with_the_wait
+);
+both!(
+    crate::scenarios::no_double_match_under_concurrency,
+    no_double_match_under_concurrency
+);
+both!(crate::scenarios::leaving_and_dropping, leaving_and_dropping);
+both!(
+    crate::scenarios::absent_player_abandons,
+    absent_player_abandons
+);
+both!(crate::scenarios::resume_during_match, resume_during_match);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authority_killed_while_players_wait() {
+    let ctx = common::Ctx::mysql().await;
+    scenarios::authority_killed(&ctx).await;
+    ctx.finish().await;
+}

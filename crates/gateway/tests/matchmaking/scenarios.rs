@@ -1,0 +1,390 @@
+//! The matchmaking scenarios, each run on both backends (see `matchmaking.rs`).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gateway::matchmaking::ManualClock;
+use livequiz_sdk::live::{Credentials, ErrorCode, LiveClient, LiveError, ServerMsg};
+use livequiz_sdk::matchmaking::{
+    MatchClient, MatchError, MatchErrorCode, MatchServerMsg, Matched, QueueRequest,
+};
+
+use crate::common::{short_settings, Ctx};
+use crate::live_common::wait_msg;
+
+async fn matched(c: &mut MatchClient) -> Matched {
+    tokio::time::timeout(Duration::from_secs(20), c.wait())
+        .await
+        .expect("timed out waiting for a match")
+        .unwrap_or_else(|e| panic!("no match: {e}"))
+}
+
+async fn join(base: &str, code: &str, token: &str) -> LiveClient {
+    LiveClient::connect(base, code, Credentials::Account(token.into()))
+        .await
+        .unwrap_or_else(|e| panic!("join match {code}: {e}"))
+}
+
+/// Answers every question with `choice` until the match finishes; the final standings' length.
+async fn play(c: &mut LiveClient, choice: u32) -> usize {
+    loop {
+        let msg = wait_msg(c, "a question or the end", |m| match m {
+            ServerMsg::Question(q) => Some(Some(q.index)),
+            ServerMsg::Finished { .. } => Some(None),
+            _ => None,
+        })
+        .await;
+        match msg {
+            Some(index) => c.answer(index, vec![choice], None).expect("answer"),
+            None => return 0,
+        }
+    }
+}
+
+/// Two players (on two gateways with MySQL) are matched into one server-run session, play it
+/// to the end without a host, and the result reaches the rating book exactly once.
+pub async fn duel_played_to_the_end(ctx: &Ctx) {
+    let (ann_id, ann) = ctx.player("ann", 1500.0).await;
+    let (bob_id, bob) = ctx.player("bob", 1520.0).await;
+    let mut qa = ctx
+        .queue(0, &ann, QueueRequest::duel(Some("mm".into())))
+        .await;
+    // The gap at (almost) no wait: 100, +20 a second.
+    let gap = qa.status().rating_gap.expect("a gap at first");
+    assert!((100.0..110.0).contains(&gap), "gap {gap}");
+    assert!(qa.status().estimated_wait_ms > 0);
+    let mut qb = ctx.queue(1, &bob, QueueRequest::duel(None)).await;
+    let (ma, mb) = tokio::join!(matched(&mut qa), matched(&mut qb));
+    assert_eq!(ma.code, mb.code);
+    assert_eq!(ma.match_id, mb.match_id);
+    assert_eq!(ma.topic.as_deref(), Some("mm"));
+    let ids: HashSet<i64> = ma.players.iter().map(|p| p.user_id).collect();
+    assert_eq!(ids, HashSet::from([ann_id, bob_id]));
+    assert_eq!(
+        ctx.queued_rows().await,
+        0,
+        "matched tickets leave the queue"
+    );
+
+    // Only the matched accounts may join: a guest and another account are refused.
+    match LiveClient::connect(
+        &ctx.gw(0).base_url,
+        &ma.code,
+        Credentials::Guest("eve".into()),
+    )
+    .await
+    {
+        Err(LiveError::Refused { code, .. }) => assert_eq!(code, ErrorCode::NotInMatch),
+        other => panic!("a guest must be refused, got {:?}", other.map(|_| ())),
+    }
+    let mut a = join(&ctx.gw(0).base_url, &ma.code, &ann).await;
+    let mut b = join(&ctx.gw(1).base_url, &mb.code, &bob).await;
+    // Nobody hosts: it starts once both are in, ann answers right, bob wrong.
+    let (_, _) = tokio::join!(play(&mut a, 1), play(&mut b, 0));
+    let rec = ctx.record_of(&ma.match_id).await;
+    assert_eq!(rec.topic.as_deref(), Some("mm"));
+    let by: HashMap<i64, _> = rec.players.iter().map(|p| (p.user_id, p.clone())).collect();
+    assert_eq!(by[&ann_id].placement, 1);
+    assert_eq!(by[&bob_id].placement, 2);
+    assert!(by[&ann_id].points > 0);
+    assert_eq!(by[&bob_id].points, 0);
+    assert!(!by[&ann_id].abandoned && !by[&bob_id].abandoned);
+    // Recorded once: a few more matchmaker turns add nothing.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ctx.book.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(ctx.results_rows(&ma.match_id).await, 1);
+    // Time to match and queue length are exported.
+    let metrics = reqwest::get(format!("{}/metrics", ctx.gw(0).base_url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(metrics.contains("matchmaking_time_to_match_seconds_bucket"));
+    assert!(metrics.contains("matchmaking_time_to_match_seconds_count"));
+    assert!(metrics.contains("matchmaking_queue_length"));
+}
+
+/// A player who drops during a match resumes it with the welcome's resume token, keeps their
+/// points, and is not counted as having abandoned.
+pub async fn resume_during_match(ctx: &Ctx) {
+    let (ann_id, ann) = ctx.player("ann", 1500.0).await;
+    let (bob_id, bob) = ctx.player("bob", 1500.0).await;
+    let mut qa = ctx.queue(0, &ann, QueueRequest::duel(None)).await;
+    let mut qb = ctx.queue(1, &bob, QueueRequest::duel(None)).await;
+    let (ma, _) = tokio::join!(matched(&mut qa), matched(&mut qb));
+    let mut a = join(&ctx.gw(0).base_url, &ma.code, &ann).await;
+    let b = join(&ctx.gw(1).base_url, &ma.code, &bob).await;
+    let bob_player = b.welcome().player_id;
+    let token = b.welcome().resume_token.clone().expect("resume token");
+    let ann_play = tokio::spawn(async move { play(&mut a, 1).await });
+    // Bob drops before answering anything, then comes back (on the other gateway with MySQL).
+    drop(b);
+    let mut b = LiveClient::connect(&ctx.gw(0).base_url, &ma.code, Credentials::Resume(token))
+        .await
+        .expect("resume the match");
+    assert_eq!(b.welcome().player_id, bob_player);
+    play(&mut b, 1).await;
+    ann_play.await.expect("ann plays");
+    let rec = ctx.record_of(&ma.match_id).await;
+    let by: HashMap<i64, _> = rec.players.iter().map(|p| (p.user_id, p.clone())).collect();
+    assert!(!by[&ann_id].abandoned);
+    assert!(!by[&bob_id].abandoned, "bob resumed and finished");
+}
+
+/// Rooms form with the size asked for; sizes and topics do not mix.
+pub async fn room_formation(ctx: &Ctx) {
+    let mut queues = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (id, token) = ctx.player(&format!("room{i}"), 1500.0 + i as f64).await;
+        ids.push(id);
+        queues.push(ctx.queue(i, &token, QueueRequest::room(None, 3)).await);
+    }
+    // A duel player and a room player on another topic stay out.
+    let (_, duel) = ctx.player("duelist", 1500.0).await;
+    let d = ctx.queue(0, &duel, QueueRequest::duel(None)).await;
+    let (_, other) = ctx.player("other", 1500.0).await;
+    let mut o = ctx
+        .queue(1, &other, QueueRequest::room(Some("other".into()), 3))
+        .await;
+    let mut codes = HashSet::new();
+    for q in &mut queues {
+        let m = matched(q).await;
+        assert_eq!(m.players.len(), 3);
+        codes.insert(m.code);
+    }
+    assert_eq!(codes.len(), 1, "one room for the three");
+    assert_eq!(ctx.queued_rows().await, 2);
+    assert_eq!(d.leave().await.expect("leave"), None);
+    assert_eq!(
+        o.next()
+            .await
+            .map(|m| matches!(m, MatchServerMsg::Queued(_)))
+            .ok(),
+        Some(true)
+    );
+    assert_eq!(o.leave().await.expect("leave"), None);
+}
+
+/// The accepted gap widens with the (injected) wait: 300 apart, no match at first; ten
+/// seconds later both accept it and they are matched.
+pub async fn gap_widens_with_the_wait(ctx: &Ctx) {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    ctx.set_clock(clock.clone());
+    let (_, ann) = ctx.player("ann", 1500.0).await;
+    let (_, bob) = ctx.player("bob", 1800.0).await;
+    let mut qa = ctx.queue(0, &ann, QueueRequest::duel(None)).await;
+    let mut qb = ctx.queue(1, &bob, QueueRequest::duel(None)).await;
+    // Many matchmaker turns and status frames: still waiting, the gap still 100.
+    for _ in 0..5 {
+        match qa.next().await.expect("status") {
+            MatchServerMsg::Queued(s) => assert_eq!(s.rating_gap, Some(100.0)),
+            other => panic!("300 apart must not match at once: {other:?}"),
+        }
+    }
+    clock.advance(Duration::from_secs(5));
+    match qa.next().await.expect("status") {
+        MatchServerMsg::Queued(s) => assert_eq!(s.rating_gap, Some(200.0)),
+        other => panic!("300 apart must not match after 5 s: {other:?}"),
+    }
+    clock.advance(Duration::from_secs(5));
+    let (ma, mb) = tokio::join!(matched(&mut qa), matched(&mut qb));
+    assert_eq!(ma.code, mb.code);
+    assert!(ma.waited_ms >= 10_000);
+    // After 30 s any opponent: the gap is reported as none.
+    let (_, carl) = ctx.player("carl", 1000.0).await;
+    let mut qc = ctx.queue(0, &carl, QueueRequest::duel(None)).await;
+    clock.advance(Duration::from_secs(30));
+    loop {
+        match qc.next().await.expect("status") {
+            MatchServerMsg::Queued(s) if s.rating_gap.is_none() => break,
+            MatchServerMsg::Queued(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // At the wait bound the player is told and leaves the queue.
+    clock.advance(Duration::from_secs(120));
+    match qc.wait().await {
+        Err(MatchError::Timeout { waited_ms }) => assert!(waited_ms >= 120_000),
+        other => panic!("expected the wait bound, got {other:?}"),
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while ctx.queued_rows().await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed-out ticket left behind"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Ten players queueing at once (alternating gateways) make five duels, nobody in two; the same
+/// account queueing twice at once gets one ticket and one refusal.
+pub async fn no_double_match_under_concurrency(ctx: &Ctx) {
+    let mut players = Vec::new();
+    for i in 0..10 {
+        players.push(ctx.player(&format!("player{i}"), 1500.0).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, (id, token)) in players.iter().cloned().enumerate() {
+        let base = ctx.gw(i).base_url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut q = MatchClient::queue(&base, &token, QueueRequest::duel(None))
+                .await
+                .expect("queue");
+            let m = tokio::time::timeout(Duration::from_secs(20), q.wait())
+                .await
+                .expect("match in time")
+                .expect("match");
+            (id, m)
+        }));
+    }
+    let mut by_code: HashMap<String, Vec<i64>> = HashMap::new();
+    for t in tasks {
+        let (id, m) = t.await.expect("task");
+        assert!(m.players.iter().any(|p| p.user_id == id));
+        by_code.entry(m.code).or_default().push(id);
+    }
+    assert_eq!(by_code.len(), 5);
+    let mut seen = HashSet::new();
+    for ids in by_code.values() {
+        assert_eq!(ids.len(), 2);
+        for id in ids {
+            assert!(seen.insert(*id), "player {id} in two matches");
+        }
+    }
+    // One account, two sockets at once (on both gateways with MySQL).
+    let (_, token) = ctx.player("twice", 1500.0).await;
+    let (a, b) = tokio::join!(
+        MatchClient::queue(
+            &ctx.gw(0).base_url,
+            &token,
+            QueueRequest::duel(Some("other".into()))
+        ),
+        MatchClient::queue(
+            &ctx.gw(1).base_url,
+            &token,
+            QueueRequest::duel(Some("other".into()))
+        )
+    );
+    let (ok, refused) = match (a, b) {
+        (Ok(q), Err(e)) | (Err(e), Ok(q)) => (q, e),
+        (a, b) => panic!(
+            "exactly one ticket per account: {:?} / {:?}",
+            a.map(|_| ()),
+            b.map(|_| ())
+        ),
+    };
+    match refused {
+        MatchError::Refused { code, .. } => assert_eq!(code, MatchErrorCode::AlreadyQueued),
+        other => panic!("expected already_queued, got {other}"),
+    }
+    assert_eq!(ok.leave().await.expect("leave"), None);
+}
+
+/// Leaving answers `left` and empties the queue; a player who drops is removed, and is never
+/// matched afterwards; bad frames get an error and change nothing.
+pub async fn leaving_and_dropping(ctx: &Ctx) {
+    let (_, ann) = ctx.player("ann", 1500.0).await;
+    let qa = ctx.queue(0, &ann, QueueRequest::duel(None)).await;
+    assert_eq!(ctx.queued_rows().await, 1);
+    assert_eq!(qa.leave().await.expect("leave"), None);
+    assert_eq!(ctx.queued_rows().await, 0);
+
+    let (_, bob) = ctx.player("bob", 1500.0).await;
+    let qb = ctx.queue(1, &bob, QueueRequest::duel(None)).await;
+    drop(qb);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while ctx.queued_rows().await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a dropped player stays queued"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Carl waits alone: bob is gone.
+    let (_, carl) = ctx.player("carl", 1500.0).await;
+    let mut qc = ctx.queue(0, &carl, QueueRequest::duel(None)).await;
+    for _ in 0..3 {
+        assert!(matches!(
+            qc.next().await.expect("status"),
+            MatchServerMsg::Queued(_)
+        ));
+    }
+    assert_eq!(qc.leave().await.expect("leave"), None);
+
+    // Bad requests are refused with a clear error.
+    let (_, dan) = ctx.player("dan", 1500.0).await;
+    for (req, code) in [
+        (QueueRequest::room(None, 9), MatchErrorCode::BadMessage),
+        (
+            QueueRequest::duel(Some("no such topic".into())),
+            MatchErrorCode::BadMessage,
+        ),
+    ] {
+        match MatchClient::queue(&ctx.gw(0).base_url, &dan, req).await {
+            Err(MatchError::Refused { code: c, .. }) => assert_eq!(c, code),
+            other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+        }
+    }
+    match MatchClient::queue(&ctx.gw(0).base_url, "not-a-token", QueueRequest::duel(None)).await {
+        Err(MatchError::Refused { code, .. }) => assert_eq!(code, MatchErrorCode::Unauthorized),
+        other => panic!("expected unauthorized, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(ctx.queued_rows().await, 0);
+}
+
+/// A matched player who never joins: the match starts after the countdown with the other,
+/// and the absent one is recorded as abandoned, placed last.
+pub async fn absent_player_abandons(ctx: &Ctx) {
+    ctx.set_settings(gateway::matchmaking::MatchSettings {
+        countdown_ms: 1_000,
+        ..short_settings()
+    });
+    let (ann_id, ann) = ctx.player("ann", 1500.0).await;
+    let (bob_id, bob) = ctx.player("bob", 1500.0).await;
+    let mut qa = ctx.queue(0, &ann, QueueRequest::duel(None)).await;
+    let mut qb = ctx.queue(1, &bob, QueueRequest::duel(None)).await;
+    let (ma, _) = tokio::join!(matched(&mut qa), matched(&mut qb));
+    let mut a = join(&ctx.gw(0).base_url, &ma.code, &ann).await;
+    play(&mut a, 0).await;
+    let rec = ctx.record_of(&ma.match_id).await;
+    let by: HashMap<i64, _> = rec.players.iter().map(|p| (p.user_id, p.clone())).collect();
+    assert!(!by[&ann_id].abandoned);
+    assert!(by[&bob_id].abandoned);
+    assert_eq!(by[&ann_id].placement, 1);
+    assert_eq!(by[&bob_id].placement, 2);
+}
+
+/// Two gateways; the queue's authority dies (its lease and heartbeats just stop) while players
+/// wait on the other, which takes the lease over and matches them.
+pub async fn authority_killed(ctx: &Ctx) {
+    let (a, b) = (&ctx.gateways[0], &ctx.gateways[1]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !(a.state.matchmaking.is_authority() || b.state.matchmaking.is_authority()) {
+        assert!(tokio::time::Instant::now() < deadline, "no authority");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (authority, survivor, survivor_index) = if a.state.matchmaking.is_authority() {
+        (a, b, 1)
+    } else {
+        (b, a, 0)
+    };
+    let (_, ann) = ctx.player("ann", 1500.0).await;
+    let (_, bob) = ctx.player("bob", 1500.0).await;
+    // Ann waits alone; then the authority dies and bob arrives.
+    let mut qa = ctx
+        .queue(survivor_index, &ann, QueueRequest::duel(Some("mm".into())))
+        .await;
+    authority.state.matchmaking.halt();
+    let mut qb = ctx
+        .queue(survivor_index, &bob, QueueRequest::duel(Some("mm".into())))
+        .await;
+    let (ma, mb) = tokio::join!(matched(&mut qa), matched(&mut qb));
+    assert_eq!(ma.code, mb.code);
+    assert!(survivor.state.matchmaking.is_authority());
+    assert!(!authority.state.matchmaking.is_authority());
+}

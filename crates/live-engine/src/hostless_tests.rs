@@ -1,0 +1,140 @@
+//! Host-less sessions (quick matches): members only, a start by themselves
+//! when everyone is connected or at the countdown's end, an end when nobody
+//! came, and the settings through a restore. Time is passed in.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use livequiz_sdk::live::{ErrorCode, FinishReason, Phase, ScoringRules};
+
+use crate::hostless::Hostless;
+use crate::quiz::{LiveQuestion, LiveQuiz};
+use crate::restore::SessionMeta;
+use crate::session::Session;
+use crate::testing::{advance, now, SEED};
+
+const EPOCH: i64 = 1_000_000;
+
+fn quiz() -> Arc<LiveQuiz> {
+    Arc::new(LiveQuiz {
+        quiz_id: 0,
+        questions: vec![LiveQuestion {
+            question_id: 1,
+            text: "q".into(),
+            choices: vec!["a".into(), "b".into()],
+            correct: vec![1],
+            time_limit_ms: 10_000,
+        }],
+        rules: ScoringRules::default(),
+        reveal_ms: 1_000,
+        top_n: 10,
+        hide_text_on_devices: false,
+    })
+}
+
+fn hostless() -> Hostless {
+    Hostless {
+        members: vec![10, 20],
+        start_by: EPOCH + 5_000,
+    }
+}
+
+fn session() -> Session {
+    Session::new(7, "123456".into(), quiz(), now(), EPOCH, SEED).with_hostless(&hostless())
+}
+
+/// Runs the timers due now (as the driver does at `next_wakeup`).
+fn run_due(s: &mut Session) {
+    while s.next_wakeup().is_some_and(|w| w <= now()) && s.phase() == Phase::Lobby {
+        s.tick(now());
+        s.push(now());
+    }
+}
+
+#[test]
+fn only_members_join_with_their_account() {
+    let mut s = session();
+    assert!(s.is_hostless());
+    assert_eq!(
+        s.join(now(), "eve", None, "t-eve".into()),
+        Err(ErrorCode::NotInMatch)
+    );
+    assert_eq!(
+        s.join(now(), "eve", Some(99), "t-eve".into()),
+        Err(ErrorCode::NotInMatch)
+    );
+    assert!(s.join(now(), "ann", Some(10), "t-ann".into()).is_ok());
+}
+
+#[test]
+fn starts_once_every_member_is_connected() {
+    let mut s = session();
+    let ann = s.join(now(), "ann", Some(10), "t-ann".into()).unwrap();
+    s.attach(now(), ann);
+    run_due(&mut s);
+    assert_eq!(s.phase(), Phase::Lobby, "one member still missing");
+    let bob = s.join(now(), "bob", Some(20), "t-bob".into()).unwrap();
+    s.attach(now(), bob);
+    run_due(&mut s);
+    assert_eq!(s.phase(), Phase::Question);
+}
+
+#[test]
+fn starts_at_the_countdown_with_who_came_or_ends_when_nobody_did() {
+    let mut s = session();
+    let ann = s.join(now(), "ann", Some(10), "t-ann".into()).unwrap();
+    s.attach(now(), ann);
+    advance(Duration::from_millis(4_999));
+    run_due(&mut s);
+    assert_eq!(s.phase(), Phase::Lobby);
+    advance(Duration::from_millis(1));
+    run_due(&mut s);
+    assert_eq!(s.phase(), Phase::Question);
+    assert_eq!(s.connected_accounts(), vec![10]);
+
+    let mut empty = session();
+    advance(Duration::from_secs(5));
+    run_due(&mut empty);
+    assert_eq!(empty.phase(), Phase::Finished);
+    assert_eq!(empty.finish_reason(), Some(FinishReason::LobbyIdle));
+}
+
+#[test]
+fn a_restored_session_stays_hostless() {
+    let s = session();
+    let meta = SessionMeta {
+        session_id: s.id,
+        code: s.code.clone(),
+        host_token: String::new(),
+        quiz: (*quiz()).clone(),
+        join: s.join_rules(),
+        created_at: EPOCH,
+        hostless: Some(hostless()),
+    };
+    let json = serde_json::to_string(&meta).unwrap();
+    let meta: SessionMeta = serde_json::from_str(&json).unwrap();
+    advance(Duration::from_secs(1));
+    let (mut r, _) = Session::restore(
+        meta,
+        vec![],
+        s.phase_checkpoint(),
+        &[],
+        now(),
+        EPOCH + 1_000,
+        SEED,
+    );
+    assert!(r.is_hostless());
+    assert_eq!(
+        r.join(now(), "eve", None, "t-eve".into()),
+        Err(ErrorCode::NotInMatch)
+    );
+    // The countdown keeps its original end: 4 s after the takeover.
+    let ann = r.join(now(), "ann", Some(10), "t-ann".into()).unwrap();
+    r.attach(now(), ann);
+    advance(Duration::from_millis(3_999));
+    run_due(&mut r);
+    assert_eq!(r.phase(), Phase::Lobby);
+    advance(Duration::from_millis(1));
+    run_due(&mut r);
+    assert_eq!(r.phase(), Phase::Question);
+}
