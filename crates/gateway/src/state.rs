@@ -88,7 +88,7 @@ impl AppState {
         let matchmaking = crate::matchmaking::Matchmaker::start(
             match_store.clone(),
             live.clone(),
-            Arc::new(crate::matchmaking::ResultsBook::new(match_store)),
+            Arc::new(crate::matchmaking::RankedBook::new(ranked.clone())),
             crate::matchmaking::MatchSettings::from_env()?,
         );
         Ok(AppState {

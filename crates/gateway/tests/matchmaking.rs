@@ -35,6 +35,20 @@ both!(
 both!(crate::scenarios::resume_during_match, resume_during_match);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duel_updates_the_ratings_once_sqlite() {
+    let ctx = common::Ctx::sqlite_rated().await;
+    scenarios::duel_updates_the_ratings_once(&ctx).await;
+    ctx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duel_updates_the_ratings_once_mysql() {
+    let ctx = common::Ctx::mysql_rated().await;
+    scenarios::duel_updates_the_ratings_once(&ctx).await;
+    ctx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authority_killed_while_players_wait() {
     let ctx = common::Ctx::mysql().await;
     scenarios::authority_killed(&ctx).await;

@@ -1,6 +1,9 @@
-//! [`ResultsBook`]: the rating book a gateway uses until a rating system is
-//! plugged in: every account has the same rating, and results are stored in
-//! `match_results`, once per match id.
+//! The rating books: [`RankedBook`], the one a gateway uses (ratings and
+//! global leaderboards of [`crate::ranked`]), and [`ResultsBook`], flat
+//! ratings with results kept in `match_results` once per match id (for
+//! embedders who bring no rating system and for tests that set ratings).
+
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
@@ -8,8 +11,65 @@ use super::store::MatchStore;
 use super::{MatchRecord, RatingBook};
 use crate::store::StoreError;
 
-/// The rating of an account the book knows nothing about.
-pub const DEFAULT_RATING: f64 = 1500.0;
+/// The rating of an account the book knows nothing about: a new player's
+/// displayed rating in [`crate::ranked`].
+pub const DEFAULT_RATING: f64 = crate::ranked::rating::DISPLAY_BASE;
+
+/// The gateway's rating book: each player's displayed rating from
+/// [`crate::ranked::Ranked`], and every finished match recorded there (ratings
+/// updated, points added to the day, week and topic boards) exactly once per
+/// match id, whichever gateway's matchmaker sends it and however often.
+#[derive(Clone)]
+pub struct RankedBook {
+    ranked: Arc<crate::ranked::Ranked>,
+}
+
+impl RankedBook {
+    /// The book over `ranked`.
+    pub fn new(ranked: Arc<crate::ranked::Ranked>) -> Self {
+        RankedBook { ranked }
+    }
+}
+
+impl RatingBook for RankedBook {
+    fn ratings(&self, user_ids: &[i64]) -> BoxFuture<'_, Result<Vec<f64>, StoreError>> {
+        let ids = user_ids.to_vec();
+        Box::pin(async move {
+            let ratings = self.ranked.ratings(&ids).await?;
+            Ok(ratings.iter().map(|r| r.display as f64).collect())
+        })
+    }
+
+    fn record_match(&self, rec: MatchRecord) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let rec = crate::ranked::MatchRecord {
+                match_id: rec.match_id,
+                topic: rec.topic,
+                ended_at_ms: rec.ended_at_ms,
+                players: rec
+                    .players
+                    .into_iter()
+                    .map(|p| crate::ranked::MatchPlayer {
+                        user_id: p.user_id,
+                        placement: p.placement,
+                        points: p.points,
+                        abandoned: p.abandoned,
+                    })
+                    .collect(),
+            };
+            match self.ranked.record_match(&rec).await {
+                Ok(_) => Ok(()),
+                // A record the rating system refuses as invalid will be refused on every
+                // retry too: say so once and let the matchmaker mark it done.
+                Err(StoreError::Conflict(why)) => {
+                    tracing::error!(match_id = rec.match_id, %why, "a finished match was refused by the ratings; it is not rated");
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        })
+    }
+}
 
 /// Flat ratings, results in `match_results` (see the module docs).
 #[derive(Debug, Clone)]

@@ -71,7 +71,7 @@ use futures_util::future::BoxFuture;
 
 use crate::store::StoreError;
 
-pub use book::ResultsBook;
+pub use book::{RankedBook, ResultsBook};
 pub use service::{ManualClock, MatchClock, MatchSettings, Matchmaker, SystemClock};
 
 /// One player of a finished match.

@@ -712,10 +712,10 @@ impl Matchmaker {
     }
 }
 
-/// The bank's difficulty (1-5) for a display rating: 1500 is 3, a step per
-/// 200 points.
+/// The bank's difficulty (1-5) for a display rating: a new player's rating
+/// ([`super::book::DEFAULT_RATING`], 1000) is 3, a step per 200 points.
 pub fn difficulty_for(rating: f64) -> u8 {
-    let steps = ((rating - 1500.0) / 200.0).round();
+    let steps = ((rating - super::book::DEFAULT_RATING) / 200.0).round();
     (3.0 + steps).clamp(1.0, 5.0) as u8
 }
 
@@ -725,9 +725,9 @@ mod tests {
 
     #[test]
     fn difficulty_follows_the_rating() {
-        assert_eq!(difficulty_for(1500.0), 3);
-        assert_eq!(difficulty_for(1000.0), 1);
-        assert_eq!(difficulty_for(1720.0), 4);
+        assert_eq!(difficulty_for(1000.0), 3);
+        assert_eq!(difficulty_for(500.0), 1);
+        assert_eq!(difficulty_for(1220.0), 4);
         assert_eq!(difficulty_for(3000.0), 5);
     }
 }

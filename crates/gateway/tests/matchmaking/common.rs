@@ -78,11 +78,30 @@ impl Ctx {
         let server = spawn(Config::for_tests(dir.path()))
             .await
             .expect("spawn gateway");
-        Self::with(vec![server], vec![dir], None).await
+        Self::with(vec![server], vec![dir], None, true).await
+    }
+
+    /// [`Ctx::sqlite`] with the gateway's own rating book (ratings and leaderboards), not the
+    /// test's.
+    pub async fn sqlite_rated() -> Ctx {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = spawn(Config::for_tests(dir.path()))
+            .await
+            .expect("spawn gateway");
+        Self::with(vec![server], vec![dir], None, false).await
     }
 
     /// The real stack: two gateways on one MySQL database and Redis Cluster.
     pub async fn mysql() -> Ctx {
+        Self::mysql_with(true).await
+    }
+
+    /// [`Ctx::mysql`] with the gateways' own rating book (ratings and leaderboards).
+    pub async fn mysql_rated() -> Ctx {
+        Self::mysql_with(false).await
+    }
+
+    async fn mysql_with(test_book: bool) -> Ctx {
         let dir = tempfile::tempdir().expect("tempdir");
         let (config, admin_url, name) = mysql_config(dir.path()).await;
         let a = spawn(config.clone()).await.expect("spawn gateway A");
@@ -90,13 +109,20 @@ impl Ctx {
         let mut config_b = config;
         config_b.data_dir = dir_b.path().to_path_buf();
         let b = spawn(config_b).await.expect("spawn gateway B");
-        Self::with(vec![a, b], vec![dir, dir_b], Some((admin_url, name))).await
+        Self::with(
+            vec![a, b],
+            vec![dir, dir_b],
+            Some((admin_url, name)),
+            test_book,
+        )
+        .await
     }
 
     async fn with(
         gateways: Vec<TestServer>,
         dirs: Vec<tempfile::TempDir>,
         mysql: Option<(String, String)>,
+        test_book: bool,
     ) -> Ctx {
         let store = MatchStore::new(&gateways[0].state.db);
         let book = Arc::new(TestBook {
@@ -106,7 +132,9 @@ impl Ctx {
             records: Mutex::new(Vec::new()),
         });
         for g in &gateways {
-            g.state.matchmaking.set_book(book.clone());
+            if test_book {
+                g.state.matchmaking.set_book(book.clone());
+            }
             g.state.matchmaking.set_settings(short_settings());
         }
         let host = register_host(&gateways[0].base_url).await;

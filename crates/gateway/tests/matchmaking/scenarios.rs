@@ -388,3 +388,77 @@ pub async fn authority_killed(ctx: &Ctx) {
     assert!(survivor.state.matchmaking.is_authority());
     assert!(!authority.state.matchmaking.is_authority());
 }
+
+/// With the gateway's own rating book, a quick-match duel played to the end moves both
+/// players' ratings (the winner's mean up, the loser's down), counts one game each however
+/// many matchmaker turns pass, and puts both on the global rating board.
+pub async fn duel_updates_the_ratings_once(ctx: &Ctx) {
+    let (ann_id, ann) = ctx.player("ann", 0.0).await;
+    let (bob_id, bob) = ctx.player("bob", 0.0).await;
+    let before = rating_of(ctx, &ann).await;
+    assert_eq!(before["games"], 0);
+    assert_eq!(before["display"], 1000);
+    let mut qa = ctx.queue(0, &ann, QueueRequest::duel(None)).await;
+    let mut qb = ctx.queue(1, &bob, QueueRequest::duel(None)).await;
+    let (ma, mb) = tokio::join!(matched(&mut qa), matched(&mut qb));
+    assert_eq!(ma.match_id, mb.match_id);
+    let mut a = join(&ctx.gw(0).base_url, &ma.code, &ann).await;
+    let mut b = join(&ctx.gw(1).base_url, &mb.code, &bob).await;
+    let (_, _) = tokio::join!(play(&mut a, 1), play(&mut b, 0));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (ra, rb) = loop {
+        let (ra, rb) = (rating_of(ctx, &ann).await, rating_of(ctx, &bob).await);
+        if ra["games"] == 1 && rb["games"] == 1 {
+            break (ra, rb);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ratings not updated: {ra} {rb}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mu = |r: &serde_json::Value| r["mu"].as_f64().expect("mu");
+    assert!(mu(&ra) > mu(&before) && mu(&rb) < mu(&before), "{ra} {rb}");
+    assert!(ra["display"].as_i64() > rb["display"].as_i64(), "{ra} {rb}");
+    // More matchmaker turns change nothing: recorded once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rating_of(ctx, &ann).await, ra);
+    assert_eq!(rating_of(ctx, &bob).await, rb);
+    // Both are on the global rating board, ann above bob (within 200 ms on the other gateway).
+    for gw in 0..ctx.gateways.len() {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let board = get_json(ctx, gw, &ann, "/v1/leaderboards/rating?limit=10").await;
+            let ids: Vec<i64> = board["items"]
+                .as_array()
+                .map(|items| items.iter().filter_map(|e| e["user_id"].as_i64()).collect())
+                .unwrap_or_default();
+            if ids == [ann_id, bob_id] {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "rating board on gateway {gw}: {board}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn rating_of(ctx: &Ctx, token: &str) -> serde_json::Value {
+    get_json(ctx, 0, token, "/v1/ratings/me").await
+}
+
+async fn get_json(ctx: &Ctx, gw: usize, token: &str, path: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{}{path}", ctx.gw(gw).base_url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+        .error_for_status()
+        .expect("status")
+        .json()
+        .await
+        .expect("json")
+}
