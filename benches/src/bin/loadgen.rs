@@ -70,6 +70,14 @@ struct Args {
     player_url: Option<String>,
     /// Players reconnect and resume after a dropped connection.
     reconnect: bool,
+    /// Join this existing session (players only: no host, no start): a second process adds
+    /// players to a session another one runs, past one process's open-file limit.
+    code: Option<String>,
+    /// Index of this process's first player (their names are `p<index>`).
+    first_player: usize,
+    /// Players the host waits for in the session before it starts (all processes'; default
+    /// `--players`).
+    expect_players: Option<usize>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -83,6 +91,9 @@ fn parse_args() -> anyhow::Result<Args> {
         connect_parallel: 256,
         player_url: None,
         reconnect: false,
+        code: None,
+        first_player: 0,
+        expect_players: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -97,8 +108,11 @@ fn parse_args() -> anyhow::Result<Args> {
             "--connect-parallel" => a.connect_parallel = value()?.parse()?,
             "--player-url" => a.player_url = Some(value()?),
             "--reconnect" => a.reconnect = true,
+            "--code" => a.code = Some(value()?),
+            "--first-player" => a.first_player = value()?.parse()?,
+            "--expect-players" => a.expect_players = Some(value()?.parse()?),
             "-h" | "--help" => {
-                println!("loadgen [--url U]... [--players N] [--questions Q] [--time-limit-ms T] [--think-ms T] [--reveal-ms T] [--connect-parallel P] [--player-url U2] [--reconnect]");
+                println!("loadgen [--url U]... [--players N] [--questions Q] [--time-limit-ms T] [--think-ms T] [--reveal-ms T] [--connect-parallel P] [--player-url U2] [--reconnect] [--code C --first-player K] [--expect-players M]");
                 std::process::exit(0);
             }
             other => bail!("unknown flag {other}"),
@@ -307,7 +321,7 @@ async fn player(
     let opts = LiveOptions::default()
         .reconnect(a.reconnect)
         .max_attempts(100);
-    let creds = Credentials::Guest(format!("p{i}"));
+    let creds = Credentials::Guest(format!("p{}", a.first_player + i));
     let mut client = match LiveClient::connect_with(a.ws_url(i), &code, creds, opts).await {
         Ok(c) => c,
         Err(e) => {
@@ -545,17 +559,27 @@ fn line(name: &str, h: &Mutex<Histogram<u64>>) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Arc::new(parse_args()?);
-    let (_host_client, session) = setup(&a).await?;
-    println!(
-        "session {} code {} - {} players, {} questions",
-        session.session_id, session.code, a.players, a.questions
-    );
-    let mut host = LiveClient::connect(
-        a.ws_url(0),
-        &session.code,
-        Credentials::Host(session.host_token.clone()),
-    )
-    .await?;
+    // This process's own session and host, unless it joins another one's.
+    let (code, mut host) = match &a.code {
+        Some(code) => {
+            println!("joining session {code} with {} players", a.players);
+            (code.clone(), None)
+        }
+        None => {
+            let (_host_client, session) = setup(&a).await?;
+            println!(
+                "session {} code {} - {} players, {} questions",
+                session.session_id, session.code, a.players, a.questions
+            );
+            let host = LiveClient::connect(
+                a.ws_url(0),
+                &session.code,
+                Credentials::Host(session.host_token.clone()),
+            )
+            .await?;
+            (session.code, Some(host))
+        }
+    };
     let stats = Arc::new(Stats {
         join: Sharded::new(),
         ack: Sharded::new(),
@@ -588,13 +612,36 @@ async fn main() -> anyhow::Result<()> {
         finished: AtomicU64::new(0),
     });
     let gate = Arc::new(tokio::sync::Semaphore::new(a.connect_parallel.max(1)));
+    // The host reads its frames from the start (one roster frame per join: a host that stopped
+    // reading would be dropped as too slow) and starts the game once every player of every
+    // process is in; then drains its frames (answer counts) until the end.
+    let host_task = host.take().map(|mut host| {
+        let expect = a.expect_players.unwrap_or(a.players) as u32;
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let t = tokio::spawn(async move {
+            let mut started_tx = Some(started_tx);
+            let mut seen = 0;
+            while let Some(msg) = host.next_message().await {
+                if let ServerMsg::Roster { players, .. } = msg {
+                    seen = seen.max(players);
+                }
+                if seen >= expect {
+                    if let Some(tx) = started_tx.take() {
+                        let _ = host.send(ClientMsg::Start);
+                        let _ = tx.send(seen);
+                    }
+                }
+            }
+        });
+        (t, started_rx)
+    });
     let t0 = stats.t0;
     let mut tasks = Vec::with_capacity(a.players);
     for i in 0..a.players {
         tasks.push(tokio::spawn(player(
             i,
             a.clone(),
-            session.code.clone(),
+            code.clone(),
             stats.clone(),
             gate.clone(),
         )));
@@ -633,15 +680,26 @@ async fn main() -> anyhow::Result<()> {
     stats
         .all_joined_ms
         .store((t0.elapsed().as_millis() as u64).max(1), Ordering::Relaxed);
-    println!("all joined in {join_secs:.1}s; starting");
-    host.send(ClientMsg::Start)?;
+    let host_task = match host_task {
+        Some((t, started)) => {
+            let seen = started
+                .await
+                .context("the host's connection closed before the start")?;
+            println!("all joined in {join_secs:.1}s ({seen} in the session); started");
+            Some(t)
+        }
+        None => {
+            println!("all joined in {join_secs:.1}s; waiting for the host to start");
+            None
+        }
+    };
     let game = Instant::now();
-    // Drain the host's frames (answer counts) until the end.
-    let host_task = tokio::spawn(async move { while host.next_message().await.is_some() {} });
     for t in tasks {
         let _ = t.await;
     }
-    let _ = host_task.await;
+    if let Some(t) = host_task {
+        let _ = t.await;
+    }
     progress.abort();
     println!();
     println!(
@@ -663,7 +721,9 @@ async fn main() -> anyhow::Result<()> {
         let h = h.lock().expect("stats");
         let hz = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
         if h.is_empty() {
-            println!("rank frames/s a player while joining: (no player joined >= 1 s before the last)");
+            println!(
+                "rank frames/s a player while joining: (no player joined >= 1 s before the last)"
+            );
         } else {
             println!(
                 "rank frames/s a player while joining: n={} min={:.2} p1={:.2} p10={:.2} p50={:.2} max={:.2}",

@@ -848,7 +848,13 @@ mod tests {
             (a.clone(), frame(1, "one")),
             (b.clone(), frame(2, "two")),
             (a.clone(), frame(3, "three")),
-            (a.clone(), Wire::Close { conn: 1, code: 4000 }),
+            (
+                a.clone(),
+                Wire::Close {
+                    conn: 1,
+                    code: 4000,
+                },
+            ),
         ];
         let out = batches(queued);
         assert_eq!(out.len(), 2);
@@ -872,14 +878,28 @@ mod tests {
     #[test]
     fn a_batch_crosses_the_wire_intact() {
         let batch = Wire::Batch {
-            items: vec![frame(7, r#"{"type":"rank","rank":1}"#), Wire::Close { conn: 7, code: 4008 }],
+            items: vec![
+                frame(7, r#"{"type":"rank","rank":1}"#),
+                Wire::Close {
+                    conn: 7,
+                    code: 4008,
+                },
+            ],
         };
         let text = serde_json::to_string(&batch).expect("serialise");
         let back: Wire = serde_json::from_str(&text).expect("parse");
         let Wire::Batch { items } = back else {
             panic!("{text}")
         };
-        assert!(matches!(&items[0], Wire::Frame { conn: 7, text } if text == r#"{"type":"rank","rank":1}"#));
-        assert!(matches!(items[1], Wire::Close { conn: 7, code: 4008 }));
+        assert!(
+            matches!(&items[0], Wire::Frame { conn: 7, text } if text == r#"{"type":"rank","rank":1}"#)
+        );
+        assert!(matches!(
+            items[1],
+            Wire::Close {
+                conn: 7,
+                code: 4008
+            }
+        ));
     }
 }

@@ -461,7 +461,9 @@ mod tests {
         while f.pump(SLICE) {}
         assert!(!f.pushing());
         for rx in &mut rxs {
-            let frames: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok()).map(text).collect();
+            let frames: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok())
+                .map(text)
+                .collect();
             assert_eq!(frames.len(), 2, "{frames:?}");
         }
     }
