@@ -1,4 +1,7 @@
-//! Live-quiz load generator: N simulated players in one session on one gateway.
+//! Live-quiz load generator: N simulated players in one session, on one gateway or spread over
+//! several (`--url` once per gateway: REST goes to the first, players connect to each in turn).
+//! Past one process's open-file limit, a second process adds players to the same session
+//! (`--code C --first-player K`; the first one's host waits for `--expect-players` in all).
 //!
 //! ```text
 //! ulimit -n 65535
@@ -24,8 +27,11 @@
 //!   which is what the issue's "p99 push < 250 ms" target measures (same machine, same clock;
 //!   ms resolution);
 //! - **push age**: the same frames' receipt minus `changed_at` (the oldest change a frame
-//!   carries), i.e. push latency plus the wait for the coalescing window (250 ms; personal rank
-//!   frames up to 1 s in large sessions);
+//!   carries), i.e. push latency plus the wait for the coalescing window (250 ms);
+//! - **score change age**: the same for the `rank` frames that show a player a new score;
+//! - **rank frames a second a player while joining** (each player's `rank` frames from its join
+//!   to the last player's join, over that window: the count moves with every push then) and
+//!   the per-second timeline of `rank` frames per connected player;
 //! - errors by code, and **lost answers**: answers sent that were neither acknowledged nor
 //!   refused, or acknowledged but reported unanswered in the reveal.
 //!
