@@ -1,21 +1,34 @@
 //! Committed score writes per second, and their latency, through a 3-node shard group.
 //!
 //! Three `shard-node` nodes run in this process on 127.0.0.1 (real QUIC with mutual TLS, real
-//! segmented logs in a temp dir, openraft replication to all three), plus one `ShardClient`. For
-//! each scenario `clients` tasks each keep one write outstanding (`write`), or one batch of
-//! `batch` writes (`write_batch`), for a fixed time; every acknowledged write was committed by a
-//! majority and applied by the leader. Writes carry op ids and go to one board with the default
-//! 8 partitions and 100k members (a quiz with many players).
+//! segmented logs in a temp dir, openraft replication to all three), plus the load: `ShardClient`s
+//! (one, like one gateway, unless a row says more). For each row `callers` tasks, spread over the
+//! row's clients, each keep one write outstanding (`write`), or one batch of `batch` writes
+//! (`write_batch`), for a fixed time; every acknowledged write was committed by a majority
+//! (fsynced on it, unless `RAFT_BENCH_FSYNC=never`) and applied by the leader. Writes carry op
+//! ids and go to one board with the default 8 partitions and 100k members (a quiz with many
+//! players).
 //!
 //! Criterion is a poor fit (one measurement is a whole cluster running for seconds), so this is
-//! a `harness = false` bench that prints a table:
+//! a `harness = false` bench that prints a table: writes/s, commit latency per call (p50, p99,
+//! p99.9, max), the writes per request the clients' batchers formed (`w/req`) and per Raft entry
+//! the leader proposed (`w/entry`, after merging concurrent requests), whether a snapshot was
+//! built during the row (`snap`: writes wait for the build), the writes per CPU-second
+//! of the whole process (three nodes and the load generator: the cost that does not depend on
+//! how much of the machine the process got), and the 1-minute load average when the row started
+//! and ended (the machine may be shared).
 //!
 //! ```text
-//! cargo bench -p benches --bench raft                # every scenario, 5 s each
+//! cargo bench -p benches --bench raft                # every row, 5 s each
 //! RAFT_BENCH_SECS=2 cargo bench -p benches --bench raft
+//! RAFT_BENCH_ROWS=256x1,4096x1,256x1x4 cargo bench -p benches --bench raft  # CALLERSxBATCH[xCLIENTS]
 //! RAFT_BENCH_FSYNC=never cargo bench -p benches --bench raft
 //! RAFT_BENCH_MAX_BATCH=4096 RAFT_BENCH_INFLIGHT=2 cargo bench -p benches --bench raft
 //! ```
+//!
+//! `RAFT_BENCH_MAX_BATCH` and `RAFT_BENCH_INFLIGHT` override the client's `max_batch` and
+//! `max_inflight`, `RAFT_BENCH_PROPOSALS` the nodes' `RaftTuning::proposals_in_flight` (default:
+//! the defaults).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -38,13 +51,21 @@ fn identity(c: &certs::DevCerts, name: &str) -> TlsIdentity {
     TlsIdentity::from_pem(&c.ca_pem, &p.cert_pem, &p.key_pem).expect("identity")
 }
 
+/// Most clients a row may use (each its own QUIC endpoint and batcher, like separate gateways).
+const MAX_CLIENTS: usize = 8;
+
 struct Cluster {
     nodes: Vec<ShardNode>,
-    client: ShardClient,
+    clients: Vec<ShardClient>,
     _dir: tempfile::TempDir,
 }
 
-async fn cluster(fsync: FsyncPolicy, max_batch: usize, max_inflight: usize) -> Cluster {
+async fn cluster(
+    fsync: FsyncPolicy,
+    max_batch: Option<usize>,
+    max_inflight: Option<usize>,
+    proposals: Option<usize>,
+) -> Cluster {
     let certs = certs::dev_cluster(3).expect("certs");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut nodes = Vec::new();
@@ -63,6 +84,9 @@ async fn cluster(fsync: FsyncPolicy, max_batch: usize, max_inflight: usize) -> C
             max_payload_entries: 64,
             ..RaftTuning::default()
         };
+        if let Some(n) = proposals {
+            opts.raft.proposals_in_flight = n as u64;
+        }
         nodes.push(ShardNode::start(opts).await.expect("start node"));
     }
     let infos: Vec<(NodeId, NodeInfo)> = nodes
@@ -84,17 +108,24 @@ async fn cluster(fsync: FsyncPolicy, max_batch: usize, max_inflight: usize) -> C
         })
         .collect();
     let mut cfg = ClientConfig::new(entries, Layout::new(1), identity(&certs, certs::CLIENT));
-    cfg.max_batch = max_batch;
-    cfg.max_inflight = max_inflight;
-    let client = ShardClient::connect(cfg).await.expect("client");
+    if let Some(n) = max_batch {
+        cfg.max_batch = n;
+    }
+    if let Some(n) = max_inflight {
+        cfg.max_inflight = n;
+    }
+    let mut clients = Vec::new();
+    for _ in 0..MAX_CLIENTS {
+        clients.push(ShardClient::connect(cfg.clone()).await.expect("client"));
+    }
     // Wait for a leader by retrying board creation (the client retries across elections).
-    client
+    clients[0]
         .create_board(BOARD, BoardConfig::default())
         .await
         .expect("create board");
     Cluster {
         nodes,
-        client,
+        clients,
         _dir: dir,
     }
 }
@@ -106,15 +137,20 @@ struct Outcome {
     lat_us: Vec<u32>,
 }
 
-async fn run(client: &ShardClient, clients: usize, batch: usize, secs: f64) -> Outcome {
+/// `callers` tasks spread over `clients`, for `secs`.
+async fn run(clients: &[ShardClient], callers: usize, batch: usize, secs: f64) -> Outcome {
     let stop = Arc::new(AtomicBool::new(false));
     let next = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     let start = Instant::now();
-    for _ in 0..clients {
-        let (client, stop, next, errors) =
-            (client.clone(), stop.clone(), next.clone(), errors.clone());
+    for i in 0..callers {
+        let (client, stop, next, errors) = (
+            clients[i % clients.len()].clone(),
+            stop.clone(),
+            next.clone(),
+            errors.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while !stop.load(Ordering::Relaxed) {
@@ -176,12 +212,91 @@ fn cpu_secs() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// The 1-minute load average, from `/proc/loadavg`.
+fn load_avg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// Client write requests (the client batcher's batches), the Raft entries the leaders' proposers
+/// made of them, and the writes in them, summed over the nodes (only the leader serves writes).
+fn batches(nodes: &[ShardNode]) -> (u64, u64, u64) {
+    nodes.iter().fold((0, 0, 0), |(r, e, w), n| {
+        let m = n.router().metrics();
+        let entries: u64 = n
+            .router()
+            .groups()
+            .iter()
+            .map(|g| g.proposer.stats().entries.load(Ordering::Relaxed))
+            .sum();
+        (
+            r + m.write_batches.load(Ordering::Relaxed),
+            e + entries,
+            w + m.write_commands.load(Ordering::Relaxed),
+        )
+    })
+}
+
+/// The highest log index any node's snapshot covers: a row during which it moves built a
+/// snapshot, and writes wait while a snapshot is built.
+fn snapshot_index(nodes: &[ShardNode]) -> u64 {
+    nodes
+        .iter()
+        .flat_map(|n| {
+            n.router()
+                .groups()
+                .iter()
+                .map(|g| n.router().status(g).snapshot.unwrap_or(0))
+                .collect::<Vec<_>>()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 fn pct(v: &[u32], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
     let i = ((v.len() as f64 - 1.0) * p).round() as usize;
     f64::from(v[i]) / 1000.0
+}
+
+/// A row: concurrent callers, writes per call, clients they are spread over.
+#[derive(Clone, Copy)]
+struct Row {
+    callers: usize,
+    batch: usize,
+    clients: usize,
+}
+
+const fn row(callers: usize, batch: usize, clients: usize) -> Row {
+    Row {
+        callers,
+        batch,
+        clients,
+    }
+}
+
+/// Rows from `RAFT_BENCH_ROWS` (`CALLERSxBATCH[xCLIENTS],...`).
+fn parse_rows(text: &str) -> Vec<Row> {
+    text.split(',')
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| {
+            let n: Vec<usize> = r
+                .trim()
+                .split('x')
+                .map(|v| v.parse().expect("RAFT_BENCH_ROWS: CALLERSxBATCH[xCLIENTS]"))
+                .collect();
+            let clients = n.get(2).copied().unwrap_or(1);
+            assert!(
+                (1..=MAX_CLIENTS).contains(&clients),
+                "RAFT_BENCH_ROWS: 1..={MAX_CLIENTS} clients"
+            );
+            row(n[0], n.get(1).copied().unwrap_or(1), clients)
+        })
+        .collect()
 }
 
 fn main() {
@@ -201,58 +316,78 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    // (concurrent callers, writes per call)
-    let scenarios: &[(usize, usize)] = if quick {
-        &[(64, 1)]
-    } else {
-        &[
-            (1, 1),
-            (64, 1),
-            (1024, 1),
-            (4096, 1),
-            (16, 64),
-            (64, 64),
-            (32, 256),
-        ]
+    let rows: Vec<Row> = match std::env::var("RAFT_BENCH_ROWS") {
+        Ok(text) => parse_rows(&text),
+        Err(_) if quick => vec![row(64, 1, 1)],
+        Err(_) => vec![
+            row(1, 1, 1),
+            row(64, 1, 1),
+            row(128, 1, 1),
+            row(256, 1, 1),
+            row(256, 1, 4),
+            row(1024, 1, 1),
+            row(4096, 1, 1),
+            row(16, 64, 1),
+            row(64, 64, 1),
+        ],
     };
-    let env = |k: &str, d: usize| -> usize {
-        std::env::var(k)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(d)
-    };
-    let (max_batch, max_inflight) = (
-        env("RAFT_BENCH_MAX_BATCH", 1024),
-        env("RAFT_BENCH_INFLIGHT", 4),
-    );
+    let env = |k: &str| -> Option<usize> { std::env::var(k).ok().and_then(|s| s.parse().ok()) };
+    let (max_batch, max_inflight) = (env("RAFT_BENCH_MAX_BATCH"), env("RAFT_BENCH_INFLIGHT"));
+    let proposals = env("RAFT_BENCH_PROPOSALS");
     rt.block_on(async {
-        let c = cluster(fsync, max_batch, max_inflight).await;
+        let c = cluster(fsync, max_batch, max_inflight, proposals).await;
         // Warm up: connections, allocator, board with members.
-        let _ = run(&c.client, 256, 1, secs.min(1.0)).await;
+        let _ = run(&c.clients, 256, 1, secs.min(1.0)).await;
+        let cfg = c.clients[0].config();
         println!(
-            "\n3-node group on loopback, fsync={fsync:?}, client max_batch={max_batch} max_inflight={max_inflight}, {secs} s per row"
+            "\n3-node group on loopback, fsync={fsync:?}, client max_batch={} max_inflight={}, \
+             leader proposals_in_flight={}, {secs} s per row",
+            cfg.max_batch,
+            cfg.max_inflight,
+            proposals.map_or(RaftTuning::default().proposals_in_flight, |n| n as u64),
         );
         println!(
-            "{:>8} {:>6} {:>12} {:>10} {:>10} {:>10} {:>7} {:>14}",
-            "callers", "batch", "writes/s", "p50 ms", "p99 ms", "max ms", "errors", "writes/cpu-s"
+            "{:>8} {:>6} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8} {:>5} {:>12} {:>11}",
+            "callers",
+            "batch",
+            "clients",
+            "writes/s",
+            "p50 ms",
+            "p99 ms",
+            "p999 ms",
+            "max ms",
+            "errors",
+            "w/req",
+            "w/entry",
+            "snap",
+            "writes/cpu-s",
+            "load"
         );
-        for &(clients, batch) in scenarios {
-            let cpu0 = cpu_secs();
-            let o = run(&c.client, clients, batch, secs).await;
+        for r in &rows {
+            let (load0, cpu0, (r0, e0, w0)) = (load_avg(), cpu_secs(), batches(&c.nodes));
+            let snap0 = snapshot_index(&c.nodes);
+            let o = run(&c.clients[..r.clients], r.callers, r.batch, secs).await;
             let cpu = (cpu_secs() - cpu0).max(0.01);
+            let (r1, e1, w1) = batches(&c.nodes);
             println!(
-                "{:>8} {:>6} {:>12.0} {:>10.2} {:>10.2} {:>10.2} {:>7} {:>14.0}",
-                clients,
-                batch,
+                "{:>8} {:>6} {:>7} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>7.1} {:>8.1} {:>5} {:>12.0} {:>11}",
+                r.callers,
+                r.batch,
+                r.clients,
                 o.writes as f64 / o.secs,
                 pct(&o.lat_us, 0.50),
                 pct(&o.lat_us, 0.99),
+                pct(&o.lat_us, 0.999),
                 pct(&o.lat_us, 1.0),
                 o.errors,
-                o.writes as f64 / cpu
+                (w1 - w0) as f64 / (r1 - r0).max(1) as f64,
+                (w1 - w0) as f64 / (e1 - e0).max(1) as f64,
+                if snapshot_index(&c.nodes) > snap0 { "yes" } else { "-" },
+                o.writes as f64 / cpu,
+                format!("{load0:.1}-{:.1}", load_avg())
             );
         }
-        drop(c.client);
+        drop(c.clients);
         for n in c.nodes {
             n.shutdown().await;
         }

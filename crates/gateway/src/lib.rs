@@ -32,6 +32,9 @@
 //!   before they are acknowledged, sessions shared and taken over across gateways through Redis
 //!   Cluster, scores mirrored to the shard-node cluster when `SHARD_NODES` is set. Its module
 //!   docs are the map.
+//! * [`ranked`] - ratings (Weng-Lin) recorded exactly once per rated match, and the global
+//!   leaderboards (rating, points per week, day and topic) on `leaderboard-core`, with every
+//!   past period kept in the database; REST and a watch stream in [`routes::leaderboards`].
 //! * [`search::SearchIndex`] - tantivy or Elasticsearch; kept in sync after each committed
 //!   question change ([`reindex`]), rebuilt by `gateway reindex`.
 //! * [`server`] - the accept loop: HTTP/1.1 with a header-read timeout, per-address and global
@@ -78,6 +81,7 @@ pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod ranked;
 pub mod reindex;
 pub mod routes;
 pub mod search;

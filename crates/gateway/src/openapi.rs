@@ -40,7 +40,7 @@ const PROBLEM_REF: &str = "#/components/schemas/Problem";
     components(schemas(livequiz_sdk::types::Problem, livequiz_sdk::types::FieldError, livequiz_sdk::types::BankFormat)),
     modifiers(&BearerAuth),
     tags((name = "auth"), (name = "users"), (name = "questions"), (name = "quizzes"),
-         (name = "practice"), (name = "reports"), (name = "live"), (name = "ops"))
+         (name = "practice"), (name = "reports"), (name = "live"), (name = "leaderboards"), (name = "ops"))
 )]
 struct ApiDoc;
 

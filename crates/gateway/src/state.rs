@@ -28,6 +28,8 @@ pub struct AppState {
     pub limits: Arc<crate::limits::Limits>,
     /// Password hashing, bounded in concurrency (and so in memory).
     pub passwords: Arc<crate::auth::password::Passwords>,
+    /// Ratings and global leaderboards (`crate::ranked`).
+    pub ranked: Arc<crate::ranked::Ranked>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -77,9 +79,13 @@ impl AppState {
         limits.spawn_sweeper();
         live.use_limits(limits.clone());
         let passwords = Arc::new(crate::auth::password::Passwords::new(&config).await?);
+        let ranked = crate::ranked::Ranked::start(db.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the ratings and leaderboards: {e}"))?;
         Ok(AppState {
             auth,
             passwords,
+            ranked,
             live,
             limits,
             db,

@@ -35,7 +35,7 @@ struct Asset {
 
 /// Every file of the browser client. Only these paths are routed; anything else under
 /// `/static/` falls through to the gateway's problem+json 404.
-const ASSETS: [Asset; 14] = [
+const ASSETS: [Asset; 17] = [
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -108,6 +108,22 @@ const ASSETS: [Asset; 14] = [
         path: "/static/author.css",
         content_type: "text/css; charset=utf-8",
         body: include_str!("../web/author.css"),
+    },
+    // The leaderboards page: global boards, past periods, the caller's rank, live top.
+    Asset {
+        path: "/leaderboards",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../web/leaderboards.html"),
+    },
+    Asset {
+        path: "/static/leaderboards.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../web/leaderboards.js"),
+    },
+    Asset {
+        path: "/static/leaderboards.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../web/leaderboards.css"),
     },
 ];
 

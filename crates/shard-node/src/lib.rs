@@ -22,8 +22,10 @@
 //!   (creation is committed in each group).
 //! * **Writes** are [`command::Command`]s committed through the owner group's Raft log before
 //!   they are acknowledged. The client's per-group batcher packs concurrent writes into one
-//!   entry ([`client::batcher`]), which is what makes tens of thousands of committed writes per
-//!   second possible. Every write may carry an op id; leaderboard-core answers a repeat from
+//!   request ([`client::batcher`]), and the leader's proposer merges the requests that arrive
+//!   while earlier entries are in flight into one entry ([`raft::proposer`]: openraft 0.9
+//!   appends one entry per fsync), which is what makes tens of thousands of committed writes
+//!   per second possible. Every write may carry an op id; leaderboard-core answers a repeat from
 //!   memory, so retries across leader changes are harmless (see "Exactly once" below).
 //! * **Reads** fan out to every group in parallel and merge with `leaderboard_core::merge`
 //!   (rank = 1 + Σ entries above; top N and pages = k-way merge; see [`client::ops`]). They are
@@ -32,7 +34,7 @@
 //!   [`client::ReadOptions::follower`] any replica answers from what it has applied.
 //! * **Storage** follows openraft's seams, one type per storage trait so each is tested alone:
 //!   [`types`] (type config), [`log_store`] (segmented log, one crc32 record per entry, torn
-//!   tail cut on open and any other damage refused, fsync with group commit, atomic vote and
+//!   tail cut on open and any other damage refused, one fsync per append, atomic vote and
 //!   purge files), [`state_machine`] (apply; snapshots as files of bounded checksummed records,
 //!   built, sent, received and restored record by record and replaced atomically; restore on
 //!   start; applying, snapshot work and large queries run on tokio's blocking pool so the async

@@ -51,6 +51,17 @@ pub fn render(router: &Router, publish: Option<&PublishStats>) -> String {
         "Commands in committed client batches.",
         load(&m.write_commands),
     );
+    let entries: u64 = router
+        .groups()
+        .iter()
+        .map(|g| load(&g.proposer.stats().entries))
+        .sum();
+    counter(
+        &mut out,
+        "shard_write_entries_total",
+        "Raft entries proposed for client write batches (the leader merges concurrent ones).",
+        entries,
+    );
     counter(
         &mut out,
         "shard_reads_total",

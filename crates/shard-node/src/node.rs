@@ -39,7 +39,7 @@ use crate::layout::Layout;
 use crate::log_store::{LogOptions, LogStore};
 use crate::protocol::{ClientReply, ClientRequest, RpcRequest, RpcResponse};
 use crate::publish::{PublishConfig, PublishStats, Publisher};
-use crate::raft::{Faults, NetworkFactory};
+use crate::raft::{Faults, NetworkFactory, Proposer};
 use crate::router::{Group, Router};
 use crate::state_machine::{AppState, ApplyHook, StateMachine};
 use crate::transport::frame::{check_max_frame, max_entry_bytes, MAX_FRAME};
@@ -154,6 +154,14 @@ pub struct RaftTuning {
     /// group (about 0.5 s per million members on a 2-core machine, see docs/PERFORMANCE.md) or
     /// the leader gives up and starts over.
     pub install_snapshot_timeout_ms: u64,
+    /// Entries the leader keeps proposed for client writes and not yet answered; client write
+    /// requests that arrive meanwhile are merged into the next entry, up to
+    /// `max_append_bytes` and [`RaftTuning::max_entry_commands`] (see
+    /// [`crate::raft::proposer`]: openraft appends one entry per fsync).
+    pub proposals_in_flight: u64,
+    /// Most commands merged into one entry: one apply holds the group's state lock for all of
+    /// them. A single client request with more travels alone.
+    pub max_entry_commands: u64,
 }
 
 impl Default for RaftTuning {
@@ -169,6 +177,8 @@ impl Default for RaftTuning {
             snapshot_chunk_bytes: 4 << 20,
             snapshot_record_bytes: 1 << 20,
             install_snapshot_timeout_ms: 60_000,
+            proposals_in_flight: 2,
+            max_entry_commands: 4096,
         }
     }
 }
@@ -191,6 +201,16 @@ impl RaftTuning {
     /// Largest accepted [`RaftTuning::snapshot_record_bytes`] (records are checked against the
     /// log's record limit on read).
     pub const MAX_SNAPSHOT_RECORD: u64 = 64 << 20;
+
+    /// The limits of each group's proposer on a node whose entries may be `max_entry` bytes.
+    pub fn proposer_limits(&self, max_entry: usize) -> crate::raft::ProposerLimits {
+        let cap = |v: u64| usize::try_from(v).unwrap_or(usize::MAX).max(1);
+        crate::raft::ProposerLimits {
+            in_flight: cap(self.proposals_in_flight),
+            max_bytes: cap(self.max_append_bytes).min(max_entry),
+            max_commands: cap(self.max_entry_commands),
+        }
+    }
 
     /// The state machine's snapshot settings.
     pub fn snapshot_options(&self) -> crate::state_machine::SnapshotOptions {
@@ -386,10 +406,12 @@ impl ShardNode {
                 g,
                 marker_path(&opts.data_dir, g),
             )));
+            let proposer = Proposer::spawn(raft.clone(), g, opts.raft.proposer_limits(max_entry));
             router.add(Group {
                 id: g,
                 raft,
                 sm: handle,
+                proposer,
             });
         }
         let serve = transport.serve(router.clone());

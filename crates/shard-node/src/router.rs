@@ -23,7 +23,7 @@ use crate::protocol::{
     ClientReply, ClientRequest, GroupStatus, RaftReply, RaftRequest, ReadConsistency, RpcRequest,
     RpcResponse,
 };
-use crate::raft::Faults;
+use crate::raft::{Faults, Proposer};
 use crate::state_machine::StateMachineHandle;
 use crate::transport::frame::{max_entry_bytes, MAX_FRAME};
 use crate::transport::Handler;
@@ -38,6 +38,8 @@ pub struct Group {
     pub raft: Raft,
     /// Read access to its state machine.
     pub sm: StateMachineHandle,
+    /// Merges concurrent client write requests into entries (see [`crate::raft::proposer`]).
+    pub proposer: Proposer,
 }
 
 /// Dispatches frames to groups.
@@ -49,7 +51,11 @@ pub struct Router {
     max_entry: usize,
 }
 
-fn write_err(group: GroupId, e: RaftError<NodeId, ClientWriteError<NodeId, NodeInfo>>) -> Error {
+/// A client-facing error for an openraft write error of `group`.
+pub(crate) fn write_err(
+    group: GroupId,
+    e: RaftError<NodeId, ClientWriteError<NodeId, NodeInfo>>,
+) -> Error {
     match e {
         RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => Error::NotLeader {
             group,
@@ -211,12 +217,7 @@ impl Router {
                         self.max_entry
                     )));
                 }
-                let resp = g
-                    .raft
-                    .client_write(batch)
-                    .await
-                    .map_err(|e| write_err(id, e))?;
-                Ok(ClientReply::Written(resp.data))
+                Ok(ClientReply::Written(g.proposer.propose(batch, size).await?))
             }
             ClientRequest::Read { query, consistency } => {
                 if consistency == ReadConsistency::Linearizable {

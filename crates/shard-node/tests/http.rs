@@ -67,6 +67,11 @@ async fn metrics_health_and_readiness() {
         .find_map(|l| l.strip_prefix("shard_write_commands_total "))
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no write counter in {body}"));
+    let _entries: u64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("shard_write_entries_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no entry counter in {body}"));
     // Whichever node led when each write arrived counted it.
     let commands: u64 = c
         .nodes

@@ -31,6 +31,77 @@ async fn three_nodes_replicate() {
     c.shutdown().await;
 }
 
+/// Several clients write at once, so the leader merges their batches into shared entries
+/// (one entry in flight at a time here): each write still gets its own outcome, a retried op id
+/// is answered from memory, and every replica ends up with the same members.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_merged_into_shared_entries_answer_each_write() {
+    let tuning = RaftTuning {
+        proposals_in_flight: 1,
+        ..RaftTuning::fast()
+    };
+    let c = TestCluster::start(3, 3, Layout::new(1), tuning).await;
+    let first = c.client().await;
+    create_board(&first).await;
+    let mut clients = vec![first];
+    for _ in 0..3 {
+        clients.push(c.client().await);
+    }
+    let writes = |k: u64| -> Vec<Write> {
+        (0..50u64)
+            .map(|i| {
+                let v = k * 1000 + i;
+                Write::new(format!("m{v}"), v as i64, 0)
+                    .op(WriteOp::Incr)
+                    .op_id(OpId(u128::from(v)))
+            })
+            .collect()
+    };
+    for round in 0..2 {
+        let all = futures::future::join_all(
+            clients
+                .iter()
+                .zip(0u64..)
+                .map(|(client, k)| async move { (k, client.write_batch(BOARD, writes(k)).await) }),
+        )
+        .await;
+        for (k, results) in all {
+            for (w, r) in writes(k).into_iter().zip(results) {
+                let o = r.unwrap();
+                assert_eq!(o.new.entry.member, w.member);
+                // Incr of v onto nothing: the score is v, even if a slow request was retried
+                // (its op id answers the retry from memory) ...
+                assert_eq!(o.new.entry.score, w.score, "{} in round {round}", w.member);
+                // ... and the second round is all repeats.
+                if round == 1 {
+                    assert!(!o.applied, "{} applied again", w.member);
+                }
+            }
+        }
+    }
+    // Every proposed entry carried at least one request (a node that was not the leader also
+    // counts the entries it tried to propose).
+    let (mut requests, mut entries) = (0, 0);
+    for n in c.nodes.values() {
+        for g in n.router().groups() {
+            let stats = g.proposer.stats();
+            requests += stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+            entries += stats.entries.load(std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    assert!(
+        entries >= 1 && entries <= requests,
+        "{entries} entries for {requests} requests"
+    );
+    let last = c.status(c.leader(0).await, 0).await.last_applied.unwrap();
+    c.applied(0, last).await;
+    let expected = names((0..4).flat_map(|k| (0..50).map(move |i| k * 1000 + i)));
+    for id in c.nodes.keys() {
+        assert_eq!(c.members(*id, 0).await, expected, "node {id}");
+    }
+    c.shutdown().await;
+}
+
 /// Two groups of three replicas on the same three nodes: writes are routed to the member's
 /// group, reads fan out and merge to exactly what one in-process board would answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@ pub mod bank_csv;
 pub mod choices;
 pub mod docs;
 pub mod health;
+pub mod leaderboards;
 pub mod live;
 pub mod practice;
 pub mod questions;
@@ -39,6 +40,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(quizzes::router())
         .merge(reports::router())
         .merge(live::router())
+        .merge(leaderboards::router())
 }
 
 /// Default and maximum page sizes of every list endpoint.

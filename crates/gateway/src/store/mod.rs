@@ -9,6 +9,7 @@ pub mod live;
 pub mod practice;
 pub mod questions;
 pub mod quizzes;
+pub mod ranked;
 pub mod reports;
 pub mod stats;
 pub mod users;

@@ -35,7 +35,11 @@ pub struct ClientConfig {
     pub retry_for: Duration,
     /// Most writes put in one Raft entry.
     pub max_batch: usize,
-    /// Batches in flight per group; more writes queue and form the next batch.
+    /// Batches in flight per group; more writes queue and form the next batch. Two (the
+    /// default) keep a leader busy: it appends one entry while the one before replicates
+    /// ([`crate::raft::proposer`]). More make each batch smaller, which costs more requests and
+    /// CPU per write, and add nothing the leader can overlap (it merges the extra requests
+    /// into the same entries).
     pub max_inflight: usize,
     /// Largest frame sent or accepted (default [`MAX_FRAME`]); must not exceed the nodes' cap
     /// (`NodeOptions::max_frame`). A batch is also closed once its writes encode to
@@ -53,7 +57,7 @@ impl ClientConfig {
             rpc_timeout: Duration::from_secs(3),
             retry_for: Duration::from_secs(10),
             max_batch: 1024,
-            max_inflight: 4,
+            max_inflight: 2,
             max_frame: MAX_FRAME,
         }
     }

@@ -8,8 +8,10 @@
 //!   until [`ClientConfig::retry_for`] runs out.
 //! * **Batching.** Writes to one group queue in a per-group [`batcher`]: it takes every
 //!   queued write (up to `max_batch`, and up to a byte budget derived from the frame cap) into
-//!   one Raft entry, with at most `max_inflight` batches in flight per group, so batches grow
-//!   with load and a lone write is not delayed by a timer.
+//!   one request, with at most `max_inflight` (default 2) batches in flight per group, so
+//!   batches grow with load and a lone write is not delayed by a timer. The leader proposes a
+//!   request as one Raft entry, or merges it with other requests that arrived meanwhile
+//!   ([`crate::raft::proposer`]).
 //! * **Reads** go to the leader and are linearizable by default; [`ReadConsistency::Local`]
 //!   lets any replica answer (follower read, may be stale). Queries that span the board fan out to
 //!   every group in parallel and are merged with leaderboard-core (see [`ops`]).

@@ -8,11 +8,19 @@
 //!
 //! All entries that are not purged are also kept in memory (`BTreeMap`), so reads for replication
 //! never touch the disk; snapshots bound that memory (openraft purges the log behind each
-//! snapshot). Writes go to one writer thread through a bounded channel: it writes every queued
-//! append, syncs once (see [`FsyncPolicy`]), and only then reports the entries flushed to openraft
-//! (`LogFlushed`), which is what lets openraft count this node in the commit quorum. Truncate and
-//! purge travel through the same channel so that they are ordered with appends, and the caller
-//! waits for them.
+//! snapshot). An append writes its entries, syncs (see [`FsyncPolicy`]), and only then reports
+//! them flushed to openraft (`LogFlushed`), which is what lets openraft count this node in the
+//! commit quorum.
+//!
+//! openraft 0.9 calls the store from its core task, one call at a time, and waits for each
+//! append to be flushed before it does anything else (see [`crate::raft::proposer`]), so there
+//! is never a second append to share a sync with. The disk work therefore runs on the calling
+//! thread, not on a writer thread: on a multi-thread runtime inside `block_in_place` (tokio
+//! moves the worker's other tasks to another thread for the duration), which saves the two
+//! thread wake-ups a hand-off to a writer and back cost on every append, on the path of every
+//! write; on a current-thread runtime on the blocking pool. Appends, truncates and purges are
+//! ordered because openraft issues them one after another. The first failed write or sync stops
+//! the log: every later append fails too.
 
 pub mod record;
 pub mod segment;
@@ -25,7 +33,7 @@ use std::sync::{Arc, Mutex};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{AnyError, ErrorSubject, ErrorVerb, OptionalSend, StorageIOError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::runtime::RuntimeFlavor;
 use tracing::error;
 
 pub use segment::FsyncPolicy;
@@ -53,13 +61,11 @@ impl Default for LogOptions {
     }
 }
 
-/// Depth of the writer queue; appends wait (asynchronously) when it is full.
-const WRITER_QUEUE: usize = 1024;
-
-enum Op {
-    Append(Vec<(u64, Vec<u8>)>, LogFlushed<TypeConfig>),
-    Truncate(u64, oneshot::Sender<std::io::Result<()>>),
-    Purge(u64, oneshot::Sender<std::io::Result<()>>),
+/// The segment files, and the first write error, after which the log takes no more appends
+/// (what is on disk after a failed write or sync is unknown).
+struct Disk {
+    segments: Segments,
+    failed: Option<String>,
 }
 
 #[derive(Default)]
@@ -74,7 +80,9 @@ pub struct LogStore {
     dir: PathBuf,
     mem: Arc<Mutex<MemLog>>,
     vote: Option<Vote>,
-    tx: mpsc::Sender<Op>,
+    /// Locked by one disk operation at a time (they come one after another from openraft's core
+    /// task; the lock is never contended, it lets the blocking pool borrow the files).
+    disk: Arc<Mutex<Disk>>,
 }
 
 /// Read-only view shared with openraft's replication tasks.
@@ -96,7 +104,7 @@ fn io_err(subject: ErrorSubject<u64>, verb: ErrorVerb, e: impl ToString) -> Stor
 }
 
 impl LogStore {
-    /// Opens the log in `dir`, repairing a torn tail, and starts its writer thread.
+    /// Opens the log in `dir`, repairing a torn tail.
     ///
     /// Damage anywhere else (a bad checksum before the end of the last segment, any damage in an
     /// earlier segment, a record that passes its checksum but is not the expected entry) is an
@@ -151,16 +159,6 @@ impl LogStore {
             expected = Some(index + 1);
             entries.insert(index, entry);
         }
-        let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let name = format!(
-            "log-writer-{}",
-            dir.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-        );
-        std::thread::Builder::new()
-            .name(name)
-            .spawn(move || writer(segments, rx))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             mem: Arc::new(Mutex::new(MemLog {
@@ -168,7 +166,10 @@ impl LogStore {
                 last_purged,
             })),
             vote,
-            tx,
+            disk: Arc::new(Mutex::new(Disk {
+                segments,
+                failed: None,
+            })),
         })
     }
 
@@ -186,58 +187,34 @@ impl LogStore {
         }
     }
 
-    async fn call(
+    /// Runs `op` on the segment files (see the module docs for where). With `stops_on_error`,
+    /// an error of `op` stops the log; once stopped, `op` is not run and the error is returned.
+    async fn on_disk<T: Send + 'static>(
         &self,
-        op: impl FnOnce(oneshot::Sender<std::io::Result<()>>) -> Op,
-    ) -> std::io::Result<()> {
-        let (tx, rx) = oneshot::channel();
-        let closed = || std::io::Error::other("log writer stopped");
-        self.tx.send(op(tx)).await.map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())?
-    }
-}
-
-/// The writer thread: group-commits appends, applies truncates and purges in order.
-fn writer(mut segs: Segments, mut rx: mpsc::Receiver<Op>) {
-    let mut pending: Vec<LogFlushed<TypeConfig>> = Vec::new();
-    while let Some(mut op) = rx.blocking_recv() {
-        let mut failed: Option<String> = None;
-        loop {
-            match op {
-                Op::Append(records, cb) => {
-                    if failed.is_none() {
-                        if let Err(e) = segs.append(&records) {
-                            failed = Some(e.to_string());
-                        }
-                    }
-                    pending.push(cb);
-                }
-                Op::Truncate(i, done) => {
-                    let _ = done.send(segs.sync().and_then(|_| segs.truncate(i)));
-                }
-                Op::Purge(i, done) => {
-                    let _ = done.send(segs.sync().and_then(|_| segs.purge(i)));
-                }
+        stops_on_error: bool,
+        op: impl FnOnce(&mut Segments) -> std::io::Result<T> + Send + 'static,
+    ) -> std::io::Result<T> {
+        let disk = self.disk.clone();
+        let run = move || {
+            let mut disk = disk.lock().expect("poisoned");
+            if let Some(e) = &disk.failed {
+                return Err(std::io::Error::other(format!(
+                    "the log stopped after a failed write: {e}"
+                )));
             }
-            match rx.try_recv() {
-                Ok(next) => op = next,
-                Err(_) => break,
+            let result = op(&mut disk.segments);
+            if let (true, Err(e)) = (stops_on_error, &result) {
+                error!("log write failed, the log stops: {e}");
+                disk.failed = Some(e.to_string());
             }
-        }
-        if failed.is_none() && !pending.is_empty() {
-            if let Err(e) = segs.sync() {
-                failed = Some(e.to_string());
-            }
-        }
-        for cb in pending.drain(..) {
-            match &failed {
-                None => cb.log_io_completed(Ok(())),
-                Some(e) => cb.log_io_completed(Err(std::io::Error::other(e.clone()))),
-            }
-        }
-        if let Some(e) = failed {
-            error!("log write failed, writer stops: {e}");
-            return;
+            result
+        };
+        if tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+            tokio::task::block_in_place(run)
+        } else {
+            tokio::task::spawn_blocking(run)
+                .await
+                .map_err(std::io::Error::other)?
         }
     }
 }
@@ -317,10 +294,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 mem.entries.insert(entry.log_id.index, entry);
             }
         }
-        self.tx
-            .send(Op::Append(records, callback))
-            .await
-            .map_err(|_| io_err(ErrorSubject::Logs, ErrorVerb::Write, "log writer stopped"))
+        let written = self
+            .on_disk(true, move |segments| {
+                segments.append(&records)?;
+                segments.sync()
+            })
+            .await;
+        callback.log_io_completed(written);
+        Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId) -> std::result::Result<(), StorageError> {
@@ -329,9 +310,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .expect("poisoned")
             .entries
             .split_off(&log_id.index);
-        self.call(|tx| Op::Truncate(log_id.index, tx))
-            .await
-            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
+        self.on_disk(false, move |segments| {
+            segments.sync()?;
+            segments.truncate(log_id.index)
+        })
+        .await
+        .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }
 
     async fn purge(&mut self, log_id: LogId) -> std::result::Result<(), StorageError> {
@@ -350,9 +334,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let keep = mem.entries.split_off(&(log_id.index + 1));
             mem.entries = keep;
         }
-        self.call(|tx| Op::Purge(log_id.index, tx))
-            .await
-            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
+        self.on_disk(false, move |segments| {
+            segments.sync()?;
+            segments.purge(log_id.index)
+        })
+        .await
+        .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }
 }
 

@@ -43,8 +43,11 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FsyncPolicy {
-    /// Sync every write batch before Raft is told it is durable (default). Appends queued while a
-    /// sync runs are written together and share the next sync (group commit).
+    /// Sync every append before Raft is told it is durable (default): one `fdatasync` per
+    /// append, which is one entry on a leader and every entry of one AppendEntries on a
+    /// follower. openraft 0.9 waits for each append to be durable before the next, so writes
+    /// share a sync by sharing an entry: the leader merges the client requests that arrive
+    /// meanwhile into its next entry ([`crate::raft::proposer`]).
     #[default]
     Always,
     /// Never sync: a write is reported durable once it is in the OS page cache. Survives a

@@ -41,6 +41,17 @@ fn segment_files(dir: &Path) -> Vec<PathBuf> {
 
 #[tokio::test]
 async fn reopen_restores_entries_vote_and_purge() {
+    // A current-thread runtime: the disk work goes to the blocking pool.
+    reopen_round_trip().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopen_restores_entries_vote_and_purge_on_a_multi_thread_runtime() {
+    // The disk work runs on the calling worker, inside `block_in_place`.
+    reopen_round_trip().await;
+}
+
+async fn reopen_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut s = LogStore::open(dir.path(), opts()).unwrap();
@@ -314,4 +325,20 @@ async fn purge_past_the_end_then_append_after_a_gap() {
     }
     let mut s = LogStore::open(dir.path(), opts()).unwrap();
     assert_eq!(indexes(&mut s).await, vec![101, 102, 103]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_stops_the_log() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("log");
+    let mut s = LogStore::open(&dir, opts()).unwrap();
+    s.blocking_append(ents(1, 3)).await.unwrap();
+    // The next segment cannot be created: the append fails, and so does everything after it,
+    // even once the directory is back (what reached the disk is unknown).
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(s.blocking_append(ents(4, 40)).await.is_err());
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(s.blocking_append(ents(4, 40)).await.is_err());
+    assert!(s.truncate(log_id(1, 1, 2)).await.is_err());
+    assert!(s.purge(log_id(1, 1, 1)).await.is_err());
 }

@@ -14,8 +14,10 @@
 //! file and openraft re-applies the log entries after it.
 //!
 //! Concurrency: nothing that may take long runs on the async workers, which must keep serving
-//! heartbeats and votes. openraft drives `apply` from one task; each call applies its entries
-//! on tokio's blocking pool under the write lock. A snapshot is built on the blocking pool under
+//! heartbeats and votes. openraft drives `apply` from one task; a call of at most
+//! [`INLINE_APPLY_COMMANDS`] commands whose locks are free at once applies its entries right
+//! there (a few hundred microseconds at most), any other call on tokio's blocking pool under the
+//! write lock. A snapshot is built on the blocking pool under
 //! the read lock (one consistent cut at the last applied entry); restoring (on start and on
 //! install) builds the new state there without the lock and swaps it in. Queries from clients
 //! ([`StateMachineHandle::query`]) run inline only when they are small and the lock is free at
@@ -319,6 +321,12 @@ fn write_file(
     Ok(file)
 }
 
+/// Commands up to which an `apply` call runs on the async worker that calls it, when the state
+/// is not locked (a few hundred microseconds of work at most); larger calls go to the blocking
+/// pool. Handing a small call to a pool thread and back costs more than applying it, and it
+/// is on the path of every write: the leader answers its clients after applying.
+pub const INLINE_APPLY_COMMANDS: usize = 256;
+
 /// Rows up to which a listing query counts as small enough to answer on an async worker.
 const INLINE_ROWS: usize = 1_000;
 
@@ -387,10 +395,40 @@ impl Shared {
         (exclusive, self.state.write().expect("poisoned"))
     }
 
-    /// Applies committed entries (on the blocking pool).
+    /// Applies committed entries, waiting for the locks (on the blocking pool).
     fn apply(&self, entries: Vec<Entry>) -> Vec<BatchReply> {
-        let mut replies = Vec::with_capacity(entries.len());
         let (_exclusive, mut st) = self.write_state();
+        self.apply_locked(&mut st, entries)
+    }
+
+    /// Applies `entries` at once when they hold at most [`INLINE_APPLY_COMMANDS`] commands and
+    /// both locks are free; otherwise hands them back untouched.
+    fn try_apply_inline(
+        &self,
+        entries: Vec<Entry>,
+    ) -> std::result::Result<Vec<BatchReply>, Vec<Entry>> {
+        let commands: usize = entries
+            .iter()
+            .map(|e| match &e.payload {
+                EntryPayload::Normal(batch) => batch.commands.len(),
+                _ => 0,
+            })
+            .sum();
+        if commands > INLINE_APPLY_COMMANDS {
+            return Err(entries);
+        }
+        let Ok(_exclusive) = self.exclusive.try_lock() else {
+            return Err(entries);
+        };
+        let Ok(mut st) = self.state.try_write() else {
+            return Err(entries);
+        };
+        Ok(self.apply_locked(&mut st, entries))
+    }
+
+    /// Applies committed entries to the locked state.
+    fn apply_locked(&self, st: &mut SmState, entries: Vec<Entry>) -> Vec<BatchReply> {
+        let mut replies = Vec::with_capacity(entries.len());
         for entry in entries {
             st.last_applied = Some(entry.log_id);
             match entry.payload {
@@ -604,6 +642,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
+        let entries = match self.shared.try_apply_inline(entries) {
+            Ok(replies) => return Ok(replies),
+            Err(entries) => entries,
+        };
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || shared.apply(entries))
             .await

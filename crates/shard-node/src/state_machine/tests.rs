@@ -1,6 +1,7 @@
 //! Snapshot files: damage is refused, other format versions are refused clearly, format-1
 //! snapshots are converted, format-2 files (op ids without times) are read, and the op-id memory
-//! (ids, their times, the clock) survives a round trip.
+//! (ids, their times, the clock) survives a round trip. Applying: small calls in place, large
+//! ones on the blocking pool.
 
 use std::io::Cursor;
 
@@ -344,4 +345,131 @@ async fn format_1_data_from_an_old_leader_is_installed() {
     assert_eq!(left, [std::ffi::OsString::from(snapfile::FILE)]);
     let current = sm.get_current_snapshot().await.unwrap().unwrap();
     assert_eq!(current.meta, meta());
+}
+
+/// Entries from index `first` on, one per batch.
+fn normal_entries(first: u64, batches: Vec<Vec<Command>>) -> Vec<Entry> {
+    batches
+        .into_iter()
+        .zip(first..)
+        .map(|(cmds, i)| Entry {
+            log_id: log_id(1, 1, i),
+            payload: EntryPayload::Normal(Batch::new(cmds)),
+        })
+        .collect()
+}
+
+fn writes(from: u64, to: u64) -> Vec<Command> {
+    (from..to)
+        .map(|v| Command::Write {
+            board: BoardId::new("b"),
+            write: Write::new(format!("m{v}"), v as i64, 0).op_id(OpId(u128::from(v))),
+        })
+        .collect()
+}
+
+/// A state machine whose apply hook records the thread each batch was applied on.
+fn recording_sm(
+    dir: &Path,
+) -> (
+    StateMachine,
+    StateMachineHandle,
+    Arc<Mutex<Vec<std::thread::ThreadId>>>,
+) {
+    let threads = Arc::new(Mutex::new(Vec::new()));
+    let seen = threads.clone();
+    let hook: ApplyHook = Arc::new(move |_, _, _| {
+        seen.lock().unwrap().push(std::thread::current().id());
+    });
+    let (sm, handle) =
+        StateMachine::open(dir, AppState::new(0, Layout::default()), Some(hook)).unwrap();
+    (sm, handle, threads)
+}
+
+#[tokio::test]
+async fn small_applies_run_in_place_large_ones_on_the_pool_with_the_same_results() {
+    let here = std::thread::current().id();
+    let create = vec![Command::CreateBoard {
+        board: BoardId::new("b"),
+        config: BoardConfig::default(),
+    }];
+    let n = INLINE_APPLY_COMMANDS as u64;
+
+    // In small calls: each runs on the calling thread.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut small, small_handle, threads) = recording_sm(dir.path());
+    let mut small_replies = small
+        .apply(normal_entries(1, vec![create.clone(), writes(0, n - 1)]))
+        .await
+        .unwrap();
+    small_replies.extend(
+        small
+            .apply(normal_entries(3, vec![writes(n, 3 * n)]))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(threads.lock().unwrap()[..2], [here, here]);
+    assert_ne!(
+        threads.lock().unwrap()[2],
+        here,
+        "{} commands go to the pool",
+        2 * n
+    );
+
+    // All in one call: on the pool.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut large, large_handle, threads) = recording_sm(dir.path());
+    let large_replies = large
+        .apply(normal_entries(
+            1,
+            vec![create, writes(0, n - 1), writes(n, 3 * n)],
+        ))
+        .await
+        .unwrap();
+    assert!(threads.lock().unwrap().iter().all(|t| *t != here));
+
+    assert_eq!(small_replies, large_replies);
+    assert_eq!(small_handle.last_applied(), Some(3));
+    assert_eq!(large_handle.last_applied(), Some(3));
+    assert_eq!(
+        listing(&small_handle.shared.state.read().unwrap().app),
+        listing(&large_handle.shared.state.read().unwrap().app)
+    );
+}
+
+#[tokio::test]
+async fn a_small_apply_waits_for_a_snapshot_build_instead_of_running_in_place() {
+    let here = std::thread::current().id();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sm, handle, threads) = recording_sm(dir.path());
+    let create = vec![Command::CreateBoard {
+        board: BoardId::new("b"),
+        config: BoardConfig::default(),
+    }];
+    sm.apply(normal_entries(1, vec![create])).await.unwrap();
+
+    // A build holds the exclusive lock: the apply cannot take it at once, so it waits for it on
+    // the pool, and completes once the build lets go.
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let shared = handle.shared.clone();
+    let build = std::thread::spawn(move || {
+        let _held = shared.exclusive.lock().unwrap();
+        locked.send(()).unwrap();
+        released.recv().unwrap();
+    });
+    is_locked.recv().unwrap();
+    let apply = tokio::spawn(async move { sm.apply(normal_entries(2, vec![writes(0, 3)])).await });
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!apply.is_finished(), "applied while a build held the lock");
+    release.send(()).unwrap();
+    build.join().unwrap();
+    let replies = apply.await.unwrap().unwrap();
+    assert_eq!(replies[0].results.len(), 3);
+    assert_eq!(handle.last_applied(), Some(2));
+    let threads = threads.lock().unwrap();
+    assert_eq!(threads[0], here);
+    assert_ne!(threads[1], here);
 }
