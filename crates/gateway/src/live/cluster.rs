@@ -33,7 +33,7 @@
 //! serves every session. Per connection, messages travel in order (one
 //! publisher awaiting each publish, one subscriber connection). Frames for
 //! bridged sockets go through one outbox task that publishes everything
-//! queued for a gateway as one `batch` message (up to [`BATCH_MAX`] frames),
+//! queued for a gateway as one `batch` message (up to 1,024 frames),
 //! so a push to 10,000 bridged players costs a handful of publishes, not
 //! 10,000; gateways of one deployment must all understand `batch` (an older
 //! one drops it as a bad message, and its clients resume).
