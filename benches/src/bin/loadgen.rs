@@ -1,4 +1,7 @@
-//! Live-quiz load generator: N simulated players in one session on one gateway.
+//! Live-quiz load generator: N simulated players in one session, on one gateway or spread over
+//! several (`--url` once per gateway: REST goes to the first, players connect to each in turn).
+//! Past one process's open-file limit, a second process adds players to the same session
+//! (`--code C --first-player K`; the first one's host waits for `--expect-players` in all).
 //!
 //! ```text
 //! ulimit -n 65535
@@ -24,8 +27,11 @@
 //!   which is what the issue's "p99 push < 250 ms" target measures (same machine, same clock;
 //!   ms resolution);
 //! - **push age**: the same frames' receipt minus `changed_at` (the oldest change a frame
-//!   carries), i.e. push latency plus the wait for the coalescing window (250 ms; personal rank
-//!   frames up to 1 s in large sessions);
+//!   carries), i.e. push latency plus the wait for the coalescing window (250 ms);
+//! - **score change age**: the same for the `rank` frames that show a player a new score;
+//! - **rank frames a second a player while joining** (each player's `rank` frames from its join
+//!   to the last player's join, over that window: the count moves with every push then) and
+//!   the per-second timeline of `rank` frames per connected player;
 //! - errors by code, and **lost answers**: answers sent that were neither acknowledged nor
 //!   refused, or acknowledged but reported unanswered in the reveal.
 //!
@@ -58,7 +64,8 @@ use livequiz_sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, 
 
 #[derive(Debug, Clone)]
 struct Args {
-    url: String,
+    /// REST and session creation go to the first; players connect to them in turn.
+    urls: Vec<String>,
     players: usize,
     questions: usize,
     time_limit_ms: u32,
@@ -69,11 +76,19 @@ struct Args {
     player_url: Option<String>,
     /// Players reconnect and resume after a dropped connection.
     reconnect: bool,
+    /// Join this existing session (players only: no host, no start): a second process adds
+    /// players to a session another one runs, past one process's open-file limit.
+    code: Option<String>,
+    /// Index of this process's first player (their names are `p<index>`).
+    first_player: usize,
+    /// Players the host waits for in the session before it starts (all processes'; default
+    /// `--players`).
+    expect_players: Option<usize>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut a = Args {
-        url: "http://127.0.0.1:8080".into(),
+        urls: Vec::new(),
         players: 1000,
         questions: 3,
         time_limit_ms: 10_000,
@@ -82,12 +97,15 @@ fn parse_args() -> anyhow::Result<Args> {
         connect_parallel: 256,
         player_url: None,
         reconnect: false,
+        code: None,
+        first_player: 0,
+        expect_players: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
-            "--url" => a.url = value()?,
+            "--url" => a.urls.push(value()?),
             "--players" => a.players = value()?.parse()?,
             "--questions" => a.questions = value()?.parse()?,
             "--time-limit-ms" => a.time_limit_ms = value()?.parse()?,
@@ -96,12 +114,18 @@ fn parse_args() -> anyhow::Result<Args> {
             "--connect-parallel" => a.connect_parallel = value()?.parse()?,
             "--player-url" => a.player_url = Some(value()?),
             "--reconnect" => a.reconnect = true,
+            "--code" => a.code = Some(value()?),
+            "--first-player" => a.first_player = value()?.parse()?,
+            "--expect-players" => a.expect_players = Some(value()?.parse()?),
             "-h" | "--help" => {
-                println!("loadgen [--url U] [--players N] [--questions Q] [--time-limit-ms T] [--think-ms T] [--reveal-ms T] [--connect-parallel P] [--player-url U2] [--reconnect]");
+                println!("loadgen [--url U]... [--players N] [--questions Q] [--time-limit-ms T] [--think-ms T] [--reveal-ms T] [--connect-parallel P] [--player-url U2] [--reconnect] [--code C --first-player K] [--expect-players M]");
                 std::process::exit(0);
             }
             other => bail!("unknown flag {other}"),
         }
+    }
+    if a.urls.is_empty() {
+        a.urls.push("http://127.0.0.1:8080".into());
     }
     if a.think_ms >= u64::from(a.time_limit_ms) {
         bail!("--think-ms must be below --time-limit-ms so every answer can make the deadline");
@@ -110,9 +134,16 @@ fn parse_args() -> anyhow::Result<Args> {
 }
 
 impl Args {
-    /// Where WebSocket clients connect.
-    fn ws_url(&self) -> &str {
-        self.player_url.as_deref().unwrap_or(&self.url)
+    /// Where REST calls go (the first `--url`).
+    fn url(&self) -> &str {
+        &self.urls[0]
+    }
+
+    /// Where WebSocket client `i` connects: `--player-url` if given, else the `--url`s in turn.
+    fn ws_url(&self, i: usize) -> &str {
+        self.player_url
+            .as_deref()
+            .unwrap_or(&self.urls[i % self.urls.len()])
     }
 }
 
@@ -145,6 +176,9 @@ impl Sharded {
 /// question's fan-out to every player.
 const EARLY: Duration = Duration::from_millis(500);
 
+/// Seconds of per-second frame counts kept.
+const TIMELINE: usize = 600;
+
 /// Shared measurements (µs histograms; counters).
 struct Stats {
     join: Sharded,
@@ -153,6 +187,17 @@ struct Stats {
     push_e2e: Sharded,
     push_latency: Sharded,
     push_age: Sharded,
+    /// Age of `rank` frames that show the player a new score (the score change's age).
+    score_age: Sharded,
+    /// Per player: `rank` frames a second while players were still joining (milli-Hz).
+    join_rate: Sharded,
+    /// `rank` frames received in each second since the start (see [`TIMELINE`]).
+    rank_timeline: Vec<AtomicU64>,
+    /// Players connected at the end of each second since the start.
+    joined_timeline: Vec<AtomicU64>,
+    /// When the run started and when the last player joined (ms since the start; 0 = not yet).
+    t0: Instant,
+    all_joined_ms: AtomicU64,
     resume: Sharded,
     ack_outage: Sharded,
     disconnects: AtomicU64,
@@ -190,6 +235,21 @@ impl Stats {
             self.push_latency.record(i, ms(pushed_at));
         }
     }
+    /// A `rank` frame arrived now; `new_score` if it changed the player's score.
+    fn rank_received(&self, i: usize, changed_at: i64, new_score: bool) {
+        let sec = self.t0.elapsed().as_secs() as usize;
+        if let Some(c) = self.rank_timeline.get(sec) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        if new_score {
+            let ms = (now_ms() - changed_at).max(0) as u64;
+            self.score_age.record(i, Duration::from_millis(ms));
+        }
+    }
+    /// Whether every player has joined (ms since the start, if so).
+    fn all_joined(&self) -> Option<u64> {
+        Some(self.all_joined_ms.load(Ordering::Relaxed)).filter(|&t| t > 0)
+    }
     fn error(&self, what: String) {
         *self.errors.lock().expect("stats").entry(what).or_default() += 1;
     }
@@ -204,7 +264,7 @@ fn now_ms() -> i64 {
 async fn setup(
     a: &Args,
 ) -> anyhow::Result<(livequiz_sdk::Client, livequiz_sdk::live::CreatedSession)> {
-    let anon = livequiz_sdk::Client::new(&a.url)?;
+    let anon = livequiz_sdk::Client::new(a.url())?;
     let name = format!("loadhost{:08x}", rand::random::<u32>());
     let password = "load-generator-password".to_string();
     anon.register(&RegisterRequest {
@@ -267,8 +327,8 @@ async fn player(
     let opts = LiveOptions::default()
         .reconnect(a.reconnect)
         .max_attempts(100);
-    let creds = Credentials::Guest(format!("p{i}"));
-    let mut client = match LiveClient::connect_with(a.ws_url(), &code, creds, opts).await {
+    let creds = Credentials::Guest(format!("p{}", a.first_player + i));
+    let mut client = match LiveClient::connect_with(a.ws_url(i), &code, creds, opts).await {
         Ok(c) => c,
         Err(e) => {
             stats.join_failed.fetch_add(1, Ordering::Relaxed);
@@ -279,6 +339,10 @@ async fn player(
     drop(permit);
     stats.join.record(i, started.elapsed());
     stats.joined.fetch_add(1, Ordering::Relaxed);
+    let joined_at = stats.t0.elapsed();
+    let mut join_phase_frames = 0u64;
+    let mut join_rate_done = false;
+    let mut seen_score: Option<i64> = None;
     let mut score = 0i64;
     let mut sent_at: Option<(u32, Instant)> = None;
     let mut early = false;
@@ -385,6 +449,16 @@ async fn player(
             } => {
                 stats.rank_frames.fetch_add(1, Ordering::Relaxed);
                 stats.push_received(i, changed_at, pushed_at);
+                stats.rank_received(i, changed_at, seen_score.is_some_and(|old| old != s));
+                seen_score = Some(s);
+                match stats.all_joined() {
+                    None => join_phase_frames += 1,
+                    Some(all) if !join_rate_done => {
+                        join_rate_done = true;
+                        record_join_rate(&stats, i, joined_at, all, join_phase_frames);
+                    }
+                    Some(_) => {}
+                }
                 if s > score {
                     if let Some(at) = awaiting_push.take() {
                         stats.push_e2e.record(i, at.elapsed());
@@ -429,6 +503,20 @@ async fn player(
             }
             _ => {}
         }
+    }
+    if let Some(all) = stats.all_joined().filter(|_| !join_rate_done) {
+        record_join_rate(&stats, i, joined_at, all, join_phase_frames);
+    }
+}
+
+/// Records player `i`'s `rank` frames a second between its join and the last player's, if
+/// that window is at least a second long (shorter ones say little about a rate).
+fn record_join_rate(stats: &Stats, i: usize, joined_at: Duration, all_ms: u64, frames: u64) {
+    let window = Duration::from_millis(all_ms).saturating_sub(joined_at);
+    if window >= Duration::from_secs(1) {
+        let milli_hz = frames * 1_000_000 / window.as_millis() as u64;
+        // Stored as "µs" so the histogram helpers apply; printed as Hz.
+        stats.join_rate.record(i, Duration::from_micros(milli_hz));
     }
 }
 
@@ -477,17 +565,27 @@ fn line(name: &str, h: &Mutex<Histogram<u64>>) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Arc::new(parse_args()?);
-    let (_host_client, session) = setup(&a).await?;
-    println!(
-        "session {} code {} - {} players, {} questions",
-        session.session_id, session.code, a.players, a.questions
-    );
-    let mut host = LiveClient::connect(
-        a.ws_url(),
-        &session.code,
-        Credentials::Host(session.host_token.clone()),
-    )
-    .await?;
+    // This process's own session and host, unless it joins another one's.
+    let (code, mut host) = match &a.code {
+        Some(code) => {
+            println!("joining session {code} with {} players", a.players);
+            (code.clone(), None)
+        }
+        None => {
+            let (_host_client, session) = setup(&a).await?;
+            println!(
+                "session {} code {} - {} players, {} questions",
+                session.session_id, session.code, a.players, a.questions
+            );
+            let host = LiveClient::connect(
+                a.ws_url(0),
+                &session.code,
+                Credentials::Host(session.host_token.clone()),
+            )
+            .await?;
+            (session.code, Some(host))
+        }
+    };
     let stats = Arc::new(Stats {
         join: Sharded::new(),
         ack: Sharded::new(),
@@ -495,6 +593,12 @@ async fn main() -> anyhow::Result<()> {
         push_e2e: Sharded::new(),
         push_latency: Sharded::new(),
         push_age: Sharded::new(),
+        score_age: Sharded::new(),
+        join_rate: Sharded::new(),
+        rank_timeline: (0..TIMELINE).map(|_| AtomicU64::new(0)).collect(),
+        joined_timeline: (0..TIMELINE).map(|_| AtomicU64::new(0)).collect(),
+        t0: Instant::now(),
+        all_joined_ms: AtomicU64::new(0),
         resume: Sharded::new(),
         ack_outage: Sharded::new(),
         disconnects: AtomicU64::new(0),
@@ -514,13 +618,36 @@ async fn main() -> anyhow::Result<()> {
         finished: AtomicU64::new(0),
     });
     let gate = Arc::new(tokio::sync::Semaphore::new(a.connect_parallel.max(1)));
-    let t0 = Instant::now();
+    // The host reads its frames from the start (one roster frame per join: a host that stopped
+    // reading would be dropped as too slow) and starts the game once every player of every
+    // process is in; then drains its frames (answer counts) until the end.
+    let host_task = host.take().map(|mut host| {
+        let expect = a.expect_players.unwrap_or(a.players) as u32;
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let t = tokio::spawn(async move {
+            let mut started_tx = Some(started_tx);
+            let mut seen = 0;
+            while let Some(msg) = host.next_message().await {
+                if let ServerMsg::Roster { players, .. } = msg {
+                    seen = seen.max(players);
+                }
+                if seen >= expect {
+                    if let Some(tx) = started_tx.take() {
+                        let _ = host.send(ClientMsg::Start);
+                        let _ = tx.send(seen);
+                    }
+                }
+            }
+        });
+        (t, started_rx)
+    });
+    let t0 = stats.t0;
     let mut tasks = Vec::with_capacity(a.players);
     for i in 0..a.players {
         tasks.push(tokio::spawn(player(
             i,
             a.clone(),
-            session.code.clone(),
+            code.clone(),
             stats.clone(),
             gate.clone(),
         )));
@@ -528,8 +655,13 @@ async fn main() -> anyhow::Result<()> {
     let progress = {
         let stats = stats.clone();
         tokio::spawn(async move {
+            let mut sec = 0usize;
             loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep_until((t0 + Duration::from_secs(sec as u64 + 1)).into()).await;
+                if let Some(c) = stats.joined_timeline.get(sec) {
+                    c.store(stats.joined.load(Ordering::Relaxed), Ordering::Relaxed);
+                }
+                sec += 1;
                 println!(
                     "[{:>5.1}s] joined {} (failed {}) sent {} acked {} refused {} finished {} dropped {} resumed {}",
                     t0.elapsed().as_secs_f64(),
@@ -551,15 +683,29 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let join_secs = t0.elapsed().as_secs_f64();
-    println!("all joined in {join_secs:.1}s; starting");
-    host.send(ClientMsg::Start)?;
+    stats
+        .all_joined_ms
+        .store((t0.elapsed().as_millis() as u64).max(1), Ordering::Relaxed);
+    let host_task = match host_task {
+        Some((t, started)) => {
+            let seen = started
+                .await
+                .context("the host's connection closed before the start")?;
+            println!("all joined in {join_secs:.1}s ({seen} in the session); started");
+            Some(t)
+        }
+        None => {
+            println!("all joined in {join_secs:.1}s; waiting for the host to start");
+            None
+        }
+    };
     let game = Instant::now();
-    // Drain the host's frames (answer counts) until the end.
-    let host_task = tokio::spawn(async move { while host.next_message().await.is_some() {} });
     for t in tasks {
         let _ = t.await;
     }
-    let _ = host_task.await;
+    if let Some(t) = host_task {
+        let _ = t.await;
+    }
     progress.abort();
     println!();
     println!(
@@ -575,6 +721,41 @@ async fn main() -> anyhow::Result<()> {
     println!("{}", line("push latency", &stats.push_latency.merged()));
     println!("{}", line("push age", &stats.push_age.merged()));
     println!("{}", line("push end-to-end", &stats.push_e2e.merged()));
+    println!("{}", line("score change age", &stats.score_age.merged()));
+    {
+        let h = stats.join_rate.merged();
+        let h = h.lock().expect("stats");
+        let hz = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        if h.is_empty() {
+            println!(
+                "rank frames/s a player while joining: (no player joined >= 1 s before the last)"
+            );
+        } else {
+            println!(
+                "rank frames/s a player while joining: n={} min={:.2} p1={:.2} p10={:.2} p50={:.2} max={:.2}",
+                h.len(),
+                h.min() as f64 / 1000.0,
+                hz(0.01),
+                hz(0.1),
+                hz(0.5),
+                h.max() as f64 / 1000.0
+            );
+        }
+    }
+    let timeline: Vec<String> = (0..TIMELINE)
+        .map(|s| {
+            (
+                stats.rank_timeline[s].load(Ordering::Relaxed),
+                stats.joined_timeline[s].load(Ordering::Relaxed),
+            )
+        })
+        .take_while(|&(_, j)| j > 0)
+        .map(|(f, j)| format!("{:.1}", f as f64 / j as f64))
+        .collect();
+    println!(
+        "rank frames a connected player, per second: {}",
+        timeline.join(" ")
+    );
     println!(
         "frames received: leaderboard {} rank {}",
         stats.leaderboard_frames.load(Ordering::Relaxed),

@@ -64,9 +64,8 @@
 //! pure), the only copy of the scores. A push ([`push`]) is a function of the
 //! session state and the time: the top list and each connected player's own
 //! rank, read in one ordered scan, coalesced to at most one push per 250 ms
-//! and versioned. Every player whose rank or score changed gets it in the
-//! next push, however large the session; refreshes that only move the player
-//! count are spread over a second in sessions of thousands.
+//! and versioned. Every player whose rank, score, percentile or player count
+//! changed gets it in the next push, however large the session.
 //!
 //! ## Failover
 //!

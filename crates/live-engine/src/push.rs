@@ -14,17 +14,16 @@
 //!
 //! - the top list, if it changed since the player last got it, right before
 //!   their rank frame (adjacent frames leave in one write);
-//! - a `rank` frame if their rank or score changed: **every** such player in
-//!   **every** push, so a reveal's points reach each of 10,000 players in the
-//!   first push after it;
-//! - a `rank` frame that only refreshes the player count and the percentile
-//!   (joins and leaves move them for everyone): these are spread over
-//!   [`SLOTS`] groups of players (`id % SLOTS`), and a push serves as many
-//!   groups as keep it under [`REFRESHES_PER_PUSH`] such frames. A lobby
-//!   filling up with 10,000 players would otherwise send 40,000 frames a
-//!   second that say little more than "one more player"; this way each
-//!   player's count is at most a second old, and scores and ranks are never
-//!   held back.
+//! - a `rank` frame if anything in it changed (rank, score, percentile or
+//!   the player count): **every** such player in **every** push, so each of
+//!   10,000 players sees their own rank at up to 4 Hz while it moves, and a
+//!   reveal's points reach everyone in the first push after it.
+//!
+//! A push is a pure function of the board: a driver that cannot deliver
+//! pushes as fast as they are due (a slow machine, a very large session)
+//! builds the next one only once the last has left ([`Session::push_due`]
+//! is a "may push", not a "must"), so the frames stay the latest state and
+//! only their rate drops.
 //!
 //! The host gets every top-list change.
 
@@ -46,57 +45,11 @@ pub struct PushState {
     version: u64,
     /// Oldest unpushed change of the scores or of who is on the board.
     board_dirty_since: Option<Instant>,
-    /// Oldest unpushed change per refresh slot (see [`SLOTS`]).
-    refresh_dirty_since: [Option<Instant>; SLOTS],
     counts_dirty_since: Option<Instant>,
     last_push: Option<Instant>,
-    /// The refresh slot a large session serves next (round robin).
-    next_slot: usize,
     last_top: Vec<Standing>,
     /// Bumped whenever the top list changes (players' `top_seen`).
     top_seq: u64,
-}
-
-/// Refresh slots: a player's slot is `id % SLOTS`. A push refreshes every
-/// slot in a small session and [`slots_per_push`] of them, round robin, in a
-/// large one; each slot keeps its own oldest unpushed change, so a session
-/// that grows or shrinks changes how many slots a push serves, never who is
-/// in which.
-pub const SLOTS: usize = 8;
-
-/// Count-only `rank` frames (the player count or the percentile moved, the
-/// rank and score did not) a push aims to send at most. Larger sessions
-/// refresh a share of the slots per push, so each player's count is at most
-/// `ceil(SLOTS / slots_per_push)` pushes old (at the 250 ms cadence: 500 ms
-/// at 5,000 players, a second at 10,000). Rank and score changes are not
-/// limited by it.
-pub const REFRESHES_PER_PUSH: usize = 2_500;
-
-/// Refresh slots a push serves in a session of `players`: all of them up to
-/// [`REFRESHES_PER_PUSH`] players, else as many as keep a push under it (at
-/// least one).
-pub fn slots_per_push(players: usize) -> usize {
-    if players <= REFRESHES_PER_PUSH {
-        SLOTS
-    } else {
-        (SLOTS * REFRESHES_PER_PUSH / players).max(1)
-    }
-}
-
-/// The refresh slots a push serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct SlotSet(u8);
-
-impl SlotSet {
-    /// Whether `player` is in one of the slots.
-    fn contains(self, player: u64) -> bool {
-        self.0 & (1 << (player % SLOTS as u64)) != 0
-    }
-
-    /// The slots.
-    fn slots(self) -> impl Iterator<Item = usize> {
-        (0..SLOTS).filter(move |s| self.0 & (1 << s) != 0)
-    }
 }
 
 impl PushState {
@@ -107,10 +60,8 @@ impl PushState {
             top_n,
             version: 0,
             board_dirty_since: None,
-            refresh_dirty_since: [None; SLOTS],
             counts_dirty_since: None,
             last_push: None,
-            next_slot: 0,
             last_top: Vec::new(),
             top_seq: 0,
         }
@@ -119,9 +70,6 @@ impl PushState {
     /// Scores or membership changed.
     pub fn board_changed(&mut self, now: Instant) {
         self.board_dirty_since.get_or_insert(now);
-        for s in &mut self.refresh_dirty_since {
-            s.get_or_insert(now);
-        }
     }
 
     /// Answer counts changed (host view).
@@ -129,38 +77,16 @@ impl PushState {
         self.counts_dirty_since.get_or_insert(now);
     }
 
-    fn board_dirty(&self) -> bool {
-        self.board_dirty_since.is_some() || self.refresh_dirty_since.iter().any(Option::is_some)
-    }
-
     /// When the next push is due, if anything is dirty.
     pub fn due_at(&self) -> Option<Instant> {
         let first = [self.board_dirty_since, self.counts_dirty_since]
             .into_iter()
-            .chain(self.refresh_dirty_since)
             .flatten()
             .min()?;
         Some(match self.last_push {
             Some(last) => first.max(last + self.interval),
             None => first,
         })
-    }
-
-    /// The refresh slots the next push serves and the oldest change they
-    /// carry: the next `per_push` dirty slots, round robin.
-    fn refresh_sel(&self, per_push: usize) -> (SlotSet, Option<Instant>) {
-        let mut mask = 0u8;
-        let mut since: Option<Instant> = None;
-        for slot in (0..SLOTS).map(|k| (self.next_slot + k) % SLOTS) {
-            if mask.count_ones() as usize == per_push {
-                break;
-            }
-            if let Some(t) = self.refresh_dirty_since[slot] {
-                mask |= 1 << slot;
-                since = Some(since.map_or(t, |s| s.min(t)));
-            }
-        }
-        (SlotSet(mask), since)
     }
 
     /// Size of the top list.
@@ -220,31 +146,19 @@ impl Session {
             }
         }
         self.push.last_push = Some(now);
-        if !self.push.board_dirty() {
+        let Some(since) = self.push.board_dirty_since.take() else {
             return;
-        }
+        };
         self.push.version += 1;
         let version = self.push.version;
         let pushed_at = self.epoch(now);
-        let (sel, refresh_since) = self.push.refresh_sel(slots_per_push(players as usize));
-        for slot in sel.slots() {
-            self.push.refresh_dirty_since[slot] = None;
-            self.push.next_slot = (slot + 1) % SLOTS;
-        }
-        let board_since = self.push.board_dirty_since.take();
-        let since = match (board_since, refresh_since) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b).unwrap_or(now),
-        };
         let changed_at = self.epoch(since);
-        if board_since.is_some() {
-            let top = self.standings(&self.ranks.top(self.push.top_n));
-            if top != self.push.last_top {
-                self.push.last_top = top;
-                self.push.top_seq += 1;
-                let msg = self.top_msg(version, changed_at, pushed_at);
-                self.emit(Effect::Send(Target::Host, msg));
-            }
+        let top = self.standings(&self.ranks.top(self.push.top_n));
+        if top != self.push.last_top {
+            self.push.last_top = top;
+            self.push.top_seq += 1;
+            let msg = self.top_msg(version, changed_at, pushed_at);
+            self.emit(Effect::Send(Target::Host, msg));
         }
         let top_seq = self.push.top_seq;
         let top = (top_seq > 0).then(|| self.top_msg(version, changed_at, pushed_at));
@@ -252,7 +166,7 @@ impl Session {
         // scores give the percentiles.
         let all = self.ranks.all();
         let ascending: Vec<i64> = all.iter().rev().map(|r| r.score).collect();
-        let mut frames = Vec::new();
+        let mut frames = Vec::with_capacity(all.len());
         for r in all {
             let Some(p) = self.roster.get_mut(r.player) else {
                 continue;
@@ -270,11 +184,7 @@ impl Session {
                 percentile: percentile(&ascending, r.score),
                 players,
             };
-            let moved = p.last_pushed.map_or(true, |last| {
-                (last.rank, last.score) != (pushed.rank, pushed.score)
-            });
-            let refresh = sel.contains(r.player) && p.last_pushed != Some(pushed);
-            if !(moved || refresh) {
+            if p.last_pushed == Some(pushed) {
                 continue;
             }
             p.last_pushed = Some(pushed);

@@ -31,7 +31,12 @@
 //! once, at start, to its own inbox channel `live:gw:{<instance id>}`;
 //! messages carry the join code and connection id, so one subscription
 //! serves every session. Per connection, messages travel in order (one
-//! publisher awaiting each publish, one subscriber connection).
+//! publisher awaiting each publish, one subscriber connection). Frames for
+//! bridged sockets go through one outbox task that publishes everything
+//! queued for a gateway as one `batch` message (up to 1,024 frames),
+//! so a push to 10,000 bridged players costs a handful of publishes, not
+//! 10,000; gateways of one deployment must all understand `batch` (an older
+//! one drops it as a bad message, and its clients resume).
 //!
 //! Failover: every third of the lease a bridging gateway checks the owners
 //! of its bridged sockets; when an owner's lease is gone (it crashed) or
@@ -109,6 +114,37 @@ enum Wire {
     Frame { conn: u64, text: String },
     /// Owner -> bridging gateway: close the socket with this code.
     Close { conn: u64, code: u16 },
+    /// Several of the above for one gateway, in order: what the owner's
+    /// sessions queued for that gateway's sockets since its last publish
+    /// (a leaderboard push to 10,000 bridged players is ten publishes, not
+    /// 10,000).
+    Batch { items: Vec<Wire> },
+}
+
+/// Most bridge messages one publish carries (a few hundred KiB of frames).
+const BATCH_MAX: usize = 1024;
+
+/// Groups messages queued for other gateways into one message per
+/// gateway, each gateway's in the order queued (a single message stays
+/// as it is).
+fn batches(queued: Vec<(Arc<str>, Wire)>) -> Vec<(Arc<str>, Wire)> {
+    let mut by_gateway: Vec<(Arc<str>, Vec<Wire>)> = Vec::new();
+    for (to, wire) in queued {
+        match by_gateway.iter_mut().find(|(t, _)| *t == to) {
+            Some((_, items)) => items.push(wire),
+            None => by_gateway.push((to, vec![wire])),
+        }
+    }
+    by_gateway
+        .into_iter()
+        .map(|(to, mut items)| {
+            let wire = match items.len() {
+                1 => items.remove(0),
+                _ => Wire::Batch { items },
+            };
+            (to, wire)
+        })
+        .collect()
 }
 
 /// A remote connection attached to a session this gateway owns.
@@ -145,6 +181,9 @@ pub struct Cluster {
     remotes: Mutex<HashMap<(String, u64), Remote>>,
     /// Bridging side: local sockets by connection id.
     bridged: Mutex<HashMap<u64, Bridged>>,
+    /// Owner side: frames and closes for bridged sockets, by gateway, to
+    /// the task that publishes them in batches (see [`outbox`]).
+    outbox: mpsc::UnboundedSender<(Arc<str>, Wire)>,
     /// The gateway's stop signals and task tracker.
     life: Lifecycle,
 }
@@ -188,6 +227,7 @@ impl Cluster {
         let mut conn = client.get_async_connection().await?;
         let id = format!("{:016x}", rand::random::<u64>());
         conn.ssubscribe(inbox(&id)).await?;
+        let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
         let cluster = Arc::new_cyclic(|me| Cluster {
             me: me.clone(),
             id,
@@ -198,8 +238,10 @@ impl Cluster {
             live,
             remotes: Mutex::new(HashMap::new()),
             bridged: Mutex::new(HashMap::new()),
+            outbox: outbox_tx,
             life: life.clone(),
         });
+        life.spawn(outbox(Arc::downgrade(&cluster), outbox_rx, life.clone()));
         let weak = Arc::downgrade(&cluster);
         let dispatcher = life.clone();
         life.spawn(async move {
@@ -506,6 +548,11 @@ impl Cluster {
                     c.push(Out::Frame(Utf8Bytes::from(text)));
                 }
             }
+            Wire::Batch { items } => {
+                for wire in items {
+                    Box::pin(self.dispatch(wire)).await;
+                }
+            }
             Wire::Close { conn, code } => {
                 let target = self
                     .bridged
@@ -637,7 +684,8 @@ impl Mesh for Cluster {
     }
 }
 
-/// Owner side: drains a remote connection's queue into the bridging gateway's inbox.
+/// Owner side: drains a remote connection's queue into the outbox for the
+/// bridging gateway's inbox.
 async fn forward(
     cluster: Arc<Cluster>,
     to: String,
@@ -645,6 +693,7 @@ async fn forward(
     mut rx: mpsc::Receiver<Out>,
     kill: Arc<Notify>,
 ) {
+    let to: Arc<str> = to.into();
     loop {
         let wire = tokio::select! {
             out = rx.recv() => match out {
@@ -657,10 +706,48 @@ async fn forward(
             _ = cluster.life.stopped() => return,
         };
         let last = matches!(wire, Wire::Close { .. });
-        if let Err(e) = cluster.publish(&to, &wire).await {
-            tracing::warn!(error = %e, "live bridge publish failed");
+        if cluster.outbox.send((to.clone(), wire)).is_err() || last {
+            return;
         }
-        if last {
+    }
+}
+
+/// Owner side: publishes what the forwarding tasks queued, everything that
+/// is ready at once, one message per bridging gateway ([`batches`]). One
+/// task, one publish at a time: a socket's frames stay in order. While a
+/// publish is in flight the next batch grows, so the number of publishes
+/// follows what Redis sustains, not the number of bridged sockets. Ends
+/// once the gateway stopped (after publishing what was queued by then).
+async fn outbox(
+    cluster: Weak<Cluster>,
+    mut rx: mpsc::UnboundedReceiver<(Arc<str>, Wire)>,
+    life: Lifecycle,
+) {
+    let mut ready = Vec::with_capacity(BATCH_MAX);
+    loop {
+        let stopped = tokio::select! {
+            n = rx.recv_many(&mut ready, BATCH_MAX) => {
+                if n == 0 {
+                    return;
+                }
+                false
+            }
+            _ = life.stopped() => {
+                while let Ok(item) = rx.try_recv() {
+                    ready.push(item);
+                }
+                true
+            }
+        };
+        let Some(cluster) = cluster.upgrade() else {
+            return;
+        };
+        for (to, wire) in batches(std::mem::take(&mut ready)) {
+            if let Err(e) = cluster.publish(&to, &wire).await {
+                tracing::warn!(error = %e, "live bridge publish failed");
+            }
+        }
+        if stopped {
             return;
         }
     }
@@ -740,5 +827,79 @@ fn send_away(b: &Bridged) {
         .is_err()
     {
         b.kill.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(conn: u64, text: &str) -> Wire {
+        Wire::Frame {
+            conn,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn queued_frames_become_one_message_per_gateway_in_order() {
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        let queued = vec![
+            (a.clone(), frame(1, "one")),
+            (b.clone(), frame(2, "two")),
+            (a.clone(), frame(3, "three")),
+            (
+                a.clone(),
+                Wire::Close {
+                    conn: 1,
+                    code: 4000,
+                },
+            ),
+        ];
+        let out = batches(queued);
+        assert_eq!(out.len(), 2);
+        let (to, Wire::Batch { items }) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(to.as_ref(), "a");
+        let order: Vec<u64> = items
+            .iter()
+            .map(|w| match w {
+                Wire::Frame { conn, .. } | Wire::Close { conn, .. } => *conn,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(order, [1, 3, 1]);
+        assert!(matches!(items[2], Wire::Close { code: 4000, .. }));
+        // A lone message is sent as it is.
+        assert!(matches!(&out[1], (to, Wire::Frame { conn: 2, .. }) if to.as_ref() == "b"));
+    }
+
+    #[test]
+    fn a_batch_crosses_the_wire_intact() {
+        let batch = Wire::Batch {
+            items: vec![
+                frame(7, r#"{"type":"rank","rank":1}"#),
+                Wire::Close {
+                    conn: 7,
+                    code: 4008,
+                },
+            ],
+        };
+        let text = serde_json::to_string(&batch).expect("serialise");
+        let back: Wire = serde_json::from_str(&text).expect("parse");
+        let Wire::Batch { items } = back else {
+            panic!("{text}")
+        };
+        assert!(
+            matches!(&items[0], Wire::Frame { conn: 7, text } if text == r#"{"type":"rank","rank":1}"#)
+        );
+        assert!(matches!(
+            items[1],
+            Wire::Close {
+                conn: 7,
+                code: 4008
+            }
+        ));
     }
 }

@@ -133,9 +133,10 @@
 //!   coalesced to at most one push per 250 ms per session. Every push gives
 //!   every player whose rank or score changed their new rank (the top list,
 //!   if theirs is out of date, right before it: both leave in one write),
-//!   whatever the session's size; only refreshes of the player count are
-//!   spread over up to a second in sessions over 2,500 players. The host
-//!   gets every top-list change.
+//!   and every player count change, whatever the session's size. The actor
+//!   builds the next push only once the last one's frames have left its
+//!   paced backlog, so a session too large for 4 pushes a second gets fewer,
+//!   current ones. The host gets every top-list change.
 //! - Each connection task writes every frame already queued before one
 //!   flush: at 10,000 sockets the CPU goes to `send` syscalls.
 //! - The answer writer flushes one transaction per batch (one commit and

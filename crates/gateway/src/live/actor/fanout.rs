@@ -142,6 +142,16 @@ impl Fanout {
         self.players.contains_key(&player)
     }
 
+    /// Whether frames of a leaderboard push are still waiting in the
+    /// backlog. The actor builds the next push only once the last one has
+    /// left: a push is computed from the board when it is built, so one
+    /// that waited would only carry older ranks; a session too large to
+    /// push every interval gets fewer, always current, pushes instead of a
+    /// growing queue of stale ones.
+    pub fn pushing(&self) -> bool {
+        !self.pushes.is_empty()
+    }
+
     /// Whether paced deliveries are waiting (call [`Fanout::pump`]).
     pub fn backlogged(&self) -> bool {
         !self.backlog.is_empty() || !self.pushes.is_empty()
@@ -418,6 +428,44 @@ mod tests {
             .map(text)
             .collect();
         assert!(frames.iter().any(|t| t.contains("\"rank\"")), "{frames:?}");
+    }
+
+    #[test]
+    fn a_push_is_pending_until_its_last_frame_left() {
+        let mut f = Fanout::default();
+        let mut rxs = Vec::new();
+        for p in 0..(2 * SLICE as u64) {
+            let (c, rx) = conn(p);
+            f.add_player(p, c);
+            rxs.push(rx);
+        }
+        assert!(!f.pushing());
+        // A question going out is not a push.
+        f.send(Target::Players, &ServerMsg::Pong { server_time: 1 });
+        assert!(!f.pushing());
+        for p in 0..(2 * SLICE as u64) {
+            let rank = ServerMsg::Rank {
+                version: 1,
+                rank: 1,
+                score: 0,
+                players: 2 * SLICE as u32,
+                changed_at: 1,
+                pushed_at: 2,
+                percentile: 0,
+            };
+            f.send(Target::Player(p), &rank);
+        }
+        assert!(f.pushing());
+        assert!(f.pump(SLICE));
+        assert!(f.pushing(), "half the ranks are still queued");
+        while f.pump(SLICE) {}
+        assert!(!f.pushing());
+        for rx in &mut rxs {
+            let frames: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok())
+                .map(text)
+                .collect();
+            assert_eq!(frames.len(), 2, "{frames:?}");
+        }
     }
 
     #[test]

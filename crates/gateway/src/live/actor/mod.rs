@@ -351,7 +351,8 @@ pub async fn run(
         let now = clock.now();
         session.tick(now);
         actor.drain(&mut session).await;
-        if session.push_due(now) {
+        // The next push once the last one has left (see `Fanout::pushing`).
+        if session.push_due(now) && !actor.fanout.pushing() {
             session.push(now);
             actor.drain(&mut session).await;
         }
