@@ -179,3 +179,90 @@ async fn players_on_two_gateways_play_one_session() {
     b.stop().await;
     drop_database(&admin_url, &db_name).await;
 }
+
+/// A session that finishes gets its final standings and its "finished" close to the players
+/// bridged through another gateway; that gateway does not send them to reconnect first. The
+/// owner lets a finished session's lease expire instead of releasing it while those last frames
+/// may still be on their way (a bridging gateway takes a released lease for a dead owner).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bridged_players_get_their_final_standings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, admin_url, db_name) = mysql_config(dir.path()).await;
+    let nodes = config.redis_urls();
+    let a = spawn(config.clone()).await.expect("spawn gateway A");
+    let dir_b = tempfile::tempdir().expect("tempdir");
+    let mut config_b = config;
+    config_b.data_dir = dir_b.path().to_path_buf();
+    let b = spawn(config_b).await.expect("spawn gateway B");
+
+    let host_api = register_host(&a.base_url).await;
+    let quiz_id = make_quiz(&host_api, 1).await;
+    let s = host_session(&host_api, quiz_id, 50).await; // owned by A
+    let mut host = connect_to(
+        &a.base_url,
+        &s.code,
+        Credentials::Host(s.host_token.clone()),
+    )
+    .await;
+    let mut players = Vec::new();
+    for i in 0..20 {
+        let p = connect_to(&b.base_url, &s.code, Credentials::Guest(format!("p{i}"))).await;
+        players.push(p);
+    }
+    wait_msg(&mut host, "the last player joined", |m| match m {
+        ServerMsg::Roster {
+            nickname, event, ..
+        } if nickname == "p19" && event == "joined" => Some(()),
+        _ => None,
+    })
+    .await;
+    host.send(ClientMsg::Start).unwrap();
+    for p in &mut players {
+        wait_msg(p, "the question", |m| match m {
+            ServerMsg::Question(q) => Some(q.index),
+            _ => None,
+        })
+        .await;
+        p.answer(0, vec![1], None).unwrap();
+    }
+    wait_msg(&mut host, "host finished", |m| match m {
+        ServerMsg::Finished { .. } => Some(()),
+        _ => None,
+    })
+    .await;
+
+    let mut r = redis::cluster::ClusterClient::new(nodes)
+        .expect("redis client")
+        .get_async_connection()
+        .await
+        .expect("connect to Redis Cluster");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let owner: Option<String> =
+        redis::AsyncCommands::get(&mut r, format!("live:{{{}}}:owner", s.code))
+            .await
+            .expect("read the owner lease");
+    assert!(
+        owner.is_some(),
+        "a finished session's lease is kept until it expires, not released at once"
+    );
+    for (i, p) in players.iter_mut().enumerate() {
+        let you = wait_msg(p, "finished (bridged)", |m| match m {
+            ServerMsg::Finished { you, .. } => Some(you.clone()),
+            _ => None,
+        })
+        .await;
+        assert_eq!(you.expect("own standing").nickname, format!("p{i}"));
+        let closed = wait_for(p, "close", |e| match e {
+            LiveEvent::Closed { code, .. } => Some(*code),
+            _ => None,
+        })
+        .await;
+        assert_eq!(closed, Some(close::SESSION_FINISHED), "player p{i}");
+    }
+
+    a.state.db.close().await;
+    b.state.db.close().await;
+    a.stop().await;
+    b.stop().await;
+    drop_database(&admin_url, &db_name).await;
+}

@@ -323,8 +323,9 @@ impl Cluster {
     }
 
     /// Renews the lease on `code` until the session's actor releases it
-    /// (a hand-over) or drops it (the session ended), then gives it up if it
-    /// is still this gateway's: a renewal never runs after the release. If
+    /// (a hand-over: then gives it up if it is still this gateway's, and a
+    /// renewal never runs after the release) or drops it (the session ended:
+    /// then lets it expire, see below). If
     /// the lease turns out to be someone else's (this gateway stalled longer
     /// than the lease and another one took the session over), the actor is
     /// told to abdicate. A lease that lapsed with nobody else claiming it (a
@@ -388,9 +389,20 @@ impl Cluster {
                 }
             }
         };
-        self.release(&code).await;
-        if let Some(done) = done {
-            let _ = done.send(());
+        match done {
+            // Handed over: the next owner may take the session at once.
+            Some(done) => {
+                self.release(&code).await;
+                let _ = done.send(());
+            }
+            // The session ended here (finished): the lease is left to expire,
+            // not released. Its last frames (final standings, then the close)
+            // may still be on their way to the gateways bridging its players,
+            // and a bridging gateway that saw the lease gone would send those
+            // players to reconnect before they arrive. Nobody may take a
+            // finished session over (its checkpoint is gone), so holding the
+            // code for the rest of the lease costs nothing.
+            None => {}
         }
     }
 
