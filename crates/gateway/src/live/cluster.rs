@@ -389,20 +389,18 @@ impl Cluster {
                 }
             }
         };
-        match done {
-            // Handed over: the next owner may take the session at once.
-            Some(done) => {
-                self.release(&code).await;
-                let _ = done.send(());
-            }
-            // The session ended here (finished): the lease is left to expire,
-            // not released. Its last frames (final standings, then the close)
-            // may still be on their way to the gateways bridging its players,
-            // and a bridging gateway that saw the lease gone would send those
-            // players to reconnect before they arrive. Nobody may take a
-            // finished session over (its checkpoint is gone), so holding the
-            // code for the rest of the lease costs nothing.
-            None => {}
+        // Handed over: the next owner may take the session at once.
+        //
+        // The session ended here (finished, `done` is None): the lease is left
+        // to expire, not released. Its last frames (final standings, then the
+        // close) may still be on their way to the gateways bridging its
+        // players, and a bridging gateway that saw the lease gone would send
+        // those players to reconnect before they arrive. Nobody may take a
+        // finished session over (its checkpoint is gone), so holding the code
+        // for the rest of the lease costs nothing.
+        if let Some(done) = done {
+            self.release(&code).await;
+            let _ = done.send(());
         }
     }
 

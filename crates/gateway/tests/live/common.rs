@@ -185,35 +185,33 @@ pub async fn make_quiz(author: &Client, n: usize) -> i64 {
     make_quiz_with(author, &vec![1_000; n]).await
 }
 
+/// A question of three choices, the second (choice 1) correct.
+pub fn three_choices(text: &str, topic: &str, difficulty: u8) -> QuestionInput {
+    let choice = |text: &str, correct| ChoiceInput {
+        id: None,
+        text: text.into(),
+        correct,
+    };
+    QuestionInput {
+        text: text.into(),
+        topic: topic.into(),
+        tags: vec![],
+        difficulty,
+        explanation: "because".into(),
+        choices: vec![
+            choice("no", false),
+            choice("yes", true),
+            choice("maybe", false),
+        ],
+    }
+}
+
 /// A quiz with one question per time limit (ms); choice 1 of 3 is correct.
 pub async fn make_quiz_with(author: &Client, limits_ms: &[u32]) -> i64 {
     let mut items = Vec::new();
     for (i, &time_limit_ms) in limits_ms.iter().enumerate() {
         let q = author
-            .create_question(&QuestionInput {
-                text: format!("Live question {i}?"),
-                topic: "live".into(),
-                tags: vec![],
-                difficulty: 1,
-                explanation: "because".into(),
-                choices: vec![
-                    ChoiceInput {
-                        id: None,
-                        text: "no".into(),
-                        correct: false,
-                    },
-                    ChoiceInput {
-                        id: None,
-                        text: "yes".into(),
-                        correct: true,
-                    },
-                    ChoiceInput {
-                        id: None,
-                        text: "maybe".into(),
-                        correct: false,
-                    },
-                ],
-            })
+            .create_question(&three_choices(&format!("Live question {i}?"), "live", 1))
             .await
             .expect("create question");
         items.push(QuizItemInput {

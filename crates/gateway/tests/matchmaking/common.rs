@@ -14,10 +14,10 @@ use gateway::matchmaking::{MatchClock, MatchRecord, MatchSettings, RatingBook, R
 use gateway::store::StoreError;
 use gateway::testing::{spawn, TestServer};
 use livequiz_sdk::matchmaking::{MatchClient, QueueRequest};
-use livequiz_sdk::types::{ChoiceInput, QuestionInput, RegisterRequest};
+use livequiz_sdk::types::RegisterRequest;
 use livequiz_sdk::Client;
 
-use crate::live_common::{drop_database, mysql_config, register_host};
+use crate::live_common::{drop_database, mysql_config, register_host, three_choices};
 
 /// Ratings set by the test; results recorded by the gateway's `ResultsBook` (in the test's
 /// database) and counted.
@@ -256,30 +256,7 @@ impl Ctx {
 /// A question on `topic`; choice 1 of 3 is correct.
 async fn make_question(author: &Client, topic: &str, i: usize) {
     author
-        .create_question(&QuestionInput {
-            text: format!("{topic} question {i}?"),
-            topic: topic.into(),
-            tags: vec![],
-            difficulty: 3,
-            explanation: "because".into(),
-            choices: vec![
-                ChoiceInput {
-                    id: None,
-                    text: "no".into(),
-                    correct: false,
-                },
-                ChoiceInput {
-                    id: None,
-                    text: "yes".into(),
-                    correct: true,
-                },
-                ChoiceInput {
-                    id: None,
-                    text: "maybe".into(),
-                    correct: false,
-                },
-            ],
-        })
+        .create_question(&three_choices(&format!("{topic} question {i}?"), topic, 3))
         .await
         .expect("create question");
 }
