@@ -169,7 +169,7 @@ async fn waiting(mm: &Arc<Matchmaker>, mut socket: WebSocket, mut place: Place) 
     // Once the player asked to leave (or timed out) and a match had claimed
     // the ticket first, only the match is awaited.
     let mut leaving: Option<MatchServerMsg> = None;
-    let mut ghost_asked = false;
+    let mut ghost_asks = 0u8;
     loop {
         tokio::select! {
             m = place.matched.recv() => {
@@ -181,9 +181,16 @@ async fn waiting(mm: &Arc<Matchmaker>, mut socket: WebSocket, mut place: Place) 
             }
             _ = every.tick(), if leaving.is_none() => {
                 let (s, max) = status(mm, &place);
-                let ghost_at = mm.settings().ghost_after_ms.unwrap_or(max);
-                if !ghost_asked && place.row.size == 2 && s.waited_ms >= ghost_at {
-                    ghost_asked = true;
+                // Asked at `ghost_after_ms` and, when that came before the bound, once more
+                // at the bound.
+                let ghost_at = mm.settings().ghost_after_ms.unwrap_or(max).min(max);
+                let ask = match ghost_asks {
+                    0 => s.waited_ms >= ghost_at,
+                    1 => ghost_at < max && s.waited_ms >= max,
+                    _ => false,
+                };
+                if ask && place.row.size == 2 {
+                    ghost_asks += 1;
                     match ghost(mm, &place).await {
                         Ok(Some((g, rating))) => match mm.leave(&place.row).await {
                             Ok(true) => {

@@ -529,10 +529,25 @@ async fn wait_past_the_bound(
     clock: &ManualClock,
     token: &str,
 ) -> (MatchClient, Option<GhostOffer>) {
-    let mut q = ctx.queue(0, token, QueueRequest::duel(None)).await;
-    clock.advance(Duration::from_millis(
+    wait_for(
+        ctx,
+        clock,
+        token,
         short_settings().curve.max_wait_ms + 1_000,
-    ));
+    )
+    .await
+}
+
+/// Queues `token` for a duel and moves the injected clock `ms` on: the ghost offered, or
+/// `None` when the wait ended with a plain timeout.
+async fn wait_for(
+    ctx: &Ctx,
+    clock: &ManualClock,
+    token: &str,
+    ms: u64,
+) -> (MatchClient, Option<GhostOffer>) {
+    let mut q = ctx.queue(0, token, QueueRequest::duel(None)).await;
+    clock.advance(Duration::from_millis(ms));
     let got = tokio::time::timeout(Duration::from_secs(20), q.wait_or_ghost())
         .await
         .expect("the wait bound is reached");
@@ -630,8 +645,13 @@ pub async fn ghost_duel(ctx: &Ctx) {
     assert_eq!(ctx.book.calls.load(Ordering::SeqCst), 2, "each match once");
     assert_eq!(ctx.results_rows(&m.match_id).await, 1);
 
-    // Ann's ghost was just played: next time carl gets bob's, and may decline it.
-    let (q, offer) = wait_past_the_bound(ctx, &clock, &carl).await;
+    // Ann's ghost was just played: next time carl gets bob's, and may decline it. With
+    // `ghost_after_ms` the offer comes that early, well before the bound.
+    ctx.set_settings(gateway::matchmaking::MatchSettings {
+        ghost_after_ms: Some(5_000),
+        ..short_settings()
+    });
+    let (q, offer) = wait_for(ctx, &clock, &carl, 6_000).await;
     assert_eq!(offer.expect("another ghost").user_id, bob_id);
     assert_eq!(q.leave().await.expect("decline"), None);
 }
