@@ -33,6 +33,7 @@ both!(
     absent_player_abandons
 );
 both!(crate::scenarios::resume_during_match, resume_during_match);
+both!(crate::scenarios::ghost_duel, ghost_duel);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duel_updates_the_ratings_once_sqlite() {
@@ -45,6 +46,20 @@ async fn duel_updates_the_ratings_once_sqlite() {
 async fn duel_updates_the_ratings_once_mysql() {
     let ctx = common::Ctx::mysql_rated().await;
     scenarios::duel_updates_the_ratings_once(&ctx).await;
+    ctx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ghost_duel_rates_only_the_live_player_sqlite() {
+    let ctx = common::Ctx::sqlite_rated().await;
+    scenarios::ghost_duel_rates_only_the_live_player(&ctx).await;
+    ctx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ghost_duel_rates_only_the_live_player_mysql() {
+    let ctx = common::Ctx::mysql_rated().await;
+    scenarios::ghost_duel_rates_only_the_live_player(&ctx).await;
     ctx.finish().await;
 }
 

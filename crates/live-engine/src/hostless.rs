@@ -9,17 +9,30 @@
 //! - starts by itself as soon as every member is connected, or at
 //!   [`Hostless::start_by`] with the members who joined by then (a member
 //!   who never joined has abandoned the match); with nobody joined by then
-//!   it ends (`lobby_idle`);
+//!   (a ghost does not count) it ends (`lobby_idle`);
 //! - runs its questions on the timers (deadline, reveal) like any session
 //!   and finishes after the last one.
 //!
 //! The settings travel in the session's [`crate::SessionMeta`], so a session
 //! taken over by another gateway keeps them.
+//!
+//! ## Ghost duels
+//!
+//! A host-less session may seat a [`Ghost`]: a recorded player replayed
+//! against a live one. The ghost takes the first seat when the session is
+//! made (so it keeps the same player id when a session is rebuilt from its
+//! checkpoint), counts as connected, and answers each question by itself:
+//! its recorded choices, received exactly `after_ms` after the question
+//! opened, accepted and scored like anyone's answer (deadline, speed
+//! points, streaks). Its answers are not written to the answer log: a
+//! session rebuilt on another gateway keeps the ghost's seat but not its
+//! points so far.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use livequiz_sdk::live::{ErrorCode, FinishReason};
+use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Instant;
@@ -33,6 +46,31 @@ pub struct Hostless {
     /// Server time (ms since the epoch) at which the session starts with
     /// whoever joined, if not everyone is connected before.
     pub start_by: i64,
+    /// A recorded player replayed in the second seat (see the module docs);
+    /// their account is one of `members`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ghost: Option<Ghost>,
+}
+
+/// A recorded player replayed in a host-less session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ghost {
+    /// Their account (one of [`Hostless::members`]).
+    pub account_id: i64,
+    /// Their nickname.
+    pub nickname: String,
+    /// Per question of the quiz, in order: their recorded answer, if they
+    /// gave one.
+    pub answers: Vec<Option<GhostAnswer>>,
+}
+
+/// One recorded answer of a [`Ghost`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GhostAnswer {
+    /// The choices (indexes into the question's choices).
+    pub choices: Vec<u32>,
+    /// When it was given, ms after the question opened.
+    pub after_ms: u32,
 }
 
 /// The engine's copy of [`Hostless`], with the start time as an instant.
@@ -40,6 +78,9 @@ pub struct Hostless {
 pub(crate) struct HostlessState {
     members: HashSet<i64>,
     start_by: Instant,
+    ghost: Option<Ghost>,
+    /// The question the ghost last answered (or tried to).
+    ghost_done: Option<u32>,
 }
 
 impl Session {
@@ -55,8 +96,76 @@ impl Session {
         self.hostless = Some(HostlessState {
             members: h.members.iter().copied().collect(),
             start_by,
+            ghost: h.ghost.clone(),
+            ghost_done: None,
         });
+        if let Some(g) = &h.ghost {
+            self.seat_ghost(base, g);
+        }
         self
+    }
+
+    /// Seats the ghost (connected, on the board with 0 points).
+    fn seat_ghost(&mut self, now: Instant, g: &Ghost) {
+        let token = format!("{:032x}", self.rng.random::<u128>());
+        let Ok((id, new)) = self.roster.join(&g.nickname, Some(g.account_id), token) else {
+            return;
+        };
+        let at = self.epoch(now);
+        if let Some(p) = self.roster.get_mut(id) {
+            p.connected = true;
+            if new {
+                p.joined_at = at;
+            }
+        }
+        if new {
+            let write = crate::effects::ScoreWrite {
+                player: id,
+                delta: 0,
+                op_key: format!("{}:join:{id}", self.id),
+                at,
+            };
+            self.ranks.apply(std::slice::from_ref(&write));
+            self.emit(crate::effects::Effect::Score(vec![write]));
+        }
+    }
+
+    /// The ghost's answer to the open question that is still to come: its
+    /// player, the question, when it is received, its choices.
+    fn ghost_due(&self) -> Option<(u64, u32, Instant, Vec<u32>)> {
+        let h = self.hostless.as_ref()?;
+        let g = h.ghost.as_ref()?;
+        let State::Question(o) = &self.state else {
+            return None;
+        };
+        if o.closing || h.ghost_done == Some(o.index) {
+            return None;
+        }
+        let player = self.roster.by_account(g.account_id)?;
+        if o.answers.contains_key(&player) {
+            return None;
+        }
+        let a = g.answers.get(o.index as usize)?.as_ref()?;
+        let at = o.opened + Duration::from_millis(u64::from(a.after_ms));
+        Some((player, o.index, at, a.choices.clone()))
+    }
+
+    /// Gives the ghost's answer once its time came (see the module docs).
+    fn ghost_tick(&mut self, now: Instant) {
+        let Some((player, index, at, choices)) = self.ghost_due() else {
+            return;
+        };
+        if now < at {
+            return;
+        }
+        if let Some(h) = &mut self.hostless {
+            h.ghost_done = Some(index);
+        }
+        // Refused (its recorded time is past this question's deadline, or
+        // its choices do not fit): the ghost did not answer this one.
+        if let Ok(pending) = self.answer(at, player, index, &choices, None) {
+            self.commit(now, vec![pending]);
+        }
     }
 
     /// Whether the server runs this session (no host).
@@ -84,10 +193,12 @@ impl Session {
 
     /// When a host-less lobby must start: at once when every member is
     /// connected, else at `start_by`.
+    /// Also when the ghost's next answer is due.
     pub(crate) fn hostless_wakeup(&self) -> Option<Instant> {
         let h = self.hostless.as_ref()?;
+        let ghost = self.ghost_due().map(|(_, _, at, _)| at);
         if !matches!(self.state, State::Lobby) || self.end_requested {
-            return None;
+            return ghost;
         }
         if self.all_members_connected(h) {
             return Some(self.epoch_base().0.min(h.start_by));
@@ -97,6 +208,7 @@ impl Session {
 
     /// Starts a host-less lobby that is due (or ends it when nobody came).
     pub(crate) fn hostless_tick(&mut self, now: Instant) {
+        self.ghost_tick(now);
         let Some(h) = &self.hostless else { return };
         if !matches!(self.state, State::Lobby) || self.end_requested {
             return;
@@ -105,7 +217,12 @@ impl Session {
         if !due {
             return;
         }
-        if self.roster.is_empty() {
+        let ghost = h.ghost.as_ref().map(|g| g.account_id);
+        if self
+            .roster
+            .iter()
+            .all(|p| ghost.is_some() && p.account_id == ghost)
+        {
             self.finish_reason = Some(FinishReason::LobbyIdle);
             let _ = self.end(now);
         } else {

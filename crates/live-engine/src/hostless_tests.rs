@@ -36,6 +36,7 @@ fn hostless() -> Hostless {
     Hostless {
         members: vec![10, 20],
         start_by: EPOCH + 5_000,
+        ghost: None,
     }
 }
 
@@ -137,4 +138,70 @@ fn a_restored_session_stays_hostless() {
     advance(Duration::from_millis(1));
     run_due(&mut r);
     assert_eq!(r.phase(), Phase::Question);
+}
+
+#[test]
+fn a_ghost_answers_at_its_recorded_time_and_is_scored_as_anyone() {
+    use crate::hostless::{Ghost, GhostAnswer};
+    let h = Hostless {
+        ghost: Some(Ghost {
+            account_id: 20,
+            nickname: "gus".into(),
+            answers: vec![Some(GhostAnswer {
+                choices: vec![1],
+                after_ms: 3_000,
+            })],
+        }),
+        ..hostless()
+    };
+    let mut s = Session::new(7, "123456".into(), quiz(), now(), EPOCH, SEED).with_hostless(&h);
+    let ghost = s.roster.by_account(20).expect("the ghost is seated");
+    let ann = s.join(now(), "ann", Some(10), "t-ann".into()).unwrap();
+    s.attach(now(), ann);
+    run_due(&mut s);
+    assert_eq!(s.phase(), Phase::Question, "the ghost counts as connected");
+    let opened = now();
+    // Nothing from the ghost before its time; its answer is due at +3 s.
+    advance(Duration::from_millis(2_999));
+    s.tick(now());
+    let crate::session::State::Question(o) = &s.state else {
+        panic!("open")
+    };
+    assert!(!o.answers.contains_key(&ghost));
+    assert_eq!(
+        s.hostless_wakeup()
+            .map(|w| w.saturating_duration_since(opened)),
+        Some(Duration::from_millis(3_000)),
+        "the driver is woken for it"
+    );
+    advance(Duration::from_millis(1));
+    s.tick(now());
+    let crate::session::State::Question(o) = &s.state else {
+        panic!("open")
+    };
+    assert!(o.answers.contains_key(&ghost), "given at +3 s");
+    // The live player answers too: both in, the question closes.
+    let p = s.answer(now(), ann, 0, &[0], None).unwrap();
+    s.commit(now(), vec![p]);
+    assert_eq!(s.phase(), Phase::Reveal);
+    let want = crate::scoring::score_answer(&ScoringRules::default(), true, 3_000, 10_000, 0);
+    assert_eq!(s.score(ghost), Some(i64::from(want.points)));
+    assert_eq!(s.score(ann), Some(0));
+}
+
+#[test]
+fn a_ghost_alone_does_not_start_a_match() {
+    use crate::hostless::Ghost;
+    let h = Hostless {
+        ghost: Some(Ghost {
+            account_id: 20,
+            nickname: "gus".into(),
+            answers: vec![None],
+        }),
+        ..hostless()
+    };
+    let mut s = Session::new(7, "123456".into(), quiz(), now(), EPOCH, SEED).with_hostless(&h);
+    advance(Duration::from_millis(5_000));
+    run_due(&mut s);
+    assert_eq!(s.phase(), Phase::Finished);
 }

@@ -111,7 +111,7 @@ mod tests;
 pub use clock::Instant;
 pub use effects::{Effect, PendingAnswer, ScoreWrite, Target};
 pub use guard::{JoinRules, Lifetime, DEFAULT_MAX_PLAYERS};
-pub use hostless::Hostless;
+pub use hostless::{Ghost, GhostAnswer, Hostless};
 pub use nickname::NicknameFilter;
 pub use quiz::{LiveQuestion, LiveQuiz};
 pub use ranks::Ranked;

@@ -42,6 +42,7 @@ impl RatingBook for RankedBook {
 
     fn record_match(&self, rec: MatchRecord) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
+            let ghost = rec.ghost;
             let rec = crate::ranked::MatchRecord {
                 match_id: rec.match_id,
                 topic: rec.topic,
@@ -57,7 +58,8 @@ impl RatingBook for RankedBook {
                     })
                     .collect(),
             };
-            match self.ranked.record_match(&rec).await {
+            let frozen: Vec<i64> = ghost.into_iter().collect();
+            match self.ranked.record_match_with(&rec, &frozen).await {
                 Ok(_) => Ok(()),
                 // A record the rating system refuses as invalid will be refused on every
                 // retry too: say so once and let the matchmaker mark it done.

@@ -53,9 +53,24 @@
 //! (default 200 ms), so the time to match is at least a tick, and a
 //! gateway learns of its players' matches on its next tick.
 //!
+//! ## Ghost duels
+//!
+//! When a duel ticket has waited `ghost_after_ms` (default: the wait
+//! bound), its socket asks [`Matchmaker::ghost_for`] for a recorded player
+//! of similar rating. With one, the ticket leaves the queue and the player
+//! is offered that ghost; if they accept, [`Matchmaker::start_ghost`]
+//! creates a host-less session whose second seat replays the recorded
+//! player (the same questions, their answers at their recorded times,
+//! scored by the engine as any answer: [`crate::live::engine::hostless`]).
+//! Without one, nothing changes: the player waits on and times out at the
+//! bound. Recording: every finished duel keeps a row per player present at
+//! the end in `mm_ghosts` (the questions and the player's seat); the
+//! answers themselves are read back from `live_answers`. The result of a
+//! ghost duel is recorded like any match (once, by the authority) with
+//! [`MatchRecord::ghost`] set: only the live player's rating changes.
+//!
 //! ## Not implemented (yet)
 //!
-//! - Ghost duels at the wait bound (a player times out instead).
 //! - The matched players' sessions are created on the authority's gateway;
 //!   players on other gateways are bridged to it as for any session.
 //! - The drawn questions are not marked "in play" for the practice mode
@@ -99,6 +114,11 @@ pub struct MatchRecord {
     pub ended_at_ms: i64,
     /// Every member.
     pub players: Vec<MatchPlayer>,
+    /// A ghost duel: this member was replayed from a recorded game. The
+    /// live player is rated against them; their own rating and points do
+    /// not change (they did not play).
+    #[serde(default)]
+    pub ghost: Option<i64>,
 }
 
 /// What the matchmaker needs from the ratings.

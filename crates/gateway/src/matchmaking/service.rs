@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::pool::{self, Curve, Ticket};
-use super::store::{MatchStore, QueuedRow};
+use super::store::{GhostRow, MatchStore, QueuedRow};
 use super::{MatchPlayer, MatchRecord, RatingBook};
 use crate::db::now_ms;
-use crate::live::engine::{Hostless, LiveQuestion, LiveQuiz};
+use crate::live::engine::{Ghost, GhostAnswer, Hostless, LiveQuestion, LiveQuiz};
 use crate::live::LiveService;
 use crate::store::StoreError;
 
@@ -89,6 +89,11 @@ pub struct MatchSettings {
     pub seen_for_ms: i64,
     /// How often a waiting player gets a status frame.
     pub status_every: Duration,
+    /// When a player waiting for a duel is offered a ghost (ms after
+    /// queueing); `None`: at the wait bound (`curve.max_wait_ms`).
+    pub ghost_after_ms: Option<u64>,
+    /// How long a ghost offer stands.
+    pub ghost_offer_for: Duration,
 }
 
 impl Default for MatchSettings {
@@ -104,6 +109,8 @@ impl Default for MatchSettings {
             stale_after_ms: 5_000,
             seen_for_ms: 7 * 24 * 3_600_000,
             status_every: Duration::from_secs(1),
+            ghost_after_ms: None,
+            ghost_offer_for: Duration::from_secs(30),
         }
     }
 }
@@ -111,7 +118,8 @@ impl Default for MatchSettings {
 impl MatchSettings {
     /// The defaults with the environment's overrides: `MATCH_QUESTIONS`,
     /// `MATCH_TIME_LIMIT_MS`, `MATCH_REVEAL_MS`, `MATCH_COUNTDOWN_MS`,
-    /// `MATCH_TICK_MS`, `MATCH_ANY_AFTER_MS`, `MATCH_MAX_WAIT_MS`; a value
+    /// `MATCH_TICK_MS`, `MATCH_ANY_AFTER_MS`, `MATCH_MAX_WAIT_MS`,
+    /// `MATCH_GHOST_AFTER_MS`; a value
     /// that is not a positive integer is an error naming the variable.
     pub fn from_env() -> anyhow::Result<Self> {
         fn var(name: &str) -> anyhow::Result<Option<u64>> {
@@ -145,6 +153,9 @@ impl MatchSettings {
         if let Some(n) = var("MATCH_MAX_WAIT_MS")? {
             s.curve.max_wait_ms = n;
         }
+        if let Some(n) = var("MATCH_GHOST_AFTER_MS")? {
+            s.ghost_after_ms = Some(n);
+        }
         Ok(s)
     }
 }
@@ -161,6 +172,12 @@ pub struct MatchDetails {
     /// The questions' topic (`None`: mixed).
     #[serde(default)]
     pub topic: Option<String>,
+    /// The drawn questions, in order (set once the session exists).
+    #[serde(default)]
+    pub questions: Vec<i64>,
+    /// A ghost duel: the account replayed from its recorded game.
+    #[serde(default)]
+    pub ghost: Option<i64>,
 }
 
 /// A socket waiting on this gateway.
@@ -579,6 +596,8 @@ impl Matchmaker {
             start_by,
             enqueued_at: rows.iter().map(|r| r.enqueued_at).collect(),
             topic: topic.clone(),
+            questions: Vec::new(),
+            ghost: None,
         };
         let json = serde_json::to_string(&details)?;
         if !self
@@ -608,11 +627,21 @@ impl Matchmaker {
                     Hostless {
                         members: users.clone(),
                         start_by,
+                        ghost: None,
                     },
                 )
                 .await?;
+            let details = MatchDetails {
+                questions: ids.clone(),
+                ..details
+            };
             self.store
-                .started(&match_id, created.session_id, &created.code)
+                .started(
+                    &match_id,
+                    created.session_id,
+                    &created.code,
+                    &serde_json::to_string(&details)?,
+                )
                 .await?;
             self.store.mark_seen(&users, &ids, now_ms()).await?;
             anyhow::Ok(())
@@ -672,7 +701,7 @@ impl Matchmaker {
             let details: MatchDetails = serde_json::from_str(&f.details)?;
             let standings = self.store.standings(f.session_id).await?;
             let last = standings.iter().map(|s| s.rank).max().unwrap_or(0) + 1;
-            let players = details
+            let players: Vec<MatchPlayer> = details
                 .players
                 .iter()
                 .map(
@@ -692,11 +721,18 @@ impl Matchmaker {
                     },
                 )
                 .collect();
+            // A ghost is a bonus: failing to keep one does not hold the result back.
+            if details.ghost.is_none() {
+                if let Err(e) = self.keep_ghosts(&f, &details, &players).await {
+                    tracing::warn!(error = %e, match_id = f.match_id, "could not keep the duel as ghosts");
+                }
+            }
             let rec = MatchRecord {
                 match_id: f.match_id.clone(),
                 topic: f.topic.clone(),
                 ended_at_ms: f.finished_at,
                 players,
+                ghost: details.ghost,
             };
             match self.book().record_match(rec).await {
                 Ok(()) => {
@@ -709,6 +745,189 @@ impl Matchmaker {
             }
         }
         Ok(())
+    }
+}
+
+impl Matchmaker {
+    /// Keeps both players of a finished duel who were there at the end as
+    /// ghosts (their answers stay in the session's answer log).
+    async fn keep_ghosts(
+        &self,
+        f: &super::store::Finished,
+        details: &MatchDetails,
+        players: &[MatchPlayer],
+    ) -> Result<(), StoreError> {
+        if details.players.len() != 2 || details.questions.is_empty() {
+            return Ok(());
+        }
+        let questions = serde_json::to_string(&details.questions)?;
+        for (i, p) in players.iter().enumerate() {
+            if p.abandoned {
+                continue;
+            }
+            let rating = details.players.get(i).map_or(0.0, |m| m.rating);
+            let opponent = players[1 - i].user_id;
+            self.store
+                .keep_ghost(
+                    &f.match_id,
+                    p.user_id,
+                    opponent,
+                    rating,
+                    f.topic.as_deref(),
+                    f.session_id,
+                    &questions,
+                    now_ms(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The ghost to offer a player whose duel wait reached
+    /// `ghost_after_ms`: the recorded duel player closest in rating, on the
+    /// ticket's topic (any when it has none), neither themself nor anyone
+    /// they played in the last `seen_for_ms`. `None` for rooms and when
+    /// there is none (the player then waits on, and times out at the bound).
+    pub async fn ghost_for(&self, row: &QueuedRow) -> Result<Option<GhostRow>, StoreError> {
+        if row.size != 2 {
+            return Ok(None);
+        }
+        let since = now_ms() - self.settings().seen_for_ms;
+        self.store
+            .pick_ghost(row.user_id, row.rating, row.topic.as_deref(), since)
+            .await
+    }
+
+    /// The player took the ghost offered: a host-less duel against it, on
+    /// the recorded game's questions (those still in the bank), the
+    /// ghost's answers given at their recorded times. Returns the match to
+    /// join.
+    pub async fn start_ghost(
+        &self,
+        row: &QueuedRow,
+        ghost: &GhostRow,
+        ghost_rating: f64,
+    ) -> anyhow::Result<Matched> {
+        let settings = self.settings();
+        let questions = self
+            .store
+            .playable(&ghost.questions, settings.time_limit_ms)
+            .await?;
+        anyhow::ensure!(
+            !questions.is_empty(),
+            "the recorded game's questions are gone"
+        );
+        let recorded = self
+            .store
+            .recorded_answers(ghost.session_id, ghost.player_id)
+            .await?;
+        let answers = questions
+            .iter()
+            .map(|q| {
+                recorded
+                    .iter()
+                    .find(|a| a.question_id == q.question_id)
+                    .map(|a| GhostAnswer {
+                        choices: a.choices.clone(),
+                        after_ms: a.elapsed_ms,
+                    })
+            })
+            .collect();
+        let ids: Vec<i64> = questions.iter().map(|q| q.question_id).collect();
+        let match_id = format!("g{:016x}", rand::random::<u64>());
+        let start_by = now_ms() + settings.countdown_ms;
+        let now = self.now();
+        let details = MatchDetails {
+            players: vec![
+                MatchedPlayer {
+                    user_id: row.user_id,
+                    rating: row.rating,
+                },
+                MatchedPlayer {
+                    user_id: ghost.user_id,
+                    rating: ghost_rating,
+                },
+            ],
+            start_by,
+            enqueued_at: vec![row.enqueued_at, now],
+            topic: ghost.topic.clone(),
+            questions: ids.clone(),
+            ghost: Some(ghost.user_id),
+        };
+        let json = serde_json::to_string(&details)?;
+        self.store
+            .open_match(&match_id, ghost.topic.as_deref(), &json, now_ms())
+            .await?;
+        let started = async {
+            let quiz = LiveQuiz {
+                quiz_id: 0,
+                questions: questions
+                    .into_iter()
+                    .map(|q| LiveQuestion {
+                        question_id: q.question_id,
+                        text: q.text,
+                        choices: q.choices,
+                        correct: q.correct,
+                        time_limit_ms: q.time_limit_ms,
+                    })
+                    .collect(),
+                rules: ScoringRules::default(),
+                reveal_ms: settings.reveal_ms,
+                top_n: 10,
+                hide_text_on_devices: false,
+            };
+            let created = self
+                .live
+                .create_hostless(
+                    quiz,
+                    Hostless {
+                        members: vec![row.user_id, ghost.user_id],
+                        start_by,
+                        ghost: Some(Ghost {
+                            account_id: ghost.user_id,
+                            nickname: ghost.nickname.clone(),
+                            answers,
+                        }),
+                    },
+                )
+                .await?;
+            self.store
+                .started(&match_id, created.session_id, &created.code, &json)
+                .await?;
+            self.store
+                .ghost_played(row.user_id, ghost.user_id, now_ms())
+                .await?;
+            self.store.mark_seen(&[row.user_id], &ids, now_ms()).await?;
+            anyhow::Ok(created.code)
+        }
+        .await;
+        let code = match started {
+            Ok(code) => code,
+            Err(e) => {
+                self.store.unclaim(&match_id).await?;
+                return Err(e);
+            }
+        };
+        metrics::counter!("matchmaking_ghost_matches_total").increment(1);
+        Ok(Matched {
+            match_id,
+            code,
+            topic: details.topic,
+            players: details.players,
+            start_by,
+            waited_ms: (now - row.enqueued_at).max(0) as u64,
+        })
+    }
+
+    /// An account's rating as the book has it now.
+    pub async fn rating_of(&self, user_id: i64) -> Result<f64, StoreError> {
+        Ok(self
+            .book()
+            .ratings(&[user_id])
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(super::book::DEFAULT_RATING))
     }
 }
 

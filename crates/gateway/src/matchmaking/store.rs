@@ -1,6 +1,7 @@
-//! The matchmaking tables (`migrations/*/0210_matchmaking.sql`): the shared
-//! queue, the authority's lease, formed matches, questions seen, and the
-//! default rating book's results. Every statement runs on both dialects.
+//! The matchmaking tables (`migrations/*/0210_matchmaking.sql`,
+//! `0220_ghosts.sql`): the shared queue, the authority's lease, formed
+//! matches, questions seen, the default rating book's results, and the
+//! recorded duels offered as ghosts. Every statement runs on both dialects.
 
 use sqlx::{AnyPool, Row as _};
 
@@ -66,6 +67,38 @@ pub struct FinalStanding {
     pub score: i64,
     /// Not connected at the end.
     pub left: bool,
+}
+
+/// A recorded duel player that can be replayed as a ghost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GhostRow {
+    /// The recorded match.
+    pub match_id: String,
+    /// The recorded player.
+    pub user_id: i64,
+    /// Their rating when they queued for it.
+    pub rating: f64,
+    /// Their nickname in it.
+    pub nickname: String,
+    /// Its topic (`None`: mixed).
+    pub topic: Option<String>,
+    /// Its live session (the answers are read back from it).
+    pub session_id: i64,
+    /// Their player id in that session.
+    pub player_id: i64,
+    /// The question ids, in order.
+    pub questions: Vec<i64>,
+}
+
+/// One answer of a recorded player, read back from `live_answers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedAnswer {
+    /// The question.
+    pub question_id: i64,
+    /// The choices.
+    pub choices: Vec<u32>,
+    /// When, ms after the question opened.
+    pub elapsed_ms: u32,
 }
 
 /// The matchmaking tables on the primary. Cheap to clone.
@@ -276,20 +309,25 @@ impl MatchStore {
         Ok(true)
     }
 
-    /// The match's session exists: its tickets get the code.
+    /// The match's session exists: its details are final (with the drawn
+    /// questions) and its tickets get the code.
     pub async fn started(
         &self,
         match_id: &str,
         session_id: i64,
         code: &str,
+        details: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE mm_matches SET session_id = ?, code = ? WHERE match_id = ?")
-            .bind(session_id)
-            .bind(code.to_string())
-            .bind(match_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE mm_matches SET session_id = ?, code = ?, members = ? WHERE match_id = ?",
+        )
+        .bind(session_id)
+        .bind(code.to_string())
+        .bind(details.to_string())
+        .bind(match_id.to_string())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE mm_queue SET code = ? WHERE match_id = ?")
             .bind(code.to_string())
             .bind(match_id.to_string())
@@ -565,5 +603,165 @@ impl MatchStore {
         .execute(&self.pool)
         .await?;
         Ok(res.rows_affected() == 1)
+    }
+
+    /// Records a match that has no tickets (a ghost duel).
+    pub async fn open_match(
+        &self,
+        match_id: &str,
+        topic: Option<&str>,
+        details: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO mm_matches (match_id, topic, members, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(match_id.to_string())
+        .bind(topic.map(str::to_string))
+        .bind(details.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Keeps a finished duel's player as a ghost (once per match and
+    /// player): their seat in the session's standings, their rating when
+    /// queued, the questions (JSON array of ids).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn keep_ghost(
+        &self,
+        match_id: &str,
+        user_id: i64,
+        opponent_id: i64,
+        rating: f64,
+        topic: Option<&str>,
+        session_id: i64,
+        questions: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "{} mm_ghosts (match_id, user_id, opponent_id, rating, nickname, topic, session_id, \
+             player_id, questions, created_at) SELECT ?, ?, ?, ?, nickname, ?, ?, player_id, ?, ? \
+             FROM live_standings WHERE session_id = ? AND account_id = ?",
+            self.insert_ignore()
+        ))
+        .bind(match_id.to_string())
+        .bind(user_id)
+        .bind(opponent_id)
+        .bind(rating)
+        .bind(topic.map(str::to_string))
+        .bind(session_id)
+        .bind(questions.to_string())
+        .bind(now)
+        .bind(session_id)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The recorded player closest in rating to `rating` for `user_id`: not
+    /// themself, nobody they played (live or as a ghost) at or after
+    /// `since`, on `topic` (any topic when `None`).
+    pub async fn pick_ghost(
+        &self,
+        user_id: i64,
+        rating: f64,
+        topic: Option<&str>,
+        since: i64,
+    ) -> Result<Option<GhostRow>, StoreError> {
+        let mut sql = String::from(
+            "SELECT g.match_id AS match_id, g.user_id AS user_id, g.rating AS rating, \
+             g.nickname AS nickname, g.topic AS topic, g.session_id AS session_id, \
+             g.player_id AS player_id, g.questions AS questions FROM mm_ghosts g \
+             WHERE g.user_id <> ? \
+             AND g.user_id NOT IN (SELECT o.user_id FROM mm_ghosts o \
+               WHERE o.opponent_id = ? AND o.created_at >= ?) \
+             AND g.user_id NOT IN (SELECT r.ghost_user_id FROM mm_ghost_runs r \
+               WHERE r.user_id = ? AND r.played_at >= ?)",
+        );
+        if topic.is_some() {
+            sql.push_str(" AND g.topic = ?");
+        }
+        sql.push_str(" ORDER BY ABS(g.rating - ?), g.created_at DESC LIMIT 1");
+        let mut q = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(user_id)
+            .bind(since)
+            .bind(user_id)
+            .bind(since);
+        if let Some(t) = topic {
+            q = q.bind(t.to_string());
+        }
+        let Some(r) = q.bind(rating).fetch_optional(&self.pool).await? else {
+            return Ok(None);
+        };
+        let questions = crate::store::text_column(&r, "questions")?;
+        Ok(Some(GhostRow {
+            match_id: r.try_get("match_id")?,
+            user_id: r.try_get("user_id")?,
+            rating: r.try_get("rating")?,
+            nickname: crate::store::text_column(&r, "nickname")?,
+            topic: r.try_get("topic")?,
+            session_id: r.try_get("session_id")?,
+            player_id: r.try_get("player_id")?,
+            questions: serde_json::from_str(&questions)?,
+        }))
+    }
+
+    /// A recorded player's answers, read back from the session's answers.
+    pub async fn recorded_answers(
+        &self,
+        session_id: i64,
+        player_id: i64,
+    ) -> Result<Vec<RecordedAnswer>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT question_id, choices, elapsed_ms FROM live_answers \
+             WHERE session_id = ? AND player_id = ? ORDER BY question_index",
+        )
+        .bind(session_id)
+        .bind(player_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RecordedAnswer {
+                    question_id: r.try_get("question_id")?,
+                    choices: crate::store::live::answers::parse_choices(
+                        &crate::store::text_column(r, "choices")?,
+                    ),
+                    elapsed_ms: r
+                        .try_get::<i64, _>("elapsed_ms")?
+                        .clamp(0, i64::from(u32::MAX)) as u32,
+                })
+            })
+            .collect()
+    }
+
+    /// `user_id` played `ghost_user_id`'s ghost at `now`.
+    pub async fn ghost_played(
+        &self,
+        user_id: i64,
+        ghost_user_id: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let sql = match self.dialect {
+            Dialect::MySql => {
+                "INSERT INTO mm_ghost_runs (user_id, ghost_user_id, played_at) VALUES (?, ?, ?) \
+                 ON DUPLICATE KEY UPDATE played_at = VALUES(played_at)"
+            }
+            Dialect::Sqlite => {
+                "INSERT INTO mm_ghost_runs (user_id, ghost_user_id, played_at) VALUES (?, ?, ?) \
+                 ON CONFLICT (user_id, ghost_user_id) DO UPDATE SET played_at = excluded.played_at"
+            }
+        };
+        sqlx::query(sql)
+            .bind(user_id)
+            .bind(ghost_user_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -1,15 +1,20 @@
 //! The queue socket of one player (`GET /v1/match/ws`): the first frame
 //! queues (with the login token), then status frames every second until the
 //! match, a leave, the wait bound, or the socket dropping (which leaves the
-//! queue). Frames are `livequiz_sdk::matchmaking`'s.
+//! queue). A duel ticket that waited `ghost_after_ms` is offered a ghost
+//! when there is one (out of the queue; the socket then waits for
+//! `accept_ghost` or `leave`). Frames are `livequiz_sdk::matchmaking`'s.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use livequiz_sdk::matchmaking::{MatchClientMsg, MatchErrorCode, MatchServerMsg, QueueStatus};
+use livequiz_sdk::matchmaking::{
+    GhostOffer, MatchClientMsg, MatchErrorCode, MatchServerMsg, QueueStatus,
+};
 
 use super::service::{Matchmaker, Place, QueueError};
+use super::store::GhostRow;
 use crate::error::ApiError;
 
 /// How long the first frame may take.
@@ -74,7 +79,7 @@ pub async fn serve(mm: Arc<Matchmaker>, mut socket: WebSocket) {
     };
     let req = match serde_json::from_str::<MatchClientMsg>(first.as_str()) {
         Ok(MatchClientMsg::Queue(req)) => req,
-        Ok(MatchClientMsg::Leave) => {
+        Ok(MatchClientMsg::Leave | MatchClientMsg::AcceptGhost) => {
             return refuse(
                 socket,
                 MatchErrorCode::BadMessage,
@@ -164,6 +169,7 @@ async fn waiting(mm: &Arc<Matchmaker>, mut socket: WebSocket, mut place: Place) 
     // Once the player asked to leave (or timed out) and a match had claimed
     // the ticket first, only the match is awaited.
     let mut leaving: Option<MatchServerMsg> = None;
+    let mut ghost_asks = 0u8;
     loop {
         tokio::select! {
             m = place.matched.recv() => {
@@ -175,6 +181,30 @@ async fn waiting(mm: &Arc<Matchmaker>, mut socket: WebSocket, mut place: Place) 
             }
             _ = every.tick(), if leaving.is_none() => {
                 let (s, max) = status(mm, &place);
+                // Asked at `ghost_after_ms` and, when that came before the bound, once more
+                // at the bound.
+                let ghost_at = mm.settings().ghost_after_ms.unwrap_or(max).min(max);
+                let ask = match ghost_asks {
+                    0 => s.waited_ms >= ghost_at,
+                    1 => ghost_at < max && s.waited_ms >= max,
+                    _ => false,
+                };
+                if ask && place.row.size == 2 {
+                    ghost_asks += 1;
+                    match ghost(mm, &place).await {
+                        Ok(Some((g, rating))) => match mm.leave(&place.row).await {
+                            Ok(true) => {
+                                offer(mm, &mut socket, &place, g, rating, s.waited_ms).await;
+                                break;
+                            }
+                            // A match claimed the ticket first: it is delivered.
+                            Ok(false) => continue,
+                            Err(e) => tracing::warn!(error = %e, "matchmaking: ghost offer failed"),
+                        },
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "matchmaking: ghost lookup failed"),
+                    }
+                }
                 if s.waited_ms >= max {
                     match mm.leave(&place.row).await {
                         Ok(true) => {
@@ -214,6 +244,9 @@ async fn waiting(mm: &Arc<Matchmaker>, mut socket: WebSocket, mut place: Place) 
                     Ok(MatchClientMsg::Queue(_)) => {
                         let _ = socket.send(frame(&bad("already in the queue; send leave first"))).await;
                     }
+                    Ok(MatchClientMsg::AcceptGhost) => {
+                        let _ = socket.send(frame(&bad("no ghost was offered; wait for ghost_offer"))).await;
+                    }
                     Err(e) => {
                         let _ = socket.send(frame(&bad(format!(
                             "not a queue message ({e}): {{\"type\":\"leave\"}}"
@@ -231,4 +264,102 @@ async fn waiting(mm: &Arc<Matchmaker>, mut socket: WebSocket, mut place: Place) 
     }
     let _ = leaving;
     mm.release(&place.row).await;
+}
+
+/// The ghost to offer, with the recorded player's current rating.
+async fn ghost(
+    mm: &Matchmaker,
+    place: &Place,
+) -> Result<Option<(GhostRow, f64)>, crate::store::StoreError> {
+    let Some(g) = mm.ghost_for(&place.row).await? else {
+        return Ok(None);
+    };
+    let rating = mm.rating_of(g.user_id).await?;
+    Ok(Some((g, rating)))
+}
+
+/// Offers the ghost `g` (the ticket is out of the queue) and waits for the
+/// player's answer, at most `ghost_offer_for`.
+async fn offer(
+    mm: &Matchmaker,
+    socket: &mut WebSocket,
+    place: &Place,
+    g: GhostRow,
+    rating: f64,
+    waited_ms: u64,
+) {
+    let expires = mm.settings().ghost_offer_for;
+    let msg = MatchServerMsg::GhostOffer(GhostOffer {
+        user_id: g.user_id,
+        nickname: g.nickname.clone(),
+        rating,
+        waited_ms,
+        expires_ms: expires.as_millis() as u64,
+    });
+    if socket.send(frame(&msg)).await.is_err() {
+        return;
+    }
+    let until = tokio::time::Instant::now() + expires;
+    loop {
+        let msg = match tokio::time::timeout_at(until, socket.recv()).await {
+            Err(_) => {
+                let _ = socket
+                    .send(frame(&MatchServerMsg::Timeout { waited_ms }))
+                    .await;
+                close(socket, NORMAL, "timeout").await;
+                return;
+            }
+            Ok(m) => m,
+        };
+        match msg {
+            Some(Ok(Message::Text(t))) => {
+                match serde_json::from_str::<MatchClientMsg>(t.as_str()) {
+                    Ok(MatchClientMsg::AcceptGhost) => {
+                        match mm.start_ghost(&place.row, &g, rating).await {
+                            Ok(m) => {
+                                let _ = socket.send(frame(&MatchServerMsg::Matched(m))).await;
+                                close(socket, NORMAL, "matched").await;
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "matchmaking: a ghost duel could not start");
+                                let _ = socket
+                                    .send(frame(&MatchServerMsg::Error {
+                                        code: MatchErrorCode::Internal,
+                                        message: "the ghost duel could not start; queue again"
+                                            .into(),
+                                    }))
+                                    .await;
+                                close(socket, NORMAL, "failed").await;
+                            }
+                        }
+                        return;
+                    }
+                    Ok(MatchClientMsg::Leave) => {
+                        let _ = socket.send(frame(&MatchServerMsg::Left)).await;
+                        close(socket, NORMAL, "left").await;
+                        return;
+                    }
+                    Ok(MatchClientMsg::Queue(_)) => {
+                        let _ = socket
+                            .send(frame(&bad(
+                                "a ghost is offered: send accept_ghost or leave",
+                            )))
+                            .await;
+                    }
+                    Err(e) => {
+                        let _ = socket
+                        .send(frame(&bad(format!(
+                            "not a queue message ({e}): {{\"type\":\"accept_ghost\"}} or {{\"type\":\"leave\"}}"
+                        ))))
+                        .await;
+                    }
+                }
+            }
+            Some(Ok(Message::Binary(_))) => {
+                let _ = socket.send(frame(&bad("frames are JSON text"))).await;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+        }
+    }
 }

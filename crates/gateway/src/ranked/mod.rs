@@ -261,11 +261,23 @@ impl Ranked {
     /// [`MAX_CLOCK_AHEAD_MS`] after the clock) is [`StoreError::Conflict`] naming the
     /// problem, and changes nothing.
     pub async fn record_match(&self, rec: &MatchRecord) -> Result<Recorded, StoreError> {
+        self.record_match_with(rec, &[]).await
+    }
+
+    /// [`Ranked::record_match`] where the players in `frozen` only serve as
+    /// opponents: a recorded game replayed (a ghost duel). The others are
+    /// rated against their current ratings as usual; theirs stay as they
+    /// are and they get no points.
+    pub async fn record_match_with(
+        &self,
+        rec: &MatchRecord,
+        frozen: &[i64],
+    ) -> Result<Recorded, StoreError> {
         let topic_board = validate(rec, self.now_ms())?;
         let mut attempt = 0;
         let outcome = loop {
             attempt += 1;
-            match self.record_once(rec, topic_board.as_deref()).await {
+            match self.record_once(rec, topic_board.as_deref(), frozen).await {
                 Err(e) if attempt < 5 && is_deadlock(&e) => {
                     tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
                 }
@@ -287,6 +299,7 @@ impl Ranked {
         &self,
         rec: &MatchRecord,
         topic_board: Option<&str>,
+        frozen: &[i64],
     ) -> Result<Recorded, StoreError> {
         let dialect = self.db.dialect();
         let now = self.now_ms();
@@ -337,13 +350,21 @@ impl Ranked {
             })
             .collect();
         let placements = rating::effective_placements(&seats);
-        let new = rating::rate(&seats);
+        let mut new = rating::rate(&seats);
+        for (i, p) in rec.players.iter().enumerate() {
+            if frozen.contains(&p.user_id) {
+                new[i] = (before[i].mu, before[i].sigma);
+            }
+        }
         let mut applied = Vec::with_capacity(rec.players.len());
         // Rows in user id order, so two matches sharing players lock in the same order.
         let mut order: Vec<usize> = (0..rec.players.len()).collect();
         order.sort_unstable_by_key(|&i| rec.players[i].user_id);
         for &i in &order {
             let p = &rec.players[i];
+            if frozen.contains(&p.user_id) {
+                continue;
+            }
             let (mu, sigma) = new[i];
             let display = rating::display(mu, sigma);
             store::update_rating(&mut tx, p.user_id, mu, sigma, display, rec.ended_at_ms).await?;
@@ -354,6 +375,7 @@ impl Ranked {
             }
             let points: Vec<(i64, i64)> = order
                 .iter()
+                .filter(|&&i| !frozen.contains(&rec.players[i].user_id))
                 .map(|&i| (rec.players[i].user_id, rec.players[i].points))
                 .collect();
             store::add_points(&mut tx, dialect, &board, period, &points, rec.ended_at_ms).await?;
@@ -380,7 +402,11 @@ impl Ranked {
                     mu,
                     sigma,
                     display: rating::display(mu, sigma),
-                    games: before[i].games.saturating_add(1),
+                    games: if frozen.contains(&p.user_id) {
+                        before[i].games
+                    } else {
+                        before[i].games.saturating_add(1)
+                    },
                 },
             ));
         }

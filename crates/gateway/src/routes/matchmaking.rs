@@ -24,7 +24,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// `{"type":"queue","token":"<login token>","topic":null,"size":2}` (a topic or any; 2 for a
 /// duel, up to 8 for a room); the server answers `queued` (estimated wait, current rating
 /// gap) every second, then `matched` with the join code of a server-run live session, or
-/// `timeout` at the wait bound. `{"type":"leave"}` or closing the socket leaves the queue.
+/// `timeout` at the wait bound, or for a duel `ghost_offer` there when a similar-rated
+/// player's recorded duel exists (answer `{"type":"accept_ghost"}` to play it, or `leave`).
+/// `{"type":"leave"}` or closing the socket leaves the queue.
 /// Every message is in `docs/PROTOCOL.md`. Counts against the gateway's live WebSocket bound.
 #[utoipa::path(get, path = "/v1/match/ws", tag = "matchmaking",
     responses((status = 101, description = "switched to the queue protocol of `docs/PROTOCOL.md`"),

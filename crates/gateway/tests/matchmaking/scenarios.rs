@@ -8,7 +8,7 @@ use std::time::Duration;
 use gateway::matchmaking::ManualClock;
 use livequiz_sdk::live::{Credentials, ErrorCode, LiveClient, LiveError, ServerMsg};
 use livequiz_sdk::matchmaking::{
-    MatchClient, MatchError, MatchErrorCode, MatchServerMsg, Matched, QueueRequest,
+    GhostOffer, MatchClient, MatchError, MatchErrorCode, MatchServerMsg, Matched, QueueRequest,
 };
 
 use crate::common::{short_settings, Ctx};
@@ -461,4 +461,247 @@ async fn get_json(ctx: &Ctx, gw: usize, token: &str, path: &str) -> serde_json::
         .json()
         .await
         .expect("json")
+}
+
+/// Like [`play`], but each answer `after` the question arrived.
+async fn play_after(c: &mut LiveClient, choice: u32, after: Duration) {
+    loop {
+        let msg = wait_msg(c, "a question or the end", |m| match m {
+            ServerMsg::Question(q) => Some(Some(q.index)),
+            ServerMsg::Finished { .. } => Some(None),
+            _ => None,
+        })
+        .await;
+        match msg {
+            Some(index) => {
+                tokio::time::sleep(after).await;
+                c.answer(index, vec![choice], None).expect("answer");
+            }
+            None => return,
+        }
+    }
+}
+
+/// Points per question (in order) that `user_id` scored in match `match_id`, with the time
+/// they answered after each question opened, from the session's answer log.
+async fn recorded_points(ctx: &Ctx, match_id: &str, user_id: i64) -> Vec<(i64, i64)> {
+    use sqlx::Row;
+    sqlx::query(
+        "SELECT a.points AS points, a.elapsed_ms AS elapsed FROM live_answers a \
+         JOIN mm_matches m ON m.session_id = a.session_id \
+         JOIN live_standings s ON s.session_id = a.session_id AND s.player_id = a.player_id \
+         WHERE m.match_id = ? AND s.account_id = ? ORDER BY a.question_index",
+    )
+    .bind(match_id.to_string())
+    .bind(user_id)
+    .fetch_all(ctx.gateways[0].state.db.primary())
+    .await
+    .expect("recorded answers")
+    .iter()
+    .map(|r| {
+        (
+            r.try_get::<i64, _>("points").unwrap(),
+            r.try_get::<i64, _>("elapsed").unwrap(),
+        )
+    })
+    .collect()
+}
+
+/// A duel ann (right, 600 ms after each question) and bob (wrong, at once) play to the end;
+/// its match id once recorded.
+async fn recorded_duel(ctx: &Ctx, ann: &str, bob: &str) -> String {
+    let mut qa = ctx.queue(0, ann, QueueRequest::duel(None)).await;
+    let mut qb = ctx.queue(1, bob, QueueRequest::duel(None)).await;
+    let (ma, _) = tokio::join!(matched(&mut qa), matched(&mut qb));
+    let mut a = join(&ctx.gw(0).base_url, &ma.code, ann).await;
+    let mut b = join(&ctx.gw(1).base_url, &ma.code, bob).await;
+    tokio::join!(
+        play_after(&mut a, 1, Duration::from_millis(600)),
+        play(&mut b, 0)
+    );
+    ma.match_id
+}
+
+/// Queues `token` for a duel and moves the injected clock past the wait bound: the ghost
+/// offered, or `None` when the wait ended with a plain timeout.
+async fn wait_past_the_bound(
+    ctx: &Ctx,
+    clock: &ManualClock,
+    token: &str,
+) -> (MatchClient, Option<GhostOffer>) {
+    wait_for(
+        ctx,
+        clock,
+        token,
+        short_settings().curve.max_wait_ms + 1_000,
+    )
+    .await
+}
+
+/// Queues `token` for a duel and moves the injected clock `ms` on: the ghost offered, or
+/// `None` when the wait ended with a plain timeout.
+async fn wait_for(
+    ctx: &Ctx,
+    clock: &ManualClock,
+    token: &str,
+    ms: u64,
+) -> (MatchClient, Option<GhostOffer>) {
+    let mut q = ctx.queue(0, token, QueueRequest::duel(None)).await;
+    clock.advance(Duration::from_millis(ms));
+    let got = tokio::time::timeout(Duration::from_secs(20), q.wait_or_ghost())
+        .await
+        .expect("the wait bound is reached");
+    match got {
+        Ok(Err(offer)) => (q, Some(offer)),
+        Err(MatchError::Timeout { .. }) => (q, None),
+        Ok(Ok(m)) => panic!("nobody to match, yet matched: {m:?}"),
+        Err(e) => panic!("unexpected end of the wait: {e}"),
+    }
+}
+
+/// Ghost duels: without a recorded game the wait ends as before (timeout). After a recorded
+/// duel, a lone player past the wait bound is offered the closest-rated recorded player,
+/// accepts, and plays the same questions against the ghost's answers: the ghost's score only
+/// ever shows the recorded running totals and ends at the recorded total (the same speed
+/// points, so each answer was judged at its recorded time). The result is recorded once,
+/// flagged as a ghost duel; the next offer is another player.
+pub async fn ghost_duel(ctx: &Ctx) {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    ctx.set_clock(clock.clone());
+    let (ann_id, ann) = ctx.player("ann", 1500.0).await;
+    let (bob_id, bob) = ctx.player("bob", 1520.0).await;
+    let (carl_id, carl) = ctx.player("carl", 1490.0).await;
+
+    // Nothing recorded yet: a plain timeout, out of the queue.
+    let (_, offer) = wait_past_the_bound(ctx, &clock, &carl).await;
+    assert_eq!(offer, None, "no recorded game, no offer");
+
+    let duel = recorded_duel(ctx, &ann, &bob).await;
+    let _ = ctx.record_of(&duel).await;
+    let recorded = recorded_points(ctx, &duel, ann_id).await;
+    assert_eq!(recorded.len(), 2, "ann answered both: {recorded:?}");
+    assert!(
+        recorded.iter().all(|&(p, e)| p > 0 && e >= 600),
+        "{recorded:?}"
+    );
+    let totals: Vec<i64> = recorded
+        .iter()
+        .scan(0, |t, &(p, _)| {
+            *t += p;
+            Some(*t)
+        })
+        .collect();
+
+    let (q, offer) = wait_past_the_bound(ctx, &clock, &carl).await;
+    let offer = offer.expect("a ghost is offered");
+    assert_eq!(offer.user_id, ann_id, "closest rating to 1490");
+    assert_eq!(offer.nickname, "ann");
+    assert_eq!(offer.rating, 1500.0);
+    assert_eq!(
+        ctx.queued_rows().await,
+        0,
+        "an offered player is out of the queue"
+    );
+    let m = q.accept_ghost().await.expect("the ghost duel");
+    let ids: HashSet<i64> = m.players.iter().map(|p| p.user_id).collect();
+    assert_eq!(ids, HashSet::from([carl_id, ann_id]));
+
+    // Carl answers wrong at once; the ghost answers as ann did.
+    let mut c = join(&ctx.gw(0).base_url, &m.code, &carl).await;
+    let mut ghost_scores = Vec::new();
+    let final_top = loop {
+        let msg = wait_msg(&mut c, "a frame of the ghost duel", |m| Some(m.clone())).await;
+        match msg {
+            ServerMsg::Question(q) => c.answer(q.index, vec![0], None).expect("answer"),
+            ServerMsg::Leaderboard { top, .. } => {
+                if let Some(s) = top.iter().find(|s| s.nickname == "ann") {
+                    ghost_scores.push(s.score);
+                }
+            }
+            ServerMsg::Finished { top, .. } => break top,
+            _ => {}
+        }
+    };
+    for s in &ghost_scores {
+        assert!(
+            *s == 0 || totals.contains(s),
+            "the ghost's score {s} is not a recorded running total {totals:?}"
+        );
+    }
+    let ghost_final = final_top
+        .iter()
+        .find(|s| s.nickname == "ann")
+        .expect("ghost");
+    assert_eq!(ghost_final.score, *totals.last().unwrap());
+
+    let rec = ctx.record_of(&m.match_id).await;
+    assert_eq!(rec.ghost, Some(ann_id));
+    let by: HashMap<i64, _> = rec.players.iter().map(|p| (p.user_id, p.clone())).collect();
+    assert_eq!(by[&ann_id].points, *totals.last().unwrap());
+    assert_eq!(by[&ann_id].placement, 1);
+    assert_eq!(by[&carl_id].placement, 2);
+    assert!(!by[&carl_id].abandoned && !by[&ann_id].abandoned);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ctx.book.calls.load(Ordering::SeqCst), 2, "each match once");
+    assert_eq!(ctx.results_rows(&m.match_id).await, 1);
+
+    // Ann's ghost was just played: next time carl gets bob's, and may decline it. With
+    // `ghost_after_ms` the offer comes that early, well before the bound.
+    ctx.set_settings(gateway::matchmaking::MatchSettings {
+        ghost_after_ms: Some(5_000),
+        ..short_settings()
+    });
+    let (q, offer) = wait_for(ctx, &clock, &carl, 6_000).await;
+    assert_eq!(offer.expect("another ghost").user_id, bob_id);
+    assert_eq!(q.leave().await.expect("decline"), None);
+}
+
+/// With the gateway's own rating book: a ghost duel is rated for the live player only. The
+/// ghost's account keeps its rating and its one game; the live player, who beat it, gains.
+pub async fn ghost_duel_rates_only_the_live_player(ctx: &Ctx) {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    ctx.set_clock(clock.clone());
+    let (ann_id, ann) = ctx.player("ann", 0.0).await;
+    let (bob_id, bob) = ctx.player("bob", 0.0).await;
+    let (_, carl) = ctx.player("carl", 0.0).await;
+    recorded_duel(ctx, &ann, &bob).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while rating_of(ctx, &ann).await["games"] != 1 || rating_of(ctx, &bob).await["games"] != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "duel not rated");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let carl_before = rating_of(ctx, &carl).await;
+    let (q, offer) = wait_past_the_bound(ctx, &clock, &carl).await;
+    let offer = offer.expect("a ghost is offered");
+    let ghost = match offer.user_id {
+        id if id == ann_id => &ann,
+        id if id == bob_id => &bob,
+        other => panic!("offered {other}, neither ann nor bob"),
+    };
+    let ghost_before = rating_of(ctx, ghost).await;
+    let m = q.accept_ghost().await.expect("the ghost duel");
+    // Carl answers right at once: at least as fast as the ghost, and right.
+    let mut c = join(&ctx.gw(0).base_url, &m.code, &carl).await;
+    play(&mut c, 1).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let carl_after = loop {
+        let r = rating_of(ctx, &carl).await;
+        if r["games"] == 1 {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ghost duel not rated: {r}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mu = |r: &serde_json::Value| r["mu"].as_f64().expect("mu");
+    assert!(
+        mu(&carl_after) > mu(&carl_before),
+        "{carl_before} -> {carl_after}"
+    );
+    // More matchmaker turns: the ghost's account is as it was, carl rated once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rating_of(ctx, ghost).await, ghost_before);
+    assert_eq!(rating_of(ctx, &carl).await, carl_after);
 }

@@ -5,7 +5,9 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::{MatchClientMsg, MatchErrorCode, MatchServerMsg, Matched, QueueRequest, QueueStatus};
+use super::{
+    GhostOffer, MatchClientMsg, MatchErrorCode, MatchServerMsg, Matched, QueueRequest, QueueStatus,
+};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -36,6 +38,11 @@ pub enum MatchError {
     /// The player left the queue.
     #[error("left the queue")]
     Left,
+    /// The wait bound passed and a ghost is offered (from
+    /// [`MatchClient::wait`]): the client may still take it with
+    /// [`MatchClient::accept_ghost`], or [`MatchClient::leave`].
+    #[error("no match within the wait bound; a ghost of {} is offered", .0.nickname)]
+    GhostOffered(GhostOffer),
     /// The server sent something that is not protocol.
     #[error("protocol error: {0}")]
     Protocol(String),
@@ -115,13 +122,40 @@ impl MatchClient {
         }
     }
 
+    /// Waits for the match or, at the wait bound, a ghost offer
+    /// (`Err(offer)`; answer it with [`MatchClient::accept_ghost`] or
+    /// [`MatchClient::leave`]).
+    pub async fn wait_or_ghost(&mut self) -> Result<Result<Matched, GhostOffer>, MatchError> {
+        loop {
+            match self.next().await? {
+                MatchServerMsg::Queued(_) => {}
+                MatchServerMsg::Matched(m) => return Ok(Ok(m)),
+                MatchServerMsg::GhostOffer(g) => return Ok(Err(g)),
+                other => return Err(unexpected(other)),
+            }
+        }
+    }
+
+    /// Takes the ghost offered (see [`MatchClient::wait_or_ghost`]): the
+    /// duel against the recorded game, to join like any match.
+    pub async fn accept_ghost(mut self) -> Result<Matched, MatchError> {
+        send(&mut self.ws, &MatchClientMsg::AcceptGhost).await?;
+        loop {
+            match next(&mut self.ws).await? {
+                MatchServerMsg::Queued(_) | MatchServerMsg::GhostOffer(_) => {}
+                MatchServerMsg::Matched(m) => return Ok(m),
+                other => return Err(unexpected(other)),
+            }
+        }
+    }
+
     /// Leaves the queue; `Ok(None)` when the server confirmed it, or the
     /// match if one formed before the request arrived.
     pub async fn leave(mut self) -> Result<Option<Matched>, MatchError> {
         send(&mut self.ws, &MatchClientMsg::Leave).await?;
         loop {
             match next(&mut self.ws).await? {
-                MatchServerMsg::Queued(_) => {}
+                MatchServerMsg::Queued(_) | MatchServerMsg::GhostOffer(_) => {}
                 MatchServerMsg::Left => return Ok(None),
                 MatchServerMsg::Matched(m) => return Ok(Some(m)),
                 other => return Err(unexpected(other)),
@@ -135,6 +169,7 @@ fn unexpected(msg: MatchServerMsg) -> MatchError {
         MatchServerMsg::Error { code, message } => MatchError::Refused { code, message },
         MatchServerMsg::Timeout { waited_ms } => MatchError::Timeout { waited_ms },
         MatchServerMsg::Left => MatchError::Left,
+        MatchServerMsg::GhostOffer(g) => MatchError::GhostOffered(g),
         other => MatchError::Protocol(format!("unexpected {other:?}")),
     }
 }

@@ -9,7 +9,10 @@
 //! eventually [`MatchServerMsg::Matched`]: the join code of a live session
 //! the server runs. The player joins it like any live session, with the same
 //! login token ([`crate::live::Credentials::Account`]). Closing the socket
-//! (or [`MatchClientMsg::Leave`]) leaves the queue.
+//! (or [`MatchClientMsg::Leave`]) leaves the queue. A duel player who
+//! reaches the wait bound may be offered a recorded game of a similar-rated
+//! player instead ([`MatchServerMsg::GhostOffer`], taken with
+//! [`MatchClientMsg::AcceptGhost`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), livequiz_sdk::matchmaking::MatchError> {
@@ -95,8 +98,12 @@ impl QueueRequest {
 pub enum MatchClientMsg {
     /// The first frame: join the queue.
     Queue(QueueRequest),
-    /// Leave the queue (answered with [`MatchServerMsg::Left`]).
+    /// Leave the queue (answered with [`MatchServerMsg::Left`]), or
+    /// decline a [`MatchServerMsg::GhostOffer`].
     Leave,
+    /// Take the [`MatchServerMsg::GhostOffer`] just made: answered with
+    /// [`MatchServerMsg::Matched`] for a duel against the recorded game.
+    AcceptGhost,
 }
 
 /// A player of a formed match.
@@ -147,6 +154,22 @@ pub struct Matched {
     pub waited_ms: u64,
 }
 
+/// A recorded game offered in place of waiting.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GhostOffer {
+    /// The recorded player's account id.
+    pub user_id: i64,
+    /// Their nickname in the recorded game.
+    pub nickname: String,
+    /// Their rating when they played it (the result is rated against it).
+    pub rating: f64,
+    /// Time waited in the queue (ms).
+    pub waited_ms: u64,
+    /// How long the offer stands (ms).
+    pub expires_ms: u64,
+}
+
 /// Error codes of the queue socket.
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +208,15 @@ pub enum MatchServerMsg {
         /// Time waited (ms).
         waited_ms: u64,
     },
+    /// The wait bound (or the server's `ghost_after`) passed in a duel
+    /// queue: the player is out of the queue and may play a recorded duel
+    /// of a similar-rated player (a ghost) instead. Answer
+    /// [`MatchClientMsg::AcceptGhost`] (then [`MatchServerMsg::Matched`]
+    /// follows) or [`MatchClientMsg::Leave`] (then [`MatchServerMsg::Left`]).
+    /// Not answered within `expires_ms`, the offer lapses with
+    /// [`MatchServerMsg::Timeout`]. Without a recorded game to offer, the
+    /// wait ends with a plain [`MatchServerMsg::Timeout`].
+    GhostOffer(GhostOffer),
     /// A refusal; the socket closes after it.
     Error {
         /// What went wrong.

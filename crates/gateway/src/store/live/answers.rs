@@ -79,7 +79,7 @@ pub(super) fn statements(dialect: Dialect) -> Vec<String> {
 }
 
 /// The inverse of [`choices_text`] (unparsable parts are skipped).
-fn parse_choices(text: &str) -> Vec<u32> {
+pub(crate) fn parse_choices(text: &str) -> Vec<u32> {
     text.split(',')
         .filter_map(|c| c.trim().parse().ok())
         .collect()
