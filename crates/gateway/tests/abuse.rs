@@ -19,6 +19,8 @@ mod headers;
 mod input;
 #[path = "abuse/join_flood.rs"]
 mod join_flood;
+#[path = "support/listening.rs"]
+mod listening;
 #[path = "abuse/live_abuse.rs"]
 mod live_abuse;
 #[path = "abuse/process.rs"]

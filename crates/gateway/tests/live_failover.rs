@@ -11,6 +11,8 @@
 #[allow(dead_code)]
 #[path = "live/common.rs"]
 mod common;
+#[path = "support/listening.rs"]
+mod listening;
 
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -68,26 +70,33 @@ impl GatewayProcess {
 
     /// A gateway with `env` on top of the embedded default in `data_dir`.
     async fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> GatewayProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
             .arg("serve")
             .env_remove("DATABASE_URL")
             .env_remove("DATABASE_REPLICA_URL")
             .env_remove("REDIS_CLUSTER_NODES")
             .env_remove("SHARD_NODES")
-            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("BIND", "127.0.0.1:0")
             .env("DATA_DIR", data_dir)
             .env("ARGON2_MEMORY_KIB", "1024")
             .env("ARGON2_ITERATIONS", "1")
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
             .expect("start the gateway binary");
-        let base_url = format!("http://127.0.0.1:{port}");
+        // The port as the process reports it once bound: one picked in advance could be
+        // taken meanwhile by another test's gateway, which would then answer for this one.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let addr = tokio::time::timeout(
+            Duration::from_secs(30),
+            listening::listening_address(stdout),
+        )
+        .await
+        .expect("the gateway reports its address within 30 s")
+        .expect("the gateway listens before it exits");
+        let port = addr.port();
+        let base_url = format!("http://{addr}");
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {

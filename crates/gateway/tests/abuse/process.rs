@@ -133,17 +133,13 @@ impl Gateway {
         nofile: Option<u64>,
     ) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let (child, addr) = Self::spawn_child(&env, dir.path(), 0, nofile).await;
         let gw = Gateway {
-            child: Self::spawn_child(&env, dir.path(), port, nofile),
+            child,
             base_url: format!("http://{addr}"),
             addr,
             dir,
@@ -156,12 +152,16 @@ impl Gateway {
         gw
     }
 
-    fn spawn_child(
+    /// Starts `gateway serve` bound to `port` (0: any free port) and returns it with the
+    /// address it printed once bound. The address comes from the process itself: a port
+    /// picked in advance could be taken meanwhile by another test's gateway, whose health
+    /// check would then answer for this one (two tests once ran against one gateway so).
+    async fn spawn_child(
         env: &[(String, String)],
         dir: &std::path::Path,
         port: u16,
         nofile: Option<u64>,
-    ) -> Child {
+    ) -> (Child, SocketAddr) {
         let mut cmd = match nofile {
             // prlimit execs the gateway in the same process, so the child's pid is the
             // gateway's; the limit is what an operator's service manager would set.
@@ -174,11 +174,23 @@ impl Gateway {
             }
             None => Command::new(env!("CARGO_BIN_EXE_gateway")),
         };
-        with_test_env(&mut cmd, dir, port, env)
+        let mut child = with_test_env(&mut cmd, dir, port, env)
             .arg("serve")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
-            .expect("start the gateway binary")
+            .expect("start the gateway binary");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let addr = tokio::time::timeout(
+            Duration::from_secs(60),
+            crate::listening::listening_address(stdout),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("the gateway did not report its address within 60 s"))
+        .unwrap_or_else(|| {
+            let status = child.try_wait();
+            panic!("the gateway exited before listening on port {port}: {status:?}")
+        });
+        (child, addr)
     }
 
     async fn wait_healthy(&self) {
@@ -198,7 +210,13 @@ impl Gateway {
     pub async fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = Self::spawn_child(&self.env, self.dir.path(), self.addr.port(), self.nofile);
+        let (child, addr) =
+            Self::spawn_child(&self.env, self.dir.path(), self.addr.port(), self.nofile).await;
+        assert_eq!(
+            addr, self.addr,
+            "the restarted gateway listens where it did"
+        );
+        self.child = child;
         self.wait_healthy().await;
     }
 
