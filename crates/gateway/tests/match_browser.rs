@@ -7,14 +7,14 @@
 //! installs them).
 
 #[allow(dead_code)]
-#[path = "live/common.rs"]
-mod live_common;
-#[allow(dead_code)]
 #[path = "matchmaking/common.rs"]
 mod common;
 #[allow(dead_code)]
 #[path = "browser/harness.rs"]
 mod harness;
+#[allow(dead_code)]
+#[path = "live/common.rs"]
+mod live_common;
 
 use common::{short_settings, Ctx};
 use gateway::matchmaking::MatchSettings;

@@ -628,17 +628,16 @@ pub async fn sdk_methods(ctx: &Ctx) {
     for id in ["rating", "points-week", "points-day", "topic:world history"] {
         assert!(ids.contains(&id), "{id} in {ids:?}");
     }
-    let week = boards
-        .items
-        .iter()
-        .find(|b| b.id == "points-week")
-        .unwrap();
+    let week = boards.items.iter().find(|b| b.id == "points-week").unwrap();
     assert_eq!(week.reset.as_deref(), Some("weekly"));
     assert_eq!(week.total, 2);
     assert_eq!(week.period.ago, 0);
     assert_eq!(week.next_reset_ms, week.period.end_ms);
     let rating = boards.items.iter().find(|b| b.id == "rating").unwrap();
-    assert_eq!((rating.reset.as_deref(), rating.next_reset_ms), (None, None));
+    assert_eq!(
+        (rating.reset.as_deref(), rating.next_reset_ms),
+        (None, None)
+    );
 
     // Pages of one row, followed by their cursors.
     let mut q = BoardQuery {

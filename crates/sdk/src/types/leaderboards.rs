@@ -4,6 +4,11 @@
 //! 00:00 UTC) and `topic:<topic>` (all time, one per topic). Every past period of a windowed
 //! board stays readable with `period` (1 = the previous week or day, ...). Response types are
 //! `#[non_exhaustive]`: the gateway may add fields within the `/v1` API.
+//!
+//! Unlike most of this module's types, the gateway does not serialize these structs itself
+//! (it builds its own, which a non-exhaustive type of another crate would not let it do); the
+//! repository's tests call every method below against a running gateway, so the two cannot
+//! drift apart unnoticed.
 
 use serde::{Deserialize, Serialize};
 
