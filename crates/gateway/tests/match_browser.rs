@@ -1,10 +1,10 @@
 //! The quick-match page (`/match`) in headless Chromium at phone width against an in-process
 //! gateway on SQLite with its own rating book: two players in two browser sessions log in, see
-//! their rating, queue for a duel (one for a topic, one for any; one leaves and queues again
-//! first), are matched into the same server-run session, land on the player page of that
-//! session and play it to the end; a third player then waits for a duel, is offered a ghost of
-//! the recorded duel and plays it. Needs `chromium` and `chromium-driver` (`scripts/stack up`
-//! installs them).
+//! their rating, have a topic without questions refused, queue for a duel (one for a topic, one
+//! for any; one leaves and queues again first), are matched into the same server-run session,
+//! land on the player page of that session and play it to the end; a third player then waits
+//! for a duel, is offered a ghost of the recorded duel and plays it. Needs `chromium` and
+//! `chromium-driver` (`scripts/stack up` installs them).
 
 #[allow(dead_code)]
 #[path = "matchmaking/common.rs"]
@@ -93,6 +93,12 @@ async fn two_players_queue_match_and_play_a_duel_then_a_ghost_duel() {
     log_in(&ann, &base, "ann").await;
     ann.wait_text("my-rating", "after 0 rated games").await;
     assert!(ann.fits_width().await, "no horizontal scrolling at 390 px");
+
+    // A topic without questions is refused, on the form.
+    ann.fill("topic", "no such topic").await;
+    ann.click("#queue-button").await;
+    ann.wait_text("queue-error", "no playable question").await;
+    ann.wait_screen("pick").await;
 
     // Queue, see the estimate and the gap, leave, queue again.
     queue_duel(&ann, "mm").await;
