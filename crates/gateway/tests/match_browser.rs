@@ -3,8 +3,8 @@
 //! their rating, have a topic without questions refused, queue for a duel (one for a topic, one
 //! for any; one leaves and queues again first), are matched into the same server-run session,
 //! land on the player page of that session and play it to the end; a third player then waits
-//! for a duel, is offered a ghost of the recorded duel and plays it. Needs `chromium` and
-//! `chromium-driver` (`scripts/stack up` installs them).
+//! for a duel, is offered a ghost of the recorded duel and plays it, and declines the next
+//! offer. Needs `chromium` and `chromium-driver` (`scripts/stack up` installs them).
 
 #[allow(dead_code)]
 #[path = "matchmaking/common.rs"]
@@ -165,6 +165,15 @@ async fn two_players_queue_match_and_play_a_duel_then_a_ghost_duel() {
     }
     cid.wait_screen("finished").await;
     cid.wait_text("you", "of 2 with").await;
+
+    // Offered the other recorded player next time, cid declines: out of the queue.
+    cid.click("#again").await;
+    cid.wait_screen("pick").await;
+    queue_duel(&cid, "").await;
+    cid.wait_screen("ghost").await;
+    cid.click("#ghost-decline").await;
+    cid.wait_screen("over").await;
+    cid.wait_text("over-title", "You left the queue").await;
     cid.close().await;
     ctx.finish().await;
 }
