@@ -34,6 +34,14 @@ both!(
 );
 both!(crate::scenarios::resume_during_match, resume_during_match);
 both!(crate::scenarios::ghost_duel, ghost_duel);
+both!(
+    crate::scenarios::ghost_offer_within_the_rating_gap,
+    ghost_offer_within_the_rating_gap
+);
+both!(
+    crate::scenarios::ghost_duel_leaves_out_questions_seen_lately,
+    ghost_duel_leaves_out_questions_seen_lately
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duel_updates_the_ratings_once_sqlite() {
@@ -67,5 +75,12 @@ async fn ghost_duel_rates_only_the_live_player_mysql() {
 async fn authority_killed_while_players_wait() {
     let ctx = common::Ctx::mysql().await;
     scenarios::authority_killed(&ctx).await;
+    ctx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ghost_duel_survives_a_takeover_mysql() {
+    let ctx = common::Ctx::mysql().await;
+    scenarios::ghost_duel_survives_a_takeover(&ctx).await;
     ctx.finish().await;
 }
