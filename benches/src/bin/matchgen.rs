@@ -18,6 +18,10 @@
 //! - **results lost**: matches played to the end minus results the gateway recorded
 //!   (`matchmaking_results_recorded_total` on `/metrics`, read before and after): must be 0;
 //! - errors by kind.
+//!
+//! With `--warmup W`, time to match and the steady matches per second count only the queue
+//! requests sent after the first W seconds (the start-up burst, when every player queues at
+//! once, is left out); matches formed and results lost still count the whole run.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -34,6 +38,7 @@ struct Args {
     url: String,
     players: usize,
     secs: u64,
+    warmup: u64,
     parallel: usize,
 }
 
@@ -42,6 +47,7 @@ fn parse_args() -> anyhow::Result<Args> {
         url: "http://127.0.0.1:8080".into(),
         players: 200,
         secs: 60,
+        warmup: 0,
         parallel: 4,
     };
     let mut it = std::env::args().skip(1);
@@ -51,9 +57,10 @@ fn parse_args() -> anyhow::Result<Args> {
             "--url" => a.url = val()?,
             "--players" => a.players = val()?.parse()?,
             "--secs" => a.secs = val()?.parse()?,
+            "--warmup" => a.warmup = val()?.parse()?,
             "--parallel" => a.parallel = val()?.parse()?,
             other => anyhow::bail!(
-                "unknown flag {other}; flags: --url U --players N --secs S --parallel P"
+                "unknown flag {other}; flags: --url U --players N --secs S --warmup W --parallel P"
             ),
         }
     }
@@ -63,13 +70,18 @@ fn parse_args() -> anyhow::Result<Args> {
         a.url
     );
     anyhow::ensure!(a.players >= 2, "--players must be at least 2");
+    anyhow::ensure!(a.warmup < a.secs, "--warmup must be shorter than --secs");
     Ok(a)
 }
 
 #[derive(Default)]
 struct Stats {
+    /// Queue requests sent before this are not measured (the start-up burst).
+    measure_from: Option<Instant>,
     time_to_match: Option<Histogram<u64>>,
     matches: HashSet<String>,
+    /// Matches whose first player queued after `measure_from`.
+    measured: HashSet<String>,
     finished: HashSet<String>,
     errors: BTreeMap<String, u64>,
 }
@@ -150,8 +162,11 @@ async fn player_loop(url: String, token: String, until: Instant, stats: Arc<Mute
         let waited = t0.elapsed().as_millis() as u64;
         {
             let mut s = stats.lock().unwrap();
-            if let Some(h) = s.time_to_match.as_mut() {
-                let _ = h.record(waited.max(1));
+            if s.measure_from.map_or(true, |from| t0 >= from) {
+                if let Some(h) = s.time_to_match.as_mut() {
+                    let _ = h.record(waited.max(1));
+                }
+                s.measured.insert(m.match_id.clone());
             }
             s.matches.insert(m.match_id.clone());
         }
@@ -234,11 +249,12 @@ async fn main() -> anyhow::Result<()> {
         tokens.push(r.await??);
     }
     let before = recorded(&args.url).await?;
+    let start = Instant::now();
     let stats = Arc::new(Mutex::new(Stats {
+        measure_from: Some(start + Duration::from_secs(args.warmup)),
         time_to_match: Some(Histogram::new(3)?),
         ..Stats::default()
     }));
-    let start = Instant::now();
     let until = start + Duration::from_secs(args.secs);
     println!("{} players cycling for {} s...", tokens.len(), args.secs);
     let mut tasks = Vec::new();
@@ -282,6 +298,16 @@ async fn main() -> anyhow::Result<()> {
         s.matches.len() as f64 / elapsed,
         finished
     );
+    if args.warmup > 0 {
+        let steady = (elapsed - args.warmup as f64).max(1.0);
+        println!(
+            "after the warm-up       {} s: {} matches ({:.1}/s); time to match above is of \
+             this part only",
+            args.warmup,
+            s.measured.len(),
+            s.measured.len() as f64 / steady
+        );
+    }
     println!(
         "results recorded        {} (lost: {})",
         after - before,

@@ -34,6 +34,14 @@ both!(
 );
 both!(crate::scenarios::resume_during_match, resume_during_match);
 both!(crate::scenarios::ghost_duel, ghost_duel);
+both!(
+    crate::scenarios::turn_claims_each_ticket_once,
+    turn_claims_each_ticket_once
+);
+both!(
+    crate::scenarios::results_batch_skips_the_repeat,
+    results_batch_skips_the_repeat
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duel_updates_the_ratings_once_sqlite() {
