@@ -162,7 +162,7 @@ async fn player_loop(url: String, token: String, until: Instant, stats: Arc<Mute
         let waited = t0.elapsed().as_millis() as u64;
         {
             let mut s = stats.lock().unwrap();
-            if s.measure_from.map_or(true, |from| t0 >= from) {
+            if s.measure_from.is_none_or(|from| t0 >= from) {
                 if let Some(h) = s.time_to_match.as_mut() {
                     let _ = h.record(waited.max(1));
                 }
