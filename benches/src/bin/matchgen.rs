@@ -270,10 +270,11 @@ async fn main() -> anyhow::Result<()> {
         let _ = t.await;
     }
     let elapsed = start.elapsed().as_secs_f64();
-    // Let the authority record the last matches (it sweeps every tick).
+    // Let the authority record the last matches (it sweeps every tick, up to 100 a turn, so a
+    // backlog of the last waves takes a while): up to 60 s.
     let finished = stats.lock().unwrap().finished.len() as u64;
     let mut after = recorded(&args.url).await?;
-    for _ in 0..50 {
+    for _ in 0..300 {
         if after - before >= finished {
             break;
         }

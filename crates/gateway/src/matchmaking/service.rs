@@ -462,9 +462,12 @@ impl Matchmaker {
         let settings = self.settings();
         let wall = now_ms();
         let have_waiters = self.waiting_here() > 0;
+        let mut phase = Phases::new();
         if have_waiters {
             self.store.heartbeat(&self.gateway, wall).await?;
+            phase.done("heartbeat");
             self.deliver().await?;
+            phase.done("deliver");
         }
         // The lease is renewed (or asked for) three times per lifetime, not
         // every tick: an idle gateway writes little.
@@ -483,16 +486,21 @@ impl Matchmaker {
         if !authority {
             return Ok(());
         }
+        phase.done("lease");
         let waiting = self.store.waiting(wall - settings.stale_after_ms).await?;
         metrics::gauge!("matchmaking_queue_length").set(waiting.len() as f64);
+        phase.done("waiting");
         if waiting.len() >= 2 {
-            self.form(&waiting, &settings).await?;
+            self.form(&waiting, &settings, &mut phase).await?;
         }
         self.record_finished().await?;
+        phase.done("record");
         if have_waiters {
             // Matches formed this turn reach this gateway's players at once.
             self.deliver().await?;
+            phase.done("deliver");
         }
+        phase.total();
         Ok(())
     }
 
@@ -551,6 +559,7 @@ impl Matchmaker {
         &self,
         waiting: &[QueuedRow],
         settings: &MatchSettings,
+        phase: &mut Phases,
     ) -> Result<(), StoreError> {
         let tickets: Vec<Ticket> = waiting
             .iter()
@@ -594,6 +603,7 @@ impl Matchmaker {
         }
         // A group whose ticket left or was claimed meanwhile is skipped.
         let claimed = self.store.claim_many(&claims, now_ms()).await?;
+        phase.done("claim");
         // The sessions of a turn are created concurrently (their tickets are disjoint).
         let opens = claims
             .iter()
@@ -606,7 +616,9 @@ impl Matchmaker {
             });
         let mut started = Vec::new();
         let mut sizes = Vec::new();
-        for (claim, size, opened) in futures_util::future::join_all(opens).await {
+        let opened_all = futures_util::future::join_all(opens).await;
+        phase.done("sessions");
+        for (claim, size, opened) in opened_all {
             match opened {
                 Ok(s) => {
                     started.push(s);
@@ -628,6 +640,7 @@ impl Matchmaker {
             }
             return Err(e);
         }
+        phase.done("started");
         for size in sizes {
             metrics::counter!("matchmaking_matches_total", "size" => size.to_string()).increment(1);
         }
@@ -796,6 +809,37 @@ impl Matchmaker {
         self.store.mark_recorded_many(&done, now_ms()).await?;
         metrics::counter!("matchmaking_results_recorded_total").increment(done.len() as u64);
         Ok(())
+    }
+}
+
+/// Time spent in each phase of a turn, recorded (seconds) in the histogram
+/// `matchmaking_turn_seconds{phase}` (and the whole turn as phase `turn`).
+struct Phases {
+    start: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Phases {
+    fn new() -> Self {
+        let now = std::time::Instant::now();
+        Phases {
+            start: now,
+            last: now,
+        }
+    }
+
+    /// The phase `name` ended now.
+    fn done(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        metrics::histogram!("matchmaking_turn_seconds", "phase" => name)
+            .record((now - self.last).as_secs_f64());
+        self.last = now;
+    }
+
+    /// The turn ended now.
+    fn total(&self) {
+        metrics::histogram!("matchmaking_turn_seconds", "phase" => "turn")
+            .record(self.start.elapsed().as_secs_f64());
     }
 }
 
