@@ -48,6 +48,9 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// Connects every dependency named by `config` (and migrates when configured to).
     pub async fn connect(config: Config) -> anyhow::Result<AppState> {
+        // Read before any connection: a bad value stops the start with its name, not after
+        // (or behind) a database error.
+        let match_settings = crate::matchmaking::MatchSettings::from_env()?;
         let db = Db::connect(&config).await?;
         if config.should_migrate_on_start() {
             db.migrate().await?;
@@ -89,7 +92,7 @@ impl AppState {
             match_store.clone(),
             live.clone(),
             Arc::new(crate::matchmaking::RankedBook::new(ranked.clone())),
-            crate::matchmaking::MatchSettings::from_env()?,
+            match_settings,
         );
         Ok(AppState {
             auth,

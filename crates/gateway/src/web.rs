@@ -2,7 +2,8 @@
 //!
 //! A player needs nothing but the gateway's address: `/` is the player page, and its
 //! script, module and stylesheet are under `/static/` (as are those of the host page, `/host`,
-//! and the author page, `/author`). The files live in `crates/gateway/web` and are compiled in
+//! the author page, `/author`, the account and leaderboards pages, and the quick-match page,
+//! `/match`). The files live in `crates/gateway/web` and are compiled in
 //! with `include_str!`, so there is no build step, no Node toolchain and no CDN, and the page
 //! always matches the protocol of the gateway that serves it.
 //!
@@ -35,7 +36,7 @@ struct Asset {
 
 /// Every file of the browser client. Only these paths are routed; anything else under
 /// `/static/` falls through to the gateway's problem+json 404.
-const ASSETS: [Asset; 17] = [
+const ASSETS: [Asset; 20] = [
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -124,6 +125,22 @@ const ASSETS: [Asset; 17] = [
         path: "/static/leaderboards.css",
         content_type: "text/css; charset=utf-8",
         body: include_str!("../web/leaderboards.css"),
+    },
+    // The quick-match page: queue for a duel or a room, then play on the player page.
+    Asset {
+        path: "/match",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../web/match.html"),
+    },
+    Asset {
+        path: "/static/match.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../web/match.js"),
+    },
+    Asset {
+        path: "/static/match.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../web/match.css"),
     },
 ];
 

@@ -42,6 +42,14 @@ both!(
     crate::scenarios::results_batch_skips_the_repeat,
     results_batch_skips_the_repeat
 );
+both!(
+    crate::scenarios::ghost_offer_within_the_rating_gap,
+    ghost_offer_within_the_rating_gap
+);
+both!(
+    crate::scenarios::ghost_duel_leaves_out_questions_seen_lately,
+    ghost_duel_leaves_out_questions_seen_lately
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duel_updates_the_ratings_once_sqlite() {
@@ -75,5 +83,12 @@ async fn ghost_duel_rates_only_the_live_player_mysql() {
 async fn authority_killed_while_players_wait() {
     let ctx = common::Ctx::mysql().await;
     scenarios::authority_killed(&ctx).await;
+    ctx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ghost_duel_survives_a_takeover_mysql() {
+    let ctx = common::Ctx::mysql().await;
+    scenarios::ghost_duel_survives_a_takeover(&ctx).await;
     ctx.finish().await;
 }

@@ -19,6 +19,7 @@ both!(
 );
 both!(crate::scenarios::bad_input, bad_input);
 both!(crate::scenarios::batch_of_results, batch_of_results);
+both!(crate::scenarios::sdk_methods, sdk_methods);
 
 /// The leaderboards page: HTML under the CSP without inline code, its own script and
 /// stylesheet (revalidated by ETag), marked as the current page, REST through the shared

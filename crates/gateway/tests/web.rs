@@ -131,6 +131,7 @@ async fn host_account_and_author_pages_are_html_under_the_csp_with_their_own_fil
         ("/host", "host", "Host"),
         ("/account", "account", "Account"),
         ("/author", "author", "Author"),
+        ("/match", "match", "Match"),
     ] {
         let html = assert_page_without_inline_code(&site, path).await;
         assert!(
@@ -174,6 +175,9 @@ async fn static_files_have_their_content_types_and_revalidate_with_etags() {
         ("/static/author.css", "text/css; charset=utf-8"),
         ("/static/account.js", "text/javascript; charset=utf-8"),
         ("/static/account.css", "text/css; charset=utf-8"),
+        ("/static/match.js", "text/javascript; charset=utf-8"),
+        ("/static/match.css", "text/css; charset=utf-8"),
+        ("/match", "text/html; charset=utf-8"),
         ("/host", "text/html; charset=utf-8"),
         ("/author", "text/html; charset=utf-8"),
         ("/account", "text/html; charset=utf-8"),

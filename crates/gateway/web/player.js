@@ -116,6 +116,10 @@ function joinError(msg, field) {
 
 $("again").addEventListener("click", () => {
   live.close();
+  if (quickMatch) {
+    location.assign("/match");
+    return;
+  }
   $("join-button").disabled = false;
   $("code").value = "";
   history.replaceState(null, "", location.pathname);
@@ -443,10 +447,19 @@ function stopTimer() {
 
 const params = new URLSearchParams(location.search);
 const code = (params.get("code") || "").replace(/\D/g, "").slice(0, 6);
+// `match=1`: the quick-match page sent this tab here with the code of its match, a session
+// run by the server (no host) that only its players join, each with their login token.
+const quickMatch = params.get("match") === "1";
 $("code").value = code;
+if (quickMatch) {
+  $("lobby-wait").textContent = "Waiting for the other players: the game starts when everyone is in.";
+  $("again").textContent = "Find another match";
+}
 if (code && live.storedCredential(code)) {
   // A reload (or a return to the tab) resumes as the same player.
   live.connect(code);
+} else if (code && quickMatch && loadToken()) {
+  live.connect(code, { token: loadToken() });
 } else {
   show("join");
   $(code ? "nickname" : "code").focus();

@@ -24,9 +24,15 @@
 //! checkpoint), counts as connected, and answers each question by itself:
 //! its recorded choices, received exactly `after_ms` after the question
 //! opened, accepted and scored like anyone's answer (deadline, speed
-//! points, streaks). Its answers are not written to the answer log: a
-//! session rebuilt on another gateway keeps the ghost's seat but not its
-//! points so far.
+//! points, streaks). Its answers are not written to the answer log; they
+//! need not be, because the recording travels in the session's meta and the
+//! ghost's answers are a pure function of it and the quiz: a session rebuilt
+//! on another gateway (a takeover) re-derives the ghost's answers to the
+//! questions closed before it (its points and streak, on the board at once)
+//! and gives its answer to the open question at its recorded time, as the
+//! previous owner did. After a takeover the ghost's points count as reached
+//! at the takeover, so on equal points the live player, who scored earlier,
+//! ranks first.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -36,6 +42,8 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Instant;
+use crate::quiz::normalise_choices;
+use crate::scoring::score_answer;
 use crate::session::{Session, State};
 
 /// What makes a session host-less.
@@ -148,6 +156,56 @@ impl Session {
         let a = g.answers.get(o.index as usize)?.as_ref()?;
         let at = o.opened + Duration::from_millis(u64::from(a.after_ms));
         Some((player, o.index, at, a.choices.clone()))
+    }
+
+    /// The ghost's answers to questions `0..closed` as the session judged
+    /// them, re-derived from the recording (for a restore, see the module
+    /// docs): its player id and one record per accepted answer, received at
+    /// server time `at`. Deterministic: an answer is accepted exactly when
+    /// its choices fit the question and it came before the deadline (a
+    /// ghost has no extra time, and a host-less question never closes
+    /// before the ghost answered or its deadline passed); points and streak
+    /// follow the quiz's rules as for a live answer.
+    pub(crate) fn ghost_replayed(
+        &self,
+        closed: u32,
+        at: i64,
+    ) -> Option<(u64, Vec<crate::restore::AnswerRecord>)> {
+        let g = self.hostless.as_ref()?.ghost.as_ref()?;
+        let player = self.roster.by_account(g.account_id)?;
+        let mut streak = 0u32;
+        let mut records = Vec::new();
+        for (index, q) in self.quiz.questions.iter().enumerate().take(closed as usize) {
+            let accepted = g
+                .answers
+                .get(index)
+                .and_then(Option::as_ref)
+                .filter(|a| a.after_ms < q.time_limit_ms)
+                .and_then(|a| {
+                    normalise_choices(&a.choices, q.choices.len()).map(|c| (c, a.after_ms))
+                });
+            let Some((choices, after_ms)) = accepted else {
+                streak = 0;
+                continue;
+            };
+            let scored = score_answer(
+                &self.quiz.rules,
+                q.is_correct(&choices),
+                u64::from(after_ms),
+                u64::from(q.time_limit_ms),
+                streak,
+            );
+            streak = scored.streak;
+            records.push(crate::restore::AnswerRecord {
+                question: index as u32,
+                player,
+                choices,
+                correct: scored.correct,
+                points: scored.points,
+                answered_at: at,
+            });
+        }
+        Some((player, records))
     }
 
     /// Gives the ghost's answer once its time came (see the module docs).

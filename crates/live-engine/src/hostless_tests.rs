@@ -205,3 +205,142 @@ fn a_ghost_alone_does_not_start_a_match() {
     run_due(&mut s);
     assert_eq!(s.phase(), Phase::Finished);
 }
+
+/// A ghost duel taken over by another gateway: the ghost's answers are not in
+/// the answer log, yet the restored session has its points and streak of the
+/// closed questions (re-derived from the recording) and it ends with the same
+/// total as without the takeover; a takeover while a question is open gives
+/// the ghost's answer again at its recorded time.
+#[test]
+fn a_restored_ghost_keeps_its_points_and_streak() {
+    use crate::hostless::{Ghost, GhostAnswer};
+    use crate::scoring::score_answer;
+    let q = |id: i64| LiveQuestion {
+        question_id: id,
+        text: "q".into(),
+        choices: vec!["a".into(), "b".into()],
+        correct: vec![1],
+        time_limit_ms: 10_000,
+    };
+    let quiz = LiveQuiz {
+        questions: vec![q(1), q(2), q(3)],
+        ..(*quiz()).clone()
+    };
+    let right = |after_ms| {
+        Some(GhostAnswer {
+            choices: vec![1],
+            after_ms,
+        })
+    };
+    let h = Hostless {
+        ghost: Some(Ghost {
+            account_id: 20,
+            nickname: "gus".into(),
+            answers: vec![right(3_000), right(2_000), right(1_000)],
+        }),
+        ..hostless()
+    };
+    let rules = ScoringRules::default();
+    let p0 = score_answer(&rules, true, 3_000, 10_000, 0);
+    let p1 = score_answer(&rules, true, 2_000, 10_000, p0.streak);
+    let p2 = score_answer(&rules, true, 1_000, 10_000, p1.streak);
+    let restore = |s: &Session, durable: &[crate::PendingAnswer]| {
+        let meta = SessionMeta {
+            session_id: s.id,
+            code: s.code.clone(),
+            host_token: String::new(),
+            quiz: quiz.clone(),
+            join: s.join_rules(),
+            created_at: EPOCH,
+            hostless: Some(h.clone()),
+        };
+        let players = s
+            .roster
+            .ids()
+            .into_iter()
+            .filter_map(|id| s.player_record(id, EPOCH))
+            .filter(|r| r.account_id == Some(10))
+            .collect();
+        let answers: Vec<_> = durable
+            .iter()
+            .map(|a| crate::restore::AnswerRecord {
+                question: a.question,
+                player: a.player,
+                choices: a.choices.clone(),
+                correct: a.correct,
+                points: a.points,
+                answered_at: a.answered_at,
+            })
+            .collect();
+        Session::restore(
+            meta,
+            players,
+            s.phase_checkpoint(),
+            &answers,
+            now(),
+            s.epoch(now()),
+            SEED,
+        )
+    };
+
+    let mut s = Session::new(
+        7,
+        "123456".into(),
+        Arc::new(quiz.clone()),
+        now(),
+        EPOCH,
+        SEED,
+    )
+    .with_hostless(&h);
+    let ghost = s.roster.by_account(20).expect("the ghost is seated");
+    let ann = s.join(now(), "ann", Some(10), "t-ann".into()).unwrap();
+    s.attach(now(), ann);
+    run_due(&mut s);
+    assert_eq!(s.phase(), Phase::Question);
+    advance(Duration::from_millis(3_000));
+    s.tick(now());
+    let a0 = s.answer(now(), ann, 0, &[0], None).unwrap();
+    s.commit(now(), vec![a0.clone()]);
+    assert_eq!(s.phase(), Phase::Reveal);
+    assert_eq!(s.score(ghost), Some(i64::from(p0.points)));
+
+    // Taken over during the reveal of question 0.
+    let (mut r, writes) = restore(&s, std::slice::from_ref(&a0));
+    assert_eq!(r.roster.by_account(20), Some(ghost), "the same seat");
+    assert_eq!(r.score(ghost), Some(i64::from(p0.points)), "not from 0");
+    assert!(writes
+        .iter()
+        .any(|w| w.player == ghost && w.delta == i64::from(p0.points)));
+    r.attach(now(), ann);
+    advance(Duration::from_millis(1_000));
+    r.tick(now());
+    assert_eq!(r.phase(), Phase::Question);
+    advance(Duration::from_millis(2_000));
+    r.tick(now());
+    let a1 = r.answer(now(), ann, 1, &[0], None).unwrap();
+    r.commit(now(), vec![a1.clone()]);
+    assert_eq!(r.phase(), Phase::Reveal);
+    // The streak came back too: question 1 pays the ghost's second in a row.
+    assert_eq!(r.score(ghost), Some(i64::from(p0.points + p1.points)));
+
+    // Taken over again, with question 2 open and the ghost's answer given
+    // (held until the question closes): given again at its recorded time.
+    r.attach(now(), ann);
+    advance(Duration::from_millis(1_000));
+    r.tick(now());
+    assert_eq!(r.phase(), Phase::Question);
+    advance(Duration::from_millis(1_500));
+    r.tick(now());
+    let (mut t, _) = restore(&r, &[a0, a1]);
+    assert_eq!(t.score(ghost), Some(i64::from(p0.points + p1.points)));
+    t.attach(now(), ann);
+    t.tick(now());
+    let a2 = t.answer(now(), ann, 2, &[0], None).unwrap();
+    t.commit(now(), vec![a2]);
+    assert_eq!(t.phase(), Phase::Reveal);
+    assert_eq!(
+        t.score(ghost),
+        Some(i64::from(p0.points + p1.points + p2.points)),
+        "the recorded total"
+    );
+}

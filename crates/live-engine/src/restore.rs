@@ -18,7 +18,9 @@
 //! Scores and streaks are not checkpointed: they are recomputed from the
 //! answers in the database, which are the durable truth (an answer is acked
 //! only once it is stored), so nothing acknowledged is lost and nothing is
-//! counted twice. Answers to a question still open at the takeover are held
+//! counted twice. The ghost of a ghost duel has no durable answers: its
+//! answers follow from its recording in the meta (see [`crate::hostless`]).
+//! Answers to a question still open at the takeover are held
 //! back as on the previous owner: they count for answer-once and the host's
 //! counts, and their points reach the totals and the board only when the
 //! question closes.
@@ -295,6 +297,25 @@ impl Session {
                 top_seen: 0,
                 extra_time_percent: rec.extra_time_percent,
                 joined_at: rec.joined_at,
+            });
+        }
+        // The ghost of a ghost duel has no durable answers: its closed
+        // questions are re-derived from the recording (see `hostless`).
+        if let Some((ghost, records)) = s.ghost_replayed(closed, epoch_now) {
+            let mine: BTreeMap<u32, &AnswerRecord> =
+                records.iter().map(|a| (a.question, a)).collect();
+            let joined_at = s.roster.get(ghost).map_or(epoch_now, |p| p.joined_at);
+            let Replayed {
+                score, streak, at, ..
+            } = replay(&mine, closed, None, joined_at);
+            if let Some(p) = s.roster.get_mut(ghost) {
+                p.streak = streak;
+            }
+            writes.push(ScoreWrite {
+                player: ghost,
+                delta: score,
+                op_key: format!("{}:restore:{epoch_now}:{ghost}", meta.session_id),
+                at,
             });
         }
         s.end_requested = checkpoint.end_requested;

@@ -516,6 +516,106 @@ impl Client {
         .await
     }
 
+    // ---- leaderboards and ratings ----
+
+    /// `GET /v1/leaderboards`: every board with its current period, next reset and size.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+    /// for b in client.leaderboards().await?.items {
+    ///     println!("{}: {} players", b.id, b.total);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn leaderboards(&self) -> Result<BoardList, Error> {
+        self.get("/v1/leaderboards").await
+    }
+
+    /// `GET /v1/leaderboards/{board}`: a page of `board` (`rating`, `points-week`,
+    /// `points-day` or `topic:<topic>`) in rank order, of the current period or `period` ago.
+    /// Pass each page's `next_cursor` back as `cursor` for the next one.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+    /// use livequiz_sdk::types::BoardQuery;
+    /// // Every row of last week's points board, 100 at a time.
+    /// let mut q = BoardQuery { period: Some(1), limit: Some(100), ..Default::default() };
+    /// loop {
+    ///     let page = client.leaderboard("points-week", &q).await?;
+    ///     for e in &page.items {
+    ///         println!("#{} {} {}", e.rank, e.username, e.score);
+    ///     }
+    ///     match page.next_cursor {
+    ///         Some(c) => q.cursor = Some(c),
+    ///         None => break,
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn leaderboard(&self, board: &str, q: &BoardQuery) -> Result<BoardPage, Error> {
+        self.get_query(&format!("/v1/leaderboards/{}", path_segment(board)), q)
+            .await
+    }
+
+    /// `GET /v1/leaderboards/{board}/me`: the caller's rank, score and percentile on `board`
+    /// (of the current period, or `period` ago); `entry` and `percentile` are `None` when the
+    /// caller has no score there.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+    /// let me = client.leaderboard_me("points-week", None).await?;
+    /// if let (Some(e), Some(p)) = (me.entry, me.percentile) {
+    ///     println!("#{} of {}, ahead of or level with {p:.1}%", e.rank, me.total);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn leaderboard_me(&self, board: &str, period: Option<u32>) -> Result<MyRank, Error> {
+        self.get_query(
+            &format!("/v1/leaderboards/{}/me", path_segment(board)),
+            &BoardQuery {
+                period,
+                ..BoardQuery::default()
+            },
+        )
+        .await
+    }
+
+    /// `GET /v1/leaderboards/{board}/around`: the rows above and below the caller on `board`
+    /// (5 each by default), the caller's own included; empty when the caller is not on it.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+    /// use livequiz_sdk::types::AroundQuery;
+    /// let near = client.leaderboard_around("rating", &AroundQuery::default()).await?;
+    /// for e in &near.items {
+    ///     println!("#{} {} {}", e.rank, e.username, e.score);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn leaderboard_around(
+        &self,
+        board: &str,
+        q: &AroundQuery,
+    ) -> Result<AroundMe, Error> {
+        self.get_query(
+            &format!("/v1/leaderboards/{}/around", path_segment(board)),
+            q,
+        )
+        .await
+    }
+
+    /// `GET /v1/ratings/me`: the caller's rating (the initial one before any rated game).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: livequiz_sdk::Client) -> Result<(), livequiz_sdk::Error> {
+    /// let r = client.my_rating().await?;
+    /// println!("rating {} after {} rated games", r.display, r.games);
+    /// # Ok(()) }
+    /// ```
+    pub async fn my_rating(&self) -> Result<Rating, Error> {
+        self.get("/v1/ratings/me").await
+    }
+
     // ---- quizzes ----
 
     /// `POST /v1/quizzes` (author/admin).
@@ -707,5 +807,33 @@ impl Client {
     /// ```
     pub async fn metrics(&self) -> Result<String, Error> {
         Self::send_text(self.request(Method::GET, "/metrics")).await
+    }
+}
+
+/// `s` as one URL path segment: every byte but the unreserved characters (and `:`, which a
+/// board id such as `topic:history` contains) percent-encoded, so a topic with spaces, `/` or
+/// `?` stays one segment.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_segment;
+
+    #[test]
+    fn board_ids_stay_one_path_segment() {
+        assert_eq!(path_segment("points-week"), "points-week");
+        assert_eq!(path_segment("topic:world history"), "topic:world%20history");
+        assert_eq!(path_segment("topic:a/b?c#d"), "topic:a%2Fb%3Fc%23d");
+        assert_eq!(path_segment("topic:é"), "topic:%C3%A9");
     }
 }

@@ -66,7 +66,8 @@
 //!
 //! When a duel ticket has waited `ghost_after_ms` (default: the wait
 //! bound), its socket asks [`Matchmaker::ghost_for`] for a recorded player
-//! of similar rating. With one, the ticket leaves the queue and the player
+//! of similar rating (within the ticket's current gap and at most
+//! `ghost_max_gap`, 400 by default, away). With one, the ticket leaves the queue and the player
 //! is offered that ghost; if they accept, [`Matchmaker::start_ghost`]
 //! creates a host-less session whose second seat replays the recorded
 //! player (the same questions, their answers at their recorded times,
@@ -76,7 +77,10 @@
 //! the end in `mm_ghosts` (the questions and the player's seat); the
 //! answers themselves are read back from `live_answers`. The result of a
 //! ghost duel is recorded like any match (once, by the authority) with
-//! [`MatchRecord::ghost`] set: only the live player's rating changes.
+//! [`MatchRecord::ghost`] set: only the live player's rating changes. The
+//! recording travels in the session's meta, so a ghost duel taken over by
+//! another gateway re-derives the ghost's points (see the engine's
+//! `hostless` docs).
 //!
 //! ## Not implemented (yet)
 //!

@@ -94,6 +94,10 @@ pub struct MatchSettings {
     pub ghost_after_ms: Option<u64>,
     /// How long a ghost offer stands.
     pub ghost_offer_for: Duration,
+    /// The largest rating difference between a player and the ghost they
+    /// are offered (the ghost's rating when its game was recorded). Before
+    /// `curve.any_after_ms` the player's current gap is tighter and applies.
+    pub ghost_max_gap: f64,
 }
 
 impl Default for MatchSettings {
@@ -111,6 +115,7 @@ impl Default for MatchSettings {
             status_every: Duration::from_secs(1),
             ghost_after_ms: None,
             ghost_offer_for: Duration::from_secs(30),
+            ghost_max_gap: 400.0,
         }
     }
 }
@@ -119,7 +124,7 @@ impl MatchSettings {
     /// The defaults with the environment's overrides: `MATCH_QUESTIONS`,
     /// `MATCH_TIME_LIMIT_MS`, `MATCH_REVEAL_MS`, `MATCH_COUNTDOWN_MS`,
     /// `MATCH_TICK_MS`, `MATCH_ANY_AFTER_MS`, `MATCH_MAX_WAIT_MS`,
-    /// `MATCH_GHOST_AFTER_MS`; a value
+    /// `MATCH_GHOST_AFTER_MS`, `MATCH_GHOST_MAX_GAP`; a value
     /// that is not a positive integer is an error naming the variable.
     pub fn from_env() -> anyhow::Result<Self> {
         fn var(name: &str) -> anyhow::Result<Option<u64>> {
@@ -155,6 +160,9 @@ impl MatchSettings {
         }
         if let Some(n) = var("MATCH_GHOST_AFTER_MS")? {
             s.ghost_after_ms = Some(n);
+        }
+        if let Some(n) = var("MATCH_GHOST_MAX_GAP")? {
+            s.ghost_max_gap = n as f64;
         }
         Ok(s)
     }
@@ -874,20 +882,29 @@ impl Matchmaker {
     /// The ghost to offer a player whose duel wait reached
     /// `ghost_after_ms`: the recorded duel player closest in rating, on the
     /// ticket's topic (any when it has none), neither themself nor anyone
-    /// they played in the last `seen_for_ms`. `None` for rooms and when
-    /// there is none (the player then waits on, and times out at the bound).
+    /// they played in the last `seen_for_ms`, and similar-rated: within the
+    /// player's current gap and never more than `ghost_max_gap` away. `None`
+    /// for rooms and when there is none (the player then waits on, and times
+    /// out at the bound).
     pub async fn ghost_for(&self, row: &QueuedRow) -> Result<Option<GhostRow>, StoreError> {
         if row.size != 2 {
             return Ok(None);
         }
-        let since = now_ms() - self.settings().seen_for_ms;
+        let settings = self.settings();
+        let since = now_ms() - settings.seen_for_ms;
+        let waited = (self.now() - row.enqueued_at).max(0) as u64;
+        let gap = settings
+            .curve
+            .gap(waited)
+            .map_or(settings.ghost_max_gap, |g| g.min(settings.ghost_max_gap));
         self.store
-            .pick_ghost(row.user_id, row.rating, row.topic.as_deref(), since)
+            .pick_ghost(row.user_id, row.rating, gap, row.topic.as_deref(), since)
             .await
     }
 
     /// The player took the ghost offered: a host-less duel against it, on
-    /// the recorded game's questions (those still in the bank), the
+    /// the recorded game's questions (those still in the bank, less those
+    /// the player saw in the last `seen_for_ms` unless none would remain), the
     /// ghost's answers given at their recorded times. Returns the match to
     /// join.
     pub async fn start_ghost(
@@ -905,6 +922,20 @@ impl Matchmaker {
             !questions.is_empty(),
             "the recorded game's questions are gone"
         );
+        // Questions the player saw lately are left out (the ghost's answers
+        // to them with them), unless that leaves none.
+        let seen = self
+            .store
+            .seen_among(
+                row.user_id,
+                &ghost.questions,
+                now_ms() - settings.seen_for_ms,
+            )
+            .await?;
+        let (fresh, stale): (Vec<_>, Vec<_>) = questions
+            .into_iter()
+            .partition(|q| !seen.contains(&q.question_id));
+        let questions = if fresh.is_empty() { stale } else { fresh };
         let recorded = self
             .store
             .recorded_answers(ghost.session_id, ghost.player_id)

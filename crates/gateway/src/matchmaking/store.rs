@@ -934,13 +934,15 @@ impl MatchStore {
         Ok(())
     }
 
-    /// The recorded player closest in rating to `rating` for `user_id`: not
-    /// themself, nobody they played (live or as a ghost) at or after
-    /// `since`, on `topic` (any topic when `None`).
+    /// The recorded player closest in rating to `rating` for `user_id`, at
+    /// most `max_gap` away (their rating when recorded): not themself,
+    /// nobody they played (live or as a ghost) at or after `since`, on
+    /// `topic` (any topic when `None`).
     pub async fn pick_ghost(
         &self,
         user_id: i64,
         rating: f64,
+        max_gap: f64,
         topic: Option<&str>,
         since: i64,
     ) -> Result<Option<GhostRow>, StoreError> {
@@ -952,7 +954,8 @@ impl MatchStore {
              AND g.user_id NOT IN (SELECT o.user_id FROM mm_ghosts o \
                WHERE o.opponent_id = ? AND o.created_at >= ?) \
              AND g.user_id NOT IN (SELECT r.ghost_user_id FROM mm_ghost_runs r \
-               WHERE r.user_id = ? AND r.played_at >= ?)",
+               WHERE r.user_id = ? AND r.played_at >= ?) \
+             AND g.rating BETWEEN ? AND ?",
         );
         if topic.is_some() {
             sql.push_str(" AND g.topic = ?");
@@ -963,7 +966,9 @@ impl MatchStore {
             .bind(user_id)
             .bind(since)
             .bind(user_id)
-            .bind(since);
+            .bind(since)
+            .bind(rating - max_gap)
+            .bind(rating + max_gap);
         if let Some(t) = topic {
             q = q.bind(t.to_string());
         }
@@ -981,6 +986,31 @@ impl MatchStore {
             player_id: r.try_get("player_id")?,
             questions: serde_json::from_str(&questions)?,
         }))
+    }
+
+    /// Which of the questions `ids` `user_id` saw at or after `since`.
+    pub async fn seen_among(
+        &self,
+        user_id: i64,
+        ids: &[i64],
+        since: i64,
+    ) -> Result<std::collections::HashSet<i64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashSet::new());
+        }
+        let sql = format!(
+            "SELECT question_id FROM mm_seen WHERE user_id = ? AND seen_at >= ? \
+             AND question_id IN ({})",
+            placeholders(ids.len())
+        );
+        let mut q = sqlx::query(&sql).bind(user_id).bind(since);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>("question_id").map_err(StoreError::from))
+            .collect()
     }
 
     /// A recorded player's answers, read back from the session's answers.

@@ -249,7 +249,8 @@ async fn bad_live_tuning_is_refused_at_start() {
         .await;
 }
 
-/// Bad live-session settings stop the gateway at start with an error naming the variable.
+/// Bad live-session and quick-match settings stop the gateway at start with an error naming
+/// the variable.
 #[test]
 fn bad_live_settings_are_refused_at_start() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -260,6 +261,8 @@ fn bad_live_settings_are_refused_at_start() {
         ("LIVE_MAX_PLAYERS_PER_SESSION", "0"),
         ("LIVE_CODE_DIGITS", "7"),
         ("LIVE_NICKNAME_BLOCKLIST_FILE", "/nonexistent/words.txt"),
+        ("MATCH_GHOST_MAX_GAP", "0"),
+        ("MATCH_MAX_WAIT_MS", "soon"),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
             .arg("serve")

@@ -861,3 +861,188 @@ pub async fn results_batch_skips_the_repeat(ctx: &Ctx) {
         assert_eq!(ctx.results_rows(id).await, 1, "{id}");
     }
 }
+
+/// A ghost duel whose gateway hands the session over mid-match: the player plays on gateway B
+/// while gateway A hosts the session; once the ghost has scored on question 0, A shuts down
+/// and B takes the session over from its checkpoint. The ghost's answers are not in the answer
+/// log, yet it goes on from its points (not from 0) and ends at its recorded total, in the
+/// final standings and in the match record.
+pub async fn ghost_duel_survives_a_takeover(ctx: &Ctx) {
+    assert!(ctx.gateways.len() > 1, "needs two gateways");
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    ctx.set_clock(clock.clone());
+    let (ann_id, ann) = ctx.player("ann", 1500.0).await;
+    let (_, bob) = ctx.player("bob", 1520.0).await;
+    let (_, carl) = ctx.player("carl", 1490.0).await;
+    let duel = recorded_duel(ctx, &ann, &bob).await;
+    let _ = ctx.record_of(&duel).await;
+    let recorded = recorded_points(ctx, &duel, ann_id).await;
+    assert_eq!(recorded.len(), 2, "ann answered both: {recorded:?}");
+    assert!(recorded[0].0 > 0, "{recorded:?}");
+    let total: i64 = recorded.iter().map(|&(p, _)| p).sum();
+
+    let (q, offer) = wait_past_the_bound(ctx, &clock, &carl).await;
+    assert_eq!(offer.expect("a ghost is offered").user_id, ann_id);
+    let m = q.accept_ghost().await.expect("the ghost duel");
+    assert!(
+        ctx.gw(0).state.live.running() > 0,
+        "gateway A hosts the ghost duel"
+    );
+    let mut c = join(&ctx.gw(1).base_url, &m.code, &carl).await;
+    // Question 0: carl answers wrong at once, the ghost right; question 1 opens after its reveal.
+    loop {
+        let msg = wait_msg(&mut c, "question 0 or 1", |m| match m {
+            ServerMsg::Question(q) => Some(q.index),
+            _ => None,
+        })
+        .await;
+        if msg == 0 {
+            c.answer(0, vec![0], None).expect("answer");
+        } else {
+            break;
+        }
+    }
+    ctx.gw(0).shut_down().await;
+    let final_top = loop {
+        let msg = wait_msg(&mut c, "a frame after the takeover", |m| Some(m.clone())).await;
+        match msg {
+            ServerMsg::Question(q) => c.answer(q.index, vec![0], None).expect("answer"),
+            ServerMsg::Finished { top, .. } => break top,
+            _ => {}
+        }
+    };
+    let ghost_final = final_top
+        .iter()
+        .find(|s| s.nickname == "ann")
+        .expect("ghost");
+    assert_eq!(ghost_final.score, total, "the ghost's recorded total");
+    let rec = ctx.record_of(&m.match_id).await;
+    assert_eq!(rec.ghost, Some(ann_id));
+    let by: HashMap<i64, _> = rec.players.iter().map(|p| (p.user_id, p.clone())).collect();
+    assert_eq!(by[&ann_id].points, total);
+    assert_eq!(by[&ann_id].placement, 1);
+}
+
+/// Only a similar-rated ghost is offered: within the player's current gap, and never more
+/// than `ghost_max_gap` (400) away. Ann (1500) and bob (1520) are recorded. Dan (2000) is
+/// 480 away from the closest: at the bound a plain timeout, unless the bound is raised. Carl
+/// (1900) asked at 6 s (gap 220) gets nothing and waits on; at the bound (any opponent, so
+/// the 400 bound) he is offered bob, the closest.
+pub async fn ghost_offer_within_the_rating_gap(ctx: &Ctx) {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    ctx.set_clock(clock.clone());
+    let (_, ann) = ctx.player("ann", 1500.0).await;
+    let (bob_id, bob) = ctx.player("bob", 1520.0).await;
+    let (_, carl) = ctx.player("carl", 1900.0).await;
+    let (_, dan) = ctx.player("dan", 2000.0).await;
+    let duel = recorded_duel(ctx, &ann, &bob).await;
+    let _ = ctx.record_of(&duel).await;
+
+    let (_, offer) = wait_past_the_bound(ctx, &clock, &dan).await;
+    assert_eq!(offer, None, "nobody within 400 of 2000: a plain timeout");
+
+    ctx.set_settings(gateway::matchmaking::MatchSettings {
+        ghost_after_ms: Some(5_000),
+        ..short_settings()
+    });
+    let mut q = ctx.queue(0, &carl, QueueRequest::duel(None)).await;
+    clock.advance(Duration::from_millis(6_000));
+    // A status frame at 6 s comes after the ask, which found nobody within the gap (220).
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(20), q.next())
+            .await
+            .expect("a status frame")
+            .expect("still queued");
+        match msg {
+            MatchServerMsg::Queued(s) if s.waited_ms >= 6_000 => break,
+            MatchServerMsg::Queued(_) => {}
+            other => panic!("nobody within 220 of 1900, yet {other:?}"),
+        }
+    }
+    clock.advance(Duration::from_millis(short_settings().curve.max_wait_ms));
+    let offer = tokio::time::timeout(Duration::from_secs(20), q.wait_or_ghost())
+        .await
+        .expect("the wait bound is reached")
+        .expect("an offer")
+        .expect_err("a ghost offer, not a match");
+    assert_eq!(offer.user_id, bob_id, "380 away, the closest");
+    assert_eq!(q.leave().await.expect("decline"), None);
+
+    // The bound is a setting: raised to 600, dan is offered bob too.
+    ctx.set_settings(gateway::matchmaking::MatchSettings {
+        ghost_max_gap: 600.0,
+        ..short_settings()
+    });
+    let (q, offer) = wait_past_the_bound(ctx, &clock, &dan).await;
+    assert_eq!(offer.expect("bob within 600").user_id, bob_id);
+    assert_eq!(q.leave().await.expect("decline"), None);
+}
+
+/// The questions `user_id` answered in match `match_id`, in order, from the answer log.
+async fn answered_questions(ctx: &Ctx, match_id: &str, user_id: i64) -> Vec<i64> {
+    use sqlx::Row;
+    sqlx::query(
+        "SELECT a.question_id AS question_id FROM live_answers a \
+         JOIN mm_matches m ON m.session_id = a.session_id \
+         JOIN live_standings s ON s.session_id = a.session_id AND s.player_id = a.player_id \
+         WHERE m.match_id = ? AND s.account_id = ? ORDER BY a.question_index",
+    )
+    .bind(match_id.to_string())
+    .bind(user_id)
+    .fetch_all(ctx.gateways[0].state.db.primary())
+    .await
+    .expect("answered questions")
+    .iter()
+    .map(|r| r.try_get::<i64, _>("question_id").unwrap())
+    .collect()
+}
+
+/// A ghost duel leaves out the recorded questions the live player saw in the last 7 days
+/// (the ghost's answers to them with them): carl saw the first of ann's two, so the duel
+/// against her ghost has only the second.
+pub async fn ghost_duel_leaves_out_questions_seen_lately(ctx: &Ctx) {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    ctx.set_clock(clock.clone());
+    let (ann_id, ann) = ctx.player("ann", 1500.0).await;
+    let (_, bob) = ctx.player("bob", 1520.0).await;
+    let (carl_id, carl) = ctx.player("carl", 1490.0).await;
+    let duel = recorded_duel(ctx, &ann, &bob).await;
+    let _ = ctx.record_of(&duel).await;
+    let recorded = answered_questions(ctx, &duel, ann_id).await;
+    assert_eq!(recorded.len(), 2, "ann answered both: {recorded:?}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    gateway::matchmaking::store::MatchStore::new(&ctx.gateways[0].state.db)
+        .mark_seen(&[carl_id], &recorded[..1], now)
+        .await
+        .expect("carl saw the first question");
+
+    let (q, offer) = wait_past_the_bound(ctx, &clock, &carl).await;
+    assert_eq!(offer.expect("a ghost is offered").user_id, ann_id);
+    let m = q.accept_ghost().await.expect("the ghost duel");
+    let mut c = join(&ctx.gw(0).base_url, &m.code, &carl).await;
+    let mut questions = 0;
+    loop {
+        let msg = wait_msg(&mut c, "a question or the end", |m| match m {
+            ServerMsg::Question(q) => Some(Some(q.index)),
+            ServerMsg::Finished { .. } => Some(None),
+            _ => None,
+        })
+        .await;
+        match msg {
+            Some(index) => {
+                questions += 1;
+                c.answer(index, vec![0], None).expect("answer");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(questions, 1, "the seen question is left out");
+    let _ = ctx.record_of(&m.match_id).await;
+    assert_eq!(
+        answered_questions(ctx, &m.match_id, carl_id).await,
+        recorded[1..].to_vec()
+    );
+}

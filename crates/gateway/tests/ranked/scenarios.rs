@@ -658,3 +658,175 @@ pub async fn batch_of_results(ctx: &Ctx) {
     let before_b3 = applied_rows.iter().find(|(i, _)| *i == 3).unwrap().1[0].1;
     assert_eq!(after_b2, before_b3, "{}", ctx.backend);
 }
+
+/// The SDK's typed calls (`livequiz_sdk::Client::leaderboards`, `leaderboard` with period,
+/// limit and cursor paging, `leaderboard_me`, `leaderboard_around`, `my_rating`) against the
+/// gateway: every response decodes into the SDK's types and says what the JSON says.
+pub async fn sdk_methods(ctx: &Ctx) {
+    use livequiz_sdk::types::{AroundQuery, BoardQuery};
+    let (ann, ta) = ctx.user("ann").await;
+    let (bob, tb) = ctx.user("bob").await;
+    let (_, tc) = ctx.user("cal").await;
+    let r = &ctx.a.state.ranked;
+    r.record_match(&record(
+        "old",
+        None,
+        MONDAY_10H - 7 * DAY,
+        &[(ann, 1, 90, false), (1001, 2, 10, false)],
+    ))
+    .await
+    .unwrap();
+    r.record_match(&record(
+        "new",
+        Some("World History"),
+        MONDAY_10H,
+        &[(ann, 1, 40, false), (bob, 2, 30, false)],
+    ))
+    .await
+    .unwrap();
+    let base = ctx.b.base_url.clone();
+    ctx.ok_until(&base, "/v1/leaderboards/points-week/me", &tb, |v| {
+        v["total"] == 2 && v["entry"]["rank"] == 2
+    })
+    .await;
+    let client = livequiz_sdk::Client::new(&base).unwrap();
+    let (ann_c, bob_c, cal_c) = (
+        client.with_token(&ta.b),
+        client.with_token(&tb.b),
+        client.with_token(&tc.b),
+    );
+
+    let boards = ann_c.leaderboards().await.expect("leaderboards");
+    let ids: Vec<&str> = boards.items.iter().map(|b| b.id.as_str()).collect();
+    for id in ["rating", "points-week", "points-day", "topic:world history"] {
+        assert!(ids.contains(&id), "{id} in {ids:?}");
+    }
+    let week = boards.items.iter().find(|b| b.id == "points-week").unwrap();
+    assert_eq!(week.reset.as_deref(), Some("weekly"));
+    assert_eq!(week.total, 2);
+    assert_eq!(week.period.ago, 0);
+    assert_eq!(week.next_reset_ms, week.period.end_ms);
+    let rating = boards.items.iter().find(|b| b.id == "rating").unwrap();
+    assert_eq!(
+        (rating.reset.as_deref(), rating.next_reset_ms),
+        (None, None)
+    );
+
+    // Pages of one row, followed by their cursors.
+    let mut q = BoardQuery {
+        limit: Some(1),
+        ..Default::default()
+    };
+    let mut rows = Vec::new();
+    loop {
+        let page = ann_c.leaderboard("points-week", &q).await.expect("page");
+        assert_eq!((page.board.as_str(), page.total), ("points-week", 2));
+        assert!(page.items.len() <= 1);
+        rows.extend(page.items);
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    let got: Vec<(u64, i64, &str, i64)> = rows
+        .iter()
+        .map(|e| (e.rank, e.user_id, e.username.as_str(), e.score))
+        .collect();
+    assert_eq!(got, [(1, ann, "ann", 40), (2, bob, "bob", 30)]);
+
+    // Last week, and a topic board (its id percent-encoded in the path).
+    let last = ann_c
+        .leaderboard(
+            "points-week",
+            &BoardQuery {
+                period: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("last week");
+    assert_eq!(last.period.ago, 1);
+    assert_eq!(last.period.end_ms, week.period.start_ms);
+    let got: Vec<(i64, &str, i64)> = last
+        .items
+        .iter()
+        .map(|e| (e.user_id, e.username.as_str(), e.score))
+        .collect();
+    assert_eq!(got, [(ann, "ann", 90), (1001, "user 1001", 10)]);
+    let topic = bob_c
+        .leaderboard("topic:world history", &BoardQuery::default())
+        .await
+        .expect("topic board");
+    assert_eq!(topic.board, "topic:world history");
+    assert_eq!(topic.items.len(), 2);
+
+    // Rank and percentile, now and last week; someone not on the board.
+    let me = bob_c.leaderboard_me("points-week", None).await.unwrap();
+    assert_eq!(me.entry.as_ref().map(|e| (e.rank, e.score)), Some((2, 30)));
+    assert_eq!(me.percentile, Some(50.0));
+    let then = ann_c.leaderboard_me("points-week", Some(1)).await.unwrap();
+    assert_eq!(then.entry.map(|e| (e.rank, e.score)), Some((1, 90)));
+    assert_eq!(then.percentile, Some(100.0));
+    let none = cal_c.leaderboard_me("points-week", None).await.unwrap();
+    assert_eq!((none.entry, none.percentile, none.total), (None, None, 2));
+
+    // Neighbours.
+    let around = bob_c
+        .leaderboard_around(
+            "points-week",
+            &AroundQuery {
+                above: Some(1),
+                below: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let got: Vec<i64> = around.items.iter().map(|e| e.user_id).collect();
+    assert_eq!(got, [ann, bob]);
+    assert_eq!(around.total, 2);
+    let nobody = cal_c
+        .leaderboard_around("points-week", &AroundQuery::default())
+        .await
+        .unwrap();
+    assert!(nobody.items.is_empty());
+
+    // Ratings: two rated games for ann, one for bob, none (the initial rating) for cal.
+    let (ra, rb, rc) = (
+        ann_c.my_rating().await.unwrap(),
+        bob_c.my_rating().await.unwrap(),
+        cal_c.my_rating().await.unwrap(),
+    );
+    assert_eq!((ra.games, rb.games, rc.games), (2, 1, 0));
+    assert!(ra.display > rb.display, "{ra:?} {rb:?}");
+    assert_eq!((rc.mu, rc.sigma), (25.0, 25.0 / 3.0), "the initial rating");
+
+    // Refusals come back as problem documents.
+    let e = ann_c
+        .leaderboard("no-such-board", &BoardQuery::default())
+        .await
+        .expect_err("unknown board");
+    assert_eq!(e.status(), Some(404), "{e}");
+    let e = ann_c
+        .leaderboard(
+            "points-week",
+            &BoardQuery {
+                limit: Some(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("limit 0");
+    assert_eq!(e.status(), Some(422), "{e}");
+    assert_eq!(
+        e.problem().map(|p| p.errors[0].field.as_str()),
+        Some("limit")
+    );
+    let e = ann_c
+        .leaderboard_me("rating", Some(1))
+        .await
+        .expect_err("no past periods");
+    assert_eq!(e.status(), Some(404), "{e}");
+    let e = client.my_rating().await.expect_err("no token");
+    assert_eq!(e.status(), Some(401), "{e}");
+}

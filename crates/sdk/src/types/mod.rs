@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 mod bank;
+mod leaderboards;
 mod live_records;
 mod ops;
 mod practice;
@@ -19,6 +20,7 @@ mod quizzes;
 mod reports;
 
 pub use bank::*;
+pub use leaderboards::*;
 pub use live_records::*;
 pub use ops::*;
 pub use practice::*;
