@@ -1,12 +1,17 @@
 //! Quick-match load generator: N players cycling queue -> duel -> queue against one gateway.
 //!
 //! ```text
-//! ulimit -n 65535
-//! REGISTER_PER_IP_PER_MIN=1000000 LOGIN_PER_IP_PER_MIN=1000000 JOIN_PER_IP_PER_MIN=1000000 \
-//!   MAX_CONNS_PER_IP=0 MATCH_QUESTIONS=2 MATCH_TIME_LIMIT_MS=3000 MATCH_REVEAL_MS=200 \
+//! ulimit -n 20000                                       # one socket per player, both sides
+//! ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 \           # cheap hashing for the sign-ups
+//!   REGISTER_PER_IP_PER_MIN=1000000 LOGIN_PER_IP_PER_MIN=1000000 \
+//!   LOGIN_PER_USER_PER_MIN=1000000 JOIN_PER_IP_PER_MIN=1000000 MAX_CONNS_PER_IP=0 \
+//!   MATCH_QUESTIONS=2 MATCH_TIME_LIMIT_MS=2000 MATCH_REVEAL_MS=200 MATCH_TICK_MS=100 \
 //!   cargo run --release -p gateway &                     # embedded default on 127.0.0.1:8080
-//! cargo run --release -p benches --bin matchgen -- --players 1000 --secs 60
+//! cargo run --release -p benches --bin matchgen -- --players 1000 --secs 80 --warmup 20 \
+//!   --parallel 8
 //! ```
+//!
+//! Measured figures and how they were taken: `docs/PERFORMANCE.md`, "Quick match".
 //!
 //! It registers `--players` accounts (and, on a fresh database, an author who adds questions),
 //! then every player loops until `--secs` have passed: queue for a duel (any topic) through the
