@@ -184,7 +184,13 @@ async fn player_loop(url: String, token: String, until: Instant, stats: Arc<Mute
                 }
             };
         loop {
-            match live.next_message().await {
+            // A match that never ends (it could not start) does not hold the run forever.
+            let next = tokio::time::timeout(Duration::from_secs(60), live.next_message()).await;
+            let Ok(next) = next else {
+                err(&stats, "match silent for 60 s".into());
+                break;
+            };
+            match next {
                 Some(ServerMsg::Question(qv)) => {
                     let think = rand::random_range(0..300u64);
                     tokio::time::sleep(Duration::from_millis(think)).await;

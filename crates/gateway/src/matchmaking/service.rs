@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use livequiz_sdk::live::ScoringRules;
 use livequiz_sdk::matchmaking::{Matched, MatchedPlayer};
 use rand::seq::SliceRandom;
@@ -20,6 +21,9 @@ use crate::db::now_ms;
 use crate::live::engine::{Ghost, GhostAnswer, Hostless, LiveQuestion, LiveQuiz};
 use crate::live::LiveService;
 use crate::store::StoreError;
+
+/// Sessions a turn opens at once (each takes database connections while it writes).
+const OPEN_AT_ONCE: usize = 8;
 
 /// The name of the queue's authority lease.
 const LEASE: &str = "queue";
@@ -612,8 +616,8 @@ impl Matchmaker {
         // A group whose ticket left or was claimed meanwhile is skipped.
         let claimed = self.store.claim_many(&claims, now_ms()).await?;
         phase.done("claim");
-        // The sessions of a turn are created concurrently (their tickets are disjoint).
-        let opens = claims
+        // The sessions of a turn are created concurrently (their tickets are disjoint), a few at a time.
+        let opens: Vec<_> = claims
             .iter()
             .zip(&planned)
             .zip(&claimed)
@@ -621,10 +625,16 @@ impl Matchmaker {
             .map(|((claim, (rows, details)), _)| async move {
                 let opened = self.open_session(claim, rows, details, settings).await;
                 (claim, rows.len(), opened)
-            });
+            })
+            .collect();
         let mut started = Vec::new();
         let mut sizes = Vec::new();
-        let opened_all = futures_util::future::join_all(opens).await;
+        // Bounded, so a wave of thousands of matches does not drain the database pool (each
+        // session writes its row and checkpoint); the order of the results does not matter.
+        let opened_all: Vec<_> = futures_util::stream::iter(opens)
+            .buffer_unordered(OPEN_AT_ONCE)
+            .collect()
+            .await;
         phase.done("sessions");
         for (claim, size, opened) in opened_all {
             match opened {
