@@ -23,8 +23,13 @@
 //! RAFT_BENCH_SECS=2 cargo bench -p benches --bench raft
 //! RAFT_BENCH_ROWS=256x1,4096x1,256x1x4 cargo bench -p benches --bench raft  # CALLERSxBATCH[xCLIENTS]
 //! RAFT_BENCH_FSYNC=never cargo bench -p benches --bench raft
+//! RAFT_BENCH_OUTCOMES=none cargo bench -p benches --bench raft
 //! RAFT_BENCH_MAX_BATCH=4096 RAFT_BENCH_INFLIGHT=2 cargo bench -p benches --bench raft
 //! ```
+//!
+//! `RAFT_BENCH_OUTCOMES=none` sends the writes with `apply`/`apply_batch` (the caller wants no
+//! outcome, like the gateway's live mirror: no node computes ranks) instead of
+//! `write`/`write_batch` (full outcome with board-wide ranks, the default).
 //!
 //! `RAFT_BENCH_MAX_BATCH` and `RAFT_BENCH_INFLIGHT` override the client's `max_batch` and
 //! `max_inflight`, `RAFT_BENCH_PROPOSALS` the nodes' `RaftTuning::proposals_in_flight` (default:
@@ -137,8 +142,15 @@ struct Outcome {
     lat_us: Vec<u32>,
 }
 
-/// `callers` tasks spread over `clients`, for `secs`.
-async fn run(clients: &[ShardClient], callers: usize, batch: usize, secs: f64) -> Outcome {
+/// `callers` tasks spread over `clients`, for `secs`; with `outcomes == false` the writes ask for
+/// no outcome (`apply`).
+async fn run(
+    clients: &[ShardClient],
+    callers: usize,
+    batch: usize,
+    secs: f64,
+    outcomes: bool,
+) -> Outcome {
     let stop = Arc::new(AtomicBool::new(false));
     let next = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -166,18 +178,29 @@ async fn run(clients: &[ShardClient], callers: usize, batch: usize, secs: f64) -
                     })
                     .collect();
                 let t = Instant::now();
-                if batch == 1 {
-                    let w = writes.into_iter().next().expect("one write");
-                    if client.write(BOARD, w).await.is_err() {
-                        errors.fetch_add(1, Ordering::Relaxed);
+                let failed = match (batch, outcomes) {
+                    (1, true) => {
+                        let w = writes.into_iter().next().expect("one write");
+                        usize::from(client.write(BOARD, w).await.is_err())
                     }
-                } else {
-                    for r in client.write_batch(BOARD, writes).await {
-                        if r.is_err() {
-                            errors.fetch_add(1, Ordering::Relaxed);
-                        }
+                    (1, false) => {
+                        let w = writes.into_iter().next().expect("one write");
+                        usize::from(client.apply(BOARD, w).await.is_err())
                     }
-                }
+                    (_, true) => client
+                        .write_batch(BOARD, writes)
+                        .await
+                        .iter()
+                        .filter(|r| r.is_err())
+                        .count(),
+                    (_, false) => client
+                        .apply_batch(BOARD, writes)
+                        .await
+                        .iter()
+                        .filter(|r| r.is_err())
+                        .count(),
+                };
+                errors.fetch_add(failed as u64, Ordering::Relaxed);
                 let us = t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 lat.extend(std::iter::repeat_n(us, batch));
             }
@@ -334,17 +357,19 @@ fn main() {
     let env = |k: &str| -> Option<usize> { std::env::var(k).ok().and_then(|s| s.parse().ok()) };
     let (max_batch, max_inflight) = (env("RAFT_BENCH_MAX_BATCH"), env("RAFT_BENCH_INFLIGHT"));
     let proposals = env("RAFT_BENCH_PROPOSALS");
+    let outcomes = std::env::var("RAFT_BENCH_OUTCOMES").as_deref() != Ok("none");
     rt.block_on(async {
         let c = cluster(fsync, max_batch, max_inflight, proposals).await;
         // Warm up: connections, allocator, board with members.
-        let _ = run(&c.clients, 256, 1, secs.min(1.0)).await;
+        let _ = run(&c.clients, 256, 1, secs.min(1.0), outcomes).await;
         let cfg = c.clients[0].config();
         println!(
             "\n3-node group on loopback, fsync={fsync:?}, client max_batch={} max_inflight={}, \
-             leader proposals_in_flight={}, {secs} s per row",
+             leader proposals_in_flight={}, outcomes={}, {secs} s per row",
             cfg.max_batch,
             cfg.max_inflight,
             proposals.map_or(RaftTuning::default().proposals_in_flight, |n| n as u64),
+            if outcomes { "write (ranks)" } else { "none (apply)" },
         );
         println!(
             "{:>8} {:>6} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8} {:>5} {:>12} {:>11}",
@@ -366,7 +391,7 @@ fn main() {
         for r in &rows {
             let (load0, cpu0, (r0, e0, w0)) = (load_avg(), cpu_secs(), batches(&c.nodes));
             let snap0 = snapshot_index(&c.nodes);
-            let o = run(&c.clients[..r.clients], r.callers, r.batch, secs).await;
+            let o = run(&c.clients[..r.clients], r.callers, r.batch, secs, outcomes).await;
             let cpu = (cpu_secs() - cpu0).max(0.01);
             let (r1, e1, w1) = batches(&c.nodes);
             println!(

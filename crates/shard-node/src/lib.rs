@@ -126,7 +126,8 @@
 //!   time (for op-id memory); nodes never read a clock on the apply path. Board state is
 //!   identical on every replica; only the node that proposed an entry computes write outcomes
 //!   (board-wide ranks) for it, since only its client waits for them; the others take
-//!   leaderboard-core's cheaper `Board::apply` path. A group's snapshot is a file of checksummed
+//!   leaderboard-core's cheaper `Board::apply` path. A write whose caller wants no outcome
+//!   ([`command::Command::Apply`], `ShardClient::apply`) takes that path on every replica. A group's snapshot is a file of checksummed
 //!   records: the group and layout it belongs to, then each board as leaderboard-core's
 //!   versioned chunk stream, op-id memory (every remembered id with its time, and the op-id
 //!   clock) included, so a retry answered from memory before a snapshot install or a restart is

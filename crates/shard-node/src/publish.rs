@@ -52,6 +52,12 @@ pub enum Change {
         /// The outcome.
         outcome: WriteOutcome,
     },
+    /// A write applied without an outcome (a [`Command::Apply`]: its caller asked for none, so
+    /// no ranks were computed). The member's entry may have changed; read it for its rank.
+    Applied {
+        /// Member id.
+        member: String,
+    },
     /// A member was removed.
     Removed {
         /// The outcome.
@@ -184,6 +190,9 @@ fn change_of(cmd: &Command, res: &Result<CommandOutcome>) -> Option<Change> {
         (_, CommandOutcome::Written(o)) if o.applied && o.changed => {
             Some(Change::Written { outcome: o.clone() })
         }
+        (Command::Apply { write, .. }, CommandOutcome::Replicated(true)) => Some(Change::Applied {
+            member: write.member.clone(),
+        }),
         (_, CommandOutcome::Removed(Some(o))) => Some(Change::Removed { outcome: o.clone() }),
         (Command::Roll { now, .. }, CommandOutcome::Rolled(true)) => {
             Some(Change::Rolled { now: *now })
@@ -255,6 +264,26 @@ async fn drain(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_without_outcome_publish_their_member() {
+        let board = BoardId::new("b");
+        let apply = Command::Apply {
+            board: board.clone(),
+            write: leaderboard_core::Write::new("m", 1, 0),
+        };
+        assert_eq!(
+            change_of(&apply, &Ok(CommandOutcome::Replicated(true))),
+            Some(Change::Applied { member: "m".into() })
+        );
+        // A repeated op id changed nothing: nothing to publish.
+        assert_eq!(
+            change_of(&apply, &Ok(CommandOutcome::Replicated(false))),
+            None
+        );
+        let json = serde_json::to_string(&Change::Applied { member: "m".into() }).unwrap();
+        assert_eq!(json, r#"{"kind":"applied","member":"m"}"#);
+    }
 
     #[test]
     fn channel_is_hash_tagged_per_board() {

@@ -102,6 +102,59 @@ async fn batches_merged_into_shared_entries_answer_each_write() {
     c.shutdown().await;
 }
 
+/// Writes whose caller wants no outcome (`apply`, the gateway's mirror) commit and replicate
+/// like writes, mixed with ranked writes in the same entries, two groups: each answer says
+/// whether it applied, a retried op id is answered from memory (as `apply` and as `write`),
+/// and the board reads back the same scores on every replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_without_outcome_replicate_and_answer_retries() {
+    let c = TestCluster::start(3, 3, Layout::new(2), RaftTuning::fast()).await;
+    let client = c.client().await;
+    create_board(&client).await;
+    let incr = |v: u64| {
+        Write::new(format!("m{v}"), v as i64, 0)
+            .op(WriteOp::Incr)
+            .op_id(OpId(u128::from(v)))
+    };
+    let (unranked, ranked) = futures::future::join(
+        client.apply_batch(BOARD, (0..40).map(incr).collect()),
+        client.write_batch(BOARD, (40..60).map(incr).collect()),
+    )
+    .await;
+    assert!(unranked.into_iter().all(|r| r.unwrap()));
+    assert!(ranked.into_iter().all(|r| r.unwrap().applied));
+    // Retries: as `apply`, and as `write` (answered from memory with the entry, not applied).
+    assert!(!client.apply(BOARD, incr(3)).await.unwrap());
+    let retry = client.write(BOARD, incr(5)).await.unwrap();
+    assert!(!retry.applied);
+    assert_eq!(retry.new.entry.score, 5);
+    assert!(!client.apply(BOARD, incr(45)).await.unwrap());
+    // Bad input is refused as for a write and changes nothing.
+    assert!(client.apply(BOARD, Write::new("", 1, 0)).await.is_err());
+    for v in [0u64, 3, 39, 45] {
+        let e = client
+            .entry(BOARD, &format!("m{v}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.entry.score, v as i64, "m{v}");
+    }
+    assert_eq!(client.count(BOARD).await.unwrap(), 60);
+    for g in 0..2 {
+        let last = c.status(c.leader(g).await, g).await.last_applied.unwrap();
+        c.applied(g, last).await;
+        let leader = c.leader(g).await;
+        for id in c.nodes.keys() {
+            assert_eq!(
+                c.members(*id, g).await,
+                c.members(leader, g).await,
+                "group {g} node {id}"
+            );
+        }
+    }
+    c.shutdown().await;
+}
+
 /// Two groups of three replicas on the same three nodes: writes are routed to the member's
 /// group, reads fan out and merge to exactly what one in-process board would answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

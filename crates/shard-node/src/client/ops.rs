@@ -238,6 +238,27 @@ impl ShardClient {
         futures::future::join_all(writes.into_iter().map(|w| self.write(board, w))).await
     }
 
+    /// Applies one write like [`ShardClient::write`] but asks for no outcome: no node computes
+    /// its ranks (a large part of a write's cost), and the answer is only whether it was applied
+    /// (false for a repeated op id). For callers that would discard the outcome.
+    pub async fn apply(&self, board: &str, write: Write) -> Result<bool> {
+        let group = self.group_of(board, &write.member).await?;
+        let cmd = Command::Apply {
+            board: BoardId::new(board),
+            write,
+        };
+        match self.note_error(board, self.submit(group, cmd).await)? {
+            CommandOutcome::Replicated(applied) => Ok(applied),
+            o => Err(outcome_mismatch(o)),
+        }
+    }
+
+    /// [`ShardClient::apply`] for many writes at once (they share Raft entries, like
+    /// [`ShardClient::write_batch`]); one result per write, in order.
+    pub async fn apply_batch(&self, board: &str, writes: Vec<Write>) -> Vec<Result<bool>> {
+        futures::future::join_all(writes.into_iter().map(|w| self.apply(board, w))).await
+    }
+
     /// Removes a member from the current window.
     pub async fn remove(&self, board: &str, member: &str) -> Result<Option<RemoveOutcome>> {
         let group = self.group_of(board, member).await?;

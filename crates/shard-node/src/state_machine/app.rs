@@ -65,7 +65,8 @@ impl AppState {
     }
 
     /// Applies a batch; with `outcomes == false` score writes take leaderboard-core's fast path
-    /// (`Board::apply`, no board-wide ranks) and answer [`CommandOutcome::Replicated`]. Used on
+    /// (`Board::apply`, no board-wide ranks) and answer [`CommandOutcome::Replicated`]
+    /// ([`Command::Apply`] always takes it: its caller wants no outcome). Used on
     /// replicas whose replies no client waits for (entries another node proposed). The board
     /// state is the same either way; only the outcome remembered for an op id differs (a later
     /// retry of it is answered with partition-local ranks).
@@ -134,6 +135,13 @@ impl AppState {
                 } else {
                     Ok(CommandOutcome::Replicated(b.apply_at(write.clone(), now)?))
                 }
+            }
+            Command::Apply { board, write } => {
+                let b = self.board(board.as_str())?;
+                leaderboard_core::validate_member(&write.member)?;
+                self.check_owner(&write.member, &b)?;
+                // The caller asked for no outcome: the fast path on every replica.
+                Ok(CommandOutcome::Replicated(b.apply_at(write.clone(), now)?))
             }
             Command::Remove { board, member } => {
                 let b = self.board(board.as_str())?;
