@@ -1,12 +1,17 @@
 //! Quick-match load generator: N players cycling queue -> duel -> queue against one gateway.
 //!
 //! ```text
-//! ulimit -n 65535
-//! REGISTER_PER_IP_PER_MIN=1000000 LOGIN_PER_IP_PER_MIN=1000000 JOIN_PER_IP_PER_MIN=1000000 \
-//!   MAX_CONNS_PER_IP=0 MATCH_QUESTIONS=2 MATCH_TIME_LIMIT_MS=3000 MATCH_REVEAL_MS=200 \
+//! ulimit -n 20000                                       # one socket per player, both sides
+//! ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 \           # cheap hashing for the sign-ups
+//!   REGISTER_PER_IP_PER_MIN=1000000 LOGIN_PER_IP_PER_MIN=1000000 \
+//!   LOGIN_PER_USER_PER_MIN=1000000 JOIN_PER_IP_PER_MIN=1000000 MAX_CONNS_PER_IP=0 \
+//!   MATCH_QUESTIONS=2 MATCH_TIME_LIMIT_MS=2000 MATCH_REVEAL_MS=200 MATCH_TICK_MS=100 \
 //!   cargo run --release -p gateway &                     # embedded default on 127.0.0.1:8080
-//! cargo run --release -p benches --bin matchgen -- --players 1000 --secs 60
+//! cargo run --release -p benches --bin matchgen -- --players 1000 --secs 80 --warmup 20 \
+//!   --parallel 8
 //! ```
+//!
+//! Measured figures and how they were taken: `docs/PERFORMANCE.md`, "Quick match".
 //!
 //! It registers `--players` accounts (and, on a fresh database, an author who adds questions),
 //! then every player loops until `--secs` have passed: queue for a duel (any topic) through the
@@ -18,6 +23,10 @@
 //! - **results lost**: matches played to the end minus results the gateway recorded
 //!   (`matchmaking_results_recorded_total` on `/metrics`, read before and after): must be 0;
 //! - errors by kind.
+//!
+//! With `--warmup W`, time to match and the steady matches per second count only the queue
+//! requests sent after the first W seconds (the start-up burst, when every player queues at
+//! once, is left out); matches formed and results lost still count the whole run.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -34,6 +43,7 @@ struct Args {
     url: String,
     players: usize,
     secs: u64,
+    warmup: u64,
     parallel: usize,
 }
 
@@ -42,6 +52,7 @@ fn parse_args() -> anyhow::Result<Args> {
         url: "http://127.0.0.1:8080".into(),
         players: 200,
         secs: 60,
+        warmup: 0,
         parallel: 4,
     };
     let mut it = std::env::args().skip(1);
@@ -51,9 +62,10 @@ fn parse_args() -> anyhow::Result<Args> {
             "--url" => a.url = val()?,
             "--players" => a.players = val()?.parse()?,
             "--secs" => a.secs = val()?.parse()?,
+            "--warmup" => a.warmup = val()?.parse()?,
             "--parallel" => a.parallel = val()?.parse()?,
             other => anyhow::bail!(
-                "unknown flag {other}; flags: --url U --players N --secs S --parallel P"
+                "unknown flag {other}; flags: --url U --players N --secs S --warmup W --parallel P"
             ),
         }
     }
@@ -63,13 +75,18 @@ fn parse_args() -> anyhow::Result<Args> {
         a.url
     );
     anyhow::ensure!(a.players >= 2, "--players must be at least 2");
+    anyhow::ensure!(a.warmup < a.secs, "--warmup must be shorter than --secs");
     Ok(a)
 }
 
 #[derive(Default)]
 struct Stats {
+    /// Queue requests sent before this are not measured (the start-up burst).
+    measure_from: Option<Instant>,
     time_to_match: Option<Histogram<u64>>,
     matches: HashSet<String>,
+    /// Matches whose first player queued after `measure_from`.
+    measured: HashSet<String>,
     finished: HashSet<String>,
     errors: BTreeMap<String, u64>,
 }
@@ -150,8 +167,11 @@ async fn player_loop(url: String, token: String, until: Instant, stats: Arc<Mute
         let waited = t0.elapsed().as_millis() as u64;
         {
             let mut s = stats.lock().unwrap();
-            if let Some(h) = s.time_to_match.as_mut() {
-                let _ = h.record(waited.max(1));
+            if s.measure_from.is_none_or(|from| t0 >= from) {
+                if let Some(h) = s.time_to_match.as_mut() {
+                    let _ = h.record(waited.max(1));
+                }
+                s.measured.insert(m.match_id.clone());
             }
             s.matches.insert(m.match_id.clone());
         }
@@ -164,7 +184,13 @@ async fn player_loop(url: String, token: String, until: Instant, stats: Arc<Mute
                 }
             };
         loop {
-            match live.next_message().await {
+            // A match that never ends (it could not start) does not hold the run forever.
+            let next = tokio::time::timeout(Duration::from_secs(60), live.next_message()).await;
+            let Ok(next) = next else {
+                err(&stats, "match silent for 60 s".into());
+                break;
+            };
+            match next {
                 Some(ServerMsg::Question(qv)) => {
                     let think = rand::random_range(0..300u64);
                     tokio::time::sleep(Duration::from_millis(think)).await;
@@ -234,11 +260,12 @@ async fn main() -> anyhow::Result<()> {
         tokens.push(r.await??);
     }
     let before = recorded(&args.url).await?;
+    let start = Instant::now();
     let stats = Arc::new(Mutex::new(Stats {
+        measure_from: Some(start + Duration::from_secs(args.warmup)),
         time_to_match: Some(Histogram::new(3)?),
         ..Stats::default()
     }));
-    let start = Instant::now();
     let until = start + Duration::from_secs(args.secs);
     println!("{} players cycling for {} s...", tokens.len(), args.secs);
     let mut tasks = Vec::new();
@@ -254,10 +281,11 @@ async fn main() -> anyhow::Result<()> {
         let _ = t.await;
     }
     let elapsed = start.elapsed().as_secs_f64();
-    // Let the authority record the last matches (it sweeps every tick).
+    // Let the authority record the last matches (it sweeps every tick, up to 100 a turn, so a
+    // backlog of the last waves takes a while): up to 60 s.
     let finished = stats.lock().unwrap().finished.len() as u64;
     let mut after = recorded(&args.url).await?;
-    for _ in 0..50 {
+    for _ in 0..300 {
         if after - before >= finished {
             break;
         }
@@ -282,6 +310,16 @@ async fn main() -> anyhow::Result<()> {
         s.matches.len() as f64 / elapsed,
         finished
     );
+    if args.warmup > 0 {
+        let steady = (elapsed - args.warmup as f64).max(1.0);
+        println!(
+            "after the warm-up       {} s: {} matches ({:.1}/s); time to match above is of \
+             this part only",
+            args.warmup,
+            s.measured.len(),
+            s.measured.len() as f64 / steady
+        );
+    }
     println!(
         "results recorded        {} (lost: {})",
         after - before,

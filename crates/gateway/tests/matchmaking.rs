@@ -35,6 +35,14 @@ both!(
 both!(crate::scenarios::resume_during_match, resume_during_match);
 both!(crate::scenarios::ghost_duel, ghost_duel);
 both!(
+    crate::scenarios::turn_claims_each_ticket_once,
+    turn_claims_each_ticket_once
+);
+both!(
+    crate::scenarios::results_batch_skips_the_repeat,
+    results_batch_skips_the_repeat
+);
+both!(
     crate::scenarios::ghost_offer_within_the_rating_gap,
     ghost_offer_within_the_rating_gap
 );

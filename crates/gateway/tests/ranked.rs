@@ -18,6 +18,7 @@ both!(
     gateways_agree_and_watch
 );
 both!(crate::scenarios::bad_input, bad_input);
+both!(crate::scenarios::batch_of_results, batch_of_results);
 both!(crate::scenarios::sdk_methods, sdk_methods);
 
 /// The leaderboards page: HTML under the CSP without inline code, its own script and

@@ -42,34 +42,59 @@ impl RatingBook for RankedBook {
 
     fn record_match(&self, rec: MatchRecord) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
-            let ghost = rec.ghost;
-            let rec = crate::ranked::MatchRecord {
-                match_id: rec.match_id,
-                topic: rec.topic,
-                ended_at_ms: rec.ended_at_ms,
-                players: rec
-                    .players
-                    .into_iter()
-                    .map(|p| crate::ranked::MatchPlayer {
-                        user_id: p.user_id,
-                        placement: p.placement,
-                        points: p.points,
-                        abandoned: p.abandoned,
-                    })
-                    .collect(),
-            };
-            let frozen: Vec<i64> = ghost.into_iter().collect();
-            match self.ranked.record_match_with(&rec, &frozen).await {
-                Ok(_) => Ok(()),
-                // A record the rating system refuses as invalid will be refused on every
-                // retry too: say so once and let the matchmaker mark it done.
-                Err(StoreError::Conflict(why)) => {
-                    tracing::error!(match_id = rec.match_id, %why, "a finished match was refused by the ratings; it is not rated");
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            }
+            let (rec, frozen) = ranked_record(rec);
+            let outcome = self.ranked.record_match_with(&rec, &frozen).await;
+            refused_is_done(&rec.match_id, outcome.map(|_| ()))
         })
+    }
+
+    fn record_matches(
+        &self,
+        recs: Vec<MatchRecord>,
+    ) -> BoxFuture<'_, Result<Vec<Result<(), StoreError>>, StoreError>> {
+        Box::pin(async move {
+            let recs: Vec<(crate::ranked::MatchRecord, Vec<i64>)> =
+                recs.into_iter().map(ranked_record).collect();
+            let outcomes = self.ranked.record_matches(&recs).await?;
+            Ok(recs
+                .iter()
+                .zip(outcomes)
+                .map(|((rec, _), o)| refused_is_done(&rec.match_id, o.map(|_| ())))
+                .collect())
+        })
+    }
+}
+
+/// The rating system's record of a finished match, and its frozen players (a ghost).
+fn ranked_record(rec: MatchRecord) -> (crate::ranked::MatchRecord, Vec<i64>) {
+    let frozen: Vec<i64> = rec.ghost.into_iter().collect();
+    let rec = crate::ranked::MatchRecord {
+        match_id: rec.match_id,
+        topic: rec.topic,
+        ended_at_ms: rec.ended_at_ms,
+        players: rec
+            .players
+            .into_iter()
+            .map(|p| crate::ranked::MatchPlayer {
+                user_id: p.user_id,
+                placement: p.placement,
+                points: p.points,
+                abandoned: p.abandoned,
+            })
+            .collect(),
+    };
+    (rec, frozen)
+}
+
+/// A record the rating system refuses as invalid will be refused on every retry too: say so
+/// once and let the matchmaker mark it done.
+fn refused_is_done(match_id: &str, outcome: Result<(), StoreError>) -> Result<(), StoreError> {
+    match outcome {
+        Err(StoreError::Conflict(why)) => {
+            tracing::error!(match_id, %why, "a finished match was refused by the ratings; it is not rated");
+            Ok(())
+        }
+        other => other,
     }
 }
 
@@ -104,6 +129,25 @@ impl RatingBook for ResultsBook {
                 )
                 .await?;
             Ok(())
+        })
+    }
+
+    fn record_matches(
+        &self,
+        recs: Vec<MatchRecord>,
+    ) -> BoxFuture<'_, Result<Vec<Result<(), StoreError>>, StoreError>> {
+        Box::pin(async move {
+            let mut rows = Vec::with_capacity(recs.len());
+            for rec in &recs {
+                rows.push(super::store::ResultRow {
+                    match_id: rec.match_id.clone(),
+                    topic: rec.topic.clone(),
+                    ended_at: rec.ended_at_ms,
+                    players: serde_json::to_string(&rec.players)?,
+                });
+            }
+            self.store.record_results(&rows).await?;
+            Ok(recs.iter().map(|_| Ok(())).collect())
         })
     }
 }

@@ -33,13 +33,22 @@
 //!
 //! - One ticket per account (the queue's primary key), and a ticket is
 //!   claimed for a match by one conditional `UPDATE ... WHERE match_id IS
-//!   NULL` per member inside one transaction that fails as a whole: no
-//!   player is ever in two matches, even with two authorities for a moment
-//!   (a lease that expired during a pause) or concurrent requests.
+//!   NULL` per member. All the groups of a turn are claimed in one
+//!   transaction; a group is all or nothing inside it (when a member's
+//!   update finds the ticket gone or taken, the members claimed so far are
+//!   put back in the same transaction and the group is skipped): no player
+//!   is ever in two matches, even with two authorities for a moment (a
+//!   lease that expired during a pause) or concurrent requests.
+//! - Database work per turn, not per match: one transaction claims every
+//!   group of the turn, one stores every started match (codes, questions
+//!   seen); each session is still created on its own (its row and code).
+//!   Finished matches are recorded in batches (up to 100 per turn: one
+//!   transaction for the ghosts kept, one in the rating book for all the
+//!   results, one statement marking them recorded).
 //! - A player who leaves or drops is out of the queue: the socket's task
 //!   deletes the ticket; if the gateway died, the authority deletes tickets
 //!   whose heartbeat is older than `stale_after` (default 5 s).
-//! - A match result reaches [`RatingBook::record_match`] once it is
+//! - A match result reaches [`RatingBook::record_matches`] once it is
 //!   finished and stored; `mm_matches.recorded_at` is set after the book
 //!   accepted it, so a crash in between repeats the call with the same
 //!   `match_id` (the book's contract: exactly once per match id). A member
@@ -133,4 +142,22 @@ pub trait RatingBook: Send + Sync + 'static {
     /// `match_id`: the matchmaker calls it again after a crash between the
     /// call and its own bookkeeping.
     fn record_match(&self, rec: MatchRecord) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Records several finished matches, each exactly once per `match_id`
+    /// as [`RatingBook::record_match`]; the answer has one entry per record,
+    /// in order (an `Err` entry is retried later). An outer `Err`: none of
+    /// them was recorded. The default records them one by one; a book over
+    /// a database overrides it to record them in one transaction (the
+    /// authority sends every result of a turn at once).
+    fn record_matches(
+        &self,
+        recs: Vec<MatchRecord>,
+    ) -> BoxFuture<'_, Result<Vec<Result<(), StoreError>>, StoreError>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(recs.len());
+            for rec in recs {
+                out.push(self.record_match(rec).await);
+            }
+            Ok(out)
+        })
+    }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use livequiz_sdk::live::ScoringRules;
 use livequiz_sdk::matchmaking::{Matched, MatchedPlayer};
 use rand::seq::SliceRandom;
@@ -14,12 +15,15 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::pool::{self, Curve, Ticket};
-use super::store::{GhostRow, MatchStore, QueuedRow};
+use super::store::{Claim, GhostRow, KeepGhost, MatchStore, QueuedRow, Started};
 use super::{MatchPlayer, MatchRecord, RatingBook};
 use crate::db::now_ms;
 use crate::live::engine::{Ghost, GhostAnswer, Hostless, LiveQuestion, LiveQuiz};
 use crate::live::LiveService;
 use crate::store::StoreError;
+
+/// Sessions a turn opens at once (each takes database connections while it writes).
+const OPEN_AT_ONCE: usize = 8;
 
 /// The name of the queue's authority lease.
 const LEASE: &str = "queue";
@@ -470,9 +474,12 @@ impl Matchmaker {
         let settings = self.settings();
         let wall = now_ms();
         let have_waiters = self.waiting_here() > 0;
+        let mut phase = Phases::new();
         if have_waiters {
             self.store.heartbeat(&self.gateway, wall).await?;
+            phase.done("heartbeat");
             self.deliver().await?;
+            phase.done("deliver");
         }
         // The lease is renewed (or asked for) three times per lifetime, not
         // every tick: an idle gateway writes little.
@@ -491,16 +498,21 @@ impl Matchmaker {
         if !authority {
             return Ok(());
         }
+        phase.done("lease");
         let waiting = self.store.waiting(wall - settings.stale_after_ms).await?;
         metrics::gauge!("matchmaking_queue_length").set(waiting.len() as f64);
+        phase.done("waiting");
         if waiting.len() >= 2 {
-            self.form(&waiting, &settings).await?;
+            self.form(&waiting, &settings, &mut phase).await?;
         }
         self.record_finished().await?;
+        phase.done("record");
         if have_waiters {
             // Matches formed this turn reach this gateway's players at once.
             self.deliver().await?;
+            phase.done("deliver");
         }
+        phase.total();
         Ok(())
     }
 
@@ -550,11 +562,16 @@ impl Matchmaker {
         Ok(())
     }
 
-    /// Forms every group the waiting tickets make and starts their matches.
+    /// Forms every group the waiting tickets make and starts their matches:
+    /// one transaction claims the tickets of every group of the turn (each
+    /// group all or nothing), the sessions are created concurrently, and one
+    /// more transaction stores them all (codes for the tickets, questions
+    /// seen).
     async fn form(
         &self,
         waiting: &[QueuedRow],
         settings: &MatchSettings,
+        phase: &mut Phases,
     ) -> Result<(), StoreError> {
         let tickets: Vec<Ticket> = waiting
             .iter()
@@ -567,101 +584,134 @@ impl Matchmaker {
             })
             .collect();
         let now = self.now();
-        // The matches of a turn start concurrently (their tickets are disjoint).
-        let starts =
-            pool::form(&tickets, now, &settings.curve)
-                .into_iter()
-                .map(|group| async move {
-                    let rows: Vec<&QueuedRow> =
-                        group.members.iter().map(|&i| &waiting[i]).collect();
-                    if let Err(e) = self.start_match(&rows, group.topic, settings).await {
-                        tracing::warn!(error = %e, "matchmaker: a match could not start");
+        let mut planned: Vec<(Vec<&QueuedRow>, MatchDetails)> = Vec::new();
+        let mut claims: Vec<Claim> = Vec::new();
+        for group in pool::form(&tickets, now, &settings.curve) {
+            let rows: Vec<&QueuedRow> = group.members.iter().map(|&i| &waiting[i]).collect();
+            let details = MatchDetails {
+                players: rows
+                    .iter()
+                    .map(|r| MatchedPlayer {
+                        user_id: r.user_id,
+                        rating: r.rating,
+                    })
+                    .collect(),
+                start_by: now_ms() + settings.countdown_ms,
+                enqueued_at: rows.iter().map(|r| r.enqueued_at).collect(),
+                topic: group.topic.clone(),
+                questions: Vec::new(),
+                ghost: None,
+            };
+            claims.push(Claim {
+                match_id: format!("m{:016x}", rand::random::<u64>()),
+                members: rows.iter().map(|r| (r.user_id, r.ticket.clone())).collect(),
+                topic: group.topic,
+                details: serde_json::to_string(&details)?,
+            });
+            planned.push((rows, details));
+        }
+        if claims.is_empty() {
+            return Ok(());
+        }
+        // A group whose ticket left or was claimed meanwhile is skipped.
+        let claimed = self.store.claim_many(&claims, now_ms()).await?;
+        phase.done("claim");
+        // The sessions of a turn are created concurrently (their tickets are disjoint), a few at a time.
+        let opens: Vec<_> = claims
+            .iter()
+            .zip(&planned)
+            .zip(&claimed)
+            .filter(|(_, &ok)| ok)
+            .map(|((claim, (rows, details)), _)| async move {
+                let opened = self.open_session(claim, rows, details, settings).await;
+                (claim, rows.len(), opened)
+            })
+            .collect();
+        let mut started = Vec::new();
+        let mut sizes = Vec::new();
+        // Bounded, so a wave of thousands of matches does not drain the database pool (each
+        // session writes its row and checkpoint); the order of the results does not matter.
+        let opened_all: Vec<_> = futures_util::stream::iter(opens)
+            .buffer_unordered(OPEN_AT_ONCE)
+            .collect()
+            .await;
+        phase.done("sessions");
+        for (claim, size, opened) in opened_all {
+            match opened {
+                Ok(s) => {
+                    started.push(s);
+                    sizes.push(size);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "matchmaker: a match could not start");
+                    if let Err(e) = self.store.unclaim(&claim.match_id).await {
+                        tracing::warn!(error = %e, "matchmaker: could not put a match's tickets back");
                     }
-                });
-        futures_util::future::join_all(starts).await;
+                }
+            }
+        }
+        if let Err(e) = self.store.started_many(&started, now_ms()).await {
+            for s in &started {
+                if let Err(e) = self.store.unclaim(&s.match_id).await {
+                    tracing::warn!(error = %e, "matchmaker: could not put a match's tickets back");
+                }
+            }
+            return Err(e);
+        }
+        phase.done("started");
+        for size in sizes {
+            metrics::counter!("matchmaking_matches_total", "size" => size.to_string()).increment(1);
+        }
         Ok(())
     }
 
-    async fn start_match(
+    /// Draws a claimed match's questions and creates its session; what
+    /// [`MatchStore::started_many`] then stores.
+    async fn open_session(
         &self,
+        claim: &Claim,
         rows: &[&QueuedRow],
-        topic: Option<String>,
+        details: &MatchDetails,
         settings: &MatchSettings,
-    ) -> anyhow::Result<()> {
-        let match_id = format!("m{:016x}", rand::random::<u64>());
-        let members: Vec<(i64, String)> =
-            rows.iter().map(|r| (r.user_id, r.ticket.clone())).collect();
+    ) -> anyhow::Result<Started> {
         let users: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
-        let start_by = now_ms() + settings.countdown_ms;
-        let details = MatchDetails {
-            players: rows
-                .iter()
-                .map(|r| MatchedPlayer {
-                    user_id: r.user_id,
-                    rating: r.rating,
-                })
-                .collect(),
-            start_by,
-            enqueued_at: rows.iter().map(|r| r.enqueued_at).collect(),
-            topic: topic.clone(),
-            questions: Vec::new(),
-            ghost: None,
+        let mean = rows.iter().map(|r| r.rating).sum::<f64>() / rows.len() as f64;
+        let questions = self
+            .draw(claim.topic.as_deref(), mean, &users, settings)
+            .await?;
+        anyhow::ensure!(!questions.is_empty(), "no playable question to draw");
+        let ids: Vec<i64> = questions.iter().map(|q| q.question_id).collect();
+        let quiz = LiveQuiz {
+            quiz_id: 0,
+            questions,
+            rules: ScoringRules::default(),
+            reveal_ms: settings.reveal_ms,
+            top_n: 10,
+            hide_text_on_devices: false,
         };
-        let json = serde_json::to_string(&details)?;
-        if !self
-            .store
-            .claim(&match_id, &members, topic.as_deref(), &json, now_ms())
-            .await?
-        {
-            return Ok(()); // a ticket left or was claimed meanwhile
-        }
-        let started = async {
-            let mean = rows.iter().map(|r| r.rating).sum::<f64>() / rows.len() as f64;
-            let questions = self.draw(topic.as_deref(), mean, &users, settings).await?;
-            anyhow::ensure!(!questions.is_empty(), "no playable question to draw");
-            let ids: Vec<i64> = questions.iter().map(|q| q.question_id).collect();
-            let quiz = LiveQuiz {
-                quiz_id: 0,
-                questions,
-                rules: ScoringRules::default(),
-                reveal_ms: settings.reveal_ms,
-                top_n: 10,
-                hide_text_on_devices: false,
-            };
-            let created = self
-                .live
-                .create_hostless(
-                    quiz,
-                    Hostless {
-                        members: users.clone(),
-                        start_by,
-                        ghost: None,
-                    },
-                )
-                .await?;
-            let details = MatchDetails {
-                questions: ids.clone(),
-                ..details
-            };
-            self.store
-                .started(
-                    &match_id,
-                    created.session_id,
-                    &created.code,
-                    &serde_json::to_string(&details)?,
-                )
-                .await?;
-            self.store.mark_seen(&users, &ids, now_ms()).await?;
-            anyhow::Ok(())
-        }
-        .await;
-        if let Err(e) = started {
-            self.store.unclaim(&match_id).await?;
-            return Err(e);
-        }
-        metrics::counter!("matchmaking_matches_total", "size" => rows.len().to_string())
-            .increment(1);
-        Ok(())
+        let created = self
+            .live
+            .create_hostless(
+                quiz,
+                Hostless {
+                    members: users.clone(),
+                    start_by: details.start_by,
+                    ghost: None,
+                },
+            )
+            .await?;
+        let details = MatchDetails {
+            questions: ids.clone(),
+            ..details.clone()
+        };
+        Ok(Started {
+            match_id: claim.match_id.clone(),
+            session_id: created.session_id,
+            code: created.code,
+            details: serde_json::to_string(&details)?,
+            users,
+            questions: ids,
+        })
     }
 
     /// Draws the match's questions: the topic (or any), difficulty near the
@@ -703,11 +753,24 @@ impl Matchmaker {
             .collect())
     }
 
-    /// Sends every finished, unrecorded match to the rating book.
+    /// Sends every finished, unrecorded match to the rating book, all of
+    /// them at once (one transaction in the books over a database), and
+    /// keeps the finished duels' players as ghosts (one transaction).
     async fn record_finished(&self) -> Result<(), StoreError> {
-        for f in self.store.finished().await? {
+        let finished = self.store.finished().await?;
+        if finished.is_empty() {
+            return Ok(());
+        }
+        let sessions: Vec<i64> = finished.iter().map(|f| f.session_id).collect();
+        let standings = self.store.standings_of(&sessions).await?;
+        let mut recs = Vec::with_capacity(finished.len());
+        let mut ghosts = Vec::new();
+        for f in &finished {
             let details: MatchDetails = serde_json::from_str(&f.details)?;
-            let standings = self.store.standings(f.session_id).await?;
+            let standings = standings
+                .get(&f.session_id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             let last = standings.iter().map(|s| s.rank).max().unwrap_or(0) + 1;
             let players: Vec<MatchPlayer> = details
                 .players
@@ -729,68 +792,103 @@ impl Matchmaker {
                     },
                 )
                 .collect();
-            // A ghost is a bonus: failing to keep one does not hold the result back.
             if details.ghost.is_none() {
-                if let Err(e) = self.keep_ghosts(&f, &details, &players).await {
-                    tracing::warn!(error = %e, match_id = f.match_id, "could not keep the duel as ghosts");
-                }
+                ghosts.extend(ghosts_of(f, &details, &players)?);
             }
-            let rec = MatchRecord {
+            recs.push(MatchRecord {
                 match_id: f.match_id.clone(),
                 topic: f.topic.clone(),
                 ended_at_ms: f.finished_at,
                 players,
                 ghost: details.ghost,
-            };
-            match self.book().record_match(rec).await {
-                Ok(()) => {
-                    self.store.mark_recorded(&f.match_id, now_ms()).await?;
-                    metrics::counter!("matchmaking_results_recorded_total").increment(1);
-                }
+            });
+        }
+        // A ghost is a bonus: failing to keep one does not hold the results back.
+        if let Err(e) = self.store.keep_ghosts(&ghosts, now_ms()).await {
+            tracing::warn!(error = %e, "could not keep finished duels as ghosts");
+        }
+        let ids: Vec<String> = recs.iter().map(|r| r.match_id.clone()).collect();
+        let outcomes = match self.book().record_matches(recs).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, matches = ids.len(), "rating book refused a batch of results; retried next tick");
+                return Ok(());
+            }
+        };
+        let mut done = Vec::with_capacity(ids.len());
+        for (id, outcome) in ids.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => done.push(id),
                 Err(e) => {
-                    tracing::warn!(error = %e, match_id = f.match_id, "rating book refused a result; retried next tick");
+                    tracing::warn!(error = %e, match_id = id, "rating book refused a result; retried next tick");
                 }
             }
         }
+        self.store.mark_recorded_many(&done, now_ms()).await?;
+        metrics::counter!("matchmaking_results_recorded_total").increment(done.len() as u64);
         Ok(())
     }
 }
 
-impl Matchmaker {
-    /// Keeps both players of a finished duel who were there at the end as
-    /// ghosts (their answers stay in the session's answer log).
-    async fn keep_ghosts(
-        &self,
-        f: &super::store::Finished,
-        details: &MatchDetails,
-        players: &[MatchPlayer],
-    ) -> Result<(), StoreError> {
-        if details.players.len() != 2 || details.questions.is_empty() {
-            return Ok(());
+/// Time spent in each phase of a turn, recorded (seconds) in the histogram
+/// `matchmaking_turn_seconds{phase}` (and the whole turn as phase `turn`).
+struct Phases {
+    start: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Phases {
+    fn new() -> Self {
+        let now = std::time::Instant::now();
+        Phases {
+            start: now,
+            last: now,
         }
-        let questions = serde_json::to_string(&details.questions)?;
-        for (i, p) in players.iter().enumerate() {
-            if p.abandoned {
-                continue;
-            }
-            let rating = details.players.get(i).map_or(0.0, |m| m.rating);
-            let opponent = players[1 - i].user_id;
-            self.store
-                .keep_ghost(
-                    &f.match_id,
-                    p.user_id,
-                    opponent,
-                    rating,
-                    f.topic.as_deref(),
-                    f.session_id,
-                    &questions,
-                    now_ms(),
-                )
-                .await?;
-        }
-        Ok(())
     }
 
+    /// The phase `name` ended now.
+    fn done(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        metrics::histogram!("matchmaking_turn_seconds", "phase" => name)
+            .record((now - self.last).as_secs_f64());
+        self.last = now;
+    }
+
+    /// The turn ended now.
+    fn total(&self) {
+        metrics::histogram!("matchmaking_turn_seconds", "phase" => "turn")
+            .record(self.start.elapsed().as_secs_f64());
+    }
+}
+
+/// The players of a finished duel who were there at the end, to keep as
+/// ghosts (their answers stay in the session's answer log).
+fn ghosts_of(
+    f: &super::store::Finished,
+    details: &MatchDetails,
+    players: &[MatchPlayer],
+) -> Result<Vec<KeepGhost>, StoreError> {
+    if details.players.len() != 2 || details.questions.is_empty() || players.len() != 2 {
+        return Ok(Vec::new());
+    }
+    let questions = serde_json::to_string(&details.questions)?;
+    Ok(players
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.abandoned)
+        .map(|(i, p)| KeepGhost {
+            match_id: f.match_id.clone(),
+            user_id: p.user_id,
+            opponent_id: players[1 - i].user_id,
+            rating: details.players.get(i).map_or(0.0, |m| m.rating),
+            topic: f.topic.clone(),
+            session_id: f.session_id,
+            questions: questions.clone(),
+        })
+        .collect())
+}
+
+impl Matchmaker {
     /// The ghost to offer a player whose duel wait reached
     /// `ghost_after_ms`: the recorded duel player closest in rating, on the
     /// ticket's topic (any when it has none), neither themself nor anyone

@@ -101,6 +101,68 @@ pub struct RecordedAnswer {
     pub elapsed_ms: u32,
 }
 
+/// A group the authority wants to put in a match ([`MatchStore::claim_many`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// The new match's id.
+    pub match_id: String,
+    /// Its members' `(account, ticket)`.
+    pub members: Vec<(i64, String)>,
+    /// Topic or mixed.
+    pub topic: Option<String>,
+    /// JSON of `MatchDetails`.
+    pub details: String,
+}
+
+/// A claimed match whose session now exists ([`MatchStore::started_many`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Started {
+    /// Match id.
+    pub match_id: String,
+    /// Its session.
+    pub session_id: i64,
+    /// The session's join code.
+    pub code: String,
+    /// The final details (JSON of `MatchDetails`, with the drawn questions).
+    pub details: String,
+    /// The members (they have now seen `questions`).
+    pub users: Vec<i64>,
+    /// The drawn questions.
+    pub questions: Vec<i64>,
+}
+
+/// A result for the default rating book's `match_results`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    /// Match id (recorded once).
+    pub match_id: String,
+    /// Topic or mixed.
+    pub topic: Option<String>,
+    /// When it ended (ms).
+    pub ended_at: i64,
+    /// JSON of the players' results.
+    pub players: String,
+}
+
+/// A finished duel's player to keep as a ghost ([`MatchStore::keep_ghosts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeepGhost {
+    /// The recorded match.
+    pub match_id: String,
+    /// The player.
+    pub user_id: i64,
+    /// Who they played.
+    pub opponent_id: i64,
+    /// Their rating when queued.
+    pub rating: f64,
+    /// Topic or mixed.
+    pub topic: Option<String>,
+    /// The match's session (their seat and answers are read from it).
+    pub session_id: i64,
+    /// The questions (JSON array of ids).
+    pub questions: String,
+}
+
 /// The matchmaking tables on the primary. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct MatchStore {
@@ -309,6 +371,95 @@ impl MatchStore {
         Ok(true)
     }
 
+    /// [`MatchStore::claim`] for several groups in one transaction (one
+    /// commit for a whole matchmaker turn). Each group is still all or
+    /// nothing: its tickets are claimed one by one with the same conditional
+    /// update, and if one is gone or already claimed, the tickets of that
+    /// group claimed so far are put back (same transaction) and its match is
+    /// not recorded. Returns, per group in order, whether it was claimed.
+    /// Groups sharing a ticket: the first claims it, the later fail.
+    pub async fn claim_many(&self, claims: &[Claim], now: i64) -> Result<Vec<bool>, StoreError> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(claims.len());
+        for c in claims {
+            let mut taken = 0;
+            for (user, ticket) in &c.members {
+                let res = sqlx::query(
+                    "UPDATE mm_queue SET match_id = ? WHERE user_id = ? AND ticket = ? \
+                     AND match_id IS NULL",
+                )
+                .bind(c.match_id.clone())
+                .bind(*user)
+                .bind(ticket.clone())
+                .execute(&mut *tx)
+                .await?;
+                if res.rows_affected() != 1 {
+                    break;
+                }
+                taken += 1;
+            }
+            if taken < c.members.len() {
+                for (user, ticket) in &c.members[..taken] {
+                    sqlx::query(
+                        "UPDATE mm_queue SET match_id = NULL WHERE user_id = ? AND ticket = ? \
+                         AND match_id = ?",
+                    )
+                    .bind(*user)
+                    .bind(ticket.clone())
+                    .bind(c.match_id.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                out.push(false);
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO mm_matches (match_id, topic, members, created_at) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(c.match_id.clone())
+            .bind(c.topic.clone())
+            .bind(c.details.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            out.push(true);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// [`MatchStore::started`] and [`MatchStore::mark_seen`] for several
+    /// matches, in one transaction.
+    pub async fn started_many(&self, started: &[Started], now: i64) -> Result<(), StoreError> {
+        if started.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for m in started {
+            sqlx::query(
+                "UPDATE mm_matches SET session_id = ?, code = ?, members = ? WHERE match_id = ?",
+            )
+            .bind(m.session_id)
+            .bind(m.code.clone())
+            .bind(m.details.clone())
+            .bind(m.match_id.clone())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE mm_queue SET code = ? WHERE match_id = ?")
+                .bind(m.code.clone())
+                .bind(m.match_id.clone())
+                .execute(&mut *tx)
+                .await?;
+            self.seen_on(&mut tx, &m.users, &m.questions, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The match's session exists: its details are final (with the drawn
     /// questions) and its tickets get the code.
     pub async fn started(
@@ -450,6 +601,122 @@ impl MatchStore {
             .collect()
     }
 
+    /// The final standings of several sessions, by session.
+    pub async fn standings_of(
+        &self,
+        session_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Vec<FinalStanding>>, StoreError> {
+        let mut out: std::collections::HashMap<i64, Vec<FinalStanding>> =
+            std::collections::HashMap::new();
+        for chunk in session_ids.chunks(200) {
+            let sql = format!(
+                "SELECT session_id, account_id, final_rank, score, left_match FROM live_standings \
+                 WHERE session_id IN ({}) AND account_id IS NOT NULL ORDER BY final_rank",
+                placeholders(chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.entry(r.try_get("session_id")?)
+                    .or_default()
+                    .push(FinalStanding {
+                        account_id: r.try_get("account_id")?,
+                        rank: r
+                            .try_get::<i64, _>("final_rank")?
+                            .clamp(1, i64::from(u32::MAX)) as u32,
+                        score: r.try_get("score")?,
+                        left: r.try_get::<i64, _>("left_match")? != 0,
+                    });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The results of these matches reached the rating book (one statement).
+    pub async fn mark_recorded_many(
+        &self,
+        match_ids: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        for chunk in match_ids.chunks(200) {
+            let sql = format!(
+                "UPDATE mm_matches SET recorded_at = ? WHERE recorded_at IS NULL \
+                 AND match_id IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(now);
+            for m in chunk {
+                q = q.bind(m.clone());
+            }
+            q.execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    /// [`MatchStore::record_result`] for several results in one
+    /// transaction; per result, whether it was new (false: its match id
+    /// was recorded before and nothing changed).
+    pub async fn record_results(&self, rows: &[ResultRow]) -> Result<Vec<bool>, StoreError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{} match_results (match_id, topic, ended_at, players) VALUES (?, ?, ?, ?)",
+            self.insert_ignore()
+        );
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let res = sqlx::query(&sql)
+                .bind(r.match_id.clone())
+                .bind(r.topic.clone())
+                .bind(r.ended_at)
+                .bind(r.players.clone())
+                .execute(&mut *tx)
+                .await?;
+            out.push(res.rows_affected() == 1);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// [`MatchStore::keep_ghost`] for several players, in one transaction.
+    pub async fn keep_ghosts(&self, ghosts: &[KeepGhost], now: i64) -> Result<(), StoreError> {
+        if ghosts.is_empty() {
+            return Ok(());
+        }
+        let sql = self.keep_ghost_sql();
+        let mut tx = self.pool.begin().await?;
+        for g in ghosts {
+            sqlx::query(&sql)
+                .bind(g.match_id.clone())
+                .bind(g.user_id)
+                .bind(g.opponent_id)
+                .bind(g.rating)
+                .bind(g.topic.clone())
+                .bind(g.session_id)
+                .bind(g.questions.clone())
+                .bind(now)
+                .bind(g.session_id)
+                .bind(g.user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn keep_ghost_sql(&self) -> String {
+        format!(
+            "{} mm_ghosts (match_id, user_id, opponent_id, rating, nickname, topic, session_id, \
+             player_id, questions, created_at) SELECT ?, ?, ?, ?, nickname, ?, ?, player_id, ?, ? \
+             FROM live_standings WHERE session_id = ? AND account_id = ?",
+            self.insert_ignore()
+        )
+    }
+
     /// The match's result reached the rating book.
     pub async fn mark_recorded(&self, match_id: &str, now: i64) -> Result<(), StoreError> {
         sqlx::query(
@@ -558,6 +825,17 @@ impl MatchStore {
         questions: &[i64],
         now: i64,
     ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        self.seen_on(&mut conn, users, questions, now).await
+    }
+
+    async fn seen_on(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        users: &[i64],
+        questions: &[i64],
+        now: i64,
+    ) -> Result<(), StoreError> {
         if users.is_empty() || questions.is_empty() {
             return Ok(());
         }
@@ -579,7 +857,7 @@ impl MatchStore {
                 q = q.bind(*u).bind(*qid).bind(now);
             }
         }
-        q.execute(&self.pool).await?;
+        q.execute(&mut *conn).await?;
         Ok(())
     }
 
@@ -640,24 +918,19 @@ impl MatchStore {
         questions: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "{} mm_ghosts (match_id, user_id, opponent_id, rating, nickname, topic, session_id, \
-             player_id, questions, created_at) SELECT ?, ?, ?, ?, nickname, ?, ?, player_id, ?, ? \
-             FROM live_standings WHERE session_id = ? AND account_id = ?",
-            self.insert_ignore()
-        ))
-        .bind(match_id.to_string())
-        .bind(user_id)
-        .bind(opponent_id)
-        .bind(rating)
-        .bind(topic.map(str::to_string))
-        .bind(session_id)
-        .bind(questions.to_string())
-        .bind(now)
-        .bind(session_id)
-        .bind(user_id)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(&self.keep_ghost_sql())
+            .bind(match_id.to_string())
+            .bind(user_id)
+            .bind(opponent_id)
+            .bind(rating)
+            .bind(topic.map(str::to_string))
+            .bind(session_id)
+            .bind(questions.to_string())
+            .bind(now)
+            .bind(session_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -295,123 +295,160 @@ impl Ranked {
         Ok(outcome)
     }
 
+    /// Records several finished matches in one database transaction (one commit for all):
+    /// each exactly once by its match id, as [`Ranked::record_match_with`] would one after
+    /// the other. `recs` pairs each record with its frozen players (see
+    /// [`Ranked::record_match_with`]). The answer has one entry per record, in order: an
+    /// invalid record is [`StoreError::Conflict`] and changes nothing (the others are still
+    /// recorded); a match id recorded before is [`Recorded::AlreadyRecorded`]. The rating
+    /// rows of every player of the batch are locked once, in user id order, and the matches
+    /// applied in the order given (a player in two of them is rated by both, in turn). A
+    /// database failure fails the whole batch (nothing of it is stored).
+    pub async fn record_matches(
+        &self,
+        recs: &[(MatchRecord, Vec<i64>)],
+    ) -> Result<Vec<Result<Recorded, StoreError>>, StoreError> {
+        let now = self.now_ms();
+        let checked: Vec<Result<Option<String>, StoreError>> =
+            recs.iter().map(|(r, _)| validate(r, now)).collect();
+        let valid: Vec<(usize, Option<String>)> = checked
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.as_ref().ok().map(|t| (i, t.clone())))
+            .collect();
+        let mut attempt = 0;
+        let applied = loop {
+            attempt += 1;
+            let batch: Vec<(&MatchRecord, Option<&str>, &[i64])> = valid
+                .iter()
+                .map(|(i, t)| (&recs[*i].0, t.as_deref(), recs[*i].1.as_slice()))
+                .collect();
+            match self.record_batch(&batch).await {
+                Err(e) if attempt < 5 && is_deadlock(&e) => {
+                    tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
+                }
+                r => break r?,
+            }
+        };
+        let mut users: Vec<i64> = Vec::new();
+        let mut keys: Vec<(String, i64)> = Vec::new();
+        let mut out: Vec<Result<Recorded, StoreError>> = checked
+            .into_iter()
+            .map(|c| c.map(|_| Recorded::AlreadyRecorded))
+            .collect();
+        for ((i, topic_board), outcome) in valid.iter().zip(applied) {
+            let (i, topic_board) = (*i, topic_board.as_deref());
+            if let Recorded::Applied(_) = &outcome {
+                let rec = &recs[i].0;
+                users.extend(rec.players.iter().map(|p| p.user_id));
+                for k in boards::keys_of(rec.ended_at_ms, topic_board) {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
+            }
+            out[i] = Ok(outcome);
+        }
+        if !users.is_empty() {
+            users.sort_unstable();
+            users.dedup();
+            if let Err(e) = self.refresh(&users, &keys).await {
+                // The poller picks the matches up again.
+                tracing::warn!(error = %e, "refreshing the boards after matches failed");
+            }
+        }
+        Ok(out)
+    }
+
     async fn record_once(
         &self,
         rec: &MatchRecord,
         topic_board: Option<&str>,
         frozen: &[i64],
     ) -> Result<Recorded, StoreError> {
+        Ok(self
+            .record_batch(&[(rec, topic_board, frozen)])
+            .await?
+            .remove(0))
+    }
+
+    /// One transaction for `batch` (validated records with their topic board and frozen
+    /// players): every match id inserted first (the exactly-once key), then the rating rows of
+    /// all their players locked in user id order, then each new match applied in turn.
+    async fn record_batch(
+        &self,
+        batch: &[(&MatchRecord, Option<&str>, &[i64])],
+    ) -> Result<Vec<Recorded>, StoreError> {
         let dialect = self.db.dialect();
         let now = self.now_ms();
         let mut tx = self.db.primary().begin().await?;
-        let Some(seq) = store::insert_match(
-            &mut tx,
-            &rec.match_id,
-            rec.topic.as_deref().map(str::trim),
-            rec.ended_at_ms,
-            now,
-            rec.players.len() as i64,
-        )
-        .await?
-        else {
+        let mut seqs: Vec<Option<i64>> = Vec::with_capacity(batch.len());
+        for (rec, _, _) in batch {
+            seqs.push(
+                store::insert_match(
+                    &mut tx,
+                    &rec.match_id,
+                    rec.topic.as_deref().map(str::trim),
+                    rec.ended_at_ms,
+                    now,
+                    rec.players.len() as i64,
+                )
+                .await?,
+            );
+        }
+        if seqs.iter().all(Option::is_none) {
             tx.rollback().await?;
-            return Ok(Recorded::AlreadyRecorded);
-        };
-        let mut ids: Vec<i64> = rec.players.iter().map(|p| p.user_id).collect();
+            return Ok(vec![Recorded::AlreadyRecorded; batch.len()]);
+        }
+        let mut ids: Vec<i64> = batch
+            .iter()
+            .zip(&seqs)
+            .filter(|(_, s)| s.is_some())
+            .flat_map(|((rec, _, _), _)| rec.players.iter().map(|p| p.user_id))
+            .collect();
         ids.sort_unstable();
+        ids.dedup();
         let init = Rating::default();
-        store::ensure_ratings(
-            &mut tx,
-            dialect,
-            &ids,
-            (init.mu, init.sigma, init.display),
-            rec.ended_at_ms,
-        )
-        .await?;
-        let rows = store::lock_ratings(&mut tx, dialect, &ids).await?;
-        let by_id: HashMap<i64, Rating> = rows
+        let at = batch
             .iter()
-            .map(|r| (r.user_id, Rating::of_row(r)))
-            .collect();
-        let before: Vec<Rating> = rec
-            .players
-            .iter()
-            .map(|p| by_id.get(&p.user_id).copied().unwrap_or_default())
-            .collect();
-        let seats: Vec<rating::Seat> = rec
-            .players
-            .iter()
-            .zip(&before)
-            .map(|(p, b)| rating::Seat {
-                mu: b.mu,
-                sigma: b.sigma,
-                placement: p.placement,
-                abandoned: p.abandoned,
-            })
-            .collect();
-        let placements = rating::effective_placements(&seats);
-        let mut new = rating::rate(&seats);
-        for (i, p) in rec.players.iter().enumerate() {
-            if frozen.contains(&p.user_id) {
-                new[i] = (before[i].mu, before[i].sigma);
-            }
-        }
-        let mut applied = Vec::with_capacity(rec.players.len());
-        // Rows in user id order, so two matches sharing players lock in the same order.
-        let mut order: Vec<usize> = (0..rec.players.len()).collect();
-        order.sort_unstable_by_key(|&i| rec.players[i].user_id);
-        for &i in &order {
-            let p = &rec.players[i];
-            if frozen.contains(&p.user_id) {
-                continue;
-            }
-            let (mu, sigma) = new[i];
-            let display = rating::display(mu, sigma);
-            store::update_rating(&mut tx, p.user_id, mu, sigma, display, rec.ended_at_ms).await?;
-        }
-        for (board, period) in boards::keys_of(rec.ended_at_ms, topic_board) {
-            if board == BoardKind::Rating.id() {
-                continue;
-            }
-            let points: Vec<(i64, i64)> = order
-                .iter()
-                .filter(|&&i| !frozen.contains(&rec.players[i].user_id))
-                .map(|&i| (rec.players[i].user_id, rec.players[i].points))
-                .collect();
-            store::add_points(&mut tx, dialect, &board, period, &points, rec.ended_at_ms).await?;
-        }
-        for (i, p) in rec.players.iter().enumerate() {
-            let (mu, sigma) = new[i];
-            store::insert_result(
+            .map(|(r, _, _)| r.ended_at_ms)
+            .min()
+            .unwrap_or(now);
+        let mut current: HashMap<i64, Rating> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            store::ensure_ratings(
                 &mut tx,
-                seq,
-                &store::ResultRow {
-                    user_id: p.user_id,
-                    placement: i64::from(placements[i]),
-                    points: p.points,
-                    abandoned: p.abandoned,
-                    before: (before[i].mu, before[i].sigma),
-                    after: (mu, sigma),
-                },
+                dialect,
+                chunk,
+                (init.mu, init.sigma, init.display),
+                at,
             )
             .await?;
-            applied.push((
-                p.user_id,
-                before[i],
-                Rating {
-                    mu,
-                    sigma,
-                    display: rating::display(mu, sigma),
-                    games: if frozen.contains(&p.user_id) {
-                        before[i].games
-                    } else {
-                        before[i].games.saturating_add(1)
-                    },
-                },
-            ));
+            for r in store::lock_ratings(&mut tx, dialect, chunk).await? {
+                current.insert(r.user_id, Rating::of_row(&r));
+            }
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        for (&(rec, topic_board, frozen), seq) in batch.iter().zip(&seqs) {
+            let Some(seq) = *seq else {
+                out.push(Recorded::AlreadyRecorded);
+                continue;
+            };
+            out.push(
+                apply_match(
+                    &mut tx,
+                    dialect,
+                    rec,
+                    topic_board,
+                    frozen,
+                    seq,
+                    &mut current,
+                )
+                .await?,
+            );
         }
         tx.commit().await?;
-        Ok(Recorded::Applied(applied))
+        Ok(out)
     }
 
     /// A receiver that changes whenever board `id` changes (for watchers).
@@ -433,6 +470,98 @@ impl Ranked {
             tx.send_modify(|v| *v = v.wrapping_add(1));
         }
     }
+}
+
+/// Applies one new match (its id inserted as `seq`) inside `tx`: rates its players from
+/// `current` (their locked rows, updated in place), stores the new ratings, adds the points to
+/// the boards and stores each player's result.
+async fn apply_match(
+    tx: &mut sqlx::AnyConnection,
+    dialect: crate::db::Dialect,
+    rec: &MatchRecord,
+    topic_board: Option<&str>,
+    frozen: &[i64],
+    seq: i64,
+    current: &mut HashMap<i64, Rating>,
+) -> Result<Recorded, StoreError> {
+    let before: Vec<Rating> = rec
+        .players
+        .iter()
+        .map(|p| current.get(&p.user_id).copied().unwrap_or_default())
+        .collect();
+    let seats: Vec<rating::Seat> = rec
+        .players
+        .iter()
+        .zip(&before)
+        .map(|(p, b)| rating::Seat {
+            mu: b.mu,
+            sigma: b.sigma,
+            placement: p.placement,
+            abandoned: p.abandoned,
+        })
+        .collect();
+    let placements = rating::effective_placements(&seats);
+    let mut new = rating::rate(&seats);
+    for (i, p) in rec.players.iter().enumerate() {
+        if frozen.contains(&p.user_id) {
+            new[i] = (before[i].mu, before[i].sigma);
+        }
+    }
+    let mut applied = Vec::with_capacity(rec.players.len());
+    // Rows in user id order, so two matches sharing players lock in the same order.
+    let mut order: Vec<usize> = (0..rec.players.len()).collect();
+    order.sort_unstable_by_key(|&i| rec.players[i].user_id);
+    for &i in &order {
+        let p = &rec.players[i];
+        if frozen.contains(&p.user_id) {
+            continue;
+        }
+        let (mu, sigma) = new[i];
+        let display = rating::display(mu, sigma);
+        store::update_rating(&mut *tx, p.user_id, mu, sigma, display, rec.ended_at_ms).await?;
+    }
+    for (board, period) in boards::keys_of(rec.ended_at_ms, topic_board) {
+        if board == BoardKind::Rating.id() {
+            continue;
+        }
+        let points: Vec<(i64, i64)> = order
+            .iter()
+            .filter(|&&i| !frozen.contains(&rec.players[i].user_id))
+            .map(|&i| (rec.players[i].user_id, rec.players[i].points))
+            .collect();
+        store::add_points(&mut *tx, dialect, &board, period, &points, rec.ended_at_ms).await?;
+    }
+    for (i, p) in rec.players.iter().enumerate() {
+        let (mu, sigma) = new[i];
+        store::insert_result(
+            &mut *tx,
+            seq,
+            &store::ResultRow {
+                user_id: p.user_id,
+                placement: i64::from(placements[i]),
+                points: p.points,
+                abandoned: p.abandoned,
+                before: (before[i].mu, before[i].sigma),
+                after: (mu, sigma),
+            },
+        )
+        .await?;
+        let after = Rating {
+            mu,
+            sigma,
+            display: rating::display(mu, sigma),
+            games: if frozen.contains(&p.user_id) {
+                before[i].games
+            } else {
+                before[i].games.saturating_add(1)
+            },
+        };
+        if !frozen.contains(&p.user_id) {
+            current.insert(p.user_id, after);
+        }
+        applied.push((p.user_id, before[i], after));
+    }
+    Ok(Recorded::Applied(applied))
 }
 
 fn is_deadlock(e: &StoreError) -> bool {

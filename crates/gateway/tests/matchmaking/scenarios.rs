@@ -706,6 +706,162 @@ pub async fn ghost_duel_rates_only_the_live_player(ctx: &Ctx) {
     assert_eq!(rating_of(ctx, &carl).await, carl_after);
 }
 
+/// The match ids in `ids` that `claimed` says were claimed.
+fn claimed_ids(ids: &[String], claimed: &[bool]) -> Vec<String> {
+    ids.iter()
+        .zip(claimed)
+        .filter(|(_, &c)| c)
+        .map(|(m, _)| m.clone())
+        .collect()
+}
+
+/// One turn forming many matches claims them in one transaction: each group all or nothing (a
+/// group with a ticket gone or already claimed changes nothing, its other tickets stay free
+/// for a later group), and two authorities claiming overlapping groups at once (two gateways
+/// with MySQL) never put a ticket in two matches.
+pub async fn turn_claims_each_ticket_once(ctx: &Ctx) {
+    use gateway::matchmaking::store::{Claim, MatchStore, QueuedRow};
+    use sqlx::Row;
+    // The matchmakers stay out of the way: only the claims below touch these tickets.
+    for g in &ctx.gateways {
+        g.state.matchmaking.shutdown().await;
+    }
+    let stores: Vec<MatchStore> = ctx
+        .gateways
+        .iter()
+        .map(|g| MatchStore::new(&g.state.db))
+        .collect();
+    let now = gateway::db::now_ms();
+    for user in (9001..=9006).chain(9101..=9120) {
+        let row = QueuedRow {
+            user_id: user,
+            ticket: format!("t{user}"),
+            topic: None,
+            size: 2,
+            rating: 1000.0,
+            enqueued_at: now,
+        };
+        assert!(stores[0].enqueue(&row, "test", now, 0).await.unwrap());
+    }
+    let claim = |id: &str, users: &[i64]| Claim {
+        match_id: id.to_string(),
+        members: users.iter().map(|&u| (u, format!("t{u}"))).collect(),
+        topic: None,
+        details: "{}".into(),
+    };
+    let turn = vec![
+        claim("c1", &[9001, 9002]),
+        claim("c2", &[9002, 9003]),
+        claim("c3", &[9003, 9004]),
+        claim("c4", &[9005, 9999]),
+        claim("c5", &[9005, 9006]),
+    ];
+    assert_eq!(
+        stores[0].claim_many(&turn, now).await.unwrap(),
+        vec![true, false, true, false, true]
+    );
+    let pool = ctx.gateways[0].state.db.primary();
+    let owner = |user: i64| async move {
+        sqlx::query("SELECT match_id FROM mm_queue WHERE user_id = ?")
+            .bind(user)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+            .try_get::<Option<String>, _>("match_id")
+            .unwrap()
+    };
+    for (user, m) in [
+        (9001, "c1"),
+        (9002, "c1"),
+        (9003, "c3"),
+        (9004, "c3"),
+        (9005, "c5"),
+        (9006, "c5"),
+    ] {
+        assert_eq!(owner(user).await.as_deref(), Some(m), "ticket of {user}");
+    }
+    let formed: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM mm_matches WHERE match_id IN ('c1','c2','c3','c4','c5')",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .try_get("n")
+    .unwrap();
+    assert_eq!(formed, 3, "only the claimed groups are matches");
+
+    // Two turns at once over overlapping pairs, in opposite orders.
+    let pairs = |prefix: &str, rev: bool| {
+        let mut v: Vec<Claim> = (9101..9120)
+            .map(|u| claim(&format!("{prefix}{u}"), &[u, u + 1]))
+            .collect();
+        if rev {
+            v.reverse();
+        }
+        v
+    };
+    let (x, y) = (pairs("x", false), pairs("y", true));
+    let other = &stores[stores.len() - 1];
+    let (cx, cy) = tokio::join!(stores[0].claim_many(&x, now), other.claim_many(&y, now));
+    // A deadlock between the two (MySQL) fails one turn as a whole; it is retried next tick.
+    let ids = |v: &[Claim]| v.iter().map(|c| c.match_id.clone()).collect::<Vec<_>>();
+    let mut won = Vec::new();
+    let mut ok = 0;
+    for (turn, r) in [(&x, cx), (&y, cy)] {
+        if let Ok(c) = r {
+            ok += 1;
+            won.extend(claimed_ids(&ids(turn), &c));
+        }
+    }
+    assert!(ok >= 1, "at least one turn commits");
+    let mut seen = HashSet::new();
+    for m in &won {
+        let c = x.iter().chain(&y).find(|c| &c.match_id == m).unwrap();
+        for (user, _) in &c.members {
+            assert!(seen.insert(*user), "ticket {user} in two matches");
+            assert_eq!(owner(*user).await.as_deref(), Some(m.as_str()));
+        }
+    }
+    let taken: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM mm_queue WHERE user_id BETWEEN 9101 AND 9120 \
+         AND match_id IS NOT NULL",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .try_get("n")
+    .unwrap();
+    assert_eq!(taken as usize, 2 * won.len(), "no half-claimed group");
+    assert!(!won.is_empty());
+}
+
+/// A batch of results with a repeat: the default rating book records the new ones and skips
+/// the match id it has (one transaction), and says which were new.
+pub async fn results_batch_skips_the_repeat(ctx: &Ctx) {
+    use gateway::matchmaking::store::{MatchStore, ResultRow};
+    let store = MatchStore::new(&ctx.gateways[0].state.db);
+    let row = |id: &str| ResultRow {
+        match_id: id.to_string(),
+        topic: None,
+        ended_at: 1,
+        players: "[]".into(),
+    };
+    assert_eq!(
+        store.record_results(&[row("r1")]).await.unwrap(),
+        vec![true]
+    );
+    assert_eq!(
+        store
+            .record_results(&[row("r2"), row("r1"), row("r3")])
+            .await
+            .unwrap(),
+        vec![true, false, true]
+    );
+    for id in ["r1", "r2", "r3"] {
+        assert_eq!(ctx.results_rows(id).await, 1, "{id}");
+    }
+}
+
 /// A ghost duel whose gateway hands the session over mid-match: the player plays on gateway B
 /// while gateway A hosts the session; once the ghost has scored on question 0, A shuts down
 /// and B takes the session over from its checkpoint. The ghost's answers are not in the answer

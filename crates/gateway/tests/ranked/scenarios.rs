@@ -586,6 +586,79 @@ pub async fn slow_commit_is_not_missed(ctx: &Ctx) {
     }
 }
 
+/// Several results recorded in one batch (one transaction), through both gateways at once:
+/// a match id recorded before is skipped, an invalid record is refused alone, the others are
+/// applied once each, and a player in two matches of the batch is rated by both in turn.
+pub async fn batch_of_results(ctx: &Ctx) {
+    let r = &ctx.a.state.ranked;
+    let first = record(
+        "b-1",
+        None,
+        MONDAY_10H,
+        &[(31, 1, 10, false), (32, 2, 5, false)],
+    );
+    assert!(matches!(
+        r.record_match(&first).await.unwrap(),
+        Recorded::Applied(_)
+    ));
+    let second = record(
+        "b-2",
+        Some("Art"),
+        MONDAY_10H + 1,
+        &[(33, 1, 7, false), (34, 2, 3, false)],
+    );
+    let invalid = record("b-bad", None, MONDAY_10H, &[(35, 1, 1, false)]);
+    let third = record(
+        "b-3",
+        None,
+        MONDAY_10H + 2,
+        &[(34, 1, 9, false), (31, 2, 1, false)],
+    );
+    let batch: Vec<(MatchRecord, Vec<i64>)> = [&second, &first, &invalid, &third]
+        .into_iter()
+        .map(|m| (m.clone(), Vec::new()))
+        .collect();
+    // The same batch through the other gateway at the same time: each match once overall.
+    let (here, there) = tokio::join!(
+        r.record_matches(&batch),
+        ctx.b.state.ranked.record_matches(&batch)
+    );
+    let (here, there) = (here.expect("batch"), there.expect("batch"));
+    assert_eq!(here.len(), 4);
+    let mut applied_rows = Vec::new();
+    for (i, (h, t)) in here.iter().zip(&there).enumerate() {
+        match (h, t) {
+            (Err(_), Err(_)) => assert_eq!(i, 2, "only the invalid record is refused"),
+            (Ok(Recorded::Applied(rows)), Ok(Recorded::AlreadyRecorded))
+            | (Ok(Recorded::AlreadyRecorded), Ok(Recorded::Applied(rows))) => {
+                assert!(i == 0 || i == 3, "{}: record {i} applied", ctx.backend);
+                applied_rows.push((i, rows.clone()));
+            }
+            (Ok(Recorded::AlreadyRecorded), Ok(Recorded::AlreadyRecorded)) => {
+                assert_eq!(i, 1, "{}: only the repeat is skipped", ctx.backend)
+            }
+            other => panic!("{}: record {i}: {other:?}", ctx.backend),
+        }
+    }
+    assert_eq!(applied_rows.len(), 2, "{}", ctx.backend);
+    let pool = ctx.a.state.db.primary();
+    for (user, games) in [(31, 2), (32, 1), (33, 1), (34, 2), (35, 0)] {
+        assert_eq!(
+            result_count(pool, user).await.unwrap(),
+            games,
+            "{}: results of {user}",
+            ctx.backend
+        );
+        if games > 0 {
+            assert_eq!(r.rating(user).await.unwrap().games, games as u32);
+        }
+    }
+    // Player 34 played b-2 then b-3 in the batch: b-3 starts from b-2's result.
+    let after_b2 = applied_rows.iter().find(|(i, _)| *i == 0).unwrap().1[1].2;
+    let before_b3 = applied_rows.iter().find(|(i, _)| *i == 3).unwrap().1[0].1;
+    assert_eq!(after_b2, before_b3, "{}", ctx.backend);
+}
+
 /// The SDK's typed calls (`livequiz_sdk::Client::leaderboards`, `leaderboard` with period,
 /// limit and cursor paging, `leaderboard_me`, `leaderboard_around`, `my_rating`) against the
 /// gateway: every response decodes into the SDK's types and says what the JSON says.
