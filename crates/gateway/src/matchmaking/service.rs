@@ -25,6 +25,9 @@ use crate::store::StoreError;
 /// Sessions a turn opens at once (each takes database connections while it writes).
 const OPEN_AT_ONCE: usize = 8;
 
+/// Matches a turn stores (and so delivers) together while it opens the rest.
+const STORE_EVERY: usize = 64;
+
 /// The name of the queue's authority lease.
 const LEASE: &str = "queue";
 
@@ -616,52 +619,64 @@ impl Matchmaker {
         // A group whose ticket left or was claimed meanwhile is skipped.
         let claimed = self.store.claim_many(&claims, now_ms()).await?;
         phase.done("claim");
-        // The sessions of a turn are created concurrently (their tickets are disjoint), a few at a time.
+        // The sessions of a turn are created concurrently (their tickets are disjoint), a few
+        // at a time, and stored a chunk at a time: a wave of hundreds of matches takes seconds
+        // to open, and the players of the first ones get their code once their chunk is
+        // stored, not after the whole wave.
         let opens: Vec<_> = claims
             .iter()
             .zip(&planned)
             .zip(&claimed)
             .filter(|(_, &ok)| ok)
-            .map(|((claim, (rows, details)), _)| async move {
-                let opened = self.open_session(claim, rows, details, settings).await;
-                (claim, rows.len(), opened)
-            })
+            .map(|((claim, (rows, details)), _)| (claim, rows, details))
             .collect();
-        let mut started = Vec::new();
-        let mut sizes = Vec::new();
-        // Bounded, so a wave of thousands of matches does not drain the database pool (each
-        // session writes its row and checkpoint); the order of the results does not matter.
-        let opened_all: Vec<_> = futures_util::stream::iter(opens)
-            .buffer_unordered(OPEN_AT_ONCE)
-            .collect()
-            .await;
-        phase.done("sessions");
-        for (claim, size, opened) in opened_all {
-            match opened {
-                Ok(s) => {
-                    started.push(s);
-                    sizes.push(size);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "matchmaker: a match could not start");
-                    if let Err(e) = self.store.unclaim(&claim.match_id).await {
-                        tracing::warn!(error = %e, "matchmaker: could not put a match's tickets back");
+        for chunk in opens.chunks(STORE_EVERY) {
+            let futs: Vec<_> = chunk
+                .iter()
+                .map(|&(claim, rows, details)| async move {
+                    let opened = self.open_session(claim, rows, details, settings).await;
+                    (claim, rows.len(), opened)
+                })
+                .collect();
+            let opened_all: Vec<_> = futures_util::stream::iter(futs)
+                .buffer_unordered(OPEN_AT_ONCE)
+                .collect()
+                .await;
+            let mut started = Vec::new();
+            let mut sizes = Vec::new();
+            for (claim, size, opened) in opened_all {
+                match opened {
+                    Ok(s) => {
+                        started.push(s);
+                        sizes.push(size);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "matchmaker: a match could not start");
+                        if let Err(e) = self.store.unclaim(&claim.match_id).await {
+                            tracing::warn!(error = %e, "matchmaker: could not put a match's tickets back");
+                        }
                     }
                 }
             }
-        }
-        if let Err(e) = self.store.started_many(&started, now_ms()).await {
-            for s in &started {
-                if let Err(e) = self.store.unclaim(&s.match_id).await {
-                    tracing::warn!(error = %e, "matchmaker: could not put a match's tickets back");
+            if let Err(e) = self.store.started_many(&started, now_ms()).await {
+                for s in &started {
+                    if let Err(e) = self.store.unclaim(&s.match_id).await {
+                        tracing::warn!(error = %e, "matchmaker: could not put a match's tickets back");
+                    }
                 }
+                return Err(e);
             }
-            return Err(e);
+            for size in sizes {
+                metrics::counter!("matchmaking_matches_total", "size" => size.to_string())
+                    .increment(1);
+            }
+            // This gateway's players of the chunk hear of their matches now (the others'
+            // gateways deliver on their own ticks).
+            if self.waiting_here() > 0 {
+                self.deliver().await?;
+            }
         }
-        phase.done("started");
-        for size in sizes {
-            metrics::counter!("matchmaking_matches_total", "size" => size.to_string()).increment(1);
-        }
+        phase.done("sessions");
         Ok(())
     }
 
@@ -689,19 +704,23 @@ impl Matchmaker {
             top_n: 10,
             hide_text_on_devices: false,
         };
+        // The countdown runs from the session's creation, not from when the turn planned the
+        // match: in a wave, opening the sessions before this one can take seconds.
+        let start_by = now_ms() + settings.countdown_ms;
         let created = self
             .live
             .create_hostless(
                 quiz,
                 Hostless {
                     members: users.clone(),
-                    start_by: details.start_by,
+                    start_by,
                     ghost: None,
                 },
             )
             .await?;
         let details = MatchDetails {
             questions: ids.clone(),
+            start_by,
             ..details.clone()
         };
         Ok(Started {
