@@ -16,7 +16,8 @@
 //! It registers `--players` accounts (and, on a fresh database, an author who adds questions),
 //! then every player loops until `--secs` have passed: queue for a duel (any topic) through the
 //! SDK's `MatchClient`, join the match with `LiveClient`, answer every question after a random
-//! think time, wait for the end, queue again. It reports, with HDR histograms:
+//! think time (`--think-ms MIN-MAX`, default `0-300`; e.g. `1000-9000` for people), wait for the
+//! end, queue again. It reports, with HDR histograms:
 //!
 //! - **time to match**: queue request sent until `matched` (client side), p50/p95/p99/max;
 //! - **matches per second**: distinct matches players were put in, over the run;
@@ -45,6 +46,8 @@ struct Args {
     secs: u64,
     warmup: u64,
     parallel: usize,
+    /// Each answer waits a time drawn from `think.0..think.1` ms.
+    think: (u64, u64),
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -54,6 +57,7 @@ fn parse_args() -> anyhow::Result<Args> {
         secs: 60,
         warmup: 0,
         parallel: 4,
+        think: (0, 300),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -64,8 +68,17 @@ fn parse_args() -> anyhow::Result<Args> {
             "--secs" => a.secs = val()?.parse()?,
             "--warmup" => a.warmup = val()?.parse()?,
             "--parallel" => a.parallel = val()?.parse()?,
+            "--think-ms" => {
+                let v = val()?;
+                let (lo, hi) = v
+                    .split_once('-')
+                    .with_context(|| format!("--think-ms MIN-MAX (got {v:?})"))?;
+                a.think = (lo.trim().parse()?, hi.trim().parse()?);
+                anyhow::ensure!(a.think.0 < a.think.1, "--think-ms: MIN must be below MAX");
+            }
             other => anyhow::bail!(
-                "unknown flag {other}; flags: --url U --players N --secs S --warmup W --parallel P"
+                "unknown flag {other}; flags: --url U --players N --secs S --warmup W \
+                 --parallel P --think-ms MIN-MAX"
             ),
         }
     }
@@ -138,7 +151,13 @@ async fn seed_questions(url: &str, run: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn player_loop(url: String, token: String, until: Instant, stats: Arc<Mutex<Stats>>) {
+async fn player_loop(
+    url: String,
+    token: String,
+    until: Instant,
+    think: (u64, u64),
+    stats: Arc<Mutex<Stats>>,
+) {
     let err = |stats: &Arc<Mutex<Stats>>, kind: String| {
         *stats.lock().unwrap().errors.entry(kind).or_default() += 1;
     };
@@ -192,8 +211,8 @@ async fn player_loop(url: String, token: String, until: Instant, stats: Arc<Mute
             };
             match next {
                 Some(ServerMsg::Question(qv)) => {
-                    let think = rand::random_range(0..300u64);
-                    tokio::time::sleep(Duration::from_millis(think)).await;
+                    let wait = rand::random_range(think.0..think.1);
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
                     let choice = rand::random_range(0..2u32);
                     let _ = live.answer(qv.index, vec![choice], None);
                 }
@@ -274,6 +293,7 @@ async fn main() -> anyhow::Result<()> {
             args.url.clone(),
             t,
             until,
+            args.think,
             stats.clone(),
         )));
     }
