@@ -358,15 +358,7 @@ impl MatchStore {
                 return Ok(false);
             }
         }
-        sqlx::query(
-            "INSERT INTO mm_matches (match_id, topic, members, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(match_id.to_string())
-        .bind(topic.map(str::to_string))
-        .bind(details.to_string())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        insert_match(&mut tx, match_id, topic, details, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -416,16 +408,7 @@ impl MatchStore {
                 out.push(false);
                 continue;
             }
-            sqlx::query(
-                "INSERT INTO mm_matches (match_id, topic, members, created_at) \
-                 VALUES (?, ?, ?, ?)",
-            )
-            .bind(c.match_id.clone())
-            .bind(c.topic.clone())
-            .bind(c.details.clone())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            insert_match(&mut tx, &c.match_id, c.topic.as_deref(), &c.details, now).await?;
             out.push(true);
         }
         tx.commit().await?;
@@ -891,16 +874,8 @@ impl MatchStore {
         details: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO mm_matches (match_id, topic, members, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(match_id.to_string())
-        .bind(topic.map(str::to_string))
-        .bind(details.to_string())
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_match(&mut conn, match_id, topic, details, now).await
     }
 
     /// Keeps a finished duel's player as a ghost (once per match and
@@ -1067,4 +1042,24 @@ impl MatchStore {
             .await?;
         Ok(())
     }
+}
+
+/// The `mm_matches` row of a new match (claimed, or a ghost duel without tickets).
+async fn insert_match(
+    conn: &mut sqlx::AnyConnection,
+    match_id: &str,
+    topic: Option<&str>,
+    details: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO mm_matches (match_id, topic, members, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(match_id.to_string())
+    .bind(topic.map(str::to_string))
+    .bind(details.to_string())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
