@@ -15,9 +15,16 @@
 //! - the top list, if it changed since the player last got it, right before
 //!   their rank frame (adjacent frames leave in one write);
 //! - a `rank` frame if anything in it changed (rank, score, percentile or
-//!   the player count): **every** such player in **every** push, so each of
-//!   10,000 players sees their own rank at up to 4 Hz while it moves, and a
-//!   reveal's points reach everyone in the first push after it.
+//!   the player count) since the player was last told: **every** such player
+//!   in **every** push, so each of 10,000 players sees their own rank at up to
+//!   4 Hz while it moves.
+//!
+//! A reveal tells each player their standing itself (rank, percentile and
+//! player count in their result, read with the same scan, under a version of
+//! this sequence of its own), and records it as what they were last told: a
+//! question's points reach everyone with the reveal, and the first push
+//! after it sends the changed top list but no `rank` frame that would only
+//! repeat the reveal. One full fan-out of 10,000 frames instead of two.
 //!
 //! A push is a pure function of the board: a driver that cannot deliver
 //! pushes as fast as they are due (a slow machine, a very large session)
@@ -99,6 +106,13 @@ impl PushState {
         self.version
     }
 
+    /// Takes the next version (a push, or a reveal that tells the players
+    /// their standing: the same sequence).
+    pub(crate) fn next_version(&mut self) -> u64 {
+        self.version += 1;
+        self.version
+    }
+
     /// Continues numbering after `version` (a session taken over by another
     /// gateway must not push versions its clients already saw).
     pub fn continue_after(&mut self, version: u64) {
@@ -132,7 +146,6 @@ impl Session {
     /// counts, the top list and the players' rank frames, all read from the
     /// session's board.
     pub fn push(&mut self, now: Instant) {
-        let players = self.roster.len() as u32;
         if self.push.counts_dirty_since.take().is_some() {
             if let State::Question(o) = &self.state {
                 let c = self.counts_view(o);
@@ -149,8 +162,7 @@ impl Session {
         let Some(since) = self.push.board_dirty_since.take() else {
             return;
         };
-        self.push.version += 1;
-        let version = self.push.version;
+        let version = self.push.next_version();
         let pushed_at = self.epoch(now);
         let changed_at = self.epoch(since);
         let top = self.standings(&self.ranks.top(self.push.top_n));
@@ -162,13 +174,10 @@ impl Session {
         }
         let top_seq = self.push.top_seq;
         let top = (top_seq > 0).then(|| self.top_msg(version, changed_at, pushed_at));
-        // One ordered scan gives every player's rank and score; ascending
-        // scores give the percentiles.
-        let all = self.ranks.all();
-        let ascending: Vec<i64> = all.iter().rev().map(|r| r.score).collect();
+        let all = self.board_standings();
         let mut frames = Vec::with_capacity(all.len());
-        for r in all {
-            let Some(p) = self.roster.get_mut(r.player) else {
+        for (player, pushed) in all {
+            let Some(p) = self.roster.get_mut(player) else {
                 continue;
             };
             if !p.connected {
@@ -176,30 +185,45 @@ impl Session {
             }
             if let Some(top) = top.as_ref().filter(|_| p.top_seen != top_seq) {
                 p.top_seen = top_seq;
-                frames.push(Effect::Send(Target::Player(r.player), top.clone()));
+                frames.push(Effect::Send(Target::Player(player), top.clone()));
             }
-            let pushed = Pushed {
-                rank: r.rank,
-                score: r.score,
-                percentile: percentile(&ascending, r.score),
-                players,
-            };
+            // Unchanged since the last rank frame or the reveal that told it.
             if p.last_pushed == Some(pushed) {
                 continue;
             }
             p.last_pushed = Some(pushed);
             let msg = ServerMsg::Rank {
                 version,
-                rank: r.rank,
-                score: r.score,
-                players,
+                rank: pushed.rank,
+                score: pushed.score,
+                players: pushed.players,
                 changed_at,
                 pushed_at,
                 percentile: pushed.percentile,
             };
-            frames.push(Effect::Send(Target::Player(r.player), msg));
+            frames.push(Effect::Send(Target::Player(player), msg));
         }
         self.out_extend(frames);
+    }
+
+    /// Every player on the board with what their `rank` frame would say now,
+    /// best first: one ordered scan gives every rank and score, the ascending
+    /// scores give the percentiles. The push and the reveal both read it.
+    pub(crate) fn board_standings(&self) -> Vec<(u64, Pushed)> {
+        let players = self.roster.len() as u32;
+        let all = self.ranks.all();
+        let ascending: Vec<i64> = all.iter().rev().map(|r| r.score).collect();
+        all.iter()
+            .map(|r| {
+                let pushed = Pushed {
+                    rank: r.rank,
+                    score: r.score,
+                    percentile: percentile(&ascending, r.score),
+                    players,
+                };
+                (r.player, pushed)
+            })
+            .collect()
     }
 
     /// The current top list as a frame.

@@ -15,7 +15,7 @@ use crate::push::PushState;
 use crate::quiz::{normalise_choices, personal_limit_ms, LiveQuiz};
 use crate::ranks::Ranks;
 use crate::restore::PlayerRecord;
-use crate::roster::{Player, Roster};
+use crate::roster::{Player, Pushed, Roster};
 use crate::scoring::{score_answer, Scored};
 use livequiz_sdk::live::{
     close, AnswerCountsView, ErrorCode, FinishReason, Phase, PlayerResult, RosterEntry, ServerMsg,
@@ -614,8 +614,10 @@ impl Session {
 
     /// The question closed (every accepted answer is durable): applies the
     /// held points to the players' totals and the board, all together, and
-    /// reveals. The reveal frames are queued before the board writes, and
-    /// the first push after them shows the new scores.
+    /// reveals. The reveal frames are queued before the board writes; each
+    /// player's carries their new score, rank, percentile and the player
+    /// count, so the first push after it sends them no `rank` frame unless
+    /// something changed since (it still sends the changed top list).
     fn reveal(&mut self, now: Instant) {
         let State::Question(o) = std::mem::replace(&mut self.state, State::Lobby) else {
             return;
@@ -636,12 +638,24 @@ impl Session {
             })
             .collect();
         self.ranks.apply(&writes);
+        // Everyone's standing after the points, told with the reveal under a
+        // version of the push sequence: frames of earlier pushes are older,
+        // the next push is newer.
+        let version = self.push.next_version();
+        let changed_at = self.epoch(now);
+        let standings: HashMap<u64, Pushed> = self.board_standings().into_iter().collect();
         let mut frames = Vec::with_capacity(ids.len() + 1);
         for id in ids {
-            let score = self.ranks.score(id).unwrap_or(0);
+            let standing = standings.get(&id).copied();
+            let score = standing.map_or(0, |s| s.score);
             let Some(p) = self.roster.get_mut(id) else {
                 continue;
             };
+            // What the reveal tells a connected player, the next push need
+            // not repeat.
+            if p.connected && standing.is_some() {
+                p.last_pushed = standing;
+            }
             let result = match o.answers.get(&id) {
                 Some(a) => {
                     let s = a.scored;
@@ -652,6 +666,9 @@ impl Session {
                         points: s.points,
                         streak: s.streak,
                         score,
+                        rank: standing.map(|s| s.rank),
+                        percentile: standing.map(|s| s.percentile),
+                        players: standing.map(|s| s.players),
                     }
                 }
                 None => {
@@ -662,6 +679,9 @@ impl Session {
                         points: 0,
                         streak: 0,
                         score,
+                        rank: standing.map(|s| s.rank),
+                        percentile: standing.map(|s| s.percentile),
+                        players: standing.map(|s| s.players),
                     }
                 }
             };
@@ -670,6 +690,8 @@ impl Session {
                 correct: correct.clone(),
                 counts: o.counts.clone(),
                 result: Some(result),
+                version,
+                changed_at,
             };
             frames.push(Effect::Send(Target::Player(id), msg));
         }
@@ -678,6 +700,8 @@ impl Session {
             correct,
             counts: o.counts.clone(),
             result: None,
+            version,
+            changed_at,
         };
         frames.push(Effect::Send(Target::Host, host));
         self.out.extend(frames);

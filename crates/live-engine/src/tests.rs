@@ -374,19 +374,31 @@ fn pushes_are_coalesced_and_versioned() {
     );
     advance(Duration::from_millis(250));
     s.skip(now()).unwrap();
-    s.take_effects();
-    assert!(s.push_due(now()));
-    s.push(now());
+    // The reveal tells ann her new score and rank, with the next version.
     let fx = s.take_effects();
     assert!(sends(&fx).iter().any(|(t, m)| *t == Target::Player(ann)
         && matches!(
             m,
-            ServerMsg::Rank {
+            ServerMsg::Reveal {
                 version: 4,
-                score: 1000,
+                result: Some(r),
                 ..
-            }
+            } if r.score == 1000 && r.rank == Some(1)
         )));
+    // The push after it carries the top list with a newer version, and no
+    // rank frame that would repeat the reveal.
+    assert!(s.push_due(now()));
+    s.push(now());
+    let fx = s.take_effects();
+    let to_ann: Vec<&ServerMsg> = sends(&fx)
+        .into_iter()
+        .filter(|(t, _)| *t == ann_t)
+        .map(|(_, m)| m)
+        .collect();
+    assert!(
+        matches!(&to_ann[..], [ServerMsg::Leaderboard { version: 5, top, .. }] if top[0].score == 1000),
+        "{fx:?}"
+    );
 }
 
 #[test]
@@ -485,7 +497,7 @@ fn settle(s: &mut Session) {
 }
 
 #[test]
-fn one_push_gives_every_one_of_10_000_players_their_new_rank() {
+fn the_reveal_gives_every_one_of_10_000_players_their_new_rank() {
     let n = 10_000;
     let mut s = session_of(n);
     settle(&mut s);
@@ -498,23 +510,38 @@ fn one_push_gives_every_one_of_10_000_players_their_new_rank() {
         .collect();
     s.commit(now(), answers);
     assert_eq!(s.phase(), Phase::Reveal, "everyone answered");
-    s.take_effects();
-    let mut got = Served::default();
-    let ranks = serve(&mut s, &mut got);
-    assert_eq!(ranks.len(), n, "every player's new rank in the first push");
-    for (p, m) in &ranks {
-        let ServerMsg::Rank { rank, score, .. } = m else {
-            unreachable!()
-        };
-        let expected = if p % 2 == 0 {
-            (1, 1000)
-        } else {
-            (n as u64 / 2 + 1, 0)
-        };
-        assert_eq!((*rank, *score), expected, "player {p}");
+    let fx = s.take_effects();
+    let mut ranks = HashMap::new();
+    for (t, m) in sends(&fx) {
+        if let (
+            Target::Player(p),
+            ServerMsg::Reveal {
+                result: Some(r), ..
+            },
+        ) = (t, m)
+        {
+            assert!(
+                ranks.insert(p, (r.rank, r.score)).is_none(),
+                "two reveals for {p}"
+            );
+        }
     }
-    // With the top list that changed, right before it.
-    assert!(got.players.values().all(|&c| c == (1, 1)));
+    assert_eq!(ranks.len(), n, "every player's new rank in the reveal");
+    for (p, got) in &ranks {
+        let expected = if p % 2 == 0 {
+            (Some(1), 1000)
+        } else {
+            (Some(n as u64 / 2 + 1), 0)
+        };
+        assert_eq!(*got, expected, "player {p}");
+    }
+    // The first push after it: the top list that changed, and no rank frame
+    // that would repeat the reveal.
+    let mut got = Served::default();
+    let pushed = serve(&mut s, &mut got);
+    assert!(pushed.is_empty(), "{} rank frames", pushed.len());
+    assert_eq!(got.players.len(), n);
+    assert!(got.players.values().all(|&c| c == (1, 0)));
     assert_eq!(got.host_tops, 1);
     // Nothing changed since: nothing left to tell anyone.
     let mut later = Served::default();
@@ -814,8 +841,9 @@ fn assert_no_points(frames: &[(Target, ServerMsg)]) {
     }
 }
 
-/// At the question's deadline: the reveal gives ann her points, and the frames after it
-/// (the first push) show them; the board and its mirror have them.
+/// At the question's deadline: the reveal gives ann her points and her new rank, and the
+/// frames after it (the first push) show them in the top list without repeating her rank;
+/// the board and its mirror have them.
 fn closes_with_the_points(s: &mut Session, mirror: &mut Mirror, ann: u64, points: u32) {
     advance(Duration::from_millis(10_000));
     s.tick(now());
@@ -824,18 +852,18 @@ fn closes_with_the_points(s: &mut Session, mirror: &mut Mirror, ann: u64, points
     let reveal = frames.iter().position(|(t, m)| {
         *t == Target::Player(ann)
             && matches!(m, ServerMsg::Reveal { result: Some(r), .. }
-                if r.correct && r.points == points && r.score == i64::from(points))
+                if r.correct && r.points == points && r.score == i64::from(points)
+                    && r.rank == Some(1))
     });
-    let rank = frames.iter().position(|(t, m)| {
-        *t == Target::Player(ann)
-            && matches!(m, ServerMsg::Rank { rank: 1, score, .. } if *score == i64::from(points))
-    });
+    let rank = frames
+        .iter()
+        .position(|(t, m)| *t == Target::Player(ann) && matches!(m, ServerMsg::Rank { .. }));
     let top = frames.iter().position(|(_, m)| {
         matches!(m, ServerMsg::Leaderboard { top, .. }
             if top[0].player_id == ann && top[0].score == i64::from(points))
     });
     assert!(
-        reveal.is_some() && reveal < rank && reveal < top,
+        reveal.is_some() && rank.is_none() && reveal < top,
         "{frames:?}"
     );
     assert_eq!(s.score(ann), Some(i64::from(points)));
@@ -901,4 +929,109 @@ fn points_reach_the_board_and_pushes_only_when_the_question_closes() {
     // Both copies apply ann's points at the close, not before.
     closes_with_the_points(&mut r, &mut restored_board, ann, a.points);
     closes_with_the_points(&mut s, &mut board, ann, a.points);
+}
+
+#[test]
+fn a_reveal_carries_each_standing_and_the_next_push_does_not_repeat_it() {
+    let mut s = session(2);
+    let ids: Vec<u64> = ["ann", "bob", "cy", "dan"]
+        .into_iter()
+        .map(|n| {
+            let id = s.join(now(), n, None, format!("t{n}")).unwrap();
+            s.attach(now(), id);
+            id
+        })
+        .collect();
+    s.take_effects();
+    settle(&mut s);
+    s.start(now()).unwrap();
+    // ann right first, bob right later (fewer points), cy wrong, dan silent.
+    let a = answer(&mut s, ids[0], 0, &[1]).unwrap();
+    advance(Duration::from_millis(4_000));
+    let b = answer(&mut s, ids[1], 0, &[1]).unwrap();
+    let c = answer(&mut s, ids[2], 0, &[0]).unwrap();
+    s.commit(now(), vec![a, b, c]);
+    s.take_effects();
+    advance(Duration::from_millis(10));
+    s.skip(now()).unwrap();
+    let fx = s.take_effects();
+    let changed = s.epoch(now());
+    let version = s.push_version();
+    let told: HashMap<u64, (Option<u64>, i64, Option<u32>, Option<u32>)> = sends(&fx)
+        .into_iter()
+        .filter_map(|(t, m)| match (t, m) {
+            (
+                Target::Player(p),
+                ServerMsg::Reveal {
+                    result: Some(r),
+                    version: v,
+                    changed_at,
+                    ..
+                },
+            ) => {
+                assert_eq!((*v, *changed_at), (version, changed), "{m:?}");
+                Some((p, (r.rank, r.score, r.percentile, r.players)))
+            }
+            _ => None,
+        })
+        .collect();
+    // Exactly what the board says (and what a rank frame would say).
+    let board: HashMap<u64, (Option<u64>, i64, Option<u32>, Option<u32>)> = s
+        .board_standings()
+        .into_iter()
+        .map(|(p, b)| {
+            (
+                p,
+                (Some(b.rank), b.score, Some(b.percentile), Some(b.players)),
+            )
+        })
+        .collect();
+    assert_eq!(told, board);
+    let ranks: Vec<(Option<u64>, Option<u32>)> =
+        ids.iter().map(|p| (told[p].0, told[p].2)).collect();
+    assert_eq!(
+        ranks,
+        vec![
+            (Some(1), Some(100)),
+            (Some(2), Some(66)),
+            (Some(3), Some(0)),
+            (Some(3), Some(0))
+        ]
+    );
+    assert!(told.values().all(|t| t.3 == Some(4)));
+    // The host's reveal has the version too.
+    assert!(sends(&fx).iter().any(|(t, m)| *t == Target::Host
+        && matches!(m, ServerMsg::Reveal { result: None, version: v, .. } if *v == version)));
+    // The next push: the new top list for everyone, a newer version, no rank frames.
+    let mut got = Served::default();
+    assert!(s.push_due(now()));
+    s.push(now());
+    let fx = s.take_effects();
+    for (t, m) in sends(&fx) {
+        match (t, m) {
+            (
+                Target::Player(p),
+                ServerMsg::Leaderboard {
+                    version: v, top, ..
+                },
+            ) => {
+                assert_eq!(*v, version + 1);
+                assert_eq!(top[0].player_id, ids[0]);
+                got.players.entry(p).or_default().0 += 1;
+            }
+            (Target::Host, ServerMsg::Leaderboard { .. }) => got.host_tops += 1,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+    assert_eq!(got.players.len(), ids.len());
+    assert_eq!(got.host_tops, 1);
+    // Something changes after the reveal (one more player): rank frames again.
+    advance(Duration::from_millis(250));
+    add_players(&mut s, 10, 1);
+    let mut later = Served::default();
+    let ranks = serve(&mut s, &mut later);
+    assert_eq!(ranks.len(), ids.len() + 1);
+    assert!(ranks
+        .values()
+        .all(|m| matches!(m, ServerMsg::Rank { players: 5, version: v, .. } if *v == version + 2)));
 }

@@ -2,8 +2,9 @@
 //! reconnect and resume.
 //!
 //! The client runs one background task per connection. It delivers
-//! [`LiveEvent`]s in order, drops leaderboard frames older than the newest
-//! version it delivered, and when the connection drops for any reason other
+//! [`LiveEvent`]s in order, drops leaderboard and rank frames older than the
+//! newest version it delivered (a reveal's version counts: it carries the
+//! player's standing), and when the connection drops for any reason other
 //! than a final close code it reconnects with the resume token (players) or
 //! the host token (hosts), with exponential backoff, and delivers
 //! [`LiveEvent::Reconnected`] with the fresh welcome (same player, same
@@ -651,11 +652,8 @@ async fn session(
                             continue;
                         }
                     };
-                    if let ServerMsg::Leaderboard { version, .. } | ServerMsg::Rank { version, .. } = &msg {
-                        if *version < *last_version {
-                            continue; // stale frame
-                        }
-                        *last_version = *version;
+                    if !fresh(&msg, last_version) {
+                        continue; // stale frame
                     }
                     if events.send(LiveEvent::Message(msg)).await.is_err() {
                         return Ended::ByClient;
@@ -676,9 +674,59 @@ async fn session(
     }
 }
 
+/// Whether `msg` is delivered: a leaderboard or rank frame older than
+/// `last_version` is not. A reveal is always delivered, and its version
+/// counts too: the standing it carries is as of that version, so a push frame
+/// built before it must not overwrite it.
+fn fresh(msg: &ServerMsg, last_version: &mut u64) -> bool {
+    match msg {
+        ServerMsg::Leaderboard { version, .. } | ServerMsg::Rank { version, .. } => {
+            if *version < *last_version {
+                return false;
+            }
+            *last_version = *version;
+        }
+        ServerMsg::Reveal { version, .. } => *last_version = (*last_version).max(*version),
+        _ => {}
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reveal_outdates_older_push_frames() {
+        let rank = |version| ServerMsg::Rank {
+            version,
+            rank: 1,
+            score: 0,
+            players: 1,
+            changed_at: 0,
+            pushed_at: 0,
+            percentile: 100,
+        };
+        let reveal = |version| ServerMsg::Reveal {
+            question: 0,
+            correct: vec![],
+            counts: vec![],
+            result: None,
+            version,
+            changed_at: 0,
+        };
+        let mut last = 0;
+        assert!(fresh(&rank(3), &mut last));
+        assert!(fresh(&reveal(4), &mut last));
+        // Built before the reveal, delivered after it: older than its standing.
+        assert!(!fresh(&rank(3), &mut last));
+        // The next push is newer.
+        assert!(fresh(&rank(5), &mut last));
+        // A reveal of an older server (version 0) is delivered and moves nothing.
+        assert!(fresh(&reveal(0), &mut last));
+        assert!(fresh(&rank(5), &mut last));
+        assert!(!fresh(&rank(4), &mut last));
+    }
 
     #[test]
     fn urls_carry_only_the_escaped_code() {

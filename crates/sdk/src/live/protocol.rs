@@ -477,6 +477,10 @@ pub struct AnswerCountsView {
 
 /// A player's result for one question, in a [`ServerMsg::Reveal`].
 ///
+/// It carries the player's standing after the question (`rank`, `percentile`,
+/// `players`), so the new score reaches the player with the reveal; the
+/// next push sends no [`ServerMsg::Rank`] that would only repeat it.
+///
 /// ```
 /// let r: livequiz_sdk::live::PlayerResult = serde_json::from_str(
 ///     r#"{"answered":true,"correct":true,"points":950,"streak":2,"score":1950}"#,
@@ -495,6 +499,18 @@ pub struct PlayerResult {
     pub streak: u32,
     /// Total score after this question.
     pub score: i64,
+    /// Rank after this question (competition style, as in
+    /// [`ServerMsg::Rank::rank`]); absent from servers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u64>,
+    /// Percentile after this question (as in [`ServerMsg::Rank::percentile`]);
+    /// absent from servers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentile: Option<u32>,
+    /// Players in the session at the reveal (as in
+    /// [`ServerMsg::Rank::players`]); absent from servers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub players: Option<u32>,
 }
 
 /// One row of a leaderboard.
@@ -666,6 +682,18 @@ pub enum ServerMsg {
         /// The receiving player's result (absent for the host).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         result: Option<PlayerResult>,
+        /// Same sequence as [`ServerMsg::Leaderboard::version`]: the
+        /// standing in `result` is as of this version, so a `rank` or
+        /// `leaderboard` frame with a lower version is older than the reveal
+        /// and dropped, and the next push carries a higher one. 0 from
+        /// servers that predate it.
+        #[serde(default)]
+        version: u64,
+        /// Server time (ms since the Unix epoch) the question's points were
+        /// applied (as in [`ServerMsg::Rank::changed_at`]). 0 from servers
+        /// that predate it.
+        #[serde(default)]
+        changed_at: i64,
     },
     /// Top N changed (broadcast, coalesced to at most 4 per second).
     Leaderboard {
@@ -1192,6 +1220,70 @@ mod tests {
         .unwrap();
         assert_eq!(old_welcome.max_players, 0);
         assert!(old_welcome.roster.is_none() && old_welcome.answer_counts.is_none());
+    }
+
+    #[test]
+    fn reveals_carry_the_standing_and_old_ones_still_parse() {
+        // A reveal of an older server: no standing, no version.
+        let old: ServerMsg = serde_json::from_str(
+            r#"{"type":"reveal","question":1,"correct":[0],"counts":[2,1],"result":{"answered":true,"correct":true,"points":950,"streak":2,"score":1950}}"#,
+        )
+        .unwrap();
+        let ServerMsg::Reveal {
+            result: Some(r),
+            version,
+            changed_at,
+            ..
+        } = &old
+        else {
+            panic!("{old:?}");
+        };
+        assert_eq!((r.rank, r.percentile, r.players), (None, None, None));
+        assert_eq!((*version, *changed_at), (0, 0));
+        // Written back, an absent standing stays absent.
+        let json = serde_json::to_string(r).unwrap();
+        assert_eq!(
+            json,
+            r#"{"answered":true,"correct":true,"points":950,"streak":2,"score":1950}"#
+        );
+        // A new reveal round-trips with every field.
+        let new = ServerMsg::Reveal {
+            question: 1,
+            correct: vec![0],
+            counts: vec![2, 1],
+            result: Some(PlayerResult {
+                answered: true,
+                correct: true,
+                points: 950,
+                streak: 2,
+                score: 1950,
+                rank: Some(1),
+                percentile: Some(100),
+                players: Some(3),
+            }),
+            version: 7,
+            changed_at: 1_700_000_000_000,
+        };
+        let json = serde_json::to_string(&new).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"reveal","question":1,"correct":[0],"counts":[2,1],"result":{"answered":true,"correct":true,"points":950,"streak":2,"score":1950,"rank":1,"percentile":100,"players":3},"version":7,"changed_at":1700000000000}"#
+        );
+        assert_eq!(serde_json::from_str::<ServerMsg>(&json).unwrap(), new);
+        // The host's reveal has no result.
+        let host: ServerMsg = serde_json::from_str(
+            r#"{"type":"reveal","question":0,"correct":[1],"counts":[0,1],"version":3,"changed_at":5}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            host,
+            ServerMsg::Reveal {
+                result: None,
+                version: 3,
+                changed_at: 5,
+                ..
+            }
+        ));
     }
 
     #[test]

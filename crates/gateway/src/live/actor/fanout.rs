@@ -494,6 +494,8 @@ mod tests {
             correct: vec![1],
             counts: vec![0, 1],
             result: None,
+            version: 0,
+            changed_at: 0,
         };
         for p in 0..1000 {
             f.send(Target::Player(p), &reveal);
