@@ -20,15 +20,21 @@
 //! - **answer ack**: answer sent until its `answer_ack` (the ack is sent only after the answer
 //!   is durably written to the database), and apart for the answers sent within 0.5 s of their
 //!   question arriving (they race the question's fan-out to every player);
-//! - **push (end to end)**: answer sent until the player's own `rank` frame shows the new score
-//!   (correct answers only; includes the database write and the coalescing window);
+//! - **push (end to end)**: answer sent until the player's own `reveal` or `rank` frame first
+//!   shows the new score (correct answers only; includes the database write and the wait for
+//!   the question's close);
 //! - **push latency**: every `rank`/`leaderboard` frame received minus the frame's `pushed_at`
 //!   (when the gateway built the push): how long the fan-out of a push to 10,000 sockets takes,
 //!   which is what the "p99 push < 250 ms" target measures (same machine, same clock;
 //!   ms resolution);
 //! - **push age**: the same frames' receipt minus `changed_at` (the oldest change a frame
 //!   carries), i.e. push latency plus the wait for the coalescing window (250 ms);
-//! - **score change age**: the same for the `rank` frames that show a player a new score;
+//! - **score change age**: receipt minus `changed_at` of the frame that shows a player a new
+//!   score: the `reveal` (it carries the player's score and standing after the question, and
+//!   its `changed_at` is when the points were applied; reveals without `changed_at`, from older
+//!   gateways, are not counted) or a `rank` frame (a score changed outside a reveal, or a
+//!   gateway that does not put the standing in the reveal). The gateway sends no `rank` frame
+//!   that would repeat the reveal, so each change counts once;
 //! - **rank frames a second a player while joining** (each player's `rank` frames from its join
 //!   to the last player's join, over that window: the count moves with every push then) and
 //!   the per-second timeline of `rank` frames per connected player;
@@ -241,6 +247,11 @@ impl Stats {
         if let Some(c) = self.rank_timeline.get(sec) {
             c.fetch_add(1, Ordering::Relaxed);
         }
+        self.score_changed(i, changed_at, new_score);
+    }
+    /// A frame that tells the player their score (`rank` or `reveal`) arrived now; `new_score`
+    /// if the score differs from the last one the player saw.
+    fn score_changed(&self, i: usize, changed_at: i64, new_score: bool) {
         if new_score {
             let ms = (now_ms() - changed_at).max(0) as u64;
             self.score_age.record(i, Duration::from_millis(ms));
@@ -477,8 +488,25 @@ async fn player(
             ServerMsg::Reveal {
                 question,
                 result: Some(r),
+                changed_at,
                 ..
             } => {
+                // The reveal carries the new score (and, from servers that send `changed_at`,
+                // the standing), so it is where a score change arrives first.
+                if changed_at > 0 {
+                    stats.score_changed(
+                        i,
+                        changed_at,
+                        seen_score.is_some_and(|old| old != r.score),
+                    );
+                    seen_score = Some(r.score);
+                }
+                if r.score > score {
+                    if let Some(at) = awaiting_push.take() {
+                        stats.push_e2e.record(i, at.elapsed());
+                    }
+                }
+                score = score.max(r.score);
                 awaiting_push = None; // wrong answers never move the score
                 if acked_questions.contains(&question) && !r.answered {
                     stats.lost.fetch_add(1, Ordering::Relaxed);

@@ -26,7 +26,7 @@ const ui = {
   selected: new Set(),
   answered: false,
   rank: null,
-  percentile: null, // share of the other players this one is ahead of (rank frames)
+  percentile: null, // share of the other players this one is ahead of (rank frames, reveals)
   ranked: false, // a question has been revealed: ranks mean something
   score: 0,
   players: 0,
@@ -181,6 +181,13 @@ live.on("reveal", (r) => {
   $("r-points").textContent = res ? `+${res.points}` : "+0";
   $("r-streak").textContent = res ? String(res.streak) : "0";
   if (res) ui.score = res.score;
+  // The standing after this question comes with the reveal (no rank frame repeats it);
+  // older servers send it in the next rank frame instead.
+  if (res && typeof res.rank === "number") {
+    ui.rank = res.rank;
+    if (typeof res.players === "number") ui.players = res.players;
+    ui.percentile = typeof res.percentile === "number" ? res.percentile : null;
+  }
   $("r-score").textContent = String(ui.score);
   $("r-rank").textContent = ui.rank ? `${ui.rank} / ${ui.players}` : "–";
   ui.ranked = true;

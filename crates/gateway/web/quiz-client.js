@@ -27,7 +27,7 @@
 //
 // The client sends the credential as the first frame, keeps the welcome's resume token (in
 // `storage` too, so a reloaded page resumes), drops leaderboard/rank frames older than the
-// highest `version` seen, estimates the clock offset from `server_time` (welcome, pong), and
+// highest `version` seen (a reveal's included), estimates the clock offset from `server_time` (welcome, pong), and
 // reconnects with exponential backoff (100 ms to 2 s, jitter, 20 attempts) and the resume
 // credential unless the close code is final (see CLOSE_CODES); after 4010 (the session was
 // handed over to another gateway) the first attempt is made at once. docs/WEB.md has the
@@ -638,6 +638,13 @@ export class LiveClient extends Emitter {
           this.lastVersion = v;
         }
         this.#countPlayers(f.players);
+        break;
+      }
+      case "reveal": {
+        // Never dropped; the standing in its result is as of its version, so push frames
+        // built before it (lower versions) are stale from now on.
+        if (typeof f.version === "number" && f.version > this.lastVersion) this.lastVersion = f.version;
+        this.#countPlayers(f.result?.players);
         break;
       }
       case "roster":

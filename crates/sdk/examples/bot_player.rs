@@ -72,6 +72,11 @@ pub async fn play(
                     r.points,
                     r.score
                 );
+                // The standing after the question comes with the reveal (older gateways send
+                // it in the next `rank` frame instead).
+                if let (Some(rank), Some(players)) = (r.rank, r.players) {
+                    println!("{nickname}: now #{rank} of {players}");
+                }
             }
             LiveEvent::Message(ServerMsg::Rank { rank, players, .. }) => {
                 println!("{nickname}: now #{rank} of {players}");

@@ -140,6 +140,31 @@ test("leaderboard and rank frames older than the highest version are dropped", (
   assert.deepEqual(dropped, [4, 3]);
 });
 
+test("a reveal's version outdates older push frames, and a reveal is never dropped", () => {
+  const c = client();
+  const ws = joined(c);
+  const got = [];
+  const players = [];
+  c.on("reveal", (f) => got.push(["reveal", f.version]));
+  c.on("rank", (f) => got.push(["rank", f.version]));
+  c.on("leaderboard", (f) => got.push(["leaderboard", f.version]));
+  c.on("players", (p) => players.push(p.players));
+  ws.serverSend({ type: "rank", version: 3, rank: 2, score: 10, players: 2 });
+  ws.serverSend({
+    type: "reveal", question: 0, correct: [1], counts: [0, 1], version: 4, changed_at: 1,
+    result: { answered: true, correct: true, points: 900, streak: 1, score: 910, rank: 1, percentile: 100, players: 3 },
+  });
+  // Built before the reveal, delivered after it.
+  ws.serverSend({ type: "rank", version: 3, rank: 2, score: 10, players: 2 });
+  ws.serverSend({ type: "leaderboard", version: 5, top: [], players: 3 });
+  // A reveal from an older server (no version) and one with a lower version still arrive.
+  ws.serverSend({ type: "reveal", question: 1, correct: [1], counts: [0, 1] });
+  ws.serverSend({ type: "reveal", question: 2, correct: [1], counts: [0, 1], version: 1 });
+  assert.deepEqual(got, [["rank", 3], ["reveal", 4], ["leaderboard", 5], ["reveal", undefined], ["reveal", 1]]);
+  assert.equal(c.lastVersion, 5);
+  assert.deepEqual(players.slice(-2), [2, 3]);
+});
+
 test("the clock offset follows server_time from welcome, then the best pong", () => {
   const c = client();
   time.t = 500_000;
