@@ -957,7 +957,9 @@ fn a_reveal_carries_each_standing_and_the_next_push_does_not_repeat_it() {
     let fx = s.take_effects();
     let changed = s.epoch(now());
     let version = s.push_version();
-    let told: HashMap<u64, (Option<u64>, i64, Option<u32>, Option<u32>)> = sends(&fx)
+    // (rank, score, percentile, players) by player.
+    type Told = HashMap<u64, (Option<u64>, i64, Option<u32>, Option<u32>)>;
+    let told: Told = sends(&fx)
         .into_iter()
         .filter_map(|(t, m)| match (t, m) {
             (
@@ -976,7 +978,7 @@ fn a_reveal_carries_each_standing_and_the_next_push_does_not_repeat_it() {
         })
         .collect();
     // Exactly what the board says (and what a rank frame would say).
-    let board: HashMap<u64, (Option<u64>, i64, Option<u32>, Option<u32>)> = s
+    let board: Told = s
         .board_standings()
         .into_iter()
         .map(|(p, b)| {
