@@ -370,6 +370,16 @@ async fn player(
     let mut planned: Option<(u32, u32, Instant)> = None;
     let think = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(think);
+    // A player whose join raced the start gets the first question in its welcome rather than
+    // as a `question` frame: it answers that one.
+    if let Some(q) = client
+        .welcome()
+        .question
+        .as_ref()
+        .filter(|_| !client.welcome().answered)
+    {
+        planned = Some(plan_answer(&a, think.as_mut(), q.index));
+    }
     loop {
         let ev = tokio::select! {
             ev = client.next() => ev,
