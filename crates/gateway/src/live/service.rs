@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use livequiz_sdk::live::{CreateSession, CreatedSession};
 use futures_util::StreamExt;
+use livequiz_sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
 use super::actor::{self, ActorDeps, Cmd, SessionHandle, Tenure};
@@ -448,7 +448,15 @@ impl LiveService {
             .iter()
             .zip(ids)
             .map(|((p, (code, _, _)), id)| {
-                new_meta(id, code, String::new(), &p.quiz, p.join, Some(&p.hostless), epoch)
+                new_meta(
+                    id,
+                    code,
+                    String::new(),
+                    &p.quiz,
+                    p.join,
+                    Some(&p.hostless),
+                    epoch,
+                )
             })
             .collect();
         if let Err(e) = self.checkpoints().create_many(&metas).await {
