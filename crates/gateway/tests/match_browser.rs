@@ -4,7 +4,10 @@
 //! for any; one leaves and queues again first), are matched into the same server-run session,
 //! land on the player page of that session and play it to the end; a third player then waits
 //! for a duel, is offered a ghost of the recorded duel and plays it, and declines the next
-//! offer. Needs `chromium` and `chromium-driver` (`scripts/stack up` installs them).
+//! offer. A second test drives the other screens: three players fill a room of 3 and play it,
+//! a second window of an account already waiting is refused, and a lone player's wait ends at
+//! the bound with the timeout screen. Needs `chromium` and `chromium-driver` (`scripts/stack up`
+//! installs them).
 
 #[allow(dead_code)]
 #[path = "matchmaking/common.rs"]
@@ -17,6 +20,7 @@ mod harness;
 mod live_common;
 
 use common::{short_settings, Ctx};
+use gateway::matchmaking::pool::Curve;
 use gateway::matchmaking::MatchSettings;
 use harness::{Browser, Driver};
 
@@ -35,11 +39,18 @@ async fn log_in(b: &Browser, base: &str, name: &str) {
 
 /// Queues from the form: `topic` typed (empty: any), a duel.
 async fn queue_duel(b: &Browser, topic: &str) {
-    b.fill("topic", topic).await;
-    b.js("const s = document.getElementById('size'); s.value = '2'; return true;")
-        .await;
-    b.click("#queue-button").await;
+    queue_for(b, topic, 2).await;
     b.wait_screen("waiting").await;
+}
+
+/// Fills the form (`topic`, `size` players) and sends it, without waiting for a screen.
+async fn queue_for(b: &Browser, topic: &str, size: u32) {
+    b.fill("topic", topic).await;
+    b.js(&format!(
+        "const s = document.getElementById('size'); s.value = '{size}'; return true;"
+    ))
+    .await;
+    b.click("#queue-button").await;
 }
 
 /// The join code in the address bar of a player page.
@@ -175,5 +186,84 @@ async fn two_players_queue_match_and_play_a_duel_then_a_ghost_duel() {
     cid.wait_screen("over").await;
     cid.wait_text("over-title", "You left the queue").await;
     cid.close().await;
+    ctx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_fills_a_second_window_is_refused_and_a_lone_wait_times_out() {
+    let ctx = Ctx::sqlite_rated().await;
+    let settings = MatchSettings {
+        questions: 2,
+        time_limit_ms: 60_000,
+        reveal_ms: 300,
+        ..short_settings()
+    };
+    ctx.set_settings(settings.clone());
+    let base = ctx.gw(0).base_url.clone();
+    for name in ["ann", "bob", "cid", "dee"] {
+        ctx.player(name, 1500.0).await;
+    }
+    let driver = Driver::start().await;
+
+    // Three players ask for a room of 3: it starts as soon as it is full.
+    let mut room = Vec::new();
+    for name in ["ann", "bob", "cid"] {
+        let b = driver.browser(390, 844).await;
+        log_in(&b, &base, name).await;
+        queue_for(&b, "mm", 3).await;
+        b.wait_screen("waiting").await;
+        b.wait_text("wait-what", "A room of up to 3 players on “mm”")
+            .await;
+        room.push(b);
+    }
+    let mut codes = Vec::new();
+    for b in &room {
+        codes.push(page_code(b).await);
+    }
+    assert!(
+        codes.iter().all(|c| *c == codes[0]),
+        "all three in one session: {codes:?}"
+    );
+    room[0].shot("match-room").await;
+    for n in 1..=2 {
+        for b in &room {
+            answer(b, n, 2).await;
+        }
+    }
+    for b in &room {
+        b.wait_screen("finished").await;
+        b.wait_text("you", "of 3 with").await;
+    }
+    for b in room {
+        b.close().await;
+    }
+
+    // Dee waits alone (the wait bound short), then opens a second window and queues again
+    // there: refused on the form, the first window still waits until the bound.
+    ctx.set_settings(MatchSettings {
+        curve: Curve {
+            max_wait_ms: 4_000,
+            ..Curve::default()
+        },
+        ..settings
+    });
+    let first = driver.browser(390, 844).await;
+    log_in(&first, &base, "dee").await;
+    queue_duel(&first, "mm").await;
+    first.wait_text("wait-estimate", "about").await;
+    let second = driver.browser(390, 844).await;
+    log_in(&second, &base, "dee").await;
+    queue_for(&second, "mm", 2).await;
+    second
+        .wait_text("queue-error", "already waits in the queue")
+        .await;
+    second.wait_screen("pick").await;
+    second.shot("match-already-queued").await;
+    first.wait_screen("over").await;
+    first.wait_text("over-title", "No match this time").await;
+    first.wait_text("over-text", "Queue again").await;
+    first.shot("match-timeout").await;
+    first.close().await;
+    second.close().await;
     ctx.finish().await;
 }

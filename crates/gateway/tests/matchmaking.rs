@@ -50,6 +50,10 @@ both!(
     crate::scenarios::ghost_duel_leaves_out_questions_seen_lately,
     ghost_duel_leaves_out_questions_seen_lately
 );
+both!(
+    crate::scenarios::ghost_duel_plays_all_when_every_question_was_seen,
+    ghost_duel_plays_all_when_every_question_was_seen
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duel_updates_the_ratings_once_sqlite() {

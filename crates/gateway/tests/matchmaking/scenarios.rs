@@ -1001,6 +1001,25 @@ async fn answered_questions(ctx: &Ctx, match_id: &str, user_id: i64) -> Vec<i64>
 /// (the ghost's answers to them with them): carl saw the first of ann's two, so the duel
 /// against her ghost has only the second.
 pub async fn ghost_duel_leaves_out_questions_seen_lately(ctx: &Ctx) {
+    let (recorded, played) = ghost_duel_after_seeing(ctx, 1).await;
+    assert_eq!(
+        played,
+        recorded[1..].to_vec(),
+        "the seen question is left out"
+    );
+}
+
+/// A ghost duel whose every recorded question the live player saw lately plays them all
+/// rather than none.
+pub async fn ghost_duel_plays_all_when_every_question_was_seen(ctx: &Ctx) {
+    let (recorded, played) = ghost_duel_after_seeing(ctx, 2).await;
+    assert_eq!(played, recorded, "every question is played");
+}
+
+/// Records a duel of ann against bob, marks the first `seen` of ann's questions as seen by
+/// carl, lets carl take ann's ghost and answer every question it brings; returns ann's
+/// recorded questions and those carl answered in the ghost duel.
+async fn ghost_duel_after_seeing(ctx: &Ctx, seen: usize) -> (Vec<i64>, Vec<i64>) {
     let clock = Arc::new(ManualClock::new(1_000_000));
     ctx.set_clock(clock.clone());
     let (ann_id, ann) = ctx.player("ann", 1500.0).await;
@@ -1015,9 +1034,9 @@ pub async fn ghost_duel_leaves_out_questions_seen_lately(ctx: &Ctx) {
         .expect("clock")
         .as_millis() as i64;
     gateway::matchmaking::store::MatchStore::new(&ctx.gateways[0].state.db)
-        .mark_seen(&[carl_id], &recorded[..1], now)
+        .mark_seen(&[carl_id], &recorded[..seen], now)
         .await
-        .expect("carl saw the first question");
+        .expect("carl saw the questions");
 
     let (q, offer) = wait_past_the_bound(ctx, &clock, &carl).await;
     assert_eq!(offer.expect("a ghost is offered").user_id, ann_id);
@@ -1039,10 +1058,12 @@ pub async fn ghost_duel_leaves_out_questions_seen_lately(ctx: &Ctx) {
             None => break,
         }
     }
-    assert_eq!(questions, 1, "the seen question is left out");
     let _ = ctx.record_of(&m.match_id).await;
+    let played = answered_questions(ctx, &m.match_id, carl_id).await;
     assert_eq!(
-        answered_questions(ctx, &m.match_id, carl_id).await,
-        recorded[1..].to_vec()
+        questions,
+        played.len(),
+        "carl answered every question he got"
     );
+    (recorded, played)
 }
