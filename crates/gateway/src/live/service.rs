@@ -361,6 +361,8 @@ impl LiveService {
     /// actors start. A session that is invalid or finds no free code fails
     /// alone; when the rows or the checkpoints cannot be written, every
     /// session that got that far fails and its code is free again here.
+    /// The steps are timed in `live_batch_seconds{step}` (`codes`, `rows`,
+    /// `checkpoints`).
     pub async fn create_hostless_many(
         &self,
         matches: Vec<(LiveQuiz, Hostless)>,
@@ -375,6 +377,13 @@ impl LiveService {
         let mut out: Vec<Option<Result<CreatedSession, CreateError>>> =
             (0..matches.len()).map(|_| None).collect();
         let mut pending = Vec::new();
+        let mut last = std::time::Instant::now();
+        let mut step = |name: &'static str| {
+            let now = std::time::Instant::now();
+            metrics::histogram!("live_batch_seconds", "step" => name)
+                .record((now - last).as_secs_f64());
+            last = now;
+        };
         for (at, (quiz, hostless)) in matches.into_iter().enumerate() {
             let checked = validate_rules(&quiz.rules)
                 .map_err(CreateError::Invalid)
@@ -407,6 +416,7 @@ impl LiveService {
             .buffered(CODES_AT_ONCE)
             .collect()
             .await;
+        step("codes");
         let mut ready = Vec::with_capacity(pending.len());
         for (p, code) in pending.into_iter().zip(codes) {
             match code {
@@ -428,6 +438,7 @@ impl LiveService {
             .collect();
         let created = self.deps.store.create_sessions(&rows).await;
         drop(rows);
+        step("rows");
         let ids = match created {
             Ok(ids) => ids,
             Err(e) => {
@@ -459,7 +470,9 @@ impl LiveService {
                 )
             })
             .collect();
-        if let Err(e) = self.checkpoints().create_many(&metas).await {
+        let checkpointed = self.checkpoints().create_many(&metas).await;
+        step("checkpoints");
+        if let Err(e) = checkpointed {
             let message = e.to_string();
             for (p, (code, _, _)) in &ready {
                 self.forget(code);

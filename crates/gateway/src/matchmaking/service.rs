@@ -641,6 +641,7 @@ impl Matchmaker {
             .map(|((claim, (rows, details)), _)| (claim, rows, details))
             .collect();
         for chunk in opens.chunks(STORE_EVERY) {
+            let mut step = Phases::new();
             // The questions are drawn concurrently (reads), the chunk's sessions then opened
             // in one batch (one transaction for their rows, one for their checkpoints).
             let draws: Vec<_> = chunk
@@ -671,7 +672,9 @@ impl Matchmaker {
                     Err(e) => opened_all.push((claim, rows.len(), Err(e))),
                 }
             }
+            step.step("draw");
             let created = self.live.create_hostless_many(batch).await;
+            step.step("open");
             for ((claim, size, details, users, ids), created) in to_open.into_iter().zip(created) {
                 let opened = created.map_err(anyhow::Error::from).and_then(|created| {
                     let details = MatchDetails {
@@ -714,6 +717,7 @@ impl Matchmaker {
                 }
                 return Err(e);
             }
+            step.step("store");
             for size in sizes {
                 metrics::counter!("matchmaking_matches_total", "size" => size.to_string())
                     .increment(1);
@@ -723,6 +727,7 @@ impl Matchmaker {
             if self.waiting_here() > 0 {
                 self.deliver().await?;
             }
+            step.step("deliver");
         }
         phase.done("sessions");
         Ok(())
@@ -890,6 +895,16 @@ impl Phases {
     fn done(&mut self, name: &'static str) {
         let now = std::time::Instant::now();
         metrics::histogram!("matchmaking_turn_seconds", "phase" => name)
+            .record((now - self.last).as_secs_f64());
+        self.last = now;
+    }
+
+    /// The step `name` of opening a chunk of matches ended now
+    /// (`matchmaking_chunk_seconds{step}`: `draw`, `open`, `store`,
+    /// `deliver`, within the turn's `sessions` phase).
+    fn step(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        metrics::histogram!("matchmaking_chunk_seconds", "step" => name)
             .record((now - self.last).as_secs_f64());
         self.last = now;
     }
