@@ -7,6 +7,8 @@ mod common;
 #[macro_use]
 #[path = "support/both.rs"]
 mod both;
+#[path = "live/batch.rs"]
+mod batch;
 #[path = "live/features.rs"]
 mod features;
 #[path = "live/game.rs"]
@@ -36,4 +38,16 @@ both!(
 both!(
     crate::shutdown::shutdown_hands_sessions_over,
     shutdown_hands_sessions_over
+);
+both!(
+    crate::batch::store_records_a_batch_of_sessions,
+    store_records_a_batch_of_sessions
+);
+both!(
+    crate::batch::hostless_batch_is_playable,
+    hostless_batch_is_playable
+);
+both!(
+    crate::batch::failed_batch_leaves_nothing,
+    failed_batch_leaves_nothing
 );

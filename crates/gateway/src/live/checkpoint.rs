@@ -60,6 +60,16 @@ pub trait CheckpointStore: Send + Sync + 'static {
     fn exists<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, bool>;
     /// Saves the fixed part of a new session.
     fn create<'a>(&'a self, meta: &'a SessionMeta) -> CheckpointFuture<'a, ()>;
+    /// Saves the fixed parts of several new sessions; the stores override it to write them
+    /// together (one transaction, one pipeline) instead of one after the other.
+    fn create_many<'a>(&'a self, metas: &'a [SessionMeta]) -> CheckpointFuture<'a, ()> {
+        Box::pin(async move {
+            for meta in metas {
+                self.create(meta).await?;
+            }
+            Ok(())
+        })
+    }
     /// A session's checkpoint; `None` if there is none (or it expired).
     fn load<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, Option<Saved>>;
     /// Applies writes in order, atomically where the store can.
@@ -117,6 +127,15 @@ impl CheckpointStore for RedisCheckpoints {
                 .ignore()
                 .query_async::<()>(&mut c)
                 .await?;
+            Ok(())
+        })
+    }
+
+    fn create_many<'a>(&'a self, metas: &'a [SessionMeta]) -> CheckpointFuture<'a, ()> {
+        // A cluster pipeline stays within one slot, and each code has its own: one pipeline
+        // per session, all of them in flight at once on the multiplexed connection.
+        Box::pin(async move {
+            futures_util::future::try_join_all(metas.iter().map(|m| self.create(m))).await?;
             Ok(())
         })
     }
@@ -196,12 +215,21 @@ impl CheckpointStore for SqlCheckpoints {
     }
 
     fn create<'a>(&'a self, meta: &'a SessionMeta) -> CheckpointFuture<'a, ()> {
+        self.create_many(std::slice::from_ref(meta))
+    }
+
+    fn create_many<'a>(&'a self, metas: &'a [SessionMeta]) -> CheckpointFuture<'a, ()> {
         Box::pin(async move {
-            let json = serde_json::to_string(meta)?;
-            Ok(self
-                .store
-                .create_checkpoint(&meta.code, &json, self.ttl)
-                .await?)
+            let docs = metas
+                .iter()
+                .map(serde_json::to_string)
+                .collect::<Result<Vec<_>, _>>()?;
+            let rows: Vec<(&str, &str)> = metas
+                .iter()
+                .zip(&docs)
+                .map(|(m, doc)| (m.code.as_str(), doc.as_str()))
+                .collect();
+            Ok(self.store.create_checkpoints(&rows, self.ttl).await?)
         })
     }
 

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use futures_util::StreamExt;
 use livequiz_sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
@@ -30,8 +31,12 @@ use crate::auth::Authenticator;
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::limits::{ClientIp, Limits};
-use crate::store::live::{HostQuota, LiveStore};
+use crate::store::live::{HostQuota, LiveStore, NewSession};
 use crate::store::StoreError;
+
+/// Codes a batch of new sessions checks free at once (each check is a
+/// database read, and a Redis claim in cluster mode).
+const CODES_AT_ONCE: usize = 8;
 
 /// A logged-in account as the live module needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +71,11 @@ pub enum CreateError {
          (LIVE_MAX_SESSIONS_PER_USER); end one or wait for it to finish"
     )]
     TooManySessions(u32),
+    /// The batch this session was created with could not be recorded (the
+    /// database's error; the first session of the batch has it as
+    /// [`CreateError::Store`]).
+    #[error("recording the batch of sessions failed: {0}")]
+    Batch(String),
     /// Every join code is taken (or none turned up in a bounded search).
     #[error("no free join code; try again later")]
     NoFreeCode,
@@ -323,29 +333,157 @@ impl LiveService {
             // still finishing.
             since_ms: now_ms() - self.policy.lifetime.max.as_millis() as i64 - 60_000,
         });
-        self.launch(quiz, join, host.id, quota, None).await
+        self.launch(quiz, join, host.id, quota).await
     }
 
     /// Creates a session the server runs without a host (a quick match, see
     /// [`super::engine::hostless`]): `quiz` is the drawn questions (its
     /// `quiz_id` 0: it is no stored quiz), only `hostless.members` may join,
     /// and it starts by itself. No host token is issued (the returned one is
-    /// empty, and no connection can attach as the host).
+    /// empty, and no connection can attach as the host). A batch of one of
+    /// [`LiveService::create_hostless_many`].
     pub async fn create_hostless(
         &self,
         quiz: LiveQuiz,
         hostless: Hostless,
     ) -> Result<CreatedSession, CreateError> {
-        validate_rules(&quiz.rules).map_err(CreateError::Invalid)?;
-        if quiz.questions.is_empty() {
-            return Err(CreateError::Invalid("a match needs questions".into()));
-        }
-        let join = JoinRules {
-            max_players: hostless.members.len().max(1) as u32,
-            ..JoinRules::default()
-        };
-        self.launch(Arc::new(quiz), join, 0, None, Some(hostless))
+        self.create_hostless_many(vec![(quiz, hostless)])
             .await
+            .pop()
+            .unwrap_or(Err(CreateError::Invalid("no session to create".into())))
+    }
+
+    /// [`LiveService::create_hostless`] of several sessions at once, the
+    /// result of each in the order given: their codes are checked free a
+    /// few at a time, their rows recorded in one transaction and their
+    /// checkpoints written together (one transaction on the database, one
+    /// pipeline per session all in flight in Redis Cluster), then their
+    /// actors start. A session that is invalid or finds no free code fails
+    /// alone; when the rows or the checkpoints cannot be written, every
+    /// session that got that far fails and its code is free again here.
+    /// The steps are timed in `live_batch_seconds{step}` (`codes`, `rows`,
+    /// `checkpoints`).
+    pub async fn create_hostless_many(
+        &self,
+        matches: Vec<(LiveQuiz, Hostless)>,
+    ) -> Vec<Result<CreatedSession, CreateError>> {
+        struct Pending {
+            at: usize,
+            quiz: Arc<LiveQuiz>,
+            join: JoinRules,
+            hostless: Hostless,
+        }
+        // Every slot is filled below, each session's failure or its session.
+        let mut out: Vec<Option<Result<CreatedSession, CreateError>>> =
+            (0..matches.len()).map(|_| None).collect();
+        let mut pending = Vec::new();
+        let mut last = std::time::Instant::now();
+        let mut step = |name: &'static str| {
+            let now = std::time::Instant::now();
+            metrics::histogram!("live_batch_seconds", "step" => name)
+                .record((now - last).as_secs_f64());
+            last = now;
+        };
+        for (at, (quiz, hostless)) in matches.into_iter().enumerate() {
+            let checked = validate_rules(&quiz.rules)
+                .map_err(CreateError::Invalid)
+                .and_then(|()| {
+                    if quiz.questions.is_empty() {
+                        Err(CreateError::Invalid("a match needs questions".into()))
+                    } else {
+                        Ok(())
+                    }
+                });
+            if let Err(e) = checked {
+                out[at] = Some(Err(e));
+                continue;
+            }
+            let join = JoinRules {
+                max_players: hostless.members.len().max(1) as u32,
+                ..JoinRules::default()
+            };
+            pending.push(Pending {
+                at,
+                quiz: Arc::new(quiz),
+                join,
+                hostless,
+            });
+        }
+        // (The futures collected first: a stream over a borrowing closure would make the
+        // callers' futures not `Send`.)
+        let allocations: Vec<_> = pending.iter().map(|_| self.allocate_code()).collect();
+        let codes: Vec<_> = futures_util::stream::iter(allocations)
+            .buffered(CODES_AT_ONCE)
+            .collect()
+            .await;
+        step("codes");
+        let mut ready = Vec::with_capacity(pending.len());
+        for (p, code) in pending.into_iter().zip(codes) {
+            match code {
+                Ok(code) => ready.push((p, code)),
+                Err(e) => out[p.at] = Some(Err(e)),
+            }
+        }
+        if ready.is_empty() {
+            return filled(out);
+        }
+        let rows: Vec<NewSession<'_>> = ready
+            .iter()
+            .map(|(p, (code, _, _))| NewSession {
+                code,
+                quiz_id: p.quiz.quiz_id,
+                host_user_id: 0,
+                rules: &p.quiz.rules,
+            })
+            .collect();
+        let created = self.deps.store.create_sessions(&rows).await;
+        drop(rows);
+        step("rows");
+        let ids = match created {
+            Ok(ids) => ids,
+            Err(e) => {
+                // Nothing was recorded; the codes' leases (if any) expire by themselves.
+                let message = e.to_string();
+                let mut first = Some(CreateError::Store(e));
+                for (p, (code, _, _)) in &ready {
+                    self.forget(code);
+                    out[p.at] = Some(Err(first
+                        .take()
+                        .unwrap_or_else(|| CreateError::Batch(message.clone()))));
+                }
+                return filled(out);
+            }
+        };
+        let epoch = now_ms();
+        let metas: Vec<SessionMeta> = ready
+            .iter()
+            .zip(ids)
+            .map(|((p, (code, _, _)), id)| {
+                new_meta(
+                    id,
+                    code,
+                    String::new(),
+                    &p.quiz,
+                    p.join,
+                    Some(&p.hostless),
+                    epoch,
+                )
+            })
+            .collect();
+        let checkpointed = self.checkpoints().create_many(&metas).await;
+        step("checkpoints");
+        if let Err(e) = checkpointed {
+            let message = e.to_string();
+            for (p, (code, _, _)) in &ready {
+                self.forget(code);
+                out[p.at] = Some(Err(CreateError::Checkpoint(message.clone())));
+            }
+            return filled(out);
+        }
+        for ((p, (_, tx, rx)), meta) in ready.into_iter().zip(metas) {
+            out[p.at] = Some(Ok(self.start_created(meta, p.quiz, tx, rx)));
+        }
+        filled(out)
     }
 
     /// Allocates a code, records the session and starts its actor.
@@ -355,7 +493,6 @@ impl LiveService {
         join: JoinRules,
         host_id: i64,
         quota: Option<HostQuota>,
-        hostless: Option<Hostless>,
     ) -> Result<CreatedSession, CreateError> {
         let rules = quiz.rules;
         let (code, tx, rx) = self.allocate_code().await?;
@@ -382,25 +519,32 @@ impl LiveService {
                 return Err(e.into());
             }
         };
-        let host_token = if hostless.is_some() {
-            String::new()
-        } else {
-            actor::new_token()
-        };
-        let epoch = now_ms();
-        let meta = SessionMeta {
-            session_id: id,
-            code: code.clone(),
-            host_token: host_token.clone(),
-            quiz: (*quiz).clone(),
-            join,
-            created_at: epoch,
-            hostless: hostless.clone(),
-        };
+        let meta = new_meta(id, &code, actor::new_token(), &quiz, join, None, now_ms());
         if let Err(e) = self.checkpoints().create(&meta).await {
             self.forget(&code);
             return Err(CreateError::Checkpoint(e.to_string()));
         }
+        Ok(self.start_created(meta, quiz, tx, rx))
+    }
+
+    /// Starts the actor of a session whose row and checkpoint (`meta`) are
+    /// written.
+    fn start_created(
+        &self,
+        meta: SessionMeta,
+        quiz: Arc<LiveQuiz>,
+        tx: mpsc::Sender<Cmd>,
+        rx: mpsc::Receiver<Cmd>,
+    ) -> CreatedSession {
+        let SessionMeta {
+            session_id: id,
+            code,
+            host_token,
+            join,
+            created_at: epoch,
+            hostless,
+            ..
+        } = meta;
         let now = self.deps.clock.now();
         let session = Session::new(id, code.clone(), quiz, now, epoch, rand::random())
             .with_join_rules(join, now)
@@ -413,11 +557,11 @@ impl LiveService {
         };
         self.spawn(session, host_token.clone(), tx, rx);
         metrics::counter!("live_sessions_created_total").increment(1);
-        Ok(CreatedSession {
+        CreatedSession {
             session_id: id,
             code,
             host_token,
-        })
+        }
     }
 
     fn spawn(
@@ -556,6 +700,36 @@ impl LiveService {
         tracing::info!(code, session = id, players, "live session taken over");
         metrics::counter!("live_sessions_taken_over_total").increment(1);
         Ok(self.session(code))
+    }
+}
+
+/// The results of a batch, every slot of which was filled.
+fn filled(
+    out: Vec<Option<Result<CreatedSession, CreateError>>>,
+) -> Vec<Result<CreatedSession, CreateError>> {
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(CreateError::Invalid("not created".into()))))
+        .collect()
+}
+
+/// The checkpointed fixed part of a new session.
+fn new_meta(
+    session_id: i64,
+    code: &str,
+    host_token: String,
+    quiz: &LiveQuiz,
+    join: JoinRules,
+    hostless: Option<&Hostless>,
+    created_at: i64,
+) -> SessionMeta {
+    SessionMeta {
+        session_id,
+        code: code.to_string(),
+        host_token,
+        quiz: quiz.clone(),
+        join,
+        created_at,
+        hostless: hostless.cloned(),
     }
 }
 

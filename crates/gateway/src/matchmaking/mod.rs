@@ -40,8 +40,11 @@
 //!   is ever in two matches, even with two authorities for a moment (a
 //!   lease that expired during a pause) or concurrent requests.
 //! - Database work per turn, not per match: one transaction claims every
-//!   group of the turn, one stores every started match (codes, questions
-//!   seen); each session is still created on its own (its row and code).
+//!   group of the turn; then, 64 matches at a time, one transaction records
+//!   their sessions' rows, one writes their checkpoints (in Redis Cluster:
+//!   one pipeline per session, all in flight), and one stores the started
+//!   matches (codes, questions seen). Each session's join code is still
+//!   checked free on its own (a few at a time).
 //!   Finished matches are recorded in batches (up to 100 per turn: one
 //!   transaction for the ghosts kept, one in the rating book for all the
 //!   results, one statement marking them recorded).

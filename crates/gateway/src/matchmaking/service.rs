@@ -22,11 +22,21 @@ use crate::live::engine::{Ghost, GhostAnswer, Hostless, LiveQuestion, LiveQuiz};
 use crate::live::LiveService;
 use crate::store::StoreError;
 
-/// Sessions a turn opens at once (each takes database connections while it writes).
+/// Matches whose questions a turn draws at once (each read takes a database connection).
 const OPEN_AT_ONCE: usize = 8;
 
-/// Matches a turn stores (and so delivers) together while it opens the rest.
+/// Matches a turn opens (one batch of sessions) and stores (and so delivers) together while
+/// it opens the rest.
 const STORE_EVERY: usize = 64;
+
+/// A claimed match's drawn questions, before its session is opened.
+struct Drawn {
+    quiz: LiveQuiz,
+    /// The players' user ids.
+    users: Vec<i64>,
+    /// The drawn questions' ids.
+    ids: Vec<i64>,
+}
 
 /// The name of the queue's authority lease.
 const LEASE: &str = "queue";
@@ -567,8 +577,9 @@ impl Matchmaker {
 
     /// Forms every group the waiting tickets make and starts their matches:
     /// one transaction claims the tickets of every group of the turn (each
-    /// group all or nothing), the sessions are created concurrently, and one
-    /// more transaction stores them all (codes for the tickets, questions
+    /// group all or nothing), then per chunk of matches the sessions are
+    /// created in one batch (see [`LiveService::create_hostless_many`]) and
+    /// one more transaction stores them (codes for the tickets, questions
     /// seen).
     async fn form(
         &self,
@@ -619,10 +630,9 @@ impl Matchmaker {
         // A group whose ticket left or was claimed meanwhile is skipped.
         let claimed = self.store.claim_many(&claims, now_ms()).await?;
         phase.done("claim");
-        // The sessions of a turn are created concurrently (their tickets are disjoint), a few
-        // at a time, and stored a chunk at a time: a wave of hundreds of matches takes seconds
-        // to open, and the players of the first ones get their code once their chunk is
-        // stored, not after the whole wave.
+        // The sessions of a turn are created and stored a chunk at a time (their tickets are
+        // disjoint): a wave of hundreds of matches takes seconds to open, and the players of
+        // the first ones get their code once their chunk is stored, not after the whole wave.
         let opens: Vec<_> = claims
             .iter()
             .zip(&planned)
@@ -631,17 +641,58 @@ impl Matchmaker {
             .map(|((claim, (rows, details)), _)| (claim, rows, details))
             .collect();
         for chunk in opens.chunks(STORE_EVERY) {
-            let futs: Vec<_> = chunk
+            let mut step = Phases::new();
+            // The questions are drawn concurrently (reads), the chunk's sessions then opened
+            // in one batch (one transaction for their rows, one for their checkpoints).
+            let draws: Vec<_> = chunk
                 .iter()
-                .map(|&(claim, rows, details)| async move {
-                    let opened = self.open_session(claim, rows, details, settings).await;
-                    (claim, rows.len(), opened)
-                })
+                .map(|&(claim, rows, _)| self.draw_match(claim, rows, settings))
                 .collect();
-            let opened_all: Vec<_> = futures_util::stream::iter(futs)
-                .buffer_unordered(OPEN_AT_ONCE)
+            let drawn: Vec<anyhow::Result<Drawn>> = futures_util::stream::iter(draws)
+                .buffered(OPEN_AT_ONCE)
                 .collect()
                 .await;
+            // The countdown runs from the sessions' creation, not from when the turn planned
+            // the match: in a wave, opening the chunks before this one can take seconds.
+            let start_by = now_ms() + settings.countdown_ms;
+            let mut opened_all = Vec::with_capacity(chunk.len());
+            let mut to_open = Vec::with_capacity(chunk.len());
+            let mut batch = Vec::with_capacity(chunk.len());
+            for (&(claim, rows, details), drawn) in chunk.iter().zip(drawn) {
+                match drawn {
+                    Ok(d) => {
+                        let hostless = Hostless {
+                            members: d.users.clone(),
+                            start_by,
+                            ghost: None,
+                        };
+                        batch.push((d.quiz, hostless));
+                        to_open.push((claim, rows.len(), details, d.users, d.ids));
+                    }
+                    Err(e) => opened_all.push((claim, rows.len(), Err(e))),
+                }
+            }
+            step.step("draw");
+            let created = self.live.create_hostless_many(batch).await;
+            step.step("open");
+            for ((claim, size, details, users, ids), created) in to_open.into_iter().zip(created) {
+                let opened = created.map_err(anyhow::Error::from).and_then(|created| {
+                    let details = MatchDetails {
+                        questions: ids.clone(),
+                        start_by,
+                        ..details.clone()
+                    };
+                    Ok(Started {
+                        match_id: claim.match_id.clone(),
+                        session_id: created.session_id,
+                        code: created.code,
+                        details: serde_json::to_string(&details)?,
+                        users,
+                        questions: ids,
+                    })
+                });
+                opened_all.push((claim, size, opened));
+            }
             let mut started = Vec::new();
             let mut sizes = Vec::new();
             for (claim, size, opened) in opened_all {
@@ -666,6 +717,7 @@ impl Matchmaker {
                 }
                 return Err(e);
             }
+            step.step("store");
             for size in sizes {
                 metrics::counter!("matchmaking_matches_total", "size" => size.to_string())
                     .increment(1);
@@ -675,20 +727,20 @@ impl Matchmaker {
             if self.waiting_here() > 0 {
                 self.deliver().await?;
             }
+            step.step("deliver");
         }
         phase.done("sessions");
         Ok(())
     }
 
-    /// Draws a claimed match's questions and creates its session; what
-    /// [`MatchStore::started_many`] then stores.
-    async fn open_session(
+    /// Draws a claimed match's questions: the match's quiz (its session is
+    /// opened with the rest of its chunk).
+    async fn draw_match(
         &self,
         claim: &Claim,
         rows: &[&QueuedRow],
-        details: &MatchDetails,
         settings: &MatchSettings,
-    ) -> anyhow::Result<Started> {
+    ) -> anyhow::Result<Drawn> {
         let users: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
         let mean = rows.iter().map(|r| r.rating).sum::<f64>() / rows.len() as f64;
         let questions = self
@@ -704,33 +756,7 @@ impl Matchmaker {
             top_n: 10,
             hide_text_on_devices: false,
         };
-        // The countdown runs from the session's creation, not from when the turn planned the
-        // match: in a wave, opening the sessions before this one can take seconds.
-        let start_by = now_ms() + settings.countdown_ms;
-        let created = self
-            .live
-            .create_hostless(
-                quiz,
-                Hostless {
-                    members: users.clone(),
-                    start_by,
-                    ghost: None,
-                },
-            )
-            .await?;
-        let details = MatchDetails {
-            questions: ids.clone(),
-            start_by,
-            ..details.clone()
-        };
-        Ok(Started {
-            match_id: claim.match_id.clone(),
-            session_id: created.session_id,
-            code: created.code,
-            details: serde_json::to_string(&details)?,
-            users,
-            questions: ids,
-        })
+        Ok(Drawn { quiz, users, ids })
     }
 
     /// Draws the match's questions: the topic (or any), difficulty near the
@@ -869,6 +895,16 @@ impl Phases {
     fn done(&mut self, name: &'static str) {
         let now = std::time::Instant::now();
         metrics::histogram!("matchmaking_turn_seconds", "phase" => name)
+            .record((now - self.last).as_secs_f64());
+        self.last = now;
+    }
+
+    /// The step `name` of opening a chunk of matches ended now
+    /// (`matchmaking_chunk_seconds{step}`: `draw`, `open`, `store`,
+    /// `deliver`, within the turn's `sessions` phase).
+    fn step(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        metrics::histogram!("matchmaking_chunk_seconds", "step" => name)
             .record((now - self.last).as_secs_f64());
         self.last = now;
     }

@@ -96,7 +96,9 @@ pub async fn create_session(
         Err(e @ CreateError::QuizNotFound(_)) => Err(ApiError::NotFound(e.to_string())),
         Err(CreateError::Store(e)) => Err(ApiError::Internal(anyhow::anyhow!(e))),
         Err(CreateError::Cluster(e)) => Err(e.into()),
-        Err(e @ CreateError::Checkpoint(_)) => Err(ApiError::Internal(anyhow::anyhow!(e))),
+        Err(e @ (CreateError::Checkpoint(_) | CreateError::Batch(_))) => {
+            Err(ApiError::Internal(anyhow::anyhow!(e)))
+        }
         // A running session ends within the lobby idle time or its lifetime.
         Err(e @ CreateError::TooManySessions(_)) => Err(ApiError::RateLimited(
             e.to_string(),

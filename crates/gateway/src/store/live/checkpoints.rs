@@ -68,30 +68,49 @@ impl LiveStore {
         meta: &str,
         ttl: Duration,
     ) -> Result<(), StoreError> {
+        self.create_checkpoints(&[(code, meta)], ttl).await
+    }
+
+    /// [`LiveStore::create_checkpoint`] of several new sessions (code, meta document) in one
+    /// transaction: all of them or none.
+    pub async fn create_checkpoints(
+        &self,
+        sessions: &[(&str, &str)],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
         let now = now_ms();
         let expired = expired_before(ttl);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "DELETE FROM live_checkpoint_players WHERE code = ? OR code IN \
+            "DELETE FROM live_checkpoint_players WHERE code IN \
              (SELECT code FROM live_checkpoints WHERE updated_at < ?)",
         )
-        .bind(code)
         .bind(expired)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM live_checkpoints WHERE code = ? OR updated_at < ?")
-            .bind(code)
+        sqlx::query("DELETE FROM live_checkpoints WHERE updated_at < ?")
             .bind(expired)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO live_checkpoints (code, meta, phase, updated_at) VALUES (?, ?, NULL, ?)",
-        )
-        .bind(code)
-        .bind(meta)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        for &(code, meta) in sessions {
+            sqlx::query("DELETE FROM live_checkpoint_players WHERE code = ?")
+                .bind(code)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM live_checkpoints WHERE code = ?")
+                .bind(code)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO live_checkpoints (code, meta, phase, updated_at) \
+                 VALUES (?, ?, NULL, ?)",
+            )
+            .bind(code)
+            .bind(meta)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -24,6 +24,7 @@ use livequiz_sdk::live::Standing;
 use sqlx::AnyPool;
 
 pub use checkpoints::{CheckpointRows, CheckpointWrite};
+pub use sessions::NewSession;
 
 use crate::db::{Db, Dialect};
 

@@ -2,7 +2,7 @@
 //! a session reads: the quiz to play and whether its host may play it.
 
 use livequiz_sdk::live::{ScoringRules, Standing};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::{FinalRow, HostQuota, HostRights, LiveStore};
 use crate::db::now_ms;
@@ -55,50 +55,41 @@ impl LiveStore {
         rules: &ScoringRules,
         quota: Option<HostQuota>,
     ) -> Result<Option<i64>, StoreError> {
-        let scoring = serde_json::to_string(rules)?;
+        let row = NewSession {
+            code,
+            quiz_id,
+            host_user_id,
+            rules,
+        };
         let mut conn = self.pool.acquire().await?;
         // MySQL: two concurrent quota checks of one host lock the same index range and one
         // of them is chosen as a deadlock victim (SQLSTATE 40001, nothing written): run it
         // again.
         let mut attempt = 0;
-        let res = loop {
+        loop {
             attempt += 1;
-            let q = match quota {
-                None => sqlx::query(
-                    "INSERT INTO live_sessions (code, quiz_id, host_user_id, status, scoring, \
-                     created_at) VALUES (?, ?, ?, 'live', ?, ?)",
-                ),
-                Some(_) => sqlx::query(
-                    "INSERT INTO live_sessions (code, quiz_id, host_user_id, status, scoring, \
-                     created_at) SELECT ?, ?, ?, 'live', ?, ? FROM (SELECT COUNT(*) AS n \
-                     FROM live_sessions WHERE host_user_id = ? AND status = 'live' \
-                     AND created_at >= ?) running WHERE running.n < ?",
-                ),
-            };
-            let mut q = q
-                .bind(code.to_string())
-                .bind(quiz_id)
-                .bind(host_user_id)
-                .bind(scoring.clone())
-                .bind(now_ms());
-            if let Some(quota) = quota {
-                q = q
-                    .bind(host_user_id)
-                    .bind(quota.since_ms)
-                    .bind(i64::from(quota.max_running));
-            }
-            match q.execute(&mut *conn).await {
-                Ok(res) => break res,
-                Err(sqlx::Error::Database(e))
+            match insert_session(&mut conn, &row, quota).await {
+                Err(StoreError::Database(sqlx::Error::Database(e)))
                     if e.code().as_deref() == Some("40001") && attempt < CREATE_ATTEMPTS => {}
-                Err(e) => return Err(e.into()),
+                res => return res,
             }
-        };
-        if res.rows_affected() == 0 {
-            return Ok(None);
         }
-        // Same connection: SQLite's last_insert_rowid() is per connection.
-        Ok(Some(crate::store::inserted_id(&mut conn, &res).await?))
+    }
+
+    /// Records new live sessions (no host quota: the server's own sessions) in one
+    /// transaction, one insert each, and returns their ids in the order of `rows`; nothing
+    /// is recorded if any insert fails.
+    pub async fn create_sessions(&self, rows: &[NewSession<'_>]) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = insert_session(&mut tx, row, None).await?.ok_or_else(|| {
+                StoreError::Unexpected("a session insert without a quota wrote no row".into())
+            })?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     /// Stores final standings and marks the session finished, in one transaction.
@@ -167,4 +158,57 @@ impl LiveStore {
         }
         Ok(out)
     }
+}
+
+/// A session row to record ([`LiveStore::create_sessions`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    /// The join code.
+    pub code: &'a str,
+    /// The quiz played (0: questions drawn by the server).
+    pub quiz_id: i64,
+    /// The host's user id (0: the server runs it).
+    pub host_user_id: i64,
+    /// The scoring rules.
+    pub rules: &'a ScoringRules,
+}
+
+/// Inserts one session row on `conn`; `None` when `quota` is given and the host is at it.
+async fn insert_session(
+    conn: &mut AnyConnection,
+    row: &NewSession<'_>,
+    quota: Option<HostQuota>,
+) -> Result<Option<i64>, StoreError> {
+    let scoring = serde_json::to_string(row.rules)?;
+    let q = match quota {
+        None => sqlx::query(
+            "INSERT INTO live_sessions (code, quiz_id, host_user_id, status, scoring, \
+             created_at) VALUES (?, ?, ?, 'live', ?, ?)",
+        ),
+        Some(_) => sqlx::query(
+            "INSERT INTO live_sessions (code, quiz_id, host_user_id, status, scoring, \
+             created_at) SELECT ?, ?, ?, 'live', ?, ? FROM (SELECT COUNT(*) AS n \
+             FROM live_sessions WHERE host_user_id = ? AND status = 'live' \
+             AND created_at >= ?) running WHERE running.n < ?",
+        ),
+    };
+    let mut q = q
+        .bind(row.code.to_string())
+        .bind(row.quiz_id)
+        .bind(row.host_user_id)
+        .bind(scoring)
+        .bind(now_ms());
+    if let Some(quota) = quota {
+        q = q
+            .bind(row.host_user_id)
+            .bind(quota.since_ms)
+            .bind(i64::from(quota.max_running));
+    }
+    let res = q.execute(&mut *conn).await?;
+    if res.rows_affected() == 0 {
+        return Ok(None);
+    }
+    // Same connection: SQLite's last_insert_rowid() is per connection, MySQL's
+    // LAST_INSERT_ID() comes with each insert's result.
+    Ok(Some(crate::store::inserted_id(conn, &res).await?))
 }
