@@ -127,7 +127,7 @@ impl Db {
         anyhow::ensure!(
             pending.is_empty(),
             "the database schema is behind this gateway ({} of {} migrations not applied, first: \
-             {}): run `gateway migrate` once, or start with MIGRATE_ON_START=1",
+             {}): run `gateway migrate` once, or start with MIGRATE_ON_START=true",
             pending.len(),
             m.iter().count(),
             pending[0]

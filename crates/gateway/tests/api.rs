@@ -62,7 +62,7 @@ async fn a_fresh_mysql_database_asks_for_gateway_migrate() {
         Err(e) => format!("{e:#}"),
     };
     assert!(
-        err.contains("run `gateway migrate`") && err.contains("MIGRATE_ON_START=1"),
+        err.contains("run `gateway migrate`") && err.contains("MIGRATE_ON_START=true"),
         "{err}"
     );
     let db = gateway::db::Db::connect(&fresh.config)
