@@ -33,8 +33,8 @@
 //!   score: the `reveal` (it carries the player's score and standing after the question, and
 //!   its `changed_at` is when the points were applied; reveals without `changed_at`, from older
 //!   gateways, are not counted) or a `rank` frame (a score changed outside a reveal, or a
-//!   gateway that does not put the standing in the reveal). The gateway sends no `rank` frame
-//!   that would repeat the reveal, so each change counts once;
+//!   gateway that does not put the standing in the reveal). The `rank` frame that repeats a
+//!   reveal's standing shows no new score, so each change counts once;
 //! - **rank frames a second a player while joining** (each player's `rank` frames from its join
 //!   to the last player's join, over that window: the count moves with every push then) and
 //!   the per-second timeline of `rank` frames per connected player;

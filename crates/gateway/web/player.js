@@ -181,8 +181,8 @@ live.on("reveal", (r) => {
   $("r-points").textContent = res ? `+${res.points}` : "+0";
   $("r-streak").textContent = res ? String(res.streak) : "0";
   if (res) ui.score = res.score;
-  // The standing after this question comes with the reveal (no rank frame repeats it);
-  // older servers send it in the next rank frame instead.
+  // The standing after this question comes with the reveal (the next rank frame repeats
+  // it); older servers send it in that rank frame only.
   if (res && typeof res.rank === "number") {
     ui.rank = res.rank;
     if (typeof res.players === "number") ui.players = res.players;

@@ -21,10 +21,11 @@
 //!
 //! A reveal tells each player their standing itself (rank, percentile and
 //! player count in their result, read with the same scan, under a version of
-//! this sequence of its own), and records it as what they were last told: a
-//! question's points reach everyone with the reveal, and the first push
-//! after it sends the changed top list but no `rank` frame that would only
-//! repeat the reveal. One full fan-out of 10,000 frames instead of two.
+//! this sequence of its own): a question's points reach everyone with the
+//! reveal, in one fan-out, not after a reveal and then a push. The first push
+//! after it still sends every changed `rank` frame, repeating the reveal's
+//! standing under a newer version: clients that predate the standing in the
+//! reveal read their rank from `rank` frames only.
 //!
 //! A push is a pure function of the board: a driver that cannot deliver
 //! pushes as fast as they are due (a slow machine, a very large session)

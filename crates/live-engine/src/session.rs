@@ -616,8 +616,8 @@ impl Session {
     /// held points to the players' totals and the board, all together, and
     /// reveals. The reveal frames are queued before the board writes; each
     /// player's carries their new score, rank, percentile and the player
-    /// count, so the first push after it sends them no `rank` frame unless
-    /// something changed since (it still sends the changed top list).
+    /// count (the first push after it repeats them in `rank` frames, with the
+    /// changed top list).
     fn reveal(&mut self, now: Instant) {
         let State::Question(o) = std::mem::replace(&mut self.state, State::Lobby) else {
             return;
@@ -651,11 +651,9 @@ impl Session {
             let Some(p) = self.roster.get_mut(id) else {
                 continue;
             };
-            // What the reveal tells a connected player, the next push need
-            // not repeat.
-            if p.connected && standing.is_some() {
-                p.last_pushed = standing;
-            }
+            // The next push still sends the `rank` frame that repeats this
+            // standing: clients of this protocol version that predate the
+            // standing in the reveal read their rank from it.
             let result = match o.answers.get(&id) {
                 Some(a) => {
                     let s = a.scored;

@@ -385,20 +385,20 @@ fn pushes_are_coalesced_and_versioned() {
                 ..
             } if r.score == 1000 && r.rank == Some(1)
         )));
-    // The push after it carries the top list with a newer version, and no
-    // rank frame that would repeat the reveal.
+    // The push after it carries the top list and ann's rank frame (for
+    // clients that read the standing from rank frames only) with a newer version.
     assert!(s.push_due(now()));
     s.push(now());
     let fx = s.take_effects();
-    let to_ann: Vec<&ServerMsg> = sends(&fx)
-        .into_iter()
-        .filter(|(t, _)| *t == ann_t)
-        .map(|(_, m)| m)
-        .collect();
-    assert!(
-        matches!(&to_ann[..], [ServerMsg::Leaderboard { version: 5, top, .. }] if top[0].score == 1000),
-        "{fx:?}"
-    );
+    assert!(sends(&fx).iter().any(|(t, m)| *t == Target::Player(ann)
+        && matches!(
+            m,
+            ServerMsg::Rank {
+                version: 5,
+                score: 1000,
+                ..
+            }
+        )));
 }
 
 #[test]
@@ -497,7 +497,7 @@ fn settle(s: &mut Session) {
 }
 
 #[test]
-fn the_reveal_gives_every_one_of_10_000_players_their_new_rank() {
+fn the_reveal_and_the_next_push_give_every_one_of_10_000_players_their_new_rank() {
     let n = 10_000;
     let mut s = session_of(n);
     settle(&mut s);
@@ -535,13 +535,18 @@ fn the_reveal_gives_every_one_of_10_000_players_their_new_rank() {
         };
         assert_eq!(*got, expected, "player {p}");
     }
-    // The first push after it: the top list that changed, and no rank frame
-    // that would repeat the reveal.
+    // The first push after it: every player's rank frame with the same
+    // standing, with the top list that changed right before it.
     let mut got = Served::default();
     let pushed = serve(&mut s, &mut got);
-    assert!(pushed.is_empty(), "{} rank frames", pushed.len());
-    assert_eq!(got.players.len(), n);
-    assert!(got.players.values().all(|&c| c == (1, 0)));
+    assert_eq!(pushed.len(), n, "every player's new rank in the first push");
+    for (p, m) in &pushed {
+        let ServerMsg::Rank { rank, score, .. } = m else {
+            unreachable!()
+        };
+        assert_eq!((Some(*rank), *score), ranks[p], "player {p}");
+    }
+    assert!(got.players.values().all(|&c| c == (1, 1)));
     assert_eq!(got.host_tops, 1);
     // Nothing changed since: nothing left to tell anyone.
     let mut later = Served::default();
@@ -842,8 +847,7 @@ fn assert_no_points(frames: &[(Target, ServerMsg)]) {
 }
 
 /// At the question's deadline: the reveal gives ann her points and her new rank, and the
-/// frames after it (the first push) show them in the top list without repeating her rank;
-/// the board and its mirror have them.
+/// frames after it (the first push) show them; the board and its mirror have them.
 fn closes_with_the_points(s: &mut Session, mirror: &mut Mirror, ann: u64, points: u32) {
     advance(Duration::from_millis(10_000));
     s.tick(now());
@@ -855,15 +859,16 @@ fn closes_with_the_points(s: &mut Session, mirror: &mut Mirror, ann: u64, points
                 if r.correct && r.points == points && r.score == i64::from(points)
                     && r.rank == Some(1))
     });
-    let rank = frames
-        .iter()
-        .position(|(t, m)| *t == Target::Player(ann) && matches!(m, ServerMsg::Rank { .. }));
+    let rank = frames.iter().position(|(t, m)| {
+        *t == Target::Player(ann)
+            && matches!(m, ServerMsg::Rank { rank: 1, score, .. } if *score == i64::from(points))
+    });
     let top = frames.iter().position(|(_, m)| {
         matches!(m, ServerMsg::Leaderboard { top, .. }
             if top[0].player_id == ann && top[0].score == i64::from(points))
     });
     assert!(
-        reveal.is_some() && rank.is_none() && reveal < top,
+        reveal.is_some() && reveal < rank && reveal < top,
         "{frames:?}"
     );
     assert_eq!(s.score(ann), Some(i64::from(points)));
@@ -932,7 +937,7 @@ fn points_reach_the_board_and_pushes_only_when_the_question_closes() {
 }
 
 #[test]
-fn a_reveal_carries_each_standing_and_the_next_push_does_not_repeat_it() {
+fn a_reveal_carries_each_standing_and_the_next_push_repeats_it() {
     let mut s = session(2);
     let ids: Vec<u64> = ["ann", "bob", "cy", "dan"]
         .into_iter()
@@ -1004,7 +1009,9 @@ fn a_reveal_carries_each_standing_and_the_next_push_does_not_repeat_it() {
     // The host's reveal has the version too.
     assert!(sends(&fx).iter().any(|(t, m)| *t == Target::Host
         && matches!(m, ServerMsg::Reveal { result: None, version: v, .. } if *v == version)));
-    // The next push: the new top list for everyone, a newer version, no rank frames.
+    // The next push: the new top list for everyone and each player's rank frame with the
+    // standing the reveal told (clients that predate the reveal's standing read it there),
+    // under a newer version.
     let mut got = Served::default();
     assert!(s.push_due(now()));
     s.push(now());
@@ -1021,11 +1028,30 @@ fn a_reveal_carries_each_standing_and_the_next_push_does_not_repeat_it() {
                 assert_eq!(top[0].player_id, ids[0]);
                 got.players.entry(p).or_default().0 += 1;
             }
+            (
+                Target::Player(p),
+                ServerMsg::Rank {
+                    version: v,
+                    rank,
+                    score,
+                    percentile,
+                    players,
+                    ..
+                },
+            ) => {
+                assert_eq!(*v, version + 1);
+                assert_eq!(
+                    told[&p],
+                    (Some(*rank), *score, Some(*percentile), Some(*players))
+                );
+                got.players.entry(p).or_default().1 += 1;
+            }
             (Target::Host, ServerMsg::Leaderboard { .. }) => got.host_tops += 1,
             other => panic!("unexpected frame {other:?}"),
         }
     }
     assert_eq!(got.players.len(), ids.len());
+    assert!(got.players.values().all(|&c| c == (1, 1)));
     assert_eq!(got.host_tops, 1);
     // Something changes after the reveal (one more player): rank frames again.
     advance(Duration::from_millis(250));
