@@ -58,6 +58,10 @@ both!(
     crate::scenarios::chunk_draws_questions_its_players_did_not_see,
     chunk_draws_questions_its_players_did_not_see
 );
+both!(
+    crate::scenarios::candidate_pool_is_a_window_of_a_larger_bank,
+    candidate_pool_is_a_window_of_a_larger_bank
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duel_updates_the_ratings_once_sqlite() {

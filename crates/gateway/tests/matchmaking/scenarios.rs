@@ -1151,3 +1151,39 @@ pub async fn chunk_draws_questions_its_players_did_not_see(ctx: &Ctx) {
     }
     assert_eq!(turns.len(), 1, "the three duels were formed in one turn");
 }
+
+/// A chunk's candidate pool is the whole topic when the bank is no larger than the pool, else
+/// a window of consecutive ids from the given point, wrapping around past the highest.
+pub async fn candidate_pool_is_a_window_of_a_larger_bank(ctx: &Ctx) {
+    use gateway::matchmaking::store::MatchStore;
+    use sqlx::Row;
+    let store = MatchStore::new(&ctx.gateways[0].state.db);
+    let bank: Vec<i64> = sqlx::query("SELECT id FROM questions WHERE topic = 'mm' ORDER BY id")
+        .fetch_all(ctx.gateways[0].state.db.primary())
+        .await
+        .expect("the topic's questions")
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id").unwrap())
+        .collect();
+    assert_eq!(bank.len(), 3);
+    let ids = |pool: Vec<(i64, u8)>| {
+        assert!(pool.iter().all(|&(_, d)| d == 3), "difficulty 3: {pool:?}");
+        pool.into_iter().map(|(id, _)| id).collect::<Vec<i64>>()
+    };
+    let pool = |limit, start| store.candidate_pool(Some("mm"), limit, start);
+    assert_eq!(ids(pool(10, 0.0).await.unwrap()), bank);
+    assert_eq!(
+        ids(pool(10, 1.0).await.unwrap()),
+        [bank[2], bank[0], bank[1]]
+    );
+    assert_eq!(ids(pool(2, 0.0).await.unwrap()), [bank[0], bank[1]]);
+    assert_eq!(ids(pool(2, 1.0).await.unwrap()), [bank[2], bank[0]]);
+    assert_eq!(ids(pool(1, 1.0).await.unwrap()), [bank[2]]);
+    // Any topic: both topics' questions.
+    assert_eq!(store.candidate_pool(None, 100, 0.5).await.unwrap().len(), 6);
+    assert!(store
+        .candidate_pool(Some("nothing"), 100, 0.5)
+        .await
+        .unwrap()
+        .is_empty());
+}
