@@ -56,11 +56,11 @@ pub fn pick<R: Rng + ?Sized>(
     want: usize,
     rng: &mut R,
 ) -> Vec<i64> {
-    let near = |d: u8| d + 1 >= difficulty && d <= difficulty.saturating_add(1);
+    let near = |d: u8| d.saturating_add(1) >= difficulty && d <= difficulty.saturating_add(1);
     let unseen = |id: i64| {
         users
             .iter()
-            .all(|u| seen.get(u).is_none_or(|s| !s.contains(&id)))
+            .all(|u| !seen.get(u).is_some_and(|s| s.contains(&id)))
     };
     let mut ids: Vec<i64> = Vec::with_capacity(want);
     for (near_only, unseen_only) in [(true, true), (false, true), (true, false), (false, false)] {
