@@ -101,6 +101,40 @@ impl Db {
         Ok(())
     }
 
+    /// Fails with what to do when the primary's schema is behind this build (migrations not
+    /// applied: a fresh MySQL database, or an upgrade without `gateway migrate`), rather than
+    /// letting the first query fail on a missing table.
+    pub async fn check_schema(&self) -> anyhow::Result<()> {
+        let m = match self.dialect {
+            Dialect::MySql => &MYSQL_MIGRATIONS,
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+        };
+        let applied: Vec<i64> =
+            match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+                .fetch_all(&self.primary)
+                .await
+            {
+                Ok(v) => v,
+                // No migrations table: nothing was ever applied.
+                Err(sqlx::Error::Database(_)) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+        let pending: Vec<String> = m
+            .iter()
+            .filter(|x| !applied.contains(&x.version))
+            .map(|x| format!("{} {}", x.version, x.description))
+            .collect();
+        anyhow::ensure!(
+            pending.is_empty(),
+            "the database schema is behind this gateway ({} of {} migrations not applied, first: \
+             {}): run `gateway migrate` once, or start with MIGRATE_ON_START=true",
+            pending.len(),
+            m.iter().count(),
+            pending[0]
+        );
+        Ok(())
+    }
+
     /// Closes both pools.
     pub async fn close(&self) {
         self.primary.close().await;

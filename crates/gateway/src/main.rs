@@ -89,6 +89,8 @@ async fn admin(config: Config, args: Vec<String>) -> anyhow::Result<()> {
     let db = gateway::db::Db::connect(&config).await?;
     if config.should_migrate_on_start() {
         db.migrate().await?;
+    } else {
+        db.check_schema().await?;
     }
     let passwords = gateway::auth::password::Passwords::new(&config).await?;
     let done =

@@ -54,6 +54,8 @@ impl AppState {
         let db = Db::connect(&config).await?;
         if config.should_migrate_on_start() {
             db.migrate().await?;
+        } else {
+            db.check_schema().await?;
         }
         let redis = if config.redis_cluster_nodes.is_empty() {
             None

@@ -51,6 +51,31 @@ mod configured {
         ctx.finish().await;
     }
 }
+/// A gateway that does not migrate at start (the MySQL default) refuses to start on a
+/// database whose schema is behind, saying what to run, instead of failing later on a
+/// missing table; once migrated, it starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_mysql_database_asks_for_gateway_migrate() {
+    let fresh = common::FreshMysql::new(|c| c.migrate_on_start = Some(false)).await;
+    let err = match gateway::state::AppState::connect(fresh.config.clone()).await {
+        Ok(_) => panic!("a gateway started on a database without its schema"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains("run `gateway migrate`") && err.contains("MIGRATE_ON_START=true"),
+        "{err}"
+    );
+    let db = gateway::db::Db::connect(&fresh.config)
+        .await
+        .expect("connect");
+    db.migrate().await.expect("gateway migrate");
+    db.close().await;
+    let state = gateway::state::AppState::connect(fresh.config.clone())
+        .await
+        .expect("starts once migrated");
+    state.db.close().await;
+}
+
 both!(crate::bank::scenario, question_bank_import_export);
 both!(crate::live_records::scenario, live_session_records);
 both!(crate::ops::scenario, ops_endpoints);

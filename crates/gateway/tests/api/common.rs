@@ -130,48 +130,17 @@ impl Ctx {
 
     /// MySQL backend with a tweaked configuration.
     pub async fn mysql_with(tweak: impl FnOnce(&mut Config)) -> Ctx {
-        init_logs();
-        let primary = env_or_panic("DATABASE_URL");
-        let replica = env_or_panic("DATABASE_REPLICA_URL");
-        let redis = env_or_panic("REDIS_CLUSTER_NODES");
-        let name = format!("quiz_t_{:016x}", rand_u64());
-        let mut conn = sqlx::MySqlConnection::connect(&primary)
+        let fresh = FreshMysql::new(tweak).await;
+        let server = spawn(fresh.config.clone())
             .await
-            .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL={primary}: {e}"));
-        sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        conn.close().await.ok();
-        let primary_db = with_db(&primary, &name);
-        let replica_db = with_db(&replica, &name);
-        // Wait until the CREATE DATABASE has replicated.
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if sqlx::MySqlConnection::connect(&replica_db).await.is_ok() {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "database {name} never reached the replica"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = Config::for_tests(dir.path());
-        config.database_url = Some(primary_db.clone());
-        config.database_replica_url = Some(replica_db);
-        config.redis_cluster_nodes = redis.split(',').map(|s| s.trim().to_string()).collect();
-        config.db_max_connections = 4;
-        tweak(&mut config);
-        let server = spawn(config).await.expect("spawn gateway (mysql)");
+            .expect("spawn gateway (mysql)");
         let anon = Client::new(&server.base_url).unwrap();
         Ctx {
             server,
             anon,
             backend: "mysql",
-            _dir: dir,
-            mysql: Some(DropDb { url: primary, name }),
+            _dir: fresh.dir,
+            mysql: Some(fresh.db),
         }
     }
 
@@ -293,4 +262,58 @@ pub fn expect_status<T: std::fmt::Debug>(
 /// The field names of a validation problem.
 pub fn fields(p: &livequiz_sdk::types::Problem) -> Vec<String> {
     p.errors.iter().map(|e| e.field.clone()).collect()
+}
+
+/// A new, empty MySQL database (on the primary, replicated), dropped with this value, and a
+/// gateway configuration for it (MySQL + Redis Cluster from the test stack).
+pub struct FreshMysql {
+    /// The configuration, `tweak` applied.
+    pub config: Config,
+    dir: tempfile::TempDir,
+    db: DropDb,
+}
+
+impl FreshMysql {
+    /// Creates the database and waits until it reached the replica.
+    pub async fn new(tweak: impl FnOnce(&mut Config)) -> FreshMysql {
+        init_logs();
+        let primary = env_or_panic("DATABASE_URL");
+        let replica = env_or_panic("DATABASE_REPLICA_URL");
+        let redis = env_or_panic("REDIS_CLUSTER_NODES");
+        let name = format!("quiz_t_{:016x}", rand_u64());
+        let mut conn = sqlx::MySqlConnection::connect(&primary)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL={primary}: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        let primary_db = with_db(&primary, &name);
+        let replica_db = with_db(&replica, &name);
+        // Wait until the CREATE DATABASE has replicated.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if sqlx::MySqlConnection::connect(&replica_db).await.is_ok() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "database {name} never reached the replica"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::for_tests(dir.path());
+        config.database_url = Some(primary_db);
+        config.database_replica_url = Some(replica_db);
+        config.redis_cluster_nodes = redis.split(',').map(|s| s.trim().to_string()).collect();
+        config.db_max_connections = 4;
+        tweak(&mut config);
+        FreshMysql {
+            config,
+            dir,
+            db: DropDb { url: primary, name },
+        }
+    }
 }
