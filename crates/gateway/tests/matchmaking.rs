@@ -54,6 +54,14 @@ both!(
     crate::scenarios::ghost_duel_plays_all_when_every_question_was_seen,
     ghost_duel_plays_all_when_every_question_was_seen
 );
+both!(
+    crate::scenarios::chunk_draws_questions_its_players_did_not_see,
+    chunk_draws_questions_its_players_did_not_see
+);
+both!(
+    crate::scenarios::candidate_pool_is_a_window_of_a_larger_bank,
+    candidate_pool_is_a_window_of_a_larger_bank
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duel_updates_the_ratings_once_sqlite() {

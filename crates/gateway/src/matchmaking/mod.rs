@@ -17,6 +17,8 @@
 //! ## Layers
 //!
 //! - [`pool`]: the matcher, pure: tickets and a time in, groups out.
+//! - [`draw`]: the question picker, pure: candidate pools and the players'
+//!   recently seen questions in, each match's questions out.
 //! - [`store`]: the tables (`mm_queue`, `mm_lease`, `mm_matches`,
 //!   `mm_seen`, `match_results`) on the primary database.
 //! - [`service::Matchmaker`]: one per gateway. It holds the sockets of the
@@ -40,9 +42,11 @@
 //!   is ever in two matches, even with two authorities for a moment (a
 //!   lease that expired during a pause) or concurrent requests.
 //! - Database work per turn, not per match: one transaction claims every
-//!   group of the turn; then, 64 matches at a time, one transaction records
-//!   their sessions' rows, one writes their checkpoints (in Redis Cluster:
-//!   one pipeline per session, all in flight), and one stores the started
+//!   group of the turn; then, 64 matches at a time, a few reads draw their
+//!   questions (a candidate pool per topic, the players' seen questions,
+//!   the picked questions), one transaction records their sessions' rows,
+//!   one writes their checkpoints (in Redis Cluster: one pipeline per
+//!   session, all in flight), and one stores the started
 //!   matches (codes, questions seen). Each session's join code is still
 //!   checked free on its own (a few at a time).
 //!   Finished matches are recorded in batches (up to 100 per turn: one
@@ -93,6 +97,7 @@
 //!   and search (they are in no stored quiz).
 
 pub mod book;
+pub mod draw;
 pub mod pool;
 pub mod service;
 pub mod store;

@@ -10,10 +10,10 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use livequiz_sdk::live::ScoringRules;
 use livequiz_sdk::matchmaking::{Matched, MatchedPlayer};
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use super::draw::{self, DrawRequest};
 use super::pool::{self, Curve, Ticket};
 use super::store::{Claim, GhostRow, KeepGhost, MatchStore, QueuedRow, Started};
 use super::{MatchPlayer, MatchRecord, RatingBook};
@@ -22,8 +22,14 @@ use crate::live::engine::{Ghost, GhostAnswer, Hostless, LiveQuestion, LiveQuiz};
 use crate::live::LiveService;
 use crate::store::StoreError;
 
-/// Matches whose questions a turn draws at once (each read takes a database connection).
-const OPEN_AT_ONCE: usize = 8;
+/// Candidate pools a chunk of matches reads at once (one per topic; each read takes a
+/// database connection).
+const POOLS_AT_ONCE: usize = 8;
+
+/// Candidates a chunk of matches draws from per topic: the whole topic when its bank is no
+/// larger, else a window of that many at a random point of it (see
+/// [`MatchStore::candidate_pool`]).
+const POOL_SIZE: u32 = 2_000;
 
 /// Matches a turn opens (one batch of sessions) and stores (and so delivers) together while
 /// it opens the rest.
@@ -397,12 +403,7 @@ impl Matchmaker {
                     "topic must be 1-100 characters, or null for any".into(),
                 ));
             }
-            if self
-                .store
-                .candidates(Some(t), (1, 5), None, 1)
-                .await?
-                .is_empty()
-            {
+            if self.store.candidates(Some(t), (1, 5), 1).await?.is_empty() {
                 return Err(QueueError::Invalid(format!(
                     "the bank has no playable question on topic {t:?}"
                 )));
@@ -642,16 +643,10 @@ impl Matchmaker {
             .collect();
         for chunk in opens.chunks(STORE_EVERY) {
             let mut step = Phases::new();
-            // The questions are drawn concurrently (reads), the chunk's sessions then opened
-            // in one batch (one transaction for their rows, one for their checkpoints).
-            let draws: Vec<_> = chunk
-                .iter()
-                .map(|&(claim, rows, _)| self.draw_match(claim, rows, settings))
-                .collect();
-            let drawn: Vec<anyhow::Result<Drawn>> = futures_util::stream::iter(draws)
-                .buffered(OPEN_AT_ONCE)
-                .collect()
-                .await;
+            // The chunk's questions are drawn at once (a few reads for all its matches), its
+            // sessions then opened in one batch (one transaction for their rows, one for their
+            // checkpoints).
+            let drawn = self.draw_chunk(chunk, settings).await;
             // The countdown runs from the sessions' creation, not from when the turn planned
             // the match: in a wave, opening the chunks before this one can take seconds.
             let start_by = now_ms() + settings.countdown_ms;
@@ -733,67 +728,137 @@ impl Matchmaker {
         Ok(())
     }
 
-    /// Draws a claimed match's questions: the match's quiz (its session is
-    /// opened with the rest of its chunk).
-    async fn draw_match(
+    /// Draws the questions of a chunk of claimed matches: each match's quiz
+    /// (its session is opened with the rest of its chunk), or why it cannot
+    /// start.
+    async fn draw_chunk(
         &self,
-        claim: &Claim,
-        rows: &[&QueuedRow],
+        chunk: &[(&Claim, &Vec<&QueuedRow>, &MatchDetails)],
         settings: &MatchSettings,
-    ) -> anyhow::Result<Drawn> {
-        let users: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
-        let mean = rows.iter().map(|r| r.rating).sum::<f64>() / rows.len() as f64;
-        let questions = self
-            .draw(claim.topic.as_deref(), mean, &users, settings)
-            .await?;
-        anyhow::ensure!(!questions.is_empty(), "no playable question to draw");
-        let ids: Vec<i64> = questions.iter().map(|q| q.question_id).collect();
-        let quiz = LiveQuiz {
-            quiz_id: 0,
-            questions,
-            rules: ScoringRules::default(),
-            reveal_ms: settings.reveal_ms,
-            top_n: 10,
-            hide_text_on_devices: false,
+    ) -> Vec<anyhow::Result<Drawn>> {
+        let users: Vec<Vec<i64>> = chunk
+            .iter()
+            .map(|(_, rows, _)| rows.iter().map(|r| r.user_id).collect())
+            .collect();
+        let requests: Vec<DrawRequest<'_>> = chunk
+            .iter()
+            .zip(&users)
+            .map(|((claim, rows, _), users)| DrawRequest {
+                topic: claim.topic.as_deref(),
+                difficulty: difficulty_for(
+                    rows.iter().map(|r| r.rating).sum::<f64>() / rows.len().max(1) as f64,
+                ),
+                users,
+            })
+            .collect();
+        let drawn = match self.draw(&requests, settings).await {
+            Ok(d) => d,
+            Err(e) => {
+                return users
+                    .iter()
+                    .map(|_| Err(anyhow::anyhow!("drawing the questions: {e}")))
+                    .collect()
+            }
         };
-        Ok(Drawn { quiz, users, ids })
+        drawn
+            .into_iter()
+            .zip(users)
+            .map(|(questions, users)| {
+                anyhow::ensure!(!questions.is_empty(), "no playable question to draw");
+                let ids: Vec<i64> = questions.iter().map(|q| q.question_id).collect();
+                let quiz = LiveQuiz {
+                    quiz_id: 0,
+                    questions,
+                    rules: ScoringRules::default(),
+                    reveal_ms: settings.reveal_ms,
+                    top_n: 10,
+                    hide_text_on_devices: false,
+                };
+                Ok(Drawn { quiz, users, ids })
+            })
+            .collect()
     }
 
-    /// Draws the match's questions: the topic (or any), difficulty near the
+    /// Draws the questions of the matches `requests` (in order): for each,
+    /// `settings.questions` of its topic (or any), difficulty near the
     /// players' mean rating, none a player got in the last `seen_for_ms`.
     /// Short of questions it widens the difficulty to all, then allows
-    /// questions seen before, then plays fewer.
+    /// questions seen before, then plays fewer (see [`draw::pick_chunk`]).
+    ///
+    /// A few reads for the whole chunk: a candidate pool per topic, the
+    /// questions its players saw lately, and the picked questions.
     async fn draw(
         &self,
-        topic: Option<&str>,
-        rating: f64,
-        users: &[i64],
+        requests: &[DrawRequest<'_>],
         settings: &MatchSettings,
-    ) -> Result<Vec<LiveQuestion>, StoreError> {
+    ) -> Result<Vec<Vec<LiveQuestion>>, StoreError> {
         let want = settings.questions.max(1) as usize;
-        let center = difficulty_for(rating);
-        let near = (center.saturating_sub(1).max(1), (center + 1).min(5));
         let since = now_ms() - settings.seen_for_ms;
-        let mut ids: Vec<i64> = Vec::new();
-        for (range, unseen) in [(near, true), ((1, 5), true), (near, false), ((1, 5), false)] {
-            let filter = unseen.then_some((users, since));
-            let mut more = self.store.candidates(topic, range, filter, 500).await?;
-            more.retain(|id| !ids.contains(id));
-            more.shuffle(&mut rand::rng());
-            ids.extend(more.into_iter().take(want - ids.len()));
-            if ids.len() >= want {
-                break;
-            }
+        let mut topics: Vec<Option<&str>> = requests.iter().map(|r| r.topic).collect();
+        topics.sort_unstable();
+        topics.dedup();
+        let mut users: Vec<i64> = requests.iter().flat_map(|r| r.users).copied().collect();
+        users.sort_unstable();
+        users.dedup();
+        let mut reads = Vec::with_capacity(topics.len());
+        for &t in &topics {
+            reads.push(
+                self.store
+                    .candidate_pool(t, POOL_SIZE, rand::random::<f64>()),
+            );
         }
-        let questions = self.store.playable(&ids, settings.time_limit_ms).await?;
-        Ok(questions
+        let pools = futures_util::stream::iter(reads)
+            .buffered(POOLS_AT_ONCE)
+            .collect::<Vec<_>>();
+        let (pools, seen) = tokio::join!(pools, self.store.seen_by(&users, since));
+        let seen = seen?;
+        let pools: HashMap<Option<&str>, Vec<draw::Candidate>> = topics
+            .iter()
+            .copied()
+            .zip(pools)
+            .map(|(t, p)| Ok((t, p?)))
+            .collect::<Result<_, StoreError>>()?;
+        let picked = draw::pick_chunk(requests, &pools, &seen, want, &mut rand::rng());
+        let mut all: Vec<i64> = picked.iter().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        let mut playable: HashMap<i64, LiveQuestion> = self
+            .store
+            .playable(&all, settings.time_limit_ms)
+            .await?
             .into_iter()
-            .map(|q| LiveQuestion {
-                question_id: q.question_id,
-                text: q.text,
-                choices: q.choices,
-                correct: q.correct,
-                time_limit_ms: q.time_limit_ms,
+            .map(|q| {
+                (
+                    q.question_id,
+                    LiveQuestion {
+                        question_id: q.question_id,
+                        text: q.text,
+                        choices: q.choices,
+                        correct: q.correct,
+                        time_limit_ms: q.time_limit_ms,
+                    },
+                )
+            })
+            .collect();
+        let mut uses: HashMap<i64, usize> = HashMap::new();
+        for id in picked.iter().flatten() {
+            *uses.entry(*id).or_default() += 1;
+        }
+        // Each match keeps its order; a question picked for one match only is moved, not copied.
+        Ok(picked
+            .iter()
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| {
+                        let left = uses.get_mut(id)?;
+                        *left -= 1;
+                        if *left == 0 {
+                            playable.remove(id)
+                        } else {
+                            playable.get(id).cloned()
+                        }
+                    })
+                    .collect()
             })
             .collect())
     }

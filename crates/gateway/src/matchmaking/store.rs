@@ -3,6 +3,8 @@
 //! matches, questions seen, the default rating book's results, and the
 //! recorded duels offered as ghosts. Every statement runs on both dialects.
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::{AnyPool, Row as _};
 
 use crate::db::{Db, Dialect};
@@ -713,13 +715,11 @@ impl MatchStore {
     }
 
     /// Ids of playable candidates: the topic (or any), difficulty within
-    /// `difficulty`, none that a member saw at or after `seen_since` (when
-    /// given), at most `limit`.
+    /// `difficulty`, at most `limit`.
     pub async fn candidates(
         &self,
         topic: Option<&str>,
         difficulty: (u8, u8),
-        unseen_by: Option<(&[i64], i64)>,
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
         let mut sql = String::from(
@@ -729,13 +729,6 @@ impl MatchStore {
         if topic.is_some() {
             sql.push_str(" AND q.topic = ?");
         }
-        if let Some((users, _)) = unseen_by {
-            sql.push_str(&format!(
-                " AND q.id NOT IN (SELECT s.question_id FROM mm_seen s WHERE s.user_id IN ({}) \
-                 AND s.seen_at >= ?)",
-                placeholders(users.len())
-            ));
-        }
         sql.push_str(" LIMIT ?");
         let mut q = sqlx::query(&sql)
             .bind(i64::from(difficulty.0))
@@ -743,16 +736,105 @@ impl MatchStore {
         if let Some(t) = topic {
             q = q.bind(t.to_string());
         }
-        if let Some((users, since)) = unseen_by {
-            for u in users {
-                q = q.bind(*u);
-            }
-            q = q.bind(since);
-        }
         let rows = q.bind(i64::from(limit)).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| Ok(r.try_get::<i64, _>("id")?))
             .collect()
+    }
+
+    /// A pool of playable candidates of the topic (or any), with their
+    /// difficulty (1-5): the whole bank when it has at most `limit`, else
+    /// `limit` of them with consecutive ids from a point `start` (0-1) of
+    /// the way between the topic's lowest and highest id, wrapping around.
+    ///
+    /// The window keeps the cost the same at any bank size (two index range
+    /// reads of `limit` rows), where a random order would read and sort the
+    /// topic's whole bank for every chunk of matches; a random `start` per
+    /// chunk still spreads the draws over the whole bank, and a window of
+    /// thousands leaves enough questions unseen by any one chunk's players.
+    pub async fn candidate_pool(
+        &self,
+        topic: Option<&str>,
+        limit: u32,
+        start: f64,
+    ) -> Result<Vec<(i64, u8)>, StoreError> {
+        let on_topic = if topic.is_some() {
+            " AND q.topic = ?"
+        } else {
+            ""
+        };
+        let bounds = format!(
+            "SELECT MIN(q.id) AS lo, MAX(q.id) AS hi FROM questions q WHERE 1 = 1{on_topic}"
+        );
+        let mut q = sqlx::query(&bounds);
+        if let Some(t) = topic {
+            q = q.bind(t.to_string());
+        }
+        let row = q.fetch_one(&self.pool).await?;
+        let (Some(lo), Some(hi)) = (
+            row.try_get::<Option<i64>, _>("lo")?,
+            row.try_get::<Option<i64>, _>("hi")?,
+        ) else {
+            return Ok(Vec::new());
+        };
+        let from = lo + ((hi - lo) as f64 * start.clamp(0.0, 1.0)) as i64;
+        let part = |cmp: &str| {
+            format!(
+                "SELECT id, difficulty FROM (SELECT q.id AS id, q.difficulty AS difficulty \
+                 FROM questions q WHERE q.id {cmp} ?{on_topic} AND q.difficulty BETWEEN 1 AND 5 \
+                 AND EXISTS (SELECT 1 FROM choices c WHERE c.question_id = q.id \
+                 AND c.is_correct <> 0) ORDER BY q.id LIMIT ?)"
+            )
+        };
+        let sql = format!("{} w1 UNION ALL {} w2", part(">="), part("<"));
+        let mut q = sqlx::query(&sql).bind(from);
+        if let Some(t) = topic {
+            q = q.bind(t.to_string());
+        }
+        q = q.bind(i64::from(limit)).bind(from);
+        if let Some(t) = topic {
+            q = q.bind(t.to_string());
+        }
+        let rows = q.bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        let mut pool = rows
+            .iter()
+            .map(|r| {
+                let id: i64 = r.try_get("id")?;
+                let d: i64 = r.try_get("difficulty")?;
+                Ok((id, d.clamp(1, 5) as u8))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // From `from` up, then the wrapped part from the lowest id.
+        pool.sort_by_key(|&(id, _)| (id < from, id));
+        pool.truncate(limit as usize);
+        Ok(pool)
+    }
+
+    /// The questions each of `users` saw at or after `since` (a user who
+    /// saw none has no entry).
+    pub async fn seen_by(
+        &self,
+        users: &[i64],
+        since: i64,
+    ) -> Result<HashMap<i64, HashSet<i64>>, StoreError> {
+        let mut seen: HashMap<i64, HashSet<i64>> = HashMap::new();
+        if users.is_empty() {
+            return Ok(seen);
+        }
+        let sql = format!(
+            "SELECT user_id, question_id FROM mm_seen WHERE user_id IN ({}) AND seen_at >= ?",
+            placeholders(users.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for u in users {
+            q = q.bind(*u);
+        }
+        for r in q.bind(since).fetch_all(&self.pool).await? {
+            seen.entry(r.try_get("user_id")?)
+                .or_default()
+                .insert(r.try_get("question_id")?);
+        }
+        Ok(seen)
     }
 
     /// The questions `ids` with their choices and keys, in the order given.

@@ -1067,3 +1067,123 @@ async fn ghost_duel_after_seeing(ctx: &Ctx, seen: usize) -> (Vec<i64>, Vec<i64>)
     );
     (recorded, played)
 }
+
+/// Three duels formed in one turn (one chunk) on a topic of three questions, two a match: each
+/// gets questions none of its players saw in the last 7 days (one player of each saw a
+/// different one), while a question seen longer ago counts as unseen.
+pub async fn chunk_draws_questions_its_players_did_not_see(ctx: &Ctx) {
+    use gateway::matchmaking::store::MatchStore;
+    use sqlx::Row;
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    ctx.set_clock(clock.clone());
+    let pool = ctx.gateways[0].state.db.primary();
+    let bank: Vec<i64> = sqlx::query("SELECT id FROM questions WHERE topic = 'mm' ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .expect("the topic's questions")
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id").unwrap())
+        .collect();
+    assert_eq!(bank.len(), 3);
+    // 300 apart within a pair, 700 or more between pairs: no match until the gap reaches 300
+    // (10 s of waiting), then the three pairs at once.
+    let mut players = Vec::new();
+    for (i, rating) in [1000.0, 1300.0, 2000.0, 2300.0, 3000.0, 3300.0]
+        .into_iter()
+        .enumerate()
+    {
+        players.push(ctx.player(&format!("chunk{i}"), rating).await);
+    }
+    let store = MatchStore::new(&ctx.gateways[0].state.db);
+    let now = gateway::db::now_ms();
+    let week = 7 * 24 * 3_600_000;
+    // Saw lately, per player: pair 1 bank[0], pair 2 bank[1], pair 3 bank[2].
+    for (player, q) in [(0, 0), (3, 1), (4, 2)] {
+        store
+            .mark_seen(&[players[player].0], &[bank[q]], now - 60_000)
+            .await
+            .expect("seen");
+    }
+    // Seen more than 7 days ago: no longer counts.
+    store
+        .mark_seen(&[players[1].0], &[bank[1]], now - week - 60_000)
+        .await
+        .expect("seen long ago");
+    let mut queues = Vec::new();
+    for (i, (_, token)) in players.iter().enumerate() {
+        queues.push(
+            ctx.queue(i, token, QueueRequest::duel(Some("mm".into())))
+                .await,
+        );
+    }
+    clock.advance(Duration::from_secs(10));
+    let mut matches: HashMap<String, HashSet<i64>> = HashMap::new();
+    for (q, (id, _)) in queues.iter_mut().zip(&players) {
+        let m = matched(q).await;
+        matches.entry(m.match_id).or_default().insert(*id);
+    }
+    assert_eq!(matches.len(), 3, "three duels: {matches:?}");
+    let mut turns = HashSet::new();
+    for (match_id, users) in &matches {
+        let row = sqlx::query("SELECT members, created_at FROM mm_matches WHERE match_id = ?")
+            .bind(match_id.clone())
+            .fetch_one(pool)
+            .await
+            .expect("the match");
+        turns.insert(row.try_get::<i64, _>("created_at").unwrap());
+        let details: serde_json::Value =
+            serde_json::from_str(&gateway::store::text_column(&row, "members").unwrap()).unwrap();
+        let got: HashSet<i64> = details["questions"]
+            .as_array()
+            .expect("questions")
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        assert_eq!(got.len(), 2, "two questions: {got:?}");
+        let expected: HashSet<i64> = if users.contains(&players[0].0) {
+            HashSet::from([bank[1], bank[2]])
+        } else if users.contains(&players[2].0) {
+            HashSet::from([bank[0], bank[2]])
+        } else {
+            HashSet::from([bank[0], bank[1]])
+        };
+        assert_eq!(got, expected, "match of {users:?}");
+    }
+    assert_eq!(turns.len(), 1, "the three duels were formed in one turn");
+}
+
+/// A chunk's candidate pool is the whole topic when the bank is no larger than the pool, else
+/// a window of consecutive ids from the given point, wrapping around past the highest.
+pub async fn candidate_pool_is_a_window_of_a_larger_bank(ctx: &Ctx) {
+    use gateway::matchmaking::store::MatchStore;
+    use sqlx::Row;
+    let store = MatchStore::new(&ctx.gateways[0].state.db);
+    let bank: Vec<i64> = sqlx::query("SELECT id FROM questions WHERE topic = 'mm' ORDER BY id")
+        .fetch_all(ctx.gateways[0].state.db.primary())
+        .await
+        .expect("the topic's questions")
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id").unwrap())
+        .collect();
+    assert_eq!(bank.len(), 3);
+    let ids = |pool: Vec<(i64, u8)>| {
+        assert!(pool.iter().all(|&(_, d)| d == 3), "difficulty 3: {pool:?}");
+        pool.into_iter().map(|(id, _)| id).collect::<Vec<i64>>()
+    };
+    let pool = |limit, start| store.candidate_pool(Some("mm"), limit, start);
+    assert_eq!(ids(pool(10, 0.0).await.unwrap()), bank);
+    assert_eq!(
+        ids(pool(10, 1.0).await.unwrap()),
+        [bank[2], bank[0], bank[1]]
+    );
+    assert_eq!(ids(pool(2, 0.0).await.unwrap()), [bank[0], bank[1]]);
+    assert_eq!(ids(pool(2, 1.0).await.unwrap()), [bank[2], bank[0]]);
+    assert_eq!(ids(pool(1, 1.0).await.unwrap()), [bank[2]]);
+    // Any topic: both topics' questions.
+    assert_eq!(store.candidate_pool(None, 100, 0.5).await.unwrap().len(), 6);
+    assert!(store
+        .candidate_pool(Some("nothing"), 100, 0.5)
+        .await
+        .unwrap()
+        .is_empty());
+}
