@@ -23,7 +23,7 @@
 //! database ([`SqlCheckpoints`] over the tables of
 //! [`crate::store::live::LiveStore`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -58,6 +58,19 @@ pub type CheckpointFuture<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>
 pub trait CheckpointStore: Send + Sync + 'static {
     /// Whether a (possibly parked) session holds `code`.
     fn exists<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, bool>;
+    /// Which of `codes` have a checkpoint; the stores override it to ask once for all of
+    /// them instead of one after the other.
+    fn existing<'a>(&'a self, codes: &'a [String]) -> CheckpointFuture<'a, HashSet<String>> {
+        Box::pin(async move {
+            let mut found = HashSet::new();
+            for code in codes {
+                if self.exists(code).await? {
+                    found.insert(code.clone());
+                }
+            }
+            Ok(found)
+        })
+    }
     /// Saves the fixed part of a new session.
     fn create<'a>(&'a self, meta: &'a SessionMeta) -> CheckpointFuture<'a, ()>;
     /// Saves the fixed parts of several new sessions; the stores override it to write them
@@ -211,7 +224,18 @@ impl SqlCheckpoints {
 
 impl CheckpointStore for SqlCheckpoints {
     fn exists<'a>(&'a self, code: &'a str) -> CheckpointFuture<'a, bool> {
-        Box::pin(async move { Ok(self.store.checkpoint_exists(code, self.ttl).await?) })
+        Box::pin(async move {
+            let codes = [code.to_string()];
+            Ok(!self
+                .store
+                .checkpoints_existing(&codes, self.ttl)
+                .await?
+                .is_empty())
+        })
+    }
+
+    fn existing<'a>(&'a self, codes: &'a [String]) -> CheckpointFuture<'a, HashSet<String>> {
+        Box::pin(async move { Ok(self.store.checkpoints_existing(codes, self.ttl).await?) })
     }
 
     fn create<'a>(&'a self, meta: &'a SessionMeta) -> CheckpointFuture<'a, ()> {

@@ -6,6 +6,7 @@
 //! of looping (it used to loop forever, holding the registry's lock, once
 //! every code was taken).
 
+use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
 use super::actor::{Cmd, SessionHandle};
@@ -14,30 +15,13 @@ use super::service::{CreateError, LiveService};
 /// Random picks before the local registry is scanned for a free code.
 const RANDOM_PICKS: usize = 32;
 
-impl LiveService {
-    /// Whether a fresh code may be used, claiming it in Redis Cluster mode.
-    /// A code is taken by a running session (the owner lease) and by a
-    /// session parked in its checkpoint, waiting for a client to reconnect
-    /// so a gateway takes it over.
-    pub(super) async fn code_is_free(&self, code: &str) -> Result<bool, CreateError> {
-        if let Some(mesh) = self.mesh() {
-            if !mesh.claim(code).await? {
-                return Ok(false);
-            }
-        }
-        let parked = self
-            .checkpoints()
-            .exists(code)
-            .await
-            .map_err(|e| CreateError::Checkpoint(e.to_string()));
-        if !matches!(parked, Ok(false)) {
-            if let Some(mesh) = self.mesh() {
-                mesh.release(code).await;
-            }
-        }
-        parked.map(|taken| !taken)
-    }
+/// A reserved code with its session's command channel.
+pub(super) type Allocated = (String, mpsc::Sender<Cmd>, mpsc::Receiver<Cmd>);
 
+/// Redis claims of one batch in flight at once (cluster mode).
+const CLAIMS_AT_ONCE: usize = 8;
+
+impl LiveService {
     pub(super) fn forget(&self, code: &str) {
         self.sessions
             .lock()
@@ -46,31 +30,103 @@ impl LiveService {
     }
 
     /// A code no session holds (here, parked, or on another gateway),
-    /// reserved in the registry; [`CreateError::NoFreeCode`] after
-    /// `LIVE_CODE_ATTEMPTS` taken ones (a Redis claim each in cluster mode)
-    /// or when every code is taken here.
-    pub(super) async fn allocate_code(
-        &self,
-    ) -> Result<(String, mpsc::Sender<Cmd>, mpsc::Receiver<Cmd>), CreateError> {
+    /// reserved in the registry: [`LiveService::allocate_codes`] of one.
+    pub(super) async fn allocate_code(&self) -> Result<Allocated, CreateError> {
+        self.allocate_codes(1)
+            .await
+            .pop()
+            .unwrap_or(Err(CreateError::NoFreeCode))
+    }
+
+    /// `n` codes no session holds (here, parked, or on another gateway), each
+    /// reserved in the registry. A code is taken by a running session (here;
+    /// on another gateway, its owner lease in Redis Cluster, claimed here a
+    /// few at a time) and by a session parked in its checkpoint, waiting for
+    /// a client to reconnect so a gateway takes it over (one read for the
+    /// whole batch). A taken code is replaced by another, up to
+    /// `LIVE_CODE_ATTEMPTS` rounds; a code still missing then (or when every
+    /// code is taken here) is [`CreateError::NoFreeCode`]. A store error
+    /// fails the codes of that round.
+    pub(super) async fn allocate_codes(&self, n: usize) -> Vec<Result<Allocated, CreateError>> {
+        let mut out: Vec<Result<Allocated, CreateError>> = Vec::with_capacity(n);
+        let mut missing = n;
         for _ in 0..self.policy().tuning.code_attempts {
-            let Some((code, tx, rx)) = self.reserve_code() else {
+            if missing == 0 {
                 break;
+            }
+            let reserved: Vec<Allocated> = std::iter::from_fn(|| self.reserve_code())
+                .take(missing)
+                .collect();
+            if reserved.is_empty() {
+                break;
+            }
+            let claimed: Vec<Result<bool, CreateError>> = match self.mesh() {
+                Some(mesh) => {
+                    let claims: Vec<_> = reserved
+                        .iter()
+                        .map(|(code, _, _)| {
+                            let mesh = mesh.clone();
+                            let code = code.clone();
+                            async move { mesh.claim(&code).await.map_err(CreateError::from) }
+                        })
+                        .collect();
+                    futures_util::stream::iter(claims)
+                        .buffered(CLAIMS_AT_ONCE)
+                        .collect()
+                        .await
+                }
+                None => reserved.iter().map(|_| Ok(true)).collect(),
             };
-            match self.code_is_free(&code).await {
-                Ok(true) => return Ok((code, tx, rx)),
-                Ok(false) => self.forget(&code), // another session's code
-                Err(e) => {
-                    self.forget(&code);
-                    return Err(e);
+            let asked: Vec<String> = reserved
+                .iter()
+                .zip(&claimed)
+                .filter(|(_, c)| matches!(c, Ok(true)))
+                .map(|((code, _, _), _)| code.clone())
+                .collect();
+            let parked = self
+                .checkpoints()
+                .existing(&asked)
+                .await
+                .map_err(|e| e.to_string());
+            for ((code, tx, rx), claim) in reserved.into_iter().zip(claimed) {
+                let failed = match (claim, &parked) {
+                    (Ok(true), Ok(p)) if !p.contains(&code) => {
+                        out.push(Ok((code, tx, rx)));
+                        missing -= 1;
+                        continue;
+                    }
+                    // Claimed, but parked in a checkpoint (retried) or unreadable.
+                    (Ok(true), parked) => {
+                        if let Some(mesh) = self.mesh() {
+                            mesh.release(&code).await;
+                        }
+                        parked
+                            .as_ref()
+                            .err()
+                            .map(|e| CreateError::Checkpoint(e.clone()))
+                    }
+                    // Another gateway's session: retried.
+                    (Ok(false), _) => None,
+                    (Err(e), _) => Some(e),
+                };
+                self.forget(&code);
+                if let Some(e) = failed {
+                    out.push(Err(e));
+                    missing -= 1;
                 }
             }
         }
-        metrics::counter!("live_sessions_refused_total", "why" => "no_free_code").increment(1);
-        tracing::warn!(
-            running = self.running(),
-            "live session refused: no free join code"
-        );
-        Err(CreateError::NoFreeCode)
+        if missing > 0 {
+            metrics::counter!("live_sessions_refused_total", "why" => "no_free_code")
+                .increment(missing as u64);
+            tracing::warn!(
+                running = self.running(),
+                missing,
+                "live session refused: no free join code"
+            );
+            out.extend((0..missing).map(|_| Err(CreateError::NoFreeCode)));
+        }
+        out
     }
 
     /// Reserves a code no session of this gateway holds with a placeholder

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use futures_util::StreamExt;
 use livequiz_sdk::live::{CreateSession, CreatedSession};
 use tokio::sync::mpsc;
 
@@ -33,10 +32,6 @@ use crate::error::ApiError;
 use crate::limits::{ClientIp, Limits};
 use crate::store::live::{HostQuota, LiveStore, NewSession};
 use crate::store::StoreError;
-
-/// Codes a batch of new sessions checks free at once (each check is a
-/// database read, and a Redis claim in cluster mode).
-const CODES_AT_ONCE: usize = 8;
 
 /// A logged-in account as the live module needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -354,8 +349,9 @@ impl LiveService {
     }
 
     /// [`LiveService::create_hostless`] of several sessions at once, the
-    /// result of each in the order given: their codes are checked free a
-    /// few at a time, their rows recorded in one transaction and their
+    /// result of each in the order given: their codes are checked free
+    /// together (one read of the parked checkpoints; a Redis claim each, a
+    /// few at a time, in cluster mode), their rows recorded in one transaction and their
     /// checkpoints written together (one transaction on the database, one
     /// pipeline per session all in flight in Redis Cluster), then their
     /// actors start. A session that is invalid or finds no free code fails
@@ -409,13 +405,7 @@ impl LiveService {
                 hostless,
             });
         }
-        // (The futures collected first: a stream over a borrowing closure would make the
-        // callers' futures not `Send`.)
-        let allocations: Vec<_> = pending.iter().map(|_| self.allocate_code()).collect();
-        let codes: Vec<_> = futures_util::stream::iter(allocations)
-            .buffered(CODES_AT_ONCE)
-            .collect()
-            .await;
+        let codes = self.allocate_codes(pending.len()).await;
         step("codes");
         let mut ready = Vec::with_capacity(pending.len());
         for (p, code) in pending.into_iter().zip(codes) {

@@ -52,12 +52,29 @@ fn expired_before(ttl: Duration) -> i64 {
 impl LiveStore {
     /// Whether a checkpoint written within `ttl` holds `code`.
     pub async fn checkpoint_exists(&self, code: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM live_checkpoints WHERE code = ? AND updated_at >= ?")
-            .bind(code)
-            .bind(expired_before(ttl))
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
+        let codes = [code.to_string()];
+        Ok(!self.checkpoints_existing(&codes, ttl).await?.is_empty())
+    }
+
+    /// Which of `codes` have an unexpired checkpoint, in one query per 500 codes.
+    pub async fn checkpoints_existing(
+        &self,
+        codes: &[String],
+        ttl: Duration,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in codes.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT code FROM live_checkpoints WHERE updated_at >= ? AND code IN ({marks})"
+            );
+            let mut q = sqlx::query_scalar::<_, String>(&sql).bind(expired_before(ttl));
+            for code in chunk {
+                q = q.bind(code.clone());
+            }
+            found.extend(q.fetch_all(&self.pool).await?);
+        }
+        Ok(found)
     }
 
     /// Starts the checkpoint of a new session with its meta document, deleting expired
@@ -238,6 +255,18 @@ mod tests {
             .await
             .expect("create");
         assert!(store.checkpoint_exists("123456", DAY).await.unwrap());
+        // Several codes asked at once: only those with a checkpoint come back.
+        let asked: Vec<String> = ["654321", "123456", "000001"]
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let found = store.checkpoints_existing(&asked, DAY).await.unwrap();
+        assert_eq!(found.into_iter().collect::<Vec<_>>(), vec!["123456"]);
+        assert!(store
+            .checkpoints_existing(&[], DAY)
+            .await
+            .unwrap()
+            .is_empty());
         let writes = [
             CheckpointWrite::Player {
                 id: 1,
