@@ -295,13 +295,7 @@ impl LiveService {
             .await?
             .ok_or(CreateError::QuizNotFound(req.quiz_id))?
             .into_iter()
-            .map(|q| LiveQuestion {
-                question_id: q.question_id,
-                text: q.text,
-                choices: q.choices,
-                correct: q.correct,
-                time_limit_ms: q.time_limit_ms,
-            })
+            .map(LiveQuestion::from)
             .collect();
         if questions.is_empty() {
             return Err(CreateError::Invalid("the quiz has no questions".into()));

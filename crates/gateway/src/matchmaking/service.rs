@@ -827,18 +827,7 @@ impl Matchmaker {
             .playable(&all, settings.time_limit_ms)
             .await?
             .into_iter()
-            .map(|q| {
-                (
-                    q.question_id,
-                    LiveQuestion {
-                        question_id: q.question_id,
-                        text: q.text,
-                        choices: q.choices,
-                        correct: q.correct,
-                        time_limit_ms: q.time_limit_ms,
-                    },
-                )
-            })
+            .map(|q| (q.question_id, LiveQuestion::from(q)))
             .collect();
         let mut uses: HashMap<i64, usize> = HashMap::new();
         for id in picked.iter().flatten() {
@@ -1110,16 +1099,7 @@ impl Matchmaker {
         let started = async {
             let quiz = LiveQuiz {
                 quiz_id: 0,
-                questions: questions
-                    .into_iter()
-                    .map(|q| LiveQuestion {
-                        question_id: q.question_id,
-                        text: q.text,
-                        choices: q.choices,
-                        correct: q.correct,
-                        time_limit_ms: q.time_limit_ms,
-                    })
-                    .collect(),
+                questions: questions.into_iter().map(LiveQuestion::from).collect(),
                 rules: ScoringRules::default(),
                 reveal_ms: settings.reveal_ms,
                 top_n: 10,

@@ -284,6 +284,18 @@ pub struct PlayableQuestion {
     pub time_limit_ms: u32,
 }
 
+impl From<PlayableQuestion> for live_engine::LiveQuestion {
+    fn from(q: PlayableQuestion) -> Self {
+        live_engine::LiveQuestion {
+            question_id: q.question_id,
+            text: q.text,
+            choices: q.choices,
+            correct: q.correct,
+            time_limit_ms: q.time_limit_ms,
+        }
+    }
+}
+
 /// The questions of quiz `id` in quiz order with their answer keys, in one query (the quiz,
 /// its items, their questions and choices joined); `None` if the quiz does not exist. Read it
 /// from the primary when the caller just edited the quiz (read-your-own-write).

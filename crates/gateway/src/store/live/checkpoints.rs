@@ -49,6 +49,19 @@ fn expired_before(ttl: Duration) -> i64 {
     now_ms().saturating_sub(ttl.as_millis().min(i64::MAX as u128) as i64)
 }
 
+/// Deletes `code`'s checkpoint (its players first), inside `tx`.
+async fn clear(tx: &mut sqlx::Transaction<'_, sqlx::Any>, code: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM live_checkpoint_players WHERE code = ?")
+        .bind(code)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM live_checkpoints WHERE code = ?")
+        .bind(code)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 impl LiveStore {
     /// Whether a checkpoint written within `ttl` holds `code`.
     pub async fn checkpoint_exists(&self, code: &str, ttl: Duration) -> Result<bool, StoreError> {
@@ -110,14 +123,7 @@ impl LiveStore {
             .execute(&mut *tx)
             .await?;
         for &(code, meta) in sessions {
-            sqlx::query("DELETE FROM live_checkpoint_players WHERE code = ?")
-                .bind(code)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM live_checkpoints WHERE code = ?")
-                .bind(code)
-                .execute(&mut *tx)
-                .await?;
+            clear(&mut tx, code).await?;
             sqlx::query(
                 "INSERT INTO live_checkpoints (code, meta, phase, updated_at) \
                  VALUES (?, ?, NULL, ?)",
@@ -212,14 +218,7 @@ impl LiveStore {
                         .await?;
                 }
                 CheckpointWrite::Clear => {
-                    sqlx::query("DELETE FROM live_checkpoint_players WHERE code = ?")
-                        .bind(code)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("DELETE FROM live_checkpoints WHERE code = ?")
-                        .bind(code)
-                        .execute(&mut *tx)
-                        .await?;
+                    clear(&mut tx, code).await?;
                     cleared = true;
                 }
             }
