@@ -2,15 +2,17 @@
 //! store's rows in one transaction, the service's host-less sessions all playable, and a
 //! batch whose transaction fails leaves nothing behind.
 
+use std::time::Duration;
+
 use gateway::live::engine::{Hostless, LiveQuestion, LiveQuiz};
 use gateway::live::LiveService;
 use gateway::store::live::NewSession;
-use livequiz_sdk::live::{Credentials, ScoringRules, ServerMsg};
+use livequiz_sdk::live::{Credentials, ScoringRules};
 use livequiz_sdk::types::RegisterRequest;
 use livequiz_sdk::Client;
 use sqlx::{Executor as _, Row as _};
 
-use crate::common::{connect_to, wait_msg, Ctx};
+use crate::common::{answer_until_finished, connect_to, Ctx};
 
 fn quiz(questions: usize) -> LiveQuiz {
     LiveQuiz {
@@ -151,22 +153,7 @@ pub async fn hostless_batch_is_playable(ctx: &Ctx) {
             let code = s.code.clone();
             games.push(tokio::spawn(async move {
                 let mut c = connect_to(&base, &code, Credentials::Account(token)).await;
-                let mut answered = 0;
-                loop {
-                    let msg = wait_msg(&mut c, "a question or the end", |m| match m {
-                        ServerMsg::Question(q) => Some(Some(q.index)),
-                        ServerMsg::Finished { .. } => Some(None),
-                        _ => None,
-                    })
-                    .await;
-                    match msg {
-                        Some(index) => {
-                            c.answer(index, vec![0], None).expect("answer");
-                            answered += 1;
-                        }
-                        None => return answered,
-                    }
-                }
+                answer_until_finished(&mut c, 0, Duration::ZERO).await
             }));
         }
     }

@@ -386,3 +386,25 @@ pub async fn raw_join(
     }
     panic!("the connection ended without a close frame")
 }
+
+/// Answers every question with `choice`, `after` it arrived, until the session finishes; how
+/// many questions it answered.
+pub async fn answer_until_finished(c: &mut LiveClient, choice: u32, after: Duration) -> usize {
+    let mut answered = 0;
+    loop {
+        let msg = wait_msg(c, "a question or the end", |m| match m {
+            ServerMsg::Question(q) => Some(Some(q.index)),
+            ServerMsg::Finished { .. } => Some(None),
+            _ => None,
+        })
+        .await;
+        let Some(index) = msg else {
+            return answered;
+        };
+        if !after.is_zero() {
+            tokio::time::sleep(after).await;
+        }
+        c.answer(index, vec![choice], None).expect("answer");
+        answered += 1;
+    }
+}

@@ -12,7 +12,7 @@ use livequiz_sdk::matchmaking::{
 };
 
 use crate::common::{short_settings, Ctx};
-use crate::live_common::wait_msg;
+use crate::live_common::{answer_until_finished, wait_msg};
 
 async fn matched(c: &mut MatchClient) -> Matched {
     tokio::time::timeout(Duration::from_secs(20), c.wait())
@@ -27,20 +27,9 @@ async fn join(base: &str, code: &str, token: &str) -> LiveClient {
         .unwrap_or_else(|e| panic!("join match {code}: {e}"))
 }
 
-/// Answers every question with `choice` until the match finishes; the final standings' length.
+/// Answers every question with `choice` until the match finishes; how many it answered.
 async fn play(c: &mut LiveClient, choice: u32) -> usize {
-    loop {
-        let msg = wait_msg(c, "a question or the end", |m| match m {
-            ServerMsg::Question(q) => Some(Some(q.index)),
-            ServerMsg::Finished { .. } => Some(None),
-            _ => None,
-        })
-        .await;
-        match msg {
-            Some(index) => c.answer(index, vec![choice], None).expect("answer"),
-            None => return 0,
-        }
-    }
+    answer_until_finished(c, choice, Duration::ZERO).await
 }
 
 /// Two players (on two gateways with MySQL) are matched into one server-run session, play it
@@ -465,21 +454,7 @@ async fn get_json(ctx: &Ctx, gw: usize, token: &str, path: &str) -> serde_json::
 
 /// Like [`play`], but each answer `after` the question arrived.
 async fn play_after(c: &mut LiveClient, choice: u32, after: Duration) {
-    loop {
-        let msg = wait_msg(c, "a question or the end", |m| match m {
-            ServerMsg::Question(q) => Some(Some(q.index)),
-            ServerMsg::Finished { .. } => Some(None),
-            _ => None,
-        })
-        .await;
-        match msg {
-            Some(index) => {
-                tokio::time::sleep(after).await;
-                c.answer(index, vec![choice], None).expect("answer");
-            }
-            None => return,
-        }
-    }
+    answer_until_finished(c, choice, after).await;
 }
 
 /// Points per question (in order) that `user_id` scored in match `match_id`, with the time
@@ -1042,22 +1017,7 @@ async fn ghost_duel_after_seeing(ctx: &Ctx, seen: usize) -> (Vec<i64>, Vec<i64>)
     assert_eq!(offer.expect("a ghost is offered").user_id, ann_id);
     let m = q.accept_ghost().await.expect("the ghost duel");
     let mut c = join(&ctx.gw(0).base_url, &m.code, &carl).await;
-    let mut questions = 0;
-    loop {
-        let msg = wait_msg(&mut c, "a question or the end", |m| match m {
-            ServerMsg::Question(q) => Some(Some(q.index)),
-            ServerMsg::Finished { .. } => Some(None),
-            _ => None,
-        })
-        .await;
-        match msg {
-            Some(index) => {
-                questions += 1;
-                c.answer(index, vec![0], None).expect("answer");
-            }
-            None => break,
-        }
-    }
+    let questions = play(&mut c, 0).await;
     let _ = ctx.record_of(&m.match_id).await;
     let played = answered_questions(ctx, &m.match_id, carl_id).await;
     assert_eq!(
@@ -1077,14 +1037,7 @@ pub async fn chunk_draws_questions_its_players_did_not_see(ctx: &Ctx) {
     let clock = Arc::new(ManualClock::new(1_000_000));
     ctx.set_clock(clock.clone());
     let pool = ctx.gateways[0].state.db.primary();
-    let bank: Vec<i64> = sqlx::query("SELECT id FROM questions WHERE topic = 'mm' ORDER BY id")
-        .fetch_all(pool)
-        .await
-        .expect("the topic's questions")
-        .iter()
-        .map(|r| r.try_get::<i64, _>("id").unwrap())
-        .collect();
-    assert_eq!(bank.len(), 3);
+    let bank = mm_bank(ctx).await;
     // 300 apart within a pair, 700 or more between pairs: no match until the gap reaches 300
     // (10 s of waiting), then the three pairs at once.
     let mut players = Vec::new();
@@ -1156,16 +1109,8 @@ pub async fn chunk_draws_questions_its_players_did_not_see(ctx: &Ctx) {
 /// a window of consecutive ids from the given point, wrapping around past the highest.
 pub async fn candidate_pool_is_a_window_of_a_larger_bank(ctx: &Ctx) {
     use gateway::matchmaking::store::MatchStore;
-    use sqlx::Row;
     let store = MatchStore::new(&ctx.gateways[0].state.db);
-    let bank: Vec<i64> = sqlx::query("SELECT id FROM questions WHERE topic = 'mm' ORDER BY id")
-        .fetch_all(ctx.gateways[0].state.db.primary())
-        .await
-        .expect("the topic's questions")
-        .iter()
-        .map(|r| r.try_get::<i64, _>("id").unwrap())
-        .collect();
-    assert_eq!(bank.len(), 3);
+    let bank = mm_bank(ctx).await;
     let ids = |pool: Vec<(i64, u8)>| {
         assert!(pool.iter().all(|&(_, d)| d == 3), "difficulty 3: {pool:?}");
         pool.into_iter().map(|(id, _)| id).collect::<Vec<i64>>()
@@ -1186,4 +1131,18 @@ pub async fn candidate_pool_is_a_window_of_a_larger_bank(ctx: &Ctx) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// The ids of the test bank's three questions of topic `mm`, in id order.
+async fn mm_bank(ctx: &Ctx) -> Vec<i64> {
+    use sqlx::Row;
+    let bank: Vec<i64> = sqlx::query("SELECT id FROM questions WHERE topic = 'mm' ORDER BY id")
+        .fetch_all(ctx.gateways[0].state.db.primary())
+        .await
+        .expect("the topic's questions")
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id").unwrap())
+        .collect();
+    assert_eq!(bank.len(), 3);
+    bank
 }
