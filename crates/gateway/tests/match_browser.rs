@@ -238,15 +238,10 @@ async fn a_room_fills_a_second_window_is_refused_and_a_lone_wait_times_out() {
         b.close().await;
     }
 
-    // Dee waits alone (the wait bound short), then opens a second window and queues again
-    // there: refused on the form, the first window still waits until the bound.
-    ctx.set_settings(MatchSettings {
-        curve: Curve {
-            max_wait_ms: 4_000,
-            ..Curve::default()
-        },
-        ..settings
-    });
+    // Dee waits alone, then opens a second window and queues again there: refused on the
+    // form, the first window still waits. Then the wait bound is made short (the next turn
+    // reads it): her wait ends on the timeout screen. (The bound is set only now so that a
+    // slow machine opening the second browser cannot outlast it.)
     let first = driver.browser(390, 844).await;
     log_in(&first, &base, "dee").await;
     queue_duel(&first, "mm").await;
@@ -259,6 +254,14 @@ async fn a_room_fills_a_second_window_is_refused_and_a_lone_wait_times_out() {
         .await;
     second.wait_screen("pick").await;
     second.shot("match-already-queued").await;
+    first.wait_screen("waiting").await;
+    ctx.set_settings(MatchSettings {
+        curve: Curve {
+            max_wait_ms: 1_000,
+            ..Curve::default()
+        },
+        ..settings
+    });
     first.wait_screen("over").await;
     first.wait_text("over-title", "No match this time").await;
     first.wait_text("over-text", "Queue again").await;
