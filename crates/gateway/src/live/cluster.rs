@@ -15,9 +15,9 @@
 //! owner up and **bridges** the connection: it resolves the credentials
 //! (login tokens live in Redis too), then relays the join, every client
 //! message and the close to the owner. On the owner, the remote connection
-//! is an ordinary [`ConnTx`] in the session's fanout, whose queue is drained
-//! by a forwarding task that publishes each frame back. Pings are answered
-//! by the bridging gateway. A relayed message carries the time the bridging
+//! is a [`ConnTx`] in the session's fanout like any other, whose sink is
+//! the outbox towards the bridging gateway (no queue or task per remote
+//! connection; see Transport). Pings are answered by the bridging gateway. A relayed message carries the time the bridging
 //! gateway received it, so an answer is judged by when it reached a
 //! gateway, not by when it crossed Redis (the owner trusts that stamp up to
 //! [`MAX_RELAY_AGE`] before its own receipt).
@@ -30,13 +30,34 @@
 //! pushes on the redis crate's cluster connection). Each gateway subscribes
 //! once, at start, to its own inbox channel `live:gw:{<instance id>}`;
 //! messages carry the join code and connection id, so one subscription
-//! serves every session. Per connection, messages travel in order (one
-//! publisher awaiting each publish, one subscriber connection). Frames for
-//! bridged sockets go through one outbox task that publishes everything
-//! queued for a gateway as one `batch` message (up to 1,024 frames),
-//! so a push to 10,000 bridged players costs a handful of publishes, not
-//! 10,000; gateways of one deployment must all understand `batch` (an older
-//! one drops it as a bad message, and its clients resume).
+//! serves every session. Joins, client messages, detaches and join results
+//! are JSON messages. Per connection, messages travel in order (one
+//! publisher awaiting each publish, one subscriber connection).
+//!
+//! Frames and closes for bridged sockets: the session's fanout pushes them
+//! straight into the gateway's outbox, tagged with the bridging gateway and
+//! the connection id there. One outbox task takes everything ready (up to
+//! 1,024) and publishes one message per bridging gateway, the gateways'
+//! concurrently, a round at a time (so each connection's frames stay in
+//! order); a push to 10,000 bridged players costs a handful of publishes,
+//! not 10,000. The message is a compact binary batch ([`super::relay`]):
+//! frames are carried as the owner serialised them (no escaping, no
+//! unescaping), and a frame queued for many sockets of one gateway (the
+//! leaderboard top of a push) crosses once with their connection ids. The
+//! bridging gateway decodes it, and under one lock of its bridged sockets
+//! puts each frame into its socket's queue (a shared frame is copied out of
+//! the message once). Gateways of one deployment must all speak the same
+//! batch format (an older one drops it as a bad message; its clients get
+//! their state back when they resume).
+//!
+//! Slow consumers: a remote connection may have as many frames waiting in
+//! the owner's outbox as a local one in its queue (`LIVE_CONN_QUEUE`,
+//! `LIVE_HOST_QUEUE`); past that it is dropped with 4008, carried out at
+//! once by the bridging gateway. That bound is what keeps the outbox's
+//! memory bounded when Redis falls behind. A slow client behind a healthy
+//! link is caught by its bridging gateway's own queue for the socket, as on
+//! one gateway. Closes (4000, 4010, ...) follow the frames queued before
+//! them.
 //!
 //! Failover: every third of the lease a bridging gateway checks the owners
 //! of its bridged sockets; when an owner's lease is gone (it crashed) or
@@ -59,6 +80,7 @@
 //! failover is lost (the client's resume gets the current state back).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -67,13 +89,14 @@ use livequiz_sdk::live::{close, ClientMsg, ErrorCode};
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncCommands as _, PushKind, Value};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 
 use super::actor::SessionHandle;
 use super::checkpoint::{CheckpointStore, RedisCheckpoints};
-use super::conn::{ConnTx, Out, Role};
+use super::conn::{ConnTx, Out, Relay, Role};
 use super::lifecycle::Lifecycle;
 use super::mesh::{Lease, LeaseKeeper, LocalSessions, Mesh, MeshFuture};
+use super::relay::{self, Entry, Relayed};
 use crate::config::LiveTuningConfig;
 use crate::db::now_ms;
 
@@ -110,40 +133,104 @@ enum Wire {
         conn: u64,
         result: Result<Option<u64>, ErrorCode>,
     },
-    /// Owner -> bridging gateway: a frame for the socket.
-    Frame { conn: u64, text: String },
-    /// Owner -> bridging gateway: close the socket with this code.
-    Close { conn: u64, code: u16 },
-    /// Several of the above for one gateway, in order: what the owner's
-    /// sessions queued for that gateway's sockets since its last publish
-    /// (a leaderboard push to 10,000 bridged players is ten publishes, not
-    /// 10,000).
-    Batch { items: Vec<Wire> },
 }
 
-/// Most bridge messages one publish carries (a few hundred KiB of frames).
+/// Most frames and closes one outbox round takes (then one publish per
+/// bridging gateway: a few hundred KiB at most).
 const BATCH_MAX: usize = 1024;
 
-/// Groups messages queued for other gateways into one message per
-/// gateway, each gateway's in the order queued (a single message stays
-/// as it is).
-fn batches(queued: Vec<(Arc<str>, Wire)>) -> Vec<(Arc<str>, Wire)> {
-    let mut by_gateway: Vec<(Arc<str>, Vec<Wire>)> = Vec::new();
-    for (to, wire) in queued {
-        match by_gateway.iter_mut().find(|(t, _)| *t == to) {
-            Some((_, items)) => items.push(wire),
-            None => by_gateway.push((to, vec![wire])),
+/// Owner side: the sink of a remote connection attached to a session here.
+/// Its frames go straight into the outbox, tagged with the bridging gateway
+/// and its connection id there. Like a local queue it holds at most `bound`
+/// frames (counted until the outbox takes them): past that the connection
+/// is too slow and is dropped, by a close with 4008 that the bridging
+/// gateway carries out at once. The bridging gateway's own queue for the
+/// socket drops a slow client the same way.
+#[derive(Debug)]
+struct RemoteConn {
+    /// The bridging gateway.
+    to: Arc<str>,
+    /// The connection id there.
+    conn: u64,
+    /// Most frames in the outbox at once.
+    bound: usize,
+    /// Frames in the outbox.
+    queued: AtomicUsize,
+    /// A close went out: later frames are dropped.
+    closed: AtomicBool,
+    outbox: mpsc::UnboundedSender<Queued>,
+}
+
+/// A frame or close in the outbox.
+#[derive(Debug)]
+struct Queued {
+    conn: Arc<RemoteConn>,
+    what: Relayed,
+}
+
+impl RemoteConn {
+    /// Queues the connection's last message.
+    fn close(self: Arc<Self>, code: u16) -> bool {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        let outbox = self.outbox.clone();
+        outbox
+            .send(Queued {
+                conn: self,
+                what: Relayed::Close(code),
+            })
+            .is_ok()
+    }
+}
+
+impl Relay for RemoteConn {
+    fn push(self: Arc<Self>, out: Out) -> bool {
+        if self.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        let frame = match out {
+            Out::Frame(frame) => frame,
+            Out::Close(code, _) => return self.close(code),
+        };
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.bound {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            metrics::counter!("live_slow_consumers_dropped_total").increment(1);
+            self.close(close::TOO_SLOW);
+            return false;
+        }
+        let outbox = self.outbox.clone();
+        outbox
+            .send(Queued {
+                conn: self,
+                what: Relayed::Frame(frame),
+            })
+            .is_ok()
+    }
+
+    fn kill(self: Arc<Self>) {
+        self.close(close::TOO_SLOW);
+    }
+}
+
+/// Owner side: one outbox round as messages, one per bridging gateway:
+/// each gateway's frames and closes in the order queued ([`relay`]). The
+/// frames leave the connections' bounds here.
+fn batches(queued: &[Queued]) -> Vec<(Arc<str>, Vec<u8>)> {
+    let mut by_gateway: Vec<(&Arc<str>, Vec<(u64, &Relayed)>)> = Vec::new();
+    for q in queued {
+        if matches!(q.what, Relayed::Frame(_)) {
+            q.conn.queued.fetch_sub(1, Ordering::AcqRel);
+        }
+        let item = (q.conn.conn, &q.what);
+        match by_gateway.iter_mut().find(|(to, _)| **to == q.conn.to) {
+            Some((_, items)) => items.push(item),
+            None => by_gateway.push((&q.conn.to, vec![item])),
         }
     }
     by_gateway
         .into_iter()
-        .map(|(to, mut items)| {
-            let wire = match items.len() {
-                1 => items.remove(0),
-                _ => Wire::Batch { items },
-            };
-            (to, wire)
-        })
+        .map(|(to, items)| (to.clone(), relay::encode(&relay::entries(items))))
         .collect()
 }
 
@@ -158,8 +245,8 @@ struct Remote {
 struct Bridged {
     code: String,
     owner: String,
-    tx: mpsc::Sender<Out>,
-    kill: Arc<Notify>,
+    /// The socket's queue.
+    conn: ConnTx,
     reply: Option<oneshot::Sender<Result<Option<u64>, ErrorCode>>>,
 }
 
@@ -183,7 +270,7 @@ pub struct Cluster {
     bridged: Mutex<HashMap<u64, Bridged>>,
     /// Owner side: frames and closes for bridged sockets, by gateway, to
     /// the task that publishes them in batches (see [`outbox`]).
-    outbox: mpsc::UnboundedSender<(Arc<str>, Wire)>,
+    outbox: mpsc::UnboundedSender<Queued>,
     /// The gateway's stop signals and task tracker.
     life: Lifecycle,
 }
@@ -261,6 +348,13 @@ impl Cluster {
                 let Some(Value::BulkString(payload)) = push.data.get(1) else {
                     continue;
                 };
+                if relay::is_batch(payload) {
+                    match relay::decode(payload) {
+                        Ok(entries) => cluster.deliver(entries),
+                        Err(e) => tracing::warn!(error = %e, "bad live cluster message"),
+                    }
+                    continue;
+                }
                 match serde_json::from_slice::<Wire>(payload) {
                     Ok(w) => cluster.dispatch(w).await,
                     Err(e) => tracing::warn!(error = %e, "bad live cluster message"),
@@ -275,6 +369,10 @@ impl Cluster {
     /// it (0: that gateway is gone).
     async fn publish(&self, gateway: &str, wire: &Wire) -> redis::RedisResult<i64> {
         let payload = serde_json::to_vec(wire).unwrap_or_default();
+        self.publish_bytes(gateway, payload).await
+    }
+
+    async fn publish_bytes(&self, gateway: &str, payload: Vec<u8>) -> redis::RedisResult<i64> {
         let mut c = self.conn.clone();
         c.spublish(inbox(gateway), payload).await
     }
@@ -419,8 +517,7 @@ impl Cluster {
             Bridged {
                 code: code.to_string(),
                 owner: owner.to_string(),
-                tx: conn.tx,
-                kill: conn.kill,
+                conn,
                 reply: Some(reply),
             },
         );
@@ -543,42 +640,12 @@ impl Cluster {
                     let _ = reply.send(result);
                 }
             }
-            Wire::Frame { conn, text } => {
-                let target = self
-                    .bridged
-                    .lock()
-                    .expect("bridge map poisoned")
-                    .get(&conn)
-                    .map(|b| ConnTx {
-                        id: conn,
-                        tx: b.tx.clone(),
-                        kill: b.kill.clone(),
-                    });
-                if let Some(c) = target {
-                    c.push(Out::Frame(Utf8Bytes::from(text)));
-                }
-            }
-            Wire::Batch { items } => {
-                for wire in items {
-                    Box::pin(self.dispatch(wire)).await;
-                }
-            }
-            Wire::Close { conn, code } => {
-                let target = self
-                    .bridged
-                    .lock()
-                    .expect("bridge map poisoned")
-                    .get(&conn)
-                    .map(|b| (b.tx.clone(), b.kill.clone()));
-                if let Some((tx, kill)) = target {
-                    if code == close::TOO_SLOW {
-                        kill.notify_one();
-                    } else {
-                        let _ = tx.try_send(Out::Close(code, close_reason(code)));
-                    }
-                }
-            }
         }
+    }
+
+    /// Bridging side: a frame batch from an owner ([`deliver_to`]).
+    fn deliver(&self, entries: Vec<Entry<'_>>) {
+        deliver_to(&self.bridged.lock().expect("bridge map poisoned"), entries);
     }
 
     /// Owner side: a remote connection joins one of this gateway's sessions.
@@ -604,12 +671,15 @@ impl Cluster {
                 return;
             };
             let local_id = live.next_conn_id();
-            let (local, rx) = ConnTx::new(local_id, role.queue_bound(&cluster.tuning));
-            // Forward before attaching: the welcome is queued during the attach.
-            let kill = local.kill.clone();
-            cluster
-                .life
-                .spawn(forward(cluster.clone(), from.clone(), conn, rx, kill));
+            let remote = RemoteConn {
+                to: from.as_str().into(),
+                conn,
+                bound: role.queue_bound(&cluster.tuning),
+                queued: AtomicUsize::new(0),
+                closed: AtomicBool::new(false),
+                outbox: cluster.outbox.clone(),
+            };
+            let local = ConnTx::remote(local_id, Arc::new(remote));
             let result = handle.attach(role, local).await;
             if let Ok(player) = result {
                 cluster.remotes.lock().expect("remote map poisoned").insert(
@@ -625,6 +695,38 @@ impl Cluster {
                 .publish(&from, &Wire::Attached { conn, result })
                 .await;
         });
+    }
+}
+
+/// Bridging side: delivers a frame batch to the sockets' queues in order,
+/// under one look-up of the bridged sockets (the caller's lock). A frame for
+/// several sockets is copied out of the message once and shared.
+fn deliver_to(map: &HashMap<u64, Bridged>, entries: Vec<Entry<'_>>) {
+    for entry in entries {
+        match entry {
+            Entry::Frame { conn, text } => {
+                if let Some(b) = map.get(&conn) {
+                    b.conn.push(Out::Frame(Utf8Bytes::from(text.to_owned())));
+                }
+            }
+            Entry::Fan { conns, text } => {
+                let frame = Utf8Bytes::from(text.to_owned());
+                for conn in conns {
+                    if let Some(b) = map.get(&conn) {
+                        b.conn.push(Out::Frame(frame.clone()));
+                    }
+                }
+            }
+            Entry::Close { conn, code } => {
+                if let Some(b) = map.get(&conn) {
+                    if code == close::TOO_SLOW {
+                        b.conn.kill();
+                    } else {
+                        b.conn.push(Out::Close(code, close_reason(code)));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -694,45 +796,14 @@ impl Mesh for Cluster {
     }
 }
 
-/// Owner side: drains a remote connection's queue into the outbox for the
-/// bridging gateway's inbox.
-async fn forward(
-    cluster: Arc<Cluster>,
-    to: String,
-    conn: u64,
-    mut rx: mpsc::Receiver<Out>,
-    kill: Arc<Notify>,
-) {
-    let to: Arc<str> = to.into();
-    loop {
-        let wire = tokio::select! {
-            out = rx.recv() => match out {
-                Some(Out::Frame(f)) => Wire::Frame { conn, text: f.as_str().to_string() },
-                Some(Out::Close(code, _)) => Wire::Close { conn, code },
-                None => return,
-            },
-            _ = kill.notified() => Wire::Close { conn, code: close::TOO_SLOW },
-            // The sessions are gone: nothing more comes.
-            _ = cluster.life.stopped() => return,
-        };
-        let last = matches!(wire, Wire::Close { .. });
-        if cluster.outbox.send((to.clone(), wire)).is_err() || last {
-            return;
-        }
-    }
-}
-
-/// Owner side: publishes what the forwarding tasks queued, everything that
-/// is ready at once, one message per bridging gateway ([`batches`]). One
-/// task, one publish at a time: a socket's frames stay in order. While a
-/// publish is in flight the next batch grows, so the number of publishes
+/// Owner side: publishes what the sessions queued for bridged sockets,
+/// everything that is ready at once (up to [`BATCH_MAX`]), one message per
+/// bridging gateway ([`batches`]), the gateways' messages concurrently.
+/// One task, one round at a time: a socket's frames stay in order. While a
+/// round is in flight the next one grows, so the number of publishes
 /// follows what Redis sustains, not the number of bridged sockets. Ends
 /// once the gateway stopped (after publishing what was queued by then).
-async fn outbox(
-    cluster: Weak<Cluster>,
-    mut rx: mpsc::UnboundedReceiver<(Arc<str>, Wire)>,
-    life: Lifecycle,
-) {
+async fn outbox(cluster: Weak<Cluster>, mut rx: mpsc::UnboundedReceiver<Queued>, life: Lifecycle) {
     let mut ready = Vec::with_capacity(BATCH_MAX);
     loop {
         let stopped = tokio::select! {
@@ -752,8 +823,14 @@ async fn outbox(
         let Some(cluster) = cluster.upgrade() else {
             return;
         };
-        for (to, wire) in batches(std::mem::take(&mut ready)) {
-            if let Err(e) = cluster.publish(&to, &wire).await {
+        let messages = batches(&ready);
+        ready.clear();
+        let sent = messages.into_iter().map(|(to, payload)| {
+            let cluster = &cluster;
+            async move { cluster.publish_bytes(&to, payload).await }
+        });
+        for r in futures_util::future::join_all(sent).await {
+            if let Err(e) = r {
                 tracing::warn!(error = %e, "live bridge publish failed");
             }
         }
@@ -829,87 +906,232 @@ async fn watch_owners(cluster: Weak<Cluster>, life: Lifecycle) {
 /// the close: the connection ends as too slow instead (clients reconnect
 /// after either).
 fn send_away(b: &Bridged) {
-    if b.tx
-        .try_send(Out::Close(
-            close::RECONNECT_NOW,
-            "session moved: reconnect now",
-        ))
-        .is_err()
-    {
-        b.kill.notify_one();
-    }
+    b.conn.push(Out::Close(
+        close::RECONNECT_NOW,
+        "session moved: reconnect now",
+    ));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn frame(conn: u64, text: &str) -> Wire {
-        Wire::Frame {
+    fn remote(
+        to: &str,
+        conn: u64,
+        bound: usize,
+    ) -> (Arc<RemoteConn>, mpsc::UnboundedReceiver<Queued>) {
+        let (outbox, rx) = mpsc::unbounded_channel();
+        let remote = RemoteConn {
+            to: to.into(),
             conn,
-            text: text.into(),
+            bound,
+            queued: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            outbox,
+        };
+        (Arc::new(remote), rx)
+    }
+
+    /// Remotes sharing one outbox.
+    fn remotes(of: &[(&str, u64)], bound: usize) -> (Vec<ConnTx>, mpsc::UnboundedReceiver<Queued>) {
+        let (outbox, rx) = mpsc::unbounded_channel();
+        let conns = of
+            .iter()
+            .map(|&(to, conn)| {
+                let remote = RemoteConn {
+                    to: to.into(),
+                    conn,
+                    bound,
+                    queued: AtomicUsize::new(0),
+                    closed: AtomicBool::new(false),
+                    outbox: outbox.clone(),
+                };
+                ConnTx::remote(conn + 100, Arc::new(remote))
+            })
+            .collect();
+        (conns, rx)
+    }
+
+    fn frame(text: &str) -> Out {
+        Out::Frame(Utf8Bytes::from(text.to_string()))
+    }
+
+    fn drain(rx: &mut mpsc::UnboundedReceiver<Queued>) -> Vec<Queued> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    /// Each connection's frames and closes, as a bridging gateway delivers them.
+    fn delivered(payload: &[u8]) -> Vec<(u64, String)> {
+        let mut got = Vec::new();
+        for e in relay::decode(payload).expect("a frame batch") {
+            match e {
+                Entry::Frame { conn, text } => got.push((conn, text.to_string())),
+                Entry::Fan { conns, text } => {
+                    got.extend(conns.into_iter().map(|c| (c, text.to_string())))
+                }
+                Entry::Close { conn, code } => got.push((conn, format!("close {code}"))),
+            }
         }
+        got
     }
 
     #[test]
     fn queued_frames_become_one_message_per_gateway_in_order() {
-        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
-        let queued = vec![
-            (a.clone(), frame(1, "one")),
-            (b.clone(), frame(2, "two")),
-            (a.clone(), frame(3, "three")),
-            (
-                a.clone(),
-                Wire::Close {
-                    conn: 1,
-                    code: 4000,
-                },
-            ),
-        ];
-        let out = batches(queued);
+        let (conns, mut rx) = remotes(&[("a", 1), ("b", 2), ("a", 3)], 16);
+        assert!(conns[0].push(frame("one")));
+        assert!(conns[1].push(frame("two")));
+        assert!(conns[2].push(frame("three")));
+        assert!(conns[0].push(Out::Close(4000, "session finished")));
+        let out = batches(&drain(&mut rx));
         assert_eq!(out.len(), 2);
-        let (to, Wire::Batch { items }) = &out[0] else {
-            panic!("{out:?}")
-        };
-        assert_eq!(to.as_ref(), "a");
-        let order: Vec<u64> = items
-            .iter()
-            .map(|w| match w {
-                Wire::Frame { conn, .. } | Wire::Close { conn, .. } => *conn,
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(order, [1, 3, 1]);
-        assert!(matches!(items[2], Wire::Close { code: 4000, .. }));
-        // A lone message is sent as it is.
-        assert!(matches!(&out[1], (to, Wire::Frame { conn: 2, .. }) if to.as_ref() == "b"));
+        assert_eq!(out[0].0.as_ref(), "a");
+        assert_eq!(
+            delivered(&out[0].1),
+            [
+                (1, "one".to_string()),
+                (3, "three".to_string()),
+                (1, "close 4000".to_string())
+            ]
+        );
+        assert_eq!(out[1].0.as_ref(), "b");
+        assert_eq!(delivered(&out[1].1), [(2, "two".to_string())]);
     }
 
     #[test]
     fn a_batch_crosses_the_wire_intact() {
-        let batch = Wire::Batch {
-            items: vec![
-                frame(7, r#"{"type":"rank","rank":1}"#),
-                Wire::Close {
+        let (conns, mut rx) = remotes(&[("a", 7)], 16);
+        let text = r#"{"type":"rank","rank":1,"nickname":"\"Zoë\" 🦀\n"}"#;
+        conns[0].push(frame(text));
+        conns[0].push(Out::Close(close::TOO_SLOW, "too slow"));
+        let out = batches(&drain(&mut rx));
+        let entries = relay::decode(&out[0].1).expect("a frame batch");
+        assert_eq!(
+            entries,
+            [
+                Entry::Frame { conn: 7, text },
+                Entry::Close {
                     conn: 7,
-                    code: 4008,
-                },
-            ],
-        };
-        let text = serde_json::to_string(&batch).expect("serialise");
-        let back: Wire = serde_json::from_str(&text).expect("parse");
-        let Wire::Batch { items } = back else {
-            panic!("{text}")
-        };
-        assert!(
-            matches!(&items[0], Wire::Frame { conn: 7, text } if text == r#"{"type":"rank","rank":1}"#)
+                    code: 4008
+                }
+            ]
         );
-        assert!(matches!(
-            items[1],
-            Wire::Close {
-                conn: 7,
-                code: 4008
+    }
+
+    #[test]
+    fn a_frame_for_many_bridged_sockets_crosses_once_per_gateway() {
+        let of: Vec<(&str, u64)> = (0..6).map(|c| (["a", "b"][c % 2], c as u64)).collect();
+        let (conns, mut rx) = remotes(&of, 16);
+        let top = Out::Frame(Utf8Bytes::from_static(r#"{"type":"leaderboard"}"#));
+        for (i, c) in conns.iter().enumerate() {
+            c.push(top.clone());
+            c.push(frame(&format!("rank {i}")));
+        }
+        for (to, payload) in batches(&drain(&mut rx)) {
+            let entries = relay::decode(&payload).expect("a frame batch");
+            let fans: Vec<&Entry<'_>> = entries
+                .iter()
+                .filter(|e| matches!(e, Entry::Fan { .. }))
+                .collect();
+            let expect = if to.as_ref() == "a" {
+                [0, 2, 4]
+            } else {
+                [1, 3, 5]
+            };
+            assert_eq!(
+                fans,
+                [&Entry::Fan {
+                    conns: expect.to_vec(),
+                    text: r#"{"type":"leaderboard"}"#
+                }]
+            );
+            for c in expect {
+                let own: Vec<String> = delivered(&payload)
+                    .into_iter()
+                    .filter(|(conn, _)| *conn == c)
+                    .map(|(_, t)| t)
+                    .collect();
+                assert_eq!(
+                    own,
+                    [r#"{"type":"leaderboard"}"#.to_string(), format!("rank {c}")]
+                );
             }
-        ));
+        }
+    }
+
+    #[test]
+    fn a_remote_connection_over_its_bound_is_dropped_as_too_slow() {
+        let (r, mut rx) = remote("a", 3, 2);
+        let conn = ConnTx::remote(9, r.clone());
+        assert!(conn.push(frame("1")));
+        assert!(conn.push(frame("2")));
+        assert!(!conn.push(frame("3")), "past the bound");
+        assert!(!conn.push(frame("4")), "dropped: nothing more goes out");
+        let queued = drain(&mut rx);
+        let what: Vec<String> = queued
+            .iter()
+            .map(|q| match &q.what {
+                Relayed::Frame(f) => f.as_str().to_string(),
+                Relayed::Close(code) => format!("close {code}"),
+            })
+            .collect();
+        assert_eq!(what, ["1", "2", "close 4008"]);
+        // The outbox taking frames gives room back.
+        let (r, mut rx) = remote("a", 4, 2);
+        let conn = ConnTx::remote(10, r.clone());
+        for round in 0..3 {
+            assert!(conn.push(frame("x")), "round {round}");
+            assert!(conn.push(frame("y")), "round {round}");
+            batches(&drain(&mut rx));
+            assert_eq!(r.queued.load(Ordering::Acquire), 0);
+        }
+    }
+
+    #[test]
+    fn a_closed_remote_connection_takes_nothing_more() {
+        let (r, mut rx) = remote("a", 3, 8);
+        let conn = ConnTx::remote(9, r);
+        assert!(conn.push(frame("last")));
+        assert!(conn.push(Out::Close(close::RECONNECT_NOW, "session moved")));
+        assert!(!conn.push(frame("late")));
+        conn.kill();
+        assert!(!conn.push(Out::Close(close::SESSION_FINISHED, "finished")));
+        let out = batches(&drain(&mut rx));
+        assert_eq!(
+            delivered(&out[0].1),
+            [(3, "last".to_string()), (3, "close 4010".to_string())]
+        );
+        // The outbox is gone (the gateway stopped): nothing is taken.
+        let (r, rx) = remote("a", 5, 8);
+        drop(rx);
+        assert!(!ConnTx::remote(11, r).push(frame("x")));
+    }
+
+    #[tokio::test]
+    async fn a_bridged_socket_gets_its_frames_then_its_close() {
+        let (local, mut rx) = ConnTx::new(3, 8);
+        let (conns, mut queued) = remotes(&[("a", 3)], 8);
+        conns[0].push(frame("one"));
+        conns[0].push(frame("two"));
+        conns[0].push(Out::Close(close::SESSION_FINISHED, "session finished"));
+        let out = batches(&drain(&mut queued));
+        let mut map = HashMap::new();
+        map.insert(
+            3,
+            Bridged {
+                code: "X".into(),
+                owner: "a".into(),
+                conn: local,
+                reply: None,
+            },
+        );
+        deliver_to(&map, relay::decode(&out[0].1).expect("a frame batch"));
+        let got: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|o| match o {
+                Out::Frame(f) => f.as_str().to_string(),
+                Out::Close(code, _) => format!("close {code}"),
+            })
+            .collect();
+        assert_eq!(got, ["one", "two", "close 4000"]);
     }
 }

@@ -71,11 +71,10 @@ pub enum Out {
     Close(u16, &'static str),
 }
 
-/// The session's handle on one connection.
+/// A local connection's queue, as the session and the socket's task hold
+/// it.
 #[derive(Debug, Clone)]
-pub struct ConnTx {
-    /// Process-unique connection id (tells a stale connection from its replacement).
-    pub id: u64,
+pub struct LocalTx {
     /// Bounded queue to the socket writer.
     pub tx: mpsc::Sender<Out>,
     /// Wakes the connection task to close it as too slow (the queue is full,
@@ -83,25 +82,91 @@ pub struct ConnTx {
     pub kill: Arc<Notify>,
 }
 
+impl LocalTx {
+    /// A fresh queue of `bound` frames; the receiver is the socket writer's.
+    pub fn new(bound: usize) -> (LocalTx, mpsc::Receiver<Out>) {
+        let (tx, rx) = mpsc::channel(bound);
+        let kill = Arc::new(Notify::new());
+        (LocalTx { tx, kill }, rx)
+    }
+}
+
+/// Where the frames of a connection on another gateway go (implemented by
+/// the bridge between gateways, see [`super::cluster`]): the same contract
+/// as a local queue, without a queue or a task per connection.
+pub trait Relay: Send + Sync + std::fmt::Debug {
+    /// Queues `out` for the socket: false if the connection is closed or
+    /// gone, or has just been dropped as too slow.
+    fn push(self: Arc<Self>, out: Out) -> bool;
+
+    /// Drops the connection as too slow (close code 4008).
+    fn kill(self: Arc<Self>);
+}
+
+/// Where a connection's frames go.
+#[derive(Debug, Clone)]
+pub enum Sink {
+    /// A socket of this gateway: its bounded queue.
+    Local(LocalTx),
+    /// A socket of another gateway, bridged to a session here.
+    Remote(Arc<dyn Relay>),
+}
+
+/// The session's handle on one connection.
+#[derive(Debug, Clone)]
+pub struct ConnTx {
+    /// Process-unique connection id (tells a stale connection from its replacement).
+    pub id: u64,
+    /// Where its frames go.
+    pub sink: Sink,
+}
+
 impl ConnTx {
     /// A handle with a fresh queue of `bound` frames; the receiver is the
     /// socket writer's.
     pub fn new(id: u64, bound: usize) -> (ConnTx, mpsc::Receiver<Out>) {
-        let (tx, rx) = mpsc::channel(bound);
-        let kill = Arc::new(Notify::new());
-        (ConnTx { id, tx, kill }, rx)
+        let (local, rx) = LocalTx::new(bound);
+        (ConnTx::local(id, local), rx)
+    }
+
+    /// A handle on a local queue.
+    pub fn local(id: u64, local: LocalTx) -> ConnTx {
+        ConnTx {
+            id,
+            sink: Sink::Local(local),
+        }
+    }
+
+    /// A handle on a socket of another gateway.
+    pub fn remote(id: u64, relay: Arc<dyn Relay>) -> ConnTx {
+        ConnTx {
+            id,
+            sink: Sink::Remote(relay),
+        }
     }
 
     /// Queues a frame; a full or closed queue drops the connection.
     pub fn push(&self, out: Out) -> bool {
-        match self.tx.try_send(out) {
+        let local = match &self.sink {
+            Sink::Local(local) => local,
+            Sink::Remote(relay) => return relay.clone().push(out),
+        };
+        match local.tx.try_send(out) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 metrics::counter!("live_slow_consumers_dropped_total").increment(1);
-                self.kill.notify_one();
+                local.kill.notify_one();
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Closes the connection as too slow, without waiting for its queue.
+    pub fn kill(&self) {
+        match &self.sink {
+            Sink::Local(local) => local.kill.notify_one(),
+            Sink::Remote(relay) => relay.clone().kill(),
         }
     }
 }

@@ -81,6 +81,8 @@
 //!   that code to the owner over sharded pub/sub; the owner's actor stays
 //!   the single authority, so answer-once, deadlines and scoring are the
 //!   same as on one gateway. On the embedded default nothing is bridged.
+//!   [`relay`]: the owner's frames for bridged sockets and their compact
+//!   envelope (frames carried raw, a shared frame once per gateway).
 //! - [`checkpoint`] and [`engine::restore`]: failover. The owner keeps a
 //!   checkpoint of each session (quiz, players, phase) in Redis Cluster,
 //!   or in the database on a single gateway; when it dies (and its lease
@@ -198,6 +200,7 @@ pub mod handshake;
 pub mod lifecycle;
 pub mod mesh;
 pub mod mirror;
+pub mod relay;
 pub mod route;
 pub mod service;
 pub mod wiring;

@@ -37,7 +37,7 @@ use futures_util::{SinkExt, StreamExt};
 use livequiz_sdk::live::{close, ClientMsg, ErrorCode, ServerMsg, MAX_CLIENT_FRAME};
 use tokio::sync::mpsc;
 
-use super::conn::{describe, encode, ConnTx, Out};
+use super::conn::{describe, encode, ConnTx, LocalTx, Out};
 use super::handshake::{read_hello, resolve_role, NoHello};
 use super::route::Route;
 use super::service::LiveService;
@@ -208,8 +208,9 @@ async fn connection(live: Arc<LiveService>, code: String, mut socket: WebSocket)
     };
     let conn_id = live.next_conn_id();
     let tuning = live.policy().tuning.clone();
-    let (conn, mut rx) = ConnTx::new(conn_id, role.queue_bound(&tuning));
-    let (tx, kill) = (conn.tx.clone(), conn.kill.clone());
+    let (local, mut rx) = LocalTx::new(role.queue_bound(&tuning));
+    let conn = ConnTx::local(conn_id, local.clone());
+    let LocalTx { tx, kill } = local;
     let player = match route.attach(role, conn).await {
         Ok(player) => player,
         Err(code) => {
