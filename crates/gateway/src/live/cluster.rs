@@ -217,7 +217,9 @@ impl Relay for RemoteConn {
 /// each gateway's frames and closes in the order queued ([`relay`]). The
 /// frames leave the connections' bounds here.
 fn batches(queued: &[Queued]) -> Vec<(Arc<str>, Vec<u8>)> {
-    let mut by_gateway: Vec<(&Arc<str>, Vec<(u64, &Relayed)>)> = Vec::new();
+    // Each gateway's (connection id, what), in order.
+    type ForGateway<'a> = (&'a Arc<str>, Vec<(u64, &'a Relayed)>);
+    let mut by_gateway: Vec<ForGateway<'_>> = Vec::new();
     for q in queued {
         if matches!(q.what, Relayed::Frame(_)) {
             q.conn.queued.fetch_sub(1, Ordering::AcqRel);

@@ -221,7 +221,7 @@ mod tests {
     fn a_shared_frame_crosses_once_and_each_connection_keeps_its_order() {
         let top = frame(r#"{"type":"leaderboard","top":[]}"#);
         let (r1, r2, r3) = (frame("rank 1"), frame("rank 2"), frame("rank 3"));
-        let queued = vec![
+        let queued = [
             (1, top.clone()),
             (1, r1),
             (2, top.clone()),
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn a_close_after_frames_arrives_after_them() {
         let top = frame("top");
-        let queued = vec![
+        let queued = [
             (5, frame("a")),
             (6, top.clone()),
             (5, Relayed::Close(4008)),
