@@ -14,6 +14,11 @@
 //! different rank frames (nothing to share: the raw envelope alone).
 //!
 //! Run: `cargo bench -p gateway --bench relay`.
+//!
+//! One run (2-core VM shared with other builds, load 2-4; gateway, serde,
+//! serde_json, bincode, bytes, tungstenite optimised, other dependencies
+//! not): `push` 2.02 ms -> 0.14 ms per batch, message 623 KB -> 75 KB;
+//! `distinct` 0.76 ms -> 0.21 ms, 196 KB -> 145 KB.
 
 use std::hint::black_box;
 
