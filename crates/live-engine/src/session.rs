@@ -18,8 +18,9 @@ use crate::restore::PlayerRecord;
 use crate::roster::{Player, Pushed, Roster};
 use crate::scoring::{score_answer, Scored};
 use livequiz_sdk::live::{
-    close, AnswerCountsView, Capabilities, ErrorCode, FinishReason, Phase, PlayerResult, RosterEntry, ServerMsg,
-    Welcome, EXTRA_TIME_MAX_PERCENT, EXTRA_TIME_MIN_PERCENT, PROTOCOL_VERSION,
+    close, AnswerCountsView, Capabilities, ErrorCode, FinishReason, Phase, PlayerResult,
+    RosterEntry, ServerMsg, Welcome, EXTRA_TIME_MAX_PERCENT, EXTRA_TIME_MIN_PERCENT,
+    PROTOCOL_VERSION,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;

@@ -212,10 +212,42 @@ pub async fn reveal_standing_repeats_only_to_connections_that_did_not_declare(
     host.close();
 }
 
-/// The scenario on one gateway.
+/// The scenario on one gateway; and a capability that is not a boolean is refused like a bad
+/// first frame, saying why.
 pub async fn reveal_standing_repeat_is_opt_out(ctx: &Ctx) {
     let s = ctx.session(2_000).await;
     let base = ctx.server.base_url.as_str();
+    let url = format!(
+        "{}/v1/live/ws?code={}",
+        base.replacen("http", "ws", 1),
+        s.code
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("websocket upgrade");
+    let hello = r#"{"type":"join","nickname":"eve","reads_reveal_standing":"yes"}"#;
+    ws.send(Message::text(hello)).await.expect("send hello");
+    let mut error = None;
+    let closed = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("an answer to the hello")
+            .expect("a close frame")
+            .expect("a frame");
+        match msg {
+            Message::Text(t) => error = Some(serde_json::from_str::<ServerMsg>(t.as_str())),
+            Message::Close(f) => break f.map(|f| u16::from(f.code)),
+            _ => {}
+        }
+    };
+    match error {
+        Some(Ok(ServerMsg::Error { code, message, .. })) => {
+            assert_eq!(code, livequiz_sdk::live::ErrorCode::BadMessage);
+            assert!(message.contains("reads_reveal_standing"), "{message}");
+        }
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+    assert_eq!(closed, Some(livequiz_sdk::live::close::JOIN_REFUSED));
     reveal_standing_repeats_only_to_connections_that_did_not_declare(
         base,
         base,
