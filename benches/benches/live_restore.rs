@@ -7,7 +7,9 @@
 //! - the push after a reveal: every player's rank and score moved, so one
 //!   `Session::push` reads the board in order and builds 10,000 rank frames
 //!   and 10,000 top lists (serialising and writing them to sockets comes on
-//!   top).
+//!   top); and the same push when every connection declared
+//!   `reads_reveal_standing` (the reveal told each standing: no rank frames,
+//!   only the top lists).
 //!
 //! `cargo bench -p benches --bench live_restore`
 
@@ -18,7 +20,7 @@ use live_engine::{
     AnswerRecord, Instant, LiveQuestion, LiveQuiz, PhaseCheckpoint, PhaseRecord, PlayerRecord,
     Session, SessionMeta,
 };
-use livequiz_sdk::live::ScoringRules;
+use livequiz_sdk::live::{Capabilities, ScoringRules};
 
 const PLAYERS: u64 = 10_000;
 
@@ -116,7 +118,8 @@ fn restore(c: &mut Criterion) {
 
 /// A 10,000-player session just revealed: everyone attached, every rank
 /// pushed once before the question, and the question's points applied.
-fn revealed() -> Session {
+/// `declared`: every connection declared `reads_reveal_standing`.
+fn revealed(declared: bool) -> Session {
     let (meta, players, _, answers) = inputs();
     let lobby = PhaseCheckpoint {
         phase: PhaseRecord::Lobby,
@@ -125,8 +128,11 @@ fn revealed() -> Session {
     };
     let mut t = Instant::ZERO;
     let (mut s, _) = Session::restore(meta, players, lobby, &[], t, 70_000, [7; 32]);
+    let capabilities = Capabilities {
+        reads_reveal_standing: declared,
+    };
     for id in 1..=PLAYERS {
-        s.attach(t, id);
+        s.attach_with(t, id, capabilities);
     }
     s.push(t);
     s.start(t).unwrap();
@@ -144,16 +150,24 @@ fn revealed() -> Session {
 
 fn push(c: &mut Criterion) {
     let t = Instant::ZERO + std::time::Duration::from_secs(1);
-    c.bench_function("live/push_after_reveal_10k_players", |b| {
-        b.iter_batched(
-            revealed,
-            |mut s| {
-                s.push(t);
-                black_box(s.take_effects().len())
-            },
-            criterion::BatchSize::LargeInput,
-        )
-    });
+    for (name, declared) in [
+        ("live/push_after_reveal_10k_players", false),
+        (
+            "live/push_after_reveal_10k_players_reading_reveal_standing",
+            true,
+        ),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter_batched(
+                || revealed(declared),
+                |mut s| {
+                    s.push(t);
+                    black_box(s.take_effects().len())
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
 }
 
 criterion_group! {

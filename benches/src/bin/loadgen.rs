@@ -33,8 +33,11 @@
 //!   score: the `reveal` (it carries the player's score and standing after the question, and
 //!   its `changed_at` is when the points were applied; reveals without `changed_at`, from older
 //!   gateways, are not counted) or a `rank` frame (a score changed outside a reveal, or a
-//!   gateway that does not put the standing in the reveal). The `rank` frame that repeats a
-//!   reveal's standing shows no new score, so each change counts once;
+//!   gateway that does not put the standing in the reveal). Players declare that they read the
+//!   standing from the reveal (the SDK's default), so the gateway sends them no `rank` frame
+//!   repeating it; with `--old-clients` they do not, and get that frame as clients that
+//!   predate the standing in the reveal do. Either way it shows no new score, so each change
+//!   counts once;
 //! - **rank frames a second a player while joining** (each player's `rank` frames from its join
 //!   to the last player's join, over that window: the count moves with every push then) and
 //!   the per-second timeline of `rank` frames per connected player;
@@ -90,6 +93,10 @@ struct Args {
     /// Players the host waits for in the session before it starts (all processes'; default
     /// `--players`).
     expect_players: Option<usize>,
+    /// Players connect as clients that predate the standing in the reveal: their first frame
+    /// does not declare `reads_reveal_standing`, so the push after each reveal sends each of
+    /// them the `rank` frame repeating it (the old behaviour, to compare).
+    old_clients: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -106,6 +113,7 @@ fn parse_args() -> anyhow::Result<Args> {
         code: None,
         first_player: 0,
         expect_players: None,
+        old_clients: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -123,8 +131,9 @@ fn parse_args() -> anyhow::Result<Args> {
             "--code" => a.code = Some(value()?),
             "--first-player" => a.first_player = value()?.parse()?,
             "--expect-players" => a.expect_players = Some(value()?.parse()?),
+            "--old-clients" => a.old_clients = true,
             "-h" | "--help" => {
-                println!("loadgen [--url U]... [--players N] [--questions Q] [--time-limit-ms T] [--think-ms T] [--reveal-ms T] [--connect-parallel P] [--player-url U2] [--reconnect] [--code C --first-player K] [--expect-players M]");
+                println!("loadgen [--url U]... [--players N] [--questions Q] [--time-limit-ms T] [--think-ms T] [--reveal-ms T] [--connect-parallel P] [--player-url U2] [--reconnect] [--code C --first-player K] [--expect-players M] [--old-clients]");
                 std::process::exit(0);
             }
             other => bail!("unknown flag {other}"),
@@ -337,7 +346,8 @@ async fn player(
     let started = Instant::now(); // join time excludes waiting for a connect slot
     let opts = LiveOptions::default()
         .reconnect(a.reconnect)
-        .max_attempts(100);
+        .max_attempts(100)
+        .reads_reveal_standing(!a.old_clients);
     let creds = Credentials::Guest(format!("p{}", a.first_player + i));
     let mut client = match LiveClient::connect_with(a.ws_url(i), &code, creds, opts).await {
         Ok(c) => c,

@@ -28,6 +28,12 @@
 //! With `--warmup W`, time to match and the steady matches per second count only the queue
 //! requests sent after the first W seconds (the start-up burst, when every player queues at
 //! once, is left out); matches formed and results lost still count the whole run.
+//!
+//! Without `--ramp`, every player queues at the same instant, and since games last about as
+//! long, they come back together: a burst of N/2 matches every game length (the worst case, a
+//! measure of how many matches per second the gateway opens). With `--ramp R`, player i
+//! starts at i/N of R seconds: arrivals spread as in a population whose players come and go
+//! (use a ramp near the game length and a warm-up past it for the steady state).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -48,6 +54,8 @@ struct Args {
     parallel: usize,
     /// Each answer waits a time drawn from `think.0..think.1` ms.
     think: (u64, u64),
+    /// Players start spread evenly over this many seconds (0: all at once).
+    ramp: u64,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -58,6 +66,7 @@ fn parse_args() -> anyhow::Result<Args> {
         warmup: 0,
         parallel: 4,
         think: (0, 300),
+        ramp: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,6 +76,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--players" => a.players = val()?.parse()?,
             "--secs" => a.secs = val()?.parse()?,
             "--warmup" => a.warmup = val()?.parse()?,
+            "--ramp" => a.ramp = val()?.parse()?,
             "--parallel" => a.parallel = val()?.parse()?,
             "--think-ms" => {
                 let v = val()?;
@@ -78,7 +88,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             other => anyhow::bail!(
                 "unknown flag {other}; flags: --url U --players N --secs S --warmup W \
-                 --parallel P --think-ms MIN-MAX"
+                 --parallel P --think-ms MIN-MAX --ramp R"
             ),
         }
     }
@@ -89,6 +99,7 @@ fn parse_args() -> anyhow::Result<Args> {
     );
     anyhow::ensure!(a.players >= 2, "--players must be at least 2");
     anyhow::ensure!(a.warmup < a.secs, "--warmup must be shorter than --secs");
+    anyhow::ensure!(a.ramp < a.secs, "--ramp must be shorter than --secs");
     Ok(a)
 }
 
@@ -184,6 +195,8 @@ async fn player_loop(
             }
         };
         let waited = t0.elapsed().as_millis() as u64;
+        // Out of the queue socket before the match socket opens: one socket per player.
+        drop(q);
         {
             let mut s = stats.lock().unwrap();
             if s.measure_from.is_none_or(|from| t0 >= from) {
@@ -288,14 +301,16 @@ async fn main() -> anyhow::Result<()> {
     let until = start + Duration::from_secs(args.secs);
     println!("{} players cycling for {} s...", tokens.len(), args.secs);
     let mut tasks = Vec::new();
-    for t in tokens {
-        tasks.push(tokio::spawn(player_loop(
-            args.url.clone(),
-            t,
-            until,
-            args.think,
-            stats.clone(),
-        )));
+    let n = tokens.len().max(1) as f64;
+    for (i, t) in tokens.into_iter().enumerate() {
+        // With a ramp, player i starts at i/n of it: arrivals spread as in a real population,
+        // instead of one burst that echoes every game length.
+        let delay = Duration::from_secs_f64(args.ramp as f64 * i as f64 / n);
+        let (url, think, stats) = (args.url.clone(), args.think, stats.clone());
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            player_loop(url, t, until, think, stats).await
+        }));
     }
     for t in tasks {
         let _ = t.await;

@@ -15,6 +15,8 @@ mod features;
 mod game;
 #[path = "live/shutdown.rs"]
 mod shutdown;
+#[path = "live/standing.rs"]
+mod standing;
 
 both!(crate::game::happy_path, happy_path);
 both!(crate::game::bad_input, bad_input);
@@ -50,4 +52,8 @@ both!(
 both!(
     crate::batch::failed_batch_leaves_nothing,
     failed_batch_leaves_nothing
+);
+both!(
+    crate::standing::reveal_standing_repeat_is_opt_out,
+    reveal_standing_repeat_is_opt_out
 );

@@ -5,6 +5,9 @@
 #[allow(dead_code)]
 #[path = "live/common.rs"]
 mod common;
+#[allow(dead_code)]
+#[path = "live/standing.rs"]
+mod standing;
 
 use common::{
     connect_to, drop_database, host_session, make_quiz, mysql_config, register_host, wait_for,
@@ -259,6 +262,37 @@ async fn bridged_players_get_their_final_standings() {
         .await;
         assert_eq!(closed, Some(close::SESSION_FINISHED), "player p{i}");
     }
+
+    a.state.db.close().await;
+    b.state.db.close().await;
+    a.stop().await;
+    b.stop().await;
+    drop_database(&admin_url, &db_name).await;
+}
+
+/// The capability crosses gateways: players bridged through B (the owner is A) get the
+/// `rank` frame repeating their reveal's standing only when their first frame did not declare
+/// `reads_reveal_standing`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bridged_players_declare_that_they_read_the_reveal_standing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, admin_url, db_name) = mysql_config(dir.path()).await;
+    let a = spawn(config.clone()).await.expect("spawn gateway A");
+    let dir_b = tempfile::tempdir().expect("tempdir");
+    let mut config_b = config;
+    config_b.data_dir = dir_b.path().to_path_buf();
+    let b = spawn(config_b).await.expect("spawn gateway B");
+
+    let host_api = register_host(&a.base_url).await;
+    let quiz_id = make_quiz(&host_api, 3).await;
+    let s = host_session(&host_api, quiz_id, 2_000).await; // owned by A
+    standing::reveal_standing_repeats_only_to_connections_that_did_not_declare(
+        &a.base_url,
+        &b.base_url,
+        &s.code,
+        &s.host_token,
+    )
+    .await;
 
     a.state.db.close().await;
     b.state.db.close().await;

@@ -20,7 +20,9 @@ import {
 const CHECK = "M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z";
 const CROSS = "M19 6.4 17.6 5 12 10.6 6.4 5 5 6.4 10.6 12 5 17.6 6.4 19 12 13.4 17.6 19 19 17.6 13.4 12z";
 
-const live = new LiveClient({ storage: safeSessionStorage() });
+// The standing after a question is shown from the reveal (see the reveal handler), so the
+// connection declares it and the gateway leaves out the rank frame that would repeat it.
+const live = new LiveClient({ storage: safeSessionStorage(), readsRevealStanding: true });
 const ui = {
   question: null, // the open question frame
   selected: new Set(),
@@ -181,8 +183,8 @@ live.on("reveal", (r) => {
   $("r-points").textContent = res ? `+${res.points}` : "+0";
   $("r-streak").textContent = res ? String(res.streak) : "0";
   if (res) ui.score = res.score;
-  // The standing after this question comes with the reveal (the next rank frame repeats
-  // it); older servers send it in that rank frame only.
+  // The standing after this question comes with the reveal (this page declares that it reads
+  // it here, so no rank frame repeats it); older servers send it in a rank frame only.
   if (res && typeof res.rank === "number") {
     ui.rank = res.rank;
     if (typeof res.players === "number") ui.players = res.players;

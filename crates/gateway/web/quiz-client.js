@@ -340,6 +340,11 @@ export class LiveClient extends Emitter {
     this.pingIntervalMs = options.pingIntervalMs ?? 15000;
     /** A connection without a welcome after this long is given up and retried. */
     this.welcomeTimeoutMs = options.welcomeTimeoutMs ?? 15000;
+    /** Declare `reads_reveal_standing` in every player connection's first frame (join and
+     *  resume): the page shows the standing after a question from the reveal's result, so the
+     *  gateway sends no `rank` frame that only repeats it. Off by default: a page that reads
+     *  its rank from `rank` frames only keeps getting that frame. */
+    this.readsRevealStanding = options.readsRevealStanding === true;
     this.now = options.now ?? (() => Date.now());
     this.random = options.random ?? Math.random;
     this.setTimeout = options.setTimeout ?? ((f, ms) => globalThis.setTimeout(f, ms));
@@ -539,6 +544,7 @@ export class LiveClient extends Emitter {
         if (c.nickname !== undefined) hello.nickname = c.nickname;
         if (c.pattern !== undefined) hello.pattern = c.pattern;
       }
+      if (this.readsRevealStanding && hello.type !== "host") hello.reads_reveal_standing = true;
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (ev) => {

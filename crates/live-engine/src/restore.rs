@@ -295,6 +295,7 @@ impl Session {
                 connected: false,
                 last_pushed: None,
                 top_seen: 0,
+                reads_reveal_standing: false,
                 extra_time_percent: rec.extra_time_percent,
                 joined_at: rec.joined_at,
             });

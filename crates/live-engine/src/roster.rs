@@ -27,6 +27,11 @@ pub struct Player {
     pub last_pushed: Option<Pushed>,
     /// Version of the top list this connection has (0: none yet).
     pub top_seen: u64,
+    /// This connection declared that it reads its standing from the reveal
+    /// ([`livequiz_sdk::live::Capabilities::reads_reveal_standing`]): the
+    /// reveal counts as its last rank frame, so the push after it sends no
+    /// `rank` frame that would only repeat it.
+    pub reads_reveal_standing: bool,
     /// Extra time in percent of each question's limit (100: none), as the
     /// host set it; a question uses the value it had when it opened.
     pub extra_time_percent: u32,
@@ -108,6 +113,7 @@ impl Roster {
                 connected: false,
                 last_pushed: None,
                 top_seen: 0,
+                reads_reveal_standing: false,
                 extra_time_percent: 100,
                 joined_at: 0,
             },

@@ -18,8 +18,9 @@ use crate::restore::PlayerRecord;
 use crate::roster::{Player, Pushed, Roster};
 use crate::scoring::{score_answer, Scored};
 use livequiz_sdk::live::{
-    close, AnswerCountsView, ErrorCode, FinishReason, Phase, PlayerResult, RosterEntry, ServerMsg,
-    Welcome, EXTRA_TIME_MAX_PERCENT, EXTRA_TIME_MIN_PERCENT, PROTOCOL_VERSION,
+    close, AnswerCountsView, Capabilities, ErrorCode, FinishReason, Phase, PlayerResult,
+    RosterEntry, ServerMsg, Welcome, EXTRA_TIME_MAX_PERCENT, EXTRA_TIME_MIN_PERCENT,
+    PROTOCOL_VERSION,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -320,13 +321,23 @@ impl Session {
         Ok(id)
     }
 
-    /// A connection for `player` attached (join or resume) at `now`.
+    /// A connection for `player` attached (join or resume) at `now`, with
+    /// no [`Capabilities`] declared (it gets every `rank` frame, including
+    /// the one after a reveal that repeats the reveal's standing).
     pub fn attach(&mut self, now: Instant, player: u64) {
+        self.attach_with(now, player, Capabilities::default());
+    }
+
+    /// A connection for `player` attached (join or resume) at `now`,
+    /// declaring `capabilities` in its first frame. They hold for this
+    /// connection only: a resume declares them again.
+    pub fn attach_with(&mut self, now: Instant, player: u64, capabilities: Capabilities) {
         let players = self.roster.len();
         let Some(p) = self.roster.get_mut(player) else {
             return;
         };
         p.connected = true;
+        p.reads_reveal_standing = capabilities.reads_reveal_standing;
         // The new connection gets a fresh rank frame and the top list.
         p.last_pushed = None;
         p.top_seen = 0;
@@ -342,6 +353,7 @@ impl Session {
             return;
         };
         p.connected = false;
+        p.reads_reveal_standing = false;
         let msg = roster_msg(p, "left", players);
         self.emit(Effect::Send(Target::Host, msg));
     }
@@ -617,7 +629,8 @@ impl Session {
     /// reveals. The reveal frames are queued before the board writes; each
     /// player's carries their new score, rank, percentile and the player
     /// count (the first push after it repeats them in `rank` frames, with the
-    /// changed top list).
+    /// changed top list, to the connections that did not declare
+    /// [`Capabilities::reads_reveal_standing`]).
     fn reveal(&mut self, now: Instant) {
         let State::Question(o) = std::mem::replace(&mut self.state, State::Lobby) else {
             return;
@@ -652,8 +665,16 @@ impl Session {
                 continue;
             };
             // The next push still sends the `rank` frame that repeats this
-            // standing: clients of this protocol version that predate the
-            // standing in the reveal read their rank from it.
+            // standing to connections that did not declare they read it
+            // here: clients of this protocol version that predate the
+            // standing in the reveal read their rank from that frame. For
+            // the others the reveal is their last rank frame, so the push
+            // builds one for them only if the standing changes again.
+            if p.reads_reveal_standing && p.connected {
+                if let Some(s) = standing {
+                    p.last_pushed = Some(s);
+                }
+            }
             let result = match o.answers.get(&id) {
                 Some(a) => {
                     let s = a.scored;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::testing::{advance, now, SEED};
-use livequiz_sdk::live::{close, ErrorCode, Phase, ScoringRules, ServerMsg};
+use livequiz_sdk::live::{close, Capabilities, ErrorCode, Phase, ScoringRules, ServerMsg};
 
 use crate::effects::{Effect, PendingAnswer, Target};
 use crate::quiz::{LiveQuestion, LiveQuiz};
@@ -1062,4 +1062,146 @@ fn a_reveal_carries_each_standing_and_the_next_push_repeats_it() {
     assert!(ranks
         .values()
         .all(|m| matches!(m, ServerMsg::Rank { players: 5, version: v, .. } if *v == version + 2)));
+}
+
+/// The standing each player's reveal told: (rank, score, percentile, players).
+fn reveal_standings(fx: &[Effect]) -> HashMap<u64, (u64, i64, u32, u32)> {
+    sends(fx)
+        .into_iter()
+        .filter_map(|(t, m)| match (t, m) {
+            (
+                Target::Player(p),
+                ServerMsg::Reveal {
+                    result: Some(r), ..
+                },
+            ) => Some((p, (r.rank?, r.score, r.percentile?, r.players?))),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_connection_that_reads_the_reveal_standing_gets_no_rank_frame_repeating_it() {
+    let declared = Capabilities {
+        reads_reveal_standing: true,
+    };
+    let mut s = session(3);
+    // ann and bob declare it; cy and dan are older clients.
+    let ids: Vec<u64> = ["ann", "bob", "cy", "dan"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let id = s.join(now(), n, None, format!("t{n}")).unwrap();
+            if i < 2 {
+                s.attach_with(now(), id, declared);
+            } else {
+                s.attach(now(), id);
+            }
+            id
+        })
+        .collect();
+    let (ann, bob, cy, dan) = (ids[0], ids[1], ids[2], ids[3]);
+    s.take_effects();
+    settle(&mut s);
+    s.start(now()).unwrap();
+    // ann and cy right, bob wrong, dan silent: the points move ranks and scores.
+    let a = answer(&mut s, ann, 0, &[1]).unwrap();
+    let b = answer(&mut s, bob, 0, &[0]).unwrap();
+    let c = answer(&mut s, cy, 0, &[1]).unwrap();
+    s.commit(now(), vec![a, b, c]);
+    s.take_effects();
+    advance(Duration::from_millis(10));
+    s.skip(now()).unwrap();
+    let fx = s.take_effects();
+    let told = reveal_standings(&fx);
+    assert_eq!(told.len(), 4);
+    let version = s.push_version();
+
+    // The push after it: the new top list for all four; the rank frame that repeats the
+    // reveal only for cy and dan, with exactly the reveal's standing.
+    let mut got = Served::default();
+    let ranks = serve(&mut s, &mut got);
+    assert_eq!(got.host_tops, 1);
+    assert!(ids.iter().all(|p| got.players[p].0 == 1), "{got:?}");
+    let mut to: Vec<u64> = ranks.keys().copied().collect();
+    to.sort_unstable();
+    assert_eq!(to, vec![cy, dan]);
+    for (p, m) in &ranks {
+        let ServerMsg::Rank {
+            version: v,
+            rank,
+            score,
+            percentile,
+            players,
+            ..
+        } = m
+        else {
+            panic!("{m:?}")
+        };
+        assert_eq!(*v, version + 1);
+        assert_eq!(told[p], (*rank, *score, *percentile, *players));
+    }
+
+    // A standing that changes after the reveal (one more player: every count moves) is sent
+    // to everyone, declared or not.
+    advance(Duration::from_millis(250));
+    add_players(&mut s, 10, 1);
+    let ranks = serve(&mut s, &mut Served::default());
+    assert_eq!(ranks.len(), ids.len() + 1);
+    assert!(ranks
+        .values()
+        .all(|m| matches!(m, ServerMsg::Rank { players: 5, version: v, .. } if *v == version + 2)));
+
+    // Capabilities are per connection: ann comes back on a connection that declares nothing,
+    // bob on one that declares it again.
+    s.detach(ann);
+    s.detach(bob);
+    s.attach(now(), ann);
+    s.attach_with(now(), bob, declared);
+    s.take_effects();
+    advance(Duration::from_millis(250));
+    settle(&mut s);
+    // Question 1 opens after the reveal time; nobody answers it.
+    advance(Duration::from_millis(3_000));
+    s.tick(now());
+    assert_eq!(s.phase(), Phase::Question);
+    s.take_effects();
+    advance(Duration::from_millis(10));
+    s.skip(now()).unwrap();
+    let told = reveal_standings(&s.take_effects());
+    assert_eq!(told.len(), 5);
+    // Nobody scored: the board did not change, so no rank frame goes out.
+    s.push(now());
+    assert!(!sends(&s.take_effects())
+        .iter()
+        .any(|(_, m)| matches!(m, ServerMsg::Rank { .. })));
+    // A later change (a player leaves) reaches everyone still there.
+    let gone = *s.roster.ids().last().unwrap();
+    s.remove(now(), gone).unwrap();
+    s.take_effects();
+    advance(Duration::from_millis(250));
+    let ranks = serve(&mut s, &mut Served::default());
+    assert!(ids.iter().all(|p| ranks.contains_key(p)), "{ranks:?}");
+
+    // Question 2: ann (now undeclared) gets the repeat, bob (declared again) does not.
+    advance(Duration::from_millis(3_000));
+    s.tick(now());
+    assert_eq!(s.phase(), Phase::Question);
+    let a = answer(&mut s, ann, 2, &[1]).unwrap();
+    let b = answer(&mut s, bob, 2, &[1]).unwrap();
+    s.commit(now(), vec![a, b]);
+    s.take_effects();
+    advance(Duration::from_millis(10));
+    s.skip(now()).unwrap();
+    let told = reveal_standings(&s.take_effects());
+    advance(Duration::from_millis(250));
+    let ranks = serve(&mut s, &mut Served::default());
+    let mut to: Vec<u64> = ranks.keys().copied().collect();
+    to.sort_unstable();
+    assert_eq!(to, vec![ann, cy, dan]);
+    assert!(matches!(
+        ranks[&ann],
+        ServerMsg::Rank { rank, score, percentile, players, .. }
+            if told[&ann] == (rank, score, percentile, players)
+    ));
 }

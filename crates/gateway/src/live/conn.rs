@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
-use livequiz_sdk::live::{ErrorCode, ServerMsg};
+use livequiz_sdk::live::{Capabilities, ErrorCode, ServerMsg};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, Notify};
 
@@ -37,6 +37,10 @@ pub enum Role {
     Resume {
         /// The resume token.
         token: String,
+        /// What the connection declared in its first frame (absent from
+        /// gateways that predate it: nothing declared).
+        #[serde(default, skip_serializing_if = "Capabilities::is_empty")]
+        capabilities: Capabilities,
     },
     /// A new player.
     Join {
@@ -47,6 +51,10 @@ pub enum Role {
         /// Two-step join pattern, if given.
         #[serde(default)]
         pattern: Option<String>,
+        /// What the connection declared in its first frame (absent from
+        /// gateways that predate it: nothing declared).
+        #[serde(default, skip_serializing_if = "Capabilities::is_empty")]
+        capabilities: Capabilities,
     },
 }
 

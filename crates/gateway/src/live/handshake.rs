@@ -4,12 +4,16 @@
 //! The URL carries only the join code ([`WsParams`]); a URL that still carries
 //! a protocol-1 credential is refused before the upgrade. After the upgrade
 //! the client's first frame is a [`Hello`] ([`read_hello`], at most
-//! [`HELLO_TIMEOUT_SECS`] away), which [`resolve_role`] turns into the
+//! [`HELLO_TIMEOUT_SECS`] away), with the connection's [`Capabilities`] as
+//! further fields of the same object, which [`resolve_role`] turns into the
 //! [`Role`] a connection attaches as (login tokens are looked up here, so a
-//! bridged connection's role crosses gateways already resolved).
+//! bridged connection's role crosses gateways already resolved, its
+//! capabilities with it).
 
 use axum::extract::ws::{Message, WebSocket};
-use livequiz_sdk::live::{ErrorCode, Hello, JoinHello, HELLO_TIMEOUT_SECS};
+use livequiz_sdk::live::{
+    Capabilities, ErrorCode, Hello, HelloFrame, JoinHello, HELLO_TIMEOUT_SECS,
+};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
@@ -73,7 +77,7 @@ pub enum NoHello {
 /// else than a [`Hello`] text frame is refused, and so is silence for
 /// [`HELLO_TIMEOUT_SECS`] (a socket that never says who it is holds a
 /// connection slot for nothing).
-pub async fn read_hello(socket: &mut WebSocket) -> Result<Hello, NoHello> {
+pub async fn read_hello(socket: &mut WebSocket) -> Result<HelloFrame, NoHello> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(HELLO_TIMEOUT_SECS);
     let expected = r#"{"type":"join","nickname":".."}, {"type":"join","token":".."}, {"type":"resume","resume_token":".."} or {"type":"host","host_token":".."}"#;
     loop {
@@ -84,13 +88,7 @@ pub async fn read_hello(socket: &mut WebSocket) -> Result<Hello, NoHello> {
             )));
         };
         return match next {
-            Some(Ok(Message::Text(text))) => {
-                serde_json::from_str::<Hello>(text.as_str()).map_err(|e| {
-                    NoHello::Refused(format!(
-                        "the first frame must carry the credential ({e}): {expected}"
-                    ))
-                })
-            }
+            Some(Ok(Message::Text(text))) => parse_hello(text.as_str()).map_err(NoHello::Refused),
             Some(Ok(Message::Binary(_))) => Err(NoHello::Refused(format!(
                 "the first frame must be JSON text carrying the credential: {expected}"
             ))),
@@ -104,14 +102,40 @@ pub async fn read_hello(socket: &mut WebSocket) -> Result<Hello, NoHello> {
     }
 }
 
+/// Parses a first frame: the credential, then the capabilities from the
+/// same object. The credential is read on its own, so a frame without
+/// capabilities (an older client's) means what it always did and a bad
+/// credential is refused with the same message; unknown fields are ignored.
+/// The refusal's text on error.
+pub fn parse_hello(text: &str) -> Result<HelloFrame, String> {
+    let expected = r#"{"type":"join","nickname":".."}, {"type":"join","token":".."}, {"type":"resume","resume_token":".."} or {"type":"host","host_token":".."}"#;
+    let hello = serde_json::from_str::<Hello>(text)
+        .map_err(|e| format!("the first frame must carry the credential ({e}): {expected}"))?;
+    let capabilities = serde_json::from_str::<Capabilities>(text).map_err(|e| {
+        format!(
+            "the first frame's capabilities are booleans ({e}), \
+             e.g. {{\"type\":\"join\",\"nickname\":\"ann\",\"reads_reveal_standing\":true}}"
+        )
+    })?;
+    Ok(HelloFrame {
+        hello,
+        capabilities,
+    })
+}
+
 /// Resolves the first frame's credential to a role (login tokens are looked
 /// up here, by the gateway's one token check, `crate::auth::Authenticator`);
 /// the refusal's code and message (`internal` when the check itself failed).
-pub async fn resolve_role(live: &LiveService, hello: Hello) -> Result<Role, (ErrorCode, String)> {
-    match hello {
+pub async fn resolve_role(
+    live: &LiveService,
+    first: HelloFrame,
+) -> Result<Role, (ErrorCode, String)> {
+    let capabilities = first.capabilities;
+    match first.hello {
         Hello::Host { host_token } => Ok(Role::Host { host_token }),
         Hello::Resume { resume_token } => Ok(Role::Resume {
             token: resume_token,
+            capabilities,
         }),
         Hello::Join(JoinHello {
             token: Some(token),
@@ -131,6 +155,7 @@ pub async fn resolve_role(live: &LiveService, hello: Hello) -> Result<Role, (Err
                 nickname: account.username,
                 account_id: Some(account.id),
                 pattern,
+                capabilities,
             })
         }
         Hello::Join(JoinHello {
@@ -141,6 +166,7 @@ pub async fn resolve_role(live: &LiveService, hello: Hello) -> Result<Role, (Err
             nickname,
             account_id: None,
             pattern,
+            capabilities,
         }),
         Hello::Join(_) => Err((
             ErrorCode::BadNickname,

@@ -31,9 +31,30 @@ const POOLS_AT_ONCE: usize = 8;
 /// [`MatchStore::candidate_pool`]).
 const POOL_SIZE: u32 = 2_000;
 
-/// Matches a turn opens (one batch of sessions) and stores (and so delivers) together while
-/// it opens the rest.
-const STORE_EVERY: usize = 64;
+/// Matches the first chunk of a turn opens (one batch of sessions) and stores (and so
+/// delivers) together while the turn opens the rest: small, so the first players of a wave
+/// hear of their match quickly.
+const FIRST_CHUNK: usize = 64;
+
+/// Most matches one chunk opens. The chunks of a turn double from [`FIRST_CHUNK`] up to this:
+/// a chunk costs a constant number of statements and commits whatever its size, so in a wave
+/// of thousands of matches larger chunks open many more matches per second (the statements'
+/// bound parameters stay far below the databases' limits: a few per match).
+const LARGEST_CHUNK: usize = 512;
+
+/// How a turn splits `n` matches into chunks, in order: [`FIRST_CHUNK`], then each twice
+/// the last, up to [`LARGEST_CHUNK`].
+fn chunk_sizes(n: usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    let (mut left, mut next) = (n, FIRST_CHUNK);
+    while left > 0 {
+        let size = next.min(left);
+        sizes.push(size);
+        left -= size;
+        next = (next * 2).min(LARGEST_CHUNK);
+    }
+    sizes
+}
 
 /// A claimed match's drawn questions, before its session is opened.
 struct Drawn {
@@ -641,7 +662,10 @@ impl Matchmaker {
             .filter(|(_, &ok)| ok)
             .map(|((claim, (rows, details)), _)| (claim, rows, details))
             .collect();
-        for chunk in opens.chunks(STORE_EVERY) {
+        let mut rest = &opens[..];
+        for size in chunk_sizes(opens.len()) {
+            let (chunk, after) = rest.split_at(size);
+            rest = after;
             let mut step = Phases::new();
             // The chunk's questions are drawn at once (a few reads for all its matches), its
             // sessions then opened in one batch (one transaction for their rows, one for their
@@ -1169,7 +1193,19 @@ pub fn difficulty_for(rating: f64) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use super::difficulty_for;
+    use super::{chunk_sizes, difficulty_for, LARGEST_CHUNK};
+
+    #[test]
+    fn chunks_double_up_to_the_largest() {
+        assert_eq!(chunk_sizes(0), Vec::<usize>::new());
+        assert_eq!(chunk_sizes(10), vec![10]);
+        assert_eq!(chunk_sizes(64), vec![64]);
+        assert_eq!(chunk_sizes(100), vec![64, 36]);
+        assert_eq!(chunk_sizes(2_000), vec![64, 128, 256, 512, 512, 512, 16]);
+        let sizes = chunk_sizes(5_000);
+        assert_eq!(sizes.iter().sum::<usize>(), 5_000);
+        assert!(sizes.iter().all(|&s| s <= LARGEST_CHUNK));
+    }
 
     #[test]
     fn difficulty_follows_the_rating() {

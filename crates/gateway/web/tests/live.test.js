@@ -65,6 +65,21 @@ test("the URL carries only the code and the first frame is the credential", () =
   assert.deepEqual(FakeSocket.last().sent[0], { type: "resume", resume_token: "r" });
 });
 
+test("a client that reads the reveal's standing declares it on joins and resumes, not as host", () => {
+  const c = client({ readsRevealStanding: true });
+  const ws = joined(c);
+  assert.deepEqual(ws.sent[0], { type: "join", nickname: "Ann", reads_reveal_standing: true });
+  // A resume is a new connection: it declares it again.
+  ws.serverClose(1006);
+  time.advance(100);
+  const ws2 = FakeSocket.last();
+  ws2.serverOpen();
+  assert.deepEqual(ws2.sent[0], { type: "resume", resume_token: "r1", reads_reveal_standing: true });
+  c.connect("493021", { host_token: "h" });
+  FakeSocket.last().serverOpen();
+  assert.deepEqual(FakeSocket.last().sent[0], { type: "host", host_token: "h" });
+});
+
 test("http base URLs become ws URLs", () => {
   const c = client({ baseUrl: "http://127.0.0.1:8080" });
   c.connect("123456", { nickname: "x" });

@@ -23,7 +23,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::protocol::{close, ClientMsg, ErrorCode, Hello, JoinHello, ServerMsg, Welcome};
+use super::protocol::{
+    close, Capabilities, ClientMsg, ErrorCode, Hello, HelloFrame, JoinHello, ServerMsg, Welcome,
+};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -105,6 +107,13 @@ pub struct LiveOptions {
     pub backoff: Duration,
     /// Capacity of the event queue to the application (default 1024).
     pub event_queue: usize,
+    /// Declare [`Capabilities::reads_reveal_standing`] on every connection
+    /// (default true): the player's standing after a question arrives in the
+    /// `reveal` frame ([`PlayerResult`](super::PlayerResult) `rank`,
+    /// `percentile`, `players`, `score`), and the gateway sends no `rank`
+    /// frame that only repeats it. Set it to false if your code reads its
+    /// rank from [`ServerMsg::Rank`] frames only.
+    pub reads_reveal_standing: bool,
 }
 
 impl LiveOptions {
@@ -149,6 +158,25 @@ impl LiveOptions {
         self.event_queue = capacity;
         self
     }
+
+    /// Whether to declare that this client reads its standing from the
+    /// reveal (see [`LiveOptions::reads_reveal_standing`]).
+    ///
+    /// ```
+    /// let o = livequiz_sdk::live::LiveOptions::default().reads_reveal_standing(false);
+    /// assert!(!o.reads_reveal_standing);
+    /// ```
+    pub fn reads_reveal_standing(mut self, on: bool) -> Self {
+        self.reads_reveal_standing = on;
+        self
+    }
+
+    /// What the first frame of each connection declares.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            reads_reveal_standing: self.reads_reveal_standing,
+        }
+    }
 }
 
 impl Default for LiveOptions {
@@ -158,6 +186,7 @@ impl Default for LiveOptions {
             max_attempts: 20,
             backoff: Duration::from_millis(100),
             event_queue: 1024,
+            reads_reveal_standing: true,
         }
     }
 }
@@ -297,7 +326,7 @@ fn encode(s: &str) -> String {
 }
 
 /// Connects, sends `hello` as the first frame and waits for the welcome.
-async fn open(url: &str, hello: &Hello) -> Result<(Socket, Welcome), LiveError> {
+async fn open(url: &str, hello: &HelloFrame) -> Result<(Socket, Welcome), LiveError> {
     let mut cfg = WebSocketConfig::default();
     // Frames are under 1 KiB; tungstenite zero-fills the whole read buffer
     // before every read, so a small one is cheaper (10,000 clients in one
@@ -381,11 +410,17 @@ impl LiveClient {
         options: LiveOptions,
     ) -> Result<LiveClient, LiveError> {
         let url = ws_url(base_url, code)?;
-        let (ws, welcome) = open(&url, &creds.hello()).await?;
+        // Declared on every connection, the first and each resume.
+        let capabilities = options.capabilities();
+        let frame = |hello: Hello| HelloFrame {
+            hello,
+            capabilities,
+        };
+        let (ws, welcome) = open(&url, &frame(creds.hello())).await?;
         // Reconnect as the same identity: players resume, hosts re-present the host token.
         let again = match (&creds, &welcome.resume_token) {
-            (Credentials::Host(_), _) => Some((url, creds.hello())),
-            (_, Some(token)) => Some((url, Credentials::Resume(token.clone()).hello())),
+            (Credentials::Host(_), _) => Some((url, frame(creds.hello()))),
+            (_, Some(token)) => Some((url, frame(Credentials::Resume(token.clone()).hello()))),
             _ => None,
         };
         let (tx, out_rx) = mpsc::unbounded_channel::<ClientMsg>();
@@ -536,7 +571,7 @@ impl LiveClient {
 
 async fn run(
     mut ws: Socket,
-    again: Option<(String, Hello)>,
+    again: Option<(String, HelloFrame)>,
     options: LiveOptions,
     mut out_rx: Outgoing,
     events: mpsc::Sender<LiveEvent>,
@@ -762,7 +797,7 @@ mod tests {
     /// frame, answers with a welcome and is then closed with the next code
     /// of `closes` (the last connection stays open). The first frames are
     /// reported on the returned channel.
-    async fn server(closes: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Hello>) {
+    async fn server(closes: Vec<u16>) -> (String, mpsc::UnboundedReceiver<HelloFrame>) {
         use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
         use tokio_tungstenite::tungstenite::protocol::CloseFrame;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -776,7 +811,7 @@ mod tests {
                 let Some(Ok(Message::Text(first))) = ws.next().await else {
                     continue;
                 };
-                let _ = hellos.send(serde_json::from_str::<Hello>(first.as_str()).unwrap());
+                let _ = hellos.send(serde_json::from_str::<HelloFrame>(first.as_str()).unwrap());
                 let welcome = ServerMsg::Welcome(Welcome {
                     protocol: super::super::protocol::PROTOCOL_VERSION,
                     session_id: 1,
@@ -840,20 +875,30 @@ mod tests {
         .await
         .unwrap();
         let first = hellos.recv().await.unwrap();
-        assert!(matches!(first, Hello::Join(_)));
+        assert!(matches!(first.hello, Hello::Join(_)));
+        // Declared on the join and again on the resume (it is per connection).
+        assert!(first.capabilities.reads_reveal_standing);
         assert_eq!(event(&mut c).await, LiveEvent::Disconnected);
         match event(&mut c).await {
             LiveEvent::Reconnected(w) => assert_eq!(w.player_id, Some(7)),
             other => panic!("expected a reconnect, got {other:?}"),
         }
         let again = hellos.recv().await.unwrap();
-        assert_eq!(again, Credentials::Resume("r1".into()).hello());
+        assert_eq!(again.hello, Credentials::Resume("r1".into()).hello());
+        assert!(again.capabilities.reads_reveal_standing);
 
-        let (base, _hellos) = server(vec![close::GOING_AWAY]).await;
-        let mut c =
-            LiveClient::connect_with(&base, "123456", Credentials::Guest("ann".into()), options)
-                .await
-                .unwrap();
+        let (base, mut hellos) = server(vec![close::GOING_AWAY]).await;
+        let mut c = LiveClient::connect_with(
+            &base,
+            "123456",
+            Credentials::Guest("ann".into()),
+            options.reads_reveal_standing(false),
+        )
+        .await
+        .unwrap();
+        // An application that reads its rank from `rank` frames declares nothing.
+        let first = hellos.recv().await.unwrap();
+        assert!(first.capabilities.is_empty());
         assert_eq!(event(&mut c).await, LiveEvent::Disconnected);
         let waited = tokio::time::timeout(Duration::from_millis(500), c.next()).await;
         assert!(

@@ -338,6 +338,75 @@ impl std::fmt::Debug for JoinHello {
     }
 }
 
+/// What a client declares about itself in its first frame, next to the
+/// credential: fields of the same JSON object as the [`Hello`], for a join
+/// or a resume (a host's are ignored). Every field is optional and false
+/// when absent, so a first frame without them, from an older client, means
+/// what it always meant; gateways that predate a field ignore it (unknown
+/// fields of the first frame are ignored). They hold for one connection: a
+/// client that resumes declares them again.
+///
+/// ```
+/// use livequiz_sdk::live::{Capabilities, Hello, HelloFrame, JoinHello};
+/// let frame = HelloFrame {
+///     hello: Hello::Join(JoinHello { nickname: Some("ann".into()), ..JoinHello::default() }),
+///     capabilities: Capabilities { reads_reveal_standing: true, ..Capabilities::default() },
+/// };
+/// assert_eq!(
+///     serde_json::to_string(&frame).unwrap(),
+///     r#"{"type":"join","nickname":"ann","reads_reveal_standing":true}"#
+/// );
+/// // An older client's first frame declares nothing.
+/// let old: Capabilities = serde_json::from_str(r#"{"type":"resume","resume_token":"r"}"#).unwrap();
+/// assert_eq!(old, Capabilities::default());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Capabilities {
+    /// The client takes its standing after a question (rank, percentile,
+    /// player count, score) from the `reveal` frame ([`PlayerResult`]), so
+    /// the gateway leaves out the `rank` frame of the next push that would
+    /// only repeat it (a 30,000-player session sends 30,000 fewer frames per
+    /// question). A `rank` frame whose content changed after the reveal is
+    /// still sent. Without it, that repeating frame is sent, for clients
+    /// that read their rank from `rank` frames only.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reads_reveal_standing: bool,
+}
+
+impl Capabilities {
+    /// Whether nothing is declared (what an older client's first frame says).
+    ///
+    /// ```
+    /// use livequiz_sdk::live::Capabilities;
+    /// assert!(Capabilities::default().is_empty());
+    /// assert!(!Capabilities { reads_reveal_standing: true }.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        *self == Capabilities::default()
+    }
+}
+
+/// A client's first frame as one JSON object: the credential ([`Hello`])
+/// and this connection's [`Capabilities`] side by side.
+///
+/// ```
+/// use livequiz_sdk::live::{Capabilities, Hello, HelloFrame};
+/// let text = r#"{"type":"resume","resume_token":"r3s","reads_reveal_standing":true}"#;
+/// let frame: HelloFrame = serde_json::from_str(text).unwrap();
+/// assert_eq!(frame.hello, Hello::Resume { resume_token: "r3s".into() });
+/// assert!(frame.capabilities.reads_reveal_standing);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloFrame {
+    /// Who the client is.
+    #[serde(flatten)]
+    pub hello: Hello,
+    /// What it declares for this connection.
+    #[serde(flatten)]
+    pub capabilities: Capabilities,
+}
+
 // ---- End of the handshake ---------------------------------------------------
 
 /// Role of a connection.
@@ -1143,6 +1212,83 @@ mod tests {
         // In-game messages are not hellos.
         assert!(serde_json::from_str::<Hello>(r#"{"type":"answer","question":0}"#).is_err());
         assert!(serde_json::from_str::<Hello>(r#"{"type":"host"}"#).is_err());
+    }
+
+    #[test]
+    fn a_first_frame_declares_capabilities_next_to_the_credential() {
+        let declared = Capabilities {
+            reads_reveal_standing: true,
+        };
+        let cases = [
+            (
+                r#"{"type":"join","nickname":"ann","reads_reveal_standing":true}"#,
+                Hello::Join(JoinHello {
+                    nickname: Some("ann".into()),
+                    ..JoinHello::default()
+                }),
+                declared,
+            ),
+            (
+                r#"{"type":"resume","resume_token":"r3s","reads_reveal_standing":true}"#,
+                Hello::Resume {
+                    resume_token: "r3s".into(),
+                },
+                declared,
+            ),
+            // Nothing declared: exactly the frame of a client that predates capabilities.
+            (
+                r#"{"type":"join","token":"t0k"}"#,
+                Hello::Join(JoinHello {
+                    token: Some("t0k".into()),
+                    ..JoinHello::default()
+                }),
+                Capabilities::default(),
+            ),
+            (
+                r#"{"type":"host","host_token":"h0st"}"#,
+                Hello::Host {
+                    host_token: "h0st".into(),
+                },
+                Capabilities::default(),
+            ),
+        ];
+        for (text, hello, capabilities) in cases {
+            let frame = HelloFrame {
+                hello: hello.clone(),
+                capabilities,
+            };
+            assert_eq!(serde_json::to_string(&frame).unwrap(), text);
+            assert_eq!(serde_json::from_str::<HelloFrame>(text).unwrap(), frame);
+            // A server that reads the credential alone (an older gateway) still parses it,
+            // and the capabilities read alone from the same text.
+            assert_eq!(serde_json::from_str::<Hello>(text).unwrap(), hello);
+            assert_eq!(
+                serde_json::from_str::<Capabilities>(text).unwrap(),
+                capabilities
+            );
+            let debug = format!("{frame:?}");
+            for secret in ["t0k", "r3s", "h0st"] {
+                assert!(!debug.contains(secret), "{debug}");
+            }
+        }
+        // Old first frames, and later unknown fields, still parse (as nothing declared).
+        for old in [
+            r#"{"type":"join","nickname":"ann"}"#,
+            r#"{"type":"resume","resume_token":"r"}"#,
+            r#"{"type":"join","nickname":"ann","later_field":[1,2]}"#,
+        ] {
+            let frame: HelloFrame = serde_json::from_str(old).unwrap();
+            assert!(frame.capabilities.is_empty(), "{old}");
+            assert_eq!(frame.hello, serde_json::from_str::<Hello>(old).unwrap());
+        }
+        let false_: Capabilities =
+            serde_json::from_str(r#"{"type":"join","reads_reveal_standing":false}"#).unwrap();
+        assert!(false_.is_empty());
+        // A capability is a boolean.
+        assert!(serde_json::from_str::<Capabilities>(
+            r#"{"type":"join","nickname":"ann","reads_reveal_standing":"yes"}"#
+        )
+        .is_err());
     }
 
     #[test]

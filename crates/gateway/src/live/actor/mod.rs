@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use livequiz_sdk::live::{close, ClientMsg, ErrorCode, FinishReason, ServerMsg};
+use livequiz_sdk::live::{close, Capabilities, ClientMsg, ErrorCode, FinishReason, ServerMsg};
 use tokio::sync::{mpsc, oneshot};
 
 use self::fanout::Fanout;
@@ -78,6 +78,8 @@ pub enum Cmd {
         account_id: Option<i64>,
         /// The two-step join pattern the player entered, if any.
         pattern: Option<String>,
+        /// What the connection declared in its first frame.
+        capabilities: Capabilities,
         /// The connection.
         conn: ConnTx,
         /// Player id, or why not.
@@ -87,6 +89,8 @@ pub enum Cmd {
     Resume {
         /// The token from the first welcome.
         token: String,
+        /// What the new connection declared in its first frame.
+        capabilities: Capabilities,
         /// The new connection.
         conn: ConnTx,
         /// Player id, or why not.
@@ -122,7 +126,11 @@ pub enum Cmd {
 }
 
 /// A join waiting for its player record to reach the checkpoint.
-type PendingJoin = (ConnTx, oneshot::Sender<Result<u64, ErrorCode>>);
+type PendingJoin = (
+    ConnTx,
+    Capabilities,
+    oneshot::Sender<Result<u64, ErrorCode>>,
+);
 
 /// Everything a session actor needs besides its core.
 #[derive(Clone)]
@@ -207,15 +215,25 @@ impl SessionHandle {
                 rx.await.map_err(|_| self.gone())??;
                 return Ok(None);
             }
-            Role::Resume { token } => Cmd::Resume { token, conn, reply },
+            Role::Resume {
+                token,
+                capabilities,
+            } => Cmd::Resume {
+                token,
+                capabilities,
+                conn,
+                reply,
+            },
             Role::Join {
                 nickname,
                 account_id,
                 pattern,
+                capabilities,
             } => Cmd::Join {
                 nickname,
                 account_id,
                 pattern,
+                capabilities,
                 conn,
                 reply,
             },
@@ -450,7 +468,7 @@ impl Actor {
             // had: the clients have been told.
             return;
         }
-        for (_, reply) in self.joining.drain().flat_map(|(_, v)| v) {
+        for (_, _, reply) in self.joining.drain().flat_map(|(_, v)| v) {
             let _ = reply.send(Err(ErrorCode::Internal));
         }
         // The next owner starts from the checkpoint: it must be complete
@@ -478,6 +496,7 @@ impl Actor {
                 nickname,
                 account_id,
                 pattern,
+                capabilities,
                 conn,
                 reply,
             } => {
@@ -490,7 +509,10 @@ impl Actor {
                         if let Some(rec) = session.player_record(id, session.epoch(now)) {
                             self.cp.player(rec);
                         }
-                        self.joining.entry(id).or_default().push((conn, reply));
+                        self.joining
+                            .entry(id)
+                            .or_default()
+                            .push((conn, capabilities, reply));
                     }
                     Err(e) => {
                         metrics::counter!("live_joins_refused_total", "code" => code_name(e))
@@ -499,10 +521,15 @@ impl Actor {
                     }
                 }
             }
-            Cmd::Resume { token, conn, reply } => {
+            Cmd::Resume {
+                token,
+                capabilities,
+                conn,
+                reply,
+            } => {
                 let result = session.resume(&token);
                 if let Ok(id) = result {
-                    self.attach(session, now, id, conn);
+                    self.attach(session, now, id, conn, capabilities);
                 }
                 let _ = reply.send(result);
             }
@@ -530,7 +557,7 @@ impl Actor {
                     "live session lease lost: another gateway owns it now"
                 );
                 self.fanout.close(Target::All, close::GOING_AWAY);
-                for (_, reply) in self.joining.drain().flat_map(|(_, v)| v) {
+                for (_, _, reply) in self.joining.drain().flat_map(|(_, v)| v) {
                     let _ = reply.send(Err(ErrorCode::Internal));
                 }
                 self.done = true;
@@ -561,9 +588,9 @@ impl Actor {
     /// A joined player's record is stored: welcome its connection(s).
     fn stored(&mut self, session: &mut Session, player: u64) {
         let now = self.deps.clock.now();
-        for (conn, reply) in self.joining.remove(&player).unwrap_or_default() {
+        for (conn, capabilities, reply) in self.joining.remove(&player).unwrap_or_default() {
             if session.roster.get(player).is_some() {
-                self.attach(session, now, player, conn);
+                self.attach(session, now, player, conn, capabilities);
                 let _ = reply.send(Ok(player));
             } else {
                 let _ = reply.send(Err(ErrorCode::UnknownPlayer));
@@ -589,11 +616,12 @@ impl Actor {
         now: super::engine::Instant,
         player: u64,
         conn: ConnTx,
+        capabilities: Capabilities,
     ) {
         let welcome = ServerMsg::Welcome(session.welcome(now, Some(player)));
         conn.push(Out::Frame(encode(&welcome)));
         self.fanout.add_player(player, conn);
-        session.attach(now, player);
+        session.attach_with(now, player, capabilities);
     }
 
     /// One client message, handled at `now`, received at `received`.

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use livequiz_sdk::live::{ClientMsg, ScoringRules, ServerMsg};
+use livequiz_sdk::live::{Capabilities, ClientMsg, ScoringRules, ServerMsg};
 
 use super::*;
 use crate::config::LiveTuningConfig;
@@ -203,6 +203,7 @@ async fn late_actor_accepts_answers_received_in_time(players: usize, filler: usi
             nickname: format!("p{i}"),
             account_id: None,
             pattern: None,
+            capabilities: Capabilities::default(),
         };
         let id = session.attach(role, conn).await.unwrap().unwrap();
         conns.push((id, rx));
@@ -295,6 +296,7 @@ async fn game_in_question(
             nickname: format!("p{i}"),
             account_id: None,
             pattern: None,
+            capabilities: Capabilities::default(),
         };
         let id = session.attach(role, conn).await.unwrap().unwrap();
         conns.push((id, rx));
@@ -399,6 +401,7 @@ async fn a_session_handed_over_acknowledges_what_it_accepted_before_it_lets_go()
     let (late, _late_rx) = ConnTx::new(9, CONN_QUEUE);
     let role = Role::Resume {
         token: "whatever".into(),
+        capabilities: Capabilities::default(),
     };
     assert_eq!(session.attach(role, late).await, Err(ErrorCode::Internal));
 }
