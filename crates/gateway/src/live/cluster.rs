@@ -169,18 +169,35 @@ struct Queued {
 }
 
 impl RemoteConn {
+    /// The connection `conn` of gateway `to`, at most `bound` frames in `outbox` at once.
+    fn new(
+        to: Arc<str>,
+        conn: u64,
+        bound: usize,
+        outbox: mpsc::UnboundedSender<Queued>,
+    ) -> Arc<RemoteConn> {
+        Arc::new(RemoteConn {
+            to,
+            conn,
+            bound,
+            queued: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            outbox,
+        })
+    }
+
     /// Queues the connection's last message.
     fn close(self: Arc<Self>, code: u16) -> bool {
         if self.closed.swap(true, Ordering::AcqRel) {
             return false;
         }
+        self.queue(Relayed::Close(code))
+    }
+
+    /// Hands `what` to the outbox (false once the outbox is gone).
+    fn queue(self: Arc<Self>, what: Relayed) -> bool {
         let outbox = self.outbox.clone();
-        outbox
-            .send(Queued {
-                conn: self,
-                what: Relayed::Close(code),
-            })
-            .is_ok()
+        outbox.send(Queued { conn: self, what }).is_ok()
     }
 }
 
@@ -199,13 +216,7 @@ impl Relay for RemoteConn {
             self.close(close::TOO_SLOW);
             return false;
         }
-        let outbox = self.outbox.clone();
-        outbox
-            .send(Queued {
-                conn: self,
-                what: Relayed::Frame(frame),
-            })
-            .is_ok()
+        self.queue(Relayed::Frame(frame))
     }
 
     fn kill(self: Arc<Self>) {
@@ -673,15 +684,13 @@ impl Cluster {
                 return;
             };
             let local_id = live.next_conn_id();
-            let remote = RemoteConn {
-                to: from.as_str().into(),
+            let remote = RemoteConn::new(
+                from.as_str().into(),
                 conn,
-                bound: role.queue_bound(&cluster.tuning),
-                queued: AtomicUsize::new(0),
-                closed: AtomicBool::new(false),
-                outbox: cluster.outbox.clone(),
-            };
-            let local = ConnTx::remote(local_id, Arc::new(remote));
+                role.queue_bound(&cluster.tuning),
+                cluster.outbox.clone(),
+            );
+            let local = ConnTx::remote(local_id, remote);
             let result = handle.attach(role, local).await;
             if let Ok(player) = result {
                 cluster.remotes.lock().expect("remote map poisoned").insert(
@@ -924,15 +933,7 @@ mod tests {
         bound: usize,
     ) -> (Arc<RemoteConn>, mpsc::UnboundedReceiver<Queued>) {
         let (outbox, rx) = mpsc::unbounded_channel();
-        let remote = RemoteConn {
-            to: to.into(),
-            conn,
-            bound,
-            queued: AtomicUsize::new(0),
-            closed: AtomicBool::new(false),
-            outbox,
-        };
-        (Arc::new(remote), rx)
+        (RemoteConn::new(to.into(), conn, bound, outbox), rx)
     }
 
     /// Remotes sharing one outbox.
@@ -941,15 +942,10 @@ mod tests {
         let conns = of
             .iter()
             .map(|&(to, conn)| {
-                let remote = RemoteConn {
-                    to: to.into(),
-                    conn,
-                    bound,
-                    queued: AtomicUsize::new(0),
-                    closed: AtomicBool::new(false),
-                    outbox: outbox.clone(),
-                };
-                ConnTx::remote(conn + 100, Arc::new(remote))
+                ConnTx::remote(
+                    conn + 100,
+                    RemoteConn::new(to.into(), conn, bound, outbox.clone()),
+                )
             })
             .collect();
         (conns, rx)
