@@ -744,9 +744,25 @@ fn deliver_to(map: &HashMap<u64, Bridged>, entries: Vec<Entry<'_>>) {
 /// Owner side: when a relayed message counts as received: the bridging
 /// gateway's stamp, but no earlier than [`MAX_RELAY_AGE`] before now.
 fn relayed_at(at: Option<i64>) -> tokio::time::Instant {
-    let now = tokio::time::Instant::now();
+    relayed_at_from(at, now_ms(), tokio::time::Instant::now())
+}
+
+/// [`relayed_at`] with the clocks passed in: `wall_ms` is this gateway's wall clock and
+/// `now` its monotonic clock, read together.
+///
+/// Both stamps are whole milliseconds, so their difference overstates the age by up to a
+/// millisecond (a stamp taken at x.999 ms and read here at (x+1).001 ms looks 1 ms old). The
+/// age is taken a millisecond short: a relayed answer then never counts as received before it
+/// really was, which matters for an answer sent within a millisecond or two of its question
+/// (a bot, or a test on loopback): counted before the question opened, it was refused as
+/// `not_open`. What the owner gives up is at most 2 ms of the answer's time.
+fn relayed_at_from(
+    at: Option<i64>,
+    wall_ms: i64,
+    now: tokio::time::Instant,
+) -> tokio::time::Instant {
     let age = at
-        .map_or(0, |at| now_ms().saturating_sub(at))
+        .map_or(0, |at| wall_ms.saturating_sub(at).saturating_sub(1))
         .clamp(0, MAX_RELAY_AGE.as_millis() as i64);
     now.checked_sub(Duration::from_millis(age as u64))
         .unwrap_or(now)
@@ -926,6 +942,23 @@ fn send_away(b: &Bridged) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relayed_stamp_never_counts_before_its_receipt() {
+        let now = tokio::time::Instant::now();
+        // Stamped in the previous millisecond: it may be microseconds old.
+        assert_eq!(relayed_at_from(Some(1_000), 1_001, now), now);
+        assert_eq!(relayed_at_from(Some(1_000), 1_000, now), now);
+        // A stamp from the future (another gateway's clock ahead) counts as now.
+        assert_eq!(relayed_at_from(Some(2_000), 1_000, now), now);
+        assert_eq!(
+            relayed_at_from(Some(1_000), 1_500, now),
+            now - Duration::from_millis(499)
+        );
+        // No earlier than the bound, however old the stamp says it is.
+        assert_eq!(relayed_at_from(Some(0), 100_000, now), now - MAX_RELAY_AGE);
+        assert_eq!(relayed_at_from(None, 100_000, now), now);
+    }
 
     fn remote(
         to: &str,
