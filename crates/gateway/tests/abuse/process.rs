@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use sqlx::Connection as _;
+#[path = "../support/mysql.rs"]
+mod mysql;
 
 /// A running gateway process.
 pub struct Gateway {
@@ -49,17 +50,6 @@ impl RawResponse {
     }
 }
 
-fn env_or_panic(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the suite with scripts/test (it starts MariaDB and Redis Cluster)")
-    })
-}
-
-fn with_db(url: &str, db: &str) -> String {
-    let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
-    format!("{base}/{db}")
-}
-
 impl Gateway {
     /// The embedded default with `env` on top (cheap password hashing unless `env` says
     /// otherwise).
@@ -75,31 +65,12 @@ impl Gateway {
 
     /// MySQL primary + replica and Redis Cluster, with `env` on top.
     pub async fn mysql(env: &[(&str, &str)]) -> Gateway {
-        let primary = env_or_panic("DATABASE_URL");
-        let replica = env_or_panic("DATABASE_REPLICA_URL");
-        let redis = env_or_panic("REDIS_CLUSTER_NODES");
-        let name = format!("quiz_abuse_{:016x}", rand::random::<u64>());
-        let mut conn = sqlx::MySqlConnection::connect(&primary)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL={primary}: {e}"));
-        sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let replica_db = with_db(&replica, &name);
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while sqlx::MySqlConnection::connect(&replica_db).await.is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "database {name} never reached the replica"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let primary_db = with_db(&primary, &name);
+        let db = mysql::FreshDb::create("quiz_abuse").await;
+        let (primary_db, replica_db, redis) = (&db.primary, &db.replica, &db.redis);
         let mut all: Vec<(&str, &str)> = vec![
-            ("DATABASE_URL", &primary_db),
-            ("DATABASE_REPLICA_URL", &replica_db),
-            ("REDIS_CLUSTER_NODES", &redis),
+            ("DATABASE_URL", primary_db),
+            ("DATABASE_REPLICA_URL", replica_db),
+            ("REDIS_CLUSTER_NODES", redis),
             ("MIGRATE_ON_START", "true"),
             ("DB_MAX_CONNECTIONS", "4"),
         ];
@@ -108,7 +79,7 @@ impl Gateway {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         all.extend_from_slice(env);
-        let mut gw = Self::start(&all, Some((primary, name)), None).await;
+        let mut gw = Self::start(&all, Some((db.admin_url.clone(), db.name.clone())), None).await;
         gw.shared = shared;
         gw
     }
@@ -404,13 +375,7 @@ impl Drop for Gateway {
                     .enable_all()
                     .build()
                 {
-                    rt.block_on(async {
-                        if let Ok(mut c) = sqlx::MySqlConnection::connect(&url).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-                                .execute(&mut c)
-                                .await;
-                        }
-                    });
+                    rt.block_on(mysql::drop_database(&url, &name));
                 }
             })
             .join();

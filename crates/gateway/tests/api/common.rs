@@ -7,7 +7,9 @@ use gateway::config::Config;
 use gateway::testing::{spawn, TestServer};
 use livequiz_sdk::types::{ChoiceInput, QuestionInput, RegisterRequest};
 use livequiz_sdk::Client;
-use sqlx::Connection as _;
+
+#[path = "../support/mysql.rs"]
+mod mysql;
 
 /// A gateway under test.
 pub struct Ctx {
@@ -27,11 +29,7 @@ struct DropDb {
 
 impl DropDb {
     async fn drop_now(&self) {
-        if let Ok(mut c) = sqlx::MySqlConnection::connect(&self.url).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {}", self.name))
-                .execute(&mut c)
-                .await;
-        }
+        mysql::drop_database(&self.url, &self.name).await;
     }
 }
 
@@ -50,53 +48,10 @@ impl Drop for DropDb {
                 .enable_all()
                 .build()
             {
-                rt.block_on(
-                    DropDb {
-                        url,
-                        name: String::new(),
-                    }
-                    .drop_named(&name),
-                );
+                rt.block_on(mysql::drop_database(&url, &name));
             }
         })
         .join();
-    }
-}
-
-impl DropDb {
-    async fn drop_named(&self, name: &str) {
-        if let Ok(mut c) = sqlx::MySqlConnection::connect(&self.url).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-                .execute(&mut c)
-                .await;
-        }
-    }
-}
-
-fn env_or_panic(name: &str) -> String {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v,
-        _ => panic!(
-            "{name} is not set: the MySQL variant of the API tests needs the test stack. \
-             Run `scripts/stack up` and `eval \"$(scripts/stack env)\"` first."
-        ),
-    }
-}
-
-/// `mysql://u:p@h:port/db?x` -> same URL with database `db_name`.
-fn with_db(url: &str, db_name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_part = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{host_part}/{db_name}?{q}"),
-        None => format!("{host_part}/{db_name}"),
     }
 }
 
@@ -190,18 +145,6 @@ fn init_logs() {
         .try_init();
 }
 
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    );
-    h.finish()
-}
-
 /// Polls `f` until it returns `Some` (for reads served by the replica), for at most 10 s.
 pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
 where
@@ -277,43 +220,18 @@ impl FreshMysql {
     /// Creates the database and waits until it reached the replica.
     pub async fn new(tweak: impl FnOnce(&mut Config)) -> FreshMysql {
         init_logs();
-        let primary = env_or_panic("DATABASE_URL");
-        let replica = env_or_panic("DATABASE_REPLICA_URL");
-        let redis = env_or_panic("REDIS_CLUSTER_NODES");
-        let name = format!("quiz_t_{:016x}", rand_u64());
-        let mut conn = sqlx::MySqlConnection::connect(&primary)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL={primary}: {e}"));
-        sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        conn.close().await.ok();
-        let primary_db = with_db(&primary, &name);
-        let replica_db = with_db(&replica, &name);
-        // Wait until the CREATE DATABASE has replicated.
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if sqlx::MySqlConnection::connect(&replica_db).await.is_ok() {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "database {name} never reached the replica"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let db = mysql::FreshDb::create("quiz_t").await;
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::for_tests(dir.path());
-        config.database_url = Some(primary_db);
-        config.database_replica_url = Some(replica_db);
-        config.redis_cluster_nodes = redis.split(',').map(|s| s.trim().to_string()).collect();
-        config.db_max_connections = 4;
+        db.configure(&mut config);
         tweak(&mut config);
         FreshMysql {
             config,
             dir,
-            db: DropDb { url: primary, name },
+            db: DropDb {
+                url: db.admin_url,
+                name: db.name,
+            },
         }
     }
 }

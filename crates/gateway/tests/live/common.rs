@@ -10,7 +10,8 @@ use livequiz_sdk::live::{
 };
 use livequiz_sdk::types::{ChoiceInput, QuestionInput, QuizInput, QuizItemInput, RegisterRequest};
 use livequiz_sdk::Client;
-use sqlx::Connection as _;
+#[path = "../support/mysql.rs"]
+mod mysql;
 
 /// A gateway under test with a logged-in host and a quiz.
 pub struct Ctx {
@@ -21,52 +22,12 @@ pub struct Ctx {
     mysql: Option<(String, String)>,
 }
 
-fn env_or_panic(name: &str) -> String {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v,
-        _ => panic!(
-            "{name} is not set: the real-stack live tests need it. \
-             Run `scripts/stack up` and `eval \"$(scripts/stack env)\"` first."
-        ),
-    }
-}
-
-fn with_db(url: &str, db: &str) -> String {
-    let scheme_end = url.find("://").map_or(0, |i| i + 3);
-    let host_end = url[scheme_end..]
-        .find('/')
-        .map_or(url.len(), |i| scheme_end + i);
-    format!("{}/{db}", &url[..host_end])
-}
-
 /// Creates a fresh MySQL database for one test; returns (config, admin url, name).
 pub async fn mysql_config(dir: &std::path::Path) -> (Config, String, String) {
-    let primary = env_or_panic("DATABASE_URL");
-    let replica = env_or_panic("DATABASE_REPLICA_URL");
-    let redis = env_or_panic("REDIS_CLUSTER_NODES");
-    let name = format!("quiz_live_{:016x}", rand::random::<u64>());
-    let mut conn = sqlx::MySqlConnection::connect(&primary)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL={primary}: {e}"));
-    sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let replica_db = with_db(&replica, &name);
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while sqlx::MySqlConnection::connect(&replica_db).await.is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "database {name} never reached the replica"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let db = mysql::FreshDb::create("quiz_live").await;
     let mut config = Config::for_tests(dir);
-    config.database_url = Some(with_db(&primary, &name));
-    config.database_replica_url = Some(replica_db);
-    config.redis_cluster_nodes = redis.split(',').map(|s| s.trim().to_string()).collect();
-    config.db_max_connections = 4;
-    (config, primary, name)
+    db.configure(&mut config);
+    (config, db.admin_url, db.name)
 }
 
 impl Ctx {
@@ -171,14 +132,7 @@ pub async fn connect_to(base: &str, code: &str, creds: Credentials) -> LiveClien
         .unwrap_or_else(|e| panic!("connect to {base}: {e}"))
 }
 
-/// Drops a test database (best effort).
-pub async fn drop_database(admin_url: &str, db_name: &str) {
-    if let Ok(mut c) = sqlx::MySqlConnection::connect(admin_url).await {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name}"))
-            .execute(&mut c)
-            .await;
-    }
-}
+pub use mysql::drop_database;
 
 /// A quiz of `n` questions; choice 1 of 3 is correct; 1 s limits.
 pub async fn make_quiz(author: &Client, n: usize) -> i64 {

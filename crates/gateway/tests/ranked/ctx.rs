@@ -8,7 +8,9 @@ use gateway::config::Config;
 use gateway::ranked::{ManualClock, MatchPlayer, MatchRecord};
 use gateway::testing::{spawn, TestServer};
 use serde_json::Value;
-use sqlx::Connection as _;
+
+#[path = "../support/mysql.rs"]
+mod mysql;
 
 /// Monday 2026-11-30 10:00 UTC.
 pub const MONDAY_10H: i64 = 1_796_032_800_000;
@@ -41,32 +43,6 @@ pub struct Ctx {
     mysql: Option<(String, String)>,
 }
 
-fn env_or_panic(name: &str) -> String {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v,
-        _ => panic!(
-            "{name} is not set: the MySQL variant needs the test stack \
-             (`eval \"$(scripts/stack env)\"`)"
-        ),
-    }
-}
-
-fn with_db(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{host}/{db}?{q}"),
-        None => format!("{host}/{db}"),
-    }
-}
-
 fn init_logs() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -96,38 +72,16 @@ impl Ctx {
     /// Two gateways on one MySQL database (primary + replica) and Redis Cluster.
     pub async fn mysql() -> Ctx {
         init_logs();
-        let primary = env_or_panic("DATABASE_URL");
-        let replica = env_or_panic("DATABASE_REPLICA_URL");
-        let redis = env_or_panic("REDIS_CLUSTER_NODES");
-        let name = format!("quiz_t_{:016x}", rand::random::<u64>());
-        let mut conn = sqlx::MySqlConnection::connect(&primary)
-            .await
-            .expect("connect MySQL");
-        sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        conn.close().await.ok();
-        let replica_db = with_db(&replica, &name);
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while sqlx::MySqlConnection::connect(&replica_db).await.is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "database never replicated"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let fresh = mysql::FreshDb::create("quiz_t").await;
         let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let config = |dir: &tempfile::TempDir| {
             let mut c = Config::for_tests(dir.path());
-            c.database_url = Some(with_db(&primary, &name));
-            c.database_replica_url = Some(replica_db.clone());
-            c.redis_cluster_nodes = redis.split(',').map(|s| s.trim().to_string()).collect();
-            c.db_max_connections = 4;
+            fresh.configure(&mut c);
             c
         };
         let (ca, cb) = (config(&da), config(&db));
-        Self::start(ca, cb, "mysql", vec![da, db], Some((primary, name))).await
+        let admin = Some((fresh.admin_url.clone(), fresh.name.clone()));
+        Self::start(ca, cb, "mysql", vec![da, db], admin).await
     }
 
     async fn start(
@@ -157,11 +111,7 @@ impl Ctx {
         self.a.stop().await;
         self.b.stop().await;
         if let Some((url, name)) = self.mysql {
-            if let Ok(mut c) = sqlx::MySqlConnection::connect(&url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-                    .execute(&mut c)
-                    .await;
-            }
+            mysql::drop_database(&url, &name).await;
         }
     }
 
