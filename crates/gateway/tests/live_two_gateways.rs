@@ -9,56 +9,15 @@ mod common;
 #[path = "live/standing.rs"]
 mod standing;
 
-use common::{
-    connect_to, drop_database, host_session, make_quiz, mysql_config, register_host, wait_for,
-    wait_msg,
-};
-use gateway::testing::{spawn, TestServer};
+use common::{connect_to, host_session, make_quiz, register_host, wait_for, wait_msg, MysqlPair};
 use livequiz_sdk::live::{
     close, ClientMsg, Credentials, ErrorCode, LiveClient, LiveEvent, ServerMsg,
 };
 use livequiz_sdk::Client;
 
-/// Gateways A and B on one fresh MySQL database and the stack's Redis Cluster; each has its
-/// own local search index directory (everything shared is in the stack).
-struct Pair {
-    a: TestServer,
-    b: TestServer,
-    admin_url: String,
-    db_name: String,
-    _dirs: [tempfile::TempDir; 2],
-}
-
-impl Pair {
-    async fn start() -> Pair {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (config, admin_url, db_name) = mysql_config(dir.path()).await;
-        let a = spawn(config.clone()).await.expect("spawn gateway A");
-        let dir_b = tempfile::tempdir().expect("tempdir");
-        let mut config_b = config;
-        config_b.data_dir = dir_b.path().to_path_buf();
-        let b = spawn(config_b).await.expect("spawn gateway B");
-        Pair {
-            a,
-            b,
-            admin_url,
-            db_name,
-            _dirs: [dir, dir_b],
-        }
-    }
-
-    async fn stop(self) {
-        self.a.state.db.close().await;
-        self.b.state.db.close().await;
-        self.a.stop().await;
-        self.b.stop().await;
-        drop_database(&self.admin_url, &self.db_name).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn players_on_two_gateways_play_one_session() {
-    let pair = Pair::start().await;
+    let pair = MysqlPair::start().await;
     let (a, b) = (&pair.a, &pair.b);
 
     let host_api = register_host(&a.base_url).await;
@@ -216,7 +175,7 @@ async fn players_on_two_gateways_play_one_session() {
 /// may still be on their way (a bridging gateway takes a released lease for a dead owner).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bridged_players_get_their_final_standings() {
-    let pair = Pair::start().await;
+    let pair = MysqlPair::start().await;
     let nodes = pair.a.state.config.redis_urls();
     let (a, b) = (&pair.a, &pair.b);
 
@@ -293,7 +252,7 @@ async fn bridged_players_get_their_final_standings() {
 /// `reads_reveal_standing`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bridged_players_declare_that_they_read_the_reveal_standing() {
-    let pair = Pair::start().await;
+    let pair = MysqlPair::start().await;
     let (a, b) = (&pair.a, &pair.b);
 
     let host_api = register_host(&a.base_url).await;

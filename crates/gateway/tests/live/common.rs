@@ -30,6 +30,48 @@ pub async fn mysql_config(dir: &std::path::Path) -> (Config, String, String) {
     (config, db.admin_url, db.name)
 }
 
+/// Gateways A and B on one fresh MySQL database and the stack's Redis Cluster; each has its
+/// own local search index directory (everything shared is in the stack).
+#[allow(dead_code)] // used by the two-gateway and matchmaking test binaries
+pub struct MysqlPair {
+    pub a: TestServer,
+    pub b: TestServer,
+    pub admin_url: String,
+    pub db_name: String,
+    /// A's and B's data directories.
+    pub dirs: [tempfile::TempDir; 2],
+}
+
+#[allow(dead_code)] // used by the two-gateway and matchmaking test binaries
+impl MysqlPair {
+    /// Creates the database, then starts A and B on it.
+    pub async fn start() -> MysqlPair {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (config, admin_url, db_name) = mysql_config(dir.path()).await;
+        let a = spawn(config.clone()).await.expect("spawn gateway A");
+        let dir_b = tempfile::tempdir().expect("tempdir");
+        let mut config_b = config;
+        config_b.data_dir = dir_b.path().to_path_buf();
+        let b = spawn(config_b).await.expect("spawn gateway B");
+        MysqlPair {
+            a,
+            b,
+            admin_url,
+            db_name,
+            dirs: [dir, dir_b],
+        }
+    }
+
+    /// Stops both gateways and drops the database.
+    pub async fn stop(self) {
+        self.a.state.db.close().await;
+        self.b.state.db.close().await;
+        self.a.stop().await;
+        self.b.stop().await;
+        drop_database(&self.admin_url, &self.db_name).await;
+    }
+}
+
 impl Ctx {
     /// Embedded default.
     pub async fn sqlite() -> Ctx {

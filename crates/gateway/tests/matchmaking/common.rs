@@ -17,7 +17,7 @@ use livequiz_sdk::matchmaking::{MatchClient, QueueRequest};
 use livequiz_sdk::types::RegisterRequest;
 use livequiz_sdk::Client;
 
-use crate::live_common::{drop_database, mysql_config, register_host, three_choices};
+use crate::live_common::{drop_database, register_host, three_choices, MysqlPair};
 
 /// Ratings set by the test; results recorded by the gateway's `ResultsBook` (in the test's
 /// database) and counted.
@@ -102,17 +102,17 @@ impl Ctx {
     }
 
     async fn mysql_with(test_book: bool) -> Ctx {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (config, admin_url, name) = mysql_config(dir.path()).await;
-        let a = spawn(config.clone()).await.expect("spawn gateway A");
-        let dir_b = tempfile::tempdir().expect("tempdir");
-        let mut config_b = config;
-        config_b.data_dir = dir_b.path().to_path_buf();
-        let b = spawn(config_b).await.expect("spawn gateway B");
+        let MysqlPair {
+            a,
+            b,
+            admin_url,
+            db_name,
+            dirs,
+        } = MysqlPair::start().await;
         Self::with(
             vec![a, b],
-            vec![dir, dir_b],
-            Some((admin_url, name)),
+            Vec::from(dirs),
+            Some((admin_url, db_name)),
             test_book,
         )
         .await
